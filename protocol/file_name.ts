@@ -1,0 +1,55 @@
+/**
+ * Which file names a manifest may carry. A name from the network is a single
+ * path component that is safe on Linux, macOS and Windows, so joining it to
+ * the download folder can never leave that folder.
+ *
+ * @module
+ */
+import { MAX_NAME_BYTES } from "./constants.ts";
+import { utf8 } from "./bytes.ts";
+
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+// deno-lint-ignore no-control-regex
+const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f<>:"/\\|?*]/;
+
+/**
+ * Returns why `name` is not a safe file name, or `null` when it is.
+ *
+ * @param name a candidate file name
+ * @returns a short reason, or null
+ * @example
+ * ```ts
+ * import { fileNameProblem } from "@shoal/protocol";
+ * fileNameProblem("../etc/passwd"); // "contains a forbidden character"
+ * ```
+ */
+export function fileNameProblem(name: string): string | null {
+  if (name.length === 0) return "is empty";
+  if (utf8(name).byteLength > MAX_NAME_BYTES) {
+    return `is longer than ${MAX_NAME_BYTES} bytes`;
+  }
+  if (name === "." || name === "..") return "is a relative folder";
+  if (FORBIDDEN_CHARACTERS.test(name)) return "contains a forbidden character";
+  if (/[. ]$/.test(name)) return "ends with a dot or a space";
+  if (name.startsWith(".")) {
+    return "starts with a dot (hidden files are not shared)";
+  }
+  if (WINDOWS_RESERVED.test(name)) return "is a reserved device name";
+  if (name.normalize("NFC") !== name) return "is not in Unicode NFC form";
+  return null;
+}
+
+/**
+ * True when `name` is a safe single-component file name.
+ *
+ * @param name a candidate file name
+ * @returns whether the name is safe to use inside a download folder
+ * @example
+ * ```ts
+ * import { isSafeFileName } from "@shoal/protocol";
+ * isSafeFileName("movie.mkv"); // true
+ * ```
+ */
+export function isSafeFileName(name: string): boolean {
+  return fileNameProblem(name) === null;
+}

@@ -1,0 +1,61 @@
+/**
+ * Shoal's wire protocol: the message vocabulary (MessageType, CommandType,
+ * ControlType, DataType), the binary codec (`createHeader`, `createMessage`,
+ * `parseMessage`), TCP framing, manifests and file ids. Pure: no sockets,
+ * timers or files. The format is specified in docs/PROTOCOL.md.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, parseMessage } from "@shoal/protocol";
+ * const bytes = createMessage({ kind: "connect", txid: 1 });
+ * parseMessage(bytes).kind; // "connect"
+ * ```
+ *
+ * @module
+ */
+export * from "./constants.ts";
+export { ProtocolError, type ProtocolErrorCode } from "./errors.ts";
+export {
+  CommandType,
+  ControlType,
+  createChunkDataPrefix,
+  createHeader,
+  createMessage,
+  DataType,
+  ErrorCode,
+  type FileAnnouncement,
+  fileAnnouncementBytes,
+  type FileQuery,
+  type FileSummary,
+  fileSummaryBytes,
+  type Header,
+  kindInfo,
+  type ListedPeer,
+  type Message,
+  type MessageKind,
+  type MessageOf,
+  MessageType,
+  parseBody,
+  parseHeader,
+  parseMessage,
+  peerListBaseBytes,
+} from "./messages.ts";
+export {
+  FrameDecoder,
+  type FrameDecoderOptions,
+  FrameDecoderStream,
+} from "./frame_stream.ts";
+export {
+  chunkCountFor,
+  chunkHash,
+  chunkLength,
+  encodeManifest,
+  fileIdOf,
+  type Manifest,
+  ManifestBuilder,
+  parseManifest,
+  sha256,
+} from "./manifest.ts";
+export { bytesToIp, ipToBytes, type PeerAddress } from "./address.ts";
+export { fileNameProblem, isSafeFileName } from "./file_name.ts";
+export { bytesEqual, fromHex, toHex } from "./hex.ts";
