@@ -59,3 +59,4 @@ export {
 export { bytesToIp, ipToBytes, type PeerAddress } from "./address.ts";
 export { fileNameProblem, isSafeFileName } from "./file_name.ts";
 export { bytesEqual, fromHex, toHex } from "./hex.ts";
+export { Bitfield } from "./bitfield.ts";

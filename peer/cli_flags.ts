@@ -1,0 +1,165 @@
+/**
+ * The peer's command-line flags: parsing and checking, nothing else.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { type FileQuery, fromHex } from "@shoal/protocol";
+
+/** The peer's usage text. */
+export const PEER_USAGE = `Usage:
+  deno task peer --tracker HOST:PORT --seed FILE [--seed FILE ...] [--port 0]
+  deno task peer --tracker HOST:PORT --get NAME|ID [--out downloads] [--no-seed]
+
+Shares files with other Shoal peers through a tracker.
+
+Options:
+  --tracker HOST:PORT   the tracker (default 127.0.0.1:6969; [::1]:6969 for IPv6)
+  --seed FILE           share FILE (repeat for several files)
+  --get NAME|ID         download a file by exact name or by its 64-hex-digit id
+  --out DIR             download folder; the peer keeps its state in DIR/.shoal
+                        (default downloads)
+  --no-seed             exit once the download is checked, without seeding it
+  --host ADDRESS        address to serve other peers on (default 0.0.0.0)
+  --port PORT           TCP port to serve other peers on (default 0: any free port)
+  --give-up-after SECS  fail a download after this long with no peer (default 60)
+  --log-level LEVEL     debug, info, warning or error (default warning)
+  --help                print this help and exit
+
+Paths are relative to the folder you run the command from.
+Exit codes: 0 done, 1 failed, 2 bad command line, 3 unknown file,
+4 ambiguous name, 5 no peer left, 6 cannot write the file, 7 tracker unreachable.`;
+
+/** Log levels the peer accepts. */
+export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
+
+/** Checked peer flags. */
+export interface PeerFlags {
+  help: boolean;
+  trackerHost: string;
+  trackerPort: number;
+  seeds: string[];
+  get: FileQuery | null;
+  outDir: string;
+  serve: boolean;
+  host: string;
+  port: number;
+  giveUpAfterMs: number;
+  logLevel: typeof LOG_LEVELS[number];
+}
+
+/** A command line that cannot be run; the message is one line. */
+export class UsageError extends Error {
+  /** @param message one line for the user */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * Splits "HOST:PORT" or "[IPv6]:PORT".
+ *
+ * @param text the address
+ * @returns host and port
+ * @throws {UsageError} when it is not an address with a port
+ */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ??
+    /^([^:]+):(\d+)$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || !(port >= 1 && port <= 65_535)) {
+    throw new UsageError(
+      `--tracker "${text}" is not HOST:PORT (for example 127.0.0.1:6969)`,
+    );
+  }
+  return { host: match[1]!, port };
+}
+
+/**
+ * Parses the peer's flags. Relative paths resolve against `cwd` (the folder
+ * the user ran the command from: `INIT_CWD` under `deno task`).
+ *
+ * @param args command-line arguments
+ * @param cwd the user's folder
+ * @returns the checked flags
+ * @throws {UsageError} with a one-line reason
+ */
+export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        help: { type: "boolean", short: "h", default: false },
+        tracker: { type: "string", default: "127.0.0.1:6969" },
+        seed: { type: "string", multiple: true, default: [] },
+        get: { type: "string" },
+        out: { type: "string", default: "downloads" },
+        "no-seed": { type: "boolean", default: false },
+        host: { type: "string", default: "0.0.0.0" },
+        port: { type: "string", default: "0" },
+        "give-up-after": { type: "string", default: "60" },
+        "log-level": { type: "string", default: "warning" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(
+      error instanceof Error ? error.message : String(error),
+    );
+  }
+  const v = parsed.values;
+  const tracker = parseHostPort(v.tracker);
+  const port = Number(v.port);
+  if (!/^\d+$/.test(v.port) || port > 65_535) {
+    throw new UsageError(
+      `--port "${v.port}" is not a port number (0 to 65535)`,
+    );
+  }
+  const giveUp = Number(v["give-up-after"]);
+  if (!(giveUp > 0)) {
+    throw new UsageError(
+      `--give-up-after "${
+        v["give-up-after"]
+      }" is not a number of seconds above 0`,
+    );
+  }
+  const logLevel = v["log-level"] as PeerFlags["logLevel"];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new UsageError(
+      `--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(", ")}`,
+    );
+  }
+  let get: FileQuery | null = null;
+  if (v.get !== undefined) {
+    const id = /^[0-9a-fA-F]{64}$/.test(v.get) ? fromHex(v.get) : null;
+    get = id ? { id } : { name: v.get };
+    if (v.get.length === 0) {
+      throw new UsageError("--get needs a file name or id");
+    }
+  }
+  if (!v.help && get === null && v.seed.length === 0) {
+    throw new UsageError(
+      "nothing to do: give --seed FILE or --get NAME (see --help)",
+    );
+  }
+  if (v["no-seed"] && get === null) {
+    throw new UsageError("--no-seed only makes sense with --get");
+  }
+  return {
+    help: v.help,
+    trackerHost: tracker.host,
+    trackerPort: tracker.port,
+    seeds: v.seed.map((path) => resolve(cwd, path)),
+    get,
+    outDir: resolve(cwd, v.out),
+    serve: !v["no-seed"],
+    host: v.host,
+    port,
+    giveUpAfterMs: giveUp * 1000,
+    logLevel,
+  };
+}

@@ -1,0 +1,861 @@
+/**
+ * One download, from a name or id to a checked file in the download folder.
+ *
+ * Asks the tracker for peers, gets the manifest from any of them and checks
+ * it against the file id, then fetches chunks from several peers at once
+ * through a pool of fetch workers (each chunk is checked against the
+ * manifest before it is written), hashes the whole file as it grows, and
+ * renames `NAME.part` to `NAME` only once everything matches.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import {
+  Bitfield,
+  bytesEqual,
+  type FileQuery,
+  type FileSummary,
+  type ListedPeer,
+  type Manifest,
+  parseManifest,
+  toHex,
+} from "@shoal/protocol";
+import { defaultWorkerCount, FetchPool } from "../workers/pool.ts";
+import { Hasher } from "../workers/hasher.ts";
+import { pathInFolder, UnsafeNameError } from "../storage/safe_path.ts";
+import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
+import { fetchManifest } from "../wire/fetch_manifest.ts";
+import { PiecePicker } from "./piece_picker.ts";
+import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
+
+/** What the tracker said about a query. */
+export type PeerLookup =
+  | {
+    kind: "peers";
+    fileId: Uint8Array;
+    name: string;
+    size: number;
+    chunkCount: number;
+    peers: ListedPeer[];
+  }
+  | { kind: "candidates"; files: FileSummary[] }
+  | { kind: "unknown" };
+
+/** Where a download finds peers: the tracker client, or a fake in tests. */
+export interface PeerFinder {
+  /** Asks who holds a file. */
+  request(query: FileQuery, wanted?: number): Promise<PeerLookup>;
+}
+
+/** Why a download stopped. */
+export type DownloadErrorCode =
+  | "unknown_file"
+  | "ambiguous"
+  | "no_peers"
+  | "unsafe_name"
+  | "exists"
+  | "disk"
+  | "corrupt"
+  | "aborted";
+
+/** A download that cannot finish; the message is one line for the user. */
+export class DownloadError extends Error {
+  /** Why. */
+  readonly code: DownloadErrorCode;
+  /** For "ambiguous": the files that share the name. */
+  readonly candidates: FileSummary[];
+
+  /**
+   * @param code why
+   * @param message one line for the user
+   * @param options candidates and cause
+   */
+  constructor(
+    code: DownloadErrorCode,
+    message: string,
+    options: { candidates?: FileSummary[]; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "DownloadError";
+    this.code = code;
+    this.candidates = options.candidates ?? [];
+  }
+}
+
+/** A snapshot of a download's progress. */
+export interface DownloadProgress {
+  /** "finding" peers and the manifest, "downloading", "checking" the whole file, "done". */
+  state: "finding" | "downloading" | "checking" | "done";
+  /** File id, hex (empty until known). */
+  fileId: string;
+  /** File name (the query until the manifest is known). */
+  name: string;
+  /** File size (0 until known). */
+  size: number;
+  /** Chunks in the file. */
+  chunkCount: number;
+  /** Chunks checked and written. */
+  chunksDone: number;
+  /** Bytes checked and written. */
+  bytesDone: number;
+  /** Recent download rate. */
+  bytesPerSecond: number;
+  /** Peers connected. */
+  peers: number;
+  /** Milliseconds since the download started. */
+  elapsedMs: number;
+  /** Peers dropped for bad data so far. */
+  peersDropped: number;
+}
+
+/** Options for {@linkcode download}. */
+export interface DownloadOptions {
+  /** Where to find peers. */
+  finder: PeerFinder;
+  /** The file: `{ id }` or `{ name }`. */
+  query: FileQuery;
+  /** The download folder. */
+  outDir: string;
+  /** This peer's state folder (resume data). @default {`${outDir}/.shoal`} */
+  stateDir?: string;
+  /** Our random peer id. */
+  peerId: Uint8Array;
+  /** The TCP port we serve on, told to peers; 0 when not serving. @default {0} */
+  listenPort?: number;
+  /** Fetch workers. @default {the cores, at most 4} */
+  workers?: number;
+  /** GETs in flight per connection. @default {8} */
+  pipelineDepth?: number;
+  /** Most peers connected at once. @default {16} */
+  maxPeers?: number;
+  /** Give up when no peer was connected for this long. @default {60_000} */
+  giveUpAfterMs?: number;
+  /** Drop a peer that completes no chunk for this long while asked for some. @default {15_000} */
+  stallTimeoutMs?: number;
+  /** Called about twice a second, and at each change of state. */
+  onProgress?: (progress: DownloadProgress) => void;
+  /** Called once the manifest is known and the `.part` file exists (for partial seeding). */
+  onStart?: (
+    info: {
+      fileId: Uint8Array;
+      manifest: Manifest;
+      manifestBytes: Uint8Array;
+      partPath: string;
+      have: Bitfield;
+    },
+  ) => void;
+  /** Called for each chunk checked and written. */
+  onChunk?: (index: number) => void;
+  /** Stops the download, keeping resume state. */
+  signal?: AbortSignal;
+}
+
+/** What a finished download produced. */
+export interface DownloadResult {
+  /** The checked file's path. */
+  path: string;
+  /** File id. */
+  fileId: Uint8Array;
+  /** The manifest. */
+  manifest: Manifest;
+  /** Its canonical bytes. */
+  manifestBytes: Uint8Array;
+  /** Seconds from start to the file in place. */
+  seconds: number;
+  /** Bytes fetched from peers in this run (not counting resumed chunks). */
+  bytesFetched: number;
+  /** Chunks found already checked on disk at start. */
+  resumedChunks: number;
+  /** Chunks fetched, per peer ("host:port"). */
+  chunksByPeer: Record<string, number>;
+}
+
+interface KnownPeer {
+  host: string;
+  port: number;
+  banned: boolean;
+  failures: number;
+  retryAtMs: number;
+}
+
+interface Connection {
+  id: number;
+  key: string;
+  bitfield: Bitfield | null;
+  inflight: Map<number, number>;
+  lastChunkMs: number;
+}
+
+const TICK_MS = 500;
+const RESUME_SAVE_MS = 1_000;
+const TRACKER_RETRY_MS = 2_000;
+const TRACKER_REFRESH_MS = 30_000;
+const PEER_RETRY_MS = 3_000;
+
+function peerKey(peer: { host: string; port: number }): string {
+  return peer.host.includes(":")
+    ? `[${peer.host}]:${peer.port}`
+    : `${peer.host}:${peer.port}`;
+}
+
+/**
+ * Downloads a file; resolves once it is checked and in place.
+ *
+ * @param options what to fetch, from where, to where
+ * @returns where the file is and how it went
+ * @throws {DownloadError} with a one-line reason when it cannot finish
+ * @example
+ * ```ts
+ * // const result = await download({ finder: tracker, query: { name: "a.iso" }, outDir: "downloads", peerId });
+ * ```
+ */
+export function download(options: DownloadOptions): Promise<DownloadResult> {
+  return new Download(options).run();
+}
+
+class Download {
+  readonly #options: DownloadOptions;
+  readonly #stateDir: string;
+  readonly #startMs = performance.now();
+  readonly #known = new Map<string, KnownPeer>();
+  readonly #connections = new Map<number, Connection>();
+  readonly #chunksByPeer: Record<string, number> = {};
+  #nextConnId = 1;
+  #fileId: Uint8Array = new Uint8Array();
+  #manifest: Manifest | null = null;
+  #manifestBytes: Uint8Array = new Uint8Array();
+  #partPath = "";
+  #picker: PiecePicker | null = null;
+  #pool: FetchPool | null = null;
+  #hasher: Hasher | null = null;
+  #state: DownloadProgress["state"] = "finding";
+  #prefixChunks = 0;
+  #bytesFetched = 0;
+  #resumedChunks = 0;
+  #peersDropped = 0;
+  #resumeDirty = false;
+  #lastResumeSaveMs = 0;
+  #lastTrackerAskMs = 0;
+  #noPeerSinceMs = performance.now();
+  #rateWindow: { ms: number; bytes: number }[] = [];
+  #finish = Promise.withResolvers<void>();
+  #finished = false;
+
+  constructor(options: DownloadOptions) {
+    this.#options = options;
+    this.#stateDir = options.stateDir ?? join(options.outDir, ".shoal");
+  }
+
+  get #label(): string {
+    return this.#manifest?.name ??
+      ("name" in this.#options.query
+        ? this.#options.query.name
+        : toHex(this.#options.query.id));
+  }
+
+  async run(): Promise<DownloadResult> {
+    const signal = this.#options.signal;
+    const onAbort = () =>
+      this.#fail(
+        new DownloadError(
+          "aborted",
+          `Stopped downloading ${this.#label}; run the same command to resume`,
+        ),
+      );
+    signal?.addEventListener("abort", onAbort);
+    try {
+      this.#progress();
+      await this.#findFile();
+      await this.#getManifest();
+      const finalPath = await this.#preparePaths();
+      await this.#transfer();
+      return await this.#complete(finalPath);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      this.#pool?.terminate();
+      this.#hasher?.close();
+      if (this.#resumeDirty) await this.#saveResume().catch(() => {});
+    }
+  }
+
+  // ---- finding the file and its manifest ------------------------------------
+
+  async #askTracker(): Promise<PeerLookup> {
+    this.#lastTrackerAskMs = performance.now();
+    const query: FileQuery = this.#fileId.byteLength > 0
+      ? { id: this.#fileId }
+      : this.#options.query;
+    const lookup = await this.#options.finder.request(query);
+    if (lookup.kind === "peers") {
+      for (const peer of lookup.peers) {
+        const key = peerKey(peer);
+        if (!this.#known.has(key)) {
+          this.#known.set(key, {
+            host: peer.host,
+            port: peer.port,
+            banned: false,
+            failures: 0,
+            retryAtMs: 0,
+          });
+        }
+      }
+    }
+    return lookup;
+  }
+
+  async #findFile(): Promise<void> {
+    const lookup = await this.#askTracker();
+    if (lookup.kind === "unknown") {
+      throw new DownloadError(
+        "unknown_file",
+        `No file called ${this.#label} is known to the tracker; check the name, or ask for it by id`,
+      );
+    }
+    if (lookup.kind === "candidates") {
+      const list = lookup.files.map((file) =>
+        `${toHex(file.id)} (${file.size} bytes, ${file.peers} peers)`
+      ).join(", ");
+      throw new DownloadError(
+        "ambiguous",
+        `Several files are called ${this.#label}; ask for one by id: ${list}`,
+        {
+          candidates: lookup.files,
+        },
+      );
+    }
+    this.#fileId = lookup.fileId;
+  }
+
+  async #getManifest(): Promise<void> {
+    const saved = await loadResume(
+      resumePath(this.#stateDir, this.#fileId),
+      this.#fileId,
+    );
+    if (saved) {
+      this.#setManifest(saved.manifestBytes);
+      return;
+    }
+    const reasons: string[] = [];
+    while (true) {
+      for (const peer of this.#known.values()) {
+        if (peer.banned || peer.retryAtMs > performance.now()) continue;
+        try {
+          const { bytes } = await fetchManifest(peer, this.#fileId, {
+            peerId: this.#options.peerId,
+            listenPort: this.#options.listenPort ?? 0,
+          });
+          this.#setManifest(bytes);
+          return;
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          reasons.push(`${peerKey(peer)}: ${reason}`);
+          peer.failures++;
+          peer.retryAtMs = performance.now() + PEER_RETRY_MS;
+          if (reason.includes("does not hash")) peer.banned = true;
+        }
+      }
+      await this.#waitForPeers(reasons);
+    }
+  }
+
+  #setManifest(bytes: Uint8Array): void {
+    this.#manifestBytes = bytes;
+    // fetchManifest and loadResume both check the id; parse once more for the fields.
+    this.#manifest = parseManifest(bytes);
+  }
+
+  /** Waits a little, asks the tracker again, and gives up after the patience runs out. */
+  async #waitForPeers(reasons: string[]): Promise<void> {
+    const giveUpAfterMs = this.#options.giveUpAfterMs ?? 60_000;
+    if (performance.now() - this.#noPeerSinceMs > giveUpAfterMs) {
+      const last = reasons.at(-1);
+      throw new DownloadError(
+        "no_peers",
+        `No peer could send ${this.#label} for ${
+          Math.round(giveUpAfterMs / 1000)
+        } s${last ? ` (last: ${last})` : ""}; try again later`,
+      );
+    }
+    await this.#sleep(TRACKER_RETRY_MS);
+    const lookup = await this.#askTracker().catch(() => null);
+    if (lookup?.kind === "unknown" && this.#known.size === 0) {
+      throw new DownloadError(
+        "no_peers",
+        `No peer holds ${this.#label} any more; try again later`,
+      );
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const signal = this.#options.signal;
+      if (signal?.aborted) {
+        reject(
+          new DownloadError(
+            "aborted",
+            `Stopped downloading ${this.#label}; run the same command to resume`,
+          ),
+        );
+        return;
+      }
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(
+          new DownloadError(
+            "aborted",
+            `Stopped downloading ${this.#label}; run the same command to resume`,
+          ),
+        );
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  // ---- files on disk --------------------------------------------------------
+
+  async #preparePaths(): Promise<string> {
+    const manifest = this.#manifest!;
+    let finalPath: string;
+    try {
+      finalPath = pathInFolder(this.#options.outDir, manifest.name);
+    } catch (error) {
+      if (error instanceof UnsafeNameError) {
+        throw new DownloadError("unsafe_name", error.message, { cause: error });
+      }
+      throw error;
+    }
+    this.#partPath = `${finalPath}.part`;
+    const existing = await Deno.lstat(finalPath).catch(() => null);
+    if (existing) {
+      const what = existing.isDirectory ? "a folder" : "a file";
+      throw new DownloadError(
+        "exists",
+        `Cannot save ${manifest.name}: ${finalPath} is already ${what}; move it away or choose another --out`,
+      );
+    }
+    try {
+      await Deno.mkdir(this.#options.outDir, { recursive: true });
+      await Deno.mkdir(dirname(resumePath(this.#stateDir, this.#fileId)), {
+        recursive: true,
+      });
+    } catch (error) {
+      throw new DownloadError(
+        "disk",
+        `Cannot create ${this.#options.outDir}: ${
+          errorText(error)
+        }; choose another --out`,
+        { cause: error },
+      );
+    }
+    return finalPath;
+  }
+
+  async #openPart(): Promise<Bitfield> {
+    const manifest = this.#manifest!;
+    const saved = await loadResume(
+      resumePath(this.#stateDir, this.#fileId),
+      this.#fileId,
+    );
+    const partInfo = await Deno.lstat(this.#partPath).catch(() => null);
+    if (partInfo && !partInfo.isFile) {
+      throw new DownloadError(
+        "exists",
+        `Cannot save ${manifest.name}: ${this.#partPath} is not a file; move it away`,
+      );
+    }
+    try {
+      if (saved && partInfo?.size === manifest.size) return saved.have;
+      const file = await Deno.open(this.#partPath, {
+        write: true,
+        create: true,
+      });
+      try {
+        await file.truncate(manifest.size);
+      } finally {
+        file.close();
+      }
+    } catch (error) {
+      throw new DownloadError(
+        "disk",
+        `Cannot create ${this.#partPath}: ${
+          errorText(error)
+        }; free some space or choose another --out`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return new Bitfield(manifest.chunkCount);
+  }
+
+  // ---- the transfer ---------------------------------------------------------
+
+  async #transfer(): Promise<void> {
+    const manifest = this.#manifest!;
+    const claimed = await this.#openPart();
+    this.#hasher = new Hasher(this.#partPath, this.#manifestBytes);
+    const have = new Bitfield(manifest.chunkCount);
+    if (claimed.count > 0) {
+      const indices: number[] = [];
+      for (let i = 0; i < manifest.chunkCount; i++) {
+        if (claimed.has(i)) indices.push(i);
+      }
+      const { good } = await this.#hasher.verify(indices);
+      for (const index of good) have.set(index);
+      this.#resumedChunks = good.length;
+    }
+    this.#picker = new PiecePicker(have);
+    this.#resumeDirty = true;
+    this.#state = "downloading";
+    this.#options.onStart?.({
+      fileId: this.#fileId,
+      manifest,
+      manifestBytes: this.#manifestBytes,
+      partPath: this.#partPath,
+      have,
+    });
+    this.#advancePrefix();
+    if (have.complete) return;
+
+    this.#pool = new FetchPool(
+      this.#options.workers ?? defaultWorkerCount(),
+      (event) => this.#onWorkerEvent(event),
+      (error) => this.#fail(error),
+    );
+    this.#pool.broadcast({
+      type: "init",
+      partPath: this.#partPath,
+      manifestBytes: this.#manifestBytes,
+      fileId: this.#fileId,
+      peerId: this.#options.peerId,
+      listenPort: this.#options.listenPort ?? 0,
+    });
+    this.#connectMore();
+    const ticker = setInterval(() => this.#tick(), TICK_MS);
+    try {
+      await this.#finish.promise;
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#finish.reject(error);
+  }
+
+  #connectMore(): void {
+    const maxPeers = this.#options.maxPeers ?? 16;
+    const now = performance.now();
+    const connectedKeys = new Set(
+      [...this.#connections.values()].map((c) => c.key),
+    );
+    for (const [key, peer] of this.#known) {
+      if (this.#connections.size >= maxPeers) break;
+      if (peer.banned || peer.retryAtMs > now || connectedKeys.has(key)) {
+        continue;
+      }
+      const id = this.#nextConnId++;
+      this.#connections.set(id, {
+        id,
+        key,
+        bitfield: null,
+        inflight: new Map(),
+        lastChunkMs: now,
+      });
+      this.#pool!.connect(id, peer.host, peer.port);
+    }
+  }
+
+  #onWorkerEvent(event: FetchWorkerEvent): void {
+    if (this.#finished) return;
+    const picker = this.#picker!;
+    switch (event.type) {
+      case "connected": {
+        const conn = this.#connections.get(event.connId);
+        if (!conn) return;
+        try {
+          conn.bitfield = new Bitfield(
+            this.#manifest!.chunkCount,
+            event.bitfield,
+          );
+        } catch {
+          this.#pool!.send(conn.id, {
+            type: "disconnect",
+            connId: conn.id,
+            reason: "bad bitfield",
+          });
+          return;
+        }
+        conn.lastChunkMs = performance.now();
+        const known = this.#known.get(conn.key);
+        if (known) known.failures = 0;
+        this.#fill(conn);
+        return;
+      }
+      case "peer_have": {
+        const conn = this.#connections.get(event.connId);
+        if (!conn?.bitfield) return;
+        conn.bitfield.set(event.index);
+        this.#fill(conn);
+        return;
+      }
+      case "chunk_ok": {
+        const conn = this.#connections.get(event.connId);
+        conn?.inflight.delete(event.index);
+        if (conn) conn.lastChunkMs = performance.now();
+        if (picker.have.has(event.index)) {
+          picker.release(event.index, event.connId);
+        } else {
+          for (const other of picker.markHave(event.index)) {
+            if (other === event.connId) continue;
+            const otherConn = this.#connections.get(other);
+            otherConn?.inflight.delete(event.index);
+            this.#pool!.send(other, {
+              type: "cancel",
+              connId: other,
+              index: event.index,
+            });
+          }
+          this.#bytesFetched += event.bytes;
+          this.#rateWindow.push({ ms: performance.now(), bytes: event.bytes });
+          if (conn) {
+            this.#chunksByPeer[conn.key] = (this.#chunksByPeer[conn.key] ?? 0) +
+              1;
+          }
+          this.#resumeDirty = true;
+          this.#options.onChunk?.(event.index);
+          this.#advancePrefix();
+        }
+        if (picker.complete) {
+          this.#finished = true;
+          this.#finish.resolve();
+          return;
+        }
+        if (conn) this.#fill(conn);
+        return;
+      }
+      case "chunk_bad": {
+        const conn = this.#connections.get(event.connId);
+        const known = conn && this.#known.get(conn.key);
+        if (known) known.banned = true;
+        return;
+      }
+      case "chunk_refused": {
+        const conn = this.#connections.get(event.connId);
+        picker.release(event.index, event.connId);
+        if (!conn) return;
+        conn.inflight.delete(event.index);
+        conn.bitfield?.clear(event.index);
+        this.#fillAll();
+        return;
+      }
+      case "closed": {
+        const conn = this.#connections.get(event.connId);
+        if (!conn) return;
+        this.#connections.delete(event.connId);
+        for (const index of conn.inflight.keys()) {
+          picker.release(index, conn.id);
+        }
+        const known = this.#known.get(conn.key);
+        if (known) {
+          if (event.misbehaved) {
+            known.banned = true;
+            this.#peersDropped++;
+          }
+          known.failures++;
+          known.retryAtMs = performance.now() +
+            PEER_RETRY_MS * Math.min(known.failures, 10);
+        }
+        this.#fillAll();
+        this.#connectMore();
+        return;
+      }
+      case "write_failed":
+        this.#fail(
+          new DownloadError(
+            "disk",
+            `Cannot write ${this.#partPath}: ${event.message}; free some space and run the same command to resume`,
+          ),
+        );
+        return;
+      case "shut_down":
+        return;
+    }
+  }
+
+  #fill(conn: Connection): void {
+    if (!conn.bitfield) return;
+    const depth = this.#options.pipelineDepth ?? 8;
+    const picker = this.#picker!;
+    while (conn.inflight.size < depth) {
+      const index = picker.next(conn.bitfield, conn.id);
+      if (index === null) return;
+      picker.requested(index, conn.id);
+      conn.inflight.set(index, performance.now());
+      this.#pool!.send(conn.id, { type: "get", connId: conn.id, index });
+    }
+  }
+
+  #fillAll(): void {
+    for (const conn of this.#connections.values()) this.#fill(conn);
+  }
+
+  #advancePrefix(): void {
+    const manifest = this.#manifest!;
+    const have = this.#picker!.have;
+    const before = this.#prefixChunks;
+    while (
+      this.#prefixChunks < manifest.chunkCount && have.has(this.#prefixChunks)
+    ) this.#prefixChunks++;
+    if (this.#prefixChunks !== before) {
+      this.#hasher!.advance(
+        Math.min(this.#prefixChunks * manifest.chunkSize, manifest.size),
+      );
+    }
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    const stallMs = this.#options.stallTimeoutMs ?? 15_000;
+    for (const conn of this.#connections.values()) {
+      if (conn.inflight.size > 0 && now - conn.lastChunkMs > stallMs) {
+        this.#pool!.send(conn.id, {
+          type: "disconnect",
+          connId: conn.id,
+          reason: `no chunk for ${Math.round(stallMs / 1000)} s`,
+        });
+      }
+    }
+    const ready =
+      [...this.#connections.values()].filter((c) => c.bitfield !== null).length;
+    if (ready > 0) this.#noPeerSinceMs = now;
+    const wantMore =
+      this.#connections.size < Math.min(4, this.#options.maxPeers ?? 16);
+    const askEvery = wantMore ? TRACKER_RETRY_MS : TRACKER_REFRESH_MS;
+    if (now - this.#lastTrackerAskMs > askEvery) {
+      this.#askTracker().then(() => this.#connectMore(), () => {});
+    } else if (wantMore) {
+      this.#connectMore();
+    }
+    const giveUpAfterMs = this.#options.giveUpAfterMs ?? 60_000;
+    if (
+      this.#connections.size === 0 && now - this.#noPeerSinceMs > giveUpAfterMs
+    ) {
+      this.#fail(
+        new DownloadError(
+          "no_peers",
+          `No peer left for ${this.#label} (none for ${
+            Math.round(giveUpAfterMs / 1000)
+          } s, ${this.#picker!.have.count}/${
+            this.#manifest!.chunkCount
+          } chunks kept); run the same command later to resume`,
+        ),
+      );
+      return;
+    }
+    if (this.#resumeDirty && now - this.#lastResumeSaveMs > RESUME_SAVE_MS) {
+      this.#lastResumeSaveMs = now;
+      this.#saveResume().catch((error) =>
+        this.#fail(
+          new DownloadError(
+            "disk",
+            `Cannot save resume state: ${errorText(error)}`,
+            { cause: error },
+          ),
+        )
+      );
+    }
+    this.#progress();
+  }
+
+  async #saveResume(): Promise<void> {
+    if (!this.#picker) return;
+    this.#resumeDirty = false;
+    await saveResume(resumePath(this.#stateDir, this.#fileId), {
+      manifestBytes: this.#manifestBytes,
+      have: this.#picker.have,
+    });
+  }
+
+  #progress(): void {
+    const now = performance.now();
+    this.#rateWindow = this.#rateWindow.filter((sample) =>
+      now - sample.ms < 3_000
+    );
+    const windowBytes = this.#rateWindow.reduce(
+      (sum, sample) => sum + sample.bytes,
+      0,
+    );
+    const windowMs = Math.min(3_000, now - this.#startMs);
+    const manifest = this.#manifest;
+    const have = this.#picker?.have;
+    this.#options.onProgress?.({
+      state: this.#state,
+      fileId: this.#fileId.byteLength ? toHex(this.#fileId) : "",
+      name: this.#label,
+      size: manifest?.size ?? 0,
+      chunkCount: manifest?.chunkCount ?? 0,
+      chunksDone: have?.count ?? 0,
+      bytesDone: manifest && have
+        ? Math.min(have.count * manifest.chunkSize, manifest.size)
+        : 0,
+      bytesPerSecond: windowMs > 0 ? (windowBytes * 1000) / windowMs : 0,
+      peers: [...this.#connections.values()].filter((c) =>
+        c.bitfield !== null
+      ).length,
+      elapsedMs: now - this.#startMs,
+      peersDropped: this.#peersDropped,
+    });
+  }
+
+  // ---- the end --------------------------------------------------------------
+
+  async #complete(finalPath: string): Promise<DownloadResult> {
+    const manifest = this.#manifest!;
+    this.#state = "checking";
+    this.#progress();
+    await this.#pool?.shutdown();
+    this.#pool = null;
+    await this.#saveResume();
+    const digest = await this.#hasher!.finish();
+    if (!bytesEqual(digest, manifest.fileHash)) {
+      throw new DownloadError(
+        "corrupt",
+        `Cannot finish ${manifest.name}: every chunk matched but the whole file does not; the disk may be failing`,
+      );
+    }
+    try {
+      await Deno.rename(this.#partPath, finalPath);
+    } catch (error) {
+      throw new DownloadError(
+        "disk",
+        `Cannot move ${this.#partPath} into place: ${errorText(error)}`,
+        { cause: error },
+      );
+    }
+    this.#resumeDirty = false;
+    await Deno.remove(resumePath(this.#stateDir, this.#fileId)).catch(() => {});
+    this.#state = "done";
+    this.#progress();
+    return {
+      path: finalPath,
+      fileId: this.#fileId,
+      manifest,
+      manifestBytes: this.#manifestBytes,
+      seconds: (performance.now() - this.#startMs) / 1000,
+      bytesFetched: this.#bytesFetched,
+      resumedChunks: this.#resumedChunks,
+      chunksByPeer: { ...this.#chunksByPeer },
+    };
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

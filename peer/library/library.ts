@@ -1,0 +1,365 @@
+/**
+ * The files a peer shares: whole files it seeds and downloads in progress
+ * (which it serves chunk by chunk). Also remembers, in the peer's state
+ * folder, which files it seeds and their manifests, so a restart does not
+ * hash them again unless they changed.
+ *
+ * @module
+ */
+import { basename, join, resolve } from "node:path";
+import {
+  Bitfield,
+  bytesEqual,
+  DEFAULT_CHUNK_BYTES,
+  type FileAnnouncement,
+  fileIdOf,
+  fileNameProblem,
+  fromHex,
+  type Manifest,
+  parseManifest,
+  toHex,
+} from "@shoal/protocol";
+import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
+
+/** One file this peer can serve chunks of. */
+export interface SharedFile {
+  /** File id. */
+  id: Uint8Array;
+  /** File id, hex. */
+  idHex: string;
+  /** The manifest. */
+  manifest: Manifest;
+  /** Its canonical bytes. */
+  manifestBytes: Uint8Array;
+  /** Where the bytes are (a `.part` file while downloading). */
+  path: string;
+  /** Chunks this peer holds. */
+  have: Bitfield;
+  /** Modification time the manifest was built for; null for our own downloads. */
+  mtimeMs: number | null;
+  /** Set when the file changed on disk: its chunks are no longer served. */
+  stale: boolean;
+}
+
+/** A file that cannot be seeded; the message is one line for the user. */
+export class SeedError extends Error {
+  /** @param message one line for the user */
+  constructor(message: string) {
+    super(message);
+    this.name = "SeedError";
+  }
+}
+
+interface SavedSeed {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  id: string;
+}
+
+const SEEDS_FILE = "seeds.json";
+
+function isSavedSeed(value: unknown): value is SavedSeed {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.path === "string" && typeof v.size === "number" &&
+    typeof v.mtimeMs === "number" &&
+    typeof v.id === "string" && /^[0-9a-f]{64}$/.test(v.id);
+}
+
+/**
+ * The set of files this peer shares.
+ *
+ * @example
+ * ```ts
+ * // const library = new Library("downloads/.shoal");
+ * // const file = await library.seedPath("/data/big.iso");
+ * ```
+ */
+export class Library {
+  readonly #stateDir: string;
+  readonly #files = new Map<string, SharedFile>();
+  readonly #listeners = new Set<() => void>();
+
+  /** @param stateDir where this peer keeps its state */
+  constructor(stateDir: string) {
+    this.#stateDir = stateDir;
+  }
+
+  /** Calls `listener` whenever the set of files changes. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** The file with this id, if shared and not stale. */
+  get(id: Uint8Array): SharedFile | undefined {
+    const file = this.#files.get(toHex(id));
+    return file && !file.stale ? file : undefined;
+  }
+
+  /** Every shared file. */
+  list(): SharedFile[] {
+    return [...this.#files.values()];
+  }
+
+  /** What to tell the tracker. */
+  announcements(): FileAnnouncement[] {
+    return this.list().filter((file) => !file.stale).map((file) => ({
+      id: file.id,
+      name: file.manifest.name,
+      size: file.manifest.size,
+      chunkCount: file.manifest.chunkCount,
+      complete: file.have.complete,
+    }));
+  }
+
+  /** Adds or replaces a file. */
+  add(file: SharedFile): void {
+    this.#files.set(file.idHex, file);
+    this.#changed();
+  }
+
+  /** Stops sharing a file. */
+  remove(id: Uint8Array): void {
+    if (this.#files.delete(toHex(id))) this.#changed();
+  }
+
+  /** Marks a file as changed on disk: no more chunks are served from it. */
+  markStale(id: Uint8Array): void {
+    const file = this.#files.get(toHex(id));
+    if (!file || file.stale) return;
+    file.stale = true;
+    this.#changed();
+  }
+
+  /** Records that a download in progress now holds a chunk. */
+  markChunk(id: Uint8Array, index: number): void {
+    this.#files.get(toHex(id))?.have.set(index);
+  }
+
+  /**
+   * Shares a whole file from disk. Reuses the saved manifest when the file's
+   * size and modification time are unchanged; otherwise hashes it in a worker.
+   *
+   * @param path the file
+   * @param options progress callback and chunk size
+   * @returns the shared file
+   * @throws {SeedError} when the file cannot be read or its name cannot be shared
+   */
+  async seedPath(
+    path: string,
+    options: {
+      onProgress?: (bytes: number, size: number) => void;
+      chunkSize?: number;
+    } = {},
+  ): Promise<SharedFile> {
+    const absolute = resolve(path);
+    const name = basename(absolute);
+    const problem = fileNameProblem(name);
+    if (problem) {
+      throw new SeedError(
+        `Cannot seed ${absolute}: the file name ${problem}; rename it first`,
+      );
+    }
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(absolute);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new SeedError(`Cannot seed ${absolute}: no such file`);
+      }
+      if (error instanceof Deno.errors.PermissionDenied) {
+        throw new SeedError(`Cannot seed ${absolute}: permission denied`);
+      }
+      throw error;
+    }
+    if (!info.isFile) {
+      throw new SeedError(`Cannot seed ${absolute}: it is not a regular file`);
+    }
+    const mtimeMs = info.mtime?.getTime() ?? 0;
+    const saved = (await this.#loadSaved()).find((seed) =>
+      seed.path === absolute && seed.size === info.size &&
+      seed.mtimeMs === mtimeMs
+    );
+    let manifestBytes = saved ? await this.#loadManifest(saved.id) : null;
+    if (!manifestBytes) {
+      const built = await buildManifest(
+        absolute,
+        name,
+        options.chunkSize ?? DEFAULT_CHUNK_BYTES,
+        (bytes) => options.onProgress?.(bytes, info.size),
+      );
+      manifestBytes = built.manifestBytes;
+      if (built.mtimeMs !== mtimeMs || built.size !== info.size) {
+        throw new SeedError(
+          `Cannot seed ${absolute}: it changed while it was being hashed; try again`,
+        );
+      }
+    }
+    const id = fileIdOf(manifestBytes);
+    const manifest = parseManifest(manifestBytes);
+    const file: SharedFile = {
+      id,
+      idHex: toHex(id),
+      manifest,
+      manifestBytes,
+      path: absolute,
+      have: Bitfield.full(manifest.chunkCount),
+      mtimeMs,
+      stale: false,
+    };
+    await this.#remember(file, info.size);
+    this.add(file);
+    return file;
+  }
+
+  /**
+   * Shares a file this peer just downloaded and checked, without hashing it
+   * again, and remembers it so a restart seeds it too.
+   *
+   * @param path the checked file
+   * @param manifestBytes its manifest
+   * @returns the shared file
+   */
+  async addDownloaded(
+    path: string,
+    manifestBytes: Uint8Array,
+  ): Promise<SharedFile> {
+    const info = await Deno.stat(path);
+    const id = fileIdOf(manifestBytes);
+    const manifest = parseManifest(manifestBytes);
+    const file: SharedFile = {
+      id,
+      idHex: toHex(id),
+      manifest,
+      manifestBytes,
+      path: resolve(path),
+      have: Bitfield.full(manifest.chunkCount),
+      mtimeMs: info.mtime?.getTime() ?? 0,
+      stale: false,
+    };
+    await this.#remember(file, info.size);
+    this.add(file);
+    return file;
+  }
+
+  /**
+   * Shares again every file this peer seeded before (from its state folder),
+   * skipping files that are gone. Files that changed are hashed again.
+   *
+   * @returns the files now shared, and one line per file that could not be
+   */
+  async restore(): Promise<{ files: SharedFile[]; problems: string[] }> {
+    const files: SharedFile[] = [];
+    const problems: string[] = [];
+    for (const seed of await this.#loadSaved()) {
+      try {
+        files.push(await this.seedPath(seed.path));
+      } catch (error) {
+        if (!(error instanceof SeedError)) throw error;
+        problems.push(error.message);
+      }
+    }
+    return { files, problems };
+  }
+
+  async #loadSaved(): Promise<SavedSeed[]> {
+    try {
+      const parsed: unknown = JSON.parse(
+        await Deno.readTextFile(join(this.#stateDir, SEEDS_FILE)),
+      );
+      const list = (parsed as { files?: unknown })?.files;
+      return Array.isArray(list) ? list.filter(isSavedSeed) : [];
+    } catch (error) {
+      if (
+        error instanceof Deno.errors.NotFound || error instanceof SyntaxError
+      ) return [];
+      throw error;
+    }
+  }
+
+  async #loadManifest(idHex: string): Promise<Uint8Array | null> {
+    try {
+      const bytes = await Deno.readFile(
+        join(this.#stateDir, "manifests", `${idHex}.manifest`),
+      );
+      const id = fromHex(idHex);
+      return id && bytesEqual(fileIdOf(bytes), id) ? bytes : null;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+  }
+
+  async #remember(file: SharedFile, size: number): Promise<void> {
+    await Deno.mkdir(join(this.#stateDir, "manifests"), { recursive: true });
+    await Deno.writeFile(
+      join(this.#stateDir, "manifests", `${file.idHex}.manifest`),
+      file.manifestBytes,
+    );
+    const seeds = (await this.#loadSaved()).filter((seed) =>
+      seed.path !== file.path
+    );
+    seeds.push({
+      path: file.path,
+      size,
+      mtimeMs: file.mtimeMs ?? 0,
+      id: file.idHex,
+    });
+    const target = join(this.#stateDir, SEEDS_FILE);
+    await Deno.writeTextFile(
+      `${target}.tmp`,
+      JSON.stringify({ version: 1, files: seeds }, null, 1),
+    );
+    await Deno.rename(`${target}.tmp`, target);
+  }
+}
+
+/**
+ * Hashes a file in a manifest worker.
+ *
+ * @param path the file
+ * @param name the name to record
+ * @param chunkSize chunk size
+ * @param onProgress bytes hashed so far
+ * @returns the manifest bytes and the file's size and modification time
+ */
+export function buildManifest(
+  path: string,
+  name: string,
+  chunkSize: number,
+  onProgress?: (bytes: number) => void,
+): Promise<{ manifestBytes: Uint8Array; mtimeMs: number; size: number }> {
+  return new Promise((resolvePromise, reject) => {
+    const worker = new Worker(
+      new URL("../workers/manifest_worker.ts", import.meta.url),
+      { type: "module" },
+    );
+    worker.onmessage = (message: MessageEvent<unknown>) => {
+      const event = message.data;
+      if (!isManifestWorkerEvent(event)) {
+        worker.terminate();
+        reject(new TypeError("The manifest worker sent a malformed event"));
+        return;
+      }
+      if (event.type === "progress") {
+        onProgress?.(event.bytes);
+        return;
+      }
+      worker.terminate();
+      if (event.type === "built") resolvePromise(event);
+      else reject(new SeedError(`Cannot seed ${path}: ${event.message}`));
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      worker.terminate();
+      reject(new Error(`The manifest worker crashed: ${event.message}`));
+    };
+    worker.postMessage({ type: "build", path, name, chunkSize });
+  });
+}

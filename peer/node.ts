@@ -1,0 +1,192 @@
+/**
+ * A running peer: its library of shared files, its TCP server, and its
+ * announcer that keeps the tracker up to date. The command line and the web
+ * page both drive a peer through this class.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { FileQuery } from "@shoal/protocol";
+import { Library, type SharedFile } from "./library/library.ts";
+import { PeerServer } from "./wire/server.ts";
+import { TrackerClient } from "./tracker_client.ts";
+import { Announcer } from "./announcer.ts";
+import {
+  download,
+  type DownloadOptions,
+  type DownloadResult,
+} from "./download/download.ts";
+
+/** Options for {@linkcode PeerNode.start}. */
+export interface PeerNodeOptions {
+  /** Tracker host. */
+  trackerHost: string;
+  /** Tracker UDP port. */
+  trackerPort: number;
+  /** Download folder; the peer's state lives in its `.shoal` folder. */
+  outDir: string;
+  /** Address to serve peers on. @default {"0.0.0.0"} */
+  hostname?: string;
+  /** TCP port to serve peers on; 0 picks one. @default {0} */
+  port?: number;
+  /** Serve and announce files (false for a download-only run). @default {true} */
+  serve?: boolean;
+  /** Keepalive interval override, for tests. */
+  keepaliveMs?: number;
+  /** Called when a peer is dropped for breaking the protocol. */
+  onMisbehaviour?: (reason: string, remote: string) => void;
+}
+
+/**
+ * One peer process's state.
+ *
+ * @example
+ * ```ts
+ * // const node = await PeerNode.start({ trackerHost: "127.0.0.1", trackerPort: 6969, outDir: "downloads" });
+ * // await node.seed("big.iso"); ... await node.close();
+ * ```
+ */
+export class PeerNode {
+  /** This run's random peer id. */
+  readonly peerId: Uint8Array = crypto.getRandomValues(new Uint8Array(16));
+  /** The files this peer shares. */
+  readonly library: Library;
+  /** The download folder. */
+  readonly outDir: string;
+  /** The state folder. */
+  readonly stateDir: string;
+  readonly #tracker: TrackerClient;
+  readonly #server: PeerServer | null;
+  readonly #announcer: Announcer | null;
+  #unsubscribe: (() => void) | null = null;
+
+  private constructor(
+    options: PeerNodeOptions,
+    tracker: TrackerClient,
+    library: Library,
+    server: PeerServer | null,
+  ) {
+    this.outDir = options.outDir;
+    this.stateDir = join(options.outDir, ".shoal");
+    this.library = library;
+    this.#tracker = tracker;
+    this.#server = server;
+    this.#announcer = server
+      ? new Announcer(tracker, {
+        peerId: this.peerId,
+        port: server.port,
+        files: () => library.announcements(),
+        ...(options.keepaliveMs !== undefined
+          ? { intervalMs: options.keepaliveMs }
+          : {}),
+      })
+      : null;
+    if (this.#announcer) {
+      const announcer = this.#announcer;
+      this.#unsubscribe = library.onChange(() => void announcer.announceNow());
+    }
+  }
+
+  /** Opens the tracker client and, unless `serve` is false, the TCP server. */
+  static async start(options: PeerNodeOptions): Promise<PeerNode> {
+    const tracker = await TrackerClient.open({
+      host: options.trackerHost,
+      port: options.trackerPort,
+    });
+    const library = new Library(join(options.outDir, ".shoal"));
+    const server = options.serve === false ? null : PeerServer.listen({
+      library,
+      hostname: options.hostname ?? "0.0.0.0",
+      port: options.port ?? 0,
+      ...(options.onMisbehaviour
+        ? { onMisbehaviour: options.onMisbehaviour }
+        : {}),
+    });
+    return new PeerNode(options, tracker, library, server);
+  }
+
+  /** The TCP port peers connect to (0 when not serving). */
+  get port(): number {
+    return this.#server?.port ?? 0;
+  }
+
+  /** Bytes of chunk data uploaded so far. */
+  get uploadedBytes(): number {
+    return this.#server?.uploadedBytes ?? 0;
+  }
+
+  /** The tracker client, for lookups. */
+  get tracker(): TrackerClient {
+    return this.#tracker;
+  }
+
+  /** Starts announcing (after the first files are added, to register them at once). */
+  startAnnouncing(): void {
+    this.#announcer?.start();
+  }
+
+  /** Announces now and waits for the round (best effort). */
+  async announceNow(): Promise<void> {
+    await this.#announcer?.announceNow();
+  }
+
+  /**
+   * Shares a file from disk (hashing it in a worker unless unchanged since last time).
+   *
+   * @param path the file
+   * @param onProgress bytes hashed so far, and the file size
+   */
+  seed(
+    path: string,
+    onProgress?: (bytes: number, size: number) => void,
+  ): Promise<SharedFile> {
+    return this.library.seedPath(path, onProgress ? { onProgress } : {});
+  }
+
+  /**
+   * Downloads a file into the download folder; unless this peer does not
+   * serve, it then seeds it and tells the tracker (BECOME_SEEDER).
+   *
+   * @param query `{ name }` or `{ id }`
+   * @param options progress callback, signal, limits
+   */
+  async download(
+    query: FileQuery,
+    options: Omit<
+      DownloadOptions,
+      "finder" | "query" | "outDir" | "peerId" | "listenPort" | "stateDir"
+    > = {},
+  ): Promise<DownloadResult> {
+    const result = await download({
+      ...options,
+      finder: this.#tracker,
+      query,
+      outDir: this.outDir,
+      stateDir: this.stateDir,
+      peerId: this.peerId,
+      listenPort: this.port,
+    });
+    if (this.#server) {
+      const file = await this.library.addDownloaded(
+        result.path,
+        result.manifestBytes,
+      );
+      await this.#announcer?.becomeSeeder({
+        id: file.id,
+        name: file.manifest.name,
+        size: file.manifest.size,
+        chunkCount: file.manifest.chunkCount,
+        complete: true,
+      });
+    }
+    return result;
+  }
+
+  /** Leaves the tracker, closes every connection and the tracker client. */
+  async close(): Promise<void> {
+    this.#unsubscribe?.();
+    await this.#announcer?.stop();
+    await this.#server?.close();
+    await this.#tracker.close();
+  }
+}

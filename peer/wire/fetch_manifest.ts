@@ -1,0 +1,101 @@
+/**
+ * Gets a file's manifest from one peer and checks it against the file id.
+ *
+ * @module
+ */
+import {
+  bytesEqual,
+  createMessage,
+  fileIdOf,
+  FrameDecoderStream,
+  type Manifest,
+  MAX_MANIFEST_BYTES,
+  parseManifest,
+  ProtocolError,
+  toHex,
+} from "@shoal/protocol";
+
+/** Options for {@linkcode fetchManifest}. */
+export interface FetchManifestOptions {
+  /** Our peer id. */
+  peerId: Uint8Array;
+  /** Our TCP port, or 0. @default {0} */
+  listenPort?: number;
+  /** Give up after this long. @default {10_000} */
+  timeoutMs?: number;
+}
+
+/**
+ * Connects to a peer, says which file we want, asks for its manifest and
+ * checks that the manifest's SHA-256 is the file id. A manifest that does
+ * not match is rejected: a peer cannot substitute another file.
+ *
+ * @param peer where to connect
+ * @param fileId the file's id
+ * @param options our id and a timeout
+ * @returns the manifest and its canonical bytes
+ * @throws {Error} with a one-line reason when the peer fails or lies
+ * @example
+ * ```ts
+ * // const { manifest } = await fetchManifest({ host: "127.0.0.1", port: 7000 }, id, { peerId });
+ * ```
+ */
+export async function fetchManifest(
+  peer: { host: string; port: number },
+  fileId: Uint8Array,
+  options: FetchManifestOptions,
+): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const conn = await Deno.connect({
+    hostname: peer.host,
+    port: peer.port,
+    signal,
+  });
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  try {
+    const hello = createMessage({
+      kind: "handshake",
+      txid: 0,
+      fileId,
+      peerId: options.peerId,
+      port: options.listenPort ?? 0,
+    });
+    const ask = createMessage({ kind: "get_manifest", txid: 1 });
+    const both = new Uint8Array(hello.byteLength + ask.byteLength);
+    both.set(hello);
+    both.set(ask, hello.byteLength);
+    await conn.write(both);
+    const frames = conn.readable.pipeThrough(
+      new FrameDecoderStream({ maxBodyBytes: MAX_MANIFEST_BYTES }),
+    );
+    for await (const message of frames) {
+      if (message.kind === "error") {
+        throw new Error(`peer refused: ${message.text}`);
+      }
+      if (message.kind !== "manifest") continue;
+      if (!bytesEqual(fileIdOf(message.bytes), fileId)) {
+        throw new Error(
+          `its manifest does not hash to ${toHex(fileId).slice(0, 16)}…`,
+        );
+      }
+      const bytes = message.bytes.slice();
+      return { manifest: parseManifest(bytes), bytes };
+    }
+    throw new Error(
+      "the peer closed the connection before sending the manifest",
+    );
+  } catch (error) {
+    if (error instanceof ProtocolError) {
+      throw new Error(`bad frame: ${error.message}`, { cause: error });
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // Closed by the timer already.
+    }
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * One incoming peer connection: the handshake names a file; then GETs are
+ * answered with CHUNK_DATA read from disk into one reused buffer, in order,
+ * one at a time. A peer that breaks the protocol loses its connection.
+ *
+ * @module
+ */
+import {
+  chunkLength,
+  createChunkDataPrefix,
+  createMessage,
+  ErrorCode,
+  FrameDecoderStream,
+  HEADER_BYTES,
+  MAX_BITFIELD_BYTES,
+  type Message,
+  ProtocolError,
+} from "@shoal/protocol";
+import type { Library, SharedFile } from "../library/library.ts";
+
+/** Most GETs a peer may have queued on one connection. */
+export const MAX_QUEUED_GETS = 64;
+
+/** Options for {@linkcode serveConnection}. */
+export interface ServeConnectionOptions {
+  /** The files we share. */
+  library: Library;
+  /** Close a connection with no frame for this long. @default {120_000} */
+  idleTimeoutMs?: number;
+  /** Close a connection that sends no handshake for this long. @default {10_000} */
+  handshakeTimeoutMs?: number;
+  /** Called with the bytes of each chunk sent. */
+  onUpload?: (bytes: number, fileId: Uint8Array) => void;
+  /** Called when a peer is dropped for breaking the protocol. */
+  onMisbehaviour?: (reason: string) => void;
+}
+
+interface QueuedGet {
+  txid: number;
+  index: number;
+}
+
+/**
+ * Serves one connection until it closes, breaks the protocol or idles out.
+ * Never throws for anything the peer does.
+ *
+ * @param conn an accepted TCP connection (closed on return)
+ * @param options the library and limits
+ */
+export async function serveConnection(
+  conn: Deno.Conn,
+  options: ServeConnectionOptions,
+): Promise<void> {
+  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+  let file: SharedFile | null = null;
+  let handle: Deno.FsFile | null = null;
+  let buffer: Uint8Array | null = null;
+  const queue: QueuedGet[] = [];
+  let serving: Promise<void> | null = null;
+  let closed = false;
+
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+  };
+  let timer = setTimeout(close, options.handshakeTimeoutMs ?? 10_000);
+  const resetIdle = () => {
+    clearTimeout(timer);
+    timer = setTimeout(close, idleTimeoutMs);
+  };
+
+  const send = async (bytes: Uint8Array) => {
+    let written = 0;
+    while (written < bytes.byteLength) {
+      written += await conn.write(bytes.subarray(written));
+    }
+  };
+
+  const serveQueue = async () => {
+    while (queue.length > 0 && !closed) {
+      const { txid, index } = queue.shift()!;
+      const current = file!;
+      if (
+        current.stale || !current.have.has(index) ||
+        !(await stillMatches(current, handle!))
+      ) {
+        if (
+          !current.stale && current.mtimeMs !== null && current.have.has(index)
+        ) options.library.markStale(current.id);
+        await send(
+          createMessage({
+            kind: "error",
+            txid,
+            code: ErrorCode.NOT_AVAILABLE,
+            text: "chunk not available",
+          }),
+        );
+        continue;
+      }
+      const length = chunkLength(current.manifest, index);
+      const prefixBytes = HEADER_BYTES + 4;
+      if (!buffer || buffer.byteLength < prefixBytes + length) {
+        buffer = new Uint8Array(prefixBytes + current.manifest.chunkSize);
+      }
+      buffer.set(createChunkDataPrefix(txid, index, length));
+      const body = buffer.subarray(prefixBytes, prefixBytes + length);
+      await handle!.seek(
+        index * current.manifest.chunkSize,
+        Deno.SeekMode.Start,
+      );
+      let filled = 0;
+      while (filled < length) {
+        const n = await handle!.read(body.subarray(filled));
+        if (n === null) break;
+        filled += n;
+      }
+      if (filled < length) {
+        // The file shrank under us: it no longer matches its manifest.
+        if (current.mtimeMs !== null) options.library.markStale(current.id);
+        await send(
+          createMessage({
+            kind: "error",
+            txid,
+            code: ErrorCode.NOT_AVAILABLE,
+            text: "chunk not available",
+          }),
+        );
+        continue;
+      }
+      await send(buffer.subarray(0, prefixBytes + length));
+      options.onUpload?.(length, current.id);
+    }
+  };
+
+  const onMessage = async (message: Message): Promise<string | null> => {
+    resetIdle();
+    if (file === null) {
+      if (message.kind !== "handshake") {
+        return `sent ${message.kind} before the handshake`;
+      }
+      const shared = options.library.get(message.fileId);
+      if (!shared) {
+        await send(
+          createMessage({
+            kind: "error",
+            txid: message.txid,
+            code: ErrorCode.UNKNOWN_FILE,
+            text: "file not shared here",
+          }),
+        );
+        return "";
+      }
+      handle = await Deno.open(shared.path, { read: true });
+      file = shared;
+      await send(
+        createMessage({ kind: "ack", txid: message.txid, intervalSeconds: 0 }),
+      );
+      await send(
+        createMessage({
+          kind: "bitfield",
+          txid: 0,
+          bits: shared.have.toBytes(),
+        }),
+      );
+      return null;
+    }
+    switch (message.kind) {
+      case "get_manifest":
+        await send(
+          createMessage({
+            kind: "manifest",
+            txid: message.txid,
+            bytes: file.manifestBytes,
+          }),
+        );
+        return null;
+      case "get":
+        if (message.index >= file.manifest.chunkCount) {
+          return `asked for chunk ${message.index}, which does not exist`;
+        }
+        if (queue.length >= MAX_QUEUED_GETS) {
+          return `queued more than ${MAX_QUEUED_GETS} GETs`;
+        }
+        queue.push({ txid: message.txid, index: message.index });
+        serving ??= serveQueue().finally(() => (serving = null));
+        return null;
+      case "cancel": {
+        const at = queue.findIndex((get) => get.index === message.index);
+        if (at >= 0) queue.splice(at, 1);
+        return null;
+      }
+      case "have":
+      case "bitfield":
+      case "interested":
+      case "not_interested":
+      case "choke":
+      case "unchoke":
+        return null;
+      default:
+        return `sent an unexpected ${message.kind}`;
+    }
+  };
+
+  try {
+    const frames = conn.readable.pipeThrough(
+      new FrameDecoderStream({ maxBodyBytes: MAX_BITFIELD_BYTES }),
+    );
+    for await (const message of frames) {
+      const problem = await onMessage(message);
+      if (problem !== null) {
+        if (problem) options.onMisbehaviour?.(problem);
+        break;
+      }
+    }
+    await serving;
+  } catch (error) {
+    if (error instanceof ProtocolError) {
+      options.onMisbehaviour?.(`bad frame: ${error.message}`);
+    } else if (!isConnectionError(error)) {
+      throw error;
+    }
+  } finally {
+    close();
+    // Both are assigned inside closures, which narrowing cannot see.
+    await (serving as Promise<void> | null)?.catch(() => {});
+    (handle as Deno.FsFile | null)?.close();
+  }
+}
+
+async function stillMatches(
+  file: SharedFile,
+  handle: Deno.FsFile,
+): Promise<boolean> {
+  if (file.mtimeMs === null) return true;
+  const info = await handle.stat();
+  return info.size === file.manifest.size &&
+    (info.mtime?.getTime() ?? 0) === file.mtimeMs;
+}
+
+function isConnectionError(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected;
+}

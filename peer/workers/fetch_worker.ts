@@ -1,0 +1,440 @@
+/**
+ * A fetch worker: owns TCP connections to some peers of one download, sends
+ * GETs the main thread asks for, checks every chunk against the manifest's
+ * SHA-256 and writes good chunks at their offset in the `.part` file. Chunk
+ * bytes never cross back to the main thread; only small events do.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import {
+  bytesEqual,
+  chunkHash,
+  chunkLength,
+  createMessage,
+  ErrorCode,
+  FrameDecoderStream,
+  type Manifest,
+  type Message,
+  parseManifest,
+  ProtocolError,
+  sha256,
+} from "@shoal/protocol";
+import {
+  type FetchWorkerCommand,
+  type FetchWorkerEvent,
+  isFetchWorkerCommand,
+} from "@shoal/protocol/worker_messages";
+
+const CONNECT_TIMEOUT_MS = 5_000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** A connection with requests out and no byte for this long is dropped. */
+const READ_TIMEOUT_MS = 20_000;
+
+interface Download {
+  partPath: string;
+  manifest: Manifest;
+  fileId: Uint8Array;
+  peerId: Uint8Array;
+  listenPort: number;
+  file: Deno.FsFile;
+  writes: Promise<void>;
+}
+
+interface Link {
+  connId: number;
+  conn: Deno.TcpConn | null;
+  /** txid -> chunk index of GETs not yet answered. */
+  pending: Map<number, number>;
+  nextTxid: number;
+  lastByteMs: number;
+  closed: boolean;
+  /** Frames go out one after another, never interleaved. */
+  sending: Promise<void>;
+}
+
+let download: Download | null = null;
+const links = new Map<number, Link>();
+let watchdog: ReturnType<typeof setInterval> | undefined;
+/** Every command but init waits for the file to be open. */
+let initialized: Promise<void> = Promise.resolve();
+
+function post(event: FetchWorkerEvent): void {
+  self.postMessage(event);
+}
+
+self.onmessage = (event: MessageEvent<unknown>) => {
+  const command = event.data;
+  if (!isFetchWorkerCommand(command)) {
+    throw new TypeError("Fetch worker got a malformed command");
+  }
+  const run = command.type === "init"
+    ? (initialized = handle(command))
+    : initialized.then(() => handle(command));
+  run.catch((error) => {
+    // A bug, not a peer's fault: surface it to the main thread's onerror.
+    queueMicrotask(() => {
+      throw error;
+    });
+  });
+};
+
+async function handle(command: FetchWorkerCommand): Promise<void> {
+  switch (command.type) {
+    case "init": {
+      const file = await Deno.open(command.partPath, { write: true });
+      download = {
+        partPath: command.partPath,
+        manifest: parseManifest(command.manifestBytes),
+        fileId: command.fileId,
+        peerId: command.peerId,
+        listenPort: command.listenPort,
+        file,
+        writes: Promise.resolve(),
+      };
+      watchdog = setInterval(checkTimeouts, 1_000);
+      return;
+    }
+    case "connect":
+      await connect(command.connId, command.host, command.port);
+      return;
+    case "get":
+      await sendGet(command.connId, command.index);
+      return;
+    case "cancel": {
+      const link = links.get(command.connId);
+      if (!link?.conn) return;
+      for (const [txid, index] of link.pending) {
+        if (index === command.index) link.pending.delete(txid);
+      }
+      await send(link, { kind: "cancel", txid: 0, index: command.index });
+      return;
+    }
+    case "announce_have":
+      for (const link of links.values()) {
+        if (link.conn && !link.closed) {
+          await send(link, { kind: "have", txid: 0, index: command.index });
+        }
+      }
+      return;
+    case "disconnect":
+      closeLink(command.connId, command.reason, false);
+      return;
+    case "shutdown":
+      await shutdown();
+      return;
+  }
+}
+
+async function connect(
+  connId: number,
+  host: string,
+  port: number,
+): Promise<void> {
+  const d = download!;
+  const link: Link = {
+    connId,
+    conn: null,
+    pending: new Map(),
+    nextTxid: 1,
+    lastByteMs: Date.now(),
+    closed: false,
+    sending: Promise.resolve(),
+  };
+  links.set(connId, link);
+  let conn: Deno.TcpConn;
+  try {
+    conn = await withTimeout(
+      Deno.connect({ hostname: host, port }),
+      CONNECT_TIMEOUT_MS,
+      "connect",
+    );
+  } catch (error) {
+    closeLink(connId, `cannot connect: ${errorText(error)}`, false);
+    return;
+  }
+  if (link.closed) {
+    conn.close();
+    return;
+  }
+  link.conn = conn;
+  conn.setNoDelay(true);
+  await send(link, {
+    kind: "handshake",
+    txid: 0,
+    fileId: d.fileId,
+    peerId: d.peerId,
+    port: d.listenPort,
+  });
+  const handshakeTimer = setTimeout(
+    () => closeLink(connId, "no answer to the handshake", false),
+    HANDSHAKE_TIMEOUT_MS,
+  );
+  try {
+    await readLoop(link, d, () => clearTimeout(handshakeTimer));
+  } finally {
+    clearTimeout(handshakeTimer);
+  }
+}
+
+async function readLoop(
+  link: Link,
+  d: Download,
+  onHandshake: () => void,
+): Promise<void> {
+  const conn = link.conn!;
+  const maxBody = Math.max(
+    d.manifest.chunkSize + 4,
+    Math.ceil(d.manifest.chunkCount / 8),
+  );
+  const counting = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      link.lastByteMs = Date.now();
+      controller.enqueue(chunk);
+    },
+  });
+  let state: "handshake" | "bitfield" | "ready" = "handshake";
+  try {
+    const frames = conn.readable.pipeThrough(counting).pipeThrough(
+      new FrameDecoderStream({ maxBodyBytes: maxBody }),
+    );
+    for await (const message of frames) {
+      if (link.closed) break;
+      if (state === "handshake") {
+        if (message.kind === "ack") {
+          state = "bitfield";
+          continue;
+        }
+        if (message.kind === "error") {
+          closeLink(link.connId, `peer refused: ${message.text}`, false);
+          break;
+        }
+        closeLink(
+          link.connId,
+          `expected ACK to the handshake, got ${message.kind}`,
+          true,
+        );
+        break;
+      }
+      if (state === "bitfield") {
+        if (message.kind !== "bitfield") {
+          closeLink(
+            link.connId,
+            `expected BITFIELD, got ${message.kind}`,
+            true,
+          );
+          break;
+        }
+        if (message.bits.byteLength !== Math.ceil(d.manifest.chunkCount / 8)) {
+          closeLink(link.connId, "bitfield has the wrong length", true);
+          break;
+        }
+        state = "ready";
+        onHandshake();
+        post({
+          type: "connected",
+          connId: link.connId,
+          bitfield: message.bits.slice(),
+        });
+        continue;
+      }
+      const problem = await onMessage(link, d, message);
+      if (problem) {
+        closeLink(link.connId, problem, true);
+        break;
+      }
+    }
+    closeLink(link.connId, "the peer closed the connection", false);
+  } catch (error) {
+    const misbehaved = error instanceof ProtocolError;
+    closeLink(
+      link.connId,
+      misbehaved
+        ? `bad frame: ${error.message}`
+        : `connection failed: ${errorText(error)}`,
+      misbehaved,
+    );
+  }
+}
+
+/** Handles one message after the handshake; returns a reason to drop the peer, or null. */
+async function onMessage(
+  link: Link,
+  d: Download,
+  message: Message,
+): Promise<string | null> {
+  switch (message.kind) {
+    case "chunk_data": {
+      const index = link.pending.get(message.txid);
+      if (index === undefined) {
+        // An answer to a GET we cancelled is fine; anything else was never asked for.
+        return message.index < d.manifest.chunkCount
+          ? null
+          : `sent chunk ${message.index}, which does not exist`;
+      }
+      link.pending.delete(message.txid);
+      if (index !== message.index) {
+        return `answered GET ${index} with chunk ${message.index}`;
+      }
+      if (message.data.byteLength !== chunkLength(d.manifest, index)) {
+        post({
+          type: "chunk_bad",
+          connId: link.connId,
+          index,
+          reason: "wrong length",
+        });
+        return `sent chunk ${index} with the wrong length`;
+      }
+      if (!bytesEqual(sha256(message.data), chunkHash(d.manifest, index))) {
+        post({
+          type: "chunk_bad",
+          connId: link.connId,
+          index,
+          reason: "hash mismatch",
+        });
+        return `sent chunk ${index} that fails its SHA-256`;
+      }
+      await writeChunk(d, index, message.data, link.connId);
+      return null;
+    }
+    case "error": {
+      const index = link.pending.get(message.txid);
+      if (index === undefined) return null;
+      link.pending.delete(message.txid);
+      if (message.code === ErrorCode.NOT_AVAILABLE) {
+        post({ type: "chunk_refused", connId: link.connId, index });
+        return null;
+      }
+      return `refused chunk ${index}: ${message.text}`;
+    }
+    case "have":
+      if (message.index >= d.manifest.chunkCount) {
+        return `announced chunk ${message.index}, which does not exist`;
+      }
+      post({ type: "peer_have", connId: link.connId, index: message.index });
+      return null;
+    case "bitfield":
+    case "choke":
+    case "unchoke":
+    case "interested":
+    case "not_interested":
+      return null;
+    default:
+      return `sent an unexpected ${message.kind}`;
+  }
+}
+
+function writeChunk(
+  d: Download,
+  index: number,
+  data: Uint8Array,
+  connId: number,
+): Promise<void> {
+  // One handle per worker: seek and write must not interleave across links.
+  d.writes = d.writes.then(async () => {
+    try {
+      await d.file.seek(index * d.manifest.chunkSize, Deno.SeekMode.Start);
+      let written = 0;
+      while (written < data.byteLength) {
+        written += await d.file.write(data.subarray(written));
+      }
+      post({ type: "chunk_ok", connId, index, bytes: data.byteLength });
+    } catch (error) {
+      post({ type: "write_failed", index, message: errorText(error) });
+    }
+  });
+  return d.writes;
+}
+
+async function sendGet(connId: number, index: number): Promise<void> {
+  const link = links.get(connId);
+  if (!link?.conn || link.closed) return;
+  const txid = link.nextTxid++;
+  if (link.pending.size === 0) link.lastByteMs = Date.now();
+  link.pending.set(txid, index);
+  await send(link, { kind: "get", txid, index });
+}
+
+function send(link: Link, message: Message): Promise<void> {
+  const bytes = createMessage(message);
+  link.sending = link.sending.then(async () => {
+    if (!link.conn || link.closed) return;
+    try {
+      let written = 0;
+      while (written < bytes.byteLength) {
+        written += await link.conn.write(bytes.subarray(written));
+      }
+    } catch (error) {
+      closeLink(link.connId, `cannot send: ${errorText(error)}`, false);
+    }
+  });
+  return link.sending;
+}
+
+function closeLink(connId: number, reason: string, misbehaved: boolean): void {
+  const link = links.get(connId);
+  if (!link || link.closed) return;
+  link.closed = true;
+  links.delete(connId);
+  try {
+    link.conn?.close();
+  } catch {
+    // Already closed by the peer: nothing left to release.
+  }
+  post({ type: "closed", connId, reason, misbehaved });
+}
+
+function checkTimeouts(): void {
+  const now = Date.now();
+  for (const link of [...links.values()]) {
+    if (
+      link.conn && link.pending.size > 0 &&
+      now - link.lastByteMs > READ_TIMEOUT_MS
+    ) {
+      closeLink(link.connId, `no data for ${READ_TIMEOUT_MS / 1000} s`, false);
+    }
+  }
+}
+
+async function shutdown(): Promise<void> {
+  for (const connId of [...links.keys()]) {
+    closeLink(connId, "download finished", false);
+  }
+  clearInterval(watchdog);
+  if (download) {
+    await download.writes;
+    try {
+      await download.file.syncData();
+    } finally {
+      download.file.close();
+      download = null;
+    }
+  }
+  post({ type: "shut_down" });
+}
+
+async function withTimeout<T extends { close(): void }>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timedOut = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`${what} timed out after ${ms} ms`));
+    }, ms);
+  });
+  // A connection that completes after the timeout must still be closed.
+  promise.then((value) => timedOut && value.close(), () => {});
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

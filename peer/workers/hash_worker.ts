@@ -1,0 +1,128 @@
+/**
+ * The hash worker: computes the whole-file SHA-256 of a download while it
+ * arrives (it reads the contiguous prefix back from the `.part` file as the
+ * prefix grows, so the check ends moments after the last chunk), and checks
+ * chunks listed in resume state before they are trusted again.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { createHash, type Hash } from "node:crypto";
+import {
+  bytesEqual,
+  chunkHash,
+  chunkLength,
+  type Manifest,
+  parseManifest,
+  sha256,
+} from "@shoal/protocol";
+import {
+  type HashWorkerEvent,
+  isHashWorkerCommand,
+} from "@shoal/protocol/worker_messages";
+
+const READ_BUFFER_BYTES = 1024 * 1024;
+
+let file: Deno.FsFile | null = null;
+let manifest: Manifest | null = null;
+let hash: Hash = createHash("sha256");
+let hashedBytes = 0;
+let targetBytes = 0;
+let finishing = false;
+let work: Promise<void> = Promise.resolve();
+const buffer = new Uint8Array(READ_BUFFER_BYTES);
+
+function post(event: HashWorkerEvent): void {
+  self.postMessage(event);
+}
+
+self.onmessage = (event: MessageEvent<unknown>) => {
+  const command = event.data;
+  if (!isHashWorkerCommand(command)) {
+    throw new TypeError("Hash worker got a malformed command");
+  }
+  // Commands run strictly in order, each after the previous one's I/O.
+  work = work.then(async () => {
+    try {
+      switch (command.type) {
+        case "init":
+          file = await Deno.open(command.path, { read: true });
+          manifest = parseManifest(command.manifestBytes);
+          hash = createHash("sha256");
+          hashedBytes = 0;
+          return;
+        case "verify":
+          post(await verify(command.indices));
+          return;
+        case "advance":
+          targetBytes = Math.max(targetBytes, command.upToBytes);
+          await catchUp();
+          return;
+        case "finish":
+          finishing = true;
+          targetBytes = manifest!.size;
+          await catchUp();
+          return;
+      }
+    } catch (error) {
+      post({
+        type: "failed",
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  });
+};
+
+async function readFully(at: number, into: Uint8Array): Promise<void> {
+  await file!.seek(at, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < into.byteLength) {
+    const n = await file!.read(into.subarray(filled));
+    if (n === null) {
+      throw new Error(
+        `Cannot read the partial file: it ends at ${at + filled} bytes`,
+      );
+    }
+    filled += n;
+  }
+}
+
+async function verify(indices: number[]): Promise<HashWorkerEvent> {
+  const good: number[] = [];
+  const bad: number[] = [];
+  const m = manifest!;
+  for (const index of indices) {
+    if (index >= m.chunkCount) {
+      bad.push(index);
+      continue;
+    }
+    const length = chunkLength(m, index);
+    const chunk = length <= buffer.byteLength
+      ? buffer.subarray(0, length)
+      : new Uint8Array(length);
+    try {
+      await readFully(index * m.chunkSize, chunk);
+      (bytesEqual(sha256(chunk), chunkHash(m, index)) ? good : bad).push(index);
+    } catch {
+      bad.push(index);
+    }
+  }
+  return { type: "verified", good, bad };
+}
+
+async function catchUp(): Promise<void> {
+  while (hashedBytes < targetBytes) {
+    const length = Math.min(buffer.byteLength, targetBytes - hashedBytes);
+    const view = buffer.subarray(0, length);
+    await readFully(hashedBytes, view);
+    hash.update(view);
+    hashedBytes += length;
+  }
+  if (finishing && hashedBytes === manifest!.size) {
+    finishing = false;
+    const digest = new Uint8Array(hash.digest());
+    file?.close();
+    file = null;
+    post({ type: "digest", hash: digest, bytes: hashedBytes });
+  }
+}

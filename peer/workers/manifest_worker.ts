@@ -1,0 +1,64 @@
+/**
+ * The manifest worker: streams a file from disk once, hashing every chunk
+ * and the whole file, so seeding a large file never blocks the peer.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { ManifestBuilder } from "@shoal/protocol";
+import {
+  isManifestWorkerCommand,
+  type ManifestWorkerEvent,
+} from "@shoal/protocol/worker_messages";
+
+const READ_BUFFER_BYTES = 1024 * 1024;
+const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
+
+function post(event: ManifestWorkerEvent): void {
+  self.postMessage(event);
+}
+
+self.onmessage = async (event: MessageEvent<unknown>) => {
+  const command = event.data;
+  if (!isManifestWorkerCommand(command)) {
+    throw new TypeError("Manifest worker got a malformed command");
+  }
+  try {
+    using file = await Deno.open(command.path, { read: true });
+    const before = await file.stat();
+    const builder = new ManifestBuilder(command.chunkSize);
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    let total = 0;
+    let nextProgress = PROGRESS_EVERY_BYTES;
+    while (true) {
+      const n = await file.read(buffer);
+      if (n === null) break;
+      builder.update(buffer.subarray(0, n));
+      total += n;
+      if (total >= nextProgress) {
+        post({ type: "progress", bytes: total });
+        nextProgress += PROGRESS_EVERY_BYTES;
+      }
+    }
+    const after = await file.stat();
+    if (
+      after.mtime?.getTime() !== before.mtime?.getTime() || after.size !== total
+    ) {
+      throw new Error(
+        `${command.path} changed while it was being hashed; try again once it is written`,
+      );
+    }
+    const { bytes } = builder.finish(command.name);
+    post({
+      type: "built",
+      manifestBytes: bytes,
+      mtimeMs: after.mtime?.getTime() ?? 0,
+      size: total,
+    });
+  } catch (error) {
+    post({
+      type: "failed",
+      message: error instanceof Error ? error.message : String(error),
+    });
+  }
+};

@@ -1,0 +1,121 @@
+/**
+ * Owns the fetch workers of one download: spawns them, spreads connections
+ * over them, routes commands to the worker that holds a connection, and
+ * shuts them down (flushing their writes) before the file is renamed.
+ *
+ * @module
+ */
+import {
+  type FetchWorkerCommand,
+  type FetchWorkerEvent,
+  isFetchWorkerEvent,
+} from "@shoal/protocol/worker_messages";
+
+/** Default number of fetch workers: the cores, at most 4. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
+}
+
+/**
+ * A fixed pool of fetch workers.
+ *
+ * @example
+ * ```ts
+ * // const pool = new FetchPool(2, (event) => console.log(event));
+ * // pool.broadcast({ type: "init", ... });
+ * ```
+ */
+export class FetchPool {
+  readonly #workers: Worker[] = [];
+  readonly #linkCount: number[] = [];
+  readonly #workerOf = new Map<number, number>();
+  readonly #onEvent: (event: FetchWorkerEvent) => void;
+  #shutdowns = 0;
+  #onShutDown: (() => void) | null = null;
+
+  /**
+   * @param size number of workers
+   * @param onEvent called for every event from any worker
+   * @param onError called when a worker crashes (a bug)
+   */
+  constructor(
+    size: number,
+    onEvent: (event: FetchWorkerEvent) => void,
+    onError: (error: Error) => void,
+  ) {
+    this.#onEvent = onEvent;
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(new URL("./fetch_worker.ts", import.meta.url), {
+        type: "module",
+      });
+      worker.onmessage = (message: MessageEvent<unknown>) =>
+        this.#receive(message.data);
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        onError(new Error(`A fetch worker crashed: ${event.message}`));
+      };
+      this.#workers.push(worker);
+      this.#linkCount.push(0);
+    }
+  }
+
+  #receive(data: unknown): void {
+    if (!isFetchWorkerEvent(data)) {
+      throw new TypeError("A fetch worker sent a malformed event");
+    }
+    if (data.type === "shut_down") {
+      this.#shutdowns++;
+      if (this.#shutdowns === this.#workers.length) this.#onShutDown?.();
+      return;
+    }
+    if (data.type === "closed") {
+      const worker = this.#workerOf.get(data.connId);
+      if (worker !== undefined) this.#linkCount[worker]!--;
+      this.#workerOf.delete(data.connId);
+    }
+    this.#onEvent(data);
+  }
+
+  /** Sends a command to every worker. */
+  broadcast(command: FetchWorkerCommand): void {
+    for (const worker of this.#workers) worker.postMessage(command);
+  }
+
+  /** Opens a connection on the least busy worker. */
+  connect(connId: number, host: string, port: number): void {
+    let best = 0;
+    for (let i = 1; i < this.#workers.length; i++) {
+      if (this.#linkCount[i]! < this.#linkCount[best]!) best = i;
+    }
+    this.#workerOf.set(connId, best);
+    this.#linkCount[best]!++;
+    this.#workers[best]!.postMessage(
+      { type: "connect", connId, host, port } satisfies FetchWorkerCommand,
+    );
+  }
+
+  /** Sends a command to the worker that holds `connId`. */
+  send(connId: number, command: FetchWorkerCommand): void {
+    const worker = this.#workerOf.get(connId);
+    if (worker !== undefined) this.#workers[worker]!.postMessage(command);
+  }
+
+  /** Closes every connection, flushes and closes the file, ends the workers. */
+  async shutdown(timeoutMs = 10_000): Promise<void> {
+    const done = new Promise<void>((resolve) => (this.#onShutDown = resolve));
+    this.broadcast({ type: "shutdown" });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      done,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.terminate();
+  }
+
+  /** Ends the workers at once (after an error). */
+  terminate(): void {
+    for (const worker of this.#workers) worker.terminate();
+    this.#workers.length = 0;
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * Messages between a peer's main thread and its workers, with runtime
+ * guards used on both sides (a worker boundary is a trust boundary for
+ * shape, if not for intent). See peer/workers/.
+ *
+ * @module
+ */
+
+/** Main thread to a fetch worker. */
+export type FetchWorkerCommand =
+  | {
+    type: "init";
+    partPath: string;
+    manifestBytes: Uint8Array;
+    fileId: Uint8Array;
+    peerId: Uint8Array;
+    listenPort: number;
+  }
+  | { type: "connect"; connId: number; host: string; port: number }
+  | { type: "get"; connId: number; index: number }
+  | { type: "cancel"; connId: number; index: number }
+  | { type: "announce_have"; index: number }
+  | { type: "disconnect"; connId: number; reason: string }
+  | { type: "shutdown" };
+
+/** A fetch worker to the main thread. */
+export type FetchWorkerEvent =
+  | { type: "connected"; connId: number; bitfield: Uint8Array }
+  | { type: "peer_have"; connId: number; index: number }
+  | { type: "chunk_ok"; connId: number; index: number; bytes: number }
+  | { type: "chunk_bad"; connId: number; index: number; reason: string }
+  | { type: "chunk_refused"; connId: number; index: number }
+  | { type: "closed"; connId: number; reason: string; misbehaved: boolean }
+  | { type: "write_failed"; index: number; message: string }
+  | { type: "shut_down" };
+
+/** Main thread to the hash worker. */
+export type HashWorkerCommand =
+  | { type: "init"; path: string; manifestBytes: Uint8Array }
+  | { type: "verify"; indices: number[] }
+  | { type: "advance"; upToBytes: number }
+  | { type: "finish" };
+
+/** The hash worker to the main thread. */
+export type HashWorkerEvent =
+  | { type: "verified"; good: number[]; bad: number[] }
+  | { type: "digest"; hash: Uint8Array; bytes: number }
+  | { type: "failed"; message: string };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+function isIndex(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
+}
+
+/**
+ * True when `value` is a well-formed {@linkcode FetchWorkerCommand}.
+ *
+ * @param value anything received by `onmessage`
+ * @returns whether it has the shape of a command
+ * @example
+ * ```ts
+ * import { isFetchWorkerCommand } from "@shoal/protocol/worker_messages";
+ * isFetchWorkerCommand({ type: "shutdown" }); // true
+ * ```
+ */
+export function isFetchWorkerCommand(
+  value: unknown,
+): value is FetchWorkerCommand {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case "init":
+      return typeof value.partPath === "string" &&
+        value.manifestBytes instanceof Uint8Array &&
+        value.fileId instanceof Uint8Array &&
+        value.peerId instanceof Uint8Array &&
+        isIndex(value.listenPort);
+    case "connect":
+      return isIndex(value.connId) && typeof value.host === "string" &&
+        isIndex(value.port);
+    case "get":
+    case "cancel":
+      return isIndex(value.connId) && isIndex(value.index);
+    case "announce_have":
+      return isIndex(value.index);
+    case "disconnect":
+      return isIndex(value.connId) && typeof value.reason === "string";
+    case "shutdown":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * True when `value` is a well-formed {@linkcode FetchWorkerEvent}.
+ *
+ * @param value anything received from a fetch worker
+ * @returns whether it has the shape of an event
+ * @example
+ * ```ts
+ * import { isFetchWorkerEvent } from "@shoal/protocol/worker_messages";
+ * isFetchWorkerEvent({ type: "shut_down" }); // true
+ * ```
+ */
+export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case "connected":
+      return isIndex(value.connId) && value.bitfield instanceof Uint8Array;
+    case "peer_have":
+    case "chunk_ok":
+    case "chunk_refused":
+      return isIndex(value.connId) && isIndex(value.index);
+    case "chunk_bad":
+      return isIndex(value.connId) && isIndex(value.index) &&
+        typeof value.reason === "string";
+    case "closed":
+      return isIndex(value.connId) && typeof value.reason === "string" &&
+        typeof value.misbehaved === "boolean";
+    case "write_failed":
+      return isIndex(value.index) && typeof value.message === "string";
+    case "shut_down":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * True when `value` is a well-formed {@linkcode HashWorkerCommand}.
+ *
+ * @param value anything received by the hash worker
+ * @returns whether it has the shape of a command
+ * @example
+ * ```ts
+ * import { isHashWorkerCommand } from "@shoal/protocol/worker_messages";
+ * isHashWorkerCommand({ type: "finish" }); // true
+ * ```
+ */
+export function isHashWorkerCommand(
+  value: unknown,
+): value is HashWorkerCommand {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case "init":
+      return typeof value.path === "string" &&
+        value.manifestBytes instanceof Uint8Array;
+    case "verify":
+      return Array.isArray(value.indices) && value.indices.every(isIndex);
+    case "advance":
+      return isIndex(value.upToBytes);
+    case "finish":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * True when `value` is a well-formed {@linkcode HashWorkerEvent}.
+ *
+ * @param value anything received from the hash worker
+ * @returns whether it has the shape of an event
+ * @example
+ * ```ts
+ * import { isHashWorkerEvent } from "@shoal/protocol/worker_messages";
+ * isHashWorkerEvent({ type: "failed", message: "disk" }); // true
+ * ```
+ */
+export function isHashWorkerEvent(value: unknown): value is HashWorkerEvent {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case "verified":
+      return Array.isArray(value.good) && value.good.every(isIndex) &&
+        Array.isArray(value.bad) && value.bad.every(isIndex);
+    case "digest":
+      return value.hash instanceof Uint8Array && isIndex(value.bytes);
+    case "failed":
+      return typeof value.message === "string";
+    default:
+      return false;
+  }
+}
+
+/** Main thread to a manifest worker. */
+export type ManifestWorkerCommand = {
+  type: "build";
+  path: string;
+  name: string;
+  chunkSize: number;
+};
+
+/** A manifest worker to the main thread. */
+export type ManifestWorkerEvent =
+  | { type: "progress"; bytes: number }
+  | { type: "built"; manifestBytes: Uint8Array; mtimeMs: number; size: number }
+  | { type: "failed"; message: string };
+
+/**
+ * True when `value` is a well-formed {@linkcode ManifestWorkerCommand}.
+ *
+ * @param value anything received by the manifest worker
+ * @returns whether it has the shape of a command
+ * @example
+ * ```ts
+ * import { isManifestWorkerCommand } from "@shoal/protocol/worker_messages";
+ * isManifestWorkerCommand({ type: "build", path: "a", name: "a", chunkSize: 524288 }); // true
+ * ```
+ */
+export function isManifestWorkerCommand(
+  value: unknown,
+): value is ManifestWorkerCommand {
+  return isRecord(value) && value.type === "build" &&
+    typeof value.path === "string" &&
+    typeof value.name === "string" && isIndex(value.chunkSize);
+}
+
+/**
+ * True when `value` is a well-formed {@linkcode ManifestWorkerEvent}.
+ *
+ * @param value anything received from a manifest worker
+ * @returns whether it has the shape of an event
+ * @example
+ * ```ts
+ * import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
+ * isManifestWorkerEvent({ type: "progress", bytes: 1 }); // true
+ * ```
+ */
+export function isManifestWorkerEvent(
+  value: unknown,
+): value is ManifestWorkerEvent {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case "progress":
+      return isIndex(value.bytes);
+    case "built":
+      return value.manifestBytes instanceof Uint8Array &&
+        typeof value.mtimeMs === "number" && isIndex(value.size);
+    case "failed":
+      return typeof value.message === "string";
+    default:
+      return false;
+  }
+}
