@@ -1,0 +1,83 @@
+/**
+ * Starts an in-process tracker on loopback for tests.
+ *
+ * @module
+ */
+import {
+  serveTracker,
+  type ServeTrackerOptions,
+} from "../../tracker/server.ts";
+import type { TrackerHandler } from "../../tracker/handler.ts";
+
+/** Options for {@linkcode startTracker}. */
+export interface StartTrackerOptions {
+  /**
+   * UDP port; 0 picks a free one. Pass a stopped tracker's port to restart it.
+   *
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * Peer TTL in milliseconds.
+   *
+   * @default {60_000}
+   */
+  peerTtlMs?: number;
+  /** Anything else {@linkcode serveTracker} takes (not hostname or signal). */
+  server?: Omit<
+    ServeTrackerOptions,
+    "hostname" | "port" | "peerTtlMs" | "signal"
+  >;
+}
+
+/** A tracker running in this process. */
+export interface RunningTracker {
+  /** Always "127.0.0.1". */
+  host: string;
+  /** The bound UDP port. */
+  port: number;
+  /** The handler, for its registry and counters. */
+  handler: TrackerHandler;
+  /** Closes the socket and waits for the loop to end. Safe to call twice. */
+  stop(): Promise<void>;
+  /** Same as stop(), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts a tracker on 127.0.0.1 (port 0 unless given), with the rate limit
+ * off so busy tests are never throttled.
+ *
+ * @param options port, TTL and server options
+ * @returns host, port, handler and stop()
+ * @example
+ * ```ts
+ * import { startTracker } from "../_helpers/tracker.ts";
+ * await using tracker = await startTracker();
+ * // TrackerClient.open({ host: tracker.host, port: tracker.port }) ...
+ * ```
+ */
+export function startTracker(
+  options: StartTrackerOptions = {},
+): Promise<RunningTracker> {
+  const controller = new AbortController();
+  const server = serveTracker({
+    handler: { rateLimit: false },
+    ...options.server,
+    hostname: "127.0.0.1",
+    port: options.port ?? 0,
+    peerTtlMs: options.peerTtlMs ?? 60_000,
+    signal: controller.signal,
+  });
+  const stop = async () => {
+    controller.abort();
+    await server.finished;
+  };
+  return Promise.resolve({
+    host: "127.0.0.1",
+    port: server.addr.port,
+    handler: server.handler,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  });
+}

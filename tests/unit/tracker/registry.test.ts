@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { toHex } from "@shoal/protocol";
+import { SwarmRegistry } from "../../../tracker/registry.ts";
+import { file } from "./_fake.ts";
+
+function who(host: string, port = 7000, udpPort = 40_000) {
+  return {
+    host,
+    port,
+    peerId: new Uint8Array(16).fill(port & 255),
+    udpSource: `${host}|${udpPort}`,
+  };
+}
+
+Deno.test("SwarmRegistry keeps holders consistent through many joins and leaves", () => {
+  const registry = new SwarmRegistry({ limits: { maxPeersPerIp: 1_000 } });
+  const files = Array.from({ length: 5 }, (_, i) => file(`f${i}`));
+  const alive = new Set<number>();
+  let seed = 1;
+  const random = () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
+  for (let step = 0; step < 2_000; step++) {
+    const port = 1 + Math.floor(random() * 50);
+    if (alive.has(port) && random() < 0.5) {
+      assert.ok(registry.leave(who("10.0.0.1", port)));
+      alive.delete(port);
+    } else {
+      const held = files.filter(() => random() < 0.5);
+      assert.equal(registry.register(who("10.0.0.1", port), held, 0), "ok");
+      alive.add(port);
+    }
+  }
+  let holdings = 0;
+  for (const f of files) {
+    const record = registry.fileById(f.id);
+    if (!record) continue;
+    record.holders.forEach((holding, index) => {
+      assert.equal(holding.index, index);
+      assert.equal(holding.file, record);
+    });
+    assert.equal(
+      record.seeders,
+      record.holders.filter((holding) => holding.complete).length,
+    );
+    holdings += record.holders.length;
+    // pickPeers shuffles in place and must keep the indexes right.
+    registry.pickPeers(record, 10, "none", 0);
+    record.holders.forEach((holding, index) =>
+      assert.equal(holding.index, index)
+    );
+  }
+  assert.equal(registry.stats.holdings, holdings);
+  assert.equal(registry.stats.peers, alive.size);
+});
+
+Deno.test("SwarmRegistry keeps a file's first name, size and chunk count", () => {
+  const registry = new SwarmRegistry();
+  const original = file("real.bin", { size: 100, chunkCount: 1 });
+  registry.register(who("10.0.0.1"), [original], 0);
+  registry.register(who("10.0.0.2"), [{
+    ...original,
+    name: "fake.bin",
+    size: 5,
+  }], 0);
+  const record = registry.fileById(original.id)!;
+  assert.equal(record.name, "real.bin");
+  assert.equal(record.size, 100);
+  assert.equal(record.holders.length, 2);
+  assert.equal(registry.filesByName("fake.bin").size, 0);
+});
+
+Deno.test("SwarmRegistry.pickPeers() skips the requester and expired peers", () => {
+  const registry = new SwarmRegistry({ peerTtlMs: 10_000 });
+  const shared = file("s");
+  registry.register(who("10.0.0.1"), [shared], 0);
+  registry.register(who("10.0.0.2"), [shared], 5_000);
+  const record = registry.fileById(shared.id)!;
+  assert.deepEqual(
+    registry.pickPeers(record, 50, "10.0.0.1|40000", 6_000).map((p) => p.host),
+    ["10.0.0.2"],
+  );
+  assert.deepEqual(
+    registry.pickPeers(record, 50, "nobody", 12_000).map((p) => p.host),
+    ["10.0.0.2"],
+  );
+});
+
+Deno.test("SwarmRegistry.sweep() removes silent peers and empty files", () => {
+  const registry = new SwarmRegistry({ peerTtlMs: 10_000 });
+  const a = file("a");
+  registry.register(who("10.0.0.1"), [a], 0);
+  registry.register(who("10.0.0.2"), [file("b")], 8_000);
+  assert.equal(registry.sweep(10_000), 0);
+  assert.equal(registry.sweep(10_001), 1);
+  assert.equal(registry.fileById(a.id), undefined);
+  assert.deepEqual(registry.stats, { peers: 1, files: 1, holdings: 1 });
+  assert.equal(registry.list("", 0).total, 1);
+});
+
+Deno.test("SwarmRegistry respects the total holdings cap", () => {
+  const registry = new SwarmRegistry({ limits: { maxHoldings: 3 } });
+  assert.equal(
+    registry.register(who("10.0.0.1"), [file("a"), file("b")], 0),
+    "ok",
+  );
+  assert.equal(
+    registry.register(who("10.0.0.2"), [file("c"), file("d")], 0),
+    "busy",
+  );
+  assert.equal(registry.stats.peers, 1);
+  assert.equal(registry.register(who("10.0.0.2"), [file("c")], 0), "ok");
+});
+
+Deno.test("SwarmRegistry.register() counts a file listed twice in one call once", () => {
+  const registry = new SwarmRegistry({ limits: { maxFilesPerPeer: 1 } });
+  const a = file("a", { complete: false });
+  assert.equal(
+    registry.register(who("10.0.0.1"), [a, { ...a, complete: true }], 0),
+    "ok",
+  );
+  const record = registry.fileById(a.id)!;
+  assert.equal(record.seeders, 1);
+  assert.equal(toHex(record.id), toHex(a.id));
+});
