@@ -113,6 +113,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
     }
     if (flags.serve) {
       node.startAnnouncing();
+      await node.announceNow();
       say(
         `serving peers on port ${node.port}, tracker ${flags.trackerHost}:${flags.trackerPort}`,
       );

@@ -1,0 +1,254 @@
+/**
+ * Test helpers for real peer processes: start them the way a user does,
+ * wait for the lines they print, and make files to share.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+/** The peer CLI script. */
+export const PEER_MAIN = join(ROOT, "peer/main.ts");
+/** The tracker CLI script. */
+export const TRACKER_MAIN = join(ROOT, "tracker/main.ts");
+
+/** A running child process whose stdout lines are collected. */
+export interface RunningProcess {
+  /** The child. */
+  child: Deno.ChildProcess;
+  /** Lines printed on stdout so far. */
+  lines: string[];
+  /** Resolves with the first stdout line matching `pattern`, or rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** SIGKILL (a crash). */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number>;
+  /** Waits for the exit (bounded) and returns code and both outputs. */
+  done(
+    timeoutMs?: number,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts `deno run` on a script with the given flags, from `cwd`.
+ *
+ * @param script the script to run
+ * @param args its flags
+ * @param options working folder and permissions
+ */
+export function spawnDeno(
+  script: string,
+  args: string[],
+  options: {
+    cwd?: string;
+    permissions?: string[];
+    env?: Record<string, string>;
+  } = {},
+): RunningProcess {
+  return spawnDenoWith([
+    "run",
+    ...(options.permissions ?? ["--allow-all"]),
+    script,
+    ...args,
+  ], options);
+}
+
+/**
+ * Starts the deno binary with exactly these arguments (for `deno task`).
+ *
+ * @param args every argument after the binary
+ * @param options working folder and extra environment
+ */
+export function spawnDenoWith(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): RunningProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: options.cwd ?? ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { NO_COLOR: "1", ...(options.env ?? {}) },
+  }).spawn();
+  const lines: string[] = [];
+  let stderr = "";
+  const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] =
+    [];
+  const readOut = (async () => {
+    const decoder = new TextDecoder();
+    let pending = "";
+    for await (const chunk of child.stdout) {
+      pending += decoder.decode(chunk, { stream: true });
+      const parts = pending.split("\n");
+      pending = parts.pop()!;
+      for (const line of parts) {
+        lines.push(line);
+        for (const waiter of [...waiters]) {
+          const match = line.match(waiter.pattern);
+          if (match) {
+            waiters.splice(waiters.indexOf(waiter), 1);
+            waiter.resolve(match);
+          }
+        }
+      }
+    }
+    if (pending) lines.push(pending);
+  })();
+  const readErr = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      stderr += decoder.decode(chunk, { stream: true });
+    }
+  })();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const finish = async (timeoutMs: number) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((
+      resolve,
+    ) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+    const result = await Promise.race([status, timeout]);
+    clearTimeout(timer);
+    if (result === "timeout") {
+      child.kill("SIGKILL");
+      await status;
+      await Promise.all([readOut, readErr]);
+      throw new Error(
+        `Process did not exit within ${timeoutMs} ms; stdout:\n${
+          lines.join("\n")
+        }\nstderr:\n${stderr}`,
+      );
+    }
+    await Promise.all([readOut, readErr]);
+    return { code: result.code, stdout: lines.join("\n"), stderr };
+  };
+  return {
+    child,
+    lines,
+    waitFor(pattern, timeoutMs = 20_000) {
+      for (const line of lines) {
+        const match = line.match(pattern);
+        if (match) return Promise.resolve(match);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(
+            new Error(
+              `No line matching ${pattern} within ${timeoutMs} ms; stdout:\n${
+                lines.join("\n")
+              }\nstderr:\n${stderr}`,
+            ),
+          );
+        }, timeoutMs);
+        waiters.push({
+          pattern,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        });
+        status.then(() => {
+          // The process ended without printing the line: fail now, not at the timeout.
+          setTimeout(() => {
+            clearTimeout(timer);
+            reject(
+              new Error(
+                `Process exited before printing ${pattern}; stdout:\n${
+                  lines.join("\n")
+                }\nstderr:\n${stderr}`,
+              ),
+            );
+          }, 50);
+        });
+      });
+    },
+    async kill() {
+      if (!exited) child.kill("SIGKILL");
+      await finish(10_000);
+    },
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      return (await finish(10_000)).code;
+    },
+    done(timeoutMs = 60_000) {
+      return finish(timeoutMs);
+    },
+  };
+}
+
+/** A seeder process, ready once it printed its port. */
+export async function startSeeder(
+  tracker: { host: string; port: number },
+  files: string[],
+  outDir: string,
+): Promise<RunningProcess & { port: number }> {
+  const args = [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--out",
+    outDir,
+  ];
+  for (const file of files) args.push("--seed", file);
+  const process = spawnDeno(PEER_MAIN, args);
+  const match = await process.waitFor(/serving peers on port (\d+)/);
+  return Object.assign(process, { port: Number(match[1]) });
+}
+
+/**
+ * Writes `size` pseudo-random bytes (seeded, so reruns make the same file)
+ * in pieces, never holding the whole file.
+ */
+export async function makeFile(
+  path: string,
+  size: number,
+  seed = 1,
+): Promise<void> {
+  using file = await Deno.open(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const piece = new Uint8Array(1024 * 1024);
+  let state = seed >>> 0 || 1;
+  let left = size;
+  while (left > 0) {
+    const n = Math.min(left, piece.byteLength);
+    for (let i = 0; i < n; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      piece[i] = state & 0xff;
+    }
+    let written = 0;
+    while (written < n) written += await file.write(piece.subarray(written, n));
+    left -= n;
+  }
+}
+
+/** SHA-256 of a file, hex, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const file = await Deno.open(path, { read: true });
+  // The readable closes the file when it ends.
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/** A fresh temporary folder, removed by the returned disposer. */
+export async function tempDir(
+  prefix = "shoal-test-",
+): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * End to end on loopback: a real tracker, seeders as real processes, and
+ * leechers as processes (as a user runs them) or in-process (to read their
+ * statistics). Every file is checked with SHA-256 against the original.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  makeFile,
+  PEER_MAIN,
+  sha256File,
+  spawnDeno,
+  startSeeder,
+  tempDir,
+} from "../_helpers/peers.ts";
+import { PeerNode } from "../../peer/node.ts";
+
+const CHUNK = 512 * 1024;
+
+async function leech(
+  tracker: { host: string; port: number },
+  name: string,
+  outDir: string,
+) {
+  const process = spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--get",
+    name,
+    "--out",
+    outDir,
+    "--no-seed",
+    "--give-up-after",
+    "20",
+  ]);
+  return await process.done(60_000);
+}
+
+Deno.test("three seeders give a leecher a file that is not a multiple of the chunk size", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "odd.bin");
+  await makeFile(source, 5 * CHUNK + 12_345, 7);
+  const seeders = await Promise.all(
+    [1, 2, 3].map((i) =>
+      startSeeder(tracker, [source], join(dir.path, `seed${i}`))
+    ),
+  );
+  try {
+    const out = join(dir.path, "leech");
+    const result = await leech(tracker, "odd.bin", out);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /checked .*odd\.bin/);
+    assert.equal(
+      await sha256File(join(out, "odd.bin")),
+      await sha256File(source),
+    );
+    await assert.rejects(
+      Deno.stat(join(out, "odd.bin.part")),
+      Deno.errors.NotFound,
+    );
+  } finally {
+    await Promise.all(seeders.map((s) => s.stop()));
+  }
+});
+
+Deno.test("a leecher fetches chunks from several seeders at once", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "wide.bin");
+  await makeFile(source, 48 * CHUNK, 3);
+  const seeders = await Promise.all(
+    [1, 2, 3].map((i) =>
+      startSeeder(tracker, [source], join(dir.path, `seed${i}`))
+    ),
+  );
+  const node = await PeerNode.start({
+    trackerHost: tracker.host,
+    trackerPort: tracker.port,
+    outDir: join(dir.path, "leech"),
+    serve: false,
+  });
+  try {
+    const result = await node.download({ name: "wide.bin" }, {
+      pipelineDepth: 2,
+    });
+    assert.equal(await sha256File(result.path), await sha256File(source));
+    const sources = Object.values(result.chunksByPeer);
+    assert.equal(sources.reduce((a, b) => a + b, 0), 48);
+    assert.ok(
+      sources.length >= 2,
+      `chunks came from ${JSON.stringify(result.chunksByPeer)}`,
+    );
+  } finally {
+    await node.close();
+    await Promise.all(seeders.map((s) => s.stop()));
+  }
+});
+
+Deno.test("a one-byte file and an empty file download and check", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const one = join(dir.path, "one.txt");
+  const empty = join(dir.path, "empty.txt");
+  await Deno.writeFile(one, new Uint8Array([42]));
+  await Deno.writeFile(empty, new Uint8Array());
+  const seeder = await startSeeder(
+    tracker,
+    [one, empty],
+    join(dir.path, "seed"),
+  );
+  try {
+    const out = join(dir.path, "leech");
+    for (const name of ["one.txt", "empty.txt"]) {
+      const result = await leech(tracker, name, out);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(
+        await Deno.readFile(join(out, name)),
+        await Deno.readFile(join(dir.path, name)),
+      );
+    }
+  } finally {
+    await seeder.stop();
+  }
+});
+
+Deno.test("a leecher seeds what it got, and a second leecher gets it after the first seeders stopped", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "relay.bin");
+  await makeFile(source, 3 * CHUNK + 1, 11);
+  const first = await startSeeder(tracker, [source], join(dir.path, "seed"));
+  const relay = spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--get",
+    "relay.bin",
+    "--out",
+    join(dir.path, "relay"),
+  ]);
+  try {
+    await relay.waitFor(/^checked /, 30_000);
+    await relay.waitFor(/^seeding relay\.bin/, 10_000);
+    assert.equal(await first.stop(), 0);
+    const out = join(dir.path, "second");
+    const result = await leech(tracker, "relay.bin", out);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      await sha256File(join(out, "relay.bin")),
+      await sha256File(source),
+    );
+  } finally {
+    await first.stop();
+    await relay.stop();
+  }
+});
+
+Deno.test("a download completes when one seeder is killed in the middle", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "survive.bin");
+  await makeFile(source, 96 * CHUNK, 5);
+  const seeders = await Promise.all(
+    [1, 2].map((i) =>
+      startSeeder(tracker, [source], join(dir.path, `seed${i}`))
+    ),
+  );
+  const node = await PeerNode.start({
+    trackerHost: tracker.host,
+    trackerPort: tracker.port,
+    outDir: join(dir.path, "leech"),
+    serve: false,
+  });
+  let killed: Promise<void> | null = null;
+  let chunksAtKill = -1;
+  try {
+    const result = await node.download({ name: "survive.bin" }, {
+      pipelineDepth: 2,
+      onChunk: () => {
+        chunksAtKill++;
+        if (chunksAtKill === 8) killed = seeders[0]!.kill();
+      },
+    });
+    await killed;
+    assert.ok(chunksAtKill >= 8);
+    assert.equal(await sha256File(result.path), await sha256File(source));
+  } finally {
+    await node.close();
+    await Promise.all(seeders.map((s) => s.stop().catch(() => 0)));
+  }
+});
