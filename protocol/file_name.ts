@@ -25,6 +25,9 @@ const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f<>:"/\\|?*]/;
  */
 export function fileNameProblem(name: string): string | null {
   if (name.length === 0) return "is empty";
+  // A lone surrogate would be sent as U+FFFD, so the name would not survive
+  // the trip to another peer.
+  if (!name.isWellFormed()) return "is not well-formed Unicode";
   if (utf8(name).byteLength > MAX_NAME_BYTES) {
     return `is longer than ${MAX_NAME_BYTES} bytes`;
   }

@@ -309,9 +309,9 @@ export class ManifestBuilder {
       at += take;
       if (this.#chunkFill === this.#chunkSize) this.#closeChunk();
     }
-    if (
-      this.#chunkHashes.length > MAX_CHUNK_COUNT || this.#size > MAX_FILE_BYTES
-    ) {
+    // A partly filled chunk counts too: finish() will close it.
+    const chunks = this.#chunkHashes.length + (this.#chunkFill > 0 ? 1 : 0);
+    if (chunks > MAX_CHUNK_COUNT || this.#size > MAX_FILE_BYTES) {
       throw new RangeError(
         `Cannot build manifest: the file is larger than ${MAX_CHUNK_COUNT} chunks`,
       );

@@ -1,0 +1,693 @@
+/**
+ * Input generators shared by the protocol unit tests and `bench/fuzz.ts`:
+ * fast-check arbitraries for every valid message and manifest, and a seeded
+ * mutator (bit flips, truncation, extension, insertion, deletion, header
+ * tweaks) that both the property tests and the long fuzzer run.
+ *
+ * @module
+ */
+import fc from "fast-check";
+import {
+  bytesToIp,
+  createMessage,
+  encodeManifest,
+  FILE_ID_BYTES,
+  type FileAnnouncement,
+  type FileSummary,
+  HASH_BYTES,
+  HEADER_BYTES,
+  isSafeFileName,
+  kindInfo,
+  type ListedPeer,
+  MAGIC,
+  type Manifest,
+  MAX_CHUNK_BYTES,
+  MAX_CHUNK_COUNT,
+  MAX_DATAGRAM_BYTES,
+  MAX_ERROR_TEXT_BYTES,
+  MAX_FILE_BYTES,
+  MAX_NAME_BYTES,
+  type Message,
+  type MessageKind,
+  type MessageOf,
+  MIN_CHUNK_BYTES,
+  PEER_ID_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+} from "@shoal/protocol";
+
+/** Every message kind, in wire order (COMMAND, DATA, CONTROL). */
+export const ALL_KINDS = [
+  "register",
+  "keepalive",
+  "request",
+  "get",
+  "get_count",
+  "become_seeder",
+  "connect",
+  "leave",
+  "handshake",
+  "get_manifest",
+  "list",
+  "bitfield",
+  "have",
+  "cancel",
+  "choke",
+  "unchoke",
+  "interested",
+  "not_interested",
+  "ack",
+  "error",
+  "peer_list",
+  "chunk_data",
+  "chunk_count",
+  "cookie",
+  "candidates",
+  "manifest",
+  "file_list",
+] as const satisfies readonly MessageKind[];
+
+// ---- seeded randomness ------------------------------------------------------
+
+/** A small, fast, seeded PRNG (sfc32), so every fuzz run can be replayed. */
+export class Rng {
+  #a: number;
+  #b: number;
+  #c: number;
+  #d: number;
+
+  /** @param seed any 32-bit integer */
+  constructor(seed: number) {
+    this.#a = 0x9e3779b9;
+    this.#b = 0x243f6a88;
+    this.#c = 0xb7e15162;
+    this.#d = seed >>> 0;
+    for (let i = 0; i < 12; i++) this.u32();
+  }
+
+  /** A uniform unsigned 32-bit integer. */
+  u32(): number {
+    const t = (((this.#a + this.#b) | 0) + this.#d) | 0;
+    this.#d = (this.#d + 1) | 0;
+    this.#a = this.#b ^ (this.#b >>> 9);
+    this.#b = (this.#c + (this.#c << 3)) | 0;
+    this.#c = (this.#c << 21) | (this.#c >>> 11);
+    this.#c = (this.#c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** A uniform integer in `[0, max)`; `max` at most 2^32. */
+  int(max: number): number {
+    return max <= 1 ? 0 : Math.floor((this.u32() / 0x1_0000_0000) * max);
+  }
+
+  /** True with probability `p`. */
+  chance(p: number): boolean {
+    return this.u32() / 0x1_0000_0000 < p;
+  }
+
+  /** One element of a non-empty array. */
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+
+  /** `count` random bytes. */
+  bytes(count: number): Uint8Array {
+    const out = new Uint8Array(count);
+    for (let i = 0; i < count; i += 4) {
+      const word = this.u32();
+      out[i] = word;
+      if (i + 1 < count) out[i + 1] = word >>> 8;
+      if (i + 2 < count) out[i + 2] = word >>> 16;
+      if (i + 3 < count) out[i + 3] = word >>> 24;
+    }
+    return out;
+  }
+}
+
+// ---- mutation ---------------------------------------------------------------
+
+/** The ways {@linkcode mutate} changes an input. */
+export const MUTATIONS = [
+  "flip_bit",
+  "set_byte",
+  "set_interesting",
+  "truncate",
+  "extend",
+  "insert",
+  "delete",
+  "duplicate",
+  "fix_body_length",
+] as const;
+/** One of {@linkcode MUTATIONS}. */
+export type Mutation = typeof MUTATIONS[number];
+
+const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x2e, 0x2f, 0x3a];
+
+function writeBodyLength(bytes: Uint8Array): void {
+  if (bytes.byteLength < HEADER_BYTES) return;
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(
+    10,
+    bytes.byteLength - HEADER_BYTES,
+  );
+}
+
+/**
+ * Applies one mutation to a copy of `input`.
+ *
+ * @param rng the random source
+ * @param input bytes to change (not modified)
+ * @param mutation which change; random when omitted
+ * @returns the changed bytes
+ */
+export function mutateOnce(
+  rng: Rng,
+  input: Uint8Array,
+  mutation: Mutation = rng.pick(MUTATIONS),
+): Uint8Array {
+  let bytes = input.slice();
+  const at = rng.int(bytes.byteLength);
+  switch (mutation) {
+    case "flip_bit":
+      if (bytes.byteLength > 0) bytes[at] = bytes[at]! ^ (1 << rng.int(8));
+      break;
+    case "set_byte":
+      if (bytes.byteLength > 0) bytes[at] = rng.int(256);
+      break;
+    case "set_interesting":
+      if (bytes.byteLength > 0) bytes[at] = rng.pick(INTERESTING_BYTES);
+      break;
+    case "truncate":
+      bytes = bytes.subarray(0, rng.int(bytes.byteLength + 1));
+      break;
+    case "extend": {
+      const extra = rng.bytes(1 + rng.int(rng.chance(0.2) ? 256 : 8));
+      const out = new Uint8Array(bytes.byteLength + extra.byteLength);
+      out.set(bytes);
+      out.set(extra, bytes.byteLength);
+      bytes = out;
+      break;
+    }
+    case "insert": {
+      const extra = rng.bytes(1 + rng.int(4));
+      const split = rng.int(bytes.byteLength + 1);
+      const out = new Uint8Array(bytes.byteLength + extra.byteLength);
+      out.set(bytes.subarray(0, split));
+      out.set(extra, split);
+      out.set(bytes.subarray(split), split + extra.byteLength);
+      bytes = out;
+      break;
+    }
+    case "delete": {
+      const count = Math.min(1 + rng.int(4), bytes.byteLength - at);
+      const out = new Uint8Array(bytes.byteLength - count);
+      out.set(bytes.subarray(0, at));
+      out.set(bytes.subarray(at + count), at);
+      bytes = out;
+      break;
+    }
+    case "duplicate": {
+      const from = rng.int(bytes.byteLength + 1);
+      const to = from + rng.int(Math.min(32, bytes.byteLength - from) + 1);
+      const piece = bytes.slice(from, to);
+      const split = rng.int(bytes.byteLength + 1);
+      const out = new Uint8Array(bytes.byteLength + piece.byteLength);
+      out.set(bytes.subarray(0, split));
+      out.set(piece, split);
+      out.set(bytes.subarray(split), split + piece.byteLength);
+      bytes = out;
+      break;
+    }
+    case "fix_body_length":
+      // A length change alone is caught by the header; fixing the declared
+      // length afterwards sends the damage on to the body decoders.
+      writeBodyLength(bytes);
+      break;
+  }
+  return bytes;
+}
+
+/**
+ * Applies one to four random mutations; half the time it then rewrites the
+ * header's body length to match, so the body decoder sees the damage.
+ *
+ * @param rng the random source
+ * @param input bytes to change (not modified)
+ * @returns the changed bytes
+ */
+export function mutate(rng: Rng, input: Uint8Array): Uint8Array {
+  let bytes = input;
+  const rounds = 1 + rng.int(4);
+  for (let i = 0; i < rounds; i++) bytes = mutateOnce(rng, bytes);
+  if (rng.chance(0.5)) {
+    bytes = bytes.slice();
+    writeBodyLength(bytes);
+  }
+  return bytes;
+}
+
+/**
+ * A well-formed header for a random known kind, with a body length within
+ * that kind's limits (capped at `maxBody`) and random body bytes.
+ *
+ * @param rng the random source
+ * @param maxBody largest body to generate
+ * @returns header and body in one buffer
+ */
+export function headerWithRandomBody(rng: Rng, maxBody = 2048): Uint8Array {
+  const info = kindInfo(rng.pick(ALL_KINDS));
+  const high = Math.min(info.maxBody, Math.max(info.minBody, maxBody));
+  const length = info.minBody + rng.int(high - info.minBody + 1);
+  const out = rng.bytes(HEADER_BYTES + length);
+  const view = new DataView(out.buffer);
+  view.setUint16(0, MAGIC);
+  view.setUint8(2, PROTOCOL_VERSION);
+  view.setUint8(3, info.type);
+  view.setUint8(4, info.code);
+  view.setUint8(5, rng.chance(0.8) ? 0 : rng.int(256));
+  view.setUint32(10, length);
+  // Bodies full of small numbers reach deeper than uniform noise: counts and
+  // lengths stay in range, families are often 4 or 6, names are often ASCII.
+  if (rng.chance(0.5)) {
+    for (let i = HEADER_BYTES; i < out.byteLength; i++) {
+      if (rng.chance(0.7)) out[i] = rng.pick([0, 1, 4, 6, 0x61, 0x2e]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Random bytes: any length up to `maxLength`; often starting with a valid
+ * magic and version so the later header checks are reached too.
+ *
+ * @param rng the random source
+ * @param maxLength longest input
+ * @returns the bytes
+ */
+export function randomInput(rng: Rng, maxLength = 1600): Uint8Array {
+  const out = rng.bytes(rng.int(maxLength + 1));
+  if (out.byteLength >= 3 && rng.chance(0.5)) {
+    out[0] = MAGIC >> 8;
+    out[1] = MAGIC & 0xff;
+    out[2] = PROTOCOL_VERSION;
+  }
+  return out;
+}
+
+// ---- outcomes ---------------------------------------------------------------
+
+/**
+ * Runs a decoder and names its outcome: the value's label, or
+ * `"error:<code>"` for a {@linkcode ProtocolError}. Anything else thrown is
+ * rethrown, since a decoder must be total.
+ *
+ * @param decode the decoder call
+ * @param label names a decoded value
+ * @returns the outcome label
+ */
+export function outcomeOf<T>(
+  decode: () => T,
+  label: (value: T) => string,
+): string {
+  let value: T;
+  try {
+    value = decode();
+  } catch (error) {
+    if (error instanceof ProtocolError) return `error:${error.code}`;
+    throw error;
+  }
+  return label(value);
+}
+
+// ---- fast-check arbitraries ---------------------------------------------------
+
+/** `fc.record` with plain objects, which `assert.deepStrictEqual` compares by prototype too. */
+function record<T>(
+  model: { [K in keyof T]: fc.Arbitrary<T[K]> },
+): fc.Arbitrary<T> {
+  return fc.record(model, { noNullPrototype: true });
+}
+
+/** A transaction id: any unsigned 32-bit integer. */
+export const txidArb: fc.Arbitrary<number> = fc.oneof(
+  fc.integer({ min: 0, max: 0xffff_ffff }),
+  fc.constantFrom(0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff),
+);
+
+/** A cookie: any unsigned 64-bit integer. */
+export const cookieArb: fc.Arbitrary<bigint> = fc.bigInt({
+  min: 0n,
+  max: 2n ** 64n - 1n,
+});
+
+function fixedBytes(length: number): fc.Arbitrary<Uint8Array> {
+  return fc.uint8Array({ minLength: length, maxLength: length });
+}
+
+/** A 32-byte file id. */
+export const fileIdArb: fc.Arbitrary<Uint8Array> = fixedBytes(FILE_ID_BYTES);
+/** A 16-byte peer id. */
+export const peerIdArb: fc.Arbitrary<Uint8Array> = fixedBytes(PEER_ID_BYTES);
+/** A TCP port a peer may list (1..65535). */
+export const portArb: fc.Arbitrary<number> = fc.integer({
+  min: 1,
+  max: 0xffff,
+});
+/** An announced TCP port (the codec carries 0 too; the tracker refuses it). */
+export const anyPortArb: fc.Arbitrary<number> = fc.integer({
+  min: 0,
+  max: 0xffff,
+});
+/** A chunk index the decoder accepts. */
+export const chunkIndexArb: fc.Arbitrary<number> = fc.integer({
+  min: 0,
+  max: MAX_CHUNK_COUNT - 1,
+});
+/** A file size the decoder accepts. */
+export const fileSizeArb: fc.Arbitrary<number> = fc.oneof(
+  fc.integer({ min: 0, max: 0xffff_ffff }),
+  fc.integer({ min: 0, max: MAX_FILE_BYTES }),
+  fc.constantFrom(0, 1, MAX_FILE_BYTES),
+);
+
+const NAME_CHARACTERS = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom(..."abcdefxyzABCXYZ0123456789") },
+  { weight: 2, arbitrary: fc.constantFrom("-", "_", " ", ".", "(", ")", "+") },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom("é", "ß", "日", "本", "ж", "🐟", "€", "ø"),
+  },
+);
+
+/**
+ * A file name `isSafeFileName` accepts: mostly short, sometimes up to the
+ * 255-byte limit, with some non-ASCII characters.
+ */
+export const safeNameArb: fc.Arbitrary<string> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.string({
+      unit: NAME_CHARACTERS,
+      minLength: 1,
+      maxLength: 24,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.string({
+      unit: NAME_CHARACTERS,
+      minLength: 60,
+      maxLength: MAX_NAME_BYTES,
+    }).map((name) => truncateUtf8(name, MAX_NAME_BYTES)),
+  },
+).map((name) => name.replace(/^[. ]+/, "f").replace(/[. ]+$/, "g"))
+  .filter(isSafeFileName);
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  let out = "";
+  let used = 0;
+  for (const character of text) {
+    const size = utf8Length(character);
+    if (used + size > maxBytes) break;
+    out += character;
+    used += size;
+  }
+  return out;
+}
+
+/** Any well-formed text of at most `maxBytes` UTF-8 bytes. */
+export function textArb(maxBytes: number): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.string({ maxLength: maxBytes }),
+    fc.string({ unit: "binary", maxLength: maxBytes }),
+  ).map((text) => truncateUtf8(text, maxBytes));
+}
+
+/** An IPv4 address in the text form the decoder gives back. */
+export const ipv4Arb: fc.Arbitrary<string> = fixedBytes(4).map(bytesToIp);
+
+/** An IPv6 address in its shortest (RFC 5952) text form, often with zero runs. */
+export const ipv6Arb: fc.Arbitrary<string> = fc.array(
+  fc.oneof(
+    { weight: 2, arbitrary: fc.constant(0) },
+    { weight: 2, arbitrary: fc.integer({ min: 0, max: 0xffff }) },
+    { weight: 1, arbitrary: fc.constantFrom(1, 0xffff, 0xfe80, 0x2001) },
+  ),
+  { minLength: 8, maxLength: 8 },
+).map((words) => {
+  const bytes = new Uint8Array(16);
+  words.forEach((word, i) => {
+    bytes[i * 2] = word >> 8;
+    bytes[i * 2 + 1] = word & 0xff;
+  });
+  return bytesToIp(bytes);
+});
+
+/** A peer as a PEER_LIST carries it, IPv4 or IPv6. */
+export const listedPeerArb: fc.Arbitrary<ListedPeer> = record({
+  host: fc.oneof(ipv4Arb, ipv6Arb),
+  port: portArb,
+  complete: fc.boolean(),
+});
+
+/** A file as REGISTER and BECOME_SEEDER announce it. */
+export const fileAnnouncementArb: fc.Arbitrary<FileAnnouncement> = record({
+  id: fileIdArb,
+  name: safeNameArb,
+  size: fileSizeArb,
+  chunkCount: fc.integer({ min: 0, max: MAX_CHUNK_COUNT }),
+  complete: fc.boolean(),
+});
+
+/** A file as CANDIDATES and FILE_LIST describe it. */
+export const fileSummaryArb: fc.Arbitrary<FileSummary> = record({
+  id: fileIdArb,
+  name: safeNameArb,
+  size: fileSizeArb,
+  peers: fc.integer({ min: 0, max: 0xffff }),
+  seeders: fc.integer({ min: 0, max: 0xffff }),
+});
+
+/** Bulk bytes, kept small so thousands of cases stay fast. */
+function bulkArb(minLength: number, maxLength: number) {
+  return fc.uint8Array({ minLength, maxLength });
+}
+
+type Arbs = { [K in MessageKind]: fc.Arbitrary<MessageOf<K>> };
+
+function empty<K extends MessageKind>(kind: K) {
+  return record({ kind: fc.constant(kind), txid: txidArb });
+}
+
+function indexed<K extends "get" | "have" | "cancel">(kind: K) {
+  return record({
+    kind: fc.constant(kind),
+    txid: txidArb,
+    index: chunkIndexArb,
+  });
+}
+
+function announce<K extends "keepalive" | "leave">(kind: K) {
+  return record({
+    kind: fc.constant(kind),
+    txid: txidArb,
+    cookie: cookieArb,
+    peerId: peerIdArb,
+    port: anyPortArb,
+  });
+}
+
+/** One arbitrary per message kind; each gives only messages that encode. */
+export const messageArbs: Arbs = {
+  register: record({
+    kind: fc.constant("register" as const),
+    txid: txidArb,
+    cookie: cookieArb,
+    peerId: peerIdArb,
+    port: anyPortArb,
+    files: fc.array(fileAnnouncementArb, { maxLength: 12 }),
+  }),
+  keepalive: announce("keepalive"),
+  request: record({
+    kind: fc.constant("request" as const),
+    txid: txidArb,
+    cookie: cookieArb,
+    wanted: fc.integer({ min: 0, max: 255 }),
+    query: fc.oneof(
+      record({ id: fileIdArb }),
+      record({ name: safeNameArb }),
+    ),
+  }),
+  get: indexed("get"),
+  "get_count": record({
+    kind: fc.constant("get_count" as const),
+    txid: txidArb,
+    cookie: cookieArb,
+    fileId: fileIdArb,
+  }),
+  "become_seeder": record({
+    kind: fc.constant("become_seeder" as const),
+    txid: txidArb,
+    cookie: cookieArb,
+    peerId: peerIdArb,
+    port: anyPortArb,
+    file: fileAnnouncementArb,
+  }),
+  connect: empty("connect"),
+  leave: announce("leave"),
+  handshake: record({
+    kind: fc.constant("handshake" as const),
+    txid: txidArb,
+    fileId: fileIdArb,
+    peerId: peerIdArb,
+    port: anyPortArb,
+  }),
+  "get_manifest": empty("get_manifest"),
+  list: record({
+    kind: fc.constant("list" as const),
+    txid: txidArb,
+    cookie: cookieArb,
+    offset: fc.integer({ min: 0, max: 0xffff_ffff }),
+    query: textArb(MAX_NAME_BYTES),
+  }),
+  bitfield: record({
+    kind: fc.constant("bitfield" as const),
+    txid: txidArb,
+    bits: bulkArb(0, 300),
+  }),
+  have: indexed("have"),
+  cancel: indexed("cancel"),
+  choke: empty("choke"),
+  unchoke: empty("unchoke"),
+  interested: empty("interested"),
+  "not_interested": empty("not_interested"),
+  ack: record({
+    kind: fc.constant("ack" as const),
+    txid: txidArb,
+    intervalSeconds: fc.integer({ min: 0, max: 0xffff_ffff }),
+  }),
+  error: record({
+    kind: fc.constant("error" as const),
+    txid: txidArb,
+    code: fc.integer({ min: 0, max: 0xffff }),
+    text: textArb(MAX_ERROR_TEXT_BYTES),
+  }),
+  "peer_list": record({
+    kind: fc.constant("peer_list" as const),
+    txid: txidArb,
+    fileId: fileIdArb,
+    name: safeNameArb,
+    size: fileSizeArb,
+    chunkCount: fc.integer({ min: 0, max: MAX_CHUNK_COUNT }),
+    peers: fc.array(listedPeerArb, { maxLength: 40 }),
+  }),
+  "chunk_data": record({
+    kind: fc.constant("chunk_data" as const),
+    txid: txidArb,
+    index: chunkIndexArb,
+    data: bulkArb(0, 600),
+  }),
+  "chunk_count": record({
+    kind: fc.constant("chunk_count" as const),
+    txid: txidArb,
+    fileId: fileIdArb,
+    chunkCount: fc.integer({ min: 0, max: MAX_CHUNK_COUNT }),
+    size: fileSizeArb,
+  }),
+  cookie: record({
+    kind: fc.constant("cookie" as const),
+    txid: txidArb,
+    cookie: cookieArb,
+  }),
+  candidates: record({
+    kind: fc.constant("candidates" as const),
+    txid: txidArb,
+    files: fc.array(fileSummaryArb, { maxLength: 12 }),
+  }),
+  manifest: record({
+    kind: fc.constant("manifest" as const),
+    txid: txidArb,
+    bytes: bulkArb(1, 600),
+  }),
+  "file_list": record({
+    kind: fc.constant("file_list" as const),
+    txid: txidArb,
+    total: fc.integer({ min: 0, max: 0xffff_ffff }),
+    files: fc.array(fileSummaryArb, { maxLength: 12 }),
+  }),
+};
+
+/**
+ * True when `message` fits its kind's body limit (datagram messages with
+ * many long names may not). Any other encoding error is a generator bug.
+ */
+export function encodes(message: Message): boolean {
+  try {
+    createMessage(message);
+    return true;
+  } catch (error) {
+    if (error instanceof RangeError) return false;
+    throw error;
+  }
+}
+
+/** Valid messages of one kind. */
+export function messageArb<K extends MessageKind>(
+  kind: K,
+): fc.Arbitrary<MessageOf<K>> {
+  return (messageArbs[kind] as fc.Arbitrary<MessageOf<K>>).filter(encodes);
+}
+
+/** Valid messages of every kind, equally likely. */
+export const anyMessageArb: fc.Arbitrary<Message> = fc.oneof(
+  ...ALL_KINDS.map((kind) => messageArb(kind) as fc.Arbitrary<Message>),
+);
+
+/** Encoded valid messages no larger than a datagram. */
+export const datagramArb: fc.Arbitrary<Uint8Array> = anyMessageArb.map(
+  createMessage,
+).filter((bytes) => bytes.byteLength <= MAX_DATAGRAM_BYTES);
+
+/** A valid manifest with random hashes and a small chunk count. */
+export const manifestArb: fc.Arbitrary<Manifest> = record({
+  name: safeNameArb,
+  chunkSizeLog2: fc.integer({
+    min: Math.log2(MIN_CHUNK_BYTES),
+    max: Math.log2(MAX_CHUNK_BYTES),
+  }),
+  chunkCount: fc.integer({ min: 0, max: 24 }),
+  tail: fc.nat(),
+  fileHash: fixedBytes(HASH_BYTES),
+  seed: fc.integer(),
+}).map(({ name, chunkSizeLog2, chunkCount, tail, fileHash, seed }) => {
+  const chunkSize = 2 ** chunkSizeLog2;
+  const size = chunkCount === 0
+    ? 0
+    : (chunkCount - 1) * chunkSize + 1 + (tail % chunkSize);
+  return {
+    name,
+    size,
+    chunkSize,
+    chunkCount,
+    fileHash,
+    chunkHashes: new Rng(seed).bytes(chunkCount * HASH_BYTES),
+  };
+});
+
+/** Encoded valid manifests. */
+export const manifestBytesArb: fc.Arbitrary<Uint8Array> = manifestArb.map(
+  encodeManifest,
+);
+
+/** A mutated copy of a generated input, the mutation seeded by fast-check. */
+export function mutatedArb(
+  base: fc.Arbitrary<Uint8Array>,
+): fc.Arbitrary<Uint8Array> {
+  return fc.tuple(base, fc.integer()).map(([bytes, seed]) =>
+    mutate(new Rng(seed), bytes)
+  );
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import {
+  createMessage,
+  encodeManifest,
+  fileIdOf,
+  fromHex,
+  ManifestBuilder,
+  type Message,
+  parseManifest,
+  parseMessage,
+  toHex,
+} from "@shoal/protocol";
+
+// Golden bytes: if one of these fails, the wire format changed. Update
+// docs/PROTOCOL.md and bump the version instead of editing the fixture.
+
+const FIXTURES = new URL("../../fixtures/", import.meta.url);
+
+/** Reads a fixture: hex digits, with `#` comments and whitespace ignored. */
+function readHexFixture(name: string): Uint8Array {
+  const text = Deno.readTextFileSync(new URL(name, FIXTURES));
+  const hex = text.replace(/#.*$/gm, "").replace(/\s+/g, "");
+  const bytes = fromHex(hex);
+  if (!bytes) throw new SyntaxError(`Cannot read fixture "${name}": not hex`);
+  return bytes;
+}
+
+function sequence(length: number, start: number): Uint8Array {
+  return Uint8Array.from({ length }, (_, i) => (start + i) & 0xff);
+}
+
+const FILE_ID = sequence(32, 0x00);
+const PEER_ID = sequence(16, 0xa0);
+
+const GOLDEN: [string, Message][] = [
+  ["connect.hex", { kind: "connect", txid: 0x01020304 }],
+  ["cookie.hex", {
+    kind: "cookie",
+    txid: 0x01020304,
+    cookie: 0x1122334455667788n,
+  }],
+  ["get.hex", { kind: "get", txid: 7, index: 3 }],
+  ["handshake.hex", {
+    kind: "handshake",
+    txid: 1,
+    fileId: FILE_ID,
+    peerId: PEER_ID,
+    port: 6881,
+  }],
+  ["error.hex", { kind: "error", txid: 9, code: 4, text: "no" }],
+  ["peer_list.hex", {
+    kind: "peer_list",
+    txid: 2,
+    fileId: FILE_ID,
+    name: "a.txt",
+    size: 5,
+    chunkCount: 1,
+    peers: [
+      { host: "127.0.0.1", port: 6881, complete: true },
+      { host: "::1", port: 6882, complete: false },
+    ],
+  }],
+  ["register.hex", {
+    kind: "register",
+    txid: 3,
+    cookie: 0x1122334455667788n,
+    peerId: PEER_ID,
+    port: 6881,
+    files: [{
+      id: FILE_ID,
+      name: "a.txt",
+      size: 5,
+      chunkCount: 1,
+      complete: true,
+    }],
+  }],
+  ["have.hex", { kind: "have", txid: 0, index: 258 }],
+  ["choke.hex", { kind: "choke", txid: 0 }],
+];
+
+for (const [fixture, message] of GOLDEN) {
+  Deno.test(`createMessage() writes the golden bytes of ${fixture}`, () => {
+    const golden = readHexFixture(fixture);
+    assert.equal(toHex(createMessage(message)), toHex(golden));
+    assert.deepStrictEqual(parseMessage(golden), message);
+  });
+}
+
+Deno.test("encodeManifest() writes the golden bytes of manifest_hello.hex", () => {
+  const golden = readHexFixture("manifest_hello.hex");
+  const builder = new ManifestBuilder(16 * 1024);
+  builder.update(new TextEncoder().encode("hello"));
+  const built = builder.finish("a.txt");
+  assert.equal(toHex(built.bytes), toHex(golden));
+  assert.equal(toHex(encodeManifest(parseManifest(golden))), toHex(golden));
+  assert.equal(
+    toHex(fileIdOf(golden)),
+    "01ff637efec65b700b1e7042b001f26e6ba701c93ef43c2c1d2d1997024b3ea3",
+  );
+  assert.deepStrictEqual(built.id, fileIdOf(golden));
+});
+
+Deno.test("docs/PROTOCOL.md shows the golden CONNECT and COOKIE bytes", () => {
+  // The worked example in the spec must stay in step with the fixtures.
+  const doc = Deno.readTextFileSync(
+    new URL("../../../docs/PROTOCOL.md", import.meta.url),
+  ).replace(/\s+/g, "").toLowerCase();
+  for (const fixture of ["connect.hex", "cookie.hex"]) {
+    assert.ok(
+      doc.includes(toHex(readHexFixture(fixture))),
+      `docs/PROTOCOL.md does not show ${fixture}`,
+    );
+  }
+});

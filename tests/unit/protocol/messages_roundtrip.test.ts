@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  createHeader,
+  createMessage,
+  HEADER_BYTES,
+  kindInfo,
+  MAGIC,
+  type Message,
+  parseBody,
+  parseHeader,
+  parseMessage,
+  PROTOCOL_VERSION,
+} from "@shoal/protocol";
+import {
+  ALL_KINDS,
+  datagramArb,
+  messageArb,
+} from "../../_helpers/protocol_arbitraries.ts";
+
+// Seeded so a failure can be replayed; fast-check prints the seed and path.
+const PROPERTY_OPTIONS = { seed: 0x5348_0001, numRuns: 150 };
+
+for (const kind of ALL_KINDS) {
+  Deno.test(`parseMessage() round-trips every valid ${kind} message`, () => {
+    fc.assert(
+      fc.property(messageArb(kind), (message: Message) => {
+        const bytes = createMessage(message);
+        const decoded = parseMessage(bytes);
+        assert.deepStrictEqual(decoded, message);
+        assert.deepStrictEqual(createMessage(decoded), bytes);
+      }),
+      PROPERTY_OPTIONS,
+    );
+  });
+}
+
+Deno.test("createMessage() writes the header fields of every kind", () => {
+  fc.assert(
+    fc.property(datagramArb, (bytes) => {
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      assert.equal(view.getUint16(0), MAGIC);
+      assert.equal(view.getUint8(2), PROTOCOL_VERSION);
+      assert.equal(view.getUint8(5), 0, "senders write flags 0");
+      assert.equal(view.getUint32(10), bytes.byteLength - HEADER_BYTES);
+      const header = parseHeader(bytes);
+      const info = kindInfo(header.kind);
+      assert.equal(header.type, info.type);
+      assert.equal(header.code, info.code);
+    }),
+    { seed: 0x5348_0002, numRuns: 300 },
+  );
+});
+
+Deno.test("parseHeader() and parseBody() agree with parseMessage()", () => {
+  fc.assert(
+    fc.property(datagramArb, (bytes) => {
+      const header = parseHeader(bytes);
+      assert.deepStrictEqual(
+        parseBody(header, bytes.subarray(HEADER_BYTES)),
+        parseMessage(bytes),
+      );
+    }),
+    { seed: 0x5348_0003, numRuns: 300 },
+  );
+});
+
+Deno.test("parseMessage() ignores the reserved flags byte", () => {
+  fc.assert(
+    fc.property(
+      datagramArb,
+      fc.integer({ min: 1, max: 255 }),
+      (bytes, flags) => {
+        const flagged = bytes.slice();
+        flagged[5] = flags;
+        assert.deepStrictEqual(parseMessage(flagged), parseMessage(bytes));
+      },
+    ),
+    { seed: 0x5348_0004, numRuns: 200 },
+  );
+});
+
+Deno.test("createHeader() refuses a body length outside the kind's limits", () => {
+  for (const kind of ALL_KINDS) {
+    const info = kindInfo(kind);
+    assert.throws(
+      () => createHeader(kind, { txid: 1, bodyLength: info.maxBody + 1 }),
+      RangeError,
+    );
+    if (info.minBody > 0) {
+      assert.throws(
+        () => createHeader(kind, { txid: 1, bodyLength: info.minBody - 1 }),
+        RangeError,
+      );
+    }
+    assert.equal(
+      parseHeader(createHeader(kind, { txid: 7, bodyLength: info.maxBody }))
+        .bodyLength,
+      info.maxBody,
+    );
+  }
+});
+
+Deno.test("createMessage() refuses fields that cannot be encoded", () => {
+  const id = new Uint8Array(32);
+  assert.throws(
+    () =>
+      createMessage({
+        kind: "handshake",
+        txid: 1,
+        fileId: new Uint8Array(31),
+        peerId: new Uint8Array(16),
+        port: 1,
+      }),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      createMessage({
+        kind: "request",
+        txid: 1,
+        cookie: 0n,
+        wanted: 0,
+        query: { name: "../etc/passwd" },
+      }),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      createMessage({
+        kind: "peer_list",
+        txid: 1,
+        fileId: id,
+        name: "a",
+        size: 1,
+        chunkCount: 1,
+        peers: [{ host: "example.com", port: 1, complete: false }],
+      }),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      createMessage({
+        kind: "error",
+        txid: 1,
+        code: 1,
+        text: "x".repeat(201),
+      }),
+    RangeError,
+  );
+});
