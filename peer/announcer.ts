@@ -51,7 +51,7 @@ export interface AnnouncerOptions {
 export interface AnnouncerStatus {
   /** True after a REGISTER succeeded and until the tracker forgets the peer. */
   registered: boolean;
-  /** Successful registrations so far (every datagram batch counts once). */
+  /** Successful registration rounds so far. */
   registrations: number;
   /** Successful keepalives so far. */
   keepalives: number;
@@ -258,7 +258,6 @@ export class Announcer {
             message,
           },
         );
-        if (this.#needRegister) this.#releaseRoundWaiters();
         delayMs = retryMs;
         retryMs = Math.min(retryMs * 2, this.#retryMaxMs);
       }
@@ -270,11 +269,15 @@ export class Announcer {
 
   /** Registers the current files; returns the keepalive interval in ms. */
   async #register(signal: AbortSignal): Promise<number> {
-    // REGISTER only adds; when a file went away, LEAVE first so the
-    // tracker forgets it.
     this.#needRegister = false;
+    // Callers of announceNow() from now on wait for the next round, which
+    // will read files() after their change.
+    const waiters = this.#roundWaiters;
+    this.#roundWaiters = [];
     const files = this.#files();
     const ids = new Set(files.map((file) => toHex(file.id)));
+    // REGISTER only adds; when a file went away, LEAVE first so the
+    // tracker forgets it.
     const removed = [...this.#announced].some((id) => !ids.has(id));
     try {
       if (removed) {
@@ -291,11 +294,12 @@ export class Announcer {
       this.#announced = ids;
       this.#status.registered = true;
       this.#status.registrations++;
-      this.#releaseRoundWaiters();
       return this.#intervalMs ?? Math.max(1, intervalSeconds) * 1000;
     } catch (error) {
       this.#needRegister = true;
       throw error;
+    } finally {
+      for (const resolve of waiters) resolve();
     }
   }
 

@@ -107,21 +107,33 @@ export interface FileRecord {
   seeders: number;
 }
 
-interface PeerRecord {
+/** A tracked peer. Read-only outside this module. */
+export interface PeerRecord {
+  /** "host|port": the registry key. */
   key: string;
+  /** Source IP of its datagrams. */
   host: string;
+  /** Announced TCP port. */
   port: number;
   /** Bytes the address takes in a PEER_LIST entry, flag byte included. */
   listEntryBytes: number;
+  /** The peer's 16-byte id. */
   peerId: Uint8Array;
+  /** Time of its last REGISTER, KEEPALIVE or BECOME_SEEDER. */
   lastSeenMs: number;
+  /** "ip|udpPort" it last announced from. */
   udpSource: string | undefined;
+  /** Its files, by id hex. */
   holdings: Map<string, Holding>;
 }
 
-interface Holding {
+/** One peer holding one file. Read-only outside this module. */
+export interface Holding {
+  /** The peer. */
   peer: PeerRecord;
+  /** The file. */
   file: FileRecord;
+  /** True when the peer holds every chunk. */
   complete: boolean;
   /** Position in `file.holders`. */
   index: number;
@@ -148,6 +160,7 @@ export interface ListPage {
 const FILE_LIST_BASE_BYTES = HEADER_BYTES + 4 + 1;
 const CANDIDATES_BASE_BYTES = HEADER_BYTES + 1;
 const MAX_FILES_PER_REPLY = 255;
+const NO_FILES: ReadonlySet<FileRecord> = new Set();
 
 function peerKey(host: string, port: number): string {
   return `${host}|${port}`;
@@ -317,7 +330,7 @@ export class SwarmRegistry {
    * @returns the set of files (live view: do not change it), possibly empty
    */
   filesByName(name: string): ReadonlySet<FileRecord> {
-    return this.#byName.get(name) ?? new Set();
+    return this.#byName.get(name) ?? NO_FILES;
   }
 
   /**

@@ -6,8 +6,12 @@
 import {
   serveTracker,
   type ServeTrackerOptions,
+  type TrackerServer,
 } from "../../tracker/server.ts";
 import type { TrackerHandler } from "../../tracker/handler.ts";
+
+const RESTART_ATTEMPTS = 40;
+const RESTART_DELAY_MS = 25;
 
 /** Options for {@linkcode startTracker}. */
 export interface StartTrackerOptions {
@@ -57,27 +61,45 @@ export interface RunningTracker {
  * // TrackerClient.open({ host: tracker.host, port: tracker.port }) ...
  * ```
  */
-export function startTracker(
+export async function startTracker(
   options: StartTrackerOptions = {},
 ): Promise<RunningTracker> {
   const controller = new AbortController();
-  const server = serveTracker({
-    handler: { rateLimit: false },
-    ...options.server,
-    hostname: "127.0.0.1",
-    port: options.port ?? 0,
-    peerTtlMs: options.peerTtlMs ?? 60_000,
-    signal: controller.signal,
-  });
+  const serve = () =>
+    serveTracker({
+      handler: { rateLimit: false },
+      ...options.server,
+      hostname: "127.0.0.1",
+      port: options.port ?? 0,
+      peerTtlMs: options.peerTtlMs ?? 60_000,
+      signal: controller.signal,
+    });
+  let server: TrackerServer | undefined;
+  // A restart on a just-freed port can race with another test process
+  // binding it; give the port a moment to come back.
+  for (let attempt = 0; !server; attempt++) {
+    try {
+      server = serve();
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.AddrInUse) || !options.port ||
+        attempt >= RESTART_ATTEMPTS
+      ) {
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+    }
+  }
+  const finished = server.finished;
   const stop = async () => {
     controller.abort();
-    await server.finished;
+    await finished;
   };
-  return Promise.resolve({
+  return {
     host: "127.0.0.1",
     port: server.addr.port,
     handler: server.handler,
     stop,
     [Symbol.asyncDispose]: stop,
-  });
+  };
 }

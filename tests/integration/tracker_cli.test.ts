@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { TrackerClient } from "../../peer/tracker_client.ts";
+
+const MAIN = new URL("../../tracker/main.ts", import.meta.url).pathname;
+
+async function runTracker(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("tracker/main.ts --help prints usage and exits 0", async () => {
+  const { code, stdout } = await runTracker(["--help"]);
+  assert.equal(code, 0);
+  assert.match(stdout, /^Usage: deno task tracker/);
+  for (const flag of ["--host", "--port", "--peer-ttl", "--help"]) {
+    assert.ok(stdout.includes(flag), `usage lacks ${flag}`);
+  }
+});
+
+Deno.test("tracker/main.ts rejects bad flags with one line and exit 2", async () => {
+  for (
+    const args of [["--bogus"], ["--port", "70000"], ["--peer-ttl", "0"], [
+      "extra",
+    ]]
+  ) {
+    const { code, stderr } = await runTracker(args);
+    assert.equal(code, 2, args.join(" "));
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+    assert.match(stderr, /^Cannot start tracker: .*; see --help\n$/);
+  }
+});
+
+Deno.test("tracker/main.ts serves on the port it prints and stops on SIGTERM", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      MAIN,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--peer-ttl",
+      "5",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let text = "";
+    const deadline = Date.now() + 10_000;
+    while (!text.includes("\n") && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const match = text.match(
+      /^tracker listening on udp:\/\/127\.0\.0\.1:(\d+), peer ttl 5 s\n/,
+    );
+    assert.ok(match, `unexpected output: ${JSON.stringify(text)}`);
+    const port = Number(match[1]);
+    assert.ok(port > 0);
+
+    await using client = await TrackerClient.open({ host: "127.0.0.1", port });
+    const peerId = crypto.getRandomValues(new Uint8Array(16));
+    assert.deepEqual(await client.register(peerId, 7000, []), {
+      intervalSeconds: 1,
+    });
+    assert.equal(await client.keepalive(peerId, 7000), "ok");
+  } finally {
+    child.kill("SIGTERM");
+    await reader.cancel();
+  }
+  const status = await child.status;
+  assert.equal(status.code, 0);
+});
