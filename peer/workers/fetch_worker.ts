@@ -13,7 +13,6 @@ import {
   chunkLength,
   createMessage,
   ErrorCode,
-  FrameDecoderStream,
   type Manifest,
   type Message,
   parseManifest,
@@ -25,6 +24,7 @@ import {
   type FetchWorkerEvent,
   isFetchWorkerCommand,
 } from "@shoal/protocol/worker_messages";
+import { FrameReader } from "../wire/frame_reader.ts";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -187,18 +187,15 @@ async function readLoop(
     d.manifest.chunkSize + 4,
     Math.ceil(d.manifest.chunkCount / 8),
   );
-  const counting = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      link.lastByteMs = Date.now();
-      controller.enqueue(chunk);
-    },
-  });
+  const reader = new FrameReader(conn, { maxBodyBytes: maxBody });
+  reader.onBytes = () => (link.lastByteMs = Date.now());
   let state: "handshake" | "bitfield" | "ready" = "handshake";
   try {
-    const frames = conn.readable.pipeThrough(counting).pipeThrough(
-      new FrameDecoderStream({ maxBodyBytes: maxBody }),
-    );
-    for await (const message of frames) {
+    for (
+      let message = await reader.next();
+      message;
+      message = await reader.next()
+    ) {
       if (link.closed) break;
       if (state === "handshake") {
         if (message.kind === "ack") {

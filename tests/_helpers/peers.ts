@@ -63,11 +63,13 @@ export function spawnDeno(
  */
 export function spawnDenoWith(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; clearEnv?: boolean } =
+    {},
 ): RunningProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: options.cwd ?? ROOT,
+    clearEnv: options.clearEnv ?? false,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

@@ -169,7 +169,15 @@ Deno.test("deno task peer works from another folder with relative paths", async 
 });
 
 function runTask(cwd: string, args: string[]) {
+  // A clean environment: deno task keeps an INIT_CWD it inherits (from an outer `deno task test`).
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  };
+  const home = Deno.env.get("HOME");
+  if (home) env.HOME = home;
   return spawnDenoWith(["task", "--config", join(ROOT, "deno.json"), ...args], {
     cwd,
+    env,
+    clearEnv: true,
   });
 }
