@@ -1,0 +1,425 @@
+/**
+ * Long fuzzing of the protocol decoders: `parseMessage` on datagram-sized
+ * inputs, `FrameDecoder` on byte streams, and `parseManifest`. Each parser
+ * gets `--iterations` random and mutated inputs (random bytes, mutations of
+ * valid encodings, valid headers with random bodies), built by the same
+ * generators as the unit tests (tests/_helpers/protocol_arbitraries.ts).
+ *
+ * The only allowed outcomes are a decoded value or a `ProtocolError`; the
+ * script exits with status 1 if anything else escapes, printing the seed,
+ * iteration and input so the case can be replayed.
+ *
+ * ```sh
+ * deno run bench/fuzz.ts [--iterations 1000000] [--seed N]
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import fc from "fast-check";
+import {
+  createMessage,
+  encodeManifest,
+  FrameDecoder,
+  type FrameDecoderOptions,
+  type Manifest,
+  type Message,
+  parseManifest,
+  parseMessage,
+  ProtocolError,
+  toHex,
+} from "@shoal/protocol";
+import {
+  datagramArb,
+  headerWithRandomBody,
+  manifestBytesArb,
+  mutate,
+  outcomeOf,
+  randomInput,
+  Rng,
+} from "../tests/_helpers/protocol_arbitraries.ts";
+
+/** Options for {@linkcode runFuzz}. */
+export interface FuzzOptions {
+  /**
+   * Inputs per parser.
+   * @default {1_000_000}
+   */
+  iterations?: number;
+  /**
+   * Seed for every generator; the same seed replays the same inputs.
+   * @default {1}
+   */
+  seed?: number;
+  /**
+   * Called with each progress or summary line.
+   * @default {no output}
+   */
+  log?: (line: string) => void;
+}
+
+/** What one parser did with its inputs. */
+export interface ParserReport {
+  /** Parser name. */
+  name: string;
+  /** Inputs fed. */
+  inputs: number;
+  /** Bytes fed. */
+  bytes: number;
+  /** Wall time in milliseconds. */
+  elapsedMs: number;
+  /** Outcome label (message kind, "manifest", "error:<code>") to count. */
+  outcomes: Map<string, number>;
+  /** Extra counts that are not outcomes (frames decoded per stream). */
+  details: Map<string, number>;
+  /** Inputs that threw something other than a ProtocolError. */
+  escapeCount: number;
+  /** The first few of them. */
+  escapes: Escape[];
+}
+
+/** An input that made a decoder throw something other than a ProtocolError. */
+export interface Escape {
+  /** Iteration number. */
+  iteration: number;
+  /** The input, as hex (at most 4 KiB shown). */
+  inputHex: string;
+  /** What was thrown. */
+  error: string;
+}
+
+const CORPUS_SIZE = 2_000;
+const MAX_ESCAPES_KEPT = 10;
+/** "SHMF", the first bytes of a manifest. */
+const MANIFEST_MAGIC_BYTES = new Uint8Array([0x53, 0x48, 0x4d, 0x46]);
+
+function recordEscape(
+  report: ParserReport,
+  iteration: number,
+  input: Uint8Array,
+  error: unknown,
+): void {
+  report.escapeCount++;
+  if (report.escapes.length >= MAX_ESCAPES_KEPT) return;
+  report.escapes.push({
+    iteration,
+    inputHex: toHex(input.subarray(0, 4096)),
+    error: error instanceof Error
+      ? (error.stack ?? error.message)
+      : String(error),
+  });
+}
+
+function count(outcomes: Map<string, number>, label: string): void {
+  outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
+}
+
+function newReport(name: string): ParserReport {
+  return {
+    name,
+    inputs: 0,
+    bytes: 0,
+    elapsedMs: 0,
+    outcomes: new Map(),
+    details: new Map(),
+    escapeCount: 0,
+    escapes: [],
+  };
+}
+
+/** Decodes a datagram; a decoded message must survive re-encoding. */
+function datagramOutcome(bytes: Uint8Array): string {
+  return outcomeOf(() => parseMessage(bytes), (message: Message) => {
+    const again = createMessage(message);
+    const twice = parseMessage(again);
+    if (twice.kind !== message.kind || again.byteLength > bytes.byteLength) {
+      throw new Error(
+        `Cannot re-encode ${message.kind}: got ${twice.kind}, ${again.byteLength} bytes from ${bytes.byteLength}`,
+      );
+    }
+    return message.kind;
+  });
+}
+
+function fuzzDatagrams(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const report = newReport("parseMessage (datagrams)");
+  const rng = new Rng(seed);
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const roll = rng.int(100);
+    const input = roll < 50
+      ? mutate(rng, rng.pick(corpus))
+      : roll < 75
+      ? headerWithRandomBody(rng, 1600)
+      : roll < 95
+      ? randomInput(rng)
+      : rng.pick(corpus);
+    report.inputs++;
+    report.bytes += input.byteLength;
+    try {
+      count(report.outcomes, datagramOutcome(input));
+    } catch (error) {
+      count(report.outcomes, "ESCAPED");
+      recordEscape(report, i, input, error);
+    }
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
+function streamInput(rng: Rng, corpus: Uint8Array[]): Uint8Array {
+  const frames = 1 + rng.int(4);
+  const parts: Uint8Array[] = [];
+  for (let f = 0; f < frames; f++) {
+    const roll = rng.int(100);
+    parts.push(
+      roll < 55
+        ? rng.pick(corpus)
+        : roll < 85
+        ? mutate(rng, rng.pick(corpus))
+        : roll < 95
+        ? headerWithRandomBody(rng, 600)
+        : randomInput(rng, 64),
+    );
+  }
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  // Sometimes cut the stream short, so it ends inside a frame.
+  return rng.chance(0.1) ? out.subarray(0, rng.int(out.byteLength + 1)) : out;
+}
+
+function fuzzFrames(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const report = newReport("FrameDecoder (streams)");
+  const rng = new Rng(seed ^ 0x5f5f_5f5f);
+  const start = performance.now();
+  let emitted = 0;
+  const emit = () => {
+    emitted++;
+  };
+  for (let i = 0; i < iterations; i++) {
+    const input = streamInput(rng, corpus);
+    const options: FrameDecoderOptions = {};
+    if (rng.chance(0.2)) options.maxBodyBytes = rng.int(2048);
+    const decoder = new FrameDecoder(options);
+    report.inputs++;
+    report.bytes += input.byteLength;
+    emitted = 0;
+    try {
+      let at = 0;
+      while (at < input.byteLength) {
+        const next = at + 1 + rng.int(rng.chance(0.5) ? 16 : 512);
+        decoder.push(input.subarray(at, next), emit);
+        at = next;
+      }
+      decoder.finish();
+      count(report.outcomes, emitted === 0 ? "empty stream" : "clean end");
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        count(report.outcomes, `error:${error.code}`);
+      } else {
+        count(report.outcomes, "ESCAPED");
+        recordEscape(report, i, input, error);
+      }
+    }
+    count(
+      report.details,
+      `streams with ${emitted < 4 ? emitted : "4+"} frames decoded`,
+    );
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
+function fuzzManifests(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const report = newReport("parseManifest");
+  const rng = new Rng(seed ^ 0x3c3c_3c3c);
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const roll = rng.int(100);
+    let input: Uint8Array;
+    if (roll < 70) {
+      input = mutate(rng, rng.pick(corpus));
+    } else if (roll < 90) {
+      input = rng.bytes(rng.int(1200));
+      if (input.byteLength >= 6 && rng.chance(0.7)) {
+        input.set(MANIFEST_MAGIC_BYTES);
+        input[4] = 1;
+        input[5] = 1;
+      }
+    } else {
+      input = rng.pick(corpus);
+    }
+    report.inputs++;
+    report.bytes += input.byteLength;
+    try {
+      count(
+        report.outcomes,
+        outcomeOf(() => parseManifest(input), (manifest: Manifest) => {
+          parseManifest(encodeManifest(manifest));
+          return "manifest";
+        }),
+      );
+    } catch (error) {
+      count(report.outcomes, "ESCAPED");
+      recordEscape(report, i, input, error);
+    }
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
+/**
+ * Runs the three fuzzers and returns one report per parser.
+ *
+ * @param options iterations, seed and where to log
+ * @returns the reports, in the order run
+ * @example
+ * ```ts
+ * import { runFuzz } from "./fuzz.ts";
+ * const reports = runFuzz({ iterations: 1000, seed: 7 });
+ * reports.every((r) => r.escapeCount === 0); // true
+ * ```
+ */
+export function runFuzz(options: FuzzOptions = {}): ParserReport[] {
+  const iterations = options.iterations ?? 1_000_000;
+  const seed = options.seed ?? 1;
+  const log = options.log ?? (() => {});
+  const datagrams = fc.sample(datagramArb, {
+    seed,
+    numRuns: CORPUS_SIZE,
+  });
+  const manifests = fc.sample(manifestBytesArb, {
+    seed,
+    numRuns: CORPUS_SIZE / 4,
+  });
+  const reports: ParserReport[] = [];
+  for (
+    const run of [
+      () => fuzzDatagrams(iterations, seed, datagrams),
+      () => fuzzFrames(iterations, seed, datagrams),
+      () => fuzzManifests(iterations, seed, manifests),
+    ]
+  ) {
+    const report = run();
+    log(formatReport(report));
+    reports.push(report);
+  }
+  return reports;
+}
+
+function formatReport(report: ParserReport): string {
+  const seconds = report.elapsedMs / 1000;
+  const lines = [
+    "",
+    `${report.name}: ${report.inputs.toLocaleString("en-US")} inputs, ${
+      (report.bytes / 1e6).toFixed(1)
+    } MB in ${seconds.toFixed(2)} s = ${
+      Math.round(report.inputs / seconds).toLocaleString("en-US")
+    } inputs/s, ${(report.bytes / 1e6 / seconds).toFixed(1)} MB/s`,
+  ];
+  const rows = [...report.outcomes].sort((a, b) => b[1] - a[1]);
+  const width = Math.max(...rows.map(([label]) => label.length), 7);
+  lines.push(`  ${"outcome".padEnd(width)}  ${"count".padStart(9)}  share`);
+  for (const [label, n] of rows) {
+    lines.push(
+      `  ${label.padEnd(width)}  ${n.toString().padStart(9)}  ${
+        ((100 * n) / report.inputs).toFixed(2).padStart(5)
+      }%`,
+    );
+  }
+  const details = [...report.details].sort();
+  for (const [label, n] of details) {
+    lines.push(`  (${label}: ${n})`);
+  }
+  return lines.join("\n");
+}
+
+function usage(): string {
+  return [
+    "Usage: deno run bench/fuzz.ts [--iterations N] [--seed N]",
+    "",
+    "  --iterations N  inputs per parser (default 1000000)",
+    "  --seed N        seed for every generator (default 1)",
+  ].join("\n");
+}
+
+/**
+ * CLI entry: parses flags, runs the fuzzers, prints a summary.
+ *
+ * @param args command-line arguments
+ * @returns the exit status: 0, or 1 when a decoder threw something else
+ */
+export function main(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      iterations: { type: "string", default: "1000000" },
+      seed: { type: "string", default: "1" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    print(usage());
+    return 0;
+  }
+  const iterations = Number(values.iterations);
+  const seed = Number(values.seed);
+  if (!Number.isSafeInteger(iterations) || iterations < 1) {
+    throw new RangeError(
+      `Cannot fuzz: --iterations "${values.iterations}" is not a positive integer`,
+    );
+  }
+  if (!Number.isSafeInteger(seed)) {
+    throw new RangeError(
+      `Cannot fuzz: --seed "${values.seed}" is not an integer`,
+    );
+  }
+  print(
+    `Fuzzing protocol decoders: ${
+      iterations.toLocaleString("en-US")
+    } inputs per parser, seed ${seed}`,
+  );
+  const start = performance.now();
+  const reports = runFuzz({ iterations, seed, log: print });
+  const escapes = reports.flatMap((report) =>
+    report.escapes.map((escape) => ({ parser: report.name, ...escape }))
+  );
+  const escaped = reports.reduce((sum, report) => sum + report.escapeCount, 0);
+  print(`\nTotal time ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  if (escaped === 0) {
+    print("OK: every input gave a value or a ProtocolError");
+    return 0;
+  }
+  print(`FAIL: ${escaped} inputs escaped with other errors`);
+  for (const escape of escapes.slice(0, MAX_ESCAPES_KEPT)) {
+    print(
+      `\n${escape.parser}, seed ${seed}, iteration ${escape.iteration}\ninput ${escape.inputHex}\n${escape.error}`,
+    );
+  }
+  return 1;
+}
+
+function print(line: string): void {
+  // deno-lint-ignore no-console
+  console.log(line);
+}
+
+if (import.meta.main) {
+  Deno.exit(main(Deno.args));
+}

@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { main, runFuzz } from "../../../bench/fuzz.ts";
+
+Deno.test("runFuzz() finds no escapes in a short seeded run of every parser", () => {
+  const reports = runFuzz({ iterations: 3000, seed: 11 });
+  assert.deepStrictEqual(
+    reports.map((report) => report.name),
+    ["parseMessage (datagrams)", "FrameDecoder (streams)", "parseManifest"],
+  );
+  for (const report of reports) {
+    assert.equal(report.inputs, 3000);
+    assert.equal(report.escapeCount, 0, report.escapes[0]?.error);
+    const decoded = [...report.outcomes.keys()].filter((label) =>
+      !label.startsWith("error:")
+    );
+    assert.ok(decoded.length > 0, `${report.name} decoded nothing`);
+  }
+});
+
+Deno.test("bench/fuzz.ts main() refuses a bad --iterations", () => {
+  assert.throws(() => main(["--iterations", "zero"]), RangeError);
+});
