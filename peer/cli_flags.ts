@@ -11,6 +11,7 @@ import { type FileQuery, fromHex } from "@shoal/protocol";
 export const PEER_USAGE = `Usage:
   deno task peer --tracker HOST:PORT --seed FILE [--seed FILE ...] [--port 0]
   deno task peer --tracker HOST:PORT --get NAME|ID [--out downloads] [--no-seed]
+  deno task peer --tracker HOST:PORT --ui [--ui-port 8080] [--out downloads]
 
 Shares files with other Shoal peers through a tracker.
 
@@ -23,6 +24,9 @@ Options:
   --no-seed             exit once the download is checked, without seeding it
   --host ADDRESS        address to serve other peers on (default 0.0.0.0)
   --port PORT           TCP port to serve other peers on (default 0: any free port)
+  --ui                  serve the web page on http://127.0.0.1:PORT and print its
+                        address (with a per-start token); runs until Ctrl+C
+  --ui-port PORT        port for the web page (default 8080; 0: any free port)
   --give-up-after SECS  fail a download after this long with no peer (default 60)
   --log-level LEVEL     debug, info, warning or error (default warning)
   --help                print this help and exit
@@ -47,6 +51,10 @@ export interface PeerFlags {
   port: number;
   giveUpAfterMs: number;
   logLevel: typeof LOG_LEVELS[number];
+  /** Serve the web page. */
+  ui: boolean;
+  /** The web page's port (0: any free port). */
+  uiPort: number;
 }
 
 /** A command line that cannot be run; the message is one line. */
@@ -102,6 +110,8 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         port: { type: "string", default: "0" },
         "give-up-after": { type: "string", default: "60" },
         "log-level": { type: "string", default: "warning" },
+        ui: { type: "boolean", default: false },
+        "ui-port": { type: "string", default: "8080" },
       },
       strict: true,
       allowPositionals: false,
@@ -117,6 +127,12 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   if (!/^\d+$/.test(v.port) || port > 65_535) {
     throw new UsageError(
       `--port "${v.port}" is not a port number (0 to 65535)`,
+    );
+  }
+  const uiPort = Number(v["ui-port"]);
+  if (!/^\d+$/.test(v["ui-port"]) || uiPort > 65_535) {
+    throw new UsageError(
+      `--ui-port "${v["ui-port"]}" is not a port number (0 to 65535)`,
     );
   }
   const giveUp = Number(v["give-up-after"]);
@@ -141,10 +157,13 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       throw new UsageError("--get needs a file name or id");
     }
   }
-  if (!v.help && get === null && v.seed.length === 0) {
+  if (!v.help && !v.ui && get === null && v.seed.length === 0) {
     throw new UsageError(
-      "nothing to do: give --seed FILE or --get NAME (see --help)",
+      "nothing to do: give --seed FILE, --get NAME or --ui (see --help)",
     );
+  }
+  if (v.ui && v["no-seed"]) {
+    throw new UsageError("--no-seed cannot be used with --ui");
   }
   if (v["no-seed"] && get === null) {
     throw new UsageError("--no-seed only makes sense with --get");
@@ -161,5 +180,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     port,
     giveUpAfterMs: giveUp * 1000,
     logLevel,
+    ui: v.ui,
+    uiPort,
   };
 }

@@ -17,6 +17,7 @@ import { SeedError } from "./library/library.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
 import { TrackerError } from "./tracker_client.ts";
 import { formatBytes, formatRate, progressPrinter } from "./progress.ts";
+import { startWebUi, type WebUi } from "./web/server.ts";
 
 const logger = getLogger(["shoal", "peer"]);
 
@@ -98,7 +99,18 @@ export async function main(args: string[], cwd: string): Promise<number> {
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
+  let ui: WebUi | null = null;
   try {
+    if (flags.ui) {
+      ui = await startWebUi(node, {
+        signal: stop.signal,
+        port: flags.uiPort,
+        cwd,
+        trackerLabel: `${flags.trackerHost}:${flags.trackerPort}`,
+        downloads: { giveUpAfterMs: flags.giveUpAfterMs },
+      });
+      say(`Shoal web page: ${ui.url}`);
+    }
     for (const path of flags.seeds) {
       const file = await node.seed(
         path,
@@ -138,7 +150,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
       } finally {
         printer.end();
       }
-      if (!flags.serve) return 0;
+      if (!flags.serve && !flags.ui) return 0;
       say(
         `seeding ${
           flags.get && "name" in flags.get ? flags.get.name : "the file"
@@ -162,10 +174,18 @@ export async function main(args: string[], cwd: string): Promise<number> {
       fail(error.message);
       return 1;
     }
+    if (error instanceof Deno.errors.AddrInUse) {
+      fail(
+        `Cannot serve the web page: ${error.message}; try another --ui-port`,
+      );
+      return 2;
+    }
     throw error;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
+    stop.abort();
+    await ui?.finished;
     await node.close();
   }
 }

@@ -1,0 +1,545 @@
+/**
+ * The peer's web page: `Deno.serve` on loopback with a JSON API, a stream of
+ * server-sent events for live progress, file links, and the static page.
+ * Every request passes {@linkcode RequestGuard} first.
+ *
+ * API (all JSON; errors are `{ "error": "one line" }`):
+ * - `GET  /api/state`: this peer, its seeds, files being hashed, downloads
+ * - `GET  /api/events`: the same as `state` events, pushed on every change
+ * - `GET  /api/tracker?q=&offset=`: files the tracker knows, by name
+ * - `POST /api/seed/upload?name=`: raw file bytes, saved to `<out>/shared/` and seeded
+ * - `POST /api/seed/path`: `{ "path": "/abs/file" }`, seeded in place
+ * - `POST /api/downloads`: `{ "name": "..." }` or `{ "id": "hex" }`
+ * - `POST /api/downloads/:key/stop`, `POST /api/downloads/clear`
+ * - `GET  /files/:id`: a complete file inside the download folder, as an attachment
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { fromHex } from "@shoal/protocol";
+import type { PeerNode } from "../node.ts";
+import type { SharedFile } from "../library/library.ts";
+import { SeedError } from "../library/library.ts";
+import { TrackerError } from "../tracker_client.ts";
+import { newToken, RequestGuard } from "./guard.ts";
+import {
+  DownloadManager,
+  type DownloadManagerOptions,
+  type DownloadRecord,
+  type FileView,
+  fileView,
+  StartError,
+} from "./downloads.ts";
+import { receiveUpload, UploadError } from "./upload.ts";
+
+const logger = getLogger(["shoal", "peer", "web"]);
+
+/** Largest upload accepted by default: 64 GiB. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 ** 3;
+/** Largest JSON body accepted. */
+const MAX_JSON_BYTES = 16 * 1024;
+/** Events are sent at most this often. */
+const EVENT_THROTTLE_MS = 200;
+/** A comment line keeps idle event streams open through proxies. */
+const EVENT_KEEPALIVE_MS = 15_000;
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+  "cross-origin-resource-policy": "same-origin",
+  "cross-origin-opener-policy": "same-origin",
+};
+
+/** Options for {@linkcode startWebUi}. */
+export interface WebUiOptions {
+  /** Stops the server, the event streams and the page's downloads. */
+  signal: AbortSignal;
+  /** Port to serve on; 0 picks a free one. @default {8080} */
+  port?: number;
+  /** Address to bind. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** The per-start token. @default {a fresh random one} */
+  token?: string;
+  /** Largest file accepted from the file picker. @default {DEFAULT_MAX_UPLOAD_BYTES} */
+  maxUploadBytes?: number;
+  /** The folder relative paths typed on the page start from. @default {Deno.cwd()} */
+  cwd?: string;
+  /** How the tracker is shown on the page. @default {""} */
+  trackerLabel?: string;
+  /** Limits for the page's downloads. */
+  downloads?: DownloadManagerOptions;
+}
+
+/** A running web page. */
+export interface WebUi {
+  /** The address to open, with the token. */
+  url: string;
+  /** The page's origin, without the token. */
+  origin: string;
+  /** The bound port. */
+  port: number;
+  /** The per-start token. */
+  token: string;
+  /** Resolves once the server, streams and downloads have stopped. */
+  finished: Promise<void>;
+}
+
+interface SeedView {
+  id: string;
+  name: string;
+  size: number;
+  chunkCount: number;
+  path: string;
+  complete: boolean;
+  stale: boolean;
+  fileUrl: string | null;
+}
+
+interface HashingView {
+  key: string;
+  name: string;
+  bytes: number;
+  size: number;
+}
+
+interface Snapshot {
+  peer: { port: number; outDir: string; sharedDir: string; tracker: string };
+  seeds: SeedView[];
+  hashing: HashingView[];
+  downloads: DownloadRecord[];
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "HttpError";
+    this.status = status;
+  }
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      ...SECURITY_HEADERS,
+      "content-type": "application/json; charset=utf-8",
+    },
+  });
+}
+
+function errorJson(status: number, message: string): Response {
+  return json({ error: message }, status);
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+async function readJson(request: Request): Promise<Record<string, unknown>> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/json")) {
+    throw new HttpError(415, "Cannot read the request: expected JSON");
+  }
+  const length = Number(request.headers.get("content-length") ?? "0");
+  if (length > MAX_JSON_BYTES) {
+    throw new HttpError(413, "Cannot read the request: it is too large");
+  }
+  const text = await request.text();
+  if (text.length > MAX_JSON_BYTES) {
+    throw new HttpError(413, "Cannot read the request: it is too large");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "Cannot read the request: it is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new HttpError(400, "Cannot read the request: expected an object");
+  }
+  return value as Record<string, unknown>;
+}
+
+async function loadStatic(): Promise<
+  Map<string, { body: string; type: string }>
+> {
+  const files: [string, string, string][] = [
+    ["/", "index.html", "text/html; charset=utf-8"],
+    ["/app.js", "app.js", "text/javascript; charset=utf-8"],
+    ["/app.css", "app.css", "text/css; charset=utf-8"],
+  ];
+  const map = new Map<string, { body: string; type: string }>();
+  for (const [route, file, type] of files) {
+    const body = await Deno.readTextFile(
+      new URL(`./static/${file}`, import.meta.url),
+    );
+    map.set(route, { body, type });
+  }
+  return map;
+}
+
+/**
+ * Serves the peer's web page until `signal` aborts.
+ *
+ * @param node the running peer
+ * @param options signal, port, token, limits
+ * @returns the address (with the token) and a promise for the end
+ * @example
+ * ```ts
+ * // const stop = new AbortController();
+ * // const ui = await startWebUi(node, { signal: stop.signal, port: 0 });
+ * // console.log(ui.url); ... stop.abort(); await ui.finished;
+ * ```
+ */
+export async function startWebUi(
+  node: PeerNode,
+  options: WebUiOptions,
+): Promise<WebUi> {
+  const token = options.token ?? newToken();
+  const hostname = options.hostname ?? "127.0.0.1";
+  const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  const cwd = options.cwd ?? Deno.cwd();
+  const outDir = resolve(node.outDir);
+  const sharedDir = join(outDir, "shared");
+  const statics = await loadStatic();
+  const manager = new DownloadManager(node, options.downloads ?? {});
+  const hashing = new Map<string, HashingView>();
+  const clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const encoder = new TextEncoder();
+  let guard: RequestGuard | null = null;
+  let port = 0;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  function seedView(file: SharedFile): SeedView {
+    const path = resolve(file.path);
+    const complete = file.have.complete;
+    return {
+      id: file.idHex,
+      name: file.manifest.name,
+      size: file.manifest.size,
+      chunkCount: file.manifest.chunkCount,
+      path,
+      complete,
+      stale: file.stale,
+      fileUrl: complete && !file.stale && inside(outDir, path)
+        ? `/files/${file.idHex}`
+        : null,
+    };
+  }
+
+  function snapshot(): Snapshot {
+    return {
+      peer: {
+        port: node.port,
+        outDir,
+        sharedDir,
+        tracker: options.trackerLabel ?? "",
+      },
+      seeds: node.library.list().map(seedView).sort((a, b) =>
+        a.name.localeCompare(b.name)
+      ),
+      hashing: [...hashing.values()],
+      downloads: manager.list(),
+    };
+  }
+
+  function send(
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    text: string,
+  ): void {
+    try {
+      controller.enqueue(encoder.encode(text));
+    } catch {
+      // The stream was cancelled between the change and this send.
+      clients.delete(controller);
+    }
+  }
+
+  function flush(): void {
+    flushTimer = undefined;
+    if (clients.size === 0) return;
+    const text = `event: state\ndata: ${JSON.stringify(snapshot())}\n\n`;
+    for (const client of [...clients]) send(client, text);
+  }
+
+  function changed(): void {
+    if (flushTimer === undefined && !options.signal.aborted) {
+      flushTimer = setTimeout(flush, EVENT_THROTTLE_MS);
+    }
+  }
+
+  const unsubscribeLibrary = node.library.onChange(changed);
+  const unsubscribeManager = manager.onChange(changed);
+  const keepalive = setInterval(() => {
+    for (const client of [...clients]) send(client, ": keepalive\n\n");
+  }, EVENT_KEEPALIVE_MS);
+
+  function events(): Response {
+    let self: ReadableStreamDefaultController<Uint8Array> | null = null;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        self = controller;
+        clients.add(controller);
+        send(
+          controller,
+          `retry: 2000\n\nevent: state\ndata: ${
+            JSON.stringify(snapshot())
+          }\n\n`,
+        );
+      },
+      cancel() {
+        if (self) clients.delete(self);
+      },
+    });
+    return new Response(stream, {
+      headers: {
+        ...SECURITY_HEADERS,
+        "content-type": "text/event-stream; charset=utf-8",
+      },
+    });
+  }
+
+  async function seedTracked(path: string, name: string): Promise<SharedFile> {
+    const key = crypto.randomUUID();
+    hashing.set(key, { key, name, bytes: 0, size: 0 });
+    changed();
+    try {
+      return await node.seed(path, (bytes, size) => {
+        hashing.set(key, { key, name, bytes, size });
+        changed();
+      });
+    } finally {
+      hashing.delete(key);
+      changed();
+    }
+  }
+
+  async function tracker(url: URL): Promise<Response> {
+    const query = (url.searchParams.get("q") ?? "").slice(0, 200);
+    const offset = Math.max(
+      0,
+      Math.min(Number(url.searchParams.get("offset") ?? "0") || 0, 1_000_000),
+    );
+    try {
+      const result = await node.tracker.list(query, Math.floor(offset), {
+        signal: options.signal,
+      });
+      const files: FileView[] = result.files.map(fileView);
+      return json({ total: result.total, offset, files });
+    } catch (error) {
+      if (!(error instanceof TrackerError)) throw error;
+      return errorJson(502, error.message);
+    }
+  }
+
+  async function serveFile(idHex: string): Promise<Response> {
+    const id = /^[0-9a-f]{64}$/.test(idHex) ? fromHex(idHex) : null;
+    const file = id ? node.library.get(id) : undefined;
+    if (!file || !file.have.complete) {
+      return errorJson(404, `No complete file with id ${idHex} on this peer`);
+    }
+    let real: string;
+    let root: string;
+    try {
+      real = await Deno.realPath(file.path);
+      root = await Deno.realPath(outDir);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        return errorJson(404, `Cannot open ${file.manifest.name}: it is gone`);
+      }
+      throw error;
+    }
+    if (!inside(root, real)) {
+      return errorJson(
+        403,
+        `Cannot open ${file.manifest.name}: it is not in the download folder`,
+      );
+    }
+    const handle = await Deno.open(real, { read: true });
+    const info = await handle.stat();
+    return new Response(handle.readable, {
+      headers: {
+        ...SECURITY_HEADERS,
+        "content-security-policy": "sandbox; default-src 'none'",
+        "content-type": "application/octet-stream",
+        "content-length": String(info.size),
+        "content-disposition": `attachment; filename*=UTF-8''${
+          encodeURIComponent(file.manifest.name)
+        }`,
+      },
+    });
+  }
+
+  async function api(request: Request, url: URL): Promise<Response> {
+    const path = url.pathname;
+    const method = request.method;
+    if (method === "GET" && path === "/api/state") return json(snapshot());
+    if (method === "GET" && path === "/api/events") return events();
+    if (method === "GET" && path === "/api/tracker") return await tracker(url);
+    if (method === "POST" && path === "/api/seed/upload") {
+      const name = url.searchParams.get("name") ?? "";
+      const saved = await receiveUpload(request, {
+        folder: sharedDir,
+        name,
+        maxBytes: maxUploadBytes,
+      });
+      return json(seedView(await seedTracked(saved, name)), 201);
+    }
+    if (method === "POST" && path === "/api/seed/path") {
+      const body = await readJson(request);
+      if (typeof body.path !== "string" || body.path.trim() === "") {
+        throw new HttpError(400, "Cannot seed: give the path of a file");
+      }
+      const target = resolve(cwd, body.path.trim());
+      return json(seedView(await seedTracked(target, target)), 201);
+    }
+    if (method === "POST" && path === "/api/downloads") {
+      const body = await readJson(request);
+      if (typeof body.id === "string") {
+        const id = /^[0-9a-fA-F]{64}$/.test(body.id)
+          ? fromHex(body.id.toLowerCase())
+          : null;
+        if (!id) {
+          throw new HttpError(
+            400,
+            `Cannot download: "${body.id}" is not a 64-hex-digit file id`,
+          );
+        }
+        return json(manager.start({ id }), 202);
+      }
+      if (typeof body.name === "string" && body.name.trim() !== "") {
+        const name = body.name.trim();
+        const id = /^[0-9a-fA-F]{64}$/.test(name)
+          ? fromHex(name.toLowerCase())
+          : null;
+        return json(manager.start(id ? { id } : { name }), 202);
+      }
+      throw new HttpError(400, "Cannot download: type a file name first");
+    }
+    if (method === "POST" && path === "/api/downloads/clear") {
+      manager.clearFinished();
+      return json({ ok: true });
+    }
+    const stop = /^\/api\/downloads\/(d\d+)\/stop$/.exec(path);
+    if (method === "POST" && stop) {
+      return manager.stop(stop[1]!)
+        ? json({ ok: true })
+        : errorJson(404, "No running download with that key");
+    }
+    return errorJson(404, `No such API call: ${method} ${path}`);
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const verdict = guard!.check(request);
+    if (!verdict.ok) {
+      logger.warn("Refused {method} {url}: {reason}", {
+        method: request.method,
+        url: request.url,
+        reason: verdict.reason,
+      });
+      return new Response(
+        `Forbidden: ${verdict.reason}. Open the address the peer printed (it carries the token).\n`,
+        {
+          status: 403,
+          headers: {
+            ...SECURITY_HEADERS,
+            "content-type": "text/plain; charset=utf-8",
+          },
+        },
+      );
+    }
+    const url = new URL(request.url);
+    try {
+      if (url.pathname.startsWith("/api/")) return await api(request, url);
+      const fileMatch = /^\/files\/([0-9a-f]{64})$/.exec(url.pathname);
+      if (fileMatch && request.method === "GET") {
+        return await serveFile(fileMatch[1]!);
+      }
+      const asset = statics.get(url.pathname);
+      if (asset && (request.method === "GET" || request.method === "HEAD")) {
+        const body = url.pathname === "/"
+          ? asset.body.replace("__SHOAL_TOKEN__", token)
+          : asset.body;
+        const headers: Record<string, string> = {
+          ...SECURITY_HEADERS,
+          "content-type": asset.type,
+        };
+        if (verdict.viaQuery) headers["set-cookie"] = guard!.cookie();
+        return new Response(request.method === "HEAD" ? null : body, {
+          headers,
+        });
+      }
+      return errorJson(404, `Not found: ${url.pathname}`);
+    } catch (error) {
+      if (
+        error instanceof HttpError || error instanceof UploadError ||
+        error instanceof StartError
+      ) {
+        return errorJson(error.status, error.message);
+      }
+      if (error instanceof SeedError) return errorJson(400, error.message);
+      if (error instanceof TrackerError) return errorJson(502, error.message);
+      logger.error("Web request {url} failed: {error}", {
+        url: request.url,
+        error,
+      });
+      return errorJson(
+        500,
+        `Internal error: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+  }
+
+  const server = Deno.serve({
+    hostname,
+    port: options.port ?? 8080,
+    signal: options.signal,
+    onListen() {},
+  }, handle);
+  port = server.addr.port;
+  const loopback = hostname === "127.0.0.1" || hostname === "localhost" ||
+    hostname === "::1";
+  guard = new RequestGuard({
+    token,
+    port,
+    extraHosts: loopback
+      ? []
+      : [hostname.includes(":") ? `[${hostname}]` : hostname],
+  });
+
+  const wound = Promise.withResolvers<void>();
+  const onAbort = () => {
+    clearTimeout(flushTimer);
+    clearInterval(keepalive);
+    unsubscribeLibrary();
+    unsubscribeManager();
+    for (const client of clients) {
+      try {
+        client.close();
+      } catch {
+        // Already cancelled by the browser.
+      }
+    }
+    clients.clear();
+    manager.close().then(() => wound.resolve(), wound.reject);
+  };
+  if (options.signal.aborted) onAbort();
+  else options.signal.addEventListener("abort", onAbort, { once: true });
+
+  const hostPart = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const origin = `http://${hostPart}:${port}`;
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    port,
+    token,
+    finished: Promise.all([server.finished, wound.promise]).then(() => {}),
+  };
+}
