@@ -28,6 +28,10 @@ Options:
                         address (with a per-start token); runs until Ctrl+C
   --ui-port PORT        port for the web page (default 8080; 0: any free port)
   --give-up-after SECS  fail a download after this long with no peer (default 60)
+  --max-upload RATE     upload at most RATE bytes per second (e.g. 20M; default none)
+  --max-download RATE   download at most RATE bytes per second (default none)
+  --upload-slots N      peers served at once, one of them rotated (default 5)
+  --no-partial          serve a download only once it is whole (no partial seeding)
   --log-level LEVEL     debug, info, warning or error (default warning)
   --help                print this help and exit
 
@@ -55,6 +59,34 @@ export interface PeerFlags {
   ui: boolean;
   /** The web page's port (0: any free port). */
   uiPort: number;
+  /** Upload limit in bytes per second, or null. */
+  maxUploadBytesPerSecond: number | null;
+  /** Download limit in bytes per second, or null. */
+  maxDownloadBytesPerSecond: number | null;
+  /** Upload slots. */
+  uploadSlots: number;
+  /** Serve downloads in progress. */
+  partialSeeding: boolean;
+}
+
+/**
+ * Parses a byte rate such as "500000", "20M" or "1.5G" (decimal units, as
+ * network rates are), or returns null when it is not one.
+ *
+ * @param text the rate
+ * @returns bytes per second, or null
+ */
+export function parseRate(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text);
+  if (!match) return null;
+  const scale = {
+    "": 1,
+    k: 1e3,
+    m: 1e6,
+    g: 1e9,
+  }[match[2]!.toLowerCase() as "" | "k" | "m" | "g"];
+  const value = Math.round(Number(match[1]) * scale);
+  return value > 0 ? value : null;
 }
 
 /** A command line that cannot be run; the message is one line. */
@@ -112,6 +144,10 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         "log-level": { type: "string", default: "warning" },
         ui: { type: "boolean", default: false },
         "ui-port": { type: "string", default: "8080" },
+        "max-upload": { type: "string" },
+        "max-download": { type: "string" },
+        "upload-slots": { type: "string", default: "5" },
+        "no-partial": { type: "boolean", default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -149,6 +185,27 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       `--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(", ")}`,
     );
   }
+  const rate = (flag: "max-upload" | "max-download") => {
+    const text = v[flag];
+    if (text === undefined) return null;
+    const value = parseRate(text);
+    if (value === null) {
+      throw new UsageError(
+        `--${flag} "${text}" is not a rate in bytes per second (for example 20M)`,
+      );
+    }
+    return value;
+  };
+  const maxUploadBytesPerSecond = rate("max-upload");
+  const maxDownloadBytesPerSecond = rate("max-download");
+  const uploadSlots = Number(v["upload-slots"]);
+  if (!Number.isInteger(uploadSlots) || uploadSlots < 1 || uploadSlots > 100) {
+    throw new UsageError(
+      `--upload-slots "${
+        v["upload-slots"]
+      }" is not a whole number from 1 to 100`,
+    );
+  }
   let get: FileQuery | null = null;
   if (v.get !== undefined) {
     const id = /^[0-9a-fA-F]{64}$/.test(v.get) ? fromHex(v.get) : null;
@@ -182,5 +239,9 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     logLevel,
     ui: v.ui,
     uiPort,
+    maxUploadBytesPerSecond,
+    maxDownloadBytesPerSecond,
+    uploadSlots,
+    partialSeeding: !v["no-partial"],
   };
 }

@@ -88,6 +88,14 @@ export async function main(args: string[], cwd: string): Promise<number> {
       hostname: flags.host,
       port: flags.port,
       serve: flags.serve,
+      uploadSlots: flags.uploadSlots,
+      partialSeeding: flags.partialSeeding,
+      ...(flags.maxUploadBytesPerSecond !== null
+        ? { maxUploadBytesPerSecond: flags.maxUploadBytesPerSecond }
+        : {}),
+      ...(flags.maxDownloadBytesPerSecond !== null
+        ? { maxDownloadBytesPerSecond: flags.maxDownloadBytesPerSecond }
+        : {}),
       onMisbehaviour: (reason, remote) =>
         logger.warn("Dropped peer {remote}: {reason}", { remote, reason }),
     });

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { FileQuery } from "@shoal/protocol";
+import { type FileQuery, toHex } from "@shoal/protocol";
 import { Library, type SharedFile } from "./library/library.ts";
 import { PeerServer } from "./wire/server.ts";
 import { TrackerClient } from "./tracker_client.ts";
@@ -35,6 +35,14 @@ export interface PeerNodeOptions {
   keepaliveMs?: number;
   /** Called when a peer is dropped for breaking the protocol. */
   onMisbehaviour?: (reason: string, remote: string) => void;
+  /** Serve the chunks of downloads in progress (partial seeding). @default {true} */
+  partialSeeding?: boolean;
+  /** Upload limit in bytes per second; none when absent. */
+  maxUploadBytesPerSecond?: number;
+  /** Download limit in bytes per second (per download); none when absent. */
+  maxDownloadBytesPerSecond?: number;
+  /** Upload slots (regular plus one optimistic). @default {5} */
+  uploadSlots?: number;
 }
 
 /**
@@ -59,6 +67,9 @@ export class PeerNode {
   readonly #server: PeerServer | null;
   readonly #announcer: Announcer | null;
   #unsubscribe: (() => void) | null = null;
+  #received = new Map<string, number>();
+  readonly #partialSeeding: boolean;
+  readonly #maxDownloadBytesPerSecond: number | undefined;
 
   private constructor(
     options: PeerNodeOptions,
@@ -67,6 +78,8 @@ export class PeerNode {
     server: PeerServer | null,
   ) {
     this.outDir = options.outDir;
+    this.#partialSeeding = options.partialSeeding ?? true;
+    this.#maxDownloadBytesPerSecond = options.maxDownloadBytesPerSecond;
     this.stateDir = join(options.outDir, ".shoal");
     this.library = library;
     this.#tracker = tracker;
@@ -94,6 +107,8 @@ export class PeerNode {
       port: options.trackerPort,
     });
     const library = new Library(join(options.outDir, ".shoal"));
+    // Bytes each remote peer sent us, read and reset by the choker every round.
+    const received = new Map<string, number>();
     const server = options.serve === false ? null : PeerServer.listen({
       library,
       hostname: options.hostname ?? "0.0.0.0",
@@ -101,8 +116,21 @@ export class PeerNode {
       ...(options.onMisbehaviour
         ? { onMisbehaviour: options.onMisbehaviour }
         : {}),
+      ...(options.uploadSlots !== undefined
+        ? { uploadSlots: options.uploadSlots }
+        : {}),
+      ...(options.maxUploadBytesPerSecond !== undefined
+        ? { maxUploadBytesPerSecond: options.maxUploadBytesPerSecond }
+        : {}),
+      takeReceived: (key) => {
+        const bytes = received.get(key) ?? 0;
+        received.delete(key);
+        return bytes;
+      },
     });
-    return new PeerNode(options, tracker, library, server);
+    const node = new PeerNode(options, tracker, library, server);
+    node.#received = received;
+    return node;
   }
 
   /** The TCP port peers connect to (0 when not serving). */
@@ -157,15 +185,50 @@ export class PeerNode {
       "finder" | "query" | "outDir" | "peerId" | "listenPort" | "stateDir"
     > = {},
   ): Promise<DownloadResult> {
-    const result = await download({
-      ...options,
-      finder: this.#tracker,
-      query,
-      outDir: this.outDir,
-      stateDir: this.stateDir,
-      peerId: this.peerId,
-      listenPort: this.port,
-    });
+    const sharePartial = this.#server !== null && this.#partialSeeding;
+    let partialId: Uint8Array | null = null;
+    let result: DownloadResult;
+    try {
+      result = await download({
+        ...(this.#maxDownloadBytesPerSecond !== undefined
+          ? { maxDownloadBytesPerSecond: this.#maxDownloadBytesPerSecond }
+          : {}),
+        ...options,
+        finder: this.#tracker,
+        query,
+        outDir: this.outDir,
+        stateDir: this.stateDir,
+        peerId: this.peerId,
+        listenPort: this.port,
+        onStart: (info) => {
+          options.onStart?.(info);
+          if (!sharePartial) return;
+          // Serve every checked chunk while the rest arrives (the bitfield is shared).
+          partialId = info.fileId;
+          this.library.add({
+            id: info.fileId,
+            idHex: toHex(info.fileId),
+            manifest: info.manifest,
+            manifestBytes: info.manifestBytes,
+            path: info.partPath,
+            have: info.have,
+            mtimeMs: null,
+            stale: false,
+          });
+        },
+        onChunk: (index) => {
+          options.onChunk?.(index);
+          if (partialId) this.library.markChunk(partialId, index);
+        },
+        onChunkFrom: (key, bytes) => {
+          options.onChunkFrom?.(key, bytes);
+          this.#received.set(key, (this.#received.get(key) ?? 0) + bytes);
+        },
+      });
+    } catch (error) {
+      if (partialId) this.library.remove(partialId);
+      throw error;
+    }
     if (this.#server) {
       const file = await this.library.addDownloaded(
         result.path,

@@ -30,6 +30,8 @@ export type FetchWorkerEvent =
   | { type: "chunk_ok"; connId: number; index: number; bytes: number }
   | { type: "chunk_bad"; connId: number; index: number; reason: string }
   | { type: "chunk_refused"; connId: number; index: number }
+  | { type: "chunk_busy"; connId: number; index: number }
+  | { type: "choke"; connId: number; choked: boolean }
   | { type: "closed"; connId: number; reason: string; misbehaved: boolean }
   | { type: "write_failed"; index: number; message: string }
   | { type: "shut_down" };
@@ -113,7 +115,10 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
     case "peer_have":
     case "chunk_ok":
     case "chunk_refused":
+    case "chunk_busy":
       return isIndex(value.connId) && isIndex(value.index);
+    case "choke":
+      return isIndex(value.connId) && typeof value.choked === "boolean";
     case "chunk_bad":
       return isIndex(value.connId) && isIndex(value.index) &&
         typeof value.reason === "string";

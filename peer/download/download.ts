@@ -13,6 +13,7 @@ import { dirname, join } from "node:path";
 import {
   Bitfield,
   bytesEqual,
+  chunkLength,
   type FileQuery,
   type FileSummary,
   type ListedPeer,
@@ -26,6 +27,7 @@ import { pathInFolder, UnsafeNameError } from "../storage/safe_path.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
 import { fetchManifest } from "../wire/fetch_manifest.ts";
 import { PiecePicker } from "./piece_picker.ts";
+import { TokenBucket } from "../swarm/token_bucket.ts";
 import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
 
 /** What the tracker said about a query. */
@@ -146,6 +148,10 @@ export interface DownloadOptions {
   ) => void;
   /** Called for each chunk checked and written. */
   onChunk?: (index: number) => void;
+  /** Called with the peer ("host:port") each fetched chunk came from, for tit for tat. */
+  onChunkFrom?: (peerKey: string, bytes: number) => void;
+  /** Download limit in bytes per second; none when absent. */
+  maxDownloadBytesPerSecond?: number;
   /** Stops the download, keeping resume state. */
   signal?: AbortSignal;
 }
@@ -184,6 +190,8 @@ interface Connection {
   bitfield: Bitfield | null;
   inflight: Map<number, number>;
   lastChunkMs: number;
+  /** The peer said CHOKE: ask it for nothing until UNCHOKE. */
+  choked: boolean;
 }
 
 const TICK_MS = 500;
@@ -239,10 +247,16 @@ class Download {
   #noPeerSinceMs = performance.now();
   #rateWindow: { ms: number; bytes: number }[] = [];
   #finish = Promise.withResolvers<void>();
+  #downloadBucket: TokenBucket | null = null;
+  #throttleTimer: ReturnType<typeof setTimeout> | undefined;
   #finished = false;
 
   constructor(options: DownloadOptions) {
     this.#options = options;
+    const rate = options.maxDownloadBytesPerSecond;
+    this.#downloadBucket = rate
+      ? new TokenBucket(rate, { burst: Math.max(rate / 4, 1024 * 1024) })
+      : null;
     this.#stateDir = options.stateDir ?? join(options.outDir, ".shoal");
   }
 
@@ -272,6 +286,7 @@ class Download {
       return await this.#complete(finalPath);
     } finally {
       signal?.removeEventListener("abort", onAbort);
+      clearTimeout(this.#throttleTimer);
       this.#pool?.terminate();
       this.#hasher?.close();
       if (this.#resumeDirty) await this.#saveResume().catch(() => {});
@@ -567,6 +582,7 @@ class Download {
         bitfield: null,
         inflight: new Map(),
         lastChunkMs: now,
+        choked: false,
       });
       this.#pool!.connect(id, peer.host, peer.port);
     }
@@ -593,6 +609,7 @@ class Download {
           return;
         }
         conn.lastChunkMs = performance.now();
+        picker.addPeer(conn.bitfield);
         const known = this.#known.get(conn.key);
         if (known) known.failures = 0;
         this.#fill(conn);
@@ -601,7 +618,7 @@ class Download {
       case "peer_have": {
         const conn = this.#connections.get(event.connId);
         if (!conn?.bitfield) return;
-        conn.bitfield.set(event.index);
+        if (conn.bitfield.set(event.index)) picker.peerGained(event.index);
         this.#fill(conn);
         return;
       }
@@ -627,6 +644,7 @@ class Download {
           if (conn) {
             this.#chunksByPeer[conn.key] = (this.#chunksByPeer[conn.key] ?? 0) +
               1;
+            this.#options.onChunkFrom?.(conn.key, event.bytes);
           }
           this.#resumeDirty = true;
           this.#options.onChunk?.(event.index);
@@ -651,8 +669,28 @@ class Download {
         picker.release(event.index, event.connId);
         if (!conn) return;
         conn.inflight.delete(event.index);
-        conn.bitfield?.clear(event.index);
+        if (conn.bitfield?.has(event.index)) {
+          conn.bitfield.clear(event.index);
+          picker.peerLost(event.index);
+        }
         this.#fillAll();
+        return;
+      }
+      case "chunk_busy": {
+        // Choked: the chunk goes back to the pool, the peer keeps its bitfield.
+        const conn = this.#connections.get(event.connId);
+        picker.release(event.index, event.connId);
+        if (!conn) return;
+        conn.inflight.delete(event.index);
+        conn.choked = true;
+        this.#fillAll();
+        return;
+      }
+      case "choke": {
+        const conn = this.#connections.get(event.connId);
+        if (!conn) return;
+        conn.choked = event.choked;
+        if (!event.choked) this.#fill(conn);
         return;
       }
       case "closed": {
@@ -662,6 +700,7 @@ class Download {
         for (const index of conn.inflight.keys()) {
           picker.release(index, conn.id);
         }
+        if (conn.bitfield) picker.removePeer(conn.bitfield);
         const known = this.#known.get(conn.key);
         if (known) {
           if (event.misbehaved) {
@@ -690,13 +729,26 @@ class Download {
   }
 
   #fill(conn: Connection): void {
-    if (!conn.bitfield) return;
+    if (!conn.bitfield || conn.choked || this.#finished) return;
     const depth = this.#options.pipelineDepth ?? 8;
     const picker = this.#picker!;
+    const manifest = this.#manifest!;
     while (conn.inflight.size < depth) {
       const index = picker.next(conn.bitfield, conn.id);
       if (index === null) return;
+      if (
+        this.#downloadBucket &&
+        !this.#downloadBucket.tryTake(chunkLength(manifest, index))
+      ) {
+        // Over --max-download: try again when the bucket has refilled.
+        this.#throttleTimer ??= setTimeout(() => {
+          this.#throttleTimer = undefined;
+          this.#fillAll();
+        }, Math.max(10, this.#downloadBucket.waitMs(manifest.chunkSize)));
+        return;
+      }
       picker.requested(index, conn.id);
+      if (conn.inflight.size === 0) conn.lastChunkMs = performance.now();
       conn.inflight.set(index, performance.now());
       this.#pool!.send(conn.id, { type: "get", connId: conn.id, index });
     }

@@ -1,10 +1,16 @@
 /**
- * Which chunk to ask a peer for next. Pure policy: no sockets, no clock.
+ * Which chunk to ask a peer for next. Pure policy: no sockets, no clock;
+ * randomness is injected.
  *
- * Lowest missing index first, so the whole-file hash can follow the
- * contiguous prefix while the download runs; chunks already requested are
- * skipped, and once nothing unrequested is left the endgame duplicates the
- * requests still out so a slow peer cannot hold the last chunks hostage.
+ * - Rarest first among the peers we are connected to, random among equals,
+ *   so chunks that few peers hold spread before those peers leave.
+ * - Chunks that every connected peer holds carry no rarity information:
+ *   among those the lowest index wins, so a download from seeders runs in
+ *   order and the whole-file hash can follow the contiguous prefix.
+ * - The first few chunks are random, so a new peer soon has something to trade.
+ * - Endgame: once every missing chunk is requested, the idle peers double up
+ *   on requests still out (the first answer wins, the rest are cancelled), so
+ *   a slow peer cannot hold the last chunks hostage.
  *
  * @module
  */
@@ -12,28 +18,49 @@ import type { Bitfield } from "@shoal/protocol";
 
 /** Most peers one chunk is requested from at once in the endgame. */
 export const ENDGAME_MAX_REQUESTERS = 2;
+/** Chunks picked at random before rarest-first takes over. */
+export const RANDOM_FIRST_CHUNKS = 4;
+/** Most candidate chunks examined per pick (bounds the cost on huge files). */
+export const SCAN_WINDOW = 8_192;
+
+/** Options for {@linkcode PiecePicker}. */
+export interface PiecePickerOptions {
+  /** Random number in [0, 1). @default {Math.random} */
+  random?: () => number;
+}
 
 /**
- * Tracks what we have and what is requested, and picks chunks for peers.
+ * Tracks what we have, what our peers have and what is requested, and picks
+ * chunks for peers.
  *
  * @example
  * ```ts
  * import { Bitfield } from "@shoal/protocol";
  * import { PiecePicker } from "./piece_picker.ts";
  * const picker = new PiecePicker(new Bitfield(4));
- * picker.next(Bitfield.full(4), 1); // 0
+ * picker.addPeer(Bitfield.full(4));
+ * picker.next(Bitfield.full(4), 1); // a chunk index
  * ```
  */
 export class PiecePicker {
   readonly #have: Bitfield;
+  readonly #random: () => number;
+  /** How many connected peers hold each chunk. */
+  readonly #availability: Uint16Array;
+  #peers = 0;
   /** chunk index -> ids of the peers it is requested from */
   readonly #requests = new Map<number, Set<number>>();
   /** Every index below this is either held or requested. */
   #cursor = 0;
 
-  /** @param have the chunks already held (shared, updated through {@linkcode markHave}) */
-  constructor(have: Bitfield) {
+  /**
+   * @param have the chunks already held (shared, updated through {@linkcode markHave})
+   * @param options randomness
+   */
+  constructor(have: Bitfield, options: PiecePickerOptions = {}) {
     this.#have = have;
+    this.#random = options.random ?? Math.random;
+    this.#availability = new Uint16Array(have.size);
   }
 
   /** Chunks held. */
@@ -46,14 +73,52 @@ export class PiecePicker {
     return this.#have.complete;
   }
 
+  /** How many connected peers hold chunk `index`. */
+  availability(index: number): number {
+    return this.#availability[index] ?? 0;
+  }
+
   /** Peers a chunk is requested from. */
   requesters(index: number): ReadonlySet<number> {
     return this.#requests.get(index) ?? new Set();
   }
 
+  /** Counts a newly connected peer's chunks. */
+  addPeer(peerHas: Bitfield): void {
+    this.#peers++;
+    for (let i = 0; i < peerHas.size; i++) {
+      if (peerHas.has(i)) this.#availability[i]!++;
+    }
+  }
+
+  /** Counts one more chunk a connected peer announced (HAVE). */
+  peerGained(index: number): void {
+    if (index < this.#availability.length) this.#availability[index]!++;
+  }
+
+  /** Forgets a peer that disconnected (or a chunk it no longer offers). */
+  removePeer(peerHas: Bitfield): void {
+    this.#peers = Math.max(0, this.#peers - 1);
+    for (let i = 0; i < peerHas.size; i++) {
+      if (peerHas.has(i) && this.#availability[i]! > 0) {
+        this.#availability[i]!--;
+      }
+    }
+  }
+
+  /** Forgets one chunk a peer no longer offers. */
+  peerLost(index: number): void {
+    if (this.#availability[index]! > 0) this.#availability[index]!--;
+  }
+
+  #wanted(index: number, peerHas: Bitfield): boolean {
+    return !this.#have.has(index) && !this.#requests.has(index) &&
+      peerHas.has(index);
+  }
+
   /**
-   * Picks a chunk `peer` holds that we lack and nobody is fetching, lowest
-   * index first; in the endgame, one still being fetched from someone else.
+   * Picks a chunk `peer` holds that we lack and nobody is fetching, or in
+   * the endgame one still being fetched from someone else.
    *
    * @param peerHas the chunks the peer holds
    * @param peer the peer's id
@@ -67,17 +132,48 @@ export class PiecePicker {
     ) {
       this.#cursor++;
     }
-    for (let i = this.#cursor; i < size; i++) {
-      if (!this.#have.has(i) && !this.#requests.has(i) && peerHas.has(i)) {
-        return i;
-      }
+    const end = Math.min(size, this.#cursor + SCAN_WINDOW);
+    if (this.#have.count + this.#requests.size < RANDOM_FIRST_CHUNKS) {
+      const choice = this.#randomCandidate(peerHas, end);
+      if (choice !== null) return choice;
     }
-    // Endgame: every missing chunk is requested; double up on the oldest ones.
+    let best = -1;
+    let bestRarity = Infinity;
+    let ties = 0;
+    for (let i = this.#cursor; i < end; i++) {
+      if (!this.#wanted(i, peerHas)) continue;
+      const count = this.#availability[i]!;
+      // Held by every peer: no rarity to act on, keep file order.
+      const rarity = count >= this.#peers ? Number.MAX_SAFE_INTEGER : count;
+      if (rarity < bestRarity) {
+        best = i;
+        bestRarity = rarity;
+        ties = 1;
+      } else if (rarity === bestRarity && rarity !== Number.MAX_SAFE_INTEGER) {
+        // Reservoir sampling: each of the equally rare chunks is equally likely.
+        ties++;
+        if (this.#random() * ties < 1) best = i;
+      }
+      if (bestRarity <= 1 && ties > 16) break;
+    }
+    if (best >= 0) return best;
+    // Endgame: every missing chunk is requested; double up on requests still out.
     for (const [index, peers] of this.#requests) {
       if (
         peers.size < ENDGAME_MAX_REQUESTERS && !peers.has(peer) &&
         peerHas.has(index)
       ) return index;
+    }
+    return null;
+  }
+
+  #randomCandidate(peerHas: Bitfield, end: number): number | null {
+    const span = end - this.#cursor;
+    if (span <= 0) return null;
+    const start = this.#cursor + Math.floor(this.#random() * span);
+    for (let k = 0; k < span; k++) {
+      const i = this.#cursor + ((start - this.#cursor + k) % span);
+      if (this.#wanted(i, peerHas)) return i;
     }
     return null;
   }

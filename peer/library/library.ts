@@ -80,6 +80,7 @@ export class Library {
   readonly #stateDir: string;
   readonly #files = new Map<string, SharedFile>();
   readonly #listeners = new Set<() => void>();
+  readonly #haveListeners = new Set<(idHex: string, index: number) => void>();
 
   /** @param stateDir where this peer keeps its state */
   constructor(stateDir: string) {
@@ -137,9 +138,19 @@ export class Library {
     this.#changed();
   }
 
-  /** Records that a download in progress now holds a chunk. */
+  /** Records that a download in progress now holds a chunk, and tells the listeners. */
   markChunk(id: Uint8Array, index: number): void {
-    this.#files.get(toHex(id))?.have.set(index);
+    const idHex = toHex(id);
+    const file = this.#files.get(idHex);
+    if (!file) return;
+    file.have.set(index);
+    for (const listener of this.#haveListeners) listener(idHex, index);
+  }
+
+  /** Calls `listener` for every chunk a download in progress gains (to send HAVE). */
+  onHave(listener: (idHex: string, index: number) => void): () => void {
+    this.#haveListeners.add(listener);
+    return () => this.#haveListeners.delete(listener);
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   ProtocolError,
 } from "@shoal/protocol";
 import type { Library, SharedFile } from "../library/library.ts";
+import type { SlotHolder, UploadSlots } from "./upload_slots.ts";
 
 /** Most GETs a peer may have queued on one connection. */
 export const MAX_QUEUED_GETS = 64;
@@ -33,6 +34,8 @@ export interface ServeConnectionOptions {
   onUpload?: (bytes: number, fileId: Uint8Array) => void;
   /** Called when a peer is dropped for breaking the protocol. */
   onMisbehaviour?: (reason: string) => void;
+  /** Upload slots and pacing shared by the server's connections; all unchoked when absent. */
+  slots?: UploadSlots;
 }
 
 interface QueuedGet {
@@ -75,12 +78,29 @@ export async function serveConnection(
     timer = setTimeout(close, idleTimeoutMs);
   };
 
-  const send = async (bytes: Uint8Array) => {
-    let written = 0;
-    while (written < bytes.byteLength) {
-      written += await conn.write(bytes.subarray(written));
-    }
+  // Frames go out one after another: a HAVE or CHOKE never lands inside a chunk.
+  let sending: Promise<void> = Promise.resolve();
+  const send = (bytes: Uint8Array): Promise<void> => {
+    sending = sending.then(async () => {
+      let written = 0;
+      while (written < bytes.byteLength) {
+        written += await conn.write(bytes.subarray(written));
+      }
+    });
+    return sending;
   };
+  let holder: SlotHolder | null = null;
+  let slotId = 0;
+  let stopHaves: (() => void) | null = null;
+  const busy = (txid: number) =>
+    send(
+      createMessage({
+        kind: "error",
+        txid,
+        code: ErrorCode.BUSY,
+        text: "choked",
+      }),
+    );
 
   const serveQueue = async () => {
     while (queue.length > 0 && !closed) {
@@ -104,6 +124,11 @@ export async function serveConnection(
         continue;
       }
       const length = chunkLength(current.manifest, index);
+      await options.slots?.pace(length);
+      if (holder && !holder.unchoked) {
+        await busy(txid);
+        continue;
+      }
       const prefixBytes = HEADER_BYTES + 4;
       if (!buffer || buffer.byteLength < prefixBytes + length) {
         buffer = new Uint8Array(prefixBytes + current.manifest.chunkSize);
@@ -134,6 +159,7 @@ export async function serveConnection(
         continue;
       }
       await send(buffer.subarray(0, prefixBytes + length));
+      if (holder) holder.sentBytes += length;
       options.onUpload?.(length, current.id);
     }
   };
@@ -168,6 +194,37 @@ export async function serveConnection(
           bits: shared.have.toBytes(),
         }),
       );
+      const remote = conn.remoteAddr as Deno.NetAddr;
+      const host = remote.hostname.startsWith("::ffff:")
+        ? remote.hostname.slice(7)
+        : remote.hostname;
+      holder = {
+        key: host.includes(":")
+          ? `[${host}]:${message.port}`
+          : `${host}:${message.port}`,
+        interested: true,
+        sentBytes: 0,
+        unchoked: options.slots === undefined,
+        setChoked(choked: boolean) {
+          void send(
+            createMessage({ kind: choked ? "choke" : "unchoke", txid: 0 }),
+          ).catch(() => {});
+          if (!choked) return;
+          // A choke drops the queue: each waiting GET gets BUSY and is asked again later.
+          for (const get of queue.splice(0)) {
+            void busy(get.txid).catch(() => {});
+          }
+        },
+      };
+      if (options.slots) slotId = options.slots.join(holder);
+      // A download in progress tells this peer about each chunk it gains.
+      stopHaves = options.library.onHave((idHex, index) => {
+        if (idHex === shared.idHex && !closed) {
+          void send(createMessage({ kind: "have", txid: 0, index })).catch(
+            () => {},
+          );
+        }
+      });
       return null;
     }
     switch (message.kind) {
@@ -187,6 +244,10 @@ export async function serveConnection(
         if (queue.length >= MAX_QUEUED_GETS) {
           return `queued more than ${MAX_QUEUED_GETS} GETs`;
         }
+        if (holder && !holder.unchoked) {
+          await busy(message.txid);
+          return null;
+        }
         queue.push({ txid: message.txid, index: message.index });
         serving ??= serveQueue().finally(() => (serving = null));
         return null;
@@ -195,10 +256,14 @@ export async function serveConnection(
         if (at >= 0) queue.splice(at, 1);
         return null;
       }
+      case "not_interested":
+        if (holder) holder.interested = false;
+        return null;
+      case "interested":
+        if (holder) holder.interested = true;
+        return null;
       case "have":
       case "bitfield":
-      case "interested":
-      case "not_interested":
       case "choke":
       case "unchoke":
         return null;
@@ -226,6 +291,8 @@ export async function serveConnection(
       throw error;
     }
   } finally {
+    (stopHaves as (() => void) | null)?.();
+    if (slotId) options.slots?.leave(slotId);
     close();
     // Both are assigned inside closures, which narrowing cannot see.
     await (serving as Promise<void> | null)?.catch(() => {});

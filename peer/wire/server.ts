@@ -6,6 +6,7 @@
  */
 import type { Library } from "../library/library.ts";
 import { serveConnection } from "./serve_connection.ts";
+import { UploadSlots } from "./upload_slots.ts";
 
 /** Options for {@linkcode PeerServer.listen}. */
 export interface PeerServerOptions {
@@ -21,6 +22,12 @@ export interface PeerServerOptions {
   idleTimeoutMs?: number;
   /** Called when a peer is dropped for breaking the protocol. */
   onMisbehaviour?: (reason: string, remote: string) => void;
+  /** Upload slots (regular plus one optimistic). @default {5} */
+  uploadSlots?: number;
+  /** Upload limit in bytes per second; none when absent. */
+  maxUploadBytesPerSecond?: number;
+  /** Bytes a peer (by "host:port" key) sent us since the last call, for tit for tat. */
+  takeReceived?: (key: string) => number;
 }
 
 /**
@@ -38,12 +45,22 @@ export class PeerServer {
   readonly #tasks = new Set<Promise<void>>();
   readonly #options: PeerServerOptions;
   readonly #accepting: Promise<void>;
+  readonly #slots: UploadSlots;
   #uploadedBytes = 0;
   #closed = false;
 
   private constructor(listener: Deno.TcpListener, options: PeerServerOptions) {
     this.#listener = listener;
     this.#options = options;
+    this.#slots = new UploadSlots({
+      ...(options.uploadSlots !== undefined
+        ? { slots: options.uploadSlots }
+        : {}),
+      ...(options.maxUploadBytesPerSecond !== undefined
+        ? { maxUploadBytesPerSecond: options.maxUploadBytesPerSecond }
+        : {}),
+      ...(options.takeReceived ? { takeReceived: options.takeReceived } : {}),
+    });
     this.#accepting = this.#acceptLoop();
   }
 
@@ -84,6 +101,7 @@ export class PeerServer {
         const remote = conn.remoteAddr as Deno.NetAddr;
         const task = serveConnection(conn, {
           library: this.#options.library,
+          slots: this.#slots,
           ...(this.#options.idleTimeoutMs !== undefined
             ? { idleTimeoutMs: this.#options.idleTimeoutMs }
             : {}),
@@ -108,6 +126,7 @@ export class PeerServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#slots.close();
     this.#listener.close();
     for (const conn of this.#connections) {
       try {

@@ -302,6 +302,10 @@ async function onMessage(
         post({ type: "chunk_refused", connId: link.connId, index });
         return null;
       }
+      if (message.code === ErrorCode.BUSY) {
+        post({ type: "chunk_busy", connId: link.connId, index });
+        return null;
+      }
       return `refused chunk ${index}: ${message.text}`;
     }
     case "have":
@@ -310,9 +314,15 @@ async function onMessage(
       }
       post({ type: "peer_have", connId: link.connId, index: message.index });
       return null;
-    case "bitfield":
     case "choke":
     case "unchoke":
+      post({
+        type: "choke",
+        connId: link.connId,
+        choked: message.kind === "choke",
+      });
+      return null;
+    case "bitfield":
     case "interested":
     case "not_interested":
       return null;
