@@ -1,0 +1,405 @@
+/**
+ * Process helpers for the benchmarks: spawn a program directly (so its PID
+ * is the program's, not a shell's), watch its output for a line, poll its
+ * peak RSS from /proc, and stop it by PID with bounded waits.
+ *
+ * @module
+ */
+import { open } from "node:fs/promises";
+
+/** Default time to wait for a stopped process to exit. */
+const STOP_GRACE_MS = 3_000;
+/** How often the peak RSS of a running process is sampled. */
+const RSS_POLL_MS = 25;
+/** Lines of output kept in memory per process (the log file has all). */
+const MAX_KEPT_LINES = 400;
+
+/** Options for {@linkcode spawnProcess}. */
+export interface SpawnOptions {
+  /** Arguments after the program. */
+  args: string[];
+  /** Working folder. @default {Deno.cwd()} */
+  cwd?: string;
+  /** File to append stdout and stderr to; none when undefined. */
+  logPath?: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+}
+
+/** A child process the benchmark owns. */
+export class BenchProcess {
+  readonly name: string;
+  readonly child: Deno.ChildProcess;
+  readonly lines: string[] = [];
+  readonly startedMs: number;
+  #peakKiB = 0;
+  #execed = false;
+  #exitedMs: number | null = null;
+  #status: Deno.CommandStatus | null = null;
+  #waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  #timer: ReturnType<typeof setInterval>;
+  #exited: Promise<Deno.CommandStatus>;
+  #drained: Promise<void>;
+
+  constructor(name: string, child: Deno.ChildProcess, logPath?: string) {
+    this.name = name;
+    this.child = child;
+    this.startedMs = performance.now();
+    this.#timer = setInterval(() => this.samplePeak(), RSS_POLL_MS);
+    this.#exited = child.status.then((status) => {
+      this.#exitedMs = performance.now();
+      this.#status = status;
+      clearInterval(this.#timer);
+      return status;
+    });
+    this.#drained = this.#drain(logPath);
+  }
+
+  /** The program's PID. */
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Exit status once exited, else null. */
+  get status(): Deno.CommandStatus | null {
+    return this.#status;
+  }
+
+  /** Milliseconds from spawn to exit, or null while running. */
+  get elapsedMs(): number | null {
+    return this.#exitedMs === null ? null : this.#exitedMs - this.startedMs;
+  }
+
+  /** Peak RSS seen so far (VmHWM), in bytes. */
+  get peakBytes(): number {
+    return this.#peakKiB * 1024;
+  }
+
+  /** Reads VmHWM once; a process that has exited keeps its last value. */
+  samplePeak(): void {
+    if (this.#exitedMs !== null) return;
+    if (!this.#execed) {
+      // Between fork and exec the child still shows this process's memory.
+      if (readCmdline(this.pid) === SELF_CMDLINE) return;
+      this.#execed = true;
+    }
+    const kib = readStatusKiB(this.pid, "VmHWM");
+    if (kib !== null && kib > this.#peakKiB) this.#peakKiB = kib;
+  }
+
+  /**
+   * Resets the kernel's peak RSS (VmHWM) of the process to its current RSS,
+   * so the next reading covers only what follows (Linux >= 4.0, needs the
+   * right to write /proc/PID/clear_refs).
+   */
+  resetPeak(): void {
+    try {
+      Deno.writeTextFileSync(`/proc/${this.pid}/clear_refs`, "5");
+      this.#peakKiB = 0;
+      this.samplePeak();
+    } catch {
+      // Not allowed: the peak then covers the whole life of the process.
+    }
+  }
+
+  /** Resolves with the first output line matching `re`, or rejects on timeout/exit. */
+  async waitForLine(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    for (const line of this.lines) {
+      const m = line.match(re);
+      if (m) return m;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let resolveWaiter!: (m: RegExpMatchArray) => void;
+    const found = new Promise<RegExpMatchArray>((resolve) => {
+      resolveWaiter = resolve;
+    });
+    const waiter = { re, resolve: resolveWaiter };
+    this.#waiters.push(waiter);
+    try {
+      return await Promise.race([
+        found,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `${this.name}: no line matching ${re} within ${timeoutMs} ms; last output:\n${this.tail()}`,
+                ),
+              ),
+            timeoutMs,
+          );
+        }),
+        this.#exited.then(() => this.#drained).then(() => {
+          for (const line of this.lines) {
+            const m = line.match(re);
+            if (m) return m;
+          }
+          throw new Error(
+            `${this.name} exited (code ${this.#status?.code}) before printing ${re}; last output:\n${this.tail()}`,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.#waiters = this.#waiters.filter((w) => w !== waiter);
+    }
+  }
+
+  /** Waits for exit at most `timeoutMs`; returns the status or null. */
+  async waitExit(timeoutMs: number): Promise<Deno.CommandStatus | null> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const result = await Promise.race([
+      this.#exited,
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (result) await withTimeout(this.#drained, 2_000);
+    return result;
+  }
+
+  /** SIGTERM, wait, then SIGKILL and wait; always bounded. */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
+    if (this.#exitedMs === null) {
+      this.samplePeak();
+      try {
+        this.child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      if (await this.waitExit(graceMs) === null) {
+        try {
+          this.child.kill("SIGKILL");
+        } catch {
+          // Already gone.
+        }
+        await this.waitExit(graceMs);
+      }
+    }
+    clearInterval(this.#timer);
+    live.delete(this);
+    await withTimeout(this.#drained, 2_000);
+  }
+
+  /** The last output lines, for error messages. */
+  tail(n = 15): string {
+    return this.lines.slice(-n).join("\n");
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #drain(logPath: string | undefined): Promise<void> {
+    const log = logPath ? await open(logPath, "a") : null;
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
+      let partial = "";
+      for await (const chunk of stream) {
+        if (log) await log.write(chunk);
+        partial += decoder.decode(chunk, { stream: true });
+        // Progress bars redraw with \r: treat it as a line end too.
+        const parts = partial.split(/\r?\n|\r/);
+        partial = parts.pop() ?? "";
+        for (const line of parts) this.#onLine(line);
+        if (partial.length > 65_536) partial = partial.slice(-4_096);
+      }
+      if (partial) this.#onLine(partial);
+    };
+    try {
+      await Promise.all([pump(this.child.stdout), pump(this.child.stderr)]);
+    } finally {
+      await log?.close();
+    }
+  }
+
+  #onLine(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > MAX_KEPT_LINES) this.lines.splice(0, 100);
+    for (const waiter of this.#waiters) {
+      const m = line.match(waiter.re);
+      if (m) waiter.resolve(m);
+    }
+  }
+}
+
+function readCmdline(pid: number | "self"): string | null {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+  } catch {
+    return null;
+  }
+}
+
+/** This process's command line, to tell a forked child that has not exec'd yet. */
+const SELF_CMDLINE = readCmdline("self");
+
+/** Every process still running, so a crash or Ctrl+C can stop them. */
+const live = new Set<BenchProcess>();
+
+/**
+ * Spawns `program` directly (no shell) with piped output.
+ *
+ * @param name a label for messages
+ * @param program path of the executable
+ * @param options arguments, folder, log file
+ * @returns the running process
+ */
+export function spawnProcess(
+  name: string,
+  program: string,
+  options: SpawnOptions,
+): BenchProcess {
+  const child = new Deno.Command(program, {
+    args: options.args,
+    cwd: options.cwd ?? Deno.cwd(),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...(options.env ? { env: options.env } : {}),
+  }).spawn();
+  const proc = new BenchProcess(name, child, options.logPath);
+  live.add(proc);
+  return proc;
+}
+
+/** Stops every process this module spawned that is still running. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop(1_000)));
+}
+
+/**
+ * Runs a program to completion with a time limit.
+ *
+ * @returns exit code, output and seconds taken
+ */
+export async function runToEnd(
+  program: string,
+  args: string[],
+  timeoutMs: number,
+  cwd?: string,
+): Promise<{ code: number; output: string; seconds: number }> {
+  const proc = spawnProcess(program, program, {
+    args,
+    ...(cwd ? { cwd } : {}),
+  });
+  const status = await proc.waitExit(timeoutMs);
+  if (!status) {
+    await proc.stop(500);
+    throw new Error(`${program} ${args.join(" ")}: no exit in ${timeoutMs} ms`);
+  }
+  live.delete(proc);
+  return {
+    code: status.code,
+    output: proc.lines.join("\n"),
+    seconds: (proc.elapsedMs ?? 0) / 1000,
+  };
+}
+
+/** Reads one "Key:   N kB" field of /proc/PID/status, in KiB, or null. */
+export function readStatusKiB(pid: number, key: string): number | null {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/status`);
+  } catch {
+    return null;
+  }
+  const m = text.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"));
+  return m ? Number(m[1]) : null;
+}
+
+/** Resolves with `promise`, or with undefined after `ms`. */
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sleeps. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freeTcpPort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return (listener.addr as Deno.NetAddr).port;
+}
+
+/** A UDP port free on 127.0.0.1 right now. */
+export function freeUdpPort(): number {
+  const socket = Deno.listenDatagram({
+    transport: "udp",
+    hostname: "127.0.0.1",
+    port: 0,
+  });
+  const port = (socket.addr as Deno.NetAddr).port;
+  socket.close();
+  return port;
+}
+
+/** True when something listens on TCP `port` (from /proc/net/tcp{,6}). */
+export function isTcpListening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n")) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[1]?.endsWith(`:${hex}`) && cols[3] === "0A") return true;
+    }
+  }
+  return false;
+}
+
+/** Waits until TCP `port` listens; throws after `timeoutMs`. */
+export async function waitTcpListening(
+  port: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (isTcpListening(port)) return;
+    await sleep(10);
+  }
+  throw new Error(`Nothing listens on TCP port ${port} after ${timeoutMs} ms`);
+}
+
+/** True when `program` can be found on PATH (or is an existing path). */
+export function which(program: string): string | null {
+  if (program.includes("/")) {
+    try {
+      Deno.statSync(program);
+      return program;
+    } catch {
+      return null;
+    }
+  }
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir) continue;
+    try {
+      const path = `${dir}/${program}`;
+      const info = Deno.statSync(path);
+      if (info.isFile) return path;
+    } catch {
+      // Not here.
+    }
+  }
+  return null;
+}

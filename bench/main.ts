@@ -1,0 +1,283 @@
+// deno-lint-ignore-file no-console
+/**
+ * `deno task bench`: the swarm benchmark (Shoal against the floor, aria2c and
+ * libtorrent on loopback) and the tracker load benchmark (Shoal's tracker
+ * against a bare UDP echo loop), then, with `--fuzz`, bench/fuzz.ts when it
+ * exists. Tables go to stdout, followed by one JSON line; progress goes to
+ * stderr. See docs/PERFORMANCE.md.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stopAll, withTimeout } from "./_proc.ts";
+import { parseSize, sizeLabel } from "./_stats.ts";
+import {
+  type CaseResult,
+  parseTools,
+  runSwarmBench,
+  summarizeCase,
+  swarmTable,
+  TOOLS,
+} from "./swarm.ts";
+import {
+  runTrackerBench,
+  summarizeTracker,
+  type TrackerBenchResult,
+  trackerTable,
+} from "./tracker_bench.ts";
+
+const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+
+const USAGE = `Usage: deno task bench [options] [-- FUZZ_ARGS...]
+
+Options:
+  --sizes LIST          file sizes (default 256M,1G)
+  --seeders LIST        seeder counts (default 1,3)
+  --runs N              interleaved runs per case (default 3)
+  --only LIST           tools: ${TOOLS.join(",")} (default all)
+  --quick               smoke test: 32M, seeders 1,3, 1 run; tracker 10,000 peers for 3 s
+  --no-swarm            skip the swarm benchmark
+  --no-tracker          skip the tracker load benchmark
+  --tracker-peers N     registered peers (default 100000)
+  --tracker-files N     files they hold (default 10000)
+  --tracker-seconds S   seconds of REQUEST/KEEPALIVE load (default 10)
+  --tracker-runs N      rounds of (tracker, echo) (default 1)
+  --concurrency N       tracker requests in flight (default 32)
+  --fuzz                also run bench/fuzz.ts (if present) with FUZZ_ARGS
+  --fuzz-timeout S      stop the fuzzer after S seconds (default 1800)
+  --repo DIR            the Shoal checkout whose tracker/ and peer/ run (default
+                        this one; e.g. a \`git archive\` snapshot, so edits in
+                        progress do not change the code under test mid-run)
+  --dir DIR             work folder (default a new temp folder, removed at the end)
+  --keep                keep the work folder (files, torrents, logs)
+  --help                print this help`;
+
+function machine() {
+  let cpu = "unknown";
+  let memGiB = 0;
+  try {
+    cpu =
+      Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.+)$/m)
+        ?.[1] ?? cpu;
+    const kb = Deno.readTextFileSync("/proc/meminfo").match(
+      /^MemTotal:\s+(\d+)/m,
+    )?.[1];
+    memGiB = kb ? Math.round(Number(kb) / 1048576) : 0;
+  } catch {
+    // Not Linux: leave the defaults.
+  }
+  return {
+    cpu,
+    cores: navigator.hardwareConcurrency,
+    memGiB,
+    os: `${Deno.build.os} ${Deno.osRelease()}`,
+    deno: Deno.version.deno,
+  };
+}
+
+async function runFuzz(args: string[], timeoutS: number): Promise<string> {
+  const path = join(REPO_DIR, "bench", "fuzz.ts");
+  try {
+    await Deno.stat(path);
+  } catch {
+    console.error("[fuzz] bench/fuzz.ts does not exist yet: skipped");
+    return "skipped: bench/fuzz.ts missing";
+  }
+  console.error(`[fuzz] running bench/fuzz.ts ${args.join(" ")}`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "bench/fuzz.ts", ...args],
+    cwd: REPO_DIR,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const status = await withTimeout(child.status, timeoutS * 1000);
+  if (!status) {
+    child.kill("SIGTERM");
+    if (!await withTimeout(child.status, 5_000)) {
+      child.kill("SIGKILL");
+      await withTimeout(child.status, 5_000);
+    }
+    return `stopped after ${timeoutS} s`;
+  }
+  return `exit ${status.code}`;
+}
+
+/** The commit of the code under test, and whether it has local changes. */
+async function codeVersion(dir: string): Promise<string> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["-C", dir, "describe", "--always", "--dirty"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    return out.success && text ? text : `snapshot ${dir}`;
+  } catch {
+    return `snapshot ${dir}`;
+  }
+}
+
+function swarmJson(results: readonly CaseResult[]) {
+  return results.map((r) => ({
+    size: r.size,
+    sizeLabel: sizeLabel(r.size),
+    seeders: r.seeders,
+    tool: r.tool,
+    ...(r.skipped ? { skipped: r.skipped } : {}),
+    errors: r.errors,
+    samples: r.samples,
+    ...summarizeCase(r),
+  }));
+}
+
+async function main(args: string[]): Promise<number> {
+  const dash = args.indexOf("--");
+  const fuzzArgs = dash >= 0 ? args.slice(dash + 1) : [];
+  const { values } = parseArgs({
+    args: dash >= 0 ? args.slice(0, dash) : args,
+    options: {
+      sizes: { type: "string" },
+      seeders: { type: "string" },
+      runs: { type: "string" },
+      only: { type: "string", default: TOOLS.join(",") },
+      quick: { type: "boolean", default: false },
+      "no-swarm": { type: "boolean", default: false },
+      "no-tracker": { type: "boolean", default: false },
+      "tracker-peers": { type: "string" },
+      "tracker-files": { type: "string" },
+      "tracker-seconds": { type: "string" },
+      "tracker-runs": { type: "string", default: "1" },
+      concurrency: { type: "string", default: "32" },
+      fuzz: { type: "boolean", default: false },
+      "fuzz-timeout": { type: "string", default: "1800" },
+      dir: { type: "string" },
+      repo: { type: "string" },
+      keep: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const quick = values.quick;
+  const sizes = (values.sizes ?? (quick ? "32M" : "256M,1G")).split(",").map(
+    parseSize,
+  );
+  const seeders = (values.seeders ?? "1,3").split(",").map(Number);
+  if (seeders.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 16))) {
+    throw new RangeError(
+      `Cannot parse --seeders "${values.seeders}": expected 1..16`,
+    );
+  }
+  const runs = Number(values.runs ?? (quick ? 1 : 3));
+  const only = parseTools(values.only);
+  const trackerPeers = Number(
+    values["tracker-peers"] ?? (quick ? 10_000 : 100_000),
+  );
+  const trackerFiles = Number(
+    values["tracker-files"] ?? (quick ? 1_000 : 10_000),
+  );
+  const trackerSeconds = Number(values["tracker-seconds"] ?? (quick ? 3 : 10));
+
+  const workDir = values.dir ??
+    await Deno.makeTempDir({ prefix: "shoal-bench-" });
+  await Deno.mkdir(workDir, { recursive: true });
+  // opentracker drops root and must still read its folder.
+  await Deno.chmod(workDir, 0o755);
+  console.error(`[bench] work folder ${workDir}`);
+
+  const onSignal = () => {
+    console.error("[bench] interrupted: stopping every process");
+    stopAll().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  const repo = values.repo ? { repoDir: resolve(values.repo) } : {};
+  const started = new Date();
+  let swarm: CaseResult[] = [];
+  let tracker: TrackerBenchResult | null = null;
+  let fuzz: string | null = null;
+  try {
+    if (!values["no-swarm"]) {
+      swarm = await runSwarmBench({
+        sizes,
+        seeders,
+        runs,
+        only,
+        workDir,
+        ...repo,
+      });
+    }
+    if (!values["no-tracker"]) {
+      tracker = await runTrackerBench({
+        peers: trackerPeers,
+        files: trackerFiles,
+        seconds: trackerSeconds,
+        concurrency: Number(values.concurrency),
+        runs: Number(values["tracker-runs"]),
+        workDir,
+        ...repo,
+      });
+    }
+    if (values.fuzz) {
+      fuzz = await runFuzz(fuzzArgs, Number(values["fuzz-timeout"]));
+    }
+  } finally {
+    await stopAll();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    if (!values.keep && !values.dir) {
+      await Deno.remove(workDir, { recursive: true }).catch(() => {});
+    }
+  }
+
+  const info = machine();
+  console.log(
+    `\nShoal benchmark, ${started.toISOString()}, ${info.cpu}, ${info.cores} cores, ${info.memGiB} GiB, ${info.os}, deno ${info.deno}`,
+  );
+  if (swarm.length) {
+    console.log(
+      `\nSwarm on loopback: median of ${runs} interleaved runs (min-max); MB = 10^6 bytes; ` +
+        `"vs shoal" = that tool's figure / Shoal's (time < 1 is faster than Shoal)\n`,
+    );
+    console.log(swarmTable(swarm));
+  }
+  if (tracker) {
+    console.log(
+      `\nTracker: ${trackerPeers} peers over ${trackerFiles} files, then ${trackerSeconds} s of REQUEST+KEEPALIVE with ${values.concurrency} in flight\n`,
+    );
+    console.log(trackerTable(tracker));
+    if (tracker.errors.length) {
+      console.log(`errors: ${tracker.errors.join("; ")}`);
+    }
+  }
+  console.log(JSON.stringify({
+    bench: "shoal",
+    date: started.toISOString(),
+    machine: info,
+    options: { sizes, seeders, runs, only, quick },
+    code: await codeVersion(values.repo ? resolve(values.repo) : REPO_DIR),
+    swarm: swarmJson(swarm),
+    tracker: tracker
+      ? {
+        peers: trackerPeers,
+        files: trackerFiles,
+        seconds: trackerSeconds,
+        summary: summarizeTracker(tracker),
+        reports: tracker,
+      }
+      : null,
+    fuzz,
+  }));
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,965 @@
+// deno-lint-ignore-file no-console
+/**
+ * The swarm benchmark: a real swarm on loopback as separate processes
+ * (tracker, N seeders, one leecher, started as a user starts them), timed
+ * from the leecher's start to a checked file in place, with peak RSS of the
+ * leecher, a seeder and the tracker. In the same run and on the same file:
+ * the floor (one socat TCP copy, then `openssl dgst -sha256`), aria2c and
+ * libtorrent through opentracker with 512 KiB pieces. Runs are interleaved.
+ *
+ * Run alone: `deno run -A bench/swarm.ts --sizes 256M --seeders 1 --runs 1`.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { infoHashOf, waitSeeders } from "./_bt.ts";
+import {
+  type BenchProcess,
+  freeTcpPort,
+  freeUdpPort,
+  runToEnd,
+  sleep,
+  spawnProcess,
+  stopAll,
+  waitTcpListening,
+  which,
+} from "./_proc.ts";
+import { waitShoalPeers } from "./_shoal_probe.ts";
+import {
+  mib,
+  parseSize,
+  ratio,
+  renderTable,
+  sizeLabel,
+  summarize,
+  type Summary,
+} from "./_stats.ts";
+
+/** The programs compared. */
+export const TOOLS = ["floor", "shoal", "aria2", "libtorrent"] as const;
+/** One of {@linkcode TOOLS}. */
+export type Tool = typeof TOOLS[number];
+
+const BENCH_REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+const LT_CLIENT = join(BENCH_REPO_DIR, "bench", "lt_client.py");
+const PYTHON = "/usr/bin/python3";
+/** Time one seeder may take to hash a file before it serves (1 GiB: ~5 s). */
+const SEEDER_READY_MS = 300_000;
+/** Time the tracker may take to list every seeder. */
+const REGISTERED_MS = 20_000;
+
+/** Options for {@linkcode runSwarmBench}. */
+export interface SwarmOptions {
+  /** File sizes in bytes. @default {[256 MiB, 1 GiB]} */
+  sizes: number[];
+  /** Seeder counts. @default {[1, 3]} */
+  seeders: number[];
+  /** Interleaved runs per case. @default {3} */
+  runs: number;
+  /** Tools to run. @default {every tool} */
+  only: readonly Tool[];
+  /** Folder for files, seeders' state, downloads and logs. */
+  workDir: string;
+  /** The Shoal checkout whose tracker/ and peer/ run. @default {this one} */
+  repoDir?: string;
+}
+
+/** One timed download. */
+export interface Sample {
+  /** Seconds from the leecher's start to a checked file in place. */
+  seconds: number;
+  /** Peak RSS of the leecher (VmHWM), bytes. */
+  leecherPeak: number | null;
+  /** Highest peak RSS among the seeders during this run, bytes. */
+  seederPeak: number | null;
+  /** Peak RSS of the tracker during this run, bytes. */
+  trackerPeak: number | null;
+  /** What the tool itself reported as its own time, seconds. */
+  selfSeconds?: number;
+}
+
+/** All runs of one tool on one (size, seeders) case. */
+export interface CaseResult {
+  size: number;
+  seeders: number;
+  tool: Tool;
+  samples: Sample[];
+  errors: string[];
+  skipped?: string;
+}
+
+interface Env {
+  tool: Tool;
+  runOnce(run: number): Promise<Sample>;
+  close(): Promise<void>;
+}
+
+interface BenchFile {
+  path: string;
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+const log = (line: string) => console.error(`[swarm] ${line}`);
+
+// ---- the test file ---------------------------------------------------------
+
+async function makeFile(workDir: string, size: number): Promise<BenchFile> {
+  const name = `shoal-bench-${sizeLabel(size)}.bin`;
+  const path = join(workDir, "files", name);
+  await Deno.mkdir(dirname(path), { recursive: true });
+  let exists = false;
+  try {
+    exists = (await Deno.stat(path)).size === size;
+  } catch {
+    exists = false;
+  }
+  if (!exists) {
+    log(`writing ${sizeLabel(size)} of random bytes to ${path}`);
+    const file = await open(path, "w");
+    const block = new Uint8Array(4 * 1024 * 1024);
+    const { randomFillSync } = await import("node:crypto");
+    try {
+      for (let done = 0; done < size; done += block.byteLength) {
+        randomFillSync(block);
+        const n = Math.min(block.byteLength, size - done);
+        await file.write(block, 0, n);
+      }
+    } finally {
+      await file.close();
+    }
+  }
+  return { path, name, size, sha256: await sha256File(path) };
+}
+
+async function sha256File(path: string): Promise<string> {
+  if (which("openssl")) {
+    const r = await runToEnd(
+      "openssl",
+      ["dgst", "-sha256", "-r", path],
+      120_000,
+    );
+    const hex = r.output.match(/^([0-9a-f]{64})/m)?.[1];
+    if (r.code === 0 && hex) return hex;
+  }
+  const hash = createHash("sha256");
+  const file = await Deno.open(path);
+  try {
+    for await (const chunk of file.readable) hash.update(chunk);
+  } catch (error) {
+    throw new Error(`Cannot hash ${path}`, { cause: error });
+  }
+  return hash.digest("hex");
+}
+
+async function removeDir(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+}
+
+function leecherTimeoutMs(size: number): number {
+  // Generous: 10 MB/s plus startup, at least two minutes.
+  return Math.max(120_000, 20_000 + size / 10_000);
+}
+
+function maxPeak(procs: readonly BenchProcess[]): number | null {
+  let peak: number | null = null;
+  for (const p of procs) {
+    p.samplePeak();
+    if (p.peakBytes > 0) peak = Math.max(peak ?? 0, p.peakBytes);
+  }
+  return peak;
+}
+
+async function checkDownload(path: string, file: BenchFile): Promise<void> {
+  const info = await Deno.stat(path);
+  if (info.size !== file.size) {
+    throw new Error(`${path} has ${info.size} bytes, expected ${file.size}`);
+  }
+}
+
+// ---- Shoal -----------------------------------------------------------------
+
+async function shoalEnv(
+  file: BenchFile,
+  seeders: number,
+  workDir: string,
+  repoDir: string,
+): Promise<Env> {
+  const deno = Deno.execPath();
+  const logs = join(workDir, "logs");
+  const tag = `${sizeLabel(file.size)}x${seeders}`;
+  const trackerPort = freeUdpPort();
+  const tracker = spawnProcess("shoal tracker", deno, {
+    args: [
+      "run",
+      "--allow-net",
+      "tracker/main.ts",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(trackerPort),
+    ],
+    cwd: repoDir,
+    logPath: join(logs, `shoal-tracker-${tag}.log`),
+  });
+  const seeds: BenchProcess[] = [];
+  const close = async () => {
+    await Promise.all([...seeds, tracker].map((p) => p.stop()));
+  };
+  try {
+    await tracker.waitForLine(/tracker listening/, 20_000);
+    for (let k = 0; k < seeders; k++) {
+      const out = join(workDir, "shoal-seed", `${sizeLabel(file.size)}-${k}`);
+      await Deno.mkdir(out, { recursive: true });
+      seeds.push(spawnProcess(`shoal seeder ${k}`, deno, {
+        args: [
+          "run",
+          "-A",
+          "peer/main.ts",
+          "--tracker",
+          `127.0.0.1:${trackerPort}`,
+          "--seed",
+          file.path,
+          "--out",
+          out,
+          "--host",
+          "127.0.0.1",
+        ],
+        cwd: repoDir,
+        logPath: join(logs, `shoal-seeder-${tag}-${k}.log`),
+      }));
+    }
+    await Promise.all(
+      seeds.map((s) => s.waitForLine(/serving peers on port/, SEEDER_READY_MS)),
+    );
+    await waitShoalPeers(trackerPort, file.name, seeders, REGISTERED_MS);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    tool: "shoal",
+    close,
+    async runOnce(run) {
+      const out = join(workDir, "dl", "shoal");
+      await removeDir(out);
+      await Deno.mkdir(out, { recursive: true });
+      for (const p of [tracker, ...seeds]) p.resetPeak();
+      const leecher = spawnProcess("shoal leecher", deno, {
+        args: [
+          "run",
+          "-A",
+          "peer/main.ts",
+          "--tracker",
+          `127.0.0.1:${trackerPort}`,
+          "--get",
+          file.name,
+          "--out",
+          out,
+          "--no-seed",
+        ],
+        cwd: repoDir,
+        logPath: join(logs, `shoal-leecher-${tag}-${run}.log`),
+      });
+      try {
+        const status = await leecher.waitExit(leecherTimeoutMs(file.size));
+        if (!status) {
+          throw new Error(`Shoal leecher timed out:\n${leecher.tail()}`);
+        }
+        if (status.code !== 0) {
+          throw new Error(
+            `Shoal leecher exited with ${status.code}:\n${leecher.tail()}`,
+          );
+        }
+        await checkDownload(join(out, file.name), file);
+        const checked = leecher.lines.join("\n").match(
+          /checked .*SHA-256 ([0-9a-f]{64})\) in ([\d.]+) s/,
+        );
+        if (checked && checked[1] !== file.sha256) {
+          throw new Error(
+            `Shoal reported SHA-256 ${checked[1]}, expected ${file.sha256}`,
+          );
+        }
+        return {
+          seconds: leecher.elapsedMs! / 1000,
+          leecherPeak: leecher.peakBytes || null,
+          seederPeak: maxPeak(seeds),
+          trackerPeak: maxPeak([tracker]),
+          ...(checked ? { selfSeconds: Number(checked[2]) } : {}),
+        };
+      } finally {
+        await leecher.stop();
+        await removeDir(out);
+      }
+    },
+  };
+}
+
+// ---- the floor: socat copy, then openssl SHA-256 ---------------------------
+
+function floorEnv(file: BenchFile, workDir: string): Env {
+  return {
+    tool: "floor",
+    async close() {},
+    async runOnce() {
+      const out = join(workDir, "dl", "floor");
+      await removeDir(out);
+      await Deno.mkdir(out, { recursive: true });
+      const dest = join(out, file.name);
+      const port = freeTcpPort();
+      const receiver = spawnProcess("socat receiver", "socat", {
+        args: [
+          "-b",
+          "1048576",
+          "-u",
+          `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`,
+          `CREATE:${dest}`,
+        ],
+      });
+      let sender: BenchProcess | null = null;
+      try {
+        await waitTcpListening(port, 10_000);
+        const t0 = performance.now();
+        sender = spawnProcess("socat sender", "socat", {
+          args: [
+            "-b",
+            "1048576",
+            "-u",
+            `OPEN:${file.path},rdonly`,
+            `TCP:127.0.0.1:${port}`,
+          ],
+        });
+        const limit = leecherTimeoutMs(file.size);
+        const [a, b] = await Promise.all([
+          sender.waitExit(limit),
+          receiver.waitExit(limit),
+        ]);
+        if (a?.code !== 0 || b?.code !== 0) {
+          throw new Error(
+            `socat failed: sender ${a?.code}, receiver ${b?.code}\n${sender.tail()}\n${receiver.tail()}`,
+          );
+        }
+        const digest = await runToEnd(
+          "openssl",
+          ["dgst", "-sha256", "-r", dest],
+          limit,
+        );
+        const seconds = (performance.now() - t0) / 1000;
+        const hex = digest.output.match(/^([0-9a-f]{64})/m)?.[1];
+        if (hex !== file.sha256) {
+          throw new Error(
+            `Floor copy has SHA-256 ${hex}, expected ${file.sha256}`,
+          );
+        }
+        return {
+          seconds,
+          leecherPeak: receiver.peakBytes || null,
+          seederPeak: sender.peakBytes || null,
+          trackerPeak: null,
+        };
+      } finally {
+        await Promise.all([receiver.stop(), sender?.stop()]);
+        await removeDir(out);
+      }
+    },
+  };
+}
+
+// ---- BitTorrent clients through opentracker --------------------------------
+
+/** Replaces the top-level "announce" of a .torrent and drops "announce-list". */
+function withAnnounce(torrent: Uint8Array, url: string): Uint8Array {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [enc.encode("d")];
+  const dec = new TextDecoder();
+  // Reuse the info-hash parser's tokenizer through a tiny local walk.
+  let i = 1;
+  const skip = (j: number): number => {
+    const c = torrent[j];
+    if (c === 0x69) return torrent.indexOf(0x65, j) + 1;
+    if (c === 0x6c || c === 0x64) {
+      let k = j + 1;
+      while (torrent[k] !== 0x65) k = skip(k);
+      return k + 1;
+    }
+    const colon = torrent.indexOf(0x3a, j);
+    return colon + 1 + Number(dec.decode(torrent.subarray(j, colon)));
+  };
+  while (torrent[i] !== 0x65) {
+    const keyEnd = skip(i);
+    const key = dec.decode(
+      torrent.subarray(torrent.indexOf(0x3a, i) + 1, keyEnd),
+    );
+    const valueEnd = skip(keyEnd);
+    if (key === "announce") {
+      const u = enc.encode(url);
+      parts.push(enc.encode(`8:announce${u.byteLength}:`), u);
+    } else if (key !== "announce-list") {
+      parts.push(torrent.subarray(i, valueEnd));
+    }
+    i = valueEnd;
+  }
+  parts.push(enc.encode("e"));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** A .torrent with 512 KiB pieces for `file`, made once by mktorrent. */
+async function baseTorrent(
+  file: BenchFile,
+  workDir: string,
+): Promise<Uint8Array> {
+  const path = join(workDir, "files", `${file.name}.torrent`);
+  try {
+    return await Deno.readFile(path);
+  } catch {
+    // Make it below.
+  }
+  const r = await runToEnd("mktorrent", [
+    "-l",
+    "19",
+    "-a",
+    "udp://127.0.0.1:1/announce",
+    "-o",
+    path,
+    file.path,
+  ], 300_000);
+  if (r.code !== 0) throw new Error(`mktorrent failed:\n${r.output}`);
+  return await Deno.readFile(path);
+}
+
+interface OpenTracker {
+  port: number;
+  proc: BenchProcess;
+  torrentPath: string;
+  infoHash: string;
+}
+
+async function startOpentracker(
+  file: BenchFile,
+  workDir: string,
+  label: string,
+): Promise<OpenTracker> {
+  const torrent = await baseTorrent(file, workDir);
+  const port = freeUdpPort();
+  const infoHash = infoHashOf(torrent);
+  const dir = join(workDir, `ot-${label}`);
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.chmod(dir, 0o755);
+  await Deno.writeTextFile(join(dir, "whitelist"), `${infoHash}\n`);
+  await Deno.chmod(join(dir, "whitelist"), 0o644);
+  const torrentPath = join(dir, `${file.name}.torrent`);
+  await Deno.writeFile(
+    torrentPath,
+    withAnnounce(torrent, `udp://127.0.0.1:${port}/announce`),
+  );
+  await Deno.chmod(torrentPath, 0o644);
+  const args = [
+    "-i",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-P",
+    String(port),
+    "-d",
+    dir,
+    "-w",
+    "whitelist",
+  ];
+  if (Deno.uid() === 0) args.push("-u", "_opentracker");
+  const proc = spawnProcess(`opentracker ${label}`, "opentracker", {
+    args,
+    logPath: join(
+      workDir,
+      "logs",
+      `opentracker-${label}-${sizeLabel(file.size)}.log`,
+    ),
+  });
+  try {
+    await waitSeeders(port, infoHash, 0, 10_000);
+  } catch (error) {
+    await proc.stop();
+    throw new Error(`opentracker did not answer:\n${proc.tail()}`, {
+      cause: error,
+    });
+  }
+  return { port, proc, torrentPath, infoHash };
+}
+
+async function linkedCopy(file: BenchFile, dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const target = join(dir, file.name);
+  try {
+    await Deno.stat(target);
+  } catch {
+    await Deno.link(file.path, target);
+  }
+}
+
+function aria2Common(dir: string, workDir: string): string[] {
+  return [
+    "--enable-dht=true",
+    `--dht-file-path=${
+      join(workDir, "aria2-dht", `${crypto.randomUUID()}.dat`)
+    }`,
+    `--dht-listen-port=${freeUdpPort()}`,
+    "--enable-dht6=false",
+    "--interface=127.0.0.1",
+    "--disable-ipv6=true",
+    "--bt-enable-lpd=false",
+    "--enable-peer-exchange=false",
+    `--listen-port=${freeTcpPort()}`,
+    "--summary-interval=0",
+    "--console-log-level=warn",
+    "--auto-save-interval=0",
+    `--dir=${dir}`,
+  ];
+}
+
+async function aria2Env(
+  file: BenchFile,
+  seeders: number,
+  workDir: string,
+): Promise<Env> {
+  await Deno.mkdir(join(workDir, "aria2-dht"), { recursive: true });
+  const ot = await startOpentracker(file, workDir, "aria2");
+  const seeds: BenchProcess[] = [];
+  const close = async () => {
+    await Promise.all([...seeds, ot.proc].map((p) => p.stop()));
+  };
+  try {
+    for (let k = 0; k < seeders; k++) {
+      const dir = join(workDir, "aria2-seed", String(k));
+      await linkedCopy(file, dir);
+      seeds.push(spawnProcess(`aria2 seeder ${k}`, "aria2c", {
+        args: [
+          ...aria2Common(dir, workDir),
+          "--seed-ratio=0.0",
+          "--bt-seed-unverified=true",
+          "--check-integrity=false",
+          ot.torrentPath,
+        ],
+        logPath: join(
+          workDir,
+          "logs",
+          `aria2-seeder-${sizeLabel(file.size)}x${seeders}-${k}.log`,
+        ),
+      }));
+    }
+    await waitSeeders(ot.port, ot.infoHash, seeders, REGISTERED_MS);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    tool: "aria2",
+    close,
+    async runOnce(run) {
+      const out = join(workDir, "dl", "aria2");
+      await removeDir(out);
+      await Deno.mkdir(out, { recursive: true });
+      for (const p of [ot.proc, ...seeds]) p.resetPeak();
+      const leecher = spawnProcess("aria2 leecher", "aria2c", {
+        args: [
+          ...aria2Common(out, workDir),
+          "--seed-time=0",
+          "--file-allocation=none",
+          ot.torrentPath,
+        ],
+        logPath: join(
+          workDir,
+          "logs",
+          `aria2-leecher-${sizeLabel(file.size)}x${seeders}-${run}.log`,
+        ),
+      });
+      try {
+        const status = await leecher.waitExit(leecherTimeoutMs(file.size));
+        if (!status) {
+          throw new Error(`aria2c leecher timed out:\n${leecher.tail()}`);
+        }
+        if (status.code !== 0) {
+          throw new Error(
+            `aria2c exited with ${status.code}:\n${leecher.tail()}`,
+          );
+        }
+        await checkDownload(join(out, file.name), file);
+        return {
+          seconds: leecher.elapsedMs! / 1000,
+          leecherPeak: leecher.peakBytes || null,
+          seederPeak: maxPeak(seeds),
+          trackerPeak: maxPeak([ot.proc]),
+        };
+      } finally {
+        await leecher.stop();
+        await removeDir(out);
+      }
+    },
+  };
+}
+
+async function libtorrentEnv(
+  file: BenchFile,
+  seeders: number,
+  workDir: string,
+): Promise<Env> {
+  const ot = await startOpentracker(file, workDir, "libtorrent");
+  const seeds: BenchProcess[] = [];
+  const close = async () => {
+    await Promise.all([...seeds, ot.proc].map((p) => p.stop()));
+  };
+  try {
+    for (let k = 0; k < seeders; k++) {
+      const dir = join(workDir, "lt-seed", String(k));
+      await linkedCopy(file, dir);
+      seeds.push(spawnProcess(`libtorrent seeder ${k}`, PYTHON, {
+        args: [
+          LT_CLIENT,
+          "seed",
+          ot.torrentPath,
+          dir,
+          String(freeTcpPort()),
+          "100000",
+        ],
+        logPath: join(
+          workDir,
+          "logs",
+          `lt-seeder-${sizeLabel(file.size)}x${seeders}-${k}.log`,
+        ),
+      }));
+    }
+    await waitSeeders(ot.port, ot.infoHash, seeders, REGISTERED_MS);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    tool: "libtorrent",
+    close,
+    async runOnce(run) {
+      const out = join(workDir, "dl", "libtorrent");
+      await removeDir(out);
+      await Deno.mkdir(out, { recursive: true });
+      for (const p of [ot.proc, ...seeds]) p.resetPeak();
+      const timeoutMs = leecherTimeoutMs(file.size);
+      const leecher = spawnProcess("libtorrent leecher", PYTHON, {
+        args: [
+          LT_CLIENT,
+          "leech",
+          ot.torrentPath,
+          out,
+          String(freeTcpPort()),
+          String(Math.ceil(timeoutMs / 1000)),
+        ],
+        logPath: join(
+          workDir,
+          "logs",
+          `lt-leecher-${sizeLabel(file.size)}x${seeders}-${run}.log`,
+        ),
+      });
+      try {
+        const status = await leecher.waitExit(timeoutMs + 5_000);
+        if (!status) {
+          throw new Error(`libtorrent leecher timed out:\n${leecher.tail()}`);
+        }
+        if (status.code !== 0) {
+          throw new Error(
+            `libtorrent leecher exited with ${status.code}:\n${leecher.tail()}`,
+          );
+        }
+        await checkDownload(join(out, file.name), file);
+        const done = leecher.lines.join("\n").match(/done in ([\d.]+)s/);
+        return {
+          seconds: leecher.elapsedMs! / 1000,
+          leecherPeak: leecher.peakBytes || null,
+          seederPeak: maxPeak(seeds),
+          trackerPeak: maxPeak([ot.proc]),
+          ...(done ? { selfSeconds: Number(done[1]) } : {}),
+        };
+      } finally {
+        await leecher.stop();
+        await removeDir(out);
+      }
+    },
+  };
+}
+
+// ---- availability ----------------------------------------------------------
+
+/** Why a tool cannot run here, or null when it can. */
+export async function missingFor(tool: Tool): Promise<string | null> {
+  const need = (programs: string[]) => {
+    const missing = programs.filter((p) => !which(p));
+    return missing.length ? `not installed: ${missing.join(", ")}` : null;
+  };
+  switch (tool) {
+    case "shoal":
+      return null;
+    case "floor":
+      return need(["socat", "openssl"]);
+    case "aria2":
+      return need(["aria2c", "opentracker", "mktorrent"]);
+    case "libtorrent": {
+      const missing = need(["opentracker", "mktorrent", PYTHON]);
+      if (missing) return missing;
+      try {
+        await Deno.stat(LT_CLIENT);
+      } catch {
+        return `missing ${LT_CLIENT}`;
+      }
+      const r = await runToEnd(PYTHON, ["-c", "import libtorrent"], 20_000);
+      return r.code === 0 ? null : "python3-libtorrent cannot be imported";
+    }
+  }
+}
+
+async function startEnv(
+  tool: Tool,
+  file: BenchFile,
+  seeders: number,
+  options: SwarmOptions,
+): Promise<Env> {
+  const workDir = options.workDir;
+  switch (tool) {
+    case "shoal":
+      return await shoalEnv(
+        file,
+        seeders,
+        workDir,
+        options.repoDir ?? BENCH_REPO_DIR,
+      );
+    case "floor":
+      return floorEnv(file, workDir);
+    case "aria2":
+      return await aria2Env(file, seeders, workDir);
+    case "libtorrent":
+      return await libtorrentEnv(file, seeders, workDir);
+  }
+}
+
+// ---- the benchmark ---------------------------------------------------------
+
+/**
+ * Runs every (size, seeders) case: starts each tool's tracker and seeders,
+ * then `runs` rounds in which every tool downloads the file once (the order
+ * rotates each round), then stops them.
+ *
+ * @param options sizes, seeder counts, runs, tools, work folder
+ * @returns one result per (size, seeders, tool)
+ */
+export async function runSwarmBench(
+  options: SwarmOptions,
+): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  const skipped = new Map<Tool, string>();
+  for (const tool of options.only) {
+    const why = await missingFor(tool);
+    if (why) {
+      skipped.set(tool, why);
+      log(`skipping ${tool}: ${why}`);
+    }
+  }
+  await Deno.mkdir(join(options.workDir, "logs"), { recursive: true });
+  try {
+    for (const size of options.sizes) {
+      const file = await makeFile(options.workDir, size);
+      for (const seeders of options.seeders) {
+        const cases = new Map<Tool, CaseResult>();
+        const envs: Env[] = [];
+        for (const tool of options.only) {
+          const result: CaseResult = {
+            size,
+            seeders,
+            tool,
+            samples: [],
+            errors: [],
+          };
+          cases.set(tool, result);
+          results.push(result);
+          const why = skipped.get(tool);
+          if (why) {
+            result.skipped = why;
+            continue;
+          }
+          try {
+            log(`${sizeLabel(size)} x ${seeders}: starting ${tool}`);
+            envs.push(await startEnv(tool, file, seeders, options));
+          } catch (error) {
+            result.skipped = `setup failed: ${String(error).split("\n")[0]}`;
+            log(`${tool}: ${error instanceof Error ? error.stack : error}`);
+          }
+        }
+        try {
+          for (let run = 0; run < options.runs; run++) {
+            const order = envs.map((_, i) => envs[(i + run) % envs.length]!);
+            for (const env of order) {
+              const result = cases.get(env.tool)!;
+              try {
+                await sleep(300);
+                const sample = await env.runOnce(run);
+                result.samples.push(sample);
+                log(
+                  `${sizeLabel(size)} x ${seeders} run ${
+                    run + 1
+                  }/${options.runs} ${env.tool}: ${
+                    sample.seconds.toFixed(2)
+                  } s, leecher ${mib(sample.leecherPeak)}, seeder ${
+                    mib(sample.seederPeak)
+                  }`,
+                );
+              } catch (error) {
+                const message = error instanceof Error
+                  ? error.message
+                  : String(error);
+                result.errors.push(message.split("\n")[0]!);
+                log(`${env.tool} run ${run + 1} failed: ${message}`);
+              }
+            }
+          }
+        } finally {
+          for (const env of envs) await env.close();
+        }
+      }
+    }
+  } finally {
+    await stopAll();
+  }
+  return results;
+}
+
+/** The figures of one result, summarised. */
+export interface CaseSummary {
+  seconds: Summary | null;
+  mbPerSecond: Summary | null;
+  leecherPeak: Summary | null;
+  seederPeak: Summary | null;
+  trackerPeak: Summary | null;
+}
+
+/** Medians, minima and maxima of a result's samples. */
+export function summarizeCase(result: CaseResult): CaseSummary {
+  const s = result.samples;
+  return {
+    seconds: summarize(s.map((x) => x.seconds)),
+    mbPerSecond: summarize(s.map((x) => result.size / x.seconds / 1e6)),
+    leecherPeak: summarize(s.map((x) => x.leecherPeak)),
+    seederPeak: summarize(s.map((x) => x.seederPeak)),
+    trackerPeak: summarize(s.map((x) => x.trackerPeak)),
+  };
+}
+
+/**
+ * The results as a text table: medians with [min-max], and each figure's
+ * ratio to Shoal's in the same case (tool / Shoal).
+ */
+export function swarmTable(results: readonly CaseResult[]): string {
+  const header = [
+    "case",
+    "tool",
+    "runs",
+    "time s (min-max)",
+    "vs shoal",
+    "MB/s",
+    "vs shoal",
+    "leecher RSS",
+    "vs shoal",
+    "seeder RSS",
+    "vs shoal",
+    "tracker RSS",
+    "vs shoal",
+  ];
+  const rows: string[][] = [];
+  const key = (r: CaseResult) => `${r.size}/${r.seeders}`;
+  const shoal = new Map<string, CaseSummary>();
+  for (const r of results) {
+    if (r.tool === "shoal") shoal.set(key(r), summarizeCase(r));
+  }
+  for (const r of results) {
+    const label = `${sizeLabel(r.size)} x${r.seeders}`;
+    if (r.skipped || r.samples.length === 0) {
+      rows.push([
+        label,
+        r.tool,
+        "0",
+        r.skipped ?? `failed: ${r.errors[0] ?? "?"}`,
+        ...Array(9).fill(""),
+      ]);
+      continue;
+    }
+    const s = summarizeCase(r);
+    const b = shoal.get(key(r));
+    const fails = r.errors.length ? ` (${r.errors.length} failed)` : "";
+    rows.push([
+      label,
+      r.tool,
+      `${r.samples.length}${fails}`,
+      `${s.seconds!.median.toFixed(2)} (${s.seconds!.min.toFixed(2)}-${
+        s.seconds!.max.toFixed(2)
+      })`,
+      ratio(s.seconds?.median, b?.seconds?.median),
+      s.mbPerSecond!.median.toFixed(0),
+      ratio(s.mbPerSecond?.median, b?.mbPerSecond?.median),
+      mib(s.leecherPeak?.median),
+      ratio(s.leecherPeak?.median, b?.leecherPeak?.median),
+      mib(s.seederPeak?.median),
+      ratio(s.seederPeak?.median, b?.seederPeak?.median),
+      mib(s.trackerPeak?.median),
+      ratio(s.trackerPeak?.median, b?.trackerPeak?.median),
+    ]);
+  }
+  return renderTable(header, rows);
+}
+
+/** Parses "shoal,floor" into tools; throws on an unknown name. */
+export function parseTools(text: string): Tool[] {
+  const tools = text.split(",").map((t) => t.trim()).filter(Boolean);
+  for (const t of tools) {
+    if (!(TOOLS as readonly string[]).includes(t)) {
+      throw new RangeError(
+        `Cannot parse --only: "${t}" is not one of ${TOOLS.join(", ")}`,
+      );
+    }
+  }
+  return TOOLS.filter((t) => tools.includes(t));
+}
+
+/** Parses "256M,1G". */
+export function parseSizes(text: string): number[] {
+  return text.split(",").map(parseSize);
+}
+
+if (import.meta.main) {
+  const { parseArgs } = await import("node:util");
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      sizes: { type: "string", default: "256M" },
+      seeders: { type: "string", default: "1" },
+      runs: { type: "string", default: "1" },
+      only: { type: "string", default: TOOLS.join(",") },
+      dir: { type: "string" },
+    },
+  });
+  const workDir = values.dir ??
+    await Deno.makeTempDir({ prefix: "shoal-bench-" });
+  await Deno.chmod(workDir, 0o755);
+  const results = await runSwarmBench({
+    sizes: parseSizes(values.sizes),
+    seeders: values.seeders.split(",").map(Number),
+    runs: Number(values.runs),
+    only: parseTools(values.only),
+    workDir,
+  });
+  console.log(swarmTable(results));
+  if (!values.dir) await removeDir(workDir);
+}

@@ -1,0 +1,418 @@
+// deno-lint-ignore-file no-console
+/**
+ * Tracker load generator, run as its own process. Registers PEERS peers over
+ * FILES files with the real protocol (CONNECT for a cookie, then REGISTER),
+ * from many loopback source addresses (127.77.x.y: every 127.0.0.0/8
+ * address is local on Linux), because the tracker keys peers by source IP
+ * and allows at most 64 per IP (tracker/registry.ts, `maxPeersPerIp`) and
+ * rate-limits each IP (tracker/rate_limit.ts: 200/s, bursts of 400). Then it
+ * keeps CONCURRENCY requests in flight, alternating REQUEST (a random file
+ * by id) and KEEPALIVE (a random registered peer), for SECONDS, and reports
+ * answers per second, latency quantiles and the target's memory.
+ *
+ * The same load runs against bench/udp_echo.ts (`--mode echo`), which sends
+ * every datagram back: the baseline.
+ *
+ * Usage:
+ *   deno run --allow-all bench/tracker_load.ts --target 127.0.0.1:PORT
+ *     [--pid PID] [--mode tracker|echo] [--peers 100000] [--files 10000]
+ *     [--seconds 10] [--concurrency 32] [--ips N] [--timeout-ms 1000]
+ * Prints one JSON line on stdout. Reading /proc/PID/status needs --allow-all.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { randomFillSync } from "node:crypto";
+import {
+  createMessage,
+  FILE_ID_BYTES,
+  type Message,
+  parseMessage,
+  PEER_ID_BYTES,
+} from "@shoal/protocol";
+
+/** The tracker's cap of peers per source IP (tracker/registry.ts). */
+const PEERS_PER_IP = 64;
+/** Sources used at least (to stay far below the per-IP rate limit). */
+const MIN_IPS = 1024;
+/** Most latency samples kept. */
+const MAX_SAMPLES = 4_000_000;
+/** Retries of a registration datagram that got no answer. */
+const MAX_TRIES = 5;
+
+interface Source {
+  host: string;
+  socket: Deno.DatagramConn;
+  cookie: bigint;
+  /** Indexes of the peers registered from this address. */
+  peers: number[];
+}
+
+interface Pending {
+  sentMs: number;
+  kind: Message["kind"];
+  resolve: (reply: Message | null) => void;
+}
+
+/** What the generator prints. */
+export interface LoadReport {
+  mode: string;
+  peers: number;
+  files: number;
+  ips: number;
+  concurrency: number;
+  register: {
+    seconds: number;
+    perSecond: number;
+    ok: number;
+    failed: number;
+    failures: Record<string, number>;
+  };
+  load: {
+    seconds: number;
+    answers: number;
+    answersPerSecond: number;
+    timeouts: number;
+    p50Ms: number;
+    p90Ms: number;
+    p99Ms: number;
+    p999Ms: number;
+    maxMs: number;
+    replies: Record<string, number>;
+  };
+  target: {
+    pid: number | null;
+    rssBeforeKiB: number | null;
+    rssAfterRegisterKiB: number | null;
+    rssAfterLoadKiB: number | null;
+    peakKiB: number | null;
+    bytesPerPeer: number | null;
+  };
+}
+
+function statusKiB(pid: number | null, key: string): number | null {
+  if (pid === null) return null;
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const m = text.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function sourceHost(i: number): string {
+  // Skip .0 and .255 host bytes; 127.77.0.0/16 holds 65,000 sources.
+  const n = Math.floor(i / 254) * 256 + (i % 254) + 1;
+  return `127.77.${n >> 8}.${n & 255}`;
+}
+
+function sorted(values: Float64Array, n: number): Float64Array {
+  return values.slice(0, n).sort();
+}
+
+function q(sortedValues: Float64Array, p: number): number {
+  if (sortedValues.length === 0) return NaN;
+  const i = Math.min(
+    sortedValues.length - 1,
+    Math.max(0, Math.ceil(p * sortedValues.length) - 1),
+  );
+  return Math.round(sortedValues[i]! * 1000) / 1000;
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      target: { type: "string" },
+      pid: { type: "string" },
+      mode: { type: "string", default: "tracker" },
+      peers: { type: "string", default: "100000" },
+      files: { type: "string", default: "10000" },
+      seconds: { type: "string", default: "10" },
+      concurrency: { type: "string", default: "32" },
+      ips: { type: "string" },
+      "timeout-ms": { type: "string", default: "1000" },
+    },
+  });
+  const target = /^(.+):(\d+)$/.exec(values.target ?? "");
+  if (!target) {
+    console.error("Cannot start load: give --target HOST:PORT");
+    return 2;
+  }
+  const to: Deno.NetAddr = {
+    transport: "udp",
+    hostname: target[1]!,
+    port: Number(target[2]),
+  };
+  const pid = values.pid ? Number(values.pid) : null;
+  const echo = values.mode === "echo";
+  const peerCount = Number(values.peers);
+  const fileCount = Number(values.files);
+  const seconds = Number(values.seconds);
+  const concurrency = Number(values.concurrency);
+  const timeoutMs = Number(values["timeout-ms"]);
+  const ipCount = values.ips ? Number(values.ips) : Math.max(
+    Math.ceil(peerCount / PEERS_PER_IP),
+    Math.min(peerCount, MIN_IPS),
+  );
+  if (Math.ceil(peerCount / ipCount) > PEERS_PER_IP) {
+    console.error(
+      `Cannot start load: ${peerCount} peers need at least ${
+        Math.ceil(peerCount / PEERS_PER_IP)
+      } source addresses`,
+    );
+    return 2;
+  }
+
+  // ---- data: file ids, peer ids ------------------------------------------
+  const fileIds = new Uint8Array(fileCount * FILE_ID_BYTES);
+  randomFillSync(fileIds);
+  const fileId = (f: number) =>
+    fileIds.subarray(f * FILE_ID_BYTES, (f + 1) * FILE_ID_BYTES);
+  const peerIds = new Uint8Array(peerCount * PEER_ID_BYTES);
+  randomFillSync(peerIds);
+  const peerId = (p: number) =>
+    peerIds.subarray(p * PEER_ID_BYTES, (p + 1) * PEER_ID_BYTES);
+  const peerPort = (p: number) => 10_000 + Math.floor(p / ipCount);
+
+  const rssBeforeKiB = statusKiB(pid, "VmRSS");
+
+  // ---- sockets ------------------------------------------------------------
+  const sources: Source[] = [];
+  const pending = new Map<number, Pending>();
+  let nextTxid = 1;
+  const receiveLoops: Promise<void>[] = [];
+  const replyKinds: Record<string, number> = {};
+  for (let i = 0; i < ipCount; i++) {
+    const host = sourceHost(i);
+    const socket = Deno.listenDatagram({
+      transport: "udp",
+      hostname: host,
+      port: 0,
+    });
+    sources.push({ host, socket, cookie: 0n, peers: [] });
+    const buffer = new Uint8Array(2048);
+    receiveLoops.push((async () => {
+      for (;;) {
+        let data: Uint8Array;
+        try {
+          [data] = await socket.receive(buffer);
+        } catch {
+          return;
+        }
+        let reply: Message;
+        try {
+          reply = parseMessage(data);
+        } catch {
+          replyKinds["malformed"] = (replyKinds["malformed"] ?? 0) + 1;
+          continue;
+        }
+        const waiting = pending.get(reply.txid);
+        if (!waiting) continue;
+        pending.delete(reply.txid);
+        waiting.resolve(reply);
+      }
+    })());
+  }
+  for (let p = 0; p < peerCount; p++) sources[p % ipCount]!.peers.push(p);
+
+  // Timeouts: one sweep timer, not one timer per datagram.
+  let timeouts = 0;
+  const sweeper = setInterval(() => {
+    const oldest = performance.now() - timeoutMs;
+    for (const [txid, waiting] of pending) {
+      if (waiting.sentMs < oldest) {
+        pending.delete(txid);
+        timeouts++;
+        waiting.resolve(null);
+      }
+    }
+  }, 25);
+
+  function send(source: Source, message: Message): Promise<Message | null> {
+    return new Promise((resolve) => {
+      pending.set(message.txid, {
+        sentMs: performance.now(),
+        kind: message.kind,
+        resolve,
+      });
+      source.socket.send(createMessage(message), to).catch(() => {
+        // The sweep times it out.
+      });
+    });
+  }
+
+  const txid = () => {
+    const t = nextTxid;
+    nextTxid = nextTxid >= 0xffff_fff0 ? 1 : nextTxid + 1;
+    return t;
+  };
+
+  /** Runs `jobs` with at most `concurrency` at once; each job retries. */
+  async function pool(
+    count: number,
+    job: (i: number) => Promise<boolean>,
+  ): Promise<{ ok: number; failed: number }> {
+    let next = 0;
+    let ok = 0;
+    let failed = 0;
+    const worker = async () => {
+      while (next < count) {
+        const i = next++;
+        if (await job(i)) ok++;
+        else failed++;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return { ok, failed };
+  }
+
+  const failures: Record<string, number> = {};
+  const fail = (what: string) => {
+    failures[what] = (failures[what] ?? 0) + 1;
+    return false;
+  };
+
+  // ---- phase 1: cookies and registrations ----------------------------------
+  const registerStart = performance.now();
+  const connects = await pool(ipCount, async (i) => {
+    const source = sources[i]!;
+    for (let t = 0; t < MAX_TRIES; t++) {
+      const reply = await send(source, { kind: "connect", txid: txid() });
+      if (!reply) continue;
+      if (reply.kind === "cookie") source.cookie = reply.cookie;
+      else if (!echo) return fail(`connect: ${reply.kind}`);
+      return true;
+    }
+    return fail("connect: no answer");
+  });
+  const registers = await pool(peerCount, async (p) => {
+    const source = sources[p % ipCount]!;
+    const f = p % fileCount;
+    for (let t = 0; t < MAX_TRIES; t++) {
+      const reply = await send(source, {
+        kind: "register",
+        txid: txid(),
+        cookie: source.cookie,
+        peerId: peerId(p),
+        port: peerPort(p),
+        files: [{
+          id: fileId(f),
+          name: `load-${f}.bin`,
+          size: 1_048_576,
+          chunkCount: 2,
+          complete: p % 2 === 0,
+        }],
+      });
+      if (!reply) continue;
+      if (reply.kind === "ack" || echo) return true;
+      return fail(
+        `register: ${reply.kind}${
+          reply.kind === "error" ? ` ${reply.code} ${reply.text}` : ""
+        }`,
+      );
+    }
+    return fail("register: no answer");
+  });
+  const registerSeconds = (performance.now() - registerStart) / 1000;
+  // Let the target settle (and collect garbage) before reading its memory.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const rssAfterRegisterKiB = statusKiB(pid, "VmRSS");
+
+  // ---- phase 2: REQUEST and KEEPALIVE as fast as the target answers ---------
+  const latencies = new Float64Array(MAX_SAMPLES);
+  let samples = 0;
+  let answers = 0;
+  let rr = 0;
+  const timeoutsBefore = timeouts;
+  const loadStart = performance.now();
+  const loadEnd = loadStart + seconds * 1000;
+  const slot = async (s: number) => {
+    let n = s;
+    while (performance.now() < loadEnd) {
+      const source = sources[rr++ % ipCount]!;
+      n++;
+      let message: Message;
+      if (n % 2 === 0) {
+        message = {
+          kind: "request",
+          txid: txid(),
+          cookie: source.cookie,
+          wanted: 50,
+          query: { id: fileId(Math.floor(Math.random() * fileCount)) },
+        };
+      } else {
+        const p = source
+          .peers[Math.floor(Math.random() * source.peers.length)]!;
+        message = {
+          kind: "keepalive",
+          txid: txid(),
+          cookie: source.cookie,
+          peerId: peerId(p),
+          port: peerPort(p),
+        };
+      }
+      const sent = performance.now();
+      const reply = await send(source, message);
+      if (!reply) continue;
+      const ms = performance.now() - sent;
+      answers++;
+      if (samples < MAX_SAMPLES) latencies[samples++] = ms;
+      const label = reply.kind === "error" ? `error ${reply.code}` : reply.kind;
+      replyKinds[label] = (replyKinds[label] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, s) => slot(s)));
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  const rssAfterLoadKiB = statusKiB(pid, "VmRSS");
+  const peakKiB = statusKiB(pid, "VmHWM");
+
+  clearInterval(sweeper);
+  for (const source of sources) source.socket.close();
+  await Promise.all(receiveLoops);
+
+  const lat = sorted(latencies, samples);
+  const report: LoadReport = {
+    mode: echo ? "echo" : "tracker",
+    peers: peerCount,
+    files: fileCount,
+    ips: ipCount,
+    concurrency,
+    register: {
+      seconds: Math.round(registerSeconds * 1000) / 1000,
+      perSecond: Math.round((connects.ok + registers.ok) / registerSeconds),
+      ok: registers.ok,
+      failed: registers.failed + connects.failed,
+      failures,
+    },
+    load: {
+      seconds: Math.round(loadSeconds * 1000) / 1000,
+      answers,
+      answersPerSecond: Math.round(answers / loadSeconds),
+      timeouts: timeouts - timeoutsBefore,
+      p50Ms: q(lat, 0.5),
+      p90Ms: q(lat, 0.9),
+      p99Ms: q(lat, 0.99),
+      p999Ms: q(lat, 0.999),
+      maxMs: q(lat, 1),
+      replies: replyKinds,
+    },
+    target: {
+      pid,
+      rssBeforeKiB,
+      rssAfterRegisterKiB,
+      rssAfterLoadKiB,
+      peakKiB,
+      bytesPerPeer: rssBeforeKiB !== null && rssAfterRegisterKiB !== null
+        ? Math.round((rssAfterRegisterKiB - rssBeforeKiB) * 1024 / peerCount)
+        : null,
+    },
+  };
+  console.log(JSON.stringify(report));
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
