@@ -234,6 +234,9 @@ function renderDownload(record) {
   );
   const bar = el("div", { class: "bar" }, el("div"));
   bar.firstChild.style.width = `${record.percent}%`;
+  // A download that failed before it knew the file has no progress to show.
+  const started = record.size > 0 || record.state !== "failed";
+  if (!started) bar.hidden = true;
   card.append(bar);
   const stats = el("div", { class: "dl-stats" });
   const stat = (label, value, cls) =>
@@ -243,7 +246,9 @@ function renderDownload(record) {
       label ? `${label} ` : null,
       el("b", { text: value, class: cls ?? "" }),
     );
-  stats.append(stat("", `${Math.floor(record.percent)} %`, "percent"));
+  if (started) {
+    stats.append(stat("", `${Math.floor(record.percent)} %`, "percent"));
+  }
   if (record.size > 0) {
     stats.append(
       stat(
@@ -266,7 +271,7 @@ function renderDownload(record) {
       ),
     );
   }
-  card.append(stats);
+  if (stats.childNodes.length > 0) card.append(stats);
   if (record.peersDropped > 0) {
     card.append(el("div", {
       class: "dl-warn",

@@ -1,0 +1,484 @@
+/**
+ * The peer's web page, end to end: a real tracker, two real peer processes
+ * started with `--ui --ui-port 0`, and headless Chromium driving the pages.
+ *
+ * Set SHOAL_SCREENSHOTS=1 to also save docs/ui-*.png.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  makeFile,
+  PEER_MAIN,
+  type RunningProcess,
+  sha256File,
+  spawnDeno,
+  tempDir,
+} from "../_helpers/peers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const HAS_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
+const SCREENSHOTS = Deno.env.get("SHOAL_SCREENSHOTS") === "1";
+const DOCS = new URL("../../docs/", import.meta.url).pathname;
+const WAIT_MS = 30_000;
+
+if (!HAS_CHROMIUM) {
+  // deno-lint-ignore no-console
+  console.warn(
+    `Skipping the web page browser test: ${CHROMIUM} is missing (apt-get install chromium, as .ci/run does)`,
+  );
+}
+
+interface UiPeer extends RunningProcess {
+  /** The printed address, with the token. */
+  url: string;
+  /** http://127.0.0.1:PORT */
+  origin: string;
+  /** The per-start token. */
+  token: string;
+}
+
+async function startUiPeer(
+  tracker: { host: string; port: number },
+  outDir: string,
+): Promise<UiPeer> {
+  const process = spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--ui",
+    "--ui-port",
+    "0",
+    "--out",
+    outDir,
+    "--give-up-after",
+    "5",
+  ]);
+  try {
+    const match = await process.waitFor(
+      /^Shoal web page: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]{43})$/,
+    );
+    return Object.assign(process, {
+      url: match[0].slice("Shoal web page: ".length),
+      origin: match[1]!,
+      token: match[2]!,
+    });
+  } catch (error) {
+    await process.kill();
+    throw error;
+  }
+}
+
+/** SIGTERM; the peer must exit 0 (its output is in the error otherwise). */
+async function stopPeer(peer: UiPeer): Promise<void> {
+  try {
+    peer.child.kill("SIGTERM");
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error; // already exited
+  }
+  const { code, stdout, stderr } = await peer.done(10_000);
+  if (code !== 0) {
+    throw new Error(
+      `The peer exited with ${code}; stdout:\n${stdout}\nstderr:\n${stderr}`,
+    );
+  }
+}
+
+function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+    timeout: WAIT_MS,
+  });
+}
+
+/** Sends one raw HTTP/1.1 request (fetch would not let the Host header through). */
+async function rawStatus(
+  origin: string,
+  path: string,
+  headers: Record<string, string>,
+  method = "GET",
+): Promise<number> {
+  const url = new URL(origin);
+  using conn = await Deno.connect({
+    hostname: url.hostname,
+    port: Number(url.port),
+  });
+  const head = Object.entries({ connection: "close", ...headers })
+    .map(([key, value]) => `${key}: ${value}\r\n`).join("");
+  await conn.write(
+    new TextEncoder().encode(`${method} ${path} HTTP/1.1\r\n${head}\r\n`),
+  );
+  const buffer = new Uint8Array(64);
+  let text = "";
+  while (!text.includes("\r\n")) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? "0");
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (!SCREENSHOTS) return;
+  await page.waitForTimeout(400); // let the progress bars finish gliding
+  await page.screenshot({ path: join(DOCS, `ui-${name}.png`), fullPage: true });
+}
+
+Deno.test("web page refuses requests with a foreign Host or Origin, or no token", async () => {
+  await using tracker = await startTracker();
+  await using dir = await tempDir();
+  const peer = await startUiPeer(tracker, dir.path);
+  try {
+    const host = new URL(peer.origin).host;
+    const call = async (
+      path: string,
+      init: RequestInit & { headers?: Record<string, string> } = {},
+    ) => {
+      const response = await fetch(`${peer.origin}${path}`, init);
+      await response.body?.cancel();
+      return response.status;
+    };
+    const withToken = { "x-shoal-token": peer.token };
+    // The page needs the token too, and sets the cookie when it has it.
+    assert.equal(await call("/"), 403);
+    assert.equal(await call("/?token=wrong"), 403);
+    const page = await fetch(peer.url);
+    assert.equal(page.status, 200);
+    const cookie = page.headers.get("set-cookie") ?? "";
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    assert.match(await page.text(), /Add File to Seed/);
+    const cookieHeader = cookie.split(";")[0]!;
+    // API: token in header or cookie; nothing without it.
+    assert.equal(await call("/api/state"), 403);
+    assert.equal(await call("/app.js"), 403);
+    assert.equal(
+      await call("/api/state", { headers: { "x-shoal-token": "x" } }),
+      403,
+    );
+    assert.equal(await call("/api/state", { headers: withToken }), 200);
+    assert.equal(
+      await call("/api/state", { headers: { cookie: cookieHeader } }),
+      200,
+    );
+    // DNS rebinding: the right token under another host name is refused.
+    const port = new URL(peer.origin).port;
+    for (
+      const badHost of [`evil.example:${port}`, "127.0.0.1:1", "127.0.0.1"]
+    ) {
+      assert.equal(
+        await rawStatus(peer.origin, "/api/state", {
+          ...withToken,
+          host: badHost,
+        }),
+        403,
+        badHost,
+      );
+    }
+    // localhost and [::1] with our port are this page.
+    for (const goodHost of [`localhost:${port}`, `[::1]:${port}`, host]) {
+      assert.equal(
+        await rawStatus(peer.origin, "/api/state", {
+          ...withToken,
+          host: goodHost,
+        }),
+        200,
+        goodHost,
+      );
+    }
+    // State changes from another origin, or with only the cookie, are refused.
+    const seedBody = JSON.stringify({ path: PEER_MAIN });
+    const jsonType = { "content-type": "application/json" };
+    assert.equal(
+      await call("/api/seed/path", {
+        method: "POST",
+        headers: { ...withToken, ...jsonType, origin: "http://evil.example" },
+        body: seedBody,
+      }),
+      403,
+    );
+    assert.equal(
+      await call("/api/seed/path", {
+        method: "POST",
+        headers: { ...jsonType, cookie: cookieHeader },
+        body: seedBody,
+      }),
+      403,
+    );
+    assert.equal(
+      await call("/api/downloads", {
+        method: "POST",
+        headers: { ...withToken, ...jsonType, "sec-fetch-site": "cross-site" },
+        body: JSON.stringify({ name: "x" }),
+      }),
+      403,
+    );
+    // The same POST from the page itself gets through to the handler.
+    assert.equal(
+      await call("/api/downloads/clear", {
+        method: "POST",
+        headers: { ...withToken, origin: `http://${host}` },
+      }),
+      200,
+    );
+    // Uploads: bad names and oversized declarations are refused before any byte is kept.
+    assert.equal(
+      await call(`/api/seed/upload?name=${encodeURIComponent("../evil")}`, {
+        method: "POST",
+        headers: withToken,
+        body: "x",
+      }),
+      400,
+    );
+    assert.equal(
+      await rawStatus(peer.origin, "/api/seed/upload?name=big.bin", {
+        ...withToken,
+        host,
+        "content-length": String(2 ** 50),
+      }, "POST"),
+      413,
+    );
+    const state = await (await fetch(`${peer.origin}/api/state`, {
+      headers: withToken,
+    })).json();
+    assert.deepEqual(state.seeds, []);
+    // Files are served only by id, only those the library knows.
+    assert.equal(
+      await call(`/files/${"0".repeat(64)}`, { headers: withToken }),
+      404,
+    );
+    assert.equal(
+      await call("/files/../../etc/passwd", { headers: withToken }),
+      404,
+    );
+  } finally {
+    await stopPeer(peer);
+  }
+});
+
+Deno.test({
+  name:
+    "web page seeds an uploaded file on one peer and downloads it through another's page",
+  ignore: !HAS_CHROMIUM,
+  async fn() {
+    await using tracker = await startTracker();
+    await using dirA = await tempDir();
+    await using dirB = await tempDir();
+    await using source = await tempDir();
+    const name = "shoal-ui-demo.bin";
+    const sourcePath = join(source.path, name);
+    await makeFile(sourcePath, 3 * 1024 * 1024 + 12_345, 7);
+    const sourceHash = await sha256File(sourcePath);
+
+    const peers: UiPeer[] = [];
+    let browser: Browser | null = null;
+    let evil: Deno.HttpServer<Deno.NetAddr> | null = null;
+    try {
+      peers.push(await startUiPeer(tracker, dirA.path));
+      peers.push(await startUiPeer(tracker, dirB.path));
+      const [a, b] = peers as [UiPeer, UiPeer];
+      browser = await launchChromium();
+      const context = await browser.newContext({
+        viewport: { width: 1100, height: 820 },
+      });
+      context.setDefaultTimeout(WAIT_MS);
+
+      // Peer A: "Add File to Seed" through the browser's file picker.
+      const pageA = await context.newPage();
+      await pageA.goto(a.url);
+      await pageA.locator("#connection.live").waitFor();
+      assert.equal(new URL(pageA.url()).search, "", "the token left the URL");
+      assert.equal(
+        (await pageA.locator("#add-file").textContent())?.trim(),
+        "Add File to Seed",
+      );
+      await pageA.locator("#file-input").setInputFiles(sourcePath);
+      const seedRow = pageA.locator("#seeds tr", { hasText: name });
+      await seedRow.waitFor();
+      assert.match((await seedRow.textContent()) ?? "", /3\.2 MB/);
+      assert.equal(
+        await sha256File(join(dirA.path, "shared", name)),
+        sourceHash,
+      );
+      await screenshot(pageA, "seeding");
+
+      // Peer B: an unknown name gives a clear error.
+      const pageB = await context.newPage();
+      await pageB.goto(b.url);
+      await pageB.locator("#connection.live").waitFor();
+      await pageB.locator("#download-name").fill("no-such-file.bin");
+      await pageB.getByRole("button", { name: "Start Download" }).click();
+      const unknown = pageB.locator('.dl-error[data-code="unknown_file"]');
+      await unknown.waitFor();
+      assert.match(
+        (await unknown.textContent()) ?? "",
+        /Unknown name: No file called no-such-file\.bin/,
+      );
+
+      // Find the file on the tracker by name (it may take an announce round).
+      await pageB.locator("#search").fill("ui-demo");
+      const listed = pageB.locator("#tracker-files tr", { hasText: name });
+      const deadline = Date.now() + WAIT_MS;
+      while (!(await listed.isVisible())) {
+        assert.ok(
+          Date.now() < deadline,
+          "the file never showed on the tracker",
+        );
+        await pageB.locator("#refresh").click();
+        await pageB.waitForTimeout(300);
+      }
+      assert.match((await listed.textContent()) ?? "", /3\.2 MB/);
+      // Clicking the row fills the file name box; then "Start Download".
+      await listed.locator("td").first().click();
+      assert.equal(await pageB.locator("#download-name").inputValue(), name);
+      await pageB.getByRole("button", { name: "Start Download" }).click();
+      const done = pageB.locator('.dl[data-state="done"]', { hasText: name });
+      await done.waitFor();
+      assert.equal(
+        (await done.locator(".percent").textContent())?.trim(),
+        "100 %",
+      );
+      await pageB.locator("#search").fill("");
+      await pageB.locator("#tracker-files tr", { hasText: name }).waitFor();
+      await screenshot(pageB, "download");
+
+      // The file is in B's download folder, whole.
+      assert.equal(await sha256File(join(dirB.path, name)), sourceHash);
+      // The "Save file" link serves the same bytes.
+      const href = await done.locator("a.save").getAttribute("href");
+      assert.ok(href?.startsWith("/files/"));
+      const savedHash = await pageB.evaluate(async (url) => {
+        const bytes = await (await fetch(url)).arrayBuffer();
+        const digest = await crypto.subtle.digest("SHA-256", bytes);
+        return [...new Uint8Array(digest)].map((x) =>
+          x.toString(16).padStart(2, "0")
+        ).join("");
+      }, href!);
+      assert.equal(savedHash, sourceHash);
+
+      if (SCREENSHOTS) {
+        // A bigger file, to catch a download half way.
+        const bigName = "shoal-ui-big.bin";
+        const bigPath = join(source.path, bigName);
+        await makeFile(bigPath, 512 * 1024 * 1024, 9);
+        await pageA.locator("#file-input").setInputFiles(bigPath);
+        await pageA.locator("#seeds tr", { hasText: bigName }).waitFor({
+          timeout: 120_000,
+        });
+        await pageB.locator("#download-name").fill(bigName);
+        await pageB.getByRole("button", { name: "Start Download" }).click();
+        const running = pageB.locator(
+          '.dl[data-state="downloading"]',
+          { hasText: bigName },
+        );
+        await running.waitFor({ timeout: 60_000 });
+        const percentDeadline = Date.now() + 60_000;
+        while (Date.now() < percentDeadline) {
+          const text = await running.locator(".percent").textContent({
+            timeout: 5_000,
+          }).catch(() => "");
+          if (parseInt(text ?? "") >= 20) break;
+          await pageB.waitForTimeout(50);
+        }
+        await pageB.screenshot({
+          path: join(DOCS, "ui-progress.png"),
+          fullPage: true,
+        });
+        await pageB.locator('.dl[data-state="done"]', { hasText: bigName })
+          .waitFor({ timeout: 120_000 });
+        await pageB.setViewportSize({ width: 390, height: 844 });
+        await screenshot(pageB, "phone");
+        await pageB.setViewportSize({ width: 1100, height: 820 });
+      }
+
+      // A page on another origin (same host, other port: same site, so the
+      // cookie would ride along) cannot drive peer B.
+      // CORS-blocked responses never reach Playwright's events; the
+      // DevTools protocol still reports their status line.
+      const attackPage = await context.newPage();
+      const cdp = await context.newCDPSession(attackPage);
+      const urls = new Map<string, string>();
+      const codes = new Map<string, number>();
+      // The two events for one request may come in either order.
+      cdp.on("Network.requestWillBeSent", (event) => {
+        urls.set(event.requestId, event.request.url);
+      });
+      cdp.on("Network.responseReceivedExtraInfo", (event) => {
+        codes.set(event.requestId, event.statusCode);
+      });
+      const statuses = () =>
+        [...codes].map(([id, status]) => ({ url: urls.get(id) ?? "", status }))
+          .filter(({ url }) => url.startsWith(b.origin));
+      await cdp.send("Network.enable");
+      const secret = join(source.path, "secret.txt");
+      await Deno.writeTextFile(secret, "not for sharing");
+      evil = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen() {} },
+        () =>
+          new Response(
+            `<!doctype html><script>
+const peer = ${JSON.stringify(b.origin)};
+const body = JSON.stringify({ path: ${JSON.stringify(secret)} });
+async function attempt(path, init) {
+  try {
+    const r = await fetch(peer + path, { credentials: "include", ...init });
+    return "status " + r.status;
+  } catch (e) { return "blocked"; }
+}
+window.results = Promise.all([
+  attempt("/api/seed/path", { method: "POST", headers: { "content-type": "text/plain" }, body }),
+  attempt("/api/seed/path", { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body }),
+  attempt("/api/state", {}),
+  attempt("/api/seed/path", { method: "POST", headers: { "content-type": "application/json", "x-shoal-token": "guess" }, body }),
+]);
+</script>`,
+            { headers: { "content-type": "text/html" } },
+          ),
+      );
+      await attackPage.goto(`http://127.0.0.1:${evil.addr.port}/`);
+      const results = await attackPage.evaluate(() =>
+        (globalThis as unknown as { results: Promise<string[]> }).results
+      );
+      // The page learns nothing: each call fails, or is opaque (no-cors).
+      assert.deepEqual(
+        results.map((result) => result === "status 0" ? "blocked" : result),
+        ["blocked", "blocked", "blocked", "blocked"],
+      );
+      // Every request that reached the peer was answered 403.
+      const statusDeadline = Date.now() + 3_000;
+      while (statuses().length < 4 && Date.now() < statusDeadline) {
+        await attackPage.waitForTimeout(100);
+      }
+      assert.ok(
+        statuses().length >= 3,
+        `only ${statuses().length} requests reached the peer`,
+      );
+      for (const { url, status } of statuses()) {
+        assert.equal(status, 403, `${url} answered ${status}`);
+      }
+      const state = await (await fetch(`${b.origin}/api/state`, {
+        headers: { "x-shoal-token": b.token },
+      })).json();
+      assert.ok(
+        !state.seeds.some((file: { path: string }) => file.path === secret),
+        "the attack page made the peer seed a file",
+      );
+      await context.close();
+    } finally {
+      await browser?.close();
+      await evil?.shutdown();
+      for (const peer of peers) await stopPeer(peer);
+    }
+  },
+});
