@@ -1,0 +1,90 @@
+/**
+ * A real swarm on loopback: one rate-limited seeder process and eight
+ * leechers started together (in this process, to read their statistics).
+ * Partial seeding lets the leechers feed each other.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  makeFile,
+  PEER_MAIN,
+  sha256File,
+  spawnDeno,
+  tempDir,
+} from "../_helpers/peers.ts";
+import { PeerNode } from "../../peer/node.ts";
+
+const CHUNK = 512 * 1024;
+const CHUNKS = 32;
+const LEECHERS = 8;
+
+Deno.test("one seeder and eight leechers: everyone ends with the file, mostly from each other", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "crowd.bin");
+  await makeFile(source, CHUNKS * CHUNK, 21);
+  const expected = await sha256File(source);
+  // 4 MB/s: one copy takes about 4 s, eight copies from the seeder alone over 30 s.
+  const seeder = spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--seed",
+    source,
+    "--out",
+    join(dir.path, "seed"),
+    "--host",
+    "127.0.0.1",
+    "--max-upload",
+    "4M",
+    "--upload-slots",
+    "3",
+  ]);
+  const nodes: PeerNode[] = [];
+  try {
+    const [, seederPort] = await seeder.waitFor(/serving peers on port (\d+)/);
+    for (let i = 0; i < LEECHERS; i++) {
+      const node = await PeerNode.start({
+        trackerHost: tracker.host,
+        trackerPort: tracker.port,
+        outDir: join(dir.path, `leech${i}`),
+        hostname: "127.0.0.1",
+        keepaliveMs: 1_000,
+      });
+      node.startAnnouncing();
+      nodes.push(node);
+    }
+    const started = performance.now();
+    const results = await Promise.all(
+      nodes.map((node) =>
+        node.download({ name: "crowd.bin" }, {
+          workers: 1,
+          giveUpAfterMs: 60_000,
+        })
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    let fromSeeder = 0;
+    let fromPeers = 0;
+    for (const result of results) {
+      assert.equal(await sha256File(result.path), expected);
+      for (const [key, count] of Object.entries(result.chunksByPeer)) {
+        if (key === `127.0.0.1:${seederPort}`) fromSeeder += count;
+        else fromPeers += count;
+      }
+    }
+    assert.equal(fromSeeder + fromPeers, LEECHERS * CHUNKS);
+    const share = fromPeers / (LEECHERS * CHUNKS);
+    assert.ok(
+      share >= 0.5,
+      `leechers got ${
+        (share * 100).toFixed(0)
+      } % of their chunks from each other (seeder ${fromSeeder}, peers ${fromPeers}, ${
+        seconds.toFixed(1)
+      } s)`,
+    );
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+    await seeder.stop();
+  }
+});
