@@ -30,6 +30,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A connection with requests out and no byte for this long is dropped. */
 const READ_TIMEOUT_MS = 20_000;
+/** Cancelled GETs remembered per connection, so their late answers are tolerated. */
+const MAX_CANCELLED_TXIDS = 1_024;
 
 interface Download {
   partPath: string;
@@ -46,6 +48,8 @@ interface Link {
   conn: Deno.TcpConn | null;
   /** txid -> chunk index of GETs not yet answered. */
   pending: Map<number, number>;
+  /** txids of GETs we cancelled: their late answers are not the peer's fault. */
+  cancelled: Set<number>;
   nextTxid: number;
   lastByteMs: number;
   closed: boolean;
@@ -105,7 +109,13 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       const link = links.get(command.connId);
       if (!link?.conn) return;
       for (const [txid, index] of link.pending) {
-        if (index === command.index) link.pending.delete(txid);
+        if (index !== command.index) continue;
+        link.pending.delete(txid);
+        link.cancelled.add(txid);
+        // Bounded: the oldest cancellations are long answered or never will be.
+        if (link.cancelled.size > MAX_CANCELLED_TXIDS) {
+          link.cancelled.delete(link.cancelled.values().next().value!);
+        }
       }
       await send(link, { kind: "cancel", txid: 0, index: command.index });
       return;
@@ -136,6 +146,7 @@ async function connect(
     connId,
     conn: null,
     pending: new Map(),
+    cancelled: new Set(),
     nextTxid: 1,
     lastByteMs: Date.now(),
     closed: false,
@@ -265,9 +276,8 @@ async function onMessage(
       const index = link.pending.get(message.txid);
       if (index === undefined) {
         // An answer to a GET we cancelled is fine; anything else was never asked for.
-        return message.index < d.manifest.chunkCount
-          ? null
-          : `sent chunk ${message.index}, which does not exist`;
+        if (link.cancelled.delete(message.txid)) return null;
+        return `sent chunk ${message.index}, which was never asked for`;
       }
       link.pending.delete(message.txid);
       if (index !== message.index) {
@@ -296,7 +306,10 @@ async function onMessage(
     }
     case "error": {
       const index = link.pending.get(message.txid);
-      if (index === undefined) return null;
+      if (index === undefined) {
+        link.cancelled.delete(message.txid);
+        return null;
+      }
       link.pending.delete(message.txid);
       if (message.code === ErrorCode.NOT_AVAILABLE) {
         post({ type: "chunk_refused", connId: link.connId, index });
