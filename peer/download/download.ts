@@ -25,7 +25,7 @@ import { defaultWorkerCount, FetchPool } from "../workers/pool.ts";
 import { Hasher } from "../workers/hasher.ts";
 import { pathInFolder, UnsafeNameError } from "../storage/safe_path.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
-import { fetchManifest } from "../wire/fetch_manifest.ts";
+import { fetchManifest, InvalidManifestError } from "../wire/fetch_manifest.ts";
 import { PiecePicker } from "./piece_picker.ts";
 import { TokenBucket } from "../swarm/token_bucket.ts";
 import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
@@ -362,6 +362,14 @@ class Download {
           this.#setManifest(bytes);
           return;
         } catch (error) {
+          if (error instanceof InvalidManifestError) {
+            // The id itself names a bad manifest: no other peer can do better.
+            throw new DownloadError(
+              error.code === "bad_string" ? "unsafe_name" : "corrupt",
+              `Cannot download ${this.#label}: ${error.message}`,
+              { cause: error },
+            );
+          }
           const reason = error instanceof Error ? error.message : String(error);
           reasons.push(`${peerKey(peer)}: ${reason}`);
           peer.failures++;

@@ -12,8 +12,40 @@ import {
   MAX_MANIFEST_BYTES,
   parseManifest,
   ProtocolError,
+  type ProtocolErrorCode,
   toHex,
 } from "@shoal/protocol";
+
+/**
+ * A manifest that hashes to the file id but is not valid (a file name that
+ * could leave the download folder, a bad chunk size...). The id commits to
+ * those bytes, so no peer can ever send a usable manifest for it: the
+ * download must stop, not try other peers.
+ */
+export class InvalidManifestError extends Error {
+  /** Why the manifest was rejected ("bad_string" for an unsafe name). */
+  readonly code: ProtocolErrorCode;
+
+  /**
+   * @param message one line for the user
+   * @param cause the decoder's rejection
+   */
+  constructor(message: string, cause: ProtocolError) {
+    super(message, { cause });
+    this.name = "InvalidManifestError";
+    this.code = cause.code;
+  }
+}
+
+/** The raw name field of manifest bytes, for messages only (never a path). */
+function rawName(bytes: Uint8Array): string {
+  if (bytes.byteLength < 8) return "";
+  const length = (bytes[6]! << 8) | bytes[7]!;
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(
+    bytes.subarray(8, 8 + Math.min(length, 80)),
+  );
+  return JSON.stringify(text) + (length > 80 ? "…" : "");
+}
 
 /** Options for {@linkcode fetchManifest}. */
 export interface FetchManifestOptions {
@@ -34,6 +66,7 @@ export interface FetchManifestOptions {
  * @param fileId the file's id
  * @param options our id and a timeout
  * @returns the manifest and its canonical bytes
+ * @throws {InvalidManifestError} when the manifest matches the id but is not valid
  * @throws {Error} with a one-line reason when the peer fails or lies
  * @example
  * ```ts
@@ -80,7 +113,17 @@ export async function fetchManifest(
         );
       }
       const bytes = message.bytes.slice();
-      return { manifest: parseManifest(bytes), bytes };
+      try {
+        return { manifest: parseManifest(bytes), bytes };
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        throw new InvalidManifestError(
+          `the file ${toHex(fileId).slice(0, 16)}… has an invalid manifest${
+            error.code === "bad_string" ? ` (name ${rawName(bytes)})` : ""
+          }: ${error.message}`,
+          error,
+        );
+      }
     }
     throw new Error(
       "the peer closed the connection before sending the manifest",
