@@ -1,0 +1,264 @@
+/**
+ * Fake seeders for attack and fault tests: raw `Deno.listen` servers on
+ * loopback that speak the peer protocol with `createMessage`, honestly or
+ * not, and count what they were asked.
+ *
+ * @module
+ */
+import {
+  Bitfield,
+  chunkLength,
+  createMessage,
+  ErrorCode,
+  FrameDecoder,
+  type Manifest,
+  ManifestBuilder,
+  type Message,
+  ProtocolError,
+} from "@shoal/protocol";
+
+/** What a fake seeder does with one connection. */
+export type FakeBehaviour =
+  /** Serves the real chunks (optionally slowly). */
+  | "honest"
+  /** Sends a manifest that does not hash to the file id, and chunks of another file. */
+  | "wrong_manifest"
+  /** Serves chunks whose bytes fail their SHA-256. */
+  | "bad_hash"
+  /** Sends good chunks nobody asked for, with made-up transaction ids. */
+  | "unsolicited"
+  /** Answers a GET with a chunk other than the one asked for. */
+  | "wrong_index"
+  /** Accepts the connection, reads everything, never writes a byte. */
+  | "silent"
+  /** Answers the handshake, then sends chunk data one byte at a time, very slowly. */
+  | "trickle"
+  /** Serves whatever manifest bytes it was given (used with bad names). */
+  | "raw_manifest";
+
+/** Options for {@linkcode startFakeSeeder}. */
+export interface FakeSeederOptions {
+  /** How it behaves. */
+  behaviour: FakeBehaviour;
+  /** The real file's bytes (for honest and lying answers). */
+  data: Uint8Array;
+  /** Manifest bytes the file id is the hash of. */
+  manifestBytes: Uint8Array;
+  /** Its parsed manifest (null when it cannot be parsed, as with bad names). */
+  manifest: Manifest | null;
+  /** For "honest": bytes per second per connection (no limit when absent). */
+  bytesPerSecond?: number;
+}
+
+/** A running fake seeder. */
+export interface FakeSeeder {
+  /** The TCP port. */
+  port: number;
+  /** Connections accepted so far. */
+  connections: number;
+  /** GETs received, per chunk index. */
+  gets: Map<number, number>;
+  /** GET_MANIFEST requests received. */
+  manifestRequests: number;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+  /** Same as close(). */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Builds the manifest of `data` as a real seeder would, with chunk size `chunkSize`. */
+export function manifestOf(
+  data: Uint8Array,
+  name: string,
+  chunkSize = 512 * 1024,
+): { manifest: Manifest; bytes: Uint8Array; id: Uint8Array } {
+  const builder = new ManifestBuilder(chunkSize);
+  builder.update(data);
+  return builder.finish(name);
+}
+
+/**
+ * Starts a fake seeder on 127.0.0.1 with a free port.
+ *
+ * @param options behaviour, file and manifest
+ */
+export function startFakeSeeder(options: FakeSeederOptions): FakeSeeder {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  let closed = false;
+  const seeder: FakeSeeder = {
+    port: (listener.addr as Deno.NetAddr).port,
+    connections: 0,
+    gets: new Map(),
+    manifestRequests: 0,
+    async close() {
+      if (closed) return;
+      closed = true;
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the other side already.
+        }
+      }
+      await accepting;
+      await Promise.allSettled([...tasks]);
+    },
+    [Symbol.asyncDispose]() {
+      return seeder.close();
+    },
+  };
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        seeder.connections++;
+        conns.add(conn);
+        const task = serveFake(conn, options, seeder).finally(() => {
+          conns.delete(conn);
+          tasks.delete(task);
+          try {
+            conn.close();
+          } catch {
+            // Closed already.
+          }
+        });
+        tasks.add(task);
+      }
+    } catch (error) {
+      if (!closed) throw error;
+    }
+  })();
+  return seeder;
+}
+
+async function serveFake(
+  conn: Deno.Conn,
+  options: FakeSeederOptions,
+  seeder: FakeSeeder,
+): Promise<void> {
+  const { behaviour, manifest } = options;
+  const chunkCount = manifest?.chunkCount ?? 1;
+  let sending: Promise<void> = Promise.resolve();
+  const write = (bytes: Uint8Array): Promise<void> => {
+    sending = sending.then(async () => {
+      let written = 0;
+      while (written < bytes.byteLength) {
+        written += await conn.write(bytes.subarray(written));
+      }
+    });
+    return sending;
+  };
+  const send = (message: Message) => write(createMessage(message));
+  const chunk = (index: number): Uint8Array => {
+    if (!manifest) return new Uint8Array(0);
+    const start = index * manifest.chunkSize;
+    return options.data.subarray(start, start + chunkLength(manifest, index));
+  };
+  const sendChunk = async (txid: number, index: number, data: Uint8Array) => {
+    const message = createMessage({ kind: "chunk_data", txid, index, data });
+    const rate = options.bytesPerSecond;
+    if (behaviour === "trickle") {
+      for (let at = 0; at < message.byteLength; at++) {
+        await write(message.subarray(at, at + 1));
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      return;
+    }
+    if (!rate) return await write(message);
+    const slice = 16 * 1024;
+    for (let at = 0; at < message.byteLength; at += slice) {
+      await write(message.subarray(at, at + slice));
+      await new Promise((resolve) =>
+        setTimeout(resolve, (slice / rate) * 1000)
+      );
+    }
+  };
+
+  const decoder = new FrameDecoder();
+  const inbox: Message[] = [];
+  let handshaken = false;
+  let queue: Promise<void> = Promise.resolve();
+  const handle = async (message: Message): Promise<void> => {
+    if (behaviour === "silent") return;
+    if (!handshaken) {
+      if (message.kind !== "handshake") return;
+      handshaken = true;
+      await send({ kind: "ack", txid: message.txid, intervalSeconds: 0 });
+      await send({
+        kind: "bitfield",
+        txid: 0,
+        bits: Bitfield.full(chunkCount).toBytes(),
+      });
+      if (behaviour === "unsolicited") {
+        for (let i = 0; i < Math.min(chunkCount, 3); i++) {
+          await sendChunk(90_000 + i, i, chunk(i));
+        }
+      }
+      return;
+    }
+    if (message.kind === "get_manifest") {
+      seeder.manifestRequests++;
+      let bytes = options.manifestBytes;
+      if (behaviour === "wrong_manifest") {
+        bytes = bytes.slice();
+        bytes[bytes.byteLength - 1] = bytes[bytes.byteLength - 1]! ^ 1;
+      }
+      await send({ kind: "manifest", txid: message.txid, bytes });
+      return;
+    }
+    if (message.kind !== "get") return;
+    seeder.gets.set(message.index, (seeder.gets.get(message.index) ?? 0) + 1);
+    if (!manifest || message.index >= chunkCount) {
+      await send({
+        kind: "error",
+        txid: message.txid,
+        code: ErrorCode.NOT_AVAILABLE,
+        text: "no",
+      });
+      return;
+    }
+    let data = chunk(message.index);
+    let index = message.index;
+    switch (behaviour) {
+      case "wrong_manifest":
+      case "bad_hash":
+        data = data.slice();
+        data[0] = data[0]! ^ 0xff;
+        break;
+      case "wrong_index":
+        index = (message.index + 1) % chunkCount;
+        data = chunk(index);
+        break;
+    }
+    await sendChunk(message.txid, index, data);
+  };
+
+  try {
+    const buffer = new Uint8Array(64 * 1024);
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      decoder.push(buffer.subarray(0, n), (message) => inbox.push(message));
+      while (inbox.length > 0) {
+        const message = inbox.shift()!;
+        queue = queue.then(() => handle(message));
+      }
+      // Answers go out in order, but reading goes on meanwhile.
+      queue = queue.catch(() => {});
+    }
+    await queue;
+    await sending;
+  } catch (error) {
+    if (
+      error instanceof ProtocolError ||
+      error instanceof Deno.errors.BadResource ||
+      error instanceof Deno.errors.ConnectionReset ||
+      error instanceof Deno.errors.BrokenPipe ||
+      error instanceof Deno.errors.NotConnected ||
+      error instanceof Deno.errors.Interrupted
+    ) return;
+    throw error;
+  }
+}

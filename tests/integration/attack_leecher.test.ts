@@ -1,0 +1,174 @@
+/**
+ * A real leecher process against hostile seeders written in this test (raw
+ * TCP servers speaking the protocol): a manifest that does not match the
+ * id, chunks that fail their hash, chunks nobody asked for, a chunk other
+ * than the one asked for, a peer that never answers and one that answers
+ * one byte at a time. The leecher must drop each offender, never come back
+ * to one that sent bad data, and finish from the honest seeder with the
+ * right file. Loopback only; bounded in time.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { toHex } from "@shoal/protocol";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  makeFile,
+  PEER_MAIN,
+  sha256File,
+  spawnDeno,
+  tempDir,
+} from "../_helpers/peers.ts";
+import {
+  type FakeBehaviour,
+  type FakeSeeder,
+  manifestOf,
+  startFakeSeeder,
+} from "../_helpers/fake_seeder.ts";
+
+const CHUNK = 512 * 1024;
+
+Deno.test("a leecher drops and bans lying seeders and finishes from the honest one", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "target.bin");
+  await makeFile(source, 24 * CHUNK + 777, 41);
+  const data = await Deno.readFile(source);
+  const built = manifestOf(data, "target.bin");
+  const liars: FakeBehaviour[] = [
+    "wrong_manifest",
+    "bad_hash",
+    "unsolicited",
+    "wrong_index",
+    "silent",
+    "trickle",
+  ];
+  const seeders = new Map<FakeBehaviour, FakeSeeder>();
+  for (const behaviour of [...liars, "honest" as const]) {
+    seeders.set(
+      behaviour,
+      startFakeSeeder({
+        behaviour,
+        data,
+        manifestBytes: built.bytes,
+        manifest: built.manifest,
+        // Slow enough that the liars get their share of requests.
+        ...(behaviour === "honest" ? { bytesPerSecond: 8 * CHUNK } : {}),
+      }),
+    );
+  }
+  try {
+    const now = Date.now();
+    for (const [, seeder] of seeders) {
+      const result = tracker.handler.registry.register(
+        {
+          host: "127.0.0.1",
+          port: seeder.port,
+          peerId: crypto.getRandomValues(new Uint8Array(16)),
+        },
+        [{
+          id: built.id,
+          name: "target.bin",
+          size: built.manifest.size,
+          chunkCount: built.manifest.chunkCount,
+          complete: true,
+        }],
+        now,
+      );
+      assert.equal(result, "ok");
+    }
+    const out = join(dir.path, "out");
+    const leecher = spawnDeno(PEER_MAIN, [
+      "--tracker",
+      `${tracker.host}:${tracker.port}`,
+      "--get",
+      toHex(built.id),
+      "--out",
+      out,
+      "--no-seed",
+      "--give-up-after",
+      "30",
+      "--log-level",
+      "info",
+    ]);
+    const result = await leecher.done(60_000);
+    if (Deno.env.get("SHOAL_TEST_DEBUG")) {
+      // deno-lint-ignore no-console
+      console.log(
+        result.stdout,
+        result.stderr,
+        [...seeders].map((
+          [b, s],
+        ) => [b, s.connections, s.gets.size, s.manifestRequests]),
+      );
+    }
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.equal(
+      await sha256File(join(out, "target.bin")),
+      toHex(built.manifest.fileHash),
+    );
+    // Every peer that sent bad data was contacted once and never again.
+    for (
+      const behaviour of ["wrong_manifest", "bad_hash", "wrong_index"] as const
+    ) {
+      const seeder = seeders.get(behaviour)!;
+      assert.ok(
+        seeder.connections <= 2,
+        `${behaviour}: ${seeder.connections} connections`,
+      );
+    }
+    assert.ok(
+      seeders.get("unsolicited")!.connections <= 2,
+      `unsolicited: ${seeders.get("unsolicited")!.connections} connections`,
+    );
+    // The honest seeder served real chunks.
+    assert.ok(seeders.get("honest")!.gets.size > 0);
+  } finally {
+    await Promise.all([...seeders.values()].map((seeder) => seeder.close()));
+  }
+});
+
+Deno.test("a leecher fails with a clear error when the only seeder lies about the manifest", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const data = new Uint8Array(3 * CHUNK).fill(5);
+  const built = manifestOf(data, "lie.bin");
+  await using liar = startFakeSeeder({
+    behaviour: "wrong_manifest",
+    data,
+    manifestBytes: built.bytes,
+    manifest: built.manifest,
+  });
+  tracker.handler.registry.register(
+    { host: "127.0.0.1", port: liar.port, peerId: new Uint8Array(16) },
+    [{
+      id: built.id,
+      name: "lie.bin",
+      size: data.byteLength,
+      chunkCount: 3,
+      complete: true,
+    }],
+    Date.now(),
+  );
+  const out = join(dir.path, "out");
+  const result = await spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--get",
+    toHex(built.id),
+    "--out",
+    out,
+    "--no-seed",
+    "--give-up-after",
+    "3",
+  ]).done(30_000);
+  assert.equal(result.code, 5, result.stderr);
+  assert.match(result.stderr, /does not hash/);
+  // Banned after the first lie: asked once, not once per retry.
+  assert.equal(liar.manifestRequests, 1);
+  // Nothing was written: not even the download folder was needed.
+  const written = await Array.fromAsync(Deno.readDir(out)).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  });
+  assert.deepEqual(written.filter((entry) => entry.name !== ".shoal"), []);
+});

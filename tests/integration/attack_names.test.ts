@@ -1,0 +1,234 @@
+/**
+ * Hostile file names, end to end: a fake seeder serves a manifest whose
+ * bytes hash to the id the tracker announces but whose name is `../`, an
+ * absolute path, NUL, a control character, a reserved device name, 300
+ * bytes long, and so on. The real leecher process must fail at once with a
+ * clear error and write nothing outside (or inside) its download folder.
+ * A safe name that is already a folder there fails clearly too.
+ */
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileIdOf, HASH_BYTES, sha256, toHex } from "@shoal/protocol";
+import { startTracker } from "../_helpers/tracker.ts";
+import { PEER_MAIN, spawnDeno, tempDir } from "../_helpers/peers.ts";
+import { manifestOf, startFakeSeeder } from "../_helpers/fake_seeder.ts";
+
+const CHUNK = 16 * 1024;
+
+/**
+ * Canonical manifest bytes with any name bytes, as a hostile peer would
+ * send them (encodeManifest refuses unsafe names).
+ */
+function craftManifest(nameBytes: Uint8Array, data: Uint8Array): Uint8Array {
+  const chunkCount = Math.ceil(data.byteLength / CHUNK);
+  const out = new Uint8Array(
+    8 + nameBytes.byteLength + 8 + 4 + 4 + HASH_BYTES + HASH_BYTES * chunkCount,
+  );
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0x53484d46);
+  out[4] = 1;
+  out[5] = 1;
+  view.setUint16(6, nameBytes.byteLength);
+  out.set(nameBytes, 8);
+  let at = 8 + nameBytes.byteLength;
+  view.setBigUint64(at, BigInt(data.byteLength));
+  view.setUint32(at + 8, CHUNK);
+  view.setUint32(at + 12, chunkCount);
+  at += 16;
+  out.set(sha256(data), at);
+  at += HASH_BYTES;
+  for (let i = 0; i < chunkCount; i++) {
+    out.set(sha256(data.subarray(i * CHUNK, (i + 1) * CHUNK)), at);
+    at += HASH_BYTES;
+  }
+  return out;
+}
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+const HOSTILE_NAMES: [string, Uint8Array][] = [
+  ["parent folder", utf8("../escape.bin")],
+  ["deep parent", utf8("../../../../../../tmp/shoal-escape.bin")],
+  ["absolute path", utf8("/tmp/shoal-escape-abs.bin")],
+  ["subfolder", utf8("sub/inner.bin")],
+  ["backslash", utf8("..\\escape.bin")],
+  ["NUL", utf8("a\u0000b.bin")],
+  ["control character", utf8("a\u001bb.bin")],
+  ["reserved name", utf8("CON")],
+  ["reserved name with extension", utf8("nul.txt")],
+  ["dot dot", utf8("..")],
+  ["dot", utf8(".")],
+  ["empty", new Uint8Array(0)],
+  ["hidden", utf8(".bashrc")],
+  ["trailing dot", utf8("evil.")],
+  ["300 bytes", utf8("x".repeat(300))],
+  ["invalid UTF-8", new Uint8Array([0x61, 0xff, 0xfe, 0x62])],
+  ["drive letter", utf8("C:evil.bin")],
+];
+
+Deno.test("a leecher refuses every hostile file name at once and writes nothing", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const data = new Uint8Array(3 * CHUNK + 5).fill(0x42);
+  const seeders = HOSTILE_NAMES.map(([, name]) => {
+    const manifestBytes = craftManifest(name, data);
+    return {
+      id: fileIdOf(manifestBytes),
+      seeder: startFakeSeeder({
+        behaviour: "raw_manifest",
+        data,
+        manifestBytes,
+        manifest: null,
+      }),
+    };
+  });
+  try {
+    const now = Date.now();
+    seeders.forEach(({ id, seeder }, i) => {
+      // The tracker only ever sees a safe name; the lie is in the manifest.
+      tracker.handler.registry.register(
+        {
+          host: "127.0.0.1",
+          port: seeder.port,
+          peerId: crypto.getRandomValues(new Uint8Array(16)),
+        },
+        [{
+          id,
+          name: `innocent-${i}.bin`,
+          size: data.byteLength,
+          chunkCount: 4,
+          complete: true,
+        }],
+        now,
+      );
+    });
+    // The download folder sits two levels down, so "../" has somewhere to go.
+    const out = join(dir.path, "a", "b", "out");
+    const runs = await Promise.all(
+      seeders.map(({ id }) =>
+        spawnDeno(PEER_MAIN, [
+          "--tracker",
+          `${tracker.host}:${tracker.port}`,
+          "--get",
+          toHex(id),
+          "--out",
+          out,
+          "--no-seed",
+          "--give-up-after",
+          "20",
+        ]).done(40_000)
+      ),
+    );
+    if (Deno.env.get("SHOAL_TEST_DEBUG")) {
+      // deno-lint-ignore no-console
+      console.log(runs.map((r) => r.stderr).join(""));
+    }
+    runs.forEach((result, i) => {
+      const [label] = HOSTILE_NAMES[i]!;
+      assert.equal(result.code, 6, `${label}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /^error: Cannot download .*invalid manifest.*file name/m,
+        label,
+      );
+      assert.doesNotMatch(result.stderr, /\n\s+at /, `${label}: a stack trace`);
+    });
+    // Nothing anywhere under the temporary folder but the state folder.
+    const found: string[] = [];
+    const walk = async (path: string) => {
+      for await (const entry of Deno.readDir(path)) {
+        const full = join(path, entry.name);
+        if (entry.name === ".shoal") continue;
+        if (entry.isDirectory) await walk(full);
+        else found.push(full);
+      }
+    };
+    await walk(dir.path);
+    assert.deepEqual(found, []);
+    await assert.rejects(
+      Deno.stat("/tmp/shoal-escape.bin"),
+      Deno.errors.NotFound,
+    );
+    await assert.rejects(
+      Deno.stat("/tmp/shoal-escape-abs.bin"),
+      Deno.errors.NotFound,
+    );
+    await assert.rejects(
+      Deno.stat(join(dirname(out), "escape.bin")),
+      Deno.errors.NotFound,
+    );
+  } finally {
+    await Promise.all(seeders.map(({ seeder }) => seeder.close()));
+  }
+});
+
+Deno.test("a leecher will not download over a folder, a symlink or a folder named like the part file", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const data = new Uint8Array(2 * CHUNK).fill(0x17);
+  const cases = ["folder.bin", "link.bin", "partdir.bin"];
+  const seeders = cases.map((name) => {
+    const built = manifestOf(data, name, CHUNK);
+    return {
+      name,
+      built,
+      seeder: startFakeSeeder({
+        behaviour: "honest",
+        data,
+        manifestBytes: built.bytes,
+        manifest: built.manifest,
+      }),
+    };
+  });
+  try {
+    const out = join(dir.path, "out");
+    await Deno.mkdir(join(out, "folder.bin"), { recursive: true });
+    const victim = join(dir.path, "victim.txt");
+    await Deno.writeTextFile(victim, "keep me");
+    await Deno.symlink(victim, join(out, "link.bin"));
+    await Deno.mkdir(join(out, "partdir.bin.part"));
+    const now = Date.now();
+    for (const { name, built, seeder } of seeders) {
+      tracker.handler.registry.register(
+        { host: "127.0.0.1", port: seeder.port, peerId: new Uint8Array(16) },
+        [{
+          id: built.id,
+          name,
+          size: data.byteLength,
+          chunkCount: built.manifest.chunkCount,
+          complete: true,
+        }],
+        now,
+      );
+    }
+    const runs = await Promise.all(
+      seeders.map(({ built }) =>
+        spawnDeno(PEER_MAIN, [
+          "--tracker",
+          `${tracker.host}:${tracker.port}`,
+          "--get",
+          toHex(built.id),
+          "--out",
+          out,
+          "--no-seed",
+          "--give-up-after",
+          "20",
+        ]).done(40_000)
+      ),
+    );
+    if (Deno.env.get("SHOAL_TEST_DEBUG")) {
+      // deno-lint-ignore no-console
+      console.log(runs.map((r) => r.stderr).join(""));
+    }
+    runs.forEach((result, i) => {
+      assert.equal(result.code, 6, `${cases[i]}: ${result.stderr}`);
+      assert.match(result.stderr, /^error: Cannot save /m, cases[i]);
+    });
+    assert.equal(await Deno.readTextFile(victim), "keep me");
+    assert.ok((await Deno.lstat(join(out, "link.bin"))).isSymlink);
+    assert.ok((await Deno.stat(join(out, "folder.bin"))).isDirectory);
+    assert.ok((await Deno.stat(join(out, "partdir.bin.part"))).isDirectory);
+  } finally {
+    await Promise.all(seeders.map(({ seeder }) => seeder.close()));
+  }
+});
