@@ -349,23 +349,9 @@ function renderDownload(record) {
 
 function renderDownloads(downloads) {
   const box = $("downloads");
-  const old = new Map(
-    [...box.children].map((child) => [child.dataset.key, child]),
-  );
-  const fresh = downloads.map((record) => {
-    const next = renderDownload(record);
-    // Let the bar glide from its last width rather than jump.
-    const previous = old.get(record.key);
-    if (previous) {
-      const from = previous.querySelector(".bar > div").style.width;
-      const to = next.querySelector(".bar > div").style.width;
-      next.querySelector(".bar > div").style.width = from;
-      requestAnimationFrame(
-        () => (next.querySelector(".bar > div").style.width = to),
-      );
-    }
-    return next;
-  });
+  // Cards are rebuilt on each event (a few a second); the bar's width is
+  // exact rather than animated, so the page stays right even when hidden.
+  const fresh = downloads.map(renderDownload);
   box.replaceChildren(...fresh);
   $("clear-finished").hidden = !downloads.some((record) =>
     !["finding", "downloading", "checking"].includes(record.state)

@@ -1,0 +1,262 @@
+/**
+ * The web page's parts without a browser: the request guard and the
+ * download manager (driven by a fake downloader).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { fromHex, toHex } from "@shoal/protocol";
+import { newToken, RequestGuard, tokensEqual } from "../../peer/web/guard.ts";
+import {
+  type Downloader,
+  DownloadManager,
+  StartError,
+} from "../../peer/web/downloads.ts";
+import {
+  DownloadError,
+  type DownloadResult,
+} from "../../peer/download/download.ts";
+
+const TOKEN = "secret-token-secret-token-secret-token-abc";
+
+function request(
+  path: string,
+  headers: Record<string, string>,
+  method = "GET",
+): Request {
+  return new Request(`http://127.0.0.1:8080${path}`, { method, headers });
+}
+
+Deno.test("newToken() makes distinct 43-character base64url tokens", () => {
+  const a = newToken();
+  assert.match(a, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(a, newToken());
+});
+
+Deno.test("tokensEqual() accepts only the exact token", () => {
+  assert.ok(tokensEqual(TOKEN, TOKEN));
+  assert.ok(!tokensEqual(TOKEN.slice(0, -1), TOKEN));
+  assert.ok(!tokensEqual(`${TOKEN}x`, TOKEN));
+  assert.ok(!tokensEqual("", TOKEN));
+});
+
+Deno.test("RequestGuard.check() enforces host, origin, site and token", () => {
+  const guard = new RequestGuard({ token: TOKEN, port: 8080 });
+  const ok = { host: "127.0.0.1:8080", "x-shoal-token": TOKEN };
+  assert.deepEqual(guard.check(request("/api/state", ok)), {
+    ok: true,
+    viaQuery: false,
+  });
+  for (const host of ["localhost:8080", "[::1]:8080", "LOCALHOST:8080"]) {
+    assert.ok(guard.check(request("/api/state", { ...ok, host })).ok, host);
+  }
+  for (const host of ["evil.example:8080", "127.0.0.1:8081", "127.0.0.1", ""]) {
+    assert.ok(!guard.check(request("/api/state", { ...ok, host })).ok, host);
+  }
+  // Origin: absent or our own only.
+  assert.ok(
+    guard.check(
+      request("/api/x", { ...ok, origin: "http://127.0.0.1:8080" }, "POST"),
+    ).ok,
+  );
+  for (
+    const origin of ["http://localhost:8080", "http://evil.example", "null"]
+  ) {
+    assert.ok(
+      !guard.check(request("/api/x", { ...ok, origin }, "POST")).ok,
+      origin,
+    );
+  }
+  // Sec-Fetch-Site from another site: refused, except navigating to the page.
+  assert.ok(
+    !guard.check(
+      request("/api/state", { ...ok, "sec-fetch-site": "same-site" }),
+    ).ok,
+  );
+  assert.ok(
+    guard.check(
+      request(`/?token=${TOKEN}`, {
+        host: "127.0.0.1:8080",
+        "sec-fetch-site": "cross-site",
+        "sec-fetch-mode": "navigate",
+      }),
+    ).ok,
+  );
+  // Token: query only for the page, cookie only for reads.
+  assert.deepEqual(
+    guard.check(request(`/?token=${TOKEN}`, { host: "127.0.0.1:8080" })),
+    { ok: true, viaQuery: true },
+  );
+  assert.ok(
+    !guard.check(
+      request(`/api/state?token=${TOKEN}`, { host: "127.0.0.1:8080" }),
+    ).ok,
+  );
+  const cookie = `other=1; ${guard.cookieName}=${TOKEN}`;
+  assert.ok(
+    guard.check(request("/api/state", { host: "127.0.0.1:8080", cookie })).ok,
+  );
+  assert.ok(
+    !guard.check(
+      request("/api/downloads", { host: "127.0.0.1:8080", cookie }, "POST"),
+    ).ok,
+  );
+  assert.ok(
+    !guard.check(
+      request("/api/state", {
+        host: "127.0.0.1:8080",
+        cookie: "shoal_token_9999=" + TOKEN,
+      }),
+    ).ok,
+  );
+  assert.ok(!guard.check(request("/", { host: "127.0.0.1:8080" })).ok);
+});
+
+/** A fake peer: each download waits until the test settles it. */
+function fakeDownloader() {
+  const pending = new Map<
+    string,
+    {
+      resolve: (result: DownloadResult) => void;
+      reject: (error: unknown) => void;
+    }
+  >();
+  const downloader: Downloader = {
+    download(query, options) {
+      const key = "name" in query ? query.name : toHex(query.id);
+      options.onProgress?.({
+        state: "downloading",
+        fileId: "ab".repeat(32),
+        name: key,
+        size: 1000,
+        chunkCount: 4,
+        chunksDone: 2,
+        bytesDone: 500,
+        bytesPerSecond: 100,
+        peers: 3,
+        elapsedMs: 5_000,
+        peersDropped: 1,
+      });
+      return new Promise((resolve, reject) => {
+        pending.set(key, { resolve, reject });
+        options.signal?.addEventListener(
+          "abort",
+          () =>
+            reject(new DownloadError("aborted", `Stopped downloading ${key}`)),
+        );
+      });
+    },
+  };
+  const finish = (name: string) =>
+    pending.get(name)!.resolve({
+      path: `/out/${name}`,
+      fileId: fromHex("cd".repeat(32))!,
+      manifest: {
+        name,
+        size: 1000,
+        chunkSize: 256,
+        chunkCount: 4,
+      } as DownloadResult["manifest"],
+      manifestBytes: new Uint8Array(),
+      seconds: 2,
+      bytesFetched: 1000,
+      resumedChunks: 0,
+      chunksByPeer: {},
+    });
+  const fail = (name: string, error: unknown) =>
+    pending.get(name)!.reject(error);
+  return { downloader, finish, fail };
+}
+
+async function settle(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+Deno.test("DownloadManager runs downloads side by side; one failing leaves the others", async () => {
+  const fake = fakeDownloader();
+  const manager = new DownloadManager(fake.downloader);
+  let changes = 0;
+  manager.onChange(() => changes++);
+  const a = manager.start({ name: "a.bin" });
+  manager.start({ name: "b.bin" });
+  manager.start({ name: "c.bin" });
+  let records = manager.list();
+  assert.deepEqual(records.map((r) => r.name), ["c.bin", "b.bin", "a.bin"]);
+  const progress = records[2]!;
+  assert.equal(progress.state, "downloading");
+  assert.equal(progress.percent, 50);
+  assert.equal(progress.secondsLeft, 5);
+  assert.equal(progress.peersDropped, 1);
+  // The same file twice is refused while the first runs.
+  assert.throws(
+    () => manager.start({ name: "a.bin" }),
+    (error) => error instanceof StartError && error.status === 409,
+  );
+
+  fake.fail(
+    "b.bin",
+    new DownloadError("ambiguous", "Several files are called b.bin", {
+      candidates: [{
+        id: fromHex("ef".repeat(32))!,
+        name: "b.bin",
+        size: 9,
+        peers: 2,
+        seeders: 1,
+      }],
+    }),
+  );
+  fake.finish("a.bin");
+  await settle();
+  records = manager.list();
+  const byName = new Map(records.map((r) => [r.name, r]));
+  assert.equal(byName.get("a.bin")!.state, "done");
+  assert.equal(byName.get("a.bin")!.percent, 100);
+  assert.equal(byName.get("a.bin")!.fileId, "cd".repeat(32));
+  assert.equal(byName.get("a.bin")!.key, a.key);
+  assert.equal(byName.get("b.bin")!.state, "failed");
+  assert.equal(byName.get("b.bin")!.error!.code, "ambiguous");
+  assert.equal(byName.get("b.bin")!.error!.candidates[0]!.id, "ef".repeat(32));
+  assert.equal(byName.get("c.bin")!.state, "downloading");
+  assert.ok(changes >= 5);
+
+  // Stopping one keeps its record as "stopped"; close() stops the rest.
+  assert.ok(manager.stop(byName.get("c.bin")!.key));
+  await settle();
+  assert.equal(
+    manager.list().find((r) => r.name === "c.bin")!.state,
+    "stopped",
+  );
+  manager.clearFinished();
+  assert.deepEqual(manager.list(), []);
+  await manager.close();
+  assert.throws(
+    () => manager.start({ name: "d.bin" }),
+    (error) => error instanceof StartError && error.status === 503,
+  );
+});
+
+Deno.test("DownloadManager keeps a bounded list and caps running downloads", async () => {
+  const fake = fakeDownloader();
+  const manager = new DownloadManager(fake.downloader, {
+    maxRecords: 3,
+    maxActive: 2,
+  });
+  manager.start({ name: "1" });
+  manager.start({ name: "2" });
+  assert.throws(
+    () => manager.start({ name: "3" }),
+    (error) => error instanceof StartError && error.status === 429,
+  );
+  fake.fail("1", new Error("boom"));
+  fake.fail("2", new Error("boom"));
+  await settle();
+  for (const name of ["3", "4", "5"]) {
+    manager.start({ name });
+    fake.fail(name, new Error("boom"));
+    await settle();
+  }
+  const names = manager.list().map((r) => r.name);
+  assert.deepEqual(names, ["5", "4", "3"]);
+  assert.equal(manager.list()[0]!.error!.code, "internal");
+  await manager.close();
+});
