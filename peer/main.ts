@@ -4,8 +4,10 @@
  *
  * @module
  */
-import { configure, getConsoleSink, getLogger } from "@logtape/logtape";
+import { getLogger } from "@logtape/logtape";
 import { toHex } from "@shoal/protocol";
+import { setupLogging } from "../logging.ts";
+import { SHOAL_VERSION } from "../version.ts";
 import {
   parsePeerFlags,
   PEER_USAGE,
@@ -16,7 +18,8 @@ import { PeerNode } from "./node.ts";
 import { SeedError } from "./library/library.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
 import { TrackerError } from "./tracker_client.ts";
-import { formatBytes, formatRate, progressPrinter } from "./progress.ts";
+import { formatBytes } from "./progress.ts";
+import { cliOutput } from "./cli_output.ts";
 import { startWebUi, type WebUi } from "./web/server.ts";
 
 const logger = getLogger(["shoal", "peer"]);
@@ -37,10 +40,8 @@ function say(line: string): void {
   console.log(line);
 }
 
-function fail(line: string): void {
-  // deno-lint-ignore no-console
-  console.error(`error: ${line}`);
-}
+/** Exit code after a second Ctrl+C or SIGTERM while the first one is handled. */
+const EXIT_FORCED = 130;
 
 /**
  * Runs the peer until its work is done (`--get --no-seed`) or until SIGINT/SIGTERM.
@@ -60,24 +61,35 @@ export async function main(args: string[], cwd: string): Promise<number> {
     flags = parsePeerFlags(args, cwd);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    fail(`${error.message}`);
+    cliOutput(args.includes("--json")).error("usage", 2, error.message);
     return 2;
   }
   if (flags.help) {
     say(PEER_USAGE);
     return 0;
   }
-  await configure({
-    sinks: { console: getConsoleSink() },
-    loggers: [
-      { category: ["shoal"], lowestLevel: flags.logLevel, sinks: ["console"] },
-      {
-        category: ["logtape", "meta"],
-        lowestLevel: "warning",
-        sinks: ["console"],
-      },
-    ],
-  });
+  if (flags.version) {
+    say(`shoal-peer ${SHOAL_VERSION}`);
+    return 0;
+  }
+  const out = cliOutput(flags.json);
+  await setupLogging({ level: flags.logLevel, format: flags.logFormat });
+
+  // The first signal stops cleanly (LEAVE, resume state saved, sockets
+  // closed, exit 0); a second one while that runs stops at once.
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) Deno.exit(EXIT_FORCED);
+    logger.info("Stopping: leaving the tracker and closing connections");
+    stop.abort();
+  };
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  const removeSignals = () => {
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  };
 
   let node: PeerNode;
   try {
@@ -100,13 +112,15 @@ export async function main(args: string[], cwd: string): Promise<number> {
         logger.warn("Dropped peer {remote}: {reason}", { remote, reason }),
     });
   } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
-    return error instanceof Deno.errors.AddrInUse ? 2 : 1;
+    removeSignals();
+    const exitCode = error instanceof Deno.errors.AddrInUse ? 2 : 1;
+    out.error(
+      error instanceof Deno.errors.AddrInUse ? "port_in_use" : "start",
+      exitCode,
+      error instanceof Error ? error.message : String(error),
+    );
+    return exitCode;
   }
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
   let ui: WebUi | null = null;
   try {
     if (flags.ui) {
@@ -117,84 +131,115 @@ export async function main(args: string[], cwd: string): Promise<number> {
         trackerLabel: `${flags.trackerHost}:${flags.trackerPort}`,
         downloads: { giveUpAfterMs: flags.giveUpAfterMs },
       });
-      say(`Shoal web page: ${ui.url}`);
+      out.event("ui", { url: ui.url }, `Shoal web page: ${ui.url}`);
     }
     for (const path of flags.seeds) {
+      if (stop.signal.aborted) return 0;
       const file = await node.seed(
         path,
         (bytes, size) =>
-          say(`hashing ${path}: ${Math.floor((bytes / size) * 100)}%`),
+          out.event(
+            "hashing",
+            { path, bytes, size },
+            `hashing ${path}: ${Math.floor((bytes / size) * 100)}%`,
+          ),
       );
-      say(
+      out.event(
+        "seeding",
+        {
+          name: file.manifest.name,
+          size: file.manifest.size,
+          chunkCount: file.manifest.chunkCount,
+          fileId: file.idHex,
+        },
         `seeding ${file.manifest.name} (${
           formatBytes(file.manifest.size)
         }, ${file.manifest.chunkCount} chunks) id ${file.idHex}`,
       );
     }
+    if (stop.signal.aborted) return 0;
     if (flags.serve) {
       node.startAnnouncing();
       await node.announceNow();
-      say(
+      out.event(
+        "serving",
+        {
+          port: node.port,
+          tracker: `${flags.trackerHost}:${flags.trackerPort}`,
+        },
         `serving peers on port ${node.port}, tracker ${flags.trackerHost}:${flags.trackerPort}`,
       );
     }
     if (flags.get) {
-      const printer = progressPrinter(Deno.stderr);
+      let result;
       try {
-        const result = await node.download(flags.get, {
+        result = await node.download(flags.get, {
           giveUpAfterMs: flags.giveUpAfterMs,
-          onProgress: (progress) => printer.update(progress),
+          onProgress: (progress) => out.progress(progress),
           signal: stop.signal,
         });
-        printer.end();
-        const rate = result.bytesFetched / Math.max(result.seconds, 0.001);
-        say(
-          `checked ${result.path} (${
-            formatBytes(result.manifest.size)
-          }, SHA-256 ${toHex(result.manifest.fileHash)}) in ${
-            result.seconds.toFixed(2)
-          } s, ${formatRate(rate)}`,
-        );
       } finally {
-        printer.end();
+        out.endProgress();
       }
+      out.done(result);
       if (!flags.serve && !flags.ui) return 0;
-      say(
-        `seeding ${
-          flags.get && "name" in flags.get ? flags.get.name : "the file"
-        }; press Ctrl+C to stop`,
+      out.event(
+        "seeding",
+        {
+          name: result.manifest.name,
+          size: result.manifest.size,
+          chunkCount: result.manifest.chunkCount,
+          fileId: toHex(result.fileId),
+        },
+        `seeding ${result.manifest.name}; press Ctrl+C to stop`,
       );
     }
-    await new Promise<void>((resolve) =>
-      stop.signal.addEventListener("abort", () => resolve(), { once: true })
-    );
+    if (!stop.signal.aborted) {
+      await new Promise<void>((resolve) =>
+        stop.signal.addEventListener("abort", () => resolve(), { once: true })
+      );
+    }
     return 0;
   } catch (error) {
     if (error instanceof DownloadError) {
-      fail(error.message);
+      if (error.code === "aborted" && stop.signal.aborted) {
+        // Stopped by a signal: resume state is saved, so this is a clean stop.
+        out.event("stopped", { message: error.message }, error.message);
+        return 0;
+      }
+      out.error(error.code, EXIT_FOR[error.code], error.message);
       return EXIT_FOR[error.code];
     }
     if (error instanceof TrackerError) {
-      fail(error.message);
+      if (stop.signal.aborted) return 0;
+      out.error("tracker", 7, error.message);
       return 7;
     }
     if (error instanceof SeedError) {
-      fail(error.message);
+      out.error("seed", 1, error.message);
       return 1;
     }
     if (error instanceof Deno.errors.AddrInUse) {
-      fail(
+      out.error(
+        "port_in_use",
+        2,
         `Cannot serve the web page: ${error.message}; try another --ui-port`,
       );
       return 2;
     }
     throw error;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    removeSignals();
     stop.abort();
     await ui?.finished;
     await node.close();
+    if (flags.serve) {
+      out.event(
+        "uploaded",
+        { bytes: node.uploadedBytes },
+        `stopped; uploaded ${node.uploadedBytes} bytes of chunks to peers`,
+      );
+    }
   }
 }
 
