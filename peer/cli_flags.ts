@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { type FileQuery, fromHex } from "@shoal/protocol";
+import { LOG_FORMATS, type LogFormat } from "../logging.ts";
 
 /** The peer's usage text. */
 export const PEER_USAGE = `Usage:
@@ -22,7 +23,8 @@ Options:
   --out DIR             download folder; the peer keeps its state in DIR/.shoal
                         (default downloads)
   --no-seed             exit once the download is checked, without seeding it
-  --host ADDRESS        address to serve other peers on (default 0.0.0.0)
+  --host ADDRESS        address to serve other peers on (default ::, IPv6 and
+                        IPv4 together; 0.0.0.0 for IPv4 only)
   --port PORT           TCP port to serve other peers on (default 0: any free port)
   --ui                  serve the web page on http://127.0.0.1:PORT and print its
                         address (with a per-start token); runs until Ctrl+C
@@ -33,11 +35,17 @@ Options:
   --upload-slots N      peers served at once, one of them rotated (default 5)
   --no-partial          serve a download only once it is whole (no partial seeding)
   --log-level LEVEL     debug, info, warning or error (default warning)
+  --log-format FORMAT   text or json (one JSON object per line); logs go to
+                        stderr (default text)
+  --json                print progress, results and errors on stdout as one
+                        JSON object per line, and nothing else
+  --version             print the version and exit
   --help                print this help and exit
 
 Paths are relative to the folder you run the command from.
-Exit codes: 0 done, 1 failed, 2 bad command line, 3 unknown file,
-4 ambiguous name, 5 no peer left, 6 cannot write the file, 7 tracker unreachable.`;
+Exit codes: 0 done (or stopped by Ctrl+C or SIGTERM), 1 failed, 2 bad command
+line, 3 unknown file, 4 ambiguous name, 5 no peer left, 6 cannot write the
+file, 7 tracker unreachable.`;
 
 /** Log levels the peer accepts. */
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
@@ -55,6 +63,12 @@ export interface PeerFlags {
   port: number;
   giveUpAfterMs: number;
   logLevel: typeof LOG_LEVELS[number];
+  /** Log format on stderr. */
+  logFormat: LogFormat;
+  /** Machine-readable output: JSON lines on stdout. */
+  json: boolean;
+  /** Print the version and exit. */
+  version: boolean;
   /** Serve the web page. */
   ui: boolean;
   /** The web page's port (0: any free port). */
@@ -133,12 +147,15 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       args,
       options: {
         help: { type: "boolean", short: "h", default: false },
+        version: { type: "boolean", short: "V", default: false },
+        json: { type: "boolean", default: false },
+        "log-format": { type: "string", default: "text" },
         tracker: { type: "string", default: "127.0.0.1:6969" },
         seed: { type: "string", multiple: true, default: [] },
         get: { type: "string" },
         out: { type: "string", default: "downloads" },
         "no-seed": { type: "boolean", default: false },
-        host: { type: "string", default: "0.0.0.0" },
+        host: { type: "string", default: "::" },
         port: { type: "string", default: "0" },
         "give-up-after": { type: "string", default: "60" },
         "log-level": { type: "string", default: "warning" },
@@ -206,6 +223,12 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       }" is not a whole number from 1 to 100`,
     );
   }
+  const logFormat = v["log-format"] as LogFormat;
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new UsageError(
+      `--log-format "${logFormat}" is not one of ${LOG_FORMATS.join(", ")}`,
+    );
+  }
   let get: FileQuery | null = null;
   if (v.get !== undefined) {
     const id = /^[0-9a-fA-F]{64}$/.test(v.get) ? fromHex(v.get) : null;
@@ -214,7 +237,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       throw new UsageError("--get needs a file name or id");
     }
   }
-  if (!v.help && !v.ui && get === null && v.seed.length === 0) {
+  if (!v.help && !v.version && !v.ui && get === null && v.seed.length === 0) {
     throw new UsageError(
       "nothing to do: give --seed FILE, --get NAME or --ui (see --help)",
     );
@@ -237,6 +260,9 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     port,
     giveUpAfterMs: giveUp * 1000,
     logLevel,
+    logFormat,
+    json: v.json,
+    version: v.version,
     ui: v.ui,
     uiPort,
     maxUploadBytesPerSecond,

@@ -25,7 +25,7 @@ export interface PeerNodeOptions {
   trackerPort: number;
   /** Download folder; the peer's state lives in its `.shoal` folder. */
   outDir: string;
-  /** Address to serve peers on. @default {"0.0.0.0"} */
+  /** Address to serve peers on ("::" serves IPv6 and IPv4). @default {"::"} */
   hostname?: string;
   /** TCP port to serve peers on; 0 picks one. @default {0} */
   port?: number;
@@ -111,7 +111,7 @@ export class PeerNode {
     const received = new Map<string, number>();
     const server = options.serve === false ? null : PeerServer.listen({
       library,
-      hostname: options.hostname ?? "0.0.0.0",
+      hostname: options.hostname ?? "::",
       port: options.port ?? 0,
       ...(options.onMisbehaviour
         ? { onMisbehaviour: options.onMisbehaviour }

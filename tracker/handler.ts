@@ -70,6 +70,55 @@ export interface HandlerStats {
   replies: number;
 }
 
+/** The request types the tracker counts; anything else decodes as "other". */
+export const REQUEST_TYPES = [
+  "connect",
+  "register",
+  "keepalive",
+  "request",
+  "get_count",
+  "become_seeder",
+  "leave",
+  "list",
+  "other",
+] as const;
+
+/** One of {@linkcode REQUEST_TYPES}. */
+export type RequestType = typeof REQUEST_TYPES[number];
+
+/**
+ * Why a datagram got no useful answer: it did not decode, it came over the
+ * rate limit, it is not a tracker request, or its cookie was wrong (refused
+ * with BAD_COOKIE, or dropped when that reply would be larger).
+ */
+export const DROP_REASONS = [
+  "malformed",
+  "rate_limited",
+  "ignored",
+  "bad_cookie",
+] as const;
+
+/** One of {@linkcode DROP_REASONS}. */
+export type DropReason = typeof DROP_REASONS[number];
+
+/** Counters by type, for the statistics endpoints. */
+export interface HandlerCounters {
+  /** Datagrams that decoded, by message kind. */
+  requests: Record<RequestType, number>;
+  /** Datagrams dropped or refused, by reason. */
+  drops: Record<DropReason, number>;
+}
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+}
+
+function requestType(kind: string): RequestType {
+  return (REQUEST_TYPES as readonly string[]).includes(kind)
+    ? kind as RequestType
+    : "other";
+}
+
 /** The tracker commands a cookie must accompany. */
 type CookieCommand = MessageOf<
   | "register"
@@ -121,6 +170,8 @@ export class TrackerHandler {
     badCookie: 0,
     replies: 0,
   };
+  readonly #requests = zeroes(REQUEST_TYPES);
+  readonly #drops = zeroes(DROP_REASONS);
 
   /** @param options registry, cookies, rate limit and sweep interval */
   constructor(options: TrackerHandlerOptions = {}) {
@@ -151,6 +202,11 @@ export class TrackerHandler {
     return { ...this.#stats };
   }
 
+  /** A snapshot of the counters by request type and by drop reason. */
+  get counters(): HandlerCounters {
+    return { requests: { ...this.#requests }, drops: { ...this.#drops } };
+  }
+
   /**
    * Handles one datagram.
    *
@@ -168,6 +224,7 @@ export class TrackerHandler {
     const host = normalizeHost(source.hostname);
     if (this.#limiter && !this.#limiter.allow(host, nowMs)) {
       this.#stats.rateLimited++;
+      this.#drops.rate_limited++;
       return null;
     }
     let message: Message;
@@ -176,8 +233,10 @@ export class TrackerHandler {
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.#stats.malformed++;
+      this.#drops.malformed++;
       return null;
     }
+    this.#requests[requestType(message.kind)]++;
     if (nowMs - this.#lastSweepMs >= this.#sweepIntervalMs) {
       this.#lastSweepMs = nowMs;
       this.#registry.sweep(nowMs);
@@ -213,6 +272,7 @@ export class TrackerHandler {
       case "list":
         if (!this.#cookies.verify(message.cookie, source, nowMs)) {
           this.#stats.badCookie++;
+          this.#drops.bad_cookie++;
           const reply = this.#error(
             message.txid,
             ErrorCode.BAD_COOKIE,
@@ -224,6 +284,7 @@ export class TrackerHandler {
         return this.#command(message, source, nowMs);
       default:
         this.#stats.ignored++;
+        this.#drops.ignored++;
         return null;
     }
   }

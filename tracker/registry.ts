@@ -117,6 +117,8 @@ export interface PeerRecord {
   port: number;
   /** Bytes the address takes in a PEER_LIST entry, flag byte included. */
   listEntryBytes: number;
+  /** True for an IPv6 address (IPv4-mapped sources arrive as IPv4). */
+  ipv6: boolean;
   /** The peer's 16-byte id. */
   peerId: Uint8Array;
   /** Time of its last REGISTER, KEEPALIVE or BECOME_SEEDER. */
@@ -147,6 +149,34 @@ export interface RegistryStats {
   files: number;
   /** (peer, file) pairs. */
   holdings: number;
+}
+
+/** Totals beyond {@linkcode RegistryStats}, for the statistics endpoints. */
+export interface RegistryTotals {
+  /** Holdings of complete files. */
+  seeders: number;
+  /** Holdings of incomplete files. */
+  leechers: number;
+  /** Peers whose address is IPv4. */
+  ipv4Peers: number;
+  /** Peers whose address is IPv6. */
+  ipv6Peers: number;
+}
+
+/** One file in {@linkcode SwarmRegistry.topFiles}. */
+export interface FileCounts {
+  /** File id, hex. */
+  id: string;
+  /** File name. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** Peers holding it. */
+  peers: number;
+  /** Peers holding all of it. */
+  seeders: number;
+  /** Peers holding part of it. */
+  leechers: number;
 }
 
 /** What {@linkcode SwarmRegistry.list} returns. */
@@ -204,6 +234,8 @@ export class SwarmRegistry {
   readonly #peersPerIp = new Map<string, number>();
   readonly #byUdpSource = new Map<string, PeerRecord>();
   #holdings = 0;
+  #seedHoldings = 0;
+  #ipv6Peers = 0;
   /** Files sorted by name for LIST; rebuilt lazily after files change. */
   #sorted: FileRecord[] | null = null;
 
@@ -232,6 +264,51 @@ export class SwarmRegistry {
       files: this.#files.size,
       holdings: this.#holdings,
     };
+  }
+
+  /** Seeders, leechers and peers by address family. */
+  get totals(): RegistryTotals {
+    return {
+      seeders: this.#seedHoldings,
+      leechers: this.#holdings - this.#seedHoldings,
+      ipv4Peers: this.#peers.size - this.#ipv6Peers,
+      ipv6Peers: this.#ipv6Peers,
+    };
+  }
+
+  /**
+   * The files with the most peers, most first (ties by id), without sorting
+   * every file: memory stays O(limit).
+   *
+   * @param limit how many files at most
+   * @returns their counts
+   */
+  topFiles(limit: number): FileCounts[] {
+    const top: FileRecord[] = [];
+    const before = (a: FileRecord, b: FileRecord) =>
+      a.holders.length > b.holders.length ||
+      (a.holders.length === b.holders.length && a.idHex < b.idHex);
+    if (limit <= 0) return [];
+    for (const file of this.#files.values()) {
+      if (top.length === limit && !before(file, top[limit - 1]!)) continue;
+      let low = 0;
+      let high = top.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (before(top[mid]!, file)) low = mid + 1;
+        else high = mid;
+      }
+      top.splice(low, 0, file);
+      if (top.length > limit) top.pop();
+    }
+    return top.map((file) => ({
+      id: file.idHex,
+      name: file.name,
+      size: file.size,
+      peers: file.holders.length,
+      seeders: file.seeders,
+      leechers: file.holders.length - file.seeders,
+    }));
   }
 
   /**
@@ -335,9 +412,11 @@ export class SwarmRegistry {
 
   /**
    * Picks up to `wanted` live holders of a file in random order, leaving
-   * out the requester, as many as fit one PEER_LIST datagram. Shuffles the
-   * holder array in place (partial Fisher-Yates), so it allocates only the
-   * answer.
+   * out the requester, as many as fit one PEER_LIST datagram. Peers of the
+   * requester's address family come first (the one it reached the tracker
+   * over, so the one it surely has); the other family fills what is left.
+   * Shuffles the holder array in place (partial Fisher-Yates), so it
+   * allocates only the answer.
    *
    * @param file the file
    * @param wanted how many peers at most
@@ -352,8 +431,10 @@ export class SwarmRegistry {
     nowMs: number,
   ): ListedPeer[] {
     const requester = this.#byUdpSource.get(requesterUdpSource);
+    const requesterIpv6 = requesterUdpSource.includes(":");
     const holders = file.holders;
     const out: ListedPeer[] = [];
+    const otherFamily: Holding[] = [];
     let budget = MAX_DATAGRAM_BYTES - file.peerListBaseBytes;
     const oldest = nowMs - this.#peerTtlMs;
     for (let i = 0; i < holders.length && out.length < wanted; i++) {
@@ -366,9 +447,24 @@ export class SwarmRegistry {
       current.index = j;
       const peer = picked.peer;
       if (peer === requester || peer.lastSeenMs < oldest) continue;
+      if (peer.ipv6 !== requesterIpv6) {
+        if (otherFamily.length < wanted) otherFamily.push(picked);
+        continue;
+      }
       if (peer.listEntryBytes > budget) continue;
       budget -= peer.listEntryBytes;
       out.push({ host: peer.host, port: peer.port, complete: picked.complete });
+    }
+    for (const holding of otherFamily) {
+      if (out.length >= wanted) break;
+      const peer = holding.peer;
+      if (peer.listEntryBytes > budget) continue;
+      budget -= peer.listEntryBytes;
+      out.push({
+        host: peer.host,
+        port: peer.port,
+        complete: holding.complete,
+      });
     }
     return out;
   }
@@ -498,12 +594,14 @@ export class SwarmRegistry {
       host: who.host,
       port: who.port,
       listEntryBytes: 1 + 1 + (ip?.byteLength ?? 16) + 2,
+      ipv6: ip?.byteLength !== 4,
       peerId: who.peerId.slice(),
       lastSeenMs: 0,
       udpSource: undefined,
       holdings: new Map(),
     };
     this.#peers.set(key, peer);
+    if (peer.ipv6) this.#ipv6Peers++;
     this.#peersPerIp.set(who.host, (this.#peersPerIp.get(who.host) ?? 0) + 1);
     return peer;
   }
@@ -528,6 +626,7 @@ export class SwarmRegistry {
     if (existing) {
       if (existing.complete !== announced.complete) {
         existing.file.seeders += announced.complete ? 1 : -1;
+        this.#seedHoldings += announced.complete ? 1 : -1;
         existing.complete = announced.complete;
       }
       return;
@@ -563,7 +662,10 @@ export class SwarmRegistry {
       index: file.holders.length,
     };
     file.holders.push(holding);
-    if (holding.complete) file.seeders++;
+    if (holding.complete) {
+      file.seeders++;
+      this.#seedHoldings++;
+    }
     peer.holdings.set(idHex, holding);
     this.#holdings++;
   }
@@ -576,12 +678,16 @@ export class SwarmRegistry {
         file.holders[holding.index] = last;
         last.index = holding.index;
       }
-      if (holding.complete) file.seeders--;
+      if (holding.complete) {
+        file.seeders--;
+        this.#seedHoldings--;
+      }
       this.#holdings--;
       if (file.holders.length === 0) this.#removeFile(file);
     }
     peer.holdings.clear();
     this.#peers.delete(peer.key);
+    if (peer.ipv6) this.#ipv6Peers--;
     const count = (this.#peersPerIp.get(peer.host) ?? 1) - 1;
     if (count === 0) this.#peersPerIp.delete(peer.host);
     else this.#peersPerIp.set(peer.host, count);

@@ -17,7 +17,9 @@ export const DEFAULT_PEER_TTL_MS = 60_000;
 /** Options for {@linkcode serveTracker}. */
 export interface ServeTrackerOptions {
   /**
-   * Address to bind.
+   * Address to bind. "::" serves IPv6 and IPv4 (one dual-stack socket, or
+   * two where the system keeps IPv6 sockets IPv6-only, or IPv4 alone where
+   * the system has no IPv6).
    *
    * @default {"0.0.0.0"}
    */
@@ -50,22 +52,71 @@ export interface ServeTrackerOptions {
 
 /** A running tracker. */
 export interface TrackerServer {
-  /** The address the socket is bound to (the real port when 0 was asked). */
+  /** The address the first socket is bound to (the real port when 0 was asked). */
   readonly addr: Deno.NetAddr;
+  /**
+   * Every bound socket's address: one for a single address or a dual-stack
+   * "::", two ("::" and "0.0.0.0") where the system keeps IPv6 sockets
+   * IPv6-only.
+   */
+  readonly addrs: readonly Deno.NetAddr[];
   /** The handler, for its registry and counters. */
   readonly handler: TrackerHandler;
   /**
-   * Settles when the loop has ended and the socket is closed. Rejects when
-   * the handler throws (a bug).
+   * Settles when every loop has ended and the sockets are closed. Rejects
+   * when the handler throws (a bug).
    */
   readonly finished: Promise<void>;
 }
 
+/** Closes a socket that may be closed already. */
+function closeQuietly(socket: Deno.DatagramConn): void {
+  try {
+    socket.close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
+}
+
+function bind(hostname: string, port: number): Deno.DatagramConn {
+  return Deno.listenDatagram({ transport: "udp", hostname, port });
+}
+
 /**
- * Binds a UDP socket and serves tracker requests until `signal` aborts.
+ * Binds the sockets for `hostname`. For "::" it binds IPv6 and then tries
+ * 0.0.0.0 on the same port: where the IPv6 socket is dual stack (Linux's
+ * default) that port is taken already and one socket serves both families;
+ * where IPv6 sockets are IPv6-only the second socket serves IPv4. A system
+ * without IPv6 gets 0.0.0.0 alone.
+ */
+function bindAll(hostname: string, port: number): Deno.DatagramConn[] {
+  if (hostname !== "::") return [bind(hostname, port)];
+  let v6: Deno.DatagramConn;
+  try {
+    v6 = bind("::", port);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) throw error;
+    logger.info("IPv6 is not available ({error}); serving IPv4 only", {
+      error,
+    });
+    return [bind("0.0.0.0", port)];
+  }
+  const boundPort = (v6.addr as Deno.NetAddr).port;
+  try {
+    return [v6, bind("0.0.0.0", boundPort)];
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) return [v6];
+    closeQuietly(v6);
+    throw error;
+  }
+}
+
+/**
+ * Binds UDP (see `hostname`) and serves tracker requests until `signal`
+ * aborts.
  *
  * @param options address, port, TTL, caps and stop signal
- * @returns the bound address, the handler and a promise of the loop's end
+ * @returns the bound addresses, the handler and a promise of the loops' end
  * @example
  * ```ts
  * import { serveTracker } from "./server.ts";
@@ -85,20 +136,15 @@ export function serveTracker(options: ServeTrackerOptions = {}): TrackerServer {
   const now = options.now ?? Date.now;
   const signal = options.signal;
   signal?.throwIfAborted();
-  const socket = Deno.listenDatagram({
-    transport: "udp",
-    hostname: options.hostname ?? "0.0.0.0",
-    port: options.port ?? 6969,
-  });
-  const addr = socket.addr as Deno.NetAddr;
-  const onAbort = () => socket.close();
+  const sockets = bindAll(options.hostname ?? "0.0.0.0", options.port ?? 6969);
+  const addrs = sockets.map((socket) => socket.addr as Deno.NetAddr);
+  const onAbort = () => sockets.forEach(closeQuietly);
   signal?.addEventListener("abort", onAbort, { once: true });
 
-  // One buffer for every datagram: the handler copies what it keeps. One
-  // byte more than the limit, so an oversized datagram fails to decode.
-  const buffer = new Uint8Array(MAX_DATAGRAM_BYTES + 1);
-
-  async function loop(): Promise<void> {
+  async function loop(socket: Deno.DatagramConn): Promise<void> {
+    // One buffer per socket: the handler copies what it keeps. One byte
+    // more than the limit, so an oversized datagram fails to decode.
+    const buffer = new Uint8Array(MAX_DATAGRAM_BYTES + 1);
     try {
       while (!signal?.aborted) {
         let bytes: Uint8Array;
@@ -132,10 +178,16 @@ export function serveTracker(options: ServeTrackerOptions = {}): TrackerServer {
         }
       }
     } finally {
-      signal?.removeEventListener("abort", onAbort);
-      if (!signal?.aborted) socket.close();
+      closeQuietly(socket);
     }
   }
 
-  return { addr, handler, finished: loop() };
+  const finished = Promise.all(sockets.map(loop)).then(
+    () => {},
+  ).finally(() => {
+    signal?.removeEventListener("abort", onAbort);
+    // One loop failing (a handler bug) stops the others too.
+    sockets.forEach(closeQuietly);
+  });
+  return { addr: addrs[0]!, addrs, handler, finished };
 }

@@ -8,11 +8,41 @@ import type { Library } from "../library/library.ts";
 import { serveConnection } from "./serve_connection.ts";
 import { UploadSlots } from "./upload_slots.ts";
 
+/**
+ * Binds TCP for `hostname`. For "::" it binds IPv6, then tries 0.0.0.0 on
+ * the same port: taken already where the IPv6 socket is dual stack (one
+ * listener serves both families), free where IPv6 sockets are IPv6-only
+ * (a second listener serves IPv4). Without IPv6 it binds 0.0.0.0 alone.
+ */
+function listenAll(hostname: string, port: number): Deno.TcpListener[] {
+  const listen = (host: string, at: number) =>
+    Deno.listen({ hostname: host, port: at, transport: "tcp" });
+  if (hostname !== "::") return [listen(hostname, port)];
+  let v6: Deno.TcpListener;
+  try {
+    v6 = listen("::", port);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) throw error;
+    return [listen("0.0.0.0", port)];
+  }
+  try {
+    return [v6, listen("0.0.0.0", v6.addr.port)];
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) return [v6];
+    v6.close();
+    throw error;
+  }
+}
+
 /** Options for {@linkcode PeerServer.listen}. */
 export interface PeerServerOptions {
   /** The files we share. */
   library: Library;
-  /** Address to bind. @default {"0.0.0.0"} */
+  /**
+   * Address to bind; "::" serves IPv6 and IPv4 (one dual-stack socket, two
+   * where IPv6 sockets are IPv6-only, IPv4 alone without IPv6).
+   * @default {"0.0.0.0"}
+   */
   hostname?: string;
   /** Port to bind; 0 picks a free one. @default {0} */
   port?: number;
@@ -40,7 +70,7 @@ export interface PeerServerOptions {
  * ```
  */
 export class PeerServer {
-  readonly #listener: Deno.TcpListener;
+  readonly #listeners: Deno.TcpListener[];
   readonly #connections = new Set<Deno.Conn>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #options: PeerServerOptions;
@@ -49,8 +79,11 @@ export class PeerServer {
   #uploadedBytes = 0;
   #closed = false;
 
-  private constructor(listener: Deno.TcpListener, options: PeerServerOptions) {
-    this.#listener = listener;
+  private constructor(
+    listeners: Deno.TcpListener[],
+    options: PeerServerOptions,
+  ) {
+    this.#listeners = listeners;
     this.#options = options;
     this.#slots = new UploadSlots({
       ...(options.uploadSlots !== undefined
@@ -61,22 +94,22 @@ export class PeerServer {
         : {}),
       ...(options.takeReceived ? { takeReceived: options.takeReceived } : {}),
     });
-    this.#accepting = this.#acceptLoop();
+    this.#accepting = Promise.all(
+      listeners.map((listener) => this.#acceptLoop(listener)),
+    ).then(() => {});
   }
 
   /** Binds and starts accepting. */
   static listen(options: PeerServerOptions): PeerServer {
-    const listener = Deno.listen({
-      hostname: options.hostname ?? "0.0.0.0",
-      port: options.port ?? 0,
-      transport: "tcp",
-    });
-    return new PeerServer(listener, options);
+    return new PeerServer(
+      listenAll(options.hostname ?? "0.0.0.0", options.port ?? 0),
+      options,
+    );
   }
 
   /** The bound port. */
   get port(): number {
-    return this.#listener.addr.port;
+    return this.#listeners[0]!.addr.port;
   }
 
   /** Bytes of chunk data sent so far. */
@@ -89,10 +122,10 @@ export class PeerServer {
     return this.#connections.size;
   }
 
-  async #acceptLoop(): Promise<void> {
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
     const maxConnections = this.#options.maxConnections ?? 128;
     try {
-      for await (const conn of this.#listener) {
+      for await (const conn of listener) {
         if (this.#connections.size >= maxConnections) {
           conn.close();
           continue;
@@ -127,7 +160,7 @@ export class PeerServer {
     if (this.#closed) return;
     this.#closed = true;
     this.#slots.close();
-    this.#listener.close();
+    for (const listener of this.#listeners) listener.close();
     for (const conn of this.#connections) {
       try {
         conn.close();

@@ -1,0 +1,224 @@
+/**
+ * The tracker's statistics: a snapshot of its registry and counters, as
+ * JSON for `/stats`, as the Prometheus text format for `/metrics`, and as
+ * one line for the log. Pure: the clock comes in as arguments.
+ *
+ * @module
+ */
+import { SHOAL_VERSION } from "../version.ts";
+import {
+  DROP_REASONS,
+  type DropReason,
+  REQUEST_TYPES,
+  type RequestType,
+  type TrackerHandler,
+} from "./handler.ts";
+import type { FileCounts } from "./registry.ts";
+
+/** Files listed one by one in a snapshot, most peers first. */
+export const STATS_TOP_FILES = 100;
+
+/** What `/stats` serves. */
+export interface TrackerStats {
+  /** The tracker's version. */
+  version: string;
+  /** Seconds since the tracker started. */
+  uptimeSeconds: number;
+  /** Files tracked. */
+  files: number;
+  /** Peers registered. */
+  peers: number;
+  /** Peers by address family. */
+  peersByFamily: { ipv4: number; ipv6: number };
+  /** (peer, file) pairs. */
+  holdings: number;
+  /** Holdings of a complete file. */
+  seeders: number;
+  /** Holdings of a partial file. */
+  leechers: number;
+  /** Datagrams received in all. */
+  datagrams: number;
+  /** Replies sent. */
+  replies: number;
+  /** Requests by type. */
+  requests: Record<RequestType, number>;
+  /** Drops by reason. */
+  drops: Record<DropReason, number>;
+  /** The files with most peers (at most {@linkcode STATS_TOP_FILES}). */
+  topFiles: FileCounts[];
+}
+
+/** Options for {@linkcode trackerStats}. */
+export interface TrackerStatsOptions {
+  /** When the tracker started, in ms of the same clock as `nowMs`. */
+  startedMs: number;
+  /** Now. */
+  nowMs: number;
+  /**
+   * How many files to list one by one.
+   *
+   * @default {100}
+   */
+  topFiles?: number;
+}
+
+/**
+ * Takes a snapshot of a handler's registry and counters.
+ *
+ * @param handler the tracker's handler
+ * @param options start time, now and list length
+ * @returns the snapshot
+ * @example
+ * ```ts
+ * import { TrackerHandler } from "./handler.ts";
+ * import { trackerStats } from "./stats.ts";
+ * const stats = trackerStats(new TrackerHandler(), { startedMs: 0, nowMs: 1_000 });
+ * stats.uptimeSeconds; // 1
+ * ```
+ */
+export function trackerStats(
+  handler: TrackerHandler,
+  options: TrackerStatsOptions,
+): TrackerStats {
+  const registry = handler.registry;
+  const counts = registry.stats;
+  const totals = registry.totals;
+  const handled = handler.stats;
+  const counters = handler.counters;
+  return {
+    version: SHOAL_VERSION,
+    uptimeSeconds: Math.max(
+      0,
+      Math.floor((options.nowMs - options.startedMs) / 1000),
+    ),
+    files: counts.files,
+    peers: counts.peers,
+    peersByFamily: { ipv4: totals.ipv4Peers, ipv6: totals.ipv6Peers },
+    holdings: counts.holdings,
+    seeders: totals.seeders,
+    leechers: totals.leechers,
+    datagrams: handled.received,
+    replies: handled.replies,
+    requests: counters.requests,
+    drops: counters.drops,
+    topFiles: registry.topFiles(options.topFiles ?? STATS_TOP_FILES),
+  };
+}
+
+function metric(
+  lines: string[],
+  name: string,
+  type: "gauge" | "counter",
+  help: string,
+  samples: [labels: string, value: number][],
+): void {
+  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  for (const [labels, value] of samples) {
+    lines.push(`${name}${labels} ${value}`);
+  }
+}
+
+/**
+ * Renders a snapshot in the Prometheus text exposition format (version
+ * 0.0.4): gauges of files, peers, holdings, seeders and leechers, counters
+ * of requests by type and of drops by reason. Per-file counts stay in
+ * `/stats`: one series per file would grow without bound.
+ *
+ * @param stats a snapshot from {@linkcode trackerStats}
+ * @returns the text, ending with a newline
+ * @example
+ * ```ts
+ * import { TrackerHandler } from "./handler.ts";
+ * import { prometheusText, trackerStats } from "./stats.ts";
+ * const text = prometheusText(trackerStats(new TrackerHandler(), { startedMs: 0, nowMs: 0 }));
+ * text.includes("shoal_tracker_files 0"); // true
+ * ```
+ */
+export function prometheusText(stats: TrackerStats): string {
+  const lines: string[] = [];
+  metric(lines, "shoal_tracker_info", "gauge", "Tracker version.", [
+    [`{version="${stats.version}"}`, 1],
+  ]);
+  metric(
+    lines,
+    "shoal_tracker_uptime_seconds",
+    "gauge",
+    "Seconds since the tracker started.",
+    [["", stats.uptimeSeconds]],
+  );
+  metric(lines, "shoal_tracker_files", "gauge", "Files tracked.", [
+    ["", stats.files],
+  ]);
+  metric(lines, "shoal_tracker_peers", "gauge", "Registered peers.", [
+    ["", stats.peers],
+  ]);
+  metric(
+    lines,
+    "shoal_tracker_peers_by_family",
+    "gauge",
+    "Registered peers by address family.",
+    [
+      ['{family="ipv4"}', stats.peersByFamily.ipv4],
+      ['{family="ipv6"}', stats.peersByFamily.ipv6],
+    ],
+  );
+  metric(
+    lines,
+    "shoal_tracker_holdings",
+    "gauge",
+    "Peer and file pairs, by completeness.",
+    [
+      ['{state="seeder"}', stats.seeders],
+      ['{state="leecher"}', stats.leechers],
+    ],
+  );
+  metric(
+    lines,
+    "shoal_tracker_datagrams_total",
+    "counter",
+    "Datagrams received.",
+    [["", stats.datagrams]],
+  );
+  metric(lines, "shoal_tracker_replies_total", "counter", "Replies sent.", [
+    ["", stats.replies],
+  ]);
+  metric(
+    lines,
+    "shoal_tracker_requests_total",
+    "counter",
+    "Requests that decoded, by type.",
+    REQUEST_TYPES.map((type) => [`{type="${type}"}`, stats.requests[type]]),
+  );
+  metric(
+    lines,
+    "shoal_tracker_drops_total",
+    "counter",
+    "Datagrams dropped or refused, by reason.",
+    DROP_REASONS.map((reason) => [`{reason="${reason}"}`, stats.drops[reason]]),
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * One line for people, logged every minute.
+ *
+ * @param stats a snapshot
+ * @returns e.g. "3 files, 5 peers (4 IPv4, 1 IPv6), 4 seeding, 1 leeching; 120 requests, 2 dropped; up 61 s"
+ * @example
+ * ```ts
+ * import { TrackerHandler } from "./handler.ts";
+ * import { summaryLine, trackerStats } from "./stats.ts";
+ * summaryLine(trackerStats(new TrackerHandler(), { startedMs: 0, nowMs: 0 }));
+ * ```
+ */
+export function summaryLine(stats: TrackerStats): string {
+  const requests = REQUEST_TYPES.reduce(
+    (sum, type) => sum + stats.requests[type],
+    0,
+  );
+  const drops = DROP_REASONS.reduce(
+    (sum, reason) => sum + stats.drops[reason],
+    0,
+  );
+  return `${stats.files} files, ${stats.peers} peers (${stats.peersByFamily.ipv4} IPv4, ${stats.peersByFamily.ipv6} IPv6), ${stats.seeders} seeding, ${stats.leechers} leeching; ${requests} requests, ${drops} dropped; up ${stats.uptimeSeconds} s`;
+}
