@@ -315,7 +315,11 @@ export async function serveConnection(
           return null;
         }
         queue.push({ txid: message.txid, index: message.index });
-        serving ??= serveQueue().finally(() => (serving = null));
+        serving ??= serveQueue().catch((error) => {
+          // A peer that hangs up mid-chunk costs its connection, never the process.
+          if (!isConnectionError(error)) throw error;
+          close();
+        }).finally(() => (serving = null));
         return null;
       case "cancel": {
         const at = queue.findIndex((get) => get.index === message.index);
