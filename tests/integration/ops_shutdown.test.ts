@@ -1,0 +1,215 @@
+/**
+ * Clean shutdown of real peer processes: SIGTERM or SIGINT makes a peer
+ * leave the tracker at once (not after the TTL) and exit 0, and a download
+ * stopped in the middle resumes from its checked chunks.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  makeFile,
+  PEER_MAIN,
+  type RunningProcess,
+  sha256File,
+  spawnDeno,
+  startSeeder,
+  tempDir,
+} from "../_helpers/peers.ts";
+import { TrackerClient } from "../../peer/tracker_client.ts";
+
+const CHUNK_BYTES = 512 * 1024;
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`a seeder stopped with ${signal} leaves the tracker's peer list at once and exits 0`, async () => {
+    await using dir = await tempDir();
+    // A long TTL: only LEAVE can remove the peer within this test.
+    await using tracker = await startTracker({ peerTtlMs: 600_000 });
+    const source = join(dir.path, "leaving.bin");
+    await makeFile(source, 1000, 3);
+    const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+    let code: number;
+    try {
+      assert.equal(tracker.handler.registry.stats.peers, 1);
+      seeder.child.kill(signal);
+    } finally {
+      code = (await seeder.done(10_000)).code;
+    }
+    assert.equal(code, 0);
+    assert.equal(tracker.handler.registry.stats.peers, 0);
+    assert.equal(tracker.handler.registry.stats.files, 0);
+    assert.ok(tracker.handler.counters.requests.leave >= 1);
+  });
+}
+
+/** Copies bytes one way, at most `bytesPerSecond`; never throws. */
+async function pump(
+  from: Deno.Conn,
+  to: Deno.Conn,
+  bytesPerSecond: number,
+): Promise<void> {
+  const buffer = new Uint8Array(16 * 1024);
+  const startMs = performance.now();
+  let sent = 0;
+  try {
+    while (true) {
+      const n = await from.read(buffer);
+      if (n === null) return;
+      let offset = 0;
+      while (offset < n) offset += await to.write(buffer.subarray(offset, n));
+      sent += n;
+      const aheadMs = (sent / bytesPerSecond) * 1000 -
+        (performance.now() - startMs);
+      if (aheadMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, aheadMs));
+      }
+    }
+  } catch {
+    // The other side closed: the proxy closes both ends below.
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 that slows the target's answers down, so a
+ * download on loopback lasts long enough to be stopped in the middle.
+ */
+function slowProxy(targetPort: number, bytesPerSecond: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  const accepting = (async () => {
+    try {
+      for await (const inbound of listener) {
+        let outbound: Deno.Conn;
+        try {
+          outbound = await Deno.connect({
+            hostname: "127.0.0.1",
+            port: targetPort,
+          });
+        } catch {
+          inbound.close();
+          continue;
+        }
+        conns.add(inbound);
+        conns.add(outbound);
+        const stop = () => {
+          closeQuietly(inbound);
+          closeQuietly(outbound);
+          conns.delete(inbound);
+          conns.delete(outbound);
+        };
+        const task: Promise<void> = Promise.race([
+          pump(inbound, outbound, Infinity),
+          pump(outbound, inbound, bytesPerSecond),
+        ]).then(stop);
+        // Both pumps end once both ends are closed.
+        const both = task.then(() => {}).finally(() => tasks.delete(both));
+        tasks.add(both);
+      }
+    } catch {
+      // Listener closed.
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    async close() {
+      listener.close();
+      for (const conn of conns) closeQuietly(conn);
+      await accepting;
+      await Promise.all([...tasks]);
+    },
+  };
+}
+
+function jsonLines(lines: string[]): Record<string, unknown>[] {
+  return lines.filter((line) => line.trim() !== "").map((line) =>
+    JSON.parse(line)
+  );
+}
+
+Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from its checked chunks", async () => {
+  await using dir = await tempDir();
+  const size = 32 * CHUNK_BYTES + 12_345;
+  const chunkCount = Math.ceil(size / CHUNK_BYTES);
+  const source = join(dir.path, "resume.bin");
+  await makeFile(source, size, 11);
+  // The seeder registers with one tracker; the leecher asks another, which
+  // lists only the slow proxy in front of the seeder.
+  await using seederTracker = await startTracker();
+  await using leecherTracker = await startTracker();
+  const seeder = await startSeeder(
+    seederTracker,
+    [source],
+    join(dir.path, "s"),
+  );
+  const proxy = slowProxy(seeder.port, 8_000_000);
+  let leecher: RunningProcess | null = null;
+  try {
+    const id = seeder.lines.join("\n").match(/id ([0-9a-f]{64})/)![1]!;
+    await using announcer = await TrackerClient.open({
+      host: leecherTracker.host,
+      port: leecherTracker.port,
+    });
+    await announcer.register(
+      crypto.getRandomValues(new Uint8Array(16)),
+      proxy.port,
+      [{
+        id: Uint8Array.from(id.match(/../g)!, (byte) => parseInt(byte, 16)),
+        name: "resume.bin",
+        size,
+        chunkCount,
+        complete: true,
+      }],
+    );
+    const args = [
+      "--tracker",
+      `${leecherTracker.host}:${leecherTracker.port}`,
+      "--get",
+      "resume.bin",
+      "--out",
+      join(dir.path, "l"),
+      "--no-seed",
+      "--json",
+    ];
+    leecher = spawnDeno(PEER_MAIN, args);
+    const { input: line } = await leecher.waitFor(
+      /"type":"progress".*"chunksDone":([4-9]|[12]\d)\b/,
+      30_000,
+    );
+    const before = JSON.parse(line!) as { chunksDone: number };
+    leecher.child.kill("SIGTERM");
+    const first = await leecher.done(15_000);
+    leecher = null;
+    assert.equal(first.code, 0, first.stderr);
+    const events = jsonLines(first.stdout.split("\n"));
+    assert.equal(events.at(-1)?.type, "stopped", first.stdout);
+    assert.ok(events.every((event) => typeof event.type === "string"));
+    assert.ok(before.chunksDone < chunkCount);
+
+    const second = await spawnDeno(PEER_MAIN, args).done(60_000);
+    assert.equal(second.code, 0, second.stderr);
+    const done = jsonLines(second.stdout.split("\n")).find((event) =>
+      event.type === "done"
+    ) as { resumedChunks: number; sha256: string } | undefined;
+    assert.ok(done, second.stdout);
+    assert.ok(
+      done.resumedChunks >= before.chunksDone,
+      `resumed ${done.resumedChunks}, had ${before.chunksDone}`,
+    );
+    assert.ok(done.resumedChunks < chunkCount);
+    const expected = await sha256File(source);
+    assert.equal(done.sha256, expected);
+    assert.equal(await sha256File(join(dir.path, "l", "resume.bin")), expected);
+  } finally {
+    if (leecher) await leecher.kill();
+    await proxy.close();
+    await seeder.stop();
+  }
+});
