@@ -1,0 +1,233 @@
+/**
+ * Faults on the seeding side, with real processes: a seeder killed
+ * (SIGKILL) in the middle of a chunk, then every seeder killed and one
+ * brought back; and a seeder whose file is overwritten in place (same size,
+ * same modification time) after it started. The download finishes with the
+ * right file, and no bad byte is ever served or kept.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  chunkHash,
+  createMessage,
+  ErrorCode,
+  FrameDecoder,
+  type Message,
+  sha256,
+  toHex,
+} from "@shoal/protocol";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  makeFile,
+  PEER_MAIN,
+  sha256File,
+  spawnDeno,
+  startSeeder,
+  tempDir,
+} from "../_helpers/peers.ts";
+import { sleep, waitUntil } from "../_helpers/attack.ts";
+import { manifestOf } from "../_helpers/fake_seeder.ts";
+
+const CHUNK = 512 * 1024;
+
+function slowSeeder(
+  tracker: { host: string; port: number },
+  file: string,
+  state: string,
+  rate: string,
+) {
+  const process = spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--seed",
+    file,
+    "--out",
+    state,
+    "--max-upload",
+    rate,
+  ]);
+  return process.waitFor(/serving peers on port (\d+)/).then((match) =>
+    Object.assign(process, { port: Number(match[1]) })
+  );
+}
+
+Deno.test("a download survives a seeder killed mid-chunk, then every seeder gone and one back", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "film.bin");
+  await makeFile(source, 16 * CHUNK + 99, 5);
+  // 1.5 MB/s each: a 512 KiB chunk takes about a third of a second, so a
+  // kill lands inside a chunk.
+  const a = await slowSeeder(tracker, source, join(dir.path, "a"), "1500k");
+  let b = await slowSeeder(tracker, source, join(dir.path, "b"), "1500k");
+  const out = join(dir.path, "out");
+  const leecher = spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--get",
+    "film.bin",
+    "--out",
+    out,
+    "--no-seed",
+    "--give-up-after",
+    "30",
+  ]);
+  try {
+    // Wait until some chunks arrived, so the transfer is in full swing.
+    await waitUntil(
+      "the first chunks",
+      async () => {
+        const info = await Deno.stat(join(out, "film.bin.part")).catch(
+          () => null,
+        );
+        return info ? true : null;
+      },
+      20_000,
+    );
+    await sleep(700);
+    await a.kill();
+    await sleep(700);
+    // Now nobody serves the file.
+    await b.kill();
+    await sleep(2_500);
+    assert.equal(
+      await Deno.stat(join(out, "film.bin")).catch(() => null),
+      null,
+      "finished without any seeder?",
+    );
+    // One comes back (same state folder: no hashing again, a new port).
+    b = await slowSeeder(tracker, source, join(dir.path, "b"), "4M");
+    const result = await leecher.done(60_000);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.equal(
+      await sha256File(join(out, "film.bin")),
+      await sha256File(source),
+    );
+  } finally {
+    await leecher.kill();
+    await a.kill();
+    await b.stop();
+  }
+});
+
+/** Asks a seeder for every chunk on one connection; returns what came back per index. */
+async function askEveryChunk(
+  port: number,
+  fileId: Uint8Array,
+  count: number,
+): Promise<Message[]> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const out: Uint8Array[] = [
+      createMessage({
+        kind: "handshake",
+        txid: 1,
+        fileId,
+        peerId: new Uint8Array(16).fill(3),
+        port: 0,
+      }),
+    ];
+    for (let i = 0; i < count; i++) {
+      out.push(createMessage({ kind: "get", txid: 100 + i, index: i }));
+    }
+    for (const bytes of out) await conn.write(bytes);
+    const decoder = new FrameDecoder();
+    const answers: Message[] = [];
+    const buffer = new Uint8Array(64 * 1024);
+    const deadline = performance.now() + 15_000;
+    while (answers.length < count + 1 && performance.now() < deadline) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      decoder.push(buffer.subarray(0, n), (message) => {
+        if (
+          message.kind === "ack" || message.kind === "chunk_data" ||
+          message.kind === "error"
+        ) answers.push(message);
+      });
+    }
+    return answers.slice(1);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a seeder whose file is overwritten in place (same size and mtime) stops serving it", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "doc.bin");
+  await makeFile(source, 6 * CHUNK, 8);
+  const copy = join(dir.path, "copy", "doc.bin");
+  await Deno.mkdir(join(dir.path, "copy"));
+  await Deno.copyFile(source, copy);
+  const original = await Deno.readFile(source);
+  const built = manifestOf(original, "doc.bin");
+  const changed = await startSeeder(tracker, [source], join(dir.path, "s1"));
+  try {
+    // Overwrite chunk 3 in place, then put the modification time back, as a
+    // coarse-clock file system (or `touch -r`) would leave it.
+    const before = await Deno.stat(source);
+    {
+      using file = await Deno.open(source, { write: true });
+      await file.seek(3 * CHUNK + 10, Deno.SeekMode.Start);
+      await file.write(new Uint8Array(1000).fill(0xee));
+    }
+    await Deno.utime(source, before.atime!, before.mtime!);
+    assert.equal(
+      (await Deno.stat(source)).mtime?.getTime(),
+      before.mtime?.getTime(),
+    );
+
+    // Chunks before 3 are fine; 3 is refused; the file is then stale and
+    // nothing more is served from it. Never a byte that fails its hash.
+    const answers = await askEveryChunk(changed.port, built.id, 6);
+    const served: number[] = [];
+    for (const [i, answer] of answers.entries()) {
+      if (answer.kind === "chunk_data") {
+        assert.deepEqual(
+          sha256(answer.data),
+          chunkHash(built.manifest, i),
+          `chunk ${i} sent with bad bytes`,
+        );
+        served.push(i);
+      } else {
+        assert.equal(answer.kind, "error");
+        assert.equal(answer.code, ErrorCode.NOT_AVAILABLE);
+      }
+    }
+    assert.ok(!served.includes(3), "the overwritten chunk was served");
+    assert.deepEqual(
+      served.filter((i) => i > 3),
+      [],
+      "chunks were served after the change was seen",
+    );
+    // A new connection is told the file is not here any more.
+    const again = await askEveryChunk(changed.port, built.id, 1);
+    assert.equal(again.length, 0);
+
+    // With an intact copy elsewhere, a leecher finishes with the right file.
+    const honest = await startSeeder(tracker, [copy], join(dir.path, "s2"));
+    try {
+      const out = join(dir.path, "out");
+      const result = await spawnDeno(PEER_MAIN, [
+        "--tracker",
+        `${tracker.host}:${tracker.port}`,
+        "--get",
+        toHex(built.id),
+        "--out",
+        out,
+        "--no-seed",
+        "--give-up-after",
+        "20",
+      ]).done(60_000);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(
+        await sha256File(join(out, "doc.bin")),
+        toHex(built.manifest.fileHash),
+      );
+    } finally {
+      await honest.stop();
+    }
+  } finally {
+    await changed.stop();
+  }
+});
