@@ -1,0 +1,250 @@
+/**
+ * The tracker and peer command lines as operators and scripts use them:
+ * --version, the statistics endpoints and the minute line, JSON logs on
+ * stderr, a clean stop, and `--json` output on stdout.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { SHOAL_VERSION } from "../../version.ts";
+import { TrackerClient } from "../../peer/tracker_client.ts";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  makeFile,
+  PEER_MAIN,
+  sha256File,
+  spawnDeno,
+  startSeeder,
+  tempDir,
+  TRACKER_MAIN,
+} from "../_helpers/peers.ts";
+
+function parseLines(text: string): Record<string, unknown>[] {
+  return text.split("\n").filter((line) => line.trim() !== "").map((line) => {
+    try {
+      return JSON.parse(line);
+    } catch (cause) {
+      throw new Error(`Not a JSON line: ${JSON.stringify(line)}`, { cause });
+    }
+  });
+}
+
+async function waitUntil(
+  what: string,
+  check: () => boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+Deno.test("tracker and peer --version print the version and exit 0", async () => {
+  const tracker = await spawnDeno(TRACKER_MAIN, ["--version"], {
+    permissions: ["--allow-net"],
+  }).done(20_000);
+  assert.equal(tracker.code, 0);
+  assert.equal(tracker.stdout.trim(), `shoal-tracker ${SHOAL_VERSION}`);
+  const peer = await spawnDeno(PEER_MAIN, ["--version"]).done(20_000);
+  assert.equal(peer.code, 0);
+  assert.equal(peer.stdout.trim(), `shoal-peer ${SHOAL_VERSION}`);
+});
+
+Deno.test("tracker --stats-port serves /stats and /metrics on loopback, logs JSON stats lines, stops cleanly", async () => {
+  const tracker = spawnDeno(TRACKER_MAIN, [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--stats-port",
+    "0",
+    "--stats-every",
+    "1",
+    "--log-format",
+    "json",
+  ], { permissions: ["--allow-net"] });
+  let stderr = "";
+  try {
+    const [, udpPort] = await tracker.waitFor(/udp:\/\/127\.0\.0\.1:(\d+)/);
+    const [, base] = await tracker.waitFor(
+      /^stats on (http:\/\/127\.0\.0\.1:\d+)\/stats and /,
+    );
+    await using client = await TrackerClient.open({
+      host: "127.0.0.1",
+      port: Number(udpPort),
+    });
+    const file = {
+      id: crypto.getRandomValues(new Uint8Array(32)),
+      name: "stats.bin",
+      size: 2_000_000,
+      chunkCount: 4,
+      complete: true,
+    };
+    await client.register(crypto.getRandomValues(new Uint8Array(16)), 7100, [
+      file,
+    ]);
+    await client.register(crypto.getRandomValues(new Uint8Array(16)), 7101, [
+      { ...file, complete: false },
+    ]);
+
+    const stats = await (await fetch(`${base}/stats`)).json();
+    assert.equal(stats.version, SHOAL_VERSION);
+    assert.equal(stats.files, 1);
+    assert.equal(stats.peers, 2);
+    assert.equal(stats.seeders, 1);
+    assert.equal(stats.leechers, 1);
+    assert.equal(stats.requests.register, 2);
+    assert.ok(stats.requests.connect >= 1);
+    assert.deepEqual(stats.topFiles.map((f: { name: string }) => f.name), [
+      "stats.bin",
+    ]);
+    assert.equal(typeof stats.uptimeSeconds, "number");
+
+    const metrics = await fetch(`${base}/metrics`);
+    assert.match(metrics.headers.get("content-type")!, /^text\/plain/);
+    const text = await metrics.text();
+    assert.match(text, /^shoal_tracker_files 1$/m);
+    assert.match(text, /^shoal_tracker_peers 2$/m);
+    assert.match(text, /^shoal_tracker_requests_total\{type="register"\} 2$/m);
+    assert.match(text, /^# TYPE shoal_tracker_drops_total counter$/m);
+
+    const missing = await fetch(`${base}/nothing`);
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+  } finally {
+    // Let one statistics line reach the log, then stop.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    tracker.child.kill("SIGINT");
+    const result = await tracker.done(10_000);
+    stderr = result.stderr;
+    assert.equal(result.code, 0, stderr);
+  }
+  const logs = parseLines(stderr);
+  const statsLine = logs.find((log) =>
+    typeof log.message === "string" && log.message.startsWith("Stats: ")
+  );
+  assert.ok(statsLine, stderr);
+  assert.equal(statsLine.level, "INFO");
+  assert.equal(statsLine.logger, "shoal.tracker");
+  assert.match(String(statsLine.message), /1 files, 2 peers/);
+  assert.ok(logs.some((log) => log.message === "Tracker stopped"), stderr);
+});
+
+Deno.test("tracker rejects a bad --log-format and --stats-port with exit 2", async () => {
+  for (const args of [["--log-format", "xml"], ["--stats-port", "99999"]]) {
+    const result = await spawnDeno(TRACKER_MAIN, args, {
+      permissions: ["--allow-net"],
+    }).done(20_000);
+    assert.equal(result.code, 2, args.join(" "));
+    assert.match(result.stderr, /^Cannot start tracker: /);
+  }
+});
+
+Deno.test("peer --get --json prints only JSON lines: progress, then done", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "script.bin");
+  await makeFile(source, 5 * 512 * 1024 + 3, 5);
+  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+  try {
+    const result = await spawnDeno(PEER_MAIN, [
+      "--tracker",
+      `${tracker.host}:${tracker.port}`,
+      "--get",
+      "script.bin",
+      "--out",
+      join(dir.path, "l"),
+      "--no-seed",
+      "--json",
+      "--log-level",
+      "debug",
+      "--log-format",
+      "json",
+    ]).done(60_000);
+    assert.equal(result.code, 0, result.stderr);
+    const events = parseLines(result.stdout);
+    assert.ok(events.length >= 2);
+    assert.ok(events.some((event) => event.type === "progress"));
+    for (const event of events.slice(0, -1)) {
+      assert.equal(event.type, "progress");
+      for (const key of ["state", "chunksDone", "chunkCount", "peers"]) {
+        assert.ok(key in event, `progress lacks ${key}`);
+      }
+    }
+    const done = events.at(-1)!;
+    assert.equal(done.type, "done");
+    assert.equal(done.name, "script.bin");
+    assert.equal(done.chunkCount, 6);
+    assert.equal(done.resumedChunks, 0);
+    assert.equal(done.sha256, await sha256File(source));
+    // Debug logs went to stderr, as JSON lines with peer categories.
+    const logs = parseLines(result.stderr);
+    assert.ok(
+      logs.every((log) => String(log.logger).startsWith("shoal.peer")),
+      result.stderr,
+    );
+  } finally {
+    await seeder.stop();
+  }
+});
+
+Deno.test("peer --json reports failures as one JSON error line with the exit code", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const unknown = await spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--get",
+    "nothing.bin",
+    "--out",
+    dir.path,
+    "--no-seed",
+    "--json",
+  ]).done(30_000);
+  assert.equal(unknown.code, 3, unknown.stderr);
+  const events = parseLines(unknown.stdout);
+  assert.deepEqual(events.filter((event) => event.type !== "progress"), [{
+    type: "error",
+    code: "unknown_file",
+    exitCode: 3,
+    message: events.at(-1)!.message,
+  }]);
+  assert.match(String(events.at(-1)!.message), /nothing\.bin/);
+
+  const usage = await spawnDeno(PEER_MAIN, ["--json", "--bogus"]).done(20_000);
+  assert.equal(usage.code, 2);
+  const [error] = parseLines(usage.stdout);
+  assert.equal(error?.type, "error");
+  assert.equal(error?.code, "usage");
+  assert.equal(error?.exitCode, 2);
+});
+
+Deno.test("peer --seed --json prints seeding and serving events, then exits 0 on SIGTERM", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "events.bin");
+  await makeFile(source, 1234, 8);
+  const seeder = spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--seed",
+    source,
+    "--out",
+    join(dir.path, "s"),
+    "--json",
+  ]);
+  await seeder.waitFor(/"type":"serving"/);
+  await waitUntil(
+    "registration",
+    () => tracker.handler.registry.stats.peers === 1,
+  );
+  assert.equal(await seeder.stop(), 0);
+  const events = parseLines(seeder.lines.join("\n"));
+  const types = events.map((event) => event.type);
+  assert.ok(types.includes("seeding"), types.join());
+  assert.ok(types.includes("serving"), types.join());
+  const serving = events.find((event) => event.type === "serving")!;
+  assert.equal(typeof serving.port, "number");
+  assert.equal(tracker.handler.registry.stats.peers, 0);
+});
