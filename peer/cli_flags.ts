@@ -81,6 +81,8 @@ export interface PeerFlags {
   uploadSlots: number;
   /** Serve downloads in progress. */
   partialSeeding: boolean;
+  /** No --seed, --get or --ui: seed what the state folder remembers, if anything. */
+  seedsOnlySaved: boolean;
 }
 
 /**
@@ -237,11 +239,9 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       throw new UsageError("--get needs a file name or id");
     }
   }
-  if (!v.help && !v.version && !v.ui && get === null && v.seed.length === 0) {
-    throw new UsageError(
-      "nothing to do: give --seed FILE, --get NAME or --ui (see --help)",
-    );
-  }
+  // With none of --seed, --get and --ui, the peer seeds again what its
+  // state folder lists; main() says "nothing to do" if that is nothing.
+  const seedsOnlySaved = get === null && v.seed.length === 0 && !v.ui;
   if (v.ui && v["no-seed"]) {
     throw new UsageError("--no-seed cannot be used with --ui");
   }
@@ -269,5 +269,6 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     maxDownloadBytesPerSecond,
     uploadSlots,
     partialSeeding: !v["no-partial"],
+    seedsOnlySaved,
   };
 }

@@ -133,6 +133,35 @@ export async function main(args: string[], cwd: string): Promise<number> {
       });
       out.event("ui", { url: ui.url }, `Shoal web page: ${ui.url}`);
     }
+    if (flags.serve) {
+      // What this peer seeded before (its state lives in --out/.shoal) is shared again.
+      const restored = await node.library.restore();
+      for (const file of restored.files) {
+        out.event(
+          "seeding",
+          {
+            name: file.manifest.name,
+            size: file.manifest.size,
+            chunkCount: file.manifest.chunkCount,
+            fileId: file.idHex,
+          },
+          `seeding ${file.manifest.name} again (${
+            formatBytes(file.manifest.size)
+          }) id ${file.idHex}`,
+        );
+      }
+      for (const problem of restored.problems) {
+        logger.warn("Not seeding again: {problem}", { problem });
+      }
+      if (flags.seedsOnlySaved && restored.files.length === 0) {
+        out.error(
+          "usage",
+          2,
+          `nothing to do: give --seed FILE, --get NAME or --ui (${flags.outDir}/.shoal lists no files to seed again; see --help)`,
+        );
+        return 2;
+      }
+    }
     for (const path of flags.seeds) {
       if (stop.signal.aborted) return 0;
       const file = await node.seed(

@@ -190,3 +190,30 @@ Deno.test("a download completes when one seeder is killed in the middle", async 
     await Promise.all(seeders.map((s) => s.stop().catch(() => 0)));
   }
 });
+
+Deno.test("a restarted peer seeds again what it seeded before, from its --out state", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "again.bin");
+  await makeFile(source, 2 * CHUNK + 7, 13);
+  const state = join(dir.path, "seed");
+  const first = await startSeeder(tracker, [source], state);
+  assert.equal(await first.stop(), 0);
+  // No --seed this time: the peer's state folder remembers the file.
+  const again = await startSeeder(tracker, [], state);
+  try {
+    assert.ok(
+      again.lines.some((line) => line.startsWith("seeding again.bin again")),
+      again.lines.join("\n"),
+    );
+    const out = join(dir.path, "leech");
+    const result = await leech(tracker, "again.bin", out);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      await sha256File(join(out, "again.bin")),
+      await sha256File(source),
+    );
+  } finally {
+    await again.stop();
+  }
+});
