@@ -63,10 +63,15 @@ export function spawnDeno(
  */
 export function spawnDenoWith(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string>; clearEnv?: boolean } =
-    {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string>;
+    clearEnv?: boolean;
+    /** The executable to run instead of deno (a compiled binary). */
+    binary?: string;
+  } = {},
 ): RunningProcess {
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(options.binary ?? Deno.execPath(), {
     args,
     cwd: options.cwd ?? ROOT,
     clearEnv: options.clearEnv ?? false,
