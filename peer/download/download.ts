@@ -532,7 +532,17 @@ class Download {
       this.#resumedChunks = good.length;
     }
     this.#picker = new PiecePicker(have);
-    this.#resumeDirty = true;
+    // Create the resume state before the part file grows, so it can still
+    // be saved (in place) if the disk fills up later.
+    await this.#saveResume().catch((error) => {
+      throw new DownloadError(
+        "disk",
+        `Cannot save resume state: ${
+          errorText(error)
+        }; free some space or choose another --out`,
+        { cause: error },
+      );
+    });
     this.#state = "downloading";
     this.#options.onStart?.({
       fileId: this.#fileId,
