@@ -33,6 +33,7 @@ export class BenchProcess {
   readonly lines: string[] = [];
   readonly startedMs: number;
   #peakKiB = 0;
+  #cpuTicks = 0;
   #execed = false;
   #exitedMs: number | null = null;
   #status: Deno.CommandStatus | null = null;
@@ -85,6 +86,13 @@ export class BenchProcess {
     }
     const kib = readStatusKiB(this.pid, "VmHWM");
     if (kib !== null && kib > this.#peakKiB) this.#peakKiB = kib;
+    const ticks = readCpuTicks(this.pid);
+    if (ticks !== null) this.#cpuTicks = ticks;
+  }
+
+  /** CPU time (user + system, all threads) used so far, as last sampled, in seconds. */
+  get cpuSeconds(): number {
+    return this.#cpuTicks / CLOCK_TICKS_PER_SECOND;
   }
 
   /**
@@ -294,6 +302,55 @@ export async function runToEnd(
     code: status.code,
     output: proc.lines.join("\n"),
     seconds: (proc.elapsedMs ?? 0) / 1000,
+  };
+}
+
+/** USER_HZ: the unit of /proc/PID/stat times (100 on Linux x86 and arm). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process from /proc/PID/stat, in clock ticks, or null. */
+export function readCpuTicks(pid: number): number | null {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return null;
+  }
+  // Fields after the ")" that ends the command name: state is field 3,
+  // utime field 14, stime field 15.
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return Number.isFinite(utime + stime) ? utime + stime : null;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+export function readMachineTicks(): { busy: number; total: number } | null {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/proc/stat");
+  } catch {
+    return null;
+  }
+  const cols = text.slice(0, text.indexOf("\n")).trim().split(/\s+/).slice(1)
+    .map(Number);
+  const total = cols.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (cols[3] ?? 0) + (cols[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Measures how busy the machine was between `start()` and `stop()`:
+ * 1.0 means every core was busy the whole time (our processes included).
+ */
+export function machineBusy(): { stop(): number | null } {
+  const a = readMachineTicks();
+  return {
+    stop() {
+      const b = readMachineTicks();
+      if (!a || !b || b.total === a.total) return null;
+      return (b.busy - a.busy) / (b.total - a.total);
+    },
   };
 }
 

@@ -20,6 +20,7 @@ import {
   type BenchProcess,
   freeTcpPort,
   freeUdpPort,
+  machineBusy,
   runToEnd,
   sleep,
   spawnProcess,
@@ -79,6 +80,14 @@ export interface Sample {
   trackerPeak: number | null;
   /** What the tool itself reported as its own time, seconds. */
   selfSeconds?: number;
+  /** CPU seconds (user + system) the leecher used. */
+  leecherCpuSeconds?: number;
+  /**
+   * Share of the whole machine's CPU busy during the run (every process,
+   * ours included; 1 = all cores busy). High values with slow times mean
+   * something else was running.
+   */
+  machineBusy?: number;
 }
 
 /** All runs of one tool on one (size, seeders) case. */
@@ -289,6 +298,7 @@ async function shoalEnv(
         return {
           seconds: leecher.elapsedMs! / 1000,
           leecherPeak: leecher.peakBytes || null,
+          leecherCpuSeconds: leecher.cpuSeconds,
           seederPeak: maxPeak(seeds),
           trackerPeak: maxPeak([tracker]),
           ...(checked ? { selfSeconds: Number(checked[2]) } : {}),
@@ -360,6 +370,7 @@ function floorEnv(file: BenchFile, workDir: string): Env {
         return {
           seconds,
           leecherPeak: receiver.peakBytes || null,
+          leecherCpuSeconds: receiver.cpuSeconds,
           seederPeak: sender.peakBytes || null,
           trackerPeak: null,
         };
@@ -597,6 +608,7 @@ async function aria2Env(
         return {
           seconds: leecher.elapsedMs! / 1000,
           leecherPeak: leecher.peakBytes || null,
+          leecherCpuSeconds: leecher.cpuSeconds,
           seederPeak: maxPeak(seeds),
           trackerPeak: maxPeak([ot.proc]),
         };
@@ -682,6 +694,7 @@ async function libtorrentEnv(
         return {
           seconds: leecher.elapsedMs! / 1000,
           leecherPeak: leecher.peakBytes || null,
+          leecherCpuSeconds: leecher.cpuSeconds,
           seederPeak: maxPeak(seeds),
           trackerPeak: maxPeak([ot.proc]),
           ...(done ? { selfSeconds: Number(done[1]) } : {}),
@@ -806,16 +819,21 @@ export async function runSwarmBench(
               const result = cases.get(env.tool)!;
               try {
                 await sleep(300);
+                const busy = machineBusy();
                 const sample = await env.runOnce(run);
+                const share = busy.stop();
+                if (share !== null) sample.machineBusy = share;
                 result.samples.push(sample);
                 log(
                   `${sizeLabel(size)} x ${seeders} run ${
                     run + 1
                   }/${options.runs} ${env.tool}: ${
                     sample.seconds.toFixed(2)
-                  } s, leecher ${mib(sample.leecherPeak)}, seeder ${
-                    mib(sample.seederPeak)
-                  }`,
+                  } s, leecher ${mib(sample.leecherPeak)} ${
+                    sample.leecherCpuSeconds?.toFixed(2)
+                  } CPU s, seeder ${mib(sample.seederPeak)}, machine busy ${
+                    ((sample.machineBusy ?? NaN) * 100).toFixed(0)
+                  }%`,
                 );
               } catch (error) {
                 const message = error instanceof Error
@@ -844,6 +862,8 @@ export interface CaseSummary {
   leecherPeak: Summary | null;
   seederPeak: Summary | null;
   trackerPeak: Summary | null;
+  leecherCpuSeconds: Summary | null;
+  machineBusy: Summary | null;
 }
 
 /** Medians, minima and maxima of a result's samples. */
@@ -855,6 +875,8 @@ export function summarizeCase(result: CaseResult): CaseSummary {
     leecherPeak: summarize(s.map((x) => x.leecherPeak)),
     seederPeak: summarize(s.map((x) => x.seederPeak)),
     trackerPeak: summarize(s.map((x) => x.trackerPeak)),
+    leecherCpuSeconds: summarize(s.map((x) => x.leecherCpuSeconds ?? null)),
+    machineBusy: summarize(s.map((x) => x.machineBusy ?? null)),
   };
 }
 
@@ -877,6 +899,9 @@ export function swarmTable(results: readonly CaseResult[]): string {
     "vs shoal",
     "tracker RSS",
     "vs shoal",
+    "leecher CPU s",
+    "vs shoal",
+    "busy",
   ];
   const rows: string[][] = [];
   const key = (r: CaseResult) => `${r.size}/${r.seeders}`;
@@ -892,7 +917,7 @@ export function swarmTable(results: readonly CaseResult[]): string {
         r.tool,
         "0",
         r.skipped ?? `failed: ${r.errors[0] ?? "?"}`,
-        ...Array(9).fill(""),
+        ...Array(12).fill(""),
       ]);
       continue;
     }
@@ -915,6 +940,9 @@ export function swarmTable(results: readonly CaseResult[]): string {
       ratio(s.seederPeak?.median, b?.seederPeak?.median),
       mib(s.trackerPeak?.median),
       ratio(s.trackerPeak?.median, b?.trackerPeak?.median),
+      s.leecherCpuSeconds ? s.leecherCpuSeconds.median.toFixed(2) : "-",
+      ratio(s.leecherCpuSeconds?.median, b?.leecherCpuSeconds?.median),
+      s.machineBusy ? `${(s.machineBusy.median * 100).toFixed(0)}%` : "-",
     ]);
   }
   return renderTable(header, rows);
