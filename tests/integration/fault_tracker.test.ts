@@ -1,0 +1,143 @@
+/**
+ * The real tracker process killed (SIGKILL) and restarted on the same port
+ * in the middle of a swarm: the download in progress goes on, the seeder
+ * registers again within about one keepalive interval, and a new leecher
+ * finds it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createMessage, type Message, parseMessage } from "@shoal/protocol";
+import {
+  makeFile,
+  PEER_MAIN,
+  sha256File,
+  spawnDeno,
+  tempDir,
+} from "../_helpers/peers.ts";
+import {
+  sleep,
+  startTrackerProcess,
+  UdpProbe,
+  waitUntil,
+} from "../_helpers/attack.ts";
+import { manifestOf } from "../_helpers/fake_seeder.ts";
+
+const CHUNK = 512 * 1024;
+/** --peer-ttl 3 gives a keepalive interval of 1 s. */
+const TTL_SECONDS = 3;
+const INTERVAL_MS = 1_000;
+
+/** How many peers the tracker lists for `fileId` (null: no answer). */
+async function listed(
+  port: number,
+  fileId: Uint8Array,
+): Promise<number | null> {
+  await using probe = new UdpProbe("127.0.0.1", {
+    hostname: "127.0.0.1",
+    port,
+  });
+  const ask = async (message: Message): Promise<Message | null> => {
+    await probe.send(createMessage(message));
+    const reply = await probe.next(300);
+    return reply ? parseMessage(reply.bytes) : null;
+  };
+  const cookie = await ask({ kind: "connect", txid: 1 });
+  if (cookie?.kind !== "cookie") return null;
+  const answer = await ask({
+    kind: "request",
+    txid: 2,
+    cookie: cookie.cookie,
+    wanted: 10,
+    query: { id: fileId },
+  });
+  if (answer?.kind === "peer_list") return answer.peers.length;
+  if (answer?.kind === "error") return 0;
+  return null;
+}
+
+Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re-registers within a keepalive", async () => {
+  await using dir = await tempDir();
+  let tracker = await startTrackerProcess(["--peer-ttl", `${TTL_SECONDS}`]);
+  const port = tracker.port;
+  const source = join(dir.path, "swarm.bin");
+  await makeFile(source, 12 * CHUNK, 12);
+  const built = manifestOf(await Deno.readFile(source), "swarm.bin");
+  const trackerFlag = `127.0.0.1:${port}`;
+  const seeder = spawnDeno(PEER_MAIN, [
+    "--tracker",
+    trackerFlag,
+    "--seed",
+    source,
+    "--out",
+    join(dir.path, "seed"),
+    "--max-upload",
+    "2M",
+  ]);
+  const out = join(dir.path, "out");
+  let leecher: ReturnType<typeof spawnDeno> | null = null;
+  try {
+    await seeder.waitFor(/serving peers on port (\d+)/);
+    leecher = spawnDeno(PEER_MAIN, [
+      "--tracker",
+      trackerFlag,
+      "--get",
+      "swarm.bin",
+      "--out",
+      out,
+      "--no-seed",
+      "--give-up-after",
+      "30",
+    ]);
+    await waitUntil(
+      "the download to start",
+      () => Deno.stat(join(out, "swarm.bin.part")).then(() => true, () => null),
+      20_000,
+    );
+    await tracker.kill();
+    await sleep(500);
+    tracker = await startTrackerProcess([
+      "--peer-ttl",
+      `${TTL_SECONDS}`,
+      "--port",
+      `${port}`,
+    ]);
+    const restartedAt = performance.now();
+    // The new tracker knows nobody; the seeder's next keepalive is refused
+    // (new cookie secret, unknown peer) and it registers again.
+    await waitUntil(
+      "the seeder to register again",
+      async () => ((await listed(port, built.id)) ?? 0) > 0 ? true : null,
+      INTERVAL_MS * 6,
+      100,
+    );
+    const tookMs = performance.now() - restartedAt;
+    // One interval, plus a CONNECT round and scheduling slack.
+    assert.ok(
+      tookMs < INTERVAL_MS * 2 + 1_500,
+      `re-registered after ${Math.round(tookMs)} ms`,
+    );
+    const result = await leecher.done(60_000);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.equal(
+      await sha256File(join(out, "swarm.bin")),
+      await sha256File(source),
+    );
+    // A newcomer finds the seeder through the restarted tracker.
+    const late = await spawnDeno(PEER_MAIN, [
+      "--tracker",
+      trackerFlag,
+      "--get",
+      "swarm.bin",
+      "--out",
+      join(dir.path, "late"),
+      "--no-seed",
+      "--give-up-after",
+      "20",
+    ]).done(60_000);
+    assert.equal(late.code, 0, late.stderr);
+  } finally {
+    await leecher?.kill();
+    await seeder.stop();
+    await tracker.stop();
+  }
+});
