@@ -187,6 +187,12 @@ export class Library {
       if (error instanceof Deno.errors.PermissionDenied) {
         throw new SeedError(`Cannot seed ${absolute}: permission denied`);
       }
+      if (error instanceof Deno.errors.NotCapable) {
+        // Deno's sandbox, not the file system: this run may not read it.
+        throw new SeedError(
+          `Cannot seed ${absolute}: this peer was not given read access to it (start it with --seed ${absolute})`,
+        );
+      }
       throw error;
     }
     if (!info.isFile) {
