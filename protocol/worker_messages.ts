@@ -20,6 +20,7 @@ export type FetchWorkerCommand =
   | { type: "get"; connId: number; index: number }
   | { type: "cancel"; connId: number; index: number }
   | { type: "announce_have"; index: number }
+  | { type: "interest"; connId: number; interested: boolean }
   | { type: "disconnect"; connId: number; reason: string }
   | { type: "shutdown" };
 
@@ -87,6 +88,8 @@ export function isFetchWorkerCommand(
       return isIndex(value.connId) && isIndex(value.index);
     case "announce_have":
       return isIndex(value.index);
+    case "interest":
+      return isIndex(value.connId) && typeof value.interested === "boolean";
     case "disconnect":
       return isIndex(value.connId) && typeof value.reason === "string";
     case "shutdown":

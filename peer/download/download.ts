@@ -192,6 +192,10 @@ interface Connection {
   lastChunkMs: number;
   /** The peer said CHOKE: ask it for nothing until UNCHOKE. */
   choked: boolean;
+  /** Chunks the peer holds that we lack. */
+  useful: number;
+  /** What we last told the peer: INTERESTED or NOT_INTERESTED (null: nothing yet). */
+  interested: boolean | null;
 }
 
 const TICK_MS = 500;
@@ -601,6 +605,8 @@ class Download {
         inflight: new Map(),
         lastChunkMs: now,
         choked: false,
+        useful: 0,
+        interested: null,
       });
       this.#pool!.connect(id, peer.host, peer.port);
     }
@@ -628,6 +634,11 @@ class Download {
         }
         conn.lastChunkMs = performance.now();
         picker.addPeer(conn.bitfield);
+        conn.useful = 0;
+        for (let i = 0; i < conn.bitfield.size; i++) {
+          if (conn.bitfield.has(i) && !picker.have.has(i)) conn.useful++;
+        }
+        this.#tellInterest(conn);
         const known = this.#known.get(conn.key);
         if (known) known.failures = 0;
         this.#fill(conn);
@@ -636,7 +647,11 @@ class Download {
       case "peer_have": {
         const conn = this.#connections.get(event.connId);
         if (!conn?.bitfield) return;
-        if (conn.bitfield.set(event.index)) picker.peerGained(event.index);
+        if (conn.bitfield.set(event.index)) {
+          picker.peerGained(event.index);
+          if (!picker.have.has(event.index)) conn.useful++;
+          this.#tellInterest(conn);
+        }
         this.#fill(conn);
         return;
       }
@@ -665,6 +680,12 @@ class Download {
             this.#options.onChunkFrom?.(conn.key, event.bytes);
           }
           this.#resumeDirty = true;
+          for (const other of this.#connections.values()) {
+            if (other.bitfield?.has(event.index)) {
+              other.useful--;
+              this.#tellInterest(other);
+            }
+          }
           this.#options.onChunk?.(event.index);
           this.#advancePrefix();
         }
@@ -690,6 +711,8 @@ class Download {
         if (conn.bitfield?.has(event.index)) {
           conn.bitfield.clear(event.index);
           picker.peerLost(event.index);
+          if (!picker.have.has(event.index)) conn.useful--;
+          this.#tellInterest(conn);
         }
         this.#fillAll();
         return;
@@ -770,6 +793,14 @@ class Download {
       conn.inflight.set(index, performance.now());
       this.#pool!.send(conn.id, { type: "get", connId: conn.id, index });
     }
+  }
+
+  /** Tells a peer whether it has anything we want, so its upload slots go where they help. */
+  #tellInterest(conn: Connection): void {
+    const interested = conn.useful > 0;
+    if (conn.interested === interested || !this.#pool) return;
+    conn.interested = interested;
+    this.#pool.send(conn.id, { type: "interest", connId: conn.id, interested });
   }
 
   #fillAll(): void {

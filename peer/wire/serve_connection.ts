@@ -327,10 +327,11 @@ export async function serveConnection(
         return null;
       }
       case "not_interested":
-        if (holder) holder.interested = false;
-        return null;
       case "interested":
-        if (holder) holder.interested = true;
+        if (holder) {
+          holder.interested = message.kind === "interested";
+          if (slotId) options.slots?.interestChanged(slotId);
+        }
         return null;
       case "have":
       case "bitfield":

@@ -68,10 +68,41 @@ export class UploadSlots {
     const id = this.#nextId++;
     this.#holders.set(id, holder);
     const busy = [...this.#holders.values()].filter((h) => h.unchoked).length;
-    holder.unchoked = busy < this.#slots;
+    holder.unchoked = holder.interested && busy < this.#slots;
     holder.setChoked(!holder.unchoked);
     this.#timer ??= setInterval(() => this.#rechoke(), CHOKE_ROUND_MS);
     return id;
+  }
+
+  /**
+   * Re-checks a connection after INTERESTED or NOT_INTERESTED: a peer that
+   * wants nothing gives its slot up at once, and one that wants something
+   * takes a free slot at once.
+   */
+  interestChanged(id: number): void {
+    const holder = this.#holders.get(id);
+    if (!holder) return;
+    if (!holder.interested && holder.unchoked) {
+      holder.unchoked = false;
+      holder.setChoked(true);
+      this.#handOn();
+    } else if (holder.interested && !holder.unchoked) {
+      const busy = [...this.#holders.values()].filter((h) => h.unchoked).length;
+      if (busy < this.#slots) {
+        holder.unchoked = true;
+        holder.setChoked(false);
+      }
+    }
+  }
+
+  #handOn(): void {
+    const waiting = [...this.#holders.values()].find((h) =>
+      !h.unchoked && h.interested
+    );
+    if (waiting) {
+      waiting.unchoked = true;
+      waiting.setChoked(false);
+    }
   }
 
   /** Removes a connection and gives its slot to someone waiting. */
@@ -82,15 +113,7 @@ export class UploadSlots {
       clearInterval(this.#timer);
       this.#timer = null;
     }
-    if (holder?.unchoked) {
-      const waiting = [...this.#holders.values()].find((h) =>
-        !h.unchoked && h.interested
-      );
-      if (waiting) {
-        waiting.unchoked = true;
-        waiting.setChoked(false);
-      }
-    }
+    if (holder?.unchoked) this.#handOn();
   }
 
   /** Waits until `bytes` may be sent under the upload limit. */

@@ -127,6 +127,16 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
         }
       }
       return;
+    case "interest": {
+      const link = links.get(command.connId);
+      if (link) {
+        await send(link, {
+          kind: command.interested ? "interested" : "not_interested",
+          txid: 0,
+        });
+      }
+      return;
+    }
     case "disconnect":
       closeLink(command.connId, command.reason, false);
       return;
