@@ -355,12 +355,16 @@ function floorEnv(file: BenchFile, workDir: string): Env {
             `socat failed: sender ${a?.code}, receiver ${b?.code}\n${sender.tail()}\n${receiver.tail()}`,
           );
         }
-        const digest = await runToEnd(
-          "openssl",
-          ["dgst", "-sha256", "-r", dest],
-          limit,
-        );
+        const hasher = spawnProcess("openssl", "openssl", {
+          args: ["dgst", "-sha256", "-r", dest],
+        });
+        const hashed = await hasher.waitExit(limit);
+        await hasher.stop();
+        if (hashed?.code !== 0) {
+          throw new Error(`openssl failed:\n${hasher.tail()}`);
+        }
         const seconds = (performance.now() - t0) / 1000;
+        const digest = { output: hasher.lines.join("\n") };
         const hex = digest.output.match(/^([0-9a-f]{64})/m)?.[1];
         if (hex !== file.sha256) {
           throw new Error(
@@ -370,7 +374,8 @@ function floorEnv(file: BenchFile, workDir: string): Env {
         return {
           seconds,
           leecherPeak: receiver.peakBytes || null,
-          leecherCpuSeconds: receiver.cpuSeconds,
+          // The floor's "leecher" is the receiving socat plus openssl.
+          leecherCpuSeconds: receiver.cpuSeconds + hasher.cpuSeconds,
           seederPeak: sender.peakBytes || null,
           trackerPeak: null,
         };
