@@ -1,0 +1,153 @@
+/**
+ * `deno task peer` runs this tiny launcher, not the peer itself. It reads
+ * the file paths on the command line (`--seed FILE`, `--out DIR`) and starts
+ * `peer/main.ts` in a new Deno process with exactly the permissions those
+ * paths need:
+ *
+ * - `--allow-net` (any peer may be anywhere),
+ * - `--allow-read` of the seeded files, the download folder and Shoal's own
+ *   source (the worker modules are loaded at run time),
+ * - `--allow-write` of the download folder only,
+ * - `--allow-env` of `INIT_CWD`, `HOME` and `NO_COLOR`,
+ * - no `--allow-run`, no `--allow-ffi`, no `--allow-sys`, no prompts.
+ *
+ * A compromised peer process can then read nothing but what it shares and
+ * its own folder. The launcher itself may only read `INIT_CWD` and run Deno.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Shoal's root folder (the one with deno.json). */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Environment variables the peer may read. */
+export const PEER_ENV = ["INIT_CWD", "HOME", "NO_COLOR"] as const;
+
+/**
+ * The `deno run` arguments that start the peer with least privilege.
+ *
+ * @param args the user's peer flags, passed on unchanged
+ * @param cwd the folder relative paths start from
+ * @param options Shoal's root folder
+ * @returns every argument after the deno binary
+ * @example
+ * ```ts
+ * import { peerRunArgs } from "./launch.ts";
+ * peerRunArgs(["--seed", "a.iso"], "/home/me");
+ * // ["run", "--no-prompt", "--allow-net", "--allow-read=/home/me/a.iso,...", ...]
+ * ```
+ */
+export function peerRunArgs(
+  args: string[],
+  cwd: string,
+  options: { root?: string } = {},
+): string[] {
+  const root = options.root ?? ROOT;
+  // Lenient: the peer itself reports bad flags; here only paths matter.
+  const { values } = parseArgs({
+    args,
+    options: {
+      seed: { type: "string", multiple: true, default: [] },
+      out: { type: "string", default: "downloads" },
+    },
+    strict: false,
+    allowPositionals: true,
+  });
+  const seeds = (values.seed as (string | boolean)[])
+    .filter((seed): seed is string => typeof seed === "string")
+    .map((seed) => resolve(cwd, seed));
+  const outDir = resolve(
+    cwd,
+    typeof values.out === "string" ? values.out : "downloads",
+  );
+  const read = [
+    ...seeds,
+    outDir,
+    resolve(root, "peer"),
+    resolve(root, "protocol"),
+  ];
+  // Commas separate entries in a Deno permission list: a path with a comma
+  // cannot be granted precisely, so it is refused rather than widened.
+  for (const path of [...read]) {
+    if (path.includes(",")) {
+      throw new RangeError(
+        `Cannot grant access to "${path}": the path contains a comma; rename it or use plain deno run`,
+      );
+    }
+  }
+  return [
+    "run",
+    "--no-prompt",
+    "--allow-net",
+    `--allow-read=${read.join(",")}`,
+    `--allow-write=${outDir}`,
+    `--allow-env=${PEER_ENV.join(",")}`,
+    resolve(root, "peer", "main.ts"),
+    ...args,
+  ];
+}
+
+/**
+ * Starts the peer with least privilege and waits for it, passing SIGINT
+ * and SIGTERM on.
+ *
+ * @param args the user's peer flags
+ * @returns the peer's exit code
+ */
+export async function launch(args: string[]): Promise<number> {
+  const cwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
+  let runArgs: string[];
+  try {
+    runArgs = peerRunArgs(args, cwd);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    // deno-lint-ignore no-console
+    console.error(`error: ${error.message}`);
+    return 2;
+  }
+  // The deno running this launcher, if this run may start it; otherwise the
+  // "deno" on PATH, which is what `--allow-run=deno` grants.
+  const deno = Deno.permissions.querySync({
+      name: "run",
+      command: Deno.execPath(),
+    }).state === "granted"
+    ? Deno.execPath()
+    : "deno";
+  const child = new Deno.Command(deno, {
+    args: runArgs,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+    env: { INIT_CWD: cwd },
+  }).spawn();
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  const forward = signals.map((signal) => {
+    const handler = () => {
+      try {
+        child.kill(signal);
+      } catch (error) {
+        // The child has exited already: nothing to forward to.
+        if (!(error instanceof TypeError)) throw error;
+      }
+    };
+    Deno.addSignalListener(signal, handler);
+    return () => Deno.removeSignalListener(signal, handler);
+  });
+  try {
+    const status = await child.status;
+    return status.signal
+      ? 128 + (status.signal === "SIGINT" ? 2 : 15)
+      : status.code;
+  } finally {
+    for (const stop of forward) stop();
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await launch(Deno.args));
+}
