@@ -1,11 +1,15 @@
 /**
- * Long fuzzing of the protocol decoders: `parseMessage` on datagram-sized
- * inputs, `FrameDecoder` on byte streams, and `parseManifest`. Each parser
+ * Long fuzzing of the decoders of untrusted bytes: `parseMessage` on
+ * datagram-sized inputs, `FrameDecoder` on byte streams, `parseManifest`,
+ * the download path's pull-based `FrameReader` (peer/wire/frame_reader.ts)
+ * on streams cut into random reads, and `decodeResume`
+ * (peer/storage/resume.ts) on damaged resume files. Each parser
  * gets `--iterations` random and mutated inputs (random bytes, mutations of
  * valid encodings, valid headers with random bodies), built by the same
  * generators as the unit tests (tests/_helpers/protocol_arbitraries.ts).
  *
- * The only allowed outcomes are a decoded value or a `ProtocolError`; the
+ * The only allowed outcomes are a decoded value or a `ProtocolError` (for
+ * `decodeResume`, which is total: a state or null); the
  * script exits with status 1 if anything else escapes, printing the seed,
  * iteration and input so the case can be replayed.
  *
@@ -18,8 +22,10 @@
 import { parseArgs } from "node:util";
 import fc from "fast-check";
 import {
+  Bitfield,
   createMessage,
   encodeManifest,
+  fileIdOf,
   FrameDecoder,
   type FrameDecoderOptions,
   type Manifest,
@@ -38,6 +44,8 @@ import {
   randomInput,
   Rng,
 } from "../tests/_helpers/protocol_arbitraries.ts";
+import { FrameReader } from "../peer/wire/frame_reader.ts";
+import { decodeResume, encodeResume } from "../peer/storage/resume.ts";
 
 /** Options for {@linkcode runFuzz}. */
 export interface FuzzOptions {
@@ -284,19 +292,128 @@ function fuzzManifests(
   return report;
 }
 
+/** Feeds `input` to a reader in random-sized reads, like a socket would. */
+class PiecewiseSource {
+  readonly #input: Uint8Array;
+  readonly #rng: Rng;
+  #at = 0;
+
+  constructor(input: Uint8Array, rng: Rng) {
+    this.#input = input;
+    this.#rng = rng;
+  }
+
+  read(into: Uint8Array): Promise<number | null> {
+    if (this.#at >= this.#input.byteLength) return Promise.resolve(null);
+    const n = Math.min(
+      into.byteLength,
+      this.#input.byteLength - this.#at,
+      1 + this.#rng.int(this.#rng.chance(0.5) ? 16 : 2048),
+    );
+    into.set(this.#input.subarray(this.#at, this.#at + n));
+    this.#at += n;
+    return Promise.resolve(n);
+  }
+}
+
+async function fuzzFrameReader(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): Promise<ParserReport> {
+  const report = newReport("FrameReader (reads)");
+  const rng = new Rng(seed ^ 0x1e1e_1e1e);
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const input = streamInput(rng, corpus);
+    const maxBodyBytes = rng.chance(0.2) ? rng.int(2048) : 8 * 1024 * 1024;
+    const reader = new FrameReader(new PiecewiseSource(input, rng), {
+      maxBodyBytes,
+    });
+    report.inputs++;
+    report.bytes += input.byteLength;
+    let frames = 0;
+    try {
+      // Bounded: every frame consumes at least a header's worth of input.
+      while ((await reader.next()) !== null) frames++;
+      count(report.outcomes, frames === 0 ? "empty stream" : "clean end");
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        count(report.outcomes, `error:${error.code}`);
+      } else {
+        count(report.outcomes, "ESCAPED");
+        recordEscape(report, i, input, error);
+      }
+    }
+    count(
+      report.details,
+      `streams with ${frames < 4 ? frames : "4+"} frames decoded`,
+    );
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
+function fuzzResume(
+  iterations: number,
+  seed: number,
+  manifests: Uint8Array[],
+): ParserReport {
+  const report = newReport("decodeResume");
+  const rng = new Rng(seed ^ 0x7a7a_7a7a);
+  // Valid resume files (one or two slots, old format too) for the corpus.
+  const files = manifests.slice(0, 200).map((manifestBytes) => {
+    const manifest = parseManifest(manifestBytes);
+    const bits = new Uint8Array(Math.ceil(manifest.chunkCount / 8));
+    for (let c = 0; c < manifest.chunkCount; c++) {
+      if (rng.chance(0.5)) bits[c >> 3]! |= 0x80 >> (c & 7);
+    }
+    const have = new Bitfield(manifest.chunkCount, bits);
+    const one = encodeResume({ manifestBytes, have }, BigInt(rng.int(9)));
+    const two = new Uint8Array(2 * one.byteLength);
+    two.set(one);
+    two.set(encodeResume({ manifestBytes, have }, 99n), one.byteLength);
+    return { id: fileIdOf(manifestBytes), variants: [one, two] };
+  });
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const file = rng.pick(files);
+    const base = rng.pick(file.variants);
+    const roll = rng.int(100);
+    const input = roll < 75
+      ? mutate(rng, base)
+      : roll < 90
+      ? randomInput(rng, 600)
+      : base;
+    report.inputs++;
+    report.bytes += input.byteLength;
+    try {
+      const state = decodeResume(input, file.id);
+      count(report.outcomes, state ? "state" : "null");
+    } catch (error) {
+      count(report.outcomes, "ESCAPED");
+      recordEscape(report, i, input, error);
+    }
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
 /**
- * Runs the three fuzzers and returns one report per parser.
+ * Runs the five fuzzers and returns one report per parser.
  *
  * @param options iterations, seed and where to log
  * @returns the reports, in the order run
  * @example
  * ```ts
  * import { runFuzz } from "./fuzz.ts";
- * const reports = runFuzz({ iterations: 1000, seed: 7 });
+ * const reports = await runFuzz({ iterations: 1000, seed: 7 });
  * reports.every((r) => r.escapeCount === 0); // true
  * ```
  */
-export function runFuzz(options: FuzzOptions = {}): ParserReport[] {
+export async function runFuzz(
+  options: FuzzOptions = {},
+): Promise<ParserReport[]> {
   const iterations = options.iterations ?? 1_000_000;
   const seed = options.seed ?? 1;
   const log = options.log ?? (() => {});
@@ -314,9 +431,11 @@ export function runFuzz(options: FuzzOptions = {}): ParserReport[] {
       () => fuzzDatagrams(iterations, seed, datagrams),
       () => fuzzFrames(iterations, seed, datagrams),
       () => fuzzManifests(iterations, seed, manifests),
+      () => fuzzFrameReader(iterations, seed, datagrams),
+      () => fuzzResume(iterations, seed, manifests),
     ]
   ) {
-    const report = run();
+    const report = await run();
     log(formatReport(report));
     reports.push(report);
   }
@@ -365,7 +484,7 @@ function usage(): string {
  * @param args command-line arguments
  * @returns the exit status: 0, or 1 when a decoder threw something else
  */
-export function main(args: string[]): number {
+export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -396,7 +515,7 @@ export function main(args: string[]): number {
     } inputs per parser, seed ${seed}`,
   );
   const start = performance.now();
-  const reports = runFuzz({ iterations, seed, log: print });
+  const reports = await runFuzz({ iterations, seed, log: print });
   const escapes = reports.flatMap((report) =>
     report.escapes.map((escape) => ({ parser: report.name, ...escape }))
   );
@@ -421,5 +540,5 @@ function print(line: string): void {
 }
 
 if (import.meta.main) {
-  Deno.exit(main(Deno.args));
+  Deno.exit(await main(Deno.args));
 }
