@@ -37,6 +37,12 @@ export interface SharedFile {
   have: Bitfield;
   /** Modification time the manifest was built for; null for our own downloads. */
   mtimeMs: number | null;
+  /**
+   * Change time (ctime) at which the bytes were known to match the manifest;
+   * while it is unchanged, chunks are served without hashing them again.
+   * Null when unknown: every chunk is hashed before it is sent.
+   */
+  ctimeMs?: number | null;
   /** Set when the file changed on disk: its chunks are no longer served. */
   stale: boolean;
 }
@@ -54,10 +60,14 @@ interface SavedSeed {
   path: string;
   size: number;
   mtimeMs: number;
+  /** Change time when the manifest was built; absent in older state. */
+  ctimeMs?: number;
   id: string;
 }
 
 const SEEDS_FILE = "seeds.json";
+/** How much older than the hashing a ctime must be to vouch for the bytes. */
+const CTIME_SLACK_MS = 2_000;
 
 function isSavedSeed(value: unknown): value is SavedSeed {
   if (typeof value !== "object" || value === null) return false;
@@ -199,10 +209,18 @@ export class Library {
       throw new SeedError(`Cannot seed ${absolute}: it is not a regular file`);
     }
     const mtimeMs = info.mtime?.getTime() ?? 0;
+    const ctimeMs = info.ctime?.getTime() ?? null;
     const saved = (await this.#loadSaved()).find((seed) =>
       seed.path === absolute && seed.size === info.size &&
       seed.mtimeMs === mtimeMs
     );
+    // The saved manifest is trusted without hashing each chunk only if
+    // nothing touched the file since (its ctime cannot be set by users).
+    let trustedCtimeMs = saved && saved.ctimeMs === ctimeMs ? ctimeMs : null;
+    // File times may be whole seconds: a ctime this close to the hashing could
+    // hide a change made in the same second, so it is not trusted (as git's
+    // "racily clean" entries are not).
+    const hashStartMs = Date.now();
     let manifestBytes = saved ? await this.#loadManifest(saved.id) : null;
     if (!manifestBytes) {
       const built = await buildManifest(
@@ -212,6 +230,10 @@ export class Library {
         (bytes) => options.onProgress?.(bytes, info.size),
       );
       manifestBytes = built.manifestBytes;
+      trustedCtimeMs =
+        ctimeMs !== null && ctimeMs <= hashStartMs - CTIME_SLACK_MS
+          ? ctimeMs
+          : null;
       if (built.mtimeMs !== mtimeMs || built.size !== info.size) {
         throw new SeedError(
           `Cannot seed ${absolute}: it changed while it was being hashed; try again`,
@@ -228,6 +250,7 @@ export class Library {
       path: absolute,
       have: Bitfield.full(manifest.chunkCount),
       mtimeMs,
+      ctimeMs: trustedCtimeMs,
       stale: false,
     };
     await this.#remember(file, info.size);
@@ -258,6 +281,8 @@ export class Library {
       path: resolve(path),
       have: Bitfield.full(manifest.chunkCount),
       mtimeMs: info.mtime?.getTime() ?? 0,
+      // Just renamed into place: too recent to vouch for the bytes.
+      ctimeMs: null,
       stale: false,
     };
     await this.#remember(file, info.size);
@@ -326,6 +351,7 @@ export class Library {
       path: file.path,
       size,
       mtimeMs: file.mtimeMs ?? 0,
+      ...(file.ctimeMs != null ? { ctimeMs: file.ctimeMs } : {}),
       id: file.idHex,
     });
     const target = join(this.#stateDir, SEEDS_FILE);

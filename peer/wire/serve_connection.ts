@@ -157,7 +157,7 @@ export async function serveConnection(
     while (queue.length > 0 && !closed) {
       const { txid, index } = queue.shift()!;
       const current = file!;
-      let matches: boolean;
+      let matches: boolean | "unchanged";
       try {
         matches = await stillMatches(current, handle!);
       } catch (error) {
@@ -201,9 +201,13 @@ export async function serveConnection(
       }
       // Short (the file shrank) or different bytes (overwritten in place):
       // the file no longer matches its manifest, so stop serving it.
+      // Hash on read unless nothing can have changed the bytes: our own
+      // download in progress was checked chunk by chunk as we wrote it, and
+      // a file whose ctime is the one its bytes were checked at is untouched.
       if (
         filled < length ||
-        !bytesEqual(sha256(body), chunkHash(current.manifest, index))
+        (matches !== "unchanged" &&
+          !bytesEqual(sha256(body), chunkHash(current.manifest, index)))
       ) {
         options.library.markStale(current.id);
         await notAvailable(txid);
@@ -371,14 +375,23 @@ export async function serveConnection(
   }
 }
 
+/**
+ * False when the file's size or mtime moved; "unchanged" when its ctime is
+ * still the one its bytes were checked at (or it is our own download in
+ * progress); true when it may match but each chunk must be hashed.
+ */
 async function stillMatches(
   file: SharedFile,
   handle: Deno.FsFile,
-): Promise<boolean> {
-  if (file.mtimeMs === null) return true;
+): Promise<boolean | "unchanged"> {
+  if (file.mtimeMs === null) return "unchanged";
   const info = await handle.stat();
-  return info.size === file.manifest.size &&
-    (info.mtime?.getTime() ?? 0) === file.mtimeMs;
+  if (
+    info.size !== file.manifest.size ||
+    (info.mtime?.getTime() ?? 0) !== file.mtimeMs
+  ) return false;
+  const ctimeMs = info.ctime?.getTime() ?? null;
+  return ctimeMs !== null && ctimeMs === file.ctimeMs ? "unchanged" : true;
 }
 
 function isConnectionError(error: unknown): boolean {

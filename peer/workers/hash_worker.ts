@@ -47,6 +47,7 @@ self.onmessage = (event: MessageEvent<unknown>) => {
       switch (command.type) {
         case "init":
           file = await Deno.open(command.path, { read: true });
+          position = 0;
           manifest = parseManifest(command.manifestBytes);
           hash = createHash("sha256");
           hashedBytes = 0;
@@ -73,8 +74,12 @@ self.onmessage = (event: MessageEvent<unknown>) => {
   });
 };
 
+/** Where the file position is, so sequential reads skip the seek. */
+let position = -1;
+
 async function readFully(at: number, into: Uint8Array): Promise<void> {
-  await file!.seek(at, Deno.SeekMode.Start);
+  if (position !== at) await file!.seek(at, Deno.SeekMode.Start);
+  position = -1;
   let filled = 0;
   while (filled < into.byteLength) {
     const n = await file!.read(into.subarray(filled));
@@ -85,6 +90,7 @@ async function readFully(at: number, into: Uint8Array): Promise<void> {
     }
     filled += n;
   }
+  position = at + filled;
 }
 
 async function verify(indices: number[]): Promise<HashWorkerEvent> {

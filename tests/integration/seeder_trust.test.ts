@@ -1,0 +1,98 @@
+/**
+ * A seeder skips hashing chunks on read only while the file's change time
+ * is the one its bytes were checked at. A file touched after that, even with
+ * its size and modification time put back, is hashed again on every read
+ * and never serves a changed chunk.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  chunkHash,
+  createMessage,
+  ErrorCode,
+  FrameDecoder,
+  type Message,
+  sha256,
+} from "@shoal/protocol";
+import { startTracker } from "../_helpers/tracker.ts";
+import { makeFile, startSeeder, tempDir } from "../_helpers/peers.ts";
+import { manifestOf } from "../_helpers/fake_seeder.ts";
+
+const CHUNK = 512 * 1024;
+
+async function ask(
+  port: number,
+  fileId: Uint8Array,
+  index: number,
+): Promise<Message> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      createMessage({
+        kind: "handshake",
+        txid: 0,
+        fileId,
+        peerId: new Uint8Array(16),
+        port: 0,
+      }),
+    );
+    await conn.write(createMessage({ kind: "get", txid: 7, index }));
+    const decoder = new FrameDecoder();
+    const buffer = new Uint8Array(64 * 1024);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      let answer: Message | null = null;
+      decoder.push(buffer.subarray(0, n), (message) => {
+        if (
+          message.txid === 7 &&
+          (message.kind === "chunk_data" || message.kind === "error")
+        ) {
+          answer = message.kind === "chunk_data"
+            ? { ...message, data: message.data.slice() }
+            : message;
+        }
+      });
+      if (answer) return answer;
+    }
+    throw new Error(`No answer to GET ${index}`);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a seeder never serves a chunk of a file changed after its ctime was trusted", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "old.bin");
+  await makeFile(source, 4 * CHUNK, 31);
+  const built = manifestOf(await Deno.readFile(source), "old.bin");
+  // Old enough (file times may be whole seconds) for the seeder to trust its ctime.
+  await new Promise((resolve) => setTimeout(resolve, 2_300));
+  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+  try {
+    const first = await ask(seeder.port, built.id, 1);
+    assert.equal(first.kind, "chunk_data");
+    const before = await Deno.stat(source);
+    {
+      using file = await Deno.open(source, { write: true });
+      await file.seek(2 * CHUNK + 5, Deno.SeekMode.Start);
+      await file.write(new Uint8Array(100).fill(0x55));
+    }
+    await Deno.utime(source, before.atime!, before.mtime!);
+    const answer = await ask(seeder.port, built.id, 2);
+    if (answer.kind === "chunk_data") {
+      assert.deepEqual(
+        sha256(answer.data),
+        chunkHash(built.manifest, 2),
+        "chunk 2 sent with changed bytes",
+      );
+    } else {
+      assert.equal(answer.kind, "error");
+      assert.equal(answer.code, ErrorCode.NOT_AVAILABLE);
+    }
+  } finally {
+    await seeder.stop();
+  }
+});
