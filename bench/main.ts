@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopAll, withTimeout } from "./_proc.ts";
+import { runFlashCrowd } from "./flash_crowd.ts";
 import { parseSize, sizeLabel } from "./_stats.ts";
 import {
   type CaseResult,
@@ -45,6 +46,9 @@ Options:
   --tracker-seconds S   seconds of REQUEST/KEEPALIVE load (default 10)
   --tracker-runs N      rounds of (tracker, echo) (default 1)
   --concurrency N       tracker requests in flight (default 32)
+  --flash-crowd         also run the flash-crowd benchmark (bench/flash_crowd.ts:
+                        20 leechers, 256 MiB, one seeder at 20 MB/s; partial
+                        seeding on and off; takes about 3 minutes)
   --fuzz                also run bench/fuzz.ts (if present) with FUZZ_ARGS
   --fuzz-timeout S      stop the fuzzer after S seconds (default 1800)
   --repo DIR            the Shoal checkout whose tracker/ and peer/ run (default
@@ -152,6 +156,7 @@ async function main(args: string[]): Promise<number> {
       "tracker-runs": { type: "string", default: "1" },
       concurrency: { type: "string", default: "32" },
       fuzz: { type: "boolean", default: false },
+      "flash-crowd": { type: "boolean", default: false },
       "fuzz-timeout": { type: "string", default: "1800" },
       dir: { type: "string" },
       repo: { type: "string" },
@@ -224,6 +229,14 @@ async function main(args: string[]): Promise<number> {
         workDir,
         ...repo,
       });
+    }
+    if (values["flash-crowd"]) {
+      // Prints its own table and JSON line.
+      await runFlashCrowd(
+        values.quick
+          ? ["--leechers", "6", "--size", "32M", "--rate", "8M"]
+          : [],
+      );
     }
     if (values.fuzz) {
       fuzz = await runFuzz(fuzzArgs, Number(values["fuzz-timeout"]));
