@@ -30,7 +30,7 @@ import { rssKiB, sleep } from "../_helpers/attack.ts";
 import { manifestOf } from "../_helpers/fake_seeder.ts";
 
 const CHUNK = 512 * 1024;
-const TIMEOUT_MS = 2_000;
+const TIMEOUT_MS = 3_000;
 
 /** Resolves with the time (ms) until the server closed the connection, or null if it stayed open for `waitMs`. */
 async function closedWithin(
