@@ -17,7 +17,7 @@ export type FetchWorkerCommand =
     listenPort: number;
   }
   | { type: "connect"; connId: number; host: string; port: number }
-  | { type: "get"; connId: number; index: number }
+  | { type: "get"; connId: number; indices: number[] }
   | { type: "cancel"; connId: number; index: number }
   | { type: "announce_have"; index: number }
   | { type: "interest"; connId: number; interested: boolean }
@@ -84,6 +84,8 @@ export function isFetchWorkerCommand(
       return isIndex(value.connId) && typeof value.host === "string" &&
         isIndex(value.port);
     case "get":
+      return isIndex(value.connId) && Array.isArray(value.indices) &&
+        value.indices.every(isIndex);
     case "cancel":
       return isIndex(value.connId) && isIndex(value.index);
     case "announce_have":

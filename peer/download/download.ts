@@ -772,11 +772,24 @@ class Download {
   #fill(conn: Connection): void {
     if (!conn.bitfield || conn.choked || this.#finished) return;
     const depth = this.#options.pipelineDepth ?? 8;
+    // Refill in batches once half the pipeline has drained: one message to
+    // the worker and one socket write per batch, not per chunk.
+    if (conn.inflight.size > depth / 2) return;
     const picker = this.#picker!;
     const manifest = this.#manifest!;
+    const batch: number[] = [];
+    const flush = () => {
+      if (batch.length > 0) {
+        this.#pool!.send(conn.id, {
+          type: "get",
+          connId: conn.id,
+          indices: batch,
+        });
+      }
+    };
     while (conn.inflight.size < depth) {
       const index = picker.next(conn.bitfield, conn.id);
-      if (index === null) return;
+      if (index === null) return flush();
       if (
         this.#downloadBucket &&
         !this.#downloadBucket.tryTake(chunkLength(manifest, index))
@@ -786,13 +799,14 @@ class Download {
           this.#throttleTimer = undefined;
           this.#fillAll();
         }, Math.max(10, this.#downloadBucket.waitMs(manifest.chunkSize)));
-        return;
+        return flush();
       }
       picker.requested(index, conn.id);
       if (conn.inflight.size === 0) conn.lastChunkMs = performance.now();
       conn.inflight.set(index, performance.now());
-      this.#pool!.send(conn.id, { type: "get", connId: conn.id, index });
+      batch.push(index);
     }
+    flush();
   }
 
   /** Tells a peer whether it has anything we want, so its upload slots go where they help. */

@@ -103,7 +103,7 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       await connect(command.connId, command.host, command.port);
       return;
     case "get":
-      await sendGet(command.connId, command.index);
+      await sendGets(command.connId, command.indices);
       return;
     case "cancel": {
       const link = links.get(command.connId);
@@ -376,17 +376,32 @@ function writeChunk(
   return d.writes;
 }
 
-async function sendGet(connId: number, index: number): Promise<void> {
+/** Sends a batch of GETs in one write: one syscall per pipeline refill. */
+async function sendGets(connId: number, indices: number[]): Promise<void> {
   const link = links.get(connId);
-  if (!link?.conn || link.closed) return;
-  const txid = link.nextTxid++;
+  if (!link?.conn || link.closed || indices.length === 0) return;
   if (link.pending.size === 0) link.lastByteMs = Date.now();
-  link.pending.set(txid, index);
-  await send(link, { kind: "get", txid, index });
+  const frames = indices.map((index) => {
+    const txid = link.nextTxid++;
+    link.pending.set(txid, index);
+    return createMessage({ kind: "get", txid, index });
+  });
+  const batch = new Uint8Array(
+    frames.reduce((sum, frame) => sum + frame.byteLength, 0),
+  );
+  let at = 0;
+  for (const frame of frames) {
+    batch.set(frame, at);
+    at += frame.byteLength;
+  }
+  await sendBytes(link, batch);
 }
 
 function send(link: Link, message: Message): Promise<void> {
-  const bytes = createMessage(message);
+  return sendBytes(link, createMessage(message));
+}
+
+function sendBytes(link: Link, bytes: Uint8Array): Promise<void> {
   link.sending = link.sending.then(async () => {
     if (!link.conn || link.closed) return;
     try {
