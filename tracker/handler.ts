@@ -9,10 +9,14 @@ import {
   createMessage,
   DEFAULT_WANTED_PEERS,
   ErrorCode,
+  HEADER_BYTES,
+  MAGIC,
+  MAX_DATAGRAM_BYTES,
   MAX_PEERS_PER_LIST,
   type Message,
   type MessageOf,
   parseMessage,
+  PROTOCOL_VERSION,
   ProtocolError,
 } from "@shoal/protocol";
 import { CookieJar, type DatagramSource } from "./cookies.ts";
@@ -23,6 +27,81 @@ export type { DatagramSource } from "./cookies.ts";
 
 /** Text of a BAD_COOKIE error: short, so the reply is smaller than any request. */
 const BAD_COOKIE_TEXT = "cookie";
+
+/**
+ * The hot requests, decoded in place without parseMessage when they have
+ * exactly this shape (docs/PROTOCOL.md, "Messages"): REQUEST by id is the
+ * header, cookie, wanted, query kind 0 and a 32-byte id; KEEPALIVE is the
+ * header, cookie, peer id and TCP port. Anything else takes the general path.
+ */
+const REQUEST_BY_ID_BYTES = HEADER_BYTES + 8 + 1 + 1 + 32;
+const KEEPALIVE_BYTES = HEADER_BYTES + 8 + 16 + 2;
+const COMMAND_TYPE = 1;
+const KEEPALIVE_CODE = 2;
+const REQUEST_CODE = 3;
+const CONTROL_TYPE = 3;
+const ACK_CODE = 1;
+const ERROR_CODE = 2;
+const ACK_BYTES = HEADER_BYTES + 4;
+
+/** A pass of the sweep is spread over this many steps. */
+const SWEEP_STEPS = 16;
+/** Each sweep step looks at this many peer slots at least. */
+const MIN_SWEEP_SLOTS = 4096;
+
+const textEncoder = new TextEncoder();
+
+/** An ERROR reply with txid 0, to copy and stamp. */
+function errorTemplate(code: ErrorCode, text: string): Uint8Array {
+  const bytes = textEncoder.encode(text);
+  const out = new Uint8Array(HEADER_BYTES + 3 + bytes.byteLength);
+  writeHeader(out, ERROR_CODE, 0, 3 + bytes.byteLength);
+  out[HEADER_BYTES] = code >>> 8;
+  out[HEADER_BYTES + 1] = code & 0xff;
+  out[HEADER_BYTES + 2] = bytes.byteLength;
+  out.set(bytes, HEADER_BYTES + 3);
+  return out;
+}
+
+/** Writes a CONTROL header (docs/PROTOCOL.md, "Header") at offset 0. */
+function writeHeader(
+  out: Uint8Array,
+  code: number,
+  txid: number,
+  bodyLength: number,
+): void {
+  out[0] = MAGIC >>> 8;
+  out[1] = MAGIC & 0xff;
+  out[2] = PROTOCOL_VERSION;
+  out[3] = CONTROL_TYPE;
+  out[4] = code;
+  out[5] = 0;
+  writeU32(out, 6, txid);
+  writeU32(out, 10, bodyLength);
+}
+
+function writeU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) |
+    (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+const BAD_COOKIE_REPLY = errorTemplate(ErrorCode.BAD_COOKIE, BAD_COOKIE_TEXT);
+const BUSY_REPLY = errorTemplate(ErrorCode.BUSY, "Tracker is full: try later");
+const UNKNOWN_PEER_REPLY = errorTemplate(
+  ErrorCode.UNKNOWN_PEER,
+  "Unknown peer: register again",
+);
+const UNKNOWN_FILE_REPLY = errorTemplate(
+  ErrorCode.UNKNOWN_FILE,
+  "No such file",
+);
 
 /** Options for {@linkcode TrackerHandler}. */
 export interface TrackerHandlerOptions {
@@ -135,6 +214,8 @@ type CookieCommand = MessageOf<
  * host has one key however it reaches the tracker.
  */
 function normalizeHost(hostname: string): string {
+  // IPv4 text has no colon: the common case costs one scan, no copy.
+  if (hostname.indexOf(":") < 0) return hostname;
   const lower = hostname.toLowerCase();
   if (lower.startsWith("::ffff:") && lower.includes(".")) return lower.slice(7);
   return hostname;
@@ -144,6 +225,10 @@ function normalizeHost(hostname: string): string {
  * Maps one datagram to one reply. Malformed datagrams are dropped and
  * counted; anything other than a {@linkcode ProtocolError} is a bug and is
  * thrown.
+ *
+ * REQUEST by id and KEEPALIVE, nearly all of a busy tracker's traffic, are
+ * decoded in place and answered from one reply buffer, with no allocation
+ * beyond the file lookup key.
  *
  * @example
  * ```ts
@@ -159,9 +244,11 @@ export class TrackerHandler {
   readonly #registry: SwarmRegistry;
   readonly #cookies: CookieJar;
   readonly #limiter: RateLimiter | null;
-  readonly #sweepIntervalMs: number;
+  readonly #sweepStepMs: number;
   readonly #intervalSeconds: number;
   #lastSweepMs = -Infinity;
+  /** Where hot replies are written; {@linkcode TrackerHandler.respond} returns views of it. */
+  readonly #out = new Uint8Array(MAX_DATAGRAM_BYTES);
   readonly #stats: HandlerStats = {
     received: 0,
     malformed: 0,
@@ -181,8 +268,11 @@ export class TrackerHandler {
       ? null
       : new RateLimiter(options.rateLimit);
     const ttlMs = this.#registry.peerTtlMs;
-    this.#sweepIntervalMs = options.sweepIntervalMs ??
+    const sweepIntervalMs = options.sweepIntervalMs ??
       Math.min(5_000, ttlMs / 4);
+    // One pass over every peer per interval, in steps, so no single
+    // datagram waits for a sweep of the whole registry.
+    this.#sweepStepMs = sweepIntervalMs / SWEEP_STEPS;
     // Two keepalives may be lost before a peer expires.
     this.#intervalSeconds = Math.max(1, Math.floor(ttlMs / 3 / 1000));
   }
@@ -213,9 +303,29 @@ export class TrackerHandler {
    * @param bytes the datagram, untrusted
    * @param source where it came from, as the socket reports it
    * @param nowMs the current time
-   * @returns the reply to send back to `source`, or null for none
+   * @returns the reply to send back to `source` (a buffer of its own), or
+   *   null for none
    */
   handle(
+    bytes: Uint8Array,
+    source: DatagramSource,
+    nowMs: number,
+  ): Uint8Array | null {
+    const reply = this.respond(bytes, source, nowMs);
+    return reply === null ? null : reply.slice();
+  }
+
+  /**
+   * {@linkcode TrackerHandler.handle} without the copy: the reply may be a
+   * view of a buffer the next call overwrites, so send it (or copy it)
+   * before handling another datagram.
+   *
+   * @param bytes the datagram, untrusted
+   * @param source where it came from, as the socket reports it
+   * @param nowMs the current time
+   * @returns the reply to send back to `source`, or null for none
+   */
+  respond(
     bytes: Uint8Array,
     source: DatagramSource,
     nowMs: number,
@@ -227,6 +337,30 @@ export class TrackerHandler {
       this.#drops.rate_limited++;
       return null;
     }
+    const length = bytes.byteLength;
+    if (
+      (length === REQUEST_BY_ID_BYTES || length === KEEPALIVE_BYTES) &&
+      bytes[0] === MAGIC >>> 8 && bytes[1] === (MAGIC & 0xff) &&
+      bytes[2] === PROTOCOL_VERSION && bytes[3] === COMMAND_TYPE &&
+      readU32(bytes, 10) === length - HEADER_BYTES
+    ) {
+      const code = bytes[4];
+      if (
+        code === REQUEST_CODE && length === REQUEST_BY_ID_BYTES &&
+        bytes[HEADER_BYTES + 9] === 0
+      ) {
+        this.#requests.request++;
+        return this.#replied(
+          this.#fastRequest(bytes, host, source.port, nowMs),
+        );
+      }
+      if (code === KEEPALIVE_CODE && length === KEEPALIVE_BYTES) {
+        this.#requests.keepalive++;
+        return this.#replied(
+          this.#fastKeepalive(bytes, host, source.port, nowMs),
+        );
+      }
+    }
     let message: Message;
     try {
       message = parseMessage(bytes);
@@ -237,16 +371,117 @@ export class TrackerHandler {
       return null;
     }
     this.#requests[requestType(message.kind)]++;
-    if (nowMs - this.#lastSweepMs >= this.#sweepIntervalMs) {
-      this.#lastSweepMs = nowMs;
-      this.#registry.sweep(nowMs);
-    }
-    const reply = this.#answer(message, { hostname: host, port: source.port }, {
-      requestBytes: bytes.byteLength,
-      nowMs,
-    });
+    this.#maybeSweep(nowMs);
+    return this.#replied(
+      this.#answer(message, { hostname: host, port: source.port }, {
+        requestBytes: length,
+        nowMs,
+      }),
+    );
+  }
+
+  #replied(reply: Uint8Array | null): Uint8Array | null {
     if (reply) this.#stats.replies++;
     return reply;
+  }
+
+  #maybeSweep(nowMs: number): void {
+    if (nowMs - this.#lastSweepMs < this.#sweepStepMs) return;
+    this.#lastSweepMs = nowMs;
+    const slots = this.#registry.peerSlots;
+    this.#registry.sweepSome(
+      nowMs,
+      Math.max(MIN_SWEEP_SLOTS, Math.ceil(slots / SWEEP_STEPS)),
+    );
+  }
+
+  /** Checks the cookie at offset HEADER_BYTES of a hot request. */
+  #cookieOk(
+    bytes: Uint8Array,
+    host: string,
+    port: number,
+    nowMs: number,
+  ): boolean {
+    return this.#cookies.verifyHalves(
+      readU32(bytes, HEADER_BYTES),
+      readU32(bytes, HEADER_BYTES + 4),
+      host,
+      port,
+      nowMs,
+    );
+  }
+
+  /** The BAD_COOKIE reply, or null when it would be larger than the request. */
+  #badCookie(txid: number, requestBytes: number): Uint8Array | null {
+    this.#stats.badCookie++;
+    this.#drops.bad_cookie++;
+    // An unproven address never gets more bytes than it sent.
+    if (BAD_COOKIE_REPLY.byteLength > requestBytes) return null;
+    return this.#template(BAD_COOKIE_REPLY, txid);
+  }
+
+  #fastRequest(
+    bytes: Uint8Array,
+    host: string,
+    udpPort: number,
+    nowMs: number,
+  ): Uint8Array | null {
+    const txid = readU32(bytes, 6);
+    this.#maybeSweep(nowMs);
+    if (!this.#cookieOk(bytes, host, udpPort, nowMs)) {
+      return this.#badCookie(txid, bytes.byteLength);
+    }
+    const file = this.#registry.fileAt(bytes, HEADER_BYTES + 10);
+    if (!file) return this.#template(UNKNOWN_FILE_REPLY, txid);
+    const wanted = bytes[HEADER_BYTES + 8]!;
+    return this.#peerList(txid, file, wanted, host, udpPort, nowMs);
+  }
+
+  #fastKeepalive(
+    bytes: Uint8Array,
+    host: string,
+    udpPort: number,
+    nowMs: number,
+  ): Uint8Array | null {
+    const txid = readU32(bytes, 6);
+    this.#maybeSweep(nowMs);
+    if (!this.#cookieOk(bytes, host, udpPort, nowMs)) {
+      return this.#badCookie(txid, bytes.byteLength);
+    }
+    const idAt = HEADER_BYTES + 8;
+    const port = (bytes[idAt + 16]! << 8) | bytes[idAt + 17]!;
+    const result = this.#registry.keepaliveFrom(
+      host,
+      port,
+      bytes,
+      idAt,
+      udpPort,
+      nowMs,
+    );
+    return result === "ok" ? this.#ack(txid) : this.#unknownPeer(txid);
+  }
+
+  #peerList(
+    txid: number,
+    file: NonNullable<ReturnType<SwarmRegistry["fileById"]>>,
+    wantedField: number,
+    host: string,
+    udpPort: number,
+    nowMs: number,
+  ): Uint8Array {
+    const wanted = Math.min(
+      wantedField === 0 ? DEFAULT_WANTED_PEERS : wantedField,
+      MAX_PEERS_PER_LIST,
+    );
+    const length = this.#registry.writePeerList(this.#out, {
+      txid,
+      file,
+      wanted,
+      requesterHost: host,
+      requesterUdpPort: udpPort,
+      nowMs,
+    });
+    return this.#out.subarray(0, length);
   }
 
   #answer(
@@ -271,15 +506,7 @@ export class TrackerHandler {
       case "leave":
       case "list":
         if (!this.#cookies.verify(message.cookie, source, nowMs)) {
-          this.#stats.badCookie++;
-          this.#drops.bad_cookie++;
-          const reply = this.#error(
-            message.txid,
-            ErrorCode.BAD_COOKIE,
-            BAD_COOKIE_TEXT,
-          );
-          // An unproven address never gets more bytes than it sent.
-          return reply.byteLength <= context.requestBytes ? reply : null;
+          return this.#badCookie(message.txid, context.requestBytes);
         }
         return this.#command(message, source, nowMs);
       default:
@@ -371,24 +598,14 @@ export class TrackerHandler {
       for (const only of named) file = only;
     }
     if (!file) return this.#unknownFile(txid);
-    const wanted = Math.min(
-      message.wanted === 0 ? DEFAULT_WANTED_PEERS : message.wanted,
-      MAX_PEERS_PER_LIST,
-    );
-    return createMessage({
-      kind: "peer_list",
+    return this.#peerList(
       txid,
-      fileId: file.id,
-      name: file.name,
-      size: file.size,
-      chunkCount: file.chunkCount,
-      peers: this.#registry.pickPeers(
-        file,
-        wanted,
-        `${source.hostname}|${source.port}`,
-        nowMs,
-      ),
-    });
+      file,
+      message.wanted,
+      source.hostname,
+      source.port,
+      nowMs,
+    );
   }
 
   #identity(
@@ -403,12 +620,19 @@ export class TrackerHandler {
     };
   }
 
+  /** Copies a reply template into the reply buffer with this txid. */
+  #template(template: Uint8Array, txid: number): Uint8Array {
+    const out = this.#out;
+    out.set(template, 0);
+    writeU32(out, 6, txid);
+    return out.subarray(0, template.byteLength);
+  }
+
   #ack(txid: number): Uint8Array {
-    return createMessage({
-      kind: "ack",
-      txid,
-      intervalSeconds: this.#intervalSeconds,
-    });
+    const out = this.#out;
+    writeHeader(out, ACK_CODE, txid, 4);
+    writeU32(out, HEADER_BYTES, this.#intervalSeconds);
+    return out.subarray(0, ACK_BYTES);
   }
 
   #error(txid: number, code: ErrorCode, text: string): Uint8Array {
@@ -416,18 +640,14 @@ export class TrackerHandler {
   }
 
   #busy(txid: number): Uint8Array {
-    return this.#error(txid, ErrorCode.BUSY, "Tracker is full: try later");
+    return this.#template(BUSY_REPLY, txid);
   }
 
   #unknownPeer(txid: number): Uint8Array {
-    return this.#error(
-      txid,
-      ErrorCode.UNKNOWN_PEER,
-      "Unknown peer: register again",
-    );
+    return this.#template(UNKNOWN_PEER_REPLY, txid);
   }
 
   #unknownFile(txid: number): Uint8Array {
-    return this.#error(txid, ErrorCode.UNKNOWN_FILE, "No such file");
+    return this.#template(UNKNOWN_FILE_REPLY, txid);
   }
 }

@@ -145,6 +145,10 @@ export function serveTracker(options: ServeTrackerOptions = {}): TrackerServer {
     // One buffer per socket: the handler copies what it keeps. One byte
     // more than the limit, so an oversized datagram fails to decode.
     const buffer = new Uint8Array(MAX_DATAGRAM_BYTES + 1);
+    // The handler's reply is a view of its own buffer, which another
+    // socket's loop may overwrite while this send is in flight: each loop
+    // copies it into a buffer of its own first.
+    const sendBuffer = new Uint8Array(MAX_DATAGRAM_BYTES);
     try {
       while (!signal?.aborted) {
         let bytes: Uint8Array;
@@ -162,10 +166,15 @@ export function serveTracker(options: ServeTrackerOptions = {}): TrackerServer {
           logger.warn("Cannot receive datagram: {error}", { error });
           continue;
         }
-        const reply = handler.handle(bytes, source, now());
+        const reply = handler.respond(bytes, source, now());
         if (!reply) continue;
+        let out = reply;
+        if (reply.byteLength <= sendBuffer.byteLength) {
+          sendBuffer.set(reply);
+          out = sendBuffer.subarray(0, reply.byteLength);
+        }
         try {
-          await socket.send(reply, source);
+          await socket.send(out, source);
         } catch (error) {
           if (signal?.aborted || error instanceof Deno.errors.BadResource) {
             return;
