@@ -16,7 +16,6 @@ import {
   chunkLength,
   type FileQuery,
   type FileSummary,
-  type ListedPeer,
   type Manifest,
   parseManifest,
   toHex,
@@ -29,19 +28,10 @@ import { fetchManifest, InvalidManifestError } from "../wire/fetch_manifest.ts";
 import { PiecePicker } from "./piece_picker.ts";
 import { TokenBucket } from "../swarm/token_bucket.ts";
 import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
+import type { RequestResult } from "../tracker_client.ts";
 
-/** What the tracker said about a query. */
-export type PeerLookup =
-  | {
-    kind: "peers";
-    fileId: Uint8Array;
-    name: string;
-    size: number;
-    chunkCount: number;
-    peers: ListedPeer[];
-  }
-  | { kind: "candidates"; files: FileSummary[] }
-  | { kind: "unknown" };
+/** What the tracker said about a query (the tracker client's answer). */
+export type PeerLookup = RequestResult;
 
 /** Where a download finds peers: the tracker client, or a fake in tests. */
 export interface PeerFinder {
