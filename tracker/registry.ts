@@ -16,6 +16,7 @@
  * @module
  */
 import {
+  bytesEqual,
   FILE_ID_BYTES,
   type FileAnnouncement,
   type FileSummary,
@@ -29,8 +30,6 @@ import {
   PROTOCOL_VERSION,
   toHex,
 } from "@shoal/protocol";
-
-const encoder = new TextEncoder();
 
 /** Limits of a {@linkcode SwarmRegistry}. Over any of them a change answers "busy". */
 export interface RegistryLimits {
@@ -202,43 +201,30 @@ const NO_FILES: ReadonlySet<FileRecord> = new Set();
 /** PEER_LIST: ControlType.PEER_LIST in MessageType.CONTROL. */
 const PEER_LIST_TYPE = 3;
 const PEER_LIST_CODE = 3;
-/** Slots allocated at first; every array doubles when full. */
-const INITIAL_CAPACITY = 1024;
+/**
+ * Slots allocated at once, at most: arrays are sized to the caps up front.
+ * Their pages are zero until touched, so a slot costs memory only once
+ * used, and no array is ever copied and left behind as garbage.
+ */
+const MAX_PREALLOCATED = 1 << 22;
 /** Above this many files a peer gets a Map from file to holding. */
 const INDEXED_HOLDINGS = 16;
 /** No slot. */
 const NONE = -1;
+/** Fields of a peer in #peers: last seen, host id + 1 (0 free), TCP port, UDP port (0 unknown). */
+const PEER_FIELDS = 4;
+const P_SEEN = 0;
+const P_HOST = 1;
+const P_PORT = 2;
+const P_UDP = 3;
+/** Fields of a holding in #holds: peer * 2 + complete, file slot, position in the file's list, next holding of the peer + 1. */
+const HOLD_FIELDS = 4;
+const H_PEER = 0;
+const H_FILE = 1;
+const H_POS = 2;
+const H_NEXT = 3;
 
-/**
- * The map key of a file id: its 32 bytes as 16 UTF-16 code units. Cheaper
- * than hex, and the whole id, so colliding keys need colliding ids.
- *
- * @param bytes bytes that hold the id
- * @param offset where the id starts
- * @returns the key
- */
-export function fileKey(bytes: Uint8Array, offset = 0): string {
-  const b = bytes;
-  const o = offset;
-  return String.fromCharCode(
-    (b[o]! << 8) | b[o + 1]!,
-    (b[o + 2]! << 8) | b[o + 3]!,
-    (b[o + 4]! << 8) | b[o + 5]!,
-    (b[o + 6]! << 8) | b[o + 7]!,
-    (b[o + 8]! << 8) | b[o + 9]!,
-    (b[o + 10]! << 8) | b[o + 11]!,
-    (b[o + 12]! << 8) | b[o + 13]!,
-    (b[o + 14]! << 8) | b[o + 15]!,
-    (b[o + 16]! << 8) | b[o + 17]!,
-    (b[o + 18]! << 8) | b[o + 19]!,
-    (b[o + 20]! << 8) | b[o + 21]!,
-    (b[o + 22]! << 8) | b[o + 23]!,
-    (b[o + 24]! << 8) | b[o + 25]!,
-    (b[o + 26]! << 8) | b[o + 27]!,
-    (b[o + 28]! << 8) | b[o + 29]!,
-    (b[o + 30]! << 8) | b[o + 31]!,
-  );
-}
+const encoder = new TextEncoder();
 
 /** The UDP port of an "ip|udpPort" text, or 0 when there is none. */
 function udpPortOf(udpSource: string | undefined): number {
@@ -248,69 +234,62 @@ function udpPortOf(udpSource: string | undefined): number {
   return Number.isInteger(port) && port > 0 && port <= 0xffff ? port : 0;
 }
 
-function grow<T extends Uint8Array | Uint16Array | Int32Array | Float64Array>(
+function grow<T extends Uint8Array | Int32Array | Float64Array>(
   array: T,
   length: number,
-  fill?: number,
 ): T {
   const next = new (array.constructor as new (n: number) => T)(length);
   next.set(array);
-  if (fill !== undefined) next.fill(fill, array.length);
   return next;
 }
 
-/** A tracked file: metadata, the start of its PEER_LIST, its holding ids. */
+/** The smallest power of two at least `n`. */
+function powerOfTwo(n: number): number {
+  let size = 1;
+  while (size < n) size *= 2;
+  return size;
+}
+
+/** True when every character is ASCII, so the name is its own UTF-8. */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return false;
+  }
+  return true;
+}
+
+/** A tracked file: metadata and its holding ids. Its id is in the registry's slab. */
 class FileEntry implements FileRecord {
   readonly slot: number;
-  readonly key: string;
   readonly name: string;
   readonly size: number;
   readonly chunkCount: number;
-  /**
-   * PEER_LIST bytes up to and including the name (txid and body length
-   * still zero); the id is at HEADER_BYTES.
-   */
-  readonly prefix: Uint8Array;
+  /** The name's UTF-8 bytes, or null when the name is ASCII. */
+  readonly nameBytes: Uint8Array | null;
+  /** Bytes of the name in UTF-8. */
+  readonly nameLength: number;
   /** Holding ids (swap-removed; each holding's position is in its record). */
   readonly holderIds: number[] = [];
   seeders = 0;
-  readonly #snapshot: (file: FileEntry) => Holding[];
+  readonly #registry: FileViews;
 
-  constructor(
-    slot: number,
-    key: string,
-    announced: FileAnnouncement,
-    snapshot: (file: FileEntry) => Holding[],
-  ) {
+  constructor(slot: number, announced: FileAnnouncement, registry: FileViews) {
     this.slot = slot;
-    this.key = key;
     this.name = announced.name;
     this.size = announced.size;
     this.chunkCount = announced.chunkCount;
-    this.#snapshot = snapshot;
-    const name = encoder.encode(announced.name);
-    const prefix = new Uint8Array(
-      HEADER_BYTES + FILE_ID_BYTES + 8 + 4 + 1 + name.byteLength,
-    );
-    const view = new DataView(prefix.buffer);
-    view.setUint16(0, MAGIC);
-    prefix[2] = PROTOCOL_VERSION;
-    prefix[3] = PEER_LIST_TYPE;
-    prefix[4] = PEER_LIST_CODE;
-    let at = HEADER_BYTES;
-    prefix.set(announced.id.subarray(0, FILE_ID_BYTES), at);
-    at += FILE_ID_BYTES;
-    view.setBigUint64(at, BigInt(announced.size));
-    at += 8;
-    view.setUint32(at, announced.chunkCount);
-    at += 4;
-    prefix[at++] = name.byteLength;
-    prefix.set(name, at);
-    this.prefix = prefix;
+    this.#registry = registry;
+    if (isAscii(announced.name)) {
+      this.nameBytes = null;
+      this.nameLength = announced.name.length;
+    } else {
+      this.nameBytes = encoder.encode(announced.name);
+      this.nameLength = this.nameBytes.byteLength;
+    }
   }
 
   get id(): Uint8Array {
-    return this.prefix.slice(HEADER_BYTES, HEADER_BYTES + FILE_ID_BYTES);
+    return this.#registry.idOf(this);
   }
 
   get idHex(): string {
@@ -322,7 +301,7 @@ class FileEntry implements FileRecord {
   }
 
   get peerListBaseBytes(): number {
-    return this.prefix.byteLength + 2;
+    return HEADER_BYTES + FILE_ID_BYTES + 8 + 4 + 1 + this.nameLength + 2;
   }
 
   get holderCount(): number {
@@ -330,8 +309,14 @@ class FileEntry implements FileRecord {
   }
 
   get holders(): Holding[] {
-    return this.#snapshot(this);
+    return this.#registry.holdersOf(this);
   }
+}
+
+/** What a FileEntry asks its registry for. */
+interface FileViews {
+  idOf(file: FileEntry): Uint8Array;
+  holdersOf(file: FileEntry): Holding[];
 }
 
 function summaryOf(file: FileEntry): FileSummary {
@@ -342,11 +327,6 @@ function summaryOf(file: FileEntry): FileSummary {
     peers: file.holderIds.length,
     seeders: file.seeders,
   };
-}
-
-/** Orders files by key: the same order as by hex id. */
-function byKey(a: FileEntry, b: FileEntry): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 /**
@@ -367,56 +347,50 @@ export class SwarmRegistry {
   readonly #random: () => number;
   readonly #seed = (Math.random() * 0x1_0000_0000) >>> 0;
 
-  // ---- peers: struct of arrays by slot ----
-  #peerCapacity = INITIAL_CAPACITY;
-  /** Host id of each slot, NONE when the slot is free. */
-  #peerHost = new Int32Array(INITIAL_CAPACITY).fill(NONE);
-  #peerPort = new Uint16Array(INITIAL_CAPACITY);
-  /** UDP port it last announced from, 0 for none. */
-  #peerUdpPort = new Uint16Array(INITIAL_CAPACITY);
-  #peerSeenMs = new Float64Array(INITIAL_CAPACITY);
-  #peerIds = new Uint8Array(INITIAL_CAPACITY * PEER_ID_BYTES);
-  /** First holding of the peer's list, NONE for none. */
-  #peerFirst = new Int32Array(INITIAL_CAPACITY).fill(NONE);
-  #peerHoldings = new Int32Array(INITIAL_CAPACITY);
+  // ---- peers: PEER_FIELDS numbers per slot ----
+  #peerCapacity: number;
+  #peers: Float64Array;
+  #peerIds: Uint8Array;
+  /** First holding of the peer + 1, 0 for none. */
+  #peerFirst: Int32Array;
+  #peerHoldings: Int32Array;
   /** Slots above this were never used. */
   #peerHigh = 0;
   readonly #freePeers: number[] = [];
   #peerCount = 0;
   #ipv6Peers = 0;
-  /** Open addressing (host id, port) -> slot + 1, 0 empty; size 2 x capacity. */
-  #peerTable = new Int32Array(INITIAL_CAPACITY * 2);
+  /** Open addressing (host id, port) -> slot + 1, 0 empty; at least 2 x capacity. */
+  #peerTable: Int32Array;
   /** Peers with many files: file slot -> holding id. */
   readonly #peerIndex = new Map<number, Map<number, number>>();
   #sweepCursor = 0;
 
   // ---- hosts: one entry per source IP with peers ----
   readonly #hostIds = new Map<string, number>();
-  #hostNames: string[] = [];
-  #hostPeers = new Int32Array(INITIAL_CAPACITY);
+  readonly #hostNames: string[] = [];
+  #hostCapacity: number;
+  #hostPeers: Int32Array;
   /** 4 or 6. */
-  #hostFamily = new Uint8Array(INITIAL_CAPACITY);
-  #hostAddr = new Uint8Array(INITIAL_CAPACITY * 16);
-  #hostCapacity = INITIAL_CAPACITY;
+  #hostFamily: Uint8Array;
+  #hostAddr: Uint8Array;
   readonly #freeHosts: number[] = [];
 
-  // ---- holdings: struct of arrays by holding id ----
-  #holdCapacity = INITIAL_CAPACITY;
-  #holdPeer = new Int32Array(INITIAL_CAPACITY);
-  #holdFile = new Int32Array(INITIAL_CAPACITY);
-  /** Position in its file's holderIds. */
-  #holdPos = new Int32Array(INITIAL_CAPACITY);
-  /** Next holding of the same peer, NONE at the end. */
-  #holdNext = new Int32Array(INITIAL_CAPACITY);
-  #holdComplete = new Uint8Array(INITIAL_CAPACITY);
+  // ---- holdings: HOLD_FIELDS numbers per holding id ----
+  #holdCapacity: number;
+  #holds: Int32Array;
   #holdHigh = 0;
   readonly #freeHoldings: number[] = [];
   #holdings = 0;
   #seedHoldings = 0;
 
   // ---- files ----
-  readonly #files = new Map<string, FileEntry>();
+  #fileCapacity: number;
   readonly #fileSlots: (FileEntry | undefined)[] = [];
+  /** File ids by slot, FILE_ID_BYTES each. */
+  #fileIds: Uint8Array;
+  /** Open addressing hash(id) -> slot + 1, 0 empty; at least 2 x capacity. */
+  #fileTable: Int32Array;
+  #fileCount = 0;
   readonly #freeFiles: number[] = [];
   readonly #byName = new Map<string, FileEntry | Set<FileEntry>>();
   /** Files sorted by name for LIST; rebuilt lazily after files change. */
@@ -425,7 +399,14 @@ export class SwarmRegistry {
   // ---- scratch for peer picking ----
   #picked = new Int32Array(256);
   #otherFamily = new Int32Array(256);
-  readonly #snapshot = (file: FileEntry) => this.#holdersOf(file);
+  readonly #views: FileViews = {
+    idOf: (file) =>
+      this.#fileIds.slice(
+        file.slot * FILE_ID_BYTES,
+        (file.slot + 1) * FILE_ID_BYTES,
+      ),
+    holdersOf: (file) => this.#holdersOf(file),
+  };
 
   /** @param options TTL, caps and randomness */
   constructor(options: RegistryOptions = {}) {
@@ -438,6 +419,23 @@ export class SwarmRegistry {
     this.#peerTtlMs = peerTtlMs;
     this.#limits = { ...DEFAULT_REGISTRY_LIMITS, ...options.limits };
     this.#random = options.random ?? Math.random;
+    const capacity = (limit: number) =>
+      Math.max(1, Math.min(MAX_PREALLOCATED, Math.floor(limit)));
+    this.#peerCapacity = capacity(this.#limits.maxPeers);
+    this.#peers = new Float64Array(this.#peerCapacity * PEER_FIELDS);
+    this.#peerIds = new Uint8Array(this.#peerCapacity * PEER_ID_BYTES);
+    this.#peerFirst = new Int32Array(this.#peerCapacity);
+    this.#peerHoldings = new Int32Array(this.#peerCapacity);
+    this.#peerTable = new Int32Array(powerOfTwo(this.#peerCapacity * 2));
+    this.#hostCapacity = this.#peerCapacity;
+    this.#hostPeers = new Int32Array(this.#hostCapacity);
+    this.#hostFamily = new Uint8Array(this.#hostCapacity);
+    this.#hostAddr = new Uint8Array(this.#hostCapacity * 16);
+    this.#holdCapacity = capacity(this.#limits.maxHoldings);
+    this.#holds = new Int32Array(this.#holdCapacity * HOLD_FIELDS);
+    this.#fileCapacity = capacity(this.#limits.maxFiles);
+    this.#fileIds = new Uint8Array(this.#fileCapacity * FILE_ID_BYTES);
+    this.#fileTable = new Int32Array(powerOfTwo(this.#fileCapacity * 2));
   }
 
   /** The peer TTL in milliseconds. */
@@ -449,7 +447,7 @@ export class SwarmRegistry {
   get stats(): RegistryStats {
     return {
       peers: this.#peerCount,
-      files: this.#files.size,
+      files: this.#fileCount,
       holdings: this.#holdings,
     };
   }
@@ -475,9 +473,9 @@ export class SwarmRegistry {
     const top: FileEntry[] = [];
     const before = (a: FileEntry, b: FileEntry) =>
       a.holderIds.length > b.holderIds.length ||
-      (a.holderIds.length === b.holderIds.length && a.key < b.key);
+      (a.holderIds.length === b.holderIds.length && this.#compareIds(a, b) < 0);
     if (limit <= 0) return [];
-    for (const file of this.#files.values()) {
+    for (const file of this.#allFiles()) {
       if (top.length === limit && !before(file, top[limit - 1]!)) continue;
       let low = 0;
       let high = top.length;
@@ -570,7 +568,6 @@ export class SwarmRegistry {
     udpPort: number,
     nowMs: number,
   ): RegistryResult {
-    if (bytes.byteLength < idOffset + PEER_ID_BYTES) return "unknown_peer";
     const slot = this.#live(host, port, nowMs);
     if (slot === NONE || !this.#idEquals(slot, bytes, idOffset)) {
       return "unknown_peer";
@@ -624,7 +621,7 @@ export class SwarmRegistry {
    */
   fileById(id: Uint8Array): FileRecord | undefined {
     if (id.byteLength !== FILE_ID_BYTES) return undefined;
-    return this.#files.get(fileKey(id));
+    return this.fileAt(id, 0);
   }
 
   /**
@@ -635,8 +632,11 @@ export class SwarmRegistry {
    * @returns the file, or undefined
    */
   fileAt(bytes: Uint8Array, offset: number): FileRecord | undefined {
-    if (bytes.byteLength < offset + FILE_ID_BYTES) return undefined;
-    return this.#files.get(fileKey(bytes, offset));
+    if (offset < 0 || bytes.byteLength < offset + FILE_ID_BYTES) {
+      return undefined;
+    }
+    const slot = this.#findFile(bytes, offset);
+    return slot === NONE ? undefined : this.#fileSlots[slot];
   }
 
   /**
@@ -687,11 +687,12 @@ export class SwarmRegistry {
     const out: ListedPeer[] = [];
     for (let i = 0; i < count; i++) {
       const holding = this.#picked[i]!;
-      const slot = this.#holdPeer[holding]!;
+      const field = this.#holds[holding * HOLD_FIELDS + H_PEER]!;
+      const at = (field >>> 1) * PEER_FIELDS;
       out.push({
-        host: this.#hostNames[this.#peerHost[slot]!]!,
-        port: this.#peerPort[slot]!,
-        complete: this.#holdComplete[holding] === 1,
+        host: this.#hostNames[(this.#peers[at + P_HOST]! | 0) - 1]!,
+        port: this.#peers[at + P_PORT]! | 0,
+        complete: (field & 1) === 1,
       });
     }
     return out;
@@ -719,30 +720,28 @@ export class SwarmRegistry {
   ): number {
     const file = this.#entry(options.file)!;
     const host = options.requesterHost;
+    const udpPort = options.requesterUdpPort;
     const count = this.#pick(
       file,
       options.wanted,
-      this.#hostIds.get(host) ?? NONE,
-      options.requesterUdpPort,
+      udpPort === 0 ? NONE : this.#hostIds.get(host) ?? NONE,
+      udpPort,
       host.includes(":"),
       options.nowMs,
     );
-    const prefix = file.prefix;
-    out.set(prefix, 0);
-    let at = prefix.byteLength;
+    let at = this.#writePrefix(out, file);
     out[at++] = count >>> 8;
     out[at++] = count & 0xff;
     const picked = this.#picked;
-    const holdPeer = this.#holdPeer;
-    const peerHost = this.#peerHost;
-    const peerPort = this.#peerPort;
+    const holds = this.#holds;
+    const peers = this.#peers;
     const family = this.#hostFamily;
     const addr = this.#hostAddr;
     for (let i = 0; i < count; i++) {
-      const holding = picked[i]!;
-      const slot = holdPeer[holding]!;
-      const hostId = peerHost[slot]!;
-      out[at++] = this.#holdComplete[holding]!;
+      const field = holds[picked[i]! * HOLD_FIELDS + H_PEER]!;
+      const record = (field >>> 1) * PEER_FIELDS;
+      const hostId = (peers[record + P_HOST]! | 0) - 1;
+      out[at++] = field & 1;
       const from = hostId * 16;
       if (family[hostId] === 4) {
         out[at++] = 4;
@@ -752,10 +751,9 @@ export class SwarmRegistry {
         out[at++] = addr[from + 3]!;
       } else {
         out[at++] = 6;
-        out.set(addr.subarray(from, from + 16), at);
-        at += 16;
+        for (let k = 0; k < 16; k++) out[at++] = addr[from + k]!;
       }
-      const port = peerPort[slot]!;
+      const port = peers[record + P_PORT]! | 0;
       out[at++] = port >>> 8;
       out[at++] = port & 0xff;
     }
@@ -787,7 +785,7 @@ export class SwarmRegistry {
     }
     entries.sort((a, b) =>
       b.seeders - a.seeders ||
-      b.holderIds.length - a.holderIds.length || byKey(a, b)
+      b.holderIds.length - a.holderIds.length || this.#compareIds(a, b)
     );
     const out: FileSummary[] = [];
     let budget = MAX_DATAGRAM_BYTES - CANDIDATES_BASE_BYTES;
@@ -812,8 +810,8 @@ export class SwarmRegistry {
    */
   list(query: string, offset: number): ListPage {
     const needle = query.toLowerCase();
-    this.#sorted ??= [...this.#files.values()].sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : byKey(a, b)
+    this.#sorted ??= [...this.#allFiles()].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : this.#compareIds(a, b)
     );
     const files: FileSummary[] = [];
     let budget = MAX_DATAGRAM_BYTES - FILE_LIST_BASE_BYTES;
@@ -860,13 +858,13 @@ export class SwarmRegistry {
     const oldest = nowMs - this.#peerTtlMs;
     const high = this.#peerHigh;
     const count = Math.min(maxSlots, high);
+    const peers = this.#peers;
     let removed = 0;
     let cursor = this.#sweepCursor;
     for (let i = 0; i < count; i++) {
       if (cursor >= high) cursor = 0;
-      if (
-        this.#peerHost[cursor] !== NONE && this.#peerSeenMs[cursor]! < oldest
-      ) {
+      const at = cursor * PEER_FIELDS;
+      if (peers[at + P_HOST] !== 0 && peers[at + P_SEEN]! < oldest) {
         this.#removePeer(cursor);
         removed++;
       }
@@ -890,31 +888,82 @@ export class SwarmRegistry {
     return undefined;
   }
 
+  *#allFiles(): Iterable<FileEntry> {
+    for (const file of this.#fileSlots) if (file) yield file;
+  }
+
+  /** Orders files by id bytes: the same order as by hex id. */
+  #compareIds(a: FileEntry, b: FileEntry): number {
+    const ids = this.#fileIds;
+    const x = a.slot * FILE_ID_BYTES;
+    const y = b.slot * FILE_ID_BYTES;
+    for (let i = 0; i < FILE_ID_BYTES; i++) {
+      const d = ids[x + i]! - ids[y + i]!;
+      if (d !== 0) return d;
+    }
+    return 0;
+  }
+
+  /** Writes the PEER_LIST header (txid and length zero) and fixed body; returns the offset after the name. */
+  #writePrefix(out: Uint8Array, file: FileEntry): number {
+    out[0] = MAGIC >>> 8;
+    out[1] = MAGIC & 0xff;
+    out[2] = PROTOCOL_VERSION;
+    out[3] = PEER_LIST_TYPE;
+    out[4] = PEER_LIST_CODE;
+    out[5] = 0;
+    let at = HEADER_BYTES;
+    const ids = this.#fileIds;
+    const from = file.slot * FILE_ID_BYTES;
+    for (let i = 0; i < FILE_ID_BYTES; i++) out[at++] = ids[from + i]!;
+    const high = Math.floor(file.size / 0x1_0000_0000);
+    const low = file.size >>> 0;
+    out[at++] = high >>> 24;
+    out[at++] = (high >>> 16) & 0xff;
+    out[at++] = (high >>> 8) & 0xff;
+    out[at++] = high & 0xff;
+    out[at++] = low >>> 24;
+    out[at++] = (low >>> 16) & 0xff;
+    out[at++] = (low >>> 8) & 0xff;
+    out[at++] = low & 0xff;
+    const chunks = file.chunkCount;
+    out[at++] = chunks >>> 24;
+    out[at++] = (chunks >>> 16) & 0xff;
+    out[at++] = (chunks >>> 8) & 0xff;
+    out[at++] = chunks & 0xff;
+    out[at++] = file.nameLength;
+    if (file.nameBytes === null) {
+      const name = file.name;
+      for (let i = 0; i < name.length; i++) out[at++] = name.charCodeAt(i);
+    } else {
+      out.set(file.nameBytes, at);
+      at += file.nameBytes.byteLength;
+    }
+    return at;
+  }
+
   #holdersOf(file: FileEntry): Holding[] {
     const peers = new Map<number, PeerRecord>();
     return file.holderIds.map((holding, index) => {
-      const slot = this.#holdPeer[holding]!;
+      const field = this.#holds[holding * HOLD_FIELDS + H_PEER]!;
+      const slot = field >>> 1;
       let peer = peers.get(slot);
       if (!peer) {
-        const hostId = this.#peerHost[slot]!;
+        const at = slot * PEER_FIELDS;
+        const hostId = (this.#peers[at + P_HOST]! | 0) - 1;
         peer = {
           host: this.#hostNames[hostId]!,
-          port: this.#peerPort[slot]!,
+          port: this.#peers[at + P_PORT]! | 0,
           ipv6: this.#hostFamily[hostId] === 6,
           peerId: this.#peerIds.slice(
             slot * PEER_ID_BYTES,
             (slot + 1) * PEER_ID_BYTES,
           ),
-          lastSeenMs: this.#peerSeenMs[slot]!,
+          lastSeenMs: this.#peers[at + P_SEEN]!,
         };
         peers.set(slot, peer);
       }
-      return {
-        peer,
-        file,
-        complete: this.#holdComplete[holding] === 1,
-        index,
-      };
+      return { peer, file, complete: (field & 1) === 1, index };
     });
   }
 
@@ -939,33 +988,37 @@ export class SwarmRegistry {
     const picked = this.#picked;
     const otherFamily = this.#otherFamily;
     const holders = file.holderIds;
-    const holdPos = this.#holdPos;
-    const holdPeer = this.#holdPeer;
-    const peerHost = this.#peerHost;
+    const holds = this.#holds;
+    const peers = this.#peers;
     const family = this.#hostFamily;
+    const random = this.#random;
+    const requesterRef = requesterHost + 1;
     const length = holders.length;
-    let budget = MAX_DATAGRAM_BYTES - (file.prefix.byteLength + 2);
+    let budget = MAX_DATAGRAM_BYTES - file.peerListBaseBytes;
     const oldest = nowMs - this.#peerTtlMs;
     let out = 0;
     let others = 0;
     for (let i = 0; i < length && out < wanted; i++) {
-      const j = i + Math.floor(this.#random() * (length - i));
+      const j = i + Math.floor(random() * (length - i));
       const holding = holders[j]!;
-      const current = holders[i]!;
-      holders[i] = holding;
-      holdPos[holding] = i;
-      holders[j] = current;
-      holdPos[current] = j;
-      const slot = holdPeer[holding]!;
-      const hostId = peerHost[slot]!;
+      if (j !== i) {
+        const current = holders[i]!;
+        holders[i] = holding;
+        holds[holding * HOLD_FIELDS + H_POS] = i;
+        holders[j] = current;
+        holds[current * HOLD_FIELDS + H_POS] = j;
+      }
+      const record = (holds[holding * HOLD_FIELDS + H_PEER]! >>> 1) *
+        PEER_FIELDS;
+      const hostRef = peers[record + P_HOST]! | 0;
       if (
-        (hostId === requesterHost &&
-          this.#peerUdpPort[slot] === requesterUdpPort) ||
-        this.#peerSeenMs[slot]! < oldest
+        (hostRef === requesterRef &&
+          (peers[record + P_UDP]! | 0) === requesterUdpPort) ||
+        peers[record + P_SEEN]! < oldest
       ) {
         continue;
       }
-      const ipv6 = family[hostId] === 6;
+      const ipv6 = family[hostRef - 1] === 6;
       if (ipv6 !== requesterIpv6) {
         if (others < wanted) otherFamily[others++] = holding;
         continue;
@@ -977,7 +1030,9 @@ export class SwarmRegistry {
     }
     for (let k = 0; k < others && out < wanted; k++) {
       const holding = otherFamily[k]!;
-      const bytes = family[peerHost[holdPeer[holding]!]!] === 6 ? 20 : 8;
+      const record = (holds[holding * HOLD_FIELDS + H_PEER]! >>> 1) *
+        PEER_FIELDS;
+      const bytes = family[(peers[record + P_HOST]! | 0) - 1] === 6 ? 20 : 8;
       if (bytes > budget) continue;
       budget -= bytes;
       picked[out++] = holding;
@@ -986,7 +1041,7 @@ export class SwarmRegistry {
   }
 
   #idEquals(slot: number, bytes: Uint8Array, offset: number): boolean {
-    if (bytes.byteLength - offset < PEER_ID_BYTES) return false;
+    if (offset < 0 || bytes.byteLength - offset < PEER_ID_BYTES) return false;
     const ids = this.#peerIds;
     const base = slot * PEER_ID_BYTES;
     for (let i = 0; i < PEER_ID_BYTES; i++) {
@@ -1003,22 +1058,30 @@ export class SwarmRegistry {
     return (h ^ (h >>> 13)) & (this.#peerTable.length - 1);
   }
 
+  #hashOf(slot: number): number {
+    const at = slot * PEER_FIELDS;
+    return this.#hash(
+      (this.#peers[at + P_HOST]! | 0) - 1,
+      this.#peers[at + P_PORT]! | 0,
+    );
+  }
+
   /** The slot of (host, port), or NONE. */
   #find(host: string, port: number): number {
     const hostId = this.#hostIds.get(host);
     if (hostId === undefined) return NONE;
-    return this.#findId(hostId, port);
-  }
-
-  #findId(hostId: number, port: number): number {
     const table = this.#peerTable;
     const mask = table.length - 1;
+    const peers = this.#peers;
     for (let i = this.#hash(hostId, port);; i = (i + 1) & mask) {
       const entry = table[i]!;
       if (entry === 0) return NONE;
-      const slot = entry - 1;
-      if (this.#peerHost[slot] === hostId && this.#peerPort[slot] === port) {
-        return slot;
+      const at = (entry - 1) * PEER_FIELDS;
+      if (
+        peers[at + P_HOST] === hostId + 1 &&
+        (peers[at + P_PORT]! | 0) === port
+      ) {
+        return entry - 1;
       }
     }
   }
@@ -1026,27 +1089,61 @@ export class SwarmRegistry {
   #tableInsert(slot: number): void {
     const table = this.#peerTable;
     const mask = table.length - 1;
-    let i = this.#hash(this.#peerHost[slot]!, this.#peerPort[slot]!);
+    let i = this.#hashOf(slot);
     while (table[i] !== 0) i = (i + 1) & mask;
     table[i] = slot + 1;
   }
 
-  /** Removes a slot by backward-shift deletion (no tombstones). */
-  #tableDelete(slot: number): void {
-    const table = this.#peerTable;
+  /** Removes an entry by backward-shift deletion (no tombstones). */
+  #tableDelete(
+    table: Int32Array,
+    entry: number,
+    home: (entry: number) => number,
+  ): void {
     const mask = table.length - 1;
-    let i = this.#hash(this.#peerHost[slot]!, this.#peerPort[slot]!);
-    while (table[i] !== slot + 1) i = (i + 1) & mask;
+    let i = home(entry);
+    while (table[i] !== entry) i = (i + 1) & mask;
     table[i] = 0;
     for (let j = (i + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const other = table[j]! - 1;
-      const home = this.#hash(this.#peerHost[other]!, this.#peerPort[other]!);
+      const start = home(table[j]!);
       // It stays when its home lies cyclically in (i, j].
-      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      const stays = i <= j ? i < start && start <= j : i < start || start <= j;
       if (stays) continue;
       table[i] = table[j]!;
       table[j] = 0;
       i = j;
+    }
+  }
+
+  readonly #peerHome = (entry: number) => this.#hashOf(entry - 1);
+  readonly #fileHome = (entry: number) =>
+    this.#fileHash(this.#fileIds, (entry - 1) * FILE_ID_BYTES);
+
+  // ---- file id -> slot table ----
+
+  #fileHash(bytes: Uint8Array, offset: number): number {
+    let h = this.#seed;
+    for (let i = 0; i < FILE_ID_BYTES; i += 4) {
+      const word = (bytes[offset + i]! << 24) | (bytes[offset + i + 1]! << 16) |
+        (bytes[offset + i + 2]! << 8) | bytes[offset + i + 3]!;
+      h = Math.imul(h ^ word, 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    h = Math.imul(h ^ (h >>> 13), 0x85ebca77);
+    return (h ^ (h >>> 16)) & (this.#fileTable.length - 1);
+  }
+
+  #findFile(bytes: Uint8Array, offset: number): number {
+    const table = this.#fileTable;
+    const mask = table.length - 1;
+    const ids = this.#fileIds;
+    for (let i = this.#fileHash(bytes, offset);; i = (i + 1) & mask) {
+      const entry = table[i]!;
+      if (entry === 0) return NONE;
+      const base = (entry - 1) * FILE_ID_BYTES;
+      let k = 0;
+      while (k < FILE_ID_BYTES && ids[base + k] === bytes[offset + k]) k++;
+      if (k === FILE_ID_BYTES) return entry - 1;
     }
   }
 
@@ -1055,7 +1152,10 @@ export class SwarmRegistry {
   /** The slot for (host, port), or NONE; an expired record is removed. */
   #live(host: string, port: number, nowMs: number): number {
     const slot = this.#find(host, port);
-    if (slot !== NONE && this.#peerSeenMs[slot]! < nowMs - this.#peerTtlMs) {
+    if (
+      slot !== NONE &&
+      this.#peers[slot * PEER_FIELDS + P_SEEN]! < nowMs - this.#peerTtlMs
+    ) {
       this.#removePeer(slot);
       return NONE;
     }
@@ -1072,8 +1172,13 @@ export class SwarmRegistry {
   #holdingOf(slot: number, fileSlot: number): number {
     const index = this.#peerIndex.get(slot);
     if (index) return index.get(fileSlot) ?? NONE;
-    for (let h = this.#peerFirst[slot]!; h !== NONE; h = this.#holdNext[h]!) {
-      if (this.#holdFile[h] === fileSlot) return h;
+    const holds = this.#holds;
+    for (
+      let h = this.#peerFirst[slot]! - 1;
+      h !== NONE;
+      h = holds[h * HOLD_FIELDS + H_NEXT]! - 1
+    ) {
+      if (holds[h * HOLD_FIELDS + H_FILE] === fileSlot) return h;
     }
     return NONE;
   }
@@ -1081,27 +1186,34 @@ export class SwarmRegistry {
   #canAddFiles(slot: number, files: readonly FileAnnouncement[]): boolean {
     let newHoldings = 0;
     let newFiles = 0;
-    const seen = new Set<string>();
+    const seen: number[] = [];
+    const fresh: Uint8Array[] = [];
     for (const file of files) {
-      const key = fileKey(file.id);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const record = this.#files.get(key);
-      if (
-        record && slot !== NONE && this.#holdingOf(slot, record.slot) !== NONE
-      ) {
+      if (file.id.byteLength !== FILE_ID_BYTES) return false;
+      const fileSlot = this.#findFile(file.id, 0);
+      if (fileSlot === NONE) {
+        // A new file, unless listed twice in this call.
+        if (fresh.some((id) => bytesEqual(id, file.id))) continue;
+        fresh.push(file.id);
+        newHoldings++;
+        newFiles++;
         continue;
       }
+      if (seen.includes(fileSlot)) continue;
+      seen.push(fileSlot);
+      if (slot !== NONE && this.#holdingOf(slot, fileSlot) !== NONE) continue;
       newHoldings++;
-      if (!record) newFiles++;
-      else if (record.holderIds.length >= this.#limits.maxPeersPerFile) {
+      if (
+        this.#fileSlots[fileSlot]!.holderIds.length >=
+          this.#limits.maxPeersPerFile
+      ) {
         return false;
       }
     }
     const held = slot === NONE ? 0 : this.#peerHoldings[slot]!;
     return held + newHoldings <= this.#limits.maxFilesPerPeer &&
       this.#holdings + newHoldings <= this.#limits.maxHoldings &&
-      this.#files.size + newFiles <= this.#limits.maxFiles;
+      this.#fileCount + newFiles <= this.#limits.maxFiles;
   }
 
   #internHost(host: string): number {
@@ -1131,23 +1243,24 @@ export class SwarmRegistry {
     return hostId;
   }
 
+  /** Doubles the peer arrays: only when the cap is above MAX_PREALLOCATED. */
   #growPeers(): void {
     const capacity = this.#peerCapacity * 2;
-    this.#peerHost = grow(this.#peerHost, capacity, NONE);
-    this.#peerPort = grow(this.#peerPort, capacity);
-    this.#peerUdpPort = grow(this.#peerUdpPort, capacity);
-    this.#peerSeenMs = grow(this.#peerSeenMs, capacity);
+    this.#peers = grow(this.#peers, capacity * PEER_FIELDS);
     this.#peerIds = grow(this.#peerIds, capacity * PEER_ID_BYTES);
-    this.#peerFirst = grow(this.#peerFirst, capacity, NONE);
+    this.#peerFirst = grow(this.#peerFirst, capacity);
     this.#peerHoldings = grow(this.#peerHoldings, capacity);
     this.#peerCapacity = capacity;
-    this.#peerTable = new Int32Array(capacity * 2);
+    this.#peerTable = new Int32Array(powerOfTwo(capacity * 2));
     for (let slot = 0; slot < this.#peerHigh; slot++) {
-      if (this.#peerHost[slot] !== NONE) this.#tableInsert(slot);
+      if (this.#peers[slot * PEER_FIELDS + P_HOST] !== 0) {
+        this.#tableInsert(slot);
+      }
     }
   }
 
   #addPeer(host: string, port: number, peerId: Uint8Array): number {
+    if (peerId.byteLength !== PEER_ID_BYTES) return NONE;
     const hostId = this.#internHost(host);
     if (hostId === NONE) return NONE;
     let slot = this.#freePeers.pop();
@@ -1155,12 +1268,13 @@ export class SwarmRegistry {
       if (this.#peerHigh === this.#peerCapacity) this.#growPeers();
       slot = this.#peerHigh++;
     }
-    this.#peerHost[slot] = hostId;
-    this.#peerPort[slot] = port;
-    this.#peerUdpPort[slot] = 0;
-    this.#peerSeenMs[slot] = 0;
-    this.#peerIds.set(peerId.subarray(0, PEER_ID_BYTES), slot * PEER_ID_BYTES);
-    this.#peerFirst[slot] = NONE;
+    const at = slot * PEER_FIELDS;
+    this.#peers[at + P_SEEN] = 0;
+    this.#peers[at + P_HOST] = hostId + 1;
+    this.#peers[at + P_PORT] = port;
+    this.#peers[at + P_UDP] = 0;
+    this.#peerFirst[slot] = 0;
+    this.#peerIds.set(peerId, slot * PEER_ID_BYTES);
     this.#peerHoldings[slot] = 0;
     this.#tableInsert(slot);
     this.#peerCount++;
@@ -1170,18 +1284,35 @@ export class SwarmRegistry {
   }
 
   #touch(slot: number, udpPort: number, nowMs: number): void {
-    if (nowMs > this.#peerSeenMs[slot]!) this.#peerSeenMs[slot] = nowMs;
-    if (udpPort !== 0) this.#peerUdpPort[slot] = udpPort;
+    const at = slot * PEER_FIELDS;
+    if (nowMs > this.#peers[at + P_SEEN]!) this.#peers[at + P_SEEN] = nowMs;
+    if (udpPort !== 0) this.#peers[at + P_UDP] = udpPort;
   }
 
-  #addFile(key: string, announced: FileAnnouncement): FileEntry {
+  #addFile(announced: FileAnnouncement): FileEntry {
     let fileSlot = this.#freeFiles.pop();
-    if (fileSlot === undefined) fileSlot = this.#fileSlots.length;
+    if (fileSlot === undefined) {
+      fileSlot = this.#fileSlots.length;
+      if (fileSlot >= this.#fileCapacity) {
+        this.#fileCapacity *= 2;
+        this.#fileIds = grow(
+          this.#fileIds,
+          this.#fileCapacity * FILE_ID_BYTES,
+        );
+        this.#fileTable = new Int32Array(powerOfTwo(this.#fileCapacity * 2));
+        for (const file of this.#fileSlots) {
+          if (file) this.#fileInsert(file.slot);
+        }
+      }
+      this.#fileSlots.push(undefined);
+    }
+    this.#fileIds.set(announced.id, fileSlot * FILE_ID_BYTES);
     // The first announcement names the file; the id is a hash of the
     // manifest, so honest peers agree and the downloader verifies it.
-    const file = new FileEntry(fileSlot, key, announced, this.#snapshot);
+    const file = new FileEntry(fileSlot, announced, this.#views);
     this.#fileSlots[fileSlot] = file;
-    this.#files.set(key, file);
+    this.#fileInsert(fileSlot);
+    this.#fileCount++;
     const named = this.#byName.get(file.name);
     if (named === undefined) this.#byName.set(file.name, file);
     else if (named instanceof Set) named.add(file);
@@ -1190,41 +1321,50 @@ export class SwarmRegistry {
     return file;
   }
 
+  #fileInsert(fileSlot: number): void {
+    const table = this.#fileTable;
+    const mask = table.length - 1;
+    let i = this.#fileHash(this.#fileIds, fileSlot * FILE_ID_BYTES);
+    while (table[i] !== 0) i = (i + 1) & mask;
+    table[i] = fileSlot + 1;
+  }
+
   #hold(slot: number, announced: FileAnnouncement): void {
-    const key = fileKey(announced.id);
-    let file = this.#files.get(key);
-    const existing = file ? this.#holdingOf(slot, file.slot) : NONE;
-    if (existing !== NONE) {
-      const complete = announced.complete ? 1 : 0;
-      if (this.#holdComplete[existing] !== complete) {
-        file!.seeders += complete ? 1 : -1;
-        this.#seedHoldings += complete ? 1 : -1;
-        this.#holdComplete[existing] = complete;
+    const holds = this.#holds;
+    const fileSlot = this.#findFile(announced.id, 0);
+    const complete = announced.complete ? 1 : 0;
+    if (fileSlot !== NONE) {
+      const existing = this.#holdingOf(slot, fileSlot);
+      if (existing !== NONE) {
+        const field = holds[existing * HOLD_FIELDS + H_PEER]!;
+        if ((field & 1) !== complete) {
+          this.#fileSlots[fileSlot]!.seeders += complete ? 1 : -1;
+          this.#seedHoldings += complete ? 1 : -1;
+          holds[existing * HOLD_FIELDS + H_PEER] = (field & ~1) | complete;
+        }
+        return;
       }
-      return;
     }
-    file ??= this.#addFile(key, announced);
+    const file = fileSlot === NONE
+      ? this.#addFile(announced)
+      : this.#fileSlots[fileSlot]!;
     let holding = this.#freeHoldings.pop();
     if (holding === undefined) {
       if (this.#holdHigh === this.#holdCapacity) {
-        const capacity = this.#holdCapacity * 2;
-        this.#holdPeer = grow(this.#holdPeer, capacity);
-        this.#holdFile = grow(this.#holdFile, capacity);
-        this.#holdPos = grow(this.#holdPos, capacity);
-        this.#holdNext = grow(this.#holdNext, capacity);
-        this.#holdComplete = grow(this.#holdComplete, capacity);
-        this.#holdCapacity = capacity;
+        this.#holdCapacity *= 2;
+        this.#holds = grow(this.#holds, this.#holdCapacity * HOLD_FIELDS);
       }
       holding = this.#holdHigh++;
     }
-    this.#holdPeer[holding] = slot;
-    this.#holdFile[holding] = file.slot;
-    this.#holdPos[holding] = file.holderIds.length;
-    this.#holdComplete[holding] = announced.complete ? 1 : 0;
-    this.#holdNext[holding] = this.#peerFirst[slot]!;
-    this.#peerFirst[slot] = holding;
+    const at = holding * HOLD_FIELDS;
+    const record = slot * PEER_FIELDS;
+    this.#holds[at + H_PEER] = slot * 2 + complete;
+    this.#holds[at + H_FILE] = file.slot;
+    this.#holds[at + H_POS] = file.holderIds.length;
+    this.#holds[at + H_NEXT] = this.#peerFirst[slot]!;
+    this.#peerFirst[slot] = holding + 1;
     file.holderIds.push(holding);
-    if (announced.complete) {
+    if (complete) {
       file.seeders++;
       this.#seedHoldings++;
     }
@@ -1233,25 +1373,32 @@ export class SwarmRegistry {
     let index = this.#peerIndex.get(slot);
     if (!index && held > INDEXED_HOLDINGS) {
       index = new Map();
-      for (let h = this.#peerFirst[slot]!; h !== NONE; h = this.#holdNext[h]!) {
-        index.set(this.#holdFile[h]!, h);
+      for (
+        let h = this.#peerFirst[slot]! - 1;
+        h !== NONE;
+        h = this.#holds[h * HOLD_FIELDS + H_NEXT]! - 1
+      ) {
+        index.set(this.#holds[h * HOLD_FIELDS + H_FILE]!, h);
       }
       this.#peerIndex.set(slot, index);
     } else index?.set(file.slot, holding);
   }
 
   #removePeer(slot: number): void {
-    for (let h = this.#peerFirst[slot]!; h !== NONE;) {
-      const next = this.#holdNext[h]!;
-      const file = this.#fileSlots[this.#holdFile[h]!]!;
+    const holds = this.#holds;
+    const record = slot * PEER_FIELDS;
+    for (let h = this.#peerFirst[slot]! - 1; h !== NONE;) {
+      const at = h * HOLD_FIELDS;
+      const next = holds[at + H_NEXT]! - 1;
+      const file = this.#fileSlots[holds[at + H_FILE]!]!;
       const holders = file.holderIds;
       const last = holders.pop()!;
       if (last !== h) {
-        const at = this.#holdPos[h]!;
-        holders[at] = last;
-        this.#holdPos[last] = at;
+        const position = holds[at + H_POS]!;
+        holders[position] = last;
+        holds[last * HOLD_FIELDS + H_POS] = position;
       }
-      if (this.#holdComplete[h] === 1) {
+      if ((holds[at + H_PEER]! & 1) === 1) {
         file.seeders--;
         this.#seedHoldings--;
       }
@@ -1261,25 +1408,26 @@ export class SwarmRegistry {
       h = next;
     }
     this.#peerIndex.delete(slot);
-    this.#tableDelete(slot);
-    const hostId = this.#peerHost[slot]!;
+    this.#tableDelete(this.#peerTable, slot + 1, this.#peerHome);
+    const hostId = (this.#peers[record + P_HOST]! | 0) - 1;
     if (this.#hostFamily[hostId] === 6) this.#ipv6Peers--;
     if (--this.#hostPeers[hostId]! === 0) {
       this.#hostIds.delete(this.#hostNames[hostId]!);
       this.#hostNames[hostId] = "";
       this.#freeHosts.push(hostId);
     }
-    this.#peerHost[slot] = NONE;
-    this.#peerFirst[slot] = NONE;
+    this.#peers[record + P_HOST] = 0;
+    this.#peerFirst[slot] = 0;
     this.#peerHoldings[slot] = 0;
     this.#peerCount--;
     this.#freePeers.push(slot);
   }
 
   #removeFile(file: FileEntry): void {
-    this.#files.delete(file.key);
+    this.#tableDelete(this.#fileTable, file.slot + 1, this.#fileHome);
     this.#fileSlots[file.slot] = undefined;
     this.#freeFiles.push(file.slot);
+    this.#fileCount--;
     const named = this.#byName.get(file.name);
     if (named === file) this.#byName.delete(file.name);
     else if (named instanceof Set) {
