@@ -217,12 +217,25 @@ const P_SEEN = 0;
 const P_HOST = 1;
 const P_PORT = 2;
 const P_UDP = 3;
-/** Fields of a holding in #holds: peer * 2 + complete, file slot, position in the file's list, next holding of the peer + 1. */
+/** Fields of a holding in #holds: peer slot, file slot, entry offset in the file's list, next holding of the peer + 1. */
 const HOLD_FIELDS = 4;
 const H_PEER = 0;
 const H_FILE = 1;
 const H_POS = 2;
 const H_NEXT = 3;
+/**
+ * Fields of a holder entry in a file's list: the peer's last-seen time,
+ * holding id * 2 + complete, host id, and TCP port | UDP port << 16 (int32).
+ * What a PEER_LIST needs sits together, so picking peers touches one run of
+ * memory per file, not a peer record per holder.
+ */
+const ENTRY_FIELDS = 4;
+const E_SEEN = 0;
+const E_HOLD = 1;
+const E_HOST = 2;
+const E_PORTS = 3;
+/** Files with at most this many holders are shuffled in a dense scratch array. */
+const DENSE_PICK = 4096;
 
 const encoder = new TextEncoder();
 
@@ -268,8 +281,8 @@ class FileEntry implements FileRecord {
   readonly nameBytes: Uint8Array | null;
   /** Bytes of the name in UTF-8. */
   readonly nameLength: number;
-  /** Holding ids (swap-removed; each holding's position is in its record). */
-  readonly holderIds: number[] = [];
+  /** Holder entries, ENTRY_FIELDS numbers each (swap-removed; each holding knows its offset). */
+  readonly entries: number[] = [];
   seeders = 0;
   readonly #registry: FileViews;
 
@@ -305,7 +318,7 @@ class FileEntry implements FileRecord {
   }
 
   get holderCount(): number {
-    return this.holderIds.length;
+    return this.entries.length / ENTRY_FIELDS;
   }
 
   get holders(): Holding[] {
@@ -324,7 +337,7 @@ function summaryOf(file: FileEntry): FileSummary {
     id: file.id,
     name: file.name,
     size: file.size,
-    peers: file.holderIds.length,
+    peers: file.holderCount,
     seeders: file.seeders,
   };
 }
@@ -397,8 +410,10 @@ export class SwarmRegistry {
   #sorted: FileEntry[] | null = null;
 
   // ---- scratch for peer picking ----
+  /** Entry offsets chosen by #pick. */
   #picked = new Int32Array(256);
   #otherFamily = new Int32Array(256);
+  readonly #dense = new Int32Array(DENSE_PICK);
   readonly #views: FileViews = {
     idOf: (file) =>
       this.#fileIds.slice(
@@ -472,8 +487,8 @@ export class SwarmRegistry {
   topFiles(limit: number): FileCounts[] {
     const top: FileEntry[] = [];
     const before = (a: FileEntry, b: FileEntry) =>
-      a.holderIds.length > b.holderIds.length ||
-      (a.holderIds.length === b.holderIds.length && this.#compareIds(a, b) < 0);
+      a.holderCount > b.holderCount ||
+      (a.holderCount === b.holderCount && this.#compareIds(a, b) < 0);
     if (limit <= 0) return [];
     for (const file of this.#allFiles()) {
       if (top.length === limit && !before(file, top[limit - 1]!)) continue;
@@ -491,9 +506,9 @@ export class SwarmRegistry {
       id: file.idHex,
       name: file.name,
       size: file.size,
-      peers: file.holderIds.length,
+      peers: file.holderCount,
       seeders: file.seeders,
-      leechers: file.holderIds.length - file.seeders,
+      leechers: file.holderCount - file.seeders,
     }));
   }
 
@@ -685,14 +700,13 @@ export class SwarmRegistry {
       nowMs,
     );
     const out: ListedPeer[] = [];
+    const entries = entry.entries;
     for (let i = 0; i < count; i++) {
-      const holding = this.#picked[i]!;
-      const field = this.#holds[holding * HOLD_FIELDS + H_PEER]!;
-      const at = (field >>> 1) * PEER_FIELDS;
+      const at = this.#picked[i]!;
       out.push({
-        host: this.#hostNames[(this.#peers[at + P_HOST]! | 0) - 1]!,
-        port: this.#peers[at + P_PORT]! | 0,
-        complete: (field & 1) === 1,
+        host: this.#hostNames[entries[at + E_HOST]!]!,
+        port: entries[at + E_PORTS]! & 0xffff,
+        complete: (entries[at + E_HOLD]! & 1) === 1,
       });
     }
     return out;
@@ -733,15 +747,13 @@ export class SwarmRegistry {
     out[at++] = count >>> 8;
     out[at++] = count & 0xff;
     const picked = this.#picked;
-    const holds = this.#holds;
-    const peers = this.#peers;
+    const entries = file.entries;
     const family = this.#hostFamily;
     const addr = this.#hostAddr;
     for (let i = 0; i < count; i++) {
-      const field = holds[picked[i]! * HOLD_FIELDS + H_PEER]!;
-      const record = (field >>> 1) * PEER_FIELDS;
-      const hostId = (peers[record + P_HOST]! | 0) - 1;
-      out[at++] = field & 1;
+      const e = picked[i]!;
+      const hostId = entries[e + E_HOST]!;
+      out[at++] = entries[e + E_HOLD]! & 1;
       const from = hostId * 16;
       if (family[hostId] === 4) {
         out[at++] = 4;
@@ -753,9 +765,9 @@ export class SwarmRegistry {
         out[at++] = 6;
         for (let k = 0; k < 16; k++) out[at++] = addr[from + k]!;
       }
-      const port = peers[record + P_PORT]! | 0;
-      out[at++] = port >>> 8;
-      out[at++] = port & 0xff;
+      const ports = entries[e + E_PORTS]!;
+      out[at++] = (ports >>> 8) & 0xff;
+      out[at++] = ports & 0xff;
     }
     const txid = options.txid >>> 0;
     out[6] = txid >>> 24;
@@ -785,7 +797,7 @@ export class SwarmRegistry {
     }
     entries.sort((a, b) =>
       b.seeders - a.seeders ||
-      b.holderIds.length - a.holderIds.length || this.#compareIds(a, b)
+      b.holderCount - a.holderCount || this.#compareIds(a, b)
     );
     const out: FileSummary[] = [];
     let budget = MAX_DATAGRAM_BYTES - CANDIDATES_BASE_BYTES;
@@ -944,9 +956,11 @@ export class SwarmRegistry {
 
   #holdersOf(file: FileEntry): Holding[] {
     const peers = new Map<number, PeerRecord>();
-    return file.holderIds.map((holding, index) => {
-      const field = this.#holds[holding * HOLD_FIELDS + H_PEER]!;
-      const slot = field >>> 1;
+    const out: Holding[] = [];
+    const entries = file.entries;
+    for (let e = 0; e < entries.length; e += ENTRY_FIELDS) {
+      const field = entries[e + E_HOLD]!;
+      const slot = this.#holds[(field >>> 1) * HOLD_FIELDS + H_PEER]!;
       let peer = peers.get(slot);
       if (!peer) {
         const at = slot * PEER_FIELDS;
@@ -963,15 +977,21 @@ export class SwarmRegistry {
         };
         peers.set(slot, peer);
       }
-      return { peer, file, complete: (field & 1) === 1, index };
-    });
+      out.push({
+        peer,
+        file,
+        complete: (field & 1) === 1,
+        index: e / ENTRY_FIELDS,
+      });
+    }
+    return out;
   }
 
   /**
-   * Fills #picked with up to `wanted` holding ids and returns how many:
-   * a partial Fisher-Yates shuffle of the holders in place, skipping the
-   * requester and expired peers, the requester's family first, within one
-   * datagram's bytes.
+   * Fills #picked with up to `wanted` entry offsets and returns how many:
+   * holders in random order (a partial Fisher-Yates shuffle of their
+   * indexes; the list itself stays as it is), skipping the requester and
+   * expired peers, the requester's family first, within one datagram.
    */
   #pick(
     file: FileEntry,
@@ -987,55 +1007,54 @@ export class SwarmRegistry {
     }
     const picked = this.#picked;
     const otherFamily = this.#otherFamily;
-    const holders = file.holderIds;
-    const holds = this.#holds;
-    const peers = this.#peers;
+    const entries = file.entries;
     const family = this.#hostFamily;
     const random = this.#random;
-    const requesterRef = requesterHost + 1;
-    const length = holders.length;
+    const length = entries.length / ENTRY_FIELDS;
+    // Indexes 0..length-1, shuffled lazily: in a dense scratch array, or as
+    // a map of the few positions swapped for a very large swarm.
+    const dense = length <= DENSE_PICK ? this.#dense : null;
+    if (dense) { for (let k = 0; k < length; k++) dense[k] = k; }
+    const swapped = dense ? null : new Map<number, number>();
     let budget = MAX_DATAGRAM_BYTES - file.peerListBaseBytes;
     const oldest = nowMs - this.#peerTtlMs;
     let out = 0;
     let others = 0;
     for (let i = 0; i < length && out < wanted; i++) {
       const j = i + Math.floor(random() * (length - i));
-      const holding = holders[j]!;
-      if (j !== i) {
-        const current = holders[i]!;
-        holders[i] = holding;
-        holds[holding * HOLD_FIELDS + H_POS] = i;
-        holders[j] = current;
-        holds[current * HOLD_FIELDS + H_POS] = j;
+      let index: number;
+      if (dense) {
+        index = dense[j]!;
+        dense[j] = dense[i]!;
+      } else {
+        index = swapped!.get(j) ?? j;
+        swapped!.set(j, swapped!.get(i) ?? i);
       }
-      const record = (holds[holding * HOLD_FIELDS + H_PEER]! >>> 1) *
-        PEER_FIELDS;
-      const hostRef = peers[record + P_HOST]! | 0;
+      const e = index * ENTRY_FIELDS;
+      const hostId = entries[e + E_HOST]!;
       if (
-        (hostRef === requesterRef &&
-          (peers[record + P_UDP]! | 0) === requesterUdpPort) ||
-        peers[record + P_SEEN]! < oldest
+        (hostId === requesterHost &&
+          entries[e + E_PORTS]! >>> 16 === requesterUdpPort) ||
+        entries[e + E_SEEN]! < oldest
       ) {
         continue;
       }
-      const ipv6 = family[hostRef - 1] === 6;
+      const ipv6 = family[hostId] === 6;
       if (ipv6 !== requesterIpv6) {
-        if (others < wanted) otherFamily[others++] = holding;
+        if (others < wanted) otherFamily[others++] = e;
         continue;
       }
       const bytes = ipv6 ? 20 : 8;
       if (bytes > budget) continue;
       budget -= bytes;
-      picked[out++] = holding;
+      picked[out++] = e;
     }
     for (let k = 0; k < others && out < wanted; k++) {
-      const holding = otherFamily[k]!;
-      const record = (holds[holding * HOLD_FIELDS + H_PEER]! >>> 1) *
-        PEER_FIELDS;
-      const bytes = family[(peers[record + P_HOST]! | 0) - 1] === 6 ? 20 : 8;
+      const e = otherFamily[k]!;
+      const bytes = family[entries[e + E_HOST]!] === 6 ? 20 : 8;
       if (bytes > budget) continue;
       budget -= bytes;
-      picked[out++] = holding;
+      picked[out++] = e;
     }
     return out;
   }
@@ -1204,7 +1223,7 @@ export class SwarmRegistry {
       if (slot !== NONE && this.#holdingOf(slot, fileSlot) !== NONE) continue;
       newHoldings++;
       if (
-        this.#fileSlots[fileSlot]!.holderIds.length >=
+        this.#fileSlots[fileSlot]!.holderCount >=
           this.#limits.maxPeersPerFile
       ) {
         return false;
@@ -1284,9 +1303,40 @@ export class SwarmRegistry {
   }
 
   #touch(slot: number, udpPort: number, nowMs: number): void {
+    const peers = this.#peers;
     const at = slot * PEER_FIELDS;
-    if (nowMs > this.#peers[at + P_SEEN]!) this.#peers[at + P_SEEN] = nowMs;
-    if (udpPort !== 0) this.#peers[at + P_UDP] = udpPort;
+    let changed = false;
+    if (nowMs > peers[at + P_SEEN]!) {
+      peers[at + P_SEEN] = nowMs;
+      changed = true;
+    }
+    if (udpPort !== 0 && udpPort !== peers[at + P_UDP]) {
+      peers[at + P_UDP] = udpPort;
+      changed = true;
+    }
+    if (!changed) return;
+    // Copy into the peer's entries, where picking reads them.
+    const seen = peers[at + P_SEEN]!;
+    const ports = this.#portsOf(slot);
+    const holds = this.#holds;
+    for (
+      let h = this.#peerFirst[slot]! - 1;
+      h !== NONE;
+      h = holds[h * HOLD_FIELDS + H_NEXT]! - 1
+    ) {
+      const entries = this.#fileSlots[holds[h * HOLD_FIELDS + H_FILE]!]!
+        .entries;
+      const e = holds[h * HOLD_FIELDS + H_POS]!;
+      entries[e + E_SEEN] = seen;
+      entries[e + E_PORTS] = ports;
+    }
+  }
+
+  /** TCP port | UDP port << 16, as an int32. */
+  #portsOf(slot: number): number {
+    const at = slot * PEER_FIELDS;
+    return ((this.#peers[at + P_PORT]! | 0) |
+      ((this.#peers[at + P_UDP]! | 0) << 16)) | 0;
   }
 
   #addFile(announced: FileAnnouncement): FileEntry {
@@ -1330,17 +1380,17 @@ export class SwarmRegistry {
   }
 
   #hold(slot: number, announced: FileAnnouncement): void {
-    const holds = this.#holds;
     const fileSlot = this.#findFile(announced.id, 0);
     const complete = announced.complete ? 1 : 0;
     if (fileSlot !== NONE) {
       const existing = this.#holdingOf(slot, fileSlot);
       if (existing !== NONE) {
-        const field = holds[existing * HOLD_FIELDS + H_PEER]!;
-        if ((field & 1) !== complete) {
-          this.#fileSlots[fileSlot]!.seeders += complete ? 1 : -1;
+        const file = this.#fileSlots[fileSlot]!;
+        const e = this.#holds[existing * HOLD_FIELDS + H_POS]!;
+        if ((file.entries[e + E_HOLD]! & 1) !== complete) {
+          file.seeders += complete ? 1 : -1;
           this.#seedHoldings += complete ? 1 : -1;
-          holds[existing * HOLD_FIELDS + H_PEER] = (field & ~1) | complete;
+          file.entries[e + E_HOLD] = existing * 2 + complete;
         }
         return;
       }
@@ -1358,12 +1408,18 @@ export class SwarmRegistry {
     }
     const at = holding * HOLD_FIELDS;
     const record = slot * PEER_FIELDS;
-    this.#holds[at + H_PEER] = slot * 2 + complete;
+    const entries = file.entries;
+    this.#holds[at + H_PEER] = slot;
     this.#holds[at + H_FILE] = file.slot;
-    this.#holds[at + H_POS] = file.holderIds.length;
+    this.#holds[at + H_POS] = entries.length;
     this.#holds[at + H_NEXT] = this.#peerFirst[slot]!;
     this.#peerFirst[slot] = holding + 1;
-    file.holderIds.push(holding);
+    entries.push(
+      this.#peers[record + P_SEEN]!,
+      holding * 2 + complete,
+      (this.#peers[record + P_HOST]! | 0) - 1,
+      this.#portsOf(slot),
+    );
     if (complete) {
       file.seeders++;
       this.#seedHoldings++;
@@ -1391,20 +1447,24 @@ export class SwarmRegistry {
       const at = h * HOLD_FIELDS;
       const next = holds[at + H_NEXT]! - 1;
       const file = this.#fileSlots[holds[at + H_FILE]!]!;
-      const holders = file.holderIds;
-      const last = holders.pop()!;
-      if (last !== h) {
-        const position = holds[at + H_POS]!;
-        holders[position] = last;
-        holds[last * HOLD_FIELDS + H_POS] = position;
-      }
-      if ((holds[at + H_PEER]! & 1) === 1) {
+      const entries = file.entries;
+      const e = holds[at + H_POS]!;
+      if ((entries[e + E_HOLD]! & 1) === 1) {
         file.seeders--;
         this.#seedHoldings--;
       }
+      // Swap-remove: the last entry takes this one's place.
+      const last = entries.length - ENTRY_FIELDS;
+      if (e !== last) {
+        for (let k = 0; k < ENTRY_FIELDS; k++) {
+          entries[e + k] = entries[last + k]!;
+        }
+        holds[(entries[e + E_HOLD]! >>> 1) * HOLD_FIELDS + H_POS] = e;
+      }
+      entries.length = last;
       this.#holdings--;
       this.#freeHoldings.push(h);
-      if (holders.length === 0) this.#removeFile(file);
+      if (last === 0) this.#removeFile(file);
       h = next;
     }
     this.#peerIndex.delete(slot);

@@ -121,3 +121,23 @@ Deno.test("SwarmRegistry.register() counts a file listed twice in one call once"
   assert.equal(record.seeders, 1);
   assert.equal(toHex(record.id), toHex(a.id));
 });
+
+Deno.test("SwarmRegistry.pickPeers() draws distinct live holders from a very large swarm", () => {
+  const registry = new SwarmRegistry({
+    peerTtlMs: 10_000,
+    limits: { maxPeersPerIp: 10_000 },
+  });
+  const big = file("big");
+  for (let port = 1; port <= 5_000; port++) {
+    // Every other peer is silent by the time of the pick.
+    registry.register(who("10.0.0.1", port), [big], port % 2 === 0 ? 5_000 : 0);
+  }
+  const record = registry.fileById(big.id)!;
+  assert.equal(record.holderCount, 5_000);
+  for (let round = 0; round < 3; round++) {
+    const peers = registry.pickPeers(record, 100, "nobody", 12_000);
+    assert.equal(peers.length, 100);
+    assert.equal(new Set(peers.map((peer) => peer.port)).size, 100);
+    assert.ok(peers.every((peer) => peer.port % 2 === 0));
+  }
+});
