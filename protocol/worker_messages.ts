@@ -27,7 +27,7 @@ export type FetchWorkerCommand =
 /** A fetch worker to the main thread. */
 export type FetchWorkerEvent =
   | { type: "connected"; connId: number; bitfield: Uint8Array }
-  | { type: "peer_have"; connId: number; index: number }
+  | { type: "peer_have"; connId: number; indices: number[] }
   | { type: "chunk_ok"; connId: number; index: number; bytes: number }
   | { type: "chunk_bad"; connId: number; index: number; reason: string }
   | { type: "chunk_refused"; connId: number; index: number }
@@ -118,6 +118,8 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
     case "connected":
       return isIndex(value.connId) && value.bitfield instanceof Uint8Array;
     case "peer_have":
+      return isIndex(value.connId) && Array.isArray(value.indices) &&
+        value.indices.every(isIndex);
     case "chunk_ok":
     case "chunk_refused":
     case "chunk_busy":

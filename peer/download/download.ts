@@ -637,11 +637,14 @@ class Download {
       case "peer_have": {
         const conn = this.#connections.get(event.connId);
         if (!conn?.bitfield) return;
-        if (conn.bitfield.set(event.index)) {
-          picker.peerGained(event.index);
-          if (!picker.have.has(event.index)) conn.useful++;
-          this.#tellInterest(conn);
+        for (const index of event.indices) {
+          if (index >= conn.bitfield.size || !conn.bitfield.set(index)) {
+            continue;
+          }
+          picker.peerGained(index);
+          if (!picker.have.has(index)) conn.useful++;
         }
+        this.#tellInterest(conn);
         this.#fill(conn);
         return;
       }

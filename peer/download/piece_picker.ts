@@ -157,7 +157,10 @@ export class PiecePicker {
       if (bestRarity <= 1 && ties > 16) break;
     }
     if (best >= 0) return best;
-    // Endgame: every missing chunk is requested; double up on requests still out.
+    // Endgame only once every missing chunk is requested from someone: before
+    // that, a peer with nothing new for us waits (doubling up earlier would
+    // fetch chunks twice all through a swarm).
+    if (this.#requests.size < this.#have.size - this.#have.count) return null;
     for (const [index, peers] of this.#requests) {
       if (
         peers.size < ENDGAME_MAX_REQUESTERS && !peers.has(peer) &&

@@ -28,6 +28,8 @@ import {
 import type { Library, SharedFile } from "../library/library.ts";
 import type { SlotHolder, UploadSlots } from "./upload_slots.ts";
 
+/** How long HAVEs for one connection wait to leave together. */
+const HAVE_BATCH_MS = 20;
 /** Most GETs a peer may have queued on one connection. */
 export const MAX_QUEUED_GETS = 64;
 /** Default time a connection may take to send its handshake. */
@@ -133,6 +135,8 @@ export async function serveConnection(
   let holder: SlotHolder | null = null;
   let slotId = 0;
   let stopHaves: (() => void) | null = null;
+  const haves: number[] = [];
+  let haveTimer: ReturnType<typeof setTimeout> | undefined;
   const busy = (txid: number) =>
     send(
       createMessage({
@@ -184,10 +188,9 @@ export async function serveConnection(
       }
       buffer.set(createChunkDataPrefix(txid, index, length));
       const body = buffer.subarray(prefixBytes, prefixBytes + length);
-      await handle!.seek(
-        index * current.manifest.chunkSize,
-        Deno.SeekMode.Start,
-      );
+      // lseek(2) never touches the disk: the sync call skips the async op
+      // machinery, which cost more than the syscall under load.
+      handle!.seekSync(index * current.manifest.chunkSize, Deno.SeekMode.Start);
       let filled = 0;
       try {
         while (filled < length) {
@@ -289,11 +292,19 @@ export async function serveConnection(
       if (options.slots) slotId = options.slots.join(holder);
       // A download in progress tells this peer about each chunk it gains.
       stopHaves = options.library.onHave((idHex, index) => {
-        if (idHex === shared.idHex && !closed) {
-          void send(createMessage({ kind: "have", txid: 0, index })).catch(
-            () => {},
+        if (idHex !== shared.idHex || closed) return;
+        // HAVEs leave in batches (one write per 20 ms), not one write per chunk.
+        if (haves.push(index) > 1) return;
+        haveTimer = setTimeout(() => {
+          haveTimer = undefined;
+          if (closed) return;
+          const frames = haves.splice(0).map((i) =>
+            createMessage({ kind: "have", txid: 0, index: i })
           );
-        }
+          const batch = new Uint8Array(frames.length * frames[0]!.byteLength);
+          frames.forEach((frame, i) => batch.set(frame, i * frame.byteLength));
+          void send(batch).catch(() => {});
+        }, HAVE_BATCH_MS);
       });
       return null;
     }
@@ -367,6 +378,7 @@ export async function serveConnection(
     }
   } finally {
     (stopHaves as (() => void) | null)?.();
+    clearTimeout(haveTimer);
     if (slotId) options.slots?.leave(slotId);
     close();
     // Both are assigned inside closures, which narrowing cannot see.

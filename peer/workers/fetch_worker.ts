@@ -55,6 +55,8 @@ interface Link {
   closed: boolean;
   /** Frames go out one after another, never interleaved. */
   sending: Promise<void>;
+  /** HAVEs received and not yet passed on: one event per batch, not per chunk. */
+  haves: number[];
 }
 
 let download: Download | null = null;
@@ -161,6 +163,7 @@ async function connect(
     lastByteMs: Date.now(),
     closed: false,
     sending: Promise.resolve(),
+    haves: [],
   };
   links.set(connId, link);
   let conn: Deno.TcpConn;
@@ -335,7 +338,17 @@ async function onMessage(
       if (message.index >= d.manifest.chunkCount) {
         return `announced chunk ${message.index}, which does not exist`;
       }
-      post({ type: "peer_have", connId: link.connId, index: message.index });
+      if (link.haves.push(message.index) === 1) {
+        // Every HAVE already read from the socket goes to the main thread together.
+        setTimeout(() => {
+          if (link.closed || link.haves.length === 0) return;
+          post({
+            type: "peer_have",
+            connId: link.connId,
+            indices: link.haves.splice(0),
+          });
+        }, 0);
+      }
       return null;
     case "choke":
     case "unchoke":
@@ -363,7 +376,8 @@ function writeChunk(
   // One handle per worker: seek and write must not interleave across links.
   d.writes = d.writes.then(async () => {
     try {
-      await d.file.seek(index * d.manifest.chunkSize, Deno.SeekMode.Start);
+      // lseek(2) never blocks: a sync call is cheaper than an async op.
+      d.file.seekSync(index * d.manifest.chunkSize, Deno.SeekMode.Start);
       let written = 0;
       while (written < data.byteLength) {
         written += await d.file.write(data.subarray(written));

@@ -78,7 +78,8 @@ self.onmessage = (event: MessageEvent<unknown>) => {
 let position = -1;
 
 async function readFully(at: number, into: Uint8Array): Promise<void> {
-  if (position !== at) await file!.seek(at, Deno.SeekMode.Start);
+  // lseek(2) never blocks: a sync call is cheaper than an async op.
+  if (position !== at) file!.seekSync(at, Deno.SeekMode.Start);
   position = -1;
   let filled = 0;
   while (filled < into.byteLength) {

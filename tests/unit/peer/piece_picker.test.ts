@@ -124,3 +124,15 @@ Deno.test("PiecePicker.removePeer() lowers availability so the picker follows wh
   assert.equal(picker.availability(0), 1);
   assert.equal(picker.availability(1), 1);
 });
+
+Deno.test("PiecePicker endgame waits until every missing chunk is requested", () => {
+  const picker = new PiecePicker(new Bitfield(6), { random: seeded(7) });
+  pastRandomStart(picker, 6);
+  // Chunks 0 and 1 are missing; only 0 is requested, from peer 1.
+  picker.addPeer(Bitfield.full(6));
+  picker.requested(0, 1);
+  // Peer 2 holds only chunk 0: no doubling up while chunk 1 is still unrequested.
+  assert.equal(picker.next(bits(6, [0]), 2), null);
+  picker.requested(1, 1);
+  assert.equal(picker.next(bits(6, [0]), 2), 0);
+});
