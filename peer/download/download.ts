@@ -116,7 +116,10 @@ export interface DownloadOptions {
   listenPort?: number;
   /** Fetch workers. @default {the cores, at most 4} */
   workers?: number;
-  /** GETs in flight per connection. @default {8} */
+  /**
+   * GETs in flight per connection; when absent, each connection's depth
+   * follows its measured rate (about a quarter second of data, 2 to 16).
+   */
   pipelineDepth?: number;
   /** Most peers connected at once. @default {16} */
   maxPeers?: number;
@@ -182,6 +185,8 @@ interface Connection {
   lastChunkMs: number;
   /** The peer said CHOKE: ask it for nothing until UNCHOKE. */
   choked: boolean;
+  /** Recent chunks from this peer, for its rate. */
+  recent: { ms: number; bytes: number }[];
   /** Chunks the peer holds that we lack. */
   useful: number;
   /** What we last told the peer: INTERESTED or NOT_INTERESTED (null: nothing yet). */
@@ -189,6 +194,10 @@ interface Connection {
 }
 
 const TICK_MS = 500;
+const DEFAULT_DEPTH = 8;
+const MIN_DEPTH = 2;
+const MAX_DEPTH = 16;
+const RATE_WINDOW_MS = 2_000;
 const RESUME_SAVE_MS = 1_000;
 const TRACKER_RETRY_MS = 2_000;
 const TRACKER_REFRESH_MS = 30_000;
@@ -595,6 +604,7 @@ class Download {
         inflight: new Map(),
         lastChunkMs: now,
         choked: false,
+        recent: [],
         useful: 0,
         interested: null,
       });
@@ -651,7 +661,10 @@ class Download {
       case "chunk_ok": {
         const conn = this.#connections.get(event.connId);
         conn?.inflight.delete(event.index);
-        if (conn) conn.lastChunkMs = performance.now();
+        if (conn) {
+          conn.lastChunkMs = performance.now();
+          conn.recent.push({ ms: conn.lastChunkMs, bytes: event.bytes });
+        }
         if (picker.have.has(event.index)) {
           picker.release(event.index, event.connId);
         } else {
@@ -764,7 +777,7 @@ class Download {
 
   #fill(conn: Connection): void {
     if (!conn.bitfield || conn.choked || this.#finished) return;
-    const depth = this.#options.pipelineDepth ?? 8;
+    const depth = this.#options.pipelineDepth ?? this.#adaptiveDepth(conn);
     // Refill in batches once half the pipeline has drained: one message to
     // the worker and one socket write per batch, not per chunk.
     if (conn.inflight.size > depth / 2) return;
@@ -800,6 +813,25 @@ class Download {
       batch.push(index);
     }
     flush();
+  }
+
+  /**
+   * Enough GETs in flight to cover about a quarter second of this peer's
+   * recent rate: a fast seeder gets a deep pipeline, a slow or choked-down
+   * peer a short one, so chunks are not promised to it long before it can
+   * send them (which costs duplicates from rate-limited seeders in a crowd).
+   */
+  #adaptiveDepth(conn: Connection): number {
+    const now = performance.now();
+    while (
+      conn.recent.length > 0 && now - conn.recent[0]!.ms > RATE_WINDOW_MS
+    ) conn.recent.shift();
+    if (conn.recent.length < 2) return DEFAULT_DEPTH;
+    const bytes = conn.recent.reduce((sum, sample) => sum + sample.bytes, 0);
+    const seconds = Math.max(0.1, (now - conn.recent[0]!.ms) / 1000);
+    const depth =
+      Math.ceil((bytes / seconds) * 0.25 / this.#manifest!.chunkSize) + 1;
+    return Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, depth));
   }
 
   /** Tells a peer whether it has anything we want, so its upload slots go where they help. */
