@@ -19,7 +19,6 @@ export type FetchWorkerCommand =
   | { type: "connect"; connId: number; host: string; port: number }
   | { type: "get"; connId: number; indices: number[] }
   | { type: "cancel"; connId: number; index: number }
-  | { type: "announce_have"; index: number }
   | { type: "interest"; connId: number; interested: boolean }
   | { type: "disconnect"; connId: number; reason: string }
   | { type: "shutdown" };
@@ -88,8 +87,6 @@ export function isFetchWorkerCommand(
         value.indices.every(isIndex);
     case "cancel":
       return isIndex(value.connId) && isIndex(value.index);
-    case "announce_have":
-      return isIndex(value.index);
     case "interest":
       return isIndex(value.connId) && typeof value.interested === "boolean";
     case "disconnect":

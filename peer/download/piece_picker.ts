@@ -212,10 +212,4 @@ export class PiecePicker {
     this.#requests.delete(index);
     return others;
   }
-
-  /** Marks a chunk missing again (it failed a re-check). */
-  markMissing(index: number): void {
-    this.#have.clear(index);
-    if (index < this.#cursor) this.#cursor = index;
-  }
 }

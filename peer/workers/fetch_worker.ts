@@ -122,13 +122,6 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       await send(link, { kind: "cancel", txid: 0, index: command.index });
       return;
     }
-    case "announce_have":
-      for (const link of links.values()) {
-        if (link.conn && !link.closed) {
-          await send(link, { kind: "have", txid: 0, index: command.index });
-        }
-      }
-      return;
     case "interest": {
       const link = links.get(command.connId);
       if (link) {
