@@ -224,16 +224,21 @@ const H_FILE = 1;
 const H_POS = 2;
 const H_NEXT = 3;
 /**
- * Fields of a holder entry in a file's list: the peer's last-seen time,
- * holding id * 2 + complete, host id, and TCP port | UDP port << 16 (int32).
- * What a PEER_LIST needs sits together, so picking peers touches one run of
- * memory per file, not a peer record per holder.
+ * Fields of a holder entry in a file's list: holding id * 2 + complete,
+ * host id, TCP port | UDP port << 16, and the peer's last-seen time in
+ * units of 1,024 ms since the registry's epoch (exact time in the peer's
+ * record, read only near the expiry edge). What a PEER_LIST needs sits
+ * together, so picking peers reads one run of memory per file, not a peer
+ * record per holder. Entries live in blocks of BLOCK_ENTRIES in one pool.
  */
 const ENTRY_FIELDS = 4;
-const E_SEEN = 0;
-const E_HOLD = 1;
-const E_HOST = 2;
-const E_PORTS = 3;
+const E_HOLD = 0;
+const E_HOST = 1;
+const E_PORTS = 2;
+const E_SEEN = 3;
+const BLOCK_ENTRIES = 8;
+const BLOCK_INTS = BLOCK_ENTRIES * ENTRY_FIELDS;
+const SEEN_UNIT_MS = 1024;
 /** Files with at most this many holders are shuffled in a dense scratch array. */
 const DENSE_PICK = 4096;
 
@@ -281,8 +286,10 @@ class FileEntry implements FileRecord {
   readonly nameBytes: Uint8Array | null;
   /** Bytes of the name in UTF-8. */
   readonly nameLength: number;
-  /** Holder entries, ENTRY_FIELDS numbers each (swap-removed; each holding knows its offset). */
-  readonly entries: number[] = [];
+  /** Blocks of holder entries in the registry's pool; entry k is in block k / BLOCK_ENTRIES. */
+  readonly blocks: number[] = [];
+  /** Holders (entries in use; swap-removed, each holding knows its index). */
+  count = 0;
   seeders = 0;
   readonly #registry: FileViews;
 
@@ -318,7 +325,7 @@ class FileEntry implements FileRecord {
   }
 
   get holderCount(): number {
-    return this.entries.length / ENTRY_FIELDS;
+    return this.count;
   }
 
   get holders(): Holding[] {
@@ -396,6 +403,14 @@ export class SwarmRegistry {
   #holdings = 0;
   #seedHoldings = 0;
 
+  // ---- holder entry blocks ----
+  #pool: Int32Array;
+  #blockCapacity: number;
+  #blockHigh = 0;
+  readonly #freeBlocks: number[] = [];
+  /** Last-seen units are counted from here (set at the first touch). */
+  #epochUnits = NaN;
+
   // ---- files ----
   #fileCapacity: number;
   readonly #fileSlots: (FileEntry | undefined)[] = [];
@@ -448,6 +463,10 @@ export class SwarmRegistry {
     this.#hostAddr = new Uint8Array(this.#hostCapacity * 16);
     this.#holdCapacity = capacity(this.#limits.maxHoldings);
     this.#holds = new Int32Array(this.#holdCapacity * HOLD_FIELDS);
+    this.#blockCapacity = capacity(
+      this.#limits.maxFiles + this.#limits.maxHoldings / BLOCK_ENTRIES + 1,
+    );
+    this.#pool = new Int32Array(this.#blockCapacity * BLOCK_INTS);
     this.#fileCapacity = capacity(this.#limits.maxFiles);
     this.#fileIds = new Uint8Array(this.#fileCapacity * FILE_ID_BYTES);
     this.#fileTable = new Int32Array(powerOfTwo(this.#fileCapacity * 2));
@@ -700,13 +719,13 @@ export class SwarmRegistry {
       nowMs,
     );
     const out: ListedPeer[] = [];
-    const entries = entry.entries;
+    const pool = this.#pool;
     for (let i = 0; i < count; i++) {
       const at = this.#picked[i]!;
       out.push({
-        host: this.#hostNames[entries[at + E_HOST]!]!,
-        port: entries[at + E_PORTS]! & 0xffff,
-        complete: (entries[at + E_HOLD]! & 1) === 1,
+        host: this.#hostNames[pool[at + E_HOST]!]!,
+        port: pool[at + E_PORTS]! & 0xffff,
+        complete: (pool[at + E_HOLD]! & 1) === 1,
       });
     }
     return out;
@@ -747,7 +766,7 @@ export class SwarmRegistry {
     out[at++] = count >>> 8;
     out[at++] = count & 0xff;
     const picked = this.#picked;
-    const entries = file.entries;
+    const entries = this.#pool;
     const family = this.#hostFamily;
     const addr = this.#hostAddr;
     for (let i = 0; i < count; i++) {
@@ -957,9 +976,8 @@ export class SwarmRegistry {
   #holdersOf(file: FileEntry): Holding[] {
     const peers = new Map<number, PeerRecord>();
     const out: Holding[] = [];
-    const entries = file.entries;
-    for (let e = 0; e < entries.length; e += ENTRY_FIELDS) {
-      const field = entries[e + E_HOLD]!;
+    for (let k = 0; k < file.count; k++) {
+      const field = this.#pool[this.#entryAt(file, k) + E_HOLD]!;
       const slot = this.#holds[(field >>> 1) * HOLD_FIELDS + H_PEER]!;
       let peer = peers.get(slot);
       if (!peer) {
@@ -981,7 +999,7 @@ export class SwarmRegistry {
         peer,
         file,
         complete: (field & 1) === 1,
-        index: e / ENTRY_FIELDS,
+        index: k,
       });
     }
     return out;
@@ -1007,10 +1025,11 @@ export class SwarmRegistry {
     }
     const picked = this.#picked;
     const otherFamily = this.#otherFamily;
-    const entries = file.entries;
+    const entries = this.#pool;
+    const blocks = file.blocks;
     const family = this.#hostFamily;
     const random = this.#random;
-    const length = entries.length / ENTRY_FIELDS;
+    const length = file.count;
     // Indexes 0..length-1, shuffled lazily: in a dense scratch array, or as
     // a map of the few positions swapped for a very large swarm.
     const dense = length <= DENSE_PICK ? this.#dense : null;
@@ -1018,6 +1037,7 @@ export class SwarmRegistry {
     const swapped = dense ? null : new Map<number, number>();
     let budget = MAX_DATAGRAM_BYTES - file.peerListBaseBytes;
     const oldest = nowMs - this.#peerTtlMs;
+    const oldestUnits = this.#units(oldest);
     let out = 0;
     let others = 0;
     for (let i = 0; i < length && out < wanted; i++) {
@@ -1030,12 +1050,19 @@ export class SwarmRegistry {
         index = swapped!.get(j) ?? j;
         swapped!.set(j, swapped!.get(i) ?? i);
       }
-      const e = index * ENTRY_FIELDS;
+      const e = blocks[index >>> 3]! * BLOCK_INTS +
+        (index & (BLOCK_ENTRIES - 1)) * ENTRY_FIELDS;
       const hostId = entries[e + E_HOST]!;
       if (
-        (hostId === requesterHost &&
-          entries[e + E_PORTS]! >>> 16 === requesterUdpPort) ||
-        entries[e + E_SEEN]! < oldest
+        hostId === requesterHost &&
+        entries[e + E_PORTS]! >>> 16 === requesterUdpPort
+      ) {
+        continue;
+      }
+      const seen = entries[e + E_SEEN]!;
+      if (
+        seen < oldestUnits ||
+        (seen === oldestUnits && this.#seenMs(entries[e + E_HOLD]!) < oldest)
       ) {
         continue;
       }
@@ -1316,20 +1343,41 @@ export class SwarmRegistry {
     }
     if (!changed) return;
     // Copy into the peer's entries, where picking reads them.
-    const seen = peers[at + P_SEEN]!;
+    const seen = this.#units(peers[at + P_SEEN]!);
     const ports = this.#portsOf(slot);
     const holds = this.#holds;
+    const pool = this.#pool;
     for (
       let h = this.#peerFirst[slot]! - 1;
       h !== NONE;
       h = holds[h * HOLD_FIELDS + H_NEXT]! - 1
     ) {
-      const entries = this.#fileSlots[holds[h * HOLD_FIELDS + H_FILE]!]!
-        .entries;
-      const e = holds[h * HOLD_FIELDS + H_POS]!;
-      entries[e + E_SEEN] = seen;
-      entries[e + E_PORTS] = ports;
+      const file = this.#fileSlots[holds[h * HOLD_FIELDS + H_FILE]!]!;
+      const e = this.#entryAt(file, holds[h * HOLD_FIELDS + H_POS]!);
+      pool[e + E_SEEN] = seen;
+      pool[e + E_PORTS] = ports;
     }
+  }
+
+  /** A time in SEEN_UNIT_MS units since the epoch, an int32. */
+  #units(ms: number): number {
+    if (Number.isNaN(this.#epochUnits)) {
+      this.#epochUnits = Math.floor(ms / SEEN_UNIT_MS);
+    }
+    const units = Math.floor(ms / SEEN_UNIT_MS) - this.#epochUnits;
+    return Math.max(-0x7fff_ffff, Math.min(0x7fff_ffff, units));
+  }
+
+  /** The exact last-seen time of the peer of a holding field. */
+  #seenMs(field: number): number {
+    const slot = this.#holds[(field >>> 1) * HOLD_FIELDS + H_PEER]!;
+    return this.#peers[slot * PEER_FIELDS + P_SEEN]!;
+  }
+
+  /** The pool offset of a file's entry k. */
+  #entryAt(file: FileEntry, k: number): number {
+    return file.blocks[k >>> 3]! * BLOCK_INTS +
+      (k & (BLOCK_ENTRIES - 1)) * ENTRY_FIELDS;
   }
 
   /** TCP port | UDP port << 16, as an int32. */
@@ -1371,6 +1419,16 @@ export class SwarmRegistry {
     return file;
   }
 
+  #newBlock(): number {
+    const free = this.#freeBlocks.pop();
+    if (free !== undefined) return free;
+    if (this.#blockHigh === this.#blockCapacity) {
+      this.#blockCapacity *= 2;
+      this.#pool = grow(this.#pool, this.#blockCapacity * BLOCK_INTS);
+    }
+    return this.#blockHigh++;
+  }
+
   #fileInsert(fileSlot: number): void {
     const table = this.#fileTable;
     const mask = table.length - 1;
@@ -1386,11 +1444,14 @@ export class SwarmRegistry {
       const existing = this.#holdingOf(slot, fileSlot);
       if (existing !== NONE) {
         const file = this.#fileSlots[fileSlot]!;
-        const e = this.#holds[existing * HOLD_FIELDS + H_POS]!;
-        if ((file.entries[e + E_HOLD]! & 1) !== complete) {
+        const e = this.#entryAt(
+          file,
+          this.#holds[existing * HOLD_FIELDS + H_POS]!,
+        );
+        if ((this.#pool[e + E_HOLD]! & 1) !== complete) {
           file.seeders += complete ? 1 : -1;
           this.#seedHoldings += complete ? 1 : -1;
-          file.entries[e + E_HOLD] = existing * 2 + complete;
+          this.#pool[e + E_HOLD] = existing * 2 + complete;
         }
         return;
       }
@@ -1408,18 +1469,19 @@ export class SwarmRegistry {
     }
     const at = holding * HOLD_FIELDS;
     const record = slot * PEER_FIELDS;
-    const entries = file.entries;
+    const k = file.count++;
+    if ((k & (BLOCK_ENTRIES - 1)) === 0) file.blocks.push(this.#newBlock());
     this.#holds[at + H_PEER] = slot;
     this.#holds[at + H_FILE] = file.slot;
-    this.#holds[at + H_POS] = entries.length;
+    this.#holds[at + H_POS] = k;
     this.#holds[at + H_NEXT] = this.#peerFirst[slot]!;
     this.#peerFirst[slot] = holding + 1;
-    entries.push(
-      this.#peers[record + P_SEEN]!,
-      holding * 2 + complete,
-      (this.#peers[record + P_HOST]! | 0) - 1,
-      this.#portsOf(slot),
-    );
+    const e = this.#entryAt(file, k);
+    const pool = this.#pool;
+    pool[e + E_HOLD] = holding * 2 + complete;
+    pool[e + E_HOST] = (this.#peers[record + P_HOST]! | 0) - 1;
+    pool[e + E_PORTS] = this.#portsOf(slot);
+    pool[e + E_SEEN] = this.#units(this.#peers[record + P_SEEN]!);
     if (complete) {
       file.seeders++;
       this.#seedHoldings++;
@@ -1447,21 +1509,23 @@ export class SwarmRegistry {
       const at = h * HOLD_FIELDS;
       const next = holds[at + H_NEXT]! - 1;
       const file = this.#fileSlots[holds[at + H_FILE]!]!;
-      const entries = file.entries;
-      const e = holds[at + H_POS]!;
-      if ((entries[e + E_HOLD]! & 1) === 1) {
+      const pool = this.#pool;
+      const k = holds[at + H_POS]!;
+      const e = this.#entryAt(file, k);
+      if ((pool[e + E_HOLD]! & 1) === 1) {
         file.seeders--;
         this.#seedHoldings--;
       }
       // Swap-remove: the last entry takes this one's place.
-      const last = entries.length - ENTRY_FIELDS;
-      if (e !== last) {
-        for (let k = 0; k < ENTRY_FIELDS; k++) {
-          entries[e + k] = entries[last + k]!;
-        }
-        holds[(entries[e + E_HOLD]! >>> 1) * HOLD_FIELDS + H_POS] = e;
+      const last = --file.count;
+      if (k !== last) {
+        const from = this.#entryAt(file, last);
+        for (let f = 0; f < ENTRY_FIELDS; f++) pool[e + f] = pool[from + f]!;
+        holds[(pool[e + E_HOLD]! >>> 1) * HOLD_FIELDS + H_POS] = k;
       }
-      entries.length = last;
+      if ((last & (BLOCK_ENTRIES - 1)) === 0) {
+        this.#freeBlocks.push(file.blocks.pop()!);
+      }
       this.#holdings--;
       this.#freeHoldings.push(h);
       if (last === 0) this.#removeFile(file);
