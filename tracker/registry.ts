@@ -211,12 +211,11 @@ const MAX_PREALLOCATED = 1 << 22;
 const INDEXED_HOLDINGS = 16;
 /** No slot. */
 const NONE = -1;
-/** Fields of a peer in #peers: last seen, host id + 1 (0 free), TCP port, UDP port (0 unknown). */
+/** Fields of a peer in #peers: host id + 1 (0 free), TCP port, UDP port (0 unknown). Its last-seen time is in #peerSeen. */
 const PEER_FIELDS = 4;
-const P_SEEN = 0;
-const P_HOST = 1;
-const P_PORT = 2;
-const P_UDP = 3;
+const P_HOST = 0;
+const P_PORT = 1;
+const P_UDP = 2;
 /** Fields of a holding in #holds: peer slot, file slot, entry offset in the file's list, next holding of the peer + 1. */
 const HOLD_FIELDS = 4;
 const H_PEER = 0;
@@ -236,11 +235,14 @@ const E_HOLD = 0;
 const E_HOST = 1;
 const E_PORTS = 2;
 const E_SEEN = 3;
-const BLOCK_ENTRIES = 8;
+const BLOCK_SHIFT = 4;
+const BLOCK_ENTRIES = 1 << BLOCK_SHIFT;
 const BLOCK_INTS = BLOCK_ENTRIES * ENTRY_FIELDS;
 const SEEN_UNIT_MS = 1024;
 /** Files with at most this many holders are shuffled in a dense scratch array. */
 const DENSE_PICK = 4096;
+/** The file table starts this size and doubles at half full. */
+const INITIAL_FILE_TABLE = 1024;
 
 const encoder = new TextEncoder();
 
@@ -286,8 +288,10 @@ class FileEntry implements FileRecord {
   readonly nameBytes: Uint8Array | null;
   /** Bytes of the name in UTF-8. */
   readonly nameLength: number;
-  /** Blocks of holder entries in the registry's pool; entry k is in block k / BLOCK_ENTRIES. */
-  readonly blocks: number[] = [];
+  /** The pool block of entries 0..BLOCK_ENTRIES-1, NONE before the first. */
+  block0 = NONE;
+  /** Blocks of the entries after those, for a file with many holders. */
+  more: number[] | null = null;
   /** Holders (entries in use; swap-removed, each holding knows its index). */
   count = 0;
   seeders = 0;
@@ -369,7 +373,8 @@ export class SwarmRegistry {
 
   // ---- peers: PEER_FIELDS numbers per slot ----
   #peerCapacity: number;
-  #peers: Float64Array;
+  #peers: Int32Array;
+  #peerSeen: Float64Array;
   #peerIds: Uint8Array;
   /** First holding of the peer + 1, 0 for none. */
   #peerFirst: Int32Array;
@@ -452,7 +457,8 @@ export class SwarmRegistry {
     const capacity = (limit: number) =>
       Math.max(1, Math.min(MAX_PREALLOCATED, Math.floor(limit)));
     this.#peerCapacity = capacity(this.#limits.maxPeers);
-    this.#peers = new Float64Array(this.#peerCapacity * PEER_FIELDS);
+    this.#peers = new Int32Array(this.#peerCapacity * PEER_FIELDS);
+    this.#peerSeen = new Float64Array(this.#peerCapacity);
     this.#peerIds = new Uint8Array(this.#peerCapacity * PEER_ID_BYTES);
     this.#peerFirst = new Int32Array(this.#peerCapacity);
     this.#peerHoldings = new Int32Array(this.#peerCapacity);
@@ -469,7 +475,7 @@ export class SwarmRegistry {
     this.#pool = new Int32Array(this.#blockCapacity * BLOCK_INTS);
     this.#fileCapacity = capacity(this.#limits.maxFiles);
     this.#fileIds = new Uint8Array(this.#fileCapacity * FILE_ID_BYTES);
-    this.#fileTable = new Int32Array(powerOfTwo(this.#fileCapacity * 2));
+    this.#fileTable = new Int32Array(INITIAL_FILE_TABLE);
   }
 
   /** The peer TTL in milliseconds. */
@@ -895,7 +901,7 @@ export class SwarmRegistry {
     for (let i = 0; i < count; i++) {
       if (cursor >= high) cursor = 0;
       const at = cursor * PEER_FIELDS;
-      if (peers[at + P_HOST] !== 0 && peers[at + P_SEEN]! < oldest) {
+      if (peers[at + P_HOST] !== 0 && this.#peerSeen[cursor]! < oldest) {
         this.#removePeer(cursor);
         removed++;
       }
@@ -991,7 +997,7 @@ export class SwarmRegistry {
             slot * PEER_ID_BYTES,
             (slot + 1) * PEER_ID_BYTES,
           ),
-          lastSeenMs: this.#peers[at + P_SEEN]!,
+          lastSeenMs: this.#peerSeen[slot]!,
         };
         peers.set(slot, peer);
       }
@@ -1026,7 +1032,8 @@ export class SwarmRegistry {
     const picked = this.#picked;
     const otherFamily = this.#otherFamily;
     const entries = this.#pool;
-    const blocks = file.blocks;
+    const block0 = file.block0;
+    const more = file.more;
     const family = this.#hostFamily;
     const random = this.#random;
     const length = file.count;
@@ -1050,7 +1057,10 @@ export class SwarmRegistry {
         index = swapped!.get(j) ?? j;
         swapped!.set(j, swapped!.get(i) ?? i);
       }
-      const e = blocks[index >>> 3]! * BLOCK_INTS +
+      const block = index < BLOCK_ENTRIES
+        ? block0
+        : more![(index >>> BLOCK_SHIFT) - 1]!;
+      const e = block * BLOCK_INTS +
         (index & (BLOCK_ENTRIES - 1)) * ENTRY_FIELDS;
       const hostId = entries[e + E_HOST]!;
       if (
@@ -1200,7 +1210,7 @@ export class SwarmRegistry {
     const slot = this.#find(host, port);
     if (
       slot !== NONE &&
-      this.#peers[slot * PEER_FIELDS + P_SEEN]! < nowMs - this.#peerTtlMs
+      this.#peerSeen[slot]! < nowMs - this.#peerTtlMs
     ) {
       this.#removePeer(slot);
       return NONE;
@@ -1293,6 +1303,7 @@ export class SwarmRegistry {
   #growPeers(): void {
     const capacity = this.#peerCapacity * 2;
     this.#peers = grow(this.#peers, capacity * PEER_FIELDS);
+    this.#peerSeen = grow(this.#peerSeen, capacity);
     this.#peerIds = grow(this.#peerIds, capacity * PEER_ID_BYTES);
     this.#peerFirst = grow(this.#peerFirst, capacity);
     this.#peerHoldings = grow(this.#peerHoldings, capacity);
@@ -1315,7 +1326,7 @@ export class SwarmRegistry {
       slot = this.#peerHigh++;
     }
     const at = slot * PEER_FIELDS;
-    this.#peers[at + P_SEEN] = 0;
+    this.#peerSeen[slot] = 0;
     this.#peers[at + P_HOST] = hostId + 1;
     this.#peers[at + P_PORT] = port;
     this.#peers[at + P_UDP] = 0;
@@ -1333,8 +1344,8 @@ export class SwarmRegistry {
     const peers = this.#peers;
     const at = slot * PEER_FIELDS;
     let changed = false;
-    if (nowMs > peers[at + P_SEEN]!) {
-      peers[at + P_SEEN] = nowMs;
+    if (nowMs > this.#peerSeen[slot]!) {
+      this.#peerSeen[slot] = nowMs;
       changed = true;
     }
     if (udpPort !== 0 && udpPort !== peers[at + P_UDP]) {
@@ -1343,7 +1354,7 @@ export class SwarmRegistry {
     }
     if (!changed) return;
     // Copy into the peer's entries, where picking reads them.
-    const seen = this.#units(peers[at + P_SEEN]!);
+    const seen = this.#units(this.#peerSeen[slot]!);
     const ports = this.#portsOf(slot);
     const holds = this.#holds;
     const pool = this.#pool;
@@ -1371,13 +1382,15 @@ export class SwarmRegistry {
   /** The exact last-seen time of the peer of a holding field. */
   #seenMs(field: number): number {
     const slot = this.#holds[(field >>> 1) * HOLD_FIELDS + H_PEER]!;
-    return this.#peers[slot * PEER_FIELDS + P_SEEN]!;
+    return this.#peerSeen[slot]!;
   }
 
   /** The pool offset of a file's entry k. */
   #entryAt(file: FileEntry, k: number): number {
-    return file.blocks[k >>> 3]! * BLOCK_INTS +
-      (k & (BLOCK_ENTRIES - 1)) * ENTRY_FIELDS;
+    const block = k < BLOCK_ENTRIES
+      ? file.block0
+      : file.more![(k >>> BLOCK_SHIFT) - 1]!;
+    return block * BLOCK_INTS + (k & (BLOCK_ENTRIES - 1)) * ENTRY_FIELDS;
   }
 
   /** TCP port | UDP port << 16, as an int32. */
@@ -1397,12 +1410,14 @@ export class SwarmRegistry {
           this.#fileIds,
           this.#fileCapacity * FILE_ID_BYTES,
         );
-        this.#fileTable = new Int32Array(powerOfTwo(this.#fileCapacity * 2));
-        for (const file of this.#fileSlots) {
-          if (file) this.#fileInsert(file.slot);
-        }
       }
       this.#fileSlots.push(undefined);
+    }
+    if ((this.#fileCount + 1) * 2 > this.#fileTable.length) {
+      this.#fileTable = new Int32Array(this.#fileTable.length * 2);
+      for (const file of this.#fileSlots) {
+        if (file) this.#fileInsert(file.slot);
+      }
     }
     this.#fileIds.set(announced.id, fileSlot * FILE_ID_BYTES);
     // The first announcement names the file; the id is a hash of the
@@ -1470,7 +1485,10 @@ export class SwarmRegistry {
     const at = holding * HOLD_FIELDS;
     const record = slot * PEER_FIELDS;
     const k = file.count++;
-    if ((k & (BLOCK_ENTRIES - 1)) === 0) file.blocks.push(this.#newBlock());
+    if (k === 0) file.block0 = this.#newBlock();
+    else if ((k & (BLOCK_ENTRIES - 1)) === 0) {
+      (file.more ??= []).push(this.#newBlock());
+    }
     this.#holds[at + H_PEER] = slot;
     this.#holds[at + H_FILE] = file.slot;
     this.#holds[at + H_POS] = k;
@@ -1481,7 +1499,7 @@ export class SwarmRegistry {
     pool[e + E_HOLD] = holding * 2 + complete;
     pool[e + E_HOST] = (this.#peers[record + P_HOST]! | 0) - 1;
     pool[e + E_PORTS] = this.#portsOf(slot);
-    pool[e + E_SEEN] = this.#units(this.#peers[record + P_SEEN]!);
+    pool[e + E_SEEN] = this.#units(this.#peerSeen[slot]!);
     if (complete) {
       file.seeders++;
       this.#seedHoldings++;
@@ -1523,8 +1541,12 @@ export class SwarmRegistry {
         for (let f = 0; f < ENTRY_FIELDS; f++) pool[e + f] = pool[from + f]!;
         holds[(pool[e + E_HOLD]! >>> 1) * HOLD_FIELDS + H_POS] = k;
       }
-      if ((last & (BLOCK_ENTRIES - 1)) === 0) {
-        this.#freeBlocks.push(file.blocks.pop()!);
+      if (last === 0) {
+        this.#freeBlocks.push(file.block0);
+        file.block0 = NONE;
+      } else if ((last & (BLOCK_ENTRIES - 1)) === 0) {
+        this.#freeBlocks.push(file.more!.pop()!);
+        if (file.more!.length === 0) file.more = null;
       }
       this.#holdings--;
       this.#freeHoldings.push(h);
