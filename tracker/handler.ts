@@ -9,9 +9,13 @@ import {
   createMessage,
   DEFAULT_WANTED_PEERS,
   ErrorCode,
+  type FileAnnouncement,
+  fileNameProblem,
   HEADER_BYTES,
   MAGIC,
+  MAX_CHUNK_COUNT,
   MAX_DATAGRAM_BYTES,
+  MAX_FILE_BYTES,
   MAX_PEERS_PER_LIST,
   type Message,
   type MessageOf,
@@ -37,7 +41,12 @@ const BAD_COOKIE_TEXT = "cookie";
 const REQUEST_BY_ID_BYTES = HEADER_BYTES + 8 + 1 + 1 + 32;
 const KEEPALIVE_BYTES = HEADER_BYTES + 8 + 16 + 2;
 const COMMAND_TYPE = 1;
+const REGISTER_CODE = 1;
 const KEEPALIVE_CODE = 2;
+/** REGISTER: header, cookie, peer id, TCP port, file count. */
+const REGISTER_FILES_AT = HEADER_BYTES + 8 + 16 + 2 + 1;
+/** A REGISTER file entry before its name: id, size, chunk count, flags, name length. */
+const FILE_ENTRY_FIXED_BYTES = 32 + 8 + 4 + 1 + 1;
 const REQUEST_CODE = 3;
 const CONTROL_TYPE = 3;
 const ACK_CODE = 1;
@@ -50,6 +59,8 @@ const SWEEP_STEPS = 16;
 const MIN_SWEEP_SLOTS = 4096;
 
 const textEncoder = new TextEncoder();
+/** The same strict decoder parseMessage uses for names. */
+const nameDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** An ERROR reply with txid 0, to copy and stamp. */
 function errorTemplate(code: ErrorCode, text: string): Uint8Array {
@@ -90,6 +101,47 @@ function writeU32(out: Uint8Array, at: number, value: number): void {
 function readU32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) |
     (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+/**
+ * The files of a REGISTER datagram whose header was checked, decoded in
+ * place (ids are views of `bytes`), or null when any field is one
+ * parseMessage would refuse: then the general path decodes it and drops it
+ * as malformed, so both paths accept exactly the same datagrams.
+ */
+function registeredFiles(bytes: Uint8Array): FileAnnouncement[] | null {
+  const length = bytes.byteLength;
+  const count = bytes[REGISTER_FILES_AT - 1]!;
+  const files: FileAnnouncement[] = [];
+  let at = REGISTER_FILES_AT;
+  for (let i = 0; i < count; i++) {
+    if (at + FILE_ENTRY_FIXED_BYTES > length) return null;
+    const id = bytes.subarray(at, at + 32);
+    const size = readU32(bytes, at + 32) * 0x1_0000_0000 +
+      readU32(bytes, at + 36);
+    const chunkCount = readU32(bytes, at + 40);
+    const complete = (bytes[at + 44]! & 1) === 1;
+    const nameLength = bytes[at + 45]!;
+    at += FILE_ENTRY_FIXED_BYTES;
+    if (
+      size > MAX_FILE_BYTES || chunkCount > MAX_CHUNK_COUNT ||
+      at + nameLength > length
+    ) {
+      return null;
+    }
+    let name: string;
+    try {
+      name = nameDecoder.decode(bytes.subarray(at, at + nameLength));
+    } catch (error) {
+      // Not UTF-8: the general path refuses it and counts it.
+      if (!(error instanceof TypeError)) throw error;
+      return null;
+    }
+    if (fileNameProblem(name) !== null) return null;
+    at += nameLength;
+    files.push({ id, name, size, chunkCount, complete });
+  }
+  return at === length ? files : null;
 }
 
 const BAD_COOKIE_REPLY = errorTemplate(ErrorCode.BAD_COOKIE, BAD_COOKIE_TEXT);
@@ -361,6 +413,21 @@ export class TrackerHandler {
         );
       }
     }
+    if (
+      length >= REGISTER_FILES_AT && length <= MAX_DATAGRAM_BYTES &&
+      bytes[4] === REGISTER_CODE && bytes[3] === COMMAND_TYPE &&
+      bytes[0] === MAGIC >>> 8 && bytes[1] === (MAGIC & 0xff) &&
+      bytes[2] === PROTOCOL_VERSION &&
+      readU32(bytes, 10) === length - HEADER_BYTES
+    ) {
+      const files = registeredFiles(bytes);
+      if (files !== null) {
+        this.#requests.register++;
+        return this.#replied(
+          this.#fastRegister(bytes, files, host, source.port, nowMs),
+        );
+      }
+    }
     let message: Message;
     try {
       message = parseMessage(bytes);
@@ -435,6 +502,40 @@ export class TrackerHandler {
     if (!file) return this.#template(UNKNOWN_FILE_REPLY, txid);
     const wanted = bytes[HEADER_BYTES + 8]!;
     return this.#peerList(txid, file, wanted, host, udpPort, nowMs);
+  }
+
+  #fastRegister(
+    bytes: Uint8Array,
+    files: FileAnnouncement[],
+    host: string,
+    udpPort: number,
+    nowMs: number,
+  ): Uint8Array | null {
+    const txid = readU32(bytes, 6);
+    this.#maybeSweep(nowMs);
+    if (!this.#cookieOk(bytes, host, udpPort, nowMs)) {
+      return this.#badCookie(txid, bytes.byteLength);
+    }
+    const idAt = HEADER_BYTES + 8;
+    const port = (bytes[idAt + 16]! << 8) | bytes[idAt + 17]!;
+    if (port === 0) {
+      return this.#error(
+        txid,
+        ErrorCode.BAD_REQUEST,
+        "Cannot register: TCP port 0",
+      );
+    }
+    const result = this.#registry.register(
+      {
+        host,
+        port,
+        peerId: bytes.subarray(idAt, idAt + 16),
+        udpPort,
+      },
+      files,
+      nowMs,
+    );
+    return result === "ok" ? this.#ack(txid) : this.#busy(txid);
   }
 
   #fastKeepalive(

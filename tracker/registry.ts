@@ -90,6 +90,8 @@ export interface PeerIdentity {
   peerId: Uint8Array;
   /** "ip|udpPort" the announce came from, to leave the peer out of its own lists. */
   udpSource?: string;
+  /** The UDP port the announce came from; when given, `udpSource` is not read. */
+  udpPort?: number;
 }
 
 /** Result of a change to the registry. */
@@ -565,7 +567,7 @@ export class SwarmRegistry {
       if (added === NONE) return "busy";
       slot = added;
     }
-    this.#touch(slot, udpPortOf(who.udpSource), nowMs);
+    this.#touch(slot, who.udpPort ?? udpPortOf(who.udpSource), nowMs);
     for (const file of files) this.#hold(slot, file);
     return "ok";
   }
@@ -583,7 +585,7 @@ export class SwarmRegistry {
       who.port,
       who.peerId,
       0,
-      udpPortOf(who.udpSource),
+      who.udpPort ?? udpPortOf(who.udpSource),
       nowMs,
     );
   }
@@ -635,7 +637,7 @@ export class SwarmRegistry {
     }
     const complete = { ...file, complete: true };
     if (!this.#canAddFiles(slot, [complete])) return "busy";
-    this.#touch(slot, udpPortOf(who.udpSource), nowMs);
+    this.#touch(slot, who.udpPort ?? udpPortOf(who.udpSource), nowMs);
     this.#hold(slot, complete);
     return "ok";
   }

@@ -6,6 +6,7 @@ import {
   HEADER_BYTES,
   MAX_DATAGRAM_BYTES,
   type Message,
+  parseMessage,
   peerListBaseBytes,
   toHex,
 } from "@shoal/protocol";
@@ -543,6 +544,39 @@ Deno.test("handler drops malformed datagrams without throwing and counts them", 
   for (const bytes of bad) assert.equal(tracker.raw(bytes, source), null);
   assert.equal(tracker.handler.stats.malformed, bad.length);
   assert.equal(tracker.handler.stats.replies, 0);
+});
+
+Deno.test("handler drops REGISTER datagrams with a bad field in any file, and accepts the same datagram intact", () => {
+  const tracker = new FakeTracker();
+  const peer = tracker.peer(HOST_A);
+  const register = (files: ReturnType<typeof file>[]) =>
+    createMessage({
+      kind: "register",
+      txid: 7,
+      cookie: peer.cookie,
+      peerId: new Uint8Array(16).fill(3),
+      port: 7000,
+      files,
+    });
+  const good = register([file("one.bin"), file("two.bin")]);
+  const second = good.byteLength - (32 + 8 + 4 + 1 + 1 + "two.bin".length);
+  const mutations: Array<(bytes: Uint8Array) => void> = [
+    (bytes) => (bytes[second + 32] = 0xff), // size above the limit
+    (bytes) => (bytes[second + 40] = 0xff), // chunk count above the limit
+    (bytes) => (bytes[second + 46] = "/".charCodeAt(0)), // forbidden character
+    (bytes) => (bytes[second + 46] = 0xff), // not UTF-8
+    (bytes) => (bytes[14 + 8 + 16 + 2] = 3), // one file more than present
+    (bytes) => (bytes[14 + 8 + 16 + 2] = 1), // one file less than present
+  ];
+  for (const mutate of mutations) {
+    const bytes = good.slice();
+    mutate(bytes);
+    assert.equal(tracker.raw(bytes, peer.source), null);
+  }
+  assert.equal(tracker.handler.stats.malformed, mutations.length);
+  assert.deepEqual(tracker.registry.stats, { peers: 0, files: 0, holdings: 0 });
+  assert.equal(parseMessage(tracker.raw(good, peer.source)!).kind, "ack");
+  assert.deepEqual(tracker.registry.stats, { peers: 1, files: 2, holdings: 2 });
 });
 
 Deno.test("handler drops peer-to-peer and answer messages", () => {
