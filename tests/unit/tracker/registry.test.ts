@@ -141,3 +141,105 @@ Deno.test("SwarmRegistry.pickPeers() draws distinct live holders from a very lar
     assert.ok(peers.every((peer) => peer.port % 2 === 0));
   }
 });
+
+Deno.test("SwarmRegistry matches a simple model through random joins, leaves, keepalives, expiry and sweeps", () => {
+  const ttlMs = 1_000;
+  const registry = new SwarmRegistry({
+    peerTtlMs: ttlMs,
+    limits: { maxPeersPerIp: 1_000, maxFilesPerPeer: 40 },
+  });
+  // 40 files per peer at most, so some peers get the per-peer file index.
+  const files = Array.from({ length: 40 }, (_, i) => file(`f${i}`));
+  const hosts = ["10.0.0.1", "10.0.0.2", "2001:db8::1"];
+  /** host|port -> last seen and the files held (index -> complete). */
+  const model = new Map<string, { seen: number; held: Map<number, boolean> }>();
+  let seed = 7;
+  const random = () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
+  let now = 0;
+  for (let step = 0; step < 6_000; step++) {
+    now += Math.floor(random() * 40);
+    const host = hosts[Math.floor(random() * hosts.length)]!;
+    const port = 1 + Math.floor(random() * 60);
+    const key = `${host}|${port}`;
+    const peer = who(host, port, 40_000 + port);
+    const live = model.get(key);
+    const alive = live !== undefined && live.seen >= now - ttlMs;
+    const roll = random();
+    if (roll < 0.45) {
+      const count = 1 + Math.floor(random() * (random() < 0.1 ? 30 : 3));
+      const chosen = Array.from(
+        { length: count },
+        () => Math.floor(random() * files.length),
+      );
+      const announced = chosen.map((i) => ({
+        ...files[i]!,
+        complete: random() < 0.5,
+      }));
+      const held = alive ? live.held : new Map<number, boolean>();
+      const next = new Map(held);
+      chosen.forEach((i, k) => next.set(i, announced[k]!.complete));
+      const result = registry.register(peer, announced, now);
+      if (next.size > 40) {
+        assert.equal(result, "busy");
+        if (!alive) model.delete(key);
+      } else {
+        assert.equal(result, "ok");
+        model.set(key, { seen: now, held: next });
+      }
+    } else if (roll < 0.75) {
+      const result = registry.keepalive(peer, now);
+      assert.equal(result, alive ? "ok" : "unknown_peer");
+      if (alive) live.seen = now;
+      else model.delete(key);
+    } else if (roll < 0.85) {
+      // LEAVE removes a record even when it has expired but is not swept yet.
+      assert.equal(registry.leave(peer), live !== undefined);
+      model.delete(key);
+    } else if (roll < 0.92) {
+      registry.sweep(now);
+      for (const [k, record] of model) {
+        if (record.seen < now - ttlMs) model.delete(k);
+      }
+    } else {
+      const f = files[Math.floor(random() * files.length)]!;
+      const record = registry.fileById(f.id);
+      if (record) {
+        const picked = registry.pickPeers(
+          record,
+          50,
+          `${host}|${40_000 + port}`,
+          now,
+        );
+        for (const listed of picked) {
+          const entry = model.get(`${listed.host}|${listed.port}`);
+          assert.ok(
+            entry && entry.seen >= now - ttlMs,
+            "lists only live peers",
+          );
+          assert.notEqual(`${listed.host}|${listed.port}`, key);
+        }
+      }
+    }
+  }
+  registry.sweep(now);
+  for (const [k, record] of model) {
+    if (record.seen < now - ttlMs) model.delete(k);
+  }
+  assert.equal(registry.stats.peers, model.size);
+  let holdings = 0;
+  let seeders = 0;
+  for (const record of model.values()) {
+    holdings += record.held.size;
+    for (const complete of record.held.values()) if (complete) seeders++;
+  }
+  assert.equal(registry.stats.holdings, holdings);
+  assert.equal(registry.totals.seeders, seeders);
+  for (const [i, f] of files.entries()) {
+    const record = registry.fileById(f.id);
+    const expected = [...model.values()].filter((r) => r.held.has(i)).length;
+    assert.equal(record?.holderCount ?? 0, expected);
+    record?.holders.forEach((holding, index) =>
+      assert.equal(holding.index, index)
+    );
+  }
+});
