@@ -189,6 +189,8 @@ interface Connection {
   recent: { ms: number; bytes: number }[];
   /** Chunks the peer holds that we lack. */
   useful: number;
+  /** Since when the peer has had nothing for us (null: it has something). */
+  notInterestedSinceMs: number | null;
   /** What we last told the peer: INTERESTED or NOT_INTERESTED (null: nothing yet). */
   interested: boolean | null;
 }
@@ -198,6 +200,7 @@ const DEFAULT_DEPTH = 8;
 const MIN_DEPTH = 2;
 const MAX_DEPTH = 16;
 const RATE_WINDOW_MS = 2_000;
+const NOT_INTERESTED_AFTER_MS = 1_000;
 const RESUME_SAVE_MS = 1_000;
 const TRACKER_RETRY_MS = 2_000;
 const TRACKER_REFRESH_MS = 30_000;
@@ -606,6 +609,7 @@ class Download {
         choked: false,
         recent: [],
         useful: 0,
+        notInterestedSinceMs: null,
         interested: null,
       });
       this.#pool!.connect(id, peer.host, peer.port);
@@ -838,6 +842,16 @@ class Download {
   #tellInterest(conn: Connection): void {
     const interested = conn.useful > 0;
     if (conn.interested === interested || !this.#pool) return;
+    if (!interested && conn.interested !== null) {
+      // In a swarm a peer runs out of new chunks for us and gains one again
+      // many times a second: say NOT_INTERESTED only once it has stayed so,
+      // or the slot churn costs more CPU than it saves.
+      conn.notInterestedSinceMs ??= performance.now();
+      if (
+        performance.now() - conn.notInterestedSinceMs < NOT_INTERESTED_AFTER_MS
+      ) return;
+    }
+    conn.notInterestedSinceMs = null;
     conn.interested = interested;
     this.#pool.send(conn.id, { type: "interest", connId: conn.id, interested });
   }
@@ -864,6 +878,7 @@ class Download {
     const now = performance.now();
     const stallMs = this.#options.stallTimeoutMs ?? 15_000;
     for (const conn of this.#connections.values()) {
+      if (conn.notInterestedSinceMs !== null) this.#tellInterest(conn);
       if (conn.inflight.size > 0 && now - conn.lastChunkMs > stallMs) {
         this.#pool!.send(conn.id, {
           type: "disconnect",
