@@ -194,12 +194,14 @@ export async function startSeeder(
   tracker: { host: string; port: number },
   files: string[],
   outDir: string,
+  extraArgs: string[] = [],
 ): Promise<RunningProcess & { port: number }> {
   const args = [
     "--tracker",
     `${tracker.host}:${tracker.port}`,
     "--out",
     outDir,
+    ...extraArgs,
   ];
   for (const file of files) args.push("--seed", file);
   const process = spawnDeno(PEER_MAIN, args);

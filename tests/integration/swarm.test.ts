@@ -70,9 +70,14 @@ Deno.test("a leecher fetches chunks from several seeders at once", async () => {
   await using tracker = await startTracker();
   const source = join(dir.path, "wide.bin");
   await makeFile(source, 48 * CHUNK, 3);
+  // 8 MB/s each: one seeder alone would need 3 s, so however loaded the
+  // machine, the other two are connected long before the end.
   const seeders = await Promise.all(
     [1, 2, 3].map((i) =>
-      startSeeder(tracker, [source], join(dir.path, `seed${i}`))
+      startSeeder(tracker, [source], join(dir.path, `seed${i}`), [
+        "--max-upload",
+        "8M",
+      ])
     ),
   );
   const node = await PeerNode.start({
