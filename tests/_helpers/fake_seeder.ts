@@ -66,6 +66,38 @@ export interface FakeSeeder {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/**
+ * Lists a fake seeder's file on an in-process tracker, as if the fake had
+ * registered itself (a fake speaks only the peer protocol).
+ *
+ * @param tracker the tracker started by `startTracker()`
+ * @param port the fake seeder's TCP port
+ * @param file id, name and sizes of the file it serves
+ */
+export function listOnTracker(
+  tracker: { handler: { registry: { register: RegisterFn } } },
+  port: number,
+  file: { id: Uint8Array; name: string; size: number; chunkCount: number },
+): void {
+  tracker.handler.registry.register(
+    { host: "127.0.0.1", port, peerId: new Uint8Array(16) },
+    [{ ...file, complete: true }],
+    Date.now(),
+  );
+}
+
+type RegisterFn = (
+  peer: { host: string; port: number; peerId: Uint8Array },
+  files: {
+    id: Uint8Array;
+    name: string;
+    size: number;
+    chunkCount: number;
+    complete: boolean;
+  }[],
+  nowMs: number,
+) => unknown;
+
 /** Builds the manifest of `data` as a real seeder would, with chunk size `chunkSize`. */
 export function manifestOf(
   data: Uint8Array,

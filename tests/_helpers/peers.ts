@@ -189,6 +189,33 @@ export function spawnDenoWith(
   };
 }
 
+/**
+ * Runs `--get NAME|ID --no-seed` as a user would and waits for the exit.
+ *
+ * @param tracker the tracker
+ * @param query a file name or 64-hex-digit id
+ * @param outDir the download folder
+ * @param options `--give-up-after` seconds and the wait for the exit
+ */
+export function getFile(
+  tracker: { host: string; port: number },
+  query: string,
+  outDir: string,
+  options: { giveUpAfterSeconds?: number; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--get",
+    query,
+    "--out",
+    outDir,
+    "--no-seed",
+    "--give-up-after",
+    String(options.giveUpAfterSeconds ?? 20),
+  ]).done(options.timeoutMs ?? 60_000);
+}
+
 /** A seeder process, ready once it printed its port. */
 export async function startSeeder(
   tracker: { host: string; port: number },

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { toHex } from "@shoal/protocol";
 import { startTracker } from "../_helpers/tracker.ts";
 import {
+  getFile,
   makeFile,
   PEER_MAIN,
   sha256File,
@@ -21,6 +22,7 @@ import {
 import {
   type FakeBehaviour,
   type FakeSeeder,
+  listOnTracker,
   manifestOf,
   startFakeSeeder,
 } from "../_helpers/fake_seeder.ts";
@@ -138,29 +140,17 @@ Deno.test("a leecher fails with a clear error when the only seeder lies about th
     manifestBytes: built.bytes,
     manifest: built.manifest,
   });
-  tracker.handler.registry.register(
-    { host: "127.0.0.1", port: liar.port, peerId: new Uint8Array(16) },
-    [{
-      id: built.id,
-      name: "lie.bin",
-      size: data.byteLength,
-      chunkCount: 3,
-      complete: true,
-    }],
-    Date.now(),
-  );
+  listOnTracker(tracker, liar.port, {
+    id: built.id,
+    name: "lie.bin",
+    size: data.byteLength,
+    chunkCount: 3,
+  });
   const out = join(dir.path, "out");
-  const result = await spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
-    "--get",
-    toHex(built.id),
-    "--out",
-    out,
-    "--no-seed",
-    "--give-up-after",
-    "3",
-  ]).done(30_000);
+  const result = await getFile(tracker, toHex(built.id), out, {
+    giveUpAfterSeconds: 3,
+    timeoutMs: 30_000,
+  });
   assert.equal(result.code, 5, result.stderr);
   assert.match(result.stderr, /does not hash/);
   // Banned after the first lie: asked once, not once per retry.

@@ -18,7 +18,11 @@ import {
 } from "../_helpers/peers.ts";
 import { Rng } from "../_helpers/protocol_arbitraries.ts";
 import { sleep } from "../_helpers/attack.ts";
-import { manifestOf, startFakeSeeder } from "../_helpers/fake_seeder.ts";
+import {
+  listOnTracker,
+  manifestOf,
+  startFakeSeeder,
+} from "../_helpers/fake_seeder.ts";
 import { decodeResume, resumePath } from "../../peer/storage/resume.ts";
 
 const CHUNK = 64 * 1024;
@@ -56,17 +60,12 @@ Deno.test(`a leecher killed ${KILLS} times resumes from checked chunks and re-fe
     manifest: built.manifest,
     bytesPerSecond: 1_000_000,
   });
-  tracker.handler.registry.register(
-    { host: "127.0.0.1", port: seeder.port, peerId: new Uint8Array(16) },
-    [{
-      id: built.id,
-      name: "resume.bin",
-      size: data.byteLength,
-      chunkCount: built.manifest.chunkCount,
-      complete: true,
-    }],
-    Date.now(),
-  );
+  listOnTracker(tracker, seeder.port, {
+    id: built.id,
+    name: "resume.bin",
+    size: data.byteLength,
+    chunkCount: built.manifest.chunkCount,
+  });
   const out = join(dir.path, "out");
   const statePath = resumePath(join(out, ".shoal"), built.id);
   const partPath = join(out, "resume.bin.part");
@@ -167,17 +166,12 @@ Deno.test("a full disk stops the download with a clear error, keeps the part fil
       manifestBytes: built.bytes,
       manifest: built.manifest,
     });
-    tracker.handler.registry.register(
-      { host: "127.0.0.1", port: seeder.port, peerId: new Uint8Array(16) },
-      [{
-        id: built.id,
-        name: "big.bin",
-        size: data.byteLength,
-        chunkCount: built.manifest.chunkCount,
-        complete: true,
-      }],
-      Date.now(),
-    );
+    listOnTracker(tracker, seeder.port, {
+      id: built.id,
+      name: "big.bin",
+      size: data.byteLength,
+      chunkCount: built.manifest.chunkCount,
+    });
     const out = join(mountPoint, "out");
     await t.step("the disk fills up", async () => {
       const result = await leech(tracker, built.id, out).done(60_000);
@@ -223,17 +217,12 @@ Deno.test("a download folder that cannot be created gives a clear error", async 
     manifestBytes: built.bytes,
     manifest: built.manifest,
   });
-  tracker.handler.registry.register(
-    { host: "127.0.0.1", port: seeder.port, peerId: new Uint8Array(16) },
-    [{
-      id: built.id,
-      name: "blocked.bin",
-      size: data.byteLength,
-      chunkCount: 2,
-      complete: true,
-    }],
-    Date.now(),
-  );
+  listOnTracker(tracker, seeder.port, {
+    id: built.id,
+    name: "blocked.bin",
+    size: data.byteLength,
+    chunkCount: 2,
+  });
   // A path under a regular file: no user, not even root, can create it.
   const blocker = join(dir.path, "a-file");
   await Deno.writeTextFile(blocker, "");

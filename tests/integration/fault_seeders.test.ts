@@ -18,6 +18,7 @@ import {
 } from "@shoal/protocol";
 import { startTracker } from "../_helpers/tracker.ts";
 import {
+  getFile,
   makeFile,
   PEER_MAIN,
   sha256File,
@@ -208,17 +209,10 @@ Deno.test("a seeder whose file is overwritten in place (same size and mtime) sto
     const honest = await startSeeder(tracker, [copy], join(dir.path, "s2"));
     try {
       const out = join(dir.path, "out");
-      const result = await spawnDeno(PEER_MAIN, [
-        "--tracker",
-        `${tracker.host}:${tracker.port}`,
-        "--get",
-        toHex(built.id),
-        "--out",
-        out,
-        "--no-seed",
-        "--give-up-after",
-        "20",
-      ]).done(60_000);
+      const result = await getFile(tracker, toHex(built.id), out, {
+        giveUpAfterSeconds: 20,
+        timeoutMs: 60_000,
+      });
       assert.equal(result.code, 0, result.stderr);
       assert.equal(
         await sha256File(join(out, "doc.bin")),

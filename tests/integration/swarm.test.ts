@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startTracker } from "../_helpers/tracker.ts";
 import {
+  getFile,
   makeFile,
   PEER_MAIN,
   sha256File,
@@ -17,25 +18,6 @@ import {
 import { PeerNode } from "../../peer/node.ts";
 
 const CHUNK = 512 * 1024;
-
-async function leech(
-  tracker: { host: string; port: number },
-  name: string,
-  outDir: string,
-) {
-  const process = spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
-    "--get",
-    name,
-    "--out",
-    outDir,
-    "--no-seed",
-    "--give-up-after",
-    "20",
-  ]);
-  return await process.done(60_000);
-}
 
 Deno.test("three seeders give a leecher a file that is not a multiple of the chunk size", async () => {
   await using dir = await tempDir();
@@ -49,7 +31,7 @@ Deno.test("three seeders give a leecher a file that is not a multiple of the chu
   );
   try {
     const out = join(dir.path, "leech");
-    const result = await leech(tracker, "odd.bin", out);
+    const result = await getFile(tracker, "odd.bin", out);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /checked .*odd\.bin/);
     assert.equal(
@@ -118,7 +100,7 @@ Deno.test("a one-byte file and an empty file download and check", async () => {
   try {
     const out = join(dir.path, "leech");
     for (const name of ["one.txt", "empty.txt"]) {
-      const result = await leech(tracker, name, out);
+      const result = await getFile(tracker, name, out);
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(
         await Deno.readFile(join(out, name)),
@@ -149,7 +131,7 @@ Deno.test("a leecher seeds what it got, and a second leecher gets it after the f
     await relay.waitFor(/^seeding relay\.bin/, 10_000);
     assert.equal(await first.stop(), 0);
     const out = join(dir.path, "second");
-    const result = await leech(tracker, "relay.bin", out);
+    const result = await getFile(tracker, "relay.bin", out);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(
       await sha256File(join(out, "relay.bin")),
@@ -212,7 +194,7 @@ Deno.test("a restarted peer seeds again what it seeded before, from its --out st
       again.lines.join("\n"),
     );
     const out = join(dir.path, "leech");
-    const result = await leech(tracker, "again.bin", out);
+    const result = await getFile(tracker, "again.bin", out);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(
       await sha256File(join(out, "again.bin")),
