@@ -367,13 +367,15 @@ function writeChunk(
   connId: number,
 ): Promise<void> {
   // One handle per worker: seek and write must not interleave across links.
-  d.writes = d.writes.then(async () => {
+  d.writes = d.writes.then(() => {
     try {
-      // lseek(2) never blocks: a sync call is cheaper than an async op.
+      // Sync calls: a write into the page cache takes about 0.1 ms, less than
+      // handing it to a runtime thread and back (and it keeps the bytes on
+      // this core's cache). This worker has nothing else to do meanwhile.
       d.file.seekSync(index * d.manifest.chunkSize, Deno.SeekMode.Start);
       let written = 0;
       while (written < data.byteLength) {
-        written += await d.file.write(data.subarray(written));
+        written += d.file.writeSync(data.subarray(written));
       }
       post({ type: "chunk_ok", connId, index, bytes: data.byteLength });
     } catch (error) {
@@ -454,13 +456,10 @@ async function shutdown(): Promise<void> {
   }
   clearInterval(watchdog);
   if (download) {
+    // The hash worker flushes the file to disk before the rename.
     await download.writes;
-    try {
-      await download.file.syncData();
-    } finally {
-      download.file.close();
-      download = null;
-    }
+    download.file.close();
+    download = null;
   }
   post({ type: "shut_down" });
 }
