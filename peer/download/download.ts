@@ -285,7 +285,11 @@ class Download {
     signal?.addEventListener("abort", onAbort);
     try {
       this.#progress();
-      await this.#findFile();
+      const found = this.#findFile();
+      // Workers take ~10 ms of this thread each to create and more to load
+      // their code: start them while the tracker answers.
+      this.#startWorkers();
+      await found;
       await this.#getManifest();
       const finalPath = await this.#preparePaths();
       await this.#transfer();
@@ -526,14 +530,14 @@ class Download {
   async #transfer(): Promise<void> {
     const manifest = this.#manifest!;
     const claimed = await this.#openPart();
-    this.#hasher = new Hasher(this.#partPath, this.#manifestBytes);
+    this.#hasher!.init(this.#partPath, this.#manifestBytes);
     const have = new Bitfield(manifest.chunkCount);
     if (claimed.count > 0) {
       const indices: number[] = [];
       for (let i = 0; i < manifest.chunkCount; i++) {
         if (claimed.has(i)) indices.push(i);
       }
-      const { good } = await this.#hasher.verify(indices);
+      const { good } = await this.#hasher!.verify(indices);
       for (const index of good) have.set(index);
       this.#resumedChunks = good.length;
     }
@@ -558,14 +562,13 @@ class Download {
       have,
     });
     this.#advancePrefix();
-    if (have.complete) return;
+    if (have.complete) {
+      this.#pool!.terminate();
+      this.#pool = null;
+      return;
+    }
 
-    this.#pool = new FetchPool(
-      this.#options.workers ?? defaultWorkerCount(),
-      (event) => this.#onWorkerEvent(event),
-      (error) => this.#fail(error),
-    );
-    this.#pool.broadcast({
+    this.#pool!.broadcast({
       type: "init",
       partPath: this.#partPath,
       manifestBytes: this.#manifestBytes,
@@ -580,6 +583,15 @@ class Download {
     } finally {
       clearInterval(ticker);
     }
+  }
+
+  #startWorkers(): void {
+    this.#pool = new FetchPool(
+      this.#options.workers ?? defaultWorkerCount(),
+      (event) => this.#onWorkerEvent(event),
+      (error) => this.#fail(error),
+    );
+    this.#hasher = new Hasher();
   }
 
   #fail(error: Error): void {

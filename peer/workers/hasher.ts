@@ -14,7 +14,8 @@ import {
  *
  * @example
  * ```ts
- * // const hasher = new Hasher(partPath, manifestBytes);
+ * // const hasher = new Hasher(); // the worker starts loading now
+ * // hasher.init(partPath, manifestBytes);
  * // hasher.advance(bytes); const digest = await hasher.finish();
  * ```
  */
@@ -23,11 +24,8 @@ export class Hasher {
   #waiting: ((event: HashWorkerEvent) => void) | null = null;
   #failure: Error | null = null;
 
-  /**
-   * @param path the `.part` file
-   * @param manifestBytes the file's manifest
-   */
-  constructor(path: string, manifestBytes: Uint8Array) {
+  /** Starts the worker; call {@linkcode Hasher.init} before anything else. */
+  constructor() {
     this.#worker = new Worker(new URL("./hash_worker.ts", import.meta.url), {
       type: "module",
     });
@@ -50,6 +48,15 @@ export class Hasher {
       this.#waiting = null;
       waiting?.({ type: "failed", message: event.message });
     };
+  }
+
+  /**
+   * Names the file to hash and its manifest.
+   *
+   * @param path the `.part` file
+   * @param manifestBytes the file's manifest
+   */
+  init(path: string, manifestBytes: Uint8Array): void {
     this.#post({ type: "init", path, manifestBytes });
   }
 
