@@ -177,6 +177,9 @@ export function summarizeTracker(result: TrackerBenchResult) {
     rssKiB: summarize(reports.map((r) => r.target.rssAfterLoadKiB)),
     peakKiB: summarize(reports.map((r) => r.target.peakKiB)),
     bytesPerPeer: summarize(reports.map((r) => r.target.bytesPerPeer)),
+    bytesPerPeerFromStart: summarize(
+      reports.map((r) => r.target.bytesPerPeerFromStart ?? null),
+    ),
   });
   return { tracker: pick(result.tracker), echo: pick(result.echo) };
 }
@@ -234,7 +237,19 @@ export function trackerTable(result: TrackerBenchResult): string {
       s.echo.peakKiB ? (s.echo.peakKiB.median / 1024).toFixed(0) : "-",
       r(s.tracker.peakKiB, s.echo.peakKiB),
     ],
-    ["bytes per registered peer", f(s.tracker.bytesPerPeer), "-", ""],
+    // The echo stores nothing: its figures show what the measure itself adds.
+    [
+      "bytes per registered peer",
+      f(s.tracker.bytesPerPeer),
+      f(s.echo.bytesPerPeer),
+      "",
+    ],
+    [
+      "...counted from start",
+      f(s.tracker.bytesPerPeerFromStart),
+      f(s.echo.bytesPerPeerFromStart),
+      "",
+    ],
   ];
   return renderTable([
     "tracker load",

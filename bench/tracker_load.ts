@@ -10,6 +10,14 @@
  * by id) and KEEPALIVE (a random registered peer), for SECONDS, and reports
  * answers per second, latency quantiles and the target's memory.
  *
+ * Memory per peer is the RSS growth from registering the peers, measured
+ * after a warm-up of WARMUP datagrams that leave no state behind (KEEPALIVEs
+ * from peers not registered yet, REQUESTs for files nobody holds). Without
+ * it the figure also charges the peers with one-time costs: code pages of
+ * the runtime paged in, the JIT's code, the young generation growing to its
+ * working size. The echo loop, which keeps nothing, scores ~180 bytes per
+ * "peer" that way. Both figures are reported.
+ *
  * The same load runs against bench/udp_echo.ts (`--mode echo`), which sends
  * every datagram back: the baseline.
  *
@@ -17,6 +25,7 @@
  *   deno run --allow-all bench/tracker_load.ts --target 127.0.0.1:PORT
  *     [--pid PID] [--mode tracker|echo] [--peers 100000] [--files 10000]
  *     [--seconds 10] [--concurrency 32] [--ips N] [--timeout-ms 1000]
+ *     [--warmup 100000]
  * Prints one JSON line on stdout. Reading /proc/PID/status needs --allow-all.
  *
  * @module
@@ -82,13 +91,40 @@ export interface LoadReport {
   };
   target: {
     pid: number | null;
+    /** RSS before any datagram. */
+    rssStartKiB: number | null;
+    /** RSS after the warm-up, before the first REGISTER. */
     rssBeforeKiB: number | null;
     rssAfterRegisterKiB: number | null;
     rssAfterLoadKiB: number | null;
     peakKiB: number | null;
+    /** (RSS after registration - RSS after warm-up) / peers. */
     bytesPerPeer: number | null;
+    /** (RSS after registration - RSS at start) / peers: with one-time costs. */
+    bytesPerPeerFromStart: number | null;
   };
 }
+
+const USAGE =
+  `Usage: deno run --allow-all bench/tracker_load.ts --target HOST:PORT [options]
+
+Registers peers on a Shoal tracker (or sends the same datagrams to an echo
+loop), then keeps requests in flight and prints one JSON line of results.
+
+Options:
+  --target HOST:PORT    the tracker or echo loop (required)
+  --pid PID             its process id, to read its memory from /proc
+  --mode MODE           tracker or echo (default tracker)
+  --peers N             peers to register (default 100000)
+  --files N             files they hold, spread evenly (default 10000)
+  --seconds N           length of the request phase (default 10)
+  --concurrency N       requests in flight (default 32)
+  --ips N               source addresses 127.77.x.y (default: enough for 64
+                        peers each, at least 1024)
+  --timeout-ms N        a request with no answer this long is lost (default 1000)
+  --warmup N            stateless datagrams sent before registering, so the
+                        memory per peer leaves out one-time costs (default 100000)
+  --help                print this help and exit`;
 
 function statusKiB(pid: number | null, key: string): number | null {
   if (pid === null) return null;
@@ -133,8 +169,14 @@ async function main(args: string[]): Promise<number> {
       concurrency: { type: "string", default: "32" },
       ips: { type: "string" },
       "timeout-ms": { type: "string", default: "1000" },
+      warmup: { type: "string", default: "100000" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const target = /^(.+):(\d+)$/.exec(values.target ?? "");
   if (!target) {
     console.error("Cannot start load: give --target HOST:PORT");
@@ -152,6 +194,7 @@ async function main(args: string[]): Promise<number> {
   const seconds = Number(values.seconds);
   const concurrency = Number(values.concurrency);
   const timeoutMs = Number(values["timeout-ms"]);
+  const warmupCount = Number(values.warmup);
   const ipCount = values.ips ? Number(values.ips) : Math.max(
     Math.ceil(peerCount / PEERS_PER_IP),
     Math.min(peerCount, MIN_IPS),
@@ -176,7 +219,7 @@ async function main(args: string[]): Promise<number> {
     peerIds.subarray(p * PEER_ID_BYTES, (p + 1) * PEER_ID_BYTES);
   const peerPort = (p: number) => 10_000 + Math.floor(p / ipCount);
 
-  const rssBeforeKiB = statusKiB(pid, "VmRSS");
+  const rssStartKiB = statusKiB(pid, "VmRSS");
 
   // ---- sockets ------------------------------------------------------------
   const sources: Source[] = [];
@@ -287,6 +330,41 @@ async function main(args: string[]): Promise<number> {
     }
     return fail("connect: no answer");
   });
+  const connectSeconds = (performance.now() - registerStart) / 1000;
+
+  // ---- warm-up: traffic that leaves no state in the target ------------------
+  // Peer ids and file ids no registration uses: the tracker answers
+  // UNKNOWN_PEER and an empty or unknown-file reply, and stores nothing.
+  const strangerIds = new Uint8Array(1024 * FILE_ID_BYTES);
+  randomFillSync(strangerIds);
+  const stranger = (i: number, bytes: number) =>
+    strangerIds.subarray((i % 1024) * bytes, (i % 1024 + 1) * bytes);
+  await pool(warmupCount, async (i) => {
+    const source = sources[i % ipCount]!;
+    await send(
+      source,
+      i % 2 === 0
+        ? {
+          kind: "keepalive",
+          txid: txid(),
+          cookie: source.cookie,
+          peerId: stranger(i, PEER_ID_BYTES),
+          port: 9,
+        }
+        : {
+          kind: "request",
+          txid: txid(),
+          cookie: source.cookie,
+          wanted: 50,
+          query: { id: stranger(i, FILE_ID_BYTES) },
+        },
+    );
+    return true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const rssBeforeKiB = statusKiB(pid, "VmRSS");
+
+  const registersStart = performance.now();
   const registers = await pool(peerCount, async (p) => {
     const source = sources[p % ipCount]!;
     const f = p % fileCount;
@@ -315,7 +393,8 @@ async function main(args: string[]): Promise<number> {
     }
     return fail("register: no answer");
   });
-  const registerSeconds = (performance.now() - registerStart) / 1000;
+  const registerSeconds = connectSeconds +
+    (performance.now() - registersStart) / 1000;
   // Let the target settle (and collect garbage) before reading its memory.
   await new Promise((resolve) => setTimeout(resolve, 500));
   const rssAfterRegisterKiB = statusKiB(pid, "VmRSS");
@@ -400,12 +479,17 @@ async function main(args: string[]): Promise<number> {
     },
     target: {
       pid,
+      rssStartKiB,
       rssBeforeKiB,
       rssAfterRegisterKiB,
       rssAfterLoadKiB,
       peakKiB,
       bytesPerPeer: rssBeforeKiB !== null && rssAfterRegisterKiB !== null
         ? Math.round((rssAfterRegisterKiB - rssBeforeKiB) * 1024 / peerCount)
+        : null,
+      bytesPerPeerFromStart: rssStartKiB !== null &&
+          rssAfterRegisterKiB !== null
+        ? Math.round((rssAfterRegisterKiB - rssStartKiB) * 1024 / peerCount)
         : null,
     },
   };
