@@ -68,6 +68,8 @@ interface SavedSeed {
 const SEEDS_FILE = "seeds.json";
 /** How much older than the hashing a ctime must be to vouch for the bytes. */
 const CTIME_SLACK_MS = 2_000;
+/** A file is hashed again in the background at most this often. */
+const RECHECK_EVERY_MS = 60_000;
 
 function isSavedSeed(value: unknown): value is SavedSeed {
   if (typeof value !== "object" || value === null) return false;
@@ -91,6 +93,10 @@ export class Library {
   readonly #files = new Map<string, SharedFile>();
   readonly #listeners = new Set<() => void>();
   readonly #haveListeners = new Set<(idHex: string, index: number) => void>();
+  /** Files being hashed again in the background, by hex id. */
+  readonly #rechecking = new Set<string>();
+  /** When each file was last hashed again: a file whose ctime keeps moving is not hashed over and over. */
+  readonly #recheckedAtMs = new Map<string, number>();
 
   /** @param stateDir where this peer keeps its state */
   constructor(stateDir: string) {
@@ -146,6 +152,64 @@ export class Library {
     if (!file || file.stale) return;
     file.stale = true;
     this.#changed();
+  }
+
+  /**
+   * Hashes a whole file again in a worker, in the background, when its ctime
+   * no longer vouches for its bytes (it was hashed too soon after it was
+   * written, or something touched it since: a hard link, a chmod). Until
+   * then each chunk is hashed before it is sent, which costs the seeder a
+   * SHA-256 of everything it serves. When the bytes still match and nothing
+   * touched the file during the hashing, the file's ctime vouches for it
+   * again; when they no longer match, the file is marked stale. Calls made
+   * while a check runs, or within a minute of the last one, do nothing.
+   *
+   * @param file a shared file (not a download in progress)
+   * @returns once the check is done or skipped
+   */
+  recheck(file: SharedFile): Promise<void> {
+    const idHex = file.idHex;
+    const last = this.#recheckedAtMs.get(idHex);
+    if (
+      file.mtimeMs === null || file.stale || file.ctimeMs != null ||
+      this.#rechecking.has(idHex) ||
+      (last !== undefined && Date.now() - last < RECHECK_EVERY_MS)
+    ) return Promise.resolve();
+    this.#rechecking.add(idHex);
+    return this.#recheck(file).catch(() => {
+      // Unreadable now: chunks keep being hashed on read, which reports it.
+    }).finally(() => this.#rechecking.delete(idHex));
+  }
+
+  async #recheck(file: SharedFile): Promise<void> {
+    const before = await Deno.stat(file.path);
+    const ctimeMs = before.ctime?.getTime() ?? null;
+    if (ctimeMs === null) return;
+    // A ctime vouches only for hashing that starts well after it.
+    const waitMs = ctimeMs + CTIME_SLACK_MS + 100 - Date.now();
+    if (waitMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+    const hashStartMs = Date.now();
+    this.#recheckedAtMs.set(file.idHex, hashStartMs);
+    const built = await buildManifest(
+      file.path,
+      file.manifest.name,
+      file.manifest.chunkSize,
+    );
+    if (!bytesEqual(built.manifestBytes, file.manifestBytes)) {
+      this.markStale(file.id);
+      return;
+    }
+    const after = await Deno.stat(file.path);
+    if (
+      after.size !== file.manifest.size ||
+      (after.mtime?.getTime() ?? 0) !== file.mtimeMs ||
+      after.ctime?.getTime() !== ctimeMs ||
+      ctimeMs > hashStartMs - CTIME_SLACK_MS
+    ) return;
+    file.ctimeMs = ctimeMs;
+    await this.#remember(file, after.size);
   }
 
   /** Records that a download in progress now holds a chunk, and tells the listeners. */

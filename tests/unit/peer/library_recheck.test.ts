@@ -1,0 +1,79 @@
+/**
+ * A file hashed too soon after it was written (or touched since) is hashed
+ * on every read until a background re-check vouches for it again: these
+ * tests drive the real Library over real files.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Library } from "../../../peer/library/library.ts";
+import { makeFile, tempDir } from "../../_helpers/peers.ts";
+
+const CHUNK = 512 * 1024;
+
+async function savedSeeds(stateDir: string): Promise<{ ctimeMs?: number }[]> {
+  const text = await Deno.readTextFile(join(stateDir, "seeds.json"));
+  return JSON.parse(text).files;
+}
+
+Deno.test("recheck() lets a just-written file's ctime vouch for its bytes once they still match", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "fresh.bin");
+  await makeFile(path, 3 * CHUNK + 17, 5);
+  const stateDir = join(dir.path, "state");
+  const library = new Library(stateDir);
+  // Hashed within 2 s of the write: the ctime cannot vouch yet.
+  const file = await library.seedPath(path);
+  assert.equal(file.ctimeMs ?? null, null);
+  assert.equal((await savedSeeds(stateDir))[0]!.ctimeMs, undefined);
+
+  await library.recheck(file);
+
+  const ctimeMs = (await Deno.stat(path)).ctime!.getTime();
+  assert.equal(file.ctimeMs, ctimeMs);
+  assert.equal(file.stale, false);
+  // Remembered, so a restart trusts it without hashing each chunk either.
+  assert.equal((await savedSeeds(stateDir))[0]!.ctimeMs, ctimeMs);
+  // A second restart of the library reuses it.
+  const again = await new Library(stateDir).seedPath(path);
+  assert.equal(again.ctimeMs, ctimeMs);
+});
+
+Deno.test("recheck() marks a file stale when its bytes changed under the same size and mtime", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "changed.bin");
+  await makeFile(path, 2 * CHUNK, 9);
+  const library = new Library(join(dir.path, "state"));
+  const file = await library.seedPath(path);
+  const before = await Deno.stat(path);
+  {
+    using handle = await Deno.open(path, { write: true });
+    await handle.seek(CHUNK + 3, Deno.SeekMode.Start);
+    await handle.write(new Uint8Array(64).fill(0xaa));
+  }
+  await Deno.utime(path, before.atime!, before.mtime!);
+
+  await library.recheck(file);
+
+  assert.equal(file.stale, true);
+  assert.equal(file.ctimeMs ?? null, null);
+  assert.equal(library.get(file.id), undefined);
+});
+
+Deno.test("recheck() does not hash a file again within a minute", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "touched.bin");
+  await makeFile(path, CHUNK, 11);
+  const library = new Library(join(dir.path, "state"));
+  const file = await library.seedPath(path);
+  await library.recheck(file);
+  assert.notEqual(file.ctimeMs ?? null, null);
+  // Touched again (a chmod moves the ctime): no longer vouched for...
+  await Deno.chmod(path, 0o600);
+  file.ctimeMs = null;
+  const started = performance.now();
+  await library.recheck(file);
+  // ...and not hashed again so soon: the call returns without waiting for
+  // the ctime to age, and the file stays untrusted.
+  assert.ok(performance.now() - started < 1_000);
+  assert.equal(file.ctimeMs, null);
+});
