@@ -195,6 +195,8 @@ interface Connection {
   interested: boolean | null;
 }
 
+/** The hash worker hears of the growing prefix every this many chunks. */
+const ADVANCE_EVERY_CHUNKS = 4;
 const TICK_MS = 500;
 const DEFAULT_DEPTH = 8;
 const MIN_DEPTH = 2;
@@ -244,6 +246,8 @@ class Download {
   #hasher: Hasher | null = null;
   #state: DownloadProgress["state"] = "finding";
   #prefixChunks = 0;
+  /** The prefix the hash worker was last told about. */
+  #prefixPosted = 0;
   #bytesFetched = 0;
   #resumedChunks = 0;
   #peersDropped = 0;
@@ -879,7 +883,13 @@ class Download {
     while (
       this.#prefixChunks < manifest.chunkCount && have.has(this.#prefixChunks)
     ) this.#prefixChunks++;
-    if (this.#prefixChunks !== before) {
+    // One message per few chunks, not per chunk: finish() hashes the rest.
+    if (
+      this.#prefixChunks - this.#prefixPosted >= ADVANCE_EVERY_CHUNKS ||
+      (this.#prefixChunks === manifest.chunkCount &&
+        this.#prefixChunks !== before)
+    ) {
+      this.#prefixPosted = this.#prefixChunks;
       this.#hasher!.advance(
         Math.min(this.#prefixChunks * manifest.chunkSize, manifest.size),
       );
