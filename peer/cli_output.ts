@@ -49,6 +49,36 @@ export interface CliOutput {
   error(code: string, exitCode: number, message: string): void;
 }
 
+/**
+ * Wraps a stream so that once its reader is gone (`shoal ... | head -1`),
+ * output is dropped instead of the broken pipe ending the process: the
+ * download or seeding goes on and the exit code still tells the result.
+ *
+ * @param stream stdout or stderr
+ * @returns the same stream, quiet after a broken pipe
+ * @example
+ * ```ts
+ * import { lenient } from "./cli_output.ts";
+ * lenient(Deno.stdout).writeSync(new TextEncoder().encode("hi\n"));
+ * ```
+ */
+export function lenient(stream: SyncWriter): SyncWriter {
+  let gone = false;
+  return {
+    writeSync(bytes) {
+      if (gone) return bytes.byteLength;
+      try {
+        return stream.writeSync(bytes);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+        gone = true;
+        return bytes.byteLength;
+      }
+    },
+    isTerminal: () => stream.isTerminal(),
+  };
+}
+
 function writeAll(out: { writeSync(bytes: Uint8Array): number }, text: string) {
   const bytes = new TextEncoder().encode(text);
   let written = 0;
@@ -74,8 +104,8 @@ function writeAll(out: { writeSync(bytes: Uint8Array): number }, text: string) {
 export function cliOutput(
   json: boolean,
   streams: { stdout: SyncWriter; stderr: SyncWriter } = {
-    stdout: Deno.stdout,
-    stderr: Deno.stderr,
+    stdout: lenient(Deno.stdout),
+    stderr: lenient(Deno.stderr),
   },
 ): CliOutput {
   const line = (fields: Record<string, unknown>) =>

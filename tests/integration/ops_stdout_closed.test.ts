@@ -1,0 +1,65 @@
+/**
+ * `shoal ... --json | head -1`: the reader of the peer's output goes away
+ * early. The download must still finish, in place and whole, with exit 0;
+ * a broken pipe is not a reason to crash.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  makeFile,
+  PEER_MAIN,
+  sha256File,
+  startSeeder,
+  tempDir,
+} from "../_helpers/peers.ts";
+
+Deno.test("a leecher whose stdout reader hangs up still finishes the download", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "piped.bin");
+  await makeFile(source, 6 * 512 * 1024 + 99, 21);
+  const seeder = await startSeeder(tracker, [source], join(dir.path, "seed"));
+  try {
+    const out = join(dir.path, "out");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        PEER_MAIN,
+        "--tracker",
+        `${tracker.host}:${tracker.port}`,
+        "--get",
+        "piped.bin",
+        "--out",
+        out,
+        "--no-seed",
+        "--json",
+        // Slow enough that lines are still written after the reader left.
+        "--max-download",
+        "2M",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    // Read the first line, then hang up, as `head -1` does.
+    const reader = child.stdout.getReader();
+    const first = await reader.read();
+    assert.ok(first.value && first.value.byteLength > 0);
+    await reader.cancel();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const status = await child.status;
+    clearTimeout(timer);
+    const errors = await stderr;
+    assert.equal(status.code, 0, `exit ${status.code}: ${errors}`);
+    assert.doesNotMatch(errors, /BrokenPipe|Uncaught/);
+    assert.equal(
+      await sha256File(join(out, "piped.bin")),
+      await sha256File(source),
+    );
+  } finally {
+    await seeder.stop();
+  }
+});
