@@ -80,9 +80,25 @@ export function summarizeProfile(profile: Profile) {
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
     args: Deno.args,
-    options: { top: { type: "string", default: "25" } },
+    options: {
+      top: { type: "string", default: "25" },
+      help: { type: "boolean", default: false },
+    },
     allowPositionals: true,
   });
+  if (values.help || positionals.length === 0) {
+    console.log(
+      `Usage: deno run --allow-read bench/cpuprof_top.ts [--top 25] FILE.cpuprofile...
+
+Prints the functions with the most self time and inclusive time in each V8
+CPU profile (from \`deno run --cpu-prof --cpu-prof-dir=DIR ...\`).
+
+Options:
+  --top N   rows per table (default 25)
+  --help    print this help and exit`,
+    );
+    Deno.exit(values.help ? 0 : 2);
+  }
   const top = Number(values.top);
   for (const path of positionals) {
     const profile = JSON.parse(await Deno.readTextFile(path)) as Profile;

@@ -159,8 +159,27 @@ export async function runFlashCrowd(args: string[]): Promise<void> {
       modes: { type: "string", default: "on,off" },
       "timeout-s": { type: "string", default: "900" },
       keep: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(`Usage: deno run -A bench/flash_crowd.ts [options]
+
+One seeder with a capped upload and a crowd of leechers starting at once,
+all real processes on loopback. Prints the time until the last leecher has a
+checked file and the seeder's upload in file copies, next to one leecher
+alone, with partial seeding on and off.
+
+Options:
+  --leechers N     leechers in the crowd (default 20)
+  --size SIZE      file size, e.g. 64M, 256M (default 256M)
+  --rate RATE      the seeder's --max-upload (default 20M)
+  --modes LIST     on, off or on,off: partial seeding (default on,off)
+  --timeout-s N    give up on a crowd after this long (default 900)
+  --keep           keep the work folder and its logs
+  --help           print this help and exit`);
+    return;
+  }
   const leechers = Number(values.leechers);
   const bytes = parseSize(values.size);
   const timeoutMs = Number(values["timeout-s"]) * 1000;

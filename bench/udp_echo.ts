@@ -20,8 +20,24 @@ if (import.meta.main) {
     options: {
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "0" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(
+      `Usage: deno run --allow-net bench/udp_echo.ts [--host 127.0.0.1] [--port 0]
+
+Sends every UDP datagram back to its sender: the baseline the tracker is
+compared with (same loop shape: await receive, await send). Runs until
+SIGINT or SIGTERM.
+
+Options:
+  --host ADDRESS  address to bind (default 127.0.0.1)
+  --port PORT     port, 0 for any free one (default 0)
+  --help          print this help and exit`,
+    );
+    Deno.exit(0);
+  }
   const socket = Deno.listenDatagram({
     transport: "udp",
     hostname: values.host,
