@@ -93,7 +93,7 @@ export class Library {
   readonly #files = new Map<string, SharedFile>();
   readonly #listeners = new Set<() => void>();
   readonly #haveListeners = new Set<(idHex: string, index: number) => void>();
-  /** Files being hashed again in the background, by hex id. */
+  /** The file being hashed again in the background, by hex id (one at most). */
   readonly #rechecking = new Set<string>();
   /** When each file was last hashed again: a file whose ctime keeps moving is not hashed over and over. */
   readonly #recheckedAtMs = new Map<string, number>();
@@ -161,8 +161,10 @@ export class Library {
    * then each chunk is hashed before it is sent, which costs the seeder a
    * SHA-256 of everything it serves. When the bytes still match and nothing
    * touched the file during the hashing, the file's ctime vouches for it
-   * again; when they no longer match, the file is marked stale. Calls made
-   * while a check runs, or within a minute of the last one, do nothing.
+   * again; when they no longer match, the file is marked stale. One file is
+   * checked at a time (a `chmod -R` must not start a worker per file); calls
+   * made while a check runs, or within a minute of the file's last one, do
+   * nothing, and the next chunk served asks again.
    *
    * @param file a shared file (not a download in progress)
    * @returns once the check is done or skipped
@@ -172,7 +174,7 @@ export class Library {
     const last = this.#recheckedAtMs.get(idHex);
     if (
       file.mtimeMs === null || file.stale || file.ctimeMs != null ||
-      this.#rechecking.has(idHex) ||
+      this.#rechecking.size > 0 ||
       (last !== undefined && Date.now() - last < RECHECK_EVERY_MS)
     ) return Promise.resolve();
     this.#rechecking.add(idHex);

@@ -77,3 +77,23 @@ Deno.test("recheck() does not hash a file again within a minute", async () => {
   assert.ok(performance.now() - started < 1_000);
   assert.equal(file.ctimeMs, null);
 });
+
+Deno.test("recheck() checks one file at a time", async () => {
+  await using dir = await tempDir();
+  const a = join(dir.path, "a.bin");
+  const b = join(dir.path, "b.bin");
+  await makeFile(a, CHUNK, 1);
+  await makeFile(b, CHUNK, 2);
+  const library = new Library(join(dir.path, "state"));
+  const fileA = await library.seedPath(a);
+  const fileB = await library.seedPath(b);
+  const first = library.recheck(fileA);
+  // Asked while A is being checked: skipped, B stays untrusted for now.
+  await library.recheck(fileB);
+  assert.equal(fileB.ctimeMs ?? null, null);
+  await first;
+  assert.notEqual(fileA.ctimeMs ?? null, null);
+  // Once A is done, the next request for B goes ahead.
+  await library.recheck(fileB);
+  assert.notEqual(fileB.ctimeMs ?? null, null);
+});
