@@ -615,21 +615,52 @@ class Download {
       if (peer.banned || peer.retryAtMs > now || connectedKeys.has(key)) {
         continue;
       }
-      const id = this.#nextConnId++;
-      this.#connections.set(id, {
-        id,
-        key,
-        bitfield: null,
-        inflight: new Map(),
-        lastChunkMs: now,
-        choked: false,
-        recent: [],
-        useful: 0,
-        notInterestedSinceMs: null,
-        interested: null,
-      });
-      this.#pool!.connect(id, peer.host, peer.port);
+      this.#open(key, peer, now);
     }
+    // Fewer connections than fetch workers (one seeder, say): a second
+    // connection to a peer puts the other worker to work checking chunks.
+    // 1 GiB from one seeder: 2.02 s -> 1.69 s.
+    const workers = this.#options.workers ?? defaultWorkerCount();
+    for (const [key, peer] of this.#known) {
+      if (this.#connections.size >= Math.min(workers, maxPeers)) break;
+      if (peer.banned || peer.retryAtMs > now) continue;
+      let open = 0;
+      for (const conn of this.#connections.values()) {
+        if (conn.key === key) open++;
+      }
+      if (open === 1) this.#open(key, peer, now);
+    }
+  }
+
+  /** Bans a peer and drops its other connections (there can be two). */
+  #ban(key: string, exceptConnId: number): void {
+    const known = this.#known.get(key);
+    if (known) known.banned = true;
+    for (const other of this.#connections.values()) {
+      if (other.key !== key || other.id === exceptConnId) continue;
+      this.#pool!.send(other.id, {
+        type: "disconnect",
+        connId: other.id,
+        reason: "the peer sent bad data on another connection",
+      });
+    }
+  }
+
+  #open(key: string, peer: { host: string; port: number }, now: number): void {
+    const id = this.#nextConnId++;
+    this.#connections.set(id, {
+      id,
+      key,
+      bitfield: null,
+      inflight: new Map(),
+      lastChunkMs: now,
+      choked: false,
+      recent: [],
+      useful: 0,
+      notInterestedSinceMs: null,
+      interested: null,
+    });
+    this.#pool!.connect(id, peer.host, peer.port);
   }
 
   #onWorkerEvent(event: FetchWorkerEvent): void {
@@ -725,8 +756,7 @@ class Download {
       }
       case "chunk_bad": {
         const conn = this.#connections.get(event.connId);
-        const known = conn && this.#known.get(conn.key);
-        if (known) known.banned = true;
+        if (conn) this.#ban(conn.key, conn.id);
         return;
       }
       case "chunk_refused": {
@@ -771,7 +801,7 @@ class Download {
         const known = this.#known.get(conn.key);
         if (known) {
           if (event.misbehaved) {
-            known.banned = true;
+            this.#ban(conn.key, conn.id);
             this.#peersDropped++;
           }
           known.failures++;
