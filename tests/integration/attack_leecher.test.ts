@@ -108,18 +108,21 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
       await sha256File(join(out, "target.bin")),
       toHex(built.manifest.fileHash),
     );
-    // Every peer that sent bad data was contacted once and never again.
+    // Every peer that sent bad data was dropped and never contacted again:
+    // one connection for the manifest, and at most two for chunks, open at
+    // the same time (a small swarm gets second connections to spread the
+    // checks over the fetch workers; a ban closes both).
     for (
       const behaviour of ["wrong_manifest", "bad_hash", "wrong_index"] as const
     ) {
       const seeder = seeders.get(behaviour)!;
       assert.ok(
-        seeder.connections <= 2,
+        seeder.connections <= 3,
         `${behaviour}: ${seeder.connections} connections`,
       );
     }
     assert.ok(
-      seeders.get("unsolicited")!.connections <= 2,
+      seeders.get("unsolicited")!.connections <= 3,
       `unsolicited: ${seeders.get("unsolicited")!.connections} connections`,
     );
     // The honest seeder served real chunks.
