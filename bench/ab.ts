@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import { freeUdpPort, spawnProcess, stopAll } from "./_proc.ts";
 import { summarize } from "./_stats.ts";
 import { waitShoalPeers } from "./_shoal_probe.ts";
+import { leecherArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
 
 const USAGE = `Usage: deno run -A bench/ab.ts [options] CODE_DIR [CODE_DIR ...]
 
@@ -85,15 +86,7 @@ async function main(args: string[]): Promise<number> {
   const trackerPort = freeUdpPort();
   try {
     const tracker = spawnProcess("tracker", deno, {
-      args: [
-        "run",
-        "--allow-net",
-        "tracker/main.ts",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(trackerPort),
-      ],
+      args: trackerArgs(trackerPort),
       cwd: seederDir,
     });
     await tracker.waitForLine(/tracker listening/, 20_000);
@@ -103,19 +96,7 @@ async function main(args: string[]): Promise<number> {
       const out = join(workDir, `seed-${k}`);
       await Deno.mkdir(out, { recursive: true });
       seeds.push(spawnProcess(`seeder ${k}`, deno, {
-        args: [
-          "run",
-          "-A",
-          "peer/main.ts",
-          "--tracker",
-          `127.0.0.1:${trackerPort}`,
-          "--seed",
-          file,
-          "--out",
-          out,
-          "--host",
-          "127.0.0.1",
-        ],
+        args: seederArgs(trackerPort, file, out),
         cwd: seederDir,
       }));
     }
@@ -131,18 +112,7 @@ async function main(args: string[]): Promise<number> {
         await Deno.remove(out, { recursive: true }).catch(() => {});
         await Deno.mkdir(out, { recursive: true });
         const leecher = spawnProcess("leecher", deno, {
-          args: [
-            "run",
-            "-A",
-            "peer/main.ts",
-            "--tracker",
-            `127.0.0.1:${trackerPort}`,
-            "--get",
-            name,
-            "--out",
-            out,
-            "--no-seed",
-          ],
+          args: leecherArgs(trackerPort, name, out),
           cwd: dir,
         });
         const status = await leecher.waitExit(300_000);

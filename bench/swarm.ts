@@ -29,6 +29,7 @@ import {
   which,
 } from "./_proc.ts";
 import { waitShoalPeers } from "./_shoal_probe.ts";
+import { leecherArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
 import {
   mib,
   parseSize,
@@ -234,15 +235,7 @@ async function shoalEnv(
   const tag = `${sizeLabel(file.size)}x${seeders}`;
   const trackerPort = freeUdpPort();
   const tracker = spawnProcess("shoal tracker", deno, {
-    args: [
-      "run",
-      "--allow-net",
-      "tracker/main.ts",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(trackerPort),
-    ],
+    args: trackerArgs(trackerPort),
     cwd: repoDir,
     logPath: join(logs, `shoal-tracker-${tag}.log`),
   });
@@ -256,19 +249,7 @@ async function shoalEnv(
       const out = join(workDir, "shoal-seed", `${sizeLabel(file.size)}-${k}`);
       await Deno.mkdir(out, { recursive: true });
       seeds.push(spawnProcess(`shoal seeder ${k}`, deno, {
-        args: [
-          "run",
-          "-A",
-          "peer/main.ts",
-          "--tracker",
-          `127.0.0.1:${trackerPort}`,
-          "--seed",
-          file.path,
-          "--out",
-          out,
-          "--host",
-          "127.0.0.1",
-        ],
+        args: seederArgs(trackerPort, file.path, out),
         cwd: repoDir,
         logPath: join(logs, `shoal-seeder-${tag}-${k}.log`),
       }));
@@ -290,18 +271,7 @@ async function shoalEnv(
       await Deno.mkdir(out, { recursive: true });
       for (const p of [tracker, ...seeds]) p.resetPeak();
       const leecher = spawnProcess("shoal leecher", deno, {
-        args: [
-          "run",
-          "-A",
-          "peer/main.ts",
-          "--tracker",
-          `127.0.0.1:${trackerPort}`,
-          "--get",
-          file.name,
-          "--out",
-          out,
-          "--no-seed",
-        ],
+        args: leecherArgs(trackerPort, file.name, out),
         cwd: repoDir,
         logPath: join(logs, `shoal-leecher-${tag}-${run}.log`),
       });

@@ -10,6 +10,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import { trackerArgs } from "./_shoal_args.ts";
 import { fileURLToPath } from "node:url";
 import { freeUdpPort, spawnProcess, stopAll } from "./_proc.ts";
 import { renderTable, summarize } from "./_stats.ts";
@@ -55,15 +56,7 @@ async function loadAgainst(
   await Deno.mkdir(logs, { recursive: true });
   const target = mode === "tracker"
     ? spawnProcess("shoal tracker", deno, {
-      args: [
-        "run",
-        "--allow-net",
-        "tracker/main.ts",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-      ],
+      args: trackerArgs(port),
       cwd: options.repoDir ?? REPO_DIR,
       logPath: join(logs, `load-tracker-${round}.log`),
     })

@@ -1,0 +1,49 @@
+/**
+ * The command lines the benchmarks start Shoal with, in one place: each is
+ * what a user would type after `deno`, run from the repository folder.
+ *
+ * @module
+ */
+
+/** `deno run` arguments for a tracker on 127.0.0.1:`port`. */
+export function trackerArgs(port: number): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "tracker/main.ts",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+  ];
+}
+
+/** `deno run` arguments for a peer seeding `file` into `out`. */
+export function seederArgs(
+  trackerPort: number,
+  file: string,
+  out: string,
+): string[] {
+  return [
+    ...peerArgs(trackerPort),
+    "--seed",
+    file,
+    "--out",
+    out,
+    "--host",
+    "127.0.0.1",
+  ];
+}
+
+/** `deno run` arguments for a leecher of `name` into `out` that exits when done. */
+export function leecherArgs(
+  trackerPort: number,
+  name: string,
+  out: string,
+): string[] {
+  return [...peerArgs(trackerPort), "--get", name, "--out", out, "--no-seed"];
+}
+
+function peerArgs(trackerPort: number): string[] {
+  return ["run", "-A", "peer/main.ts", "--tracker", `127.0.0.1:${trackerPort}`];
+}
