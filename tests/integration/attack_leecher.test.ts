@@ -165,3 +165,40 @@ Deno.test("a leecher fails with a clear error when the only seeder lies about th
   });
   assert.deepEqual(written.filter((entry) => entry.name !== ".shoal"), []);
 });
+
+Deno.test("a lone seeder that sends a bad chunk is dropped on both its connections and never asked again", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const data = new Uint8Array(16 * CHUNK);
+  for (let i = 0; i < data.byteLength; i += 4096) data[i] = i / 4096;
+  const built = manifestOf(data, "lone.bin");
+  await using liar = startFakeSeeder({
+    behaviour: "bad_hash",
+    data,
+    manifestBytes: built.bytes,
+    manifest: built.manifest,
+  });
+  listOnTracker(tracker, liar.port, {
+    id: built.id,
+    name: "lone.bin",
+    size: data.byteLength,
+    chunkCount: 16,
+  });
+  const result = await getFile(
+    tracker,
+    toHex(built.id),
+    join(dir.path, "out"),
+    {
+      // Long enough for a retry (every 3 s) if the ban did not hold.
+      giveUpAfterSeconds: 8,
+      timeoutMs: 40_000,
+    },
+  );
+  // No honest peer: the download gives up, with the exit code for that.
+  assert.equal(result.code, 5, result.stderr);
+  // One connection for the manifest and, as it is the only peer, two for
+  // chunks (one per fetch worker); after the first bad chunk, no more.
+  assert.ok(liar.connections <= 3, `${liar.connections} connections`);
+  const asked = [...liar.gets.values()].reduce((sum, n) => sum + n, 0);
+  assert.ok(asked <= 2 * 16, `${asked} GETs`);
+});
