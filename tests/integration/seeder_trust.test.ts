@@ -2,7 +2,8 @@
  * A seeder skips hashing chunks on read only while the file's change time
  * is the one its bytes were checked at. A file touched after that, even with
  * its size and modification time put back, is hashed again on every read
- * and never serves a changed chunk.
+ * and never serves a changed chunk, until a background re-check of the whole
+ * file vouches for its new ctime.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -91,6 +92,43 @@ Deno.test("a seeder never serves a chunk of a file changed after its ctime was t
     } else {
       assert.equal(answer.kind, "error");
       assert.equal(answer.code, ErrorCode.NOT_AVAILABLE);
+    }
+  } finally {
+    await seeder.stop();
+  }
+});
+
+Deno.test("a seeder re-checks a file whose ctime moved once it serves from it, and trusts it again", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "moved.bin");
+  await makeFile(source, 4 * CHUNK, 33);
+  const built = manifestOf(await Deno.readFile(source), "moved.bin");
+  const state = join(dir.path, "s");
+  const seeder = await startSeeder(tracker, [source], state);
+  try {
+    // A hard link moves the ctime, as the bench's links for other clients do.
+    await Deno.link(source, join(dir.path, "link.bin"));
+    const ctimeMs = (await Deno.stat(source)).ctime!.getTime();
+    const answer = await ask(seeder.port, built.id, 1);
+    assert.equal(answer.kind, "chunk_data");
+    // Served (hashed on read), and re-checked in the background once the
+    // ctime is 2 s old: the saved state then vouches for the new ctime.
+    const seeds = join(state, ".shoal", "seeds.json");
+    const deadline = Date.now() + 15_000;
+    let saved: number | undefined;
+    while (Date.now() < deadline) {
+      const text = await Deno.readTextFile(seeds);
+      saved = JSON.parse(text).files[0]?.ctimeMs;
+      if (saved === ctimeMs) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(saved, ctimeMs);
+    // And it still serves the right bytes.
+    const again = await ask(seeder.port, built.id, 3);
+    assert.equal(again.kind, "chunk_data");
+    if (again.kind === "chunk_data") {
+      assert.deepEqual(sha256(again.data), chunkHash(built.manifest, 3));
     }
   } finally {
     await seeder.stop();
