@@ -1,9 +1,9 @@
 /**
  * A seeder skips hashing chunks on read only while the file's change time
  * is the one its bytes were checked at. A file touched after that, even with
- * its size and modification time put back, is hashed again on every read
- * and never serves a changed chunk, until a background re-check of the whole
- * file vouches for its new ctime.
+ * its size and modification time put back, is hashed again on every read,
+ * so a changed chunk is never served, until a background re-check of the
+ * whole file finds it unchanged and its new ctime vouches for it.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
