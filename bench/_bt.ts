@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, randomBytes } from "node:crypto";
-import { sleep } from "./_proc.ts";
+import { waitForCount } from "./_proc.ts";
 
 /** Index just past the bencoded value that starts at `i`. */
 function skipValue(b: Uint8Array, i: number): number {
@@ -145,14 +145,11 @@ export async function waitSeeders(
   count: number,
   timeoutMs: number,
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let last: number | null = null;
-  while (performance.now() < deadline) {
-    last = await scrapeSeeders(port, infoHashHex);
-    if (last !== null && last >= count) return;
-    await sleep(100);
-  }
-  throw new Error(
-    `opentracker lists ${last} of ${count} seeders after ${timeoutMs} ms`,
+  await waitForCount(
+    () => scrapeSeeders(port, infoHashHex),
+    count,
+    timeoutMs,
+    (last) =>
+      `opentracker lists ${last} of ${count} seeders after ${timeoutMs} ms`,
   );
 }

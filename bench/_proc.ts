@@ -389,6 +389,28 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Asks `count()` every 100 ms until it reports at least `want`.
+ *
+ * @returns nothing once it does
+ * @throws {Error} after `timeoutMs`, with `describe(last)` as the message
+ */
+export async function waitForCount(
+  count: () => Promise<number | null>,
+  want: number,
+  timeoutMs: number,
+  describe: (last: number | null) => string,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let last: number | null = null;
+  while (performance.now() < deadline) {
+    last = await count();
+    if (last !== null && last >= want) return;
+    await sleep(100);
+  }
+  throw new Error(describe(last));
+}
+
 /** A TCP port free on 127.0.0.1 right now. */
 export function freeTcpPort(): number {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

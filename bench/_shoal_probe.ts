@@ -6,7 +6,7 @@
  * @module
  */
 import { createMessage, type Message, parseMessage } from "@shoal/protocol";
-import { sleep } from "./_proc.ts";
+import { waitForCount } from "./_proc.ts";
 
 async function ask(
   socket: Deno.DatagramConn,
@@ -81,14 +81,11 @@ export async function waitShoalPeers(
   count: number,
   timeoutMs: number,
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let last: number | null = null;
-  while (performance.now() < deadline) {
-    last = await shoalPeerCount(port, name);
-    if (last !== null && last >= count) return;
-    await sleep(100);
-  }
-  throw new Error(
-    `Shoal tracker lists ${last} of ${count} seeders of "${name}" after ${timeoutMs} ms`,
+  await waitForCount(
+    () => shoalPeerCount(port, name),
+    count,
+    timeoutMs,
+    (last) =>
+      `Shoal tracker lists ${last} of ${count} seeders of "${name}" after ${timeoutMs} ms`,
   );
 }
