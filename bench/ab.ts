@@ -20,6 +20,7 @@ import { freeUdpPort, spawnProcess, stopAll } from "./_proc.ts";
 import { summarize } from "./_stats.ts";
 import { waitShoalPeers } from "./_shoal_probe.ts";
 import { leecherArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
+import { warmFreeMemory } from "./_vm_memory.ts";
 
 const USAGE = `Usage: deno run -A bench/ab.ts [options] CODE_DIR [CODE_DIR ...]
 
@@ -34,6 +35,8 @@ Options:
   --seeders N      seeders (default 3)
   --runs N         leechers per folder (default 6)
   --dir PATH       work folder (default: a new temporary one, removed after)
+  --before CMD     a shell command to run before each leecher (to study what
+                   the machine's state does to a run, e.g. a big write)
   --help           print this help and exit`;
 
 async function randomFile(path: string, size: number): Promise<void> {
@@ -57,6 +60,7 @@ async function main(args: string[]): Promise<number> {
       seeders: { type: "string", default: "3" },
       runs: { type: "string", default: "6" },
       dir: { type: "string" },
+      before: { type: "string" },
       help: { type: "boolean", default: false },
     },
     allowPositionals: true,
@@ -111,6 +115,19 @@ async function main(args: string[]): Promise<number> {
       for (const dir of codeDirs) {
         await Deno.remove(out, { recursive: true }).catch(() => {});
         await Deno.mkdir(out, { recursive: true });
+        if (values.before) {
+          const before = await new Deno.Command("sh", {
+            args: ["-c", values.before],
+            cwd: workDir,
+          }).output();
+          if (!before.success) {
+            console.error(
+              `ab: --before failed: ${new TextDecoder().decode(before.stderr)}`,
+            );
+            return 1;
+          }
+        }
+        await warmFreeMemory(workDir, (await Deno.stat(file)).size);
         const leecher = spawnProcess("leecher", deno, {
           args: leecherArgs(trackerPort, name, out),
           cwd: dir,

@@ -29,6 +29,10 @@ import {
   which,
 } from "./_proc.ts";
 import { waitShoalPeers } from "./_shoal_probe.ts";
+import { hostReclaimed, warmFreeMemory } from "./_vm_memory.ts";
+
+/** A Shoal seeder trusts a file's bytes once its ctime is 2 s old; a margin. */
+const CTIME_SETTLE_MS = 2_500;
 import { leecherArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
 import {
   mib,
@@ -89,6 +93,11 @@ export interface Sample {
    * something else was running.
    */
   machineBusy?: number;
+  /**
+   * Bytes of free memory the guest handed back to the host during the run
+   * (see `_vm_memory.ts`); absent where not counted.
+   */
+  hostReclaimed?: number;
 }
 
 /** All runs of one tool on one (size, seeders) case. */
@@ -164,35 +173,6 @@ async function sha256File(path: string): Promise<string> {
     throw new Error(`Cannot hash ${path}`, { cause: error });
   }
   return hash.digest("hex");
-}
-
-/**
- * Writes and deletes `bytes` of scratch data, so the pages the next download
- * writes into are ones the guest touched a moment ago.
- *
- * Why: on these VMs the balloon driver hands free memory back to the host
- * about 2 s after it is freed (free page reporting), and the next touch of
- * such a page faults in the host. Writing 1 GiB into the page cache then
- * costs ~2.7 s of system time instead of ~0.3 s (`dd` after `rm` + 4 s of
- * sleep, against `dd` right after `rm`). Without this step, whichever tool
- * happened to run after a pause paid that, at random.
- */
-async function warmFreeMemory(dir: string, bytes: number): Promise<void> {
-  const path = join(dir, ".warm-free-memory");
-  const block = new Uint8Array(8 * 1024 * 1024);
-  const file = await Deno.open(path, { write: true, create: true });
-  try {
-    for (let done = 0; done < bytes; done += block.byteLength) {
-      const n = Math.min(block.byteLength, bytes - done);
-      let written = 0;
-      while (written < n) {
-        written += file.writeSync(block.subarray(written, n));
-      }
-    }
-  } finally {
-    file.close();
-    await Deno.remove(path);
-  }
 }
 
 async function removeDir(path: string): Promise<void> {
@@ -512,6 +492,36 @@ async function startOpentracker(
   return { port, proc, torrentPath, infoHash };
 }
 
+/** Where BitTorrent client `tool`'s seeder `k` keeps its hard link of the file. */
+function seedLinkDir(workDir: string, tool: "aria2" | "libtorrent", k: number) {
+  return join(workDir, tool === "aria2" ? "aria2-seed" : "lt-seed", String(k));
+}
+
+/**
+ * Makes every hard link the BitTorrent seeders will use before any seeder
+ * starts, then waits until the file's ctime is old enough to vouch for its
+ * bytes. Why: a new link moves the file's ctime, and a Shoal seeder that
+ * sees the ctime move re-hashes the file in the background before it trusts
+ * it again (peer/library/library.ts); links made between cases put that
+ * re-hash, three seeders' worth, into Shoal's first timed run.
+ */
+async function prepareSeedLinks(
+  file: BenchFile,
+  workDir: string,
+  tools: readonly Tool[],
+  seeders: number,
+): Promise<void> {
+  for (const tool of tools) {
+    if (tool !== "aria2" && tool !== "libtorrent") continue;
+    for (let k = 0; k < seeders; k++) {
+      await linkedCopy(file, seedLinkDir(workDir, tool, k));
+    }
+  }
+  const ctimeMs = (await Deno.stat(file.path)).ctime?.getTime() ?? 0;
+  const settleMs = ctimeMs + CTIME_SETTLE_MS - Date.now();
+  if (settleMs > 0) await sleep(settleMs);
+}
+
 async function linkedCopy(file: BenchFile, dir: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const target = join(dir, file.name);
@@ -555,7 +565,7 @@ async function aria2Env(
   };
   try {
     for (let k = 0; k < seeders; k++) {
-      const dir = join(workDir, "aria2-seed", String(k));
+      const dir = seedLinkDir(workDir, "aria2", k);
       await linkedCopy(file, dir);
       seeds.push(spawnProcess(`aria2 seeder ${k}`, "aria2c", {
         args: [
@@ -636,7 +646,7 @@ async function libtorrentEnv(
   };
   try {
     for (let k = 0; k < seeders; k++) {
-      const dir = join(workDir, "lt-seed", String(k));
+      const dir = seedLinkDir(workDir, "libtorrent", k);
       await linkedCopy(file, dir);
       seeds.push(spawnProcess(`libtorrent seeder ${k}`, PYTHON, {
         args: [
@@ -790,6 +800,12 @@ export async function runSwarmBench(
   try {
     for (const size of options.sizes) {
       const file = await makeFile(options.workDir, size);
+      await prepareSeedLinks(
+        file,
+        options.workDir,
+        options.only.filter((tool) => !skipped.has(tool)),
+        Math.max(...options.seeders),
+      );
       for (const seeders of options.seeders) {
         const cases = new Map<Tool, CaseResult>();
         const envs: Env[] = [];
@@ -823,11 +839,13 @@ export async function runSwarmBench(
               const result = cases.get(env.tool)!;
               try {
                 await warmFreeMemory(dirname(file.path), size);
-                await sleep(300);
                 const busy = machineBusy();
+                const reclaimed = hostReclaimed();
                 const sample = await env.runOnce(run);
                 const share = busy.stop();
                 if (share !== null) sample.machineBusy = share;
+                const handedBack = reclaimed.stop();
+                if (handedBack !== null) sample.hostReclaimed = handedBack;
                 result.samples.push(sample);
                 log(
                   `${sizeLabel(size)} x ${seeders} run ${

@@ -1,0 +1,76 @@
+/**
+ * Free memory on the VMs the benchmarks run on: this machine's balloon driver
+ * hands free pages back to the host (virtio-balloon free page reporting), and
+ * the next touch of such a page faults in the host. A download whose
+ * page-cache writes land on those pages spends ~2 s more of system time per
+ * GiB, whatever the tool: `dd` of 1 GiB into a new file took 2.6-2.7 s of
+ * system time after `rm` and a pause, 0.26-0.31 s right after `rm`.
+ *
+ * How the kernel here reports (sampled from the counter below every 50 ms
+ * after removing a scratch file): about 1-2 s after memory is freed, a pass
+ * hands back up to ~1 GiB of it, then another pass every ~2.2 s while more is
+ * free. A pool of just-freed pages as big as the download was therefore
+ * taken back in the middle of about one run in three, and that run was slow
+ * (0.6-0.8 GiB taken back in every slow run, ~0 in the fast ones: 1 GiB
+ * downloads, 20 runs of Shoal and the floor). A pool 2 GiB larger than the
+ * download outlasts the passes of one run: 6 runs of 6 clean, against 5 of 6.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** How much more than the download the pool of just-freed pages holds. */
+const POOL_HEADROOM = 2 * 1024 ** 3;
+
+const REPORTED_KIB = "/sys/module/page_reporting/parameters/reported_kib";
+
+/**
+ * Writes and deletes `downloadBytes` + 2 GiB of scratch data in `dir`, so the
+ * pages the next download writes into are ones the guest touched a moment
+ * ago. Call it right before the timed run.
+ */
+export async function warmFreeMemory(
+  dir: string,
+  downloadBytes: number,
+): Promise<void> {
+  const bytes = downloadBytes + POOL_HEADROOM;
+  const path = join(dir, ".warm-free-memory");
+  const block = new Uint8Array(8 * 1024 * 1024);
+  const file = await Deno.open(path, { write: true, create: true });
+  try {
+    for (let done = 0; done < bytes; done += block.byteLength) {
+      const n = Math.min(block.byteLength, bytes - done);
+      let written = 0;
+      while (written < n) {
+        written += file.writeSync(block.subarray(written, n));
+      }
+    }
+  } finally {
+    file.close();
+    await Deno.remove(path);
+  }
+}
+
+function readReportedKiB(): number | null {
+  try {
+    return Number(Deno.readTextFileSync(REPORTED_KIB).trim());
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Counts the bytes of free memory the guest hands back to the host between
+ * the call and `stop()`, or null where the kernel does not count them. With
+ * the pool from `warmFreeMemory` most of it is the pool itself, not pages a
+ * run needed: it is recorded to explain outliers, not to filter them.
+ */
+export function hostReclaimed(): { stop(): number | null } {
+  const before = readReportedKiB();
+  return {
+    stop() {
+      const after = readReportedKiB();
+      return before === null || after === null ? null : (after - before) * 1024;
+    },
+  };
+}
