@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PEER_V8_FLAGS } from "../peer/launch.ts";
 
 /** `deno run` arguments for a tracker on 127.0.0.1:`port`. */
 export function trackerArgs(port: number): string[] {
@@ -45,5 +46,13 @@ export function leecherArgs(
 }
 
 function peerArgs(trackerPort: number): string[] {
-  return ["run", "-A", "peer/main.ts", "--tracker", `127.0.0.1:${trackerPort}`];
+  // With the V8 setting `deno task peer` uses (peer/launch.ts).
+  return [
+    "run",
+    PEER_V8_FLAGS,
+    "-A",
+    "peer/main.ts",
+    "--tracker",
+    `127.0.0.1:${trackerPort}`,
+  ];
 }

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { PEER_V8_FLAGS } from "../peer/launch.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const USAGE = `Usage: deno task demo [--size MIB] [--seeders N] [--keep]
@@ -159,6 +160,7 @@ async function main(): Promise<number> {
 
     const peerFlags = [
       "run",
+      PEER_V8_FLAGS,
       "--allow-net",
       "--allow-read",
       "--allow-write",
