@@ -27,6 +27,7 @@ import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
 import { fetchManifest, InvalidManifestError } from "../wire/fetch_manifest.ts";
 import { PiecePicker } from "./piece_picker.ts";
 import { TokenBucket } from "../swarm/token_bucket.ts";
+import { RateMeter } from "./rate_meter.ts";
 import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
 import type { RequestResult } from "../tracker_client.ts";
 
@@ -186,7 +187,8 @@ interface Connection {
   /** The peer said CHOKE: ask it for nothing until UNCHOKE. */
   choked: boolean;
   /** Recent chunks from this peer, for its rate. */
-  recent: { ms: number; bytes: number }[];
+  /** Chunks received lately, for this peer's pipeline depth. */
+  recent: RateMeter;
   /** Chunks the peer holds that we lack. */
   useful: number;
   /** Since when the peer has had nothing for us (null: it has something). */
@@ -202,6 +204,8 @@ const DEFAULT_DEPTH = 8;
 const MIN_DEPTH = 2;
 const MAX_DEPTH = 16;
 const RATE_WINDOW_MS = 2_000;
+/** The progress line's speed is over this much of the recent past. */
+const PROGRESS_WINDOW_MS = 3_000;
 const NOT_INTERESTED_AFTER_MS = 1_000;
 const RESUME_SAVE_MS = 1_000;
 const TRACKER_RETRY_MS = 2_000;
@@ -255,7 +259,7 @@ class Download {
   #lastResumeSaveMs = 0;
   #lastTrackerAskMs = 0;
   #noPeerSinceMs = performance.now();
-  #rateWindow: { ms: number; bytes: number }[] = [];
+  readonly #rateWindow = new RateMeter(PROGRESS_WINDOW_MS);
   #finish = Promise.withResolvers<void>();
   #downloadBucket: TokenBucket | null = null;
   #throttleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -657,7 +661,7 @@ class Download {
       inflight: new Map(),
       lastChunkMs: now,
       choked: false,
-      recent: [],
+      recent: new RateMeter(RATE_WINDOW_MS),
       useful: 0,
       notInterestedSinceMs: null,
       interested: null,
@@ -716,7 +720,7 @@ class Download {
         conn?.inflight.delete(event.index);
         if (conn) {
           conn.lastChunkMs = performance.now();
-          conn.recent.push({ ms: conn.lastChunkMs, bytes: event.bytes });
+          conn.recent.add(conn.lastChunkMs, event.bytes);
         }
         if (picker.have.has(event.index)) {
           picker.release(event.index, event.connId);
@@ -732,7 +736,7 @@ class Download {
             });
           }
           this.#bytesFetched += event.bytes;
-          this.#rateWindow.push({ ms: performance.now(), bytes: event.bytes });
+          this.#rateWindow.add(performance.now(), event.bytes);
           if (conn) {
             this.#chunksByPeer[conn.key] = (this.#chunksByPeer[conn.key] ?? 0) +
               1;
@@ -875,12 +879,9 @@ class Download {
    */
   #adaptiveDepth(conn: Connection): number {
     const now = performance.now();
-    while (
-      conn.recent.length > 0 && now - conn.recent[0]!.ms > RATE_WINDOW_MS
-    ) conn.recent.shift();
-    if (conn.recent.length < 2) return DEFAULT_DEPTH;
-    const bytes = conn.recent.reduce((sum, sample) => sum + sample.bytes, 0);
-    const seconds = Math.max(0.1, (now - conn.recent[0]!.ms) / 1000);
+    if (conn.recent.samples(now) < 2) return DEFAULT_DEPTH;
+    const bytes = conn.recent.bytes(now);
+    const seconds = Math.max(0.1, (now - conn.recent.oldestMs(now)) / 1000);
     const depth =
       Math.ceil((bytes / seconds) * 0.25 / this.#manifest!.chunkSize) + 1;
     return Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, depth));
@@ -994,14 +995,8 @@ class Download {
 
   #progress(): void {
     const now = performance.now();
-    this.#rateWindow = this.#rateWindow.filter((sample) =>
-      now - sample.ms < 3_000
-    );
-    const windowBytes = this.#rateWindow.reduce(
-      (sum, sample) => sum + sample.bytes,
-      0,
-    );
-    const windowMs = Math.min(3_000, now - this.#startMs);
+    const windowBytes = this.#rateWindow.bytes(now);
+    const windowMs = Math.min(PROGRESS_WINDOW_MS, now - this.#startMs);
     const manifest = this.#manifest;
     const have = this.#picker?.have;
     this.#options.onProgress?.({
