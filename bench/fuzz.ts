@@ -46,7 +46,11 @@ import {
   Rng,
 } from "../tests/_helpers/protocol_arbitraries.ts";
 import { FrameReader } from "../peer/wire/frame_reader.ts";
-import { decodeResume, encodeResume } from "../peer/storage/resume.ts";
+import {
+  decodeResume,
+  encodeLegacyResumeSlot,
+  encodeResume,
+} from "../peer/storage/resume.ts";
 import { TrackerHandler } from "../tracker/handler.ts";
 
 /** Options for {@linkcode runFuzz}. */
@@ -446,7 +450,8 @@ function fuzzResume(
 ): ParserReport {
   const report = newReport("decodeResume");
   const rng = new Rng(seed ^ 0x7a7a_7a7a);
-  // Valid resume files (one or two slots, old format too) for the corpus.
+  // Valid resume files (the current layout, and the previous one with one or
+  // two slots) for the corpus.
   const files = manifests.slice(0, 200).map((manifestBytes) => {
     const manifest = parseManifest(manifestBytes);
     const bits = new Uint8Array(Math.ceil(manifest.chunkCount / 8));
@@ -454,11 +459,18 @@ function fuzzResume(
       if (rng.chance(0.5)) bits[c >> 3]! |= 0x80 >> (c & 7);
     }
     const have = new Bitfield(manifest.chunkCount, bits);
-    const one = encodeResume({ manifestBytes, have }, BigInt(rng.int(9)));
+    const current = encodeResume({ manifestBytes, have }, BigInt(rng.int(9)));
+    const one = encodeLegacyResumeSlot(
+      { manifestBytes, have },
+      BigInt(rng.int(9)),
+    );
     const two = new Uint8Array(2 * one.byteLength);
     two.set(one);
-    two.set(encodeResume({ manifestBytes, have }, 99n), one.byteLength);
-    return { id: fileIdOf(manifestBytes), variants: [one, two] };
+    two.set(
+      encodeLegacyResumeSlot({ manifestBytes, have }, 99n),
+      one.byteLength,
+    );
+    return { id: fileIdOf(manifestBytes), variants: [current, one, two] };
   });
   const start = performance.now();
   for (let i = 0; i < iterations; i++) {

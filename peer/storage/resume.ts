@@ -1,9 +1,11 @@
 /**
  * Resume state: which chunks of a `.part` file were checked and written.
- * Two checksummed slots overwritten in turn, so a crash at any moment leaves
- * either the old state or the new one, and saving needs no new disk space
- * once the file exists; on start every listed chunk is checked again before
- * it is trusted.
+ * The file holds the manifest once, then two checksummed slots with the
+ * bitfield, overwritten in turn: a crash at any moment leaves either the old
+ * state or the new one, saving needs no new disk space once the file exists,
+ * and a save writes only the bitfield (the manifest of a 16 GiB file is 1
+ * MiB, its bitfield 4 KiB). On start every listed chunk is checked again
+ * before it is trusted.
  *
  * @module
  */
@@ -21,9 +23,19 @@ import {
 const RESUME_MAGIC = 0x53485253; // "SHRS"
 /** Version 1: one record, replaced by a rename. */
 const RESUME_VERSION_RENAMED = 1;
-/** Version 2: two fixed-size slots overwritten in place, each with a checksum. */
+/**
+ * Version 2: two fixed-size slots overwritten in place, each with a checksum
+ * and a copy of the manifest. Still read; no longer written.
+ */
 const RESUME_VERSION_SLOTS = 2;
-/** magic u32, version u8, sequence u64, payload length u32. */
+/**
+ * Version 3: the manifest once (it hashes to the file id, so it checks
+ * itself), then two fixed-size slots holding only the bitfield.
+ */
+const RESUME_VERSION_MANIFEST_ONCE = 3;
+/** Version 3 file header: magic u32, version u8, manifest length u32. */
+const FILE_HEADER_BYTES = 4 + 1 + 4;
+/** A slot's header: magic u32, version u8, sequence u64, payload length u32. */
 const SLOT_HEADER_BYTES = 4 + 1 + 8 + 4;
 /** SHA-256 of the slot's header and payload. */
 const SLOT_CHECK_BYTES = 32;
@@ -48,26 +60,32 @@ function payloadOf(state: ResumeState): Uint8Array {
 }
 
 /**
- * Encodes resume state as one slot: a header with a sequence number, the
- * manifest and bitfield, and a SHA-256 over all of it, so a slot torn by a
- * crash in the middle of a write is recognised and ignored.
+ * Encodes resume state in the version-2 layout (one slot with a copy of the
+ * manifest), which `decodeResume` still reads. Kept for the tests and the
+ * fuzzer; Shoal writes version 3 ({@linkcode encodeResume}).
  *
  * @param state manifest and bitfield
  * @param sequence higher is newer
- * @returns the slot's bytes
- * @example
- * ```ts
- * // const slot = encodeResume({ manifestBytes, have }, 1n);
- * ```
+ * @returns one slot's bytes
  */
-export function encodeResume(state: ResumeState, sequence = 0n): Uint8Array {
-  const payload = payloadOf(state);
+export function encodeLegacyResumeSlot(
+  state: ResumeState,
+  sequence = 0n,
+): Uint8Array {
+  return encodeSlot(payloadOf(state), sequence, RESUME_VERSION_SLOTS);
+}
+
+function encodeSlot(
+  payload: Uint8Array,
+  sequence: bigint,
+  version: number,
+): Uint8Array {
   const out = new Uint8Array(
     SLOT_HEADER_BYTES + payload.byteLength + SLOT_CHECK_BYTES,
   );
   const view = new DataView(out.buffer);
   view.setUint32(0, RESUME_MAGIC);
-  view.setUint8(4, RESUME_VERSION_SLOTS);
+  view.setUint8(4, version);
   view.setBigUint64(5, sequence);
   view.setUint32(13, payload.byteLength);
   out.set(payload, SLOT_HEADER_BYTES);
@@ -75,6 +93,44 @@ export function encodeResume(state: ResumeState, sequence = 0n): Uint8Array {
     sha256(out.subarray(0, SLOT_HEADER_BYTES + payload.byteLength)),
     SLOT_HEADER_BYTES + payload.byteLength,
   );
+  return out;
+}
+
+/** Bytes of one version-3 slot for a file of `chunkCount` chunks. */
+function slotBytes(chunkCount: number): number {
+  return SLOT_HEADER_BYTES + Bitfield.byteLength(chunkCount) +
+    SLOT_CHECK_BYTES;
+}
+
+/**
+ * Encodes a whole version-3 resume file: the manifest once, then two slots
+ * that both hold `state.have` at `sequence`.
+ *
+ * @param state manifest and bitfield
+ * @param sequence higher is newer
+ * @returns the file's bytes
+ * @example
+ * ```ts
+ * // await Deno.writeFile(path, encodeResume({ manifestBytes, have }));
+ * ```
+ */
+export function encodeResume(state: ResumeState, sequence = 0n): Uint8Array {
+  const manifestLength = state.manifestBytes.byteLength;
+  const slot = encodeSlot(
+    state.have.toBytes(),
+    sequence,
+    RESUME_VERSION_MANIFEST_ONCE,
+  );
+  const out = new Uint8Array(
+    FILE_HEADER_BYTES + manifestLength + 2 * slot.byteLength,
+  );
+  const view = new DataView(out.buffer);
+  view.setUint32(0, RESUME_MAGIC);
+  view.setUint8(4, RESUME_VERSION_MANIFEST_ONCE);
+  view.setUint32(5, manifestLength);
+  out.set(state.manifestBytes, FILE_HEADER_BYTES);
+  out.set(slot, FILE_HEADER_BYTES + manifestLength);
+  out.set(slot, FILE_HEADER_BYTES + manifestLength + slot.byteLength);
   return out;
 }
 
@@ -110,6 +166,7 @@ function statePayload(
 function readSlot(
   bytes: Uint8Array,
   offset: number,
+  version = RESUME_VERSION_SLOTS,
 ): { sequence: bigint; payload: Uint8Array; bytes: number } | null {
   if (bytes.byteLength - offset < SLOT_HEADER_BYTES + SLOT_CHECK_BYTES) {
     return null;
@@ -117,7 +174,7 @@ function readSlot(
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset);
   if (
     view.getUint32(0) !== RESUME_MAGIC ||
-    view.getUint8(4) !== RESUME_VERSION_SLOTS
+    view.getUint8(4) !== version
   ) return null;
   const payloadLength = view.getUint32(13);
   const total = SLOT_HEADER_BYTES + payloadLength + SLOT_CHECK_BYTES;
@@ -176,6 +233,9 @@ export function decodeResume(
   if (view.getUint8(4) === RESUME_VERSION_RENAMED) {
     return statePayload(bytes.subarray(5), fileId);
   }
+  if (view.getUint8(4) === RESUME_VERSION_MANIFEST_ONCE) {
+    return decodeManifestOnce(bytes, fileId);
+  }
   const slots = readSlots(bytes).sort((a, b) =>
     a.sequence > b.sequence ? -1 : a.sequence < b.sequence ? 1 : 0
   );
@@ -186,6 +246,37 @@ export function decodeResume(
   return null;
 }
 
+/** Decodes a version-3 file: the manifest, then the newest whole slot. */
+function decodeManifestOnce(
+  bytes: Uint8Array,
+  fileId: Uint8Array,
+): ResumeState | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const manifestLength = view.getUint32(5);
+  if (FILE_HEADER_BYTES + manifestLength > bytes.byteLength) return null;
+  const manifestBytes = bytes.slice(
+    FILE_HEADER_BYTES,
+    FILE_HEADER_BYTES + manifestLength,
+  );
+  if (!bytesEqual(fileIdOf(manifestBytes), fileId)) return null;
+  let chunkCount: number;
+  try {
+    chunkCount = parseManifest(manifestBytes).chunkCount;
+  } catch (error) {
+    if (error instanceof ProtocolError) return null;
+    throw error;
+  }
+  const first = FILE_HEADER_BYTES + manifestLength;
+  const size = slotBytes(chunkCount);
+  const slots = [first, first + size]
+    .map((offset) => readSlot(bytes, offset, RESUME_VERSION_MANIFEST_ONCE))
+    .filter((slot) => slot !== null && slot.bytes === size)
+    .sort((a, b) => (a!.sequence > b!.sequence ? -1 : 1));
+  const newest = slots[0];
+  if (!newest) return null;
+  return { manifestBytes, have: new Bitfield(chunkCount, newest.payload) };
+}
+
 /** Where the resume file of `fileId` lives under a peer's state folder. */
 export function resumePath(stateDir: string, fileId: Uint8Array): string {
   return join(stateDir, "resume", `${toHex(fileId)}.resume`);
@@ -193,8 +284,9 @@ export function resumePath(stateDir: string, fileId: Uint8Array): string {
 
 /**
  * Writes resume state so that a crash at any moment leaves a valid state:
- * the file holds two slots of fixed size, and each save overwrites the
- * older slot in place. A torn slot fails its checksum and the other one is
+ * the file holds the manifest and two bitfield slots of fixed size, and each
+ * save reads the two slots and overwrites the older one in place, leaving
+ * the manifest alone. A torn slot fails its checksum and the other one is
  * used. Overwriting in place needs no new disk space after the first save,
  * so the state can still be saved when the disk has just filled up.
  *
@@ -205,39 +297,88 @@ export async function saveResume(
   path: string,
   state: ResumeState,
 ): Promise<void> {
-  let existing: Uint8Array | null = null;
+  const manifestLength = state.manifestBytes.byteLength;
+  const size = slotBytes(state.have.size);
+  const slotsAt = FILE_HEADER_BYTES + manifestLength;
+  let file: Deno.FsFile | null = null;
   try {
-    existing = await Deno.readFile(path);
+    file = await Deno.open(path, { read: true, write: true });
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  const slots = existing ? readSlots(existing) : [];
-  const newest = slots.reduce(
-    (best, slot) => (slot.sequence > best ? slot.sequence : best),
-    -1n,
-  );
-  const slot = encodeResume(state, newest + 1n);
-  const sameShape = existing !== null &&
-    existing.byteLength === 2 * slot.byteLength &&
-    slots.every((s) => s.bytes === slot.byteLength);
-  if (!sameShape) {
-    // First save (or another file's layout): write both slots to a new file
-    // and rename it into place, so every later save is in place.
-    const both = new Uint8Array(2 * slot.byteLength);
-    both.set(slot);
-    both.set(slot, slot.byteLength);
-    const temporary = `${path}.tmp`;
-    await Deno.writeFile(temporary, both);
-    await Deno.rename(temporary, path);
-    return;
+  try {
+    // In place when the file already has this layout: read the two small
+    // slots (not the manifest) and overwrite the older one.
+    const slots = file && await readSlotsInPlace(file, manifestLength, size);
+    if (file && slots) {
+      const [a, b] = slots;
+      const newest = a && (!b || a.sequence >= b.sequence) ? a : b;
+      const target = newest === a ? 1 : 0;
+      const slot = encodeSlot(
+        state.have.toBytes(),
+        (newest?.sequence ?? -1n) + 1n,
+        RESUME_VERSION_MANIFEST_ONCE,
+      );
+      await file.seek(slotsAt + target * size, Deno.SeekMode.Start);
+      await writeAll(file, slot);
+      return;
+    }
+  } finally {
+    file?.close();
   }
-  // Overwrite the slot that does not hold the newest state.
-  const newestAt = readSlot(existing!, 0)?.sequence === newest ? 0 : 1;
-  using file = await Deno.open(path, { write: true });
-  await file.seek((1 - newestAt) * slot.byteLength, Deno.SeekMode.Start);
+  // First save (or an older layout): write the whole file under a temporary
+  // name and rename it into place, so every later save is in place.
+  const temporary = `${path}.tmp`;
+  await Deno.writeFile(temporary, encodeResume(state));
+  await Deno.rename(temporary, path);
+}
+
+/**
+ * The two slots of a version-3 file whose manifest is `manifestLength`
+ * bytes and whose slots are `size` bytes (each null when torn), or null when
+ * the file has another layout.
+ */
+async function readSlotsInPlace(
+  file: Deno.FsFile,
+  manifestLength: number,
+  size: number,
+): Promise<[SlotRead | null, SlotRead | null] | null> {
+  const { size: fileBytes } = await file.stat();
+  if (fileBytes !== FILE_HEADER_BYTES + manifestLength + 2 * size) return null;
+  const header = new Uint8Array(FILE_HEADER_BYTES);
+  if (!(await readAll(file, header))) return null;
+  const view = new DataView(header.buffer);
+  if (
+    view.getUint32(0) !== RESUME_MAGIC ||
+    view.getUint8(4) !== RESUME_VERSION_MANIFEST_ONCE ||
+    view.getUint32(5) !== manifestLength
+  ) return null;
+  const slots = new Uint8Array(2 * size);
+  await file.seek(FILE_HEADER_BYTES + manifestLength, Deno.SeekMode.Start);
+  if (!(await readAll(file, slots))) return null;
+  const read = (offset: number) => {
+    const slot = readSlot(slots, offset, RESUME_VERSION_MANIFEST_ONCE);
+    return slot && slot.bytes === size ? slot : null;
+  };
+  return [read(0), read(size)];
+}
+
+type SlotRead = { sequence: bigint; payload: Uint8Array; bytes: number };
+
+async function readAll(file: Deno.FsFile, into: Uint8Array): Promise<boolean> {
+  let filled = 0;
+  while (filled < into.byteLength) {
+    const n = await file.read(into.subarray(filled));
+    if (n === null) return false;
+    filled += n;
+  }
+  return true;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let written = 0;
-  while (written < slot.byteLength) {
-    written += await file.write(slot.subarray(written));
+  while (written < bytes.byteLength) {
+    written += await file.write(bytes.subarray(written));
   }
 }
 

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Bitfield, ManifestBuilder } from "@shoal/protocol";
+import { Bitfield, fileIdOf, ManifestBuilder } from "@shoal/protocol";
 import {
   decodeResume,
+  encodeLegacyResumeSlot,
   encodeResume,
   loadResume,
   saveResume,
@@ -27,10 +28,13 @@ Deno.test("saveResume() alternates slots and a torn newest slot falls back to th
     second.set(5);
     await saveResume(path, { manifestBytes, have: second });
     assert.equal((await loadResume(path, id))!.have.count, 2);
-    // Tear the newest slot (the second one written went to slot 1).
+    // Tear the newest slot (the second one written went to slot 1): the file
+    // is a 9-byte header, the manifest, then two slots of equal size.
     const bytes = await Deno.readFile(path);
-    const slot = bytes.byteLength / 2;
-    bytes[slot + 20] = bytes[slot + 20]! ^ 0xff;
+    const slotsAt = 9 + manifestBytes.byteLength;
+    const slot = (bytes.byteLength - slotsAt) / 2;
+    assert.ok(Number.isInteger(slot) && slot > 0);
+    bytes[slotsAt + slot + 20] = bytes[slotsAt + slot + 20]! ^ 0xff;
     await Deno.writeFile(path, bytes);
     const state = await loadResume(path, id);
     assert.equal(state!.have.count, 1);
@@ -39,6 +43,57 @@ Deno.test("saveResume() alternates slots and a torn newest slot falls back to th
     await saveResume(path, { manifestBytes, have: second });
     assert.equal((await Deno.readFile(path)).byteLength, bytes.byteLength);
     assert.equal((await loadResume(path, id))!.have.count, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("saveResume() stores the manifest once: a save costs the bitfield, not the manifest", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // 2,000 chunks: a 64,000-byte manifest and a 250-byte bitfield.
+    const builder = new ManifestBuilder(16 * 1024);
+    const block = new Uint8Array(16 * 1024).fill(3);
+    for (let i = 0; i < 2_000; i++) builder.update(block);
+    const { bytes: manifestBytes, id, manifest } = builder.finish("big.bin");
+    const path = join(dir, "big.resume");
+    const have = new Bitfield(manifest.chunkCount);
+    for (let round = 0; round < 3; round++) {
+      have.set(round);
+      await saveResume(path, { manifestBytes, have });
+    }
+    const size = (await Deno.stat(path)).size;
+    // The old layout kept a manifest in each of its two slots.
+    assert.ok(size < manifestBytes.byteLength + 2_000, `${size} bytes`);
+    const state = await loadResume(path, id);
+    assert.equal(state!.have.count, 3);
+    assert.deepEqual(state!.manifestBytes, manifestBytes);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a resume file in the previous layout is read, and rewritten on the next save", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { bytes: manifestBytes, id, manifest } = sample();
+    const path = join(dir, "old.resume");
+    const have = new Bitfield(manifest.chunkCount);
+    have.set(2);
+    const older = encodeLegacyResumeSlot({ manifestBytes, have }, 4n);
+    have.set(3);
+    const newer = encodeLegacyResumeSlot({ manifestBytes, have }, 5n);
+    const legacy = new Uint8Array(older.byteLength + newer.byteLength);
+    legacy.set(older);
+    legacy.set(newer, older.byteLength);
+    await Deno.writeFile(path, legacy);
+    const state = await loadResume(path, id);
+    assert.equal(state!.have.count, 2);
+    state!.have.set(4);
+    await saveResume(path, state!);
+    const rewritten = await Deno.readFile(path);
+    assert.ok(rewritten.byteLength < legacy.byteLength);
+    assert.equal((await loadResume(path, id))!.have.count, 3);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -54,6 +109,12 @@ Deno.test("decodeResume() refuses state for another file and never throws on jun
   assert.equal(decodeResume(encoded, other), null);
   for (let cut = 0; cut < encoded.byteLength; cut += 7) {
     assert.equal(decodeResume(encoded.subarray(0, cut), other), null);
+    // With the right id a cut file is either no state or a whole slot's.
+    const state = decodeResume(
+      encoded.subarray(0, cut),
+      fileIdOf(manifestBytes),
+    );
+    assert.ok(state === null || state.have.size === manifest.chunkCount);
   }
 });
 
