@@ -26,8 +26,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /**
  * The V8 setting the peer runs with: each isolate's young generation capped at
  * 1 MiB (V8 grows it to 16 MiB when much survives a scavenge). The leecher's
- * four isolates stay 5-7 MiB smaller (4 GiB download: 118-120 MiB against
- * 123-127), with no measurable cost in speed (docs/PERFORMANCE.md). V8 flags
+ * four isolates stay 4-7 MiB smaller (4 GiB download: 115-119 MiB against
+ * 121-126), with no measurable cost in speed (docs/PERFORMANCE.md). V8 flags
  * are per process and read before any code runs, so they go on the command
  * line; the benchmarks and the demo start the peer with it too.
  */
