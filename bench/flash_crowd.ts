@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BenchProcess, spawnProcess, stopAll } from "./_proc.ts";
 import { parseSize, renderTable, sizeLabel } from "./_stats.ts";
+import { PEER_V8_FLAGS } from "../peer/launch.ts";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 const PEER = join(REPO, "peer/main.ts");
@@ -23,6 +24,7 @@ const TRACKER = join(REPO, "tracker/main.ts");
 const DENO = Deno.execPath();
 const PEER_FLAGS = [
   "run",
+  PEER_V8_FLAGS,
   "--allow-net",
   "--allow-read",
   "--allow-write",

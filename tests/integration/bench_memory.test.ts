@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+Deno.test("bench/memory.ts downloads each size and reports the leecher's peak RSS", async () => {
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "bench/memory.ts", "--sizes", "4M,8M"],
+    cwd: REPO,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(run.stdout);
+  assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+  const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  const samples = json.memory as { size: number; peakBytes: number }[];
+  assert.deepEqual(samples.map((s) => s.size), [4 * 2 ** 20, 8 * 2 ** 20]);
+  for (const sample of samples) {
+    // A real deno process: tens of MiB, never nothing, never the file twice.
+    assert.ok(sample.peakBytes > 20 * 2 ** 20, String(sample.peakBytes));
+    assert.ok(sample.peakBytes < 512 * 2 ** 20, String(sample.peakBytes));
+  }
+  assert.match(stdout, /leecher peak RSS MiB/);
+});
