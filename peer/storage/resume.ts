@@ -268,11 +268,11 @@ function decodeManifestOnce(
   }
   const first = FILE_HEADER_BYTES + manifestLength;
   const size = slotBytes(chunkCount);
-  const slots = [first, first + size]
-    .map((offset) => readSlot(bytes, offset, RESUME_VERSION_MANIFEST_ONCE))
-    .filter((slot) => slot !== null && slot.bytes === size)
-    .sort((a, b) => (a!.sequence > b!.sequence ? -1 : 1));
-  const newest = slots[0];
+  const [a, b] = [first, first + size].map((offset) => {
+    const slot = readSlot(bytes, offset, RESUME_VERSION_MANIFEST_ONCE);
+    return slot && slot.bytes === size ? slot : null;
+  });
+  const newest = a && (!b || a.sequence >= b.sequence) ? a : b;
   if (!newest) return null;
   return { manifestBytes, have: new Bitfield(chunkCount, newest.payload) };
 }
@@ -312,11 +312,13 @@ export async function saveResume(
     const slots = file && await readSlotsInPlace(file, manifestLength, size);
     if (file && slots) {
       const [a, b] = slots;
-      const newest = a && (!b || a.sequence >= b.sequence) ? a : b;
-      const target = newest === a ? 1 : 0;
+      // Overwrite the slot that does not hold the newest whole state.
+      const aIsNewest = a !== null && (b === null || a.sequence >= b.sequence);
+      const newestSequence = (aIsNewest ? a.sequence : b?.sequence) ?? -1n;
+      const target = aIsNewest ? 1 : 0;
       const slot = encodeSlot(
         state.have.toBytes(),
-        (newest?.sequence ?? -1n) + 1n,
+        newestSequence + 1n,
         RESUME_VERSION_MANIFEST_ONCE,
       );
       await file.seek(slotsAt + target * size, Deno.SeekMode.Start);

@@ -134,3 +134,25 @@ Deno.test("loadResume() treats a path it cannot read as no state", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("saveResume() recovers a file whose two slots are both torn", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { bytes: manifestBytes, id, manifest } = sample();
+    const path = join(dir, "x.resume");
+    const have = new Bitfield(manifest.chunkCount);
+    await saveResume(path, { manifestBytes, have });
+    const bytes = await Deno.readFile(path);
+    const slotsAt = 9 + manifestBytes.byteLength;
+    const slot = (bytes.byteLength - slotsAt) / 2;
+    bytes[slotsAt + 20] = bytes[slotsAt + 20]! ^ 0xff;
+    bytes[slotsAt + slot + 20] = bytes[slotsAt + slot + 20]! ^ 0xff;
+    await Deno.writeFile(path, bytes);
+    assert.equal(await loadResume(path, id), null);
+    have.set(1);
+    await saveResume(path, { manifestBytes, have });
+    assert.ok((await loadResume(path, id))!.have.has(1));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
