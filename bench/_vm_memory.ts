@@ -13,7 +13,9 @@
  * taken back in the middle of about one run in three, and that run was slow
  * (0.6-0.8 GiB taken back in every slow run, ~0 in the fast ones: 1 GiB
  * downloads, 20 runs of Shoal and the floor). A pool 2 GiB larger than the
- * download outlasts the passes of one run: 6 runs of 6 clean, against 5 of 6.
+ * download mostly outlasts the passes of one run: 6 clean runs of 6 in one
+ * sitting of `bench/ab.ts` (5 of 6 with the smaller pool), about one slow run
+ * in ten in later ones. It narrows the noise; medians do the rest.
  *
  * @module
  */
