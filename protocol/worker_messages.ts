@@ -27,7 +27,8 @@ export type FetchWorkerCommand =
 export type FetchWorkerEvent =
   | { type: "connected"; connId: number; bitfield: Uint8Array }
   | { type: "peer_have"; connId: number; indices: number[] }
-  | { type: "chunk_ok"; connId: number; index: number; bytes: number }
+  /** Chunks checked and written, reported a few at a time (see fetch_worker.ts). */
+  | { type: "chunks_ok"; connId: number; indices: number[] }
   | { type: "chunk_bad"; connId: number; index: number; reason: string }
   | { type: "chunk_refused"; connId: number; index: number }
   | { type: "chunk_busy"; connId: number; index: number }
@@ -115,9 +116,9 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
     case "connected":
       return isIndex(value.connId) && value.bitfield instanceof Uint8Array;
     case "peer_have":
+    case "chunks_ok":
       return isIndex(value.connId) && Array.isArray(value.indices) &&
         value.indices.every(isIndex);
-    case "chunk_ok":
     case "chunk_refused":
     case "chunk_busy":
       return isIndex(value.connId) && isIndex(value.index);

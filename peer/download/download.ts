@@ -593,6 +593,52 @@ class Download {
     }
   }
 
+  /** One checked chunk from a connection; true once the download is complete. */
+  #onChunkOk(
+    conn: Connection | undefined,
+    connId: number,
+    index: number,
+  ): boolean {
+    const picker = this.#picker!;
+    const bytes = chunkLength(this.#manifest!, index);
+    conn?.inflight.delete(index);
+    if (conn) {
+      conn.lastChunkMs = performance.now();
+      conn.recent.add(conn.lastChunkMs, bytes);
+    }
+    if (picker.have.has(index)) {
+      picker.release(index, connId);
+    } else {
+      for (const other of picker.markHave(index)) {
+        if (other === connId) continue;
+        const otherConn = this.#connections.get(other);
+        otherConn?.inflight.delete(index);
+        this.#pool!.send(other, { type: "cancel", connId: other, index });
+      }
+      this.#bytesFetched += bytes;
+      this.#rateWindow.add(performance.now(), bytes);
+      if (conn) {
+        this.#chunksByPeer[conn.key] = (this.#chunksByPeer[conn.key] ?? 0) + 1;
+        this.#options.onChunkFrom?.(conn.key, bytes);
+      }
+      this.#resumeDirty = true;
+      for (const other of this.#connections.values()) {
+        if (other.bitfield?.has(index)) {
+          other.useful--;
+          this.#tellInterest(other);
+        }
+      }
+      this.#options.onChunk?.(index);
+      this.#advancePrefix();
+    }
+    if (picker.complete) {
+      this.#finished = true;
+      this.#finish.resolve();
+      return true;
+    }
+    return false;
+  }
+
   #startWorkers(): void {
     this.#pool = new FetchPool(
       this.#options.workers ?? defaultWorkerCount(),
@@ -715,47 +761,10 @@ class Download {
         this.#fill(conn);
         return;
       }
-      case "chunk_ok": {
+      case "chunks_ok": {
         const conn = this.#connections.get(event.connId);
-        conn?.inflight.delete(event.index);
-        if (conn) {
-          conn.lastChunkMs = performance.now();
-          conn.recent.add(conn.lastChunkMs, event.bytes);
-        }
-        if (picker.have.has(event.index)) {
-          picker.release(event.index, event.connId);
-        } else {
-          for (const other of picker.markHave(event.index)) {
-            if (other === event.connId) continue;
-            const otherConn = this.#connections.get(other);
-            otherConn?.inflight.delete(event.index);
-            this.#pool!.send(other, {
-              type: "cancel",
-              connId: other,
-              index: event.index,
-            });
-          }
-          this.#bytesFetched += event.bytes;
-          this.#rateWindow.add(performance.now(), event.bytes);
-          if (conn) {
-            this.#chunksByPeer[conn.key] = (this.#chunksByPeer[conn.key] ?? 0) +
-              1;
-            this.#options.onChunkFrom?.(conn.key, event.bytes);
-          }
-          this.#resumeDirty = true;
-          for (const other of this.#connections.values()) {
-            if (other.bitfield?.has(event.index)) {
-              other.useful--;
-              this.#tellInterest(other);
-            }
-          }
-          this.#options.onChunk?.(event.index);
-          this.#advancePrefix();
-        }
-        if (picker.complete) {
-          this.#finished = true;
-          this.#finish.resolve();
-          return;
+        for (const index of event.indices) {
+          if (this.#onChunkOk(conn, event.connId, index)) return;
         }
         if (conn) this.#fill(conn);
         return;
