@@ -400,9 +400,13 @@ class Download {
   }
 
   #setManifest(bytes: Uint8Array): void {
-    this.#manifestBytes = bytes;
+    // One copy in shared memory: the workers are sent views of it, not
+    // copies, and every isolate reads its chunk hashes in place.
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+    shared.set(bytes);
+    this.#manifestBytes = shared;
     // fetchManifest and loadResume both check the id; parse once more for the fields.
-    this.#manifest = parseManifest(bytes);
+    this.#manifest = parseManifest(shared, { viewHashes: true });
   }
 
   /** Waits a little, asks the tracker again, and gives up after the patience runs out. */

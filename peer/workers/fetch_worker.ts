@@ -105,7 +105,8 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       const file = await Deno.open(command.partPath, { write: true });
       download = {
         partPath: command.partPath,
-        manifest: parseManifest(command.manifestBytes),
+        // A view of the download's one shared copy (download.ts).
+        manifest: parseManifest(command.manifestBytes, { viewHashes: true }),
         fileId: command.fileId,
         peerId: command.peerId,
         listenPort: command.listenPort,

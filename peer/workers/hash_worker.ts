@@ -58,7 +58,8 @@ self.onmessage = (event: MessageEvent<unknown>) => {
         case "init":
           file = await Deno.open(command.path, { read: true });
           position = 0;
-          manifest = parseManifest(command.manifestBytes);
+          // A view of the download's one shared copy (download.ts).
+          manifest = parseManifest(command.manifestBytes, { viewHashes: true });
           hash = createHash("sha256");
           hashedBytes = 0;
           flushedUpTo = 0;

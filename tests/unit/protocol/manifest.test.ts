@@ -284,3 +284,17 @@ Deno.test({
     assert.throws(() => builder.update(new Uint8Array(1)), RangeError);
   },
 });
+
+Deno.test("parseManifest() copies the chunk hashes unless asked for views of shared bytes", () => {
+  const builder = new ManifestBuilder(16 * 1024);
+  builder.update(new Uint8Array(40_000).fill(5));
+  const { bytes } = builder.finish("shared.bin");
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  shared.set(bytes);
+  const copied = parseManifest(shared);
+  const viewed = parseManifest(shared, { viewHashes: true });
+  assert.deepEqual(viewed, copied);
+  assert.equal(viewed.chunkHashes.buffer, shared.buffer);
+  assert.notEqual(copied.chunkHashes.buffer, shared.buffer);
+  assert.deepEqual(chunkHash(viewed, 2), chunkHash(copied, 2));
+});
