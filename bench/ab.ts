@@ -86,6 +86,7 @@ async function main(args: string[]): Promise<number> {
   }
   file = resolve(file);
   const name = file.split("/").at(-1)!;
+  const fileBytes = (await Deno.stat(file)).size;
   const deno = Deno.execPath();
   const trackerPort = freeUdpPort();
   try {
@@ -127,7 +128,7 @@ async function main(args: string[]): Promise<number> {
             return 1;
           }
         }
-        await warmFreeMemory(workDir, (await Deno.stat(file)).size);
+        await warmFreeMemory(workDir, fileBytes);
         const leecher = spawnProcess("leecher", deno, {
           args: leecherArgs(trackerPort, name, out),
           cwd: dir,

@@ -186,7 +186,6 @@ interface Connection {
   lastChunkMs: number;
   /** The peer said CHOKE: ask it for nothing until UNCHOKE. */
   choked: boolean;
-  /** Recent chunks from this peer, for its rate. */
   /** Chunks received lately, for this peer's pipeline depth. */
   recent: RateMeter;
   /** Chunks the peer holds that we lack. */
@@ -605,10 +604,11 @@ class Download {
   ): boolean {
     const picker = this.#picker!;
     const bytes = chunkLength(this.#manifest!, index);
+    const now = performance.now();
     conn?.inflight.delete(index);
     if (conn) {
-      conn.lastChunkMs = performance.now();
-      conn.recent.add(conn.lastChunkMs, bytes);
+      conn.lastChunkMs = now;
+      conn.recent.add(now, bytes);
     }
     if (picker.have.has(index)) {
       picker.release(index, connId);
@@ -620,7 +620,7 @@ class Download {
         this.#pool!.send(other, { type: "cancel", connId: other, index });
       }
       this.#bytesFetched += bytes;
-      this.#rateWindow.add(performance.now(), bytes);
+      this.#rateWindow.add(now, bytes);
       if (conn) {
         this.#chunksByPeer[conn.key] = (this.#chunksByPeer[conn.key] ?? 0) + 1;
         this.#options.onChunkFrom?.(conn.key, bytes);
