@@ -429,6 +429,25 @@ export function freeUdpPort(): number {
   return port;
 }
 
+/**
+ * A port free on 127.0.0.1 for both TCP and UDP right now, for servers that
+ * bind both (opentracker: HTTP and UDP on one port). A port free for UDP
+ * alone was once taken for TCP by a Shoal seeder and cost a whole case.
+ */
+export function freeTcpUdpPort(): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = freeTcpPort();
+    try {
+      Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port })
+        .close();
+      return port;
+    } catch {
+      // Taken for UDP: try another.
+    }
+  }
+  throw new Error("Cannot find a port free for both TCP and UDP on 127.0.0.1");
+}
+
 /** True when something listens on TCP `port` (from /proc/net/tcp{,6}). */
 export function isTcpListening(port: number): boolean {
   const hex = port.toString(16).toUpperCase().padStart(4, "0");

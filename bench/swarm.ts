@@ -19,6 +19,7 @@ import { infoHashOf, waitSeeders } from "./_bt.ts";
 import {
   type BenchProcess,
   freeTcpPort,
+  freeTcpUdpPort,
   freeUdpPort,
   machineBusy,
   runToEnd,
@@ -446,8 +447,25 @@ async function startOpentracker(
   workDir: string,
   label: string,
 ): Promise<OpenTracker> {
+  // The port is free when picked but another process can take it before
+  // opentracker binds it: a new port, a few times, rather than a lost case.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOpentrackerOn(freeTcpUdpPort(), file, workDir, label);
+    } catch (error) {
+      const inUse = String((error as Error).message).includes("in use");
+      if (!inUse || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startOpentrackerOn(
+  port: number,
+  file: BenchFile,
+  workDir: string,
+  label: string,
+): Promise<OpenTracker> {
   const torrent = await baseTorrent(file, workDir);
-  const port = freeUdpPort();
   const infoHash = infoHashOf(torrent);
   const dir = join(workDir, `ot-${label}`);
   await Deno.mkdir(dir, { recursive: true });
