@@ -453,7 +453,7 @@ async function startOpentracker(
     try {
       return await startOpentrackerOn(freeTcpUdpPort(), file, workDir, label);
     } catch (error) {
-      const inUse = String((error as Error).message).includes("in use");
+      const inUse = error instanceof Error && error.message.includes("in use");
       if (!inUse || attempt >= 3) throw error;
     }
   }
