@@ -21,7 +21,9 @@ export type FetchWorkerCommand =
   | { type: "cancel"; connId: number; index: number }
   | { type: "interest"; connId: number; interested: boolean }
   | { type: "disconnect"; connId: number; reason: string }
-  | { type: "shutdown" };
+  | { type: "shutdown" }
+  /** For the whole-file hash, which the first fetch worker keeps. */
+  | { type: "hash"; command: HashWorkerCommand };
 
 /** A fetch worker to the main thread. */
 export type FetchWorkerEvent =
@@ -35,16 +37,18 @@ export type FetchWorkerEvent =
   | { type: "choke"; connId: number; choked: boolean }
   | { type: "closed"; connId: number; reason: string; misbehaved: boolean }
   | { type: "write_failed"; index: number; message: string }
-  | { type: "shut_down" };
+  | { type: "shut_down" }
+  /** From the whole-file hash, which the first fetch worker keeps. */
+  | { type: "hash"; event: HashWorkerEvent };
 
-/** Main thread to the hash worker. */
+/** Main thread to the whole-file hash (peer/workers/file_hash.ts). */
 export type HashWorkerCommand =
   | { type: "init"; path: string; manifestBytes: Uint8Array }
   | { type: "verify"; indices: number[] }
   | { type: "advance"; upToBytes: number }
   | { type: "finish" };
 
-/** The hash worker to the main thread. */
+/** The whole-file hash to the main thread. */
 export type HashWorkerEvent =
   | { type: "verified"; good: number[]; bad: number[] }
   | { type: "digest"; hash: Uint8Array; bytes: number }
@@ -94,6 +98,8 @@ export function isFetchWorkerCommand(
       return isIndex(value.connId) && typeof value.reason === "string";
     case "shutdown":
       return true;
+    case "hash":
+      return isHashWorkerCommand(value.command);
     default:
       return false;
   }
@@ -134,6 +140,8 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
       return isIndex(value.index) && typeof value.message === "string";
     case "shut_down":
       return true;
+    case "hash":
+      return isHashWorkerEvent(value.event);
     default:
       return false;
   }
@@ -142,7 +150,7 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
 /**
  * True when `value` is a well-formed {@linkcode HashWorkerCommand}.
  *
- * @param value anything received by the hash worker
+ * @param value anything received by the whole-file hash
  * @returns whether it has the shape of a command
  * @example
  * ```ts
@@ -172,7 +180,7 @@ export function isHashWorkerCommand(
 /**
  * True when `value` is a well-formed {@linkcode HashWorkerEvent}.
  *
- * @param value anything received from the hash worker
+ * @param value anything received from the whole-file hash
  * @returns whether it has the shape of an event
  * @example
  * ```ts

@@ -196,7 +196,7 @@ interface Connection {
   interested: boolean | null;
 }
 
-/** The hash worker hears of the growing prefix every this many chunks. */
+/** The whole-file hash hears of the growing prefix every this many chunks. */
 const ADVANCE_EVERY_CHUNKS = 4;
 const TICK_MS = 500;
 const DEFAULT_DEPTH = 8;
@@ -249,7 +249,7 @@ class Download {
   #hasher: Hasher | null = null;
   #state: DownloadProgress["state"] = "finding";
   #prefixChunks = 0;
-  /** The prefix the hash worker was last told about. */
+  /** The prefix the whole-file hash was last told about. */
   #prefixPosted = 0;
   #bytesFetched = 0;
   #resumedChunks = 0;
@@ -305,7 +305,6 @@ class Download {
       signal?.removeEventListener("abort", onAbort);
       clearTimeout(this.#throttleTimer);
       this.#pool?.terminate();
-      this.#hasher?.close();
       if (this.#resumeDirty) await this.#saveResume().catch(() => {});
     }
   }
@@ -573,11 +572,8 @@ class Download {
       have,
     });
     this.#advancePrefix();
-    if (have.complete) {
-      this.#pool!.terminate();
-      this.#pool = null;
-      return;
-    }
+    // Complete already (all resumed): the workers stay up for the hash.
+    if (have.complete) return;
 
     this.#pool!.broadcast({
       type: "init",
@@ -644,12 +640,18 @@ class Download {
   }
 
   #startWorkers(): void {
-    this.#pool = new FetchPool(
+    const pool = new FetchPool(
       this.#options.workers ?? defaultWorkerCount(),
       (event) => this.#onWorkerEvent(event),
-      (error) => this.#fail(error),
+      (error) => {
+        this.#hasher?.fail(error);
+        this.#fail(error);
+      },
     );
-    this.#hasher = new Hasher();
+    const hasher = new Hasher((command) => pool.sendHash(command));
+    pool.onHashEvent = (event) => hasher.receive(event);
+    this.#pool = pool;
+    this.#hasher = hasher;
   }
 
   #fail(error: Error): void {
@@ -1037,10 +1039,11 @@ class Download {
     const manifest = this.#manifest!;
     this.#state = "checking";
     this.#progress();
-    await this.#pool?.shutdown();
-    this.#pool = null;
+    await this.#pool?.closeConnections();
     await this.#saveResume();
     const digest = await this.#hasher!.finish();
+    this.#pool?.terminate();
+    this.#pool = null;
     if (!bytesEqual(digest, manifest.fileHash)) {
       throw new DownloadError(
         "corrupt",

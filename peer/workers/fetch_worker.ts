@@ -2,7 +2,8 @@
  * A fetch worker: owns TCP connections to some peers of one download, sends
  * GETs the main thread asks for, checks every chunk against the manifest's
  * SHA-256 and writes good chunks at their offset in the `.part` file. Chunk
- * bytes never cross back to the main thread; only small events do.
+ * bytes never cross back to the main thread; only small events do. The first
+ * fetch worker also computes the whole-file SHA-256 (file_hash.ts).
  *
  * @module
  */
@@ -25,6 +26,7 @@ import {
   isFetchWorkerCommand,
 } from "@shoal/protocol/worker_messages";
 import { FrameReader } from "../wire/frame_reader.ts";
+import { FileHash } from "./file_hash.ts";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -74,6 +76,8 @@ interface Link {
 }
 
 let download: Download | null = null;
+/** The whole-file hash, in the first fetch worker only (pool.ts). */
+let fileHash: FileHash | null = null;
 const links = new Map<number, Link>();
 let watchdog: ReturnType<typeof setInterval> | undefined;
 /** Every command but init waits for the file to be open. */
@@ -152,6 +156,10 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       return;
     case "shutdown":
       await shutdown();
+      return;
+    case "hash":
+      fileHash ??= new FileHash((event) => post({ type: "hash", event }));
+      fileHash.handle(command.command);
       return;
   }
 }
@@ -500,7 +508,7 @@ async function shutdown(): Promise<void> {
   }
   clearInterval(watchdog);
   if (download) {
-    // The hash worker flushes the file to disk before the rename.
+    // The whole-file hash (file_hash.ts) flushes the file before the rename.
     await download.writes;
     download.file.close();
     download = null;

@@ -1,12 +1,12 @@
 /**
- * Main-thread handle on the hash worker (see hash_worker.ts).
+ * Main-thread handle on the whole-file hash (file_hash.ts), which runs in the
+ * first fetch worker.
  *
  * @module
  */
-import {
-  type HashWorkerCommand,
-  type HashWorkerEvent,
-  isHashWorkerEvent,
+import type {
+  HashWorkerCommand,
+  HashWorkerEvent,
 } from "@shoal/protocol/worker_messages";
 
 /**
@@ -14,40 +14,35 @@ import {
  *
  * @example
  * ```ts
- * // const hasher = new Hasher(); // the worker starts loading now
+ * // const hasher = new Hasher((command) => pool.sendHash(command));
+ * // pool.onHashEvent = (event) => hasher.receive(event);
  * // hasher.init(partPath, manifestBytes);
  * // hasher.advance(bytes); const digest = await hasher.finish();
  * ```
  */
 export class Hasher {
-  readonly #worker: Worker;
+  readonly #send: (command: HashWorkerCommand) => void;
   #waiting: ((event: HashWorkerEvent) => void) | null = null;
   #failure: Error | null = null;
 
-  /** Starts the worker; call {@linkcode Hasher.init} before anything else. */
-  constructor() {
-    this.#worker = new Worker(new URL("./hash_worker.ts", import.meta.url), {
-      type: "module",
-    });
-    this.#worker.onmessage = (message: MessageEvent<unknown>) => {
-      const event = message.data;
-      if (!isHashWorkerEvent(event)) {
-        throw new TypeError("The hash worker sent a malformed event");
-      }
-      if (event.type === "failed") {
-        this.#failure = new Error(`Cannot hash the download: ${event.message}`);
-      }
-      const waiting = this.#waiting;
-      this.#waiting = null;
-      waiting?.(event);
-    };
-    this.#worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      this.#failure = new Error(`The hash worker crashed: ${event.message}`);
-      const waiting = this.#waiting;
-      this.#waiting = null;
-      waiting?.({ type: "failed", message: event.message });
-    };
+  /** @param send delivers a command to the worker that keeps the hash */
+  constructor(send: (command: HashWorkerCommand) => void) {
+    this.#send = send;
+  }
+
+  /** Takes one event from the worker. */
+  receive(event: HashWorkerEvent): void {
+    if (event.type === "failed") {
+      this.#failure ??= new Error(`Cannot hash the download: ${event.message}`);
+    }
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    waiting?.(event);
+  }
+
+  /** The worker is gone (it crashed): whatever waits fails with `error`. */
+  fail(error: Error): void {
+    this.receive({ type: "failed", message: error.message });
   }
 
   /**
@@ -57,11 +52,7 @@ export class Hasher {
    * @param manifestBytes the file's manifest
    */
   init(path: string, manifestBytes: Uint8Array): void {
-    this.#post({ type: "init", path, manifestBytes });
-  }
-
-  #post(command: HashWorkerCommand): void {
-    this.#worker.postMessage(command);
+    this.#send({ type: "init", path, manifestBytes });
   }
 
   #next(): Promise<HashWorkerEvent> {
@@ -70,36 +61,32 @@ export class Hasher {
 
   /** Re-checks chunks on disk; resolves with the good and bad ones. */
   async verify(indices: number[]): Promise<{ good: number[]; bad: number[] }> {
+    if (this.#failure) throw this.#failure;
     const next = this.#next();
-    this.#post({ type: "verify", indices });
+    this.#send({ type: "verify", indices });
     const event = await next;
     if (event.type !== "verified") {
       throw this.#failure ??
-        new Error("Cannot re-check chunks: the hash worker failed");
+        new Error("Cannot re-check chunks: the whole-file hash failed");
     }
     return event;
   }
 
   /** Lets the worker hash the file up to `bytes` (a contiguous, checked prefix). */
   advance(bytes: number): void {
-    if (!this.#failure) this.#post({ type: "advance", upToBytes: bytes });
+    if (!this.#failure) this.#send({ type: "advance", upToBytes: bytes });
   }
 
   /** Hashes the rest and resolves with the whole file's SHA-256. */
   async finish(): Promise<Uint8Array> {
     if (this.#failure) throw this.#failure;
     const next = this.#next();
-    this.#post({ type: "finish" });
+    this.#send({ type: "finish" });
     const event = await next;
     if (event.type !== "digest") {
       throw this.#failure ??
-        new Error("Cannot hash the download: the hash worker failed");
+        new Error("Cannot hash the download: the whole-file hash failed");
     }
     return event.hash;
-  }
-
-  /** Ends the worker. */
-  close(): void {
-    this.#worker.terminate();
   }
 }

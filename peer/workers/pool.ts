@@ -8,6 +8,8 @@
 import {
   type FetchWorkerCommand,
   type FetchWorkerEvent,
+  type HashWorkerCommand,
+  type HashWorkerEvent,
   isFetchWorkerEvent,
 } from "@shoal/protocol/worker_messages";
 
@@ -32,6 +34,8 @@ export class FetchPool {
   readonly #onEvent: (event: FetchWorkerEvent) => void;
   #shutdowns = 0;
   #onShutDown: (() => void) | null = null;
+  /** Where the whole-file hash's events go (see {@linkcode FetchPool.sendHash}). */
+  onHashEvent: ((event: HashWorkerEvent) => void) | null = null;
 
   /**
    * @param size number of workers
@@ -57,11 +61,18 @@ export class FetchPool {
       this.#workers.push(worker);
       this.#linkCount.push(0);
     }
+    // The first worker also hashes the whole file: it counts as holding one
+    // connection more, so new connections go to the others first.
+    if (size > 1) this.#linkCount[0] = 1;
   }
 
   #receive(data: unknown): void {
     if (!isFetchWorkerEvent(data)) {
       throw new TypeError("A fetch worker sent a malformed event");
+    }
+    if (data.type === "hash") {
+      this.onHashEvent?.(data.event);
+      return;
     }
     if (data.type === "shut_down") {
       this.#shutdowns++;
@@ -94,14 +105,24 @@ export class FetchPool {
     );
   }
 
+  /** Sends a command to the whole-file hash, which the first worker keeps. */
+  sendHash(command: HashWorkerCommand): void {
+    this.#workers[0]?.postMessage(
+      { type: "hash", command } satisfies FetchWorkerCommand,
+    );
+  }
+
   /** Sends a command to the worker that holds `connId`. */
   send(connId: number, command: FetchWorkerCommand): void {
     const worker = this.#workerOf.get(connId);
     if (worker !== undefined) this.#workers[worker]!.postMessage(command);
   }
 
-  /** Closes every connection, flushes and closes the file, ends the workers. */
-  async shutdown(timeoutMs = 10_000): Promise<void> {
+  /**
+   * Closes every connection and flushes and closes the file the workers
+   * write; the workers stay up for the whole-file hash to finish.
+   */
+  async closeConnections(timeoutMs = 10_000): Promise<void> {
     const done = new Promise<void>((resolve) => (this.#onShutDown = resolve));
     this.broadcast({ type: "shutdown" });
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -110,12 +131,14 @@ export class FetchPool {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
     ]);
     clearTimeout(timer);
-    this.terminate();
   }
 
-  /** Ends the workers at once (after an error). */
+  /** Ends the workers at once (after an error, or once the hash is done). */
   terminate(): void {
     for (const worker of this.#workers) worker.terminate();
     this.#workers.length = 0;
+    // Nothing can answer the hash any more: whatever waits on it fails.
+    this.onHashEvent?.({ type: "failed", message: "the workers were stopped" });
+    this.onHashEvent = null;
   }
 }
