@@ -28,6 +28,7 @@ import { fetchManifest, InvalidManifestError } from "../wire/fetch_manifest.ts";
 import { PiecePicker } from "./piece_picker.ts";
 import { TokenBucket } from "../swarm/token_bucket.ts";
 import { RateMeter } from "./rate_meter.ts";
+import { GcSchedule } from "../gc_schedule.ts";
 import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
 import type { RequestResult } from "../tracker_client.ts";
 
@@ -259,6 +260,8 @@ class Download {
   #lastTrackerAskMs = 0;
   #noPeerSinceMs = performance.now();
   readonly #rateWindow = new RateMeter(PROGRESS_WINDOW_MS);
+  /** Worker messages leave garbage V8 would keep for the whole download. */
+  readonly #gc = new GcSchedule();
   #finish = Promise.withResolvers<void>();
   #downloadBucket: TokenBucket | null = null;
   #throttleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -617,6 +620,7 @@ class Download {
       }
       this.#bytesFetched += bytes;
       this.#rateWindow.add(now, bytes);
+      this.#gc.add(bytes);
       if (conn) {
         this.#chunksByPeer[conn.key] = (this.#chunksByPeer[conn.key] ?? 0) + 1;
         this.#options.onChunkFrom?.(conn.key, bytes);

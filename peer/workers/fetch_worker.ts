@@ -27,6 +27,7 @@ import {
 } from "@shoal/protocol/worker_messages";
 import { FrameReader } from "../wire/frame_reader.ts";
 import { FileHash } from "./file_hash.ts";
+import { GcSchedule } from "../gc_schedule.ts";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -79,6 +80,8 @@ let download: Download | null = null;
 /** The whole-file hash, in the first fetch worker only (pool.ts). */
 let fileHash: FileHash | null = null;
 const links = new Map<number, Link>();
+/** Each chunk's hash object is freed only by a full collection (gc_schedule.ts). */
+const gcSchedule = new GcSchedule();
 let watchdog: ReturnType<typeof setInterval> | undefined;
 /** Every command but init waits for the file to be open. */
 let initialized: Promise<void> = Promise.resolve();
@@ -403,6 +406,7 @@ function writeChunk(
         written += d.file.writeSync(data.subarray(written));
       }
       reportOk(connId, index);
+      gcSchedule.add(data.byteLength);
     } catch (error) {
       post({ type: "write_failed", index, message: errorText(error) });
     }
