@@ -288,7 +288,9 @@ export class ManifestBuilder {
   #chunkHash = createHash("sha256");
   #chunkFill = 0;
   #size = 0;
-  readonly #chunkHashes: Uint8Array[] = [];
+  /** Chunk hashes back to back; grown by doubling (one object, not one per chunk). */
+  #chunkHashes = new Uint8Array(64 * HASH_BYTES);
+  #chunkCount = 0;
 
   /** @param chunkSize chunk size in bytes @default {512 KiB} */
   constructor(chunkSize: number = DEFAULT_CHUNK_BYTES) {
@@ -319,7 +321,7 @@ export class ManifestBuilder {
       if (this.#chunkFill === this.#chunkSize) this.#closeChunk();
     }
     // A partly filled chunk counts too: finish() will close it.
-    const chunks = this.#chunkHashes.length + (this.#chunkFill > 0 ? 1 : 0);
+    const chunks = this.#chunkCount + (this.#chunkFill > 0 ? 1 : 0);
     if (chunks > MAX_CHUNK_COUNT || this.#size > MAX_FILE_BYTES) {
       throw new RangeError(
         `Cannot build manifest: the file is larger than ${MAX_CHUNK_COUNT} chunks`,
@@ -328,7 +330,14 @@ export class ManifestBuilder {
   }
 
   #closeChunk(): void {
-    this.#chunkHashes.push(new Uint8Array(this.#chunkHash.digest()));
+    const at = this.#chunkCount * HASH_BYTES;
+    if (at + HASH_BYTES > this.#chunkHashes.byteLength) {
+      const grown = new Uint8Array(this.#chunkHashes.byteLength * 2);
+      grown.set(this.#chunkHashes);
+      this.#chunkHashes = grown;
+    }
+    this.#chunkHashes.set(this.#chunkHash.digest(), at);
+    this.#chunkCount++;
     this.#chunkHash = createHash("sha256");
     this.#chunkFill = 0;
   }
@@ -342,15 +351,15 @@ export class ManifestBuilder {
     name: string,
   ): { manifest: Manifest; bytes: Uint8Array; id: Uint8Array } {
     if (this.#chunkFill > 0) this.#closeChunk();
-    const chunkHashes = new Uint8Array(this.#chunkHashes.length * HASH_BYTES);
-    this.#chunkHashes.forEach((hash, i) =>
-      chunkHashes.set(hash, i * HASH_BYTES)
+    const chunkHashes = this.#chunkHashes.slice(
+      0,
+      this.#chunkCount * HASH_BYTES,
     );
     const manifest: Manifest = {
       name,
       size: this.#size,
       chunkSize: this.#chunkSize,
-      chunkCount: this.#chunkHashes.length,
+      chunkCount: this.#chunkCount,
       fileHash: new Uint8Array(this.#fileHash.digest()),
       chunkHashes,
     };

@@ -27,9 +27,12 @@ import {
 } from "@shoal/protocol";
 import type { Library, SharedFile } from "../library/library.ts";
 import type { SlotHolder, UploadSlots } from "./upload_slots.ts";
+import { GcSchedule } from "../gc_schedule.ts";
 
 /** How long HAVEs for one connection wait to leave together. */
 const HAVE_BATCH_MS = 20;
+/** Chunks hashed on read leave hash objects only a full collection frees. */
+const hashedOnRead = new GcSchedule();
 /** Most GETs a peer may have queued on one connection. */
 export const MAX_QUEUED_GETS = 64;
 /** Default time a connection may take to send its handshake. */
@@ -212,9 +215,11 @@ export async function serveConnection(
       // Hash on read unless nothing can have changed the bytes: our own
       // download in progress was checked chunk by chunk as we wrote it, and
       // a file whose ctime is the one its bytes were checked at is untouched.
+      const hashed = filled === length && matches !== "unchanged";
+      if (hashed) hashedOnRead.add(length);
       if (
         filled < length ||
-        (matches !== "unchanged" &&
+        (hashed &&
           !bytesEqual(sha256(body), chunkHash(current.manifest, index)))
       ) {
         options.library.markStale(current.id);

@@ -10,9 +10,12 @@ import {
   isManifestWorkerCommand,
   type ManifestWorkerEvent,
 } from "@shoal/protocol/worker_messages";
+import { GcSchedule } from "../gc_schedule.ts";
 
 const READ_BUFFER_BYTES = 1024 * 1024;
 const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
+/** Each chunk's hash object is freed only by a full collection (gc_schedule.ts). */
+const gcSchedule = new GcSchedule();
 
 function post(event: ManifestWorkerEvent): void {
   self.postMessage(event);
@@ -34,6 +37,7 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
       const n = await file.read(buffer);
       if (n === null) break;
       builder.update(buffer.subarray(0, n));
+      gcSchedule.add(n);
       total += n;
       if (total >= nextProgress) {
         post({ type: "progress", bytes: total });
