@@ -24,6 +24,7 @@ import type {
   HashWorkerCommand,
   HashWorkerEvent,
 } from "@shoal/protocol/worker_messages";
+import { GcSchedule } from "../gc_schedule.ts";
 
 const READ_BUFFER_BYTES = 1024 * 1024;
 /**
@@ -67,6 +68,8 @@ export class FileHash {
   /** Where the file position is, so sequential reads skip the seek. */
   #position = -1;
   readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
+  /** Re-checking a resumed file makes a hash object per chunk (gc_schedule.ts). */
+  readonly #verifyGc = new GcSchedule();
   readonly #turn = new MessageChannel();
   #resumeTurn: (() => void) | null = null;
 
@@ -163,6 +166,7 @@ export class FileHash {
         (bytesEqual(sha256(chunk), chunkHash(m, index)) ? good : bad).push(
           index,
         );
+        this.#verifyGc.add(length);
       } catch {
         bad.push(index);
       }
