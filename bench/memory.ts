@@ -1,8 +1,7 @@
 // deno-lint-ignore-file no-console
 /**
- * Memory by file size: for each size, a tracker and one seeder
- * of a sparse file (zeros: made instantly, whatever the size) and one
- * leecher, all real processes on loopback, started with the same command
+ * Memory by file size: for each size, a tracker and one seeder of a sparse
+ * file (zeros: made instantly, whatever the size) and one leecher, all real processes on loopback, started with the same command
  * lines as `deno task bench`. Prints the leecher's and the seeder's peak RSS
  * per size (the seeder's covers hashing the new file, and serving it while a
  * file that new is checked on every read and re-hashed once in the
@@ -10,9 +9,8 @@
  * one JSON line.
  *
  * Issue 3 asks for a leecher under 128 MiB and a seeder under 96 MiB whatever
- * the file's size; the
- * swarm benchmark stops at 1 GiB, so this is where 4 GiB and more are
- * measured. Each size needs its size in free disk space (the download is
+ * the file's size; the swarm benchmark stops at 1 GiB, so this is where 4 GiB
+ * and more are measured. Each size needs its size in free disk space (the download is
  * real; the seeded file is sparse).
  *
  * ```sh

@@ -9,7 +9,10 @@
  * each chunk's hash stayed until the download ended, and the main thread's
  * heap filled with worker-message garbage: a leecher's RSS rose from 90 to
  * 107 MiB over a 16 GiB file. One full collection per 512 MiB per isolate
- * keeps it flat at 95-96 MiB (docs/PERFORMANCE.md).
+ * keeps it at 93-97 MiB from 256 MiB to 16 GiB (docs/PERFORMANCE.md). The
+ * same goes for every loop that hashes chunk after chunk: the fetch workers,
+ * re-checking a resumed file, building a manifest, serving a file whose bytes
+ * must be checked as they are read.
  *
  * `gc` exists only when the process runs with `--expose-gc`, which
  * `PEER_V8_FLAGS` (peer/launch.ts) sets; without it the schedule does nothing.
