@@ -1,17 +1,17 @@
 // deno-lint-ignore-file no-console
 /**
  * Memory by file size: for each size, a tracker and one seeder of a sparse
- * file (zeros: made instantly, whatever the size) and one leecher, all real processes on loopback, started with the same command
- * lines as `deno task bench`. Prints the leecher's and the seeder's peak RSS
- * per size (the seeder's covers hashing the new file, and serving it while a
- * file that new is checked on every read and re-hashed once in the
- * background), the leecher's RSS every second of the largest download, and
- * one JSON line.
+ * file (zeros: made instantly, whatever the size) and one leecher, all real
+ * processes on loopback, started with the same command lines as
+ * `deno task bench`. Prints the leecher's and the seeder's peak RSS per size
+ * (the seeder's covers hashing the new file, and serving it while a file that
+ * new is checked on every read and re-hashed once in the background), the
+ * leecher's RSS every second of the largest download, and one JSON line.
  *
  * Issue 3 asks for a leecher under 128 MiB and a seeder under 96 MiB whatever
  * the file's size; the swarm benchmark stops at 1 GiB, so this is where 4 GiB
- * and more are measured. Each size needs its size in free disk space (the download is
- * real; the seeded file is sparse).
+ * and more are measured. Each size needs its size in free disk space (the
+ * download is real; the seeded file is sparse).
  *
  * ```sh
  * deno run -A bench/memory.ts --sizes 256M,4G,16G
