@@ -292,8 +292,16 @@ export class ManifestBuilder {
   #chunkHashes = new Uint8Array(64 * HASH_BYTES);
   #chunkCount = 0;
 
-  /** @param chunkSize chunk size in bytes @default {512 KiB} */
-  constructor(chunkSize: number = DEFAULT_CHUNK_BYTES) {
+  /**
+   * @param chunkSize chunk size in bytes @default {512 KiB}
+   * @param options `expectedBytes`: the file's size, if known, so the chunk
+   * hashes get one buffer of the right size at once (no growing copies; a
+   * 32 GiB file has 2 MiB of them). Any other size still builds correctly.
+   */
+  constructor(
+    chunkSize: number = DEFAULT_CHUNK_BYTES,
+    options: { expectedBytes?: number } = {},
+  ) {
     if (
       !isPowerOfTwo(chunkSize) || chunkSize < MIN_CHUNK_BYTES ||
       chunkSize > MAX_CHUNK_BYTES
@@ -303,6 +311,14 @@ export class ManifestBuilder {
       );
     }
     this.#chunkSize = chunkSize;
+    const expected = options.expectedBytes ?? 0;
+    if (expected > 0 && expected <= MAX_FILE_BYTES) {
+      const chunks = Math.min(
+        Math.ceil(expected / chunkSize),
+        MAX_CHUNK_COUNT,
+      );
+      this.#chunkHashes = new Uint8Array(chunks * HASH_BYTES);
+    }
   }
 
   /** Feeds the next bytes of the file. */
@@ -332,7 +348,9 @@ export class ManifestBuilder {
   #closeChunk(): void {
     const at = this.#chunkCount * HASH_BYTES;
     if (at + HASH_BYTES > this.#chunkHashes.byteLength) {
-      const grown = new Uint8Array(this.#chunkHashes.byteLength * 2);
+      const grown = new Uint8Array(
+        Math.max(this.#chunkHashes.byteLength * 2, 64 * HASH_BYTES),
+      );
       grown.set(this.#chunkHashes);
       this.#chunkHashes = grown;
     }
@@ -351,10 +369,11 @@ export class ManifestBuilder {
     name: string,
   ): { manifest: Manifest; bytes: Uint8Array; id: Uint8Array } {
     if (this.#chunkFill > 0) this.#closeChunk();
-    const chunkHashes = this.#chunkHashes.slice(
-      0,
-      this.#chunkCount * HASH_BYTES,
-    );
+    const used = this.#chunkCount * HASH_BYTES;
+    // The buffer itself when it is exactly full (the expected size was right).
+    const chunkHashes = used === this.#chunkHashes.byteLength
+      ? this.#chunkHashes
+      : this.#chunkHashes.slice(0, used);
     const manifest: Manifest = {
       name,
       size: this.#size,

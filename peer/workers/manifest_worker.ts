@@ -29,7 +29,10 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
   try {
     using file = await Deno.open(command.path, { read: true });
     const before = await file.stat();
-    const builder = new ManifestBuilder(command.chunkSize);
+    // The size as it was: a file that grows or shrinks meanwhile fails below.
+    const builder = new ManifestBuilder(command.chunkSize, {
+      expectedBytes: before.size,
+    });
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
     let total = 0;
     let nextProgress = PROGRESS_EVERY_BYTES;

@@ -55,6 +55,29 @@ function offsets(nameBytes: number) {
   return { size, chunkSize: size + 8, chunkCount: size + 12 };
 }
 
+Deno.test("ManifestBuilder gives the same manifest whatever size it was told to expect", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 70 * CHUNK + 17 }),
+      fc.integer(),
+      fc.integer({ min: -1, max: 80 * CHUNK }),
+      (size, seed, expectedBytes) => {
+        const data = new Rng(seed).bytes(size);
+        const hinted = new ManifestBuilder(CHUNK, { expectedBytes });
+        hinted.update(data);
+        const built = hinted.finish("file.bin");
+        assert.deepStrictEqual(built, build(data));
+        // Exactly the chunk hashes, never the rest of a larger buffer.
+        assert.equal(
+          built.manifest.chunkHashes.buffer.byteLength,
+          built.manifest.chunkCount * 32,
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
 Deno.test("ManifestBuilder gives the same manifest however the data is split", () => {
   fc.assert(
     fc.property(
