@@ -620,7 +620,8 @@ class Download {
       }
       this.#bytesFetched += bytes;
       this.#rateWindow.add(now, bytes);
-      this.#gc.add(bytes);
+      // Not with the last chunk: the collection would only delay the finish.
+      if (!picker.complete) this.#gc.add(bytes);
       if (conn) {
         this.#chunksByPeer[conn.key] = (this.#chunksByPeer[conn.key] ?? 0) + 1;
         this.#options.onChunkFrom?.(conn.key, bytes);
