@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { ManifestBuilder, sha256 } from "@shoal/protocol";
 import type { HashWorkerEvent } from "@shoal/protocol/worker_messages";
 import { FileHash } from "../../../peer/workers/file_hash.ts";
+import { tempDir } from "../../_helpers/peers.ts";
 
 const CHUNK = 1024 * 1024;
 
@@ -37,57 +38,45 @@ async function setup(dir: string, size: number) {
 }
 
 Deno.test("FileHash gives the file's SHA-256 however the prefix grows", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    // 9.5 chunks: the last step jumps 6 MiB, more than one 4 MiB slice.
-    const { bytes, hash, next } = await setup(dir, 9 * CHUNK + CHUNK / 2);
-    for (const upTo of [CHUNK, CHUNK, 3 * CHUNK, 2 * CHUNK, 9 * CHUNK]) {
-      hash.handle({ type: "advance", upToBytes: upTo });
-    }
-    hash.handle({ type: "finish" });
-    const event = await next();
-    assert.equal(event.type, "digest");
-    if (event.type !== "digest") return;
-    assert.deepEqual(event.hash, sha256(bytes));
-    assert.equal(event.bytes, bytes.byteLength);
-    hash.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using dir = await tempDir();
+  // 9.5 chunks: the last step jumps 6 MiB, more than one 4 MiB slice.
+  const { bytes, hash, next } = await setup(dir.path, 9 * CHUNK + CHUNK / 2);
+  for (const upTo of [CHUNK, CHUNK, 3 * CHUNK, 2 * CHUNK, 9 * CHUNK]) {
+    hash.handle({ type: "advance", upToBytes: upTo });
   }
+  hash.handle({ type: "finish" });
+  const event = await next();
+  assert.equal(event.type, "digest");
+  if (event.type !== "digest") return;
+  assert.deepEqual(event.hash, sha256(bytes));
+  assert.equal(event.bytes, bytes.byteLength);
+  hash.close();
 });
 
 Deno.test("FileHash re-checks chunks and names the damaged ones", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const { bytes, path, hash, next } = await setup(dir, 4 * CHUNK + 10);
-    // Flip one byte of chunk 2 on disk.
-    using file = await Deno.open(path, { write: true });
-    file.seekSync(2 * CHUNK + 7, Deno.SeekMode.Start);
-    file.writeSync(new Uint8Array([bytes[2 * CHUNK + 7]! ^ 0xff]));
-    hash.handle({ type: "verify", indices: [0, 2, 4, 99] });
-    const event = await next();
-    assert.equal(event.type, "verified");
-    if (event.type !== "verified") return;
-    assert.deepEqual(event.good.sort(), [0, 4]);
-    assert.deepEqual(event.bad.sort((a, b) => a - b), [2, 99]);
-    hash.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const { bytes, path, hash, next } = await setup(dir.path, 4 * CHUNK + 10);
+  // Flip one byte of chunk 2 on disk.
+  using file = await Deno.open(path, { write: true });
+  file.seekSync(2 * CHUNK + 7, Deno.SeekMode.Start);
+  file.writeSync(new Uint8Array([bytes[2 * CHUNK + 7]! ^ 0xff]));
+  hash.handle({ type: "verify", indices: [0, 2, 4, 99] });
+  const event = await next();
+  assert.equal(event.type, "verified");
+  if (event.type !== "verified") return;
+  assert.deepEqual(event.good.sort(), [0, 4]);
+  assert.deepEqual(event.bad.sort((a, b) => a - b), [2, 99]);
+  hash.close();
 });
 
 Deno.test("FileHash reports a file shorter than its manifest as failed", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const { path, hash, next } = await setup(dir, 2 * CHUNK);
-    await Deno.truncate(path, CHUNK + 5);
-    hash.handle({ type: "finish" });
-    const event = await next();
-    assert.equal(event.type, "failed");
-    if (event.type !== "failed") return;
-    assert.match(event.message, /ends at/);
-    hash.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const { path, hash, next } = await setup(dir.path, 2 * CHUNK);
+  await Deno.truncate(path, CHUNK + 5);
+  hash.handle({ type: "finish" });
+  const event = await next();
+  assert.equal(event.type, "failed");
+  if (event.type !== "failed") return;
+  assert.match(event.message, /ends at/);
+  hash.close();
 });
