@@ -14,17 +14,41 @@
  * re-checking a resumed file, building a manifest, serving a file whose bytes
  * must be checked as they are read.
  *
- * `gc` exists only when the process runs with `--expose-gc`, which
- * `PEER_V8_FLAGS` (peer/launch.ts) sets; without it the schedule does nothing.
+ * The collector is V8's `gc`: the global one when the process runs with
+ * `--expose-gc`, else one taken from a fresh `node:vm` context made while
+ * that flag is on for a moment. So it needs no command-line flag: a plain
+ * `deno run peer/main.ts`, the launcher and a compiled binary all get it.
  *
  * @module
  */
+import v8 from "node:v8";
+import vm from "node:vm";
 
 /** Bytes of chunks between two full collections in one isolate. */
 export const GC_EVERY_BYTES = 512 * 1024 * 1024;
 
-/** V8's collector, when the process was started with `--expose-gc`. */
-const exposedGc = (globalThis as { gc?: () => void }).gc;
+let collector: (() => void) | null | undefined;
+
+/**
+ * V8's full collector for this isolate, or null where the runtime offers
+ * none. Found once per isolate (each worker has its own).
+ */
+export function v8Collector(): (() => void) | null {
+  if (collector !== undefined) return collector;
+  collector = (globalThis as { gc?: () => void }).gc ?? null;
+  if (collector) return collector;
+  try {
+    // A context made while the flag is on gets `gc`; the flag then goes off
+    // again, so no other code sees a global it did not ask for.
+    v8.setFlagsFromString("--expose-gc");
+    const found: unknown = vm.runInNewContext("globalThis.gc");
+    v8.setFlagsFromString("--no-expose-gc");
+    if (typeof found === "function") collector = found as () => void;
+  } catch {
+    // No flags at run time here: the schedule does nothing, memory creeps.
+  }
+  return collector;
+}
 
 /**
  * Counts bytes handled and runs a full collection each time another
@@ -39,16 +63,16 @@ const exposedGc = (globalThis as { gc?: () => void }).gc;
  */
 export class GcSchedule {
   readonly #everyBytes: number;
-  readonly #collect: (() => void) | undefined;
+  readonly #collect: (() => void) | null;
   #sinceLast = 0;
 
   /**
    * @param everyBytes bytes between two collections
-   * @param collect the collector (default: V8's, if exposed; else none)
+   * @param collect the collector (default: {@linkcode v8Collector}; null: none)
    */
   constructor(
     everyBytes: number = GC_EVERY_BYTES,
-    collect: (() => void) | undefined = exposedGc,
+    collect: (() => void) | null = v8Collector(),
   ) {
     if (!(everyBytes > 0)) {
       throw new RangeError(
@@ -59,9 +83,9 @@ export class GcSchedule {
     this.#collect = collect;
   }
 
-  /** Whether collections will run at all (false without `--expose-gc`). */
+  /** Whether collections will run at all (false without a collector). */
   get active(): boolean {
-    return this.#collect !== undefined;
+    return this.#collect !== null;
   }
 
   /** Counts `bytes` more; collects once the count reaches the period. */

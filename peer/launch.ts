@@ -27,13 +27,11 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
  * The V8 settings the peer runs with. Each isolate's young generation is
  * capped at 1 MiB (V8 grows it to 16 MiB when much survives a scavenge): the
  * leecher's isolates stay 4-7 MiB smaller, with no measurable cost in speed.
- * `--expose-gc` lets a download run a full collection every 512 MiB
- * (gc_schedule.ts), without which its memory crept up with the file's size.
  * V8 flags are per process and read before any code runs, so they go on the
  * command line; the benchmarks and the demo start the peer with them too
  * (docs/PERFORMANCE.md).
  */
-export const PEER_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--expose-gc";
+export const PEER_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
 
 /** Environment variables the peer may read. */
 export const PEER_ENV = ["INIT_CWD", "HOME", "NO_COLOR"] as const;
