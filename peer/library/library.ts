@@ -70,6 +70,22 @@ const SEEDS_FILE = "seeds.json";
 const CTIME_SLACK_MS = 2_000;
 /** A file is hashed again in the background at most this often. */
 const RECHECK_EVERY_MS = 60_000;
+/**
+ * A file at least this large, changed within the last CTIME_SLACK_MS, is
+ * hashed only once its ctime has aged enough to vouch for the hashing: the
+ * wait (at most ~2 s) costs less than what follows hashing it at once, a
+ * second whole-file hash in its own worker isolate while every chunk served
+ * meanwhile is hashed too (a 64 GiB seed peaked at 101 MiB that way).
+ */
+export const WAIT_FOR_CTIME_FROM_BYTES = 1024 ** 3;
+
+/** Resolves once a ctime of `ctimeMs` can vouch for hashing that starts then. */
+function ctimeAged(ctimeMs: number): Promise<void> {
+  const waitMs = ctimeMs + CTIME_SLACK_MS + 100 - Date.now();
+  return waitMs > 0
+    ? new Promise((resolve) => setTimeout(resolve, waitMs))
+    : Promise.resolve();
+}
 
 function isSavedSeed(value: unknown): value is SavedSeed {
   if (typeof value !== "object" || value === null) return false;
@@ -187,11 +203,7 @@ export class Library {
     const before = await Deno.stat(file.path);
     const ctimeMs = before.ctime?.getTime() ?? null;
     if (ctimeMs === null) return;
-    // A ctime vouches only for hashing that starts well after it.
-    const waitMs = ctimeMs + CTIME_SLACK_MS + 100 - Date.now();
-    if (waitMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
+    await ctimeAged(ctimeMs);
     const hashStartMs = Date.now();
     this.#recheckedAtMs.set(file.idHex, hashStartMs);
     const built = await buildManifest(
@@ -234,7 +246,9 @@ export class Library {
    * size and modification time are unchanged; otherwise hashes it in a worker.
    *
    * @param path the file
-   * @param options progress callback and chunk size
+   * @param options progress callback, chunk size, and the size from which a
+   *   just-changed file waits for its ctime to age before it is hashed
+   *   (default {@linkcode WAIT_FOR_CTIME_FROM_BYTES})
    * @returns the shared file
    * @throws {SeedError} when the file cannot be read or its name cannot be shared
    */
@@ -243,6 +257,7 @@ export class Library {
     options: {
       onProgress?: (bytes: number, size: number) => void;
       chunkSize?: number;
+      waitForCtimeFromBytes?: number;
     } = {},
   ): Promise<SharedFile> {
     const absolute = resolve(path);
@@ -286,9 +301,12 @@ export class Library {
     // File times may be whole seconds: a ctime this close to the hashing could
     // hide a change made in the same second, so it is not trusted (as git's
     // "racily clean" entries are not).
-    const hashStartMs = Date.now();
     let manifestBytes = saved ? await this.#loadManifest(saved.id) : null;
     if (!manifestBytes) {
+      const waitFrom = options.waitForCtimeFromBytes ??
+        WAIT_FOR_CTIME_FROM_BYTES;
+      if (ctimeMs !== null && info.size >= waitFrom) await ctimeAged(ctimeMs);
+      const hashStartMs = Date.now();
       const built = await buildManifest(
         absolute,
         name,
@@ -307,7 +325,9 @@ export class Library {
       }
     }
     const id = fileIdOf(manifestBytes);
-    const manifest = parseManifest(manifestBytes);
+    // A view of manifestBytes, which the file keeps anyway: 8 MiB of chunk
+    // hashes for a 128 GiB file, once rather than twice.
+    const manifest = parseManifest(manifestBytes, { viewHashes: true });
     const file: SharedFile = {
       id,
       idHex: toHex(id),
@@ -338,7 +358,7 @@ export class Library {
   ): Promise<SharedFile> {
     const info = await Deno.stat(path);
     const id = fileIdOf(manifestBytes);
-    const manifest = parseManifest(manifestBytes);
+    const manifest = parseManifest(manifestBytes, { viewHashes: true });
     const file: SharedFile = {
       id,
       idHex: toHex(id),

@@ -16,6 +16,7 @@ import {
   chunkHash,
   chunkLength,
   createChunkDataPrefix,
+  createHeader,
   createMessage,
   ErrorCode,
   FrameDecoderStream,
@@ -319,15 +320,20 @@ export async function serveConnection(
       return null;
     }
     switch (message.kind) {
-      case "get_manifest":
-        await send(
-          createMessage({
-            kind: "manifest",
+      case "get_manifest": {
+        // Header, then the shared bytes as they are: no copy per request
+        // (8 MiB for a 128 GiB file). Queued together, so nothing lands
+        // between them.
+        const bytes = file.manifestBytes;
+        void send(
+          createHeader("manifest", {
             txid: message.txid,
-            bytes: file.manifestBytes,
+            bodyLength: bytes.byteLength,
           }),
         );
+        await send(bytes);
         return null;
+      }
       case "get":
         if (message.index >= file.manifest.chunkCount) {
           return `asked for chunk ${message.index}, which does not exist`;

@@ -38,6 +38,21 @@ Deno.test("recheck() lets a just-written file's ctime vouch for its bytes once t
   assert.equal(again.ctimeMs, ctimeMs);
 });
 
+Deno.test("seedPath() waits for a large just-written file's ctime to age, then trusts it without a second hash", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "large.bin");
+  await makeFile(path, 3 * CHUNK + 17, 6);
+  const stateDir = join(dir.path, "state");
+  const library = new Library(stateDir);
+  // "Large" from 1 byte here; the default is 1 GiB.
+  const file = await library.seedPath(path, { waitForCtimeFromBytes: 1 });
+  const ctimeMs = (await Deno.stat(path)).ctime!.getTime();
+  assert.equal(file.ctimeMs, ctimeMs);
+  assert.equal((await savedSeeds(stateDir))[0]!.ctimeMs, ctimeMs);
+  // Nothing left for a re-check to do: chunks are served without hashing.
+  assert.equal(file.stale, false);
+});
+
 Deno.test("recheck() marks a file stale when its bytes changed under the same size and mtime", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "changed.bin");
