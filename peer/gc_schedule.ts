@@ -92,6 +92,11 @@ export class GcSchedule {
   add(bytes: number): void {
     this.#sinceLast += bytes;
     if (this.#sinceLast < this.#everyBytes) return;
+    this.now();
+  }
+
+  /** Collects at once (after a burst of large garbage) and restarts the count. */
+  now(): void {
     this.#sinceLast = 0;
     this.#collect?.();
   }

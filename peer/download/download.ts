@@ -200,6 +200,8 @@ interface Connection {
 /** The whole-file hash hears of the growing prefix every this many chunks. */
 const ADVANCE_EVERY_CHUNKS = 4;
 const TICK_MS = 500;
+/** A manifest this large (a file of 16 GiB in 512 KiB chunks) is worth a collection once set up. */
+const LARGE_MANIFEST_BYTES = 1024 * 1024;
 const DEFAULT_DEPTH = 8;
 const MIN_DEPTH = 2;
 const MAX_DEPTH = 16;
@@ -567,6 +569,10 @@ class Download {
       );
     });
     this.#state = "downloading";
+    // Setting up a large file leaves copies of its manifest as garbage (the
+    // frame it came in, 8 MiB for 128 GiB): free them before the transfer
+    // adds its own, so the peak stays where a small file's is.
+    if (this.#manifestBytes.byteLength >= LARGE_MANIFEST_BYTES) this.#gc.now();
     this.#options.onStart?.({
       fileId: this.#fileId,
       manifest,

@@ -124,10 +124,7 @@ export function encodeResume(state: ResumeState, sequence = 0n): Uint8Array {
   const out = new Uint8Array(
     FILE_HEADER_BYTES + manifestLength + 2 * slot.byteLength,
   );
-  const view = new DataView(out.buffer);
-  view.setUint32(0, RESUME_MAGIC);
-  view.setUint8(4, RESUME_VERSION_MANIFEST_ONCE);
-  view.setUint32(5, manifestLength);
+  out.set(fileHeader(manifestLength));
   out.set(state.manifestBytes, FILE_HEADER_BYTES);
   out.set(slot, FILE_HEADER_BYTES + manifestLength);
   out.set(slot, FILE_HEADER_BYTES + manifestLength + slot.byteLength);
@@ -150,7 +147,7 @@ function statePayload(
   const manifestBytes = payload.slice(4, 4 + manifestLength);
   if (!bytesEqual(fileIdOf(manifestBytes), fileId)) return null;
   try {
-    const manifest = parseManifest(manifestBytes);
+    const manifest = parseManifest(manifestBytes, { viewHashes: true });
     const have = new Bitfield(
       manifest.chunkCount,
       payload.subarray(4 + manifestLength),
@@ -261,7 +258,7 @@ function decodeManifestOnce(
   if (!bytesEqual(fileIdOf(manifestBytes), fileId)) return null;
   let chunkCount: number;
   try {
-    chunkCount = parseManifest(manifestBytes).chunkCount;
+    chunkCount = parseManifest(manifestBytes, { viewHashes: true }).chunkCount;
   } catch (error) {
     if (error instanceof ProtocolError) return null;
     throw error;
@@ -329,10 +326,37 @@ export async function saveResume(
     file?.close();
   }
   // First save (or an older layout): write the whole file under a temporary
-  // name and rename it into place, so every later save is in place.
+  // name and rename it into place, so every later save is in place. Written
+  // piece by piece, as encodeResume lays it out, without a copy of the
+  // manifest in between.
   const temporary = `${path}.tmp`;
-  await Deno.writeFile(temporary, encodeResume(state));
+  const slot = encodeSlot(
+    state.have.toBytes(),
+    0n,
+    RESUME_VERSION_MANIFEST_ONCE,
+  );
+  {
+    using out = await Deno.open(temporary, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    await writeAll(out, fileHeader(manifestLength));
+    await writeAll(out, state.manifestBytes);
+    await writeAll(out, slot);
+    await writeAll(out, slot);
+  }
   await Deno.rename(temporary, path);
+}
+
+/** The header of a version-3 file whose manifest is `manifestLength` bytes. */
+function fileHeader(manifestLength: number): Uint8Array {
+  const header = new Uint8Array(FILE_HEADER_BYTES);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, RESUME_MAGIC);
+  view.setUint8(4, RESUME_VERSION_MANIFEST_ONCE);
+  view.setUint32(5, manifestLength);
+  return header;
 }
 
 /**

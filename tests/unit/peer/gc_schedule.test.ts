@@ -13,6 +13,14 @@ Deno.test("GcSchedule collects once per period of bytes, restarting the count ea
   assert.equal(collections, 2);
   for (let i = 0; i < 10; i++) schedule.add(100);
   assert.equal(collections, 3);
+  // now() collects at once and starts a new period.
+  schedule.add(900);
+  schedule.now();
+  assert.equal(collections, 4);
+  schedule.add(900);
+  assert.equal(collections, 4);
+  schedule.add(100);
+  assert.equal(collections, 5);
 });
 
 Deno.test("GcSchedule does nothing without a collector, and says so", () => {

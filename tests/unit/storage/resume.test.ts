@@ -48,6 +48,33 @@ Deno.test("saveResume() alternates slots and a torn newest slot falls back to th
   }
 });
 
+Deno.test("saveResume()'s first save is encodeResume's layout, from a manifest in shared memory too", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { bytes, id, manifest } = sample();
+    // A download keeps its manifest in a SharedArrayBuffer (download.ts).
+    const manifestBytes = new Uint8Array(
+      new SharedArrayBuffer(bytes.byteLength),
+    );
+    manifestBytes.set(bytes);
+    const have = new Bitfield(manifest.chunkCount);
+    have.set(1);
+    have.set(manifest.chunkCount - 1);
+    const path = join(dir, "x.resume");
+    await saveResume(path, { manifestBytes, have });
+    assert.deepEqual(
+      await Deno.readFile(path),
+      encodeResume({ manifestBytes: bytes, have }),
+    );
+    const loaded = await loadResume(path, id);
+    assert.deepEqual([...loaded!.manifestBytes], [...bytes]);
+    assert.ok(loaded!.have.has(1) && loaded!.have.has(manifest.chunkCount - 1));
+    assert.equal(loaded!.have.count, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("saveResume() stores the manifest once: a save costs the bitfield, not the manifest", async () => {
   const dir = await Deno.makeTempDir();
   try {
