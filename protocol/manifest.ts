@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   DEFAULT_CHUNK_BYTES,
   HASH_BYTES,
@@ -284,8 +284,7 @@ export function fileIdOf(manifestBytes: Uint8Array): Uint8Array {
  */
 export class ManifestBuilder {
   readonly #chunkSize: number;
-  /** Null when the caller hashes the whole file itself (on another thread). */
-  readonly #fileHash: Hash | null;
+  readonly #fileHash = createHash("sha256");
   #chunkHash = createHash("sha256");
   #chunkFill = 0;
   #size = 0;
@@ -298,14 +297,10 @@ export class ManifestBuilder {
    * @param options `expectedBytes`: the file's size, if known, so the chunk
    * hashes get one buffer of the right size at once (no growing copies; a
    * 32 GiB file has 2 MiB of them). Any other size still builds correctly.
-   * `wholeFileHashedElsewhere`: the caller computes the whole file's SHA-256
-   * itself (in parallel, on another thread) and hands it to
-   * {@linkcode ManifestBuilder.finish}; the builder hashes only the chunks.
    */
   constructor(
     chunkSize: number = DEFAULT_CHUNK_BYTES,
-    options: { expectedBytes?: number; wholeFileHashedElsewhere?: boolean } =
-      {},
+    options: { expectedBytes?: number } = {},
   ) {
     if (
       !isPowerOfTwo(chunkSize) || chunkSize < MIN_CHUNK_BYTES ||
@@ -316,9 +311,6 @@ export class ManifestBuilder {
       );
     }
     this.#chunkSize = chunkSize;
-    this.#fileHash = options.wholeFileHashedElsewhere
-      ? null
-      : createHash("sha256");
     const expected = options.expectedBytes ?? 0;
     if (expected > 0 && expected <= MAX_FILE_BYTES) {
       const chunks = Math.min(
@@ -331,7 +323,7 @@ export class ManifestBuilder {
 
   /** Feeds the next bytes of the file. */
   update(bytes: Uint8Array): void {
-    this.#fileHash?.update(bytes);
+    this.#fileHash.update(bytes);
     this.#size += bytes.byteLength;
     let at = 0;
     while (at < bytes.byteLength) {
@@ -372,26 +364,10 @@ export class ManifestBuilder {
    * Ends the file and returns its manifest, canonical bytes and id.
    *
    * @param name the file name to record
-   * @param fileHash the whole file's SHA-256, when it was hashed elsewhere
-   *   (and only then)
-   * @throws {RangeError} when `fileHash` is missing or not expected
    */
   finish(
     name: string,
-    fileHash?: Uint8Array,
   ): { manifest: Manifest; bytes: Uint8Array; id: Uint8Array } {
-    if ((fileHash === undefined) !== (this.#fileHash !== null)) {
-      throw new RangeError(
-        this.#fileHash
-          ? "Cannot finish manifest: this builder hashes the whole file itself"
-          : "Cannot finish manifest: give the whole file's SHA-256",
-      );
-    }
-    if (fileHash && fileHash.byteLength !== HASH_BYTES) {
-      throw new RangeError(
-        `Cannot finish manifest: a SHA-256 is ${HASH_BYTES} bytes, not ${fileHash.byteLength}`,
-      );
-    }
     if (this.#chunkFill > 0) this.#closeChunk();
     const used = this.#chunkCount * HASH_BYTES;
     // The buffer itself when it is exactly full (the expected size was right).
@@ -403,7 +379,7 @@ export class ManifestBuilder {
       size: this.#size,
       chunkSize: this.#chunkSize,
       chunkCount: this.#chunkCount,
-      fileHash: fileHash ?? new Uint8Array(this.#fileHash!.digest()),
+      fileHash: new Uint8Array(this.#fileHash.digest()),
       chunkHashes,
     };
     const bytes = encodeManifest(manifest);

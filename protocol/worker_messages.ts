@@ -203,22 +203,17 @@ export function isHashWorkerEvent(value: unknown): value is HashWorkerEvent {
   }
 }
 
-/**
- * Main thread to a manifest worker. The worker hashes the chunks and the
- * main thread the whole file, at the same time: the worker lends it each
- * buffer it read ("bytes"), gets it back ("return"), and after "read_all"
- * gets the whole file's SHA-256 ("file_hash").
- */
-export type ManifestWorkerCommand =
-  | { type: "build"; path: string; name: string; chunkSize: number }
-  | { type: "return"; buffer: Uint8Array }
-  | { type: "file_hash"; hash: Uint8Array };
+/** Main thread to a manifest worker. */
+export type ManifestWorkerCommand = {
+  type: "build";
+  path: string;
+  name: string;
+  chunkSize: number;
+};
 
 /** A manifest worker to the main thread. */
 export type ManifestWorkerEvent =
   | { type: "progress"; bytes: number }
-  | { type: "bytes"; buffer: Uint8Array; length: number }
-  | { type: "read_all" }
   | { type: "built"; manifestBytes: Uint8Array; mtimeMs: number; size: number }
   | { type: "failed"; message: string };
 
@@ -236,18 +231,9 @@ export type ManifestWorkerEvent =
 export function isManifestWorkerCommand(
   value: unknown,
 ): value is ManifestWorkerCommand {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case "build":
-      return typeof value.path === "string" &&
-        typeof value.name === "string" && isIndex(value.chunkSize);
-    case "return":
-      return value.buffer instanceof Uint8Array;
-    case "file_hash":
-      return value.hash instanceof Uint8Array;
-    default:
-      return false;
-  }
+  return isRecord(value) && value.type === "build" &&
+    typeof value.path === "string" &&
+    typeof value.name === "string" && isIndex(value.chunkSize);
 }
 
 /**
@@ -268,11 +254,6 @@ export function isManifestWorkerEvent(
   switch (value.type) {
     case "progress":
       return isIndex(value.bytes);
-    case "bytes":
-      return value.buffer instanceof Uint8Array && isIndex(value.length) &&
-        value.length <= value.buffer.byteLength;
-    case "read_all":
-      return true;
     case "built":
       return value.manifestBytes instanceof Uint8Array &&
         typeof value.mtimeMs === "number" && isIndex(value.size);

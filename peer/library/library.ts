@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { basename, join, resolve } from "node:path";
 import {
   Bitfield,
@@ -451,9 +450,7 @@ export class Library {
 }
 
 /**
- * Hashes a file: the chunks in a manifest worker, the whole file on this
- * thread at the same time, from the buffers the worker lends it (one read of
- * the file, two hashes of every byte on two cores: 1 GiB in ~0.8 s, not 1.5).
+ * Hashes a file in a manifest worker.
  *
  * @param path the file
  * @param name the name to record
@@ -472,26 +469,11 @@ export function buildManifest(
       new URL("../workers/manifest_worker.ts", import.meta.url),
       { type: "module" },
     );
-    const wholeFile = createHash("sha256");
     worker.onmessage = (message: MessageEvent<unknown>) => {
       const event = message.data;
       if (!isManifestWorkerEvent(event)) {
         worker.terminate();
         reject(new TypeError("The manifest worker sent a malformed event"));
-        return;
-      }
-      if (event.type === "bytes") {
-        wholeFile.update(event.buffer.subarray(0, event.length));
-        worker.postMessage({ type: "return", buffer: event.buffer }, [
-          event.buffer.buffer as ArrayBuffer,
-        ]);
-        return;
-      }
-      if (event.type === "read_all") {
-        worker.postMessage({
-          type: "file_hash",
-          hash: new Uint8Array(wholeFile.digest()),
-        });
         return;
       }
       if (event.type === "progress") {

@@ -1,7 +1,7 @@
 /**
- * buildManifest() hashes the chunks in a worker and the whole file on the
- * calling thread from buffers the worker lends it: the result must be the
- * manifest a single ManifestBuilder makes of the same bytes.
+ * buildManifest() streams the file through a manifest worker in 1 MiB reads:
+ * the result must be the manifest a single ManifestBuilder makes of the
+ * same bytes, read at once.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -15,8 +15,7 @@ for (
   const [label, size] of [
     ["empty", 0],
     ["under one read", 700_000],
-    // More 1 MiB reads than the worker has buffers, so each is lent and
-    // returned several times, and a last chunk that is not full.
+    // Many reads, chunks that straddle them, and a last chunk not full.
     ["many reads", 9 * 1024 * 1024 + 17],
   ] as const
 ) {

@@ -78,40 +78,6 @@ Deno.test("ManifestBuilder gives the same manifest whatever size it was told to 
   );
 });
 
-Deno.test("ManifestBuilder with the whole file hashed elsewhere gives the same manifest", () => {
-  fc.assert(
-    fc.property(
-      fc.integer({ min: 0, max: 9 * CHUNK + 17 }),
-      fc.integer(),
-      (size, seed) => {
-        const data = new Rng(seed).bytes(size);
-        const builder = new ManifestBuilder(CHUNK, {
-          wholeFileHashedElsewhere: true,
-        });
-        builder.update(data);
-        assert.deepStrictEqual(
-          builder.finish("file.bin", sha256(data)),
-          build(data),
-        );
-      },
-    ),
-    { numRuns: 40 },
-  );
-  // The hash is required exactly when it is computed elsewhere.
-  const elsewhere = new ManifestBuilder(CHUNK, {
-    wholeFileHashedElsewhere: true,
-  });
-  assert.throws(() => elsewhere.finish("a.bin"), RangeError);
-  assert.throws(
-    () => elsewhere.finish("a.bin", new Uint8Array(31)),
-    RangeError,
-  );
-  assert.throws(
-    () => new ManifestBuilder(CHUNK).finish("a.bin", new Uint8Array(32)),
-    RangeError,
-  );
-});
-
 Deno.test("ManifestBuilder gives the same manifest however the data is split", () => {
   fc.assert(
     fc.property(
