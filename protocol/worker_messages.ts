@@ -22,6 +22,14 @@ export type FetchWorkerCommand =
   | { type: "interest"; connId: number; interested: boolean }
   | { type: "disconnect"; connId: number; reason: string }
   | { type: "shutdown" }
+  /** Re-check chunks already in the part file (resume); answered by "verified". */
+  | {
+    type: "verify";
+    requestId: number;
+    partPath: string;
+    manifestBytes: Uint8Array;
+    indices: number[];
+  }
   /** For the whole-file hash, which the first fetch worker keeps. */
   | { type: "hash"; command: HashWorkerCommand };
 
@@ -38,19 +46,18 @@ export type FetchWorkerEvent =
   | { type: "closed"; connId: number; reason: string; misbehaved: boolean }
   | { type: "write_failed"; index: number; message: string }
   | { type: "shut_down" }
+  | { type: "verified"; requestId: number; good: number[]; bad: number[] }
   /** From the whole-file hash, which the first fetch worker keeps. */
   | { type: "hash"; event: HashWorkerEvent };
 
 /** Main thread to the whole-file hash (peer/workers/file_hash.ts). */
 export type HashWorkerCommand =
   | { type: "init"; path: string; manifestBytes: Uint8Array }
-  | { type: "verify"; indices: number[] }
   | { type: "advance"; upToBytes: number }
   | { type: "finish" };
 
 /** The whole-file hash to the main thread. */
 export type HashWorkerEvent =
-  | { type: "verified"; good: number[]; bad: number[] }
   | { type: "digest"; hash: Uint8Array; bytes: number }
   | { type: "failed"; message: string };
 
@@ -98,6 +105,10 @@ export function isFetchWorkerCommand(
       return isIndex(value.connId) && typeof value.reason === "string";
     case "shutdown":
       return true;
+    case "verify":
+      return isIndex(value.requestId) && typeof value.partPath === "string" &&
+        value.manifestBytes instanceof Uint8Array &&
+        Array.isArray(value.indices) && value.indices.every(isIndex);
     case "hash":
       return isHashWorkerCommand(value.command);
     default:
@@ -140,6 +151,10 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
       return isIndex(value.index) && typeof value.message === "string";
     case "shut_down":
       return true;
+    case "verified":
+      return isIndex(value.requestId) && Array.isArray(value.good) &&
+        value.good.every(isIndex) && Array.isArray(value.bad) &&
+        value.bad.every(isIndex);
     case "hash":
       return isHashWorkerEvent(value.event);
     default:
@@ -166,8 +181,6 @@ export function isHashWorkerCommand(
     case "init":
       return typeof value.path === "string" &&
         value.manifestBytes instanceof Uint8Array;
-    case "verify":
-      return Array.isArray(value.indices) && value.indices.every(isIndex);
     case "advance":
       return isIndex(value.upToBytes);
     case "finish":
@@ -191,9 +204,6 @@ export function isHashWorkerCommand(
 export function isHashWorkerEvent(value: unknown): value is HashWorkerEvent {
   if (!isRecord(value)) return false;
   switch (value.type) {
-    case "verified":
-      return Array.isArray(value.good) && value.good.every(isIndex) &&
-        Array.isArray(value.bad) && value.bad.every(isIndex);
     case "digest":
       return value.hash instanceof Uint8Array && isIndex(value.bytes);
     case "failed":

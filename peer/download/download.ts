@@ -200,6 +200,8 @@ interface Connection {
 /** The whole-file hash hears of the growing prefix every this many chunks. */
 const ADVANCE_EVERY_CHUNKS = 4;
 const TICK_MS = 500;
+/** A resumed download's chunks are re-checked this many bytes per round (progress in between). */
+const RECHECK_BATCH_BYTES = 128 * 1024 * 1024;
 /** A manifest this large (a file of 16 GiB in 512 KiB chunks) is worth a collection once set up. */
 const LARGE_MANIFEST_BYTES = 1024 * 1024;
 const DEFAULT_DEPTH = 8;
@@ -252,6 +254,8 @@ class Download {
   #hasher: Hasher | null = null;
   #state: DownloadProgress["state"] = "finding";
   #prefixChunks = 0;
+  /** The chunks found good so far while a resumed download is re-checked. */
+  #recheckHave: Bitfield | null = null;
   /** The prefix the whole-file hash was last told about. */
   #prefixPosted = 0;
   #bytesFetched = 0;
@@ -552,9 +556,25 @@ class Download {
       for (let i = 0; i < manifest.chunkCount; i++) {
         if (claimed.has(i)) indices.push(i);
       }
-      const { good } = await this.#hasher!.verify(indices);
-      for (const index of good) have.set(index);
-      this.#resumedChunks = good.length;
+      // Every worker checks a share at once; shown as "checking", the good
+      // chunks counted as they are found (16 GiB on disk is seconds of it).
+      this.#state = "checking";
+      this.#recheckHave = have;
+      const batch = Math.max(
+        1,
+        Math.floor(RECHECK_BATCH_BYTES / manifest.chunkSize),
+      );
+      for (let at = 0; at < indices.length; at += batch) {
+        const { good } = await this.#pool!.verify(
+          this.#partPath,
+          this.#manifestBytes,
+          indices.slice(at, at + batch),
+        );
+        for (const index of good) have.set(index);
+        this.#progress();
+      }
+      this.#recheckHave = null;
+      this.#resumedChunks = have.count;
     }
     this.#picker = new PiecePicker(have);
     // Create the resume state before the part file grows, so it can still
@@ -1024,7 +1044,7 @@ class Download {
     const windowBytes = this.#rateWindow.bytes(now);
     const windowMs = Math.min(PROGRESS_WINDOW_MS, now - this.#startMs);
     const manifest = this.#manifest;
-    const have = this.#picker?.have;
+    const have = this.#picker?.have ?? this.#recheckHave;
     this.#options.onProgress?.({
       state: this.#state,
       fileId: this.#fileId.byteLength ? toHex(this.#fileId) : "",

@@ -28,6 +28,7 @@ import {
 import { FrameReader } from "../wire/frame_reader.ts";
 import { FileHash } from "./file_hash.ts";
 import { GcSchedule } from "../gc_schedule.ts";
+import { verifyChunks } from "./verify_chunks.ts";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -83,6 +84,8 @@ const links = new Map<number, Link>();
 /** Each chunk's hash object is freed only by a full collection (gc_schedule.ts). */
 const gcSchedule = new GcSchedule();
 let watchdog: ReturnType<typeof setInterval> | undefined;
+/** Reused by every re-check of chunks on disk (resume). */
+let verifyBuffer: Uint8Array | null = null;
 /** Every command but init waits for the file to be open. */
 let initialized: Promise<void> = Promise.resolve();
 
@@ -160,10 +163,38 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
     case "shutdown":
       await shutdown();
       return;
+    case "verify":
+      post(await verify(command));
+      return;
     case "hash":
       fileHash ??= new FileHash((event) => post({ type: "hash", event }));
       fileHash.handle(command.command);
       return;
+  }
+}
+
+/** Re-checks this worker's share of a resumed download's chunks. */
+async function verify(
+  command: Extract<FetchWorkerCommand, { type: "verify" }>,
+): Promise<FetchWorkerEvent> {
+  const { requestId, indices } = command;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(command.partPath, { read: true });
+  } catch {
+    // Gone or unreadable: nothing on disk can be trusted.
+    return { type: "verified", requestId, good: [], bad: indices };
+  }
+  try {
+    const manifest = parseManifest(command.manifestBytes, { viewHashes: true });
+    verifyBuffer ??= new Uint8Array(manifest.chunkSize);
+    return {
+      type: "verified",
+      requestId,
+      ...verifyChunks(file, manifest, indices, verifyBuffer, gcSchedule),
+    };
+  } finally {
+    file.close();
   }
 }
 

@@ -2,8 +2,7 @@
  * The whole-file SHA-256 of a download, computed while it arrives: it reads
  * the contiguous prefix back from the `.part` file as the prefix grows (so
  * the check ends moments after the last chunk), flushes the file to disk as
- * it goes (so the final flush before the rename is short), and re-checks
- * chunks listed in resume state before they are trusted again.
+ * it goes (so the final flush before the rename is short).
  *
  * It runs inside the first fetch worker (fetch_worker.ts), not in a worker of
  * its own: an isolate costs ~11 MiB, and the work is done in slices that let
@@ -12,19 +11,11 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import {
-  bytesEqual,
-  chunkHash,
-  chunkLength,
-  type Manifest,
-  parseManifest,
-  sha256,
-} from "@shoal/protocol";
+import { type Manifest, parseManifest } from "@shoal/protocol";
 import type {
   HashWorkerCommand,
   HashWorkerEvent,
 } from "@shoal/protocol/worker_messages";
-import { GcSchedule } from "../gc_schedule.ts";
 
 const READ_BUFFER_BYTES = 1024 * 1024;
 /**
@@ -68,8 +59,6 @@ export class FileHash {
   /** Where the file position is, so sequential reads skip the seek. */
   #position = -1;
   readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
-  /** Re-checking a resumed file makes a hash object per chunk (gc_schedule.ts). */
-  readonly #verifyGc = new GcSchedule();
   readonly #turn = new MessageChannel();
   #resumeTurn: (() => void) | null = null;
 
@@ -114,9 +103,6 @@ export class FileHash {
         this.#hashedBytes = 0;
         this.#flushedUpTo = 0;
         return;
-      case "verify":
-        this.#post(this.#verify(command.indices));
-        return;
       case "advance":
         this.#targetBytes = Math.max(this.#targetBytes, command.upToBytes);
         await this.#catchUp();
@@ -146,32 +132,6 @@ export class FileHash {
       filled += n;
     }
     this.#position = at + filled;
-  }
-
-  #verify(indices: number[]): HashWorkerEvent {
-    const good: number[] = [];
-    const bad: number[] = [];
-    const m = this.#manifest!;
-    for (const index of indices) {
-      if (index >= m.chunkCount) {
-        bad.push(index);
-        continue;
-      }
-      const length = chunkLength(m, index);
-      const chunk = length <= this.#buffer.byteLength
-        ? this.#buffer.subarray(0, length)
-        : new Uint8Array(length);
-      try {
-        this.#readFully(index * m.chunkSize, chunk);
-        (bytesEqual(sha256(chunk), chunkHash(m, index)) ? good : bad).push(
-          index,
-        );
-        this.#verifyGc.add(length);
-      } catch {
-        bad.push(index);
-      }
-    }
-    return { type: "verified", good, bad };
   }
 
   /** One turn of the event loop (a message to ourselves: timers get clamped). */

@@ -10,7 +10,7 @@ import type {
 } from "@shoal/protocol/worker_messages";
 
 /**
- * Hashes a growing `.part` file off the main thread and re-checks chunks.
+ * Hashes a growing `.part` file off the main thread.
  *
  * @example
  * ```ts
@@ -57,19 +57,6 @@ export class Hasher {
 
   #next(): Promise<HashWorkerEvent> {
     return new Promise((resolve) => (this.#waiting = resolve));
-  }
-
-  /** Re-checks chunks on disk; resolves with the good and bad ones. */
-  async verify(indices: number[]): Promise<{ good: number[]; bad: number[] }> {
-    if (this.#failure) throw this.#failure;
-    const next = this.#next();
-    this.#send({ type: "verify", indices });
-    const event = await next;
-    if (event.type !== "verified") {
-      throw this.#failure ??
-        new Error("Cannot re-check chunks: the whole-file hash failed");
-    }
-    return event;
   }
 
   /** Lets the worker hash the file up to `bytes` (a contiguous, checked prefix). */

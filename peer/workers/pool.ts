@@ -33,6 +33,18 @@ export class FetchPool {
   readonly #workerOf = new Map<number, number>();
   readonly #onEvent: (event: FetchWorkerEvent) => void;
   #shutdowns = 0;
+  #nextVerifyId = 1;
+  /** Re-checks under way: what each still waits for, by request id. */
+  readonly #verifying = new Map<
+    number,
+    {
+      left: number;
+      good: number[];
+      bad: number[];
+      resolve: (result: { good: number[]; bad: number[] }) => void;
+      reject: (error: Error) => void;
+    }
+  >();
   #onShutDown: (() => void) | null = null;
   /** Where the whole-file hash's events go (see {@linkcode FetchPool.sendHash}). */
   onHashEvent: ((event: HashWorkerEvent) => void) | null = null;
@@ -74,6 +86,16 @@ export class FetchPool {
       this.onHashEvent?.(data.event);
       return;
     }
+    if (data.type === "verified") {
+      const request = this.#verifying.get(data.requestId);
+      if (!request) return;
+      request.good.push(...data.good);
+      request.bad.push(...data.bad);
+      if (--request.left > 0) return;
+      this.#verifying.delete(data.requestId);
+      request.resolve({ good: request.good, bad: request.bad });
+      return;
+    }
     if (data.type === "shut_down") {
       this.#shutdowns++;
       if (this.#shutdowns === this.#workers.length) this.#onShutDown?.();
@@ -103,6 +125,49 @@ export class FetchPool {
     this.#workers[best]!.postMessage(
       { type: "connect", connId, host, port } satisfies FetchWorkerCommand,
     );
+  }
+
+  /**
+   * Re-checks chunks of the part file against the manifest, a share on each
+   * worker at once (every other chunk each: neighbours stay close on disk).
+   *
+   * @param partPath the part file
+   * @param manifestBytes the download's manifest (its shared copy)
+   * @param indices chunks to check
+   * @returns the chunks that match and those that do not
+   */
+  verify(
+    partPath: string,
+    manifestBytes: Uint8Array,
+    indices: readonly number[],
+  ): Promise<{ good: number[]; bad: number[] }> {
+    const count = this.#workers.length;
+    if (count === 0) {
+      return Promise.reject(new Error("the workers were stopped"));
+    }
+    const shares: number[][] = Array.from({ length: count }, () => []);
+    indices.forEach((index, i) => shares[i % count]!.push(index));
+    const requestId = this.#nextVerifyId++;
+    return new Promise((resolve, reject) => {
+      this.#verifying.set(requestId, {
+        left: count,
+        good: [],
+        bad: [],
+        resolve,
+        reject,
+      });
+      shares.forEach((share, i) =>
+        this.#workers[i]!.postMessage(
+          {
+            type: "verify",
+            requestId,
+            partPath,
+            manifestBytes,
+            indices: share,
+          } satisfies FetchWorkerCommand,
+        )
+      );
+    });
   }
 
   /** Sends a command to the whole-file hash, which the first worker keeps. */
@@ -140,5 +205,9 @@ export class FetchPool {
     // Nothing can answer the hash any more: whatever waits on it fails.
     this.onHashEvent?.({ type: "failed", message: "the workers were stopped" });
     this.onHashEvent = null;
+    for (const request of this.#verifying.values()) {
+      request.reject(new Error("the workers were stopped"));
+    }
+    this.#verifying.clear();
   }
 }

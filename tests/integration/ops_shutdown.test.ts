@@ -195,9 +195,25 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
 
     const second = await spawnDeno(PEER_MAIN, args).done(60_000);
     assert.equal(second.code, 0, second.stderr);
-    const done = jsonLines(second.stdout.split("\n")).find((event) =>
-      event.type === "done"
-    ) as { resumedChunks: number; sha256: string } | undefined;
+    const secondEvents = jsonLines(second.stdout.split("\n"));
+    // The chunks on disk are re-checked first, shown as "checking" with the
+    // good ones counted, before any is downloaded.
+    const progress = secondEvents.filter((event) =>
+      event.type === "progress"
+    ) as unknown as { state: string; chunksDone: number }[];
+    const firstDownloading = progress.findIndex((p) =>
+      p.state === "downloading"
+    );
+    const rechecked = progress.slice(0, firstDownloading).filter((p) =>
+      p.state === "checking"
+    );
+    assert.ok(
+      rechecked.some((p) => p.chunksDone >= before.chunksDone),
+      second.stdout,
+    );
+    const done = secondEvents.find((event) => event.type === "done") as
+      | { resumedChunks: number; sha256: string }
+      | undefined;
     assert.ok(done, second.stdout);
     assert.ok(
       done.resumedChunks >= before.chunksDone,

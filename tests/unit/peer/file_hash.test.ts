@@ -1,7 +1,7 @@
 /**
  * The whole-file hash a download runs in its first fetch worker: real files
  * on disk, a prefix that grows in uneven steps (and jumps by more than one
- * slice), resume re-checks of good and damaged chunks, and a short file.
+ * slice), and a short file.
  */
 import assert from "node:assert/strict";
 import { randomFillSync } from "node:crypto";
@@ -50,22 +50,6 @@ Deno.test("FileHash gives the file's SHA-256 however the prefix grows", async ()
   if (event.type !== "digest") return;
   assert.deepEqual(event.hash, sha256(bytes));
   assert.equal(event.bytes, bytes.byteLength);
-  hash.close();
-});
-
-Deno.test("FileHash re-checks chunks and names the damaged ones", async () => {
-  await using dir = await tempDir();
-  const { bytes, path, hash, next } = await setup(dir.path, 4 * CHUNK + 10);
-  // Flip one byte of chunk 2 on disk.
-  using file = await Deno.open(path, { write: true });
-  file.seekSync(2 * CHUNK + 7, Deno.SeekMode.Start);
-  file.writeSync(new Uint8Array([bytes[2 * CHUNK + 7]! ^ 0xff]));
-  hash.handle({ type: "verify", indices: [0, 2, 4, 99] });
-  const event = await next();
-  assert.equal(event.type, "verified");
-  if (event.type !== "verified") return;
-  assert.deepEqual(event.good.sort(), [0, 4]);
-  assert.deepEqual(event.bad.sort((a, b) => a - b), [2, 99]);
   hash.close();
 });
 
