@@ -60,6 +60,32 @@ export function chunkCountFor(size: number, chunkSize: number): number {
 }
 
 /**
+ * The chunk size to share a file of `size` bytes with: 512 KiB, doubled as
+ * often as it takes to stay within {@linkcode MAX_CHUNK_COUNT} chunks (1 MiB
+ * past 128 GiB, up to 4 MiB for 1 TiB), or null when even the largest chunks
+ * are too few (over 1 TiB).
+ *
+ * @param size the file's size in bytes
+ * @returns the chunk size, or null when the file is too large to share
+ * @example
+ * ```ts
+ * import { chunkSizeFor } from "@shoal/protocol";
+ * chunkSizeFor(4 * 2 ** 30); // 524288
+ * chunkSizeFor(200 * 2 ** 30); // 1048576
+ * ```
+ */
+export function chunkSizeFor(size: number): number | null {
+  for (
+    let chunkSize = DEFAULT_CHUNK_BYTES;
+    chunkSize <= MAX_CHUNK_BYTES;
+    chunkSize *= 2
+  ) {
+    if (chunkCountFor(size, chunkSize) <= MAX_CHUNK_COUNT) return chunkSize;
+  }
+  return null;
+}
+
+/**
  * Length of chunk `index` (the last one may be short).
  *
  * @param manifest the manifest

@@ -49,6 +49,7 @@ export {
   chunkCountFor,
   chunkHash,
   chunkLength,
+  chunkSizeFor,
   encodeManifest,
   fileIdOf,
   type Manifest,

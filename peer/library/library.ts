@@ -10,12 +10,14 @@ import { basename, join, resolve } from "node:path";
 import {
   Bitfield,
   bytesEqual,
-  DEFAULT_CHUNK_BYTES,
+  chunkSizeFor,
   type FileAnnouncement,
   fileIdOf,
   fileNameProblem,
   fromHex,
   type Manifest,
+  MAX_CHUNK_BYTES,
+  MAX_CHUNK_COUNT,
   parseManifest,
   toHex,
 } from "@shoal/protocol";
@@ -302,6 +304,15 @@ export class Library {
     // hide a change made in the same second, so it is not trusted (as git's
     // "racily clean" entries are not).
     let manifestBytes = saved ? await this.#loadManifest(saved.id) : null;
+    const chunkSize = options.chunkSize ?? chunkSizeFor(info.size);
+    if (!manifestBytes && chunkSize === null) {
+      // Said before hashing, not after: the largest chunks hold 1 TiB.
+      throw new SeedError(
+        `Cannot seed ${absolute}: it is ${info.size} bytes, and Shoal shares files of up to ${
+          MAX_CHUNK_COUNT * MAX_CHUNK_BYTES
+        } bytes (1 TiB); split it first`,
+      );
+    }
     if (!manifestBytes) {
       const waitFrom = options.waitForCtimeFromBytes ??
         WAIT_FOR_CTIME_FROM_BYTES;
@@ -310,7 +321,7 @@ export class Library {
       const built = await buildManifest(
         absolute,
         name,
-        options.chunkSize ?? DEFAULT_CHUNK_BYTES,
+        chunkSize!,
         (bytes) => options.onProgress?.(bytes, info.size),
       );
       manifestBytes = built.manifestBytes;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Library } from "../../../peer/library/library.ts";
+import { Library, SeedError } from "../../../peer/library/library.ts";
 import { makeFile, tempDir } from "../../_helpers/peers.ts";
 
 const CHUNK = 512 * 1024;
@@ -51,6 +51,21 @@ Deno.test("seedPath() waits for a large just-written file's ctime to age, then t
   assert.equal((await savedSeeds(stateDir))[0]!.ctimeMs, ctimeMs);
   // Nothing left for a re-check to do: chunks are served without hashing.
   assert.equal(file.stale, false);
+});
+
+Deno.test("seedPath() refuses a file over 1 TiB before hashing any of it", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "huge.bin");
+  // Sparse: no disk used; hashing it would take hours.
+  await Deno.writeFile(path, new Uint8Array(0));
+  await Deno.truncate(path, 2 ** 40 + 1);
+  const library = new Library(join(dir.path, "state"));
+  await assert.rejects(
+    library.seedPath(path),
+    (error: Error) =>
+      error instanceof SeedError &&
+      /up to 1099511627776 bytes \(1 TiB\); split it first/.test(error.message),
+  );
 });
 
 Deno.test("recheck() marks a file stale when its bytes changed under the same size and mtime", async () => {

@@ -4,6 +4,7 @@ import {
   chunkCountFor,
   chunkHash,
   chunkLength,
+  chunkSizeFor,
   encodeManifest,
   fileIdOf,
   HASH_BYTES,
@@ -151,6 +152,28 @@ Deno.test("ManifestBuilder.finish() refuses an unsafe name", () => {
   const builder = new ManifestBuilder(CHUNK);
   builder.update(new Uint8Array(3));
   assert.throws(() => builder.finish("../x"), TypeError);
+});
+
+Deno.test("chunkSizeFor() keeps 512 KiB chunks up to 128 GiB, then doubles them, up to 1 TiB", () => {
+  const GiB = 2 ** 30;
+  assert.equal(chunkSizeFor(0), 512 * 1024);
+  assert.equal(chunkSizeFor(128 * GiB), 512 * 1024);
+  assert.equal(chunkSizeFor(128 * GiB + 1), 1024 * 1024);
+  assert.equal(chunkSizeFor(256 * GiB), 1024 * 1024);
+  assert.equal(chunkSizeFor(600 * GiB), 4 * 1024 * 1024);
+  assert.equal(chunkSizeFor(1024 * GiB), MAX_CHUNK_BYTES);
+  assert.equal(chunkSizeFor(1024 * GiB + 1), null);
+  // Whatever it picks fits the manifest's limits.
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 1024 * GiB }), (size) => {
+      const chunkSize = chunkSizeFor(size)!;
+      assert.ok(chunkCountFor(size, chunkSize) <= MAX_CHUNK_COUNT);
+      assert.ok(
+        chunkSize === 512 * 1024 ||
+          chunkCountFor(size, chunkSize / 2) > MAX_CHUNK_COUNT,
+      );
+    }),
+  );
 });
 
 Deno.test("chunkLength() refuses an index outside the file", () => {
