@@ -4,9 +4,19 @@ import { fileURLToPath } from "node:url";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-Deno.test("bench/memory.ts downloads each size and reports the leecher's and the seeder's peak RSS", async () => {
+interface Sample {
+  size: number;
+  stopped: boolean;
+  peakBytes: number;
+  seederPeakBytes: number;
+}
+
+/** Runs bench/memory.ts with `args`; returns its table and its samples. */
+async function runMemoryBench(
+  args: string[],
+): Promise<{ stdout: string; samples: Sample[] }> {
   const run = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "bench/memory.ts", "--sizes", "4M,8M"],
+    args: ["run", "-A", "bench/memory.ts", ...args],
     cwd: REPO,
     stdout: "piped",
     stderr: "piped",
@@ -14,50 +24,37 @@ Deno.test("bench/memory.ts downloads each size and reports the leecher's and the
   const stdout = new TextDecoder().decode(run.stdout);
   assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
   const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
-  const samples = json.memory as {
-    size: number;
-    peakBytes: number;
-    seederPeakBytes: number;
-  }[];
+  return { stdout, samples: json.memory as Sample[] };
+}
+
+/** Real deno processes: tens of MiB, never nothing, never the file twice. */
+function assertPlausiblePeaks(sample: Sample): void {
+  for (const bytes of [sample.peakBytes, sample.seederPeakBytes]) {
+    assert.ok(bytes > 20 * 2 ** 20 && bytes < 512 * 2 ** 20, String(bytes));
+  }
+}
+
+Deno.test("bench/memory.ts downloads each size and reports the leecher's and the seeder's peak RSS", async () => {
+  const { stdout, samples } = await runMemoryBench(["--sizes", "4M,8M"]);
   assert.deepEqual(samples.map((s) => s.size), [4 * 2 ** 20, 8 * 2 ** 20]);
   for (const sample of samples) {
-    // Real deno processes: tens of MiB, never nothing, never the file twice.
-    for (const bytes of [sample.peakBytes, sample.seederPeakBytes]) {
-      assert.ok(bytes > 20 * 2 ** 20 && bytes < 512 * 2 ** 20, String(bytes));
-    }
+    assert.equal(sample.stopped, false);
+    assertPlausiblePeaks(sample);
   }
   assert.match(stdout, /leecher peak RSS MiB +seeder peak RSS MiB/);
 });
 
 Deno.test("bench/memory.ts --stop-after stops a download it has no room or time for and still reports both peaks", async () => {
   // 1 GiB cannot arrive in half a second; the leecher is stopped part-way.
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "bench/memory.ts",
-      "--sizes",
-      "1G",
-      "--stop-after",
-      "0.5",
-    ],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(run.stdout);
-  assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
-  const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
-  const [sample] = json.memory as {
-    size: number;
-    stopped: boolean;
-    peakBytes: number;
-    seederPeakBytes: number;
-  }[];
-  assert.equal(sample!.size, 2 ** 30);
-  assert.equal(sample!.stopped, true);
-  for (const bytes of [sample!.peakBytes, sample!.seederPeakBytes]) {
-    assert.ok(bytes > 20 * 2 ** 20 && bytes < 512 * 2 ** 20, String(bytes));
-  }
+  const { stdout, samples } = await runMemoryBench([
+    "--sizes",
+    "1G",
+    "--stop-after",
+    "0.5",
+  ]);
+  assert.equal(samples.length, 1);
+  assert.equal(samples[0]!.size, 2 ** 30);
+  assert.equal(samples[0]!.stopped, true);
+  assertPlausiblePeaks(samples[0]!);
   assert.match(stdout, /1G +0\.5 \(stopped\)/);
 });
