@@ -275,6 +275,10 @@ class Download {
 
   constructor(options: DownloadOptions) {
     this.#options = options;
+    // A stop or failure can come before the transfer waits on this (while
+    // the tracker answers, or chunks on disk are re-checked): whoever waits
+    // later still sees it, and meanwhile it is not an unhandled rejection.
+    this.#finish.promise.catch(() => {});
     const rate = options.maxDownloadBytesPerSecond;
     this.#downloadBucket = rate
       ? new TokenBucket(rate, { burst: Math.max(rate / 4, 1024 * 1024) })
@@ -565,6 +569,9 @@ class Download {
         Math.floor(RECHECK_BATCH_BYTES / manifest.chunkSize),
       );
       for (let at = 0; at < indices.length; at += batch) {
+        // Stopped (a signal) or failed meanwhile: end here, leaving the saved
+        // state as it was (this check has not changed what is on disk).
+        if (this.#finished) await this.#finish.promise;
         const { good } = await this.#pool!.verify(
           this.#partPath,
           this.#manifestBytes,

@@ -16,6 +16,12 @@ import {
   tempDir,
 } from "../_helpers/peers.ts";
 import { TrackerClient } from "../../peer/tracker_client.ts";
+import { Bitfield, ManifestBuilder } from "@shoal/protocol";
+import {
+  loadResume,
+  resumePath,
+  saveResume,
+} from "../../peer/storage/resume.ts";
 
 const CHUNK_BYTES = 512 * 1024;
 
@@ -226,6 +232,80 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
   } finally {
     if (leecher) await leecher.kill();
     await proxy.close();
+    await seeder.stop();
+  }
+});
+
+Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk exits 0 and keeps them all", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  // Zeros, made at once: 600 MiB takes several rounds of re-checking (128
+  // MiB each), so the signal lands in the middle of them.
+  const size = 600 * 1024 * 1024;
+  const source = join(dir.path, "recheck.bin");
+  await Deno.writeFile(source, new Uint8Array(0));
+  await Deno.truncate(source, size);
+  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+  let leecher: RunningProcess | null = null;
+  try {
+    // A download that got every chunk but the last before it stopped: the
+    // part file and its resume state, as the leecher leaves them.
+    const builder = new ManifestBuilder(CHUNK_BYTES);
+    builder.update(new Uint8Array(size));
+    const { bytes: manifestBytes, id, manifest } = builder.finish(
+      "recheck.bin",
+    );
+    const out = join(dir.path, "l");
+    await Deno.mkdir(join(out, ".shoal", "resume"), { recursive: true });
+    await Deno.writeFile(join(out, "recheck.bin.part"), new Uint8Array(0));
+    await Deno.truncate(join(out, "recheck.bin.part"), size);
+    const claimed = new Bitfield(manifest.chunkCount);
+    for (let i = 0; i < manifest.chunkCount - 1; i++) claimed.set(i);
+    const statePath = resumePath(join(out, ".shoal"), id);
+    await saveResume(statePath, { manifestBytes, have: claimed });
+
+    const args = [
+      "--tracker",
+      `${tracker.host}:${tracker.port}`,
+      "--get",
+      "recheck.bin",
+      "--out",
+      out,
+      "--no-seed",
+      "--json",
+    ];
+    leecher = spawnDeno(PEER_MAIN, args);
+    await leecher.waitFor(/"state":"checking"/, 30_000);
+    leecher.child.kill("SIGTERM");
+    const stopped = await leecher.done(15_000);
+    leecher = null;
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const events = jsonLines(stopped.stdout.split("\n"));
+    assert.equal(events.at(-1)?.type, "stopped", stopped.stdout);
+    // Stopped while re-checking: nothing was downloaded, and the saved state
+    // still lists every chunk it listed before.
+    assert.ok(
+      events.every((event) => event.state !== "downloading"),
+      stopped.stdout,
+    );
+    assert.equal(
+      (await loadResume(statePath, id))!.have.count,
+      claimed.count,
+    );
+
+    const second = await spawnDeno(PEER_MAIN, args).done(60_000);
+    assert.equal(second.code, 0, second.stderr);
+    const done = jsonLines(second.stdout.split("\n")).find((event) =>
+      event.type === "done"
+    ) as { resumedChunks: number; bytesFetched: number } | undefined;
+    assert.ok(done, second.stdout);
+    assert.equal(done.resumedChunks, claimed.count);
+    assert.equal(
+      await sha256File(join(out, "recheck.bin")),
+      await sha256File(source),
+    );
+  } finally {
+    if (leecher) await leecher.kill();
     await seeder.stop();
   }
 });
