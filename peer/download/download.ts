@@ -310,7 +310,9 @@ class Download {
       // their code: start them while the tracker answers.
       this.#startWorkers();
       await found;
+      await this.#stopIfFailed();
       await this.#getManifest();
+      await this.#stopIfFailed();
       const finalPath = await this.#preparePaths();
       await this.#transfer();
       return await this.#complete(finalPath);
@@ -569,9 +571,9 @@ class Download {
         Math.floor(RECHECK_BATCH_BYTES / manifest.chunkSize),
       );
       for (let at = 0; at < indices.length; at += batch) {
-        // Stopped (a signal) or failed meanwhile: end here, leaving the saved
-        // state as it was (this check has not changed what is on disk).
-        if (this.#finished) await this.#finish.promise;
+        // Stopped meanwhile: the saved state stays as it was (this check has
+        // not changed what is on disk).
+        await this.#stopIfFailed();
         const { good } = await this.#pool!.verify(
           this.#partPath,
           this.#manifestBytes,
@@ -690,6 +692,11 @@ class Download {
     pool.onHashEvent = (event) => hasher.receive(event);
     this.#pool = pool;
     this.#hasher = hasher;
+  }
+
+  /** Throws the stop or failure that came meanwhile (a signal, a crashed worker). */
+  async #stopIfFailed(): Promise<void> {
+    if (this.#finished) await this.#finish.promise;
   }
 
   #fail(error: Error): void {
