@@ -44,6 +44,8 @@ export interface CrowdResult {
   firstSeconds: number;
   /** Bytes the seeder wrote to sockets, in file copies. */
   seederCopies: number;
+  /** The seeder's peak RSS (VmHWM) over the crowd, bytes. */
+  seederPeakBytes: number;
 }
 
 async function makeFile(path: string, bytes: number): Promise<void> {
@@ -134,7 +136,10 @@ async function crowd(
     await leecher.waitForLine(/^checked /, options.timeoutMs);
     return (performance.now() - started) / 1000;
   }));
-  // The seeder prints what it uploaded when it stops.
+  // Its peak over the crowd, not its exit. It prints what it uploaded
+  // when it stops.
+  seeder.samplePeak();
+  const seederPeakBytes = seeder.peakBytes;
   await seeder.stop(5_000);
   const uploaded = Number(
     seeder.lines.join("\n").match(/uploaded (\d+) bytes/)?.[1] ?? NaN,
@@ -147,6 +152,7 @@ async function crowd(
     lastSeconds: Math.max(...times),
     firstSeconds: Math.min(...times),
     seederCopies: copies,
+    seederPeakBytes,
   };
 }
 
@@ -221,6 +227,7 @@ Options:
       r.lastSeconds.toFixed(1),
       (r.lastSeconds / alone.lastSeconds).toFixed(2),
       r.seederCopies.toFixed(2),
+      (r.seederPeakBytes / 2 ** 20).toFixed(0),
     ]);
     console.log(
       `\nFlash crowd: ${
@@ -237,6 +244,7 @@ Options:
         "last (s)",
         "last / alone",
         "seeder upload (copies)",
+        "seeder peak RSS MiB",
       ], rows),
     );
     console.log(

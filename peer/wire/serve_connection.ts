@@ -29,6 +29,7 @@ import {
 import type { Library, SharedFile } from "../library/library.ts";
 import type { SlotHolder, UploadSlots } from "./upload_slots.ts";
 import { GcSchedule } from "../gc_schedule.ts";
+import { SendBuffers } from "./send_buffers.ts";
 
 /** How long HAVEs for one connection wait to leave together. */
 const HAVE_BATCH_MS = 20;
@@ -78,6 +79,8 @@ export interface ServeConnectionOptions {
   onMisbehaviour?: (reason: string) => void;
   /** Upload slots and pacing shared by the server's connections; all unchoked when absent. */
   slots?: UploadSlots;
+  /** Frame buffers shared by the server's connections; one of its own when absent. */
+  sendBuffers?: SendBuffers;
 }
 
 interface QueuedGet {
@@ -100,7 +103,7 @@ export async function serveConnection(
     timeoutFromEnv("SHOAL_IDLE_TIMEOUT_MS") ?? IDLE_TIMEOUT_MS;
   let file: SharedFile | null = null;
   let handle: Deno.FsFile | null = null;
-  let buffer: Uint8Array | null = null;
+  const sendBuffers = options.sendBuffers ?? new SendBuffers(1);
   const queue: QueuedGet[] = [];
   let serving: Promise<void> | null = null;
   let closed = false;
@@ -190,44 +193,52 @@ export async function serveConnection(
         continue;
       }
       const prefixBytes = HEADER_BYTES + 4;
-      if (!buffer || buffer.byteLength < prefixBytes + length) {
-        buffer = new Uint8Array(prefixBytes + current.manifest.chunkSize);
-      }
-      buffer.set(createChunkDataPrefix(txid, index, length));
-      const body = buffer.subarray(prefixBytes, prefixBytes + length);
-      // Sync calls: a seek never touches the disk, and a seeded file is
-      // usually in the page cache, where a 512 KiB read costs less than the
-      // hop to a runtime thread and back (1 GiB from 3 seeders: 1.83 s ->
-      // 1.71 s). A cold read blocks this loop for one disk read, no longer.
-      handle!.seekSync(index * current.manifest.chunkSize, Deno.SeekMode.Start);
-      let filled = 0;
+      // Taken for this frame only, and given back once it is written.
+      const buffer = sendBuffers.take(
+        prefixBytes + current.manifest.chunkSize,
+      );
       try {
-        while (filled < length) {
-          const n = handle!.readSync(body.subarray(filled));
-          if (n === null) break;
-          filled += n;
+        buffer.set(createChunkDataPrefix(txid, index, length));
+        const body = buffer.subarray(prefixBytes, prefixBytes + length);
+        // Sync calls: a seek never touches the disk, and a seeded file is
+        // usually in the page cache, where a 512 KiB read costs less than the
+        // hop to a runtime thread and back (1 GiB from 3 seeders: 1.83 s ->
+        // 1.71 s). A cold read blocks this loop for one disk read, no longer.
+        handle!.seekSync(
+          index * current.manifest.chunkSize,
+          Deno.SeekMode.Start,
+        );
+        let filled = 0;
+        try {
+          while (filled < length) {
+            const n = handle!.readSync(body.subarray(filled));
+            if (n === null) break;
+            filled += n;
+          }
+        } catch (error) {
+          if (isConnectionError(error)) throw error;
+          filled = -1; // A read error: treat it like a changed file.
         }
-      } catch (error) {
-        if (isConnectionError(error)) throw error;
-        filled = -1; // A read error: treat it like a changed file.
+        // Short (the file shrank) or different bytes (overwritten in place):
+        // the file no longer matches its manifest, so stop serving it.
+        // Hash on read unless nothing can have changed the bytes: our own
+        // download in progress was checked chunk by chunk as we wrote it, and
+        // a file whose ctime is the one its bytes were checked at is untouched.
+        const hashed = filled === length && matches !== "unchanged";
+        if (hashed) hashedOnRead.add(length);
+        if (
+          filled < length ||
+          (hashed &&
+            !bytesEqual(sha256(body), chunkHash(current.manifest, index)))
+        ) {
+          options.library.markStale(current.id);
+          await notAvailable(txid);
+          continue;
+        }
+        await send(buffer.subarray(0, prefixBytes + length));
+      } finally {
+        sendBuffers.give(buffer);
       }
-      // Short (the file shrank) or different bytes (overwritten in place):
-      // the file no longer matches its manifest, so stop serving it.
-      // Hash on read unless nothing can have changed the bytes: our own
-      // download in progress was checked chunk by chunk as we wrote it, and
-      // a file whose ctime is the one its bytes were checked at is untouched.
-      const hashed = filled === length && matches !== "unchanged";
-      if (hashed) hashedOnRead.add(length);
-      if (
-        filled < length ||
-        (hashed &&
-          !bytesEqual(sha256(body), chunkHash(current.manifest, index)))
-      ) {
-        options.library.markStale(current.id);
-        await notAvailable(txid);
-        continue;
-      }
-      await send(buffer.subarray(0, prefixBytes + length));
       if (holder) holder.sentBytes += length;
       options.onUpload?.(length, current.id);
     }

@@ -7,6 +7,8 @@
 import type { Library } from "../library/library.ts";
 import { serveConnection } from "./serve_connection.ts";
 import { UploadSlots } from "./upload_slots.ts";
+import { SendBuffers } from "./send_buffers.ts";
+import { DEFAULT_UPLOAD_SLOTS } from "../swarm/choker.ts";
 
 /**
  * Binds TCP for `hostname`. For "::" it binds IPv6, then tries 0.0.0.0 on
@@ -76,6 +78,11 @@ export class PeerServer {
   readonly #options: PeerServerOptions;
   readonly #accepting: Promise<void>;
   readonly #slots: UploadSlots;
+  /**
+   * Only the connections sending right now hold a frame buffer: about one
+   * per upload slot, whatever the number of connections.
+   */
+  readonly #sendBuffers: SendBuffers;
   #uploadedBytes = 0;
   #closed = false;
 
@@ -94,6 +101,9 @@ export class PeerServer {
         : {}),
       ...(options.takeReceived ? { takeReceived: options.takeReceived } : {}),
     });
+    this.#sendBuffers = new SendBuffers(
+      (options.uploadSlots ?? DEFAULT_UPLOAD_SLOTS) + 2,
+    );
     this.#accepting = Promise.all(
       listeners.map((listener) => this.#acceptLoop(listener)),
     ).then(() => {});
@@ -135,6 +145,7 @@ export class PeerServer {
         const task = serveConnection(conn, {
           library: this.#options.library,
           slots: this.#slots,
+          sendBuffers: this.#sendBuffers,
           ...(this.#options.idleTimeoutMs !== undefined
             ? { idleTimeoutMs: this.#options.idleTimeoutMs }
             : {}),
