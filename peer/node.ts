@@ -200,6 +200,13 @@ export class PeerNode {
         stateDir: this.stateDir,
         peerId: this.peerId,
         listenPort: this.port,
+        alreadyHave: (id) => {
+          // A file this peer seeds whole is not fetched again.
+          const file = this.library.get(id);
+          return file?.have.complete
+            ? { path: file.path, manifestBytes: file.manifestBytes }
+            : null;
+        },
         onStart: (info) => {
           options.onStart?.(info);
           if (!sharePartial) return;
@@ -229,7 +236,7 @@ export class PeerNode {
       if (partialId) this.library.remove(partialId);
       throw error;
     }
-    if (this.#server) {
+    if (this.#server && !result.alreadyKept) {
       const file = await this.library.addDownloaded(
         result.path,
         result.manifestBytes,

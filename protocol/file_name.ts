@@ -11,6 +11,12 @@ import { utf8 } from "./bytes.ts";
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 // deno-lint-ignore no-control-regex
 const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f<>:"/\\|?*]/;
+/**
+ * Characters that change how a name looks without being seen: direction
+ * overrides (`invoice\u202Efdp.exe` shows as "invoiceexe.pdf"), zero-width
+ * and other format characters, C1 controls, line and paragraph separators.
+ */
+const INVISIBLE_CHARACTERS = /[\p{Cf}\p{Cc}\p{Zl}\p{Zp}]/u;
 
 /**
  * Returns why `name` is not a safe file name, or `null` when it is.
@@ -33,6 +39,13 @@ export function fileNameProblem(name: string): string | null {
   }
   if (name === "." || name === "..") return "is a relative folder";
   if (FORBIDDEN_CHARACTERS.test(name)) return "contains a forbidden character";
+  const invisible = INVISIBLE_CHARACTERS.exec(name);
+  if (invisible) {
+    const code = invisible[0].codePointAt(0)!.toString(16).toUpperCase();
+    return `contains an invisible or direction-changing character (U+${
+      code.padStart(4, "0")
+    })`;
+  }
   if (/[. ]$/.test(name)) return "ends with a dot or a space";
   if (name.startsWith(".")) {
     return "starts with a dot (hidden files are not shared)";

@@ -44,7 +44,8 @@ export type FetchWorkerEvent =
   | { type: "chunk_busy"; connId: number; index: number }
   | { type: "choke"; connId: number; choked: boolean }
   | { type: "closed"; connId: number; reason: string; misbehaved: boolean }
-  | { type: "write_failed"; index: number; message: string }
+  /** `code` is the system's error code ("ENOSPC"), or "" when it has none. */
+  | { type: "write_failed"; index: number; message: string; code: string }
   | { type: "shut_down" }
   | { type: "verified"; requestId: number; good: number[]; bad: number[] }
   /** From the whole-file hash, which the first fetch worker keeps. */
@@ -148,7 +149,8 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
       return isIndex(value.connId) && typeof value.reason === "string" &&
         typeof value.misbehaved === "boolean";
     case "write_failed":
-      return isIndex(value.index) && typeof value.message === "string";
+      return isIndex(value.index) && typeof value.message === "string" &&
+        typeof value.code === "string";
     case "shut_down":
       return true;
     case "verified":

@@ -4,8 +4,9 @@
  * Asks the tracker for peers, gets the manifest from any of them and checks
  * it against the file id, then fetches chunks from several peers at once
  * through a pool of fetch workers (each chunk is checked against the
- * manifest before it is written), hashes the whole file as it grows, and
- * renames `NAME.part` to `NAME` only once everything matches.
+ * manifest before it is written) into a part file of its own in the state
+ * folder, hashes the whole file as it grows, and moves it into the download
+ * folder, under a name nothing else has, only once everything matches.
  *
  * @module
  */
@@ -23,6 +24,12 @@ import {
 import { defaultWorkerCount, FetchPool } from "../workers/pool.ts";
 import { Hasher } from "../workers/hasher.ts";
 import { pathInFolder, UnsafeNameError } from "../storage/safe_path.ts";
+import {
+  createPartFile,
+  partPathFor,
+  placeFile,
+} from "../storage/part_file.ts";
+import { diskProblem } from "../storage/disk_errors.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
 import { fetchManifest, InvalidManifestError } from "../wire/fetch_manifest.ts";
 import { PiecePicker } from "./piece_picker.ts";
@@ -147,6 +154,18 @@ export interface DownloadOptions {
   onChunkFrom?: (peerKey: string, bytes: number) => void;
   /** Download limit in bytes per second; none when absent. */
   maxDownloadBytesPerSecond?: number;
+  /**
+   * Where this peer already keeps the checked file with this id, if it does
+   * (a file it seeds): the download then ends at once with that path.
+   */
+  alreadyHave?: (
+    fileId: Uint8Array,
+  ) => { path: string; manifestBytes: Uint8Array } | null;
+  /**
+   * The flag or control that picks another download folder, named in
+   * errors. @default {"choose another --out"}
+   */
+  otherPlace?: string;
   /** Stops the download, keeping resume state. */
   signal?: AbortSignal;
 }
@@ -169,6 +188,8 @@ export interface DownloadResult {
   resumedChunks: number;
   /** Chunks fetched, per peer ("host:port"). */
   chunksByPeer: Record<string, number>;
+  /** True when this peer already kept the file whole and fetched nothing. */
+  alreadyKept: boolean;
 }
 
 interface KnownPeer {
@@ -311,11 +332,13 @@ class Download {
       this.#startWorkers();
       await found;
       await this.#stopIfFailed();
+      const kept = this.#options.alreadyHave?.(this.#fileId);
+      if (kept) return await this.#alreadyDone(kept);
       await this.#getManifest();
       await this.#stopIfFailed();
-      const finalPath = await this.#preparePaths();
+      await this.#preparePaths();
       await this.#transfer();
-      return await this.#complete(finalPath);
+      return await this.#complete();
     } finally {
       signal?.removeEventListener("abort", onAbort);
       clearTimeout(this.#throttleTimer);
@@ -475,41 +498,59 @@ class Download {
 
   // ---- files on disk --------------------------------------------------------
 
-  async #preparePaths(): Promise<string> {
+  async #preparePaths(): Promise<void> {
     const manifest = this.#manifest!;
-    let finalPath: string;
     try {
-      finalPath = pathInFolder(this.#options.outDir, manifest.name);
+      // Only the name is checked here: the final path is picked at the end,
+      // among the names still free then.
+      pathInFolder(this.#options.outDir, manifest.name);
     } catch (error) {
       if (error instanceof UnsafeNameError) {
         throw new DownloadError("unsafe_name", error.message, { cause: error });
       }
       throw error;
     }
-    this.#partPath = `${finalPath}.part`;
-    const existing = await Deno.lstat(finalPath).catch(() => null);
-    if (existing) {
-      const what = existing.isDirectory ? "a folder" : "a file";
+    if (
+      "name" in this.#options.query &&
+      !sameName(this.#options.query.name, manifest.name)
+    ) {
+      // The tracker's name is a hint from whoever registered: the manifest,
+      // which the file id authenticates, is what the file is called.
       throw new DownloadError(
-        "exists",
-        `Cannot save ${manifest.name}: ${finalPath} is already ${what}; move it away or choose another --out`,
+        "unknown_file",
+        `No file called ${this.#options.query.name} could be found: the file the tracker named is called ${
+          JSON.stringify(manifest.name)
+        } by its peers; ask for it by id (${
+          toHex(this.#fileId)
+        }) if you want it`,
       );
     }
-    try {
-      await Deno.mkdir(this.#options.outDir, { recursive: true });
-      await Deno.mkdir(dirname(resumePath(this.#stateDir, this.#fileId)), {
-        recursive: true,
-      });
-    } catch (error) {
-      throw new DownloadError(
-        "disk",
-        `Cannot create ${this.#options.outDir}: ${
-          errorText(error)
-        }; choose another --out`,
-        { cause: error },
-      );
+    this.#partPath = partPathFor(this.#stateDir, this.#fileId);
+    for (
+      const folder of [
+        this.#options.outDir,
+        dirname(this.#partPath),
+        dirname(resumePath(this.#stateDir, this.#fileId)),
+      ]
+    ) {
+      try {
+        await Deno.mkdir(folder, { recursive: true });
+      } catch (error) {
+        throw new DownloadError(
+          "disk",
+          `Cannot create ${folder}: ${this.#diskProblem(error)}`,
+          { cause: error },
+        );
+      }
     }
-    return finalPath;
+  }
+
+  #diskProblem(error: unknown): string {
+    return diskProblem(error, {
+      ...(this.#options.otherPlace !== undefined
+        ? { otherPlace: this.#options.otherPlace }
+        : {}),
+    });
   }
 
   async #openPart(): Promise<Bitfield> {
@@ -518,33 +559,21 @@ class Download {
       resumePath(this.#stateDir, this.#fileId),
       this.#fileId,
     );
+    // The part file is ours only with its resume state beside it; anything
+    // else at that path is replaced by a new, exclusively created file.
     const partInfo = await Deno.lstat(this.#partPath).catch(() => null);
-    if (partInfo && !partInfo.isFile) {
-      throw new DownloadError(
-        "exists",
-        `Cannot save ${manifest.name}: ${this.#partPath} is not a file; move it away`,
-      );
+    if (saved && partInfo?.isFile && partInfo.size === manifest.size) {
+      return saved.have;
     }
     try {
-      if (saved && partInfo?.size === manifest.size) return saved.have;
-      const file = await Deno.open(this.#partPath, {
-        write: true,
-        create: true,
-      });
-      try {
-        await file.truncate(manifest.size);
-      } finally {
-        file.close();
-      }
+      await createPartFile(this.#partPath, manifest.size);
     } catch (error) {
       throw new DownloadError(
         "disk",
-        `Cannot create ${this.#partPath}: ${
-          errorText(error)
-        }; free some space or choose another --out`,
-        {
-          cause: error,
-        },
+        `Cannot create the part file of ${manifest.name} (${this.#partPath}): ${
+          this.#diskProblem(error)
+        }`,
+        { cause: error },
       );
     }
     return new Bitfield(manifest.chunkCount);
@@ -591,9 +620,9 @@ class Download {
     await this.#saveResume().catch((error) => {
       throw new DownloadError(
         "disk",
-        `Cannot save resume state: ${
-          errorText(error)
-        }; free some space or choose another --out`,
+        `Cannot save resume state of ${manifest.name}: ${
+          this.#diskProblem(error)
+        }`,
         { cause: error },
       );
     });
@@ -882,7 +911,9 @@ class Download {
         this.#fail(
           new DownloadError(
             "disk",
-            `Cannot write ${this.#partPath}: ${event.message}; free some space and run the same command to resume`,
+            `Cannot write ${this.#label} (${this.#partPath}): ${
+              this.#diskProblem({ code: event.code, message: event.message })
+            }; run the same command to resume`,
           ),
         );
         return;
@@ -1035,7 +1066,9 @@ class Download {
         this.#fail(
           new DownloadError(
             "disk",
-            `Cannot save resume state: ${errorText(error)}`,
+            `Cannot save resume state of ${this.#label}: ${
+              this.#diskProblem(error)
+            }`,
             { cause: error },
           ),
         )
@@ -1080,7 +1113,26 @@ class Download {
 
   // ---- the end --------------------------------------------------------------
 
-  async #complete(finalPath: string): Promise<DownloadResult> {
+  async #alreadyDone(
+    kept: { path: string; manifestBytes: Uint8Array },
+  ): Promise<DownloadResult> {
+    this.#setManifest(kept.manifestBytes);
+    this.#state = "done";
+    this.#progress();
+    return {
+      path: kept.path,
+      fileId: this.#fileId,
+      manifest: this.#manifest!,
+      manifestBytes: this.#manifestBytes,
+      seconds: (performance.now() - this.#startMs) / 1000,
+      bytesFetched: 0,
+      resumedChunks: this.#manifest!.chunkCount,
+      chunksByPeer: {},
+      alreadyKept: true,
+    };
+  }
+
+  async #complete(): Promise<DownloadResult> {
     const manifest = this.#manifest!;
     this.#state = "checking";
     this.#progress();
@@ -1095,12 +1147,21 @@ class Download {
         `Cannot finish ${manifest.name}: every chunk matched but the whole file does not; the disk may be failing`,
       );
     }
+    let finalPath: string;
     try {
-      await Deno.rename(this.#partPath, finalPath);
+      finalPath = await placeFile(
+        this.#partPath,
+        this.#options.outDir,
+        manifest.name,
+      );
     } catch (error) {
       throw new DownloadError(
-        "disk",
-        `Cannot move ${this.#partPath} into place: ${errorText(error)}`,
+        error instanceof Deno.errors.AlreadyExists ? "exists" : "disk",
+        `Cannot move ${manifest.name} into ${this.#options.outDir}: ${
+          error instanceof Deno.errors.AlreadyExists
+            ? `${errorText(error)}; move some away`
+            : this.#diskProblem(error)
+        }`,
         { cause: error },
       );
     }
@@ -1117,8 +1178,15 @@ class Download {
       bytesFetched: this.#bytesFetched,
       resumedChunks: this.#resumedChunks,
       chunksByPeer: { ...this.#chunksByPeer },
+      alreadyKept: false,
     };
   }
+}
+
+/** Names match as a user means them: Unicode-normalised, case aside. */
+function sameName(asked: string, actual: string): boolean {
+  const fold = (name: string) => name.normalize("NFC").toLowerCase();
+  return fold(asked) === fold(actual);
 }
 
 function errorText(error: unknown): string {

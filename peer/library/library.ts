@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { basename, join, resolve } from "node:path";
+import { basename, join, resolve, sep as SEP } from "node:path";
 import {
   Bitfield,
   bytesEqual,
@@ -291,6 +291,13 @@ export class Library {
     if (!info.isFile) {
       throw new SeedError(`Cannot seed ${absolute}: it is not a regular file`);
     }
+    if (await this.#inStateFolder(absolute)) {
+      // Resume data, part files and the web page's token are this peer's
+      // own: never published, whatever path or link names them.
+      throw new SeedError(
+        `Cannot seed ${absolute}: it is in this peer's state folder`,
+      );
+    }
     const mtimeMs = info.mtime?.getTime() ?? 0;
     const ctimeMs = info.ctime?.getTime() ?? null;
     const saved = (await this.#loadSaved()).find((seed) =>
@@ -353,6 +360,15 @@ export class Library {
     await this.#remember(file, info.size);
     this.add(file);
     return file;
+  }
+
+  /** True when `path`, links resolved, is inside the state folder. */
+  async #inStateFolder(path: string): Promise<boolean> {
+    const real = await Deno.realPath(path);
+    const state = await Deno.realPath(this.#stateDir).catch(() =>
+      resolve(this.#stateDir)
+    );
+    return real === state || real.startsWith(state + SEP);
   }
 
   /**

@@ -439,7 +439,13 @@ function writeChunk(
       reportOk(connId, index);
       gcSchedule.add(data.byteLength);
     } catch (error) {
-      post({ type: "write_failed", index, message: errorText(error) });
+      const code = (error as { code?: unknown })?.code;
+      post({
+        type: "write_failed",
+        index,
+        message: errorText(error),
+        code: typeof code === "string" ? code : "",
+      });
     }
   });
   return d.writes;

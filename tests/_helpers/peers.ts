@@ -288,3 +288,20 @@ export async function tempDir(
     },
   };
 }
+
+/**
+ * The part files of the downloads in progress in a download folder (they
+ * live in its state folder, `OUT/.shoal/parts/`), as absolute paths.
+ */
+export async function partFilesIn(outDir: string): Promise<string[]> {
+  const folder = join(outDir, ".shoal", "parts");
+  const found: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(folder)) {
+      if (entry.name.endsWith(".part")) found.push(join(folder, entry.name));
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return found.sort();
+}

@@ -24,6 +24,7 @@ import {
   startFakeSeeder,
 } from "../_helpers/fake_seeder.ts";
 import { decodeResume, resumePath } from "../../peer/storage/resume.ts";
+import { partPathFor } from "../../peer/storage/part_file.ts";
 
 const CHUNK = 64 * 1024;
 const KILLS = 8;
@@ -68,7 +69,7 @@ Deno.test(`a leecher killed ${KILLS} times resumes from checked chunks and re-fe
   });
   const out = join(dir.path, "out");
   const statePath = resumePath(join(out, ".shoal"), built.id);
-  const partPath = join(out, "resume.bin.part");
+  const partPath = partPathFor(join(out, ".shoal"), built.id);
   let recorded = new Set<number>();
   let kills = 0;
   let corrupted: number | null = null;
@@ -178,10 +179,12 @@ Deno.test("a full disk stops the download with a clear error, keeps the part fil
       assert.equal(result.code, 6, `${result.stdout}\n${result.stderr}`);
       assert.match(
         result.stderr,
-        /^error: Cannot write .*big\.bin\.part.*space/mi,
+        /^error: Cannot write big\.bin .*no space left on the disk; free some space/mi,
       );
       assert.doesNotMatch(result.stderr, /\n\s+at /, "a stack trace");
-      assert.ok((await Deno.stat(join(out, "big.bin.part"))).isFile);
+      assert.ok(
+        (await Deno.stat(partPathFor(join(out, ".shoal"), built.id))).isFile,
+      );
       await assert.rejects(
         Deno.stat(join(out, "big.bin")),
         Deno.errors.NotFound,

@@ -20,6 +20,7 @@ import { startTracker } from "../_helpers/tracker.ts";
 import {
   getFile,
   makeFile,
+  partFilesIn,
   PEER_MAIN,
   sha256File,
   spawnDeno,
@@ -78,10 +79,7 @@ Deno.test("a download survives a seeder killed mid-chunk, then every seeder gone
     await waitUntil(
       "the first chunks",
       async () => {
-        const info = await Deno.stat(join(out, "film.bin.part")).catch(
-          () => null,
-        );
-        return info ? true : null;
+        return (await partFilesIn(out)).length > 0 ? true : null;
       },
       20_000,
     );

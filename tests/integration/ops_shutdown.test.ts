@@ -4,7 +4,8 @@
  * stopped in the middle resumes from its checked chunks.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { partPathFor } from "../../peer/storage/part_file.ts";
 import { startTracker } from "../_helpers/tracker.ts";
 import {
   makeFile,
@@ -257,8 +258,10 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
     );
     const out = join(dir.path, "l");
     await Deno.mkdir(join(out, ".shoal", "resume"), { recursive: true });
-    await Deno.writeFile(join(out, "recheck.bin.part"), new Uint8Array(0));
-    await Deno.truncate(join(out, "recheck.bin.part"), size);
+    const partPath = partPathFor(join(out, ".shoal"), id);
+    await Deno.mkdir(dirname(partPath), { recursive: true });
+    await Deno.writeFile(partPath, new Uint8Array(0));
+    await Deno.truncate(partPath, size);
     const claimed = new Bitfield(manifest.chunkCount);
     for (let i = 0; i < manifest.chunkCount - 1; i++) claimed.set(i);
     const statePath = resumePath(join(out, ".shoal"), id);

@@ -162,6 +162,7 @@ function fakeDownloader() {
       bytesFetched: 1000,
       resumedChunks: 0,
       chunksByPeer: {},
+      alreadyKept: false,
     });
   const fail = (name: string, error: unknown) =>
     pending.get(name)!.reject(error);

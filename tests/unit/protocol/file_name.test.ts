@@ -48,6 +48,13 @@ Deno.test("isSafeFileName() rejects names that could escape or misbehave", () =>
     ["e\u0301", /NFC/],
     ["a\ud800b", /well-formed/],
     ["\udc00", /well-formed/],
+    // Shown as "invoiceexe.pdf": a right-to-left override hides the extension.
+    ["invoice\u202Efdp.exe", /direction-changing character \(U\+202E\)/],
+    ["a\u2066b", /U\+2066/],
+    ["zero\u200Bwidth", /U\+200B/],
+    ["bom\uFEFF", /U\+FEFF/],
+    ["c1\u0085control", /U\+0085/],
+    ["line\u2028sep", /U\+2028/],
   ];
   for (const [name, reason] of cases) {
     assert.match(fileNameProblem(name) ?? "safe", reason, JSON.stringify(name));

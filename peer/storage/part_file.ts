@@ -1,0 +1,155 @@
+/**
+ * A download's part file and how the finished file takes its place.
+ *
+ * A part file lives in the peer's state folder under the file's id
+ * (`STATE/parts/<id>.part`), never beside the user's files: a download
+ * writes only into a file it created itself, two downloads of different
+ * files never share one (even with the same name), and its name is short
+ * whatever the file is called. When the download is checked, the part file
+ * takes a free name in the download folder without replacing anything:
+ * `NAME`, else `NAME (2).EXT`, `NAME (3).EXT`, ... as browsers do.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { MAX_NAME_BYTES, toHex } from "@shoal/protocol";
+
+const encoder = new TextEncoder();
+function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** How many names are tried before giving up (`NAME (2)` to `NAME (999)`). */
+const MAX_NAME_TRIES = 999;
+
+/**
+ * Where the part file of a download lives.
+ *
+ * @param stateDir the peer's state folder
+ * @param fileId the file id
+ * @returns `STATE/parts/<hex id>.part`
+ * @example
+ * ```ts
+ * import { partPathFor } from "./part_file.ts";
+ * partPathFor("/srv/downloads/.shoal", new Uint8Array(32)); // ".../parts/0000...0000.part"
+ * ```
+ */
+export function partPathFor(stateDir: string, fileId: Uint8Array): string {
+  return join(stateDir, "parts", `${toHex(fileId)}.part`);
+}
+
+/**
+ * Creates a part file that did not exist, of `size` bytes. It never opens a
+ * file that is already there: a leftover without resume state (a crash between
+ * creating it and saving the state) is removed first, which is safe because
+ * the parts folder belongs to Shoal alone.
+ *
+ * @param path from {@linkcode partPathFor}
+ * @param size the file's size
+ * @throws {Deno.errors.AlreadyExists} if something else created it meanwhile
+ */
+export async function createPartFile(
+  path: string,
+  size: number,
+): Promise<void> {
+  const old = await Deno.lstat(path).catch(() => null);
+  if (old?.isFile || old?.isSymlink) await Deno.remove(path);
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    await file.truncate(size);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * The `n`th candidate name for a file: `name` itself for 1, then
+ * `stem (n).ext`, shortened so that it stays within the name limit.
+ *
+ * @param name the file's name (a safe single component)
+ * @param n 1, 2, 3, ...
+ * @returns the candidate name
+ * @example
+ * ```ts
+ * import { numberedName } from "./part_file.ts";
+ * numberedName("film.mkv", 2); // "film (2).mkv"
+ * numberedName("README", 3); // "README (3)"
+ * ```
+ */
+export function numberedName(name: string, n: number): string {
+  if (n <= 1) return name;
+  const dot = name.lastIndexOf(".");
+  // A leading dot is not an extension; a long "extension" is part of the stem.
+  const hasExt = dot > 0 && name.length - dot <= 16;
+  let stem = hasExt ? name.slice(0, dot) : name;
+  const ext = hasExt ? name.slice(dot) : "";
+  const suffix = ` (${n})${ext}`;
+  const room = MAX_NAME_BYTES - utf8(suffix).byteLength;
+  if (utf8(stem).byteLength > room) {
+    // Cut whole code points until the stem fits.
+    const points = [...stem];
+    while (points.length > 0 && utf8(points.join("")).byteLength > room) {
+      points.pop();
+    }
+    stem = points.join("").trimEnd();
+  }
+  return `${stem}${suffix}`;
+}
+
+/**
+ * Moves a checked part file into the download folder under the first free
+ * name, never replacing what is there (a file, a folder or a link of that
+ * name stays untouched).
+ *
+ * @param partPath the checked part file
+ * @param folder the download folder
+ * @param name the file's name from its manifest (already checked as safe)
+ * @returns the path the file now has
+ * @throws {Deno.errors.AlreadyExists} when every candidate name is taken
+ */
+export async function placeFile(
+  partPath: string,
+  folder: string,
+  name: string,
+): Promise<string> {
+  for (let n = 1; n <= MAX_NAME_TRIES; n++) {
+    const target = join(folder, numberedName(name, n));
+    if (await claim(partPath, target)) return target;
+  }
+  throw new Deno.errors.AlreadyExists(
+    `${name} and ${MAX_NAME_TRIES - 1} numbered names are taken`,
+  );
+}
+
+/** Puts the part file at `target` if nothing is there; false if something is. */
+async function claim(partPath: string, target: string): Promise<boolean> {
+  try {
+    // A hard link is created only where no entry exists (links are not
+    // followed), so it cannot replace anything; then the part name goes.
+    await Deno.link(partPath, target);
+    await Deno.remove(partPath);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    if (!(error instanceof Deno.errors.NotSupported || isNoLink(error))) {
+      throw error;
+    }
+  }
+  // No hard links here (another file system, FAT): reserve the name with an
+  // exclusive create, then rename over that reservation, which is ours.
+  try {
+    (await Deno.open(target, { write: true, createNew: true })).close();
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw error;
+  }
+  await Deno.rename(partPath, target);
+  return true;
+}
+
+/** EXDEV, EPERM or EMLINK from link(2): this file system will not link it. */
+function isNoLink(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === "EXDEV" || code === "EPERM" || code === "EMLINK" ||
+    error instanceof Deno.errors.PermissionDenied;
+}
