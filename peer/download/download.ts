@@ -333,7 +333,7 @@ class Download {
       await found;
       await this.#stopIfFailed();
       const kept = this.#options.alreadyHave?.(this.#fileId);
-      if (kept) return await this.#alreadyDone(kept);
+      if (kept) return this.#alreadyDone(kept);
       await this.#getManifest();
       await this.#stopIfFailed();
       await this.#preparePaths();
@@ -1113,9 +1113,9 @@ class Download {
 
   // ---- the end --------------------------------------------------------------
 
-  async #alreadyDone(
+  #alreadyDone(
     kept: { path: string; manifestBytes: Uint8Array },
-  ): Promise<DownloadResult> {
+  ): DownloadResult {
     this.#setManifest(kept.manifestBytes);
     this.#state = "done";
     this.#progress();
