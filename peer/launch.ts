@@ -12,12 +12,15 @@
  * - no `--allow-run`, no `--allow-ffi`, no `--allow-sys`, no prompts.
  *
  * A compromised peer process can then read nothing but what it shares and
- * its own folder. The launcher itself may only read `INIT_CWD` and run Deno.
+ * its own folder. Paths reached through symbolic links are granted as given
+ * and as they really are. The launcher itself may read (to resolve those
+ * links), read `INIT_CWD` and run Deno; it writes nothing and opens no
+ * socket.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Shoal's root folder (the one with deno.json). */
@@ -53,7 +56,11 @@ export const PEER_ENV = ["INIT_CWD", "HOME", "NO_COLOR"] as const;
 export function peerRunArgs(
   args: string[],
   cwd: string,
-  options: { root?: string } = {},
+  options: {
+    root?: string;
+    /** Resolves symbolic links. @default {realPathOf} */
+    realPath?: (path: string) => string;
+  } = {},
 ): string[] {
   const root = options.root ?? ROOT;
   // Lenient: the peer itself reports bad flags; here only paths matter.
@@ -66,16 +73,20 @@ export function peerRunArgs(
     strict: false,
     allowPositionals: true,
   });
+  const real = options.realPath ?? realPathOf;
+  // Each path as given and as it really is: Deno checks some calls (the
+  // stat of an open file) against the real path, past symbolic links.
+  const withReal = (path: string) => [...new Set([path, real(path)])];
   const seeds = (values.seed as (string | boolean)[])
     .filter((seed): seed is string => typeof seed === "string")
-    .map((seed) => resolve(cwd, seed));
-  const outDir = resolve(
+    .flatMap((seed) => withReal(resolve(cwd, seed)));
+  const outDirs = withReal(resolve(
     cwd,
     typeof values.out === "string" ? values.out : "downloads",
-  );
+  ));
   const read = [
     ...seeds,
-    outDir,
+    ...outDirs,
     resolve(root, "peer"),
     resolve(root, "protocol"),
   ];
@@ -94,11 +105,44 @@ export function peerRunArgs(
     PEER_V8_FLAGS,
     "--allow-net",
     `--allow-read=${read.join(",")}`,
-    `--allow-write=${outDir}`,
+    `--allow-write=${outDirs.join(",")}`,
     `--allow-env=${PEER_ENV.join(",")}`,
     resolve(root, "peer", "main.ts"),
     ...args,
   ];
+}
+
+/**
+ * The path with every symbolic link resolved, for a path that may not exist
+ * yet (`--out` before the first download): its nearest existing folder is
+ * resolved and the rest appended. Unchanged when nothing can be resolved.
+ *
+ * @param path an absolute path
+ * @returns the real path
+ * @example
+ * ```ts
+ * import { realPathOf } from "./launch.ts";
+ * realPathOf("/tmp/link-to-data/new-folder"); // "/srv/data/new-folder"
+ * ```
+ */
+export function realPathOf(path: string): string {
+  let existing = path;
+  const rest: string[] = [];
+  for (let depth = 0; depth < 256; depth++) {
+    try {
+      return join(Deno.realPathSync(existing), ...rest.reverse());
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.NotFound) &&
+        !(error instanceof Deno.errors.NotADirectory)
+      ) return path;
+    }
+    const parent = dirname(existing);
+    if (parent === existing) return path;
+    rest.push(basename(existing));
+    existing = parent;
+  }
+  return path;
 }
 
 /**

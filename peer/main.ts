@@ -272,6 +272,36 @@ export async function main(args: string[], cwd: string): Promise<number> {
   }
 }
 
+/**
+ * The last guard: an error nothing else handled ends the process with one
+ * line, not a stack trace. Resume state is saved as the download goes, so
+ * the same command resumes.
+ */
+function lastGuard(error: unknown): never {
+  const text = error instanceof Error ? error.message : String(error);
+  // deno-lint-ignore no-console
+  console.error(
+    `error: ${
+      text.split("\n")[0]
+    } (unexpected; progress is kept: run the same command to resume)`,
+  );
+  Deno.exit(1);
+}
+
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args, Deno.env.get("INIT_CWD") ?? Deno.cwd()));
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    lastGuard(event.reason);
+  });
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    lastGuard(event.error);
+  });
+  let code: number;
+  try {
+    code = await main(Deno.args, Deno.env.get("INIT_CWD") ?? Deno.cwd());
+  } catch (error) {
+    lastGuard(error);
+  }
+  Deno.exit(code);
 }

@@ -340,7 +340,9 @@ export class DownloadManager {
   }
 
   #apply(record: DownloadRecord, progress: DownloadProgress): void {
-    record.state = progress.state;
+    // "done" is shown once the download has returned its path (and the
+    // peer seeds the file), not at the download's own last event.
+    record.state = progress.state === "done" ? "checking" : progress.state;
     if (progress.fileId) record.fileId = progress.fileId;
     record.name = progress.name;
     record.size = progress.size;

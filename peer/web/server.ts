@@ -364,6 +364,18 @@ export async function startWebUi(
     }
     const handle = await Deno.open(real, { read: true });
     const info = await handle.stat();
+    if (
+      info.size !== file.manifest.size ||
+      (file.mtimeMs !== null && info.mtime?.getTime() !== file.mtimeMs)
+    ) {
+      // Changed since it was checked: no longer the file the page promised.
+      handle.close();
+      node.library.markStale(file.id);
+      return errorJson(
+        409,
+        `Cannot open ${file.manifest.name}: it changed on disk since it was checked`,
+      );
+    }
     return new Response(handle.readable, {
       headers: {
         ...SECURITY_HEADERS,

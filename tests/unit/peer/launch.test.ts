@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { peerRunArgs } from "../../../peer/launch.ts";
+import { join } from "node:path";
+import { peerRunArgs, realPathOf } from "../../../peer/launch.ts";
 
 Deno.test("peerRunArgs() grants read of the seeds and the out folder, write of the out folder only", () => {
   const args = [
@@ -53,4 +54,38 @@ Deno.test("peerRunArgs() refuses a path with a comma rather than widening the gr
     () => peerRunArgs(["--seed", "a,b.iso"], "/w", { root: "/r" }),
     RangeError,
   );
+});
+
+Deno.test("peerRunArgs() grants a linked path both as given and as it really is", () => {
+  const links: Record<string, string> = {
+    "/home/me/dl": "/mnt/big/dl",
+    "/home/me/a.iso": "/mnt/big/a.iso",
+  };
+  const run = peerRunArgs(["--seed", "a.iso", "--out", "dl"], "/home/me", {
+    root: "/r",
+    realPath: (path) => links[path] ?? path,
+  });
+  assert.ok(
+    run.includes(
+      "--allow-read=/home/me/a.iso,/mnt/big/a.iso,/home/me/dl,/mnt/big/dl,/r/peer,/r/protocol",
+    ),
+    run.join(" "),
+  );
+  assert.ok(run.includes("--allow-write=/home/me/dl,/mnt/big/dl"));
+});
+
+Deno.test("realPathOf() resolves links in a path that does not exist yet", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const real = Deno.realPathSync(dir);
+    await Deno.mkdir(join(dir, "target"));
+    await Deno.symlink(join(dir, "target"), join(dir, "link"));
+    assert.equal(
+      realPathOf(join(dir, "link", "new", "deeper")),
+      join(real, "target", "new", "deeper"),
+    );
+    assert.equal(realPathOf(join(dir, "plain")), join(real, "plain"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,0 +1,237 @@
+/**
+ * Ways to lose a user's data, tried on the real processes: downloads of
+ * different files with the same name through one web page (each must end
+ * as its own checked file), and a download folder reached through a
+ * symbolic link, with the least-privilege launcher's permissions.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  getFile,
+  makeFile,
+  partFilesIn,
+  PEER_MAIN,
+  type RunningProcess,
+  sha256File,
+  spawnDeno,
+  spawnDenoWith,
+  startSeeder,
+  tempDir,
+} from "../_helpers/peers.ts";
+import { waitUntil } from "../_helpers/attack.ts";
+import { peerRunArgs } from "../../peer/launch.ts";
+
+interface UiPeer extends RunningProcess {
+  origin: string;
+  token: string;
+}
+
+async function startUiPeer(
+  tracker: { host: string; port: number },
+  outDir: string,
+): Promise<UiPeer> {
+  const process = spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--ui",
+    "--ui-port",
+    "0",
+    "--out",
+    outDir,
+    "--give-up-after",
+    "20",
+  ]);
+  const match = await process.waitFor(
+    /^Shoal web page: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]{43})$/,
+  );
+  return Object.assign(process, { origin: match[1]!, token: match[2]! });
+}
+
+async function api(
+  peer: UiPeer,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return await fetch(`${peer.origin}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: {
+      "x-shoal-token": peer.token,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+interface Download {
+  key: string;
+  state: string;
+  fileId: string;
+  path: string | null;
+  error: { message: string } | null;
+}
+
+Deno.test("downloads of different files with the same name through one web page each end as their own checked file", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  // Four different files, all called same.bin, each seeded by its own peer.
+  const sources: string[] = [];
+  const seeders: RunningProcess[] = [];
+  let ui: UiPeer | null = null;
+  try {
+    for (let i = 0; i < 4; i++) {
+      const folder = join(dir.path, `src${i}`);
+      await Deno.mkdir(folder);
+      const source = join(folder, "same.bin");
+      await makeFile(source, 6 * 512 * 1024 + 1000 * i, 10 + i);
+      sources.push(source);
+      seeders.push(
+        await startSeeder(tracker, [source], join(dir.path, `s${i}`)),
+      );
+    }
+    const ids = await Promise.all(
+      seeders.map(async (seeder) =>
+        (await seeder.waitFor(/^seeding same\.bin .* id ([0-9a-f]{64})$/))[1]!
+      ),
+    );
+    const out = join(dir.path, "out");
+    ui = await startUiPeer(tracker, out);
+    const peer = ui;
+    // One, then another a moment later; then two at once.
+    const started: string[] = [];
+    const start = async (id: string) => {
+      const response = await api(peer, "/api/downloads", { id });
+      assert.equal(response.status, 202, await response.clone().text());
+      started.push(((await response.json()) as Download).key);
+    };
+    await start(ids[0]!);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await start(ids[1]!);
+    await Promise.all([start(ids[2]!), start(ids[3]!)]);
+    const done = await waitUntil("every download to end", async () => {
+      const state = await (await api(peer, "/api/state")).json() as {
+        downloads: Download[];
+      };
+      const ours = state.downloads.filter((d) => started.includes(d.key));
+      return ours.every((d) => d.state === "done" || d.state === "failed")
+        ? ours
+        : null;
+    }, 60_000);
+    for (const record of done) {
+      assert.equal(record.state, "done", record.error?.message);
+    }
+    const paths = new Set(done.map((record) => record.path));
+    assert.equal(paths.size, 4, "each download has a path of its own");
+    for (let i = 0; i < 4; i++) {
+      const record = done.find((d) => d.fileId === ids[i])!;
+      const want = await sha256File(sources[i]!);
+      assert.equal(await sha256File(record.path!), want, `file ${i} on disk`);
+      const served = await api(peer, `/files/${ids[i]}`);
+      assert.equal(served.status, 200);
+      const bytes = new Uint8Array(await served.arrayBuffer());
+      const got = await crypto.subtle.digest("SHA-256", bytes);
+      assert.equal(
+        Array.from(new Uint8Array(got), (b) => b.toString(16).padStart(2, "0"))
+          .join(""),
+        want,
+        `file ${i} as the page serves it`,
+      );
+    }
+    assert.deepEqual(await partFilesIn(out), []);
+  } finally {
+    if (ui) {
+      ui.child.kill("SIGTERM");
+      await ui.done(10_000);
+    }
+    await Promise.all(seeders.map((seeder) => seeder.stop()));
+  }
+});
+
+Deno.test("a download folder reached through a symbolic link works with the launcher's permissions", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "linked.bin");
+  await makeFile(source, 3 * 512 * 1024 + 77, 5);
+  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+  try {
+    const real = join(dir.path, "real-out");
+    await Deno.mkdir(real);
+    await Deno.symlink(real, join(dir.path, "out"));
+    // The exact command line `deno task peer` runs, from dir.path.
+    const args = [
+      "--tracker",
+      `${tracker.host}:${tracker.port}`,
+      "--get",
+      "linked.bin",
+      "--out",
+      "out",
+      "--no-seed",
+      "--give-up-after",
+      "20",
+    ];
+    const result = await spawnDenoWith(peerRunArgs(args, dir.path), {
+      env: { INIT_CWD: dir.path },
+    }).done(60_000);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, "a stack trace");
+    assert.equal(
+      await sha256File(join(real, "linked.bin")),
+      await sha256File(source),
+    );
+    // And with a linked folder that is seeded from later on.
+    const again = await getFile(tracker, "linked.bin", join(dir.path, "out"));
+    assert.equal(again.code, 0, again.stderr);
+  } finally {
+    await seeder.stop();
+  }
+});
+
+Deno.test("the web page never publishes the peer's state folder, nor a name that hides its extension", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const out = join(dir.path, "out");
+  const ui = await startUiPeer(tracker, out);
+  try {
+    const upload = (name: string) =>
+      fetch(`${ui.origin}/api/seed/upload?name=${encodeURIComponent(name)}`, {
+        method: "POST",
+        headers: { "x-shoal-token": ui.token },
+        body: new Uint8Array(1000).fill(7),
+      });
+    // Shown as "invoiceexe.pdf": a right-to-left override hides ".exe".
+    const hidden = await upload("invoice\u202Efdp.exe");
+    assert.equal(hidden.status, 400);
+    assert.match(
+      (await hidden.json()).error,
+      /direction-changing character \(U\+202E\)/,
+    );
+    const plain = await upload("notes.txt");
+    assert.ok(plain.ok, await plain.clone().text());
+    await plain.body?.cancel();
+    const state = join(out, ".shoal", "seeds.json");
+    await waitUntil("the seed list", () => Deno.stat(state), 10_000);
+    const link = join(dir.path, "innocent.json");
+    await Deno.symlink(state, link);
+    for (const path of [state, link]) {
+      const response = await fetch(`${ui.origin}/api/seed/path`, {
+        method: "POST",
+        headers: {
+          "x-shoal-token": ui.token,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ path }),
+      });
+      assert.equal(response.status, 400, path);
+      assert.match(
+        (await response.json()).error,
+        /in this peer's state folder/,
+        path,
+      );
+    }
+  } finally {
+    ui.child.kill("SIGTERM");
+    await ui.done(10_000);
+  }
+});
