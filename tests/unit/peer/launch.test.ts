@@ -77,7 +77,7 @@ Deno.test("peerRunArgs() grants a linked path both as given and as it really is"
 Deno.test("realPathOf() resolves links in a path that does not exist yet", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const real = Deno.realPathSync(dir);
+    const real = await Deno.realPath(dir);
     await Deno.mkdir(join(dir, "target"));
     await Deno.symlink(join(dir, "target"), join(dir, "link"));
     assert.equal(
