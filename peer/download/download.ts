@@ -1103,9 +1103,11 @@ class Download {
         ? Math.min(have.count * manifest.chunkSize, manifest.size)
         : 0,
       bytesPerSecond: windowMs > 0 ? (windowBytes * 1000) / windowMs : 0,
-      peers: [...this.#connections.values()].filter((c) =>
-        c.bitfield !== null
-      ).length,
+      // Distinct peers: one peer may have two connections (one per worker).
+      peers: new Set(
+        [...this.#connections.values()].filter((c) => c.bitfield !== null)
+          .map((c) => c.key),
+      ).size,
       elapsedMs: now - this.#startMs,
       peersDropped: this.#peersDropped,
     });

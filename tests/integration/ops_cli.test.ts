@@ -172,6 +172,10 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
         assert.ok(key in event, `progress lacks ${key}`);
       }
     }
+    // One seeder is one peer, however many connections go to it.
+    const counts = events.slice(0, -1).map((event) => event.peers);
+    assert.ok(counts.every((peers) => peers === 0 || peers === 1), `${counts}`);
+    assert.ok(counts.includes(1), `${counts}`);
     const done = events.at(-1)!;
     assert.equal(done.type, "done");
     assert.equal(done.name, "script.bin");
