@@ -36,6 +36,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
  */
 export const PEER_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
 
+/** Signals this soon after one passed on are echoes of it (as in peer/main.ts). */
+const SIGNAL_ECHO_MS = 1_000;
+
 /** Environment variables the peer may read. */
 export const PEER_ENV = ["INIT_CWD", "HOME", "NO_COLOR"] as const;
 
@@ -181,8 +184,16 @@ export async function launch(args: string[]): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT"]
     : ["SIGINT", "SIGTERM"];
-  const forward = signals.map((signal) => {
+  // A terminal's Ctrl+C reaches the peer itself and, through deno task,
+  // this launcher more than once: pass on one per keypress.
+  const lastForwardMs = new Map<Deno.Signal, number>();
+  for (const signal of signals) {
     const handler = () => {
+      const now = performance.now();
+      if (now - (lastForwardMs.get(signal) ?? -Infinity) < SIGNAL_ECHO_MS) {
+        return;
+      }
+      lastForwardMs.set(signal, now);
       try {
         child.kill(signal);
       } catch (error) {
@@ -190,17 +201,14 @@ export async function launch(args: string[]): Promise<number> {
         if (!(error instanceof TypeError)) throw error;
       }
     };
+    // Never removed: the launcher exits as soon as the peer has, and with no
+    // listener a late echo of Ctrl+C would kill it first (exit 130).
     Deno.addSignalListener(signal, handler);
-    return () => Deno.removeSignalListener(signal, handler);
-  });
-  try {
-    const status = await child.status;
-    return status.signal
-      ? 128 + (status.signal === "SIGINT" ? 2 : 15)
-      : status.code;
-  } finally {
-    for (const stop of forward) stop();
   }
+  const status = await child.status;
+  return status.signal
+    ? 128 + (status.signal === "SIGINT" ? 2 : 15)
+    : status.code;
 }
 
 if (import.meta.main) {

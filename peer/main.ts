@@ -42,6 +42,8 @@ function say(line: string): void {
 
 /** Exit code after a second Ctrl+C or SIGTERM while the first one is handled. */
 const EXIT_FORCED = 130;
+/** Signals this soon after the first are echoes of it, not a second request. */
+export const SIGNAL_ECHO_MS = 1_000;
 
 /**
  * Runs the peer until its work is done (`--get --no-seed`) or until SIGINT/SIGTERM.
@@ -76,10 +78,18 @@ export async function main(args: string[], cwd: string): Promise<number> {
   await setupLogging({ level: flags.logLevel, format: flags.logFormat });
 
   // The first signal stops cleanly (LEAVE, resume state saved, sockets
-  // closed, exit 0); a second one while that runs stops at once.
+  // closed, exit 0); a second one while that runs stops at once. One Ctrl+C
+  // in a terminal reaches the peer several times within milliseconds (the
+  // terminal signals the whole process group, and deno task and the
+  // launcher pass it on too): those echoes are the same keypress.
   const stop = new AbortController();
+  let firstSignalMs = 0;
   const onSignal = () => {
-    if (stop.signal.aborted) Deno.exit(EXIT_FORCED);
+    if (stop.signal.aborted) {
+      if (performance.now() - firstSignalMs < SIGNAL_ECHO_MS) return;
+      Deno.exit(EXIT_FORCED);
+    }
+    firstSignalMs = performance.now();
     logger.info("Stopping: leaving the tracker and closing connections");
     stop.abort();
   };
@@ -258,7 +268,6 @@ export async function main(args: string[], cwd: string): Promise<number> {
     }
     throw error;
   } finally {
-    removeSignals();
     stop.abort();
     await ui?.finished;
     await node.close();
@@ -269,6 +278,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
         `stopped; uploaded ${node.uploadedBytes} bytes of chunks to peers`,
       );
     }
+    // Last: with no listener left, a late echo of the stopping signal would
+    // kill the process by the default action (seen as exit 130).
+    removeSignals();
   }
 }
 

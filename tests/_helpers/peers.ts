@@ -69,10 +69,18 @@ export function spawnDenoWith(
     clearEnv?: boolean;
     /** The executable to run instead of deno (a compiled binary). */
     binary?: string;
+    /**
+     * Start it as the leader of a new process group, as a shell starts a
+     * command: `Deno.kill(-child.pid, "SIGINT")` then reaches it and every
+     * process it started, as a terminal's Ctrl+C does.
+     */
+    processGroup?: boolean;
   } = {},
 ): RunningProcess {
+  const group = options.processGroup ?? false;
   const child = new Deno.Command(options.binary ?? Deno.execPath(), {
     args,
+    detached: group,
     cwd: options.cwd ?? ROOT,
     clearEnv: options.clearEnv ?? false,
     stdout: "piped",
@@ -111,6 +119,14 @@ export function spawnDenoWith(
     }
   })();
   let exited = false;
+  const killAll = (signal: Deno.Signal) => {
+    try {
+      if (group) Deno.kill(-child.pid, signal);
+      else child.kill(signal);
+    } catch {
+      // Gone already.
+    }
+  };
   const status = child.status.then((s) => {
     exited = true;
     return s;
@@ -123,7 +139,7 @@ export function spawnDenoWith(
     const result = await Promise.race([status, timeout]);
     clearTimeout(timer);
     if (result === "timeout") {
-      child.kill("SIGKILL");
+      killAll("SIGKILL");
       await status;
       await Promise.all([readOut, readErr]);
       throw new Error(
@@ -176,7 +192,7 @@ export function spawnDenoWith(
       });
     },
     async kill() {
-      if (!exited) child.kill("SIGKILL");
+      if (!exited || group) killAll("SIGKILL");
       await finish(10_000);
     },
     async stop() {

@@ -13,6 +13,7 @@ import {
   type RunningProcess,
   sha256File,
   spawnDeno,
+  spawnDenoWith,
   startSeeder,
   tempDir,
 } from "../_helpers/peers.ts";
@@ -307,6 +308,69 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
       await sha256File(join(out, "recheck.bin")),
       await sha256File(source),
     );
+  } finally {
+    if (leecher) await leecher.kill();
+    await seeder.stop();
+  }
+});
+
+Deno.test("Ctrl+C in a terminal (SIGINT to the whole process group of deno task peer) stops a download cleanly, and the same command resumes", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const size = 24 * CHUNK_BYTES + 999;
+  const source = join(dir.path, "ctrlc.bin");
+  await makeFile(source, size, 17);
+  // A slow seeder, so the download is still going when Ctrl+C comes.
+  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"), [
+    "--max-upload",
+    "3M",
+  ]);
+  let leecher: RunningProcess | null = null;
+  try {
+    // As a user types it, from their own folder: deno task, the launcher,
+    // then the peer, all in the terminal's foreground process group.
+    const args = [
+      "task",
+      "peer",
+      "--tracker",
+      `${tracker.host}:${tracker.port}`,
+      "--get",
+      "ctrlc.bin",
+      "--out",
+      "dl",
+      "--no-seed",
+      "--json",
+    ];
+    const run = () =>
+      spawnDenoWith(args, {
+        env: { INIT_CWD: dir.path },
+        processGroup: true,
+      });
+    leecher = run();
+    await leecher.waitFor(
+      /"type":"progress".*"state":"downloading".*"chunksDone":[2-9]\b/,
+      30_000,
+    );
+    Deno.kill(-leecher.child.pid, "SIGINT");
+    const first = await leecher.done(15_000);
+    leecher = null;
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+    const last = jsonLines(first.stdout.split("\n")).at(-1);
+    assert.equal(last?.type, "stopped", first.stdout);
+    assert.match(
+      String(last?.message),
+      /^Stopped downloading ctrlc\.bin; run the same command to resume$/,
+    );
+
+    leecher = run();
+    const second = await leecher.done(60_000);
+    leecher = null;
+    assert.equal(second.code, 0, second.stderr);
+    const done = jsonLines(second.stdout.split("\n")).find((event) =>
+      event.type === "done"
+    ) as { resumedChunks: number; sha256: string } | undefined;
+    assert.ok(done && done.resumedChunks >= 2, second.stdout);
+    assert.equal(done.sha256, await sha256File(source));
   } finally {
     if (leecher) await leecher.kill();
     await seeder.stop();
