@@ -72,7 +72,7 @@ export interface FetchManifestOptions {
  *
  * @param peer where to connect
  * @param fileId the file's id
- * @param options our id and a timeout
+ * @param options our id, timeouts and a signal to cancel
  * @returns the manifest and its canonical bytes
  * @throws {InvalidManifestError} when the manifest matches the id but is not valid
  * @throws {Error} with a one-line reason when the peer fails or lies
