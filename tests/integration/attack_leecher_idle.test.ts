@@ -126,7 +126,7 @@ Deno.test("a leecher among peers that have nothing for it finishes from the one 
     });
     listOnTracker(tracker, honest.port, fileOf(built));
     const out = join(dir.path, "out");
-    const result = await leech(tracker, built.id, out, 20, 45_000);
+    const result = await leech(tracker, built.id, out, 30, 45_000);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.equal(
       await sha256File(join(out, "mixed.bin")),
