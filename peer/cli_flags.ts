@@ -29,7 +29,7 @@ Options:
   --ui                  serve the web page on http://127.0.0.1:PORT and print its
                         address (with a per-start token); runs until Ctrl+C
   --ui-port PORT        port for the web page (default 8080; 0: any free port)
-  --give-up-after SECS  fail a download after this long with no peer (default 60)
+  --give-up-after SECS  fail a download after this long with no progress (default 60)
   --max-upload RATE     upload at most RATE bytes per second (e.g. 20M; default none)
   --max-download RATE   download at most RATE bytes per second (default none)
   --upload-slots N      peers served at once, one of them rotated (default 5)

@@ -32,6 +32,8 @@ import {
 import { diskProblem } from "../storage/disk_errors.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
 import { fetchManifest, InvalidManifestError } from "../wire/fetch_manifest.ts";
+import { connectOrder, dropReason, ProgressClock } from "./liveness.ts";
+import { raceManifest } from "./manifest_race.ts";
 import { PiecePicker } from "./piece_picker.ts";
 import { TokenBucket } from "../swarm/token_bucket.ts";
 import { RateMeter } from "./rate_meter.ts";
@@ -132,7 +134,10 @@ export interface DownloadOptions {
   pipelineDepth?: number;
   /** Most peers connected at once. @default {16} */
   maxPeers?: number;
-  /** Give up when no peer was connected for this long. @default {60_000} */
+  /**
+   * Give up when nothing was gained (the manifest, a checked chunk) for this
+   * long, whatever peers do meanwhile. @default {60_000}
+   */
   giveUpAfterMs?: number;
   /** Drop a peer that completes no chunk for this long while asked for some. @default {15_000} */
   stallTimeoutMs?: number;
@@ -196,8 +201,11 @@ interface KnownPeer {
   host: string;
   port: number;
   banned: boolean;
+  /** Connections that ended without a chunk since its last one (liveness.ts). */
   failures: number;
   retryAtMs: number;
+  /** When it last gave us something checked; 0 never. */
+  lastGoodMs: number;
 }
 
 interface Connection {
@@ -212,6 +220,8 @@ interface Connection {
   recent: RateMeter;
   /** Chunks the peer holds that we lack. */
   useful: number;
+  /** Since when `useful` has been 0 (null: it has something for us). */
+  uselessSinceMs: number | null;
   /** Since when the peer has had nothing for us (null: it has something). */
   notInterestedSinceMs: number | null;
   /** What we last told the peer: INTERESTED or NOT_INTERESTED (null: nothing yet). */
@@ -285,7 +295,8 @@ class Download {
   #resumeDirty = false;
   #lastResumeSaveMs = 0;
   #lastTrackerAskMs = 0;
-  #noPeerSinceMs = performance.now();
+  /** Gives up once nothing was gained for --give-up-after (liveness.ts). */
+  readonly #clock: ProgressClock;
   readonly #rateWindow = new RateMeter(PROGRESS_WINDOW_MS);
   /** Worker messages leave garbage V8 would keep for the whole download. */
   readonly #gc = new GcSchedule();
@@ -305,6 +316,10 @@ class Download {
       ? new TokenBucket(rate, { burst: Math.max(rate / 4, 1024 * 1024) })
       : null;
     this.#stateDir = options.stateDir ?? join(options.outDir, ".shoal");
+    this.#clock = new ProgressClock(
+      options.giveUpAfterMs ?? 60_000,
+      performance.now(),
+    );
   }
 
   get #label(): string {
@@ -365,6 +380,7 @@ class Download {
             banned: false,
             failures: 0,
             retryAtMs: 0,
+            lastGoodMs: 0,
           });
         }
       }
@@ -405,34 +421,72 @@ class Download {
       return;
     }
     const reasons: string[] = [];
-    while (true) {
-      for (const peer of this.#known.values()) {
-        if (peer.banned || peer.retryAtMs > performance.now()) continue;
-        try {
-          const { bytes } = await fetchManifest(peer, this.#fileId, {
-            peerId: this.#options.peerId,
-            listenPort: this.#options.listenPort ?? 0,
-          });
-          this.#setManifest(bytes);
-          return;
-        } catch (error) {
-          if (error instanceof InvalidManifestError) {
-            // The id itself names a bad manifest: no other peer can do better.
-            throw new DownloadError(
-              error.code === "bad_string" ? "unsafe_name" : "corrupt",
-              `Cannot download ${this.#label}: ${error.message}`,
-              { cause: error },
-            );
-          }
-          const reason = error instanceof Error ? error.message : String(error);
-          reasons.push(`${peerKey(peer)}: ${reason}`);
-          peer.failures++;
-          peer.retryAtMs = performance.now() + PEER_RETRY_MS;
-          if (reason.includes("does not hash")) peer.banned = true;
+    const asking = new Set<string>();
+    let gone = false;
+    const won = await raceManifest<[string, KnownPeer]>({
+      next: () => {
+        const keys = connectOrder(this.#known, performance.now(), asking);
+        const key = keys[0];
+        if (key === undefined) return null;
+        asking.add(key);
+        return [key, this.#known.get(key)!];
+      },
+      fetch: ([, peer], signal) =>
+        fetchManifest(peer, this.#fileId, {
+          peerId: this.#options.peerId,
+          listenPort: this.#options.listenPort ?? 0,
+          signal,
+        }).then(({ bytes }) => bytes),
+      failed: ([key, peer], error) => {
+        asking.delete(key);
+        if (error instanceof InvalidManifestError) {
+          // The id itself names a bad manifest: no other peer can do better.
+          throw new DownloadError(
+            error.code === "bad_string" ? "unsafe_name" : "corrupt",
+            `Cannot download ${this.#label}: ${error.message}`,
+            { cause: error },
+          );
         }
-      }
-      await this.#waitForPeers(reasons);
+        const reason = errorText(error);
+        reasons.push(`${key}: ${reason}`);
+        peer.failures++;
+        peer.retryAtMs = performance.now() +
+          PEER_RETRY_MS * Math.min(peer.failures, 10);
+        if (reason.includes("does not hash")) peer.banned = true;
+      },
+      refresh: async () => {
+        const lookup = await this.#askTracker().catch(() => null);
+        if (lookup?.kind === "unknown" && this.#known.size === 0) gone = true;
+      },
+      leftMs: () => gone ? 0 : this.#clock.leftMs(performance.now()),
+      stopped: this.#stopped(),
+    });
+    if (won) {
+      const [, peer] = won.peer;
+      peer.failures = 0;
+      peer.lastGoodMs = performance.now();
+      this.#clock.progress(performance.now());
+      this.#setManifest(won.bytes);
+      return;
     }
+    if (gone) {
+      throw new DownloadError(
+        "no_peers",
+        `No peer holds ${this.#label} any more; try again later`,
+      );
+    }
+    const last = reasons.at(-1);
+    throw new DownloadError(
+      "no_peers",
+      `No peer could send ${this.#label} for ${
+        Math.round(this.#clock.limitMs / 1000)
+      } s${last ? ` (last: ${last})` : ""}; try again later`,
+    );
+  }
+
+  /** Rejects once the download is stopped (a signal, a crashed worker). */
+  #stopped(): Promise<never> {
+    return this.#finish.promise.then(() => new Promise<never>(() => {}));
   }
 
   #setManifest(bytes: Uint8Array): void {
@@ -443,57 +497,6 @@ class Download {
     this.#manifestBytes = shared;
     // fetchManifest and loadResume both check the id; parse once more for the fields.
     this.#manifest = parseManifest(shared, { viewHashes: true });
-  }
-
-  /** Waits a little, asks the tracker again, and gives up after the patience runs out. */
-  async #waitForPeers(reasons: string[]): Promise<void> {
-    const giveUpAfterMs = this.#options.giveUpAfterMs ?? 60_000;
-    if (performance.now() - this.#noPeerSinceMs > giveUpAfterMs) {
-      const last = reasons.at(-1);
-      throw new DownloadError(
-        "no_peers",
-        `No peer could send ${this.#label} for ${
-          Math.round(giveUpAfterMs / 1000)
-        } s${last ? ` (last: ${last})` : ""}; try again later`,
-      );
-    }
-    await this.#sleep(TRACKER_RETRY_MS);
-    const lookup = await this.#askTracker().catch(() => null);
-    if (lookup?.kind === "unknown" && this.#known.size === 0) {
-      throw new DownloadError(
-        "no_peers",
-        `No peer holds ${this.#label} any more; try again later`,
-      );
-    }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const signal = this.#options.signal;
-      if (signal?.aborted) {
-        reject(
-          new DownloadError(
-            "aborted",
-            `Stopped downloading ${this.#label}; run the same command to resume`,
-          ),
-        );
-        return;
-      }
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(
-          new DownloadError(
-            "aborted",
-            `Stopped downloading ${this.#label}; run the same command to resume`,
-          ),
-        );
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   // ---- files on disk --------------------------------------------------------
@@ -627,6 +630,8 @@ class Download {
       );
     });
     this.#state = "downloading";
+    // Re-checking chunks on disk was progress: the patience starts now.
+    this.#clock.progress(performance.now());
     // Setting up a large file leaves copies of its manifest as garbage (the
     // frame it came in, 8 MiB for 128 GiB): free them before the transfer
     // adds its own, so the peak stays where a small file's is.
@@ -672,6 +677,11 @@ class Download {
     if (conn) {
       conn.lastChunkMs = now;
       conn.recent.add(now, bytes);
+      const known = this.#known.get(conn.key);
+      if (known) {
+        known.failures = 0;
+        known.lastGoodMs = now;
+      }
     }
     if (picker.have.has(index)) {
       picker.release(index, connId);
@@ -684,6 +694,7 @@ class Download {
       }
       this.#bytesFetched += bytes;
       this.#rateWindow.add(now, bytes);
+      this.#clock.progress(now);
       // Not with the last chunk: the collection would only delay the finish.
       if (!picker.complete) this.#gc.add(bytes);
       if (conn) {
@@ -737,15 +748,11 @@ class Download {
   #connectMore(): void {
     const maxPeers = this.#options.maxPeers ?? 16;
     const now = performance.now();
-    const connectedKeys = new Set(
-      [...this.#connections.values()].map((c) => c.key),
-    );
-    for (const [key, peer] of this.#known) {
+    // Peers that failed least since they last helped first (liveness.ts):
+    // a crowd of useless peers cannot keep an honest one waiting for long.
+    for (const key of connectOrder(this.#known, now, this.#connectedKeys())) {
       if (this.#connections.size >= maxPeers) break;
-      if (peer.banned || peer.retryAtMs > now || connectedKeys.has(key)) {
-        continue;
-      }
-      this.#open(key, peer, now);
+      this.#open(key, this.#known.get(key)!, now);
     }
     // Each connection lives in one fetch worker, which checks its chunks.
     // With fewer connections than workers (one seeder, say), a second
@@ -762,6 +769,10 @@ class Download {
       }
       if (toPeer === 1) this.#open(key, peer, now);
     }
+  }
+
+  #connectedKeys(): Set<string> {
+    return new Set([...this.#connections.values()].map((c) => c.key));
   }
 
   /** Bans a peer and drops its other connections (there can be two). */
@@ -789,6 +800,7 @@ class Download {
       choked: false,
       recent: new RateMeter(RATE_WINDOW_MS),
       useful: 0,
+      uselessSinceMs: null,
       notInterestedSinceMs: null,
       interested: null,
     });
@@ -822,8 +834,6 @@ class Download {
           if (conn.bitfield.has(i) && !picker.have.has(i)) conn.useful++;
         }
         this.#tellInterest(conn);
-        const known = this.#known.get(conn.key);
-        if (known) known.failures = 0;
         this.#fill(conn);
         return;
       }
@@ -981,6 +991,8 @@ class Download {
   /** Tells a peer whether it has anything we want, so its upload slots go where they help. */
   #tellInterest(conn: Connection): void {
     const interested = conn.useful > 0;
+    if (interested) conn.uselessSinceMs = null;
+    else conn.uselessSinceMs ??= performance.now();
     if (conn.interested === interested || !this.#pool) return;
     if (!interested && conn.interested !== null) {
       // In a swarm a peer runs out of new chunks for us and gains one again
@@ -1022,38 +1034,56 @@ class Download {
 
   #tick(): void {
     const now = performance.now();
-    const stallMs = this.#options.stallTimeoutMs ?? 15_000;
+    const limits = {
+      stallMs: this.#options.stallTimeoutMs ?? 15_000,
+      othersWaiting:
+        connectOrder(this.#known, now, this.#connectedKeys()).length > 0,
+    };
+    let helping = 0;
     for (const conn of this.#connections.values()) {
       if (conn.notInterestedSinceMs !== null) this.#tellInterest(conn);
-      if (conn.inflight.size > 0 && now - conn.lastChunkMs > stallMs) {
+      const reason = dropReason(
+        {
+          ready: conn.bitfield !== null,
+          useful: conn.useful,
+          uselessSinceMs: conn.uselessSinceMs,
+          inflight: conn.inflight.size,
+          choked: conn.choked,
+          lastChunkMs: conn.lastChunkMs,
+        },
+        now,
+        limits,
+      );
+      if (reason !== null) {
         this.#pool!.send(conn.id, {
           type: "disconnect",
           connId: conn.id,
-          reason: `no chunk for ${Math.round(stallMs / 1000)} s`,
+          reason,
         });
-      }
+      } else if (conn.useful > 0) helping++;
     }
-    const ready =
-      [...this.#connections.values()].filter((c) => c.bitfield !== null).length;
-    if (ready > 0) this.#noPeerSinceMs = now;
-    const wantMore =
-      this.#connections.size < Math.min(4, this.#options.maxPeers ?? 16);
+    // Few peers with something for us: look for more every few seconds.
+    const wantMore = helping < Math.min(4, this.#options.maxPeers ?? 16);
     const askEvery = wantMore ? TRACKER_RETRY_MS : TRACKER_REFRESH_MS;
     if (now - this.#lastTrackerAskMs > askEvery) {
       this.#askTracker().then(() => this.#connectMore(), () => {});
     } else if (wantMore) {
       this.#connectMore();
     }
-    const giveUpAfterMs = this.#options.giveUpAfterMs ?? 60_000;
-    if (
-      this.#connections.size === 0 && now - this.#noPeerSinceMs > giveUpAfterMs
-    ) {
+    // Open connections do not count: only chunks checked do (liveness.ts).
+    if (this.#clock.expired(now)) {
+      const have = this.#picker!.have.count;
+      const ready = [...this.#connections.values()].filter((c) =>
+        c.bitfield !== null
+      ).length;
       this.#fail(
         new DownloadError(
           "no_peers",
-          `No peer left for ${this.#label} (none for ${
-            Math.round(giveUpAfterMs / 1000)
-          } s, ${this.#picker!.have.count}/${
+          `${
+            ready === 0 ? "No peer left for" : "No peer sent any of"
+          } ${this.#label} for ${
+            Math.round(this.#clock.limitMs / 1000)
+          } s (${have}/${
             this.#manifest!.chunkCount
           } chunks kept); run the same command later to resume`,
         ),

@@ -53,8 +53,16 @@ export interface FetchManifestOptions {
   peerId: Uint8Array;
   /** Our TCP port, or 0. @default {0} */
   listenPort?: number;
-  /** Give up after this long. @default {10_000} */
+  /** The connection must be made within this long. @default {3_000} */
+  connectTimeoutMs?: number;
+  /** The peer's first bytes must come within this long of the connection. @default {3_000} */
+  answerTimeoutMs?: number;
+  /** After that, no gap between bytes may be longer. @default {5_000} */
+  idleTimeoutMs?: number;
+  /** Give up after this long in all. @default {30_000} */
   timeoutMs?: number;
+  /** Cancels the request (another peer answered first). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -64,7 +72,7 @@ export interface FetchManifestOptions {
  *
  * @param peer where to connect
  * @param fileId the file's id
- * @param options our id and a timeout
+ * @param options our id, timeouts and a signal to cancel
  * @returns the manifest and its canonical bytes
  * @throws {InvalidManifestError} when the manifest matches the id but is not valid
  * @throws {Error} with a one-line reason when the peer fails or lies
@@ -78,14 +86,60 @@ export async function fetchManifest(
   fileId: Uint8Array,
   options: FetchManifestOptions,
 ): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const signal = AbortSignal.timeout(timeoutMs);
-  const conn = await Deno.connect({
-    hostname: peer.host,
-    port: peer.port,
-    signal,
+  const connectMs = options.connectTimeoutMs ?? 3_000;
+  const answerMs = options.answerTimeoutMs ?? 3_000;
+  const idleMs = options.idleTimeoutMs ?? 5_000;
+  const totalMs = options.timeoutMs ?? 30_000;
+  options.signal?.throwIfAborted();
+  const connectSignal = AbortSignal.any([
+    AbortSignal.timeout(connectMs),
+    ...(options.signal ? [options.signal] : []),
+  ]);
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({
+      hostname: peer.host,
+      port: peer.port,
+      signal: connectSignal,
+    });
+  } catch (error) {
+    if (connectSignal.aborted && !options.signal?.aborted) {
+      throw new Error(`no connection within ${connectMs / 1000} s`);
+    }
+    throw error;
+  }
+  // A peer that accepts and then says nothing, or trickles, is cut off
+  // after seconds: other peers are being asked meanwhile.
+  let stopped: string | null = null;
+  const stop = (reason: string) => {
+    if (stopped !== null) return;
+    stopped = reason;
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  };
+  let idleTimer = setTimeout(
+    () => stop(`no answer within ${answerMs / 1000} s`),
+    answerMs,
+  );
+  const totalTimer = setTimeout(
+    () => stop(`no manifest within ${totalMs / 1000} s`),
+    totalMs,
+  );
+  const onAbort = () => stop("cancelled");
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const watched = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(
+        () => stop(`no data for ${idleMs / 1000} s`),
+        idleMs,
+      );
+      controller.enqueue(chunk);
+    },
   });
-  const timer = setTimeout(() => conn.close(), timeoutMs);
   try {
     const hello = createMessage({
       kind: "handshake",
@@ -99,7 +153,7 @@ export async function fetchManifest(
     both.set(hello);
     both.set(ask, hello.byteLength);
     await conn.write(both);
-    const frames = conn.readable.pipeThrough(
+    const frames = conn.readable.pipeThrough(watched).pipeThrough(
       new FrameDecoderStream({ maxBodyBytes: MAX_MANIFEST_BYTES }),
     );
     for await (const message of frames) {
@@ -128,15 +182,18 @@ export async function fetchManifest(
       }
     }
     throw new Error(
-      "the peer closed the connection before sending the manifest",
+      stopped ?? "the peer closed the connection before sending the manifest",
     );
   } catch (error) {
+    if (stopped !== null) throw new Error(stopped, { cause: error });
     if (error instanceof ProtocolError) {
       throw new Error(`bad frame: ${error.message}`, { cause: error });
     }
     throw error;
   } finally {
-    clearTimeout(timer);
+    clearTimeout(idleTimer);
+    clearTimeout(totalTimer);
+    options.signal?.removeEventListener("abort", onAbort);
     try {
       conn.close();
     } catch {

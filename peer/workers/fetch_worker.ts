@@ -30,8 +30,10 @@ import { FileHash } from "./file_hash.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
 
-const CONNECT_TIMEOUT_MS = 5_000;
-const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Short: a peer that cannot be reached in seconds gives its place to another (issue 21). */
+const CONNECT_TIMEOUT_MS = 3_000;
+/** An honest peer answers the handshake at once; a listener that never does is dropped. */
+const HANDSHAKE_TIMEOUT_MS = 5_000;
 /** A connection with requests out and no byte for this long is dropped. */
 const READ_TIMEOUT_MS = 20_000;
 /** Cancelled GETs remembered per connection, so their late answers are tolerated. */

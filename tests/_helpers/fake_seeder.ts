@@ -34,7 +34,15 @@ export type FakeBehaviour =
   /** Answers the handshake, then sends chunk data one byte at a time, very slowly. */
   | "trickle"
   /** Serves whatever manifest bytes it was given (used with bad names). */
-  | "raw_manifest";
+  | "raw_manifest"
+  /** Answers the handshake with an empty bitfield and serves the manifest, then nothing more. */
+  | "empty"
+  /**
+   * Serves `stopAfterChunks` chunks in all (over every connection), then
+   * ignores every GET but keeps talking (a HAVE a second), so the
+   * connection never goes quiet.
+   */
+  | "stops";
 
 /** Options for {@linkcode startFakeSeeder}. */
 export interface FakeSeederOptions {
@@ -48,6 +56,10 @@ export interface FakeSeederOptions {
   manifest: Manifest | null;
   /** For "honest": bytes per second per connection (no limit when absent). */
   bytesPerSecond?: number;
+  /** For "stops": chunks served before it falls silent. @default {1} */
+  stopAfterChunks?: number;
+  /** The loopback address to listen on (Linux routes all of 127/8). @default {"127.0.0.1"} */
+  hostname?: string;
 }
 
 /** A running fake seeder. */
@@ -60,6 +72,8 @@ export interface FakeSeeder {
   gets: Map<number, number>;
   /** GET_MANIFEST requests received. */
   manifestRequests: number;
+  /** Chunks sent (CHUNK_DATA frames). */
+  chunksSent: number;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
   /** Same as close(). */
@@ -73,14 +87,16 @@ export interface FakeSeeder {
  * @param tracker the tracker started by `startTracker()`
  * @param port the fake seeder's TCP port
  * @param file id, name and sizes of the file it serves
+ * @param host the fake seeder's address
  */
 export function listOnTracker(
   tracker: { handler: { registry: { register: RegisterFn } } },
   port: number,
   file: { id: Uint8Array; name: string; size: number; chunkCount: number },
+  host = "127.0.0.1",
 ): void {
   tracker.handler.registry.register(
-    { host: "127.0.0.1", port, peerId: new Uint8Array(16) },
+    { host, port, peerId: new Uint8Array(16) },
     [{ ...file, complete: true }],
     Date.now(),
   );
@@ -110,12 +126,15 @@ export function manifestOf(
 }
 
 /**
- * Starts a fake seeder on 127.0.0.1 with a free port.
+ * Starts a fake seeder on loopback (127.0.0.1 unless told) with a free port.
  *
  * @param options behaviour, file and manifest
  */
 export function startFakeSeeder(options: FakeSeederOptions): FakeSeeder {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = Deno.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: 0,
+  });
   const conns = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   let closed = false;
@@ -124,6 +143,7 @@ export function startFakeSeeder(options: FakeSeederOptions): FakeSeeder {
     connections: 0,
     gets: new Map(),
     manifestRequests: 0,
+    chunksSent: 0,
     async close() {
       if (closed) return;
       closed = true;
@@ -189,6 +209,7 @@ async function serveFake(
     return options.data.subarray(start, start + chunkLength(manifest, index));
   };
   const sendChunk = async (txid: number, index: number, data: Uint8Array) => {
+    seeder.chunksSent++;
     const message = createMessage({ kind: "chunk_data", txid, index, data });
     const rate = options.bytesPerSecond;
     if (behaviour === "trickle") {
@@ -208,6 +229,7 @@ async function serveFake(
     }
   };
 
+  let chatter: ReturnType<typeof setInterval> | undefined;
   const decoder = new FrameDecoder();
   const inbox: Message[] = [];
   let handshaken = false;
@@ -218,11 +240,10 @@ async function serveFake(
       if (message.kind !== "handshake") return;
       handshaken = true;
       await send({ kind: "ack", txid: message.txid, intervalSeconds: 0 });
-      await send({
-        kind: "bitfield",
-        txid: 0,
-        bits: Bitfield.full(chunkCount).toBytes(),
-      });
+      const bits = behaviour === "empty"
+        ? new Bitfield(chunkCount)
+        : Bitfield.full(chunkCount);
+      await send({ kind: "bitfield", txid: 0, bits: bits.toBytes() });
       if (behaviour === "unsolicited") {
         for (let i = 0; i < Math.min(chunkCount, 3); i++) {
           await sendChunk(90_000 + i, i, chunk(i));
@@ -242,6 +263,16 @@ async function serveFake(
     }
     if (message.kind !== "get") return;
     seeder.gets.set(message.index, (seeder.gets.get(message.index) ?? 0) + 1);
+    if (behaviour === "empty") return;
+    if (
+      behaviour === "stops" &&
+      seeder.chunksSent >= (options.stopAfterChunks ?? 1)
+    ) {
+      chatter ??= setInterval(() => {
+        send({ kind: "have", txid: 0, index: 0 }).catch(() => {});
+      }, 1_000);
+      return;
+    }
     if (!manifest || message.index >= chunkCount) {
       await send({
         kind: "error",
@@ -292,5 +323,7 @@ async function serveFake(
       error instanceof Deno.errors.Interrupted
     ) return;
     throw error;
+  } finally {
+    clearInterval(chatter);
   }
 }

@@ -1,0 +1,120 @@
+/**
+ * Gets a manifest from whichever peer answers first: asks several at once,
+ * starts another as soon as one fails, cancels the rest once one wins, and
+ * gives up when the deadline passes. Silent peers cost one short timeout
+ * each, in parallel, instead of a long one after another.
+ *
+ * @module
+ */
+
+/** Peers asked for the manifest at the same time. */
+export const MANIFEST_PARALLEL = 8;
+/** While the manifest is missing, more peers are asked of the tracker this often. */
+export const MANIFEST_REFRESH_MS = 2_000;
+
+/** Options for {@linkcode raceManifest}. */
+export interface RaceOptions<P> {
+  /** The best peer not yet being asked, or null when there is none now. */
+  next(): P | null;
+  /** Asks one peer; rejects when it fails or the signal aborts. */
+  fetch(peer: P, signal: AbortSignal): Promise<Uint8Array>;
+  /** Records a failed peer; throwing stops the race (a manifest no peer can fix). */
+  failed(peer: P, error: unknown): void;
+  /** Looks for more peers (the tracker); called while candidates run short. */
+  refresh(): Promise<void>;
+  /** Milliseconds left before giving up (the give-up clock). */
+  leftMs(): number;
+  /** Rejects to stop the race (a stop signal); never resolves otherwise. */
+  stopped: Promise<never>;
+  /** @default {MANIFEST_PARALLEL} */
+  parallel?: number;
+  /** @default {MANIFEST_REFRESH_MS} */
+  refreshMs?: number;
+}
+
+/**
+ * Races peers for the manifest.
+ *
+ * @param options who to ask, how, and for how long
+ * @returns the first peer that answered and its bytes, or null once the
+ *   deadline passed
+ * @throws whatever `failed` or `stopped` throws; every attempt is cancelled first
+ * @example
+ * ```ts
+ * // const won = await raceManifest({ next, fetch, failed, refresh, leftMs, stopped });
+ * ```
+ */
+export async function raceManifest<P>(
+  options: RaceOptions<P>,
+): Promise<{ peer: P; bytes: Uint8Array } | null> {
+  const parallel = options.parallel ?? MANIFEST_PARALLEL;
+  const refreshMs = options.refreshMs ?? MANIFEST_REFRESH_MS;
+  type Settled =
+    | { kind: "ok"; peer: P; bytes: Uint8Array; id: number }
+    | { kind: "failed"; peer: P; error: unknown; id: number }
+    | { kind: "refreshed" }
+    | { kind: "wake" };
+  const running = new Map<
+    number,
+    { controller: AbortController; done: Promise<Settled> }
+  >();
+  let nextId = 1;
+  let lastRefreshMs = -Infinity;
+  let refreshing: Promise<Settled> | null = null;
+  const cancelAll = () => {
+    for (const { controller } of running.values()) controller.abort();
+    running.clear();
+  };
+  try {
+    while (true) {
+      if (options.leftMs() <= 0) return null;
+      while (running.size < parallel) {
+        const peer = options.next();
+        if (peer === null) break;
+        const id = nextId++;
+        const controller = new AbortController();
+        const done = options.fetch(peer, controller.signal).then(
+          (bytes): Settled => ({ kind: "ok", peer, bytes, id }),
+          (error): Settled => ({ kind: "failed", peer, error, id }),
+        );
+        running.set(id, { controller, done });
+      }
+      const now = performance.now();
+      if (
+        running.size < parallel && refreshing === null &&
+        now - lastRefreshMs >= refreshMs
+      ) {
+        lastRefreshMs = now;
+        refreshing = options.refresh().then(
+          (): Settled => ({ kind: "refreshed" }),
+          (): Settled => ({ kind: "refreshed" }),
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const wake = new Promise<Settled>((resolve) => {
+        const ms = Math.max(1, Math.min(refreshMs, options.leftMs()));
+        timer = setTimeout(() => resolve({ kind: "wake" }), ms);
+      });
+      let settled: Settled;
+      try {
+        settled = await Promise.race([
+          ...[...running.values()].map((attempt) => attempt.done),
+          ...(refreshing ? [refreshing] : []),
+          wake,
+          options.stopped,
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (settled.kind === "refreshed") refreshing = null;
+      if (settled.kind === "refreshed" || settled.kind === "wake") continue;
+      running.delete(settled.id);
+      if (settled.kind === "ok") {
+        return { peer: settled.peer, bytes: settled.bytes };
+      }
+      options.failed(settled.peer, settled.error);
+    }
+  } finally {
+    cancelAll();
+  }
+}
