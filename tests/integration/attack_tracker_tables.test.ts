@@ -77,7 +77,7 @@ function waitForName(
 
 /** Files with random ids and short names: 26 fit one REGISTER. */
 function spamFiles(rng: Rng, count: number): FileAnnouncement[] {
-  return Array.from({ length: count }, (_, i) => ({
+  return Array.from({ length: count }, () => ({
     id: rng.bytes(32),
     name: `s${rng.int(1e6)}`,
     size: 1_000,
