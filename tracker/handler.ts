@@ -53,6 +53,15 @@ const ACK_CODE = 1;
 const ERROR_CODE = 2;
 const ACK_BYTES = HEADER_BYTES + 4;
 
+/**
+ * Steps of registry work (files scanned, holdings visited) that cost one
+ * rate-limit token more, on top of the token every datagram costs: about
+ * what handling one small datagram costs. A LIST query over 100,000 files
+ * costs 400 tokens, a whole burst, so one address can make the tracker
+ * scan the table at most about twice a second.
+ */
+export const WORK_STEPS_PER_TOKEN = 250;
+
 /** A pass of the sweep is spread over this many steps. */
 const SWEEP_STEPS = 16;
 /** Each sweep step looks at this many peer slots at least. */
@@ -389,6 +398,21 @@ export class TrackerHandler {
       this.#drops.rate_limited++;
       return null;
     }
+    const work = this.#registry.work;
+    const reply = this.#dispatch(bytes, host, source.port, nowMs);
+    // Requests that cost more than a datagram pay for it from the same
+    // bucket: the limit counts work, not datagrams.
+    const extra = (this.#registry.work - work) / WORK_STEPS_PER_TOKEN;
+    if (this.#limiter && extra >= 1) this.#limiter.charge(host, extra, nowMs);
+    return reply;
+  }
+
+  #dispatch(
+    bytes: Uint8Array,
+    host: string,
+    port: number,
+    nowMs: number,
+  ): Uint8Array | null {
     const length = bytes.byteLength;
     if (
       (length === REQUEST_BY_ID_BYTES || length === KEEPALIVE_BYTES) &&
@@ -403,13 +427,13 @@ export class TrackerHandler {
       ) {
         this.#requests.request++;
         return this.#replied(
-          this.#fastRequest(bytes, host, source.port, nowMs),
+          this.#fastRequest(bytes, host, port, nowMs),
         );
       }
       if (code === KEEPALIVE_CODE && length === KEEPALIVE_BYTES) {
         this.#requests.keepalive++;
         return this.#replied(
-          this.#fastKeepalive(bytes, host, source.port, nowMs),
+          this.#fastKeepalive(bytes, host, port, nowMs),
         );
       }
     }
@@ -424,7 +448,7 @@ export class TrackerHandler {
       if (files !== null) {
         this.#requests.register++;
         return this.#replied(
-          this.#fastRegister(bytes, files, host, source.port, nowMs),
+          this.#fastRegister(bytes, files, host, port, nowMs),
         );
       }
     }
@@ -440,7 +464,7 @@ export class TrackerHandler {
     this.#requests[requestType(message.kind)]++;
     this.#maybeSweep(nowMs);
     return this.#replied(
-      this.#answer(message, { hostname: host, port: source.port }, {
+      this.#answer(message, { hostname: host, port }, {
         requestBytes: length,
         nowMs,
       }),
@@ -569,6 +593,7 @@ export class TrackerHandler {
     host: string,
     udpPort: number,
     nowMs: number,
+    name?: string,
   ): Uint8Array {
     const wanted = Math.min(
       wantedField === 0 ? DEFAULT_WANTED_PEERS : wantedField,
@@ -581,6 +606,7 @@ export class TrackerHandler {
       requesterHost: host,
       requesterUdpPort: udpPort,
       nowMs,
+      name,
     });
     return this.#out.subarray(0, length);
   }
@@ -693,7 +719,7 @@ export class TrackerHandler {
         return createMessage({
           kind: "candidates",
           txid,
-          files: this.#registry.candidates(named),
+          files: this.#registry.candidates(named, query.name),
         });
       }
       for (const only of named) file = only;
@@ -706,6 +732,7 @@ export class TrackerHandler {
       source.hostname,
       source.port,
       nowMs,
+      "name" in query ? query.name : undefined,
     );
   }
 

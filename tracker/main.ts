@@ -1,6 +1,6 @@
 /**
  * The tracker CLI: `deno task tracker [--host ::] [--port 6969]
- * [--peer-ttl 60] [--stats-port PORT] [--log-level info] [--log-format text]
+ * [--peer-ttl 60] [--max-files 100000] [--stats-port PORT] [--log-level info] [--log-format text]
  * [--version] [--help]`.
  *
  * @module
@@ -20,6 +20,9 @@ import { serveStats, type StatsServer } from "./stats_server.ts";
 
 const logger = getLogger(["shoal", "tracker"]);
 
+/** The largest --max-files: the registry sizes its tables from it. */
+const MAX_FILES_FLAG = 10_000_000;
+
 const USAGE = `Usage: deno task tracker [options]
 
 Runs the Shoal UDP tracker.
@@ -29,6 +32,8 @@ Options:
                         0.0.0.0 for IPv4 only, 127.0.0.1 or ::1 for loopback)
   --port PORT           UDP port, 0 for any free port (default 6969)
   --peer-ttl SECONDS    drop a peer silent this long (default 60)
+  --max-files COUNT     most files tracked at once; one address may hold 1 %
+                        of them (default 100000)
   --stats-port PORT     serve /stats (JSON) and /metrics (Prometheus) over
                         HTTP on this TCP port, 0 for any (default: off)
   --stats-host ADDRESS  address for --stats-port (default 127.0.0.1)
@@ -44,6 +49,7 @@ interface TrackerFlags {
   host: string;
   port: number;
   peerTtlSeconds: number;
+  maxFiles: number;
   statsPort: number | null;
   statsHost: string;
   statsEverySeconds: number;
@@ -71,6 +77,16 @@ function parseSeconds(flag: string, text: string): number {
   return seconds;
 }
 
+function parseCount(flag: string, text: string): number {
+  const count = Number(text);
+  if (!/^\d+$/.test(text) || count < 1 || count > MAX_FILES_FLAG) {
+    throw new RangeError(
+      `${flag} "${text}" is not a whole number from 1 to ${MAX_FILES_FLAG}`,
+    );
+  }
+  return count;
+}
+
 function parseFlags(args: string[]): TrackerFlags {
   const { values, positionals } = parseArgs({
     args,
@@ -78,6 +94,7 @@ function parseFlags(args: string[]): TrackerFlags {
       host: { type: "string", default: "::" },
       port: { type: "string", default: "6969" },
       "peer-ttl": { type: "string", default: "60" },
+      "max-files": { type: "string", default: "100000" },
       "stats-port": { type: "string" },
       "stats-host": { type: "string", default: "127.0.0.1" },
       "stats-every": { type: "string", default: "60" },
@@ -108,6 +125,7 @@ function parseFlags(args: string[]): TrackerFlags {
     host: values.host,
     port: parsePort("--port", values.port),
     peerTtlSeconds: parseSeconds("--peer-ttl", values["peer-ttl"]),
+    maxFiles: parseCount("--max-files", values["max-files"]),
     statsPort: values["stats-port"] === undefined
       ? null
       : parsePort("--stats-port", values["stats-port"]),
@@ -177,6 +195,7 @@ export async function main(args: string[]): Promise<number> {
       hostname: flags.host,
       port: flags.port,
       peerTtlMs: flags.peerTtlSeconds * 1000,
+      registry: { limits: { maxFiles: flags.maxFiles } },
       signal: controller.signal,
     });
   } catch (error) {

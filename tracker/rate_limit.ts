@@ -1,5 +1,8 @@
 /**
  * A token bucket per source IP, in a map of bounded size. Clock injected.
+ * A datagram costs one token; work beyond that is charged on top
+ * ({@linkcode RateLimiter.charge}), so the limit bounds what an address
+ * costs, not how many datagrams it sends.
  *
  * @module
  */
@@ -71,22 +74,43 @@ export class RateLimiter {
    * @returns true when the datagram may be processed
    */
   allow(ip: string, nowMs: number): boolean {
+    const bucket = this.#refill(ip, nowMs);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * Takes `tokens` more from the IP's bucket, for a request that cost more
+   * than one datagram's work. The bucket may go below zero, down to minus
+   * the burst: the IP's next datagrams are dropped until it refills.
+   *
+   * @param ip the source IP
+   * @param tokens how many tokens the extra work is worth
+   * @param nowMs the current time
+   */
+  charge(ip: string, tokens: number, nowMs: number): void {
+    if (!(tokens > 0)) return;
+    const bucket = this.#refill(ip, nowMs);
+    bucket.tokens = Math.max(-this.#burst, bucket.tokens - tokens);
+  }
+
+  /** The IP's bucket, refilled up to now (a new full one if it had none). */
+  #refill(ip: string, nowMs: number): Bucket {
     let bucket = this.#buckets.get(ip);
     if (!bucket) {
       if (this.#buckets.size >= this.#maxSources) this.#evict(nowMs);
       bucket = { tokens: this.#burst, updatedMs: nowMs };
       this.#buckets.set(ip, bucket);
-    } else {
-      const elapsedMs = Math.max(0, nowMs - bucket.updatedMs);
-      bucket.tokens = Math.min(
-        this.#burst,
-        bucket.tokens + elapsedMs * this.#ratePerMs,
-      );
-      bucket.updatedMs = nowMs;
+      return bucket;
     }
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    const elapsedMs = Math.max(0, nowMs - bucket.updatedMs);
+    bucket.tokens = Math.min(
+      this.#burst,
+      bucket.tokens + elapsedMs * this.#ratePerMs,
+    );
+    bucket.updatedMs = nowMs;
+    return bucket;
   }
 
   #evict(nowMs: number): void {

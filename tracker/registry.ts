@@ -30,6 +30,7 @@ import {
   PROTOCOL_VERSION,
   toHex,
 } from "@shoal/protocol";
+import { SortedBlocks } from "./sorted_blocks.ts";
 
 /** Limits of a {@linkcode SwarmRegistry}. Over any of them a change answers "busy". */
 export interface RegistryLimits {
@@ -45,17 +46,60 @@ export interface RegistryLimits {
   maxPeersPerIp: number;
   /** Most (peer, file) pairs in total: the real memory bound. */
   maxHoldings: number;
+  /**
+   * Most (peer, file) pairs of all the peers behind one source IP. A file
+   * needs a holder, so this also bounds the files one IP keeps listed.
+   */
+  maxHoldingsPerIp: number;
 }
 
-/** Default limits: roughly 200 MB in the worst case. */
-export const DEFAULT_REGISTRY_LIMITS: Readonly<RegistryLimits> = {
-  maxFiles: 100_000,
-  maxPeers: 100_000,
-  maxPeersPerFile: 10_000,
-  maxFilesPerPeer: 10_000,
-  maxPeersPerIp: 64,
-  maxHoldings: 1_000_000,
-};
+/**
+ * The share of a table one source IP may fill: 1 %, so that filling any
+ * table takes at least 100 addresses.
+ */
+export const SOURCE_SHARE_OF_TABLE = 0.01;
+/** One source IP may always hold this many files, however small the tables. */
+export const MIN_HOLDINGS_PER_IP = 16;
+/** Most peers (TCP ports) behind one source IP, when the peer table allows it. */
+export const MAX_PEERS_PER_IP = 64;
+
+/**
+ * The limits with every per-IP cap not given derived from the tables:
+ * {@linkcode SOURCE_SHARE_OF_TABLE} of them (peers: at most
+ * {@linkcode MAX_PEERS_PER_IP}; holdings: at least
+ * {@linkcode MIN_HOLDINGS_PER_IP}).
+ *
+ * @param limits caps to set; the rest take the defaults
+ * @returns every cap
+ */
+export function registryLimits(
+  limits: Partial<RegistryLimits> = {},
+): RegistryLimits {
+  const maxFiles = limits.maxFiles ?? 100_000;
+  const maxPeers = limits.maxPeers ?? 100_000;
+  const maxHoldings = limits.maxHoldings ?? 1_000_000;
+  const share = (table: number) =>
+    Math.max(1, Math.floor(table * SOURCE_SHARE_OF_TABLE));
+  return {
+    maxFiles,
+    maxPeers,
+    maxHoldings,
+    maxPeersPerFile: limits.maxPeersPerFile ?? 10_000,
+    maxFilesPerPeer: limits.maxFilesPerPeer ?? 10_000,
+    maxPeersPerIp: limits.maxPeersPerIp ??
+      Math.min(MAX_PEERS_PER_IP, share(maxPeers)),
+    maxHoldingsPerIp: limits.maxHoldingsPerIp ??
+      Math.max(MIN_HOLDINGS_PER_IP, share(Math.min(maxFiles, maxHoldings))),
+  };
+}
+
+/**
+ * Default limits: roughly 200 MB in the worst case, and one source IP at
+ * most 64 peers and 1,000 (peer, file) pairs (so at most 1,000 files):
+ * about 1 MB.
+ */
+export const DEFAULT_REGISTRY_LIMITS: Readonly<RegistryLimits> = Object
+  .freeze(registryLimits());
 
 /** Options for {@linkcode SwarmRegistry}. */
 export interface RegistryOptions {
@@ -103,13 +147,16 @@ export interface FileRecord {
   readonly id: Uint8Array;
   /** File id as lowercase hex. */
   readonly idHex: string;
-  /** File name, as first announced. */
+  /**
+   * File name: the one most source IPs holding it claim (ties: the claim
+   * made first among those still held). A hint; the manifest decides.
+   */
   readonly name: string;
   /** Lowercase name, for LIST. */
   readonly lowerName: string;
-  /** Size in bytes. */
+  /** Size in bytes, from the same claim as the name. */
   readonly size: number;
-  /** Number of chunks. */
+  /** Number of chunks, from the same claim as the name. */
   readonly chunkCount: number;
   /** Bytes of a PEER_LIST for this file before any peer. */
   readonly peerListBaseBytes: number;
@@ -245,6 +292,8 @@ const SEEN_UNIT_MS = 1024;
 const DENSE_PICK = 4096;
 /** The file table starts this size and doubles at half full. */
 const INITIAL_FILE_TABLE = 1024;
+/** LIST results of this many recent queries are kept until files change. */
+const LIST_CACHE_QUERIES = 4;
 
 const encoder = new TextEncoder();
 
@@ -265,6 +314,11 @@ function grow<T extends Uint8Array | Int32Array | Float64Array>(
   return next;
 }
 
+/** The items of an array from `offset` on, without a copy. */
+function* itemsFrom<T>(items: readonly T[], offset: number): Generator<T> {
+  for (let i = Math.max(0, offset); i < items.length; i++) yield items[i]!;
+}
+
 /** The smallest power of two at least `n`. */
 function powerOfTwo(n: number): number {
   let size = 1;
@@ -280,16 +334,75 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-/** A tracked file: metadata and its holding ids. Its id is in the registry's slab. */
-class FileEntry implements FileRecord {
-  readonly slot: number;
+/**
+ * What holders say a file is: its name, size and chunk count. Only hints:
+ * the file id is a hash of the manifest, which a downloader checks, so the
+ * tracker cannot tell who is right, only how many addresses agree.
+ */
+class Claim {
   readonly name: string;
+  /** Lowercase name, for LIST. */
+  readonly lowerName: string;
   readonly size: number;
   readonly chunkCount: number;
   /** The name's UTF-8 bytes, or null when the name is ASCII. */
   readonly nameBytes: Uint8Array | null;
   /** Bytes of the name in UTF-8. */
   readonly nameLength: number;
+  /** Order of creation: an older claim wins a tie. */
+  readonly seq: number;
+  /** Source IPs that vote for it (counted only once its file is contested). */
+  votes = 0;
+
+  constructor(announced: FileAnnouncement, seq: number) {
+    this.name = announced.name;
+    this.lowerName = announced.name.toLowerCase();
+    this.size = announced.size;
+    this.chunkCount = announced.chunkCount;
+    this.seq = seq;
+    if (isAscii(announced.name)) {
+      this.nameBytes = null;
+      this.nameLength = announced.name.length;
+    } else {
+      this.nameBytes = encoder.encode(announced.name);
+      this.nameLength = this.nameBytes.byteLength;
+    }
+  }
+
+  matches(announced: FileAnnouncement): boolean {
+    return this.name === announced.name && this.size === announced.size &&
+      this.chunkCount === announced.chunkCount;
+  }
+
+  /** True when this claim should be shown before `other`: more votes, then older. */
+  beats(other: Claim): boolean {
+    return this.votes > other.votes ||
+      (this.votes === other.votes && this.seq < other.seq);
+  }
+}
+
+/** One source IP's vote on a contested file: its first peer's claim. */
+interface Vote {
+  claim: Claim;
+  /** Its peers holding the file. */
+  peers: number;
+}
+
+/** A tracked file: its claims and its holding ids. Its id is in the registry's slab. */
+class FileEntry implements FileRecord {
+  readonly slot: number;
+  /** Every claim some holder makes, oldest first. */
+  readonly claims: Claim[];
+  /** The claim most source IPs agree on (ties: the oldest): what is shown. */
+  leader: Claim;
+  /** The name it is sorted under in LIST (the leader's, once added). */
+  sortName: string;
+  /**
+   * Votes by host id, once holders disagree (null before: every holder
+   * made the first claim). Kept from then on, so that a claim coming and
+   * going costs one step, not a count of every holder.
+   */
+  votes: Map<number, Vote> | null = null;
   /** The pool block of entries 0..BLOCK_ENTRIES-1, NONE before the first. */
   block0 = NONE;
   /** Blocks of the entries after those, for a file with many holders. */
@@ -299,19 +412,24 @@ class FileEntry implements FileRecord {
   seeders = 0;
   readonly #registry: FileViews;
 
-  constructor(slot: number, announced: FileAnnouncement, registry: FileViews) {
+  constructor(slot: number, claim: Claim, registry: FileViews) {
     this.slot = slot;
-    this.name = announced.name;
-    this.size = announced.size;
-    this.chunkCount = announced.chunkCount;
+    this.claims = [claim];
+    this.leader = claim;
+    this.sortName = claim.name;
     this.#registry = registry;
-    if (isAscii(announced.name)) {
-      this.nameBytes = null;
-      this.nameLength = announced.name.length;
-    } else {
-      this.nameBytes = encoder.encode(announced.name);
-      this.nameLength = this.nameBytes.byteLength;
-    }
+  }
+
+  get name(): string {
+    return this.leader.name;
+  }
+
+  get size(): number {
+    return this.leader.size;
+  }
+
+  get chunkCount(): number {
+    return this.leader.chunkCount;
   }
 
   get id(): Uint8Array {
@@ -323,11 +441,11 @@ class FileEntry implements FileRecord {
   }
 
   get lowerName(): string {
-    return this.name.toLowerCase();
+    return this.leader.lowerName;
   }
 
   get peerListBaseBytes(): number {
-    return HEADER_BYTES + FILE_ID_BYTES + 8 + 4 + 1 + this.nameLength + 2;
+    return peerListBaseBytes(this.leader);
   }
 
   get holderCount(): number {
@@ -337,6 +455,30 @@ class FileEntry implements FileRecord {
   get holders(): Holding[] {
     return this.#registry.holdersOf(this);
   }
+
+  /** The claim named `name` with the most votes, or the leader. */
+  claimNamed(name: string | undefined): Claim {
+    if (name === undefined || this.leader.name === name) return this.leader;
+    let best: Claim | null = null;
+    for (const claim of this.claims) {
+      if (claim.name === name && (best === null || claim.beats(best))) {
+        best = claim;
+      }
+    }
+    return best ?? this.leader;
+  }
+
+  /** True when another claim than `claim` has its name. */
+  otherClaimNamed(claim: Claim): boolean {
+    return this.claims.some((other) =>
+      other !== claim && other.name === claim.name
+    );
+  }
+}
+
+/** Bytes of a PEER_LIST for a file under this claim, before any peer. */
+function peerListBaseBytes(claim: Claim): number {
+  return HEADER_BYTES + FILE_ID_BYTES + 8 + 4 + 1 + claim.nameLength + 2;
 }
 
 /** What a FileEntry asks its registry for. */
@@ -345,11 +487,11 @@ interface FileViews {
   holdersOf(file: FileEntry): Holding[];
 }
 
-function summaryOf(file: FileEntry): FileSummary {
+function summaryOf(file: FileEntry, claim: Claim = file.leader): FileSummary {
   return {
     id: file.id,
-    name: file.name,
-    size: file.size,
+    name: claim.name,
+    size: claim.size,
     peers: file.holderCount,
     seeders: file.seeders,
   };
@@ -400,6 +542,8 @@ export class SwarmRegistry {
   /** 4 or 6. */
   #hostFamily: Uint8Array;
   #hostAddr: Uint8Array;
+  /** (peer, file) pairs of every peer of the host. */
+  #hostHoldings: Int32Array;
   readonly #freeHosts: number[] = [];
 
   // ---- holdings: HOLD_FIELDS numbers per holding id ----
@@ -427,9 +571,26 @@ export class SwarmRegistry {
   #fileTable: Int32Array;
   #fileCount = 0;
   readonly #freeFiles: number[] = [];
+  /** Files by every name a holder claims for them. */
   readonly #byName = new Map<string, FileEntry | Set<FileEntry>>();
-  /** Files sorted by name for LIST; rebuilt lazily after files change. */
-  #sorted: FileEntry[] | null = null;
+  /** Files sorted by shown name, then id, for LIST; kept up to date. */
+  readonly #sorted = new SortedBlocks<FileEntry>((a, b) =>
+    a.sortName < b.sortName
+      ? -1
+      : a.sortName > b.sortName
+      ? 1
+      : this.#compareIds(a, b)
+  );
+  /** Changes whenever a file is added or removed or its shown name changes. */
+  #filesVersion = 0;
+  /** Matches of recent LIST queries, valid while #filesVersion is unchanged. */
+  readonly #listCache = new Map<
+    string,
+    { version: number; matches: FileEntry[] }
+  >();
+  #claimSeq = 0;
+  /** Steps of work done for requests: see {@linkcode SwarmRegistry.work}. */
+  #work = 0;
 
   // ---- scratch for peer picking ----
   /** Entry offsets chosen by #pick. */
@@ -454,7 +615,7 @@ export class SwarmRegistry {
       );
     }
     this.#peerTtlMs = peerTtlMs;
-    this.#limits = { ...DEFAULT_REGISTRY_LIMITS, ...options.limits };
+    this.#limits = registryLimits(options.limits);
     this.#random = options.random ?? Math.random;
     const capacity = (limit: number) =>
       Math.max(1, Math.min(MAX_PREALLOCATED, Math.floor(limit)));
@@ -469,6 +630,7 @@ export class SwarmRegistry {
     this.#hostPeers = new Int32Array(this.#hostCapacity);
     this.#hostFamily = new Uint8Array(this.#hostCapacity);
     this.#hostAddr = new Uint8Array(this.#hostCapacity * 16);
+    this.#hostHoldings = new Int32Array(this.#hostCapacity);
     this.#holdCapacity = capacity(this.#limits.maxHoldings);
     this.#holds = new Int32Array(this.#holdCapacity * HOLD_FIELDS);
     this.#blockCapacity = capacity(
@@ -483,6 +645,16 @@ export class SwarmRegistry {
   /** The peer TTL in milliseconds. */
   get peerTtlMs(): number {
     return this.#peerTtlMs;
+  }
+
+  /**
+   * Steps of work done so far for requests (files scanned by LIST or a
+   * name lookup, holdings visited on a change): a caller reads it before
+   * and after a request to charge the sender for what it cost. Sweeps of
+   * expired peers are the tracker's own work and not counted.
+   */
+  get work(): number {
+    return this.#work;
   }
 
   /** Current counts. */
@@ -561,7 +733,7 @@ export class SwarmRegistry {
       slot = NONE;
     }
     if (slot === NONE && !this.#canAddPeer(who.host)) return "busy";
-    if (!this.#canAddFiles(slot, files)) return "busy";
+    if (!this.#canAddFiles(slot, who.host, files)) return "busy";
     if (slot === NONE) {
       const added = this.#addPeer(who.host, who.port, peerId);
       if (added === NONE) return "busy";
@@ -636,7 +808,7 @@ export class SwarmRegistry {
       return "unknown_peer";
     }
     const complete = { ...file, complete: true };
-    if (!this.#canAddFiles(slot, [complete])) return "busy";
+    if (!this.#canAddFiles(slot, who.host, [complete])) return "busy";
     this.#touch(slot, who.udpPort ?? udpPortOf(who.udpSource), nowMs);
     this.#hold(slot, complete);
     return "ok";
@@ -725,6 +897,7 @@ export class SwarmRegistry {
       udpPort,
       requesterUdpSource.includes(":"),
       nowMs,
+      entry.peerListBaseBytes,
     );
     const out: ListedPeer[] = [];
     const pool = this.#pool;
@@ -745,7 +918,10 @@ export class SwarmRegistry {
    * the registry's arrays (docs/PROTOCOL.md, "PEER_LIST").
    *
    * @param out a buffer of at least MAX_DATAGRAM_BYTES
-   * @param options txid, file, wanted and the requester's source
+   * @param options txid, file, wanted and the requester's source; `name`
+   *   when the file was asked for by a name: the name, size and chunk count
+   *   written are then those of the claim of that name (see
+   *   {@linkcode SwarmRegistry.filesByName})
    * @returns the datagram's length
    */
   writePeerList(
@@ -757,9 +933,11 @@ export class SwarmRegistry {
       requesterHost: string;
       requesterUdpPort: number;
       nowMs: number;
+      name?: string | undefined;
     },
   ): number {
     const file = this.#entry(options.file)!;
+    const claim = file.claimNamed(options.name);
     const host = options.requesterHost;
     const udpPort = options.requesterUdpPort;
     const count = this.#pick(
@@ -769,8 +947,9 @@ export class SwarmRegistry {
       udpPort,
       host.includes(":"),
       options.nowMs,
+      peerListBaseBytes(claim),
     );
-    let at = this.#writePrefix(out, file);
+    let at = this.#writePrefix(out, file, claim);
     out[at++] = count >>> 8;
     out[at++] = count & 0xff;
     const picked = this.#picked;
@@ -814,14 +993,17 @@ export class SwarmRegistry {
    * first, as many as fit one CANDIDATES datagram.
    *
    * @param files the files
+   * @param name the name they were found by: each summary shows the claim
+   *   of that name
    * @returns the summaries
    */
-  candidates(files: Iterable<FileRecord>): FileSummary[] {
+  candidates(files: Iterable<FileRecord>, name?: string): FileSummary[] {
     const entries: FileEntry[] = [];
     for (const file of files) {
       const entry = this.#entry(file);
       if (entry) entries.push(entry);
     }
+    this.#work += entries.length;
     entries.sort((a, b) =>
       b.seeders - a.seeders ||
       b.holderCount - a.holderCount || this.#compareIds(a, b)
@@ -830,7 +1012,7 @@ export class SwarmRegistry {
     let budget = MAX_DATAGRAM_BYTES - CANDIDATES_BASE_BYTES;
     for (const file of entries) {
       if (out.length === MAX_FILES_PER_REPLY) break;
-      const summary = summaryOf(file);
+      const summary = summaryOf(file, file.claimNamed(name));
       const bytes = fileSummaryBytes(summary);
       if (bytes > budget) break;
       budget -= bytes;
@@ -840,8 +1022,11 @@ export class SwarmRegistry {
   }
 
   /**
-   * Files whose name contains `query` (case-insensitive), sorted by name,
-   * from `offset` on, as many as fit one FILE_LIST datagram.
+   * Files whose shown name contains `query` (case-insensitive), sorted by
+   * name, from `offset` on, as many as fit one FILE_LIST datagram. With no
+   * query this costs the page, not the table; a query scans every file
+   * once (counted in {@linkcode SwarmRegistry.work}), and its matches are
+   * kept for the next pages until a file changes.
    *
    * @param query substring, empty for every file
    * @param offset matches to skip
@@ -849,27 +1034,50 @@ export class SwarmRegistry {
    */
   list(query: string, offset: number): ListPage {
     const needle = query.toLowerCase();
-    this.#sorted ??= [...this.#allFiles()].sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : this.#compareIds(a, b)
-    );
+    let total: number;
+    let matches: Iterable<FileEntry>;
+    if (needle === "") {
+      total = this.#sorted.size;
+      matches = this.#sorted.from(offset);
+    } else {
+      const found = this.#matches(needle);
+      total = found.length;
+      matches = itemsFrom(found, offset);
+    }
     const files: FileSummary[] = [];
     let budget = MAX_DATAGRAM_BYTES - FILE_LIST_BASE_BYTES;
-    let total = 0;
-    let full = false;
-    for (const file of this.#sorted) {
-      if (needle !== "" && !file.lowerName.includes(needle)) continue;
-      total++;
-      if (total <= offset || full) continue;
+    for (const file of matches) {
+      if (files.length === MAX_FILES_PER_REPLY) break;
       const summary = summaryOf(file);
       const bytes = fileSummaryBytes(summary);
-      if (bytes > budget || files.length === MAX_FILES_PER_REPLY) {
-        full = true;
-        continue;
-      }
+      if (bytes > budget) break;
       budget -= bytes;
       files.push(summary);
     }
+    this.#work += files.length;
     return { total, files };
+  }
+
+  /** Files whose shown name contains `needle` (lowercase), in LIST order. */
+  #matches(needle: string): FileEntry[] {
+    const cache = this.#listCache;
+    const cached = cache.get(needle);
+    cache.delete(needle);
+    if (cached && cached.version === this.#filesVersion) {
+      cache.set(needle, cached);
+      return cached.matches;
+    }
+    const matches: FileEntry[] = [];
+    for (const file of this.#sorted.from(0)) {
+      if (file.leader.lowerName.includes(needle)) matches.push(file);
+    }
+    this.#work += this.#sorted.size;
+    cache.set(needle, { version: this.#filesVersion, matches });
+    // Map keeps insertion order: the first key is the least recently used.
+    if (cache.size > LIST_CACHE_QUERIES) {
+      cache.delete(cache.keys().next().value!);
+    }
+    return matches;
   }
 
   /**
@@ -894,6 +1102,7 @@ export class SwarmRegistry {
    * @returns how many peers were removed
    */
   sweepSome(nowMs: number, maxSlots: number): number {
+    const work = this.#work;
     const oldest = nowMs - this.#peerTtlMs;
     const high = this.#peerHigh;
     const count = Math.min(maxSlots, high);
@@ -910,6 +1119,7 @@ export class SwarmRegistry {
       cursor++;
     }
     this.#sweepCursor = cursor;
+    this.#work = work;
     return removed;
   }
 
@@ -944,7 +1154,7 @@ export class SwarmRegistry {
   }
 
   /** Writes the PEER_LIST header (txid and length zero) and fixed body; returns the offset after the name. */
-  #writePrefix(out: Uint8Array, file: FileEntry): number {
+  #writePrefix(out: Uint8Array, file: FileEntry, claim: Claim): number {
     out[0] = MAGIC >>> 8;
     out[1] = MAGIC & 0xff;
     out[2] = PROTOCOL_VERSION;
@@ -955,8 +1165,8 @@ export class SwarmRegistry {
     const ids = this.#fileIds;
     const from = file.slot * FILE_ID_BYTES;
     for (let i = 0; i < FILE_ID_BYTES; i++) out[at++] = ids[from + i]!;
-    const high = Math.floor(file.size / 0x1_0000_0000);
-    const low = file.size >>> 0;
+    const high = Math.floor(claim.size / 0x1_0000_0000);
+    const low = claim.size >>> 0;
     out[at++] = high >>> 24;
     out[at++] = (high >>> 16) & 0xff;
     out[at++] = (high >>> 8) & 0xff;
@@ -965,18 +1175,18 @@ export class SwarmRegistry {
     out[at++] = (low >>> 16) & 0xff;
     out[at++] = (low >>> 8) & 0xff;
     out[at++] = low & 0xff;
-    const chunks = file.chunkCount;
+    const chunks = claim.chunkCount;
     out[at++] = chunks >>> 24;
     out[at++] = (chunks >>> 16) & 0xff;
     out[at++] = (chunks >>> 8) & 0xff;
     out[at++] = chunks & 0xff;
-    out[at++] = file.nameLength;
-    if (file.nameBytes === null) {
-      const name = file.name;
+    out[at++] = claim.nameLength;
+    if (claim.nameBytes === null) {
+      const name = claim.name;
       for (let i = 0; i < name.length; i++) out[at++] = name.charCodeAt(i);
     } else {
-      out.set(file.nameBytes, at);
-      at += file.nameBytes.byteLength;
+      out.set(claim.nameBytes, at);
+      at += claim.nameBytes.byteLength;
     }
     return at;
   }
@@ -1026,6 +1236,7 @@ export class SwarmRegistry {
     requesterUdpPort: number,
     requesterIpv6: boolean,
     nowMs: number,
+    baseBytes: number,
   ): number {
     if (this.#picked.length < wanted) {
       this.#picked = new Int32Array(wanted);
@@ -1044,7 +1255,7 @@ export class SwarmRegistry {
     const dense = length <= DENSE_PICK ? this.#dense : null;
     if (dense) { for (let k = 0; k < length; k++) dense[k] = k; }
     const swapped = dense ? null : new Map<number, number>();
-    let budget = MAX_DATAGRAM_BYTES - file.peerListBaseBytes;
+    let budget = MAX_DATAGRAM_BYTES - baseBytes;
     const oldest = nowMs - this.#peerTtlMs;
     const oldestUnits = this.#units(oldest);
     let out = 0;
@@ -1241,7 +1452,11 @@ export class SwarmRegistry {
     return NONE;
   }
 
-  #canAddFiles(slot: number, files: readonly FileAnnouncement[]): boolean {
+  #canAddFiles(
+    slot: number,
+    host: string,
+    files: readonly FileAnnouncement[],
+  ): boolean {
     let newHoldings = 0;
     let newFiles = 0;
     const seen: number[] = [];
@@ -1269,7 +1484,10 @@ export class SwarmRegistry {
       }
     }
     const held = slot === NONE ? 0 : this.#peerHoldings[slot]!;
+    const hostId = this.#hostIds.get(host);
+    const hostHeld = hostId === undefined ? 0 : this.#hostHoldings[hostId]!;
     return held + newHoldings <= this.#limits.maxFilesPerPeer &&
+      hostHeld + newHoldings <= this.#limits.maxHoldingsPerIp &&
       this.#holdings + newHoldings <= this.#limits.maxHoldings &&
       this.#fileCount + newFiles <= this.#limits.maxFiles;
   }
@@ -1287,6 +1505,7 @@ export class SwarmRegistry {
         this.#hostPeers = grow(this.#hostPeers, capacity);
         this.#hostFamily = grow(this.#hostFamily, capacity);
         this.#hostAddr = grow(this.#hostAddr, capacity * 16);
+        this.#hostHoldings = grow(this.#hostHoldings, capacity);
         this.#hostCapacity = capacity;
       }
       this.#hostNames.push(host);
@@ -1295,6 +1514,7 @@ export class SwarmRegistry {
     }
     this.#hostIds.set(host, hostId);
     this.#hostPeers[hostId] = 0;
+    this.#hostHoldings[hostId] = 0;
     this.#hostFamily[hostId] = ip.byteLength === 4 ? 4 : 6;
     this.#hostAddr.fill(0, hostId * 16, hostId * 16 + 16);
     this.#hostAddr.set(ip, hostId * 16);
@@ -1355,6 +1575,7 @@ export class SwarmRegistry {
       changed = true;
     }
     if (!changed) return;
+    this.#work += this.#peerHoldings[slot]!;
     // Copy into the peer's entries, where picking reads them.
     const seen = this.#units(this.#peerSeen[slot]!);
     const ports = this.#portsOf(slot);
@@ -1422,18 +1643,104 @@ export class SwarmRegistry {
       }
     }
     this.#fileIds.set(announced.id, fileSlot * FILE_ID_BYTES);
-    // The first announcement names the file; the id is a hash of the
-    // manifest, so honest peers agree and the downloader verifies it.
-    const file = new FileEntry(fileSlot, announced, this.#views);
+    const claim = new Claim(announced, this.#claimSeq++);
+    const file = new FileEntry(fileSlot, claim, this.#views);
     this.#fileSlots[fileSlot] = file;
     this.#fileInsert(fileSlot);
     this.#fileCount++;
-    const named = this.#byName.get(file.name);
-    if (named === undefined) this.#byName.set(file.name, file);
-    else if (named instanceof Set) named.add(file);
-    else this.#byName.set(file.name, new Set([named, file]));
-    this.#sorted = null;
+    this.#nameAdd(claim.name, file);
+    this.#sorted.add(file);
+    this.#filesVersion++;
     return file;
+  }
+
+  #nameAdd(name: string, file: FileEntry): void {
+    const named = this.#byName.get(name);
+    if (named === undefined) this.#byName.set(name, file);
+    else if (named instanceof Set) named.add(file);
+    else if (named !== file) this.#byName.set(name, new Set([named, file]));
+  }
+
+  #nameDelete(name: string, file: FileEntry): void {
+    const named = this.#byName.get(name);
+    if (named === file) this.#byName.delete(name);
+    else if (named instanceof Set) {
+      named.delete(file);
+      if (named.size === 1) {
+        for (const only of named) this.#byName.set(name, only);
+      }
+    }
+  }
+
+  /**
+   * Counts a new holder's claim on an existing file, before its entry is
+   * added. While every holder agrees nothing is counted; the first
+   * disagreement counts the votes of the holders so far (once per file).
+   * Each source IP has one vote per file, its first peer's claim, so one
+   * address cannot outvote others by opening many peers.
+   */
+  #vote(file: FileEntry, hostId: number, announced: FileAnnouncement): void {
+    let votes = file.votes;
+    if (votes === null) {
+      if (file.leader.matches(announced)) return;
+      votes = new Map();
+      const first = file.claims[0]!;
+      for (let k = 0; k < file.count; k++) {
+        const host = this.#pool[this.#entryAt(file, k) + E_HOST]!;
+        const vote = votes.get(host);
+        if (vote) vote.peers++;
+        else votes.set(host, { claim: first, peers: 1 });
+      }
+      this.#work += file.count;
+      first.votes = votes.size;
+      file.votes = votes;
+    }
+    const vote = votes.get(hostId);
+    if (vote) {
+      vote.peers++;
+      return;
+    }
+    let claim = file.claims.find((c) => c.matches(announced));
+    if (!claim) {
+      claim = new Claim(announced, this.#claimSeq++);
+      file.claims.push(claim);
+      this.#nameAdd(claim.name, file);
+    }
+    this.#work += file.claims.length;
+    claim.votes++;
+    votes.set(hostId, { claim, peers: 1 });
+    if (claim !== file.leader && claim.beats(file.leader)) {
+      this.#setLeader(file, claim);
+    }
+  }
+
+  /** Takes back the vote of a holder of a file that keeps other holders. */
+  #unvote(file: FileEntry, hostId: number): void {
+    const votes = file.votes;
+    if (votes === null) return;
+    const vote = votes.get(hostId);
+    if (!vote || --vote.peers > 0) return;
+    votes.delete(hostId);
+    const claim = vote.claim;
+    claim.votes--;
+    if (claim.votes === 0 && file.claims.length > 1) {
+      file.claims.splice(file.claims.indexOf(claim), 1);
+      if (!file.otherClaimNamed(claim)) this.#nameDelete(claim.name, file);
+    }
+    if (claim !== file.leader) return;
+    let best = file.claims[0]!;
+    for (const other of file.claims) if (other.beats(best)) best = other;
+    this.#work += file.claims.length;
+    if (best !== claim) this.#setLeader(file, best);
+  }
+
+  /** Shows a file under another claim: moves it in the LIST order. */
+  #setLeader(file: FileEntry, claim: Claim): void {
+    this.#sorted.delete(file);
+    file.leader = claim;
+    file.sortName = claim.name;
+    this.#sorted.add(file);
+    this.#filesVersion++;
   }
 
   #newBlock(): number {
@@ -1473,9 +1780,15 @@ export class SwarmRegistry {
         return;
       }
     }
-    const file = fileSlot === NONE
-      ? this.#addFile(announced)
-      : this.#fileSlots[fileSlot]!;
+    const record = slot * PEER_FIELDS;
+    const hostId = (this.#peers[record + P_HOST]! | 0) - 1;
+    let file: FileEntry;
+    if (fileSlot === NONE) file = this.#addFile(announced);
+    else {
+      file = this.#fileSlots[fileSlot]!;
+      this.#vote(file, hostId, announced);
+    }
+    this.#hostHoldings[hostId]!++;
     let holding = this.#freeHoldings.pop();
     if (holding === undefined) {
       if (this.#holdHigh === this.#holdCapacity) {
@@ -1485,7 +1798,6 @@ export class SwarmRegistry {
       holding = this.#holdHigh++;
     }
     const at = holding * HOLD_FIELDS;
-    const record = slot * PEER_FIELDS;
     const k = file.count++;
     if (k === 0) file.block0 = this.#newBlock();
     else if ((k & (BLOCK_ENTRIES - 1)) === 0) {
@@ -1499,7 +1811,7 @@ export class SwarmRegistry {
     const e = this.#entryAt(file, k);
     const pool = this.#pool;
     pool[e + E_HOLD] = holding * 2 + complete;
-    pool[e + E_HOST] = (this.#peers[record + P_HOST]! | 0) - 1;
+    pool[e + E_HOST] = hostId;
     pool[e + E_PORTS] = this.#portsOf(slot);
     pool[e + E_SEEN] = this.#units(this.#peerSeen[slot]!);
     if (complete) {
@@ -1525,6 +1837,9 @@ export class SwarmRegistry {
   #removePeer(slot: number): void {
     const holds = this.#holds;
     const record = slot * PEER_FIELDS;
+    const hostId = (this.#peers[record + P_HOST]! | 0) - 1;
+    this.#work += this.#peerHoldings[slot]!;
+    this.#hostHoldings[hostId]! -= this.#peerHoldings[slot]!;
     for (let h = this.#peerFirst[slot]! - 1; h !== NONE;) {
       const at = h * HOLD_FIELDS;
       const next = holds[at + H_NEXT]! - 1;
@@ -1553,11 +1868,11 @@ export class SwarmRegistry {
       this.#holdings--;
       this.#freeHoldings.push(h);
       if (last === 0) this.#removeFile(file);
+      else this.#unvote(file, hostId);
       h = next;
     }
     this.#peerIndex.delete(slot);
     this.#tableDelete(this.#peerTable, slot + 1, this.#peerHome);
-    const hostId = (this.#peers[record + P_HOST]! | 0) - 1;
     if (this.#hostFamily[hostId] === 6) this.#ipv6Peers--;
     if (--this.#hostPeers[hostId]! === 0) {
       this.#hostIds.delete(this.#hostNames[hostId]!);
@@ -1572,18 +1887,13 @@ export class SwarmRegistry {
   }
 
   #removeFile(file: FileEntry): void {
+    // First, while its id is still there to compare by.
+    this.#sorted.delete(file);
     this.#tableDelete(this.#fileTable, file.slot + 1, this.#fileHome);
     this.#fileSlots[file.slot] = undefined;
     this.#freeFiles.push(file.slot);
     this.#fileCount--;
-    const named = this.#byName.get(file.name);
-    if (named === file) this.#byName.delete(file.name);
-    else if (named instanceof Set) {
-      named.delete(file);
-      if (named.size === 1) {
-        for (const only of named) this.#byName.set(file.name, only);
-      }
-    }
-    this.#sorted = null;
+    for (const claim of file.claims) this.#nameDelete(claim.name, file);
+    this.#filesVersion++;
   }
 }

@@ -652,3 +652,55 @@ Deno.test("handler drops datagrams over the per-IP rate limit", () => {
   assert.notEqual(tracker.send(connect, source), null);
   assert.equal(tracker.handler.stats.rateLimited, 1);
 });
+
+Deno.test("handler charges a LIST by the files it scans, not by the datagram", () => {
+  const tracker = new FakeTracker({ handler: { rateLimit: {} } });
+  // 20,000 files from 20 addresses (1,000 each, the per-address share).
+  for (let host = 0; host < 20; host++) {
+    for (let batch = 0; batch < 40; batch++) {
+      const files = Array.from(
+        { length: 25 },
+        (_, i) => file(`file-${host}-${batch}-${i}.bin`),
+      );
+      tracker.registry.register(
+        {
+          host: `198.51.100.${host}`,
+          port: 7000 + batch,
+          peerId: new Uint8Array(16).fill(batch),
+        },
+        files,
+        tracker.nowMs,
+      );
+    }
+  }
+  assert.equal(tracker.registry.stats.files, 20_000);
+  const attacker = tracker.peer(HOST_A);
+  let answered = 0;
+  const before = tracker.registry.work;
+  // 100 searches that match nothing, each a scan of every file.
+  for (let i = 0; i < 100; i++) {
+    if (attacker.list(`nothing-${i}`)?.kind === "file_list") answered++;
+  }
+  // 20,000 files cost 80 tokens: a burst of 400 pays for 5 scans.
+  assert.ok(answered <= 6, `${answered} scans answered`);
+  assert.ok(tracker.registry.work - before <= 6 * 20_000);
+  // Another address is served as usual.
+  const honest = tracker.peer(HOST_B);
+  const page = honest.list("");
+  assert.equal(page?.kind, "file_list");
+  if (page?.kind === "file_list") assert.equal(page.total, 20_000);
+  // Listing without a query costs the page, not the table: never charged.
+  let pages = 0;
+  for (let i = 0; i < 300; i++) {
+    if (honest.list("", i * 20)?.kind === "file_list") pages++;
+  }
+  assert.equal(pages, 300);
+  // A query asked again before any file changes is answered from the
+  // first scan's matches.
+  const again = tracker.peer("192.0.2.3");
+  const work = tracker.registry.work;
+  for (let i = 0; i < 50; i++) {
+    assert.equal(again.list("file-3-", i * 20)?.kind, "file_list");
+  }
+  assert.ok(tracker.registry.work - work < 20_000 + 50 * 30);
+});

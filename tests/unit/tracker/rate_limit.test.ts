@@ -25,3 +25,17 @@ Deno.test("RateLimiter keeps at most maxSources buckets", () => {
   // The newest source is still limited: its bucket survived eviction.
   assert.ok(!limiter.allow("10.0.39.15", 0));
 });
+
+Deno.test("RateLimiter.charge() takes extra tokens, down to minus the burst", () => {
+  const limiter = new RateLimiter({ ratePerSecond: 10, burst: 4 });
+  assert.ok(limiter.allow("a", 0));
+  limiter.charge("a", 100, 0);
+  // In debt by the burst: 500 ms of refill before the next datagram.
+  assert.ok(!limiter.allow("a", 400));
+  assert.ok(limiter.allow("a", 500));
+  // Other addresses are not affected.
+  assert.ok(limiter.allow("b", 0));
+  limiter.charge("b", 0, 0);
+  limiter.charge("b", Number.NaN, 0);
+  assert.ok(limiter.allow("b", 0));
+});

@@ -52,22 +52,6 @@ Deno.test("SwarmRegistry keeps holders consistent through many joins and leaves"
   assert.equal(registry.stats.peers, alive.size);
 });
 
-Deno.test("SwarmRegistry keeps a file's first name, size and chunk count", () => {
-  const registry = new SwarmRegistry();
-  const original = file("real.bin", { size: 100, chunkCount: 1 });
-  registry.register(who("10.0.0.1"), [original], 0);
-  registry.register(who("10.0.0.2"), [{
-    ...original,
-    name: "fake.bin",
-    size: 5,
-  }], 0);
-  const record = registry.fileById(original.id)!;
-  assert.equal(record.name, "real.bin");
-  assert.equal(record.size, 100);
-  assert.equal(record.holders.length, 2);
-  assert.equal(registry.filesByName("fake.bin").size, 0);
-});
-
 Deno.test("SwarmRegistry.pickPeers() skips the requester and expired peers", () => {
   const registry = new SwarmRegistry({ peerTtlMs: 10_000 });
   const shared = file("s");
@@ -125,7 +109,7 @@ Deno.test("SwarmRegistry.register() counts a file listed twice in one call once"
 Deno.test("SwarmRegistry.pickPeers() draws distinct live holders from a very large swarm", () => {
   const registry = new SwarmRegistry({
     peerTtlMs: 10_000,
-    limits: { maxPeersPerIp: 10_000 },
+    limits: { maxPeersPerIp: 10_000, maxHoldingsPerIp: 10_000 },
   });
   const big = file("big");
   for (let port = 1; port <= 5_000; port++) {

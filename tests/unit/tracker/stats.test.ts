@@ -112,7 +112,9 @@ Deno.test("SwarmRegistry.totals follow leaves, expiry and a leecher turning seed
 });
 
 Deno.test("SwarmRegistry.topFiles() keeps the files with most peers, most first, bounded", () => {
-  const registry = new SwarmRegistry({ limits: { maxPeersPerIp: 1_000 } });
+  const registry = new SwarmRegistry({
+    limits: { maxPeersPerIp: 1_000, maxHoldingsPerIp: 10_000 },
+  });
   const files = Array.from({ length: 300 }, (_, i) => file(`f${i}`));
   // File i is held by (i % 7) + 1 peers.
   files.forEach((f, i) => {
