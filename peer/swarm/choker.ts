@@ -51,6 +51,13 @@ export const OPTIMISTIC_EVERY_ROUNDS = 3;
  * GET after a chunk, short enough that idle connections cannot keep slots.
  */
 export const SLOT_IDLE_MS = 5_000;
+/**
+ * A peer told UNCHOKE (after waiting in line) that sends no GET this long
+ * loses the slot: a downloader answers an UNCHOKE within a round trip, and
+ * the rest of the line should not wait 5 s behind each peer that asked once
+ * only to hold a place.
+ */
+export const SLOT_GRANT_GRACE_MS = 2_000;
 
 /**
  * Decides which peers are unchoked this round.

@@ -6,8 +6,9 @@
  * merely connecting or saying INTERESTED: a free slot is taken by the GET
  * itself; without one the GET is answered BUSY and the asker waits in line
  * (first come, first served) for the next slot to free up. A holder that
- * asks for nothing for {@linkcode SLOT_IDLE_MS} loses its slot, which goes
- * to the first in line at once. Every {@linkcode CHOKE_ROUND_MS} the pure
+ * asks for nothing for {@linkcode SLOT_IDLE_MS} (or, told UNCHOKE, sends no
+ * GET for {@linkcode SLOT_GRANT_GRACE_MS}) loses its slot, which goes to the
+ * first in line at once. Every {@linkcode CHOKE_ROUND_MS} the pure
  * {@linkcode chooseUnchoked} re-deals the slots among the askers (tit for
  * tat plus one optimistic slot).
  *
@@ -21,11 +22,12 @@
 import {
   chooseUnchoked,
   DEFAULT_UPLOAD_SLOTS,
+  SLOT_GRANT_GRACE_MS,
   SLOT_IDLE_MS,
 } from "../swarm/choker.ts";
 import { TokenBucket } from "../swarm/token_bucket.ts";
 
-export { SLOT_IDLE_MS };
+export { SLOT_GRANT_GRACE_MS, SLOT_IDLE_MS };
 
 /** How often the choker re-deals the slots. */
 export const CHOKE_ROUND_MS = 10_000;
@@ -72,6 +74,8 @@ interface Entry {
   lastActiveMs: number;
   /** It sent a GET since its slot was granted (otherwise a newcomer may take the slot). */
   askedSinceGrant: boolean;
+  /** Slots it held and let go idle: it waits behind peers that used theirs. */
+  wasted: number;
 }
 
 /**
@@ -128,6 +132,7 @@ export class UploadSlots {
       waitingSinceMs: null,
       lastActiveMs: this.#now(),
       askedSinceGrant: false,
+      wasted: 0,
     });
     if (this.#timers) {
       this.#timer ??= setInterval(() => this.tick(), IDLE_CHECK_MS);
@@ -220,6 +225,7 @@ export class UploadSlots {
     let freed = false;
     for (const entry of this.#entries.values()) {
       if (entry.holder.unchoked && this.#idle(entry, now)) {
+        if (!entry.askedSinceGrant) entry.wasted++;
         this.#revoke(entry, false);
         freed = true;
       }
@@ -232,8 +238,8 @@ export class UploadSlots {
   }
 
   #idle(entry: Entry, now: number): boolean {
-    return entry.holder.pending() === 0 &&
-      now - entry.lastActiveMs >= SLOT_IDLE_MS;
+    const limit = entry.askedSinceGrant ? SLOT_IDLE_MS : SLOT_GRANT_GRACE_MS;
+    return entry.holder.pending() === 0 && now - entry.lastActiveMs >= limit;
   }
 
   #grant(entry: Entry): void {
@@ -270,7 +276,10 @@ export class UploadSlots {
     return false;
   }
 
-  /** Gives free slots to those waiting longest. */
+  /**
+   * Gives free slots to those waiting longest, peers that let a slot go
+   * unused after those that did not (a GET now and then buys no priority).
+   */
   #handOn(): void {
     while (this.held < this.#slots) {
       let first: Entry | null = null;
@@ -278,7 +287,9 @@ export class UploadSlots {
         if (
           !entry.holder.unchoked && entry.holder.interested &&
           entry.waitingSinceMs !== null &&
-          (first === null || entry.waitingSinceMs < first.waitingSinceMs!)
+          (first === null || entry.wasted < first.wasted ||
+            (entry.wasted === first.wasted &&
+              entry.waitingSinceMs < first.waitingSinceMs!))
         ) first = entry;
       }
       if (!first) return;

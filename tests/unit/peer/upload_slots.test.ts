@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   CHOKE_ROUND_MS,
+  SLOT_GRANT_GRACE_MS,
   SLOT_IDLE_MS,
   type SlotHolder,
   UploadSlots,
@@ -158,4 +159,29 @@ Deno.test("UploadSlots: NOT_INTERESTED frees the slot; INTERESTED after a CHOKE 
   table.interestChanged(ib);
   assert.ok(b.unchoked);
   assert.deepEqual(b.told, ["unchoke"]);
+});
+
+Deno.test("UploadSlots puts a peer that let a granted slot go unused behind those that did not", () => {
+  const { table, advance } = slotsAt(1);
+  const first = holder("first");
+  const lurker = holder("lurker");
+  const honest = holder("honest");
+  const [i1, il, ih] = [first, lurker, honest].map((h) => table.join(h));
+  table.request(i1!);
+  assert.equal(table.request(il!), false);
+  table.leave(i1!);
+  // The lurker is told UNCHOKE, never asks, and loses the slot soon.
+  assert.ok(lurker.unchoked);
+  advance(SLOT_GRANT_GRACE_MS - 1);
+  assert.ok(lurker.unchoked);
+  advance(1);
+  assert.ok(!lurker.unchoked);
+  // It asks again (BUSY) before the honest peer does, yet goes second.
+  const busy = holder("busy");
+  const ib = table.join(busy);
+  assert.equal(table.request(ib), true);
+  assert.equal(table.request(il!), false);
+  assert.equal(table.request(ih!), false);
+  table.leave(ib);
+  assert.ok(honest.unchoked && !lurker.unchoked);
 });
