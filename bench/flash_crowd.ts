@@ -22,6 +22,8 @@ const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 const PEER = join(REPO, "peer/main.ts");
 const TRACKER = join(REPO, "tracker/main.ts");
 const DENO = Deno.execPath();
+/** Every peer of the crowd connects from 127.0.0.1: lift the per-address cap. */
+const LOOPBACK_CAP = ["--max-conns-per-ip", "1000"];
 const PEER_FLAGS = [
   "run",
   PEER_V8_FLAGS,
@@ -110,6 +112,7 @@ async function crowd(
       "127.0.0.1",
       "--max-upload",
       options.rate,
+      ...LOOPBACK_CAP,
     ],
   });
   await seeder.waitForLine(/serving peers on port/, 120_000);
@@ -128,6 +131,7 @@ async function crowd(
       "127.0.0.1",
       "--give-up-after",
       "300",
+      ...LOOPBACK_CAP,
     ];
     if (!options.partial) args.push("--no-partial");
     leechers.push(spawnProcess(`leech-${tag}-${i}`, DENO, { args }));

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { type FileQuery, fromHex } from "@shoal/protocol";
 import { LOG_FORMATS, type LogFormat } from "../logging.ts";
+import { MAX_CONNECTIONS_PER_ADDRESS } from "./swarm/address_limit.ts";
 
 /** The peer's usage text. */
 export const PEER_USAGE = `Usage:
@@ -33,6 +34,9 @@ Options:
   --max-upload RATE     upload at most RATE bytes per second (e.g. 20M; default none)
   --max-download RATE   download at most RATE bytes per second (default none)
   --upload-slots N      peers served at once, one of them rotated (default 5)
+  --max-conns-per-ip N  connections one address (IPv6: one /64) may hold on
+                        this peer; more are refused (default 8; raise it for
+                        many peers on one machine, as in tests)
   --no-partial          serve a download only once it is whole (no partial seeding)
   --log-level LEVEL     debug, info, warning or error (default warning)
   --log-format FORMAT   text or json (one JSON object per line); logs go to
@@ -79,6 +83,8 @@ export interface PeerFlags {
   maxDownloadBytesPerSecond: number | null;
   /** Upload slots. */
   uploadSlots: number;
+  /** Most connections one address may hold on our server. */
+  maxConnsPerIp: number;
   /** Serve downloads in progress. */
   partialSeeding: boolean;
   /** No --seed, --get or --ui: seed what the state folder remembers, if anything. */
@@ -166,6 +172,10 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         "max-upload": { type: "string" },
         "max-download": { type: "string" },
         "upload-slots": { type: "string", default: "5" },
+        "max-conns-per-ip": {
+          type: "string",
+          default: String(MAX_CONNECTIONS_PER_ADDRESS),
+        },
         "no-partial": { type: "boolean", default: false },
       },
       strict: true,
@@ -225,6 +235,17 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       }" is not a whole number from 1 to 100`,
     );
   }
+  const maxConnsPerIp = Number(v["max-conns-per-ip"]);
+  if (
+    !Number.isInteger(maxConnsPerIp) || maxConnsPerIp < 1 ||
+    maxConnsPerIp > 1000
+  ) {
+    throw new UsageError(
+      `--max-conns-per-ip "${
+        v["max-conns-per-ip"]
+      }" is not a whole number from 1 to 1000`,
+    );
+  }
   const logFormat = v["log-format"] as LogFormat;
   if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
     throw new UsageError(
@@ -268,6 +289,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     maxUploadBytesPerSecond,
     maxDownloadBytesPerSecond,
     uploadSlots,
+    maxConnsPerIp,
     partialSeeding: !v["no-partial"],
     seedsOnlySaved,
   };

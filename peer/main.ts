@@ -111,6 +111,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
       port: flags.port,
       serve: flags.serve,
       uploadSlots: flags.uploadSlots,
+      maxConnectionsPerAddress: flags.maxConnsPerIp,
       partialSeeding: flags.partialSeeding,
       ...(flags.maxUploadBytesPerSecond !== null
         ? { maxUploadBytesPerSecond: flags.maxUploadBytesPerSecond }

@@ -43,6 +43,8 @@ export interface PeerNodeOptions {
   maxDownloadBytesPerSecond?: number;
   /** Upload slots (regular plus one optimistic). @default {5} */
   uploadSlots?: number;
+  /** Most connections one address (an IPv6 /64) may hold on our server. @default {8} */
+  maxConnectionsPerAddress?: number;
 }
 
 /**
@@ -121,6 +123,9 @@ export class PeerNode {
         : {}),
       ...(options.maxUploadBytesPerSecond !== undefined
         ? { maxUploadBytesPerSecond: options.maxUploadBytesPerSecond }
+        : {}),
+      ...(options.maxConnectionsPerAddress !== undefined
+        ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress }
         : {}),
       takeReceived: (key) => {
         const bytes = received.get(key) ?? 0;

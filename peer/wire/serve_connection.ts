@@ -240,6 +240,7 @@ export async function serveConnection(
         sendBuffers.give(buffer);
       }
       if (holder) holder.sentBytes += length;
+      if (slotId) options.slots?.served(slotId);
       options.onUpload?.(length, current.id);
     }
   };
@@ -300,6 +301,7 @@ export async function serveConnection(
         interested: true,
         sentBytes: 0,
         unchoked: options.slots === undefined,
+        pending: () => queue.length + (serving ? 1 : 0),
         setChoked(choked: boolean) {
           void send(
             createMessage({ kind: choked ? "choke" : "unchoke", txid: 0 }),
@@ -352,7 +354,9 @@ export async function serveConnection(
         if (queue.length >= MAX_QUEUED_GETS) {
           return `queued more than ${MAX_QUEUED_GETS} GETs`;
         }
-        if (holder && !holder.unchoked) {
+        // A slot goes to a peer that asks: this GET takes a free one, or
+        // is answered BUSY and the peer waits in line for UNCHOKE.
+        if (slotId && !options.slots!.request(slotId)) {
           await busy(message.txid);
           return null;
         }

@@ -9,6 +9,16 @@ import { serveConnection } from "./serve_connection.ts";
 import { UploadSlots } from "./upload_slots.ts";
 import { SendBuffers } from "./send_buffers.ts";
 import { DEFAULT_UPLOAD_SLOTS } from "../swarm/choker.ts";
+import {
+  AddressLimit,
+  MAX_CONNECTIONS_PER_ADDRESS,
+} from "../swarm/address_limit.ts";
+import { createMessage, ErrorCode } from "@shoal/protocol";
+
+export { MAX_CONNECTIONS_PER_ADDRESS };
+
+/** Default most connections a server takes at once. */
+export const MAX_CONNECTIONS = 128;
 
 /**
  * Binds TCP for `hostname`. For "::" it binds IPv6, then tries 0.0.0.0 on
@@ -48,8 +58,13 @@ export interface PeerServerOptions {
   hostname?: string;
   /** Port to bind; 0 picks a free one. @default {0} */
   port?: number;
-  /** Most connections at once; more are closed at once. @default {128} */
+  /** Most connections at once; more are refused (ERROR BUSY) at once. @default {128} */
   maxConnections?: number;
+  /**
+   * Most connections one address (an IPv6 /64) may hold at once; more are
+   * refused (ERROR BUSY) at once. @default {8}
+   */
+  maxConnectionsPerAddress?: number;
   /** Close a connection with no frame for this long. @default {120_000} */
   idleTimeoutMs?: number;
   /** Called when a peer is dropped for breaking the protocol. */
@@ -78,6 +93,7 @@ export class PeerServer {
   readonly #options: PeerServerOptions;
   readonly #accepting: Promise<void>;
   readonly #slots: UploadSlots;
+  readonly #perAddress: AddressLimit;
   /**
    * Only the connections sending right now hold a frame buffer: about one
    * per upload slot, whatever the number of connections.
@@ -101,6 +117,9 @@ export class PeerServer {
         : {}),
       ...(options.takeReceived ? { takeReceived: options.takeReceived } : {}),
     });
+    this.#perAddress = new AddressLimit(
+      options.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
+    );
     this.#sendBuffers = new SendBuffers(
       (options.uploadSlots ?? DEFAULT_UPLOAD_SLOTS) + 2,
     );
@@ -133,15 +152,23 @@ export class PeerServer {
   }
 
   async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    const maxConnections = this.#options.maxConnections ?? 128;
+    const maxConnections = this.#options.maxConnections ?? MAX_CONNECTIONS;
     try {
       for await (const conn of listener) {
+        const remote = conn.remoteAddr as Deno.NetAddr;
         if (this.#connections.size >= maxConnections) {
-          conn.close();
+          refuse(conn, "too many connections; try again later");
+          continue;
+        }
+        // One address may not fill the table (nor the upload slots' line).
+        if (!this.#perAddress.tryAdd(remote.hostname)) {
+          refuse(
+            conn,
+            `too many connections from your address (at most ${this.#perAddress.max}); close some and try again`,
+          );
           continue;
         }
         this.#connections.add(conn);
-        const remote = conn.remoteAddr as Deno.NetAddr;
         const task = serveConnection(conn, {
           library: this.#options.library,
           slots: this.#slots,
@@ -156,6 +183,7 @@ export class PeerServer {
               `${remote.hostname}:${remote.port}`,
             ),
         }).finally(() => {
+          this.#perAddress.remove(remote.hostname);
           this.#connections.delete(conn);
           this.#tasks.delete(task);
         });
@@ -182,4 +210,21 @@ export class PeerServer {
     await this.#accepting;
     await Promise.allSettled([...this.#tasks]);
   }
+}
+
+/**
+ * Answers a connection we will not serve with ERROR BUSY (so the other side
+ * can say why), then closes it; never waits on the peer.
+ */
+function refuse(conn: Deno.Conn, text: string): void {
+  const closeQuietly = () => {
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  };
+  conn.write(
+    createMessage({ kind: "error", txid: 0, code: ErrorCode.BUSY, text }),
+  ).then(closeQuietly, closeQuietly);
 }

@@ -1,15 +1,38 @@
 /**
  * Upload slots for the peer server: which connections may download from
- * us, re-decided every round by the pure {@linkcode chooseUnchoked}, and an
- * optional upload rate limit shared by every connection.
+ * us, and an optional upload rate limit shared by every connection.
+ *
+ * A slot goes only to a connection that asks for a chunk (a GET), never for
+ * merely connecting or saying INTERESTED: a free slot is taken by the GET
+ * itself; without one the GET is answered BUSY and the asker waits in line
+ * (first come, first served) for the next slot to free up. A holder that
+ * asks for nothing for {@linkcode SLOT_IDLE_MS} (or, told UNCHOKE, sends no
+ * GET for {@linkcode SLOT_GRANT_GRACE_MS}) loses its slot, which goes to the
+ * first in line at once. Every {@linkcode CHOKE_ROUND_MS} the pure
+ * {@linkcode chooseUnchoked} re-deals the slots among the askers (tit for
+ * tat plus one optimistic slot).
+ *
+ * A peer is told CHOKE only while it is in line (it asked, and will be told
+ * UNCHOKE when a slot is its): a downloader that is told CHOKE asks for
+ * nothing until UNCHOKE, so telling an idle peer would strand it. An idle
+ * holder's slot is taken silently instead; its next GET asks again.
  *
  * @module
  */
-import { chooseUnchoked, DEFAULT_UPLOAD_SLOTS } from "../swarm/choker.ts";
+import {
+  chooseUnchoked,
+  DEFAULT_UPLOAD_SLOTS,
+  SLOT_GRANT_GRACE_MS,
+  SLOT_IDLE_MS,
+} from "../swarm/choker.ts";
 import { TokenBucket } from "../swarm/token_bucket.ts";
 
-/** How often the choker runs. */
+export { SLOT_GRANT_GRACE_MS, SLOT_IDLE_MS };
+
+/** How often the choker re-deals the slots. */
 export const CHOKE_ROUND_MS = 10_000;
+/** How often idle holders are looked for. */
+export const IDLE_CHECK_MS = 1_000;
 
 /** One connection as the slots see it. */
 export interface SlotHolder {
@@ -19,9 +42,11 @@ export interface SlotHolder {
   interested: boolean;
   /** Bytes sent to it this round. */
   sentBytes: number;
-  /** Whether it may download now. */
+  /** Whether it may download now (set by the slots). */
   unchoked: boolean;
-  /** Tells the connection to send CHOKE or UNCHOKE. */
+  /** GETs it has waiting or being answered now. */
+  pending(): number;
+  /** Tells the connection to send CHOKE (and answer its queued GETs BUSY) or UNCHOKE. */
   setChoked(choked: boolean): void;
 }
 
@@ -33,6 +58,24 @@ export interface UploadSlotsOptions {
   maxUploadBytesPerSecond?: number;
   /** Bytes the remote peer (by key) sent us since the last call; resets its count. */
   takeReceived?: (key: string) => number;
+  /** The clock, in ms (tests pass their own). @default {performance.now} */
+  now?: () => number;
+  /** Run the idle check and the choke rounds on timers (tests call them). @default {true} */
+  timers?: boolean;
+}
+
+interface Entry {
+  holder: SlotHolder;
+  /** The peer believes it is choked: it was told CHOKE or BUSY since its last UNCHOKE. */
+  toldChoked: boolean;
+  /** In line for a slot since then, or null. */
+  waitingSinceMs: number | null;
+  /** Its last GET, its last chunk sent, or its slot granted. */
+  lastActiveMs: number;
+  /** It sent a GET since its slot was granted (otherwise a newcomer may take the slot). */
+  askedSinceGrant: boolean;
+  /** Slots it held and let go idle: it waits behind peers that used theirs. */
+  wasted: number;
 }
 
 /**
@@ -40,80 +83,125 @@ export interface UploadSlotsOptions {
  *
  * @example
  * ```ts
- * // const slots = new UploadSlots({ slots: 5 }); const id = slots.join(holder); ... slots.leave(id);
+ * // const slots = new UploadSlots({ slots: 5 }); const id = slots.join(holder);
+ * // if (!slots.request(id)) answerBusy(); ... slots.served(id); slots.leave(id);
  * ```
  */
 export class UploadSlots {
-  readonly #holders = new Map<number, SlotHolder>();
+  readonly #entries = new Map<number, Entry>();
   readonly #slots: number;
   readonly #bucket: TokenBucket | null;
   readonly #takeReceived: (key: string) => number;
+  readonly #now: () => number;
+  readonly #timers: boolean;
   #nextId = 1;
   #round = 0;
+  #lastRoundMs: number;
   #optimistic: number | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
 
-  /** @param options slots, rate limit, and what peers gave us */
+  /** @param options slots, rate limit, what peers gave us, clock */
   constructor(options: UploadSlotsOptions = {}) {
-    this.#slots = options.slots ?? DEFAULT_UPLOAD_SLOTS;
+    this.#slots = Math.max(1, options.slots ?? DEFAULT_UPLOAD_SLOTS);
     const rate = options.maxUploadBytesPerSecond;
     this.#bucket = rate
       ? new TokenBucket(rate, { burst: Math.max(rate / 4, 1024 * 1024) })
       : null;
     this.#takeReceived = options.takeReceived ?? (() => 0);
+    this.#now = options.now ?? (() => performance.now());
+    this.#timers = options.timers ?? true;
+    this.#lastRoundMs = this.#now();
   }
 
-  /** Adds a connection; it is unchoked at once while a slot is free. */
+  /** Slots held now. */
+  get held(): number {
+    let held = 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.holder.unchoked) held++;
+    }
+    return held;
+  }
+
+  /** Adds a connection, without a slot: it takes one with its first GET. */
   join(holder: SlotHolder): number {
     const id = this.#nextId++;
-    this.#holders.set(id, holder);
-    const busy = [...this.#holders.values()].filter((h) => h.unchoked).length;
-    holder.unchoked = holder.interested && busy < this.#slots;
-    holder.setChoked(!holder.unchoked);
-    this.#timer ??= setInterval(() => this.#rechoke(), CHOKE_ROUND_MS);
+    holder.unchoked = false;
+    this.#entries.set(id, {
+      holder,
+      toldChoked: false,
+      waitingSinceMs: null,
+      lastActiveMs: this.#now(),
+      askedSinceGrant: false,
+      wasted: 0,
+    });
+    if (this.#timers) {
+      this.#timer ??= setInterval(() => this.tick(), IDLE_CHECK_MS);
+    }
     return id;
   }
 
   /**
+   * A GET arrived. True when it may be served: the peer holds a slot, or
+   * takes a free one (or one granted to a peer that has not asked since).
+   * False when it must be answered BUSY: the peer now waits in line.
+   */
+  request(id: number): boolean {
+    const entry = this.#entries.get(id);
+    if (!entry) return false;
+    const now = this.#now();
+    entry.lastActiveMs = now;
+    entry.holder.interested = true;
+    if (
+      !entry.holder.unchoked && (this.held < this.#slots || this.#preempt())
+    ) {
+      this.#grant(entry);
+    }
+    if (entry.holder.unchoked) {
+      entry.askedSinceGrant = true;
+      return true;
+    }
+    entry.waitingSinceMs ??= now;
+    entry.toldChoked = true;
+    return false;
+  }
+
+  /** A chunk was sent: the holder's idle clock starts again. */
+  served(id: number): void {
+    const entry = this.#entries.get(id);
+    if (entry) entry.lastActiveMs = this.#now();
+  }
+
+  /**
    * Re-checks a connection after INTERESTED or NOT_INTERESTED: a peer that
-   * wants nothing gives its slot up at once, and one that wants something
-   * takes a free slot at once.
+   * wants nothing gives its slot up (and leaves the line) at once; one that
+   * was told CHOKE and wants something again joins the line, since it will
+   * not ask while choked.
    */
   interestChanged(id: number): void {
-    const holder = this.#holders.get(id);
-    if (!holder) return;
-    if (!holder.interested && holder.unchoked) {
-      holder.unchoked = false;
-      holder.setChoked(true);
-      this.#handOn();
-    } else if (holder.interested && !holder.unchoked) {
-      const busy = [...this.#holders.values()].filter((h) => h.unchoked).length;
-      if (busy < this.#slots) {
-        holder.unchoked = true;
-        holder.setChoked(false);
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    const holder = entry.holder;
+    if (!holder.interested) {
+      entry.waitingSinceMs = null;
+      if (holder.unchoked) {
+        this.#revoke(entry, holder.pending() > 0);
+        this.#handOn();
       }
+    } else if (!holder.unchoked && entry.toldChoked) {
+      entry.waitingSinceMs ??= this.#now();
+      this.#handOn();
     }
   }
 
-  #handOn(): void {
-    const waiting = [...this.#holders.values()].find((h) =>
-      !h.unchoked && h.interested
-    );
-    if (waiting) {
-      waiting.unchoked = true;
-      waiting.setChoked(false);
-    }
-  }
-
-  /** Removes a connection and gives its slot to someone waiting. */
+  /** Removes a connection and gives its slot to the first in line. */
   leave(id: number): void {
-    const holder = this.#holders.get(id);
-    this.#holders.delete(id);
-    if (this.#holders.size === 0 && this.#timer !== null) {
+    const entry = this.#entries.get(id);
+    this.#entries.delete(id);
+    if (this.#entries.size === 0 && this.#timer !== null) {
       clearInterval(this.#timer);
       this.#timer = null;
     }
-    if (holder?.unchoked) this.#handOn();
+    if (entry?.holder.unchoked) this.#handOn();
   }
 
   /** Waits until `bytes` may be sent under the upload limit. */
@@ -121,26 +209,112 @@ export class UploadSlots {
     await this.#bucket?.take(bytes);
   }
 
-  /** Stops the round timer. */
+  /** Stops the timers. */
   close(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
   }
 
-  #rechoke(): void {
-    const entries = [...this.#holders.entries()];
+  /**
+   * Takes the slots of holders idle for {@linkcode SLOT_IDLE_MS} and hands
+   * them on; re-deals every slot once per {@linkcode CHOKE_ROUND_MS}. Run
+   * every {@linkcode IDLE_CHECK_MS} by the timer.
+   */
+  tick(): void {
+    const now = this.#now();
+    let freed = false;
+    for (const entry of this.#entries.values()) {
+      if (entry.holder.unchoked && this.#idle(entry, now)) {
+        if (!entry.askedSinceGrant) entry.wasted++;
+        this.#revoke(entry, false);
+        freed = true;
+      }
+    }
+    if (freed) this.#handOn();
+    if (now - this.#lastRoundMs >= CHOKE_ROUND_MS) {
+      this.#lastRoundMs = now;
+      this.#rechoke(now);
+    }
+  }
+
+  #idle(entry: Entry, now: number): boolean {
+    const limit = entry.askedSinceGrant ? SLOT_IDLE_MS : SLOT_GRANT_GRACE_MS;
+    return entry.holder.pending() === 0 && now - entry.lastActiveMs >= limit;
+  }
+
+  #grant(entry: Entry): void {
+    entry.holder.unchoked = true;
+    entry.waitingSinceMs = null;
+    entry.askedSinceGrant = false;
+    entry.lastActiveMs = this.#now();
+    if (entry.toldChoked) {
+      entry.toldChoked = false;
+      entry.holder.setChoked(false);
+    }
+  }
+
+  /** Takes the slot; says CHOKE only when `tell` (GETs are queued), else silently. */
+  #revoke(entry: Entry, tell: boolean): void {
+    entry.holder.unchoked = false;
+    if (tell) {
+      entry.toldChoked = true;
+      entry.holder.setChoked(true);
+    }
+  }
+
+  /** Frees a slot granted to a peer that has not asked since: a GET in hand comes first. */
+  #preempt(): boolean {
+    for (const entry of this.#entries.values()) {
+      if (
+        entry.holder.unchoked && !entry.askedSinceGrant &&
+        entry.holder.pending() === 0
+      ) {
+        this.#revoke(entry, false);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Gives free slots to those waiting longest, peers that let a slot go
+   * unused after those that did not (a GET now and then buys no priority).
+   */
+  #handOn(): void {
+    while (this.held < this.#slots) {
+      let first: Entry | null = null;
+      for (const entry of this.#entries.values()) {
+        if (
+          !entry.holder.unchoked && entry.holder.interested &&
+          entry.waitingSinceMs !== null &&
+          (first === null || entry.wasted < first.wasted ||
+            (entry.wasted === first.wasted &&
+              entry.waitingSinceMs < first.waitingSinceMs!))
+        ) first = entry;
+      }
+      if (!first) return;
+      this.#grant(first);
+    }
+  }
+
+  #rechoke(now: number): void {
+    const entries = [...this.#entries.entries()];
     const received = new Map<string, number>();
-    for (const [, holder] of entries) {
+    for (const [, { holder }] of entries) {
       if (!received.has(holder.key)) {
         received.set(holder.key, this.#takeReceived(holder.key));
       }
     }
+    const requesting = (entry: Entry) =>
+      entry.waitingSinceMs !== null ||
+      (entry.holder.unchoked && !this.#idle(entry, now));
     const decision = chooseUnchoked(
-      entries.map(([id, holder]) => ({
+      entries.map(([id, entry]) => ({
         id,
-        interested: holder.interested,
-        receivedBytes: received.get(holder.key) ?? 0,
-        sentBytes: holder.sentBytes,
+        interested: entry.holder.interested,
+        requesting: requesting(entry),
+        receivedBytes: received.get(entry.holder.key) ?? 0,
+        sentBytes: entry.holder.sentBytes,
       })),
       {
         slots: this.#slots,
@@ -149,13 +323,23 @@ export class UploadSlots {
       },
     );
     this.#optimistic = decision.optimistic;
-    for (const [id, holder] of entries) {
-      holder.sentBytes = 0;
-      const unchoked = decision.unchoked.has(id);
-      if (unchoked !== holder.unchoked) {
-        holder.unchoked = unchoked;
-        holder.setChoked(!unchoked);
+    // Chokes first, so the slots held never exceed the count.
+    for (const [id, entry] of entries) {
+      entry.holder.sentBytes = 0;
+      if (!entry.holder.unchoked || decision.unchoked.has(id)) continue;
+      if (requesting(entry)) {
+        // Still asking: told CHOKE (its queued GETs BUSY), and in line.
+        this.#revoke(entry, true);
+        entry.waitingSinceMs = now;
+      } else {
+        this.#revoke(entry, false);
       }
     }
+    for (const [id, entry] of entries) {
+      if (decision.unchoked.has(id) && !entry.holder.unchoked) {
+        this.#grant(entry);
+      }
+    }
+    this.#handOn();
   }
 }

@@ -18,6 +18,8 @@ import { PeerNode } from "../../peer/node.ts";
 const CHUNK = 512 * 1024;
 const CHUNKS = 32;
 const LEECHERS = 8;
+/** Connections one address may hold here: every peer of this swarm is 127.0.0.1. */
+const LOOPBACK_CONNS = 100;
 
 Deno.test("one seeder and eight leechers: everyone ends with the file, mostly from each other", async () => {
   await using dir = await tempDir();
@@ -39,6 +41,9 @@ Deno.test("one seeder and eight leechers: everyone ends with the file, mostly fr
     "4M",
     "--upload-slots",
     "3",
+    // Every leecher connects from 127.0.0.1: lift the per-address cap.
+    "--max-conns-per-ip",
+    String(LOOPBACK_CONNS),
   ]);
   const nodes: PeerNode[] = [];
   try {
@@ -50,6 +55,7 @@ Deno.test("one seeder and eight leechers: everyone ends with the file, mostly fr
         outDir: join(dir.path, `leech${i}`),
         hostname: "127.0.0.1",
         keepaliveMs: 1_000,
+        maxConnectionsPerAddress: LOOPBACK_CONNS,
       });
       node.startAnnouncing();
       nodes.push(node);

@@ -10,7 +10,7 @@ function peer(
   receivedBytes: number,
   interested = true,
 ): ChokerPeer {
-  return { id, interested, receivedBytes, sentBytes: 0 };
+  return { id, interested, requesting: true, receivedBytes, sentBytes: 0 };
 }
 
 Deno.test("chooseUnchoked() gives regular slots to the peers that gave us the most", () => {
@@ -67,9 +67,27 @@ Deno.test("chooseUnchoked() keeps the optimistic peer between rotations, then ro
 
 Deno.test("chooseUnchoked() ranks by what we sent when nobody gives back (seeding)", () => {
   const peers: ChokerPeer[] = [
-    { id: 1, interested: true, receivedBytes: 0, sentBytes: 5 },
-    { id: 2, interested: true, receivedBytes: 0, sentBytes: 50 },
-    { id: 3, interested: true, receivedBytes: 0, sentBytes: 1 },
+    {
+      id: 1,
+      interested: true,
+      requesting: true,
+      receivedBytes: 0,
+      sentBytes: 5,
+    },
+    {
+      id: 2,
+      interested: true,
+      requesting: true,
+      receivedBytes: 0,
+      sentBytes: 50,
+    },
+    {
+      id: 3,
+      interested: true,
+      requesting: true,
+      receivedBytes: 0,
+      sentBytes: 1,
+    },
   ];
   const decision = chooseUnchoked(peers, {
     slots: 2,
@@ -77,4 +95,23 @@ Deno.test("chooseUnchoked() ranks by what we sent when nobody gives back (seedin
     random: () => 0.99,
   });
   assert.ok(decision.unchoked.has(2));
+});
+
+Deno.test("chooseUnchoked() gives no slot, not even the optimistic one, to peers that ask for nothing", () => {
+  const idle = (id: number): ChokerPeer => ({
+    id,
+    interested: true,
+    requesting: false,
+    receivedBytes: 1000,
+    sentBytes: 0,
+  });
+  const peers = [idle(1), idle(2), idle(3), peer(4, 0)];
+  for (const random of [0, 0.5, 0.99]) {
+    const decision = chooseUnchoked(peers, {
+      slots: 3,
+      round: 0,
+      random: () => random,
+    });
+    assert.deepEqual([...decision.unchoked], [4]);
+  }
 });

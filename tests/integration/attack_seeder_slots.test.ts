@@ -1,0 +1,184 @@
+/**
+ * Attacks on a real seeder's upload slots and connection table: connections
+ * that handshake, say INTERESTED and then never ask for anything must not
+ * keep an honest leecher waiting, and one address may not hold more than
+ * its share of connections.
+ *
+ * The attackers connect from other loopback addresses (127.0.0.2 and up:
+ * Linux routes all of 127.0.0.0/8 to loopback), the way strangers on other
+ * hosts would, through `node:net` (Deno.connect cannot pick its source
+ * address).
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { join } from "node:path";
+import {
+  createMessage,
+  ErrorCode,
+  FrameDecoder,
+  type Message,
+} from "@shoal/protocol";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  makeFile,
+  PEER_MAIN,
+  sha256File,
+  spawnDeno,
+  startSeeder,
+  tempDir,
+} from "../_helpers/peers.ts";
+import { waitUntil } from "../_helpers/attack.ts";
+import { manifestOf } from "../_helpers/fake_seeder.ts";
+import { MAX_CONNECTIONS_PER_ADDRESS } from "../../peer/wire/server.ts";
+
+const CHUNK = 512 * 1024;
+
+/** A raw TCP client from a chosen source address that records every frame it gets. */
+interface RawClient {
+  messages: Message[];
+  closed: boolean;
+  send(bytes: Uint8Array): void;
+  close(): void;
+}
+
+function rawClient(
+  localAddress: string,
+  port: number,
+): Promise<RawClient> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+    const decoder = new FrameDecoder();
+    const client: RawClient = {
+      messages: [],
+      closed: false,
+      send: (bytes) => void socket.write(bytes),
+      close: () => socket.destroy(),
+    };
+    socket.on("data", (data: Uint8Array) => {
+      try {
+        decoder.push(new Uint8Array(data), (m) => client.messages.push(m));
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on("close", () => (client.closed = true));
+    socket.on("error", (error) => {
+      client.closed = true;
+      reject(error);
+    });
+    socket.on("connect", () => resolve(client));
+  });
+}
+
+function handshake(fileId: Uint8Array, i: number): Uint8Array {
+  return createMessage({
+    kind: "handshake",
+    txid: 1,
+    fileId,
+    peerId: new Uint8Array(16).fill(i),
+    port: 0,
+  });
+}
+
+Deno.test("connections that only say INTERESTED do not hold a seeder's upload slots", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "big.bin");
+  await makeFile(source, 32 * CHUNK, 9);
+  const fileId = manifestOf(await Deno.readFile(source), "big.bin").id;
+  const seeder = await startSeeder(tracker, [source], join(dir.path, "seed"), [
+    "--host",
+    "127.0.0.1",
+  ]);
+  const idle: RawClient[] = [];
+  try {
+    // 20 connections from 4 addresses (5 each, under the per-address cap):
+    // a handshake, INTERESTED, then nothing (as one INTERESTED a minute).
+    for (let i = 0; i < 20; i++) {
+      const client = await rawClient(`127.0.0.${2 + (i % 4)}`, seeder.port);
+      client.send(handshake(fileId, i));
+      client.send(createMessage({ kind: "interested", txid: 0 }));
+      idle.push(client);
+    }
+    await waitUntil(
+      "every idle connection to be accepted",
+      () =>
+        idle.every((c) => c.messages.some((m) => m.kind === "bitfield")) ||
+        null,
+      10_000,
+    );
+    assert.ok(idle.every((c) => !c.closed), "an idle connection was refused");
+
+    const out = join(dir.path, "leech");
+    const result = await spawnDeno(PEER_MAIN, [
+      "--tracker",
+      `${tracker.host}:${tracker.port}`,
+      "--get",
+      "big.bin",
+      "--out",
+      out,
+      "--no-seed",
+    ]).done(30_000);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      await sha256File(join(out, "big.bin")),
+      await sha256File(source),
+    );
+    // None of them ever asked for a chunk, so none was given a slot.
+    for (const client of idle) {
+      assert.ok(!client.messages.some((m) => m.kind === "unchoke"));
+    }
+  } finally {
+    for (const client of idle) client.close();
+    await seeder.stop();
+  }
+});
+
+Deno.test("a seeder refuses connections over its per-address cap with an ERROR, and serves other addresses", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "small.bin");
+  await makeFile(source, 4 * CHUNK, 10);
+  const fileId = manifestOf(await Deno.readFile(source), "small.bin").id;
+  const seeder = await startSeeder(tracker, [source], join(dir.path, "seed"), [
+    "--host",
+    "127.0.0.1",
+  ]);
+  const clients: RawClient[] = [];
+  try {
+    for (let i = 0; i < MAX_CONNECTIONS_PER_ADDRESS; i++) {
+      const client = await rawClient("127.0.0.7", seeder.port);
+      client.send(handshake(fileId, i));
+      clients.push(client);
+    }
+    await waitUntil(
+      "the connections under the cap to be accepted",
+      () =>
+        clients.every((c) => c.messages.some((m) => m.kind === "ack")) || null,
+      10_000,
+    );
+    const over = await rawClient("127.0.0.7", seeder.port);
+    await waitUntil(
+      "the seeder to close the connection over the cap",
+      () => over.closed || null,
+      10_000,
+    );
+    const refusal = over.messages[0];
+    assert.ok(refusal?.kind === "error", JSON.stringify(over.messages));
+    assert.equal(refusal.code, ErrorCode.BUSY);
+    assert.match(refusal.text, /too many connections from your address/);
+    // The ones under the cap are untouched, and another address still gets in.
+    assert.ok(clients.every((c) => !c.closed));
+    const other = await rawClient("127.0.0.8", seeder.port);
+    clients.push(other);
+    other.send(handshake(fileId, 99));
+    await waitUntil(
+      "another address to be accepted",
+      () => other.messages.some((m) => m.kind === "ack") || null,
+      10_000,
+    );
+  } finally {
+    for (const client of clients) client.close();
+    await seeder.stop();
+  }
+});

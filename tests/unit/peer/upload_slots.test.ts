@@ -1,0 +1,187 @@
+import assert from "node:assert/strict";
+import {
+  CHOKE_ROUND_MS,
+  SLOT_GRANT_GRACE_MS,
+  SLOT_IDLE_MS,
+  type SlotHolder,
+  UploadSlots,
+} from "../../../peer/wire/upload_slots.ts";
+
+/** A connection as the slots see it, recording what it was told. */
+interface FakeHolder extends SlotHolder {
+  told: ("choke" | "unchoke")[];
+  queued: number;
+}
+
+function holder(key: string): FakeHolder {
+  const h: FakeHolder = {
+    key,
+    interested: true,
+    sentBytes: 0,
+    unchoked: false,
+    told: [],
+    queued: 0,
+    pending: () => h.queued,
+    setChoked(choked) {
+      h.told.push(choked ? "choke" : "unchoke");
+      if (choked) h.queued = 0;
+    },
+  };
+  return h;
+}
+
+/** Slots on a clock the test moves. */
+function slotsAt(slots: number) {
+  let now = 0;
+  const table = new UploadSlots({ slots, now: () => now, timers: false });
+  return {
+    table,
+    advance(ms: number) {
+      now += ms;
+      table.tick();
+    },
+  };
+}
+
+Deno.test("UploadSlots gives a slot to a GET, never for connecting or INTERESTED", () => {
+  const { table, advance } = slotsAt(2);
+  const idle = [holder("a"), holder("b"), holder("c")];
+  const idleIds = idle.map((h) => table.join(h));
+  for (const id of idleIds) table.interestChanged(id);
+  advance(CHOKE_ROUND_MS * 3);
+  assert.equal(table.held, 0);
+  assert.ok(idle.every((h) => !h.unchoked && h.told.length === 0));
+  const asker = holder("d");
+  const id = table.join(asker);
+  assert.equal(table.request(id), true);
+  assert.ok(asker.unchoked);
+  assert.equal(table.held, 1);
+});
+
+Deno.test("UploadSlots answers BUSY when full, then hands the next free slot to the first in line at once", () => {
+  const { table } = slotsAt(1);
+  const a = holder("a");
+  const b = holder("b");
+  const c = holder("c");
+  const [ia, ib, ic] = [a, b, c].map((h) => table.join(h));
+  assert.equal(table.request(ia!), true);
+  assert.equal(table.request(ib!), false);
+  assert.equal(table.request(ic!), false);
+  table.leave(ia!);
+  assert.ok(b.unchoked && !c.unchoked);
+  assert.deepEqual(b.told, ["unchoke"]);
+});
+
+Deno.test("UploadSlots takes the slot of a holder that asks for nothing for SLOT_IDLE_MS, without stranding it", () => {
+  const { table, advance } = slotsAt(1);
+  const quiet = holder("quiet");
+  const waiting = holder("waiting");
+  const iq = table.join(quiet);
+  const iw = table.join(waiting);
+  assert.equal(table.request(iq), true);
+  assert.equal(table.request(iw), false);
+  // A chunk still being sent keeps the slot, however long it takes (within
+  // one choke round here, so the round does not re-deal the slot).
+  quiet.queued = 1;
+  advance(SLOT_IDLE_MS / 2);
+  advance(SLOT_IDLE_MS / 2);
+  assert.ok(quiet.unchoked);
+  quiet.queued = 0;
+  table.served(iq);
+  advance(SLOT_IDLE_MS - 1);
+  assert.ok(quiet.unchoked);
+  advance(1);
+  // The slot went on at once, not at the next round.
+  assert.ok(!quiet.unchoked && waiting.unchoked);
+  assert.deepEqual(waiting.told, ["unchoke"]);
+  // The idle peer was never told CHOKE: its next GET asks again (and waits).
+  assert.deepEqual(quiet.told, []);
+  assert.equal(table.request(iw), true);
+  assert.equal(table.request(iq), false);
+});
+
+Deno.test("UploadSlots lets a GET in hand take a slot granted to a peer that has not asked since", () => {
+  const { table } = slotsAt(1);
+  const first = holder("first");
+  const lurker = holder("lurker");
+  const honest = holder("honest");
+  const [i1, il, ih] = [first, lurker, honest].map((h) => table.join(h));
+  table.request(i1!);
+  // The lurker asks once (BUSY), is given the slot, and then says nothing.
+  assert.equal(table.request(il!), false);
+  table.leave(i1!);
+  assert.ok(lurker.unchoked);
+  assert.equal(table.request(ih!), true);
+  assert.ok(honest.unchoked && !lurker.unchoked);
+});
+
+Deno.test("UploadSlots re-deals slots each round among askers only; a choked asker stays in line", () => {
+  const { table, advance } = slotsAt(2);
+  const a = holder("a");
+  const b = holder("b");
+  const c = holder("c");
+  const ids = [a, b, c].map((h) => table.join(h));
+  for (const id of ids) table.request(id);
+  assert.ok(a.unchoked && b.unchoked && !c.unchoked);
+  // a and b keep asking (a GET outstanding each); a round may choke one of
+  // them for c, and whoever is choked is in line, not stranded.
+  a.queued = 1;
+  b.queued = 1;
+  for (let round = 0; round < 6; round++) {
+    advance(CHOKE_ROUND_MS);
+    assert.equal(table.held, 2);
+    for (const h of [a, b, c]) {
+      if (!h.unchoked) h.queued = 0;
+      else h.queued = 1;
+      if (h.told.at(-1) === "choke") assert.ok(!h.unchoked);
+    }
+  }
+  // Once nobody asks, every slot is free within a few idle periods.
+  for (const h of [a, b, c]) h.queued = 0;
+  for (let i = 0; i < 4 && table.held > 0; i++) advance(SLOT_IDLE_MS);
+  assert.equal(table.held, 0);
+});
+
+Deno.test("UploadSlots: NOT_INTERESTED frees the slot; INTERESTED after a CHOKE joins the line", () => {
+  const { table } = slotsAt(1);
+  const a = holder("a");
+  const b = holder("b");
+  const ia = table.join(a);
+  const ib = table.join(b);
+  table.request(ia);
+  table.request(ib);
+  b.interested = false;
+  table.interestChanged(ib);
+  a.interested = false;
+  table.interestChanged(ia);
+  assert.equal(table.held, 0);
+  b.interested = true;
+  table.interestChanged(ib);
+  assert.ok(b.unchoked);
+  assert.deepEqual(b.told, ["unchoke"]);
+});
+
+Deno.test("UploadSlots puts a peer that let a granted slot go unused behind those that did not", () => {
+  const { table, advance } = slotsAt(1);
+  const first = holder("first");
+  const lurker = holder("lurker");
+  const honest = holder("honest");
+  const [i1, il, ih] = [first, lurker, honest].map((h) => table.join(h));
+  table.request(i1!);
+  assert.equal(table.request(il!), false);
+  table.leave(i1!);
+  // The lurker is told UNCHOKE, never asks, and loses the slot soon.
+  assert.ok(lurker.unchoked);
+  advance(SLOT_GRANT_GRACE_MS - 1);
+  assert.ok(lurker.unchoked);
+  advance(1);
+  assert.ok(!lurker.unchoked);
+  // It asks again (BUSY) before the honest peer does, yet goes second.
+  const busy = holder("busy");
+  const ib = table.join(busy);
+  assert.equal(table.request(ib), true);
+  assert.equal(table.request(il!), false);
+  assert.equal(table.request(ih!), false);
+  table.leave(ib);
+  assert.ok(honest.unchoked && !lurker.unchoked);
+});
