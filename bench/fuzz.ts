@@ -6,7 +6,7 @@
  * (peer/storage/resume.ts) on damaged resume files. Each parser
  * gets `--iterations` random and mutated inputs (random bytes, mutations of
  * valid encodings, valid headers with random bodies), built by the same
- * generators as the unit tests (tests/_helpers/protocol_arbitraries.ts).
+ * generators as the unit tests (bench/_protocol_inputs.ts).
  *
  * The only allowed outcomes are a decoded value or a `ProtocolError` (for
  * `decodeResume`, which is total: a state or null); the
@@ -44,7 +44,7 @@ import {
   outcomeOf,
   randomInput,
   Rng,
-} from "../tests/_helpers/protocol_arbitraries.ts";
+} from "./_protocol_inputs.ts";
 import { FrameReader } from "../peer/wire/frame_reader.ts";
 import {
   decodeResume,

@@ -30,7 +30,7 @@ import {
   mutate,
   randomInput,
   Rng,
-} from "../_helpers/protocol_arbitraries.ts";
+} from "../../bench/_protocol_inputs.ts";
 
 const LEGIT_HOST = "127.0.0.1";
 const FILE_ID = new Uint8Array(32).fill(7);

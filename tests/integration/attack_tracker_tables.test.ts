@@ -29,7 +29,7 @@ import {
   startSeeder,
   tempDir,
 } from "../_helpers/peers.ts";
-import { Rng } from "../_helpers/protocol_arbitraries.ts";
+import { Rng } from "../../bench/_protocol_inputs.ts";
 
 /** Sends a message and waits for its answer, retrying a few times (UDP). */
 async function ask(probe: UdpProbe, message: Message): Promise<Message> {

@@ -16,7 +16,7 @@ import {
   spawnDeno,
   tempDir,
 } from "../_helpers/peers.ts";
-import { Rng } from "../_helpers/protocol_arbitraries.ts";
+import { Rng } from "../../bench/_protocol_inputs.ts";
 import { sleep } from "../_helpers/attack.ts";
 import {
   listOnTracker,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { bytesToIp, ipToBytes } from "@shoal/protocol";
-import { ipv4Arb, ipv6Arb } from "../../_helpers/protocol_arbitraries.ts";
+import { ipv4Arb, ipv6Arb } from "../../../bench/_protocol_inputs.ts";
 
 function hex(bytes: Uint8Array | null): string | null {
   return bytes === null

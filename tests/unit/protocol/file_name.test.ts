@@ -7,7 +7,7 @@ import {
   ManifestBuilder,
   MAX_NAME_BYTES,
 } from "@shoal/protocol";
-import { safeNameArb } from "../../_helpers/protocol_arbitraries.ts";
+import { safeNameArb } from "../../../bench/_protocol_inputs.ts";
 
 Deno.test("isSafeFileName() accepts ordinary names", () => {
   for (

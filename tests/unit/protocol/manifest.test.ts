@@ -24,7 +24,7 @@ import {
   mutatedArb,
   outcomeOf,
   Rng,
-} from "../../_helpers/protocol_arbitraries.ts";
+} from "../../../bench/_protocol_inputs.ts";
 
 const CHUNK = MIN_CHUNK_BYTES;
 

@@ -14,7 +14,7 @@ import {
   ProtocolError,
   type ProtocolErrorCode,
 } from "@shoal/protocol";
-import { ALL_KINDS } from "../../_helpers/protocol_arbitraries.ts";
+import { ALL_KINDS } from "../../../bench/_protocol_inputs.ts";
 
 /** Header and body, with the body length written as `declared` (default: true length). */
 function frame(

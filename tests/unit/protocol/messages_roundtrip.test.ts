@@ -16,7 +16,7 @@ import {
   ALL_KINDS,
   datagramArb,
   messageArb,
-} from "../../_helpers/protocol_arbitraries.ts";
+} from "../../../bench/_protocol_inputs.ts";
 
 // Seeded so a failure can be replayed; fast-check prints the seed and path.
 const PROPERTY_OPTIONS = { seed: 0x5348_0001, numRuns: 150 };

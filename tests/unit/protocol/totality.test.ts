@@ -19,7 +19,7 @@ import {
   outcomeOf,
   randomInput,
   Rng,
-} from "../../_helpers/protocol_arbitraries.ts";
+} from "../../../bench/_protocol_inputs.ts";
 
 // Every decoder must be total: a value or a ProtocolError, never anything
 // else. fast-check runs are seeded so a failure replays exactly.
