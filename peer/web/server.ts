@@ -274,9 +274,7 @@ export async function startWebUi(
   const manager = new DownloadManager({
     download: (query, downloadOptions) => node.download(query, downloadOptions),
     discardPartial: (idHex) => node.discardPartial(idHex),
-    deleteFile: async (idHex) => {
-      await forgetSeed(idHex, true);
-    },
+    deleteFile: (idHex, path) => forgetSeed(idHex, true, path),
     uploadRates: (idHex) => node.uploadRates(idHex),
   }, {
     ...(options.keepDownloads === false
@@ -314,7 +312,11 @@ export async function startWebUi(
   }
 
   /** Stops seeding a whole file; deletes it too when asked (only inside the download folder). */
-  async function forgetSeed(idHex: string, deleteFile: boolean): Promise<void> {
+  async function forgetSeed(
+    idHex: string,
+    deleteFile: boolean,
+    knownPath?: string,
+  ): Promise<void> {
     const id = fromHex(idHex);
     const file = id ? node.library.get(id) : undefined;
     if (!id) return;
@@ -324,8 +326,15 @@ export async function startWebUi(
         `Cannot stop seeding ${file.manifest.name}: it is still downloading; remove the download instead`,
       );
     }
-    const path = file ? resolve(file.path) : null;
-    if (deleteFile && path !== null && !inside(outDir, path)) {
+    const path = file
+      ? resolve(file.path)
+      : knownPath !== undefined
+      ? resolve(knownPath)
+      : null;
+    if (
+      deleteFile && path !== null &&
+      (!inside(outDir, path) || inside(resolve(node.stateDir), path))
+    ) {
       throw new HttpError(
         403,
         `Cannot delete ${path}: the page deletes only files in the download folder; stop seeding it and delete it yourself`,
