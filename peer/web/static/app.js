@@ -83,7 +83,7 @@ function idChip(id) {
     el("button", {
       type: "button",
       class: "copy",
-      text: "Copy id",
+      text: "Copy",
       title: `Copy ${id}`,
       "aria-label": "Copy the file id",
       onclick: (event) => {
