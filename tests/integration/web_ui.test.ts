@@ -525,6 +525,16 @@ Deno.test({
       const page = await context.newPage();
       await page.goto(b.url);
       await page.locator("#connection.live").waitFor();
+      // The browser's notifications, recorded (headless Chromium shows none).
+      await page.evaluate(`(() => {
+        window.shown = [];
+        class Recorded {
+          constructor(title, options) { window.shown.push(title + ": " + options.body); }
+        }
+        Recorded.permission = "granted";
+        Recorded.requestPermission = async () => "granted";
+        window.Notification = Recorded;
+      })()`);
 
       // Start by name; the seeder shows in the peer list.
       await page.locator("#download-name").fill(name);
@@ -584,6 +594,9 @@ Deno.test({
       await done.waitFor({ timeout: 60_000 });
       assert.equal(await sha256File(join(dirB.path, name)), sourceHash);
       assert.match(await page.title(), /^Done: .* · Shoal$/);
+      assert.deepEqual(await page.evaluate("window.shown"), [
+        `Download finished: ${name} (6.0 MB)`,
+      ]);
       // A reload works (the cookie carries the same token).
       await page.reload();
       await page.locator("#connection.live").waitFor();
