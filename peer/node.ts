@@ -6,7 +6,9 @@
  * @module
  */
 import { join } from "node:path";
-import { type FileQuery, toHex } from "@shoal/protocol";
+import { type FileQuery, fromHex, toHex } from "@shoal/protocol";
+import { partPathFor } from "./storage/part_file.ts";
+import { resumePath } from "./storage/resume.ts";
 import { Library, type SharedFile } from "./library/library.ts";
 import { PeerServer } from "./wire/server.ts";
 import { TrackerClient } from "./tracker_client.ts";
@@ -47,6 +49,16 @@ export interface PeerNodeOptions {
   maxConnectionsPerAddress?: number;
 }
 
+/** Rate limits and upload slots, as the page sets them. */
+export interface PeerLimits {
+  /** Upload limit in bytes per second; null for none. */
+  maxUploadBytesPerSecond: number | null;
+  /** Download limit in bytes per second (per download); null for none. */
+  maxDownloadBytesPerSecond: number | null;
+  /** Upload slots (regular plus one optimistic); 0 when not serving. */
+  uploadSlots: number;
+}
+
 /**
  * One peer process's state.
  *
@@ -71,7 +83,8 @@ export class PeerNode {
   #unsubscribe: (() => void) | null = null;
   #received = new Map<string, number>();
   readonly #partialSeeding: boolean;
-  readonly #maxDownloadBytesPerSecond: number | undefined;
+  #maxDownloadBytesPerSecond: number | null;
+  #downloadedBytes = 0;
 
   private constructor(
     options: PeerNodeOptions,
@@ -81,7 +94,7 @@ export class PeerNode {
   ) {
     this.outDir = options.outDir;
     this.#partialSeeding = options.partialSeeding ?? true;
-    this.#maxDownloadBytesPerSecond = options.maxDownloadBytesPerSecond;
+    this.#maxDownloadBytesPerSecond = options.maxDownloadBytesPerSecond || null;
     this.stateDir = join(options.outDir, ".shoal");
     this.library = library;
     this.#tracker = tracker;
@@ -148,6 +161,75 @@ export class PeerNode {
     return this.#server?.uploadedBytes ?? 0;
   }
 
+  /** Bytes of chunk data downloaded from peers so far (every download). */
+  get downloadedBytes(): number {
+    return this.#downloadedBytes;
+  }
+
+  /** The rate limits (null: none) and upload slots now. */
+  get limits(): PeerLimits {
+    const server = this.#server?.limits;
+    return {
+      maxUploadBytesPerSecond: server?.maxUploadBytesPerSecond ?? null,
+      maxDownloadBytesPerSecond: this.#maxDownloadBytesPerSecond,
+      uploadSlots: server?.slots ?? 0,
+    };
+  }
+
+  /**
+   * Changes the rate limits and upload slots while running; downloads in
+   * progress follow the new download limit at once.
+   *
+   * @param limits what to change (null: no limit)
+   */
+  setLimits(limits: Partial<PeerLimits>): void {
+    if (limits.maxDownloadBytesPerSecond !== undefined) {
+      this.#maxDownloadBytesPerSecond = limits.maxDownloadBytesPerSecond ||
+        null;
+    }
+    this.#server?.setLimits({
+      ...(limits.maxUploadBytesPerSecond !== undefined
+        ? { maxUploadBytesPerSecond: limits.maxUploadBytesPerSecond }
+        : {}),
+      ...(limits.uploadSlots !== undefined
+        ? { slots: limits.uploadSlots }
+        : {}),
+    });
+  }
+
+  /**
+   * Recent upload rates of one file, by peer ("host:port" of its server).
+   *
+   * @param fileIdHex the file
+   * @returns bytes per second, by peer
+   */
+  uploadRates(fileIdHex: string): Map<string, number> {
+    return this.#server?.uploadRates(fileIdHex) ?? new Map();
+  }
+
+  /**
+   * Deletes what a stopped download kept to resume (its part file and
+   * resume state); the next download of it starts from nothing.
+   *
+   * @param fileIdHex the file
+   */
+  async discardPartial(fileIdHex: string): Promise<void> {
+    const id = fromHex(fileIdHex);
+    if (!id) return;
+    const file = this.library.get(id);
+    if (file && !file.have.complete) this.library.remove(id);
+    for (
+      const path of [
+        partPathFor(this.stateDir, id),
+        resumePath(this.stateDir, id),
+      ]
+    ) {
+      await Deno.remove(path).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+    }
+  }
+
   /** The tracker client, for lookups. */
   get tracker(): TrackerClient {
     return this.#tracker;
@@ -195,9 +277,7 @@ export class PeerNode {
     let result: DownloadResult;
     try {
       result = await download({
-        ...(this.#maxDownloadBytesPerSecond !== undefined
-          ? { maxDownloadBytesPerSecond: this.#maxDownloadBytesPerSecond }
-          : {}),
+        downloadLimit: () => this.#maxDownloadBytesPerSecond,
         ...options,
         finder: this.#tracker,
         query,
@@ -234,6 +314,7 @@ export class PeerNode {
         },
         onChunkFrom: (key, bytes) => {
           options.onChunkFrom?.(key, bytes);
+          this.#downloadedBytes += bytes;
           this.#received.set(key, (this.#received.get(key) ?? 0) + bytes);
         },
       });

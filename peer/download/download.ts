@@ -109,6 +109,18 @@ export interface DownloadProgress {
   elapsedMs: number;
   /** Peers dropped for bad data so far. */
   peersDropped: number;
+  /** The peers connected now, one entry per peer (always set by the download). */
+  peerList?: DownloadPeer[];
+}
+
+/** One connected peer, as a download sees it (read-only snapshot). */
+export interface DownloadPeer {
+  /** Its server's address, "host:port". */
+  address: string;
+  /** Chunks it holds, from its BITFIELD and HAVEs. */
+  chunks: number;
+  /** Bytes per second received from it lately. */
+  bytesPerSecond: number;
 }
 
 /** Options for {@linkcode download}. */
@@ -159,6 +171,12 @@ export interface DownloadOptions {
   onChunkFrom?: (peerKey: string, bytes: number) => void;
   /** Download limit in bytes per second; none when absent. */
   maxDownloadBytesPerSecond?: number;
+  /**
+   * Reads the download limit now (bytes per second, null for none); when
+   * given, it wins over `maxDownloadBytesPerSecond` and may change while
+   * the download runs (the page's settings).
+   */
+  downloadLimit?: () => number | null;
   /**
    * Where this peer already keeps the checked file with this id, if it does
    * (a file it seeds): the download then ends at once with that path.
@@ -311,15 +329,23 @@ class Download {
     // the tracker answers, or chunks on disk are re-checked): whoever waits
     // later still sees it, and meanwhile it is not an unhandled rejection.
     this.#finish.promise.catch(() => {});
-    const rate = options.maxDownloadBytesPerSecond;
-    this.#downloadBucket = rate
-      ? new TokenBucket(rate, { burst: Math.max(rate / 4, 1024 * 1024) })
-      : null;
+    this.#setBucket(
+      options.downloadLimit?.() ?? options.maxDownloadBytesPerSecond ?? null,
+    );
     this.#stateDir = options.stateDir ?? join(options.outDir, ".shoal");
     this.#clock = new ProgressClock(
       options.giveUpAfterMs ?? 60_000,
       performance.now(),
     );
+  }
+
+  #bucketRate: number | null = null;
+
+  #setBucket(rate: number | null): void {
+    this.#bucketRate = rate;
+    this.#downloadBucket = rate
+      ? new TokenBucket(rate, { burst: Math.max(rate / 4, 1024 * 1024) })
+      : null;
   }
 
   get #label(): string {
@@ -950,6 +976,10 @@ class Download {
         });
       }
     };
+    const limit = this.#options.downloadLimit?.();
+    if (limit !== undefined && limit !== this.#bucketRate) {
+      this.#setBucket(limit);
+    }
     while (conn.inflight.size < depth) {
       const index = picker.next(conn.bitfield, conn.id);
       if (index === null) return flush();
@@ -1140,7 +1170,29 @@ class Download {
       ).size,
       elapsedMs: now - this.#startMs,
       peersDropped: this.#peersDropped,
+      peerList: this.#peerList(now),
     });
+  }
+
+  /** One entry per peer (a peer may hold two connections, one per worker). */
+  #peerList(now: number): DownloadPeer[] {
+    const byKey = new Map<string, DownloadPeer>();
+    for (const conn of this.#connections.values()) {
+      if (!conn.bitfield) continue;
+      const rate = (conn.recent.bytes(now) * 1000) / RATE_WINDOW_MS;
+      const seen = byKey.get(conn.key);
+      if (seen) {
+        seen.bytesPerSecond += rate;
+        seen.chunks = Math.max(seen.chunks, conn.bitfield.count);
+      } else {
+        byKey.set(conn.key, {
+          address: conn.key,
+          chunks: conn.bitfield.count,
+          bytesPerSecond: rate,
+        });
+      }
+    }
+    return [...byKey.values()];
   }
 
   // ---- the end --------------------------------------------------------------

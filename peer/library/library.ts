@@ -164,6 +164,26 @@ export class Library {
     if (this.#files.delete(toHex(id))) this.#changed();
   }
 
+  /**
+   * Stops sharing a file for good: it leaves the list kept in the state
+   * folder too, so a restart does not share it again. The file itself stays
+   * where it is.
+   *
+   * @param id the file's id
+   * @returns whether it was shared
+   */
+  async forget(id: Uint8Array): Promise<boolean> {
+    const idHex = toHex(id);
+    const known = this.#files.delete(idHex);
+    if (known) this.#changed();
+    const saved = await this.#loadSaved();
+    const kept = saved.filter((seed) => seed.id !== idHex);
+    if (kept.length !== saved.length) await this.#saveSeeds(kept);
+    await Deno.remove(join(this.#stateDir, "manifests", `${idHex}.manifest`))
+      .catch(() => {});
+    return known || kept.length !== saved.length;
+  }
+
   /** Marks a file as changed on disk: no more chunks are served from it. */
   markStale(id: Uint8Array): void {
     const file = this.#files.get(toHex(id));
@@ -467,6 +487,10 @@ export class Library {
       ...(file.ctimeMs != null ? { ctimeMs: file.ctimeMs } : {}),
       id: file.idHex,
     });
+    await this.#saveSeeds(seeds);
+  }
+
+  async #saveSeeds(seeds: SavedSeed[]): Promise<void> {
     const target = join(this.#stateDir, SEEDS_FILE);
     await Deno.writeTextFile(
       `${target}.tmp`,

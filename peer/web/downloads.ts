@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type FileQuery, toHex } from "@shoal/protocol";
+import { type FileQuery, fromHex, toHex } from "@shoal/protocol";
 import {
   DownloadError,
   type DownloadOptions,
@@ -12,6 +12,7 @@ import {
   type DownloadResult,
 } from "../download/download.ts";
 import { TrackerError } from "../tracker_client.ts";
+import type { DownloadStore, SavedDownload } from "./saved_downloads.ts";
 
 /** What the manager needs from a peer (PeerNode, or a fake in tests). */
 export interface Downloader {
@@ -20,9 +21,15 @@ export interface Downloader {
     query: FileQuery,
     options: Pick<
       DownloadOptions,
-      "onProgress" | "signal" | "giveUpAfterMs"
+      "onProgress" | "signal" | "giveUpAfterMs" | "otherPlace"
     >,
   ): Promise<DownloadResult>;
+  /** Deletes a stopped download's part file and resume state. */
+  discardPartial?(fileIdHex: string): Promise<void>;
+  /** Stops seeding a finished file and deletes it. */
+  deleteFile?(fileIdHex: string, path: string): Promise<void>;
+  /** Recent upload rates of a file, by peer ("host:port"). */
+  uploadRates?(fileIdHex: string): Map<string, number>;
 }
 
 /** A file the tracker knows, as the page shows it. */
@@ -49,6 +56,26 @@ export interface DownloadFailure {
   candidates: FileView[];
 }
 
+/** One peer of a download, as the page shows it. */
+export interface PeerView {
+  /** Its server's address, "host:port". */
+  address: string;
+  /** The program and protocol it speaks (only Shoal's own for now). */
+  client: string;
+  /** Bytes per second received from it lately. */
+  downBytesPerSecond: number;
+  /** Bytes per second sent to it lately. */
+  upBytesPerSecond: number;
+  /** How much of the file it holds, 0 to 100. */
+  percent: number;
+}
+
+/** The states a record can be in. */
+export type RecordState =
+  | DownloadProgress["state"]
+  | "failed"
+  | "paused";
+
 /** One download as the page shows it. */
 export interface DownloadRecord {
   /** Stable key for this record. */
@@ -57,8 +84,8 @@ export interface DownloadRecord {
   query: string;
   /** Whether `query` is an id. */
   byId: boolean;
-  /** "finding", "downloading", "checking", "done", "failed" or "stopped". */
-  state: DownloadProgress["state"] | "failed" | "stopped";
+  /** "finding", "downloading", "checking", "done", "failed" or "paused". */
+  state: RecordState;
   /** File name (the query until the manifest is known). */
   name: string;
   /** File id, hex ("" until known). */
@@ -77,6 +104,10 @@ export interface DownloadRecord {
   bytesPerSecond: number;
   /** Peers connected. */
   peers: number;
+  /** The peers connected, with their rates and progress. */
+  peerList: PeerView[];
+  /** The download rate once a second, oldest first, at most a minute of it. */
+  history: number[];
   /** Peers dropped for bad data. */
   peersDropped: number;
   /** Seconds left at the current rate, or null. */
@@ -99,6 +130,8 @@ export interface DownloadManagerOptions {
   maxActive?: number;
   /** Passed to each download. @default {60_000} */
   giveUpAfterMs?: number;
+  /** Where the list is kept across restarts; nowhere when absent. */
+  store?: DownloadStore;
 }
 
 /** A download that cannot be started now; the message is one line for the user. */
@@ -140,33 +173,65 @@ export function fileView(
   };
 }
 
+/** Words for the terminal, and what the page says instead. */
+const PAGE_WORDS: [RegExp, string][] = [
+  [/run the same command later to resume/g, "resume it later"],
+  [/run the same command to resume/g, "resume it to go on"],
+  [/choose another --out/g, "free some space or use another download folder"],
+  [/\(start it with --seed [^)]*\)/g, "(restart the peer with it to share it)"],
+];
+
+/**
+ * Rewrites a message meant for the terminal for the page, which has no
+ * command line: no flag and no "same command" is named there.
+ *
+ * @param message one line for the user
+ * @returns the same line, in the page's words
+ */
+export function pageText(message: string): string {
+  let text = message;
+  for (const [pattern, words] of PAGE_WORDS) {
+    text = text.replace(pattern, words);
+  }
+  return text;
+}
+
 function failureOf(error: unknown): DownloadFailure {
   if (error instanceof DownloadError) {
     return {
       code: error.code,
-      message: error.message,
+      message: pageText(error.message),
       candidates: error.candidates.map(fileView),
     };
   }
   if (error instanceof TrackerError) {
-    return { code: "tracker", message: error.message, candidates: [] };
+    return {
+      code: "tracker",
+      message: pageText(error.message),
+      candidates: [],
+    };
   }
   return {
     code: "internal",
-    message: error instanceof Error ? error.message : String(error),
+    message: pageText(error instanceof Error ? error.message : String(error)),
     candidates: [],
   };
 }
 
 const ACTIVE_STATES = new Set(["finding", "downloading", "checking"]);
+/** Rate samples kept for the speed graph (one a second). */
+export const HISTORY_SAMPLES = 60;
+const SAMPLE_MS = 1_000;
 
 /**
- * Runs downloads concurrently and keeps their records.
+ * Runs downloads concurrently, keeps their records, and (with a store)
+ * keeps the list across restarts.
  *
  * @example
  * ```ts
- * // const manager = new DownloadManager(node);
- * // manager.start({ name: "big.iso" }); manager.onChange(() => render(manager.list()));
+ * // const manager = new DownloadManager(node, { store: fileStore(node.stateDir) });
+ * // await manager.restore(); manager.start({ name: "big.iso" });
+ * // manager.onChange(() => render(manager.list()));
  * ```
  */
 export class DownloadManager {
@@ -174,22 +239,28 @@ export class DownloadManager {
   readonly #maxRecords: number;
   readonly #maxActive: number;
   readonly #giveUpAfterMs: number;
+  readonly #store: DownloadStore | null;
   readonly #records = new Map<string, DownloadRecord>();
   readonly #controllers = new Map<string, AbortController>();
-  readonly #running = new Set<Promise<void>>();
+  readonly #runs = new Map<string, Promise<void>>();
+  readonly #pausing = new Set<string>();
   readonly #listeners = new Set<() => void>();
   #nextKey = 1;
   #closed = false;
+  #sampler: ReturnType<typeof setInterval> | null = null;
+  #savedText = "";
+  #saving: Promise<void> = Promise.resolve();
 
   /**
    * @param downloader the peer
-   * @param options limits
+   * @param options limits and the store
    */
   constructor(downloader: Downloader, options: DownloadManagerOptions = {}) {
     this.#downloader = downloader;
     this.#maxRecords = options.maxRecords ?? 50;
     this.#maxActive = options.maxActive ?? 8;
     this.#giveUpAfterMs = options.giveUpAfterMs ?? 60_000;
+    this.#store = options.store ?? null;
   }
 
   /** Calls `listener` after every change; returns the unsubscribe function. */
@@ -204,6 +275,41 @@ export class DownloadManager {
   }
 
   /**
+   * Lists the saved downloads again and resumes those that were running.
+   *
+   * @returns once they are listed (the downloads go on in the background)
+   */
+  async restore(): Promise<void> {
+    if (!this.#store) return;
+    const saved = await this.#store.load();
+    this.#savedText = JSON.stringify(saved);
+    let running = 0;
+    for (const entry of saved.slice(-this.#maxRecords)) {
+      if (this.#closed) return;
+      const resume = entry.state === "active" && running < this.#maxActive;
+      const record = this.#newRecord(entry.query, entry.byId);
+      record.state = entry.state === "done" ? "done" : "paused";
+      record.name = entry.name;
+      record.fileId = entry.fileId;
+      record.size = entry.size;
+      record.chunkCount = entry.chunkCount;
+      record.path = entry.path;
+      record.startedAt = entry.startedAt;
+      if (entry.state === "done") {
+        record.percent = 100;
+        record.chunksDone = entry.chunkCount;
+        record.bytesDone = entry.size;
+      }
+      this.#records.set(record.key, record);
+      if (resume) {
+        running++;
+        this.#launch(record);
+      }
+    }
+    this.#changed();
+  }
+
+  /**
    * Starts a download.
    *
    * @param query `{ name }` or `{ id }`
@@ -211,16 +317,138 @@ export class DownloadManager {
    * @throws {StartError} when closed, too busy, or the same file is already on its way
    */
   start(query: FileQuery): DownloadRecord {
+    const byId = "id" in query;
+    const text = byId ? toHex(query.id) : query.name;
+    this.#checkCanRun(text, byId, null);
+    const record = this.#newRecord(text, byId);
+    this.#records.set(record.key, record);
+    this.#trim();
+    this.#launch(record);
+    this.#changed();
+    return { ...record };
+  }
+
+  /**
+   * Pauses a running download (its part file and resume state stay).
+   *
+   * @param key the record's key
+   * @returns whether a running download was found
+   */
+  pause(key: string): boolean {
+    const controller = this.#controllers.get(key);
+    if (!controller) return false;
+    this.#pausing.add(key);
+    controller.abort();
+    return true;
+  }
+
+  /**
+   * Resumes a paused or failed download from what it kept.
+   *
+   * @param key the record's key
+   * @returns the record
+   * @throws {StartError} when there is no such record, it runs, or too many run
+   */
+  resume(key: string): DownloadRecord {
+    const record = this.#records.get(key);
+    if (!record || ACTIVE_STATES.has(record.state) || record.state === "done") {
+      throw new StartError(404, "No paused or failed download with that key");
+    }
+    this.#checkCanRun(record.query, record.byId, key);
+    record.error = null;
+    this.#launch(record);
+    this.#changed();
+    return { ...record };
+  }
+
+  /**
+   * Removes a download from the list, stopping it first. With `deleteData`
+   * its part file and resume state go too, or the finished file (which is
+   * then no longer seeded).
+   *
+   * @param key the record's key
+   * @param deleteData whether to delete what it downloaded
+   * @returns whether the record existed
+   */
+  async remove(key: string, deleteData: boolean): Promise<boolean> {
+    const record = this.#records.get(key);
+    if (!record) return false;
+    const run = this.#runs.get(key);
+    if (run) {
+      this.#pausing.add(key);
+      this.#controllers.get(key)?.abort();
+      await run;
+    }
+    this.#records.delete(key);
+    this.#changed();
+    if (!deleteData || record.fileId === "") return true;
+    if (record.state === "done" && record.path !== null) {
+      await this.#downloader.deleteFile?.(record.fileId, record.path);
+    } else {
+      await this.#downloader.discardPartial?.(record.fileId);
+    }
+    return true;
+  }
+
+  /** Forgets finished and failed records (paused ones stay). */
+  clearFinished(): void {
+    for (const [key, record] of this.#records) {
+      if (record.state === "done" || record.state === "failed") {
+        this.#records.delete(key);
+      }
+    }
+    this.#changed();
+  }
+
+  /**
+   * Stops every download and waits for them to wind down; the saved list
+   * keeps them as they were, so the next start resumes them.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#sampler !== null) clearInterval(this.#sampler);
+    this.#sampler = null;
+    for (const controller of this.#controllers.values()) controller.abort();
+    await Promise.allSettled([...this.#runs.values()]);
+    await this.#saving;
+    this.#listeners.clear();
+  }
+
+  #newRecord(query: string, byId: boolean): DownloadRecord {
+    return {
+      key: `d${this.#nextKey++}`,
+      query,
+      byId,
+      state: "finding",
+      name: query,
+      fileId: byId ? query : "",
+      size: 0,
+      chunkCount: 0,
+      chunksDone: 0,
+      bytesDone: 0,
+      percent: 0,
+      bytesPerSecond: 0,
+      peers: 0,
+      peerList: [],
+      history: [],
+      peersDropped: 0,
+      secondsLeft: null,
+      elapsedMs: 0,
+      startedAt: Date.now(),
+      error: null,
+      path: null,
+    };
+  }
+
+  #checkCanRun(text: string, byId: boolean, key: string | null): void {
     if (this.#closed) {
       throw new StartError(
         503,
         "Cannot start a download: the peer is stopping",
       );
     }
-    const byId = "id" in query;
-    const text = byId ? toHex(query.id) : query.name;
     const active = [...this.#records.values()].filter((record) =>
-      ACTIVE_STATES.has(record.state)
+      ACTIVE_STATES.has(record.state) && record.key !== key
     );
     const same = active.find((record) =>
       (record.byId === byId && record.query === text) ||
@@ -238,68 +466,25 @@ export class DownloadManager {
         `Cannot start downloading ${text}: ${this.#maxActive} downloads are running; wait for one to finish`,
       );
     }
-    const key = `d${this.#nextKey++}`;
-    const record: DownloadRecord = {
-      key,
-      query: text,
-      byId,
-      state: "finding",
-      name: text,
-      fileId: byId ? text : "",
-      size: 0,
-      chunkCount: 0,
-      chunksDone: 0,
-      bytesDone: 0,
-      percent: 0,
-      bytesPerSecond: 0,
-      peers: 0,
-      peersDropped: 0,
-      secondsLeft: null,
-      elapsedMs: 0,
-      startedAt: Date.now(),
-      error: null,
-      path: null,
-    };
-    this.#records.set(key, record);
-    this.#trim();
+  }
+
+  #launch(record: DownloadRecord): void {
+    const key = record.key;
+    record.state = "finding";
+    record.history = [];
+    const known = record.fileId !== "" ? fromHex(record.fileId) : null;
+    // Once the file is known, it is asked for by id: the name may have
+    // become ambiguous since.
+    const query: FileQuery = known ? { id: known } : { name: record.query };
     const controller = new AbortController();
     this.#controllers.set(key, controller);
     const run = this.#run(record, query, controller.signal).finally(() => {
       this.#controllers.delete(key);
-      this.#running.delete(run);
+      this.#runs.delete(key);
+      this.#pausing.delete(key);
     });
-    this.#running.add(run);
-    this.#changed();
-    return { ...record };
-  }
-
-  /**
-   * Stops a running download (its partial file and resume state stay).
-   *
-   * @param key the record's key
-   * @returns whether a running download was found
-   */
-  stop(key: string): boolean {
-    const controller = this.#controllers.get(key);
-    if (!controller) return false;
-    controller.abort();
-    return true;
-  }
-
-  /** Forgets finished, failed and stopped records. */
-  clearFinished(): void {
-    for (const [key, record] of this.#records) {
-      if (!ACTIVE_STATES.has(record.state)) this.#records.delete(key);
-    }
-    this.#changed();
-  }
-
-  /** Stops every download and waits for them to wind down. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const controller of this.#controllers.values()) controller.abort();
-    await Promise.allSettled([...this.#running]);
-    this.#listeners.clear();
+    this.#runs.set(key, run);
+    this.#sampler ??= setInterval(() => this.#sample(), SAMPLE_MS);
   }
 
   async #run(
@@ -311,6 +496,7 @@ export class DownloadManager {
       const result = await this.#downloader.download(query, {
         signal,
         giveUpAfterMs: this.#giveUpAfterMs,
+        otherPlace: "free some space or use another download folder",
         onProgress: (progress) => {
           this.#apply(record, progress);
           this.#changed();
@@ -328,14 +514,17 @@ export class DownloadManager {
       record.secondsLeft = 0;
       record.elapsedMs = Math.round(result.seconds * 1000);
     } catch (error) {
-      const stopped = error instanceof DownloadError &&
+      const aborted = error instanceof DownloadError &&
         error.code === "aborted";
-      record.state = stopped ? "stopped" : "failed";
-      record.error = failureOf(error);
-      record.secondsLeft = null;
-      record.bytesPerSecond = 0;
-      record.peers = 0;
+      // Stopped because the peer is stopping: saved as running, resumed at start.
+      if (aborted && this.#closed && !this.#pausing.has(record.key)) return;
+      record.state = aborted ? "paused" : "failed";
+      record.error = aborted ? null : failureOf(error);
     }
+    record.secondsLeft = record.state === "done" ? 0 : null;
+    record.bytesPerSecond = 0;
+    record.peers = 0;
+    record.peerList = [];
     this.#changed();
   }
 
@@ -356,6 +545,18 @@ export class DownloadManager {
       : Math.min(100, (progress.chunksDone / progress.chunkCount) * 100);
     record.bytesPerSecond = progress.bytesPerSecond;
     record.peers = progress.peers;
+    const up = record.fileId !== ""
+      ? this.#downloader.uploadRates?.(record.fileId)
+      : undefined;
+    record.peerList = (progress.peerList ?? []).map((peer) => ({
+      address: peer.address,
+      client: "Shoal",
+      downBytesPerSecond: Math.round(peer.bytesPerSecond),
+      upBytesPerSecond: Math.round(up?.get(peer.address) ?? 0),
+      percent: progress.chunkCount === 0
+        ? 0
+        : Math.min(100, (peer.chunks / progress.chunkCount) * 100),
+    }));
     record.peersDropped = progress.peersDropped;
     record.elapsedMs = progress.elapsedMs;
     record.secondsLeft = progress.state === "downloading" &&
@@ -366,15 +567,71 @@ export class DownloadManager {
       : null;
   }
 
+  /** One rate sample a second per running download, for the speed graph. */
+  #sample(): void {
+    let running = 0;
+    for (const record of this.#records.values()) {
+      if (!ACTIVE_STATES.has(record.state)) continue;
+      running++;
+      record.history.push(Math.round(record.bytesPerSecond));
+      if (record.history.length > HISTORY_SAMPLES) record.history.shift();
+    }
+    if (running === 0 && this.#sampler !== null) {
+      clearInterval(this.#sampler);
+      this.#sampler = null;
+    }
+    if (running > 0) this.#changed();
+  }
+
   #trim(): void {
     if (this.#records.size <= this.#maxRecords) return;
     for (const [key, record] of this.#records) {
       if (this.#records.size <= this.#maxRecords) return;
-      if (!ACTIVE_STATES.has(record.state)) this.#records.delete(key);
+      if (record.state === "done" || record.state === "failed") {
+        this.#records.delete(key);
+      }
     }
   }
 
+  /** What the store keeps: running, paused and finished downloads, oldest first. */
+  #toSave(): SavedDownload[] {
+    const saved: SavedDownload[] = [];
+    for (const record of this.#records.values()) {
+      if (record.state === "failed") continue;
+      saved.push({
+        query: record.query,
+        byId: record.byId,
+        state: record.state === "done"
+          ? "done"
+          : record.state === "paused"
+          ? "paused"
+          : "active",
+        name: record.name,
+        fileId: record.fileId,
+        size: record.size,
+        chunkCount: record.chunkCount,
+        path: record.path,
+        startedAt: record.startedAt,
+      });
+    }
+    return saved;
+  }
+
+  #persist(): void {
+    const store = this.#store;
+    if (!store || this.#closed) return;
+    const list = this.#toSave();
+    const text = JSON.stringify(list);
+    if (text === this.#savedText) return;
+    this.#savedText = text;
+    this.#saving = this.#saving.then(() => store.save(list)).catch(() => {
+      // A full disk must not stop downloads; the next change tries again.
+      this.#savedText = "";
+    });
+  }
+
   #changed(): void {
+    this.#persist();
     for (const listener of this.#listeners) listener();
   }
 }

@@ -8,7 +8,7 @@
  * - carry no Origin, or exactly the page's own origin;
  * - not come from another site's page (Sec-Fetch-Site), except a top-level
  *   navigation to the page itself;
- * - carry the per-start token: in the `X-Shoal-Token` header, in the cookie
+ * - carry the token (kept in the state folder, see token_file.ts): in the `X-Shoal-Token` header, in the cookie
  *   set when the page loads with `?token=`, or (for the page only) in `?token=`.
  *   Requests that change state (any method but GET and HEAD) need the header:
  *   a page elsewhere cannot send it without a CORS preflight we never grant.
@@ -21,6 +21,13 @@ import { createHash, timingSafeEqual } from "node:crypto";
 
 /** The header the page's script sends the token in. */
 export const TOKEN_HEADER = "x-shoal-token";
+
+/**
+ * The cookie outlives the browser session (30 days, renewed at each page
+ * load), so a bookmark of the page keeps working; the token it carries is
+ * kept in the state folder across restarts.
+ */
+export const COOKIE_MAX_AGE_S = 30 * 24 * 3600;
 
 /** Host names that reach this server on loopback. */
 const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
@@ -62,7 +69,7 @@ export function tokensEqual(guess: string, token: string): boolean {
 
 /** Options for {@linkcode RequestGuard}. */
 export interface GuardOptions {
-  /** The per-start token. */
+  /** The token. */
   token: string;
   /** The port the page is served on. */
   port: number;
@@ -125,7 +132,7 @@ export class RequestGuard {
    * @returns a Set-Cookie header value
    */
   cookie(): string {
-    return `${this.cookieName}=${this.#token}; Path=/; HttpOnly; SameSite=Strict`;
+    return `${this.cookieName}=${this.#token}; Path=/; Max-Age=${COOKIE_MAX_AGE_S}; HttpOnly; SameSite=Strict`;
   }
 
   /**

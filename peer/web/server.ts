@@ -10,7 +10,10 @@
  * - `POST /api/seed/upload?name=`: raw file bytes, saved to `<out>/shared/` and seeded
  * - `POST /api/seed/path`: `{ "path": "/abs/file" }`, seeded in place
  * - `POST /api/downloads`: `{ "name": "..." }` or `{ "id": "hex" }`
- * - `POST /api/downloads/:key/stop`, `POST /api/downloads/clear`
+ * - `POST /api/downloads/:key/pause`, `.../resume`, `.../remove` (`{ "deleteData": bool }`)
+ * - `POST /api/downloads/clear`: forgets finished and failed downloads
+ * - `POST /api/seeds/:id/remove`: `{ "deleteFile": bool }`, stops seeding a file
+ * - `POST /api/settings`: `{ "maxUploadBytesPerSecond": n|null, "maxDownloadBytesPerSecond": n|null, "uploadSlots": n }`
  * - `GET  /files/:id`: a complete file inside the download folder, as an attachment
  *
  * @module
@@ -18,17 +21,20 @@
 import { getLogger } from "@logtape/logtape";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { fromHex } from "@shoal/protocol";
-import type { PeerNode } from "../node.ts";
+import type { PeerLimits, PeerNode } from "../node.ts";
 import type { SharedFile } from "../library/library.ts";
 import { SeedError } from "../library/library.ts";
 import { TrackerError } from "../tracker_client.ts";
-import { newToken, RequestGuard } from "./guard.ts";
+import { RequestGuard } from "./guard.ts";
+import { loadOrCreateToken } from "./token_file.ts";
+import { fileStore } from "./saved_downloads.ts";
 import {
   DownloadManager,
   type DownloadManagerOptions,
   type DownloadRecord,
   type FileView,
   fileView,
+  pageText,
   StartError,
 } from "./downloads.ts";
 import { receiveUpload, UploadError } from "./upload.ts";
@@ -63,8 +69,13 @@ export interface WebUiOptions {
   port?: number;
   /** Address to bind. @default {"127.0.0.1"} */
   hostname?: string;
-  /** The per-start token. @default {a fresh random one} */
+  /** The token. @default {the one saved in the state folder, or a new one saved there} */
   token?: string;
+  /**
+   * Keep the download list in the state folder and resume it at start.
+   * @default {true}
+   */
+  keepDownloads?: boolean;
   /** Largest file accepted from the file picker. @default {DEFAULT_MAX_UPLOAD_BYTES} */
   maxUploadBytes?: number;
   /** The folder relative paths typed on the page start from. @default {Deno.cwd()} */
@@ -83,7 +94,7 @@ export interface WebUi {
   origin: string;
   /** The bound port. */
   port: number;
-  /** The per-start token. */
+  /** The token. */
   token: string;
   /** Resolves once the server, streams and downloads have stopped. */
   finished: Promise<void>;
@@ -98,7 +109,15 @@ interface SeedView {
   complete: boolean;
   stale: boolean;
   fileUrl: string | null;
+  /** Whether the page may delete it (only files in the download folder). */
+  deletable: boolean;
+  upBytesPerSecond: number;
 }
+
+/** Largest rate limit the page accepts: 100 GB/s. */
+const MAX_RATE = 100e9;
+/** Most upload slots the page accepts. */
+const MAX_SLOTS = 64;
 
 interface HashingView {
   key: string;
@@ -109,6 +128,12 @@ interface HashingView {
 
 interface Snapshot {
   peer: { port: number; outDir: string; sharedDir: string; tracker: string };
+  totals: {
+    uploadedBytes: number;
+    downloadedBytes: number;
+    ratio: number | null;
+  };
+  limits: PeerLimits;
   seeds: SeedView[];
   hashing: HashingView[];
   downloads: DownloadRecord[];
@@ -167,6 +192,43 @@ async function readJson(request: Request): Promise<Record<string, unknown>> {
   return value as Record<string, unknown>;
 }
 
+function readLimits(body: Record<string, unknown>): Partial<PeerLimits> {
+  const rate = (name: string): number | null | undefined => {
+    const value = body[name];
+    if (value === undefined) return undefined;
+    if (value === null || value === 0) return null;
+    if (
+      typeof value !== "number" || !Number.isFinite(value) || value < 1024 ||
+      value > MAX_RATE
+    ) {
+      throw new HttpError(
+        400,
+        "Cannot set the limit: give a rate of at least 1 kB/s, or none",
+      );
+    }
+    return Math.floor(value);
+  };
+  const limits: Partial<PeerLimits> = {};
+  const up = rate("maxUploadBytesPerSecond");
+  if (up !== undefined) limits.maxUploadBytesPerSecond = up;
+  const down = rate("maxDownloadBytesPerSecond");
+  if (down !== undefined) limits.maxDownloadBytesPerSecond = down;
+  const slots = body.uploadSlots;
+  if (slots !== undefined) {
+    if (
+      typeof slots !== "number" || !Number.isInteger(slots) || slots < 1 ||
+      slots > MAX_SLOTS
+    ) {
+      throw new HttpError(
+        400,
+        `Cannot set the upload slots: give a whole number from 1 to ${MAX_SLOTS}`,
+      );
+    }
+    limits.uploadSlots = slots;
+  }
+  return limits;
+}
+
 async function loadStatic(): Promise<
   Map<string, { body: string; type: string }>
 > {
@@ -202,14 +264,24 @@ export async function startWebUi(
   node: PeerNode,
   options: WebUiOptions,
 ): Promise<WebUi> {
-  const token = options.token ?? newToken();
+  const token = options.token ?? await loadOrCreateToken(node.stateDir);
   const hostname = options.hostname ?? "127.0.0.1";
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const cwd = options.cwd ?? Deno.cwd();
   const outDir = resolve(node.outDir);
   const sharedDir = join(outDir, "shared");
   const statics = await loadStatic();
-  const manager = new DownloadManager(node, options.downloads ?? {});
+  const manager = new DownloadManager({
+    download: (query, downloadOptions) => node.download(query, downloadOptions),
+    discardPartial: (idHex) => node.discardPartial(idHex),
+    deleteFile: (idHex, path) => forgetSeed(idHex, true, path),
+    uploadRates: (idHex) => node.uploadRates(idHex),
+  }, {
+    ...(options.keepDownloads === false
+      ? {}
+      : { store: fileStore(node.stateDir) }),
+    ...options.downloads,
+  });
   const hashing = new Map<string, HashingView>();
   const clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
   const encoder = new TextEncoder();
@@ -220,6 +292,8 @@ export async function startWebUi(
   function seedView(file: SharedFile): SeedView {
     const path = resolve(file.path);
     const complete = file.have.complete;
+    let up = 0;
+    for (const rate of node.uploadRates(file.idHex).values()) up += rate;
     return {
       id: file.idHex,
       name: file.manifest.name,
@@ -231,7 +305,47 @@ export async function startWebUi(
       fileUrl: complete && !file.stale && inside(outDir, path)
         ? `/files/${file.idHex}`
         : null,
+      deletable: complete && inside(outDir, path) &&
+        !inside(node.stateDir, path),
+      upBytesPerSecond: Math.round(up),
     };
+  }
+
+  /** Stops seeding a whole file; deletes it too when asked (only inside the download folder). */
+  async function forgetSeed(
+    idHex: string,
+    deleteFile: boolean,
+    knownPath?: string,
+  ): Promise<void> {
+    const id = fromHex(idHex);
+    const file = id ? node.library.get(id) : undefined;
+    if (!id) return;
+    if (file && !file.have.complete) {
+      throw new HttpError(
+        409,
+        `Cannot stop seeding ${file.manifest.name}: it is still downloading; remove the download instead`,
+      );
+    }
+    const path = file
+      ? resolve(file.path)
+      : knownPath !== undefined
+      ? resolve(knownPath)
+      : null;
+    if (
+      deleteFile && path !== null &&
+      (!inside(outDir, path) || inside(resolve(node.stateDir), path))
+    ) {
+      throw new HttpError(
+        403,
+        `Cannot delete ${path}: the page deletes only files in the download folder; stop seeding it and delete it yourself`,
+      );
+    }
+    await node.library.forget(id);
+    if (deleteFile && path !== null) {
+      await Deno.remove(path).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+    }
   }
 
   function snapshot(): Snapshot {
@@ -242,6 +356,14 @@ export async function startWebUi(
         sharedDir,
         tracker: options.trackerLabel ?? "",
       },
+      totals: {
+        uploadedBytes: node.uploadedBytes,
+        downloadedBytes: node.downloadedBytes,
+        ratio: node.downloadedBytes > 0
+          ? node.uploadedBytes / node.downloadedBytes
+          : null,
+      },
+      limits: node.limits,
       seeds: node.library.list().map(seedView).sort((a, b) =>
         a.name.localeCompare(b.name)
       ),
@@ -439,11 +561,31 @@ export async function startWebUi(
       manager.clearFinished();
       return json({ ok: true });
     }
-    const stop = /^\/api\/downloads\/(d\d+)\/stop$/.exec(path);
-    if (method === "POST" && stop) {
-      return manager.stop(stop[1]!)
+    const action = /^\/api\/downloads\/(d\d+)\/(pause|resume|remove)$/
+      .exec(path);
+    if (method === "POST" && action) {
+      const key = action[1]!;
+      if (action[2] === "pause") {
+        return manager.pause(key)
+          ? json({ ok: true })
+          : errorJson(404, "No running download with that key");
+      }
+      if (action[2] === "resume") return json(manager.resume(key));
+      const body = await readJson(request);
+      return await manager.remove(key, body.deleteData === true)
         ? json({ ok: true })
-        : errorJson(404, "No running download with that key");
+        : errorJson(404, "No download with that key");
+    }
+    const seed = /^\/api\/seeds\/([0-9a-f]{64})\/remove$/.exec(path);
+    if (method === "POST" && seed) {
+      const body = await readJson(request);
+      await forgetSeed(seed[1]!, body.deleteFile === true);
+      return json({ ok: true });
+    }
+    if (method === "POST" && path === "/api/settings") {
+      node.setLimits(readLimits(await readJson(request)));
+      changed();
+      return json(node.limits);
     }
     return errorJson(404, `No such API call: ${method} ${path}`);
   }
@@ -483,7 +625,8 @@ export async function startWebUi(
           ...SECURITY_HEADERS,
           "content-type": asset.type,
         };
-        if (verdict.viaQuery) headers["set-cookie"] = guard!.cookie();
+        // Set again on each load: the cookie lives on while the page is used.
+        if (url.pathname === "/") headers["set-cookie"] = guard!.cookie();
         return new Response(request.method === "HEAD" ? null : body, {
           headers,
         });
@@ -496,8 +639,12 @@ export async function startWebUi(
       ) {
         return errorJson(error.status, error.message);
       }
-      if (error instanceof SeedError) return errorJson(400, error.message);
-      if (error instanceof TrackerError) return errorJson(502, error.message);
+      if (error instanceof SeedError) {
+        return errorJson(400, pageText(error.message));
+      }
+      if (error instanceof TrackerError) {
+        return errorJson(502, pageText(error.message));
+      }
       logger.error("Web request {url} failed: {error}", {
         url: request.url,
         error,
@@ -525,6 +672,8 @@ export async function startWebUi(
       ? []
       : [hostname.includes(":") ? `[${hostname}]` : hostname],
   });
+
+  await manager.restore();
 
   const wound = Promise.withResolvers<void>();
   const onAbort = () => {

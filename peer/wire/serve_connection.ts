@@ -73,8 +73,8 @@ export interface ServeConnectionOptions {
    * @default {10_000, or SHOAL_HANDSHAKE_TIMEOUT_MS}
    */
   handshakeTimeoutMs?: number;
-  /** Called with the bytes of each chunk sent. */
-  onUpload?: (bytes: number, fileId: Uint8Array) => void;
+  /** Called with the bytes of each chunk sent, and the peer's key ("host:port" of its server). */
+  onUpload?: (bytes: number, fileId: Uint8Array, peerKey: string) => void;
   /** Called when a peer is dropped for breaking the protocol. */
   onMisbehaviour?: (reason: string) => void;
   /** Upload slots and pacing shared by the server's connections; all unchoked when absent. */
@@ -241,7 +241,7 @@ export async function serveConnection(
       }
       if (holder) holder.sentBytes += length;
       if (slotId) options.slots?.served(slotId);
-      options.onUpload?.(length, current.id);
+      options.onUpload?.(length, current.id, holder?.key ?? "");
     }
   };
 

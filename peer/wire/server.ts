@@ -13,9 +13,13 @@ import {
   AddressLimit,
   MAX_CONNECTIONS_PER_ADDRESS,
 } from "../swarm/address_limit.ts";
-import { createMessage, ErrorCode } from "@shoal/protocol";
+import { createMessage, ErrorCode, toHex } from "@shoal/protocol";
+import { RateMeter } from "../download/rate_meter.ts";
 
 export { MAX_CONNECTIONS_PER_ADDRESS };
+
+/** Upload rates per peer are over this much of the recent past. */
+const UPLOAD_RATE_WINDOW_MS = 3_000;
 
 /** Default most connections a server takes at once. */
 export const MAX_CONNECTIONS = 128;
@@ -100,6 +104,8 @@ export class PeerServer {
    */
   readonly #sendBuffers: SendBuffers;
   #uploadedBytes = 0;
+  /** Recent bytes sent, by "hex file id peer key". */
+  readonly #uploadRates = new Map<string, RateMeter>();
   #closed = false;
 
   private constructor(
@@ -146,6 +152,45 @@ export class PeerServer {
     return this.#uploadedBytes;
   }
 
+  /**
+   * Recent upload rates of one file, by peer key ("host:port" of the
+   * peer's server); meters that went quiet are dropped.
+   *
+   * @param fileIdHex the file
+   * @returns bytes per second, by peer
+   */
+  uploadRates(fileIdHex: string): Map<string, number> {
+    const now = performance.now();
+    const rates = new Map<string, number>();
+    for (const [key, meter] of this.#uploadRates) {
+      const bytes = meter.bytes(now);
+      if (bytes === 0) {
+        this.#uploadRates.delete(key);
+        continue;
+      }
+      const space = key.indexOf(" ");
+      if (key.slice(0, space) !== fileIdHex) continue;
+      rates.set(key.slice(space + 1), (bytes * 1000) / UPLOAD_RATE_WINDOW_MS);
+    }
+    return rates;
+  }
+
+  /**
+   * Changes the upload limit and the number of upload slots while running.
+   *
+   * @param limits bytes per second (null: no limit) and slots
+   */
+  setLimits(
+    limits: { maxUploadBytesPerSecond?: number | null; slots?: number },
+  ): void {
+    this.#slots.setLimits(limits);
+  }
+
+  /** The upload limit (null: none) and the slots now. */
+  get limits(): { maxUploadBytesPerSecond: number | null; slots: number } {
+    return this.#slots.limits;
+  }
+
   /** Connections open now. */
   get connectionCount(): number {
     return this.#connections.size;
@@ -176,7 +221,16 @@ export class PeerServer {
           ...(this.#options.idleTimeoutMs !== undefined
             ? { idleTimeoutMs: this.#options.idleTimeoutMs }
             : {}),
-          onUpload: (bytes) => (this.#uploadedBytes += bytes),
+          onUpload: (bytes, fileId, peerKey) => {
+            this.#uploadedBytes += bytes;
+            const key = `${toHex(fileId)} ${peerKey}`;
+            let meter = this.#uploadRates.get(key);
+            if (!meter) {
+              meter = new RateMeter(UPLOAD_RATE_WINDOW_MS, { maxSamples: 256 });
+              this.#uploadRates.set(key, meter);
+            }
+            meter.add(performance.now(), bytes);
+          },
           onMisbehaviour: (reason) =>
             this.#options.onMisbehaviour?.(
               reason,

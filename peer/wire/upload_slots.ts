@@ -34,6 +34,12 @@ export const CHOKE_ROUND_MS = 10_000;
 /** How often idle holders are looked for. */
 export const IDLE_CHECK_MS = 1_000;
 
+function uploadBucket(rate: number | null): TokenBucket | null {
+  return rate
+    ? new TokenBucket(rate, { burst: Math.max(rate / 4, 1024 * 1024) })
+    : null;
+}
+
 /** One connection as the slots see it. */
 export interface SlotHolder {
   /** The remote peer's key ("host:port" of its server), for tit for tat. */
@@ -89,8 +95,9 @@ interface Entry {
  */
 export class UploadSlots {
   readonly #entries = new Map<number, Entry>();
-  readonly #slots: number;
-  readonly #bucket: TokenBucket | null;
+  #slots: number;
+  #bucket: TokenBucket | null;
+  #rate: number | null;
   readonly #takeReceived: (key: string) => number;
   readonly #now: () => number;
   readonly #timers: boolean;
@@ -103,14 +110,36 @@ export class UploadSlots {
   /** @param options slots, rate limit, what peers gave us, clock */
   constructor(options: UploadSlotsOptions = {}) {
     this.#slots = Math.max(1, options.slots ?? DEFAULT_UPLOAD_SLOTS);
-    const rate = options.maxUploadBytesPerSecond;
-    this.#bucket = rate
-      ? new TokenBucket(rate, { burst: Math.max(rate / 4, 1024 * 1024) })
-      : null;
+    this.#rate = options.maxUploadBytesPerSecond || null;
+    this.#bucket = uploadBucket(this.#rate);
     this.#takeReceived = options.takeReceived ?? (() => 0);
     this.#now = options.now ?? (() => performance.now());
     this.#timers = options.timers ?? true;
     this.#lastRoundMs = this.#now();
+  }
+
+  /** The upload limit (null: none) and the number of slots. */
+  get limits(): { maxUploadBytesPerSecond: number | null; slots: number } {
+    return { maxUploadBytesPerSecond: this.#rate, slots: this.#slots };
+  }
+
+  /**
+   * Changes the upload limit and the slots while running: more slots go to
+   * those in line at once; fewer are taken back at the next choke round.
+   *
+   * @param limits bytes per second (null: no limit) and slots
+   */
+  setLimits(
+    limits: { maxUploadBytesPerSecond?: number | null; slots?: number },
+  ): void {
+    if (limits.maxUploadBytesPerSecond !== undefined) {
+      this.#rate = limits.maxUploadBytesPerSecond || null;
+      this.#bucket = uploadBucket(this.#rate);
+    }
+    if (limits.slots !== undefined) {
+      this.#slots = Math.max(1, Math.floor(limits.slots));
+      this.#handOn();
+    }
   }
 
   /** Slots held now. */

@@ -16,6 +16,7 @@ import {
   type RunningProcess,
   sha256File,
   spawnDeno,
+  startSeeder,
   tempDir,
 } from "../_helpers/peers.ts";
 
@@ -37,24 +38,26 @@ interface UiPeer extends RunningProcess {
   url: string;
   /** http://127.0.0.1:PORT */
   origin: string;
-  /** The per-start token. */
+  /** The token (kept in OUT/.shoal across restarts). */
   token: string;
 }
 
 async function startUiPeer(
   tracker: { host: string; port: number },
   outDir: string,
+  options: { uiPort?: number; args?: string[] } = {},
 ): Promise<UiPeer> {
   const process = spawnDeno(PEER_MAIN, [
     "--tracker",
     `${tracker.host}:${tracker.port}`,
     "--ui",
     "--ui-port",
-    "0",
+    String(options.uiPort ?? 0),
     "--out",
     outDir,
     "--give-up-after",
     "5",
+    ...(options.args ?? []),
   ]);
   try {
     const match = await process.waitFor(
@@ -479,6 +482,162 @@ window.results = Promise.all([
       await browser?.close();
       await evil?.shutdown();
       for (const peer of peers) await stopPeer(peer);
+    }
+  },
+});
+
+/** A free TCP port on loopback (the restarted peer must get the same one). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+Deno.test({
+  name:
+    "web page: peer list, pause/resume/remove, stop seeding, limits, a peer restart and a 390 px phone",
+  ignore: !HAS_CHROMIUM,
+  async fn() {
+    await using tracker = await startTracker();
+    await using seedDir = await tempDir();
+    await using dirB = await tempDir();
+    await using source = await tempDir();
+    const name = "a-rather-long-file-name-for-a-phone-screen-shoal.bin";
+    const sourcePath = join(source.path, name);
+    // 6 MB at 1 MB/s: a download that runs long enough to watch.
+    await makeFile(sourcePath, 6_000_000, 11);
+    const sourceHash = await sha256File(sourcePath);
+    const seeder = await startSeeder(tracker, [sourcePath], seedDir.path, [
+      "--max-upload",
+      "1000000",
+    ]);
+    const uiPort = freePort();
+    let b: UiPeer | null = null;
+    let browser: Browser | null = null;
+    try {
+      b = await startUiPeer(tracker, dirB.path, { uiPort });
+      browser = await launchChromium();
+      const context = await browser.newContext({
+        viewport: { width: 1100, height: 820 },
+      });
+      context.setDefaultTimeout(WAIT_MS);
+      const page = await context.newPage();
+      await page.goto(b.url);
+      await page.locator("#connection.live").waitFor();
+      // The browser's notifications, recorded (headless Chromium shows none).
+      await page.evaluate(`(() => {
+        window.shown = [];
+        class Recorded {
+          constructor(title, options) { window.shown.push(title + ": " + options.body); }
+        }
+        Recorded.permission = "granted";
+        Recorded.requestPermission = async () => "granted";
+        window.Notification = Recorded;
+      })()`);
+
+      // Start by name; the seeder shows in the peer list.
+      await page.locator("#download-name").fill(name);
+      await page.getByRole("button", { name: "Start Download" }).click();
+      const card = page.locator(".dl", { hasText: name });
+      await card.and(page.locator('[data-state="downloading"]')).waitFor();
+      assert.match(
+        (await card.locator(".peer-count").textContent()) ?? "",
+        /^1 peer$/,
+      );
+      await card.locator(".dl-peers summary").click();
+      const peerRow = card.locator(".dl-peers tbody tr");
+      await peerRow.waitFor();
+      const peerText = (await peerRow.textContent()) ?? "";
+      assert.match(peerText, new RegExp(`:${seeder.port}`));
+      assert.match(peerText, /Shoal/);
+      assert.match(peerText, /100 %/, "the seeder holds the whole file");
+      await card.locator(".graph").waitFor();
+      assert.match(await page.title(), /^\d+ % · 1 download · Shoal$/);
+
+      // 390 px wide: nothing scrolls sideways.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(300);
+      const width = await page.evaluate<number>(
+        "document.documentElement.scrollWidth",
+      );
+      assert.ok(width <= 390, `the page is ${width} px wide at 390 px`);
+      await screenshot(page, "phone");
+      await page.setViewportSize({ width: 1100, height: 820 });
+
+      // Pause, then resume.
+      await card.getByRole("button", { name: "Pause" }).click();
+      await card.and(page.locator('[data-state="paused"]')).waitFor();
+      await card.getByRole("button", { name: "Resume" }).click();
+      await card.and(page.locator('[data-state="downloading"]')).waitFor();
+
+      // Limits from the page.
+      await page.locator("#limit-down").fill("2");
+      await page.locator("#slots").fill("3");
+      await page.locator("#save-limits").click();
+      await page.locator("#limits-now", {
+        hasText: "download 2.0 MB/s, 3 upload slots",
+      }).waitFor();
+
+      // The peer restarts (same folder, same port) mid-download: the open
+      // page reconnects by itself and the download goes on.
+      await stopPeer(b);
+      const before = b.token;
+      b = null;
+      await page.locator("#connection:not(.live)").waitFor();
+      b = await startUiPeer(tracker, dirB.path, { uiPort });
+      assert.equal(b.token, before, "the token survived the restart");
+      const tokenInfo = await Deno.stat(join(dirB.path, ".shoal", "web-token"));
+      assert.equal(tokenInfo.mode! & 0o777, 0o600);
+      await page.locator("#connection.live").waitFor();
+      const done = page.locator('.dl[data-state="done"]', { hasText: name });
+      await done.waitFor({ timeout: 60_000 });
+      assert.equal(await sha256File(join(dirB.path, name)), sourceHash);
+      assert.match(await page.title(), /^Done: .* · Shoal$/);
+      assert.deepEqual(await page.evaluate("window.shown"), [
+        `Download finished: ${name} (6.0 MB)`,
+      ]);
+      // A reload works (the cookie carries the same token).
+      await page.reload();
+      await page.locator("#connection.live").waitFor();
+      await done.waitFor();
+      assert.doesNotMatch(
+        (await page.locator("body").textContent()) ?? "",
+        /Forbidden/,
+      );
+
+      // Download again a file this peer seeds: done at once, no "No peers".
+      await page.locator("#search").fill("phone-screen");
+      const listed = page.locator("#tracker-files tr", { hasText: name });
+      await listed.waitFor();
+      await listed.getByRole("button", { name: "Download" }).click();
+      await page.locator('.dl[data-state="done"]', { hasText: name }).nth(1)
+        .waitFor({ timeout: 5_000 });
+      assert.equal(await page.locator(".dl-error").count(), 0);
+
+      // Stop seeding without deleting: the file stays.
+      const seedRow = page.locator("#seeds tr", { hasText: name });
+      await seedRow.getByRole("button", { name: "Stop" }).click();
+      await seedRow.getByRole("button", { name: "Stop seeding" }).click();
+      await seedRow.waitFor({ state: "detached" });
+      assert.equal(await sha256File(join(dirB.path, name)), sourceHash);
+
+      // Remove a finished download with its file.
+      const first = page.locator('.dl[data-state="done"]').first();
+      await first.getByRole("button", { name: "Remove" }).click();
+      await first.getByRole("button", { name: "Remove and delete file" })
+        .click();
+      await page.locator(".dl").nth(1).waitFor({ state: "detached" });
+      const gone = await Deno.stat(join(dirB.path, name)).then(
+        () => false,
+        (error) => error instanceof Deno.errors.NotFound,
+      );
+      assert.ok(gone, "the file was deleted");
+      await context.close();
+    } finally {
+      await browser?.close();
+      if (b) await stopPeer(b);
+      await seeder.stop();
     }
   },
 });

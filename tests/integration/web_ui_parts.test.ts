@@ -10,8 +10,16 @@ import { newToken, RequestGuard, tokensEqual } from "../../peer/web/guard.ts";
 import {
   type Downloader,
   DownloadManager,
+  pageText,
   StartError,
 } from "../../peer/web/downloads.ts";
+import {
+  type DownloadStore,
+  parseSavedDownloads,
+  type SavedDownload,
+} from "../../peer/web/saved_downloads.ts";
+import { loadOrCreateToken, TOKEN_FILE } from "../../peer/web/token_file.ts";
+import { join } from "node:path";
 import {
   DownloadError,
   type DownloadResult,
@@ -220,15 +228,15 @@ Deno.test("DownloadManager runs downloads side by side; one failing leaves the o
   assert.equal(byName.get("c.bin")!.state, "downloading");
   assert.ok(changes >= 5);
 
-  // Stopping one keeps its record as "stopped"; close() stops the rest.
-  assert.ok(manager.stop(byName.get("c.bin")!.key));
+  // Pausing one keeps its record as "paused"; clearing leaves it listed.
+  assert.ok(manager.pause(byName.get("c.bin")!.key));
   await settle();
   assert.equal(
     manager.list().find((r) => r.name === "c.bin")!.state,
-    "stopped",
+    "paused",
   );
   manager.clearFinished();
-  assert.deepEqual(manager.list(), []);
+  assert.deepEqual(manager.list().map((r) => r.state), ["paused"]);
   await manager.close();
   assert.throws(
     () => manager.start({ name: "d.bin" }),
@@ -260,4 +268,146 @@ Deno.test("DownloadManager keeps a bounded list and caps running downloads", asy
   assert.deepEqual(names, ["5", "4", "3"]);
   assert.equal(manager.list()[0]!.error!.code, "internal");
   await manager.close();
+});
+
+function memoryStore(initial: SavedDownload[] = []) {
+  const box = { saved: initial, saves: 0 };
+  const store: DownloadStore = {
+    load: () => Promise.resolve(structuredClone(box.saved)),
+    save: (list) => {
+      box.saved = structuredClone(list);
+      box.saves++;
+      return Promise.resolve();
+    },
+  };
+  return { store, box };
+}
+
+Deno.test("DownloadManager pauses, resumes and removes downloads, keeping or deleting data", async () => {
+  const fake = fakeDownloader();
+  const discarded: string[] = [];
+  const deleted: string[] = [];
+  fake.downloader.discardPartial = (id) => {
+    discarded.push(id);
+    return Promise.resolve();
+  };
+  fake.downloader.deleteFile = (id, path) => {
+    deleted.push(`${id} ${path}`);
+    return Promise.resolve();
+  };
+  const manager = new DownloadManager(fake.downloader);
+  const a = manager.start({ name: "a.bin" });
+  assert.ok(manager.pause(a.key));
+  await settle();
+  assert.equal(manager.list()[0]!.state, "paused");
+  assert.equal(manager.list()[0]!.error, null);
+  // Resumed by id once the file is known (the fake reported "ab...").
+  const resumed = manager.resume(a.key);
+  assert.equal(resumed.key, a.key);
+  assert.notEqual(resumed.state, "paused");
+  await settle();
+  assert.equal(manager.list()[0]!.state, "downloading");
+  assert.throws(
+    () => manager.resume(a.key),
+    (error) => error instanceof StartError && error.status === 404,
+  );
+  // Removing a running download stops it first; with data, its part goes.
+  assert.ok(await manager.remove(a.key, true));
+  assert.deepEqual(manager.list(), []);
+  assert.deepEqual(discarded, ["ab".repeat(32)]);
+  // A finished one, removed with its data: the file is deleted.
+  const b = manager.start({ name: "b.bin" });
+  fake.finish("b.bin");
+  await settle();
+  assert.ok(await manager.remove(b.key, true));
+  assert.deepEqual(deleted, [`${"cd".repeat(32)} /out/b.bin`]);
+  // Without data, nothing is deleted.
+  const c = manager.start({ name: "c.bin" });
+  assert.ok(await manager.remove(c.key, false));
+  assert.equal(discarded.length, 1);
+  assert.ok(!(await manager.remove("d99", false)));
+  await manager.close();
+});
+
+Deno.test("DownloadManager keeps its list across a restart and resumes the running ones", async () => {
+  const { store, box } = memoryStore();
+  const first = fakeDownloader();
+  const before = new DownloadManager(first.downloader, { store });
+  before.start({ name: "running.bin" });
+  const paused = before.start({ name: "paused.bin" });
+  before.start({ name: "done.bin" });
+  before.start({ name: "failed.bin" });
+  before.pause(paused.key);
+  first.finish("done.bin");
+  first.fail("failed.bin", new Error("boom"));
+  await settle();
+  // Stopping the peer is not pausing: the running one stays "active".
+  await before.close();
+  assert.deepEqual(
+    box.saved.map((entry) => [entry.name, entry.state]),
+    [["running.bin", "active"], ["paused.bin", "paused"], [
+      "done.bin",
+      "done",
+    ]],
+  );
+  assert.equal(box.saved[2]!.path, "/out/done.bin");
+
+  const second = fakeDownloader();
+  const asked: string[] = [];
+  const download = second.downloader.download;
+  second.downloader.download = (query, options) => {
+    asked.push("id" in query ? toHex(query.id) : query.name);
+    return download(query, options);
+  };
+  const after = new DownloadManager(second.downloader, { store });
+  await after.restore();
+  const states = new Map(after.list().map((r) => [r.name, r.state]));
+  assert.equal(states.get("done.bin"), "done");
+  assert.equal(states.get("paused.bin"), "paused");
+  // Only the running one started again, by the id it had found.
+  assert.deepEqual(asked, ["ab".repeat(32)]);
+  assert.equal(after.list().filter((r) => r.state === "downloading").length, 1);
+  await after.close();
+  assert.equal(
+    parseSavedDownloads({ downloads: [{ query: 1 }, null] }, 9).length,
+    0,
+  );
+});
+
+Deno.test("pageText() names no command-line flag", () => {
+  for (
+    const message of [
+      "No peer left for a.bin for 60 s (0/4 chunks kept); run the same command later to resume",
+      "Stopped downloading a.bin; run the same command to resume",
+      "Cannot create a.bin: permission denied; choose another --out",
+      "Cannot seed /x: this peer was not given read access to it (start it with --seed /x)",
+    ]
+  ) {
+    const text = pageText(message);
+    assert.doesNotMatch(text, /--|same command/, text);
+  }
+});
+
+Deno.test("the web token is kept in the state folder, readable by its user only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const state = join(dir, ".shoal");
+    const token = await loadOrCreateToken(state);
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(await loadOrCreateToken(state), token);
+    const path = join(state, TOKEN_FILE);
+    if (Deno.build.os !== "windows") {
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+      // Readable by others: no longer a secret, so a new one is made.
+      await Deno.chmod(path, 0o644);
+      const fresh = await loadOrCreateToken(state);
+      assert.notEqual(fresh, token);
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    }
+    // Damaged: a new one.
+    await Deno.writeTextFile(path, "short", { mode: 0o600 });
+    assert.match(await loadOrCreateToken(state), /^[A-Za-z0-9_-]{43}$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

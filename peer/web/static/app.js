@@ -6,7 +6,9 @@ const token = document.querySelector('meta[name="shoal-token"]').content;
 const $ = (id) => document.getElementById(id);
 
 // Keep the token out of the address bar (and out of screenshots and history);
-// the cookie set with the page carries it from now on.
+// the cookie set with the page carries it from now on (a reload or a
+// bookmark of the bare address works while it lives: 30 days, renewed at
+// each load), and the peer keeps the same token across restarts.
 if (location.search.includes("token=")) {
   history.replaceState(null, "", location.pathname);
 }
@@ -33,8 +35,9 @@ async function api(method, path, body) {
   return data;
 }
 
+// Decimal units (1 MB = 1 000 000 bytes), as in the terminal.
 function formatBytes(bytes) {
-  const units = ["B", "KB", "MB", "GB", "TB"];
+  const units = ["B", "kB", "MB", "GB", "TB"];
   let value = bytes;
   let unit = 0;
   while (value >= 1000 && unit < units.length - 1) {
@@ -45,7 +48,50 @@ function formatBytes(bytes) {
 }
 
 function formatRate(bytesPerSecond) {
-  return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+function plural(count, word) {
+  return `${count} ${count === 1 ? word : `${word}s`}`;
+}
+
+function shortId(id) {
+  return `${id.slice(0, 8)}…`;
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No clipboard API (an older browser): copy through a selection.
+    const box = el("textarea", { class: "offscreen", readonly: "" });
+    box.value = text;
+    document.body.append(box);
+    box.select();
+    document.execCommand("copy");
+    box.remove();
+  }
+  showMessage("Copied the file id", true);
+}
+
+/** A shortened id with its full value on hover and a copy button. */
+function idChip(id) {
+  return el(
+    "span",
+    { class: "id-chip" },
+    el("span", { class: "mono", text: shortId(id), title: id }),
+    el("button", {
+      type: "button",
+      class: "copy",
+      text: "Copy",
+      title: `Copy ${id}`,
+      "aria-label": "Copy the file id",
+      onclick: (event) => {
+        event.stopPropagation();
+        copyText(id);
+      },
+    }),
+  );
 }
 
 function formatSeconds(seconds) {
@@ -168,12 +214,18 @@ $("path-form").addEventListener("submit", async (event) => {
 
 // ---- downloads --------------------------------------------------------------
 
+const ACTIVE = ["finding", "downloading", "checking"];
+
 async function startDownload(query) {
   try {
     await api("POST", "/api/downloads", query);
   } catch (error) {
     showMessage(error.message);
   }
+}
+
+function act(path, body) {
+  return api("POST", path, body).catch((error) => showMessage(error.message));
 }
 
 $("download-form").addEventListener("submit", (event) => {
@@ -186,11 +238,10 @@ $("download-form").addEventListener("submit", (event) => {
   startDownload({ name });
 });
 
-$("clear-finished").addEventListener("click", () => {
-  api("POST", "/api/downloads/clear").catch((error) =>
-    showMessage(error.message)
-  );
-});
+$("clear-finished").addEventListener(
+  "click",
+  () => act("/api/downloads/clear"),
+);
 
 const FAILURE_TITLES = {
   "unknown_file": "Unknown name",
@@ -211,11 +262,102 @@ const STATE_LABELS = {
   checking: "checking",
   done: "done",
   failed: "failed",
-  stopped: "stopped",
+  paused: "paused",
 };
 
+// What the user opened or is asked about survives the re-rendering.
+const openPeers = new Set();
+const removing = new Set();
+const stopping = new Set();
+let lastState = null;
+
+function rerender() {
+  if (lastState) render(lastState);
+}
+
+/** The last minute's rate as a small line graph (inline SVG, no library). */
+function speedGraph(history) {
+  const width = 240;
+  const height = 40;
+  const svgNs = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(svgNs, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("class", "graph");
+  svg.setAttribute("role", "img");
+  const top = Math.max(1, ...history);
+  svg.setAttribute(
+    "aria-label",
+    `Download rate over the last minute, up to ${formatRate(top)}`,
+  );
+  const step = width / 59;
+  const start = 60 - history.length;
+  const points = history.map((rate, i) =>
+    `${((start + i) * step).toFixed(1)},${
+      (height - 2 - (rate / top) * (height - 4)).toFixed(1)
+    }`
+  );
+  if (points.length === 1) {
+    points.unshift(`${(start - 1) * step},${height - 2}`);
+  }
+  const area = document.createElementNS(svgNs, "polygon");
+  area.setAttribute(
+    "points",
+    `${points[0].split(",")[0]},${height} ${
+      points.join(" ")
+    } ${width},${height}`,
+  );
+  area.setAttribute("class", "graph-area");
+  const line = document.createElementNS(svgNs, "polyline");
+  line.setAttribute("points", points.join(" "));
+  line.setAttribute("class", "graph-line");
+  svg.append(area, line);
+  return el(
+    "div",
+    { class: "graph-box" },
+    svg,
+    el("span", { class: "graph-max", text: `max ${formatRate(top)}` }),
+  );
+}
+
+function peerTable(record) {
+  const rows = record.peerList.map((peer) =>
+    el(
+      "tr",
+      {},
+      el("td", { class: "mono", text: peer.address, title: peer.address }),
+      el("td", { text: peer.client }),
+      el("td", { class: "num", text: formatRate(peer.downBytesPerSecond) }),
+      el("td", { class: "num", text: formatRate(peer.upBytesPerSecond) }),
+      el("td", { class: "num", text: `${Math.floor(peer.percent)} %` }),
+    )
+  );
+  return el(
+    "table",
+    { class: "files peers" },
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        el("th", { text: "Address" }),
+        el("th", { text: "Client" }),
+        el("th", { class: "num", text: "Down" }),
+        el("th", { class: "num", text: "Up" }),
+        el("th", { class: "num", text: "Has" }),
+      ),
+    ),
+    el("tbody", {}, ...rows),
+  );
+}
+
+function button(text, onclick, cls = "small") {
+  return el("button", { type: "button", class: cls, text, onclick });
+}
+
 function renderDownload(record) {
-  const active = ["finding", "downloading", "checking"].includes(record.state);
+  const active = ACTIVE.includes(record.state);
   const card = el("div", {
     class: `dl ${record.state}`,
     "data-key": record.key,
@@ -232,6 +374,7 @@ function renderDownload(record) {
       }),
     ),
   );
+  if (record.fileId) card.append(idChip(record.fileId));
   const bar = el("div", { class: "bar" }, el("div"));
   bar.firstChild.style.width = `${record.percent}%`;
   // A download that failed before it knew the file has no progress to show.
@@ -259,8 +402,8 @@ function renderDownload(record) {
   }
   if (active) {
     stats.append(
-      stat("rate", formatRate(record.bytesPerSecond)),
-      stat("peers", String(record.peers)),
+      stat("", formatRate(record.bytesPerSecond)),
+      stat("", plural(record.peers, "peer"), "peer-count"),
       stat("left", formatSeconds(record.secondsLeft)),
     );
   } else if (record.state === "done") {
@@ -272,12 +415,13 @@ function renderDownload(record) {
     );
   }
   if (stats.childNodes.length > 0) card.append(stats);
+  if (active && record.history.length > 0) {
+    card.append(speedGraph(record.history));
+  }
   if (record.peersDropped > 0) {
     card.append(el("div", {
       class: "dl-warn",
-      text: `${record.peersDropped} ${
-        record.peersDropped === 1 ? "peer" : "peers"
-      } sent bad data and ${
+      text: `${plural(record.peersDropped, "peer")} sent bad data and ${
         record.peersDropped === 1 ? "was" : "were"
       } dropped`,
     }));
@@ -299,24 +443,32 @@ function renderDownload(record) {
           el(
             "li",
             {},
-            el("span", {
-              class: "mono",
-              text: `${file.id.slice(0, 12)}… ${
-                formatBytes(file.size)
-              }, ${file.peers} peers`,
-              title: file.id,
-            }),
-            el("button", {
-              type: "button",
-              class: "small",
-              text: "Download this one",
-              onclick: () => startDownload({ id: file.id }),
-            }),
+            el(
+              "span",
+              {},
+              idChip(file.id),
+              ` ${formatBytes(file.size)}, ${plural(file.peers, "peer")}`,
+            ),
+            button("Download this one", () => startDownload({ id: file.id })),
           ),
         );
       }
       card.append(list);
     }
+  }
+  if (active && record.peerList.length > 0) {
+    const details = el(
+      "details",
+      { class: "dl-peers" },
+      el("summary", { text: `Peers (${record.peerList.length})` }),
+      peerTable(record),
+    );
+    details.open = openPeers.has(record.key);
+    details.addEventListener("toggle", () => {
+      if (details.open) openPeers.add(record.key);
+      else openPeers.delete(record.key);
+    });
+    card.append(details);
   }
   const actions = el("div", { class: "dl-actions" });
   if (record.state === "done" && record.fileId) {
@@ -327,23 +479,54 @@ function renderDownload(record) {
         download: record.name,
         text: "Save file",
       }),
-      el("span", { class: "hint mono", text: record.path ?? "" }),
     );
   }
   if (active) {
     actions.append(
-      el("button", {
-        type: "button",
-        class: "small",
-        text: "Stop",
-        onclick: () =>
-          api("POST", `/api/downloads/${record.key}/stop`).catch((error) =>
-            showMessage(error.message)
-          ),
-      }),
+      button("Pause", () => act(`/api/downloads/${record.key}/pause`)),
     );
   }
-  if (actions.childNodes.length > 0) card.append(actions);
+  if (record.state === "paused" || record.state === "failed") {
+    actions.append(
+      button(
+        record.state === "paused" ? "Resume" : "Retry",
+        () => act(`/api/downloads/${record.key}/resume`),
+      ),
+    );
+  }
+  if (removing.has(record.key)) {
+    const remove = (deleteData) => {
+      removing.delete(record.key);
+      act(`/api/downloads/${record.key}/remove`, { deleteData });
+    };
+    actions.append(
+      el(
+        "span",
+        { class: "confirm" },
+        button("Remove, keep data", () => remove(false)),
+        button(
+          record.state === "done"
+            ? "Remove and delete file"
+            : "Remove and delete data",
+          () => remove(true),
+          "small danger",
+        ),
+        button("Cancel", () => {
+          removing.delete(record.key);
+          rerender();
+        }, "link"),
+      ),
+    );
+  } else {
+    actions.append(button("Remove", () => {
+      removing.add(record.key);
+      rerender();
+    }));
+  }
+  if (record.state === "done" && record.path) {
+    actions.append(el("span", { class: "hint path", text: record.path }));
+  }
+  card.append(actions);
   return card;
 }
 
@@ -354,42 +537,135 @@ function renderDownloads(downloads) {
   const fresh = downloads.map(renderDownload);
   box.replaceChildren(...fresh);
   $("clear-finished").hidden = !downloads.some((record) =>
-    !["finding", "downloading", "checking"].includes(record.state)
+    record.state === "done" || record.state === "failed"
   );
 }
+
+// ---- tab title and notifications -------------------------------------------
+
+const seenStates = new Map();
+let finishedName = "";
+
+function notifyFinished(downloads) {
+  for (const record of downloads) {
+    const before = seenStates.get(record.key);
+    if (
+      record.state === "done" && before !== undefined &&
+      before !== "done"
+    ) {
+      finishedName = record.name;
+      if ("Notification" in window && Notification.permission === "granted") {
+        new Notification("Download finished", {
+          body: `${record.name} (${formatBytes(record.size)})`,
+          tag: `shoal-${record.key}`,
+        });
+      }
+    }
+  }
+  seenStates.clear();
+  for (const record of downloads) seenStates.set(record.key, record.state);
+}
+
+function updateTitle(downloads) {
+  const running = downloads.filter((record) => ACTIVE.includes(record.state));
+  if (running.length > 0) {
+    finishedName = "";
+    const size = running.reduce((sum, record) => sum + record.size, 0);
+    const done = running.reduce((sum, record) => sum + record.bytesDone, 0);
+    const percent = size > 0 ? Math.floor((done / size) * 100) : 0;
+    document.title = `${percent} % · ${
+      plural(running.length, "download")
+    } · Shoal`;
+  } else if (finishedName) {
+    document.title = `Done: ${finishedName} · Shoal`;
+  } else {
+    document.title = "Shoal";
+  }
+}
+
+function renderNotifyButton() {
+  const box = $("notify");
+  if (!("Notification" in window)) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = Notification.permission !== "default";
+}
+
+$("notify").addEventListener("click", async () => {
+  // Asked on a click: browsers ignore requests the user did not make.
+  await Notification.requestPermission();
+  renderNotifyButton();
+  if (Notification.permission === "granted") {
+    showMessage("You will be told when a download finishes", true);
+  }
+});
 
 // ---- seeds ------------------------------------------------------------------
 
 function renderSeeds(state) {
   const body = $("seeds");
-  const rows = state.seeds.map((file) =>
-    el(
+  const rows = state.seeds.map((file) => {
+    const actions = el("td", { class: "actions" });
+    if (stopping.has(file.id)) {
+      const stop = (deleteFile) => {
+        stopping.delete(file.id);
+        act(`/api/seeds/${file.id}/remove`, { deleteFile });
+      };
+      actions.append(
+        el(
+          "span",
+          { class: "confirm" },
+          button("Stop seeding", () => stop(false)),
+          file.deletable
+            ? button("Stop and delete file", () => stop(true), "small danger")
+            : null,
+          button("Cancel", () => {
+            stopping.delete(file.id);
+            rerender();
+          }, "link"),
+        ),
+      );
+    } else {
+      if (file.fileUrl) {
+        actions.append(el("a", {
+          class: "save",
+          href: file.fileUrl,
+          download: file.name,
+          text: "Save",
+        }));
+      } else if (file.stale || !file.complete) {
+        actions.append(el("span", {
+          class: "hint",
+          text: file.stale ? "changed" : "partial",
+        }));
+      }
+      if (file.complete) {
+        actions.append(button("Stop", () => {
+          stopping.add(file.id);
+          rerender();
+        }));
+      }
+    }
+    return el(
       "tr",
       { "data-id": file.id },
-      el("td", { text: file.name, title: file.path }),
-      el("td", { class: "num", text: formatBytes(file.size) }),
-      el("td", {
-        class: "id-col mono",
-        text: `${file.id.slice(0, 10)}…`,
-        title: file.id,
-      }),
       el(
         "td",
         {},
-        file.fileUrl
-          ? el("a", {
-            class: "save",
-            href: file.fileUrl,
-            download: file.name,
-            text: "Save",
-          })
-          : el("span", {
-            class: "hint",
-            text: file.stale ? "changed" : file.complete ? "" : "partial",
-          }),
+        el("span", { class: "cell-name", text: file.name, title: file.path }),
+        idChip(file.id),
       ),
-    )
-  );
+      el("td", {
+        class: "num",
+        text: formatBytes(file.size),
+        title: file.upBytesPerSecond > 0
+          ? `sending ${formatRate(file.upBytesPerSecond)}`
+          : "",
+      }),
+      actions,
+    );
+  });
   body.replaceChildren(...rows);
   $("seeds-note").hidden = rows.length > 0;
   const hashing = state.hashing.map((job) =>
@@ -402,6 +678,53 @@ function renderSeeds(state) {
   );
   $("hashing").replaceChildren(...hashing);
 }
+
+// ---- totals and limits ------------------------------------------------------
+
+function renderTotals(state) {
+  const { uploadedBytes, downloadedBytes, ratio } = state.totals;
+  $("total-up").textContent = formatBytes(uploadedBytes);
+  $("total-down").textContent = formatBytes(downloadedBytes);
+  $("ratio").textContent = ratio === null ? "–" : ratio.toFixed(2);
+  const limits = state.limits;
+  const show = (rate) => rate === null ? "none" : formatRate(rate);
+  $("limits-now").textContent = `Now: upload ${
+    show(limits.maxUploadBytesPerSecond)
+  }, download ${show(limits.maxDownloadBytesPerSecond)}, ${
+    plural(limits.uploadSlots, "upload slot")
+  }.`;
+  // Filled in once, and again after a save; never under the user's typing.
+  if (!limitsFilled) {
+    limitsFilled = true;
+    const mb = (rate) => rate === null ? "" : String(rate / 1e6);
+    $("limit-up").value = mb(limits.maxUploadBytesPerSecond);
+    $("limit-down").value = mb(limits.maxDownloadBytesPerSecond);
+    $("slots").value = String(limits.uploadSlots || "");
+  }
+}
+
+let limitsFilled = false;
+
+$("limits-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const rate = (id) => {
+    const text = $(id).value.trim();
+    return text === "" ? null : Math.round(Number(text) * 1e6);
+  };
+  const body = {
+    maxUploadBytesPerSecond: rate("limit-up"),
+    maxDownloadBytesPerSecond: rate("limit-down"),
+  };
+  const slots = $("slots").value.trim();
+  if (slots !== "") body.uploadSlots = Number(slots);
+  try {
+    await api("POST", "/api/settings", body);
+    limitsFilled = false;
+    showMessage("Limits saved", true);
+  } catch (error) {
+    showMessage(error.message);
+  }
+});
 
 // ---- tracker list -----------------------------------------------------------
 
@@ -445,12 +768,19 @@ function renderTracker(problem) {
           $("download-name").focus();
         },
       },
-      el("td", { text: file.name }),
+      el(
+        "td",
+        {},
+        el("span", { class: "cell-name", text: file.name, title: file.name }),
+        idChip(file.id),
+      ),
       el("td", { class: "num", text: formatBytes(file.size) }),
       el("td", {
         class: "num",
         text: `${file.peers}`,
-        title: `${file.peers} peers, ${file.seeders} with the whole file`,
+        title: `${
+          plural(file.peers, "peer")
+        }, ${file.seeders} with the whole file`,
       }),
       el(
         "td",
@@ -500,12 +830,16 @@ let lastSeedIds = "";
 let lastDone = 0;
 
 function render(state) {
+  lastState = state;
   $("peer-info").textContent = `Peer port ${state.peer.port}${
     state.peer.tracker ? ` · tracker ${state.peer.tracker}` : ""
   } · saves to ${state.peer.outDir}`;
   $("shared-dir").textContent = state.peer.sharedDir;
   renderSeeds(state);
+  notifyFinished(state.downloads);
   renderDownloads(state.downloads);
+  updateTitle(state.downloads);
+  renderTotals(state);
   // New seeds or finished downloads change what the tracker lists.
   const seedIds = state.seeds.map((file) => file.id).join();
   const done =
@@ -517,16 +851,57 @@ function render(state) {
   }
 }
 
+// The event stream reconnects by itself after a network error (the peer
+// stopped), but gives up for good on an HTTP error: then a new stream is
+// opened every few seconds, once the peer answers with this page's token.
+let source = null;
+let retryTimer;
+const RETRY_MS = 2000;
+
+function offline(text) {
+  $("connection").classList.remove("live");
+  $("peer-info").textContent = text;
+}
+
 function connect() {
-  const source = new EventSource("/api/events");
-  source.addEventListener("open", () => $("connection").classList.add("live"));
+  clearTimeout(retryTimer);
+  source?.close();
+  source = new EventSource("/api/events");
+  source.addEventListener("open", () => {
+    $("connection").classList.add("live");
+    refreshTracker();
+  });
   source.addEventListener("state", (event) => render(JSON.parse(event.data)));
   source.addEventListener("error", () => {
-    $("connection").classList.remove("live");
-    $("peer-info").textContent = "Reconnecting to the peer…";
+    offline("Reconnecting to the peer…");
+    if (source.readyState === EventSource.CLOSED) {
+      retryTimer = setTimeout(retry, RETRY_MS);
+    }
   });
 }
 
+async function retry() {
+  let status = 0;
+  try {
+    status = (await fetch("/api/state", {
+      headers: { "x-shoal-token": token },
+    })).status;
+  } catch {
+    // Not up yet.
+  }
+  if (status === 200) {
+    connect();
+    return;
+  }
+  if (status === 403) {
+    offline(
+      "The peer no longer knows this page: open the address it printed",
+    );
+  }
+  retryTimer = setTimeout(retry, RETRY_MS);
+}
+
+renderNotifyButton();
 connect();
 refreshTracker();
 setInterval(refreshTracker, 15000);

@@ -185,3 +185,23 @@ Deno.test("UploadSlots puts a peer that let a granted slot go unused behind thos
   table.leave(ib);
   assert.ok(honest.unchoked && !lurker.unchoked);
 });
+
+Deno.test("UploadSlots.setLimits() gives new slots to those in line at once and sets the upload limit", () => {
+  const { table } = slotsAt(1);
+  const [a, b, c] = [holder("a"), holder("b"), holder("c")];
+  const [ia, ib, ic] = [a, b, c].map((h) => table.join(h));
+  assert.equal(table.request(ia!), true);
+  assert.equal(table.request(ib!), false);
+  assert.equal(table.request(ic!), false);
+  table.setLimits({ slots: 3 });
+  assert.ok(b.unchoked && c.unchoked);
+  assert.equal(table.held, 3);
+  assert.deepEqual(table.limits, { maxUploadBytesPerSecond: null, slots: 3 });
+  table.setLimits({ maxUploadBytesPerSecond: 2_000_000, slots: 0 });
+  assert.deepEqual(table.limits, {
+    maxUploadBytesPerSecond: 2_000_000,
+    slots: 1,
+  });
+  table.setLimits({ maxUploadBytesPerSecond: null });
+  assert.deepEqual(table.limits, { maxUploadBytesPerSecond: null, slots: 1 });
+});
