@@ -20,6 +20,9 @@ export { MAX_CONNECTIONS_PER_ADDRESS };
 /** Default most connections a server takes at once. */
 export const MAX_CONNECTIONS = 128;
 
+/** Peers counted in {@linkcode PeerServer.uploadedPeers} at most. */
+const MAX_COUNTED_PEERS = 100_000;
+
 /**
  * Binds TCP for `hostname`. For "::" it binds IPv6, then tries 0.0.0.0 on
  * the same port: taken already where the IPv6 socket is dual stack (one
@@ -100,6 +103,8 @@ export class PeerServer {
    */
   readonly #sendBuffers: SendBuffers;
   #uploadedBytes = 0;
+  /** Peer ids sent at least one chunk (bounded: a count for people). */
+  readonly #uploadedTo = new Set<string>();
   #closed = false;
 
   private constructor(
@@ -146,6 +151,11 @@ export class PeerServer {
     return this.#uploadedBytes;
   }
 
+  /** Peers (by the id in their handshake) sent at least one chunk so far. */
+  get uploadedPeers(): number {
+    return this.#uploadedTo.size;
+  }
+
   /** Connections open now. */
   get connectionCount(): number {
     return this.#connections.size;
@@ -176,7 +186,12 @@ export class PeerServer {
           ...(this.#options.idleTimeoutMs !== undefined
             ? { idleTimeoutMs: this.#options.idleTimeoutMs }
             : {}),
-          onUpload: (bytes) => (this.#uploadedBytes += bytes),
+          onUpload: (bytes, _fileId, peerId) => {
+            this.#uploadedBytes += bytes;
+            if (this.#uploadedTo.size < MAX_COUNTED_PEERS) {
+              this.#uploadedTo.add(peerId);
+            }
+          },
           onMisbehaviour: (reason) =>
             this.#options.onMisbehaviour?.(
               reason,
