@@ -520,6 +520,9 @@ export const messageArbs: Arbs = {
     query: fc.oneof(
       record({ id: fileIdArb }),
       record({ name: safeNameArb }),
+      record({
+        idPrefix: fc.stringMatching(/^[0-9a-f]{8,64}$/),
+      }),
     ),
   }),
   get: indexed("get"),

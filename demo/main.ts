@@ -11,15 +11,16 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PEER_V8_FLAGS } from "../peer/launch.ts";
+import { formatBytes } from "../peer/progress.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const USAGE = `Usage: deno task demo [--size MIB] [--seeders N] [--keep]
+const USAGE = `Usage: deno task demo [--size MB] [--seeders N] [--keep]
 
 Runs a tracker, N seeders of a generated file and a leecher on 127.0.0.1,
 shows the download and checks the result.
 
 Options:
-  --size MIB     size of the generated file in MiB (default 64)
+  --size MB      size of the generated file in MB (default 64)
   --seeders N    number of seeders (default 3)
   --keep         keep the temporary folder
   --help         print this help and exit`;
@@ -109,6 +110,13 @@ async function hashFile(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** A path as one shell word, quoted only when it needs it. */
+function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text)
+    ? text
+    : `'${text.replaceAll("'", "'\\''")}'`;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -123,11 +131,11 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const sizeMiB = Number(values.size);
+  const sizeMb = Number(values.size);
   const seederCount = Number(values.seeders);
-  if (!(sizeMiB >= 0) || !(seederCount >= 1 && seederCount <= 16)) {
+  if (!(sizeMb >= 0) || !(seederCount >= 1 && seederCount <= 16)) {
     console.error(
-      "error: --size must be a number of MiB and --seeders from 1 to 16",
+      "error: --size must be a number of MB and --seeders from 1 to 16; see --help",
     );
     return 2;
   }
@@ -135,9 +143,9 @@ async function main(): Promise<number> {
   const children: Child[] = [];
   try {
     // A size that is not a multiple of 512 KiB, to show the short last chunk.
-    const bytes = Math.round(sizeMiB * 1024 * 1024) + 12_345;
+    const bytes = Math.round(sizeMb * 1e6) + 12_345;
     const source = join(dir, "demo.bin");
-    console.log(`1. generating ${source} (${bytes} bytes)`);
+    console.log(`1. a test file: ${shellWord(source)} (${formatBytes(bytes)})`);
     const expected = await makeDemoFile(source, bytes);
 
     const tracker = start([
@@ -156,7 +164,9 @@ async function main(): Promise<number> {
       /udp:\/\/127\.0\.0\.1:(\d+)/,
       10_000,
     );
-    console.log(`2. tracker on udp://127.0.0.1:${port}`);
+    console.log(
+      `2. tracker:  deno task tracker --host 127.0.0.1 --port ${port}`,
+    );
 
     const peerFlags = [
       "run",
@@ -185,13 +195,23 @@ async function main(): Promise<number> {
       seeders.map((s) => s.waitFor(/serving peers on port (\d+)/, 60_000)),
     );
     console.log(
-      `3. ${seederCount} seeders on TCP ports ${
-        ports.map((m) => m[1]).join(", ")
-      }`,
+      `3. seeders:  deno task peer --tracker 127.0.0.1:${port} --seed ${
+        shellWord(source)
+      } --out ${shellWord(join(dir, "seeder1"))}`,
+    );
+    console.log(
+      `   (${seederCount === 1 ? "1 seeder" : `${seederCount} seeders`}, ` +
+        `each with its own --out, on TCP ports ${
+          ports.map((m) => m[1]).join(", ")
+        })`,
     );
 
-    console.log("4. leecher: deno task peer --get demo.bin --no-seed");
     const out = join(dir, "downloads");
+    console.log(
+      `4. leecher:  deno task peer --tracker 127.0.0.1:${port} --get demo.bin --out ${
+        shellWord(out)
+      } --no-seed`,
+    );
     const leecher = start([
       ...peerFlags,
       "--tracker",
@@ -210,7 +230,12 @@ async function main(): Promise<number> {
     }
     const actual = await hashFile(join(out, "demo.bin"));
     const same = actual === expected;
-    console.log(`5. SHA-256 of the original:   ${expected}`);
+    console.log(
+      `5. check:    sha256sum ${shellWord(source)} ${
+        shellWord(join(out, "demo.bin"))
+      }`,
+    );
+    console.log(`   SHA-256 of the original:   ${expected}`);
     console.log(`   SHA-256 of the download:   ${actual}`);
     console.log(
       same

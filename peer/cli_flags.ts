@@ -11,16 +11,23 @@ import { MAX_CONNECTIONS_PER_ADDRESS } from "./swarm/address_limit.ts";
 
 /** The peer's usage text. */
 export const PEER_USAGE = `Usage:
-  deno task peer --tracker HOST:PORT --seed FILE [--seed FILE ...] [--port 0]
-  deno task peer --tracker HOST:PORT --get NAME|ID [--out downloads] [--no-seed]
-  deno task peer --tracker HOST:PORT --ui [--ui-port 8080] [--out downloads]
+  shoal peer --tracker HOST:PORT --seed FILE [--seed FILE ...] [--port 0]
+  shoal peer --tracker HOST:PORT --get NAME|ID [--out downloads] [--no-seed]
+  shoal peer --tracker HOST:PORT --list [QUERY] [--json]
+  shoal peer --tracker HOST:PORT --ui [--ui-port 8080] [--out downloads]
+(in the clone, "deno task peer" does the same as "shoal peer")
 
 Shares files with other Shoal peers through a tracker.
 
 Options:
-  --tracker HOST:PORT   the tracker (default 127.0.0.1:6969; [::1]:6969 for IPv6)
+  --tracker ADDRESS     the tracker: HOST:PORT, [IPv6]:PORT or what the tracker
+                        prints, udp://HOST:PORT (default 127.0.0.1:6969)
   --seed FILE           share FILE (repeat for several files)
-  --get NAME|ID         download a file by exact name or by its 64-hex-digit id
+  --get NAME|ID         download a file by name (case aside when only one file
+                        has it), by its id, or by the first 8 or more hex
+                        digits of its id
+  --list [QUERY]        print the files the tracker knows (name, size, peers,
+                        short id), or those whose name contains QUERY
   --out DIR             download folder; the peer keeps its state in DIR/.shoal
                         (default downloads)
   --no-seed             exit once the download is checked, without seeding it
@@ -89,6 +96,8 @@ export interface PeerFlags {
   partialSeeding: boolean;
   /** No --seed, --get or --ui: seed what the state folder remembers, if anything. */
   seedsOnlySaved: boolean;
+  /** `--list [QUERY]`: the query ("" for every file), or null. */
+  list: string | null;
 }
 
 /**
@@ -121,19 +130,37 @@ export class UsageError extends Error {
 }
 
 /**
- * Splits "HOST:PORT" or "[IPv6]:PORT".
+ * Reads a tracker address as people write it: "HOST:PORT", "[IPv6]:PORT",
+ * or what a tracker prints, "udp://HOST:PORT" (with or without
+ * "/announce").
  *
  * @param text the address
  * @returns host and port
  * @throws {UsageError} when it is not an address with a port
+ * @example
+ * ```ts
+ * import { parseHostPort } from "./cli_flags.ts";
+ * parseHostPort("udp://[::1]:6969/announce"); // { host: "::1", port: 6969 }
+ * ```
  */
 export function parseHostPort(text: string): { host: string; port: number } {
-  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ??
-    /^([^:]+):(\d+)$/.exec(text);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
+  if (scheme && scheme[1]!.toLowerCase() !== "udp") {
+    throw new UsageError(
+      `--tracker "${text}": Shoal trackers speak UDP; give udp://HOST:PORT or HOST:PORT`,
+    );
+  }
+  const bare = (scheme ? text.slice(scheme[0].length) : text)
+    .replace(/\/(announce)?$/i, "");
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(bare) ??
+    /^([^:/\[\]]+):(\d+)$/.exec(bare);
   const port = match ? Number(match[2]) : NaN;
   if (!match || !(port >= 1 && port <= 65_535)) {
+    const hint = /^[0-9a-f:]+:\d+$/i.test(bare) && bare.split(":").length > 2
+      ? "; put an IPv6 address in brackets, as in [::1]:6969"
+      : "";
     throw new UsageError(
-      `--tracker "${text}" is not HOST:PORT (for example 127.0.0.1:6969)`,
+      `--tracker "${text}" is not HOST:PORT (for example 127.0.0.1:6969 or udp://tracker.example:6969)${hint}`,
     );
   }
   return { host: match[1]!, port };
@@ -177,16 +204,31 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
           default: String(MAX_CONNECTIONS_PER_ADDRESS),
         },
         "no-partial": { type: "boolean", default: false },
+        list: { type: "boolean", default: false },
       },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
     });
   } catch (error) {
-    throw new UsageError(
-      error instanceof Error ? error.message : String(error),
-    );
+    // node:util goes on with advice about "--"; keep the first sentence.
+    const reason = (error instanceof Error ? error.message : String(error))
+      .split(". ")[0]!;
+    throw new UsageError(`${reason}; see --help`);
   }
   const v = parsed.values;
+  const positionals = parsed.positionals;
+  if (positionals.length > (v.list ? 1 : 0)) {
+    throw new UsageError(
+      `unexpected argument "${
+        positionals[v.list ? 1 : 0]
+      }" (only --list takes a word after it); see --help`,
+    );
+  }
+  if (v.list && (v.seed.length > 0 || v.get !== undefined || v.ui)) {
+    throw new UsageError(
+      "--list only prints the tracker's files: run it without --seed, --get or --ui",
+    );
+  }
   const tracker = parseHostPort(v.tracker);
   const port = Number(v.port);
   if (!/^\d+$/.test(v.port) || port > 65_535) {
@@ -262,7 +304,8 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   }
   // With none of --seed, --get and --ui, the peer seeds again what its
   // state folder lists; main() says "nothing to do" if that is nothing.
-  const seedsOnlySaved = get === null && v.seed.length === 0 && !v.ui;
+  const seedsOnlySaved = get === null && v.seed.length === 0 && !v.ui &&
+    !v.list;
   if (v.ui && v["no-seed"]) {
     throw new UsageError("--no-seed cannot be used with --ui");
   }
@@ -292,5 +335,6 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     maxConnsPerIp,
     partialSeeding: !v["no-partial"],
     seedsOnlySaved,
+    list: v.list ? positionals[0] ?? "" : null,
   };
 }

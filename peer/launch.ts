@@ -166,26 +166,46 @@ export async function launch(args: string[]): Promise<number> {
     console.error(`error: ${error.message}`);
     return 2;
   }
-  // The deno running this launcher, if this run may start it; otherwise the
-  // "deno" on PATH, which is what `--allow-run=deno` grants.
-  const deno = Deno.permissions.querySync({
-      name: "run",
-      command: Deno.execPath(),
-    }).state === "granted"
-    ? Deno.execPath()
-    : "deno";
-  const child = new Deno.Command(deno, {
+  const child = new Deno.Command(denoCommand(), {
     args: runArgs,
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",
     env: { INIT_CWD: cwd },
   }).spawn();
+  passSignalsOn(child);
+  const status = await child.status;
+  return status.signal
+    ? 128 + (status.signal === "SIGINT" ? 2 : 15)
+    : status.code;
+}
+
+/**
+ * The deno running this launcher, if this run may start it; otherwise the
+ * "deno" on PATH, which is what `--allow-run=deno` grants.
+ *
+ * @returns the command to run Deno with
+ */
+export function denoCommand(): string {
+  return Deno.permissions.querySync({
+      name: "run",
+      command: Deno.execPath(),
+    }).state === "granted"
+    ? Deno.execPath()
+    : "deno";
+}
+
+/**
+ * Passes SIGINT and SIGTERM on to a child process, once per keypress: a
+ * terminal's Ctrl+C reaches the child itself and, through deno task and
+ * each launcher, more than once.
+ *
+ * @param child the process to pass signals on to
+ */
+export function passSignalsOn(child: Deno.ChildProcess): void {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT"]
     : ["SIGINT", "SIGTERM"];
-  // A terminal's Ctrl+C reaches the peer itself and, through deno task,
-  // this launcher more than once: pass on one per keypress.
   const lastForwardMs = new Map<Deno.Signal, number>();
   for (const signal of signals) {
     const handler = () => {
@@ -205,10 +225,6 @@ export async function launch(args: string[]): Promise<number> {
     // listener a late echo of Ctrl+C would kill it first (exit 130).
     Deno.addSignalListener(signal, handler);
   }
-  const status = await child.status;
-  return status.signal
-    ? 128 + (status.signal === "SIGINT" ? 2 : 15)
-    : status.code;
 }
 
 if (import.meta.main) {

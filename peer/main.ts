@@ -18,8 +18,10 @@ import { PeerNode } from "./node.ts";
 import { SeedError } from "./library/library.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
 import { TrackerError } from "./tracker_client.ts";
-import { formatBytes } from "./progress.ts";
+import { formatBytes, plural } from "./progress.ts";
 import { cliOutput } from "./cli_output.ts";
+import { findFile } from "./find_file.ts";
+import { listFiles } from "./list_files.ts";
 import { startWebUi, type WebUi } from "./web/server.ts";
 
 const logger = getLogger(["shoal", "peer"]);
@@ -76,6 +78,12 @@ export async function main(args: string[], cwd: string): Promise<number> {
   }
   const out = cliOutput(flags.json);
   await setupLogging({ level: flags.logLevel, format: flags.logFormat });
+  if (flags.list !== null) return await listFiles(flags, out);
+  const outProblem = await folderProblem(flags.outDir);
+  if (outProblem) {
+    out.error("usage", 2, outProblem);
+    return 2;
+  }
 
   // The first signal stops cleanly (LEAVE, resume state saved, sockets
   // closed, exit 0); a second one while that runs stops at once. One Ctrl+C
@@ -124,14 +132,40 @@ export async function main(args: string[], cwd: string): Promise<number> {
     });
   } catch (error) {
     removeSignals();
-    const exitCode = error instanceof Deno.errors.AddrInUse ? 2 : 1;
+    if (error instanceof Deno.errors.AddrInUse) {
+      out.error(
+        "port_in_use",
+        2,
+        `Cannot serve peers on port ${flags.port}: the port is in use; pick another --port (0 picks any free port)`,
+      );
+      return 2;
+    }
+    if (error instanceof TrackerError) {
+      out.error("tracker", 7, error.message);
+      return 7;
+    }
     out.error(
-      error instanceof Deno.errors.AddrInUse ? "port_in_use" : "start",
-      exitCode,
+      "start",
+      1,
       error instanceof Error ? error.message : String(error),
     );
-    return exitCode;
+    return 1;
   }
+  // A seeder says what it gave, every minute and when it stops.
+  const uploadReport = () =>
+    `uploaded ${formatBytes(node.uploadedBytes)} to ${
+      plural(node.uploadedPeers, "peer")
+    }`;
+  const reportTimer = flags.serve
+    ? setInterval(() => {
+      if (node.uploadedBytes === 0) return;
+      out.event(
+        "uploaded",
+        { bytes: node.uploadedBytes, peers: node.uploadedPeers },
+        uploadReport(),
+      );
+    }, UPLOAD_REPORT_MS)
+    : undefined;
   let ui: WebUi | null = null;
   try {
     if (flags.ui) {
@@ -192,9 +226,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
           chunkCount: file.manifest.chunkCount,
           fileId: file.idHex,
         },
-        `seeding ${file.manifest.name} (${
-          formatBytes(file.manifest.size)
-        }, ${file.manifest.chunkCount} chunks) id ${file.idHex}`,
+        `seeding ${file.manifest.name} (${formatBytes(file.manifest.size)}, ${
+          plural(file.manifest.chunkCount, "chunk")
+        }) id ${file.idHex}`,
       );
     }
     if (stop.signal.aborted) return 0;
@@ -213,7 +247,11 @@ export async function main(args: string[], cwd: string): Promise<number> {
     if (flags.get) {
       let result;
       try {
-        result = await node.download(flags.get, {
+        // A name no file has exactly may be an id prefix or differ in case.
+        const query = "name" in flags.get
+          ? await findFile(node.tracker, flags.get.name)
+          : flags.get;
+        result = await node.download(query, {
           giveUpAfterMs: flags.giveUpAfterMs,
           onProgress: (progress) => out.progress(progress),
           signal: stop.signal,
@@ -263,25 +301,42 @@ export async function main(args: string[], cwd: string): Promise<number> {
       out.error(
         "port_in_use",
         2,
-        `Cannot serve the web page: ${error.message}; try another --ui-port`,
+        `Cannot serve the web page on port ${flags.uiPort}: the port is in use; pick another --ui-port (0 picks any free port)`,
       );
       return 2;
     }
     throw error;
   } finally {
+    clearInterval(reportTimer);
     stop.abort();
     await ui?.finished;
     await node.close();
     if (flags.serve) {
       out.event(
         "uploaded",
-        { bytes: node.uploadedBytes },
-        `stopped; uploaded ${node.uploadedBytes} bytes of chunks to peers`,
+        { bytes: node.uploadedBytes, peers: node.uploadedPeers },
+        `stopped; ${uploadReport()}`,
       );
     }
     // Last: with no listener left, a late echo of the stopping signal would
     // kill the process by the default action (seen as exit 130).
     removeSignals();
+  }
+}
+
+/** How often a seeder says what it uploaded. */
+const UPLOAD_REPORT_MS = 60_000;
+
+/** Why `path` cannot be the download folder, or null when it can. */
+async function folderProblem(path: string): Promise<string | null> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isDirectory
+      ? null
+      : `--out ${path} is a file, not a folder; give --out a folder to download into`;
+  } catch {
+    // Missing (created on the first download) or unreadable (said later).
+    return null;
   }
 }
 

@@ -124,28 +124,35 @@ export class PeerNode {
     const library = new Library(join(options.outDir, ".shoal"));
     // Bytes each remote peer sent us, read and reset by the choker every round.
     const received = new Map<string, number>();
-    const server = options.serve === false ? null : PeerServer.listen({
-      library,
-      hostname: options.hostname ?? "::",
-      port: options.port ?? 0,
-      ...(options.onMisbehaviour
-        ? { onMisbehaviour: options.onMisbehaviour }
-        : {}),
-      ...(options.uploadSlots !== undefined
-        ? { uploadSlots: options.uploadSlots }
-        : {}),
-      ...(options.maxUploadBytesPerSecond !== undefined
-        ? { maxUploadBytesPerSecond: options.maxUploadBytesPerSecond }
-        : {}),
-      ...(options.maxConnectionsPerAddress !== undefined
-        ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress }
-        : {}),
-      takeReceived: (key) => {
-        const bytes = received.get(key) ?? 0;
-        received.delete(key);
-        return bytes;
-      },
-    });
+    let server: PeerServer | null;
+    try {
+      server = options.serve === false ? null : PeerServer.listen({
+        library,
+        hostname: options.hostname ?? "::",
+        port: options.port ?? 0,
+        ...(options.onMisbehaviour
+          ? { onMisbehaviour: options.onMisbehaviour }
+          : {}),
+        ...(options.uploadSlots !== undefined
+          ? { uploadSlots: options.uploadSlots }
+          : {}),
+        ...(options.maxUploadBytesPerSecond !== undefined
+          ? { maxUploadBytesPerSecond: options.maxUploadBytesPerSecond }
+          : {}),
+        ...(options.maxConnectionsPerAddress !== undefined
+          ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress }
+          : {}),
+        takeReceived: (key) => {
+          const bytes = received.get(key) ?? 0;
+          received.delete(key);
+          return bytes;
+        },
+      });
+    } catch (error) {
+      // A port in use: nothing is left open behind the error.
+      await tracker.close();
+      throw error;
+    }
     const node = new PeerNode(options, tracker, library, server);
     node.#received = received;
     return node;
@@ -228,6 +235,11 @@ export class PeerNode {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       });
     }
+  }
+
+  /** Peers sent at least one chunk so far. */
+  get uploadedPeers(): number {
+    return this.#server?.uploadedPeers ?? 0;
   }
 
   /** The tracker client, for lookups. */

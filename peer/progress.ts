@@ -9,16 +9,33 @@ import type { DownloadProgress } from "./download/download.ts";
 const BAR_WIDTH = 24;
 const PLAIN_EVERY_MS = 2_000;
 
-/** Formats a byte count for people. */
+/**
+ * Formats a byte count for people, in decimal units (1 MB = 10^6 bytes), as
+ * network tools and the web page do; the same convention everywhere.
+ *
+ * @param bytes a count of bytes
+ * @returns for example "512 B", "1.5 MB", "120 GB"
+ */
 export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  const units = ["B", "KB", "MB", "GB", "TB", "PB"];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
     unit++;
   }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+  return `${value.toFixed(unit === 0 || value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+/**
+ * A count and a noun, singular for 1: "1 peer", "3 peers", "0 chunks".
+ *
+ * @param count how many
+ * @param noun the singular noun (the plural adds "s")
+ * @returns the phrase
+ */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** Formats a rate in MB/s (decimal, as network tools do). */
@@ -47,7 +64,12 @@ export function progressLine(p: DownloadProgress, withBar: boolean): string {
       "#".repeat(Math.round(fraction * BAR_WIDTH)).padEnd(BAR_WIDTH, "-")
     }] `
     : "";
-  return `${bar}${percent} ${p.name}: ${p.chunksDone}/${p.chunkCount} chunks, ${what}, ${p.peers} peers${eta}`;
+  const chunks = `${p.chunksDone}/${p.chunkCount} chunk${
+    p.chunkCount === 1 ? "" : "s"
+  }`;
+  return `${bar}${percent} ${p.name}: ${chunks}, ${what}, ${
+    plural(p.peers, "peer")
+  }${eta}`;
 }
 
 /**

@@ -178,6 +178,21 @@ export interface ListedPeer extends PeerAddress {
 /** A REQUEST's query: a file id or an exact name. */
 export type FileQuery = { id: Uint8Array } | { name: string };
 
+/** Fewest hex digits an id prefix query may have (32 bits). */
+export const MIN_ID_PREFIX_DIGITS = 8;
+
+/**
+ * What a REQUEST may ask for: a {@linkcode FileQuery}, or the files whose
+ * id starts with these lowercase hex digits (8 to 64 of them).
+ */
+export type RequestQuery = FileQuery | { idPrefix: string };
+
+/** True for lowercase hex digits an id prefix query may carry. */
+function isIdPrefix(text: string): boolean {
+  return text.length >= MIN_ID_PREFIX_DIGITS &&
+    text.length <= FILE_ID_BYTES * 2 && /^[0-9a-f]+$/.test(text);
+}
+
 /** Any Shoal message, as `parseMessage` returns it and `createMessage` takes it. */
 export type Message =
   | {
@@ -200,7 +215,7 @@ export type Message =
     txid: number;
     cookie: bigint;
     wanted: number;
-    query: FileQuery;
+    query: RequestQuery;
   }
   | { kind: "get"; txid: number; index: number }
   | { kind: "get_count"; txid: number; cookie: bigint; fileId: Uint8Array }
@@ -538,6 +553,17 @@ function nameBytes(name: string, what: string): Uint8Array {
   return utf8(name);
 }
 
+function idPrefixText(prefix: string): Uint8Array {
+  if (!isIdPrefix(prefix)) {
+    throw new TypeError(
+      `Cannot encode request: id prefix "${prefix}" is not ${MIN_ID_PREFIX_DIGITS} to ${
+        FILE_ID_BYTES * 2
+      } lowercase hex digits`,
+    );
+  }
+  return utf8(prefix);
+}
+
 function fileEntrySize(file: FileAnnouncement): number {
   return FILE_ENTRY_MIN - 1 + nameBytes(file.name, "file").byteLength;
 }
@@ -559,6 +585,8 @@ function bodySize(message: Message): number {
       return COOKIE_BYTES + 2 +
         ("id" in message.query
           ? FILE_ID_BYTES
+          : "idPrefix" in message.query
+          ? 1 + idPrefixText(message.query.idPrefix).byteLength
           : 1 + nameBytes(message.query.name, "request").byteLength);
     case "get":
     case "have":
@@ -664,6 +692,9 @@ function writeBody(writer: ByteWriter, message: Message): void {
         writer.u8(0).bytes(
           checkLength(message.query.id, FILE_ID_BYTES, "file id"),
         );
+      } else if ("idPrefix" in message.query) {
+        const digits = idPrefixText(message.query.idPrefix);
+        writer.u8(2).u8(digits.byteLength).bytes(digits);
       } else {
         const name = nameBytes(message.query.name, "request");
         writer.u8(1).u8(name.byteLength).bytes(name);
@@ -876,6 +907,20 @@ function readBody(
           wanted,
           query: { name: readName(reader, reader.u8("name length"), "query") },
         };
+      }
+      if (queryKind === 2) {
+        const digitsAt = reader.offset;
+        const digits = reader.string(reader.u8("prefix length"), "id prefix");
+        if (!isIdPrefix(digits)) {
+          throw new ProtocolError(
+            "bad_value",
+            `Cannot decode request: id prefix is not ${MIN_ID_PREFIX_DIGITS} to ${
+              FILE_ID_BYTES * 2
+            } lowercase hex digits`,
+            digitsAt,
+          );
+        }
+        return { kind, txid, cookie, wanted, query: { idPrefix: digits } };
       }
       throw new ProtocolError(
         "bad_value",

@@ -35,10 +35,12 @@ export {
   type MessageKind,
   type MessageOf,
   MessageType,
+  MIN_ID_PREFIX_DIGITS,
   parseBody,
   parseHeader,
   parseMessage,
   peerListBaseBytes,
+  type RequestQuery,
 } from "./messages.ts";
 export {
   FrameDecoder,

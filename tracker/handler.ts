@@ -62,6 +62,9 @@ const ACK_BYTES = HEADER_BYTES + 4;
  */
 export const WORK_STEPS_PER_TOKEN = 250;
 
+/** Most files an id prefix query returns: more than one CANDIDATES holds. */
+const ID_PREFIX_MATCHES = 32;
+
 /** A pass of the sweep is spread over this many steps. */
 const SWEEP_STEPS = 16;
 /** Each sweep step looks at this many peer slots at least. */
@@ -713,6 +716,19 @@ export class TrackerHandler {
     let file;
     if ("id" in query) {
       file = this.#registry.fileById(query.id);
+    } else if ("idPrefix" in query) {
+      const found = this.#registry.filesByIdPrefix(
+        query.idPrefix,
+        ID_PREFIX_MATCHES,
+      );
+      if (found.length > 1) {
+        return createMessage({
+          kind: "candidates",
+          txid,
+          files: this.#registry.candidates(found),
+        });
+      }
+      file = found[0];
     } else {
       const named = this.#registry.filesByName(query.name);
       if (named.size > 1) {

@@ -17,15 +17,18 @@ import { SHOAL_VERSION } from "../version.ts";
 import { serveTracker, type TrackerServer } from "./server.ts";
 import { summaryLine, trackerStats } from "./stats.ts";
 import { serveStats, type StatsServer } from "./stats_server.ts";
+import { friendAddresses, type InterfaceAddress } from "./friend_addresses.ts";
 
 const logger = getLogger(["shoal", "tracker"]);
 
 /** The largest --max-files: the registry sizes its tables from it. */
 const MAX_FILES_FLAG = 10_000_000;
 
-const USAGE = `Usage: deno task tracker [options]
+const USAGE = `Usage: shoal tracker [options]
+(in the clone, "deno task tracker" does the same)
 
-Runs the Shoal UDP tracker.
+Runs the Shoal UDP tracker. At start it prints the udp:// addresses other
+machines can give the peer's --tracker.
 
 Options:
   --host ADDRESS        address to bind (default ::, IPv6 and IPv4 together;
@@ -140,6 +143,26 @@ function parseFlags(args: string[]): TrackerFlags {
 
 function formatHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * This machine's addresses, or null without the permission to read them
+ * (deno run --allow-sys=networkInterfaces; never prompted for).
+ */
+function interfaceAddresses(): InterfaceAddress[] | null {
+  const granted = Deno.permissions.querySync({
+    name: "sys",
+    kind: "networkInterfaces",
+  }).state === "granted";
+  if (!granted) return null;
+  try {
+    return Deno.networkInterfaces().map((entry) => ({
+      family: entry.family,
+      address: entry.address,
+    }));
+  } catch {
+    return null;
+  }
 }
 
 function say(line: string): void {
@@ -257,6 +280,17 @@ export async function main(args: string[]): Promise<number> {
       `udp://${formatHost(addr.hostname)}:${addr.port}`
     ).join(" and ");
     say(`tracker listening on ${where}, peer ttl ${flags.peerTtlSeconds} s`);
+    const port = server.addrs[0]!.port;
+    const friends = friendAddresses(flags.host, port, interfaceAddresses());
+    say(
+      friends.length > 0
+        ? `friends can use --tracker ${
+          friends.join(" or ")
+        } (from outside your network: your public address, with UDP port ${port} forwarded)`
+        : flags.host === "::" || flags.host === "0.0.0.0"
+        ? `friends can use --tracker udp://THIS-MACHINE'S-ADDRESS:${port}`
+        : `only this machine can reach this tracker; start it with --host :: to share with friends`,
+    );
     if (stats) {
       const base = `http://${
         formatHost(stats.addr.hostname)

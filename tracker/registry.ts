@@ -866,6 +866,43 @@ export class SwarmRegistry {
   }
 
   /**
+   * Files whose id starts with these hex digits, at most `limit` of them.
+   * Ids are hashed, not sorted, so this scans every id once (counted in
+   * {@linkcode SwarmRegistry.work}, as a LIST query is).
+   *
+   * @param prefix hex digits (1 to 64)
+   * @param limit most files returned
+   * @returns the files, in no particular order
+   */
+  filesByIdPrefix(prefix: string, limit: number): FileRecord[] {
+    const digits = prefix.slice(0, FILE_ID_BYTES * 2);
+    const nibbles = new Uint8Array(digits.length);
+    for (let i = 0; i < digits.length; i++) {
+      const value = parseInt(digits[i]!, 16);
+      if (Number.isNaN(value)) return [];
+      nibbles[i] = value;
+    }
+    const ids = this.#fileIds;
+    const out: FileRecord[] = [];
+    const slots = this.#fileSlots;
+    this.#work += slots.length;
+    for (const file of slots) {
+      if (!file) continue;
+      const base = file.slot * FILE_ID_BYTES;
+      let i = 0;
+      while (i < nibbles.length) {
+        const byte = ids[base + (i >> 1)]!;
+        if (((i & 1) === 0 ? byte >> 4 : byte & 15) !== nibbles[i]) break;
+        i++;
+      }
+      if (i < nibbles.length) continue;
+      out.push(file);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
    * Picks up to `wanted` live holders of a file in random order, leaving
    * out the requester, as many as fit one PEER_LIST datagram. Peers of the
    * requester's address family come first (the one it reached the tracker

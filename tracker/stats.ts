@@ -220,5 +220,11 @@ export function summaryLine(stats: TrackerStats): string {
     (sum, reason) => sum + stats.drops[reason],
     0,
   );
-  return `${stats.files} files, ${stats.peers} peers (${stats.peersByFamily.ipv4} IPv4, ${stats.peersByFamily.ipv6} IPv6), ${stats.seeders} seeding, ${stats.leechers} leeching; ${requests} requests, ${drops} dropped; up ${stats.uptimeSeconds} s`;
+  const count = (n: number, noun: string) =>
+    `${n} ${noun}${n === 1 ? "" : "s"}`;
+  return `${count(stats.files, "file")}, ${
+    count(stats.peers, "peer")
+  } (${stats.peersByFamily.ipv4} IPv4, ${stats.peersByFamily.ipv6} IPv6), ${stats.seeders} seeding, ${stats.leechers} leeching; ${
+    count(requests, "request")
+  }, ${drops} dropped; up ${stats.uptimeSeconds} s`;
 }

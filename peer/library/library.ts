@@ -308,6 +308,11 @@ export class Library {
       }
       throw error;
     }
+    if (info.isDirectory) {
+      throw new SeedError(
+        `Cannot seed ${absolute}: it is a folder, and Shoal shares single files for now; seed the files in it one by one`,
+      );
+    }
     if (!info.isFile) {
       throw new SeedError(`Cannot seed ${absolute}: it is not a regular file`);
     }

@@ -25,6 +25,7 @@ import {
   type Message,
   ProtocolError,
   sha256,
+  toHex,
 } from "@shoal/protocol";
 import type { Library, SharedFile } from "../library/library.ts";
 import type { SlotHolder, UploadSlots } from "./upload_slots.ts";
@@ -73,8 +74,16 @@ export interface ServeConnectionOptions {
    * @default {10_000, or SHOAL_HANDSHAKE_TIMEOUT_MS}
    */
   handshakeTimeoutMs?: number;
-  /** Called with the bytes of each chunk sent, and the peer's key ("host:port" of its server). */
-  onUpload?: (bytes: number, fileId: Uint8Array, peerKey: string) => void;
+  /**
+   * Called with the bytes of each chunk sent, the file, the peer's key
+   * ("host:port" of its server) and the peer id it gave in its handshake (hex).
+   */
+  onUpload?: (
+    bytes: number,
+    fileId: Uint8Array,
+    peerKey: string,
+    peerId: string,
+  ) => void;
   /** Called when a peer is dropped for breaking the protocol. */
   onMisbehaviour?: (reason: string) => void;
   /** Upload slots and pacing shared by the server's connections; all unchoked when absent. */
@@ -103,6 +112,7 @@ export async function serveConnection(
     timeoutFromEnv("SHOAL_IDLE_TIMEOUT_MS") ?? IDLE_TIMEOUT_MS;
   let file: SharedFile | null = null;
   let handle: Deno.FsFile | null = null;
+  let remotePeerId = "";
   const sendBuffers = options.sendBuffers ?? new SendBuffers(1);
   const queue: QueuedGet[] = [];
   let serving: Promise<void> | null = null;
@@ -241,7 +251,7 @@ export async function serveConnection(
       }
       if (holder) holder.sentBytes += length;
       if (slotId) options.slots?.served(slotId);
-      options.onUpload?.(length, current.id, holder?.key ?? "");
+      options.onUpload?.(length, current.id, holder?.key ?? "", remotePeerId);
     }
   };
 
@@ -280,6 +290,7 @@ export async function serveConnection(
         return "";
       }
       file = shared;
+      remotePeerId = toHex(message.peerId);
       await send(
         createMessage({ kind: "ack", txid: message.txid, intervalSeconds: 0 }),
       );

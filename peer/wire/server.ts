@@ -20,9 +20,14 @@ export { MAX_CONNECTIONS_PER_ADDRESS };
 
 /** Upload rates per peer are over this much of the recent past. */
 const UPLOAD_RATE_WINDOW_MS = 3_000;
+/** Upload rate meters kept at most (one per peer and file being served). */
+const MAX_RATE_METERS = 1_024;
 
 /** Default most connections a server takes at once. */
 export const MAX_CONNECTIONS = 128;
+
+/** Peers counted in {@linkcode PeerServer.uploadedPeers} at most. */
+const MAX_COUNTED_PEERS = 100_000;
 
 /**
  * Binds TCP for `hostname`. For "::" it binds IPv6, then tries 0.0.0.0 on
@@ -104,8 +109,10 @@ export class PeerServer {
    */
   readonly #sendBuffers: SendBuffers;
   #uploadedBytes = 0;
-  /** Recent bytes sent, by "hex file id peer key". */
+  /** Recent bytes sent, by "hex file id peer key" (at most MAX_RATE_METERS). */
   readonly #uploadRates = new Map<string, RateMeter>();
+  /** Peer ids sent at least one chunk (bounded: a count for people). */
+  readonly #uploadedTo = new Set<string>();
   #closed = false;
 
   private constructor(
@@ -191,6 +198,11 @@ export class PeerServer {
     return this.#slots.limits;
   }
 
+  /** Peers (by the id in their handshake) sent at least one chunk so far. */
+  get uploadedPeers(): number {
+    return this.#uploadedTo.size;
+  }
+
   /** Connections open now. */
   get connectionCount(): number {
     return this.#connections.size;
@@ -221,10 +233,21 @@ export class PeerServer {
           ...(this.#options.idleTimeoutMs !== undefined
             ? { idleTimeoutMs: this.#options.idleTimeoutMs }
             : {}),
-          onUpload: (bytes, fileId, peerKey) => {
+          onUpload: (bytes, fileId, peerKey, peerId) => {
             this.#uploadedBytes += bytes;
+            if (this.#uploadedTo.size < MAX_COUNTED_PEERS) {
+              this.#uploadedTo.add(peerId);
+            }
             const key = `${toHex(fileId)} ${peerKey}`;
             let meter = this.#uploadRates.get(key);
+            if (!meter && this.#uploadRates.size >= MAX_RATE_METERS) {
+              // Nobody reads the rates (no web page): drop the quiet ones.
+              const now = performance.now();
+              for (const [old, quiet] of this.#uploadRates) {
+                if (quiet.bytes(now) === 0) this.#uploadRates.delete(old);
+              }
+              if (this.#uploadRates.size >= MAX_RATE_METERS) return;
+            }
             if (!meter) {
               meter = new RateMeter(UPLOAD_RATE_WINDOW_MS, { maxSamples: 256 });
               this.#uploadRates.set(key, meter);

@@ -16,16 +16,29 @@ import {
 } from "../_helpers/peers.ts";
 import { startTracker } from "../_helpers/tracker.ts";
 import { peerRunArgs } from "../../peer/launch.ts";
+import { TRACKER_PERMISSIONS } from "../../shoal.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 Deno.test("deno.json runs the tracker with network only and the peer through the launcher", async () => {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   const tracker: string = config.tasks.tracker.command;
+  // Network, and the list of this machine's addresses (to print what
+  // friends can use): no other system information, no files.
   assert.match(
     tracker,
-    /^deno run (--no-prompt )?--allow-net(=\S+)? tracker\/main\.ts$/,
+    /^deno run (--no-prompt )?--allow-net(=\S+)?( --allow-sys=networkInterfaces)? tracker\/main\.ts$/,
   );
+  // `shoal tracker` starts it the same way.
+  assert.deepEqual([...TRACKER_PERMISSIONS], [
+    "--allow-net",
+    "--allow-sys=networkInterfaces",
+  ]);
+  assert.match(tracker, new RegExp(TRACKER_PERMISSIONS.join(" ")));
+  // The installed `shoal` command has the launcher's permissions.
+  const install: string = config.tasks.install.command;
+  assert.doesNotMatch(install, /--allow-(all|write|ffi|sys|net)\b|\s-A\s/);
+  assert.match(install, /--allow-run=deno/);
   const peer: string = config.tasks.peer.command;
   assert.match(peer, /peer\/launch\.ts$/);
   // The launcher reads (to resolve symbolic links in the paths it grants)

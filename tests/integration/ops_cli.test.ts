@@ -127,7 +127,7 @@ Deno.test("tracker --stats-port serves /stats and /metrics on loopback, logs JSO
   assert.ok(statsLine, stderr);
   assert.equal(statsLine.level, "INFO");
   assert.equal(statsLine.logger, "shoal.tracker");
-  assert.match(String(statsLine.message), /1 files, 2 peers/);
+  assert.match(String(statsLine.message), /1 file, 2 peers/);
   assert.ok(logs.some((log) => log.message === "Tracker stopped"), stderr);
 });
 

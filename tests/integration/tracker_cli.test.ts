@@ -22,7 +22,7 @@ async function runTracker(
 Deno.test("tracker/main.ts --help prints usage and exits 0", async () => {
   const { code, stdout } = await runTracker(["--help"]);
   assert.equal(code, 0);
-  assert.match(stdout, /^Usage: deno task tracker/);
+  assert.match(stdout, /^Usage: shoal tracker/);
   for (const flag of ["--host", "--port", "--peer-ttl", "--help"]) {
     assert.ok(stdout.includes(flag), `usage lacks ${flag}`);
   }
@@ -85,4 +85,39 @@ Deno.test("tracker/main.ts serves on the port it prints and stops on SIGTERM", a
   }
   const status = await child.status;
   assert.equal(status.code, 0);
+});
+
+Deno.test("a tracker on loopback says that only this machine can reach it, and how to share", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-sys=networkInterfaces",
+      MAIN,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    const deadline = Date.now() + 10_000;
+    while (text.split("\n").length < 3 && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await reader.cancel();
+  }
+  await child.status;
+  assert.match(
+    text,
+    /\nonly this machine can reach this tracker; start it with --host :: to share with friends\n/,
+  );
 });

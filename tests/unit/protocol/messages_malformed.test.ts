@@ -295,9 +295,29 @@ Deno.test("parseMessage() rejects unsafe file names", () => {
 
 Deno.test("parseMessage() rejects an unknown request query kind", () => {
   assertRejects(
-    frame("request", bytes(COOKIE, 0, 2, 0)),
+    frame("request", bytes(COOKIE, 0, 3, 0)),
     "bad_value",
     /query kind/,
+  );
+});
+
+Deno.test("parseMessage() rejects an id prefix query that is not 8 to 64 lowercase hex digits", () => {
+  const text = (digits: string) => [...new TextEncoder().encode(digits)];
+  for (
+    const digits of ["", "abcdef0", "ABCDEF01", "abcdefgh", "a".repeat(65)]
+  ) {
+    assertRejects(
+      frame("request", bytes(COOKIE, 0, 2, digits.length, ...text(digits))),
+      "bad_value",
+      /id prefix/,
+    );
+  }
+  const request = parseMessage(
+    frame("request", bytes(COOKIE, 0, 2, 8, ...text("abcdef01"))),
+  );
+  assert.deepStrictEqual(
+    request.kind === "request" && request.query,
+    { idPrefix: "abcdef01" },
   );
 });
 

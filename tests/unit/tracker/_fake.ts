@@ -9,6 +9,7 @@ import {
   type FileAnnouncement,
   type Message,
   parseMessage,
+  type RequestQuery,
 } from "@shoal/protocol";
 import { CookieJar, type DatagramSource } from "../../../tracker/cookies.ts";
 import {
@@ -150,7 +151,7 @@ export class FakePeer {
   }
 
   request(
-    query: { id: Uint8Array } | { name: string },
+    query: RequestQuery,
     wanted = 0,
   ): Message | null {
     return this.send({ kind: "request", cookie: this.cookie, wanted, query });

@@ -704,3 +704,38 @@ Deno.test("handler charges a LIST by the files it scans, not by the datagram", (
   }
   assert.ok(tracker.registry.work - work < 20_000 + 50 * 30);
 });
+
+Deno.test("handler answers REQUEST by id prefix: PEER_LIST for one match, CANDIDATES for several, UNKNOWN_FILE for none", () => {
+  const tracker = new FakeTracker();
+  const seeder = tracker.peer(HOST_A);
+  const one = file("one.bin");
+  one.id.fill(0x12);
+  const two = file("two.bin");
+  two.id.fill(0x12);
+  two.id[31] = 0x34;
+  const other = file("other.bin");
+  other.id.fill(0x56);
+  seeder.register([one, two, other]);
+  const leecher = tracker.peer(HOST_B);
+
+  const single = leecher.request({ idPrefix: "5656565656" });
+  assert.equal(single?.kind, "peer_list");
+  if (single?.kind === "peer_list") {
+    assert.equal(toHex(single.fileId), toHex(other.id));
+  }
+  const several = leecher.request({ idPrefix: "12121212" });
+  assert.equal(several?.kind, "candidates");
+  if (several?.kind === "candidates") {
+    assert.deepEqual(
+      several.files.map((entry) => entry.name).sort(),
+      ["one.bin", "two.bin"],
+    );
+  }
+  // 63 digits: the odd last digit counts.
+  const exact = leecher.request({ idPrefix: toHex(two.id).slice(0, 63) });
+  assert.equal(exact?.kind, "peer_list");
+  assertError(
+    leecher.request({ idPrefix: "abcdef01" }),
+    ErrorCode.UNKNOWN_FILE,
+  );
+});

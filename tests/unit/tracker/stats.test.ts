@@ -200,7 +200,7 @@ Deno.test("summaryLine() says files, peers, requests, drops and uptime in one li
   );
   assert.equal(
     line,
-    "1 files, 1 peers (1 IPv4, 0 IPv6), 1 seeding, 0 leeching; 2 requests, 0 dropped; up 5 s",
+    "1 file, 1 peer (1 IPv4, 0 IPv6), 1 seeding, 0 leeching; 2 requests, 0 dropped; up 5 s",
   );
 });
 

@@ -1,0 +1,128 @@
+/**
+ * `--list [QUERY]`: the files a tracker knows, as a table for people or one
+ * JSON object per file for scripts.
+ *
+ * @module
+ */
+import { type FileSummary, toHex } from "@shoal/protocol";
+import type { PeerFlags } from "./cli_flags.ts";
+import type { CliOutput } from "./cli_output.ts";
+import { formatBytes, plural } from "./progress.ts";
+import { TrackerClient, TrackerError } from "./tracker_client.ts";
+
+/** Most files printed: more pages would only load the tracker. */
+export const MAX_LISTED_FILES = 1_000;
+/** Hex digits of the short id (what `--get` accepts at least). */
+export const SHORT_ID_DIGITS = 8;
+
+/**
+ * Lays files out as a table: name, size, peers, short id.
+ *
+ * @param files the files, in the tracker's order (by name)
+ * @returns the lines, a header first
+ * @example
+ * ```ts
+ * import { fileTable } from "./list_files.ts";
+ * fileTable([]); // ["NAME  SIZE  PEERS  ID"]
+ * ```
+ */
+export function fileTable(files: readonly FileSummary[]): string[] {
+  const rows = files.map((file) => [
+    file.name,
+    formatBytes(file.size),
+    String(file.peers),
+    toHex(file.id).slice(0, SHORT_ID_DIGITS),
+  ]);
+  const header = ["NAME", "SIZE", "PEERS", "ID"];
+  // Names may hold tabs or newlines (they are UTF-8 text): shown escaped.
+  for (const row of rows) row[0] = printable(row[0]!);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length))
+  );
+  const line = (row: string[]) =>
+    row.map((cell, column) =>
+      column === 1 || column === 2
+        ? cell.padStart(widths[column]!)
+        : column === row.length - 1
+        ? cell
+        : cell.padEnd(widths[column]!)
+    ).join("  ");
+  return [line(header), ...rows.map(line)];
+}
+
+/** A name on one line: control characters as JSON escapes. */
+function printable(name: string): string {
+  // deno-lint-ignore no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(name)
+    ? JSON.stringify(name).slice(1, -1)
+    : name;
+}
+
+/**
+ * Prints the tracker's files whose name contains the query, by name.
+ *
+ * @param flags the tracker and `--list`'s query
+ * @param out where to print
+ * @returns the exit code: 0, or 7 when the tracker cannot be reached
+ */
+export async function listFiles(
+  flags: Pick<PeerFlags, "trackerHost" | "trackerPort" | "list">,
+  out: CliOutput,
+): Promise<number> {
+  const query = (flags.list ?? "").normalize("NFC");
+  let tracker: TrackerClient | null = null;
+  try {
+    tracker = await TrackerClient.open({
+      host: flags.trackerHost,
+      port: flags.trackerPort,
+    });
+    const files: FileSummary[] = [];
+    let total = 0;
+    do {
+      const page = await tracker.list(query, files.length);
+      total = page.total;
+      if (page.files.length === 0) break;
+      files.push(...page.files);
+    } while (files.length < total && files.length < MAX_LISTED_FILES);
+    if (out.json) {
+      for (const file of files) {
+        out.event("file", {
+          name: file.name,
+          size: file.size,
+          peers: file.peers,
+          seeders: file.seeders,
+          fileId: toHex(file.id),
+        }, "");
+      }
+      return 0;
+    }
+    if (files.length === 0) {
+      out.event(
+        "files",
+        {},
+        query === ""
+          ? `the tracker ${tracker.address} knows no file yet`
+          : `no file on the tracker ${tracker.address} has "${query}" in its name`,
+      );
+      return 0;
+    }
+    for (const line of fileTable(files)) out.event("file", {}, line);
+    const more = total - files.length;
+    out.event(
+      "files",
+      {},
+      more > 0
+        ? `${
+          plural(files.length, "file")
+        } shown of ${total}; narrow with --list WORD`
+        : plural(files.length, "file"),
+    );
+    return 0;
+  } catch (error) {
+    if (!(error instanceof TrackerError)) throw error;
+    out.error("tracker", 7, error.message);
+    return 7;
+  } finally {
+    await tracker?.close();
+  }
+}

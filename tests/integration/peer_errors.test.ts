@@ -1,0 +1,123 @@
+/**
+ * Errors that say what to do, and what a seeder tells its user, from the
+ * real command line.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startTracker } from "../_helpers/tracker.ts";
+import {
+  getFile,
+  makeFile,
+  PEER_MAIN,
+  spawnDeno,
+  startSeeder,
+  tempDir,
+} from "../_helpers/peers.ts";
+
+function peer(args: string[]) {
+  return spawnDeno(PEER_MAIN, args).done(60_000);
+}
+
+Deno.test("a peer port in use names the port and --port; a web port in use names --ui-port", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (taken.addr as Deno.NetAddr).port;
+  await makeFile(join(dir.path, "a.bin"), 10, 1);
+  const peerPort = await peer([
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--seed",
+    join(dir.path, "a.bin"),
+    "--out",
+    dir.path,
+  ]);
+  assert.equal(peerPort.code, 2, peerPort.stderr);
+  assert.equal(
+    peerPort.stderr.trim(),
+    `error: Cannot serve peers on port ${port}: the port is in use; pick another --port (0 picks any free port)`,
+  );
+  const uiPort = await peer([
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--ui",
+    "--ui-port",
+    String(port),
+    "--out",
+    dir.path,
+  ]);
+  assert.equal(uiPort.code, 2, uiPort.stderr);
+  assert.match(
+    uiPort.stderr,
+    new RegExp(
+      `^error: Cannot serve the web page on port ${port}: the port is in use; pick another --ui-port`,
+      "m",
+    ),
+  );
+});
+
+Deno.test("--out that is a file, a folder given to --seed, and an unknown option each say what to do", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const file = join(dir.path, "a.bin");
+  await makeFile(file, 10, 1);
+  const out = await peer([
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--get",
+    "x",
+    "--out",
+    file,
+  ]);
+  assert.equal(out.code, 2);
+  assert.equal(
+    out.stderr.trim(),
+    `error: --out ${file} is a file, not a folder; give --out a folder to download into`,
+  );
+
+  await Deno.mkdir(join(dir.path, "album"));
+  const folder = await peer([
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--seed",
+    join(dir.path, "album"),
+    "--out",
+    join(dir.path, "state"),
+  ]);
+  assert.equal(folder.code, 1);
+  assert.match(
+    folder.stderr,
+    /it is a folder, and Shoal shares single files for now; seed the files in it one by one/,
+  );
+
+  const unknown = await peer(["--seeed", file]);
+  assert.equal(unknown.code, 2);
+  assert.equal(
+    unknown.stderr.trim(),
+    "error: Unknown option '--seeed'; see --help",
+  );
+});
+
+Deno.test("a seeder says what it uploaded and to how many peers, in human units, when it stops", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const source = join(dir.path, "film.mkv");
+  await makeFile(source, 1_200_000, 5);
+  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+  let code: number;
+  try {
+    const got = await getFile(tracker, "film.mkv", join(dir.path, "d"));
+    assert.equal(got.code, 0, got.stderr);
+    // Singular where it is one: "1 peer".
+    assert.match(got.stderr, /3\/3 chunks, (checking|done), 1 peer\n/);
+  } finally {
+    code = await seeder.stop();
+  }
+  assert.equal(code, 0);
+  const last = seeder.lines.at(-1)!;
+  assert.match(last, /^stopped; uploaded \d+(\.\d)? MB to 1 peer$/);
+});
