@@ -58,7 +58,9 @@ Deno.test("deno task install gives a shoal command that runs the tracker and the
   try {
     await seeder.waitFor(/^seeding here\.bin \(1\.0 KB, 1 chunk\) id /);
   } finally {
-    assert.equal(await seeder.stop(), 0);
+    seeder.child.kill("SIGTERM");
+    const stopped = await seeder.done(10_000);
+    assert.equal(stopped.code, 0, `${stopped.stdout}\n${stopped.stderr}`);
   }
   const state = await Deno.stat(join(elsewhere.path, "state", ".shoal"));
   assert.ok(state.isDirectory);
