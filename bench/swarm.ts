@@ -570,117 +570,117 @@ function aria2Common(dir: string, workDir: string): string[] {
   ];
 }
 
+/** How to run one BitTorrent client as seeders and as the leecher. */
+interface BtClient {
+  tool: "aria2" | "libtorrent";
+  /** Shown in logs and errors. */
+  label: string;
+  /** Log file prefix. */
+  logName: string;
+  command: string;
+  seederArgs(torrentPath: string, dir: string): string[];
+  leecherArgs(torrentPath: string, out: string, timeoutMs: number): string[];
+  /** Extra wait past the leecher's own timeout. @default {0} */
+  exitSlackMs?: number;
+  /** The client's own time for the download, from its output, if it says. */
+  selfSeconds?(lines: readonly string[]): number | null;
+}
+
+function aria2Client(workDir: string): BtClient {
+  return {
+    tool: "aria2",
+    label: "aria2c leecher",
+    logName: "aria2",
+    command: "aria2c",
+    seederArgs: (torrentPath, dir) => [
+      ...aria2Common(dir, workDir),
+      "--seed-ratio=0.0",
+      "--bt-seed-unverified=true",
+      "--check-integrity=false",
+      torrentPath,
+    ],
+    leecherArgs: (torrentPath, out) => [
+      ...aria2Common(out, workDir),
+      "--seed-time=0",
+      "--file-allocation=none",
+      torrentPath,
+    ],
+  };
+}
+
+const LIBTORRENT_CLIENT: BtClient = {
+  tool: "libtorrent",
+  label: "libtorrent leecher",
+  logName: "lt",
+  command: PYTHON,
+  seederArgs: (torrentPath, dir) => [
+    LT_CLIENT,
+    "seed",
+    torrentPath,
+    dir,
+    String(freeTcpPort()),
+    "100000",
+  ],
+  leecherArgs: (torrentPath, out, timeoutMs) => [
+    LT_CLIENT,
+    "leech",
+    torrentPath,
+    out,
+    String(freeTcpPort()),
+    String(Math.ceil(timeoutMs / 1000)),
+  ],
+  exitSlackMs: 5_000,
+  selfSeconds(lines) {
+    const done = lines.join("\n").match(/done in ([\d.]+)s/);
+    return done ? Number(done[1]) : null;
+  },
+};
+
 async function aria2Env(
   file: BenchFile,
   seeders: number,
   workDir: string,
 ): Promise<Env> {
   await Deno.mkdir(join(workDir, "aria2-dht"), { recursive: true });
-  const ot = await startOpentracker(file, workDir, "aria2");
-  const seeds: BenchProcess[] = [];
-  const close = async () => {
-    await Promise.all([...seeds, ot.proc].map((p) => p.stop()));
-  };
-  try {
-    for (let k = 0; k < seeders; k++) {
-      const dir = seedLinkDir(workDir, "aria2", k);
-      await linkedCopy(file, dir);
-      seeds.push(spawnProcess(`aria2 seeder ${k}`, "aria2c", {
-        args: [
-          ...aria2Common(dir, workDir),
-          "--seed-ratio=0.0",
-          "--bt-seed-unverified=true",
-          "--check-integrity=false",
-          ot.torrentPath,
-        ],
-        logPath: join(
-          workDir,
-          "logs",
-          `aria2-seeder-${sizeLabel(file.size)}x${seeders}-${k}.log`,
-        ),
-      }));
-    }
-    await waitSeeders(ot.port, ot.infoHash, seeders, REGISTERED_MS);
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return {
-    tool: "aria2",
-    close,
-    async runOnce(run) {
-      const out = join(workDir, "dl", "aria2");
-      await removeDir(out);
-      await Deno.mkdir(out, { recursive: true });
-      for (const p of [ot.proc, ...seeds]) p.resetPeak();
-      const leecher = spawnProcess("aria2 leecher", "aria2c", {
-        args: [
-          ...aria2Common(out, workDir),
-          "--seed-time=0",
-          "--file-allocation=none",
-          ot.torrentPath,
-        ],
-        logPath: join(
-          workDir,
-          "logs",
-          `aria2-leecher-${sizeLabel(file.size)}x${seeders}-${run}.log`,
-        ),
-      });
-      try {
-        const status = await leecher.waitExit(leecherTimeoutMs(file.size));
-        if (!status) {
-          throw new Error(`aria2c leecher timed out:\n${leecher.tail()}`);
-        }
-        if (status.code !== 0) {
-          throw new Error(
-            `aria2c exited with ${status.code}:\n${leecher.tail()}`,
-          );
-        }
-        await checkDownload(join(out, file.name), file);
-        return {
-          seconds: leecher.elapsedMs! / 1000,
-          leecherPeak: leecher.peakBytes || null,
-          leecherCpuSeconds: leecher.cpuSeconds,
-          seederPeak: maxPeak(seeds),
-          trackerPeak: maxPeak([ot.proc]),
-        };
-      } finally {
-        await leecher.stop();
-        await removeDir(out);
-      }
-    },
-  };
+  return await btClientEnv(aria2Client(workDir), file, seeders, workDir);
 }
 
-async function libtorrentEnv(
+function libtorrentEnv(
   file: BenchFile,
   seeders: number,
   workDir: string,
 ): Promise<Env> {
-  const ot = await startOpentracker(file, workDir, "libtorrent");
+  return btClientEnv(LIBTORRENT_CLIENT, file, seeders, workDir);
+}
+
+/** An opentracker, `seeders` seeders of one client, and a fresh leecher per run. */
+async function btClientEnv(
+  client: BtClient,
+  file: BenchFile,
+  seeders: number,
+  workDir: string,
+): Promise<Env> {
+  const ot = await startOpentracker(file, workDir, client.tool);
   const seeds: BenchProcess[] = [];
   const close = async () => {
     await Promise.all([...seeds, ot.proc].map((p) => p.stop()));
   };
+  const logPath = (role: string, n: number) =>
+    join(
+      workDir,
+      "logs",
+      `${client.logName}-${role}-${sizeLabel(file.size)}x${seeders}-${n}.log`,
+    );
   try {
     for (let k = 0; k < seeders; k++) {
-      const dir = seedLinkDir(workDir, "libtorrent", k);
+      const dir = seedLinkDir(workDir, client.tool, k);
       await linkedCopy(file, dir);
-      seeds.push(spawnProcess(`libtorrent seeder ${k}`, PYTHON, {
-        args: [
-          LT_CLIENT,
-          "seed",
-          ot.torrentPath,
-          dir,
-          String(freeTcpPort()),
-          "100000",
-        ],
-        logPath: join(
-          workDir,
-          "logs",
-          `lt-seeder-${sizeLabel(file.size)}x${seeders}-${k}.log`,
-        ),
-      }));
+      seeds.push(
+        spawnProcess(`${client.tool} seeder ${k}`, client.command, {
+          args: client.seederArgs(ot.torrentPath, dir),
+          logPath: logPath("seeder", k),
+        }),
+      );
     }
     await waitSeeders(ot.port, ot.infoHash, seeders, REGISTERED_MS);
   } catch (error) {
@@ -688,48 +688,39 @@ async function libtorrentEnv(
     throw error;
   }
   return {
-    tool: "libtorrent",
+    tool: client.tool,
     close,
     async runOnce(run) {
-      const out = join(workDir, "dl", "libtorrent");
+      const out = join(workDir, "dl", client.tool);
       await removeDir(out);
       await Deno.mkdir(out, { recursive: true });
       for (const p of [ot.proc, ...seeds]) p.resetPeak();
       const timeoutMs = leecherTimeoutMs(file.size);
-      const leecher = spawnProcess("libtorrent leecher", PYTHON, {
-        args: [
-          LT_CLIENT,
-          "leech",
-          ot.torrentPath,
-          out,
-          String(freeTcpPort()),
-          String(Math.ceil(timeoutMs / 1000)),
-        ],
-        logPath: join(
-          workDir,
-          "logs",
-          `lt-leecher-${sizeLabel(file.size)}x${seeders}-${run}.log`,
-        ),
+      const leecher = spawnProcess(`${client.tool} leecher`, client.command, {
+        args: client.leecherArgs(ot.torrentPath, out, timeoutMs),
+        logPath: logPath("leecher", run),
       });
       try {
-        const status = await leecher.waitExit(timeoutMs + 5_000);
+        const status = await leecher.waitExit(
+          timeoutMs + (client.exitSlackMs ?? 0),
+        );
         if (!status) {
-          throw new Error(`libtorrent leecher timed out:\n${leecher.tail()}`);
+          throw new Error(`${client.label} timed out:\n${leecher.tail()}`);
         }
         if (status.code !== 0) {
           throw new Error(
-            `libtorrent leecher exited with ${status.code}:\n${leecher.tail()}`,
+            `${client.label} exited with ${status.code}:\n${leecher.tail()}`,
           );
         }
         await checkDownload(join(out, file.name), file);
-        const done = leecher.lines.join("\n").match(/done in ([\d.]+)s/);
+        const selfSeconds = client.selfSeconds?.(leecher.lines) ?? null;
         return {
           seconds: leecher.elapsedMs! / 1000,
           leecherPeak: leecher.peakBytes || null,
           leecherCpuSeconds: leecher.cpuSeconds,
           seederPeak: maxPeak(seeds),
           trackerPeak: maxPeak([ot.proc]),
-          ...(done ? { selfSeconds: Number(done[1]) } : {}),
+          ...(selfSeconds !== null ? { selfSeconds } : {}),
         };
       } finally {
         await leecher.stop();
