@@ -170,7 +170,7 @@ export class TrackerClient {
     });
     const cookies = new CookieJar(
       options.cookieMaxAgeMs ?? COOKIE_MAX_AGE_MS,
-      options.now ?? clock.now,
+      options.now ?? (() => clock.now()),
     );
     return new TrackerClient(exchange, cookies, label);
   }
