@@ -18,64 +18,10 @@ import { registerBatches } from "./batching.ts";
 import { COOKIE_MAX_AGE_MS, CookieJar, withCookie } from "./cookies.ts";
 import { unexpectedReply } from "./errors.ts";
 import { Exchange, type TrackerCallOptions } from "./exchange.ts";
-import { type DnsLookup, resolveTrackerHost } from "./resolve.ts";
-import {
-  type Clock,
-  SYSTEM_CLOCK,
-  TRACKER_RETRIES,
-  TRACKER_TIMEOUT_MS,
-} from "./retry.ts";
-import { type OpenTransport, openUdpTransport } from "./transport.ts";
-
-/** Options for {@linkcode TrackerClient.open}. */
-export interface TrackerClientOptions {
-  /** Tracker host: an IP address, "localhost" or a DNS name. */
-  host: string;
-  /** Tracker UDP port. */
-  port: number;
-  /**
-   * Wait for the first try in milliseconds; each retry waits twice as long.
-   *
-   * @default {250}
-   */
-  timeoutMs?: number;
-  /**
-   * Retries after the first try (4 gives 5 tries: 250+500+1000+2000+4000 ms).
-   *
-   * @default {4}
-   */
-  retries?: number;
-  /**
-   * Renew the cookie when it is older than this.
-   *
-   * @default {50_000}
-   */
-  cookieMaxAgeMs?: number;
-  /**
-   * Clock in milliseconds, for the cookie's age.
-   *
-   * @default {clock.now}
-   */
-  now?: () => number;
-  /**
-   * Time and timers for waits and the cookie's age (tests pass a fake).
-   *
-   * @default {SYSTEM_CLOCK}
-   */
-  clock?: Clock;
-  /**
-   * DNS lookup for a host name (tests pass a fake).
-   *
-   * @default {Deno.resolveDns}
-   */
-  resolveDns?: DnsLookup;
-  /**
-   * Opens the datagram transport to the tracker's IP (tests pass a fake).
-   *
-   * @default {openUdpTransport}, a UDP socket on an ephemeral port
-   */
-  openTransport?: OpenTransport;
-}
+import { checkOptions, type TrackerClientOptions } from "./options.ts";
+import { resolveTrackerHost } from "./resolve.ts";
+import { SYSTEM_CLOCK, TRACKER_RETRIES, TRACKER_TIMEOUT_MS } from "./retry.ts";
+import { openUdpTransport } from "./transport.ts";
 
 /** What {@linkcode TrackerClient.request} returns. */
 export type RequestResult =
@@ -96,30 +42,6 @@ export interface ListResult {
   total: number;
   /** This page, sorted by name. */
   files: FileSummary[];
-}
-
-function checkOptions(options: TrackerClientOptions): void {
-  if (
-    !Number.isInteger(options.port) || options.port < 1 ||
-    options.port > 65_535
-  ) {
-    throw new RangeError(
-      `Cannot open tracker client: port ${options.port}, expected 1 to 65535`,
-    );
-  }
-  if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
-    throw new RangeError(
-      `Cannot open tracker client: timeout of ${options.timeoutMs} ms, expected more than 0`,
-    );
-  }
-  if (
-    options.retries !== undefined &&
-    !(Number.isInteger(options.retries) && options.retries >= 0)
-  ) {
-    throw new RangeError(
-      `Cannot open tracker client: ${options.retries} retries, expected a whole number of at least 0`,
-    );
-  }
 }
 
 /**

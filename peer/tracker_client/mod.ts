@@ -1,6 +1,6 @@
 /**
  * The peer's tracker client: {@linkcode TrackerClient} and what its calls
- * take and return. Files: `client.ts` (the seven calls), `exchange.ts`
+ * take and return. Files: `client.ts` (the seven calls), `options.ts`, `exchange.ts`
  * (transaction ids, the receive loop, retries), `cookies.ts`, `retry.ts`
  * (timeouts, the clock), `batching.ts` (REGISTER datagrams), `transport.ts`
  * (the socket, injectable), `resolve.ts` (DNS), `address.ts`, `errors.ts`.
@@ -11,8 +11,8 @@ export {
   type ListResult,
   type RequestResult,
   TrackerClient,
-  type TrackerClientOptions,
 } from "./client.ts";
+export type { TrackerClientOptions } from "./options.ts";
 export { COOKIE_MAX_AGE_MS } from "./cookies.ts";
 export { TrackerError, type TrackerErrorCode } from "./errors.ts";
 export type { TrackerCallOptions } from "./exchange.ts";
