@@ -4,6 +4,16 @@
  *
  * @module
  */
+import {
+  bytesEqual,
+  FILE_ID_BYTES,
+  type FileAnnouncement,
+} from "@shoal/protocol";
+import type { FileTable } from "./file_table.ts";
+import type { Holdings } from "./holdings.ts";
+import type { HostTable } from "./host_intern.ts";
+import type { PeerTable } from "./peer_table.ts";
+import { NONE } from "./tables.ts";
 
 /** Limits of a {@linkcode SwarmRegistry}. Over any of them a change answers "busy". */
 export interface RegistryLimits {
@@ -73,3 +83,87 @@ export function registryLimits(
  */
 export const DEFAULT_REGISTRY_LIMITS: Readonly<RegistryLimits> = Object
   .freeze(registryLimits());
+
+/** The tables a {@linkcode Quotas} reads. */
+export interface QuotaTables {
+  /** Peers. */
+  peers: PeerTable;
+  /** Source IPs, with their counts. */
+  hosts: HostTable;
+  /** Files. */
+  files: FileTable;
+  /** (peer, file) pairs. */
+  holdings: Holdings;
+}
+
+/** Checks a change against the caps before anything changes. */
+export class Quotas {
+  readonly #limits: RegistryLimits;
+  readonly #tables: QuotaTables;
+
+  /**
+   * @param limits the caps
+   * @param tables the tables to count in
+   */
+  constructor(limits: RegistryLimits, tables: QuotaTables) {
+    this.#limits = limits;
+    this.#tables = tables;
+  }
+
+  /** True when a new peer of `host` fits. */
+  canAddPeer(host: string): boolean {
+    const { peers, hosts } = this.#tables;
+    if (peers.count >= this.#limits.maxPeers) return false;
+    const hostId = hosts.idOf(host);
+    return hostId === NONE || hosts.peers[hostId]! < this.#limits.maxPeersPerIp;
+  }
+
+  /**
+   * True when the peer in `slot` (NONE: a new one) of `host` may hold
+   * `files` too: every cap on files, holdings and shares still holds.
+   */
+  canAddFiles(
+    slot: number,
+    host: string,
+    files: readonly FileAnnouncement[],
+  ): boolean {
+    const { peers, hosts, holdings } = this.#tables;
+    const table = this.#tables.files;
+    const limits = this.#limits;
+    let newHoldings = 0;
+    let newFiles = 0;
+    const seen: number[] = [];
+    const fresh: Uint8Array[] = [];
+    for (const file of files) {
+      if (file.id.byteLength !== FILE_ID_BYTES) return false;
+      const fileSlot = table.find(file.id, 0);
+      if (fileSlot === NONE) {
+        // A new file, unless listed twice in this call.
+        if (fresh.some((id) => bytesEqual(id, file.id))) continue;
+        fresh.push(file.id);
+        newHoldings++;
+        newFiles++;
+        continue;
+      }
+      if (seen.includes(fileSlot)) continue;
+      seen.push(fileSlot);
+      if (
+        slot !== NONE &&
+        holdings.find(slot, peers.first[slot]!, fileSlot) !== NONE
+      ) {
+        continue;
+      }
+      newHoldings++;
+      if (table.entries[fileSlot]!.holderCount >= limits.maxPeersPerFile) {
+        return false;
+      }
+    }
+    const held = slot === NONE ? 0 : peers.holdings[slot]!;
+    const hostId = hosts.idOf(host);
+    const hostHeld = hostId === NONE ? 0 : hosts.holdings[hostId]!;
+    return held + newHoldings <= limits.maxFilesPerPeer &&
+      hostHeld + newHoldings <= limits.maxHoldingsPerIp &&
+      holdings.count + newHoldings <= limits.maxHoldings &&
+      table.count + newFiles <= limits.maxFiles;
+  }
+}

@@ -14,7 +14,6 @@
  * @module
  */
 import {
-  bytesEqual,
   FILE_ID_BYTES,
   type FileAnnouncement,
   type FileSummary,
@@ -37,7 +36,7 @@ import { Holdings } from "./holdings.ts";
 import { HostTable } from "./host_intern.ts";
 import { PeerPicker, type PickedPeers, type Requester } from "./peer_picker.ts";
 import { PeerTable } from "./peer_table.ts";
-import { type RegistryLimits, registryLimits } from "./quotas.ts";
+import { Quotas, registryLimits } from "./quotas.ts";
 import { topFiles } from "./stats.ts";
 import { Sweeper } from "./sweeper.ts";
 import { capacityFor, NONE, WorkMeter } from "./tables.ts";
@@ -78,7 +77,7 @@ function udpPortOf(udpSource: string | undefined): number {
  */
 export class SwarmRegistry {
   readonly #peerTtlMs: number;
-  readonly #limits: RegistryLimits;
+  readonly #quotas: Quotas;
   readonly #work = new WorkMeter();
   readonly #peers: PeerTable;
   readonly #hosts: HostTable;
@@ -112,7 +111,7 @@ export class SwarmRegistry {
       );
     }
     this.#peerTtlMs = peerTtlMs;
-    const limits = this.#limits = registryLimits(options.limits);
+    const limits = registryLimits(options.limits);
     const seed = (Math.random() * 0x1_0000_0000) >>> 0;
     const peerCapacity = capacityFor(limits.maxPeers);
     this.#peers = new PeerTable(peerCapacity, seed);
@@ -145,6 +144,12 @@ export class SwarmRegistry {
       chunkCount: 0,
       peers: new PeerListPeers(0),
     };
+    this.#quotas = new Quotas(limits, {
+      peers: this.#peers,
+      hosts: this.#hosts,
+      files: this.#files,
+      holdings: this.#holdings,
+    });
     this.#sweeper = new Sweeper(this.#peers, (slot) => this.#removePeer(slot));
   }
 
@@ -219,8 +224,8 @@ export class SwarmRegistry {
       this.#removePeer(slot);
       slot = NONE;
     }
-    if (slot === NONE && !this.#canAddPeer(who.host)) return "busy";
-    if (!this.#canAddFiles(slot, who.host, files)) return "busy";
+    if (slot === NONE && !this.#quotas.canAddPeer(who.host)) return "busy";
+    if (!this.#quotas.canAddFiles(slot, who.host, files)) return "busy";
     if (slot === NONE) {
       const added = this.#addPeer(who.host, who.port, peerId);
       if (added === NONE) return "busy";
@@ -265,7 +270,7 @@ export class SwarmRegistry {
       return "unknown_peer";
     }
     const complete = { ...file, complete: true };
-    if (!this.#canAddFiles(slot, who.host, [complete])) return "busy";
+    if (!this.#quotas.canAddFiles(slot, who.host, [complete])) return "busy";
     this.#touch(slot, who.udpPort ?? udpPortOf(who.udpSource), nowMs);
     this.#hold(slot, complete);
     return "ok";
@@ -535,56 +540,8 @@ export class SwarmRegistry {
     return slot;
   }
 
-  #canAddPeer(host: string): boolean {
-    if (this.#peers.count >= this.#limits.maxPeers) return false;
-    const hostId = this.#hosts.idOf(host);
-    return hostId === NONE ||
-      this.#hosts.peers[hostId]! < this.#limits.maxPeersPerIp;
-  }
-
   #holdingOf(slot: number, fileSlot: number): number {
     return this.#holdings.find(slot, this.#peers.first[slot]!, fileSlot);
-  }
-
-  #canAddFiles(
-    slot: number,
-    host: string,
-    files: readonly FileAnnouncement[],
-  ): boolean {
-    let newHoldings = 0;
-    let newFiles = 0;
-    const seen: number[] = [];
-    const fresh: Uint8Array[] = [];
-    for (const file of files) {
-      if (file.id.byteLength !== FILE_ID_BYTES) return false;
-      const fileSlot = this.#files.find(file.id, 0);
-      if (fileSlot === NONE) {
-        // A new file, unless listed twice in this call.
-        if (fresh.some((id) => bytesEqual(id, file.id))) continue;
-        fresh.push(file.id);
-        newHoldings++;
-        newFiles++;
-        continue;
-      }
-      if (seen.includes(fileSlot)) continue;
-      seen.push(fileSlot);
-      if (slot !== NONE && this.#holdingOf(slot, fileSlot) !== NONE) continue;
-      newHoldings++;
-      if (
-        this.#files.entries[fileSlot]!.holderCount >=
-          this.#limits.maxPeersPerFile
-      ) {
-        return false;
-      }
-    }
-    const limits = this.#limits;
-    const held = slot === NONE ? 0 : this.#peers.holdings[slot]!;
-    const hostId = this.#hosts.idOf(host);
-    const hostHeld = hostId === NONE ? 0 : this.#hosts.holdings[hostId]!;
-    return held + newHoldings <= limits.maxFilesPerPeer &&
-      hostHeld + newHoldings <= limits.maxHoldingsPerIp &&
-      this.#holdings.count + newHoldings <= limits.maxHoldings &&
-      this.#files.count + newFiles <= limits.maxFiles;
   }
 
   #addPeer(host: string, port: number, peerId: Uint8Array): number {
