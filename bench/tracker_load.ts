@@ -4,7 +4,7 @@
  * FILES files with the real protocol (CONNECT for a cookie, then REGISTER),
  * from many loopback source addresses (127.77.x.y: every 127.0.0.0/8
  * address is local on Linux), because the tracker keys peers by source IP
- * and allows at most 64 per IP (tracker/registry.ts, `maxPeersPerIp`) and
+ * and allows at most 64 per IP (tracker/registry/quotas.ts, `maxPeersPerIp`) and
  * rate-limits each IP (tracker/rate_limit.ts: 200/s, bursts of 400). Then it
  * keeps CONCURRENCY requests in flight, alternating REQUEST (a random file
  * by id) and KEEPALIVE (a random registered peer), for SECONDS, and reports
@@ -41,7 +41,7 @@ import {
   PEER_ID_BYTES,
 } from "@shoal/protocol";
 
-/** The tracker's cap of peers per source IP (tracker/registry.ts). */
+/** The tracker's cap of peers per source IP (tracker/registry/quotas.ts). */
 const PEERS_PER_IP = 64;
 /** Sources used at least (to stay far below the per-IP rate limit). */
 const MIN_IPS = 1024;

@@ -43,6 +43,12 @@ export {
   type RequestQuery,
 } from "./messages.ts";
 export {
+  peerListEntryBytes,
+  type PeerListFields,
+  PeerListPeers,
+  writePeerList,
+} from "./peer_list_writer.ts";
+export {
   FrameDecoder,
   type FrameDecoderOptions,
   FrameDecoderStream,

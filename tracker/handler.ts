@@ -9,6 +9,7 @@ import {
   createMessage,
   DEFAULT_WANTED_PEERS,
   ErrorCode,
+  FILE_ID_BYTES,
   type FileAnnouncement,
   fileNameProblem,
   HEADER_BYTES,
@@ -20,11 +21,18 @@ import {
   type Message,
   type MessageOf,
   parseMessage,
+  type PeerListFields,
+  PeerListPeers,
   PROTOCOL_VERSION,
   ProtocolError,
+  writePeerList,
 } from "@shoal/protocol";
 import { CookieJar, type DatagramSource } from "./cookies.ts";
-import { type PeerIdentity, SwarmRegistry } from "./registry.ts";
+import {
+  type FileRecord,
+  type PeerIdentity,
+  SwarmRegistry,
+} from "./registry/mod.ts";
 import { RateLimiter, type RateLimiterOptions } from "./rate_limit.ts";
 
 export type { DatagramSource } from "./cookies.ts";
@@ -292,7 +300,7 @@ function normalizeHost(hostname: string): string {
  *
  * REQUEST by id and KEEPALIVE, nearly all of a busy tracker's traffic, are
  * decoded in place and answered from one reply buffer, with no allocation
- * beyond the file lookup key.
+ * beyond views of the datagram's ids.
  *
  * @example
  * ```ts
@@ -313,6 +321,15 @@ export class TrackerHandler {
   #lastSweepMs = -Infinity;
   /** Where hot replies are written; {@linkcode TrackerHandler.respond} returns views of it. */
   readonly #out = new Uint8Array(MAX_DATAGRAM_BYTES);
+  /** The PEER_LIST being written, reused by every reply. */
+  readonly #list: PeerListFields = {
+    txid: 0,
+    fileId: new Uint8Array(FILE_ID_BYTES),
+    size: 0,
+    chunkCount: 0,
+    name: "",
+    peers: new PeerListPeers(0),
+  };
   readonly #stats: HandlerStats = {
     received: 0,
     malformed: 0,
@@ -525,10 +542,12 @@ export class TrackerHandler {
     if (!this.#cookieOk(bytes, host, udpPort, nowMs)) {
       return this.#badCookie(txid, bytes.byteLength);
     }
-    const file = this.#registry.fileAt(bytes, HEADER_BYTES + 10);
+    const idAt = HEADER_BYTES + 10;
+    const fileId = bytes.subarray(idAt, idAt + FILE_ID_BYTES);
+    const file = this.#registry.fileById(fileId);
     if (!file) return this.#template(UNKNOWN_FILE_REPLY, txid);
     const wanted = bytes[HEADER_BYTES + 8]!;
-    return this.#peerList(txid, file, wanted, host, udpPort, nowMs);
+    return this.#peerList(txid, file, fileId, wanted, host, udpPort, nowMs);
   }
 
   #fastRegister(
@@ -578,20 +597,18 @@ export class TrackerHandler {
     }
     const idAt = HEADER_BYTES + 8;
     const port = (bytes[idAt + 16]! << 8) | bytes[idAt + 17]!;
-    const result = this.#registry.keepaliveFrom(
-      host,
-      port,
-      bytes,
-      idAt,
-      udpPort,
+    const result = this.#registry.keepalive(
+      { host, port, peerId: bytes.subarray(idAt, idAt + 16), udpPort },
       nowMs,
     );
     return result === "ok" ? this.#ack(txid) : this.#unknownPeer(txid);
   }
 
+  /** Picks peers from the registry and writes them as a PEER_LIST. */
   #peerList(
     txid: number,
-    file: NonNullable<ReturnType<SwarmRegistry["fileById"]>>,
+    file: FileRecord,
+    fileId: Uint8Array,
     wantedField: number,
     host: string,
     udpPort: number,
@@ -602,16 +619,21 @@ export class TrackerHandler {
       wantedField === 0 ? DEFAULT_WANTED_PEERS : wantedField,
       MAX_PEERS_PER_LIST,
     );
-    const length = this.#registry.writePeerList(this.#out, {
-      txid,
-      file,
+    const pick = this.#registry.pick(file, {
       wanted,
       requesterHost: host,
       requesterUdpPort: udpPort,
       nowMs,
       name,
     });
-    return this.#out.subarray(0, length);
+    const list = this.#list;
+    list.txid = txid;
+    list.fileId = fileId;
+    list.size = pick.size;
+    list.chunkCount = pick.chunkCount;
+    list.name = pick.name;
+    list.peers = pick.peers;
+    return this.#out.subarray(0, writePeerList(this.#out, list));
   }
 
   #answer(
@@ -744,6 +766,7 @@ export class TrackerHandler {
     return this.#peerList(
       txid,
       file,
+      file.id,
       message.wanted,
       source.hostname,
       source.port,

@@ -7,7 +7,7 @@
 import { getLogger } from "@logtape/logtape";
 import { MAX_DATAGRAM_BYTES } from "@shoal/protocol";
 import { TrackerHandler, type TrackerHandlerOptions } from "./handler.ts";
-import { type RegistryOptions, SwarmRegistry } from "./registry.ts";
+import { type RegistryOptions, SwarmRegistry } from "./registry/mod.ts";
 
 const logger = getLogger(["shoal", "tracker"]);
 

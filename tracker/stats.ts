@@ -13,7 +13,7 @@ import {
   type RequestType,
   type TrackerHandler,
 } from "./handler.ts";
-import type { FileCounts } from "./registry.ts";
+import type { FileCounts } from "./registry/mod.ts";
 
 /** Files listed one by one in a snapshot, most peers first. */
 export const STATS_TOP_FILES = 100;

@@ -19,7 +19,7 @@ import {
 import {
   type RegistryOptions,
   SwarmRegistry,
-} from "../../../tracker/registry.ts";
+} from "../../../tracker/registry/mod.ts";
 
 /** A message without its txid (the fake fills it in). */
 export type Outgoing = Message extends infer M

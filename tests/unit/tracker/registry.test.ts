@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { toHex } from "@shoal/protocol";
-import { SwarmRegistry } from "../../../tracker/registry.ts";
+import { SwarmRegistry } from "../../../tracker/registry/mod.ts";
 import { file } from "./_fake.ts";
 
 function who(host: string, port = 7000, udpPort = 40_000) {

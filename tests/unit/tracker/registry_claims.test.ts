@@ -4,8 +4,12 @@
  * name, so a lone stranger cannot take a real file's name away.
  */
 import assert from "node:assert/strict";
-import { MAX_DATAGRAM_BYTES, parseMessage } from "@shoal/protocol";
-import { SwarmRegistry } from "../../../tracker/registry.ts";
+import {
+  MAX_DATAGRAM_BYTES,
+  parseMessage,
+  writePeerList,
+} from "@shoal/protocol";
+import { SwarmRegistry } from "../../../tracker/registry/mod.ts";
 import { file } from "./_fake.ts";
 
 function who(host: string, port = 7000) {
@@ -35,15 +39,14 @@ Deno.test("a stranger who claims a file first does not hide it from its real nam
   assert.equal(record.holderCount, 2);
   // Asked by the real name, the PEER_LIST carries that claim's size.
   const out = new Uint8Array(MAX_DATAGRAM_BYTES);
-  const length = registry.writePeerList(out, {
-    txid: 1,
-    file: record,
+  const pick = registry.pick(record, {
     wanted: 10,
     requesterHost: "10.0.0.9",
     requesterUdpPort: 1,
     nowMs: 0,
     name: "real.bin",
   });
+  const length = writePeerList(out, { txid: 1, fileId: REAL.id, ...pick });
   const list = parseMessage(out.subarray(0, length));
   assert.equal(list.kind, "peer_list");
   if (list.kind === "peer_list") {

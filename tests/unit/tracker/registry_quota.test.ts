@@ -8,7 +8,7 @@ import {
   registryLimits,
   SOURCE_SHARE_OF_TABLE,
   SwarmRegistry,
-} from "../../../tracker/registry.ts";
+} from "../../../tracker/registry/mod.ts";
 import { file } from "./_fake.ts";
 
 function who(host: string, port = 7000) {

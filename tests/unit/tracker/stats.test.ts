@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createMessage } from "@shoal/protocol";
-import { SwarmRegistry } from "../../../tracker/registry.ts";
+import { SwarmRegistry } from "../../../tracker/registry/mod.ts";
 import {
   prometheusText,
   STATS_TOP_FILES,
