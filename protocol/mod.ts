@@ -42,6 +42,20 @@ export {
 } from "./tracker_messages.ts";
 export { createChunkDataPrefix } from "./peer_messages.ts";
 export {
+  ANNOUNCE_PEER_ID_AT,
+  announcePort,
+  cookieHigh,
+  cookieLow,
+  datagramTxid,
+  type FastRequestKind,
+  fastRequestKind,
+  registeredFiles,
+  REQUEST_FILE_ID_AT,
+  requestWanted,
+  writeAck,
+  writeReplyCopy,
+} from "./tracker_fast.ts";
+export {
   FrameDecoder,
   type FrameDecoderOptions,
   FrameDecoderStream,
