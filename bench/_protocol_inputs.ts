@@ -2,15 +2,23 @@
  * Input generators shared by the protocol unit tests and `bench/fuzz.ts`:
  * fast-check arbitraries for every valid message and manifest, and a seeded
  * mutator (bit flips, truncation, extension, insertion, deletion, header
- * tweaks) that both the property tests and the long fuzzer run.
+ * tweaks) that both the property tests and the long fuzzer run, and the
+ * check that the tracker's in-place readers agree with `parseMessage`.
  *
  * @module
  */
+import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import {
+  ANNOUNCE_PEER_ID_AT,
+  announcePort,
   bytesToIp,
+  cookieHigh,
+  cookieLow,
   createMessage,
+  datagramTxid,
   encodeManifest,
+  fastRequestKind,
   FILE_ID_BYTES,
   type FileAnnouncement,
   type FileSummary,
@@ -31,9 +39,13 @@ import {
   type MessageKind,
   type MessageOf,
   MIN_CHUNK_BYTES,
+  parseMessage,
   PEER_ID_BYTES,
   PROTOCOL_VERSION,
   ProtocolError,
+  registeredFiles,
+  REQUEST_FILE_ID_AT,
+  requestWanted,
 } from "@shoal/protocol";
 
 /** Every message kind, in wire order (COMMAND, DATA, CONTROL). */
@@ -317,6 +329,83 @@ export function outcomeOf<T>(
     throw error;
   }
   return label(value);
+}
+
+/**
+ * Runs the tracker's in-place readers (protocol/tracker_fast.ts) on a
+ * datagram and checks them against `parseMessage`: they must take exactly
+ * the REQUESTs by id, KEEPALIVEs and REGISTERs that parseMessage accepts,
+ * and read the same fields from them.
+ *
+ * @param bytes a datagram, untrusted
+ * @returns the path it takes: "request", "keepalive", "register",
+ *   "register refused" (left to parseMessage, which refuses it too) or
+ *   "general path"
+ * @throws {Error} when the two disagree
+ */
+export function fastPathOutcome(bytes: Uint8Array): string {
+  const fast = fastRequestKind(bytes);
+  let parsed: Message | null = null;
+  try {
+    parsed = parseMessage(bytes);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+  }
+  const disagree = (why: string): never => {
+    throw new Error(`In-place ${fast} disagrees with parseMessage: ${why}`);
+  };
+  if (fast === null) {
+    if (
+      parsed?.kind === "keepalive" || parsed?.kind === "register" ||
+      (parsed?.kind === "request" && "id" in parsed.query)
+    ) {
+      disagree(`missed a ${parsed.kind}`);
+    }
+    return "general path";
+  }
+  const files = fast === "register" ? registeredFiles(bytes) : null;
+  if (parsed === null) {
+    if (fast === "register" && files === null) return "register refused";
+    return disagree("accepted what parseMessage refuses");
+  }
+  const txid = datagramTxid(bytes);
+  const cookie = (BigInt(cookieHigh(bytes)) << 32n) | BigInt(cookieLow(bytes));
+  const peerId = bytes.slice(
+    ANNOUNCE_PEER_ID_AT,
+    ANNOUNCE_PEER_ID_AT + PEER_ID_BYTES,
+  );
+  let read: Message;
+  if (fast === "request") {
+    const id = bytes.slice(
+      REQUEST_FILE_ID_AT,
+      REQUEST_FILE_ID_AT + FILE_ID_BYTES,
+    );
+    read = {
+      kind: fast,
+      txid,
+      cookie,
+      wanted: requestWanted(bytes),
+      query: { id },
+    };
+  } else if (fast === "keepalive") {
+    read = { kind: fast, txid, cookie, peerId, port: announcePort(bytes) };
+  } else {
+    if (files === null) return disagree("refused a valid REGISTER");
+    read = {
+      kind: fast,
+      txid,
+      cookie,
+      peerId,
+      port: announcePort(bytes),
+      files: files.map((file) => ({ ...file, id: file.id.slice() })),
+    };
+  }
+  if (!isDeepStrictEqual(read, parsed)) {
+    disagree(
+      `read ${Deno.inspect(read)}, parseMessage ${Deno.inspect(parsed)}`,
+    );
+  }
+  return fast;
 }
 
 // ---- fast-check arbitraries ---------------------------------------------------
@@ -654,6 +743,13 @@ export const anyMessageArb: fc.Arbitrary<Message> = fc.oneof(
 export const datagramArb: fc.Arbitrary<Uint8Array> = anyMessageArb.map(
   createMessage,
 ).filter((bytes) => bytes.byteLength <= MAX_DATAGRAM_BYTES);
+
+/** Encoded valid REGISTERs, KEEPALIVEs and REQUESTs: the tracker's hot path. */
+export const trackerHotDatagramArb: fc.Arbitrary<Uint8Array> = fc.oneof(
+  messageArb("register") as fc.Arbitrary<Message>,
+  messageArb("keepalive"),
+  messageArb("request"),
+).map(createMessage).filter((bytes) => bytes.byteLength <= MAX_DATAGRAM_BYTES);
 
 /** A valid manifest with random hashes and a small chunk count. */
 export const manifestArb: fc.Arbitrary<Manifest> = record({

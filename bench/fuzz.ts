@@ -2,8 +2,10 @@
  * Long fuzzing of the decoders of untrusted bytes: `parseMessage` on
  * datagram-sized inputs, `FrameDecoder` on byte streams, `parseManifest`,
  * the download path's pull-based `FrameReader` (peer/wire/frame_reader.ts)
- * on streams cut into random reads, and `decodeResume`
- * (peer/storage/resume.ts) on damaged resume files. Each parser
+ * on streams cut into random reads, `decodeResume`
+ * (peer/storage/resume.ts) on damaged resume files, the tracker's in-place
+ * readers (protocol/tracker_fast.ts) against `parseMessage`, and the whole
+ * tracker handler. Each parser
  * gets `--iterations` random and mutated inputs (random bytes, mutations of
  * valid encodings, valid headers with random bodies), built by the same
  * generators as the unit tests (bench/_protocol_inputs.ts).
@@ -38,12 +40,14 @@ import {
 } from "@shoal/protocol";
 import {
   datagramArb,
+  fastPathOutcome,
   headerWithRandomBody,
   manifestBytesArb,
   mutate,
   outcomeOf,
   randomInput,
   Rng,
+  trackerHotDatagramArb,
 } from "./_protocol_inputs.ts";
 import { FrameReader } from "../peer/wire/frame_reader.ts";
 import {
@@ -176,6 +180,40 @@ function fuzzDatagrams(
     report.bytes += input.byteLength;
     try {
       count(report.outcomes, datagramOutcome(input));
+    } catch (error) {
+      count(report.outcomes, "ESCAPED");
+      recordEscape(report, i, input, error);
+    }
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
+/**
+ * The tracker's in-place readers of REGISTER, KEEPALIVE and REQUEST by id
+ * must take exactly the datagrams parseMessage accepts as those and read
+ * the same fields: fed mostly mutations of those requests, so every path
+ * (taken, refused, left to parseMessage) is reached.
+ */
+function fuzzTrackerFast(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const report = newReport("tracker in-place readers (vs parseMessage)");
+  const rng = new Rng(seed ^ 0x2d2d_2d2d);
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const roll = rng.int(100);
+    const input = roll < 70
+      ? mutate(rng, rng.pick(corpus))
+      : roll < 85
+      ? headerWithRandomBody(rng, 600)
+      : rng.pick(corpus);
+    report.inputs++;
+    report.bytes += input.byteLength;
+    try {
+      count(report.outcomes, fastPathOutcome(input));
     } catch (error) {
       count(report.outcomes, "ESCAPED");
       recordEscape(report, i, input, error);
@@ -497,7 +535,7 @@ function fuzzResume(
 }
 
 /**
- * Runs the five fuzzers and returns one report per parser.
+ * Runs the seven fuzzers and returns one report per parser.
  *
  * @param options iterations, seed and where to log
  * @returns the reports, in the order run
@@ -518,6 +556,10 @@ export async function runFuzz(
     seed,
     numRuns: CORPUS_SIZE,
   });
+  const hot = fc.sample(trackerHotDatagramArb, {
+    seed,
+    numRuns: CORPUS_SIZE / 2,
+  });
   const manifests = fc.sample(manifestBytesArb, {
     seed,
     numRuns: CORPUS_SIZE / 4,
@@ -530,6 +572,7 @@ export async function runFuzz(
       () => fuzzManifests(iterations, seed, manifests),
       () => fuzzFrameReader(iterations, seed, datagrams),
       () => fuzzResume(iterations, seed, manifests),
+      () => fuzzTrackerFast(iterations, seed, [...hot, ...datagrams]),
       () => fuzzTrackerHandler(iterations, seed, datagrams),
     ]
   ) {

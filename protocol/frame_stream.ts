@@ -7,12 +7,9 @@
  */
 import { HEADER_BYTES, MAX_FRAME_BODY_BYTES } from "./constants.ts";
 import { ProtocolError } from "./errors.ts";
-import {
-  type Header,
-  type Message,
-  parseBody,
-  parseHeader,
-} from "./messages.ts";
+import { type Header, parseHeader } from "./header.ts";
+import type { Message } from "./message_types.ts";
+import { parseBody } from "./messages.ts";
 
 /** Options for {@linkcode FrameDecoderStream}. */
 export interface FrameDecoderOptions {

@@ -18,30 +18,43 @@ export { ProtocolError, type ProtocolErrorCode } from "./errors.ts";
 export {
   CommandType,
   ControlType,
-  createChunkDataPrefix,
-  createHeader,
-  createMessage,
   DataType,
   ErrorCode,
+  MessageType,
+} from "./vocabulary.ts";
+export {
   type FileAnnouncement,
-  fileAnnouncementBytes,
   type FileQuery,
   type FileSummary,
-  fileSummaryBytes,
-  type Header,
-  kindInfo,
   type ListedPeer,
   type Message,
   type MessageKind,
   type MessageOf,
-  MessageType,
   MIN_ID_PREFIX_DIGITS,
-  parseBody,
-  parseHeader,
-  parseMessage,
-  peerListBaseBytes,
   type RequestQuery,
-} from "./messages.ts";
+} from "./message_types.ts";
+export { createHeader, type Header, kindInfo, parseHeader } from "./header.ts";
+export { createMessage, parseBody, parseMessage } from "./messages.ts";
+export {
+  fileAnnouncementBytes,
+  fileSummaryBytes,
+  peerListBaseBytes,
+} from "./tracker_messages.ts";
+export { createChunkDataPrefix } from "./peer_messages.ts";
+export {
+  ANNOUNCE_PEER_ID_AT,
+  announcePort,
+  cookieHigh,
+  cookieLow,
+  datagramTxid,
+  type FastRequestKind,
+  fastRequestKind,
+  registeredFiles,
+  REQUEST_FILE_ID_AT,
+  requestWanted,
+  writeAck,
+  writeReplyCopy,
+} from "./tracker_fast.ts";
 export {
   peerListEntryBytes,
   type PeerListFields,

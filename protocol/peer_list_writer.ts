@@ -15,7 +15,7 @@ import {
   MAX_PEERS_PER_LIST,
   PROTOCOL_VERSION,
 } from "./constants.ts";
-import { ControlType, MessageType } from "./messages.ts";
+import { ControlType, MessageType } from "./vocabulary.ts";
 
 /** Bytes of an IPv6 address: the stride of {@linkcode PeerListPeers.addresses}. */
 const ADDRESS_STRIDE = 16;

@@ -6,26 +6,32 @@
  * @module
  */
 import {
+  ANNOUNCE_PEER_ID_AT,
+  announcePort,
+  cookieHigh,
+  cookieLow,
   createMessage,
+  datagramTxid,
   DEFAULT_WANTED_PEERS,
   ErrorCode,
+  fastRequestKind,
   FILE_ID_BYTES,
   type FileAnnouncement,
-  fileNameProblem,
-  HEADER_BYTES,
-  MAGIC,
-  MAX_CHUNK_COUNT,
   MAX_DATAGRAM_BYTES,
-  MAX_FILE_BYTES,
   MAX_PEERS_PER_LIST,
   type Message,
   type MessageOf,
   parseMessage,
+  PEER_ID_BYTES,
   type PeerListFields,
   PeerListPeers,
-  PROTOCOL_VERSION,
   ProtocolError,
+  registeredFiles,
+  REQUEST_FILE_ID_AT,
+  requestWanted,
+  writeAck,
   writePeerList,
+  writeReplyCopy,
 } from "@shoal/protocol";
 import { CookieJar, type DatagramSource } from "./cookies.ts";
 import {
@@ -39,27 +45,6 @@ export type { DatagramSource } from "./cookies.ts";
 
 /** Text of a BAD_COOKIE error: short, so the reply is smaller than any request. */
 const BAD_COOKIE_TEXT = "cookie";
-
-/**
- * The hot requests, decoded in place without parseMessage when they have
- * exactly this shape (docs/PROTOCOL.md, "Messages"): REQUEST by id is the
- * header, cookie, wanted, query kind 0 and a 32-byte id; KEEPALIVE is the
- * header, cookie, peer id and TCP port. Anything else takes the general path.
- */
-const REQUEST_BY_ID_BYTES = HEADER_BYTES + 8 + 1 + 1 + 32;
-const KEEPALIVE_BYTES = HEADER_BYTES + 8 + 16 + 2;
-const COMMAND_TYPE = 1;
-const REGISTER_CODE = 1;
-const KEEPALIVE_CODE = 2;
-/** REGISTER: header, cookie, peer id, TCP port, file count. */
-const REGISTER_FILES_AT = HEADER_BYTES + 8 + 16 + 2 + 1;
-/** A REGISTER file entry before its name: id, size, chunk count, flags, name length. */
-const FILE_ENTRY_FIXED_BYTES = 32 + 8 + 4 + 1 + 1;
-const REQUEST_CODE = 3;
-const CONTROL_TYPE = 3;
-const ACK_CODE = 1;
-const ERROR_CODE = 2;
-const ACK_BYTES = HEADER_BYTES + 4;
 
 /**
  * Steps of registry work (files scanned, holdings visited) that cost one
@@ -78,90 +63,9 @@ const SWEEP_STEPS = 16;
 /** Each sweep step looks at this many peer slots at least. */
 const MIN_SWEEP_SLOTS = 4096;
 
-const textEncoder = new TextEncoder();
-/** The same strict decoder parseMessage uses for names. */
-const nameDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/** An ERROR reply with txid 0, to copy and stamp. */
+/** An ERROR reply with txid 0, to copy with the command's txid. */
 function errorTemplate(code: ErrorCode, text: string): Uint8Array {
-  const bytes = textEncoder.encode(text);
-  const out = new Uint8Array(HEADER_BYTES + 3 + bytes.byteLength);
-  writeHeader(out, ERROR_CODE, 0, 3 + bytes.byteLength);
-  out[HEADER_BYTES] = code >>> 8;
-  out[HEADER_BYTES + 1] = code & 0xff;
-  out[HEADER_BYTES + 2] = bytes.byteLength;
-  out.set(bytes, HEADER_BYTES + 3);
-  return out;
-}
-
-/** Writes a CONTROL header (docs/PROTOCOL.md, "Header") at offset 0. */
-function writeHeader(
-  out: Uint8Array,
-  code: number,
-  txid: number,
-  bodyLength: number,
-): void {
-  out[0] = MAGIC >>> 8;
-  out[1] = MAGIC & 0xff;
-  out[2] = PROTOCOL_VERSION;
-  out[3] = CONTROL_TYPE;
-  out[4] = code;
-  out[5] = 0;
-  writeU32(out, 6, txid);
-  writeU32(out, 10, bodyLength);
-}
-
-function writeU32(out: Uint8Array, at: number, value: number): void {
-  out[at] = value >>> 24;
-  out[at + 1] = (value >>> 16) & 0xff;
-  out[at + 2] = (value >>> 8) & 0xff;
-  out[at + 3] = value & 0xff;
-}
-
-function readU32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) |
-    (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-}
-
-/**
- * The files of a REGISTER datagram whose header was checked, decoded in
- * place (ids are views of `bytes`), or null when any field is one
- * parseMessage would refuse: then the general path decodes it and drops it
- * as malformed, so both paths accept exactly the same datagrams.
- */
-function registeredFiles(bytes: Uint8Array): FileAnnouncement[] | null {
-  const length = bytes.byteLength;
-  const count = bytes[REGISTER_FILES_AT - 1]!;
-  const files: FileAnnouncement[] = [];
-  let at = REGISTER_FILES_AT;
-  for (let i = 0; i < count; i++) {
-    if (at + FILE_ENTRY_FIXED_BYTES > length) return null;
-    const id = bytes.subarray(at, at + 32);
-    const size = readU32(bytes, at + 32) * 0x1_0000_0000 +
-      readU32(bytes, at + 36);
-    const chunkCount = readU32(bytes, at + 40);
-    const complete = (bytes[at + 44]! & 1) === 1;
-    const nameLength = bytes[at + 45]!;
-    at += FILE_ENTRY_FIXED_BYTES;
-    if (
-      size > MAX_FILE_BYTES || chunkCount > MAX_CHUNK_COUNT ||
-      at + nameLength > length
-    ) {
-      return null;
-    }
-    let name: string;
-    try {
-      name = nameDecoder.decode(bytes.subarray(at, at + nameLength));
-    } catch (error) {
-      // Not UTF-8: the general path refuses it and counts it.
-      if (!(error instanceof TypeError)) throw error;
-      return null;
-    }
-    if (fileNameProblem(name) !== null) return null;
-    at += nameLength;
-    files.push({ id, name, size, chunkCount, complete });
-  }
-  return at === length ? files : null;
+  return createMessage({ kind: "error", txid: 0, code, text });
 }
 
 const BAD_COOKIE_REPLY = errorTemplate(ErrorCode.BAD_COOKIE, BAD_COOKIE_TEXT);
@@ -434,38 +338,18 @@ export class TrackerHandler {
     nowMs: number,
   ): Uint8Array | null {
     const length = bytes.byteLength;
-    if (
-      (length === REQUEST_BY_ID_BYTES || length === KEEPALIVE_BYTES) &&
-      bytes[0] === MAGIC >>> 8 && bytes[1] === (MAGIC & 0xff) &&
-      bytes[2] === PROTOCOL_VERSION && bytes[3] === COMMAND_TYPE &&
-      readU32(bytes, 10) === length - HEADER_BYTES
-    ) {
-      const code = bytes[4];
-      if (
-        code === REQUEST_CODE && length === REQUEST_BY_ID_BYTES &&
-        bytes[HEADER_BYTES + 9] === 0
-      ) {
+    // The hot requests are read in place (protocol/tracker_fast.ts); the
+    // rest, and a REGISTER the in-place reader refuses, go to parseMessage.
+    switch (fastRequestKind(bytes)) {
+      case "request":
         this.#requests.request++;
-        return this.#replied(
-          this.#fastRequest(bytes, host, port, nowMs),
-        );
-      }
-      if (code === KEEPALIVE_CODE && length === KEEPALIVE_BYTES) {
+        return this.#replied(this.#fastRequest(bytes, host, port, nowMs));
+      case "keepalive":
         this.#requests.keepalive++;
-        return this.#replied(
-          this.#fastKeepalive(bytes, host, port, nowMs),
-        );
-      }
-    }
-    if (
-      length >= REGISTER_FILES_AT && length <= MAX_DATAGRAM_BYTES &&
-      bytes[4] === REGISTER_CODE && bytes[3] === COMMAND_TYPE &&
-      bytes[0] === MAGIC >>> 8 && bytes[1] === (MAGIC & 0xff) &&
-      bytes[2] === PROTOCOL_VERSION &&
-      readU32(bytes, 10) === length - HEADER_BYTES
-    ) {
-      const files = registeredFiles(bytes);
-      if (files !== null) {
+        return this.#replied(this.#fastKeepalive(bytes, host, port, nowMs));
+      case "register": {
+        const files = registeredFiles(bytes);
+        if (files === null) break;
         this.#requests.register++;
         return this.#replied(
           this.#fastRegister(bytes, files, host, port, nowMs),
@@ -506,7 +390,7 @@ export class TrackerHandler {
     );
   }
 
-  /** Checks the cookie at offset HEADER_BYTES of a hot request. */
+  /** Checks the cookie of a request read in place. */
   #cookieOk(
     bytes: Uint8Array,
     host: string,
@@ -514,8 +398,8 @@ export class TrackerHandler {
     nowMs: number,
   ): boolean {
     return this.#cookies.verifyHalves(
-      readU32(bytes, HEADER_BYTES),
-      readU32(bytes, HEADER_BYTES + 4),
+      cookieHigh(bytes),
+      cookieLow(bytes),
       host,
       port,
       nowMs,
@@ -537,17 +421,26 @@ export class TrackerHandler {
     udpPort: number,
     nowMs: number,
   ): Uint8Array | null {
-    const txid = readU32(bytes, 6);
+    const txid = datagramTxid(bytes);
     this.#maybeSweep(nowMs);
     if (!this.#cookieOk(bytes, host, udpPort, nowMs)) {
       return this.#badCookie(txid, bytes.byteLength);
     }
-    const idAt = HEADER_BYTES + 10;
-    const fileId = bytes.subarray(idAt, idAt + FILE_ID_BYTES);
+    const fileId = bytes.subarray(
+      REQUEST_FILE_ID_AT,
+      REQUEST_FILE_ID_AT + FILE_ID_BYTES,
+    );
     const file = this.#registry.fileById(fileId);
     if (!file) return this.#template(UNKNOWN_FILE_REPLY, txid);
-    const wanted = bytes[HEADER_BYTES + 8]!;
-    return this.#peerList(txid, file, fileId, wanted, host, udpPort, nowMs);
+    return this.#peerList(
+      txid,
+      file,
+      fileId,
+      requestWanted(bytes),
+      host,
+      udpPort,
+      nowMs,
+    );
   }
 
   #fastRegister(
@@ -557,13 +450,12 @@ export class TrackerHandler {
     udpPort: number,
     nowMs: number,
   ): Uint8Array | null {
-    const txid = readU32(bytes, 6);
+    const txid = datagramTxid(bytes);
     this.#maybeSweep(nowMs);
     if (!this.#cookieOk(bytes, host, udpPort, nowMs)) {
       return this.#badCookie(txid, bytes.byteLength);
     }
-    const idAt = HEADER_BYTES + 8;
-    const port = (bytes[idAt + 16]! << 8) | bytes[idAt + 17]!;
+    const port = announcePort(bytes);
     if (port === 0) {
       return this.#error(
         txid,
@@ -575,7 +467,10 @@ export class TrackerHandler {
       {
         host,
         port,
-        peerId: bytes.subarray(idAt, idAt + 16),
+        peerId: bytes.subarray(
+          ANNOUNCE_PEER_ID_AT,
+          ANNOUNCE_PEER_ID_AT + PEER_ID_BYTES,
+        ),
         udpPort,
       },
       files,
@@ -590,15 +485,21 @@ export class TrackerHandler {
     udpPort: number,
     nowMs: number,
   ): Uint8Array | null {
-    const txid = readU32(bytes, 6);
+    const txid = datagramTxid(bytes);
     this.#maybeSweep(nowMs);
     if (!this.#cookieOk(bytes, host, udpPort, nowMs)) {
       return this.#badCookie(txid, bytes.byteLength);
     }
-    const idAt = HEADER_BYTES + 8;
-    const port = (bytes[idAt + 16]! << 8) | bytes[idAt + 17]!;
     const result = this.#registry.keepalive(
-      { host, port, peerId: bytes.subarray(idAt, idAt + 16), udpPort },
+      {
+        host,
+        port: announcePort(bytes),
+        peerId: bytes.subarray(
+          ANNOUNCE_PEER_ID_AT,
+          ANNOUNCE_PEER_ID_AT + PEER_ID_BYTES,
+        ),
+        udpPort,
+      },
       nowMs,
     );
     return result === "ok" ? this.#ack(txid) : this.#unknownPeer(txid);
@@ -789,17 +690,14 @@ export class TrackerHandler {
 
   /** Copies a reply template into the reply buffer with this txid. */
   #template(template: Uint8Array, txid: number): Uint8Array {
-    const out = this.#out;
-    out.set(template, 0);
-    writeU32(out, 6, txid);
-    return out.subarray(0, template.byteLength);
+    return this.#out.subarray(0, writeReplyCopy(this.#out, template, txid));
   }
 
   #ack(txid: number): Uint8Array {
-    const out = this.#out;
-    writeHeader(out, ACK_CODE, txid, 4);
-    writeU32(out, HEADER_BYTES, this.#intervalSeconds);
-    return out.subarray(0, ACK_BYTES);
+    return this.#out.subarray(
+      0,
+      writeAck(this.#out, txid, this.#intervalSeconds),
+    );
   }
 
   #error(txid: number, code: ErrorCode, text: string): Uint8Array {

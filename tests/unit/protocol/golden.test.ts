@@ -1,14 +1,25 @@
 import assert from "node:assert/strict";
 import {
+  ANNOUNCE_PEER_ID_AT,
+  announcePort,
+  cookieHigh,
+  cookieLow,
   createMessage,
+  datagramTxid,
   encodeManifest,
+  fastRequestKind,
   fileIdOf,
   fromHex,
   ManifestBuilder,
   type Message,
   parseManifest,
   parseMessage,
+  PEER_ID_BYTES,
+  registeredFiles,
+  REQUEST_FILE_ID_AT,
+  requestWanted,
   toHex,
+  writeAck,
 } from "@shoal/protocol";
 
 // Golden bytes: if one of these fails, the wire format changed. Update
@@ -74,6 +85,21 @@ const GOLDEN: [string, Message][] = [
       complete: true,
     }],
   }],
+  ["keepalive.hex", {
+    kind: "keepalive",
+    txid: 4,
+    cookie: 0x1122334455667788n,
+    peerId: PEER_ID,
+    port: 6881,
+  }],
+  ["request_by_id.hex", {
+    kind: "request",
+    txid: 5,
+    cookie: 0x1122334455667788n,
+    wanted: 30,
+    query: { id: FILE_ID },
+  }],
+  ["ack.hex", { kind: "ack", txid: 4, intervalSeconds: 20 }],
   ["have.hex", { kind: "have", txid: 0, index: 258 }],
   ["choke.hex", { kind: "choke", txid: 0 }],
 ];
@@ -85,6 +111,51 @@ for (const [fixture, message] of GOLDEN) {
     assert.deepStrictEqual(parseMessage(golden), message);
   });
 }
+
+Deno.test("the tracker's in-place readers read the golden REGISTER, KEEPALIVE and REQUEST", () => {
+  for (const fixture of ["register.hex", "keepalive.hex"]) {
+    const golden = readHexFixture(fixture);
+    assert.equal(cookieHigh(golden), 0x11223344);
+    assert.equal(cookieLow(golden), 0x55667788);
+    assert.equal(announcePort(golden), 6881);
+    assert.deepStrictEqual(
+      golden.subarray(ANNOUNCE_PEER_ID_AT, ANNOUNCE_PEER_ID_AT + PEER_ID_BYTES),
+      PEER_ID,
+    );
+  }
+  const register = readHexFixture("register.hex");
+  assert.equal(fastRequestKind(register), "register");
+  assert.equal(datagramTxid(register), 3);
+  assert.deepStrictEqual(registeredFiles(register), [{
+    id: FILE_ID,
+    name: "a.txt",
+    size: 5,
+    chunkCount: 1,
+    complete: true,
+  }]);
+  const keepalive = readHexFixture("keepalive.hex");
+  assert.equal(fastRequestKind(keepalive), "keepalive");
+  assert.equal(datagramTxid(keepalive), 4);
+  const request = readHexFixture("request_by_id.hex");
+  assert.equal(fastRequestKind(request), "request");
+  assert.equal(datagramTxid(request), 5);
+  assert.equal(cookieHigh(request), 0x11223344);
+  assert.equal(cookieLow(request), 0x55667788);
+  assert.equal(requestWanted(request), 30);
+  assert.deepStrictEqual(
+    request.subarray(REQUEST_FILE_ID_AT, REQUEST_FILE_ID_AT + 32),
+    FILE_ID,
+  );
+});
+
+Deno.test("writeAck() writes the golden bytes of ack.hex", () => {
+  const out = new Uint8Array(64).fill(0xee);
+  const length = writeAck(out, 4, 20);
+  assert.equal(
+    toHex(out.subarray(0, length)),
+    toHex(readHexFixture("ack.hex")),
+  );
+});
 
 Deno.test("encodeManifest() writes the golden bytes of manifest_hello.hex", () => {
   const golden = readHexFixture("manifest_hello.hex");
