@@ -40,6 +40,8 @@ Options:
   --runs N        downloads per row; the table shows the median (default 3)
   --only LIST     rows besides quiet: 5,6,7,8,9 (default all; "quiet" allowed)
   --timeout S     stop a download after S seconds (default 120)
+  --leecher-log-level LEVEL  the leechers' --log-level (their logs and the
+                  others' are in DIR/logs, kept with --keep or --dir)
   --repo DIR      the Shoal checkout to run (default: this one)
   --dir PATH      work folder (default: a new temporary one, removed after)
   --keep          keep the work folder
@@ -104,6 +106,7 @@ async function runRow(
     file: TargetFile;
     runs: number;
     timeoutMs: number;
+    leecherArgs: string[];
   },
 ): Promise<AttackRow> {
   const { repo, workDir, file } = options;
@@ -119,9 +122,12 @@ async function runRow(
   const procs: BenchProcess[] = [];
   try {
     const trackerPort = freeUdpPort();
+    const logs = join(workDir, "logs");
+    await Deno.mkdir(logs, { recursive: true });
     const tracker = spawnProcess(`tracker ${key}`, deno, {
       args: trackerArgs(trackerPort),
       cwd: repo,
+      logPath: join(logs, `tracker-${key}.log`),
     });
     procs.push(tracker);
     await tracker.waitForLine(/tracker listening/, 30_000);
@@ -133,6 +139,7 @@ async function runRow(
     const seeder = spawnProcess(`seeder ${key}`, deno, {
       args: seederArgs(trackerPort, options.source, seedOut),
       cwd: repo,
+      logPath: join(logs, `seeder-${key}.log`),
     });
     procs.push(seeder);
     const seeding = await seeder.waitForLine(/ id ([0-9a-f]{64})/, 120_000);
@@ -155,8 +162,12 @@ async function runRow(
       const out = join(workDir, `get-${key}-${run}`);
       await Deno.mkdir(out, { recursive: true });
       const leecher = spawnProcess(`leecher ${key} ${run}`, deno, {
-        args: leecherArgs(trackerPort, file.name, out),
+        args: [
+          ...leecherArgs(trackerPort, file.name, out),
+          ...options.leecherArgs,
+        ],
         cwd: repo,
+        logPath: join(logs, `leecher-${key}-${run}.log`),
       });
       const status = await leecher.waitExit(options.timeoutMs);
       if (status === null) {
@@ -232,6 +243,7 @@ export async function runUnderAttack(args: string[]): Promise<number> {
       runs: { type: "string", default: "3" },
       only: { type: "string" },
       timeout: { type: "string", default: "120" },
+      "leecher-log-level": { type: "string" },
       repo: { type: "string" },
       dir: { type: "string" },
       keep: { type: "boolean", default: false },
@@ -286,6 +298,9 @@ export async function runUnderAttack(args: string[]): Promise<number> {
       file,
       runs,
       timeoutMs: timeoutS * 1000,
+      leecherArgs: values["leecher-log-level"]
+        ? ["--log-level", values["leecher-log-level"]]
+        : [],
     };
     for (const attack of [null, ...chosen]) {
       rows.push(await runRow(attack, options));
