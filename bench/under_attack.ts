@@ -5,8 +5,9 @@
  * run. Each row starts its own tracker and one real seeder of a random file,
  * lets the attack set up (before the seeder, so it can fill tables and be
  * listed first), starts the attack's flood once the seeder serves, then
- * times `--get NAME --no-seed` leechers one after another: from the
- * leecher's spawn to its exit, so Deno's start-up is included. The target
+ * times one `--get NAME --no-seed` leecher, from its spawn to its exit (so
+ * Deno's start-up is included), and stops everything. Rounds take turns
+ * through the rows; each row shows the median of its rounds. The target
  * is within 2x of quiet. Loopback only; every process is stopped at the end.
  *
  * ```sh
@@ -37,7 +38,8 @@ denial-of-service attack of issue 21, and prints a table and one JSON line.
 
 Options:
   --size SIZE     file size (default 64M)
-  --runs N        downloads per row; the table shows the median (default 3)
+  --runs N        rounds through the rows, one download per row each; the
+                  table shows each row's median (default 3)
   --only LIST     rows besides quiet: 5,6,7,8,9 (default all; "quiet" allowed)
   --timeout S     stop a download after S seconds (default 120)
   --leecher-log-level LEVEL  the leechers' --log-level (their logs and the
@@ -46,6 +48,11 @@ Options:
   --dir PATH      work folder (default: a new temporary one, removed after)
   --keep          keep the work folder
   --help          print this help and exit`;
+
+/** A work folder to remove if a signal stops the run. */
+let tempWorkDir: string | null = null;
+/** Set by a signal: start no more rows. */
+let interrupted = false;
 
 /** The target: each download within this factor of quiet. */
 const TARGET_RATIO = 2;
@@ -96,7 +103,10 @@ async function makeFile(path: string, size: number): Promise<TargetFile> {
   };
 }
 
-/** Runs one row: its tracker, its seeder, the attack (if any) and `runs` downloads. */
+/**
+ * One round of one row: its own tracker, its seeder, the attack (if any)
+ * and one download, all stopped after.
+ */
 async function runRow(
   attack: Attack | null,
   options: {
@@ -104,13 +114,14 @@ async function runRow(
     workDir: string;
     source: string;
     file: TargetFile;
-    runs: number;
+    round: number;
     timeoutMs: number;
     leecherArgs: string[];
   },
 ): Promise<AttackRow> {
   const { repo, workDir, file } = options;
   const key = attack?.key ?? "quiet";
+  const run = options.round;
   const row: AttackRow = {
     key,
     label: attack?.label ?? "quiet",
@@ -127,19 +138,19 @@ async function runRow(
     const tracker = spawnProcess(`tracker ${key}`, deno, {
       args: trackerArgs(trackerPort),
       cwd: repo,
-      logPath: join(logs, `tracker-${key}.log`),
+      logPath: join(logs, `tracker-${key}-${run}.log`),
     });
     procs.push(tracker);
     await tracker.waitForLine(/tracker listening/, 30_000);
     console.error(`[attack] ${row.label}: setting up`);
     await attack?.prepare(trackerPort, file);
 
-    const seedOut = join(workDir, `seed-${key}`);
+    const seedOut = join(workDir, `seed-${key}-${run}`);
     await Deno.mkdir(seedOut, { recursive: true });
     const seeder = spawnProcess(`seeder ${key}`, deno, {
       args: seederArgs(trackerPort, options.source, seedOut),
       cwd: repo,
-      logPath: join(logs, `seeder-${key}.log`),
+      logPath: join(logs, `seeder-${key}-${run}.log`),
     });
     procs.push(seeder);
     const seeding = await seeder.waitForLine(/ id ([0-9a-f]{64})/, 120_000);
@@ -158,7 +169,7 @@ async function runRow(
     );
     await attack?.start(Number(serving[1]));
 
-    for (let run = 0; run < options.runs; run++) {
+    {
       const out = join(workDir, `get-${key}-${run}`);
       await Deno.mkdir(out, { recursive: true });
       const leecher = spawnProcess(`leecher ${key} ${run}`, deno, {
@@ -181,7 +192,7 @@ async function runRow(
         else row.seconds.push(leecher.elapsedMs! / 1000);
       }
       console.error(
-        `[attack] ${row.label}: run ${run + 1}: ${
+        `[attack] ${row.label}: round ${run + 1}: ${
           status?.code === 0
             ? `${(leecher.elapsedMs! / 1000).toFixed(2)} s`
             : row.failures.at(-1)
@@ -279,12 +290,14 @@ export async function runUnderAttack(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const chosen = keys ? attacks.filter((a) => keys.includes(a.key)) : attacks;
+  const chosen = (keys ? attacks.filter((a) => keys.includes(a.key)) : attacks)
+    .map((a) => a.key);
 
   const repo = resolve(values.repo ?? join(import.meta.dirname!, ".."));
   const workDir = values.dir
     ? resolve(values.dir)
     : await Deno.makeTempDir({ prefix: "shoal-under-attack-" });
+  if (!values.keep && !values.dir) tempWorkDir = workDir;
   await Deno.mkdir(workDir, { recursive: true });
   const rows: AttackRow[] = [];
   const started = new Date();
@@ -296,14 +309,27 @@ export async function runUnderAttack(args: string[]): Promise<number> {
       workDir,
       source,
       file,
-      runs,
       timeoutMs: timeoutS * 1000,
       leecherArgs: values["leecher-log-level"]
         ? ["--log-level", values["leecher-log-level"]]
         : [],
     };
-    for (const attack of [null, ...chosen]) {
-      rows.push(await runRow(attack, options));
+    // Rounds take turns through the rows, so a busy spell of the machine
+    // falls on every row alike rather than on one.
+    for (let round = 0; round < runs; round++) {
+      const fresh = allAttacks().filter((a) => chosen.includes(a.key));
+      for (const attack of [null, ...fresh]) {
+        if (interrupted) throw new Error("Interrupted");
+        const got = await runRow(attack, { ...options, round });
+        const row = rows.find((r) => r.key === got.key);
+        if (!row) {
+          rows.push(got);
+          continue;
+        }
+        row.seconds.push(...got.seconds);
+        row.failures.push(...got.failures);
+        row.effect = got.effect;
+      }
     }
   } finally {
     await stopAll();
@@ -339,9 +365,18 @@ export async function runUnderAttack(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  const onSignal = () => {
+  const onSignal = async () => {
     console.error("[attack] interrupted: stopping every process");
-    stopAll().finally(() => Deno.exit(130));
+    interrupted = true;
+    try {
+      await stopAll();
+      // A row may have started a process meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await stopAll();
+      if (tempWorkDir) await Deno.remove(tempWorkDir, { recursive: true });
+    } finally {
+      Deno.exit(130);
+    }
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
