@@ -2,7 +2,9 @@
 /**
  * `deno task bench`: the swarm benchmark (Shoal against the floor, aria2c and
  * libtorrent on loopback) and the tracker load benchmark (Shoal's tracker
- * against a bare UDP echo loop), then, with `--fuzz`, bench/fuzz.ts when it
+ * against a bare UDP echo loop), the under-attack table (bench/under_attack.ts:
+ * an honest download quiet and beside each denial-of-service attack of
+ * issue 21), then, with `--fuzz`, bench/fuzz.ts when it
  * exists. Tables go to stdout, followed by one JSON line; progress goes to
  * stderr. See docs/PERFORMANCE.md.
  *
@@ -13,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopAll, withTimeout } from "./_proc.ts";
 import { runFlashCrowd } from "./flash_crowd.ts";
+import { runUnderAttack } from "./under_attack.ts";
 import { parseSize, sizeLabel } from "./_stats.ts";
 import {
   type CaseResult,
@@ -38,9 +41,13 @@ Options:
   --seeders LIST        seeder counts (default 1,3)
   --runs N              interleaved runs per case (default 3)
   --only LIST           tools: ${TOOLS.join(",")} (default all)
-  --quick               smoke test: 32M, seeders 1,3, 1 run; tracker 10,000 peers for 3 s
+  --quick               smoke test: 32M, seeders 1,3, 1 run; tracker 10,000 peers
+                        for 3 s; under attack 16M, 1 run
   --no-swarm            skip the swarm benchmark
   --no-tracker          skip the tracker load benchmark
+  --no-attack           skip the under-attack table (64 MiB quiet and beside
+                        each attack of issue 21, 3 runs; about 2 minutes)
+  --attack-only LIST    under attack: only these attacks (5,6,7,8,9) besides quiet
   --tracker-peers N     registered peers (default 100000)
   --tracker-files N     files they hold (default 10000)
   --tracker-seconds S   seconds of REQUEST/KEEPALIVE load (default 10)
@@ -150,6 +157,8 @@ async function main(args: string[]): Promise<number> {
       quick: { type: "boolean", default: false },
       "no-swarm": { type: "boolean", default: false },
       "no-tracker": { type: "boolean", default: false },
+      "no-attack": { type: "boolean", default: false },
+      "attack-only": { type: "string" },
       "tracker-peers": { type: "string" },
       "tracker-files": { type: "string" },
       "tracker-seconds": { type: "string" },
@@ -229,6 +238,15 @@ async function main(args: string[]): Promise<number> {
         workDir,
         ...repo,
       });
+    }
+    if (!values["no-attack"]) {
+      // Prints its own table and JSON line.
+      const code = await runUnderAttack([
+        ...(quick ? ["--runs", "1", "--size", "16M"] : []),
+        ...(values["attack-only"] ? ["--only", values["attack-only"]] : []),
+        ...(values.repo ? ["--repo", resolve(values.repo)] : []),
+      ]);
+      if (code !== 0) throw new Error(`under attack: exit ${code}`);
     }
     if (values["flash-crowd"]) {
       // Prints its own table and JSON line.

@@ -20,7 +20,7 @@ export interface RaceOptions<P> {
   fetch(peer: P, signal: AbortSignal): Promise<Uint8Array>;
   /** Records a failed peer; throwing stops the race (a manifest no peer can fix). */
   failed(peer: P, error: unknown): void;
-  /** Looks for more peers (the tracker); called while candidates run short. */
+  /** Looks for more peers (the tracker); called every `refreshMs` until the race ends. */
   refresh(): Promise<void>;
   /** Milliseconds left before giving up (the give-up clock). */
   leftMs(): number;
@@ -80,10 +80,10 @@ export async function raceManifest<P>(
         running.set(id, { controller, done });
       }
       const now = performance.now();
-      if (
-        running.size < parallel && refreshing === null &&
-        now - lastRefreshMs >= refreshMs
-      ) {
+      // Even with candidates to spare: they may all be silent peers cycling
+      // through their back-off, and the tracker lists only some holders
+      // (50 of them, at random) per answer.
+      if (refreshing === null && now - lastRefreshMs >= refreshMs) {
         lastRefreshMs = now;
         refreshing = options.refresh().then(
           (): Settled => ({ kind: "refreshed" }),

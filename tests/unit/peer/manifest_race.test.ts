@@ -97,3 +97,35 @@ Deno.test("a throw from failed() stops the race and cancels the rest", async () 
   });
   await assert.rejects(run, /stop everything/);
 });
+
+Deno.test("the tracker is asked again while every candidate keeps failing, so a holder it lists later is found", async () => {
+  // Silent peers on back-off never run out; the honest one is not among
+  // the holders the tracker listed first.
+  const good = new Uint8Array([7]);
+  let listed = false;
+  let taken = false;
+  const deadline = performance.now() + 2_000;
+  const won = await raceManifest<{ honest: boolean }>({
+    next: () => {
+      if (listed && !taken) {
+        taken = true;
+        return { honest: true };
+      }
+      return { honest: false };
+    },
+    fetch: (peer, signal) =>
+      peer.honest
+        ? Promise.resolve(good)
+        : abortable({ ms: 5, fail: "no answer within 3 s" }, signal),
+    failed: () => {},
+    refresh: () => {
+      listed = true;
+      return Promise.resolve();
+    },
+    leftMs: () => deadline - performance.now(),
+    stopped: new Promise<never>(() => {}),
+    parallel: 2,
+    refreshMs: 20,
+  });
+  assert.equal(won?.peer.honest, true);
+});
