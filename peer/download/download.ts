@@ -33,7 +33,7 @@ import { diskProblem } from "../storage/disk_errors.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
 import { fetchManifest, InvalidManifestError } from "../wire/fetch_manifest.ts";
 import { connectOrder, dropReason, ProgressClock } from "./liveness.ts";
-import { raceManifest } from "./manifest_race.ts";
+import { manifestParallel, raceManifest } from "./manifest_race.ts";
 import { PiecePicker } from "./piece_picker.ts";
 import { TokenBucket } from "../swarm/token_bucket.ts";
 import { RateMeter } from "./rate_meter.ts";
@@ -295,6 +295,8 @@ class Download {
   readonly #chunksByPeer: Record<string, number> = {};
   #nextConnId = 1;
   #fileId: Uint8Array = new Uint8Array();
+  /** The file's chunk count as the tracker said (a hint, for the manifest race). */
+  #chunkCountHint = 0;
   #manifest: Manifest | null = null;
   #manifestBytes: Uint8Array = new Uint8Array();
   #partPath = "";
@@ -435,6 +437,7 @@ class Download {
       );
     }
     this.#fileId = lookup.fileId;
+    this.#chunkCountHint = lookup.chunkCount;
   }
 
   async #getManifest(): Promise<void> {
@@ -486,6 +489,7 @@ class Download {
       },
       leftMs: () => gone ? 0 : this.#clock.leftMs(performance.now()),
       stopped: this.#stopped(),
+      parallel: manifestParallel(this.#chunkCountHint),
     });
     if (won) {
       const [, peer] = won.peer;

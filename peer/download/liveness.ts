@@ -4,8 +4,8 @@
  * time is passed in), so the rules are tested without sockets or clocks.
  *
  * The rules: a connection holds its place only while it helps. A peer with
- * nothing we need, or one that keeps us choked, gives its place up within
- * seconds to a peer not yet tried; one with requests out and no chunk for
+ * nothing we need gives its place up within a second to a peer not yet
+ * tried (one that keeps us choked, within 30 s); one with requests out and no chunk for
  * the stall timeout is dropped at once. The give-up clock counts progress
  * (the manifest, checked chunks), never open sockets, so no peer can keep a
  * download waiting past `--give-up-after` by merely staying connected.
@@ -14,7 +14,7 @@
  */
 
 /** A peer with nothing we need for this long gives its place to a waiting one. */
-export const USELESS_DROP_MS = 3_000;
+export const USELESS_DROP_MS = 1_000;
 /** A peer that keeps us choked, with no chunk for this long, gives its place to a waiting one. */
 export const CHOKED_DROP_MS = 30_000;
 

@@ -7,8 +7,41 @@
  * @module
  */
 
-/** Peers asked for the manifest at the same time. */
+/** Peers asked for the manifest at the same time, at least. */
 export const MANIFEST_PARALLEL = 8;
+/** Peers asked for a small manifest at the same time. */
+export const MANIFEST_PARALLEL_MAX = 32;
+/**
+ * Manifest bytes that may be on their way at once, from all the peers
+ * asked: a small manifest is asked of many peers (each silent one costs a
+ * timeout, in parallel), a large one of few (every honest one sends it all).
+ */
+export const MANIFEST_BUDGET_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How many peers to ask for a manifest at once, from the tracker's hint of
+ * the file's chunk count (a lie only changes this number).
+ *
+ * @param chunkCountHint chunks in the file, as the tracker says
+ * @returns between {@linkcode MANIFEST_PARALLEL} and {@linkcode MANIFEST_PARALLEL_MAX}
+ * @example
+ * ```ts
+ * import { manifestParallel } from "./manifest_race.ts";
+ * manifestParallel(128); // 32 (a 64 MiB file)
+ * manifestParallel(262_144); // 8 (128 GiB)
+ * ```
+ */
+export function manifestParallel(chunkCountHint: number): number {
+  // A manifest is a short header and one SHA-256 per chunk.
+  const estimate = 512 + 32 * Math.max(0, chunkCountHint);
+  return Math.max(
+    MANIFEST_PARALLEL,
+    Math.min(
+      MANIFEST_PARALLEL_MAX,
+      Math.floor(MANIFEST_BUDGET_BYTES / estimate),
+    ),
+  );
+}
 /** While the manifest is missing, more peers are asked of the tracker this often. */
 export const MANIFEST_REFRESH_MS = 2_000;
 

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { raceManifest } from "../../../peer/download/manifest_race.ts";
+import {
+  MANIFEST_PARALLEL,
+  MANIFEST_PARALLEL_MAX,
+  manifestParallel,
+  raceManifest,
+} from "../../../peer/download/manifest_race.ts";
 
 /** A peer's answer in these tests: bytes after `ms`, a failure, or never. */
 type Answer = { ms: number; bytes?: Uint8Array; fail?: string } | "never";
@@ -128,4 +133,12 @@ Deno.test("the tracker is asked again while every candidate keeps failing, so a 
     refreshMs: 20,
   });
   assert.equal(won?.peer.honest, true);
+});
+
+Deno.test("manifestParallel() asks many peers for a small manifest and few for a large one", () => {
+  assert.equal(manifestParallel(128), MANIFEST_PARALLEL_MAX); // 64 MiB
+  assert.equal(manifestParallel(262_144), MANIFEST_PARALLEL); // 128 GiB
+  const middle = manifestParallel(8_192); // 4 GiB: 256 KiB of hashes
+  assert.ok(middle > MANIFEST_PARALLEL && middle < MANIFEST_PARALLEL_MAX);
+  assert.equal(manifestParallel(-5), MANIFEST_PARALLEL_MAX);
 });
