@@ -30,7 +30,11 @@ import {
 } from "../storage/part_file.ts";
 import { diskProblem } from "../storage/disk_errors.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
-import { fetchManifest, InvalidManifestError } from "../wire/fetch_manifest.ts";
+import {
+  fetchManifest,
+  InvalidManifestError,
+  ManifestMismatchError,
+} from "../wire/fetch_manifest.ts";
 import { ProgressClock } from "./liveness.ts";
 import { raceManifest } from "./manifest_race.ts";
 import { type KnownPeer, PeerBook } from "./peer_book.ts";
@@ -401,10 +405,10 @@ class Download {
             { cause: error },
           );
         }
-        const reason = errorText(error);
-        reasons.push(`${key}: ${reason}`);
+        reasons.push(`${key}: ${errorText(error)}`);
         this.#book.failed(key, performance.now());
-        if (reason.includes("does not hash")) this.#book.ban(key);
+        // It sent another file's manifest: never ask it again.
+        if (error instanceof ManifestMismatchError) this.#book.ban(key);
       },
       refresh: async () => {
         const lookup = await this.#askTracker().catch(() => null);
@@ -770,7 +774,7 @@ class Download {
         return this.#schedule({
           type: "closed",
           connId: event.connId,
-          misbehaved: event.misbehaved,
+          misbehaved: event.code === "misbehaved",
         });
       case "write_failed":
         this.#fail(

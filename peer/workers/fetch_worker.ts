@@ -21,11 +21,13 @@ import {
   sha256,
 } from "@shoal/protocol";
 import {
+  type CloseCode,
   type FetchWorkerCommand,
   type FetchWorkerEvent,
   isFetchWorkerCommand,
 } from "@shoal/protocol/worker_messages";
 import { FrameReader } from "../wire/frame_reader.ts";
+import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
 import { FileHash } from "./file_hash.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
@@ -160,7 +162,7 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       return;
     }
     case "disconnect":
-      closeLink(command.connId, command.reason, false);
+      closeLink(command.connId, command.reason, "local");
       return;
     case "shutdown":
       await shutdown();
@@ -228,7 +230,7 @@ async function connect(
       "connect",
     );
   } catch (error) {
-    closeLink(connId, `cannot connect: ${errorText(error)}`, false);
+    closeLink(connId, `cannot connect: ${errorText(error)}`, "unreachable");
     return;
   }
   if (link.closed) {
@@ -237,15 +239,9 @@ async function connect(
   }
   link.conn = conn;
   conn.setNoDelay(true);
-  await send(link, {
-    kind: "handshake",
-    txid: 0,
-    fileId: d.fileId,
-    peerId: d.peerId,
-    port: d.listenPort,
-  });
+  await sendBytes(link, handshakeFrame(d));
   const handshakeTimer = setTimeout(
-    () => closeLink(connId, "no answer to the handshake", false),
+    () => closeLink(connId, "no answer to the handshake", "timeout"),
     HANDSHAKE_TIMEOUT_MS,
   );
   try {
@@ -267,7 +263,7 @@ async function readLoop(
   );
   const reader = new FrameReader(conn, { maxBodyBytes: maxBody });
   reader.onBytes = () => (link.lastByteMs = Date.now());
-  let state: "handshake" | "bitfield" | "ready" = "handshake";
+  const handshake = new HandshakeReply(d.manifest.chunkCount);
   try {
     for (
       let message = await reader.next();
@@ -275,51 +271,28 @@ async function readLoop(
       message = await reader.next()
     ) {
       if (link.closed) break;
-      if (state === "handshake") {
-        if (message.kind === "ack") {
-          state = "bitfield";
-          continue;
-        }
-        if (message.kind === "error") {
-          closeLink(link.connId, `peer refused: ${message.text}`, false);
+      if (!handshake.done) {
+        const step = handshake.step(message);
+        if (step.kind === "more") continue;
+        if (step.kind !== "ready") {
+          closeLink(link.connId, step.reason, step.kind);
           break;
         }
-        closeLink(
-          link.connId,
-          `expected ACK to the handshake, got ${message.kind}`,
-          true,
-        );
-        break;
-      }
-      if (state === "bitfield") {
-        if (message.kind !== "bitfield") {
-          closeLink(
-            link.connId,
-            `expected BITFIELD, got ${message.kind}`,
-            true,
-          );
-          break;
-        }
-        if (message.bits.byteLength !== Math.ceil(d.manifest.chunkCount / 8)) {
-          closeLink(link.connId, "bitfield has the wrong length", true);
-          break;
-        }
-        state = "ready";
         onHandshake();
         post({
           type: "connected",
           connId: link.connId,
-          bitfield: message.bits.slice(),
+          bitfield: step.bitfield.slice(),
         });
         continue;
       }
       const problem = await onMessage(link, d, message);
       if (problem) {
-        closeLink(link.connId, problem, true);
+        closeLink(link.connId, problem, "misbehaved");
         break;
       }
     }
-    closeLink(link.connId, "the peer closed the connection", false);
+    closeLink(link.connId, "the peer closed the connection", "gone");
   } catch (error) {
     const misbehaved = error instanceof ProtocolError;
     closeLink(
@@ -327,7 +300,7 @@ async function readLoop(
       misbehaved
         ? `bad frame: ${error.message}`
         : `connection failed: ${errorText(error)}`,
-      misbehaved,
+      misbehaved ? "misbehaved" : "gone",
     );
   }
 }
@@ -487,7 +460,7 @@ function sendBytes(link: Link, bytes: Uint8Array): Promise<void> {
         written += await link.conn.write(bytes.subarray(written));
       }
     } catch (error) {
-      closeLink(link.connId, `cannot send: ${errorText(error)}`, false);
+      closeLink(link.connId, `cannot send: ${errorText(error)}`, "gone");
     }
   });
   return link.sending;
@@ -518,7 +491,7 @@ function flushOks(link: Link): void {
   link.oks = [];
 }
 
-function closeLink(connId: number, reason: string, misbehaved: boolean): void {
+function closeLink(connId: number, reason: string, code: CloseCode): void {
   const link = links.get(connId);
   if (!link || link.closed) return;
   // Chunks already on disk are reported before the close, so none is fetched again.
@@ -530,7 +503,7 @@ function closeLink(connId: number, reason: string, misbehaved: boolean): void {
   } catch {
     // Already closed by the peer: nothing left to release.
   }
-  post({ type: "closed", connId, reason, misbehaved });
+  post({ type: "closed", connId, reason, code });
 }
 
 function checkTimeouts(): void {
@@ -540,14 +513,18 @@ function checkTimeouts(): void {
       link.conn && link.pending.size > 0 &&
       now - link.lastByteMs > READ_TIMEOUT_MS
     ) {
-      closeLink(link.connId, `no data for ${READ_TIMEOUT_MS / 1000} s`, false);
+      closeLink(
+        link.connId,
+        `no data for ${READ_TIMEOUT_MS / 1000} s`,
+        "timeout",
+      );
     }
   }
 }
 
 async function shutdown(): Promise<void> {
   for (const connId of [...links.keys()]) {
-    closeLink(connId, "download finished", false);
+    closeLink(connId, "download finished", "local");
   }
   clearInterval(watchdog);
   if (download) {
