@@ -24,9 +24,9 @@ import { defaultWorkerCount, FetchPool } from "../workers/pool.ts";
 import { Hasher } from "../workers/hasher.ts";
 import { pathInFolder, UnsafeNameError } from "../storage/safe_path.ts";
 import {
-  createPartFile,
   partPathFor,
   placeFile,
+  preparePartFile,
 } from "../storage/part_file.ts";
 import { diskProblem } from "../storage/disk_errors.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
@@ -516,14 +516,13 @@ class Download {
       resumePath(this.#stateDir, this.#fileId),
       this.#fileId,
     );
-    // The part file is ours only with its resume state beside it; anything
-    // else at that path is replaced by a new, exclusively created file.
-    const partInfo = await Deno.lstat(this.#partPath).catch(() => null);
-    if (saved && partInfo?.isFile && partInfo.size === manifest.size) {
-      return saved.have;
-    }
     try {
-      await createPartFile(this.#partPath, manifest.size);
+      const kept = await preparePartFile(
+        this.#partPath,
+        manifest.size,
+        saved !== null,
+      );
+      if (kept && saved) return saved.have;
     } catch (error) {
       throw new DownloadError(
         "disk",

@@ -31,6 +31,7 @@ import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
 import { FileHash } from "./file_hash.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
+import { openPartFile, writeChunkSync } from "../storage/part_file.ts";
 
 /** Short: a peer that cannot be reached in seconds gives its place to another (issue 21). */
 const CONNECT_TIMEOUT_MS = 3_000;
@@ -62,10 +63,21 @@ interface Download {
   writes: Promise<void>;
 }
 
+/**
+ * One connection's wire state. The download's scheduler
+ * (peer/download/scheduler.ts) owns what is asked of this connection and
+ * when (its in-flight chunks, the pipeline depth, the stall rule); the link
+ * keeps only what the wire needs: the transaction ids that match each reply
+ * to its GET, and its own byte-level timers.
+ */
 interface Link {
   connId: number;
   conn: Deno.TcpConn | null;
-  /** txid -> chunk index of GETs not yet answered. */
+  /**
+   * txid -> chunk index of GETs not yet answered, to match replies (and to
+   * batch reports and time the read out); which chunks are in flight is the
+   * scheduler's to decide.
+   */
   pending: Map<number, number>;
   /** txids of GETs we cancelled: their late answers are not the peer's fault. */
   cancelled: Set<number>;
@@ -116,7 +128,7 @@ self.onmessage = (event: MessageEvent<unknown>) => {
 async function handle(command: FetchWorkerCommand): Promise<void> {
   switch (command.type) {
     case "init": {
-      const file = await Deno.open(command.partPath, { write: true });
+      const file = await openPartFile(command.partPath, "write");
       download = {
         partPath: command.partPath,
         // A view of the download's one shared copy (download.ts).
@@ -184,7 +196,7 @@ async function verify(
   const { requestId, indices } = command;
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(command.partPath, { read: true });
+    file = await openPartFile(command.partPath, "read");
   } catch {
     // Gone or unreadable: nothing on disk can be trusted.
     return { type: "verified", requestId, good: [], bad: indices };
@@ -403,14 +415,7 @@ function writeChunk(
   // One handle per worker: seek and write must not interleave across links.
   d.writes = d.writes.then(() => {
     try {
-      // Sync calls: a write into the page cache takes about 0.1 ms, less than
-      // handing it to a runtime thread and back (and it keeps the bytes on
-      // this core's cache). This worker has nothing else to do meanwhile.
-      d.file.seekSync(index * d.manifest.chunkSize, Deno.SeekMode.Start);
-      let written = 0;
-      while (written < data.byteLength) {
-        written += d.file.writeSync(data.subarray(written));
-      }
+      writeChunkSync(d.file, index * d.manifest.chunkSize, data);
       reportOk(connId, index);
       gcSchedule.add(data.byteLength);
     } catch (error) {
