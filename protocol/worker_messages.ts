@@ -33,6 +33,30 @@ export type FetchWorkerCommand =
   /** For the whole-file hash, which the first fetch worker keeps. */
   | { type: "hash"; command: HashWorkerCommand };
 
+/**
+ * Why a fetch worker closed a connection: the download acts on the code,
+ * never on the reason's text. "misbehaved": the peer broke the protocol or
+ * sent bad data (it is banned); "refused": it said no to the handshake;
+ * "unreachable": no connection; "timeout": it went quiet; "gone": the
+ * connection ended or failed; "local": we closed it.
+ */
+export type CloseCode =
+  | "misbehaved"
+  | "refused"
+  | "unreachable"
+  | "timeout"
+  | "gone"
+  | "local";
+
+const CLOSE_CODES: ReadonlySet<string> = new Set<CloseCode>([
+  "misbehaved",
+  "refused",
+  "unreachable",
+  "timeout",
+  "gone",
+  "local",
+]);
+
 /** A fetch worker to the main thread. */
 export type FetchWorkerEvent =
   | { type: "connected"; connId: number; bitfield: Uint8Array }
@@ -43,7 +67,7 @@ export type FetchWorkerEvent =
   | { type: "chunk_refused"; connId: number; index: number }
   | { type: "chunk_busy"; connId: number; index: number }
   | { type: "choke"; connId: number; choked: boolean }
-  | { type: "closed"; connId: number; reason: string; misbehaved: boolean }
+  | { type: "closed"; connId: number; reason: string; code: CloseCode }
   /** `code` is the system's error code ("ENOSPC"), or "" when it has none. */
   | { type: "write_failed"; index: number; message: string; code: string }
   | { type: "shut_down" }
@@ -147,7 +171,7 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
         typeof value.reason === "string";
     case "closed":
       return isIndex(value.connId) && typeof value.reason === "string" &&
-        typeof value.misbehaved === "boolean";
+        typeof value.code === "string" && CLOSE_CODES.has(value.code);
     case "write_failed":
       return isIndex(value.index) && typeof value.message === "string" &&
         typeof value.code === "string";

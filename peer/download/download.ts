@@ -14,7 +14,6 @@ import { dirname, join } from "node:path";
 import {
   Bitfield,
   bytesEqual,
-  chunkLength,
   type FileQuery,
   type FileSummary,
   type Manifest,
@@ -25,17 +24,25 @@ import { defaultWorkerCount, FetchPool } from "../workers/pool.ts";
 import { Hasher } from "../workers/hasher.ts";
 import { pathInFolder, UnsafeNameError } from "../storage/safe_path.ts";
 import {
-  createPartFile,
   partPathFor,
   placeFile,
+  preparePartFile,
 } from "../storage/part_file.ts";
 import { diskProblem } from "../storage/disk_errors.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
-import { fetchManifest, InvalidManifestError } from "../wire/fetch_manifest.ts";
-import { connectOrder, dropReason, ProgressClock } from "./liveness.ts";
+import {
+  fetchManifest,
+  InvalidManifestError,
+  ManifestMismatchError,
+} from "../wire/fetch_manifest.ts";
+import { ProgressClock } from "./liveness.ts";
 import { manifestParallel, raceManifest } from "./manifest_race.ts";
-import { PiecePicker } from "./piece_picker.ts";
-import { TokenBucket } from "../swarm/token_bucket.ts";
+import { type KnownPeer, PeerBook } from "./peer_book.ts";
+import {
+  Scheduler,
+  type SchedulerAction,
+  type SchedulerEvent,
+} from "./scheduler.ts";
 import { RateMeter } from "./rate_meter.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
@@ -215,37 +222,6 @@ export interface DownloadResult {
   alreadyKept: boolean;
 }
 
-interface KnownPeer {
-  host: string;
-  port: number;
-  banned: boolean;
-  /** Connections that ended without a chunk since its last one (liveness.ts). */
-  failures: number;
-  retryAtMs: number;
-  /** When it last gave us something checked; 0 never. */
-  lastGoodMs: number;
-}
-
-interface Connection {
-  id: number;
-  key: string;
-  bitfield: Bitfield | null;
-  inflight: Map<number, number>;
-  lastChunkMs: number;
-  /** The peer said CHOKE: ask it for nothing until UNCHOKE. */
-  choked: boolean;
-  /** Chunks received lately, for this peer's pipeline depth. */
-  recent: RateMeter;
-  /** Chunks the peer holds that we lack. */
-  useful: number;
-  /** Since when `useful` has been 0 (null: it has something for us). */
-  uselessSinceMs: number | null;
-  /** Since when the peer has had nothing for us (null: it has something). */
-  notInterestedSinceMs: number | null;
-  /** What we last told the peer: INTERESTED or NOT_INTERESTED (null: nothing yet). */
-  interested: boolean | null;
-}
-
 /** The whole-file hash hears of the growing prefix every this many chunks. */
 const ADVANCE_EVERY_CHUNKS = 4;
 const TICK_MS = 500;
@@ -253,23 +229,9 @@ const TICK_MS = 500;
 const RECHECK_BATCH_BYTES = 128 * 1024 * 1024;
 /** A manifest this large (a file of 16 GiB in 512 KiB chunks) is worth a collection once set up. */
 const LARGE_MANIFEST_BYTES = 1024 * 1024;
-const DEFAULT_DEPTH = 8;
-const MIN_DEPTH = 2;
-const MAX_DEPTH = 16;
-const RATE_WINDOW_MS = 2_000;
 /** The progress line's speed is over this much of the recent past. */
 const PROGRESS_WINDOW_MS = 3_000;
-const NOT_INTERESTED_AFTER_MS = 1_000;
 const RESUME_SAVE_MS = 1_000;
-const TRACKER_RETRY_MS = 2_000;
-const TRACKER_REFRESH_MS = 30_000;
-const PEER_RETRY_MS = 3_000;
-
-function peerKey(peer: { host: string; port: number }): string {
-  return peer.host.includes(":")
-    ? `[${peer.host}]:${peer.port}`
-    : `${peer.host}:${peer.port}`;
-}
 
 /**
  * Downloads a file; resolves once it is checked and in place.
@@ -290,17 +252,17 @@ class Download {
   readonly #options: DownloadOptions;
   readonly #stateDir: string;
   readonly #startMs = performance.now();
-  readonly #known = new Map<string, KnownPeer>();
-  readonly #connections = new Map<number, Connection>();
+  /** Known peers, shared by the manifest race and the scheduler. */
+  readonly #book = new PeerBook();
   readonly #chunksByPeer: Record<string, number> = {};
-  #nextConnId = 1;
   #fileId: Uint8Array = new Uint8Array();
   /** The file's chunk count as the tracker said (a hint, for the manifest race). */
   #chunkCountHint = 0;
   #manifest: Manifest | null = null;
   #manifestBytes: Uint8Array = new Uint8Array();
   #partPath = "";
-  #picker: PiecePicker | null = null;
+  /** The pure core: chunks, connections, liveness (scheduler.ts). */
+  #scheduler: Scheduler | null = null;
   #pool: FetchPool | null = null;
   #hasher: Hasher | null = null;
   #state: DownloadProgress["state"] = "finding";
@@ -311,17 +273,14 @@ class Download {
   #prefixPosted = 0;
   #bytesFetched = 0;
   #resumedChunks = 0;
-  #peersDropped = 0;
   #resumeDirty = false;
   #lastResumeSaveMs = 0;
-  #lastTrackerAskMs = 0;
   /** Gives up once nothing was gained for --give-up-after (liveness.ts). */
   readonly #clock: ProgressClock;
   readonly #rateWindow = new RateMeter(PROGRESS_WINDOW_MS);
   /** Worker messages leave garbage V8 would keep for the whole download. */
   readonly #gc = new GcSchedule();
   #finish = Promise.withResolvers<void>();
-  #downloadBucket: TokenBucket | null = null;
   #throttleTimer: ReturnType<typeof setTimeout> | undefined;
   #finished = false;
 
@@ -331,23 +290,11 @@ class Download {
     // the tracker answers, or chunks on disk are re-checked): whoever waits
     // later still sees it, and meanwhile it is not an unhandled rejection.
     this.#finish.promise.catch(() => {});
-    this.#setBucket(
-      options.downloadLimit?.() ?? options.maxDownloadBytesPerSecond ?? null,
-    );
     this.#stateDir = options.stateDir ?? join(options.outDir, ".shoal");
     this.#clock = new ProgressClock(
       options.giveUpAfterMs ?? 60_000,
       performance.now(),
     );
-  }
-
-  #bucketRate: number | null = null;
-
-  #setBucket(rate: number | null): void {
-    this.#bucketRate = rate;
-    this.#downloadBucket = rate
-      ? new TokenBucket(rate, { burst: Math.max(rate / 4, 1024 * 1024) })
-      : null;
   }
 
   get #label(): string {
@@ -393,26 +340,12 @@ class Download {
   // ---- finding the file and its manifest ------------------------------------
 
   async #askTracker(): Promise<PeerLookup> {
-    this.#lastTrackerAskMs = performance.now();
+    this.#book.asked(performance.now());
     const query: FileQuery = this.#fileId.byteLength > 0
       ? { id: this.#fileId }
       : this.#options.query;
     const lookup = await this.#options.finder.request(query);
-    if (lookup.kind === "peers") {
-      for (const peer of lookup.peers) {
-        const key = peerKey(peer);
-        if (!this.#known.has(key)) {
-          this.#known.set(key, {
-            host: peer.host,
-            port: peer.port,
-            banned: false,
-            failures: 0,
-            retryAtMs: 0,
-            lastGoodMs: 0,
-          });
-        }
-      }
-    }
+    if (lookup.kind === "peers") this.#book.add(lookup.peers);
     return lookup;
   }
 
@@ -454,11 +387,10 @@ class Download {
     let gone = false;
     const won = await raceManifest<[string, KnownPeer]>({
       next: () => {
-        const keys = connectOrder(this.#known, performance.now(), asking);
-        const key = keys[0];
+        const key = this.#book.order(performance.now(), asking)[0];
         if (key === undefined) return null;
         asking.add(key);
-        return [key, this.#known.get(key)!];
+        return [key, this.#book.get(key)!];
       },
       fetch: ([, peer], signal) =>
         fetchManifest(peer, this.#fileId, {
@@ -466,7 +398,7 @@ class Download {
           listenPort: this.#options.listenPort ?? 0,
           signal,
         }).then(({ bytes }) => bytes),
-      failed: ([key, peer], error) => {
+      failed: ([key], error) => {
         asking.delete(key);
         if (error instanceof InvalidManifestError) {
           // The id itself names a bad manifest: no other peer can do better.
@@ -476,25 +408,21 @@ class Download {
             { cause: error },
           );
         }
-        const reason = errorText(error);
-        reasons.push(`${key}: ${reason}`);
-        peer.failures++;
-        peer.retryAtMs = performance.now() +
-          PEER_RETRY_MS * Math.min(peer.failures, 10);
-        if (reason.includes("does not hash")) peer.banned = true;
+        reasons.push(`${key}: ${errorText(error)}`);
+        this.#book.failed(key, performance.now());
+        // It sent another file's manifest: never ask it again.
+        if (error instanceof ManifestMismatchError) this.#book.ban(key);
       },
       refresh: async () => {
         const lookup = await this.#askTracker().catch(() => null);
-        if (lookup?.kind === "unknown" && this.#known.size === 0) gone = true;
+        if (lookup?.kind === "unknown" && this.#book.size === 0) gone = true;
       },
       leftMs: () => gone ? 0 : this.#clock.leftMs(performance.now()),
       stopped: this.#stopped(),
       parallel: manifestParallel(this.#chunkCountHint),
     });
     if (won) {
-      const [, peer] = won.peer;
-      peer.failures = 0;
-      peer.lastGoodMs = performance.now();
+      this.#book.helped(won.peer[0], performance.now());
       this.#clock.progress(performance.now());
       this.#setManifest(won.bytes);
       return;
@@ -592,14 +520,13 @@ class Download {
       resumePath(this.#stateDir, this.#fileId),
       this.#fileId,
     );
-    // The part file is ours only with its resume state beside it; anything
-    // else at that path is replaced by a new, exclusively created file.
-    const partInfo = await Deno.lstat(this.#partPath).catch(() => null);
-    if (saved && partInfo?.isFile && partInfo.size === manifest.size) {
-      return saved.have;
-    }
     try {
-      await createPartFile(this.#partPath, manifest.size);
+      const kept = await preparePartFile(
+        this.#partPath,
+        manifest.size,
+        saved !== null,
+      );
+      if (kept && saved) return saved.have;
     } catch (error) {
       throw new DownloadError(
         "disk",
@@ -647,7 +574,26 @@ class Download {
       this.#recheckHave = null;
       this.#resumedChunks = have.count;
     }
-    this.#picker = new PiecePicker(have);
+    const workers = this.#options.workers ?? defaultWorkerCount();
+    const readLimit = this.#options.downloadLimit;
+    this.#scheduler = new Scheduler({
+      manifest,
+      have,
+      book: this.#book,
+      clock: this.#clock,
+      workers,
+      limit: readLimit?.() ?? this.#options.maxDownloadBytesPerSecond ?? null,
+      ...(readLimit ? { readLimit } : {}),
+      ...(this.#options.pipelineDepth !== undefined
+        ? { pipelineDepth: this.#options.pipelineDepth }
+        : {}),
+      ...(this.#options.maxPeers !== undefined
+        ? { maxPeers: this.#options.maxPeers }
+        : {}),
+      ...(this.#options.stallTimeoutMs !== undefined
+        ? { stallTimeoutMs: this.#options.stallTimeoutMs }
+        : {}),
+    });
     // Create the resume state before the part file grows, so it can still
     // be saved (in place) if the disk fills up later.
     await this.#saveResume().catch((error) => {
@@ -685,68 +631,13 @@ class Download {
       peerId: this.#options.peerId,
       listenPort: this.#options.listenPort ?? 0,
     });
-    this.#connectMore();
+    this.#schedule({ type: "peers_known" });
     const ticker = setInterval(() => this.#tick(), TICK_MS);
     try {
       await this.#finish.promise;
     } finally {
       clearInterval(ticker);
     }
-  }
-
-  /** One checked chunk from a connection; true once the download is complete. */
-  #onChunkOk(
-    conn: Connection | undefined,
-    connId: number,
-    index: number,
-  ): boolean {
-    const picker = this.#picker!;
-    const bytes = chunkLength(this.#manifest!, index);
-    const now = performance.now();
-    conn?.inflight.delete(index);
-    if (conn) {
-      conn.lastChunkMs = now;
-      conn.recent.add(now, bytes);
-      const known = this.#known.get(conn.key);
-      if (known) {
-        known.failures = 0;
-        known.lastGoodMs = now;
-      }
-    }
-    if (picker.have.has(index)) {
-      picker.release(index, connId);
-    } else {
-      for (const other of picker.markHave(index)) {
-        if (other === connId) continue;
-        const otherConn = this.#connections.get(other);
-        otherConn?.inflight.delete(index);
-        this.#pool!.send(other, { type: "cancel", connId: other, index });
-      }
-      this.#bytesFetched += bytes;
-      this.#rateWindow.add(now, bytes);
-      this.#clock.progress(now);
-      // Not with the last chunk: the collection would only delay the finish.
-      if (!picker.complete) this.#gc.add(bytes);
-      if (conn) {
-        this.#chunksByPeer[conn.key] = (this.#chunksByPeer[conn.key] ?? 0) + 1;
-        this.#options.onChunkFrom?.(conn.key, bytes);
-      }
-      this.#resumeDirty = true;
-      for (const other of this.#connections.values()) {
-        if (other.bitfield?.has(index)) {
-          other.useful--;
-          this.#tellInterest(other);
-        }
-      }
-      this.#options.onChunk?.(index);
-      this.#advancePrefix();
-    }
-    if (picker.complete) {
-      this.#finished = true;
-      this.#finish.resolve();
-      return true;
-    }
-    return false;
   }
 
   #startWorkers(): void {
@@ -775,178 +666,119 @@ class Download {
     this.#finish.reject(error);
   }
 
-  #connectMore(): void {
-    const maxPeers = this.#options.maxPeers ?? 16;
-    const now = performance.now();
-    // Peers that failed least since they last helped first (liveness.ts):
-    // a crowd of useless peers cannot keep an honest one waiting for long.
-    for (const key of connectOrder(this.#known, now, this.#connectedKeys())) {
-      if (this.#connections.size >= maxPeers) break;
-      this.#open(key, this.#known.get(key)!, now);
-    }
-    // Each connection lives in one fetch worker, which checks its chunks.
-    // With fewer connections than workers (one seeder, say), a second
-    // connection to a peer puts the idle worker to work: 1 GiB from one
-    // seeder, 2.02 s -> 1.69 s. (Rounding larger small swarms up to a
-    // multiple of the workers gained nothing measurable with three.)
-    const workers = this.#options.workers ?? defaultWorkerCount();
-    for (const [key, peer] of this.#known) {
-      if (this.#connections.size >= Math.min(workers, maxPeers)) break;
-      if (peer.banned || peer.retryAtMs > now) continue;
-      let toPeer = 0;
-      for (const conn of this.#connections.values()) {
-        if (conn.key === key) toPeer++;
+  /** Feeds the scheduler one event and carries out what it decides. */
+  #schedule(event: SchedulerEvent): void {
+    if (this.#finished) return;
+    for (const action of this.#scheduler!.handle(event)) this.#act(action);
+  }
+
+  #act(action: SchedulerAction): void {
+    const pool = this.#pool!;
+    switch (action.type) {
+      case "connect":
+        pool.connect(action.connId, action.host, action.port);
+        return;
+      case "get":
+      case "cancel":
+      case "interest":
+      case "disconnect":
+        // The same shape as the worker's command: sent as it is.
+        pool.send(action.connId, action);
+        return;
+      case "gained":
+        this.#gained(action.index, action.bytes, action.peer);
+        return;
+      case "complete":
+        this.#finished = true;
+        this.#finish.resolve();
+        return;
+      case "wake":
+        this.#throttleTimer ??= setTimeout(() => {
+          this.#throttleTimer = undefined;
+          this.#schedule({ type: "wake" });
+        }, action.afterMs);
+        return;
+      case "ask_tracker":
+        this.#askTracker().then(
+          () => this.#schedule({ type: "peers_known" }),
+          () => {},
+        );
+        return;
+      case "give_up": {
+        const have = this.#scheduler!.have.count;
+        this.#fail(
+          new DownloadError(
+            "no_peers",
+            `${
+              action.ready === 0 ? "No peer left for" : "No peer sent any of"
+            } ${this.#label} for ${
+              Math.round(this.#clock.limitMs / 1000)
+            } s (${have}/${
+              this.#manifest!.chunkCount
+            } chunks kept); run the same command later to resume`,
+          ),
+        );
+        return;
       }
-      if (toPeer === 1) this.#open(key, peer, now);
     }
   }
 
-  #connectedKeys(): Set<string> {
-    return new Set([...this.#connections.values()].map((c) => c.key));
-  }
-
-  /** Bans a peer and drops its other connections (there can be two). */
-  #ban(key: string, exceptConnId: number): void {
-    const known = this.#known.get(key);
-    if (known) known.banned = true;
-    for (const other of this.#connections.values()) {
-      if (other.key !== key || other.id === exceptConnId) continue;
-      this.#pool!.send(other.id, {
-        type: "disconnect",
-        connId: other.id,
-        reason: "the peer sent bad data on another connection",
-      });
+  /** A chunk we lacked is checked and on disk. */
+  #gained(index: number, bytes: number, peer: string | null): void {
+    const now = performance.now();
+    this.#bytesFetched += bytes;
+    this.#rateWindow.add(now, bytes);
+    // Not with the last chunk: the collection would only delay the finish.
+    if (!this.#scheduler!.complete) this.#gc.add(bytes);
+    if (peer !== null) {
+      this.#chunksByPeer[peer] = (this.#chunksByPeer[peer] ?? 0) + 1;
+      this.#options.onChunkFrom?.(peer, bytes);
     }
+    this.#resumeDirty = true;
+    this.#options.onChunk?.(index);
+    this.#advancePrefix();
   }
 
-  #open(key: string, peer: { host: string; port: number }, now: number): void {
-    const id = this.#nextConnId++;
-    this.#connections.set(id, {
-      id,
-      key,
-      bitfield: null,
-      inflight: new Map(),
-      lastChunkMs: now,
-      choked: false,
-      recent: new RateMeter(RATE_WINDOW_MS),
-      useful: 0,
-      uselessSinceMs: null,
-      notInterestedSinceMs: null,
-      interested: null,
-    });
-    this.#pool!.connect(id, peer.host, peer.port);
-  }
-
+  /** A fetch worker's event, told to the scheduler in its own terms. */
   #onWorkerEvent(event: FetchWorkerEvent): void {
     if (this.#finished) return;
-    const picker = this.#picker!;
     switch (event.type) {
-      case "connected": {
-        const conn = this.#connections.get(event.connId);
-        if (!conn) return;
-        try {
-          conn.bitfield = new Bitfield(
-            this.#manifest!.chunkCount,
-            event.bitfield,
-          );
-        } catch {
-          this.#pool!.send(conn.id, {
-            type: "disconnect",
-            connId: conn.id,
-            reason: "bad bitfield",
-          });
-          return;
-        }
-        conn.lastChunkMs = performance.now();
-        picker.addPeer(conn.bitfield);
-        conn.useful = 0;
-        for (let i = 0; i < conn.bitfield.size; i++) {
-          if (conn.bitfield.has(i) && !picker.have.has(i)) conn.useful++;
-        }
-        this.#tellInterest(conn);
-        this.#fill(conn);
-        return;
-      }
-      case "peer_have": {
-        const conn = this.#connections.get(event.connId);
-        if (!conn?.bitfield) return;
-        for (const index of event.indices) {
-          if (index >= conn.bitfield.size || !conn.bitfield.set(index)) {
-            continue;
-          }
-          picker.peerGained(index);
-          if (!picker.have.has(index)) conn.useful++;
-        }
-        this.#tellInterest(conn);
-        this.#fill(conn);
-        return;
-      }
-      case "chunks_ok": {
-        const conn = this.#connections.get(event.connId);
-        for (const index of event.indices) {
-          if (this.#onChunkOk(conn, event.connId, index)) return;
-        }
-        if (conn) this.#fill(conn);
-        return;
-      }
-      case "chunk_bad": {
-        const conn = this.#connections.get(event.connId);
-        if (conn) this.#ban(conn.key, conn.id);
-        return;
-      }
-      case "chunk_refused": {
-        const conn = this.#connections.get(event.connId);
-        picker.release(event.index, event.connId);
-        if (!conn) return;
-        conn.inflight.delete(event.index);
-        if (conn.bitfield?.has(event.index)) {
-          conn.bitfield.clear(event.index);
-          picker.peerLost(event.index);
-          if (!picker.have.has(event.index)) conn.useful--;
-          this.#tellInterest(conn);
-        }
-        this.#fillAll();
-        return;
-      }
-      case "chunk_busy": {
-        // Choked: the chunk goes back to the pool, the peer keeps its bitfield.
-        const conn = this.#connections.get(event.connId);
-        picker.release(event.index, event.connId);
-        if (!conn) return;
-        conn.inflight.delete(event.index);
-        conn.choked = true;
-        this.#fillAll();
-        return;
-      }
-      case "choke": {
-        const conn = this.#connections.get(event.connId);
-        if (!conn) return;
-        conn.choked = event.choked;
-        if (!event.choked) this.#fill(conn);
-        return;
-      }
-      case "closed": {
-        const conn = this.#connections.get(event.connId);
-        if (!conn) return;
-        this.#connections.delete(event.connId);
-        for (const index of conn.inflight.keys()) {
-          picker.release(index, conn.id);
-        }
-        if (conn.bitfield) picker.removePeer(conn.bitfield);
-        const known = this.#known.get(conn.key);
-        if (known) {
-          if (event.misbehaved) {
-            this.#ban(conn.key, conn.id);
-            this.#peersDropped++;
-          }
-          known.failures++;
-          known.retryAtMs = performance.now() +
-            PEER_RETRY_MS * Math.min(known.failures, 10);
-        }
-        this.#fillAll();
-        this.#connectMore();
-        return;
-      }
+      case "connected":
+        return this.#schedule(event);
+      case "peer_have":
+        return this.#schedule({
+          type: "have",
+          connId: event.connId,
+          indices: event.indices,
+        });
+      case "chunks_ok":
+        return this.#schedule({
+          type: "received",
+          connId: event.connId,
+          indices: event.indices,
+        });
+      case "chunk_bad":
+        return this.#schedule({ type: "bad_chunk", connId: event.connId });
+      case "chunk_refused":
+        return this.#schedule({
+          type: "refused",
+          connId: event.connId,
+          index: event.index,
+        });
+      case "chunk_busy":
+        return this.#schedule({
+          type: "busy",
+          connId: event.connId,
+          index: event.index,
+        });
+      case "choke":
+        return this.#schedule(event);
+      case "closed":
+        return this.#schedule({
+          type: "closed",
+          connId: event.connId,
+          misbehaved: event.code === "misbehaved",
+        });
       case "write_failed":
         this.#fail(
           new DownloadError(
@@ -962,93 +794,9 @@ class Download {
     }
   }
 
-  #fill(conn: Connection): void {
-    if (!conn.bitfield || conn.choked || this.#finished) return;
-    const depth = this.#options.pipelineDepth ?? this.#adaptiveDepth(conn);
-    // Refill in batches once half the pipeline has drained: one message to
-    // the worker and one socket write per batch, not per chunk.
-    if (conn.inflight.size > depth / 2) return;
-    const picker = this.#picker!;
-    const manifest = this.#manifest!;
-    const batch: number[] = [];
-    const flush = () => {
-      if (batch.length > 0) {
-        this.#pool!.send(conn.id, {
-          type: "get",
-          connId: conn.id,
-          indices: batch,
-        });
-      }
-    };
-    const limit = this.#options.downloadLimit?.();
-    if (limit !== undefined && limit !== this.#bucketRate) {
-      this.#setBucket(limit);
-    }
-    while (conn.inflight.size < depth) {
-      const index = picker.next(conn.bitfield, conn.id);
-      if (index === null) return flush();
-      if (
-        this.#downloadBucket &&
-        !this.#downloadBucket.tryTake(chunkLength(manifest, index))
-      ) {
-        // Over --max-download: try again when the bucket has refilled.
-        this.#throttleTimer ??= setTimeout(() => {
-          this.#throttleTimer = undefined;
-          this.#fillAll();
-        }, Math.max(10, this.#downloadBucket.waitMs(manifest.chunkSize)));
-        return flush();
-      }
-      picker.requested(index, conn.id);
-      if (conn.inflight.size === 0) conn.lastChunkMs = performance.now();
-      conn.inflight.set(index, performance.now());
-      batch.push(index);
-    }
-    flush();
-  }
-
-  /**
-   * Enough GETs in flight to cover about a quarter second of this peer's
-   * recent rate: a fast seeder gets a deep pipeline, a slow or choked-down
-   * peer a short one, so chunks are not promised to it long before it can
-   * send them (which costs duplicates from rate-limited seeders in a crowd).
-   */
-  #adaptiveDepth(conn: Connection): number {
-    const now = performance.now();
-    if (conn.recent.samples(now) < 2) return DEFAULT_DEPTH;
-    const bytes = conn.recent.bytes(now);
-    const seconds = Math.max(0.1, (now - conn.recent.oldestMs(now)) / 1000);
-    const depth =
-      Math.ceil((bytes / seconds) * 0.25 / this.#manifest!.chunkSize) + 1;
-    return Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, depth));
-  }
-
-  /** Tells a peer whether it has anything we want, so its upload slots go where they help. */
-  #tellInterest(conn: Connection): void {
-    const interested = conn.useful > 0;
-    if (interested) conn.uselessSinceMs = null;
-    else conn.uselessSinceMs ??= performance.now();
-    if (conn.interested === interested || !this.#pool) return;
-    if (!interested && conn.interested !== null) {
-      // In a swarm a peer runs out of new chunks for us and gains one again
-      // many times a second: say NOT_INTERESTED only once it has stayed so,
-      // or the slot churn costs more CPU than it saves.
-      conn.notInterestedSinceMs ??= performance.now();
-      if (
-        performance.now() - conn.notInterestedSinceMs < NOT_INTERESTED_AFTER_MS
-      ) return;
-    }
-    conn.notInterestedSinceMs = null;
-    conn.interested = interested;
-    this.#pool.send(conn.id, { type: "interest", connId: conn.id, interested });
-  }
-
-  #fillAll(): void {
-    for (const conn of this.#connections.values()) this.#fill(conn);
-  }
-
   #advancePrefix(): void {
     const manifest = this.#manifest!;
-    const have = this.#picker!.have;
+    const have = this.#scheduler!.have;
     const before = this.#prefixChunks;
     while (
       this.#prefixChunks < manifest.chunkCount && have.has(this.#prefixChunks)
@@ -1067,63 +815,10 @@ class Download {
   }
 
   #tick(): void {
+    this.#schedule({ type: "tick" });
+    // Gave up (the scheduler's give-up clock): nothing more to save or show.
+    if (this.#finished) return;
     const now = performance.now();
-    const limits = {
-      stallMs: this.#options.stallTimeoutMs ?? 15_000,
-      othersWaiting:
-        connectOrder(this.#known, now, this.#connectedKeys()).length > 0,
-    };
-    let helping = 0;
-    for (const conn of this.#connections.values()) {
-      if (conn.notInterestedSinceMs !== null) this.#tellInterest(conn);
-      const reason = dropReason(
-        {
-          ready: conn.bitfield !== null,
-          useful: conn.useful,
-          uselessSinceMs: conn.uselessSinceMs,
-          inflight: conn.inflight.size,
-          choked: conn.choked,
-          lastChunkMs: conn.lastChunkMs,
-        },
-        now,
-        limits,
-      );
-      if (reason !== null) {
-        this.#pool!.send(conn.id, {
-          type: "disconnect",
-          connId: conn.id,
-          reason,
-        });
-      } else if (conn.useful > 0) helping++;
-    }
-    // Few peers with something for us: look for more every few seconds.
-    const wantMore = helping < Math.min(4, this.#options.maxPeers ?? 16);
-    const askEvery = wantMore ? TRACKER_RETRY_MS : TRACKER_REFRESH_MS;
-    if (now - this.#lastTrackerAskMs > askEvery) {
-      this.#askTracker().then(() => this.#connectMore(), () => {});
-    } else if (wantMore) {
-      this.#connectMore();
-    }
-    // Open connections do not count: only chunks checked do (liveness.ts).
-    if (this.#clock.expired(now)) {
-      const have = this.#picker!.have.count;
-      const ready = [...this.#connections.values()].filter((c) =>
-        c.bitfield !== null
-      ).length;
-      this.#fail(
-        new DownloadError(
-          "no_peers",
-          `${
-            ready === 0 ? "No peer left for" : "No peer sent any of"
-          } ${this.#label} for ${
-            Math.round(this.#clock.limitMs / 1000)
-          } s (${have}/${
-            this.#manifest!.chunkCount
-          } chunks kept); run the same command later to resume`,
-        ),
-      );
-      return;
-    }
     if (this.#resumeDirty && now - this.#lastResumeSaveMs > RESUME_SAVE_MS) {
       this.#lastResumeSaveMs = now;
       this.#saveResume().catch((error) =>
@@ -1142,11 +837,11 @@ class Download {
   }
 
   async #saveResume(): Promise<void> {
-    if (!this.#picker) return;
+    if (!this.#scheduler) return;
     this.#resumeDirty = false;
     await saveResume(resumePath(this.#stateDir, this.#fileId), {
       manifestBytes: this.#manifestBytes,
-      have: this.#picker.have,
+      have: this.#scheduler.have,
     });
   }
 
@@ -1155,7 +850,8 @@ class Download {
     const windowBytes = this.#rateWindow.bytes(now);
     const windowMs = Math.min(PROGRESS_WINDOW_MS, now - this.#startMs);
     const manifest = this.#manifest;
-    const have = this.#picker?.have ?? this.#recheckHave;
+    const scheduler = this.#scheduler;
+    const have = scheduler?.have ?? this.#recheckHave;
     this.#options.onProgress?.({
       state: this.#state,
       fileId: this.#fileId.byteLength ? toHex(this.#fileId) : "",
@@ -1168,35 +864,11 @@ class Download {
         : 0,
       bytesPerSecond: windowMs > 0 ? (windowBytes * 1000) / windowMs : 0,
       // Distinct peers: one peer may have two connections (one per worker).
-      peers: new Set(
-        [...this.#connections.values()].filter((c) => c.bitfield !== null)
-          .map((c) => c.key),
-      ).size,
+      peers: scheduler?.peerCount() ?? 0,
       elapsedMs: now - this.#startMs,
-      peersDropped: this.#peersDropped,
-      peerList: this.#peerList(now),
+      peersDropped: scheduler?.peersDropped ?? 0,
+      peerList: scheduler?.peerList() ?? [],
     });
-  }
-
-  /** One entry per peer (a peer may hold two connections, one per worker). */
-  #peerList(now: number): DownloadPeer[] {
-    const byKey = new Map<string, DownloadPeer>();
-    for (const conn of this.#connections.values()) {
-      if (!conn.bitfield) continue;
-      const rate = (conn.recent.bytes(now) * 1000) / RATE_WINDOW_MS;
-      const seen = byKey.get(conn.key);
-      if (seen) {
-        seen.bytesPerSecond += rate;
-        seen.chunks = Math.max(seen.chunks, conn.bitfield.count);
-      } else {
-        byKey.set(conn.key, {
-          address: conn.key,
-          chunks: conn.bitfield.count,
-          bytesPerSecond: rate,
-        });
-      }
-    }
-    return [...byKey.values()];
   }
 
   // ---- the end --------------------------------------------------------------

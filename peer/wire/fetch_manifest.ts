@@ -15,6 +15,7 @@ import {
   type ProtocolErrorCode,
   toHex,
 } from "@shoal/protocol";
+import { handshakeFrame, HandshakeReply } from "./handshake.ts";
 
 /**
  * A manifest that hashes to the file id but is not valid (a file name that
@@ -34,6 +35,21 @@ export class InvalidManifestError extends Error {
     super(message, { cause });
     this.name = "InvalidManifestError";
     this.code = cause.code;
+  }
+}
+
+/**
+ * A peer sent a manifest whose SHA-256 is not the file id (another file, or
+ * a lie): the download bans that peer and asks others.
+ */
+export class ManifestMismatchError extends Error {
+  /** For callers that test codes rather than classes. */
+  readonly code = "manifest_mismatch";
+
+  /** @param message one line for the user */
+  constructor(message: string) {
+    super(message);
+    this.name = "ManifestMismatchError";
   }
 }
 
@@ -75,6 +91,7 @@ export interface FetchManifestOptions {
  * @param options our id, timeouts and a signal to cancel
  * @returns the manifest and its canonical bytes
  * @throws {InvalidManifestError} when the manifest matches the id but is not valid
+ * @throws {ManifestMismatchError} when the manifest does not hash to the id
  * @throws {Error} with a one-line reason when the peer fails or lies
  * @example
  * ```ts
@@ -141,12 +158,10 @@ export async function fetchManifest(
     },
   });
   try {
-    const hello = createMessage({
-      kind: "handshake",
-      txid: 0,
+    const hello = handshakeFrame({
       fileId,
       peerId: options.peerId,
-      port: options.listenPort ?? 0,
+      listenPort: options.listenPort ?? 0,
     });
     const ask = createMessage({ kind: "get_manifest", txid: 1 });
     const both = new Uint8Array(hello.byteLength + ask.byteLength);
@@ -156,13 +171,21 @@ export async function fetchManifest(
     const frames = conn.readable.pipeThrough(watched).pipeThrough(
       new FrameDecoderStream({ maxBodyBytes: MAX_MANIFEST_BYTES }),
     );
+    // The chunk count is not known before the manifest: the bitfield's
+    // length is not checked here.
+    const handshake = new HandshakeReply(null);
     for await (const message of frames) {
+      if (!handshake.done) {
+        const step = handshake.step(message);
+        if (step.kind === "more" || step.kind === "ready") continue;
+        throw new Error(step.reason);
+      }
       if (message.kind === "error") {
         throw new Error(`peer refused: ${message.text}`);
       }
       if (message.kind !== "manifest") continue;
       if (!bytesEqual(fileIdOf(message.bytes), fileId)) {
-        throw new Error(
+        throw new ManifestMismatchError(
           `its manifest does not hash to ${toHex(fileId).slice(0, 16)}…`,
         );
       }

@@ -21,14 +21,17 @@ import {
   sha256,
 } from "@shoal/protocol";
 import {
+  type CloseCode,
   type FetchWorkerCommand,
   type FetchWorkerEvent,
   isFetchWorkerCommand,
 } from "@shoal/protocol/worker_messages";
 import { FrameReader } from "../wire/frame_reader.ts";
+import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
 import { FileHash } from "./file_hash.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
+import { openPartFile, writeChunkSync } from "../storage/part_file.ts";
 
 /** Short: a peer that cannot be reached in seconds gives its place to another (issue 21). */
 const CONNECT_TIMEOUT_MS = 3_000;
@@ -60,10 +63,21 @@ interface Download {
   writes: Promise<void>;
 }
 
+/**
+ * One connection's wire state. The download's scheduler
+ * (peer/download/scheduler.ts) owns what is asked of this connection and
+ * when (its in-flight chunks, the pipeline depth, the stall rule); the link
+ * keeps only what the wire needs: the transaction ids that match each reply
+ * to its GET, and its own byte-level timers.
+ */
 interface Link {
   connId: number;
   conn: Deno.TcpConn | null;
-  /** txid -> chunk index of GETs not yet answered. */
+  /**
+   * txid -> chunk index of GETs not yet answered, to match replies (and to
+   * batch reports and time the read out); which chunks are in flight is the
+   * scheduler's to decide.
+   */
   pending: Map<number, number>;
   /** txids of GETs we cancelled: their late answers are not the peer's fault. */
   cancelled: Set<number>;
@@ -114,7 +128,7 @@ self.onmessage = (event: MessageEvent<unknown>) => {
 async function handle(command: FetchWorkerCommand): Promise<void> {
   switch (command.type) {
     case "init": {
-      const file = await Deno.open(command.partPath, { write: true });
+      const file = await openPartFile(command.partPath, "write");
       download = {
         partPath: command.partPath,
         // A view of the download's one shared copy (download.ts).
@@ -160,7 +174,7 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       return;
     }
     case "disconnect":
-      closeLink(command.connId, command.reason, false);
+      closeLink(command.connId, command.reason, "local");
       return;
     case "shutdown":
       await shutdown();
@@ -182,7 +196,7 @@ async function verify(
   const { requestId, indices } = command;
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(command.partPath, { read: true });
+    file = await openPartFile(command.partPath, "read");
   } catch {
     // Gone or unreadable: nothing on disk can be trusted.
     return { type: "verified", requestId, good: [], bad: indices };
@@ -228,7 +242,7 @@ async function connect(
       "connect",
     );
   } catch (error) {
-    closeLink(connId, `cannot connect: ${errorText(error)}`, false);
+    closeLink(connId, `cannot connect: ${errorText(error)}`, "unreachable");
     return;
   }
   if (link.closed) {
@@ -237,15 +251,9 @@ async function connect(
   }
   link.conn = conn;
   conn.setNoDelay(true);
-  await send(link, {
-    kind: "handshake",
-    txid: 0,
-    fileId: d.fileId,
-    peerId: d.peerId,
-    port: d.listenPort,
-  });
+  await sendBytes(link, handshakeFrame(d));
   const handshakeTimer = setTimeout(
-    () => closeLink(connId, "no answer to the handshake", false),
+    () => closeLink(connId, "no answer to the handshake", "timeout"),
     HANDSHAKE_TIMEOUT_MS,
   );
   try {
@@ -267,7 +275,7 @@ async function readLoop(
   );
   const reader = new FrameReader(conn, { maxBodyBytes: maxBody });
   reader.onBytes = () => (link.lastByteMs = Date.now());
-  let state: "handshake" | "bitfield" | "ready" = "handshake";
+  const handshake = new HandshakeReply(d.manifest.chunkCount);
   try {
     for (
       let message = await reader.next();
@@ -275,51 +283,28 @@ async function readLoop(
       message = await reader.next()
     ) {
       if (link.closed) break;
-      if (state === "handshake") {
-        if (message.kind === "ack") {
-          state = "bitfield";
-          continue;
-        }
-        if (message.kind === "error") {
-          closeLink(link.connId, `peer refused: ${message.text}`, false);
+      if (!handshake.done) {
+        const step = handshake.step(message);
+        if (step.kind === "more") continue;
+        if (step.kind !== "ready") {
+          closeLink(link.connId, step.reason, step.kind);
           break;
         }
-        closeLink(
-          link.connId,
-          `expected ACK to the handshake, got ${message.kind}`,
-          true,
-        );
-        break;
-      }
-      if (state === "bitfield") {
-        if (message.kind !== "bitfield") {
-          closeLink(
-            link.connId,
-            `expected BITFIELD, got ${message.kind}`,
-            true,
-          );
-          break;
-        }
-        if (message.bits.byteLength !== Math.ceil(d.manifest.chunkCount / 8)) {
-          closeLink(link.connId, "bitfield has the wrong length", true);
-          break;
-        }
-        state = "ready";
         onHandshake();
         post({
           type: "connected",
           connId: link.connId,
-          bitfield: message.bits.slice(),
+          bitfield: step.bitfield.slice(),
         });
         continue;
       }
       const problem = await onMessage(link, d, message);
       if (problem) {
-        closeLink(link.connId, problem, true);
+        closeLink(link.connId, problem, "misbehaved");
         break;
       }
     }
-    closeLink(link.connId, "the peer closed the connection", false);
+    closeLink(link.connId, "the peer closed the connection", "gone");
   } catch (error) {
     const misbehaved = error instanceof ProtocolError;
     closeLink(
@@ -327,7 +312,7 @@ async function readLoop(
       misbehaved
         ? `bad frame: ${error.message}`
         : `connection failed: ${errorText(error)}`,
-      misbehaved,
+      misbehaved ? "misbehaved" : "gone",
     );
   }
 }
@@ -430,14 +415,7 @@ function writeChunk(
   // One handle per worker: seek and write must not interleave across links.
   d.writes = d.writes.then(() => {
     try {
-      // Sync calls: a write into the page cache takes about 0.1 ms, less than
-      // handing it to a runtime thread and back (and it keeps the bytes on
-      // this core's cache). This worker has nothing else to do meanwhile.
-      d.file.seekSync(index * d.manifest.chunkSize, Deno.SeekMode.Start);
-      let written = 0;
-      while (written < data.byteLength) {
-        written += d.file.writeSync(data.subarray(written));
-      }
+      writeChunkSync(d.file, index * d.manifest.chunkSize, data);
       reportOk(connId, index);
       gcSchedule.add(data.byteLength);
     } catch (error) {
@@ -487,7 +465,7 @@ function sendBytes(link: Link, bytes: Uint8Array): Promise<void> {
         written += await link.conn.write(bytes.subarray(written));
       }
     } catch (error) {
-      closeLink(link.connId, `cannot send: ${errorText(error)}`, false);
+      closeLink(link.connId, `cannot send: ${errorText(error)}`, "gone");
     }
   });
   return link.sending;
@@ -518,7 +496,7 @@ function flushOks(link: Link): void {
   link.oks = [];
 }
 
-function closeLink(connId: number, reason: string, misbehaved: boolean): void {
+function closeLink(connId: number, reason: string, code: CloseCode): void {
   const link = links.get(connId);
   if (!link || link.closed) return;
   // Chunks already on disk are reported before the close, so none is fetched again.
@@ -530,7 +508,7 @@ function closeLink(connId: number, reason: string, misbehaved: boolean): void {
   } catch {
     // Already closed by the peer: nothing left to release.
   }
-  post({ type: "closed", connId, reason, misbehaved });
+  post({ type: "closed", connId, reason, code });
 }
 
 function checkTimeouts(): void {
@@ -540,14 +518,18 @@ function checkTimeouts(): void {
       link.conn && link.pending.size > 0 &&
       now - link.lastByteMs > READ_TIMEOUT_MS
     ) {
-      closeLink(link.connId, `no data for ${READ_TIMEOUT_MS / 1000} s`, false);
+      closeLink(
+        link.connId,
+        `no data for ${READ_TIMEOUT_MS / 1000} s`,
+        "timeout",
+      );
     }
   }
 }
 
 async function shutdown(): Promise<void> {
   for (const connId of [...links.keys()]) {
-    closeLink(connId, "download finished", false);
+    closeLink(connId, "download finished", "local");
   }
   clearInterval(watchdog);
   if (download) {

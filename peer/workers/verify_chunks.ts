@@ -13,6 +13,7 @@ import {
   sha256,
 } from "@shoal/protocol";
 import type { GcSchedule } from "../gc_schedule.ts";
+import { readChunkSync } from "../storage/part_file.ts";
 
 /**
  * Reads each listed chunk of `file` and compares its SHA-256 with the
@@ -50,7 +51,7 @@ export function verifyChunks(
     const chunk = length <= buffer.byteLength
       ? buffer.subarray(0, length)
       : new Uint8Array(length);
-    if (!readFully(file, index * manifest.chunkSize, chunk)) {
+    if (!readChunkSync(file, index * manifest.chunkSize, chunk)) {
       bad.push(index);
       continue;
     }
@@ -60,23 +61,4 @@ export function verifyChunks(
     gc.add(length);
   }
   return { good, bad };
-}
-
-/** Fills `into` from offset `at`; false when the file ends first or a read fails. */
-function readFully(file: Deno.FsFile, at: number, into: Uint8Array): boolean {
-  // Sync calls: the worker has nothing else to do meanwhile, and the bytes
-  // usually come from the page cache, where a hop to a runtime thread and
-  // back costs more than the read.
-  try {
-    file.seekSync(at, Deno.SeekMode.Start);
-    let filled = 0;
-    while (filled < into.byteLength) {
-      const n = file.readSync(into.subarray(filled));
-      if (n === null) return false;
-      filled += n;
-    }
-    return true;
-  } catch {
-    return false;
-  }
 }

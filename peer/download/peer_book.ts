@@ -1,0 +1,122 @@
+/**
+ * The peers a download knows of: where they are, which are banned, how often
+ * each failed since it last helped, and when the tracker was last asked for
+ * more. Pure (every time is passed in): the manifest race and the scheduler
+ * share one book, so a peer that failed one is tried last by the other.
+ *
+ * @module
+ */
+import { type Candidate, connectOrder } from "./liveness.ts";
+
+/** A peer that failed waits this long times its failures (at most ten) before it is tried again. */
+export const PEER_RETRY_MS = 3_000;
+
+/** One known peer. */
+export interface KnownPeer extends Candidate {
+  /** Its server's host. */
+  host: string;
+  /** Its server's TCP port. */
+  port: number;
+}
+
+/**
+ * A peer's key, "host:port" ("[v6]:port" for IPv6), as the page and the
+ * tit-for-tat counters name it.
+ *
+ * @param peer where it listens
+ * @returns its key
+ * @example
+ * ```ts
+ * import { peerKey } from "./peer_book.ts";
+ * peerKey({ host: "::1", port: 7000 }); // "[::1]:7000"
+ * ```
+ */
+export function peerKey(peer: { host: string; port: number }): string {
+  return peer.host.includes(":")
+    ? `[${peer.host}]:${peer.port}`
+    : `${peer.host}:${peer.port}`;
+}
+
+/**
+ * Known peers by key.
+ *
+ * @example
+ * ```ts
+ * import { PeerBook } from "./peer_book.ts";
+ * const book = new PeerBook();
+ * book.add([{ host: "127.0.0.1", port: 7000 }]);
+ * book.order(0); // ["127.0.0.1:7000"]
+ * ```
+ */
+export class PeerBook {
+  readonly #peers = new Map<string, KnownPeer>();
+  #lastAskMs = 0;
+
+  /** How many peers are known. */
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  /** When the tracker was last asked for peers. */
+  get lastAskMs(): number {
+    return this.#lastAskMs;
+  }
+
+  /** Records that the tracker is being asked now. */
+  asked(nowMs: number): void {
+    this.#lastAskMs = nowMs;
+  }
+
+  /** Adds peers not known yet (a known peer keeps its record). */
+  add(peers: Iterable<{ host: string; port: number }>): void {
+    for (const peer of peers) {
+      const key = peerKey(peer);
+      if (this.#peers.has(key)) continue;
+      this.#peers.set(key, {
+        host: peer.host,
+        port: peer.port,
+        banned: false,
+        failures: 0,
+        retryAtMs: 0,
+        lastGoodMs: 0,
+      });
+    }
+  }
+
+  /** The peer with this key, if known. */
+  get(key: string): KnownPeer | undefined {
+    return this.#peers.get(key);
+  }
+
+  /** Every known peer, in the order they became known. */
+  entries(): IterableIterator<[string, KnownPeer]> {
+    return this.#peers.entries();
+  }
+
+  /** The peers worth a connection now, best first (liveness.ts `connectOrder`). */
+  order(nowMs: number, skip?: ReadonlySet<string>): string[] {
+    return connectOrder(this.#peers, nowMs, skip);
+  }
+
+  /** A connection or request ended without anything from it: it waits longer each time. */
+  failed(key: string, nowMs: number): void {
+    const peer = this.#peers.get(key);
+    if (!peer) return;
+    peer.failures++;
+    peer.retryAtMs = nowMs + PEER_RETRY_MS * Math.min(peer.failures, 10);
+  }
+
+  /** It gave us something checked (the manifest, a chunk). */
+  helped(key: string, nowMs: number): void {
+    const peer = this.#peers.get(key);
+    if (!peer) return;
+    peer.failures = 0;
+    peer.lastGoodMs = nowMs;
+  }
+
+  /** It sent bad data: never again. */
+  ban(key: string): void {
+    const peer = this.#peers.get(key);
+    if (peer) peer.banned = true;
+  }
+}
