@@ -115,6 +115,8 @@ export class Library {
   readonly #rechecking = new Set<string>();
   /** When each file was last hashed again: a file whose ctime keeps moving is not hashed over and over. */
   readonly #recheckedAtMs = new Map<string, number>();
+  /** Changes to the seed list, one after another. */
+  #seedsQueue: Promise<void> = Promise.resolve();
 
   /** @param stateDir where this peer keeps its state */
   constructor(stateDir: string) {
@@ -176,12 +178,15 @@ export class Library {
     const idHex = toHex(id);
     const known = this.#files.delete(idHex);
     if (known) this.#changed();
-    const saved = await this.#loadSaved();
-    const kept = saved.filter((seed) => seed.id !== idHex);
-    if (kept.length !== saved.length) await this.#saveSeeds(kept);
+    let removed = false;
+    await this.#updateSeeds((saved) => {
+      const kept = saved.filter((seed) => seed.id !== idHex);
+      removed = kept.length !== saved.length;
+      return removed ? kept : null;
+    });
     await Deno.remove(join(this.#stateDir, "manifests", `${idHex}.manifest`))
       .catch(() => {});
-    return known || kept.length !== saved.length;
+    return known || removed;
   }
 
   /** Marks a file as changed on disk: no more chunks are served from it. */
@@ -482,17 +487,36 @@ export class Library {
       join(this.#stateDir, "manifests", `${file.idHex}.manifest`),
       file.manifestBytes,
     );
-    const seeds = (await this.#loadSaved()).filter((seed) =>
-      seed.path !== file.path
-    );
-    seeds.push({
-      path: file.path,
-      size,
-      mtimeMs: file.mtimeMs ?? 0,
-      ...(file.ctimeMs != null ? { ctimeMs: file.ctimeMs } : {}),
-      id: file.idHex,
+    await this.#updateSeeds((saved) => {
+      const seeds = saved.filter((seed) => seed.path !== file.path);
+      seeds.push({
+        path: file.path,
+        size,
+        mtimeMs: file.mtimeMs ?? 0,
+        ...(file.ctimeMs != null ? { ctimeMs: file.ctimeMs } : {}),
+        id: file.idHex,
+      });
+      return seeds;
     });
-    await this.#saveSeeds(seeds);
+  }
+
+  /**
+   * Reads, changes and writes the seed list, one change at a time: two
+   * downloads that finish together must not both write the same temporary
+   * file, nor lose each other's entry.
+   *
+   * @param change the new list, or null to leave the file as it is
+   */
+  #updateSeeds(
+    change: (saved: SavedSeed[]) => SavedSeed[] | null,
+  ): Promise<void> {
+    const run = this.#seedsQueue.then(async () => {
+      const seeds = change(await this.#loadSaved());
+      if (seeds) await this.#saveSeeds(seeds);
+    });
+    // The next change waits for this one, whether it worked or not.
+    this.#seedsQueue = run.catch(() => {});
+    return run;
   }
 
   async #saveSeeds(seeds: SavedSeed[]): Promise<void> {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Library, SeedError } from "../../../peer/library/library.ts";
 import { makeFile, tempDir } from "../../_helpers/peers.ts";
+import { ManifestBuilder } from "@shoal/protocol";
 
 const CHUNK = 512 * 1024;
 
@@ -126,4 +127,29 @@ Deno.test("recheck() checks one file at a time", async () => {
   // Once A is done, the next request for B goes ahead.
   await library.recheck(fileB);
   assert.notEqual(fileB.ctimeMs ?? null, null);
+});
+
+Deno.test("addDownloaded() of many files at once remembers every one of them", async () => {
+  await using dir = await tempDir();
+  const stateDir = join(dir.path, "state");
+  await Deno.mkdir(stateDir);
+  const library = new Library(stateDir);
+  const files = await Promise.all(
+    Array.from({ length: 6 }, async (_, i) => {
+      const path = join(dir.path, `done-${i}.bin`);
+      await makeFile(path, 1000 + i, i + 1);
+      const builder = new ManifestBuilder(CHUNK);
+      builder.update(await Deno.readFile(path));
+      return { path, manifestBytes: builder.finish(`done-${i}.bin`).bytes };
+    }),
+  );
+  // Downloads that finish together each save the seed list.
+  await Promise.all(
+    files.map((file) => library.addDownloaded(file.path, file.manifestBytes)),
+  );
+  const saved = await savedSeeds(stateDir) as { path: string }[];
+  assert.deepEqual(
+    saved.map((seed) => seed.path).sort(),
+    files.map((file) => file.path).sort(),
+  );
 });
