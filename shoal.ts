@@ -56,7 +56,8 @@ export function trackerRunArgs(args: string[]): string[] {
  */
 export async function shoal(args: string[]): Promise<number> {
   const [command, ...rest] = args;
-  if (command === "peer") return await launch(rest);
+  // Not run by deno task: INIT_CWD, if set, is some other tool's (npm's).
+  if (command === "peer") return await launch(rest, { cwd: Deno.cwd() });
   if (command === "tracker") {
     const child = new Deno.Command(denoCommand(), {
       args: trackerRunArgs(rest),

@@ -153,10 +153,15 @@ export function realPathOf(path: string): string {
  * and SIGTERM on.
  *
  * @param args the user's peer flags
+ * @param options the folder relative paths start from
+ *   (default: `INIT_CWD`, set by `deno task`, else the current folder)
  * @returns the peer's exit code
  */
-export async function launch(args: string[]): Promise<number> {
-  const cwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
+export async function launch(
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<number> {
+  const cwd = options.cwd ?? Deno.env.get("INIT_CWD") ?? Deno.cwd();
   let runArgs: string[];
   try {
     runArgs = peerRunArgs(args, cwd);
