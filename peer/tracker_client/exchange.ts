@@ -128,6 +128,8 @@ export class Exchange {
       options.retries ?? this.#retries,
     );
     for (const timeoutMs of waits) {
+      // Aborted or closed while the last try waited or was sent.
+      this.#throwIfUnusable(what, options.signal);
       try {
         await this.#transport.send(bytes, this.#target);
       } catch (error) {
@@ -138,6 +140,8 @@ export class Exchange {
           error,
         });
       }
+      // A signal that fired during the send fires no event for the wait.
+      this.#throwIfUnusable(what, options.signal);
       const reply = await this.#wait(txid, timeoutMs, options.signal, what);
       if (reply) return reply;
     }

@@ -89,6 +89,8 @@ export class FakeTransport implements DatagramTransport {
   closed = false;
   /** When set, sends reject with it (a network that refuses). */
   sendError: Error | null = null;
+  /** Called with each datagram as it is sent (before the send resolves). */
+  onSend: ((message: Message) => void) | null = null;
   readonly #inbox: [Uint8Array, Deno.Addr][] = [];
   #receiver: {
     resolve: (datagram: [Uint8Array, Deno.Addr]) => void;
@@ -100,6 +102,7 @@ export class FakeTransport implements DatagramTransport {
     if (this.sendError) return Promise.reject(this.sendError);
     this.sentBytes.push(bytes.slice());
     this.sent.push(parseMessage(bytes));
+    this.onSend?.(this.sent.at(-1)!);
     return Promise.resolve(bytes.byteLength);
   }
 

@@ -192,6 +192,26 @@ Deno.test("TrackerClient ends a call at once when its signal aborts", async () =
   }
 });
 
+Deno.test("TrackerClient ends a call at once when its signal aborts while a datagram is sent", async () => {
+  // A peer stopping while it leaves the tracker: the abort comes during the
+  // send, before the wait for the reply has begun.
+  const { client, transport, clock } = await openFakeClient();
+  try {
+    const stop = new AbortController();
+    transport.onSend = () => stop.abort();
+    const call = client.keepalive(PEER_ID, 7000, { signal: stop.signal });
+    await assert.rejects(call, (error) => {
+      assert.ok(error instanceof TrackerError);
+      assert.equal(error.code, "aborted");
+      return true;
+    });
+    assert.equal(transport.sent.length, 1, "no retry after the abort");
+    assert.equal(clock.pendingTimers, 0, "no timeout left waiting");
+  } finally {
+    await client.close();
+  }
+});
+
 Deno.test("TrackerClient.close() fails a call waiting for its reply with closed", async () => {
   const { client, transport } = await openFakeClient();
   const call = client.keepalive(PEER_ID, 7000);
