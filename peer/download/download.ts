@@ -36,7 +36,12 @@ import {
   ManifestMismatchError,
 } from "../wire/fetch_manifest.ts";
 import { ProgressClock } from "./liveness.ts";
-import { manifestParallel, raceManifest } from "./manifest_race.ts";
+import {
+  Gate,
+  HANDSHAKE_PARALLEL,
+  manifestParallel,
+  raceManifest,
+} from "./manifest_race.ts";
 import { type KnownPeer, PeerBook } from "./peer_book.ts";
 import {
   Scheduler,
@@ -385,6 +390,8 @@ class Download {
     const reasons: string[] = [];
     const asking = new Set<string>();
     let gone = false;
+    // Many peers shake hands at once; few at a time send the manifest.
+    const manifestGate = new Gate(manifestParallel(this.#chunkCountHint));
     const won = await raceManifest<[string, KnownPeer]>({
       next: () => {
         const key = this.#book.order(performance.now(), asking)[0];
@@ -392,11 +399,16 @@ class Download {
         asking.add(key);
         return [key, this.#book.get(key)!];
       },
-      fetch: ([, peer], signal) =>
+      fetch: ([key, peer], signal) =>
         fetchManifest(peer, this.#fileId, {
           peerId: this.#options.peerId,
           listenPort: this.#options.listenPort ?? 0,
           signal,
+          beforeAsk: (gateSignal) => manifestGate.acquire(gateSignal),
+          // Who holds chunks (the seeders among the many asked) is known
+          // before the first connection for chunks.
+          onHandshake: (bits) =>
+            this.#book.sawChunks(key, bits.some((byte) => byte !== 0)),
         }).then(({ bytes }) => bytes),
       failed: ([key], error) => {
         asking.delete(key);
@@ -419,7 +431,7 @@ class Download {
       },
       leftMs: () => gone ? 0 : this.#clock.leftMs(performance.now()),
       stopped: this.#stopped(),
-      parallel: manifestParallel(this.#chunkCountHint),
+      parallel: HANDSHAKE_PARALLEL,
     });
     if (won) {
       this.#book.helped(won.peer[0], performance.now());

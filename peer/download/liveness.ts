@@ -89,11 +89,21 @@ export interface Candidate {
   retryAtMs: number;
   /** When it last gave us something checked (the manifest, a chunk); 0 never. */
   lastGoodMs: number;
+  /** Whether its last bitfield held chunks we lack (absent: not seen yet). */
+  holdsChunks?: boolean;
+}
+
+/** Peers known to hold chunks first, then the unknown, then the empty. */
+function holdsRank(peer: Candidate): number {
+  return peer.holdsChunks === true ? 0 : peer.holdsChunks === false ? 2 : 1;
 }
 
 /**
- * The peers worth a connection now, best first: those that failed least
- * since they last helped, and among them the one that helped last. So a
+ * The peers worth a connection now, best first: those whose last bitfield
+ * held chunks we lack (the manifest race shakes hands with many at once and
+ * sees theirs), then those not seen yet, then the ones with nothing; within
+ * each, those that failed least since they last helped, and among them the
+ * one that helped last. So a
  * crowd of useless peers is tried once each before any is tried again, and
  * an honest peer among them is reached within a few rounds.
  *
@@ -122,7 +132,8 @@ export function connectOrder(
   }
   // Stable: equal peers keep the tracker's (random) order.
   ready.sort(([, a], [, b]) =>
-    a.failures - b.failures || b.lastGoodMs - a.lastGoodMs
+    holdsRank(a) - holdsRank(b) || a.failures - b.failures ||
+    b.lastGoodMs - a.lastGoodMs
   );
   return ready.map(([key]) => key);
 }

@@ -7,6 +7,12 @@
  * @module
  */
 
+/**
+ * Peers asked to shake hands at the same time: silent ones cost a socket
+ * each, never the time of an honest one (the manifest itself is asked of
+ * few at once, through a {@linkcode Gate}).
+ */
+export const HANDSHAKE_PARALLEL = 64;
 /** Peers asked for the manifest at the same time, at least. */
 export const MANIFEST_PARALLEL = 8;
 /** Peers asked for a small manifest at the same time. */
@@ -149,5 +155,67 @@ export async function raceManifest<P>(
     }
   } finally {
     cancelAll();
+  }
+}
+
+/**
+ * At most `limit` holders at once: a counting semaphore whose waiters give
+ * up when their signal aborts.
+ *
+ * @example
+ * ```ts
+ * import { Gate } from "./manifest_race.ts";
+ * const gate = new Gate(2);
+ * const release = await gate.acquire(new AbortController().signal);
+ * release();
+ * ```
+ */
+export class Gate {
+  readonly #limit: number;
+  #held = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  /** @param limit holders at once (at least 1) */
+  constructor(limit: number) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  /** Holders now. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /**
+   * Waits for a place.
+   *
+   * @param signal gives up waiting (rejects with its reason)
+   * @returns the release function (calling it twice releases once)
+   */
+  acquire(signal: AbortSignal): Promise<() => void> {
+    signal.throwIfAborted();
+    const take = () => {
+      this.#held++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        this.#held--;
+        this.#waiting.shift()?.();
+      };
+    };
+    if (this.#held < this.#limit) return Promise.resolve(take());
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(take());
+      };
+      const onAbort = () => {
+        const at = this.#waiting.indexOf(wake);
+        if (at >= 0) this.#waiting.splice(at, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.push(wake);
+    });
   }
 }

@@ -114,6 +114,15 @@ export class PeerBook {
     peer.lastGoodMs = nowMs;
   }
 
+  /**
+   * What its last bitfield said: whether it holds chunks we lack. Peers that
+   * do are connected first, peers that do not last.
+   */
+  sawChunks(key: string, holds: boolean): void {
+    const peer = this.#peers.get(key);
+    if (peer) peer.holdsChunks = holds;
+  }
+
   /** It sent bad data: never again. */
   ban(key: string): void {
     const peer = this.#peers.get(key);

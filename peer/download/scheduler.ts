@@ -272,6 +272,7 @@ export class Scheduler {
         for (let i = 0; i < conn.bitfield.size; i++) {
           if (conn.bitfield.has(i) && !picker.have.has(i)) conn.useful++;
         }
+        this.#book.sawChunks(conn.key, conn.useful > 0);
         this.#tellInterest(conn);
         this.#fill(conn);
         return;

@@ -79,6 +79,17 @@ export interface FetchManifestOptions {
   timeoutMs?: number;
   /** Cancels the request (another peer answered first). */
   signal?: AbortSignal;
+  /**
+   * Called once the peer has answered the handshake, before the manifest
+   * is asked for; resolves with a release function, called when this
+   * request ends. Without it, both go in one write.
+   *
+   * So many peers can be asked to shake hands at once (a silent one costs
+   * nothing but its socket) while few at a time send the manifest.
+   */
+  beforeAsk?: (signal: AbortSignal) => Promise<() => void>;
+  /** Called with the bitfield the peer sent in its handshake reply. */
+  onHandshake?: (bitfield: Uint8Array) => void;
 }
 
 /**
@@ -146,6 +157,7 @@ export async function fetchManifest(
     totalMs,
   );
   const onAbort = () => stop("cancelled");
+  let release: (() => void) | undefined;
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const watched = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -164,10 +176,14 @@ export async function fetchManifest(
       listenPort: options.listenPort ?? 0,
     });
     const ask = createMessage({ kind: "get_manifest", txid: 1 });
-    const both = new Uint8Array(hello.byteLength + ask.byteLength);
-    both.set(hello);
-    both.set(ask, hello.byteLength);
-    await conn.write(both);
+    if (options.beforeAsk) {
+      await conn.write(hello);
+    } else {
+      const both = new Uint8Array(hello.byteLength + ask.byteLength);
+      both.set(hello);
+      both.set(ask, hello.byteLength);
+      await conn.write(both);
+    }
     const frames = conn.readable.pipeThrough(watched).pipeThrough(
       new FrameDecoderStream({ maxBodyBytes: MAX_MANIFEST_BYTES }),
     );
@@ -177,8 +193,22 @@ export async function fetchManifest(
     for await (const message of frames) {
       if (!handshake.done) {
         const step = handshake.step(message);
-        if (step.kind === "more" || step.kind === "ready") continue;
-        throw new Error(step.reason);
+        if (step.kind === "more") continue;
+        if (step.kind !== "ready") throw new Error(step.reason);
+        options.onHandshake?.(step.bitfield);
+        if (!options.beforeAsk) continue;
+        // Waiting for our turn is not the peer's silence.
+        clearTimeout(idleTimer);
+        release = await options.beforeAsk(
+          options.signal ?? new AbortController().signal,
+        );
+        if (stopped !== null) break;
+        idleTimer = setTimeout(
+          () => stop(`no manifest within ${answerMs / 1000} s of asking`),
+          answerMs,
+        );
+        await conn.write(ask);
+        continue;
       }
       if (message.kind === "error") {
         throw new Error(`peer refused: ${message.text}`);
@@ -214,6 +244,7 @@ export async function fetchManifest(
     }
     throw error;
   } finally {
+    release?.();
     clearTimeout(idleTimer);
     clearTimeout(totalTimer);
     options.signal?.removeEventListener("abort", onAbort);

@@ -106,3 +106,19 @@ Deno.test("the give-up clock counts progress only", () => {
   assert.equal(clock.leftMs(4_000), 5_000);
   assert.equal(clock.limitMs, 5_000);
 });
+
+Deno.test("connectOrder() tries peers whose bitfield held chunks first and empty ones last", () => {
+  const peer = (holdsChunks?: boolean) => ({
+    banned: false,
+    failures: 0,
+    retryAtMs: 0,
+    lastGoodMs: 0,
+    ...(holdsChunks === undefined ? {} : { holdsChunks }),
+  });
+  const peers = new Map([
+    ["empty", peer(false)],
+    ["unseen", peer()],
+    ["seeder", peer(true)],
+  ]);
+  assert.deepEqual(connectOrder(peers, 0), ["seeder", "unseen", "empty"]);
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  Gate,
   MANIFEST_PARALLEL,
   MANIFEST_PARALLEL_MAX,
   manifestParallel,
@@ -141,4 +142,30 @@ Deno.test("manifestParallel() asks many peers for a small manifest and few for a
   const middle = manifestParallel(8_192); // 4 GiB: 256 KiB of hashes
   assert.ok(middle > MANIFEST_PARALLEL && middle < MANIFEST_PARALLEL_MAX);
   assert.equal(manifestParallel(-5), MANIFEST_PARALLEL_MAX);
+});
+
+Deno.test("Gate lets `limit` holders in at once, the next when one leaves, and forgets a waiter whose signal aborts", async () => {
+  const gate = new Gate(2);
+  const never = new AbortController().signal;
+  const a = await gate.acquire(never);
+  const b = await gate.acquire(never);
+  assert.equal(gate.held, 2);
+  let thirdIn = false;
+  const third = gate.acquire(never).then((release) => {
+    thirdIn = true;
+    return release;
+  });
+  const quitter = new AbortController();
+  const fourth = gate.acquire(quitter.signal);
+  await Promise.resolve();
+  assert.equal(thirdIn, false, "no third holder while two are in");
+  quitter.abort(new Error("cancelled"));
+  await assert.rejects(fourth, /cancelled/);
+  a();
+  a(); // A second release changes nothing.
+  const c = await third;
+  assert.equal(gate.held, 2);
+  b();
+  c();
+  assert.equal(gate.held, 0);
 });
