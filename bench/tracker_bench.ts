@@ -262,8 +262,25 @@ if (import.meta.main) {
       seconds: { type: "string", default: "10" },
       concurrency: { type: "string", default: "32" },
       runs: { type: "string", default: "1" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(`Usage: deno run -A bench/tracker_bench.ts [options]
+
+Registers --peers peers over --files files with the real protocol, then keeps
+--concurrency requests in flight for --seconds against the tracker and against
+a bare UDP echo loop, and prints answers/s, latency and bytes per peer.
+
+Options:
+  --peers N        peers to register (default 100000)
+  --files N        files they hold (default 10000)
+  --seconds N      seconds of REQUEST + KEEPALIVE load (default 10)
+  --concurrency N  requests in flight (default 32)
+  --runs N         load rounds (default 1)
+  --help           print this help and exit`);
+    Deno.exit(0);
+  }
   const workDir = await Deno.makeTempDir({ prefix: "shoal-tracker-bench-" });
   const result = await runTrackerBench({
     peers: Number(values.peers),
