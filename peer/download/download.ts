@@ -15,7 +15,6 @@ import {
   Bitfield,
   bytesEqual,
   type FileQuery,
-  type FileSummary,
   type Manifest,
   parseManifest,
   toHex,
@@ -30,19 +29,10 @@ import {
 } from "../storage/part_file.ts";
 import { diskProblem } from "../storage/disk_errors.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
-import {
-  fetchManifest,
-  InvalidManifestError,
-  ManifestMismatchError,
-} from "../wire/fetch_manifest.ts";
 import { ProgressClock } from "./liveness.ts";
-import {
-  Gate,
-  HANDSHAKE_PARALLEL,
-  manifestParallel,
-  raceManifest,
-} from "./manifest_race.ts";
-import { type KnownPeer, PeerBook } from "./peer_book.ts";
+import { fileFromLookup, manifestFromPeers } from "./find_manifest.ts";
+import { DownloadError, type PeerFinder, type PeerLookup } from "./errors.ts";
+import { PeerBook } from "./peer_book.ts";
 import {
   Scheduler,
   type SchedulerAction,
@@ -51,51 +41,13 @@ import {
 import { RateMeter } from "./rate_meter.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
-import type { RequestResult } from "../tracker_client.ts";
 
-/** What the tracker said about a query (the tracker client's answer). */
-export type PeerLookup = RequestResult;
-
-/** Where a download finds peers: the tracker client, or a fake in tests. */
-export interface PeerFinder {
-  /** Asks who holds a file. */
-  request(query: FileQuery, wanted?: number): Promise<PeerLookup>;
-}
-
-/** Why a download stopped. */
-export type DownloadErrorCode =
-  | "unknown_file"
-  | "ambiguous"
-  | "no_peers"
-  | "unsafe_name"
-  | "exists"
-  | "disk"
-  | "corrupt"
-  | "aborted";
-
-/** A download that cannot finish; the message is one line for the user. */
-export class DownloadError extends Error {
-  /** Why. */
-  readonly code: DownloadErrorCode;
-  /** For "ambiguous": the files that share the name. */
-  readonly candidates: FileSummary[];
-
-  /**
-   * @param code why
-   * @param message one line for the user
-   * @param options candidates and cause
-   */
-  constructor(
-    code: DownloadErrorCode,
-    message: string,
-    options: { candidates?: FileSummary[]; cause?: unknown } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = "DownloadError";
-    this.code = code;
-    this.candidates = options.candidates ?? [];
-  }
-}
+export {
+  DownloadError,
+  type DownloadErrorCode,
+  type PeerFinder,
+  type PeerLookup,
+} from "./errors.ts";
 
 /** A snapshot of a download's progress. */
 export interface DownloadProgress {
@@ -355,27 +307,9 @@ class Download {
   }
 
   async #findFile(): Promise<void> {
-    const lookup = await this.#askTracker();
-    if (lookup.kind === "unknown") {
-      throw new DownloadError(
-        "unknown_file",
-        `No file called ${this.#label} is known to the tracker; check the name, or ask for it by id`,
-      );
-    }
-    if (lookup.kind === "candidates") {
-      const list = lookup.files.map((file) =>
-        `${toHex(file.id)} (${file.size} bytes, ${file.peers} peers)`
-      ).join(", ");
-      throw new DownloadError(
-        "ambiguous",
-        `Several files are called ${this.#label}; ask for one by id: ${list}`,
-        {
-          candidates: lookup.files,
-        },
-      );
-    }
-    this.#fileId = lookup.fileId;
-    this.#chunkCountHint = lookup.chunkCount;
+    const found = fileFromLookup(await this.#askTracker(), this.#label);
+    this.#fileId = found.fileId;
+    this.#chunkCountHint = found.chunkCount;
   }
 
   async #getManifest(): Promise<void> {
@@ -383,74 +317,19 @@ class Download {
       resumePath(this.#stateDir, this.#fileId),
       this.#fileId,
     );
-    if (saved) {
-      this.#setManifest(saved.manifestBytes);
-      return;
-    }
-    const reasons: string[] = [];
-    const asking = new Set<string>();
-    let gone = false;
-    // Many peers shake hands at once; few at a time send the manifest.
-    const manifestGate = new Gate(manifestParallel(this.#chunkCountHint));
-    const won = await raceManifest<[string, KnownPeer]>({
-      next: () => {
-        const key = this.#book.order(performance.now(), asking)[0];
-        if (key === undefined) return null;
-        asking.add(key);
-        return [key, this.#book.get(key)!];
-      },
-      fetch: ([key, peer], signal) =>
-        fetchManifest(peer, this.#fileId, {
+    this.#setManifest(
+      saved?.manifestBytes ??
+        await manifestFromPeers({
+          book: this.#book,
+          fileId: this.#fileId,
+          label: this.#label,
           peerId: this.#options.peerId,
           listenPort: this.#options.listenPort ?? 0,
-          signal,
-          beforeAsk: (gateSignal) => manifestGate.acquire(gateSignal),
-          // Who holds chunks (the seeders among the many asked) is known
-          // before the first connection for chunks.
-          onHandshake: (bits) =>
-            this.#book.sawChunks(key, bits.some((byte) => byte !== 0)),
-        }).then(({ bytes }) => bytes),
-      failed: ([key], error) => {
-        asking.delete(key);
-        if (error instanceof InvalidManifestError) {
-          // The id itself names a bad manifest: no other peer can do better.
-          throw new DownloadError(
-            error.code === "bad_string" ? "unsafe_name" : "corrupt",
-            `Cannot download ${this.#label}: ${error.message}`,
-            { cause: error },
-          );
-        }
-        reasons.push(`${key}: ${errorText(error)}`);
-        this.#book.failed(key, performance.now());
-        // It sent another file's manifest: never ask it again.
-        if (error instanceof ManifestMismatchError) this.#book.ban(key);
-      },
-      refresh: async () => {
-        const lookup = await this.#askTracker().catch(() => null);
-        if (lookup?.kind === "unknown" && this.#book.size === 0) gone = true;
-      },
-      leftMs: () => gone ? 0 : this.#clock.leftMs(performance.now()),
-      stopped: this.#stopped(),
-      parallel: HANDSHAKE_PARALLEL,
-    });
-    if (won) {
-      this.#book.helped(won.peer[0], performance.now());
-      this.#clock.progress(performance.now());
-      this.#setManifest(won.bytes);
-      return;
-    }
-    if (gone) {
-      throw new DownloadError(
-        "no_peers",
-        `No peer holds ${this.#label} any more; try again later`,
-      );
-    }
-    const last = reasons.at(-1);
-    throw new DownloadError(
-      "no_peers",
-      `No peer could send ${this.#label} for ${
-        Math.round(this.#clock.limitMs / 1000)
-      } s${last ? ` (last: ${last})` : ""}; try again later`,
+          chunkCountHint: this.#chunkCountHint,
+          askTracker: () => this.#askTracker(),
+          clock: this.#clock,
+          stopped: this.#stopped(),
+        }),
     );
   }
 
