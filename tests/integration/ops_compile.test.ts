@@ -11,12 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SHOAL_VERSION } from "../../version.ts";
-import {
-  makeFile,
-  sha256File,
-  spawnDenoWith,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -90,11 +85,11 @@ async function run(binary: string, args: string[]) {
 /** Runs an executable the way spawnDeno runs a script. */
 function spawnBinary(binary: string, args: string[]) {
   // spawnDenoWith runs Deno.execPath(); point it at the binary instead.
-  return spawnDenoWith(args, { cwd: ROOT, binary });
+  return h.spawnDenoWith(args, { cwd: ROOT, binary });
 }
 
 Deno.test("deno task compile builds shoal-tracker and shoal-peer that print --version and share a file", async (t) => {
-  await using dir = await tempDir();
+  await using dir = await h.tempDir();
   const outcome = await compileAll(join(dir.path, "dist"));
   if (!outcome.built) {
     // Recorded as a passing step whose name says why nothing more ran.
@@ -117,7 +112,7 @@ Deno.test("deno task compile builds shoal-tracker and shoal-peer that print --ve
   );
 
   const source = join(dir.path, "compiled.bin");
-  await makeFile(source, 2 * 512 * 1024 + 99, 4);
+  await h.makeFile(source, 2 * 512 * 1024 + 99, 4);
   const tracker = spawnBinary(trackerBin, [
     "--host",
     "127.0.0.1",
@@ -147,8 +142,8 @@ Deno.test("deno task compile builds shoal-tracker and shoal-peer that print --ve
       ]).done(60_000);
       assert.equal(leecher.code, 0, leecher.stderr);
       assert.equal(
-        await sha256File(join(dir.path, "l", "compiled.bin")),
-        await sha256File(source),
+        await h.sha256File(join(dir.path, "l", "compiled.bin")),
+        await h.sha256File(source),
       );
     } finally {
       assert.equal(await seeder.stop(), 0);

@@ -3,38 +3,28 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  spawnDenoWith,
-  startSeeder,
-  tempDir,
-  TRACKER_MAIN,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 Deno.test("peer --help prints the usage and exits 0", async () => {
-  const result = await spawnDeno(PEER_MAIN, ["--help"]).done();
+  const result = await h.spawnDeno(h.PEER_MAIN, ["--help"]).done();
   assert.equal(result.code, 0);
   assert.match(result.stdout, /--tracker HOST:PORT --seed FILE/);
   assert.match(result.stdout, /--get NAME\|ID/);
 });
 
 Deno.test("peer with an unknown flag exits 2 with one line", async () => {
-  const result = await spawnDeno(PEER_MAIN, ["--frobnicate"]).done();
+  const result = await h.spawnDeno(h.PEER_MAIN, ["--frobnicate"]).done();
   assert.equal(result.code, 2);
   assert.equal(result.stderr.trim().split("\n").length, 1);
   assert.match(result.stderr, /^error: .*frobnicate/);
 });
 
 Deno.test("peer --get of a name the tracker does not know exits 3", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
-  const result = await spawnDeno(PEER_MAIN, [
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const result = await h.spawnDeno(h.PEER_MAIN, [
     "--tracker",
     `${tracker.host}:${tracker.port}`,
     "--get",
@@ -48,18 +38,18 @@ Deno.test("peer --get of a name the tracker does not know exits 3", async () => 
 });
 
 Deno.test("peer --get of a name that two files share exits 4 and lists both ids", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   await Deno.mkdir(join(dir.path, "a"));
   await Deno.mkdir(join(dir.path, "b"));
-  await makeFile(join(dir.path, "a", "same.bin"), 1000, 1);
-  await makeFile(join(dir.path, "b", "same.bin"), 2000, 2);
-  const seeder = await startSeeder(tracker, [
+  await h.makeFile(join(dir.path, "a", "same.bin"), 1000, 1);
+  await h.makeFile(join(dir.path, "b", "same.bin"), 2000, 2);
+  const seeder = await h.startSeeder(tracker, [
     join(dir.path, "a", "same.bin"),
     join(dir.path, "b", "same.bin"),
   ], join(dir.path, "s"));
   try {
-    const result = await spawnDeno(PEER_MAIN, [
+    const result = await h.spawnDeno(h.PEER_MAIN, [
       "--tracker",
       `${tracker.host}:${tracker.port}`,
       "--get",
@@ -80,7 +70,7 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
       );
     }
     // Asking by id picks one of them.
-    const byId = await spawnDeno(PEER_MAIN, [
+    const byId = await h.spawnDeno(h.PEER_MAIN, [
       "--tracker",
       `${tracker.host}:${tracker.port}`,
       "--get",
@@ -91,8 +81,8 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
     ]).done();
     assert.equal(byId.code, 0, byId.stderr);
     assert.equal(
-      await sha256File(join(dir.path, "out", "same.bin")),
-      await sha256File(join(dir.path, "b", "same.bin")),
+      await h.sha256File(join(dir.path, "out", "same.bin")),
+      await h.sha256File(join(dir.path, "b", "same.bin")),
     );
   } finally {
     await seeder.stop();
@@ -100,14 +90,14 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
 });
 
 Deno.test("peer --get with no tracker listening exits 7 with a clear reason", async () => {
-  await using dir = await tempDir();
+  await using dir = await h.tempDir();
   const silent = Deno.listenDatagram({
     hostname: "127.0.0.1",
     port: 0,
     transport: "udp",
   });
   const port = (silent.addr as Deno.NetAddr).port;
-  const result = await spawnDeno(PEER_MAIN, [
+  const result = await h.spawnDeno(h.PEER_MAIN, [
     "--tracker",
     `127.0.0.1:${port}`,
     "--get",
@@ -121,10 +111,10 @@ Deno.test("peer --get with no tracker listening exits 7 with a clear reason", as
 });
 
 Deno.test("deno task peer works from another folder with relative paths", async () => {
-  await using dir = await tempDir();
-  await makeFile(join(dir.path, "hello.txt"), 70_000, 9);
+  await using dir = await h.tempDir();
+  await h.makeFile(join(dir.path, "hello.txt"), 70_000, 9);
   // deno task sets INIT_CWD to the caller's folder; paths must resolve there.
-  const tracker = spawnDeno(TRACKER_MAIN, [
+  const tracker = h.spawnDeno(h.TRACKER_MAIN, [
     "--host",
     "127.0.0.1",
     "--port",
@@ -156,8 +146,8 @@ Deno.test("deno task peer works from another folder with relative paths", async 
       const result = await leecher.done(60_000);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(
-        await sha256File(join(dir.path, "got", "hello.txt")),
-        await sha256File(join(dir.path, "hello.txt")),
+        await h.sha256File(join(dir.path, "got", "hello.txt")),
+        await h.sha256File(join(dir.path, "hello.txt")),
       );
       await Deno.stat(join(dir.path, "seedstate", ".shoal", "seeds.json"));
     } finally {
@@ -175,9 +165,12 @@ function runTask(cwd: string, args: string[]) {
   };
   const home = Deno.env.get("HOME");
   if (home) env.HOME = home;
-  return spawnDenoWith(["task", "--config", join(ROOT, "deno.json"), ...args], {
-    cwd,
-    env,
-    clearEnv: true,
-  });
+  return h.spawnDenoWith(
+    ["task", "--config", join(ROOT, "deno.json"), ...args],
+    {
+      cwd,
+      env,
+      clearEnv: true,
+    },
+  );
 }
