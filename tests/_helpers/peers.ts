@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 
@@ -51,6 +52,19 @@ export function spawnDeno(
     "run",
     ...(options.permissions ?? ["--allow-all"]),
     script,
+    ...args,
+  ], options);
+}
+
+/** Runs the peer CLI against `tracker` (`--tracker HOST:PORT ...args`). */
+export function spawnPeer(
+  tracker: { host: string; port: number },
+  args: string[],
+  options: Parameters<typeof spawnDeno>[2] = {},
+): RunningProcess {
+  return spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
     ...args,
   ], options);
 }
@@ -219,9 +233,7 @@ export function getFile(
   outDir: string,
   options: { giveUpAfterSeconds?: number; timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  return spawnPeer(tracker, [
     "--get",
     query,
     "--out",
@@ -290,6 +302,19 @@ export async function sha256File(path: string): Promise<string> {
   // The readable closes the file when it ends.
   for await (const chunk of file.readable) hash.update(chunk);
   return hash.digest("hex");
+}
+
+/** Asserts that the file at `path` holds the same bytes as the file at `source`. */
+export async function assertSameFile(
+  path: string,
+  source: string,
+): Promise<void> {
+  assert.equal(await sha256File(path), await sha256File(source));
+}
+
+/** Asserts that the file at `path` has the SHA-256 `hex`. */
+export async function assertFileHash(path: string, hex: string): Promise<void> {
+  assert.equal(await sha256File(path), hex);
 }
 
 /** A fresh temporary folder, removed by the returned disposer. */

@@ -20,9 +20,7 @@ async function startUiPeer(
   tracker: { host: string; port: number },
   outDir: string,
 ): Promise<UiPeer> {
-  const process = h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const process = h.spawnPeer(tracker, [
     "--ui",
     "--ui-port",
     "0",
@@ -163,10 +161,7 @@ Deno.test("a download folder reached through a symbolic link works with the laun
     }).done(60_000);
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /\n\s+at /, "a stack trace");
-    assert.equal(
-      await h.sha256File(join(real, "linked.bin")),
-      await h.sha256File(source),
-    );
+    await h.assertSameFile(join(real, "linked.bin"), source);
     // And with a linked folder that is seeded from later on.
     const again = await h.getFile(tracker, "linked.bin", join(dir.path, "out"));
     assert.equal(again.code, 0, again.stderr);

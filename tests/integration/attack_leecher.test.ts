@@ -64,9 +64,7 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
       assert.equal(result, "ok");
     }
     const out = join(dir.path, "out");
-    const leecher = h.spawnDeno(h.PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
+    const leecher = h.spawnPeer(tracker, [
       "--get",
       toHex(built.id),
       "--out",
@@ -89,8 +87,8 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
       );
     }
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.equal(
-      await h.sha256File(join(out, "target.bin")),
+    await h.assertFileHash(
+      join(out, "target.bin"),
       toHex(built.manifest.fileHash),
     );
     // Every peer that sent bad data was dropped and never contacted again:

@@ -24,9 +24,7 @@ function leech(
   giveUpAfterSeconds: number,
   timeoutMs: number,
 ) {
-  return h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  return h.spawnPeer(tracker, [
     "--get",
     toHex(id),
     "--out",
@@ -114,8 +112,8 @@ Deno.test("a leecher among peers that have nothing for it finishes from the one 
     const out = join(dir.path, "out");
     const result = await leech(tracker, built.id, out, 30, 45_000);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.equal(
-      await h.sha256File(join(out, "mixed.bin")),
+    await h.assertFileHash(
+      join(out, "mixed.bin"),
       toHex(built.manifest.fileHash),
     );
   });
@@ -152,8 +150,8 @@ Deno.test("registered peers that never answer do not hold up the start", async (
     // Asked one after another at 10 s each, the silent ones took minutes.
     const result = await leech(tracker, built.id, out, 60, 40_000);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.equal(
-      await h.sha256File(join(out, "start.bin")),
+    await h.assertFileHash(
+      join(out, "start.bin"),
       toHex(built.manifest.fileHash),
     );
   } finally {
@@ -203,9 +201,7 @@ Deno.test("a leecher whose seeder's file is cut short mid-download exits 5 withi
     ],
   );
   try {
-    const leecher = h.spawnDeno(h.PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
+    const leecher = h.spawnPeer(tracker, [
       "--get",
       "cut.bin",
       "--out",

@@ -106,9 +106,7 @@ Deno.test("a leecher refuses every hostile file name at once and writes nothing"
     const out = join(dir.path, "a", "b", "out");
     const runs = await Promise.all(
       seeders.map(({ id }) =>
-        h.spawnDeno(h.PEER_MAIN, [
-          "--tracker",
-          `${tracker.host}:${tracker.port}`,
+        h.spawnPeer(tracker, [
           "--get",
           toHex(id),
           "--out",
@@ -211,9 +209,7 @@ Deno.test("what is in the way of a download stays untouched and the file lands u
     }
     const runs = await Promise.all(
       seeders.map(({ built }) =>
-        h.spawnDeno(h.PEER_MAIN, [
-          "--tracker",
-          `${tracker.host}:${tracker.port}`,
+        h.spawnPeer(tracker, [
           "--get",
           toHex(built.id),
           "--out",

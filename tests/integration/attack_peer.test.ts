@@ -121,9 +121,7 @@ async function startAttackedSeeder(
   const source = join(dir, "served.bin");
   await h.makeFile(source, 6 * CHUNK, 23);
   const built = h.manifestOf(await Deno.readFile(source), "served.bin");
-  const seeder = h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const seeder = h.spawnPeer(tracker, [
     "--seed",
     source,
     "--out",

@@ -131,10 +131,7 @@ Deno.test("one address cannot fill the tracker: an honest seeder still registers
         join(dir.path, "o"),
       );
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(
-        await h.sha256File(join(dir.path, "o", "honest.bin")),
-        await h.sha256File(source),
-      );
+      await h.assertSameFile(join(dir.path, "o", "honest.bin"), source);
     } finally {
       await seeder.stop();
     }
@@ -290,10 +287,7 @@ Deno.test("a stranger claiming a real file's id under another name does not stop
       }
       const result = await h.getFile(tracker, "real.bin", join(dir.path, "o"));
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(
-        await h.sha256File(join(dir.path, "o", "real.bin")),
-        await h.sha256File(source),
-      );
+      await h.assertSameFile(join(dir.path, "o", "real.bin"), source);
     } finally {
       await seeder.stop();
     }

@@ -22,9 +22,7 @@ function leech(
   id: Uint8Array,
   out: string,
 ) {
-  return h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  return h.spawnPeer(tracker, [
     "--get",
     toHex(id),
     "--out",
@@ -106,8 +104,8 @@ Deno.test(`a leecher killed ${KILLS} times resumes from checked chunks and re-fe
     }
   }
   assert.equal(kills, KILLS);
-  assert.equal(
-    await h.sha256File(join(out, "resume.bin")),
+  await h.assertFileHash(
+    join(out, "resume.bin"),
     toHex(built.manifest.fileHash),
   );
   await assert.rejects(Deno.stat(partPath), Deno.errors.NotFound);
@@ -183,8 +181,8 @@ Deno.test("a full disk stops the download with a clear error, keeps the part fil
       seeder.gets.clear();
       const result = await leech(tracker, built.id, out).done(60_000);
       assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-      assert.equal(
-        await h.sha256File(join(out, "big.bin")),
+      await h.assertFileHash(
+        join(out, "big.bin"),
         toHex(built.manifest.fileHash),
       );
       assert.ok(

@@ -26,9 +26,7 @@ function slowSeeder(
   state: string,
   rate: string,
 ) {
-  const process = h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const process = h.spawnPeer(tracker, [
     "--seed",
     file,
     "--out",
@@ -51,9 +49,7 @@ Deno.test("a download survives a seeder killed mid-chunk, then every seeder gone
   const a = await slowSeeder(tracker, source, join(dir.path, "a"), "1500k");
   let b = await slowSeeder(tracker, source, join(dir.path, "b"), "1500k");
   const out = join(dir.path, "out");
-  const leecher = h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const leecher = h.spawnPeer(tracker, [
     "--get",
     "film.bin",
     "--out",
@@ -86,10 +82,7 @@ Deno.test("a download survives a seeder killed mid-chunk, then every seeder gone
     b = await slowSeeder(tracker, source, join(dir.path, "b"), "4M");
     const result = await leecher.done(60_000);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.equal(
-      await h.sha256File(join(out, "film.bin")),
-      await h.sha256File(source),
-    );
+    await h.assertSameFile(join(out, "film.bin"), source);
   } finally {
     await leecher.kill();
     await a.kill();
@@ -200,8 +193,8 @@ Deno.test("a seeder whose file is overwritten in place (same size and mtime) sto
         timeoutMs: 60_000,
       });
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(
-        await h.sha256File(join(out, "doc.bin")),
+      await h.assertFileHash(
+        join(out, "doc.bin"),
         toHex(built.manifest.fileHash),
       );
     } finally {

@@ -139,9 +139,7 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
   await h.makeFile(source, 5 * 512 * 1024 + 3, 5);
   const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
   try {
-    const result = await h.spawnDeno(h.PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
+    const result = await h.spawnPeer(tracker, [
       "--get",
       "script.bin",
       "--out",
@@ -187,9 +185,7 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
 Deno.test("peer --json reports failures as one JSON error line with the exit code", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const unknown = await h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const unknown = await h.spawnPeer(tracker, [
     "--get",
     "nothing.bin",
     "--out",
@@ -222,9 +218,7 @@ Deno.test("peer --seed --json prints seeding and serving events, then exits 0 on
   await using tracker = await h.startTracker();
   const source = join(dir.path, "events.bin");
   await h.makeFile(source, 1234, 8);
-  const seeder = h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const seeder = h.spawnPeer(tracker, [
     "--seed",
     source,
     "--out",

@@ -165,10 +165,7 @@ Deno.test({
       const peers = Object.keys(done.chunksByPeer);
       assert.ok(peers.length > 0);
       for (const peer of peers) assert.match(peer, /^\[::1\]:\d+$/);
-      assert.equal(
-        await h.sha256File(join(dir.path, "leecher", "six.bin")),
-        await h.sha256File(source),
-      );
+      await h.assertSameFile(join(dir.path, "leecher", "six.bin"), source);
     } finally {
       assert.equal(await seeder.stop(), 0);
     }

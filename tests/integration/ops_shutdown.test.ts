@@ -220,10 +220,7 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
     assert.ok(done.resumedChunks < chunkCount);
     const expected = await h.sha256File(source);
     assert.equal(done.sha256, expected);
-    assert.equal(
-      await h.sha256File(join(dir.path, "l", "resume.bin")),
-      expected,
-    );
+    await h.assertFileHash(join(dir.path, "l", "resume.bin"), expected);
   } finally {
     if (leecher) await leecher.kill();
     await proxy.close();
@@ -297,10 +294,7 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
     ) as { resumedChunks: number; bytesFetched: number } | undefined;
     assert.ok(done, second.stdout);
     assert.equal(done.resumedChunks, claimed.count);
-    assert.equal(
-      await h.sha256File(join(out, "recheck.bin")),
-      await h.sha256File(source),
-    );
+    await h.assertSameFile(join(out, "recheck.bin"), source);
   } finally {
     if (leecher) await leecher.kill();
     await seeder.stop();

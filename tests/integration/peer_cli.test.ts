@@ -24,9 +24,7 @@ Deno.test("peer with an unknown flag exits 2 with one line", async () => {
 Deno.test("peer --get of a name the tracker does not know exits 3", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const result = await h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const result = await h.spawnPeer(tracker, [
     "--get",
     "nothing-here.iso",
     "--out",
@@ -49,9 +47,7 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
     join(dir.path, "b", "same.bin"),
   ], join(dir.path, "s"));
   try {
-    const result = await h.spawnDeno(h.PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
+    const result = await h.spawnPeer(tracker, [
       "--get",
       "same.bin",
       "--out",
@@ -70,9 +66,7 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
       );
     }
     // Asking by id picks one of them.
-    const byId = await h.spawnDeno(h.PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
+    const byId = await h.spawnPeer(tracker, [
       "--get",
       ids[1]!,
       "--out",
@@ -80,9 +74,9 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
       "--no-seed",
     ]).done();
     assert.equal(byId.code, 0, byId.stderr);
-    assert.equal(
-      await h.sha256File(join(dir.path, "out", "same.bin")),
-      await h.sha256File(join(dir.path, "b", "same.bin")),
+    await h.assertSameFile(
+      join(dir.path, "out", "same.bin"),
+      join(dir.path, "b", "same.bin"),
     );
   } finally {
     await seeder.stop();
@@ -145,9 +139,9 @@ Deno.test("deno task peer works from another folder with relative paths", async 
       ]);
       const result = await leecher.done(60_000);
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(
-        await h.sha256File(join(dir.path, "got", "hello.txt")),
-        await h.sha256File(join(dir.path, "hello.txt")),
+      await h.assertSameFile(
+        join(dir.path, "got", "hello.txt"),
+        join(dir.path, "hello.txt"),
       );
       await Deno.stat(join(dir.path, "seedstate", ".shoal", "seeds.json"));
     } finally {

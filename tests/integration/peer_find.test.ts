@@ -94,10 +94,7 @@ Deno.test("--get finds a name in another case, and a file by the first 8 hex dig
       join(dir.path, "a"),
     );
     assert.equal(byCase.code, 0, byCase.stderr);
-    assert.equal(
-      await h.sha256File(join(dir.path, "a", "Holiday Photos.ZIP")),
-      await h.sha256File(source),
-    );
+    await h.assertSameFile(join(dir.path, "a", "Holiday Photos.ZIP"), source);
 
     const byPrefix = await h.getFile(
       tracker,
@@ -105,10 +102,7 @@ Deno.test("--get finds a name in another case, and a file by the first 8 hex dig
       join(dir.path, "b"),
     );
     assert.equal(byPrefix.code, 0, byPrefix.stderr);
-    assert.equal(
-      await h.sha256File(join(dir.path, "b", "Holiday Photos.ZIP")),
-      await h.sha256File(source),
-    );
+    await h.assertSameFile(join(dir.path, "b", "Holiday Photos.ZIP"), source);
   } finally {
     await seeder.stop();
   }

@@ -41,9 +41,7 @@ Deno.test("a seeder survives peers that hang up in the middle of chunks", async 
       conn.close();
     }
     const out = join(dir.path, "leech");
-    const result = await h.spawnDeno(h.PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
+    const result = await h.spawnPeer(tracker, [
       "--get",
       "big.bin",
       "--out",
@@ -51,10 +49,7 @@ Deno.test("a seeder survives peers that hang up in the middle of chunks", async 
       "--no-seed",
     ]).done(60_000);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(
-      await h.sha256File(join(out, "big.bin")),
-      await h.sha256File(source),
-    );
+    await h.assertSameFile(join(out, "big.bin"), source);
   } finally {
     assert.equal(
       await seeder.stop(),

@@ -25,10 +25,7 @@ Deno.test("three seeders give a leecher a file that is not a multiple of the chu
     const result = await h.getFile(tracker, "odd.bin", out);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /checked .*odd\.bin/);
-    assert.equal(
-      await h.sha256File(join(out, "odd.bin")),
-      await h.sha256File(source),
-    );
+    await h.assertSameFile(join(out, "odd.bin"), source);
     assert.deepEqual(await h.partFilesIn(out), []);
   } finally {
     await Promise.all(seeders.map((s) => s.stop()));
@@ -60,7 +57,7 @@ Deno.test("a leecher fetches chunks from several seeders at once", async () => {
     const result = await node.download({ name: "wide.bin" }, {
       pipelineDepth: 2,
     });
-    assert.equal(await h.sha256File(result.path), await h.sha256File(source));
+    await h.assertSameFile(result.path, source);
     const sources = Object.values(result.chunksByPeer);
     assert.equal(sources.reduce((a, b) => a + b, 0), 48);
     assert.ok(
@@ -106,9 +103,7 @@ Deno.test("a leecher seeds what it got, and a second leecher gets it after the f
   const source = join(dir.path, "relay.bin");
   await h.makeFile(source, 3 * CHUNK + 1, 11);
   const first = await h.startSeeder(tracker, [source], join(dir.path, "seed"));
-  const relay = h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const relay = h.spawnPeer(tracker, [
     "--get",
     "relay.bin",
     "--out",
@@ -121,10 +116,7 @@ Deno.test("a leecher seeds what it got, and a second leecher gets it after the f
     const out = join(dir.path, "second");
     const result = await h.getFile(tracker, "relay.bin", out);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(
-      await h.sha256File(join(out, "relay.bin")),
-      await h.sha256File(source),
-    );
+    await h.assertSameFile(join(out, "relay.bin"), source);
   } finally {
     await first.stop();
     await relay.stop();
@@ -159,7 +151,7 @@ Deno.test("a download completes when one seeder is killed in the middle", async 
     });
     await killed;
     assert.ok(chunksAtKill >= 8);
-    assert.equal(await h.sha256File(result.path), await h.sha256File(source));
+    await h.assertSameFile(result.path, source);
   } finally {
     await node.close();
     await Promise.all(seeders.map((s) => s.stop().catch(() => 0)));
@@ -184,10 +176,7 @@ Deno.test("a restarted peer seeds again what it seeded before, from its --out st
     const out = join(dir.path, "leech");
     const result = await h.getFile(tracker, "again.bin", out);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(
-      await h.sha256File(join(out, "again.bin")),
-      await h.sha256File(source),
-    );
+    await h.assertSameFile(join(out, "again.bin"), source);
   } finally {
     await again.stop();
   }

@@ -38,9 +38,7 @@ async function startUiPeer(
   outDir: string,
   options: { uiPort?: number; args?: string[] } = {},
 ): Promise<UiPeer> {
-  const process = h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const process = h.spawnPeer(tracker, [
     "--ui",
     "--ui-port",
     String(options.uiPort ?? 0),
@@ -301,10 +299,7 @@ Deno.test({
       const seedRow = pageA.locator("#seeds tr", { hasText: name });
       await seedRow.waitFor();
       assert.match((await seedRow.textContent()) ?? "", /3\.2 MB/);
-      assert.equal(
-        await h.sha256File(join(dirA.path, "shared", name)),
-        sourceHash,
-      );
+      await h.assertFileHash(join(dirA.path, "shared", name), sourceHash);
       await screenshot(pageA, "seeding");
 
       // Peer B: an unknown name gives a clear error.
@@ -348,7 +343,7 @@ Deno.test({
       await screenshot(pageB, "download");
 
       // The file is in B's download folder, whole.
-      assert.equal(await h.sha256File(join(dirB.path, name)), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), sourceHash);
       // The "Save file" link serves the same bytes.
       const href = await done.locator("a.save").getAttribute("href");
       assert.ok(href?.startsWith("/files/"));
@@ -583,7 +578,7 @@ Deno.test({
       await page.locator("#connection.live").waitFor();
       const done = page.locator('.dl[data-state="done"]', { hasText: name });
       await done.waitFor({ timeout: 60_000 });
-      assert.equal(await h.sha256File(join(dirB.path, name)), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), sourceHash);
       assert.match(await page.title(), /^Done: .* · Shoal$/);
       assert.deepEqual(await page.evaluate("window.shown"), [
         `Download finished: ${name} (6.0 MB)`,
@@ -611,7 +606,7 @@ Deno.test({
       await seedRow.getByRole("button", { name: "Stop" }).click();
       await seedRow.getByRole("button", { name: "Stop seeding" }).click();
       await seedRow.waitFor({ state: "detached" });
-      assert.equal(await h.sha256File(join(dirB.path, name)), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), sourceHash);
 
       // Remove a finished download with its file.
       const first = page.locator('.dl[data-state="done"]').first();
