@@ -220,6 +220,34 @@ export function spawnDenoWith(
 }
 
 /**
+ * Starts `--get NAME|ID --no-seed` as a user would.
+ *
+ * @param tracker the tracker
+ * @param query a file name or 64-hex-digit id
+ * @param outDir the download folder
+ * @param giveUpAfterSeconds `--give-up-after`
+ * @param extraArgs more flags
+ */
+export function spawnLeecher(
+  tracker: { host: string; port: number },
+  query: string,
+  outDir: string,
+  giveUpAfterSeconds = 20,
+  extraArgs: string[] = [],
+): RunningProcess {
+  return spawnPeer(tracker, [
+    "--get",
+    query,
+    "--out",
+    outDir,
+    "--no-seed",
+    "--give-up-after",
+    String(giveUpAfterSeconds),
+    ...extraArgs,
+  ]);
+}
+
+/**
  * Runs `--get NAME|ID --no-seed` as a user would and waits for the exit.
  *
  * @param tracker the tracker
@@ -233,15 +261,8 @@ export function getFile(
   outDir: string,
   options: { giveUpAfterSeconds?: number; timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return spawnPeer(tracker, [
-    "--get",
-    query,
-    "--out",
-    outDir,
-    "--no-seed",
-    "--give-up-after",
-    String(options.giveUpAfterSeconds ?? 20),
-  ]).done(options.timeoutMs ?? 60_000);
+  return spawnLeecher(tracker, query, outDir, options.giveUpAfterSeconds)
+    .done(options.timeoutMs ?? 60_000);
 }
 
 /** A seeder process, ready once it printed its port. */

@@ -64,14 +64,7 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
       assert.equal(result, "ok");
     }
     const out = join(dir.path, "out");
-    const leecher = h.spawnPeer(tracker, [
-      "--get",
-      toHex(built.id),
-      "--out",
-      out,
-      "--no-seed",
-      "--give-up-after",
-      "30",
+    const leecher = h.spawnLeecher(tracker, toHex(built.id), out, 30, [
       "--log-level",
       "info",
     ]);

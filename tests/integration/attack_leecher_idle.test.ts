@@ -24,15 +24,9 @@ function leech(
   giveUpAfterSeconds: number,
   timeoutMs: number,
 ) {
-  return h.spawnPeer(tracker, [
-    "--get",
-    toHex(id),
-    "--out",
-    out,
-    "--no-seed",
-    "--give-up-after",
-    String(giveUpAfterSeconds),
-  ]).done(timeoutMs);
+  return h.spawnLeecher(tracker, toHex(id), out, giveUpAfterSeconds).done(
+    timeoutMs,
+  );
 }
 
 /** A distinct loopback address per idle peer, as if each were its own host. */

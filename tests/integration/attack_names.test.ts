@@ -106,15 +106,7 @@ Deno.test("a leecher refuses every hostile file name at once and writes nothing"
     const out = join(dir.path, "a", "b", "out");
     const runs = await Promise.all(
       seeders.map(({ id }) =>
-        h.spawnPeer(tracker, [
-          "--get",
-          toHex(id),
-          "--out",
-          out,
-          "--no-seed",
-          "--give-up-after",
-          "20",
-        ]).done(40_000)
+        h.spawnLeecher(tracker, toHex(id), out, 20).done(40_000)
       ),
     );
     if (Deno.env.get("SHOAL_TEST_DEBUG")) {
@@ -209,15 +201,7 @@ Deno.test("what is in the way of a download stays untouched and the file lands u
     }
     const runs = await Promise.all(
       seeders.map(({ built }) =>
-        h.spawnPeer(tracker, [
-          "--get",
-          toHex(built.id),
-          "--out",
-          out,
-          "--no-seed",
-          "--give-up-after",
-          "20",
-        ]).done(40_000)
+        h.spawnLeecher(tracker, toHex(built.id), out, 20).done(40_000)
       ),
     );
     runs.forEach((result, i) => {

@@ -22,15 +22,7 @@ function leech(
   id: Uint8Array,
   out: string,
 ) {
-  return h.spawnPeer(tracker, [
-    "--get",
-    toHex(id),
-    "--out",
-    out,
-    "--no-seed",
-    "--give-up-after",
-    "20",
-  ]);
+  return h.spawnLeecher(tracker, toHex(id), out, 20);
 }
 
 Deno.test(`a leecher killed ${KILLS} times resumes from checked chunks and re-fetches none of them`, async () => {

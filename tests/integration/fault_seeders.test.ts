@@ -49,15 +49,7 @@ Deno.test("a download survives a seeder killed mid-chunk, then every seeder gone
   const a = await slowSeeder(tracker, source, join(dir.path, "a"), "1500k");
   let b = await slowSeeder(tracker, source, join(dir.path, "b"), "1500k");
   const out = join(dir.path, "out");
-  const leecher = h.spawnPeer(tracker, [
-    "--get",
-    "film.bin",
-    "--out",
-    out,
-    "--no-seed",
-    "--give-up-after",
-    "30",
-  ]);
+  const leecher = h.spawnLeecher(tracker, "film.bin", out, 30);
   try {
     // Wait until some chunks arrived, so the transfer is in full swing.
     await h.waitUntil(
