@@ -316,6 +316,30 @@ export async function makeFile(
   }
 }
 
+/**
+ * Runs `binary` with `args` to its exit, stdin closed, and returns its exit
+ * code and output.
+ */
+export async function runToExit(
+  binary: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(binary, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    ...options,
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
 /** SHA-256 of a file, hex, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");

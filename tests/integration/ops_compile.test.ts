@@ -67,20 +67,7 @@ function skipNote(reason: string): string {
   return `deno compile cannot get its runtime here (${reason}); skipping the executables. Set DENORT_BIN to a local denort ${Deno.version.deno} binary, or run where dl.deno.land is reachable`;
 }
 
-async function run(binary: string, args: string[]) {
-  const output = await new Deno.Command(binary, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+const run = h.runToExit;
 
 /** Runs an executable the way spawnDeno runs a script. */
 function spawnBinary(binary: string, args: string[]) {
