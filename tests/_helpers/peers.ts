@@ -225,24 +225,26 @@ export function spawnDenoWith(
  * @param tracker the tracker
  * @param query a file name or 64-hex-digit id
  * @param outDir the download folder
- * @param giveUpAfterSeconds `--give-up-after`
+ * @param giveUpAfterSeconds `--give-up-after`, or null for the default
  * @param extraArgs more flags
  */
 export function spawnLeecher(
   tracker: { host: string; port: number },
   query: string,
   outDir: string,
-  giveUpAfterSeconds = 20,
+  giveUpAfterSeconds: number | null = 20,
   extraArgs: string[] = [],
 ): RunningProcess {
+  const giveUp = giveUpAfterSeconds === null
+    ? []
+    : ["--give-up-after", String(giveUpAfterSeconds)];
   return spawnPeer(tracker, [
     "--get",
     query,
     "--out",
     outDir,
     "--no-seed",
-    "--give-up-after",
-    String(giveUpAfterSeconds),
+    ...giveUp,
     ...extraArgs,
   ]);
 }

@@ -105,13 +105,9 @@ Deno.test("connections that only say INTERESTED do not hold a seeder's upload sl
     assert.ok(idle.every((c) => !c.closed), "an idle connection was refused");
 
     const out = join(dir.path, "leech");
-    const result = await h.spawnPeer(tracker, [
-      "--get",
-      "big.bin",
-      "--out",
-      out,
-      "--no-seed",
-    ]).done(30_000);
+    const result = await h.spawnLeecher(tracker, "big.bin", out, null).done(
+      30_000,
+    );
     assert.equal(result.code, 0, result.stderr);
     await h.assertSameFile(join(out, "big.bin"), source);
     // None of them ever asked for a chunk, so none was given a slot.

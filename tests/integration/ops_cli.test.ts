@@ -139,18 +139,13 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
   await h.makeFile(source, 5 * 512 * 1024 + 3, 5);
   const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
   try {
-    const result = await h.spawnPeer(tracker, [
-      "--get",
+    const result = await h.spawnLeecher(
+      tracker,
       "script.bin",
-      "--out",
       join(dir.path, "l"),
-      "--no-seed",
-      "--json",
-      "--log-level",
-      "debug",
-      "--log-format",
-      "json",
-    ]).done(60_000);
+      null,
+      ["--json", "--log-level", "debug", "--log-format", "json"],
+    ).done(60_000);
     assert.equal(result.code, 0, result.stderr);
     const events = parseLines(result.stdout);
     assert.ok(events.length >= 2);
@@ -185,12 +180,7 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
 Deno.test("peer --json reports failures as one JSON error line with the exit code", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const unknown = await h.spawnPeer(tracker, [
-    "--get",
-    "nothing.bin",
-    "--out",
-    dir.path,
-    "--no-seed",
+  const unknown = await h.spawnLeecher(tracker, "nothing.bin", dir.path, null, [
     "--json",
   ]).done(30_000);
   assert.equal(unknown.code, 3, unknown.stderr);

@@ -24,13 +24,12 @@ Deno.test("peer with an unknown flag exits 2 with one line", async () => {
 Deno.test("peer --get of a name the tracker does not know exits 3", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const result = await h.spawnPeer(tracker, [
-    "--get",
+  const result = await h.spawnLeecher(
+    tracker,
     "nothing-here.iso",
-    "--out",
     dir.path,
-    "--no-seed",
-  ]).done();
+    null,
+  ).done();
   assert.equal(result.code, 3, result.stderr);
   assert.match(result.stderr, /No file called nothing-here\.iso/);
 });
@@ -47,13 +46,12 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
     join(dir.path, "b", "same.bin"),
   ], join(dir.path, "s"));
   try {
-    const result = await h.spawnPeer(tracker, [
-      "--get",
+    const result = await h.spawnLeecher(
+      tracker,
       "same.bin",
-      "--out",
       join(dir.path, "out"),
-      "--no-seed",
-    ]).done();
+      null,
+    ).done();
     assert.equal(result.code, 4, result.stderr);
     const ids = seeder.lines.flatMap((line) =>
       line.match(/id ([0-9a-f]{64})/)?.[1] ?? []
@@ -66,13 +64,12 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
       );
     }
     // Asking by id picks one of them.
-    const byId = await h.spawnPeer(tracker, [
-      "--get",
+    const byId = await h.spawnLeecher(
+      tracker,
       ids[1]!,
-      "--out",
       join(dir.path, "out"),
-      "--no-seed",
-    ]).done();
+      null,
+    ).done();
     assert.equal(byId.code, 0, byId.stderr);
     await h.assertSameFile(
       join(dir.path, "out", "same.bin"),

@@ -41,13 +41,9 @@ Deno.test("a seeder survives peers that hang up in the middle of chunks", async 
       conn.close();
     }
     const out = join(dir.path, "leech");
-    const result = await h.spawnPeer(tracker, [
-      "--get",
-      "big.bin",
-      "--out",
-      out,
-      "--no-seed",
-    ]).done(60_000);
+    const result = await h.spawnLeecher(tracker, "big.bin", out, null).done(
+      60_000,
+    );
     assert.equal(result.code, 0, result.stderr);
     await h.assertSameFile(join(out, "big.bin"), source);
   } finally {
