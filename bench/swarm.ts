@@ -16,6 +16,7 @@ import { open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { infoHashOf, waitSeeders } from "./_bt.ts";
+import { concatBytes } from "./_bytes.ts";
 import {
   type BenchProcess,
   freeTcpPort,
@@ -402,13 +403,7 @@ function withAnnounce(torrent: Uint8Array, url: string): Uint8Array {
     i = valueEnd;
   }
   parts.push(enc.encode("e"));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** A .torrent with 512 KiB pieces for `file`, made once by mktorrent. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 
@@ -51,6 +52,19 @@ export function spawnDeno(
     "run",
     ...(options.permissions ?? ["--allow-all"]),
     script,
+    ...args,
+  ], options);
+}
+
+/** Runs the peer CLI against `tracker` (`--tracker HOST:PORT ...args`). */
+export function spawnPeer(
+  tracker: { host: string; port: number },
+  args: string[],
+  options: Parameters<typeof spawnDeno>[2] = {},
+): RunningProcess {
+  return spawnDeno(PEER_MAIN, [
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
     ...args,
   ], options);
 }
@@ -206,6 +220,36 @@ export function spawnDenoWith(
 }
 
 /**
+ * Starts `--get NAME|ID --no-seed` as a user would.
+ *
+ * @param tracker the tracker
+ * @param query a file name or 64-hex-digit id
+ * @param outDir the download folder
+ * @param giveUpAfterSeconds `--give-up-after`, or null for the default
+ * @param extraArgs more flags
+ */
+export function spawnLeecher(
+  tracker: { host: string; port: number },
+  query: string,
+  outDir: string,
+  giveUpAfterSeconds: number | null = 20,
+  extraArgs: string[] = [],
+): RunningProcess {
+  const giveUp = giveUpAfterSeconds === null
+    ? []
+    : ["--give-up-after", String(giveUpAfterSeconds)];
+  return spawnPeer(tracker, [
+    "--get",
+    query,
+    "--out",
+    outDir,
+    "--no-seed",
+    ...giveUp,
+    ...extraArgs,
+  ]);
+}
+
+/**
  * Runs `--get NAME|ID --no-seed` as a user would and waits for the exit.
  *
  * @param tracker the tracker
@@ -219,17 +263,8 @@ export function getFile(
   outDir: string,
   options: { giveUpAfterSeconds?: number; timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
-    "--get",
-    query,
-    "--out",
-    outDir,
-    "--no-seed",
-    "--give-up-after",
-    String(options.giveUpAfterSeconds ?? 20),
-  ]).done(options.timeoutMs ?? 60_000);
+  return spawnLeecher(tracker, query, outDir, options.giveUpAfterSeconds)
+    .done(options.timeoutMs ?? 60_000);
 }
 
 /** A seeder process, ready once it printed its port. */
@@ -283,6 +318,30 @@ export async function makeFile(
   }
 }
 
+/**
+ * Runs `binary` with `args` to its exit, stdin closed, and returns its exit
+ * code and output.
+ */
+export async function runToExit(
+  binary: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(binary, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    ...options,
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
 /** SHA-256 of a file, hex, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -290,6 +349,19 @@ export async function sha256File(path: string): Promise<string> {
   // The readable closes the file when it ends.
   for await (const chunk of file.readable) hash.update(chunk);
   return hash.digest("hex");
+}
+
+/** Asserts that the file at `path` holds the same bytes as the file at `source`. */
+export async function assertSameFile(
+  path: string,
+  source: string,
+): Promise<void> {
+  assert.equal(await sha256File(path), await sha256File(source));
+}
+
+/** Asserts that the file at `path` has the SHA-256 `hex`. */
+export async function assertFileHash(path: string, hex: string): Promise<void> {
+  assert.equal(await sha256File(path), hex);
 }
 
 /** A fresh temporary folder, removed by the returned disposer. */

@@ -8,23 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  getFile,
-  makeFile,
-  partFilesIn,
-  PEER_MAIN,
-  type RunningProcess,
-  sha256File,
-  spawnDeno,
-  spawnDenoWith,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
-import { waitUntil } from "../_helpers/attack.ts";
+import * as h from "../_helpers/mod.ts";
 import { peerRunArgs } from "../../peer/launch.ts";
 
-interface UiPeer extends RunningProcess {
+interface UiPeer extends h.RunningProcess {
   origin: string;
   token: string;
 }
@@ -33,9 +20,7 @@ async function startUiPeer(
   tracker: { host: string; port: number },
   outDir: string,
 ): Promise<UiPeer> {
-  const process = spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const process = h.spawnPeer(tracker, [
     "--ui",
     "--ui-port",
     "0",
@@ -74,21 +59,21 @@ interface Download {
 }
 
 Deno.test("downloads of different files with the same name through one web page each end as their own checked file", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   // Four different files, all called same.bin, each seeded by its own peer.
   const sources: string[] = [];
-  const seeders: RunningProcess[] = [];
+  const seeders: h.RunningProcess[] = [];
   let ui: UiPeer | null = null;
   try {
     for (let i = 0; i < 4; i++) {
       const folder = join(dir.path, `src${i}`);
       await Deno.mkdir(folder);
       const source = join(folder, "same.bin");
-      await makeFile(source, 6 * 512 * 1024 + 1000 * i, 10 + i);
+      await h.makeFile(source, 6 * 512 * 1024 + 1000 * i, 10 + i);
       sources.push(source);
       seeders.push(
-        await startSeeder(tracker, [source], join(dir.path, `s${i}`)),
+        await h.startSeeder(tracker, [source], join(dir.path, `s${i}`)),
       );
     }
     const ids = await Promise.all(
@@ -110,7 +95,7 @@ Deno.test("downloads of different files with the same name through one web page 
     await new Promise((resolve) => setTimeout(resolve, 300));
     await start(ids[1]!);
     await Promise.all([start(ids[2]!), start(ids[3]!)]);
-    const done = await waitUntil("every download to end", async () => {
+    const done = await h.waitUntil("every download to end", async () => {
       const state = await (await api(peer, "/api/state")).json() as {
         downloads: Download[];
       };
@@ -126,8 +111,8 @@ Deno.test("downloads of different files with the same name through one web page 
     assert.equal(paths.size, 4, "each download has a path of its own");
     for (let i = 0; i < 4; i++) {
       const record = done.find((d) => d.fileId === ids[i])!;
-      const want = await sha256File(sources[i]!);
-      assert.equal(await sha256File(record.path!), want, `file ${i} on disk`);
+      const want = await h.sha256File(sources[i]!);
+      assert.equal(await h.sha256File(record.path!), want, `file ${i} on disk`);
       const served = await api(peer, `/files/${ids[i]}`);
       assert.equal(served.status, 200);
       const bytes = new Uint8Array(await served.arrayBuffer());
@@ -139,7 +124,7 @@ Deno.test("downloads of different files with the same name through one web page 
         `file ${i} as the page serves it`,
       );
     }
-    assert.deepEqual(await partFilesIn(out), []);
+    assert.deepEqual(await h.partFilesIn(out), []);
   } finally {
     if (ui) {
       ui.child.kill("SIGTERM");
@@ -150,11 +135,11 @@ Deno.test("downloads of different files with the same name through one web page 
 });
 
 Deno.test("a download folder reached through a symbolic link works with the launcher's permissions", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "linked.bin");
-  await makeFile(source, 3 * 512 * 1024 + 77, 5);
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+  await h.makeFile(source, 3 * 512 * 1024 + 77, 5);
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
   try {
     const real = join(dir.path, "real-out");
     await Deno.mkdir(real);
@@ -171,17 +156,14 @@ Deno.test("a download folder reached through a symbolic link works with the laun
       "--give-up-after",
       "20",
     ];
-    const result = await spawnDenoWith(peerRunArgs(args, dir.path), {
+    const result = await h.spawnDenoWith(peerRunArgs(args, dir.path), {
       env: { INIT_CWD: dir.path },
     }).done(60_000);
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /\n\s+at /, "a stack trace");
-    assert.equal(
-      await sha256File(join(real, "linked.bin")),
-      await sha256File(source),
-    );
+    await h.assertSameFile(join(real, "linked.bin"), source);
     // And with a linked folder that is seeded from later on.
-    const again = await getFile(tracker, "linked.bin", join(dir.path, "out"));
+    const again = await h.getFile(tracker, "linked.bin", join(dir.path, "out"));
     assert.equal(again.code, 0, again.stderr);
   } finally {
     await seeder.stop();
@@ -189,8 +171,8 @@ Deno.test("a download folder reached through a symbolic link works with the laun
 });
 
 Deno.test("the web page never publishes the peer's state folder, nor a name that hides its extension", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const out = join(dir.path, "out");
   const ui = await startUiPeer(tracker, out);
   try {
@@ -211,7 +193,7 @@ Deno.test("the web page never publishes the peer's state folder, nor a name that
     assert.ok(plain.ok, await plain.clone().text());
     await plain.body?.cancel();
     const state = join(out, ".shoal", "seeds.json");
-    await waitUntil("the seed list", () => Deno.stat(state), 10_000);
+    await h.waitUntil("the seed list", () => Deno.stat(state), 10_000);
     const link = join(dir.path, "innocent.json");
     await Deno.symlink(state, link);
     for (const path of [state, link]) {

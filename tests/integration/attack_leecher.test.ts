@@ -10,33 +10,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { toHex } from "@shoal/protocol";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  getFile,
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  tempDir,
-} from "../_helpers/peers.ts";
-import {
-  type FakeBehaviour,
-  type FakeSeeder,
-  listOnTracker,
-  manifestOf,
-  startFakeSeeder,
-} from "../_helpers/fake_seeder.ts";
+import * as h from "../_helpers/mod.ts";
 
 const CHUNK = 512 * 1024;
 
 Deno.test("a leecher drops and bans lying seeders and finishes from the honest one", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "target.bin");
-  await makeFile(source, 24 * CHUNK + 777, 41);
+  await h.makeFile(source, 24 * CHUNK + 777, 41);
   const data = await Deno.readFile(source);
-  const built = manifestOf(data, "target.bin");
-  const liars: FakeBehaviour[] = [
+  const built = h.manifestOf(data, "target.bin");
+  const liars: h.FakeBehaviour[] = [
     "wrong_manifest",
     "bad_hash",
     "unsolicited",
@@ -44,11 +29,11 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
     "silent",
     "trickle",
   ];
-  const seeders = new Map<FakeBehaviour, FakeSeeder>();
+  const seeders = new Map<h.FakeBehaviour, h.FakeSeeder>();
   for (const behaviour of [...liars, "honest" as const]) {
     seeders.set(
       behaviour,
-      startFakeSeeder({
+      h.startFakeSeeder({
         behaviour,
         data,
         manifestBytes: built.bytes,
@@ -79,16 +64,7 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
       assert.equal(result, "ok");
     }
     const out = join(dir.path, "out");
-    const leecher = spawnDeno(PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
-      "--get",
-      toHex(built.id),
-      "--out",
-      out,
-      "--no-seed",
-      "--give-up-after",
-      "30",
+    const leecher = h.spawnLeecher(tracker, toHex(built.id), out, 30, [
       "--log-level",
       "info",
     ]);
@@ -104,8 +80,8 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
       );
     }
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.equal(
-      await sha256File(join(out, "target.bin")),
+    await h.assertFileHash(
+      join(out, "target.bin"),
       toHex(built.manifest.fileHash),
     );
     // Every peer that sent bad data was dropped and never contacted again:
@@ -133,24 +109,24 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
 });
 
 Deno.test("a leecher fails with a clear error when the only seeder lies about the manifest", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const data = new Uint8Array(3 * CHUNK).fill(5);
-  const built = manifestOf(data, "lie.bin");
-  await using liar = startFakeSeeder({
+  const built = h.manifestOf(data, "lie.bin");
+  await using liar = h.startFakeSeeder({
     behaviour: "wrong_manifest",
     data,
     manifestBytes: built.bytes,
     manifest: built.manifest,
   });
-  listOnTracker(tracker, liar.port, {
+  h.listOnTracker(tracker, liar.port, {
     id: built.id,
     name: "lie.bin",
     size: data.byteLength,
     chunkCount: 3,
   });
   const out = join(dir.path, "out");
-  const result = await getFile(tracker, toHex(built.id), out, {
+  const result = await h.getFile(tracker, toHex(built.id), out, {
     giveUpAfterSeconds: 3,
     timeoutMs: 30_000,
   });
@@ -167,24 +143,24 @@ Deno.test("a leecher fails with a clear error when the only seeder lies about th
 });
 
 Deno.test("a lone seeder that sends a bad chunk is dropped on both its connections and never asked again", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const data = new Uint8Array(16 * CHUNK);
   for (let i = 0; i < data.byteLength; i += 4096) data[i] = i / 4096;
-  const built = manifestOf(data, "lone.bin");
-  await using liar = startFakeSeeder({
+  const built = h.manifestOf(data, "lone.bin");
+  await using liar = h.startFakeSeeder({
     behaviour: "bad_hash",
     data,
     manifestBytes: built.bytes,
     manifest: built.manifest,
   });
-  listOnTracker(tracker, liar.port, {
+  h.listOnTracker(tracker, liar.port, {
     id: built.id,
     name: "lone.bin",
     size: data.byteLength,
     chunkCount: 16,
   });
-  const result = await getFile(
+  const result = await h.getFile(
     tracker,
     toHex(built.id),
     join(dir.path, "out"),

@@ -11,21 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { toHex } from "@shoal/protocol";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
-import {
-  type FakeSeeder,
-  listOnTracker,
-  manifestOf,
-  startFakeSeeder,
-} from "../_helpers/fake_seeder.ts";
+import * as h from "../_helpers/mod.ts";
 
 const CHUNK = 512 * 1024;
 const IDLE_PEERS = 64;
@@ -38,17 +24,9 @@ function leech(
   giveUpAfterSeconds: number,
   timeoutMs: number,
 ) {
-  return spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
-    "--get",
-    toHex(id),
-    "--out",
-    out,
-    "--no-seed",
-    "--give-up-after",
-    String(giveUpAfterSeconds),
-  ]).done(timeoutMs);
+  return h.spawnLeecher(tracker, toHex(id), out, giveUpAfterSeconds).done(
+    timeoutMs,
+  );
 }
 
 /** A distinct loopback address per idle peer, as if each were its own host. */
@@ -58,15 +36,15 @@ function hostOf(i: number): string {
 
 async function withEmptyPeers(
   data: Uint8Array,
-  built: ReturnType<typeof manifestOf>,
-  tracker: Awaited<ReturnType<typeof startTracker>>,
-  body: (fakes: FakeSeeder[]) => Promise<void>,
+  built: ReturnType<typeof h.manifestOf>,
+  tracker: Awaited<ReturnType<typeof h.startTracker>>,
+  body: (fakes: h.FakeSeeder[]) => Promise<void>,
 ): Promise<void> {
-  const fakes: FakeSeeder[] = [];
+  const fakes: h.FakeSeeder[] = [];
   try {
     for (let i = 0; i < IDLE_PEERS; i++) {
       const host = hostOf(i);
-      const fake = startFakeSeeder({
+      const fake = h.startFakeSeeder({
         behaviour: "empty",
         data,
         manifestBytes: built.bytes,
@@ -74,7 +52,7 @@ async function withEmptyPeers(
         hostname: host,
       });
       fakes.push(fake);
-      listOnTracker(tracker, fake.port, fileOf(built), host);
+      h.listOnTracker(tracker, fake.port, fileOf(built), host);
     }
     await body(fakes);
   } finally {
@@ -82,7 +60,7 @@ async function withEmptyPeers(
   }
 }
 
-function fileOf(built: ReturnType<typeof manifestOf>) {
+function fileOf(built: ReturnType<typeof h.manifestOf>) {
   return {
     id: built.id,
     name: built.manifest.name,
@@ -92,10 +70,10 @@ function fileOf(built: ReturnType<typeof manifestOf>) {
 }
 
 Deno.test("a leecher among peers that have nothing for it gives up within --give-up-after", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const data = new Uint8Array(4 * CHUNK).fill(7);
-  const built = manifestOf(data, "idle.bin");
+  const built = h.manifestOf(data, "idle.bin");
   await withEmptyPeers(data, built, tracker, async (fakes) => {
     // Without the rule the open connections kept the leecher waiting forever.
     const result = await leech(
@@ -112,34 +90,34 @@ Deno.test("a leecher among peers that have nothing for it gives up within --give
 });
 
 Deno.test("a leecher among peers that have nothing for it finishes from the one honest seeder", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const data = new Uint8Array(6 * CHUNK + 99).fill(3);
   data[0] = 1;
-  const built = manifestOf(data, "mixed.bin");
+  const built = h.manifestOf(data, "mixed.bin");
   await withEmptyPeers(data, built, tracker, async () => {
-    await using honest = startFakeSeeder({
+    await using honest = h.startFakeSeeder({
       behaviour: "honest",
       data,
       manifestBytes: built.bytes,
       manifest: built.manifest,
     });
-    listOnTracker(tracker, honest.port, fileOf(built));
+    h.listOnTracker(tracker, honest.port, fileOf(built));
     const out = join(dir.path, "out");
     const result = await leech(tracker, built.id, out, 30, 45_000);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.equal(
-      await sha256File(join(out, "mixed.bin")),
+    await h.assertFileHash(
+      join(out, "mixed.bin"),
       toHex(built.manifest.fileHash),
     );
   });
 });
 
 Deno.test("registered peers that never answer do not hold up the start", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const data = new Uint8Array(4 * CHUNK).fill(9);
-  const built = manifestOf(data, "start.bin");
+  const built = h.manifestOf(data, "start.bin");
   // Listening sockets nobody accepts from: the kernel completes the TCP
   // handshake, and then nothing ever answers.
   const listeners: Deno.Listener[] = [];
@@ -148,26 +126,26 @@ Deno.test("registered peers that never answer do not hold up the start", async (
       const host = hostOf(i);
       const listener = Deno.listen({ hostname: host, port: 0 });
       listeners.push(listener);
-      listOnTracker(
+      h.listOnTracker(
         tracker,
         (listener.addr as Deno.NetAddr).port,
         fileOf(built),
         host,
       );
     }
-    await using honest = startFakeSeeder({
+    await using honest = h.startFakeSeeder({
       behaviour: "honest",
       data,
       manifestBytes: built.bytes,
       manifest: built.manifest,
     });
-    listOnTracker(tracker, honest.port, fileOf(built));
+    h.listOnTracker(tracker, honest.port, fileOf(built));
     const out = join(dir.path, "out");
     // Asked one after another at 10 s each, the silent ones took minutes.
     const result = await leech(tracker, built.id, out, 60, 40_000);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.equal(
-      await sha256File(join(out, "start.bin")),
+    await h.assertFileHash(
+      join(out, "start.bin"),
       toHex(built.manifest.fileHash),
     );
   } finally {
@@ -176,18 +154,18 @@ Deno.test("registered peers that never answer do not hold up the start", async (
 });
 
 Deno.test("a leecher whose only seeder stops sending data gives up within --give-up-after", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const data = new Uint8Array(8 * CHUNK).fill(4);
-  const built = manifestOf(data, "stops.bin");
-  await using fake = startFakeSeeder({
+  const built = h.manifestOf(data, "stops.bin");
+  await using fake = h.startFakeSeeder({
     behaviour: "stops",
     data,
     manifestBytes: built.bytes,
     manifest: built.manifest,
     stopAfterChunks: 2,
   });
-  listOnTracker(tracker, fake.port, fileOf(built));
+  h.listOnTracker(tracker, fake.port, fileOf(built));
   const result = await leech(
     tracker,
     built.id,
@@ -202,19 +180,22 @@ Deno.test("a leecher whose only seeder stops sending data gives up within --give
 });
 
 Deno.test("a leecher whose seeder's file is cut short mid-download exits 5 within --give-up-after", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "cut.bin");
-  await makeFile(source, 32 * CHUNK, 17);
+  await h.makeFile(source, 32 * CHUNK, 17);
   // Slow enough that the file is cut while chunks are still wanted.
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "seed"), [
-    "--max-upload",
-    "2M",
-  ]);
+  const seeder = await h.startSeeder(
+    tracker,
+    [source],
+    join(dir.path, "seed"),
+    [
+      "--max-upload",
+      "2M",
+    ],
+  );
   try {
-    const leecher = spawnDeno(PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
+    const leecher = h.spawnPeer(tracker, [
       "--get",
       "cut.bin",
       "--out",

@@ -11,9 +11,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileIdOf, HASH_BYTES, sha256, toHex } from "@shoal/protocol";
-import { startTracker } from "../_helpers/tracker.ts";
-import { PEER_MAIN, spawnDeno, tempDir } from "../_helpers/peers.ts";
-import { manifestOf, startFakeSeeder } from "../_helpers/fake_seeder.ts";
+import * as h from "../_helpers/mod.ts";
 
 const CHUNK = 16 * 1024;
 
@@ -69,14 +67,14 @@ const HOSTILE_NAMES: [string, Uint8Array][] = [
 ];
 
 Deno.test("a leecher refuses every hostile file name at once and writes nothing", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const data = new Uint8Array(3 * CHUNK + 5).fill(0x42);
   const seeders = HOSTILE_NAMES.map(([, name]) => {
     const manifestBytes = craftManifest(name, data);
     return {
       id: fileIdOf(manifestBytes),
-      seeder: startFakeSeeder({
+      seeder: h.startFakeSeeder({
         behaviour: "raw_manifest",
         data,
         manifestBytes,
@@ -108,17 +106,7 @@ Deno.test("a leecher refuses every hostile file name at once and writes nothing"
     const out = join(dir.path, "a", "b", "out");
     const runs = await Promise.all(
       seeders.map(({ id }) =>
-        spawnDeno(PEER_MAIN, [
-          "--tracker",
-          `${tracker.host}:${tracker.port}`,
-          "--get",
-          toHex(id),
-          "--out",
-          out,
-          "--no-seed",
-          "--give-up-after",
-          "20",
-        ]).done(40_000)
+        h.spawnLeecher(tracker, toHex(id), out, 20).done(40_000)
       ),
     );
     if (Deno.env.get("SHOAL_TEST_DEBUG")) {
@@ -165,19 +153,19 @@ Deno.test("a leecher refuses every hostile file name at once and writes nothing"
 });
 
 Deno.test("what is in the way of a download stays untouched and the file lands under the next free name", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const data = new Uint8Array(2 * CHUNK).fill(0x17);
   // A name of 255 bytes: its part file, and its numbered names, must still
   // fit the file system's limit.
   const longName = `${"n".repeat(251)}.bin`;
   const cases = ["folder.bin", "link.bin", "partdir.bin", "a.bin", longName];
   const seeders = cases.map((name) => {
-    const built = manifestOf(data, name, CHUNK);
+    const built = h.manifestOf(data, name, CHUNK);
     return {
       name,
       built,
-      seeder: startFakeSeeder({
+      seeder: h.startFakeSeeder({
         behaviour: "honest",
         data,
         manifestBytes: built.bytes,
@@ -213,17 +201,7 @@ Deno.test("what is in the way of a download stays untouched and the file lands u
     }
     const runs = await Promise.all(
       seeders.map(({ built }) =>
-        spawnDeno(PEER_MAIN, [
-          "--tracker",
-          `${tracker.host}:${tracker.port}`,
-          "--get",
-          toHex(built.id),
-          "--out",
-          out,
-          "--no-seed",
-          "--give-up-after",
-          "20",
-        ]).done(40_000)
+        h.spawnLeecher(tracker, toHex(built.id), out, 20).done(40_000)
       ),
     );
     runs.forEach((result, i) => {

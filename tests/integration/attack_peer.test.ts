@@ -18,16 +18,7 @@ import {
   type Message,
   sha256,
 } from "@shoal/protocol";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  type RunningProcess,
-  spawnDeno,
-  tempDir,
-} from "../_helpers/peers.ts";
-import { rssKiB, sleep } from "../_helpers/attack.ts";
-import { manifestOf } from "../_helpers/fake_seeder.ts";
+import * as h from "../_helpers/mod.ts";
 
 const CHUNK = 512 * 1024;
 const TIMEOUT_MS = 3_000;
@@ -120,19 +111,17 @@ async function fetchChunk(
 async function startAttackedSeeder(
   dir: string,
 ): Promise<{
-  seeder: RunningProcess;
+  seeder: h.RunningProcess;
   port: number;
   fileId: Uint8Array;
   manifest: Manifest;
   trackerStop: () => Promise<void>;
 }> {
-  const tracker = await startTracker();
+  const tracker = await h.startTracker();
   const source = join(dir, "served.bin");
-  await makeFile(source, 6 * CHUNK, 23);
-  const built = manifestOf(await Deno.readFile(source), "served.bin");
-  const seeder = spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  await h.makeFile(source, 6 * CHUNK, 23);
+  const built = h.manifestOf(await Deno.readFile(source), "served.bin");
+  const seeder = h.spawnPeer(tracker, [
     "--seed",
     source,
     "--out",
@@ -156,7 +145,7 @@ async function startAttackedSeeder(
 }
 
 Deno.test("a seeder process survives huge frames, slowloris, silence, a connection storm and a GET flood", async () => {
-  await using dir = await tempDir();
+  await using dir = await h.tempDir();
   const { seeder, port, fileId, manifest, trackerStop } =
     await startAttackedSeeder(dir.path);
   const connect = () => Deno.connect({ hostname: "127.0.0.1", port });
@@ -169,7 +158,7 @@ Deno.test("a seeder process survives huge frames, slowloris, silence, a connecti
   });
   try {
     await fetchChunk(port, fileId, manifest, 0);
-    const rssBefore = await rssKiB(seeder.child.pid);
+    const rssBefore = await h.rssKiB(seeder.child.pid);
 
     // 1. Huge length prefixes: a MANIFEST header claiming 8 MB, and a
     // header claiming 4 GiB. Dropped on the header, long before any timeout.
@@ -213,7 +202,7 @@ Deno.test("a seeder process survives huge frames, slowloris, silence, a connecti
           closedAt = performance.now() - start;
           break;
         }
-        await sleep(150);
+        await h.sleep(150);
         if (performance.now() - start > TIMEOUT_MS * 3) break;
       }
       const ms = closedAt ?? (await closedWithin(conn, TIMEOUT_MS * 2));
@@ -262,7 +251,7 @@ Deno.test("a seeder process survives huge frames, slowloris, silence, a connecti
       );
       // Do not wait on the write: the seeder may stop reading.
       const writing = writeAll(conn, gets).catch(() => {});
-      await sleep(TIMEOUT_MS * 2);
+      await h.sleep(TIMEOUT_MS * 2);
       const ms = await closedWithin(conn, TIMEOUT_MS * 2);
       await writing;
       assert.ok(ms !== null, "the GET flood connection stayed open");
@@ -285,7 +274,7 @@ Deno.test("a seeder process survives huge frames, slowloris, silence, a connecti
 
     // Still alive, still correct, memory bounded.
     await fetchChunk(port, fileId, manifest, 5);
-    const rssAfter = await rssKiB(seeder.child.pid);
+    const rssAfter = await h.rssKiB(seeder.child.pid);
     if (rssBefore !== null && rssAfter !== null) {
       assert.ok(
         rssAfter - rssBefore < 96 * 1024,

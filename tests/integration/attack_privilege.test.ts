@@ -7,14 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  makeFile,
-  PEER_MAIN,
-  spawnDeno,
-  spawnDenoWith,
-  tempDir,
-} from "../_helpers/peers.ts";
-import { startTracker } from "../_helpers/tracker.ts";
+import * as h from "../_helpers/mod.ts";
 import { peerRunArgs } from "../../peer/launch.ts";
 import { TRACKER_PERMISSIONS } from "../../shoal.ts";
 
@@ -48,12 +41,12 @@ Deno.test("deno.json runs the tracker with network only and the peer through the
 });
 
 Deno.test("a peer cannot read a file outside what it was given, even one it seeded before", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const first = join(dir.path, "first.bin");
   const second = join(dir.path, "second.bin");
-  await makeFile(first, 40_000, 1);
-  await makeFile(second, 40_000, 2);
+  await h.makeFile(first, 40_000, 1);
+  await h.makeFile(second, 40_000, 2);
   const out = join(dir.path, "state");
   const peerArgs = (seed: string) => [
     "--tracker",
@@ -67,7 +60,7 @@ Deno.test("a peer cannot read a file outside what it was given, even one it seed
   ];
   // The exact command line the launcher runs (deno task peer).
   const run = (seed: string) =>
-    spawnDenoWith(peerRunArgs(peerArgs(seed), dir.path), {
+    h.spawnDenoWith(peerRunArgs(peerArgs(seed), dir.path), {
       env: { INIT_CWD: dir.path },
     });
   const a = run(first);
@@ -82,10 +75,10 @@ Deno.test("a peer cannot read a file outside what it was given, even one it seed
   assert.match(both, /seeding second\.bin/);
   assert.doesNotMatch(both, /seeding first\.bin/);
   // And a seed outside the grant fails with one clear line, no stack trace.
-  const sneaky = spawnDeno(PEER_MAIN, peerArgs("/etc/passwd"), {
+  const sneaky = h.spawnDeno(h.PEER_MAIN, peerArgs("/etc/passwd"), {
     permissions: peerRunArgs(peerArgs(second), dir.path).slice(
       1,
-      peerRunArgs(peerArgs(second), dir.path).indexOf(PEER_MAIN),
+      peerRunArgs(peerArgs(second), dir.path).indexOf(h.PEER_MAIN),
     ),
   });
   const result = await sneaky.done(30_000);
@@ -98,8 +91,8 @@ Deno.test("a peer cannot read a file outside what it was given, even one it seed
 });
 
 Deno.test("deno task peer runs the launcher, which passes signals and exit codes on", async () => {
-  await using dir = await tempDir();
-  const result = await spawnDenoWith(["task", "peer", "--bogus-flag"], {
+  await using dir = await h.tempDir();
+  const result = await h.spawnDenoWith(["task", "peer", "--bogus-flag"], {
     cwd: ROOT,
     clearEnv: true,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", INIT_CWD: dir.path },

@@ -18,17 +18,7 @@ import {
   FrameDecoder,
   type Message,
 } from "@shoal/protocol";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
-import { waitUntil } from "../_helpers/attack.ts";
-import { manifestOf } from "../_helpers/fake_seeder.ts";
+import * as h from "../_helpers/mod.ts";
 import { MAX_CONNECTIONS_PER_ADDRESS } from "../../peer/wire/server.ts";
 
 const CHUNK = 512 * 1024;
@@ -81,15 +71,20 @@ function handshake(fileId: Uint8Array, i: number): Uint8Array {
 }
 
 Deno.test("connections that only say INTERESTED do not hold a seeder's upload slots", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "big.bin");
-  await makeFile(source, 32 * CHUNK, 9);
-  const fileId = manifestOf(await Deno.readFile(source), "big.bin").id;
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "seed"), [
-    "--host",
-    "127.0.0.1",
-  ]);
+  await h.makeFile(source, 32 * CHUNK, 9);
+  const fileId = h.manifestOf(await Deno.readFile(source), "big.bin").id;
+  const seeder = await h.startSeeder(
+    tracker,
+    [source],
+    join(dir.path, "seed"),
+    [
+      "--host",
+      "127.0.0.1",
+    ],
+  );
   const idle: RawClient[] = [];
   try {
     // 20 connections from 4 addresses (5 each, under the per-address cap):
@@ -100,7 +95,7 @@ Deno.test("connections that only say INTERESTED do not hold a seeder's upload sl
       client.send(createMessage({ kind: "interested", txid: 0 }));
       idle.push(client);
     }
-    await waitUntil(
+    await h.waitUntil(
       "every idle connection to be accepted",
       () =>
         idle.every((c) => c.messages.some((m) => m.kind === "bitfield")) ||
@@ -110,20 +105,11 @@ Deno.test("connections that only say INTERESTED do not hold a seeder's upload sl
     assert.ok(idle.every((c) => !c.closed), "an idle connection was refused");
 
     const out = join(dir.path, "leech");
-    const result = await spawnDeno(PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
-      "--get",
-      "big.bin",
-      "--out",
-      out,
-      "--no-seed",
-    ]).done(30_000);
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(
-      await sha256File(join(out, "big.bin")),
-      await sha256File(source),
+    const result = await h.spawnLeecher(tracker, "big.bin", out, null).done(
+      30_000,
     );
+    assert.equal(result.code, 0, result.stderr);
+    await h.assertSameFile(join(out, "big.bin"), source);
     // None of them ever asked for a chunk, so none was given a slot.
     for (const client of idle) {
       assert.ok(!client.messages.some((m) => m.kind === "unchoke"));
@@ -135,15 +121,20 @@ Deno.test("connections that only say INTERESTED do not hold a seeder's upload sl
 });
 
 Deno.test("a seeder refuses connections over its per-address cap with an ERROR, and serves other addresses", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "small.bin");
-  await makeFile(source, 4 * CHUNK, 10);
-  const fileId = manifestOf(await Deno.readFile(source), "small.bin").id;
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "seed"), [
-    "--host",
-    "127.0.0.1",
-  ]);
+  await h.makeFile(source, 4 * CHUNK, 10);
+  const fileId = h.manifestOf(await Deno.readFile(source), "small.bin").id;
+  const seeder = await h.startSeeder(
+    tracker,
+    [source],
+    join(dir.path, "seed"),
+    [
+      "--host",
+      "127.0.0.1",
+    ],
+  );
   const clients: RawClient[] = [];
   try {
     for (let i = 0; i < MAX_CONNECTIONS_PER_ADDRESS; i++) {
@@ -151,14 +142,14 @@ Deno.test("a seeder refuses connections over its per-address cap with an ERROR, 
       client.send(handshake(fileId, i));
       clients.push(client);
     }
-    await waitUntil(
+    await h.waitUntil(
       "the connections under the cap to be accepted",
       () =>
         clients.every((c) => c.messages.some((m) => m.kind === "ack")) || null,
       10_000,
     );
     const over = await rawClient("127.0.0.7", seeder.port);
-    await waitUntil(
+    await h.waitUntil(
       "the seeder to close the connection over the cap",
       () => over.closed || null,
       10_000,
@@ -172,7 +163,7 @@ Deno.test("a seeder refuses connections over its per-address cap with an ERROR, 
     const other = await rawClient("127.0.0.8", seeder.port);
     clients.push(other);
     other.send(handshake(fileId, 99));
-    await waitUntil(
+    await h.waitUntil(
       "another address to be accepted",
       () => other.messages.some((m) => m.kind === "ack") || null,
       10_000,

@@ -17,13 +17,7 @@ import {
   type Message,
   parseMessage,
 } from "@shoal/protocol";
-import {
-  rssKiB,
-  sleep,
-  startTrackerProcess,
-  type TrackerProcess,
-  UdpProbe,
-} from "../_helpers/attack.ts";
+import * as h from "../_helpers/mod.ts";
 import {
   datagramArb,
   headerWithRandomBody,
@@ -38,11 +32,11 @@ const PEER_ID = new Uint8Array(16).fill(9);
 
 /** CONNECT, then REGISTER a file and REQUEST it: a legitimate client's round. */
 async function legitimateRound(
-  tracker: TrackerProcess,
+  tracker: h.TrackerProcess,
   from = LEGIT_HOST,
   port = 40_001,
 ): Promise<void> {
-  await using probe = new UdpProbe(from, {
+  await using probe = new h.UdpProbe(from, {
     hostname: tracker.host,
     port: tracker.port,
   });
@@ -125,7 +119,7 @@ function garbage(rng: Rng, valid: Uint8Array[]): Uint8Array {
 }
 
 Deno.test("the tracker process drops garbage datagrams silently and still serves a client", async () => {
-  const tracker = await startTrackerProcess();
+  const tracker = await h.startTrackerProcess();
   try {
     const valid = fc.sample(datagramArb, { seed: 4, numRuns: 300 });
     const rng = new Rng(4);
@@ -134,7 +128,7 @@ Deno.test("the tracker process drops garbage datagrams silently and still serves
     const probes = Array.from(
       { length: 8 },
       (_, i) =>
-        new UdpProbe(`127.0.0.${10 + i}`, {
+        new h.UdpProbe(`127.0.0.${10 + i}`, {
           hostname: tracker.host,
           port: tracker.port,
         }),
@@ -160,9 +154,9 @@ Deno.test("the tracker process drops garbage datagrams silently and still serves
         if (bytes.byteLength > MAX_DATAGRAM_BYTES) oversized++;
         const error = await probe.send(bytes);
         if (!error) sent++;
-        if (i % 200 === 0) await sleep(5);
+        if (i % 200 === 0) await h.sleep(5);
       }
-      await sleep(500);
+      await h.sleep(500);
       for (const probe of probes) {
         const got = probe.take();
         sentBy.set(probe.addr.hostname, got.length);
@@ -185,17 +179,17 @@ Deno.test("the tracker process drops garbage datagrams silently and still serves
 });
 
 Deno.test("the tracker process never answers an unproven address with more bytes than it sent", async () => {
-  const tracker = await startTrackerProcess();
+  const tracker = await h.startTrackerProcess();
   const target = { hostname: tracker.host, port: tracker.port };
   try {
     // A real cookie, issued to another address: it must not work from here.
-    await using owner = new UdpProbe("127.0.0.21", target);
+    await using owner = new h.UdpProbe("127.0.0.21", target);
     await owner.send(createMessage({ kind: "connect", txid: 1 }));
     const issued = await owner.next(2_000);
     assert.ok(issued, "no COOKIE for the owner");
     const stolen = (parseMessage(issued.bytes) as { cookie: bigint }).cookie;
 
-    await using attacker = new UdpProbe("127.0.0.22", target);
+    await using attacker = new h.UdpProbe("127.0.0.22", target);
     const file = {
       id: FILE_ID,
       name: "x",
@@ -313,17 +307,17 @@ Deno.test("the tracker process never answers an unproven address with more bytes
 });
 
 Deno.test("the tracker process rate-limits a flood from one address and still serves others", async () => {
-  const tracker = await startTrackerProcess();
+  const tracker = await h.startTrackerProcess();
   const target = { hostname: tracker.host, port: tracker.port };
   try {
-    await using flooder = new UdpProbe("127.0.0.31", target);
+    await using flooder = new h.UdpProbe("127.0.0.31", target);
     const connect = createMessage({ kind: "connect", txid: 1 });
     const FLOOD = 3_000;
     const start = performance.now();
     for (let i = 0; i < FLOOD; i++) {
       await flooder.send(connect);
       // Yield now and then so the kernel buffers do not just drop the flood.
-      if (i % 100 === 99) await sleep(1);
+      if (i % 100 === 99) await h.sleep(1);
     }
     const seconds = (performance.now() - start) / 1000;
     // While the flood is fresh, another host is served at once.
@@ -339,7 +333,7 @@ Deno.test("the tracker process rate-limits a flood from one address and still se
     );
     assert.ok(answered >= 100, `only ${answered} answers: limit too strict`);
     // Once the bucket refills, the flooder is a normal client again.
-    await sleep(1_000);
+    await h.sleep(1_000);
     await flooder.send(connect);
     assert.ok(await flooder.next(1_000), "the flooder was not forgiven");
   } finally {
@@ -348,11 +342,11 @@ Deno.test("the tracker process rate-limits a flood from one address and still se
 });
 
 Deno.test("the tracker process keeps its memory bounded under a registration storm", async () => {
-  const tracker = await startTrackerProcess();
+  const tracker = await h.startTrackerProcess();
   const target = { hostname: tracker.host, port: tracker.port };
   try {
     await legitimateRound(tracker);
-    const before = await rssKiB(tracker.child.pid);
+    const before = await h.rssKiB(tracker.child.pid);
     // Eight hosts, each trying to register 100 peers (ports) with four files
     // of 250-byte names each, plus random garbage: the per-address cap (64
     // peers) must refuse the rest with BUSY.
@@ -360,7 +354,7 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
     let busy = 0;
     let acked = 0;
     for (const host of hosts) {
-      await using probe = new UdpProbe(host, target);
+      await using probe = new h.UdpProbe(host, target);
       await probe.send(createMessage({ kind: "connect", txid: 1 }));
       const issued = await probe.next(2_000);
       assert.ok(issued, `no cookie for ${host}`);
@@ -385,7 +379,7 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
           }),
         );
         await probe.send(randomInput(rng, 1452));
-        if (port % 20 === 0) await sleep(5);
+        if (port % 20 === 0) await h.sleep(5);
       }
       for (const reply of await probe.drain(1_000)) {
         const message = parseMessage(reply.bytes);
@@ -399,12 +393,12 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
     // 36 refusals per host are due; a loaded machine may drop a few answers.
     assert.ok(busy >= hosts.length * 20, `only ${busy} BUSY answers`);
     // A malformed header that claims a huge body costs nothing either.
-    await using last = new UdpProbe("127.0.0.60", target);
+    await using last = new h.UdpProbe("127.0.0.60", target);
     await last.send(
       createHeader("manifest", { txid: 0, bodyLength: 8_000_000 }),
     );
     await legitimateRound(tracker, LEGIT_HOST, 40_004);
-    const after = await rssKiB(tracker.child.pid);
+    const after = await h.rssKiB(tracker.child.pid);
     if (before !== null && after !== null) {
       assert.ok(
         after - before < 64 * 1024,

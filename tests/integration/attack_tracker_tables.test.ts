@@ -15,24 +15,11 @@ import {
   type Message,
   parseMessage,
 } from "@shoal/protocol";
-import {
-  sleep,
-  startTrackerProcess,
-  type TrackerProcess,
-  UdpProbe,
-  waitUntil,
-} from "../_helpers/attack.ts";
-import {
-  getFile,
-  makeFile,
-  sha256File,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 import { Rng } from "../../bench/_protocol_inputs.ts";
 
 /** Sends a message and waits for its answer, retrying a few times (UDP). */
-async function ask(probe: UdpProbe, message: Message): Promise<Message> {
+async function ask(probe: h.UdpProbe, message: Message): Promise<Message> {
   for (let attempt = 0; attempt < 5; attempt++) {
     await probe.send(createMessage(message));
     const reply = await probe.next(1_000);
@@ -42,7 +29,7 @@ async function ask(probe: UdpProbe, message: Message): Promise<Message> {
 }
 
 /** A cookie for the probe's address. */
-async function cookieFor(probe: UdpProbe): Promise<bigint> {
+async function cookieFor(probe: h.UdpProbe): Promise<bigint> {
   const reply = await ask(probe, { kind: "connect", txid: 1 });
   assert.equal(reply.kind, "cookie");
   return (reply as { cookie: bigint }).cookie;
@@ -50,13 +37,13 @@ async function cookieFor(probe: UdpProbe): Promise<bigint> {
 
 /** Asks by name until the tracker knows it: a seeder has registered. */
 function waitForName(
-  tracker: TrackerProcess,
+  tracker: h.TrackerProcess,
   name: string,
 ): Promise<Message> {
-  return waitUntil(
+  return h.waitUntil(
     `the tracker to list ${name}`,
     async () => {
-      await using probe = new UdpProbe("127.0.0.1", {
+      await using probe = new h.UdpProbe("127.0.0.1", {
         hostname: tracker.host,
         port: tracker.port,
       });
@@ -88,11 +75,11 @@ function spamFiles(rng: Rng, count: number): FileAnnouncement[] {
 
 Deno.test("one address cannot fill the tracker: an honest seeder still registers and --get works", async () => {
   // A table of 2,000 files: one address may hold 1 % of it, 20 files.
-  const tracker = await startTrackerProcess(["--max-files", "2000"]);
-  await using dir = await tempDir();
+  const tracker = await h.startTrackerProcess(["--max-files", "2000"]);
+  await using dir = await h.tempDir();
   const target = { hostname: tracker.host, port: tracker.port };
   try {
-    await using attacker = new UdpProbe("127.0.0.50", target);
+    await using attacker = new h.UdpProbe("127.0.0.50", target);
     const cookie = await cookieFor(attacker);
     const rng = new Rng(50);
     // 64 peers (the per-address peer cap), each registering 26 new files
@@ -115,7 +102,7 @@ Deno.test("one address cannot fill the tracker: an honest seeder still registers
           files,
         }));
       }
-      if (port % 8 === 0) await sleep(5);
+      if (port % 8 === 0) await h.sleep(5);
     }
     let accepted = 0;
     let busy = 0;
@@ -134,16 +121,17 @@ Deno.test("one address cannot fill the tracker: an honest seeder still registers
 
     // An honest seeder on another address registers and is downloaded.
     const source = join(dir.path, "honest.bin");
-    await makeFile(source, 300_000, 5);
-    const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+    await h.makeFile(source, 300_000, 5);
+    const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
     try {
       await waitForName(tracker, "honest.bin");
-      const result = await getFile(tracker, "honest.bin", join(dir.path, "o"));
-      assert.equal(result.code, 0, result.stderr);
-      assert.equal(
-        await sha256File(join(dir.path, "o", "honest.bin")),
-        await sha256File(source),
+      const result = await h.getFile(
+        tracker,
+        "honest.bin",
+        join(dir.path, "o"),
       );
+      assert.equal(result.code, 0, result.stderr);
+      await h.assertSameFile(join(dir.path, "o", "honest.bin"), source);
     } finally {
       await seeder.stop();
     }
@@ -153,7 +141,7 @@ Deno.test("one address cannot fill the tracker: an honest seeder still registers
 });
 
 Deno.test("searches that scan every file do not make the tracker drop honest CONNECTs", async () => {
-  const tracker = await startTrackerProcess();
+  const tracker = await h.startTrackerProcess();
   const target = { hostname: tracker.host, port: tracker.port };
   try {
     // 100,000 files from 100 addresses, each within its share (1,000).
@@ -162,7 +150,7 @@ Deno.test("searches that scan every file do not make the tracker drop honest CON
     for (let group = 0; group < 10; group++) {
       const probes = Array.from(
         { length: 10 },
-        (_, i) => new UdpProbe(`127.0.1.${group * 10 + i + 1}`, target),
+        (_, i) => new h.UdpProbe(`127.0.1.${group * 10 + i + 1}`, target),
       );
       try {
         const cookies = await Promise.all(probes.map(cookieFor));
@@ -191,9 +179,9 @@ Deno.test("searches that scan every file do not make the tracker drop honest CON
     // sends a CONNECT every 20 ms meanwhile.
     const attackers = Array.from(
       { length: 4 },
-      (_, i) => new UdpProbe(`127.0.2.${i + 1}`, target),
+      (_, i) => new h.UdpProbe(`127.0.2.${i + 1}`, target),
     );
-    await using honest = new UdpProbe("127.0.0.1", target);
+    await using honest = new h.UdpProbe("127.0.0.1", target);
     let sentConnects = 0;
     let sentLists = 0;
     let listAnswers = 0;
@@ -216,9 +204,9 @@ Deno.test("searches that scan every file do not make the tracker drop honest CON
         }
         await honest.send(connect);
         sentConnects++;
-        await sleep(Math.max(0, start + (tick + 1) * 20 - performance.now()));
+        await h.sleep(Math.max(0, start + (tick + 1) * 20 - performance.now()));
       }
-      await sleep(1_000);
+      await h.sleep(1_000);
       for (const attacker of attackers) {
         for (const reply of attacker.take()) {
           if (parseMessage(reply.bytes).kind === "file_list") listAnswers++;
@@ -253,14 +241,14 @@ Deno.test("searches that scan every file do not make the tracker drop honest CON
 });
 
 Deno.test("a stranger claiming a real file's id under another name does not stop --get of its real name", async () => {
-  const tracker = await startTrackerProcess();
-  await using dir = await tempDir();
+  const tracker = await h.startTrackerProcess();
+  await using dir = await h.tempDir();
   const target = { hostname: tracker.host, port: tracker.port };
   try {
     const source = join(dir.path, "real.bin");
-    await makeFile(source, 300_000, 6);
+    await h.makeFile(source, 300_000, 6);
     // Learn the file's id from a first run of the seeder, which then leaves.
-    let seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+    let seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
     const idHex = (await seeder.waitFor(/id ([0-9a-f]{64})/))[1]!;
     const first = await waitForName(tracker, "real.bin");
     assert.equal(first.kind === "peer_list" && first.size, 300_000);
@@ -270,7 +258,7 @@ Deno.test("a stranger claiming a real file's id under another name does not stop
     );
 
     // The stranger registers that id first, under a name and size of its own.
-    await using stranger = new UdpProbe("127.0.0.66", target);
+    await using stranger = new h.UdpProbe("127.0.0.66", target);
     const cookie = await cookieFor(stranger);
     const ack = await ask(stranger, {
       kind: "register",
@@ -289,7 +277,7 @@ Deno.test("a stranger claiming a real file's id under another name does not stop
     assert.equal(ack.kind, "ack");
 
     // The honest seeder comes back: its name finds the file, with its size.
-    seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+    seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
     try {
       const list = await waitForName(tracker, "real.bin");
       assert.equal(list.kind, "peer_list");
@@ -297,12 +285,9 @@ Deno.test("a stranger claiming a real file's id under another name does not stop
         assert.equal(list.name, "real.bin");
         assert.equal(list.size, 300_000);
       }
-      const result = await getFile(tracker, "real.bin", join(dir.path, "o"));
+      const result = await h.getFile(tracker, "real.bin", join(dir.path, "o"));
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(
-        await sha256File(join(dir.path, "o", "real.bin")),
-        await sha256File(source),
-      );
+      await h.assertSameFile(join(dir.path, "o", "real.bin"), source);
     } finally {
       await seeder.stop();
     }

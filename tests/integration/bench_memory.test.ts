@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runToExit } from "../_helpers/peers.ts";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -15,14 +16,13 @@ interface Sample {
 async function runMemoryBench(
   args: string[],
 ): Promise<{ stdout: string; samples: Sample[] }> {
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "bench/memory.ts", ...args],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(run.stdout);
-  assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+  const { code, stdout, stderr } = await runToExit(Deno.execPath(), [
+    "run",
+    "-A",
+    "bench/memory.ts",
+    ...args,
+  ], { cwd: REPO });
+  assert.equal(code, 0, stderr);
   const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
   return { stdout, samples: json.memory as Sample[] };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runToExit } from "../_helpers/peers.ts";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -12,26 +13,20 @@ interface Row {
 }
 
 Deno.test("bench/under_attack.ts times a download quiet and beside idle connections, and reports both", async () => {
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "bench/under_attack.ts",
-      "--runs",
-      "1",
-      "--size",
-      "8M",
-      "--only",
-      "quiet,9",
-      "--timeout",
-      "60",
-    ],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(run.stdout);
-  assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+  const { code, stdout, stderr } = await runToExit(Deno.execPath(), [
+    "run",
+    "-A",
+    "bench/under_attack.ts",
+    "--runs",
+    "1",
+    "--size",
+    "8M",
+    "--only",
+    "quiet,9",
+    "--timeout",
+    "60",
+  ], { cwd: REPO });
+  assert.equal(code, 0, stderr);
   assert.match(stdout, /attack +download s \(min-max\) +vs quiet +within 2x/);
   const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
   const rows = json.rows as Row[];

@@ -9,20 +9,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { toHex } from "@shoal/protocol";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 import { Rng } from "../../bench/_protocol_inputs.ts";
-import { sleep } from "../_helpers/attack.ts";
-import {
-  listOnTracker,
-  manifestOf,
-  startFakeSeeder,
-} from "../_helpers/fake_seeder.ts";
 import { decodeResume, resumePath } from "../../peer/storage/resume.ts";
 import { partPathFor } from "../../peer/storage/part_file.ts";
 
@@ -34,34 +22,24 @@ function leech(
   id: Uint8Array,
   out: string,
 ) {
-  return spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
-    "--get",
-    toHex(id),
-    "--out",
-    out,
-    "--no-seed",
-    "--give-up-after",
-    "20",
-  ]);
+  return h.spawnLeecher(tracker, toHex(id), out, 20);
 }
 
 Deno.test(`a leecher killed ${KILLS} times resumes from checked chunks and re-fetches none of them`, async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const rng = new Rng(2024);
   const data = rng.bytes(60 * CHUNK + 1234);
-  const built = manifestOf(data, "resume.bin", CHUNK);
+  const built = h.manifestOf(data, "resume.bin", CHUNK);
   // An honest seeder that counts every GET, at about 1 MB/s.
-  await using seeder = startFakeSeeder({
+  await using seeder = h.startFakeSeeder({
     behaviour: "honest",
     data,
     manifestBytes: built.bytes,
     manifest: built.manifest,
     bytesPerSecond: 1_000_000,
   });
-  listOnTracker(tracker, seeder.port, {
+  h.listOnTracker(tracker, seeder.port, {
     id: built.id,
     name: "resume.bin",
     size: data.byteLength,
@@ -79,7 +57,7 @@ Deno.test(`a leecher killed ${KILLS} times resumes from checked chunks and re-fe
     if (run < KILLS) {
       // Kill at a random moment: while starting, hashing the resume state,
       // fetching or writing.
-      await sleep(300 + rng.int(900));
+      await h.sleep(300 + rng.int(900));
       await process.kill();
       kills++;
     } else {
@@ -118,8 +96,8 @@ Deno.test(`a leecher killed ${KILLS} times resumes from checked chunks and re-fe
     }
   }
   assert.equal(kills, KILLS);
-  assert.equal(
-    await sha256File(join(out, "resume.bin")),
+  await h.assertFileHash(
+    join(out, "resume.bin"),
     toHex(built.manifest.fileHash),
   );
   await assert.rejects(Deno.stat(partPath), Deno.errors.NotFound);
@@ -149,7 +127,7 @@ async function command(name: string, args: string[]): Promise<boolean> {
 }
 
 Deno.test("a full disk stops the download with a clear error, keeps the part file and resumes once there is room", async (t) => {
-  await using dir = await tempDir();
+  await using dir = await h.tempDir();
   const mountPoint = join(dir.path, "small");
   await Deno.mkdir(mountPoint);
   if (!(await tryMountTmpfs(mountPoint, "1m"))) {
@@ -158,16 +136,16 @@ Deno.test("a full disk stops the download with a clear error, keeps the part fil
     return;
   }
   try {
-    await using tracker = await startTracker();
+    await using tracker = await h.startTracker();
     const data = new Rng(77).bytes(48 * CHUNK);
-    const built = manifestOf(data, "big.bin", CHUNK);
-    await using seeder = startFakeSeeder({
+    const built = h.manifestOf(data, "big.bin", CHUNK);
+    await using seeder = h.startFakeSeeder({
       behaviour: "honest",
       data,
       manifestBytes: built.bytes,
       manifest: built.manifest,
     });
-    listOnTracker(tracker, seeder.port, {
+    h.listOnTracker(tracker, seeder.port, {
       id: built.id,
       name: "big.bin",
       size: data.byteLength,
@@ -195,8 +173,8 @@ Deno.test("a full disk stops the download with a clear error, keeps the part fil
       seeder.gets.clear();
       const result = await leech(tracker, built.id, out).done(60_000);
       assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-      assert.equal(
-        await sha256File(join(out, "big.bin")),
+      await h.assertFileHash(
+        join(out, "big.bin"),
         toHex(built.manifest.fileHash),
       );
       assert.ok(
@@ -210,17 +188,17 @@ Deno.test("a full disk stops the download with a clear error, keeps the part fil
 });
 
 Deno.test("a download folder that cannot be created gives a clear error", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const data = new Uint8Array(2 * CHUNK).fill(3);
-  const built = manifestOf(data, "blocked.bin", CHUNK);
-  await using seeder = startFakeSeeder({
+  const built = h.manifestOf(data, "blocked.bin", CHUNK);
+  await using seeder = h.startFakeSeeder({
     behaviour: "honest",
     data,
     manifestBytes: built.bytes,
     manifest: built.manifest,
   });
-  listOnTracker(tracker, seeder.port, {
+  h.listOnTracker(tracker, seeder.port, {
     id: built.id,
     name: "blocked.bin",
     size: data.byteLength,

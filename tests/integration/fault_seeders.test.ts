@@ -16,19 +16,7 @@ import {
   sha256,
   toHex,
 } from "@shoal/protocol";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  getFile,
-  makeFile,
-  partFilesIn,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
-import { sleep, waitUntil } from "../_helpers/attack.ts";
-import { manifestOf } from "../_helpers/fake_seeder.ts";
+import * as h from "../_helpers/mod.ts";
 
 const CHUNK = 512 * 1024;
 
@@ -38,9 +26,7 @@ function slowSeeder(
   state: string,
   rate: string,
 ) {
-  const process = spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const process = h.spawnPeer(tracker, [
     "--seed",
     file,
     "--out",
@@ -54,41 +40,31 @@ function slowSeeder(
 }
 
 Deno.test("a download survives a seeder killed mid-chunk, then every seeder gone and one back", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "film.bin");
-  await makeFile(source, 16 * CHUNK + 99, 5);
+  await h.makeFile(source, 16 * CHUNK + 99, 5);
   // 1.5 MB/s each: a 512 KiB chunk takes about a third of a second, so a
   // kill lands inside a chunk.
   const a = await slowSeeder(tracker, source, join(dir.path, "a"), "1500k");
   let b = await slowSeeder(tracker, source, join(dir.path, "b"), "1500k");
   const out = join(dir.path, "out");
-  const leecher = spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
-    "--get",
-    "film.bin",
-    "--out",
-    out,
-    "--no-seed",
-    "--give-up-after",
-    "30",
-  ]);
+  const leecher = h.spawnLeecher(tracker, "film.bin", out, 30);
   try {
     // Wait until some chunks arrived, so the transfer is in full swing.
-    await waitUntil(
+    await h.waitUntil(
       "the first chunks",
       async () => {
-        return (await partFilesIn(out)).length > 0 ? true : null;
+        return (await h.partFilesIn(out)).length > 0 ? true : null;
       },
       20_000,
     );
-    await sleep(700);
+    await h.sleep(700);
     await a.kill();
-    await sleep(700);
+    await h.sleep(700);
     // Now nobody serves the file.
     await b.kill();
-    await sleep(2_500);
+    await h.sleep(2_500);
     assert.equal(
       await Deno.stat(join(out, "film.bin")).catch(() => null),
       null,
@@ -98,10 +74,7 @@ Deno.test("a download survives a seeder killed mid-chunk, then every seeder gone
     b = await slowSeeder(tracker, source, join(dir.path, "b"), "4M");
     const result = await leecher.done(60_000);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.equal(
-      await sha256File(join(out, "film.bin")),
-      await sha256File(source),
-    );
+    await h.assertSameFile(join(out, "film.bin"), source);
   } finally {
     await leecher.kill();
     await a.kill();
@@ -151,16 +124,16 @@ async function askEveryChunk(
 }
 
 Deno.test("a seeder whose file is overwritten in place (same size and mtime) stops serving it", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "doc.bin");
-  await makeFile(source, 6 * CHUNK, 8);
+  await h.makeFile(source, 6 * CHUNK, 8);
   const copy = join(dir.path, "copy", "doc.bin");
   await Deno.mkdir(join(dir.path, "copy"));
   await Deno.copyFile(source, copy);
   const original = await Deno.readFile(source);
-  const built = manifestOf(original, "doc.bin");
-  const changed = await startSeeder(tracker, [source], join(dir.path, "s1"));
+  const built = h.manifestOf(original, "doc.bin");
+  const changed = await h.startSeeder(tracker, [source], join(dir.path, "s1"));
   try {
     // Overwrite chunk 3 in place, then put the modification time back, as a
     // coarse-clock file system (or `touch -r`) would leave it.
@@ -204,16 +177,16 @@ Deno.test("a seeder whose file is overwritten in place (same size and mtime) sto
     assert.equal(again.length, 0);
 
     // With an intact copy elsewhere, a leecher finishes with the right file.
-    const honest = await startSeeder(tracker, [copy], join(dir.path, "s2"));
+    const honest = await h.startSeeder(tracker, [copy], join(dir.path, "s2"));
     try {
       const out = join(dir.path, "out");
-      const result = await getFile(tracker, toHex(built.id), out, {
+      const result = await h.getFile(tracker, toHex(built.id), out, {
         giveUpAfterSeconds: 20,
         timeoutMs: 60_000,
       });
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(
-        await sha256File(join(out, "doc.bin")),
+      await h.assertFileHash(
+        join(out, "doc.bin"),
         toHex(built.manifest.fileHash),
       );
     } finally {

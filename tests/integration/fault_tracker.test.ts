@@ -7,21 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createMessage, type Message, parseMessage } from "@shoal/protocol";
-import {
-  makeFile,
-  partFilesIn,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  tempDir,
-} from "../_helpers/peers.ts";
-import {
-  sleep,
-  startTrackerProcess,
-  UdpProbe,
-  waitUntil,
-} from "../_helpers/attack.ts";
-import { manifestOf } from "../_helpers/fake_seeder.ts";
+import * as h from "../_helpers/mod.ts";
 
 const CHUNK = 512 * 1024;
 /** --peer-ttl 3 gives a keepalive interval of 1 s. */
@@ -33,7 +19,7 @@ async function listed(
   port: number,
   fileId: Uint8Array,
 ): Promise<number | null> {
-  await using probe = new UdpProbe("127.0.0.1", {
+  await using probe = new h.UdpProbe("127.0.0.1", {
     hostname: "127.0.0.1",
     port,
   });
@@ -57,14 +43,14 @@ async function listed(
 }
 
 Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re-registers within a keepalive", async () => {
-  await using dir = await tempDir();
-  let tracker = await startTrackerProcess(["--peer-ttl", `${TTL_SECONDS}`]);
+  await using dir = await h.tempDir();
+  let tracker = await h.startTrackerProcess(["--peer-ttl", `${TTL_SECONDS}`]);
   const port = tracker.port;
   const source = join(dir.path, "swarm.bin");
-  await makeFile(source, 12 * CHUNK, 12);
-  const built = manifestOf(await Deno.readFile(source), "swarm.bin");
+  await h.makeFile(source, 12 * CHUNK, 12);
+  const built = h.manifestOf(await Deno.readFile(source), "swarm.bin");
   const trackerFlag = `127.0.0.1:${port}`;
-  const seeder = spawnDeno(PEER_MAIN, [
+  const seeder = h.spawnDeno(h.PEER_MAIN, [
     "--tracker",
     trackerFlag,
     "--seed",
@@ -75,10 +61,10 @@ Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re
     "2M",
   ]);
   const out = join(dir.path, "out");
-  let leecher: ReturnType<typeof spawnDeno> | null = null;
+  let leecher: ReturnType<typeof h.spawnDeno> | null = null;
   try {
     await seeder.waitFor(/serving peers on port (\d+)/);
-    leecher = spawnDeno(PEER_MAIN, [
+    leecher = h.spawnDeno(h.PEER_MAIN, [
       "--tracker",
       trackerFlag,
       "--get",
@@ -89,14 +75,14 @@ Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re
       "--give-up-after",
       "30",
     ]);
-    await waitUntil(
+    await h.waitUntil(
       "the download to start",
-      async () => (await partFilesIn(out)).length > 0 ? true : null,
+      async () => (await h.partFilesIn(out)).length > 0 ? true : null,
       20_000,
     );
     await tracker.kill();
-    await sleep(500);
-    tracker = await startTrackerProcess([
+    await h.sleep(500);
+    tracker = await h.startTrackerProcess([
       "--peer-ttl",
       `${TTL_SECONDS}`,
       "--port",
@@ -105,7 +91,7 @@ Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re
     const restartedAt = performance.now();
     // The new tracker knows nobody; the seeder's next keepalive is refused
     // (new cookie secret, unknown peer) and it registers again.
-    await waitUntil(
+    await h.waitUntil(
       "the seeder to register again",
       async () => ((await listed(port, built.id)) ?? 0) > 0 ? true : null,
       INTERVAL_MS * 6,
@@ -119,12 +105,9 @@ Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re
     );
     const result = await leecher.done(60_000);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.equal(
-      await sha256File(join(out, "swarm.bin")),
-      await sha256File(source),
-    );
+    await h.assertSameFile(join(out, "swarm.bin"), source);
     // A newcomer finds the seeder through the restarted tracker.
-    const late = await spawnDeno(PEER_MAIN, [
+    const late = await h.spawnDeno(h.PEER_MAIN, [
       "--tracker",
       trackerFlag,
       "--get",

@@ -7,16 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SHOAL_VERSION } from "../../version.ts";
 import { TrackerClient } from "../../peer/tracker_client.ts";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  startSeeder,
-  tempDir,
-  TRACKER_MAIN,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 function parseLines(text: string): Record<string, unknown>[] {
   return text.split("\n").filter((line) => line.trim() !== "").map((line) => {
@@ -41,18 +32,18 @@ async function waitUntil(
 }
 
 Deno.test("tracker and peer --version print the version and exit 0", async () => {
-  const tracker = await spawnDeno(TRACKER_MAIN, ["--version"], {
+  const tracker = await h.spawnDeno(h.TRACKER_MAIN, ["--version"], {
     permissions: ["--allow-net"],
   }).done(20_000);
   assert.equal(tracker.code, 0);
   assert.equal(tracker.stdout.trim(), `shoal-tracker ${SHOAL_VERSION}`);
-  const peer = await spawnDeno(PEER_MAIN, ["--version"]).done(20_000);
+  const peer = await h.spawnDeno(h.PEER_MAIN, ["--version"]).done(20_000);
   assert.equal(peer.code, 0);
   assert.equal(peer.stdout.trim(), `shoal-peer ${SHOAL_VERSION}`);
 });
 
 Deno.test("tracker --stats-port serves /stats and /metrics on loopback, logs JSON stats lines, stops cleanly", async () => {
-  const tracker = spawnDeno(TRACKER_MAIN, [
+  const tracker = h.spawnDeno(h.TRACKER_MAIN, [
     "--host",
     "127.0.0.1",
     "--port",
@@ -133,7 +124,7 @@ Deno.test("tracker --stats-port serves /stats and /metrics on loopback, logs JSO
 
 Deno.test("tracker rejects a bad --log-format and --stats-port with exit 2", async () => {
   for (const args of [["--log-format", "xml"], ["--stats-port", "99999"]]) {
-    const result = await spawnDeno(TRACKER_MAIN, args, {
+    const result = await h.spawnDeno(h.TRACKER_MAIN, args, {
       permissions: ["--allow-net"],
     }).done(20_000);
     assert.equal(result.code, 2, args.join(" "));
@@ -142,26 +133,19 @@ Deno.test("tracker rejects a bad --log-format and --stats-port with exit 2", asy
 });
 
 Deno.test("peer --get --json prints only JSON lines: progress, then done", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "script.bin");
-  await makeFile(source, 5 * 512 * 1024 + 3, 5);
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+  await h.makeFile(source, 5 * 512 * 1024 + 3, 5);
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
   try {
-    const result = await spawnDeno(PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
-      "--get",
+    const result = await h.spawnLeecher(
+      tracker,
       "script.bin",
-      "--out",
       join(dir.path, "l"),
-      "--no-seed",
-      "--json",
-      "--log-level",
-      "debug",
-      "--log-format",
-      "json",
-    ]).done(60_000);
+      null,
+      ["--json", "--log-level", "debug", "--log-format", "json"],
+    ).done(60_000);
     assert.equal(result.code, 0, result.stderr);
     const events = parseLines(result.stdout);
     assert.ok(events.length >= 2);
@@ -181,7 +165,7 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
     assert.equal(done.name, "script.bin");
     assert.equal(done.chunkCount, 6);
     assert.equal(done.resumedChunks, 0);
-    assert.equal(done.sha256, await sha256File(source));
+    assert.equal(done.sha256, await h.sha256File(source));
     // Debug logs went to stderr, as JSON lines with peer categories.
     const logs = parseLines(result.stderr);
     assert.ok(
@@ -194,16 +178,9 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
 });
 
 Deno.test("peer --json reports failures as one JSON error line with the exit code", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
-  const unknown = await spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
-    "--get",
-    "nothing.bin",
-    "--out",
-    dir.path,
-    "--no-seed",
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const unknown = await h.spawnLeecher(tracker, "nothing.bin", dir.path, null, [
     "--json",
   ]).done(30_000);
   assert.equal(unknown.code, 3, unknown.stderr);
@@ -216,7 +193,9 @@ Deno.test("peer --json reports failures as one JSON error line with the exit cod
   }]);
   assert.match(String(events.at(-1)!.message), /nothing\.bin/);
 
-  const usage = await spawnDeno(PEER_MAIN, ["--json", "--bogus"]).done(20_000);
+  const usage = await h.spawnDeno(h.PEER_MAIN, ["--json", "--bogus"]).done(
+    20_000,
+  );
   assert.equal(usage.code, 2);
   const [error] = parseLines(usage.stdout);
   assert.equal(error?.type, "error");
@@ -225,13 +204,11 @@ Deno.test("peer --json reports failures as one JSON error line with the exit cod
 });
 
 Deno.test("peer --seed --json prints seeding and serving events, then exits 0 on SIGTERM", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "events.bin");
-  await makeFile(source, 1234, 8);
-  const seeder = spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  await h.makeFile(source, 1234, 8);
+  const seeder = h.spawnPeer(tracker, [
     "--seed",
     source,
     "--out",

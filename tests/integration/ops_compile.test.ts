@@ -11,12 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SHOAL_VERSION } from "../../version.ts";
-import {
-  makeFile,
-  sha256File,
-  spawnDenoWith,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -72,29 +67,16 @@ function skipNote(reason: string): string {
   return `deno compile cannot get its runtime here (${reason}); skipping the executables. Set DENORT_BIN to a local denort ${Deno.version.deno} binary, or run where dl.deno.land is reachable`;
 }
 
-async function run(binary: string, args: string[]) {
-  const output = await new Deno.Command(binary, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+const run = h.runToExit;
 
 /** Runs an executable the way spawnDeno runs a script. */
 function spawnBinary(binary: string, args: string[]) {
   // spawnDenoWith runs Deno.execPath(); point it at the binary instead.
-  return spawnDenoWith(args, { cwd: ROOT, binary });
+  return h.spawnDenoWith(args, { cwd: ROOT, binary });
 }
 
 Deno.test("deno task compile builds shoal-tracker and shoal-peer that print --version and share a file", async (t) => {
-  await using dir = await tempDir();
+  await using dir = await h.tempDir();
   const outcome = await compileAll(join(dir.path, "dist"));
   if (!outcome.built) {
     // Recorded as a passing step whose name says why nothing more ran.
@@ -117,7 +99,7 @@ Deno.test("deno task compile builds shoal-tracker and shoal-peer that print --ve
   );
 
   const source = join(dir.path, "compiled.bin");
-  await makeFile(source, 2 * 512 * 1024 + 99, 4);
+  await h.makeFile(source, 2 * 512 * 1024 + 99, 4);
   const tracker = spawnBinary(trackerBin, [
     "--host",
     "127.0.0.1",
@@ -146,10 +128,7 @@ Deno.test("deno task compile builds shoal-tracker and shoal-peer that print --ve
         "--no-seed",
       ]).done(60_000);
       assert.equal(leecher.code, 0, leecher.stderr);
-      assert.equal(
-        await sha256File(join(dir.path, "l", "compiled.bin")),
-        await sha256File(source),
-      );
+      await h.assertSameFile(join(dir.path, "l", "compiled.bin"), source);
     } finally {
       assert.equal(await seeder.stop(), 0);
     }

@@ -4,13 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { startTracker } from "../_helpers/tracker.ts";
-import { makeFile, spawnDenoWith, tempDir } from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 Deno.test("deno task install gives a shoal command that runs the tracker and the peer from any folder", async () => {
-  await using installRoot = await tempDir("shoal-install-");
-  await using elsewhere = await tempDir("shoal-elsewhere-");
-  const installed = await spawnDenoWith(["task", "install"], {
+  await using installRoot = await h.tempDir("shoal-install-");
+  await using elsewhere = await h.tempDir("shoal-elsewhere-");
+  const installed = await h.spawnDenoWith(["task", "install"], {
     env: { DENO_INSTALL_ROOT: installRoot.path },
   }).done(60_000);
   assert.equal(installed.code, 0, installed.stderr);
@@ -27,7 +26,7 @@ Deno.test("deno task install gives a shoal command that runs the tracker and the
     PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}`,
   };
   const run = (args: string[]) =>
-    spawnDenoWith(args, { binary: shoal, cwd: elsewhere.path, env }).done(
+    h.spawnDenoWith(args, { binary: shoal, cwd: elsewhere.path, env }).done(
       60_000,
     );
   const tracker = await run(["tracker", "--help"]);
@@ -44,9 +43,9 @@ Deno.test("deno task install gives a shoal command that runs the tracker and the
   );
 
   // A relative --seed path starts from the folder the command runs in.
-  await using running = await startTracker();
-  await makeFile(join(elsewhere.path, "here.bin"), 1000, 1);
-  const seeder = spawnDenoWith([
+  await using running = await h.startTracker();
+  await h.makeFile(join(elsewhere.path, "here.bin"), 1000, 1);
+  const seeder = h.spawnDenoWith([
     "peer",
     "--tracker",
     `udp://${running.host}:${running.port}`,

@@ -10,13 +10,7 @@ import { serveTracker } from "../../tracker/server.ts";
 import { TrackerClient } from "../../peer/tracker_client.ts";
 import { PeerServer } from "../../peer/wire/server.ts";
 import { Library } from "../../peer/library/library.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 function hasIpv6Loopback(): boolean {
   try {
@@ -112,7 +106,7 @@ Deno.test({
   name: `PeerServer on "::" accepts IPv4 and IPv6 connections${SKIP}`,
   ignore: !IPV6,
   async fn() {
-    await using dir = await tempDir();
+    await using dir = await h.tempDir();
     const server = PeerServer.listen({
       library: new Library(join(dir.path, ".shoal")),
       hostname: "::",
@@ -135,12 +129,12 @@ Deno.test({
     `a seeder registered over IPv6 is downloadable by an IPv6 leecher${SKIP}`,
   ignore: !IPV6,
   async fn() {
-    await using dir = await tempDir();
+    await using dir = await h.tempDir();
     await using tracker = dualStackTracker();
     const source = join(dir.path, "six.bin");
-    await makeFile(source, 3 * 512 * 1024 + 777, 6);
+    await h.makeFile(source, 3 * 512 * 1024 + 777, 6);
     const trackerAddress = `[::1]:${tracker.port}`;
-    const seeder = spawnDeno(PEER_MAIN, [
+    const seeder = h.spawnDeno(h.PEER_MAIN, [
       "--tracker",
       trackerAddress,
       "--seed",
@@ -153,7 +147,7 @@ Deno.test({
       const registry = tracker.server.handler.registry;
       assert.equal(registry.totals.ipv6Peers, 1);
       assert.equal(registry.totals.ipv4Peers, 0);
-      const leecher = await spawnDeno(PEER_MAIN, [
+      const leecher = await h.spawnDeno(h.PEER_MAIN, [
         "--tracker",
         trackerAddress,
         "--get",
@@ -171,10 +165,7 @@ Deno.test({
       const peers = Object.keys(done.chunksByPeer);
       assert.ok(peers.length > 0);
       for (const peer of peers) assert.match(peer, /^\[::1\]:\d+$/);
-      assert.equal(
-        await sha256File(join(dir.path, "leecher", "six.bin")),
-        await sha256File(source),
-      );
+      await h.assertSameFile(join(dir.path, "leecher", "six.bin"), source);
     } finally {
       assert.equal(await seeder.stop(), 0);
     }

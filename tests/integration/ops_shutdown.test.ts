@@ -6,17 +6,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { partPathFor } from "../../peer/storage/part_file.ts";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  type RunningProcess,
-  sha256File,
-  spawnDeno,
-  spawnDenoWith,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 import { TrackerClient } from "../../peer/tracker_client.ts";
 import { Bitfield, ManifestBuilder } from "@shoal/protocol";
 import {
@@ -29,12 +19,12 @@ const CHUNK_BYTES = 512 * 1024;
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`a seeder stopped with ${signal} leaves the tracker's peer list at once and exits 0`, async () => {
-    await using dir = await tempDir();
+    await using dir = await h.tempDir();
     // A long TTL: only LEAVE can remove the peer within this test.
-    await using tracker = await startTracker({ peerTtlMs: 600_000 });
+    await using tracker = await h.startTracker({ peerTtlMs: 600_000 });
     const source = join(dir.path, "leaving.bin");
-    await makeFile(source, 1000, 3);
-    const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+    await h.makeFile(source, 1000, 3);
+    const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
     let code: number;
     try {
       assert.equal(tracker.handler.registry.stats.peers, 1);
@@ -143,22 +133,22 @@ function jsonLines(lines: string[]): Record<string, unknown>[] {
 }
 
 Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from its checked chunks", async () => {
-  await using dir = await tempDir();
+  await using dir = await h.tempDir();
   const size = 32 * CHUNK_BYTES + 12_345;
   const chunkCount = Math.ceil(size / CHUNK_BYTES);
   const source = join(dir.path, "resume.bin");
-  await makeFile(source, size, 11);
+  await h.makeFile(source, size, 11);
   // The seeder registers with one tracker; the leecher asks another, which
   // lists only the slow proxy in front of the seeder.
-  await using seederTracker = await startTracker();
-  await using leecherTracker = await startTracker();
-  const seeder = await startSeeder(
+  await using seederTracker = await h.startTracker();
+  await using leecherTracker = await h.startTracker();
+  const seeder = await h.startSeeder(
     seederTracker,
     [source],
     join(dir.path, "s"),
   );
   const proxy = slowProxy(seeder.port, 8_000_000);
-  let leecher: RunningProcess | null = null;
+  let leecher: h.RunningProcess | null = null;
   try {
     const id = seeder.lines.join("\n").match(/id ([0-9a-f]{64})/)![1]!;
     await using announcer = await TrackerClient.open({
@@ -186,7 +176,7 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
       "--no-seed",
       "--json",
     ];
-    leecher = spawnDeno(PEER_MAIN, args);
+    leecher = h.spawnDeno(h.PEER_MAIN, args);
     const { input: line } = await leecher.waitFor(
       /"type":"progress".*"chunksDone":([4-9]|[12]\d)\b/,
       30_000,
@@ -201,7 +191,7 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
     assert.ok(events.every((event) => typeof event.type === "string"));
     assert.ok(before.chunksDone < chunkCount);
 
-    const second = await spawnDeno(PEER_MAIN, args).done(60_000);
+    const second = await h.spawnDeno(h.PEER_MAIN, args).done(60_000);
     assert.equal(second.code, 0, second.stderr);
     const secondEvents = jsonLines(second.stdout.split("\n"));
     // The chunks on disk are re-checked first, shown as "checking" with the
@@ -228,9 +218,9 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
       `resumed ${done.resumedChunks}, had ${before.chunksDone}`,
     );
     assert.ok(done.resumedChunks < chunkCount);
-    const expected = await sha256File(source);
+    const expected = await h.sha256File(source);
     assert.equal(done.sha256, expected);
-    assert.equal(await sha256File(join(dir.path, "l", "resume.bin")), expected);
+    await h.assertFileHash(join(dir.path, "l", "resume.bin"), expected);
   } finally {
     if (leecher) await leecher.kill();
     await proxy.close();
@@ -239,16 +229,16 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
 });
 
 Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk exits 0 and keeps them all", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   // Zeros, made at once: 600 MiB takes several rounds of re-checking (128
   // MiB each), so the signal lands in the middle of them.
   const size = 600 * 1024 * 1024;
   const source = join(dir.path, "recheck.bin");
   await Deno.writeFile(source, new Uint8Array(0));
   await Deno.truncate(source, size);
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
-  let leecher: RunningProcess | null = null;
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+  let leecher: h.RunningProcess | null = null;
   try {
     // A download that got every chunk but the last before it stopped: the
     // part file and its resume state, as the leecher leaves them.
@@ -278,7 +268,7 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
       "--no-seed",
       "--json",
     ];
-    leecher = spawnDeno(PEER_MAIN, args);
+    leecher = h.spawnDeno(h.PEER_MAIN, args);
     await leecher.waitFor(/"state":"checking"/, 30_000);
     leecher.child.kill("SIGTERM");
     const stopped = await leecher.done(15_000);
@@ -297,17 +287,14 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
       claimed.count,
     );
 
-    const second = await spawnDeno(PEER_MAIN, args).done(60_000);
+    const second = await h.spawnDeno(h.PEER_MAIN, args).done(60_000);
     assert.equal(second.code, 0, second.stderr);
     const done = jsonLines(second.stdout.split("\n")).find((event) =>
       event.type === "done"
     ) as { resumedChunks: number; bytesFetched: number } | undefined;
     assert.ok(done, second.stdout);
     assert.equal(done.resumedChunks, claimed.count);
-    assert.equal(
-      await sha256File(join(out, "recheck.bin")),
-      await sha256File(source),
-    );
+    await h.assertSameFile(join(out, "recheck.bin"), source);
   } finally {
     if (leecher) await leecher.kill();
     await seeder.stop();
@@ -315,17 +302,17 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
 });
 
 Deno.test("Ctrl+C in a terminal (SIGINT to the whole process group of deno task peer) stops a download cleanly, and the same command resumes", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const size = 24 * CHUNK_BYTES + 999;
   const source = join(dir.path, "ctrlc.bin");
-  await makeFile(source, size, 17);
+  await h.makeFile(source, size, 17);
   // A slow seeder, so the download is still going when Ctrl+C comes.
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"), [
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
     "--max-upload",
     "3M",
   ]);
-  let leecher: RunningProcess | null = null;
+  let leecher: h.RunningProcess | null = null;
   try {
     // As a user types it, from their own folder: deno task, the launcher,
     // then the peer, all in the terminal's foreground process group.
@@ -342,7 +329,7 @@ Deno.test("Ctrl+C in a terminal (SIGINT to the whole process group of deno task 
       "--json",
     ];
     const run = () =>
-      spawnDenoWith(args, {
+      h.spawnDenoWith(args, {
         env: { INIT_CWD: dir.path },
         processGroup: true,
       });
@@ -370,7 +357,7 @@ Deno.test("Ctrl+C in a terminal (SIGINT to the whole process group of deno task 
       event.type === "done"
     ) as { resumedChunks: number; sha256: string } | undefined;
     assert.ok(done && done.resumedChunks >= 2, second.stdout);
-    assert.equal(done.sha256, await sha256File(source));
+    assert.equal(done.sha256, await h.sha256File(source));
   } finally {
     if (leecher) await leecher.kill();
     await seeder.stop();

@@ -5,28 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 Deno.test("a leecher whose stdout reader hangs up still finishes the download", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "piped.bin");
-  await makeFile(source, 6 * 512 * 1024 + 99, 21);
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "seed"));
+  await h.makeFile(source, 6 * 512 * 1024 + 99, 21);
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "seed"));
   try {
     const out = join(dir.path, "out");
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--allow-all",
-        PEER_MAIN,
+        h.PEER_MAIN,
         "--tracker",
         `${tracker.host}:${tracker.port}`,
         "--get",
@@ -55,10 +48,7 @@ Deno.test("a leecher whose stdout reader hangs up still finishes the download", 
     const errors = await stderr;
     assert.equal(status.code, 0, `exit ${status.code}: ${errors}`);
     assert.doesNotMatch(errors, /BrokenPipe|Uncaught/);
-    assert.equal(
-      await sha256File(join(out, "piped.bin")),
-      await sha256File(source),
-    );
+    await h.assertSameFile(join(out, "piped.bin"), source);
   } finally {
     await seeder.stop();
   }

@@ -3,71 +3,55 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  spawnDenoWith,
-  startSeeder,
-  tempDir,
-  TRACKER_MAIN,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 Deno.test("peer --help prints the usage and exits 0", async () => {
-  const result = await spawnDeno(PEER_MAIN, ["--help"]).done();
+  const result = await h.spawnDeno(h.PEER_MAIN, ["--help"]).done();
   assert.equal(result.code, 0);
   assert.match(result.stdout, /--tracker HOST:PORT --seed FILE/);
   assert.match(result.stdout, /--get NAME\|ID/);
 });
 
 Deno.test("peer with an unknown flag exits 2 with one line", async () => {
-  const result = await spawnDeno(PEER_MAIN, ["--frobnicate"]).done();
+  const result = await h.spawnDeno(h.PEER_MAIN, ["--frobnicate"]).done();
   assert.equal(result.code, 2);
   assert.equal(result.stderr.trim().split("\n").length, 1);
   assert.match(result.stderr, /^error: .*frobnicate/);
 });
 
 Deno.test("peer --get of a name the tracker does not know exits 3", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
-  const result = await spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
-    "--get",
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const result = await h.spawnLeecher(
+    tracker,
     "nothing-here.iso",
-    "--out",
     dir.path,
-    "--no-seed",
-  ]).done();
+    null,
+  ).done();
   assert.equal(result.code, 3, result.stderr);
   assert.match(result.stderr, /No file called nothing-here\.iso/);
 });
 
 Deno.test("peer --get of a name that two files share exits 4 and lists both ids", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   await Deno.mkdir(join(dir.path, "a"));
   await Deno.mkdir(join(dir.path, "b"));
-  await makeFile(join(dir.path, "a", "same.bin"), 1000, 1);
-  await makeFile(join(dir.path, "b", "same.bin"), 2000, 2);
-  const seeder = await startSeeder(tracker, [
+  await h.makeFile(join(dir.path, "a", "same.bin"), 1000, 1);
+  await h.makeFile(join(dir.path, "b", "same.bin"), 2000, 2);
+  const seeder = await h.startSeeder(tracker, [
     join(dir.path, "a", "same.bin"),
     join(dir.path, "b", "same.bin"),
   ], join(dir.path, "s"));
   try {
-    const result = await spawnDeno(PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
-      "--get",
+    const result = await h.spawnLeecher(
+      tracker,
       "same.bin",
-      "--out",
       join(dir.path, "out"),
-      "--no-seed",
-    ]).done();
+      null,
+    ).done();
     assert.equal(result.code, 4, result.stderr);
     const ids = seeder.lines.flatMap((line) =>
       line.match(/id ([0-9a-f]{64})/)?.[1] ?? []
@@ -80,19 +64,16 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
       );
     }
     // Asking by id picks one of them.
-    const byId = await spawnDeno(PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
-      "--get",
+    const byId = await h.spawnLeecher(
+      tracker,
       ids[1]!,
-      "--out",
       join(dir.path, "out"),
-      "--no-seed",
-    ]).done();
+      null,
+    ).done();
     assert.equal(byId.code, 0, byId.stderr);
-    assert.equal(
-      await sha256File(join(dir.path, "out", "same.bin")),
-      await sha256File(join(dir.path, "b", "same.bin")),
+    await h.assertSameFile(
+      join(dir.path, "out", "same.bin"),
+      join(dir.path, "b", "same.bin"),
     );
   } finally {
     await seeder.stop();
@@ -100,14 +81,14 @@ Deno.test("peer --get of a name that two files share exits 4 and lists both ids"
 });
 
 Deno.test("peer --get with no tracker listening exits 7 with a clear reason", async () => {
-  await using dir = await tempDir();
+  await using dir = await h.tempDir();
   const silent = Deno.listenDatagram({
     hostname: "127.0.0.1",
     port: 0,
     transport: "udp",
   });
   const port = (silent.addr as Deno.NetAddr).port;
-  const result = await spawnDeno(PEER_MAIN, [
+  const result = await h.spawnDeno(h.PEER_MAIN, [
     "--tracker",
     `127.0.0.1:${port}`,
     "--get",
@@ -121,10 +102,10 @@ Deno.test("peer --get with no tracker listening exits 7 with a clear reason", as
 });
 
 Deno.test("deno task peer works from another folder with relative paths", async () => {
-  await using dir = await tempDir();
-  await makeFile(join(dir.path, "hello.txt"), 70_000, 9);
+  await using dir = await h.tempDir();
+  await h.makeFile(join(dir.path, "hello.txt"), 70_000, 9);
   // deno task sets INIT_CWD to the caller's folder; paths must resolve there.
-  const tracker = spawnDeno(TRACKER_MAIN, [
+  const tracker = h.spawnDeno(h.TRACKER_MAIN, [
     "--host",
     "127.0.0.1",
     "--port",
@@ -155,9 +136,9 @@ Deno.test("deno task peer works from another folder with relative paths", async 
       ]);
       const result = await leecher.done(60_000);
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(
-        await sha256File(join(dir.path, "got", "hello.txt")),
-        await sha256File(join(dir.path, "hello.txt")),
+      await h.assertSameFile(
+        join(dir.path, "got", "hello.txt"),
+        join(dir.path, "hello.txt"),
       );
       await Deno.stat(join(dir.path, "seedstate", ".shoal", "seeds.json"));
     } finally {
@@ -175,9 +156,12 @@ function runTask(cwd: string, args: string[]) {
   };
   const home = Deno.env.get("HOME");
   if (home) env.HOME = home;
-  return spawnDenoWith(["task", "--config", join(ROOT, "deno.json"), ...args], {
-    cwd,
-    env,
-    clearEnv: true,
-  });
+  return h.spawnDenoWith(
+    ["task", "--config", join(ROOT, "deno.json"), ...args],
+    {
+      cwd,
+      env,
+      clearEnv: true,
+    },
+  );
 }

@@ -4,26 +4,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  getFile,
-  makeFile,
-  PEER_MAIN,
-  spawnDeno,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 function peer(args: string[]) {
-  return spawnDeno(PEER_MAIN, args).done(60_000);
+  return h.spawnDeno(h.PEER_MAIN, args).done(60_000);
 }
 
 Deno.test("a peer port in use names the port and --port; a web port in use names --ui-port", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (taken.addr as Deno.NetAddr).port;
-  await makeFile(join(dir.path, "a.bin"), 10, 1);
+  await h.makeFile(join(dir.path, "a.bin"), 10, 1);
   const peerPort = await peer([
     "--tracker",
     `${tracker.host}:${tracker.port}`,
@@ -61,10 +53,10 @@ Deno.test("a peer port in use names the port and --port; a web port in use names
 });
 
 Deno.test("--out that is a file, a folder given to --seed, and an unknown option each say what to do", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const file = join(dir.path, "a.bin");
-  await makeFile(file, 10, 1);
+  await h.makeFile(file, 10, 1);
   const out = await peer([
     "--tracker",
     `${tracker.host}:${tracker.port}`,
@@ -103,14 +95,14 @@ Deno.test("--out that is a file, a folder given to --seed, and an unknown option
 });
 
 Deno.test("a seeder says what it uploaded and to how many peers, in human units, when it stops", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "film.mkv");
-  await makeFile(source, 1_200_000, 5);
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+  await h.makeFile(source, 1_200_000, 5);
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
   let code: number;
   try {
-    const got = await getFile(tracker, "film.mkv", join(dir.path, "d"));
+    const got = await h.getFile(tracker, "film.mkv", join(dir.path, "d"));
     assert.equal(got.code, 0, got.stderr);
     // Singular where it is one: "1 peer".
     assert.match(got.stderr, /3\/3 chunks, (checking|done), 1 peer\n/);

@@ -5,29 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTracker } from "../_helpers/tracker.ts";
-import { listOnTracker } from "../_helpers/fake_seeder.ts";
-import {
-  getFile,
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 /** Runs the peer CLI to its exit. */
 function peer(args: string[]) {
-  return spawnDeno(PEER_MAIN, args).done(60_000);
+  return h.spawnDeno(h.PEER_MAIN, args).done(60_000);
 }
 
 Deno.test("--list prints the tracker's files as a table with size, peers and short id, and as JSON lines", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
-  await makeFile(join(dir.path, "Ubuntu-24.04.iso"), 1_500_000, 1);
-  await makeFile(join(dir.path, "notes.txt"), 1, 2);
-  const seeder = await startSeeder(tracker, [
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  await h.makeFile(join(dir.path, "Ubuntu-24.04.iso"), 1_500_000, 1);
+  await h.makeFile(join(dir.path, "notes.txt"), 1, 2);
+  const seeder = await h.startSeeder(tracker, [
     join(dir.path, "Ubuntu-24.04.iso"),
     join(dir.path, "notes.txt"),
   ], join(dir.path, "s"));
@@ -86,11 +76,11 @@ Deno.test("--list prints the tracker's files as a table with size, peers and sho
 });
 
 Deno.test("--get finds a name in another case, and a file by the first 8 hex digits of its id", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "Holiday Photos.ZIP");
-  await makeFile(source, 700_000, 3);
-  const seeder = await startSeeder(
+  await h.makeFile(source, 700_000, 3);
+  const seeder = await h.startSeeder(
     tracker,
     [source],
     join(dir.path, "s"),
@@ -98,51 +88,45 @@ Deno.test("--get finds a name in another case, and a file by the first 8 hex dig
   try {
     const id = seeder.lines.join("\n").match(/ id ([0-9a-f]{64})/)![1]!;
 
-    const byCase = await getFile(
+    const byCase = await h.getFile(
       tracker,
       "holiday photos.zip",
       join(dir.path, "a"),
     );
     assert.equal(byCase.code, 0, byCase.stderr);
-    assert.equal(
-      await sha256File(join(dir.path, "a", "Holiday Photos.ZIP")),
-      await sha256File(source),
-    );
+    await h.assertSameFile(join(dir.path, "a", "Holiday Photos.ZIP"), source);
 
-    const byPrefix = await getFile(
+    const byPrefix = await h.getFile(
       tracker,
       id.slice(0, 8).toUpperCase(),
       join(dir.path, "b"),
     );
     assert.equal(byPrefix.code, 0, byPrefix.stderr);
-    assert.equal(
-      await sha256File(join(dir.path, "b", "Holiday Photos.ZIP")),
-      await sha256File(source),
-    );
+    await h.assertSameFile(join(dir.path, "b", "Holiday Photos.ZIP"), source);
   } finally {
     await seeder.stop();
   }
 });
 
 Deno.test("--get of an id prefix two files share exits 4 and lists both", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const first = new Uint8Array(32).fill(0xab);
   const second = new Uint8Array(32).fill(0xab);
   second[31] = 0xcd;
-  listOnTracker(tracker, 7001, {
+  h.listOnTracker(tracker, 7001, {
     id: first,
     name: "one.bin",
     size: 10,
     chunkCount: 1,
   });
-  listOnTracker(tracker, 7002, {
+  h.listOnTracker(tracker, 7002, {
     id: second,
     name: "two.bin",
     size: 10,
     chunkCount: 1,
   });
-  const result = await getFile(tracker, "abababab", join(dir.path, "out"));
+  const result = await h.getFile(tracker, "abababab", join(dir.path, "out"));
   assert.equal(result.code, 4, result.stderr);
   assert.match(
     result.stderr,
@@ -153,18 +137,18 @@ Deno.test("--get of an id prefix two files share exits 4 and lists both", async 
 });
 
 Deno.test("--get of an unknown name suggests the closest names the tracker knows", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   let port = 7100;
   for (const name of ["ubuntu-24.04.iso", "debian-12.iso", "notes.txt"]) {
-    listOnTracker(tracker, port++, {
+    h.listOnTracker(tracker, port++, {
       id: crypto.getRandomValues(new Uint8Array(32)),
       name,
       size: 10,
       chunkCount: 1,
     });
   }
-  const result = await getFile(tracker, "ubunto-24.04.iso", dir.path);
+  const result = await h.getFile(tracker, "ubunto-24.04.iso", dir.path);
   assert.equal(result.code, 3, result.stderr);
   assert.equal(
     result.stderr.trim(),
@@ -173,8 +157,8 @@ Deno.test("--get of an unknown name suggests the closest names the tracker knows
 });
 
 Deno.test("--tracker accepts what a tracker prints: udp://HOST:PORT, with or without /announce", async () => {
-  await using tracker = await startTracker();
-  listOnTracker(tracker, 7200, {
+  await using tracker = await h.startTracker();
+  h.listOnTracker(tracker, 7200, {
     id: new Uint8Array(32).fill(1),
     name: "a.bin",
     size: 5,
@@ -201,7 +185,7 @@ Deno.test("--tracker accepts what a tracker prints: udp://HOST:PORT, with or wit
 });
 
 Deno.test("a tracker name that does not resolve exits 7, as an unreachable tracker does", async () => {
-  await using dir = await tempDir();
+  await using dir = await h.tempDir();
   const result = await peer([
     "--tracker",
     "no-such-host.invalid:6969",

@@ -6,22 +6,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createMessage, fromHex } from "@shoal/protocol";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 Deno.test("a seeder survives peers that hang up in the middle of chunks", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "big.bin");
-  await makeFile(source, 32 * 512 * 1024, 4);
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "seed"));
+  await h.makeFile(source, 32 * 512 * 1024, 4);
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "seed"));
   try {
     const id = fromHex(
       seeder.lines.join("\n").match(/id ([0-9a-f]{64})/)![1]!,
@@ -49,20 +41,11 @@ Deno.test("a seeder survives peers that hang up in the middle of chunks", async 
       conn.close();
     }
     const out = join(dir.path, "leech");
-    const result = await spawnDeno(PEER_MAIN, [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
-      "--get",
-      "big.bin",
-      "--out",
-      out,
-      "--no-seed",
-    ]).done(60_000);
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(
-      await sha256File(join(out, "big.bin")),
-      await sha256File(source),
+    const result = await h.spawnLeecher(tracker, "big.bin", out, null).done(
+      60_000,
     );
+    assert.equal(result.code, 0, result.stderr);
+    await h.assertSameFile(join(out, "big.bin"), source);
   } finally {
     assert.equal(
       await seeder.stop(),

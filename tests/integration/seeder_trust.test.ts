@@ -15,9 +15,7 @@ import {
   type Message,
   sha256,
 } from "@shoal/protocol";
-import { startTracker } from "../_helpers/tracker.ts";
-import { makeFile, startSeeder, tempDir } from "../_helpers/peers.ts";
-import { manifestOf } from "../_helpers/fake_seeder.ts";
+import * as h from "../_helpers/mod.ts";
 
 const CHUNK = 512 * 1024;
 
@@ -64,14 +62,14 @@ async function ask(
 }
 
 Deno.test("a seeder never serves a chunk of a file changed after its ctime was trusted", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "old.bin");
-  await makeFile(source, 4 * CHUNK, 31);
-  const built = manifestOf(await Deno.readFile(source), "old.bin");
+  await h.makeFile(source, 4 * CHUNK, 31);
+  const built = h.manifestOf(await Deno.readFile(source), "old.bin");
   // Old enough (file times may be whole seconds) for the seeder to trust its ctime.
   await new Promise((resolve) => setTimeout(resolve, 2_300));
-  const seeder = await startSeeder(tracker, [source], join(dir.path, "s"));
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
   try {
     const first = await ask(seeder.port, built.id, 1);
     assert.equal(first.kind, "chunk_data");
@@ -99,13 +97,13 @@ Deno.test("a seeder never serves a chunk of a file changed after its ctime was t
 });
 
 Deno.test("a seeder re-checks a file whose ctime moved once it serves from it, and trusts it again", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "moved.bin");
-  await makeFile(source, 4 * CHUNK, 33);
-  const built = manifestOf(await Deno.readFile(source), "moved.bin");
+  await h.makeFile(source, 4 * CHUNK, 33);
+  const built = h.manifestOf(await Deno.readFile(source), "moved.bin");
   const state = join(dir.path, "s");
-  const seeder = await startSeeder(tracker, [source], state);
+  const seeder = await h.startSeeder(tracker, [source], state);
   try {
     // A hard link moves the ctime, as the bench's links for other clients do.
     await Deno.link(source, join(dir.path, "link.bin"));

@@ -5,56 +5,43 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  getFile,
-  makeFile,
-  partFilesIn,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 import { PeerNode } from "../../peer/node.ts";
 
 const CHUNK = 512 * 1024;
 
 Deno.test("three seeders give a leecher a file that is not a multiple of the chunk size", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "odd.bin");
-  await makeFile(source, 5 * CHUNK + 12_345, 7);
+  await h.makeFile(source, 5 * CHUNK + 12_345, 7);
   const seeders = await Promise.all(
     [1, 2, 3].map((i) =>
-      startSeeder(tracker, [source], join(dir.path, `seed${i}`))
+      h.startSeeder(tracker, [source], join(dir.path, `seed${i}`))
     ),
   );
   try {
     const out = join(dir.path, "leech");
-    const result = await getFile(tracker, "odd.bin", out);
+    const result = await h.getFile(tracker, "odd.bin", out);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /checked .*odd\.bin/);
-    assert.equal(
-      await sha256File(join(out, "odd.bin")),
-      await sha256File(source),
-    );
-    assert.deepEqual(await partFilesIn(out), []);
+    await h.assertSameFile(join(out, "odd.bin"), source);
+    assert.deepEqual(await h.partFilesIn(out), []);
   } finally {
     await Promise.all(seeders.map((s) => s.stop()));
   }
 });
 
 Deno.test("a leecher fetches chunks from several seeders at once", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "wide.bin");
-  await makeFile(source, 48 * CHUNK, 3);
+  await h.makeFile(source, 48 * CHUNK, 3);
   // 8 MB/s each: one seeder alone would need 3 s, so however loaded the
   // machine, the other two are connected long before the end.
   const seeders = await Promise.all(
     [1, 2, 3].map((i) =>
-      startSeeder(tracker, [source], join(dir.path, `seed${i}`), [
+      h.startSeeder(tracker, [source], join(dir.path, `seed${i}`), [
         "--max-upload",
         "8M",
       ])
@@ -70,7 +57,7 @@ Deno.test("a leecher fetches chunks from several seeders at once", async () => {
     const result = await node.download({ name: "wide.bin" }, {
       pipelineDepth: 2,
     });
-    assert.equal(await sha256File(result.path), await sha256File(source));
+    await h.assertSameFile(result.path, source);
     const sources = Object.values(result.chunksByPeer);
     assert.equal(sources.reduce((a, b) => a + b, 0), 48);
     assert.ok(
@@ -84,13 +71,13 @@ Deno.test("a leecher fetches chunks from several seeders at once", async () => {
 });
 
 Deno.test("a one-byte file and an empty file download and check", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const one = join(dir.path, "one.txt");
   const empty = join(dir.path, "empty.txt");
   await Deno.writeFile(one, new Uint8Array([42]));
   await Deno.writeFile(empty, new Uint8Array());
-  const seeder = await startSeeder(
+  const seeder = await h.startSeeder(
     tracker,
     [one, empty],
     join(dir.path, "seed"),
@@ -98,7 +85,7 @@ Deno.test("a one-byte file and an empty file download and check", async () => {
   try {
     const out = join(dir.path, "leech");
     for (const name of ["one.txt", "empty.txt"]) {
-      const result = await getFile(tracker, name, out);
+      const result = await h.getFile(tracker, name, out);
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(
         await Deno.readFile(join(out, name)),
@@ -111,14 +98,12 @@ Deno.test("a one-byte file and an empty file download and check", async () => {
 });
 
 Deno.test("a leecher seeds what it got, and a second leecher gets it after the first seeders stopped", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "relay.bin");
-  await makeFile(source, 3 * CHUNK + 1, 11);
-  const first = await startSeeder(tracker, [source], join(dir.path, "seed"));
-  const relay = spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  await h.makeFile(source, 3 * CHUNK + 1, 11);
+  const first = await h.startSeeder(tracker, [source], join(dir.path, "seed"));
+  const relay = h.spawnPeer(tracker, [
     "--get",
     "relay.bin",
     "--out",
@@ -129,12 +114,9 @@ Deno.test("a leecher seeds what it got, and a second leecher gets it after the f
     await relay.waitFor(/^seeding relay\.bin/, 10_000);
     assert.equal(await first.stop(), 0);
     const out = join(dir.path, "second");
-    const result = await getFile(tracker, "relay.bin", out);
+    const result = await h.getFile(tracker, "relay.bin", out);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(
-      await sha256File(join(out, "relay.bin")),
-      await sha256File(source),
-    );
+    await h.assertSameFile(join(out, "relay.bin"), source);
   } finally {
     await first.stop();
     await relay.stop();
@@ -142,13 +124,13 @@ Deno.test("a leecher seeds what it got, and a second leecher gets it after the f
 });
 
 Deno.test("a download completes when one seeder is killed in the middle", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "survive.bin");
-  await makeFile(source, 96 * CHUNK, 5);
+  await h.makeFile(source, 96 * CHUNK, 5);
   const seeders = await Promise.all(
     [1, 2].map((i) =>
-      startSeeder(tracker, [source], join(dir.path, `seed${i}`))
+      h.startSeeder(tracker, [source], join(dir.path, `seed${i}`))
     ),
   );
   const node = await PeerNode.start({
@@ -169,7 +151,7 @@ Deno.test("a download completes when one seeder is killed in the middle", async 
     });
     await killed;
     assert.ok(chunksAtKill >= 8);
-    assert.equal(await sha256File(result.path), await sha256File(source));
+    await h.assertSameFile(result.path, source);
   } finally {
     await node.close();
     await Promise.all(seeders.map((s) => s.stop().catch(() => 0)));
@@ -177,27 +159,24 @@ Deno.test("a download completes when one seeder is killed in the middle", async 
 });
 
 Deno.test("a restarted peer seeds again what it seeded before, from its --out state", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "again.bin");
-  await makeFile(source, 2 * CHUNK + 7, 13);
+  await h.makeFile(source, 2 * CHUNK + 7, 13);
   const state = join(dir.path, "seed");
-  const first = await startSeeder(tracker, [source], state);
+  const first = await h.startSeeder(tracker, [source], state);
   assert.equal(await first.stop(), 0);
   // No --seed this time: the peer's state folder remembers the file.
-  const again = await startSeeder(tracker, [], state);
+  const again = await h.startSeeder(tracker, [], state);
   try {
     assert.ok(
       again.lines.some((line) => line.startsWith("seeding again.bin again")),
       again.lines.join("\n"),
     );
     const out = join(dir.path, "leech");
-    const result = await getFile(tracker, "again.bin", out);
+    const result = await h.getFile(tracker, "again.bin", out);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(
-      await sha256File(join(out, "again.bin")),
-      await sha256File(source),
-    );
+    await h.assertSameFile(join(out, "again.bin"), source);
   } finally {
     await again.stop();
   }

@@ -5,14 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  sha256File,
-  spawnDeno,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 import { PeerNode } from "../../peer/node.ts";
 
 const CHUNK = 512 * 1024;
@@ -22,15 +15,13 @@ const LEECHERS = 8;
 const LOOPBACK_CONNS = 100;
 
 Deno.test("one seeder and eight leechers: everyone ends with the file, mostly from each other", async () => {
-  await using dir = await tempDir();
-  await using tracker = await startTracker();
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
   const source = join(dir.path, "crowd.bin");
-  await makeFile(source, CHUNKS * CHUNK, 21);
-  const expected = await sha256File(source);
+  await h.makeFile(source, CHUNKS * CHUNK, 21);
+  const expected = await h.sha256File(source);
   // 4 MB/s: one copy takes about 4 s, eight copies from the seeder alone over 30 s.
-  const seeder = spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const seeder = h.spawnPeer(tracker, [
     "--seed",
     source,
     "--out",
@@ -73,7 +64,7 @@ Deno.test("one seeder and eight leechers: everyone ends with the file, mostly fr
     let fromSeeder = 0;
     let fromPeers = 0;
     for (const result of results) {
-      assert.equal(await sha256File(result.path), expected);
+      await h.assertFileHash(result.path, expected);
       for (const [key, count] of Object.entries(result.chunksByPeer)) {
         if (key === `127.0.0.1:${seederPort}`) fromSeeder += count;
         else fromPeers += count;

@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
 import { TrackerClient } from "../../peer/tracker_client.ts";
+import { runToExit } from "../_helpers/peers.ts";
 
 const MAIN = new URL("../../tracker/main.ts", import.meta.url).pathname;
 
-async function runTracker(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runTracker(args: string[]) {
+  return runToExit(Deno.execPath(), ["run", "--allow-net", MAIN, ...args]);
 }
 
 Deno.test("tracker/main.ts --help prints usage and exits 0", async () => {

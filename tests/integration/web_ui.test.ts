@@ -9,16 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { startTracker } from "../_helpers/tracker.ts";
-import {
-  makeFile,
-  PEER_MAIN,
-  type RunningProcess,
-  sha256File,
-  spawnDeno,
-  startSeeder,
-  tempDir,
-} from "../_helpers/peers.ts";
+import * as h from "../_helpers/mod.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAS_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -33,7 +24,7 @@ if (!HAS_CHROMIUM) {
   );
 }
 
-interface UiPeer extends RunningProcess {
+interface UiPeer extends h.RunningProcess {
   /** The printed address, with the token. */
   url: string;
   /** http://127.0.0.1:PORT */
@@ -47,9 +38,7 @@ async function startUiPeer(
   outDir: string,
   options: { uiPort?: number; args?: string[] } = {},
 ): Promise<UiPeer> {
-  const process = spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const process = h.spawnPeer(tracker, [
     "--ui",
     "--ui-port",
     String(options.uiPort ?? 0),
@@ -139,8 +128,8 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 Deno.test("web page refuses requests with a foreign Host or Origin, or no token", async () => {
-  await using tracker = await startTracker();
-  await using dir = await tempDir();
+  await using tracker = await h.startTracker();
+  await using dir = await h.tempDir();
   const peer = await startUiPeer(tracker, dir.path);
   try {
     const host = new URL(peer.origin).host;
@@ -201,7 +190,7 @@ Deno.test("web page refuses requests with a foreign Host or Origin, or no token"
       );
     }
     // State changes from another origin, or with only the cookie, are refused.
-    const seedBody = JSON.stringify({ path: PEER_MAIN });
+    const seedBody = JSON.stringify({ path: h.PEER_MAIN });
     const jsonType = { "content-type": "application/json" };
     assert.equal(
       await call("/api/seed/path", {
@@ -275,14 +264,14 @@ Deno.test({
     "web page seeds an uploaded file on one peer and downloads it through another's page",
   ignore: !HAS_CHROMIUM,
   async fn() {
-    await using tracker = await startTracker();
-    await using dirA = await tempDir();
-    await using dirB = await tempDir();
-    await using source = await tempDir();
+    await using tracker = await h.startTracker();
+    await using dirA = await h.tempDir();
+    await using dirB = await h.tempDir();
+    await using source = await h.tempDir();
     const name = "shoal-ui-demo.bin";
     const sourcePath = join(source.path, name);
-    await makeFile(sourcePath, 3 * 1024 * 1024 + 12_345, 7);
-    const sourceHash = await sha256File(sourcePath);
+    await h.makeFile(sourcePath, 3 * 1024 * 1024 + 12_345, 7);
+    const sourceHash = await h.sha256File(sourcePath);
 
     const peers: UiPeer[] = [];
     let browser: Browser | null = null;
@@ -310,10 +299,7 @@ Deno.test({
       const seedRow = pageA.locator("#seeds tr", { hasText: name });
       await seedRow.waitFor();
       assert.match((await seedRow.textContent()) ?? "", /3\.2 MB/);
-      assert.equal(
-        await sha256File(join(dirA.path, "shared", name)),
-        sourceHash,
-      );
+      await h.assertFileHash(join(dirA.path, "shared", name), sourceHash);
       await screenshot(pageA, "seeding");
 
       // Peer B: an unknown name gives a clear error.
@@ -357,7 +343,7 @@ Deno.test({
       await screenshot(pageB, "download");
 
       // The file is in B's download folder, whole.
-      assert.equal(await sha256File(join(dirB.path, name)), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), sourceHash);
       // The "Save file" link serves the same bytes.
       const href = await done.locator("a.save").getAttribute("href");
       assert.ok(href?.startsWith("/files/"));
@@ -374,7 +360,7 @@ Deno.test({
         // A bigger file, to catch a download half way.
         const bigName = "shoal-ui-big.bin";
         const bigPath = join(source.path, bigName);
-        await makeFile(bigPath, 512 * 1024 * 1024, 9);
+        await h.makeFile(bigPath, 512 * 1024 * 1024, 9);
         await pageA.locator("#file-input").setInputFiles(bigPath);
         await pageA.locator("#seeds tr", { hasText: bigName }).waitFor({
           timeout: 120_000,
@@ -499,16 +485,16 @@ Deno.test({
     "web page: peer list, pause/resume/remove, stop seeding, limits, a peer restart and a 390 px phone",
   ignore: !HAS_CHROMIUM,
   async fn() {
-    await using tracker = await startTracker();
-    await using seedDir = await tempDir();
-    await using dirB = await tempDir();
-    await using source = await tempDir();
+    await using tracker = await h.startTracker();
+    await using seedDir = await h.tempDir();
+    await using dirB = await h.tempDir();
+    await using source = await h.tempDir();
     const name = "a-rather-long-file-name-for-a-phone-screen-shoal.bin";
     const sourcePath = join(source.path, name);
     // 6 MB at 1 MB/s: a download that runs long enough to watch.
-    await makeFile(sourcePath, 6_000_000, 11);
-    const sourceHash = await sha256File(sourcePath);
-    const seeder = await startSeeder(tracker, [sourcePath], seedDir.path, [
+    await h.makeFile(sourcePath, 6_000_000, 11);
+    const sourceHash = await h.sha256File(sourcePath);
+    const seeder = await h.startSeeder(tracker, [sourcePath], seedDir.path, [
       "--max-upload",
       "1000000",
     ]);
@@ -592,7 +578,7 @@ Deno.test({
       await page.locator("#connection.live").waitFor();
       const done = page.locator('.dl[data-state="done"]', { hasText: name });
       await done.waitFor({ timeout: 60_000 });
-      assert.equal(await sha256File(join(dirB.path, name)), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), sourceHash);
       assert.match(await page.title(), /^Done: .* · Shoal$/);
       assert.deepEqual(await page.evaluate("window.shown"), [
         `Download finished: ${name} (6.0 MB)`,
@@ -620,7 +606,7 @@ Deno.test({
       await seedRow.getByRole("button", { name: "Stop" }).click();
       await seedRow.getByRole("button", { name: "Stop seeding" }).click();
       await seedRow.waitFor({ state: "detached" });
-      assert.equal(await sha256File(join(dirB.path, name)), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), sourceHash);
 
       // Remove a finished download with its file.
       const first = page.locator('.dl[data-state="done"]').first();

@@ -73,6 +73,35 @@ function only<T extends SchedulerAction["type"]>(
   );
 }
 
+/** The connections the scheduler opens once the tracker has answered. */
+function connectKnown(scheduler: Scheduler): number[] {
+  return only(scheduler.handle({ type: "peers_known" }), "connect").map((c) =>
+    c.connId
+  );
+}
+
+/** What the scheduler does once `connId` is connected with `bitfield`. */
+function connect(scheduler: Scheduler, connId: number, bitfield: Uint8Array) {
+  return scheduler.handle({ type: "connected", connId, bitfield });
+}
+
+/** The chunks the scheduler first asks of `connId` once it is connected. */
+function asked(scheduler: Scheduler, connId: number, bitfield: Uint8Array) {
+  return only(connect(scheduler, connId, bitfield), "get")[0]?.indices;
+}
+
+/** A scheduler over `chunkCount` chunks, the last 4 held, and two connections to peers holding all. */
+function twoPeers(chunkCount: number, pipelineDepth: number) {
+  const { scheduler } = setup({ chunkCount, held: 4, peers: 2, pipelineDepth });
+  const [a, b] = connectKnown(scheduler) as [number, number];
+  return { scheduler, a, b, all: bits(chunkCount, range(0, chunkCount)) };
+}
+
+/** What the scheduler does once `connId` has sent the chunks `indices`. */
+function received(scheduler: Scheduler, connId: number, indices: number[]) {
+  return scheduler.handle({ type: "received", connId, indices });
+}
+
 Deno.test("Scheduler connects to known peers and asks each ready one for the rarest chunk it holds", () => {
   const { scheduler } = setup({
     chunkCount: 12,
@@ -86,67 +115,30 @@ Deno.test("Scheduler connects to known peers and asks each ready one for the rar
   const [a, b, c] = connects.map((x) => x.connId) as [number, number, number];
   // B holds 0..5; alone, nothing is rare: file order.
   const first = only(
-    scheduler.handle({
-      type: "connected",
-      connId: b,
-      bitfield: bits(12, range(0, 6)),
-    }),
+    connect(scheduler, b!, bits(12, range(0, 6))),
     "get",
   );
   assert.deepEqual(first, [{ type: "get", connId: b, indices: [0] }]);
   // C also holds 7, which only it has: rarest first.
   const second = only(
-    scheduler.handle({
-      type: "connected",
-      connId: c,
-      bitfield: bits(12, [...range(0, 6), 7]),
-    }),
+    connect(scheduler, c!, bits(12, [...range(0, 6), 7])),
     "get",
   );
   assert.deepEqual(second, [{ type: "get", connId: c, indices: [7] }]);
   // A holds 6, which only it has.
   const third = only(
-    scheduler.handle({
-      type: "connected",
-      connId: a,
-      bitfield: bits(12, range(0, 7)),
-    }),
+    connect(scheduler, a!, bits(12, range(0, 7))),
     "get",
   );
   assert.deepEqual(third, [{ type: "get", connId: a, indices: [6] }]);
 });
 
 Deno.test("Scheduler doubles up on the last chunk in the endgame and cancels the loser's request", () => {
-  const { scheduler } = setup({
-    chunkCount: 6,
-    held: 4,
-    peers: 2,
-    pipelineDepth: 1,
-  });
-  const [a, b] = only(scheduler.handle({ type: "peers_known" }), "connect").map(
-    (c) => c.connId,
-  ) as [number, number];
-  const all = bits(6, range(0, 6));
-  assert.deepEqual(
-    only(
-      scheduler.handle({ type: "connected", connId: a, bitfield: all }),
-      "get",
-    )[0]?.indices,
-    [0],
-  );
-  assert.deepEqual(
-    only(
-      scheduler.handle({ type: "connected", connId: b, bitfield: all }),
-      "get",
-    )[0]?.indices,
-    [1],
-  );
+  const { scheduler, a, b, all } = twoPeers(6, 1);
+  assert.deepEqual(asked(scheduler, a, all), [0]);
+  assert.deepEqual(asked(scheduler, b, all), [1]);
   // A is done first: chunk 1, still out at B, is asked of A too.
-  const afterA = scheduler.handle({
-    type: "received",
-    connId: a,
-    indices: [0],
-  });
+  const afterA = received(scheduler, a, [0]);
   assert.deepEqual(only(afterA, "gained"), [{
     type: "gained",
     index: 0,
@@ -159,11 +151,7 @@ Deno.test("Scheduler doubles up on the last chunk in the endgame and cancels the
     indices: [1],
   }]);
   // B answers first: A's duplicate is cancelled and the download is complete.
-  const afterB = scheduler.handle({
-    type: "received",
-    connId: b,
-    indices: [1],
-  });
+  const afterB = received(scheduler, b, [1]);
   assert.deepEqual(only(afterB, "cancel"), [{
     type: "cancel",
     connId: a,
@@ -173,7 +161,7 @@ Deno.test("Scheduler doubles up on the last chunk in the endgame and cancels the
   assert.equal(scheduler.complete, true);
   // A's late answer changes nothing.
   assert.deepEqual(
-    scheduler.handle({ type: "received", connId: a, indices: [1] }),
+    received(scheduler, a, [1]),
     [],
   );
 });
@@ -184,14 +172,8 @@ Deno.test("Scheduler drops a connection that sends no chunk for the stall timeou
     held: 4,
     stallTimeoutMs: 15_000,
   });
-  const [a] = only(scheduler.handle({ type: "peers_known" }), "connect").map((
-    c,
-  ) => c.connId);
-  scheduler.handle({
-    type: "connected",
-    connId: a!,
-    bitfield: bits(8, range(0, 8)),
-  });
+  const [a] = connectKnown(scheduler);
+  connect(scheduler, a!, bits(8, range(0, 8)));
   clock.ms += 15_000;
   assert.deepEqual(only(scheduler.handle({ type: "tick" }), "disconnect"), []);
   clock.ms += 1;
@@ -206,15 +188,9 @@ Deno.test("Scheduler drops a connection that sends no chunk for the stall timeou
   });
   assert.deepEqual(only(closed, "connect"), []); // the peer backs off first
   clock.ms += 3_000;
-  const [b] = only(scheduler.handle({ type: "peers_known" }), "connect").map((
-    c,
-  ) => c.connId);
+  const [b] = connectKnown(scheduler);
   const gets = only(
-    scheduler.handle({
-      type: "connected",
-      connId: b!,
-      bitfield: bits(8, range(0, 8)),
-    }),
+    connect(scheduler, b!, bits(8, range(0, 8))),
     "get",
   );
   assert.deepEqual(gets.flatMap((g) => g.indices).sort(), [0, 1, 2, 3]);
@@ -228,14 +204,8 @@ Deno.test("Scheduler drops a peer with nothing we need only while another peer w
       peers,
       maxPeers: 1,
     });
-    const [a] = only(scheduler.handle({ type: "peers_known" }), "connect").map((
-      c,
-    ) => c.connId);
-    const connected = scheduler.handle({
-      type: "connected",
-      connId: a!,
-      bitfield: bits(8, [5]),
-    });
+    const [a] = connectKnown(scheduler);
+    const connected = connect(scheduler, a!, bits(8, [5]));
     assert.deepEqual(only(connected, "interest"), [{
       type: "interest",
       connId: a,
@@ -260,30 +230,16 @@ Deno.test("Scheduler says NOT_INTERESTED only once a peer has had nothing for us
     peers: 2,
     pipelineDepth: 4,
   });
-  const [a, b] = only(scheduler.handle({ type: "peers_known" }), "connect").map(
-    (c) => c.connId,
-  ) as [number, number];
+  const [a, b] = connectKnown(scheduler) as [number, number];
   // B holds only chunk 0, which A is asked for first.
-  scheduler.handle({
-    type: "connected",
-    connId: a,
-    bitfield: bits(8, range(0, 8)),
-  });
-  const bConnected = scheduler.handle({
-    type: "connected",
-    connId: b,
-    bitfield: bits(8, [0]),
-  });
+  connect(scheduler, a!, bits(8, range(0, 8)));
+  const bConnected = connect(scheduler, b!, bits(8, [0]));
   assert.deepEqual(only(bConnected, "interest"), [{
     type: "interest",
     connId: b,
     interested: true,
   }]);
-  const gained = scheduler.handle({
-    type: "received",
-    connId: a,
-    indices: [0],
-  });
+  const gained = received(scheduler, a, [0]);
   assert.deepEqual(only(gained, "interest"), []);
   clock.ms += 999;
   assert.deepEqual(only(scheduler.handle({ type: "tick" }), "interest"), []);
@@ -299,16 +255,8 @@ Deno.test("Scheduler bans a peer that sends a bad chunk and drops all its connec
   const connects = only(scheduler.handle({ type: "peers_known" }), "connect");
   assert.equal(connects.length, 2);
   const [a, b] = connects.map((c) => c.connId) as [number, number];
-  scheduler.handle({
-    type: "connected",
-    connId: a,
-    bitfield: bits(8, range(0, 8)),
-  });
-  scheduler.handle({
-    type: "connected",
-    connId: b,
-    bitfield: bits(8, range(0, 8)),
-  });
+  connect(scheduler, a!, bits(8, range(0, 8)));
+  connect(scheduler, b!, bits(8, range(0, 8)));
   assert.deepEqual(
     only(scheduler.handle({ type: "bad_chunk", connId: a }), "disconnect"),
     [
@@ -330,34 +278,13 @@ Deno.test("Scheduler bans a peer that sends a bad chunk and drops all its connec
 });
 
 Deno.test("Scheduler gives a chunk the peer is too busy to send to another peer, and asks a choked peer nothing", () => {
-  const { scheduler } = setup({
-    chunkCount: 8,
-    held: 4,
-    peers: 2,
-    pipelineDepth: 2,
-  });
-  const [a, b] = only(scheduler.handle({ type: "peers_known" }), "connect").map(
-    (c) => c.connId,
-  ) as [number, number];
-  const all = bits(8, range(0, 8));
-  assert.deepEqual(
-    only(
-      scheduler.handle({ type: "connected", connId: a, bitfield: all }),
-      "get",
-    )[0]?.indices,
-    [0, 1],
-  );
-  assert.deepEqual(
-    only(
-      scheduler.handle({ type: "connected", connId: b, bitfield: all }),
-      "get",
-    )[0]?.indices,
-    [2, 3],
-  );
+  const { scheduler, a, b, all } = twoPeers(8, 2);
+  assert.deepEqual(asked(scheduler, a, all), [0, 1]);
+  assert.deepEqual(asked(scheduler, b, all), [2, 3]);
   scheduler.handle({ type: "busy", connId: a, index: 0 });
   // B finishes its chunks and is given chunk 0, which A gave back.
   const afterB = only(
-    scheduler.handle({ type: "received", connId: b, indices: [2, 3] }),
+    received(scheduler, b, [2, 3]),
     "get",
   );
   assert.ok(
@@ -367,7 +294,7 @@ Deno.test("Scheduler gives a chunk the peer is too busy to send to another peer,
   // A is choked: nothing for it, even after its last chunk arrives.
   assert.deepEqual(
     only(
-      scheduler.handle({ type: "received", connId: a, indices: [1] }),
+      received(scheduler, a, [1]),
       "get",
     ),
     [],
@@ -382,14 +309,8 @@ Deno.test("Scheduler holds GETs back under the download limit and sends them onc
     limit: CHUNK,
     pipelineDepth: 4,
   });
-  const [a] = only(scheduler.handle({ type: "peers_known" }), "connect").map((
-    c,
-  ) => c.connId);
-  const connected = scheduler.handle({
-    type: "connected",
-    connId: a!,
-    bitfield: bits(8, range(0, 8)),
-  });
+  const [a] = connectKnown(scheduler);
+  const connected = connect(scheduler, a!, bits(8, range(0, 8)));
   assert.deepEqual(only(connected, "get"), [{
     type: "get",
     connId: a,
@@ -415,16 +336,10 @@ Deno.test("Scheduler follows a download limit changed while it runs", () => {
     readLimit: () => limit,
     pipelineDepth: 4,
   });
-  const [a] = only(scheduler.handle({ type: "peers_known" }), "connect").map((
-    c,
-  ) => c.connId);
+  const [a] = connectKnown(scheduler);
   limit = null;
   const gets = only(
-    scheduler.handle({
-      type: "connected",
-      connId: a!,
-      bitfield: bits(8, range(0, 8)),
-    }),
+    connect(scheduler, a!, bits(8, range(0, 8))),
     "get",
   );
   assert.deepEqual(gets, [{ type: "get", connId: a, indices: [0, 1, 2, 3] }]);
@@ -432,16 +347,10 @@ Deno.test("Scheduler follows a download limit changed while it runs", () => {
 
 Deno.test("Scheduler gives up once nothing was gained for the whole patience", () => {
   const { scheduler, clock } = setup({ chunkCount: 8, held: 4 });
-  const [a] = only(scheduler.handle({ type: "peers_known" }), "connect").map((
-    c,
-  ) => c.connId);
-  scheduler.handle({
-    type: "connected",
-    connId: a!,
-    bitfield: bits(8, range(0, 8)),
-  });
+  const [a] = connectKnown(scheduler);
+  connect(scheduler, a!, bits(8, range(0, 8)));
   clock.ms += 30_000;
-  scheduler.handle({ type: "received", connId: a!, indices: [0] });
+  received(scheduler, a!, [0]);
   clock.ms += 59_999;
   assert.deepEqual(only(scheduler.handle({ type: "tick" }), "give_up"), []);
   clock.ms += 1;

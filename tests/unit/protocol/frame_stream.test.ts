@@ -9,16 +9,7 @@ import {
   type Message,
   ProtocolError,
 } from "@shoal/protocol";
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
+import { concatBytes as concat } from "../../../bench/_bytes.ts";
 
 function decodeChunks(chunks: Uint8Array[], decoder = new FrameDecoder()) {
   const out: Message[] = [];

@@ -20,6 +20,7 @@ import {
   randomInput,
   Rng,
 } from "../../../bench/_protocol_inputs.ts";
+import { concatBytes } from "../../../bench/_bytes.ts";
 
 // Every decoder must be total: a value or a ProtocolError, never anything
 // else. fast-check runs are seeded so a failure replays exactly.
@@ -107,7 +108,7 @@ Deno.test("FrameDecoder gives Messages or a ProtocolError for a stream of mutate
       fc.integer(),
       (frames, seed) => {
         const rng = new Rng(seed);
-        const stream = concat(frames);
+        const stream = concatBytes(...frames);
         const decoder = new FrameDecoder({ maxBodyBytes: 4096 });
         try {
           let at = 0;
@@ -154,13 +155,3 @@ Deno.test("mutate() is reproducible for a seed", () => {
     );
   }
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}

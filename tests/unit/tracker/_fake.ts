@@ -179,3 +179,23 @@ export function file(
     complete: options.complete ?? true,
   };
 }
+
+/** A registering peer as the registry sees it, its UDP port 40000. */
+export function who(host: string, port = 7000) {
+  return {
+    host,
+    port,
+    peerId: new Uint8Array(16).fill(port & 255),
+    udpPort: 40_000,
+  };
+}
+
+/** A registering peer whose datagrams come from `host|udpPort`. */
+export function whoFrom(host: string, port = 7000, udpPort = 40_000) {
+  return {
+    host,
+    port,
+    peerId: new Uint8Array(16).fill(port & 255),
+    udpSource: `${host}|${udpPort}`,
+  };
+}

@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { toHex } from "@shoal/protocol";
 import { SwarmRegistry } from "../../../tracker/registry/mod.ts";
-import { file } from "./_fake.ts";
-
-function who(host: string, port = 7000, udpPort = 40_000) {
-  return {
-    host,
-    port,
-    peerId: new Uint8Array(16).fill(port & 255),
-    udpSource: `${host}|${udpPort}`,
-  };
-}
+import { file, whoFrom } from "./_fake.ts";
 
 Deno.test("SwarmRegistry keeps holders consistent through many joins and leaves", () => {
   const registry = new SwarmRegistry({ limits: { maxPeersPerIp: 1_000 } });
@@ -21,11 +12,11 @@ Deno.test("SwarmRegistry keeps holders consistent through many joins and leaves"
   for (let step = 0; step < 2_000; step++) {
     const port = 1 + Math.floor(random() * 50);
     if (alive.has(port) && random() < 0.5) {
-      assert.ok(registry.leave(who("10.0.0.1", port)));
+      assert.ok(registry.leave(whoFrom("10.0.0.1", port)));
       alive.delete(port);
     } else {
       const held = files.filter(() => random() < 0.5);
-      assert.equal(registry.register(who("10.0.0.1", port), held, 0), "ok");
+      assert.equal(registry.register(whoFrom("10.0.0.1", port), held, 0), "ok");
       alive.add(port);
     }
   }
@@ -55,8 +46,8 @@ Deno.test("SwarmRegistry keeps holders consistent through many joins and leaves"
 Deno.test("SwarmRegistry.pickPeers() skips the requester and expired peers", () => {
   const registry = new SwarmRegistry({ peerTtlMs: 10_000 });
   const shared = file("s");
-  registry.register(who("10.0.0.1"), [shared], 0);
-  registry.register(who("10.0.0.2"), [shared], 5_000);
+  registry.register(whoFrom("10.0.0.1"), [shared], 0);
+  registry.register(whoFrom("10.0.0.2"), [shared], 5_000);
   const record = registry.fileById(shared.id)!;
   assert.deepEqual(
     registry.pickPeers(record, 50, "10.0.0.1|40000", 6_000).map((p) => p.host),
@@ -71,8 +62,8 @@ Deno.test("SwarmRegistry.pickPeers() skips the requester and expired peers", () 
 Deno.test("SwarmRegistry.sweep() removes silent peers and empty files", () => {
   const registry = new SwarmRegistry({ peerTtlMs: 10_000 });
   const a = file("a");
-  registry.register(who("10.0.0.1"), [a], 0);
-  registry.register(who("10.0.0.2"), [file("b")], 8_000);
+  registry.register(whoFrom("10.0.0.1"), [a], 0);
+  registry.register(whoFrom("10.0.0.2"), [file("b")], 8_000);
   assert.equal(registry.sweep(10_000), 0);
   assert.equal(registry.sweep(10_001), 1);
   assert.equal(registry.fileById(a.id), undefined);
@@ -83,22 +74,22 @@ Deno.test("SwarmRegistry.sweep() removes silent peers and empty files", () => {
 Deno.test("SwarmRegistry respects the total holdings cap", () => {
   const registry = new SwarmRegistry({ limits: { maxHoldings: 3 } });
   assert.equal(
-    registry.register(who("10.0.0.1"), [file("a"), file("b")], 0),
+    registry.register(whoFrom("10.0.0.1"), [file("a"), file("b")], 0),
     "ok",
   );
   assert.equal(
-    registry.register(who("10.0.0.2"), [file("c"), file("d")], 0),
+    registry.register(whoFrom("10.0.0.2"), [file("c"), file("d")], 0),
     "busy",
   );
   assert.equal(registry.stats.peers, 1);
-  assert.equal(registry.register(who("10.0.0.2"), [file("c")], 0), "ok");
+  assert.equal(registry.register(whoFrom("10.0.0.2"), [file("c")], 0), "ok");
 });
 
 Deno.test("SwarmRegistry.register() counts a file listed twice in one call once", () => {
   const registry = new SwarmRegistry({ limits: { maxFilesPerPeer: 1 } });
   const a = file("a", { complete: false });
   assert.equal(
-    registry.register(who("10.0.0.1"), [a, { ...a, complete: true }], 0),
+    registry.register(whoFrom("10.0.0.1"), [a, { ...a, complete: true }], 0),
     "ok",
   );
   const record = registry.fileById(a.id)!;
@@ -114,7 +105,11 @@ Deno.test("SwarmRegistry.pickPeers() draws distinct live holders from a very lar
   const big = file("big");
   for (let port = 1; port <= 5_000; port++) {
     // Every other peer is silent by the time of the pick.
-    registry.register(who("10.0.0.1", port), [big], port % 2 === 0 ? 5_000 : 0);
+    registry.register(
+      whoFrom("10.0.0.1", port),
+      [big],
+      port % 2 === 0 ? 5_000 : 0,
+    );
   }
   const record = registry.fileById(big.id)!;
   assert.equal(record.holderCount, 5_000);
@@ -145,7 +140,7 @@ Deno.test("SwarmRegistry matches a simple model through random joins, leaves, ke
     const host = hosts[Math.floor(random() * hosts.length)]!;
     const port = 1 + Math.floor(random() * 60);
     const key = `${host}|${port}`;
-    const peer = who(host, port, 40_000 + port);
+    const peer = whoFrom(host, port, 40_000 + port);
     const live = model.get(key);
     const alive = live !== undefined && live.seen >= now - ttlMs;
     const roll = random();

@@ -10,16 +10,7 @@ import {
   writePeerList,
 } from "@shoal/protocol";
 import { SwarmRegistry } from "../../../tracker/registry/mod.ts";
-import { file } from "./_fake.ts";
-
-function who(host: string, port = 7000) {
-  return {
-    host,
-    port,
-    peerId: new Uint8Array(16).fill(port & 255),
-    udpPort: 40_000,
-  };
-}
+import { file, who } from "./_fake.ts";
 
 const REAL = file("real.bin", { size: 100, chunkCount: 1 });
 const FAKE = { ...REAL, name: "real.bin.exe", size: 2 ** 50, chunkCount: 1 };

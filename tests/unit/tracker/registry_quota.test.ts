@@ -9,16 +9,7 @@ import {
   SOURCE_SHARE_OF_TABLE,
   SwarmRegistry,
 } from "../../../tracker/registry/mod.ts";
-import { file } from "./_fake.ts";
-
-function who(host: string, port = 7000) {
-  return {
-    host,
-    port,
-    peerId: new Uint8Array(16).fill(port & 255),
-    udpPort: 40_000,
-  };
-}
+import { file, who } from "./_fake.ts";
 
 Deno.test("by default one address holds at most 1 % of the file table and 64 peers", () => {
   assert.equal(SOURCE_SHARE_OF_TABLE, 0.01);

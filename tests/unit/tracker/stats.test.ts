@@ -13,16 +13,7 @@ import {
 } from "../../../tracker/stats.ts";
 import { statsResponse } from "../../../tracker/stats_server.ts";
 import { SHOAL_VERSION } from "../../../version.ts";
-import { FakeTracker, file } from "./_fake.ts";
-
-function who(host: string, port = 7000, udpPort = 40_000) {
-  return {
-    host,
-    port,
-    peerId: new Uint8Array(16).fill(port & 255),
-    udpSource: `${host}|${udpPort}`,
-  };
-}
+import { FakeTracker, file, whoFrom } from "./_fake.ts";
 
 Deno.test("trackerStats() counts requests by type and drops by reason", () => {
   const tracker = new FakeTracker();
@@ -80,22 +71,22 @@ Deno.test("trackerStats() counts requests by type and drops by reason", () => {
 Deno.test("SwarmRegistry.totals follow leaves, expiry and a leecher turning seeder", () => {
   const registry = new SwarmRegistry({ peerTtlMs: 1_000 });
   const f = file("f.bin");
-  registry.register(who("10.0.0.1"), [{ ...f, complete: false }], 0);
-  registry.register(who("::1", 7001), [f], 0);
+  registry.register(whoFrom("10.0.0.1"), [{ ...f, complete: false }], 0);
+  registry.register(whoFrom("::1", 7001), [f], 0);
   assert.deepEqual(registry.totals, {
     seeders: 1,
     leechers: 1,
     ipv4Peers: 1,
     ipv6Peers: 1,
   });
-  registry.becomeSeeder(who("10.0.0.1"), f, 10);
+  registry.becomeSeeder(whoFrom("10.0.0.1"), f, 10);
   assert.deepEqual(registry.totals, {
     seeders: 2,
     leechers: 0,
     ipv4Peers: 1,
     ipv6Peers: 1,
   });
-  registry.leave(who("::1", 7001));
+  registry.leave(whoFrom("::1", 7001));
   assert.deepEqual(registry.totals, {
     seeders: 1,
     leechers: 0,
@@ -119,7 +110,7 @@ Deno.test("SwarmRegistry.topFiles() keeps the files with most peers, most first,
   // File i is held by (i % 7) + 1 peers.
   files.forEach((f, i) => {
     for (let p = 0; p <= i % 7; p++) {
-      registry.register(who("10.0.0.1", 1000 + p), [f], 0);
+      registry.register(whoFrom("10.0.0.1", 1000 + p), [f], 0);
     }
   });
   const top = registry.topFiles(STATS_TOP_FILES);
@@ -138,10 +129,10 @@ Deno.test("SwarmRegistry.topFiles() keeps the files with most peers, most first,
 Deno.test("SwarmRegistry.pickPeers() lists the requester's address family first", () => {
   const registry = new SwarmRegistry({ random: () => 0.5 });
   const f = file("f.bin");
-  registry.register(who("10.0.0.1", 7000), [f], 0);
-  registry.register(who("10.0.0.2", 7000), [f], 0);
-  registry.register(who("2001:db8::1", 7000), [f], 0);
-  registry.register(who("2001:db8::2", 7000), [f], 0);
+  registry.register(whoFrom("10.0.0.1", 7000), [f], 0);
+  registry.register(whoFrom("10.0.0.2", 7000), [f], 0);
+  registry.register(whoFrom("2001:db8::1", 7000), [f], 0);
+  registry.register(whoFrom("2001:db8::2", 7000), [f], 0);
   const record = registry.fileById(f.id)!;
   const v6 = registry.pickPeers(record, 10, "2001:db8::9|1", 0).map((p) =>
     p.host

@@ -1,0 +1,8 @@
+/**
+ * The integration tests' helpers in one module, so that a test imports them
+ * in one line (`import * as h from "../_helpers/mod.ts"`).
+ */
+export * from "./attack.ts";
+export * from "./fake_seeder.ts";
+export * from "./peers.ts";
+export * from "./tracker.ts";
