@@ -15,7 +15,12 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { denoCommand, launch, passSignalsOn } from "./peer/launch.ts";
+import {
+  denoCommand,
+  exitCodeOf,
+  launch,
+  passSignalsOn,
+} from "./peer/launch.ts";
 
 /** Shoal's root folder (the one with deno.json). */
 const ROOT = dirname(fileURLToPath(import.meta.url));
@@ -66,10 +71,7 @@ export async function shoal(args: string[]): Promise<number> {
       stderr: "inherit",
     }).spawn();
     passSignalsOn(child);
-    const status = await child.status;
-    return status.signal
-      ? 128 + (status.signal === "SIGINT" ? 2 : 15)
-      : status.code;
+    return exitCodeOf(await child.status);
   }
   const help = command === undefined || command === "--help" ||
     command === "-h" || command === "help";

@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { waitForCount } from "./_proc.ts";
+import { loopbackUdp } from "./_udp.ts";
 
 /** Index just past the bencoded value that starts at `i`. */
 function skipValue(b: Uint8Array, i: number): number {
@@ -101,12 +102,7 @@ export async function scrapeSeeders(
   port: number,
   infoHashHex: string,
 ): Promise<number | null> {
-  const socket = Deno.listenDatagram({
-    transport: "udp",
-    hostname: "127.0.0.1",
-    port: 0,
-  });
-  const to: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port };
+  const { socket, to } = loopbackUdp(port);
   try {
     const tx1 = randomBytes(4).readUInt32BE(0);
     const connect = new Uint8Array(16);

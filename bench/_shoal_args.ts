@@ -19,6 +19,19 @@ export function trackerArgs(port: number): string[] {
   ];
 }
 
+/**
+ * `deno run` and the peer's permissions, as the demo and the flash crowd
+ * start it (each adds the script and its flags).
+ */
+export const PEER_RUN_FLAGS: readonly string[] = [
+  "run",
+  PEER_V8_FLAGS,
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+];
+
 /** `deno run` arguments for a peer seeding `file` into `out`. */
 export function seederArgs(
   trackerPort: number,

@@ -7,6 +7,7 @@
  */
 import { createMessage, type Message, parseMessage } from "@shoal/protocol";
 import { waitForCount } from "./_proc.ts";
+import { loopbackUdp } from "./_udp.ts";
 
 async function ask(
   socket: Deno.DatagramConn,
@@ -49,12 +50,7 @@ export async function shoalPeerCount(
   port: number,
   name: string,
 ): Promise<number | null> {
-  const socket = Deno.listenDatagram({
-    transport: "udp",
-    hostname: "127.0.0.1",
-    port: 0,
-  });
-  const to: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port };
+  const { socket, to } = loopbackUdp(port);
   try {
     const txid = Math.floor(Math.random() * 0xffff_0000);
     const cookie = await ask(socket, to, { kind: "connect", txid }, 500);

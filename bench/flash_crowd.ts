@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BenchProcess, spawnProcess, stopAll } from "./_proc.ts";
 import { parseSize, renderTable, sizeLabel } from "./_stats.ts";
-import { PEER_V8_FLAGS } from "../peer/launch.ts";
+import { PEER_RUN_FLAGS } from "./_shoal_args.ts";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 const PEER = join(REPO, "peer/main.ts");
@@ -24,15 +24,7 @@ const TRACKER = join(REPO, "tracker/main.ts");
 const DENO = Deno.execPath();
 /** Every peer of the crowd connects from 127.0.0.1: lift the per-address cap. */
 const LOOPBACK_CAP = ["--max-conns-per-ip", "1000"];
-const PEER_FLAGS = [
-  "run",
-  PEER_V8_FLAGS,
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  PEER,
-];
+const PEER_FLAGS = [...PEER_RUN_FLAGS, PEER];
 
 /** What one crowd run measured. */
 export interface CrowdResult {

@@ -128,6 +128,22 @@ function recordEscape(
   });
 }
 
+/** An input made a parser throw something other than a ProtocolError. */
+function escaped(
+  report: ParserReport,
+  i: number,
+  input: Uint8Array,
+  error: unknown,
+): void {
+  count(report.outcomes, "ESCAPED");
+  recordEscape(report, i, input, error);
+}
+
+/** The detail line for a stream that decoded `frames` frames. */
+function framesLabel(frames: number): string {
+  return `streams with ${frames < 4 ? frames : "4+"} frames decoded`;
+}
+
 function count(outcomes: Map<string, number>, label: string): void {
   outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
 }
@@ -159,34 +175,52 @@ function datagramOutcome(bytes: Uint8Array): string {
   });
 }
 
+/**
+ * Feeds `iterations` inputs from `nextInput` to `outcome`, counting what
+ * each gave; anything but a value or a ProtocolError is an escape.
+ */
+function fuzzEach(
+  report: ParserReport,
+  iterations: number,
+  nextInput: () => Uint8Array,
+  outcome: (input: Uint8Array) => string,
+): ParserReport {
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const input = nextInput();
+    report.inputs++;
+    report.bytes += input.byteLength;
+    try {
+      count(report.outcomes, outcome(input));
+    } catch (error) {
+      escaped(report, i, input, error);
+    }
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
 function fuzzDatagrams(
   iterations: number,
   seed: number,
   corpus: Uint8Array[],
 ): ParserReport {
-  const report = newReport("parseMessage (datagrams)");
   const rng = new Rng(seed);
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const roll = rng.int(100);
-    const input = roll < 50
-      ? mutate(rng, rng.pick(corpus))
-      : roll < 75
-      ? headerWithRandomBody(rng, 1600)
-      : roll < 95
-      ? randomInput(rng)
-      : rng.pick(corpus);
-    report.inputs++;
-    report.bytes += input.byteLength;
-    try {
-      count(report.outcomes, datagramOutcome(input));
-    } catch (error) {
-      count(report.outcomes, "ESCAPED");
-      recordEscape(report, i, input, error);
-    }
-  }
-  report.elapsedMs = performance.now() - start;
-  return report;
+  return fuzzEach(
+    newReport("parseMessage (datagrams)"),
+    iterations,
+    () => {
+      const roll = rng.int(100);
+      return roll < 50
+        ? mutate(rng, rng.pick(corpus))
+        : roll < 75
+        ? headerWithRandomBody(rng, 1600)
+        : roll < 95
+        ? randomInput(rng)
+        : rng.pick(corpus);
+    },
+    datagramOutcome,
+  );
 }
 
 /**
@@ -200,27 +234,20 @@ function fuzzTrackerFast(
   seed: number,
   corpus: Uint8Array[],
 ): ParserReport {
-  const report = newReport("tracker in-place readers (vs parseMessage)");
   const rng = new Rng(seed ^ 0x2d2d_2d2d);
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const roll = rng.int(100);
-    const input = roll < 70
-      ? mutate(rng, rng.pick(corpus))
-      : roll < 85
-      ? headerWithRandomBody(rng, 600)
-      : rng.pick(corpus);
-    report.inputs++;
-    report.bytes += input.byteLength;
-    try {
-      count(report.outcomes, fastPathOutcome(input));
-    } catch (error) {
-      count(report.outcomes, "ESCAPED");
-      recordEscape(report, i, input, error);
-    }
-  }
-  report.elapsedMs = performance.now() - start;
-  return report;
+  return fuzzEach(
+    newReport("tracker in-place readers (vs parseMessage)"),
+    iterations,
+    () => {
+      const roll = rng.int(100);
+      return roll < 70
+        ? mutate(rng, rng.pick(corpus))
+        : roll < 85
+        ? headerWithRandomBody(rng, 600)
+        : rng.pick(corpus);
+    },
+    fastPathOutcome,
+  );
 }
 
 /**
@@ -282,8 +309,7 @@ function fuzzTrackerHandler(
       }
       count(report.outcomes, reply ? "answered" : "dropped");
     } catch (error) {
-      count(report.outcomes, "ESCAPED");
-      recordEscape(report, i, input, error);
+      escaped(report, i, input, error);
     }
     if (i % 50_000 === 49_999) {
       // Cookies expire as time moves: take fresh ones, as a client would.
@@ -363,14 +389,11 @@ function fuzzFrames(
     } catch (error) {
       if (error instanceof ProtocolError) {
         count(report.outcomes, `error:${error.code}`);
-      } else {
-        count(report.outcomes, "ESCAPED");
-        recordEscape(report, i, input, error);
-      }
+      } else escaped(report, i, input, error);
     }
     count(
       report.details,
-      `streams with ${emitted < 4 ? emitted : "4+"} frames decoded`,
+      framesLabel(emitted),
     );
   }
   report.elapsedMs = performance.now() - start;
@@ -411,8 +434,7 @@ function fuzzManifests(
         }),
       );
     } catch (error) {
-      count(report.outcomes, "ESCAPED");
-      recordEscape(report, i, input, error);
+      escaped(report, i, input, error);
     }
   }
   report.elapsedMs = performance.now() - start;
@@ -467,14 +489,11 @@ async function fuzzFrameReader(
     } catch (error) {
       if (error instanceof ProtocolError) {
         count(report.outcomes, `error:${error.code}`);
-      } else {
-        count(report.outcomes, "ESCAPED");
-        recordEscape(report, i, input, error);
-      }
+      } else escaped(report, i, input, error);
     }
     count(
       report.details,
-      `streams with ${frames < 4 ? frames : "4+"} frames decoded`,
+      framesLabel(frames),
     );
   }
   report.elapsedMs = performance.now() - start;
@@ -526,8 +545,7 @@ function fuzzResume(
       const state = decodeResume(input, file.id);
       count(report.outcomes, state ? "state" : "null");
     } catch (error) {
-      count(report.outcomes, "ESCAPED");
-      recordEscape(report, i, input, error);
+      escaped(report, i, input, error);
     }
   }
   report.elapsedMs = performance.now() - start;

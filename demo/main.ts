@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PEER_V8_FLAGS } from "../peer/launch.ts";
+import { PEER_RUN_FLAGS, trackerArgs } from "../bench/_shoal_args.ts";
 import { formatBytes } from "../peer/progress.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -148,17 +148,7 @@ async function main(): Promise<number> {
     console.log(`1. a test file: ${shellWord(source)} (${formatBytes(bytes)})`);
     const expected = await makeDemoFile(source, bytes);
 
-    const tracker = start([
-      "run",
-      "--allow-net",
-      "tracker/main.ts",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--log-level",
-      "warning",
-    ]);
+    const tracker = start([...trackerArgs(0), "--log-level", "warning"]);
     children.push(tracker);
     const [, port] = await tracker.waitFor(
       /udp:\/\/127\.0\.0\.1:(\d+)/,
@@ -168,15 +158,7 @@ async function main(): Promise<number> {
       `2. tracker:  deno task tracker --host 127.0.0.1 --port ${port}`,
     );
 
-    const peerFlags = [
-      "run",
-      PEER_V8_FLAGS,
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "peer/main.ts",
-    ];
+    const peerFlags = [...PEER_RUN_FLAGS, "peer/main.ts"];
     const seeders = Array.from(
       { length: seederCount },
       (_, i) =>

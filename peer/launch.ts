@@ -179,7 +179,22 @@ export async function launch(
     env: { INIT_CWD: cwd },
   }).spawn();
   passSignalsOn(child);
-  const status = await child.status;
+  return exitCodeOf(await child.status);
+}
+
+/**
+ * The exit code a shell shows for a child that ended: its own, or 128 plus
+ * the signal's number when a signal ended it.
+ *
+ * @param status how the child ended
+ * @returns the exit code to pass on
+ * @example
+ * ```ts
+ * import { exitCodeOf } from "./launch.ts";
+ * exitCodeOf({ success: false, code: 1, signal: "SIGINT" }); // 130
+ * ```
+ */
+export function exitCodeOf(status: Deno.CommandStatus): number {
   return status.signal
     ? 128 + (status.signal === "SIGINT" ? 2 : 15)
     : status.code;

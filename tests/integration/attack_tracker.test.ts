@@ -8,15 +8,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  createHeader,
-  createMessage,
-  ErrorCode,
-  HEADER_BYTES,
-  MAX_DATAGRAM_BYTES,
-  type Message,
-  parseMessage,
-} from "@shoal/protocol";
+import * as p from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import {
   datagramArb,
@@ -40,12 +32,12 @@ async function legitimateRound(
     hostname: tracker.host,
     port: tracker.port,
   });
-  const ask = async (message: Message): Promise<Message> => {
+  const ask = async (message: p.Message): Promise<p.Message> => {
     // UDP may lose a datagram; retry a few times before failing.
     for (let attempt = 0; attempt < 5; attempt++) {
-      await probe.send(createMessage(message));
+      await probe.send(p.createMessage(message));
       const reply = await probe.next(1_000);
-      if (reply) return parseMessage(reply.bytes);
+      if (reply) return p.parseMessage(reply.bytes);
     }
     throw new Error(`No answer to ${message.kind} from ${from}`);
   };
@@ -102,7 +94,7 @@ function garbage(rng: Rng, valid: Uint8Array[]): Uint8Array {
       return bytes;
     }
     case 5: { // oversized: more than a datagram may carry
-      const bytes = new Uint8Array(MAX_DATAGRAM_BYTES + 1 + rng.int(8_000));
+      const bytes = new Uint8Array(p.MAX_DATAGRAM_BYTES + 1 + rng.int(8_000));
       bytes.set(base);
       return bytes;
     }
@@ -145,13 +137,13 @@ Deno.test("the tracker process drops garbage datagrams silently and still serves
         // the ones that really are malformed.
         let malformed = true;
         try {
-          parseMessage(bytes);
+          p.parseMessage(bytes);
           malformed = false;
         } catch {
           // Malformed, as intended.
         }
         if (!malformed) continue;
-        if (bytes.byteLength > MAX_DATAGRAM_BYTES) oversized++;
+        if (bytes.byteLength > p.MAX_DATAGRAM_BYTES) oversized++;
         const error = await probe.send(bytes);
         if (!error) sent++;
         if (i % 200 === 0) await h.sleep(5);
@@ -184,10 +176,10 @@ Deno.test("the tracker process never answers an unproven address with more bytes
   try {
     // A real cookie, issued to another address: it must not work from here.
     await using owner = new h.UdpProbe("127.0.0.21", target);
-    await owner.send(createMessage({ kind: "connect", txid: 1 }));
+    await owner.send(p.createMessage({ kind: "connect", txid: 1 }));
     const issued = await owner.next(2_000);
     assert.ok(issued, "no COOKIE for the owner");
-    const stolen = (parseMessage(issued.bytes) as { cookie: bigint }).cookie;
+    const stolen = (p.parseMessage(issued.bytes) as { cookie: bigint }).cookie;
 
     await using attacker = new h.UdpProbe("127.0.0.22", target);
     const file = {
@@ -197,7 +189,7 @@ Deno.test("the tracker process never answers an unproven address with more bytes
       chunkCount: 1,
       complete: true,
     };
-    const commands: Message[] = [];
+    const commands: p.Message[] = [];
     for (const cookie of [0n, 0x1122_3344_5566_7788n, stolen]) {
       commands.push(
         {
@@ -260,11 +252,11 @@ Deno.test("the tracker process never answers an unproven address with more bytes
     );
     const answered: string[] = [];
     for (const command of commands) {
-      const request = createMessage(command);
+      const request = p.createMessage(command);
       await attacker.send(request);
       const reply = await attacker.next(300);
       if (!reply) continue;
-      const message = parseMessage(reply.bytes);
+      const message = p.parseMessage(reply.bytes);
       answered.push(`${command.kind} -> ${message.kind}`);
       assert.ok(
         reply.bytes.byteLength <= request.byteLength,
@@ -277,7 +269,7 @@ Deno.test("the tracker process never answers an unproven address with more bytes
       );
       assert.equal(
         (message as { code: number }).code,
-        ErrorCode.BAD_COOKIE,
+        p.ErrorCode.BAD_COOKIE,
       );
     }
     // The smallest commands (KEEPALIVE, LEAVE: 40 bytes) are too small for
@@ -291,13 +283,13 @@ Deno.test("the tracker process never answers an unproven address with more bytes
       answered.join(", "),
     );
     // CONNECT itself: the COOKIE answer is smaller than the CONNECT.
-    const connect = createMessage({ kind: "connect", txid: 12 });
+    const connect = p.createMessage({ kind: "connect", txid: 12 });
     await attacker.send(connect);
     const cookie = await attacker.next(1_000);
     assert.ok(cookie && cookie.bytes.byteLength <= connect.byteLength);
     // A CONNECT cut short (no padding) gets nothing: that padding is what
     // keeps COOKIE smaller than the request.
-    await attacker.send(connect.subarray(0, HEADER_BYTES));
+    await attacker.send(connect.subarray(0, p.HEADER_BYTES));
     assert.equal(await attacker.next(300), null);
     // The owner's cookie still works for the owner.
     await legitimateRound(tracker, "127.0.0.21", 40_002);
@@ -311,7 +303,7 @@ Deno.test("the tracker process rate-limits a flood from one address and still se
   const target = { hostname: tracker.host, port: tracker.port };
   try {
     await using flooder = new h.UdpProbe("127.0.0.31", target);
-    const connect = createMessage({ kind: "connect", txid: 1 });
+    const connect = p.createMessage({ kind: "connect", txid: 1 });
     const FLOOD = 3_000;
     const start = performance.now();
     for (let i = 0; i < FLOOD; i++) {
@@ -355,10 +347,11 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
     let acked = 0;
     for (const host of hosts) {
       await using probe = new h.UdpProbe(host, target);
-      await probe.send(createMessage({ kind: "connect", txid: 1 }));
+      await probe.send(p.createMessage({ kind: "connect", txid: 1 }));
       const issued = await probe.next(2_000);
       assert.ok(issued, `no cookie for ${host}`);
-      const cookie = (parseMessage(issued.bytes) as { cookie: bigint }).cookie;
+      const cookie =
+        (p.parseMessage(issued.bytes) as { cookie: bigint }).cookie;
       const rng = new Rng(host.length * 31 + hosts.indexOf(host));
       for (let port = 1; port <= 100; port++) {
         const files = Array.from({ length: 4 }, (_, f) => ({
@@ -369,7 +362,7 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
           complete: false,
         }));
         await probe.send(
-          createMessage({
+          p.createMessage({
             kind: "register",
             txid: port,
             cookie,
@@ -382,10 +375,10 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
         if (port % 20 === 0) await h.sleep(5);
       }
       for (const reply of await probe.drain(1_000)) {
-        const message = parseMessage(reply.bytes);
+        const message = p.parseMessage(reply.bytes);
         if (message.kind === "ack") acked++;
         else if (
-          message.kind === "error" && message.code === ErrorCode.BUSY
+          message.kind === "error" && message.code === p.ErrorCode.BUSY
         ) busy++;
       }
     }
@@ -395,7 +388,7 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
     // A malformed header that claims a huge body costs nothing either.
     await using last = new h.UdpProbe("127.0.0.60", target);
     await last.send(
-      createHeader("manifest", { txid: 0, bodyLength: 8_000_000 }),
+      p.createHeader("manifest", { txid: 0, bodyLength: 8_000_000 }),
     );
     await legitimateRound(tracker, LEGIT_HOST, 40_004);
     const after = await h.rssKiB(tracker.child.pid);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type FileAnnouncement, toHex } from "@shoal/protocol";
 import { TrackerClient, TrackerError } from "../../peer/tracker_client.ts";
 import { startTracker } from "../_helpers/tracker.ts";
+import { loopbackUdp } from "../../bench/_udp.ts";
 
 function file(name: string, complete = true): FileAnnouncement {
   return {
@@ -19,11 +20,7 @@ function udpSocket(): {
   port: number;
   [Symbol.dispose](): void;
 } {
-  const socket = Deno.listenDatagram({
-    transport: "udp",
-    hostname: "127.0.0.1",
-    port: 0,
-  });
+  const { socket } = loopbackUdp(0);
   return {
     socket,
     port: (socket.addr as Deno.NetAddr).port,

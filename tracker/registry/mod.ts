@@ -14,17 +14,4 @@ export {
   registryLimits,
   SOURCE_SHARE_OF_TABLE,
 } from "./quotas.ts";
-export type {
-  FileCounts,
-  FileRecord,
-  Holding,
-  ListPage,
-  PeerIdentity,
-  PeerPick,
-  PeerRecord,
-  PeerRequest,
-  RegistryOptions,
-  RegistryResult,
-  RegistryStats,
-  RegistryTotals,
-} from "./types.ts";
+export type * from "./types.ts";

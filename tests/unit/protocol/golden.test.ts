@@ -1,26 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  ANNOUNCE_PEER_ID_AT,
-  announcePort,
-  cookieHigh,
-  cookieLow,
-  createMessage,
-  datagramTxid,
-  encodeManifest,
-  fastRequestKind,
-  fileIdOf,
-  fromHex,
-  ManifestBuilder,
-  type Message,
-  parseManifest,
-  parseMessage,
-  PEER_ID_BYTES,
-  registeredFiles,
-  REQUEST_FILE_ID_AT,
-  requestWanted,
-  toHex,
-  writeAck,
-} from "@shoal/protocol";
+import * as p from "@shoal/protocol";
 
 // Golden bytes: if one of these fails, the wire format changed. Update
 // docs/PROTOCOL.md and bump the version instead of editing the fixture.
@@ -31,7 +10,7 @@ const FIXTURES = new URL("../../fixtures/", import.meta.url);
 function readHexFixture(name: string): Uint8Array {
   const text = Deno.readTextFileSync(new URL(name, FIXTURES));
   const hex = text.replace(/#.*$/gm, "").replace(/\s+/g, "");
-  const bytes = fromHex(hex);
+  const bytes = p.fromHex(hex);
   if (!bytes) throw new SyntaxError(`Cannot read fixture "${name}": not hex`);
   return bytes;
 }
@@ -43,7 +22,7 @@ function sequence(length: number, start: number): Uint8Array {
 const FILE_ID = sequence(32, 0x00);
 const PEER_ID = sequence(16, 0xa0);
 
-const GOLDEN: [string, Message][] = [
+const GOLDEN: [string, p.Message][] = [
   ["connect.hex", { kind: "connect", txid: 0x01020304 }],
   ["cookie.hex", {
     kind: "cookie",
@@ -105,28 +84,31 @@ const GOLDEN: [string, Message][] = [
 ];
 
 for (const [fixture, message] of GOLDEN) {
-  Deno.test(`createMessage() writes the golden bytes of ${fixture}`, () => {
+  Deno.test(`p.createMessage() writes the golden bytes of ${fixture}`, () => {
     const golden = readHexFixture(fixture);
-    assert.equal(toHex(createMessage(message)), toHex(golden));
-    assert.deepStrictEqual(parseMessage(golden), message);
+    assert.equal(p.toHex(p.createMessage(message)), p.toHex(golden));
+    assert.deepStrictEqual(p.parseMessage(golden), message);
   });
 }
 
 Deno.test("the tracker's in-place readers read the golden REGISTER, KEEPALIVE and REQUEST", () => {
   for (const fixture of ["register.hex", "keepalive.hex"]) {
     const golden = readHexFixture(fixture);
-    assert.equal(cookieHigh(golden), 0x11223344);
-    assert.equal(cookieLow(golden), 0x55667788);
-    assert.equal(announcePort(golden), 6881);
+    assert.equal(p.cookieHigh(golden), 0x11223344);
+    assert.equal(p.cookieLow(golden), 0x55667788);
+    assert.equal(p.announcePort(golden), 6881);
     assert.deepStrictEqual(
-      golden.subarray(ANNOUNCE_PEER_ID_AT, ANNOUNCE_PEER_ID_AT + PEER_ID_BYTES),
+      golden.subarray(
+        p.ANNOUNCE_PEER_ID_AT,
+        p.ANNOUNCE_PEER_ID_AT + p.PEER_ID_BYTES,
+      ),
       PEER_ID,
     );
   }
   const register = readHexFixture("register.hex");
-  assert.equal(fastRequestKind(register), "register");
-  assert.equal(datagramTxid(register), 3);
-  assert.deepStrictEqual(registeredFiles(register), [{
+  assert.equal(p.fastRequestKind(register), "register");
+  assert.equal(p.datagramTxid(register), 3);
+  assert.deepStrictEqual(p.registeredFiles(register), [{
     id: FILE_ID,
     name: "a.txt",
     size: 5,
@@ -134,41 +116,44 @@ Deno.test("the tracker's in-place readers read the golden REGISTER, KEEPALIVE an
     complete: true,
   }]);
   const keepalive = readHexFixture("keepalive.hex");
-  assert.equal(fastRequestKind(keepalive), "keepalive");
-  assert.equal(datagramTxid(keepalive), 4);
+  assert.equal(p.fastRequestKind(keepalive), "keepalive");
+  assert.equal(p.datagramTxid(keepalive), 4);
   const request = readHexFixture("request_by_id.hex");
-  assert.equal(fastRequestKind(request), "request");
-  assert.equal(datagramTxid(request), 5);
-  assert.equal(cookieHigh(request), 0x11223344);
-  assert.equal(cookieLow(request), 0x55667788);
-  assert.equal(requestWanted(request), 30);
+  assert.equal(p.fastRequestKind(request), "request");
+  assert.equal(p.datagramTxid(request), 5);
+  assert.equal(p.cookieHigh(request), 0x11223344);
+  assert.equal(p.cookieLow(request), 0x55667788);
+  assert.equal(p.requestWanted(request), 30);
   assert.deepStrictEqual(
-    request.subarray(REQUEST_FILE_ID_AT, REQUEST_FILE_ID_AT + 32),
+    request.subarray(p.REQUEST_FILE_ID_AT, p.REQUEST_FILE_ID_AT + 32),
     FILE_ID,
   );
 });
 
-Deno.test("writeAck() writes the golden bytes of ack.hex", () => {
+Deno.test("p.writeAck() writes the golden bytes of ack.hex", () => {
   const out = new Uint8Array(64).fill(0xee);
-  const length = writeAck(out, 4, 20);
+  const length = p.writeAck(out, 4, 20);
   assert.equal(
-    toHex(out.subarray(0, length)),
-    toHex(readHexFixture("ack.hex")),
+    p.toHex(out.subarray(0, length)),
+    p.toHex(readHexFixture("ack.hex")),
   );
 });
 
-Deno.test("encodeManifest() writes the golden bytes of manifest_hello.hex", () => {
+Deno.test("p.encodeManifest() writes the golden bytes of manifest_hello.hex", () => {
   const golden = readHexFixture("manifest_hello.hex");
-  const builder = new ManifestBuilder(16 * 1024);
+  const builder = new p.ManifestBuilder(16 * 1024);
   builder.update(new TextEncoder().encode("hello"));
   const built = builder.finish("a.txt");
-  assert.equal(toHex(built.bytes), toHex(golden));
-  assert.equal(toHex(encodeManifest(parseManifest(golden))), toHex(golden));
+  assert.equal(p.toHex(built.bytes), p.toHex(golden));
   assert.equal(
-    toHex(fileIdOf(golden)),
+    p.toHex(p.encodeManifest(p.parseManifest(golden))),
+    p.toHex(golden),
+  );
+  assert.equal(
+    p.toHex(p.fileIdOf(golden)),
     "01ff637efec65b700b1e7042b001f26e6ba701c93ef43c2c1d2d1997024b3ea3",
   );
-  assert.deepStrictEqual(built.id, fileIdOf(golden));
+  assert.deepStrictEqual(built.id, p.fileIdOf(golden));
 });
 
 Deno.test("docs/PROTOCOL.md shows the golden CONNECT and COOKIE bytes", () => {
@@ -178,7 +163,7 @@ Deno.test("docs/PROTOCOL.md shows the golden CONNECT and COOKIE bytes", () => {
   ).replace(/\s+/g, "").toLowerCase();
   for (const fixture of ["connect.hex", "cookie.hex"]) {
     assert.ok(
-      doc.includes(toHex(readHexFixture(fixture))),
+      doc.includes(p.toHex(readHexFixture(fixture))),
       `docs/PROTOCOL.md does not show ${fixture}`,
     );
   }
