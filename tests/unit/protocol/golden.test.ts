@@ -84,7 +84,7 @@ const GOLDEN: [string, p.Message][] = [
 ];
 
 for (const [fixture, message] of GOLDEN) {
-  Deno.test(`p.createMessage() writes the golden bytes of ${fixture}`, () => {
+  Deno.test(`createMessage() writes the golden bytes of ${fixture}`, () => {
     const golden = readHexFixture(fixture);
     assert.equal(p.toHex(p.createMessage(message)), p.toHex(golden));
     assert.deepStrictEqual(p.parseMessage(golden), message);
@@ -130,7 +130,7 @@ Deno.test("the tracker's in-place readers read the golden REGISTER, KEEPALIVE an
   );
 });
 
-Deno.test("p.writeAck() writes the golden bytes of ack.hex", () => {
+Deno.test("writeAck() writes the golden bytes of ack.hex", () => {
   const out = new Uint8Array(64).fill(0xee);
   const length = p.writeAck(out, 4, 20);
   assert.equal(
@@ -139,7 +139,7 @@ Deno.test("p.writeAck() writes the golden bytes of ack.hex", () => {
   );
 });
 
-Deno.test("p.encodeManifest() writes the golden bytes of manifest_hello.hex", () => {
+Deno.test("encodeManifest() writes the golden bytes of manifest_hello.hex", () => {
   const golden = readHexFixture("manifest_hello.hex");
   const builder = new p.ManifestBuilder(16 * 1024);
   builder.update(new TextEncoder().encode("hello"));
