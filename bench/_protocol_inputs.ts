@@ -3,7 +3,8 @@
  * fast-check arbitraries for every valid message and manifest, and a seeded
  * mutator (bit flips, truncation, extension, insertion, deletion, header
  * tweaks) that both the property tests and the long fuzzer run, and the
- * check that the tracker's in-place readers agree with `parseMessage`.
+ * check that the tracker's in-place readers agree with `parseMessage`, and
+ * bencoded values (binary keys included) for `protocol/bencode.ts`.
  *
  * @module
  */
@@ -12,11 +13,15 @@ import fc from "fast-check";
 import {
   ANNOUNCE_PEER_ID_AT,
   announcePort,
+  type BDict,
+  bkey,
+  type BValue,
   bytesToIp,
   cookieHigh,
   cookieLow,
   createMessage,
   datagramTxid,
+  encodeBencode,
   encodeManifest,
   fastRequestKind,
   FILE_ID_BYTES,
@@ -789,4 +794,66 @@ export function mutatedArb(
   return fc.tuple(base, fc.integer()).map(([bytes, seed]) =>
     mutate(new Rng(seed), bytes)
   );
+}
+
+// ---- bencode ----------------------------------------------------------------
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A bencode integer: any signed 64-bit value, the edges often. */
+export const bencodeIntArb: fc.Arbitrary<bigint> = fc.oneof(
+  fc.bigInt({ min: INT64_MIN, max: INT64_MAX }),
+  fc.bigInt({ min: -1000n, max: 1000n }),
+  fc.constantFrom(0n, -1n, 10n, INT64_MIN, INT64_MAX),
+);
+
+/** A dictionary key: short ASCII words, or binary (32-byte roots among them). */
+const bencodeKeyArb: fc.Arbitrary<Uint8Array> = fc.oneof(
+  fc.constantFrom("info", "name", "piece length", "pieces root", "", "a")
+    .map((text) => new TextEncoder().encode(text)),
+  fc.uint8Array({ maxLength: 8 }),
+  fixedBytes(32),
+);
+
+/** Any bencoded value: nested lists and dictionaries, binary keys and strings. */
+export const bencodeValueArb: fc.Arbitrary<BValue> = fc.letrec<{
+  value: BValue;
+  list: BValue[];
+  dict: BDict;
+}>((tie) => ({
+  value: fc.oneof(
+    { maxDepth: 4, depthIdentifier: "bencode" },
+    bencodeIntArb,
+    fc.uint8Array({ maxLength: 40 }),
+    tie("list"),
+    tie("dict"),
+  ),
+  list: fc.array(tie("value"), { maxLength: 5 }),
+  dict: fc.array(fc.tuple(bencodeKeyArb, tie("value")), { maxLength: 5 }).map(
+    (entries) => new Map(entries.map(([key, value]) => [bkey(key), value])),
+  ),
+})).value;
+
+/** Canonical bencodings of {@linkcode bencodeValueArb}. */
+export const bencodeBytesArb: fc.Arbitrary<Uint8Array> = bencodeValueArb.map(
+  encodeBencode,
+);
+
+const BENCODE_ALPHABET = [..."0123456789ilde:-"].map((c) => c.charCodeAt(0));
+
+/**
+ * Random bytes mostly from bencode's own alphabet (digits, `i l d e : -`),
+ * so the decoder goes deep more often than with uniform noise.
+ *
+ * @param rng the generator
+ * @param maxLength longest input
+ * @returns the input
+ */
+export function bencodeNoise(rng: Rng, maxLength = 256): Uint8Array {
+  const out = new Uint8Array(rng.int(maxLength + 1));
+  for (let i = 0; i < out.byteLength; i++) {
+    out[i] = rng.chance(0.9) ? rng.pick(BENCODE_ALPHABET) : rng.int(256);
+  }
+  return out;
 }

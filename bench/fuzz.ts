@@ -5,7 +5,8 @@
  * on streams cut into random reads, `decodeResume`
  * (peer/storage/resume.ts) on damaged resume files, the tracker's in-place
  * readers (protocol/tracker_fast.ts) against `parseMessage`, and the whole
- * tracker handler. Each parser
+ * tracker handler, and `decodeBencode` (re-encoding what it accepts must
+ * give back the same bytes). Each parser
  * gets `--iterations` random and mutated inputs (random bytes, mutations of
  * valid encodings, valid headers with random bodies), built by the same
  * generators as the unit tests (bench/_protocol_inputs.ts).
@@ -25,7 +26,11 @@ import { parseArgs } from "node:util";
 import fc from "fast-check";
 import {
   Bitfield,
+  type BValue,
+  bytesEqual,
   createMessage,
+  decodeBencode,
+  encodeBencode,
   encodeManifest,
   fileIdOf,
   FrameDecoder,
@@ -39,6 +44,8 @@ import {
   toHex,
 } from "@shoal/protocol";
 import {
+  bencodeBytesArb,
+  bencodeNoise,
   datagramArb,
   fastPathOutcome,
   headerWithRandomBody,
@@ -552,8 +559,51 @@ function fuzzResume(
   return report;
 }
 
+/** The kind of a decoded bencode value, for the outcome table. */
+function bencodeKind(value: BValue): string {
+  return typeof value === "bigint"
+    ? "integer"
+    : value instanceof Uint8Array
+    ? "string"
+    : Array.isArray(value)
+    ? "list"
+    : "dictionary";
+}
+
 /**
- * Runs the seven fuzzers and returns one report per parser.
+ * `decodeBencode` on mutated canonical encodings and bencode-alphabet noise:
+ * what it accepts must re-encode to the very same bytes (the canonical form
+ * is the only form), or an infohash could differ from the bytes hashed.
+ */
+function fuzzBencode(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const rng = new Rng(seed ^ 0x6b6b_6b6b);
+  return fuzzEach(
+    newReport("decodeBencode"),
+    iterations,
+    () => {
+      const roll = rng.int(100);
+      return roll < 70
+        ? mutate(rng, rng.pick(corpus))
+        : roll < 90
+        ? bencodeNoise(rng)
+        : rng.pick(corpus);
+    },
+    (input) =>
+      outcomeOf(() => decodeBencode(input), (value) => {
+        if (!bytesEqual(encodeBencode(value), input)) {
+          throw new Error("Cannot re-encode accepted bencode to its bytes");
+        }
+        return bencodeKind(value);
+      }),
+  );
+}
+
+/**
+ * Runs the eight fuzzers and returns one report per parser.
  *
  * @param options iterations, seed and where to log
  * @returns the reports, in the order run
@@ -582,6 +632,10 @@ export async function runFuzz(
     seed,
     numRuns: CORPUS_SIZE / 4,
   });
+  const bencodes = fc.sample(bencodeBytesArb, {
+    seed,
+    numRuns: CORPUS_SIZE / 4,
+  });
   const reports: ParserReport[] = [];
   for (
     const run of [
@@ -592,6 +646,7 @@ export async function runFuzz(
       () => fuzzResume(iterations, seed, manifests),
       () => fuzzTrackerFast(iterations, seed, [...hot, ...datagrams]),
       () => fuzzTrackerHandler(iterations, seed, datagrams),
+      () => fuzzBencode(iterations, seed, bencodes),
     ]
   ) {
     const report = await run();

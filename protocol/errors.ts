@@ -15,6 +15,7 @@ export type ProtocolErrorCode =
   | "bad_value"
   | "bad_string"
   | "trailing_bytes"
+  | "not_canonical"
   | "bad_manifest";
 
 /**

@@ -82,3 +82,17 @@ export { bytesToIp, ipToBytes, type PeerAddress } from "./address.ts";
 export { fileNameProblem, isSafeFileName } from "./file_name.ts";
 export { bytesEqual, fromHex, toHex } from "./hex.ts";
 export { Bitfield } from "./bitfield.ts";
+export {
+  type BDict,
+  BENCODE_MAX_DEPTH,
+  BENCODE_MAX_ITEMS,
+  type BencodeLimits,
+  bkey,
+  bkeyBytes,
+  type BValue,
+  type ByteSpan,
+  decodeBencode,
+  dictGet,
+  encodeBencode,
+  findDictValueSpan,
+} from "./bencode.ts";

@@ -13,6 +13,7 @@ Deno.test("runFuzz() finds no escapes in a short seeded run of every parser", as
       "decodeResume",
       "tracker in-place readers (vs parseMessage)",
       "TrackerHandler (datagrams with real cookies)",
+      "decodeBencode",
     ],
   );
   for (const report of reports) {
