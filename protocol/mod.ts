@@ -82,3 +82,15 @@ export { bytesToIp, ipToBytes, type PeerAddress } from "./address.ts";
 export { fileNameProblem, isSafeFileName } from "./file_name.ts";
 export { bytesEqual, fromHex, toHex } from "./hex.ts";
 export { Bitfield } from "./bitfield.ts";
+export {
+  blockHash,
+  fileMerkle,
+  merkleRoot,
+  nodeHash,
+  padHash,
+  pieceHash,
+  PieceHasher,
+  pieceLeafCount,
+  piecesRootFromLayer,
+  ZERO_HASH,
+} from "./merkle.ts";
