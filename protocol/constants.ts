@@ -36,6 +36,10 @@ export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 export const MAX_CHUNK_COUNT = 262_144;
 /** Largest file size (2^50 bytes, well inside a safe integer). */
 export const MAX_FILE_BYTES = 2 ** 50;
+/** BEP 52 Merkle leaf size: each leaf is the SHA-256 of one 16 KiB block. */
+export const BLOCK_BYTES = 16 * 1024;
+/** Most levels of a Merkle tree: 2^36 leaves of 16 KiB cover MAX_FILE_BYTES. */
+export const MAX_MERKLE_LEVELS = 36;
 /** Longest file name, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 255;
 /** Longest error text, in UTF-8 bytes. */

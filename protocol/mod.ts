@@ -96,3 +96,15 @@ export {
   encodeBencode,
   findDictValueSpan,
 } from "./bencode.ts";
+export {
+  blockHash,
+  fileMerkle,
+  merkleRoot,
+  nodeHash,
+  padHash,
+  pieceHash,
+  PieceHasher,
+  pieceLeafCount,
+  piecesRootFromLayer,
+  ZERO_HASH,
+} from "./merkle.ts";
