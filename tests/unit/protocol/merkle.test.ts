@@ -8,20 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
-import {
-  BLOCK_BYTES,
-  blockHash,
-  fileMerkle,
-  merkleRoot,
-  nodeHash,
-  padHash,
-  pieceHash,
-  PieceHasher,
-  pieceLeafCount,
-  piecesRootFromLayer,
-  toHex,
-  ZERO_HASH,
-} from "@shoal/protocol";
+import * as m from "@shoal/protocol";
 import { Rng } from "../../../bench/_protocol_inputs.ts";
 
 const KIB = 1024;
@@ -38,8 +25,8 @@ async function sha(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
  */
 async function refLeaves(data: Uint8Array, width?: number) {
   const leaves: Uint8Array[] = [];
-  for (let at = 0; at < data.length; at += BLOCK_BYTES) {
-    leaves.push(await sha(data.slice(at, at + BLOCK_BYTES)));
+  for (let at = 0; at < data.length; at += m.BLOCK_BYTES) {
+    leaves.push(await sha(data.slice(at, at + m.BLOCK_BYTES)));
   }
   let n = 1;
   while (n < leaves.length) n *= 2;
@@ -68,7 +55,7 @@ async function reference(data: Uint8Array, pieceBytes: number) {
   const top = Math.log2(leaves.length);
   const root = await refNode(leaves, top, 0);
   if (data.length <= pieceBytes) return { root, layer: [root] };
-  const height = Math.log2(pieceBytes / BLOCK_BYTES);
+  const height = Math.log2(pieceBytes / m.BLOCK_BYTES);
   const layer: Uint8Array[] = [];
   for (let i = 0; i * pieceBytes < data.length; i++) {
     layer.push(await refNode(leaves, height, i));
@@ -96,57 +83,61 @@ Deno.test("fileMerkle matches the BEP 52 reference on awkward sizes", async () =
   const rng = new Rng(52);
   for (const [size, piece] of CASES) {
     const data = rng.bytes(size);
-    const ours = fileMerkle(data, piece)!;
+    const ours = m.fileMerkle(data, piece)!;
     const ref = await reference(data, piece);
     const what = `${size} bytes, pieces of ${piece}`;
-    assert.equal(toHex(ours.piecesRoot), toHex(ref.root), what);
-    assert.deepEqual(ours.pieceHashes.map(toHex), ref.layer.map(toHex), what);
+    assert.equal(m.toHex(ours.piecesRoot), m.toHex(ref.root), what);
+    assert.deepEqual(
+      ours.pieceHashes.map(m.toHex),
+      ref.layer.map(m.toHex),
+      what,
+    );
   }
 });
 
 Deno.test("fileMerkle matches the reference on random sizes and piece lengths", async () => {
   const rng = new Rng(7);
   for (let run = 0; run < 25; run++) {
-    const piece = BLOCK_BYTES * 2 ** rng.int(4);
+    const piece = m.BLOCK_BYTES * 2 ** rng.int(4);
     const size = 1 + rng.int(12 * piece);
     const data = rng.bytes(size);
-    const ours = fileMerkle(data, piece)!;
+    const ours = m.fileMerkle(data, piece)!;
     const ref = await reference(data, piece);
     assert.equal(
-      toHex(ours.piecesRoot),
-      toHex(ref.root),
+      m.toHex(ours.piecesRoot),
+      m.toHex(ref.root),
       `${size} bytes, pieces of ${piece}`,
     );
   }
 });
 
 Deno.test("an empty file has no pieces root", () => {
-  assert.equal(fileMerkle(new Uint8Array(), 16 * KIB), null);
+  assert.equal(m.fileMerkle(new Uint8Array(), 16 * KIB), null);
 });
 
-Deno.test("the root over all blocks equals the root over the piece layer padded with padHash", async () => {
+Deno.test("the root over all blocks equals the root over the piece layer padded with m.padHash", async () => {
   const rng = new Rng(3);
   for (const pieces of [2, 3, 5, 8, 9]) {
     const piece = 32 * KIB;
     const data = rng.bytes((pieces - 1) * piece + 1 + rng.int(piece));
     const leaves = await refLeaves(data);
-    const width = pieceLeafCount(data.length, piece);
+    const width = m.pieceLeafCount(data.length, piece);
     const layer: Uint8Array[] = [];
     for (let at = 0; at < data.length; at += piece) {
-      layer.push(pieceHash(
+      layer.push(m.pieceHash(
         leaves.slice(
-          at / BLOCK_BYTES,
+          at / m.BLOCK_BYTES,
           Math.min(
-            (at + piece) / BLOCK_BYTES,
-            Math.ceil(data.length / BLOCK_BYTES),
+            (at + piece) / m.BLOCK_BYTES,
+            Math.ceil(data.length / m.BLOCK_BYTES),
           ),
         ),
         width,
       ));
     }
     assert.equal(
-      toHex(piecesRootFromLayer(layer, width)),
-      toHex(merkleRoot(leaves, leaves.length)),
+      m.toHex(m.piecesRootFromLayer(layer, width)),
+      m.toHex(m.merkleRoot(leaves, leaves.length)),
       `${pieces} pieces`,
     );
     // Padding the layer with zero bytes instead gives another root.
@@ -154,8 +145,8 @@ Deno.test("the root over all blocks equals the root over the piece layer padded 
     while (padded < pieces) padded *= 2;
     if (padded > pieces) {
       assert.notEqual(
-        toHex(merkleRoot(layer, padded)),
-        toHex(piecesRootFromLayer(layer, width)),
+        m.toHex(m.merkleRoot(layer, padded)),
+        m.toHex(m.piecesRootFromLayer(layer, width)),
       );
     }
   }
@@ -164,23 +155,23 @@ Deno.test("the root over all blocks equals the root over the piece layer padded 
 Deno.test("padHash(k) is the root of 2^k zero leaves", async () => {
   for (let k = 0; k <= 6; k++) {
     const zeros = Array.from({ length: 2 ** k }, () => new Uint8Array(32));
-    assert.equal(toHex(padHash(k)), toHex(await refNode(zeros, k, 0)));
+    assert.equal(m.toHex(m.padHash(k)), m.toHex(await refNode(zeros, k, 0)));
   }
-  assert.equal(padHash(0), ZERO_HASH);
+  assert.equal(m.padHash(0), m.ZERO_HASH);
 });
 
 Deno.test("PieceHasher gives the same hash however the piece is sliced", () => {
   const rng = new Rng(11);
-  const data = rng.bytes(3 * BLOCK_BYTES + 123);
-  const expected = toHex(
-    pieceHash(
+  const data = rng.bytes(3 * m.BLOCK_BYTES + 123);
+  const expected = m.toHex(
+    m.pieceHash(
       [0, 1, 2, 3].map((i) =>
-        blockHash(data.subarray(i * BLOCK_BYTES, (i + 1) * BLOCK_BYTES))
+        m.blockHash(data.subarray(i * m.BLOCK_BYTES, (i + 1) * m.BLOCK_BYTES))
       ),
       8,
     ),
   );
-  const hasher = new PieceHasher(8);
+  const hasher = new m.PieceHasher(8);
   fc.assert(
     fc.property(
       fc.array(fc.integer({ min: 0, max: data.length }), { maxLength: 12 }),
@@ -192,7 +183,7 @@ Deno.test("PieceHasher gives the same hash however the piece is sliced", () => {
         }
         hasher.update(data.subarray(at));
         assert.equal(hasher.bytes, data.length);
-        assert.equal(toHex(hasher.digest()), expected);
+        assert.equal(m.toHex(hasher.digest()), expected);
       },
     ),
     { numRuns: 100 },
@@ -202,38 +193,41 @@ Deno.test("PieceHasher gives the same hash however the piece is sliced", () => {
 Deno.test("merkleRoot pads with zero leaves, and wide trees cost only log2 extra", () => {
   const a = new Uint8Array(32).fill(1);
   const b = new Uint8Array(32).fill(2);
-  assert.deepEqual(merkleRoot([a], 1), a);
-  assert.deepEqual(merkleRoot([a, b], 2), nodeHash(a, b));
+  assert.deepEqual(m.merkleRoot([a], 1), a);
+  assert.deepEqual(m.merkleRoot([a, b], 2), m.nodeHash(a, b));
   assert.deepEqual(
-    merkleRoot([a], 4),
-    nodeHash(nodeHash(a, ZERO_HASH), padHash(1)),
+    m.merkleRoot([a], 4),
+    m.nodeHash(m.nodeHash(a, m.ZERO_HASH), m.padHash(1)),
   );
-  assert.deepEqual(merkleRoot([], 2 ** 30), padHash(30));
+  assert.deepEqual(m.merkleRoot([], 2 ** 30), m.padHash(30));
 });
 
 Deno.test("bad widths, sizes and counts throw RangeError", () => {
   const h = new Uint8Array(32);
   for (const width of [0, 3, 6, -2, 1.5, 2 ** 37, NaN]) {
-    assert.throws(() => merkleRoot([], width), RangeError, String(width));
-    assert.throws(() => new PieceHasher(width), RangeError, String(width));
+    assert.throws(() => m.merkleRoot([], width), RangeError, String(width));
+    assert.throws(() => new m.PieceHasher(width), RangeError, String(width));
   }
-  assert.throws(() => merkleRoot([h, h, h], 2), RangeError);
-  assert.throws(() => merkleRoot([new Uint8Array(31)], 2), RangeError);
-  assert.throws(() => nodeHash(h, new Uint8Array(33)), RangeError);
-  assert.throws(() => blockHash(new Uint8Array()), RangeError);
-  assert.throws(() => blockHash(new Uint8Array(BLOCK_BYTES + 1)), RangeError);
-  assert.throws(() => padHash(-1), RangeError);
-  assert.throws(() => padHash(37), RangeError);
-  assert.throws(() => pieceHash([], 2), RangeError);
-  assert.throws(() => pieceHash([h, h, h], 2), RangeError);
-  assert.throws(() => piecesRootFromLayer([], 2), RangeError);
-  assert.throws(() => pieceLeafCount(0, 16 * KIB), RangeError);
-  assert.throws(() => pieceLeafCount(10, 8 * KIB), RangeError);
-  assert.throws(() => pieceLeafCount(10, 48 * KIB), RangeError);
-  assert.throws(() => pieceLeafCount(2 ** 51, 16 * KIB), RangeError);
-  const hasher = new PieceHasher(2);
+  assert.throws(() => m.merkleRoot([h, h, h], 2), RangeError);
+  assert.throws(() => m.merkleRoot([new Uint8Array(31)], 2), RangeError);
+  assert.throws(() => m.nodeHash(h, new Uint8Array(33)), RangeError);
+  assert.throws(() => m.blockHash(new Uint8Array()), RangeError);
+  assert.throws(
+    () => m.blockHash(new Uint8Array(m.BLOCK_BYTES + 1)),
+    RangeError,
+  );
+  assert.throws(() => m.padHash(-1), RangeError);
+  assert.throws(() => m.padHash(37), RangeError);
+  assert.throws(() => m.pieceHash([], 2), RangeError);
+  assert.throws(() => m.pieceHash([h, h, h], 2), RangeError);
+  assert.throws(() => m.piecesRootFromLayer([], 2), RangeError);
+  assert.throws(() => m.pieceLeafCount(0, 16 * KIB), RangeError);
+  assert.throws(() => m.pieceLeafCount(10, 8 * KIB), RangeError);
+  assert.throws(() => m.pieceLeafCount(10, 48 * KIB), RangeError);
+  assert.throws(() => m.pieceLeafCount(2 ** 51, 16 * KIB), RangeError);
+  const hasher = new m.PieceHasher(2);
   assert.throws(() => hasher.digest(), RangeError);
-  hasher.update(new Uint8Array(2 * BLOCK_BYTES));
+  hasher.update(new Uint8Array(2 * m.BLOCK_BYTES));
   assert.throws(() => hasher.update(new Uint8Array(1)), RangeError);
 });
 
@@ -286,7 +280,7 @@ Deno.test({
         const data = rng.bytes(size);
         await Deno.writeFile(path, data);
         assert.equal(
-          toHex(fileMerkle(data, piece)!.piecesRoot),
+          m.toHex(m.fileMerkle(data, piece)!.piecesRoot),
           await libtorrentPiecesRoot(path, piece),
           `${size} bytes, pieces of ${piece}`,
         );
