@@ -115,7 +115,7 @@ Deno.test("an empty file has no pieces root", () => {
   assert.equal(m.fileMerkle(new Uint8Array(), 16 * KIB), null);
 });
 
-Deno.test("the root over all blocks equals the root over the piece layer padded with m.padHash", async () => {
+Deno.test("the root over all blocks equals the root over the piece layer padded with padHash", async () => {
   const rng = new Rng(3);
   for (const pieces of [2, 3, 5, 8, 9]) {
     const piece = 32 * KIB;
