@@ -498,11 +498,21 @@ Deno.test({
       "--max-upload",
       "1000000",
     ]);
-    const uiPort = freePort();
+    let uiPort = 0;
     let b: UiPeer | null = null;
     let browser: Browser | null = null;
     try {
-      b = await startUiPeer(tracker, dirB.path, { uiPort });
+      // A fixed port, for the restart below; another parallel test may take
+      // a free port before the peer binds it, so try another then.
+      for (let attempt = 1; b === null; attempt++) {
+        uiPort = freePort();
+        b = await startUiPeer(tracker, dirB.path, { uiPort }).catch(
+          (error) => {
+            if (attempt >= 3) throw error;
+            return null;
+          },
+        );
+      }
       browser = await launchChromium();
       const context = await browser.newContext({
         viewport: { width: 1100, height: 820 },
