@@ -36,8 +36,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
  */
 export const PEER_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
 
-/** Signals this soon after one passed on are echoes of it (as in peer/main.ts). */
-const SIGNAL_ECHO_MS = 1_000;
+/**
+ * Signals this soon after the first are echoes of the same keypress (a
+ * terminal signals the whole process group; deno task and this launcher
+ * pass it on too), here and in the peer (peer/main.ts).
+ */
+export const SIGNAL_ECHO_MS = 1_000;
 
 /** Environment variables the peer may read. */
 export const PEER_ENV = ["INIT_CWD", "HOME", "NO_COLOR"] as const;

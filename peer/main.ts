@@ -15,6 +15,7 @@ import {
   UsageError,
 } from "./cli_flags.ts";
 import { PeerNode } from "./node.ts";
+import { SIGNAL_ECHO_MS } from "./launch.ts";
 import { SeedError } from "./library/library.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
 import { TrackerError } from "./tracker_client.ts";
@@ -44,8 +45,6 @@ function say(line: string): void {
 
 /** Exit code after a second Ctrl+C or SIGTERM while the first one is handled. */
 const EXIT_FORCED = 130;
-/** Signals this soon after the first are echoes of it, not a second request. */
-export const SIGNAL_ECHO_MS = 1_000;
 
 /**
  * Runs the peer until its work is done (`--get --no-seed`) or until SIGINT/SIGTERM.

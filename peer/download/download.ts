@@ -31,7 +31,12 @@ import { diskProblem } from "../storage/disk_errors.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
 import { ProgressClock } from "./liveness.ts";
 import { fileFromLookup, manifestFromPeers } from "./find_manifest.ts";
-import { DownloadError, type PeerFinder, type PeerLookup } from "./errors.ts";
+import {
+  DownloadError,
+  errorText,
+  type PeerFinder,
+  type PeerLookup,
+} from "./errors.ts";
 import { PeerBook } from "./peer_book.ts";
 import {
   Scheduler,
@@ -838,8 +843,4 @@ class Download {
 function sameName(asked: string, actual: string): boolean {
   const fold = (name: string) => name.normalize("NFC").toLowerCase();
   return fold(asked) === fold(actual);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -27,6 +27,16 @@ export type DownloadErrorCode =
   | "corrupt"
   | "aborted";
 
+/**
+ * The message of an error, or the value as text.
+ *
+ * @param error anything thrown
+ * @returns one line's worth of text
+ */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** A download that cannot finish; the message is one line for the user. */
 export class DownloadError extends Error {
   /** Why. */

@@ -11,7 +11,7 @@ import {
   InvalidManifestError,
   ManifestMismatchError,
 } from "../wire/fetch_manifest.ts";
-import { DownloadError, type PeerLookup } from "./errors.ts";
+import { DownloadError, errorText, type PeerLookup } from "./errors.ts";
 import type { ProgressClock } from "./liveness.ts";
 import {
   Gate,
@@ -154,8 +154,4 @@ export async function manifestFromPeers(
       Math.round(options.clock.limitMs / 1000)
     } s${last ? ` (last: ${last})` : ""}; try again later`,
   );
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

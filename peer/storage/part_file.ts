@@ -51,13 +51,15 @@ export function partPathFor(stateDir: string, fileId: Uint8Array): string {
  *
  * @param path from {@linkcode partPathFor}
  * @param size the file's size
+ * @param old what is at `path` now, if the caller has looked already
  * @throws {Deno.errors.AlreadyExists} if something else created it meanwhile
  */
 export async function createPartFile(
   path: string,
   size: number,
+  old?: Deno.FileInfo | null,
 ): Promise<void> {
-  const old = await Deno.lstat(path).catch(() => null);
+  old ??= await Deno.lstat(path).catch(() => null);
   if (old?.isFile || old?.isSymlink) await Deno.remove(path);
   const file = await Deno.open(path, { write: true, createNew: true });
   try {
@@ -87,7 +89,7 @@ export async function preparePartFile(
   // else at that path is replaced by a new, exclusively created file.
   const info = await Deno.lstat(path).catch(() => null);
   if (vouched && info?.isFile && info.size === size) return true;
-  await createPartFile(path, size);
+  await createPartFile(path, size, info);
   return false;
 }
 
