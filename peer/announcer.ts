@@ -305,6 +305,9 @@ export class Announcer {
 
   /** Waits `ms`, or less when announceNow(), becomeSeeder() or stop() wakes it. */
   #sleep(ms: number): Promise<void> {
+    // stop() may have come while a reply was on its way: its wake-up found
+    // no sleep to end, so this one must not start.
+    if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
