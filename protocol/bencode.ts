@@ -42,6 +42,12 @@ export interface BencodeLimits {
    * @default {1_000_000}
    */
   maxItems?: number;
+  /**
+   * Strings are views into the input instead of copies: for input nobody
+   * writes again (a shared manifest that several workers read).
+   * @default {false}
+   */
+  views?: boolean;
 }
 
 /** A byte range `[start, end)` of the input. */
@@ -131,6 +137,7 @@ class Reader {
   readonly bytes: Uint8Array;
   readonly maxDepth: number;
   readonly maxItems: number;
+  readonly views: boolean;
   at = 0;
   items = 0;
   /** Spans of the top-level dictionary's values, when asked for. */
@@ -140,6 +147,7 @@ class Reader {
     this.bytes = bytes;
     this.maxDepth = limits.maxDepth ?? BENCODE_MAX_DEPTH;
     this.maxItems = limits.maxItems ?? BENCODE_MAX_ITEMS;
+    this.views = limits.views ?? false;
   }
 
   fail(code: ProtocolError["code"], what: string, offset = this.at): never {
@@ -226,7 +234,9 @@ class Reader {
     if (end > this.bytes.byteLength) {
       this.fail("too_short", "string longer than the input", start);
     }
-    const out = this.bytes.slice(this.at, end);
+    const out = this.views
+      ? this.bytes.subarray(this.at, end)
+      : this.bytes.slice(this.at, end);
     this.at = end;
     return out;
   }

@@ -8,7 +8,7 @@
 /** "SH": the first two bytes of every message. */
 export const MAGIC = 0x5348;
 /** The protocol version this code speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Bytes in the common header (docs/PROTOCOL.md, "Header"). */
 export const HEADER_BYTES = 14;
 
@@ -44,9 +44,12 @@ export const MAX_MERKLE_LEVELS = 36;
 export const MAX_NAME_BYTES = 255;
 /** Longest error text, in UTF-8 bytes. */
 export const MAX_ERROR_TEXT_BYTES = 200;
-/** Largest manifest: fixed fields, the longest name and every chunk hash. */
-export const MAX_MANIFEST_BYTES = 8 + MAX_NAME_BYTES + 8 + 4 + 4 + HASH_BYTES +
-  HASH_BYTES * MAX_CHUNK_COUNT;
+/**
+ * Largest manifest (a bencoded info dictionary and piece layer): every chunk
+ * hash, plus 16 KiB for keys, the name twice and what other BitTorrent tools
+ * add to an info dictionary.
+ */
+export const MAX_MANIFEST_BYTES = 16 * 1024 + HASH_BYTES * MAX_CHUNK_COUNT;
 /** Largest bitfield: one bit per chunk. */
 export const MAX_BITFIELD_BYTES = MAX_CHUNK_COUNT / 8;
 /** Largest TCP frame body (a manifest; a chunk is smaller). */

@@ -1,13 +1,18 @@
 /**
- * The manifest: a file's name, size, chunk size, the SHA-256 of every chunk
- * and of the whole file, in one canonical byte form. A file's id is the
- * SHA-256 of those bytes, so a manifest from any peer is checked against the
- * id, and every chunk against the manifest (docs/PROTOCOL.md, "Manifest").
+ * The manifest: a file's BitTorrent v2 (BEP 52) info dictionary and its
+ * piece layer, bencoded as a minimal `.torrent`:
+ * `{ "info": { "file tree", "meta version": 2, "name", "piece length" },
+ * "piece layers": { pieces root: layer } }`. A file's id is the SHA-256 of
+ * the bencoded info dictionary, its v2 infohash; a chunk is a piece, and its
+ * hash is the root of the SHA-256 Merkle tree over its 16 KiB blocks. The
+ * piece layer is checked against the `pieces root` when the manifest is
+ * read, so a file whose every chunk matches is the file the id names: no
+ * second pass over the file (docs/PROTOCOL.md, "Manifest").
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import {
+  BLOCK_BYTES,
   DEFAULT_CHUNK_BYTES,
   HASH_BYTES,
   MAX_CHUNK_BYTES,
@@ -16,30 +21,48 @@ import {
   MAX_MANIFEST_BYTES,
   MIN_CHUNK_BYTES,
 } from "./constants.ts";
-import { ByteReader, ByteWriter, utf8 } from "./bytes.ts";
+import {
+  type BDict,
+  bkey,
+  type BValue,
+  decodeBencode,
+  dictGet,
+  encodeBencode,
+  findDictValueSpan,
+} from "./bencode.ts";
 import { ProtocolError } from "./errors.ts";
 import { fileNameProblem } from "./file_name.ts";
+import { bytesEqual } from "./hex.ts";
+import {
+  blockHash,
+  merkleRoot,
+  pieceLeafCount,
+  piecesRootFromLayer,
+} from "./merkle.ts";
+import { sha256 } from "./sha256.ts";
 
-/** "SHMF": the first four bytes of a manifest. */
-export const MANIFEST_MAGIC = 0x53484d46;
-/** Manifest format version. */
-export const MANIFEST_VERSION = 1;
-/** Hash algorithm number for SHA-256, the only one in version 1. */
-export const HASH_SHA256 = 1;
+/** The BEP 52 `meta version` Shoal speaks. */
+export const META_VERSION = 2;
 
 /** A decoded, checked manifest. */
 export interface Manifest {
-  /** Safe file name. */
+  /** Safe file name (the file's key in the file tree). */
   name: string;
   /** File size in bytes. */
   size: number;
-  /** Chunk size in bytes (a power of two); the last chunk may be shorter. */
+  /** Chunk size in bytes (the BEP 52 piece length, a power of two); the last chunk may be shorter. */
   chunkSize: number;
   /** `ceil(size / chunkSize)`. */
   chunkCount: number;
-  /** SHA-256 of the whole file. */
-  fileHash: Uint8Array;
-  /** The SHA-256 of every chunk, 32 bytes each, in order. */
+  /**
+   * The BEP 52 `pieces root`: the Merkle root over the file's 16 KiB
+   * blocks. Null for an empty file, which has no tree.
+   */
+  piecesRoot: Uint8Array | null;
+  /**
+   * The piece layer: every chunk's hash, 32 bytes each, in order. A file of
+   * one chunk has one, its pieces root.
+   */
   chunkHashes: Uint8Array;
 }
 
@@ -110,7 +133,7 @@ export function chunkLength(manifest: Manifest, index: number): number {
 }
 
 /**
- * The expected SHA-256 of chunk `index` (a view into the manifest).
+ * The expected hash of chunk `index` (a view into the manifest).
  *
  * @param manifest the manifest
  * @param index chunk index
@@ -128,23 +151,70 @@ export function chunkHash(manifest: Manifest, index: number): Uint8Array {
   );
 }
 
+/**
+ * The hash of a chunk's bytes: the root of the Merkle tree over its 16 KiB
+ * blocks, padded with zero leaves as BEP 52 pads a piece of this file.
+ *
+ * @param manifest the file's manifest (for its size and chunk size)
+ * @param bytes one chunk, 1 to `chunkSize` bytes
+ * @returns 32 bytes
+ * @example
+ * ```ts
+ * import { chunkDigest } from "@shoal/protocol";
+ * // bytesEqual(chunkDigest(manifest, bytes), chunkHash(manifest, index))
+ * ```
+ */
+export function chunkDigest(manifest: Manifest, bytes: Uint8Array): Uint8Array {
+  return pieceDigest(bytes, pieceLeafCount(manifest.size, manifest.chunkSize));
+}
+
+/**
+ * Whether `bytes` are chunk `index` of the file: the right length and hash.
+ *
+ * @param manifest the file's manifest
+ * @param index chunk index
+ * @param bytes the bytes to check
+ * @returns true when they match the piece layer
+ */
+export function chunkMatches(
+  manifest: Manifest,
+  index: number,
+  bytes: Uint8Array,
+): boolean {
+  return index >= 0 && index < manifest.chunkCount &&
+    bytes.byteLength === chunkLength(manifest, index) &&
+    bytesEqual(chunkDigest(manifest, bytes), chunkHash(manifest, index));
+}
+
+/** The root over `bytes`' blocks, padded with zero leaves to `width`. */
+function pieceDigest(bytes: Uint8Array, width: number): Uint8Array {
+  const leaves: Uint8Array[] = [];
+  for (let at = 0; at < bytes.byteLength; at += BLOCK_BYTES) {
+    leaves.push(blockHash(bytes.subarray(at, at + BLOCK_BYTES)));
+  }
+  return merkleRoot(leaves, width);
+}
+
 function isPowerOfTwo(value: number): boolean {
   return value > 0 && (value & (value - 1)) === 0;
 }
 
+const UTF8 = new TextEncoder();
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A dictionary key for a text name. */
+function k(name: string): string {
+  return bkey(UTF8.encode(name));
+}
+
 /**
- * Encodes a manifest in its canonical form.
+ * The info dictionary of a manifest, as BEP 52 writes it for one file.
  *
  * @param manifest the manifest
- * @returns canonical bytes, whose SHA-256 is the file id
+ * @returns the dictionary (encode it with encodeBencode)
  * @throws {TypeError} when a field is invalid
- * @example
- * ```ts
- * import { encodeManifest, parseManifest } from "@shoal/protocol";
- * // parseManifest(encodeManifest(m)) deep-equals m
- * ```
  */
-export function encodeManifest(manifest: Manifest): Uint8Array {
+export function infoDictionary(manifest: Manifest): BDict {
   const problem = fileNameProblem(manifest.name);
   if (problem) {
     throw new TypeError(
@@ -156,22 +226,137 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
       "Cannot encode manifest: chunk hashes do not match the chunk count",
     );
   }
-  const name = utf8(manifest.name);
-  const size = 8 + name.byteLength + 8 + 4 + 4 + HASH_BYTES +
-    manifest.chunkHashes.byteLength;
-  return new ByteWriter(size)
-    .u32(MANIFEST_MAGIC).u8(MANIFEST_VERSION).u8(HASH_SHA256).u16(
-      name.byteLength,
-    ).bytes(name)
-    .u64(manifest.size).u32(manifest.chunkSize).u32(manifest.chunkCount)
-    .bytes(manifest.fileHash).bytes(manifest.chunkHashes)
-    .finish();
+  const fileEntry: BDict = new Map<string, BValue>([
+    [k("length"), BigInt(manifest.size)],
+  ]);
+  if (manifest.size > 0) {
+    if (manifest.piecesRoot?.byteLength !== HASH_BYTES) {
+      throw new TypeError("Cannot encode manifest: no pieces root");
+    }
+    fileEntry.set(k("pieces root"), manifest.piecesRoot);
+  }
+  const name = UTF8.encode(manifest.name);
+  return new Map<string, BValue>([
+    [
+      k("file tree"),
+      new Map<string, BValue>([[bkey(name), new Map([["", fileEntry]])]]),
+    ],
+    [k("meta version"), BigInt(META_VERSION)],
+    [k("name"), name],
+    [k("piece length"), BigInt(manifest.chunkSize)],
+  ]);
 }
 
 /**
- * Decodes and checks a manifest: magic, version, a safe name, a chunk size
- * that is a power of two within limits, and a chunk count that matches the
- * size. Total: any input gives a manifest or a {@linkcode ProtocolError}.
+ * Manifest bytes from a bencoded info dictionary, kept byte for byte (its
+ * SHA-256 is the id), and the piece layer (files of more than one chunk).
+ *
+ * @param infoBytes the bencoded info dictionary
+ * @param manifest the manifest it describes
+ * @returns `d4:info<info>12:piece layersd...ee`
+ */
+export function manifestBytesOf(
+  infoBytes: Uint8Array,
+  manifest: Manifest,
+): Uint8Array {
+  const layers: BDict = new Map();
+  if (manifest.chunkCount > 1 && manifest.piecesRoot) {
+    layers.set(bkey(manifest.piecesRoot), manifest.chunkHashes);
+  }
+  const head = UTF8.encode("d4:info");
+  const middle = UTF8.encode("12:piece layers");
+  const tail = encodeBencode(layers);
+  const out = new Uint8Array(
+    head.byteLength + infoBytes.byteLength + middle.byteLength +
+      tail.byteLength + 1,
+  );
+  let at = 0;
+  for (const part of [head, infoBytes, middle, tail]) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  out[at] = 0x65; // "e"
+  return out;
+}
+
+/**
+ * Encodes a manifest in its canonical form.
+ *
+ * @param manifest the manifest
+ * @returns canonical bytes; the SHA-256 of their info dictionary is the id
+ * @throws {TypeError} when a field is invalid
+ * @example
+ * ```ts
+ * import { encodeManifest, parseManifest } from "@shoal/protocol";
+ * // parseManifest(encodeManifest(m)) deep-equals m
+ * ```
+ */
+export function encodeManifest(manifest: Manifest): Uint8Array {
+  return manifestBytesOf(encodeBencode(infoDictionary(manifest)), manifest);
+}
+
+function fail(message: string, offset = 0): never {
+  throw new ProtocolError(
+    "bad_manifest",
+    `Cannot read manifest: ${message}`,
+    offset,
+  );
+}
+
+function checkSize(bytes: Uint8Array): void {
+  if (bytes.byteLength > MAX_MANIFEST_BYTES) {
+    throw new ProtocolError(
+      "too_long",
+      `Cannot read manifest: ${bytes.byteLength} bytes, at most ${MAX_MANIFEST_BYTES}`,
+    );
+  }
+}
+
+function asDict(value: BValue | undefined, what: string): BDict {
+  if (!(value instanceof Map)) fail(`${what} is not a dictionary`);
+  return value;
+}
+
+function asInt(value: BValue | undefined, what: string): bigint {
+  if (typeof value !== "bigint") fail(`${what} is not an integer`);
+  return value;
+}
+
+function asText(value: BValue | undefined, what: string): string {
+  if (!(value instanceof Uint8Array)) fail(`${what} is not a string`);
+  try {
+    return STRICT_UTF8.decode(value);
+  } catch {
+    return fail(`${what} is not UTF-8`);
+  }
+}
+
+/**
+ * The id of a manifest or `.torrent`: the SHA-256 of its bencoded info
+ * dictionary, exactly as it is in `bytes` (the BEP 52 infohash).
+ *
+ * @param bytes untrusted manifest or `.torrent` bytes
+ * @returns 32 bytes
+ * @throws {ProtocolError} when the bytes are not a dictionary with `info`
+ * @example
+ * ```ts
+ * import { fileIdOf } from "@shoal/protocol";
+ * // toHex(fileIdOf(encodeManifest(manifest)))
+ * ```
+ */
+export function fileIdOf(bytes: Uint8Array): Uint8Array {
+  checkSize(bytes);
+  const span = findDictValueSpan(bytes, "info");
+  if (!span) fail("no info dictionary");
+  return sha256(bytes.subarray(span.start, span.end));
+}
+
+/**
+ * Decodes and checks a manifest, or the manifest part of a `.torrent`: a
+ * BEP 52 info dictionary of one file with a safe name, a piece length that
+ * is a power of two within Shoal's limits, and a piece layer whose root is
+ * the file's `pieces root`. Other top-level keys (announce, comment) are
+ * ignored. Total: any input gives a manifest or a {@linkcode ProtocolError}.
  *
  * @param bytes untrusted bytes
  * @param options `viewHashes`: the chunk hashes are a view into `bytes`
@@ -190,114 +375,118 @@ export function parseManifest(
   bytes: Uint8Array,
   options: { viewHashes?: boolean } = {},
 ): Manifest {
-  if (bytes.byteLength > MAX_MANIFEST_BYTES) {
-    throw new ProtocolError(
-      "too_long",
-      `Cannot decode manifest: ${bytes.byteLength} bytes, at most ${MAX_MANIFEST_BYTES}`,
-    );
+  checkSize(bytes);
+  const top = decodeBencode(bytes, { views: options.viewHashes ?? false });
+  const info = asDict(
+    top instanceof Map ? dictGet(top, "info") : top,
+    top instanceof Map ? "info" : "the manifest",
+  );
+  const version = dictGet(info, "meta version");
+  if (version === undefined) {
+    if (dictGet(info, "pieces") !== undefined) {
+      throw new ProtocolError(
+        "bad_version",
+        "Cannot read manifest: a BitTorrent v1 torrent; Shoal needs v2 (BEP 52): make it with a v2 client or `--make-torrent`",
+      );
+    }
+    fail("no meta version");
   }
-  const reader = new ByteReader(bytes);
-  const magic = reader.u32("manifest magic");
-  if (magic !== MANIFEST_MAGIC) {
-    throw new ProtocolError(
-      "bad_magic",
-      'Cannot decode manifest: magic is not "SHMF"',
-    );
-  }
-  const version = reader.u8("manifest version");
-  if (version !== MANIFEST_VERSION) {
+  if (asInt(version, "meta version") !== BigInt(META_VERSION)) {
     throw new ProtocolError(
       "bad_version",
-      `Cannot decode manifest: version ${version}, expected ${MANIFEST_VERSION}`,
-      4,
+      `Cannot read manifest: meta version ${version}, expected ${META_VERSION}`,
     );
   }
-  const algorithm = reader.u8("hash algorithm");
-  if (algorithm !== HASH_SHA256) {
-    throw new ProtocolError(
-      "bad_value",
-      `Cannot decode manifest: hash algorithm ${algorithm}, expected SHA-256`,
-      5,
+  const pieceLength = asInt(dictGet(info, "piece length"), "piece length");
+  if (
+    pieceLength < BigInt(MIN_CHUNK_BYTES) ||
+    pieceLength > BigInt(MAX_CHUNK_BYTES) ||
+    !isPowerOfTwo(Number(pieceLength))
+  ) {
+    fail(
+      `piece length ${pieceLength} is not a power of two from ${MIN_CHUNK_BYTES} to ${MAX_CHUNK_BYTES}`,
     );
   }
-  const nameAt = reader.offset;
-  const name = reader.string(reader.u16("name length"), "file name");
+  const chunkSize = Number(pieceLength);
+  asText(dictGet(info, "name"), "name");
+  const tree = asDict(dictGet(info, "file tree"), "file tree");
+  if (tree.size !== 1) {
+    fail(
+      `the file tree holds ${tree.size} entries; Shoal shares one file per torrent for now`,
+    );
+  }
+  const [rawName, node] = [...tree][0]!;
+  const nameBytes = new Uint8Array(rawName.length);
+  for (let i = 0; i < rawName.length; i++) nameBytes[i] = rawName.charCodeAt(i);
+  const name = asText(nameBytes, "file name");
   const problem = fileNameProblem(name);
-  if (problem) {
-    throw new ProtocolError(
-      "bad_string",
-      `Cannot decode manifest: file name ${problem}`,
-      nameAt,
+  if (problem) fail(`file name ${problem}`);
+  const leaf = asDict(node, "file tree entry");
+  if (leaf.size !== 1 || !leaf.has("")) {
+    fail("the torrent holds a folder; Shoal shares one file per torrent for now");
+  }
+  const file = asDict(leaf.get(""), "file entry");
+  const length = asInt(dictGet(file, "length"), "length");
+  if (length < 0n || length > BigInt(MAX_FILE_BYTES)) {
+    fail(`length ${length} is not from 0 to ${MAX_FILE_BYTES}`);
+  }
+  const size = Number(length);
+  const chunkCount = chunkCountFor(size, chunkSize);
+  if (chunkCount > MAX_CHUNK_COUNT) {
+    fail(`${chunkCount} chunks, at most ${MAX_CHUNK_COUNT}`);
+  }
+  if (size === 0) {
+    return {
+      name,
+      size,
+      chunkSize,
+      chunkCount,
+      piecesRoot: null,
+      chunkHashes: new Uint8Array(),
+    };
+  }
+  const root = dictGet(file, "pieces root");
+  if (!(root instanceof Uint8Array) || root.byteLength !== HASH_BYTES) {
+    fail("no 32-byte pieces root");
+  }
+  const piecesRoot = options.viewHashes ? root : root.slice();
+  if (chunkCount === 1) {
+    return { name, size, chunkSize, chunkCount, piecesRoot, chunkHashes: root };
+  }
+  const layers = top instanceof Map
+    ? asDict(dictGet(top, "piece layers"), "piece layers")
+    : fail("no piece layers");
+  const layer = layers.get(bkey(root));
+  if (!(layer instanceof Uint8Array)) fail("no piece layer for the file");
+  if (layer.byteLength !== chunkCount * HASH_BYTES) {
+    fail(
+      `the piece layer has ${layer.byteLength} bytes, expected ${
+        chunkCount * HASH_BYTES
+      }`,
     );
   }
-  const size = reader.u64("file size", MAX_FILE_BYTES);
-  const chunkSizeAt = reader.offset;
-  const chunkSize = reader.u32("chunk size");
-  if (
-    !isPowerOfTwo(chunkSize) || chunkSize < MIN_CHUNK_BYTES ||
-    chunkSize > MAX_CHUNK_BYTES
-  ) {
-    throw new ProtocolError(
-      "bad_manifest",
-      `Cannot decode manifest: chunk size ${chunkSize} is not a power of two from ${MIN_CHUNK_BYTES} to ${MAX_CHUNK_BYTES}`,
-      chunkSizeAt,
-    );
+  const hashes: Uint8Array[] = [];
+  for (let at = 0; at < layer.byteLength; at += HASH_BYTES) {
+    hashes.push(layer.subarray(at, at + HASH_BYTES));
   }
-  const countAt = reader.offset;
-  const chunkCount = reader.u32("chunk count");
-  if (
-    chunkCount > MAX_CHUNK_COUNT ||
-    chunkCount !== chunkCountFor(size, chunkSize)
-  ) {
-    throw new ProtocolError(
-      "bad_manifest",
-      `Cannot decode manifest: ${chunkCount} chunks, expected ${
-        chunkCountFor(size, chunkSize)
-      } (at most ${MAX_CHUNK_COUNT})`,
-      countAt,
-    );
+  const width = pieceLeafCount(size, chunkSize);
+  if (!bytesEqual(piecesRootFromLayer(hashes, width), root)) {
+    fail("the piece layer does not hash to the pieces root");
   }
-  const fileHash = reader.copy(HASH_BYTES, "file hash");
-  const chunkHashes = options.viewHashes
-    ? reader.bytes(chunkCount * HASH_BYTES, "chunk hashes")
-    : reader.copy(chunkCount * HASH_BYTES, "chunk hashes");
-  reader.end("manifest");
-  return { name, size, chunkSize, chunkCount, fileHash, chunkHashes };
-}
-
-/**
- * SHA-256 of some bytes.
- *
- * @param bytes the data
- * @returns 32 bytes
- * @example
- * ```ts
- * import { sha256 } from "@shoal/protocol";
- * sha256(new Uint8Array()).byteLength; // 32
- * ```
- */
-export function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(bytes).digest());
-}
-
-/**
- * The file id: SHA-256 of the canonical manifest bytes.
- *
- * @param manifestBytes canonical manifest bytes
- * @returns 32 bytes
- * @example
- * ```ts
- * import { fileIdOf } from "@shoal/protocol";
- * // toHex(fileIdOf(encodeManifest(manifest)))
- * ```
- */
-export function fileIdOf(manifestBytes: Uint8Array): Uint8Array {
-  return sha256(manifestBytes);
+  return {
+    name,
+    size,
+    chunkSize,
+    chunkCount,
+    piecesRoot,
+    chunkHashes: options.viewHashes ? layer : layer.slice(),
+  };
 }
 
 /**
  * Builds a manifest from a file's bytes fed in order, in pieces of any size,
- * so a file is hashed while it streams from disk and never held whole.
+ * so a file is hashed while it streams from disk and never held whole. Each
+ * 16 KiB block is hashed once; a chunk keeps only its blocks' hashes.
  *
  * @example
  * ```ts
@@ -310,9 +499,12 @@ export function fileIdOf(manifestBytes: Uint8Array): Uint8Array {
  */
 export class ManifestBuilder {
   readonly #chunkSize: number;
-  readonly #fileHash = createHash("sha256");
-  #chunkHash = createHash("sha256");
-  #chunkFill = 0;
+  readonly #block = new Uint8Array(BLOCK_BYTES);
+  #blockFill = 0;
+  /** Block hashes of the chunk being read. */
+  #leaves: Uint8Array[] = [];
+  /** The first chunk's block hashes, kept until the file turns out larger than one chunk. */
+  #firstLeaves: Uint8Array[] | null = null;
   #size = 0;
   /** Chunk hashes back to back; grown by doubling (one object, not one per chunk). */
   #chunkHashes = new Uint8Array(64 * HASH_BYTES);
@@ -349,21 +541,31 @@ export class ManifestBuilder {
 
   /** Feeds the next bytes of the file. */
   update(bytes: Uint8Array): void {
-    this.#fileHash.update(bytes);
-    this.#size += bytes.byteLength;
     let at = 0;
     while (at < bytes.byteLength) {
+      if (this.#firstLeaves) {
+        // A second chunk begins: the first is a piece of the full width.
+        this.#storeChunkHash(
+          merkleRoot(this.#firstLeaves, this.#chunkSize / BLOCK_BYTES),
+        );
+        this.#firstLeaves = null;
+      }
       const take = Math.min(
-        this.#chunkSize - this.#chunkFill,
+        BLOCK_BYTES - this.#blockFill,
         bytes.byteLength - at,
       );
-      this.#chunkHash.update(bytes.subarray(at, at + take));
-      this.#chunkFill += take;
+      if (take === BLOCK_BYTES) {
+        // A whole block in place: no copy.
+        this.#addLeaf(blockHash(bytes.subarray(at, at + take)));
+      } else {
+        this.#block.set(bytes.subarray(at, at + take), this.#blockFill);
+        this.#blockFill += take;
+        if (this.#blockFill === BLOCK_BYTES) this.#flushBlock();
+      }
       at += take;
-      if (this.#chunkFill === this.#chunkSize) this.#closeChunk();
+      this.#size += take;
     }
-    // A partly filled chunk counts too: finish() will close it.
-    const chunks = this.#chunkCount + (this.#chunkFill > 0 ? 1 : 0);
+    const chunks = Math.ceil(this.#size / this.#chunkSize);
     if (chunks > MAX_CHUNK_COUNT || this.#size > MAX_FILE_BYTES) {
       throw new RangeError(
         `Cannot build manifest: the file is larger than ${MAX_CHUNK_COUNT} chunks`,
@@ -371,7 +573,29 @@ export class ManifestBuilder {
     }
   }
 
+  #flushBlock(): void {
+    this.#addLeaf(blockHash(this.#block.subarray(0, this.#blockFill)));
+    this.#blockFill = 0;
+  }
+
+  #addLeaf(leaf: Uint8Array): void {
+    this.#leaves.push(leaf);
+    if (this.#leaves.length * BLOCK_BYTES === this.#chunkSize) this.#closeChunk();
+  }
+
   #closeChunk(): void {
+    const leaves = this.#leaves;
+    this.#leaves = [];
+    if (this.#chunkCount === 0 && this.#firstLeaves === null) {
+      // Its width depends on whether more bytes follow (BEP 52 pads a
+      // one-piece file only to its own blocks).
+      this.#firstLeaves = leaves;
+      return;
+    }
+    this.#storeChunkHash(merkleRoot(leaves, this.#chunkSize / BLOCK_BYTES));
+  }
+
+  #storeChunkHash(hash: Uint8Array): void {
     const at = this.#chunkCount * HASH_BYTES;
     if (at + HASH_BYTES > this.#chunkHashes.byteLength) {
       const grown = new Uint8Array(
@@ -380,10 +604,8 @@ export class ManifestBuilder {
       grown.set(this.#chunkHashes);
       this.#chunkHashes = grown;
     }
-    this.#chunkHashes.set(this.#chunkHash.digest(), at);
+    this.#chunkHashes.set(hash, at);
     this.#chunkCount++;
-    this.#chunkHash = createHash("sha256");
-    this.#chunkFill = 0;
   }
 
   /**
@@ -394,21 +616,54 @@ export class ManifestBuilder {
   finish(
     name: string,
   ): { manifest: Manifest; bytes: Uint8Array; id: Uint8Array } {
-    if (this.#chunkFill > 0) this.#closeChunk();
+    if (this.#blockFill > 0) this.#flushBlock();
+    const size = this.#size;
+    let piecesRoot: Uint8Array | null = null;
+    if (size > 0 && size <= this.#chunkSize) {
+      // One chunk: its hash is the pieces root, over its own blocks only.
+      const leaves = this.#firstLeaves ?? this.#leaves;
+      const root = merkleRoot(leaves, pieceLeafCount(size, this.#chunkSize));
+      this.#firstLeaves = null;
+      this.#leaves = [];
+      this.#chunkCount = 0;
+      this.#storeChunkHash(root);
+      piecesRoot = root;
+    } else if (size > 0) {
+      if (this.#leaves.length > 0) {
+        this.#storeChunkHash(
+          merkleRoot(this.#leaves, this.#chunkSize / BLOCK_BYTES),
+        );
+        this.#leaves = [];
+      }
+    }
     const used = this.#chunkCount * HASH_BYTES;
     // The buffer itself when it is exactly full (the expected size was right).
     const chunkHashes = used === this.#chunkHashes.byteLength
       ? this.#chunkHashes
       : this.#chunkHashes.slice(0, used);
+    if (size > this.#chunkSize) {
+      const hashes: Uint8Array[] = [];
+      for (let at = 0; at < used; at += HASH_BYTES) {
+        hashes.push(chunkHashes.subarray(at, at + HASH_BYTES));
+      }
+      piecesRoot = piecesRootFromLayer(
+        hashes,
+        pieceLeafCount(size, this.#chunkSize),
+      );
+    }
     const manifest: Manifest = {
       name,
-      size: this.#size,
+      size,
       chunkSize: this.#chunkSize,
       chunkCount: this.#chunkCount,
-      fileHash: new Uint8Array(this.#fileHash.digest()),
+      piecesRoot,
       chunkHashes,
     };
-    const bytes = encodeManifest(manifest);
-    return { manifest, bytes, id: fileIdOf(bytes) };
+    const infoBytes = encodeBencode(infoDictionary(manifest));
+    return {
+      manifest,
+      bytes: manifestBytesOf(infoBytes, manifest),
+      id: sha256(infoBytes),
+    };
   }
 }

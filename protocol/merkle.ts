@@ -26,7 +26,7 @@ import {
   MAX_FILE_BYTES,
   MAX_MERKLE_LEVELS,
 } from "./constants.ts";
-import { sha256 } from "./manifest.ts";
+import { sha256 } from "./sha256.ts";
 
 /** The pad leaf: 32 zero bytes stand for each leaf past the end of a file. */
 export const ZERO_HASH: Uint8Array = new Uint8Array(HASH_BYTES);

@@ -68,16 +68,21 @@ export {
 } from "./frame_stream.ts";
 export {
   chunkCountFor,
+  chunkDigest,
   chunkHash,
   chunkLength,
+  chunkMatches,
   chunkSizeFor,
   encodeManifest,
   fileIdOf,
+  infoDictionary,
   type Manifest,
   ManifestBuilder,
+  manifestBytesOf,
+  META_VERSION,
   parseManifest,
-  sha256,
 } from "./manifest.ts";
+export { sha256 } from "./sha256.ts";
 export { bytesToIp, ipToBytes, type PeerAddress } from "./address.ts";
 export { fileNameProblem, isSafeFileName } from "./file_name.ts";
 export { bytesEqual, fromHex, toHex } from "./hex.ts";
