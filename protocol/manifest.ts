@@ -423,7 +423,9 @@ export function parseManifest(
   if (problem) fail(`file name ${problem}`);
   const leaf = asDict(node, "file tree entry");
   if (leaf.size !== 1 || !leaf.has("")) {
-    fail("the torrent holds a folder; Shoal shares one file per torrent for now");
+    fail(
+      "the torrent holds a folder; Shoal shares one file per torrent for now",
+    );
   }
   const file = asDict(leaf.get(""), "file entry");
   const length = asInt(dictGet(file, "length"), "length");
@@ -580,7 +582,9 @@ export class ManifestBuilder {
 
   #addLeaf(leaf: Uint8Array): void {
     this.#leaves.push(leaf);
-    if (this.#leaves.length * BLOCK_BYTES === this.#chunkSize) this.#closeChunk();
+    if (this.#leaves.length * BLOCK_BYTES === this.#chunkSize) {
+      this.#closeChunk();
+    }
   }
 
   #closeChunk(): void {

@@ -113,3 +113,18 @@ export {
   piecesRootFromLayer,
   ZERO_HASH,
 } from "./merkle.ts";
+export {
+  encodeTorrent,
+  MAX_TORRENT_BYTES,
+  MAX_TORRENT_TRACKERS,
+  MAX_TRACKER_URL_BYTES,
+  parseTorrent,
+  type Torrent,
+} from "./torrent.ts";
+export {
+  isMagnetLink,
+  type MagnetLink,
+  magnetLink,
+  MAX_MAGNET_CHARS,
+  parseMagnet,
+} from "./magnet.ts";
