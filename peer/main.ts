@@ -19,6 +19,7 @@ import { SIGNAL_ECHO_MS } from "./launch.ts";
 import { SeedError } from "./library/library.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
 import { TrackerError } from "./tracker_client.ts";
+import { trackerLabel } from "./tracker_client/address.ts";
 import { formatBytes, plural } from "./progress.ts";
 import { cliOutput } from "./cli_output.ts";
 import { findFile } from "./find_file.ts";
@@ -172,7 +173,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
         signal: stop.signal,
         port: flags.uiPort,
         cwd,
-        trackerLabel: `${flags.trackerHost}:${flags.trackerPort}`,
+        trackerLabel: trackerLabel(flags.trackerHost, flags.trackerPort),
         downloads: { giveUpAfterMs: flags.giveUpAfterMs },
       });
       out.event("ui", { url: ui.url }, `Shoal web page: ${ui.url}`);
