@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import {
   Bitfield,
   bytesEqual,
+  fileIdOf,
   type FileQuery,
   type Manifest,
   parseManifest,
@@ -98,6 +99,11 @@ export interface DownloadOptions {
   finder: PeerFinder;
   /** The file: `{ id }` or `{ name }`. */
   query: FileQuery;
+  /**
+   * The file's manifest, when the user already has it (a `.torrent`): no
+   * peer is asked for it. Used only when its id is the query's id.
+   */
+  manifestBytes?: Uint8Array;
   /** The download folder. */
   outDir: string;
   /** This peer's state folder (resume data). @default {`${outDir}/.shoal`} */
@@ -322,8 +328,10 @@ class Download {
       resumePath(this.#stateDir, this.#fileId),
       this.#fileId,
     );
+    const given = this.#options.manifestBytes;
     this.#setManifest(
       saved?.manifestBytes ??
+        (given && idMatches(given, this.#fileId) ? given : null) ??
         await manifestFromPeers({
           book: this.#book,
           fileId: this.#fileId,
@@ -843,4 +851,13 @@ class Download {
 function sameName(asked: string, actual: string): boolean {
   const fold = (name: string) => name.normalize("NFC").toLowerCase();
   return fold(asked) === fold(actual);
+}
+
+/** Whether manifest bytes the user gave describe the file `id` names. */
+function idMatches(manifestBytes: Uint8Array, id: Uint8Array): boolean {
+  try {
+    return bytesEqual(fileIdOf(manifestBytes), id);
+  } catch {
+    return false;
+  }
 }
