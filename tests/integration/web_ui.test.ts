@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -254,6 +255,117 @@ Deno.test("web page refuses requests with a foreign Host or Origin, or no token"
       await call("/files/../../etc/passwd", { headers: withToken }),
       404,
     );
+  } finally {
+    await stopPeer(peer);
+  }
+});
+
+Deno.test("web page: a seed's magnet link names its id and the tracker; its .torrent needs the token", async () => {
+  await using tracker = await h.startTracker();
+  await using dir = await h.tempDir();
+  await using source = await h.tempDir();
+  const name = "shoal torrent (1).bin";
+  const sourcePath = join(source.path, name);
+  await h.makeFile(sourcePath, 700_000, 3);
+  const peer = await startUiPeer(tracker, dir.path);
+  try {
+    const withToken = { "x-shoal-token": peer.token };
+    const seeded = await fetch(`${peer.origin}/api/seed/path`, {
+      method: "POST",
+      headers: { ...withToken, "content-type": "application/json" },
+      body: JSON.stringify({ path: sourcePath }),
+    });
+    assert.equal(seeded.status, 201);
+    const seed = await seeded.json();
+    // The file list the page reads: each seed's magnet link and .torrent.
+    const state = await (await fetch(`${peer.origin}/api/state`, {
+      headers: withToken,
+    })).json();
+    assert.equal(state.seeds.length, 1);
+    const listed = state.seeds[0];
+    assert.equal(listed.id, seed.id);
+    const magnet = parseMagnet(listed.magnet);
+    assert.equal(toHex(magnet.id), seed.id);
+    assert.equal(magnet.name, name);
+    const announce = `udp://127.0.0.1:${tracker.port}/announce`;
+    assert.deepEqual(magnet.trackers, [announce]);
+    assert.equal(listed.torrentUrl, `/torrents/${seed.id}`);
+
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      fetch(`${peer.origin}${path}`, { headers });
+    // Served with the token (header, or the page's cookie), as a download.
+    const response = await get(listed.torrentUrl, withToken);
+    assert.equal(response.status, 200);
+    assert.equal(
+      response.headers.get("content-type"),
+      "application/x-bittorrent",
+    );
+    assert.equal(
+      response.headers.get("content-disposition"),
+      `attachment; filename="shoal torrent (1).bin.torrent"; filename*=UTF-8''shoal%20torrent%20%281%29.bin.torrent`,
+    );
+    assert.match(response.headers.get("content-security-policy")!, /sandbox/);
+    const torrent = parseTorrent(
+      new Uint8Array(await response.arrayBuffer()),
+    );
+    assert.equal(toHex(torrent.id), seed.id);
+    assert.equal(torrent.manifest.name, name);
+    assert.equal(torrent.manifest.size, 700_000);
+    assert.deepEqual(torrent.trackers, [announce]);
+    const page = await fetch(peer.url);
+    await page.body?.cancel();
+    const cookie = (page.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const viaCookie = await get(listed.torrentUrl, { cookie });
+    assert.equal(viaCookie.status, 200);
+    await viaCookie.body?.cancel();
+    // Without the token, with a wrong one, or from another site: refused.
+    for (
+      const headers of [
+        {},
+        { "x-shoal-token": "wrong" },
+        { ...withToken, "sec-fetch-site": "cross-site" },
+        { ...withToken, origin: "http://evil.example" },
+      ]
+    ) {
+      const refused = await get(listed.torrentUrl, headers);
+      assert.equal(refused.status, 403, JSON.stringify(headers));
+      await refused.body?.cancel();
+    }
+    const port = new URL(peer.origin).port;
+    assert.equal(
+      await rawStatus(peer.origin, listed.torrentUrl, {
+        ...withToken,
+        host: `evil.example:${port}`,
+      }),
+      403,
+    );
+    // Unknown or malformed ids: 404, with one line.
+    const unknown = await get(`/torrents/${"0".repeat(64)}`, withToken);
+    assert.equal(unknown.status, 404);
+    assert.match((await unknown.json()).error, /^No file with id 0{64} /);
+    for (
+      const path of [
+        `/torrents/${seed.id.toUpperCase()}`,
+        `/torrents/${seed.id}.torrent`,
+        "/torrents/../files",
+        "/torrents/",
+      ]
+    ) {
+      const missing = await get(path, withToken);
+      assert.equal(missing.status, 404, path);
+      await missing.body?.cancel();
+    }
+    // After "stop seeding", its .torrent is gone too.
+    const stop = await fetch(`${peer.origin}/api/seeds/${seed.id}/remove`, {
+      method: "POST",
+      headers: { ...withToken, "content-type": "application/json" },
+      body: JSON.stringify({ deleteFile: false }),
+    });
+    assert.equal(stop.status, 200);
+    await stop.body?.cancel();
+    const gone = await get(listed.torrentUrl, withToken);
+    assert.equal(gone.status, 404);
+    await gone.body?.cancel();
   } finally {
     await stopPeer(peer);
   }
