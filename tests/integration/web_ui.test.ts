@@ -37,7 +37,7 @@ interface UiPeer extends h.RunningProcess {
 async function startUiPeer(
   tracker: { host: string; port: number },
   outDir: string,
-  options: { uiPort?: number; args?: string[] } = {},
+  options: { uiPort?: number; args?: string[]; giveUpAfterS?: number } = {},
 ): Promise<UiPeer> {
   const process = h.spawnPeer(tracker, [
     "--ui",
@@ -46,7 +46,7 @@ async function startUiPeer(
     "--out",
     outDir,
     "--give-up-after",
-    "5",
+    String(options.giveUpAfterS ?? 5),
     ...(options.args ?? []),
   ]);
   try {
@@ -579,6 +579,249 @@ window.results = Promise.all([
     } finally {
       await browser?.close();
       await evil?.shutdown();
+      for (const peer of peers) await stopPeer(peer);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "web page: a seed's magnet link is copied, its .torrent saved, and the link pasted into another peer's page downloads the file",
+  ignore: !HAS_CHROMIUM,
+  async fn() {
+    await using tracker = await h.startTracker();
+    await using dirA = await h.tempDir();
+    await using dirB = await h.tempDir();
+    await using source = await h.tempDir();
+    const name = "shoal magnet demo.bin";
+    const sourcePath = join(source.path, name);
+    await h.makeFile(sourcePath, 1_500_000, 5);
+    const sourceHash = await h.sha256File(sourcePath);
+    const announce = `udp://127.0.0.1:${tracker.port}/announce`;
+
+    const peers: UiPeer[] = [];
+    let browser: Browser | null = null;
+    try {
+      peers.push(await startUiPeer(tracker, dirA.path));
+      // B waits long for peers: its magnet download of a file nobody
+      // serves (below) must still be looking when B restarts.
+      peers.push(await startUiPeer(tracker, dirB.path, { giveUpAfterS: 120 }));
+      const [a, b] = peers as [UiPeer, UiPeer];
+      browser = await launchChromium();
+      const context = await browser.newContext({
+        viewport: { width: 1100, height: 820 },
+        acceptDownloads: true,
+      });
+      for (const peer of peers) {
+        await context.grantPermissions(["clipboard-read", "clipboard-write"], {
+          origin: peer.origin,
+        });
+      }
+      context.setDefaultTimeout(WAIT_MS);
+
+      // Peer A seeds a file; its row shows the magnet link under it.
+      const pageA = await context.newPage();
+      await pageA.goto(a.url);
+      await pageA.locator("#connection.live").waitFor();
+      await pageA.locator("#file-input").setInputFiles(sourcePath);
+      const seedRow = pageA.locator("#seeds tr", { hasText: name });
+      await seedRow.waitFor();
+      const id = (await seedRow.getAttribute("data-id"))!;
+      const share = pageA.locator(`#seeds tr.share[data-id="${id}"]`);
+      const box = share.getByRole("textbox", {
+        name: `Magnet link of ${name}`,
+      });
+      const magnet = await box.inputValue();
+      const parsed = parseMagnet(magnet);
+      assert.equal(toHex(parsed.id), id);
+      assert.equal(parsed.name, name);
+      assert.deepEqual(parsed.trackers, [announce]);
+      // Shortened on screen (the box is narrower than the link), whole inside.
+      assert.ok(
+        await box.evaluate((input) => input.scrollWidth > input.clientWidth),
+        "the magnet link is not shortened",
+      );
+
+      // "Copy magnet link" puts the whole link on the clipboard.
+      const copy = share.getByRole("button", { name: "Copy magnet link" });
+      await copy.click();
+      await share.getByRole("button", { name: "Copied" }).waitFor();
+      assert.equal(
+        await pageA.evaluate<string>("navigator.clipboard.readText()"),
+        magnet,
+      );
+      // The label comes back.
+      await share.getByRole("button", { name: "Copy magnet link" }).waitFor();
+      // Without the clipboard API, the link's text is selected (and the
+      // browser's copy command used).
+      // (The page's scripts see no clipboard API from here on.)
+      await pageA.evaluate(`navigator.clipboard.writeText("something else")
+        .then(() => Object.defineProperty(navigator, "clipboard", { value: undefined }))`);
+      await copy.click();
+      const selection = await box.evaluate((node) => {
+        const input = node as unknown as {
+          ownerDocument: { activeElement: unknown };
+          selectionStart: number;
+          selectionEnd: number;
+          value: string;
+        };
+        return {
+          focused: input.ownerDocument.activeElement === node,
+          start: input.selectionStart,
+          end: input.selectionEnd,
+          length: input.value.length,
+        };
+      });
+      assert.deepEqual(selection, {
+        focused: true,
+        start: 0,
+        end: magnet.length,
+        length: magnet.length,
+      });
+      await share.getByRole("button", { name: "Copied" }).waitFor();
+
+      // ".torrent" saves NAME.torrent, the same file id.
+      const [saved] = await Promise.all([
+        pageA.waitForEvent("download"),
+        share.getByRole("link", { name: ".torrent" }).click(),
+      ]);
+      assert.equal(saved.suggestedFilename(), `${name}.torrent`);
+      const torrent = parseTorrent(await Deno.readFile((await saved.path())!));
+      assert.equal(toHex(torrent.id), id);
+      assert.deepEqual(torrent.trackers, [announce]);
+
+      // 390 px wide: nothing scrolls sideways; the link, the button and
+      // ".torrent" are all on screen.
+      await pageA.setViewportSize({ width: 390, height: 844 });
+      await pageA.waitForTimeout(300);
+      const width = await pageA.evaluate<number>(
+        "document.documentElement.scrollWidth",
+      );
+      assert.ok(width <= 390, `the page is ${width} px wide at 390 px`);
+      for (
+        const part of [
+          box,
+          copy,
+          share.getByRole("link", { name: ".torrent" }),
+        ]
+      ) {
+        const rect = (await part.boundingBox())!;
+        assert.ok(
+          rect.x >= 0 && rect.x + rect.width <= 390 && rect.width >= 40,
+          `${await part.evaluate((node) => node.outerHTML)} is at ${
+            JSON.stringify(rect)
+          }`,
+        );
+      }
+      await screenshot(pageA, "magnet-phone");
+      await pageA.setViewportSize({ width: 1100, height: 820 });
+      await screenshot(pageA, "magnet");
+
+      // Peer B's page: the clipboard (filled by the fallback copy) pasted
+      // into the download box downloads the file, byte for byte.
+      let pageB = await context.newPage();
+      await pageB.goto(b.url);
+      await pageB.locator("#connection.live").waitFor();
+      assert.equal(
+        await pageB.evaluate<string>("navigator.clipboard.readText()"),
+        magnet,
+      );
+      const input = pageB.getByRole("textbox", {
+        name: "File name, id or magnet link",
+      });
+      await input.focus();
+      await pageB.keyboard.press("ControlOrMeta+V");
+      assert.equal(await input.inputValue(), magnet);
+      await pageB.getByRole("button", { name: "Start Download" }).click();
+      const done = pageB.locator('.dl[data-state="done"]', { hasText: name });
+      await done.waitFor();
+      await h.assertFileHash(join(dirB.path, name), sourceHash);
+
+      // A v1-only or malformed magnet link: one line on the page, nothing starts.
+      const before = await pageB.locator(".dl").count();
+      for (
+        const [link, error] of [
+          [
+            `magnet:?xt=urn:btih:${"c".repeat(40)}&dn=old.bin`,
+            /^Cannot read magnet link: it names only a BitTorrent v1 infohash \(btih\); Shoal needs a v2 one/,
+          ],
+          [
+            "magnet:?xt=urn:btmh:1220abc&dn=short.bin",
+            /^Cannot read magnet link: the btmh hash is not a 32-byte SHA-256/,
+          ],
+        ] as const
+      ) {
+        if (await pageB.locator("#message").isVisible()) {
+          await pageB.locator("#message-close").click();
+        }
+        await input.fill(link);
+        await pageB.getByRole("button", { name: "Start Download" }).click();
+        const message = pageB.locator("#message:not([hidden]) #message-text");
+        await message.waitFor();
+        assert.match((await message.textContent()) ?? "", error);
+        assert.doesNotMatch((await message.textContent()) ?? "", /\n/);
+        assert.equal(await pageB.locator(".dl").count(), before);
+      }
+      const records = (await (await fetch(`${b.origin}/api/state`, {
+        headers: { "x-shoal-token": b.token },
+      })).json()).downloads;
+      assert.equal(records.length, 1, "a bad magnet link started something");
+
+      // A magnet link of a file whose only peer never answers: named by its
+      // dn while no manifest comes, and still so after B restarts.
+      const ghostData = crypto.getRandomValues(new Uint8Array(50_000));
+      const ghostFile = h.manifestOf(ghostData, "ghost on the tracker.bin");
+      await using silent = h.startFakeSeeder({
+        behaviour: "silent",
+        data: ghostData,
+        manifestBytes: ghostFile.bytes,
+        manifest: ghostFile.manifest,
+      });
+      h.listOnTracker(tracker, silent.port, {
+        id: ghostFile.id,
+        name: ghostFile.manifest.name,
+        size: ghostData.byteLength,
+        chunkCount: ghostFile.manifest.chunkCount,
+      });
+      const ghostId = toHex(ghostFile.id);
+      await input.fill(
+        `magnet:?xt=urn:btmh:1220${ghostId}&dn=ghost%20file.bin&tr=${
+          encodeURIComponent(announce)
+        }`,
+      );
+      await pageB.getByRole("button", { name: "Start Download" }).click();
+      const ghost = pageB.locator(`.dl:has(.id-chip [title="${ghostId}"])`);
+      await ghost.and(pageB.locator('[data-state="finding"]')).waitFor();
+      assert.equal(
+        (await ghost.locator(".dl-name").textContent())?.trim(),
+        "ghost file.bin",
+      );
+      await pageB.close();
+      await stopPeer(b);
+      peers.pop();
+      const b2 = await startUiPeer(tracker, dirB.path, { giveUpAfterS: 120 });
+      peers.push(b2);
+      pageB = await context.newPage();
+      await pageB.goto(b2.url);
+      await pageB.locator("#connection.live").waitFor();
+      const ghostAgain = pageB.locator(
+        `.dl:has(.id-chip [title="${ghostId}"])`,
+      );
+      await ghostAgain.waitFor();
+      assert.equal(
+        (await ghostAgain.locator(".dl-name").textContent())?.trim(),
+        "ghost file.bin",
+      );
+      assert.equal(
+        await ghostAgain.getAttribute("data-state"),
+        "finding",
+        "the magnet download did not resume",
+      );
+      await pageB.locator('.dl[data-state="done"]', { hasText: name })
+        .waitFor();
+      await context.close();
+    } finally {
+      await browser?.close();
       for (const peer of peers) await stopPeer(peer);
     }
   },
