@@ -223,8 +223,9 @@ const MAX_LABEL_CHARS = 255;
 
 /** A magnet link's `dn` as a one-line, bounded display name. */
 function displayName(label: string): string {
-  // deno-lint-ignore no-control-regex
-  const line = label.replace(/[\u0000-\u001f\u007f]/g, " ").trim();
+  // Control and format characters (line breaks, U+202E and other bidi
+  // overrides) could make the name read as something else.
+  const line = label.replace(/[\p{Cc}\p{Cf}]/gu, " ").trim();
   return Array.from(line).slice(0, MAX_LABEL_CHARS).join("");
 }
 

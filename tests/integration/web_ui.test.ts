@@ -713,7 +713,6 @@ Deno.test({
           }`,
         );
       }
-      await screenshot(pageA, "magnet-phone");
       await pageA.setViewportSize({ width: 1100, height: 820 });
       await screenshot(pageA, "magnet");
 
