@@ -12,7 +12,15 @@ import {
   MAX_CHUNK_BYTES,
   MAX_CHUNK_COUNT,
 } from "@shoal/protocol";
-import { SeedError } from "./library.ts";
+
+/** A file that cannot be seeded; the message is one line for the user. */
+export class SeedError extends Error {
+  /** @param message one line for the user */
+  constructor(message: string) {
+    super(message);
+    this.name = "SeedError";
+  }
+}
 
 /** A file that passed {@linkcode checkSeedable}. */
 export interface SeedableFile {
