@@ -286,6 +286,8 @@ Deno.test("bad .torrent files and magnet links exit 8 with one line, and nothing
 const PYTHON = "/usr/bin/python3";
 const LT_READ = new URL("../fixtures/lt_read_torrent.py", import.meta.url)
   .pathname;
+const LT_MAKE = new URL("../fixtures/lt_make_torrent.py", import.meta.url)
+  .pathname;
 const HAS_LIBTORRENT = await new Deno.Command(PYTHON, {
   args: ["-c", "import libtorrent"],
   stdout: "null",
@@ -301,7 +303,7 @@ if (!HAS_LIBTORRENT) {
 
 Deno.test({
   name:
-    "libtorrent reads the .torrent and magnet link --make-torrent writes, with the same v2 infohash",
+    "libtorrent reads the .torrent and magnet link --make-torrent writes, with the same v2 infohash, and Shoal reads libtorrent's",
   ignore: !HAS_LIBTORRENT,
   async fn() {
     await using dir = await h.tempDir();
@@ -329,5 +331,19 @@ Deno.test({
         trackers: ["udp://[::1]:6969/announce"],
       },
     });
+    // And the other way: libtorrent's torrent of the file, read by --get.
+    const ltTorrent = join(dir.path, "lt.torrent");
+    const ltMade = await h.runToExit(PYTHON, [
+      LT_MAKE,
+      String(512 * 1024),
+      file,
+      ltTorrent,
+    ]);
+    assert.equal(ltMade.code, 0, ltMade.stderr);
+    assert.equal(ltMade.stdout.trim(), line.infohash);
+    assert.equal(
+      toHex(parseTorrent(await Deno.readFile(ltTorrent)).id),
+      line.infohash,
+    );
   },
 });
