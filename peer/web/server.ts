@@ -90,12 +90,13 @@ export interface WebUiOptions {
   maxUploadBytes?: number;
   /** The folder relative paths typed on the page start from. @default {Deno.cwd()} */
   cwd?: string;
-  /**
-   * The tracker as "host:port" (an IPv6 host in brackets): shown on the
-   * page, and named (`udp://host:port/announce`) in the magnet links and
-   * `.torrent` files it hands out. @default {""}
-   */
+  /** How the tracker is shown on the page. @default {""} */
   trackerLabel?: string;
+  /**
+   * The tracker the magnet links and `.torrent` files the page hands out
+   * name, e.g. `udp://127.0.0.1:6969/announce`. @default {none}
+   */
+  trackerUrl?: string;
   /** Limits for the page's downloads. */
   downloads?: DownloadManagerOptions;
 }
@@ -289,9 +290,7 @@ export async function startWebUi(
   const outDir = resolve(node.outDir);
   const sharedDir = join(outDir, "shared");
   const statics = await loadStatic();
-  const trackerUrls = options.trackerLabel
-    ? [`udp://${options.trackerLabel}/announce`]
-    : [];
+  const trackerUrls = options.trackerUrl ? [options.trackerUrl] : [];
   const manager = new DownloadManager({
     download: (query, downloadOptions) => node.download(query, downloadOptions),
     discardPartial: (idHex) => node.discardPartial(idHex),
