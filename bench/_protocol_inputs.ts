@@ -23,6 +23,7 @@ import {
   datagramTxid,
   encodeBencode,
   encodeManifest,
+  encodeTorrent,
   fastRequestKind,
   FILE_ID_BYTES,
   type FileAnnouncement,
@@ -33,6 +34,7 @@ import {
   kindInfo,
   type ListedPeer,
   MAGIC,
+  magnetLink,
   type Manifest,
   MAX_CHUNK_BYTES,
   MAX_CHUNK_COUNT,
@@ -46,6 +48,8 @@ import {
   MIN_CHUNK_BYTES,
   parseMessage,
   PEER_ID_BYTES,
+  pieceLeafCount,
+  piecesRootFromLayer,
   PROTOCOL_VERSION,
   ProtocolError,
   registeredFiles,
@@ -756,7 +760,10 @@ export const trackerHotDatagramArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   messageArb("request"),
 ).map(createMessage).filter((bytes) => bytes.byteLength <= MAX_DATAGRAM_BYTES);
 
-/** A valid manifest with random hashes and a small chunk count. */
+/**
+ * A valid manifest with random chunk hashes and a small chunk count; its
+ * pieces root follows from them, as parseManifest checks.
+ */
 export const manifestArb: fc.Arbitrary<Manifest> = record({
   name: safeNameArb,
   chunkSizeLog2: fc.integer({
@@ -765,20 +772,26 @@ export const manifestArb: fc.Arbitrary<Manifest> = record({
   }),
   chunkCount: fc.integer({ min: 0, max: 24 }),
   tail: fc.nat(),
-  fileHash: fixedBytes(HASH_BYTES),
   seed: fc.integer(),
-}).map(({ name, chunkSizeLog2, chunkCount, tail, fileHash, seed }) => {
+}).map(({ name, chunkSizeLog2, chunkCount, tail, seed }) => {
   const chunkSize = 2 ** chunkSizeLog2;
   const size = chunkCount === 0
     ? 0
     : (chunkCount - 1) * chunkSize + 1 + (tail % chunkSize);
+  const chunkHashes = new Rng(seed).bytes(chunkCount * HASH_BYTES);
+  const hashes: Uint8Array[] = [];
+  for (let at = 0; at < chunkHashes.byteLength; at += HASH_BYTES) {
+    hashes.push(chunkHashes.subarray(at, at + HASH_BYTES));
+  }
   return {
     name,
     size,
     chunkSize,
     chunkCount,
-    fileHash,
-    chunkHashes: new Rng(seed).bytes(chunkCount * HASH_BYTES),
+    piecesRoot: chunkCount === 0
+      ? null
+      : piecesRootFromLayer(hashes, pieceLeafCount(size, chunkSize)),
+    chunkHashes,
   };
 });
 
@@ -786,6 +799,34 @@ export const manifestArb: fc.Arbitrary<Manifest> = record({
 export const manifestBytesArb: fc.Arbitrary<Uint8Array> = manifestArb.map(
   encodeManifest,
 );
+
+/** Tracker URLs as a .torrent or magnet link carries them. */
+export const trackerUrlsArb: fc.Arbitrary<string[]> = fc.array(
+  fc.oneof(
+    fc.tuple(ipv4Arb, portArb).map(([host, port]) =>
+      `udp://${host}:${port}/announce`
+    ),
+    fc.constantFrom(
+      "udp://tracker.example:6969/announce",
+      "http://tracker.example/announce?a=1&b=2",
+      "udp://[::1]:6969/announce",
+    ),
+  ),
+  { maxLength: 4 },
+);
+
+/** Valid v2 `.torrent` files: a manifest plus trackers. */
+export const torrentBytesArb: fc.Arbitrary<Uint8Array> = fc.tuple(
+  manifestBytesArb,
+  trackerUrlsArb,
+).map(([bytes, trackers]) => encodeTorrent(bytes, trackers));
+
+/** Valid v2 magnet links. */
+export const magnetArb: fc.Arbitrary<string> = fc.tuple(
+  fileIdArb,
+  safeNameArb,
+  trackerUrlsArb,
+).map(([id, name, trackers]) => magnetLink(id, name, trackers));
 
 /** A mutated copy of a generated input, the mutation seeded by fast-check. */
 export function mutatedArb(
