@@ -11,6 +11,7 @@ import {
   parseBody,
   parseHeader,
   parseMessage,
+  PROTOCOL_VERSION,
   ProtocolError,
   type ProtocolErrorCode,
 } from "@shoal/protocol";
@@ -26,7 +27,7 @@ function frame(
   const out = new Uint8Array(HEADER_BYTES + body.byteLength);
   const view = new DataView(out.buffer);
   view.setUint16(0, 0x5348);
-  view.setUint8(2, 1);
+  view.setUint8(2, PROTOCOL_VERSION);
   view.setUint8(3, info.type);
   view.setUint8(4, info.code);
   view.setUint32(6, 42);
@@ -106,7 +107,8 @@ Deno.test("parseMessage() rejects a wrong magic", () => {
 });
 
 Deno.test("parseMessage() rejects a wrong version", () => {
-  for (const version of [0, 2, 255]) {
+  // 1 is the version before BEP 52 manifests: refused, not misread.
+  for (const version of [0, 1, 3, 255]) {
     const input = createMessage({ kind: "connect", txid: 1 });
     input[2] = version;
     const error = assertRejects(input, "bad_version", /version/);
