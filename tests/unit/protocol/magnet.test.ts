@@ -19,6 +19,8 @@ import {
 import {
   fileIdArb,
   magnetArb,
+  magnetNoise,
+  mutateText,
   outcomeOf,
   Rng,
   safeNameArb,
@@ -176,28 +178,11 @@ Deno.test("isMagnetLink() tells a magnet link from a file name", () => {
 Deno.test("parseMagnet() gives a MagnetLink or a ProtocolError for random and mutated links", () => {
   const rng = new Rng(0x5348_0402);
   const links = fc.sample(magnetArb, { seed: 0x5348_0403, numRuns: 200 });
-  const alphabet = "magnet:?&=%.xtdnrbmhuiv0123456789abcdefABCDEF:/+ \u00e9";
   const outcomes = new Set<string>();
   for (let i = 0; i < 5000; i++) {
-    let text = rng.pick(links);
-    if (rng.chance(0.3)) {
-      text = Array.from(
-        { length: rng.int(200) },
-        () => alphabet[rng.int(alphabet.length)],
-      ).join("");
-      if (rng.chance(0.5)) text = `magnet:?${text}`;
-    } else {
-      for (let edits = 1 + rng.int(4); edits > 0; edits--) {
-        const at = rng.int(text.length + 1);
-        const roll = rng.int(3);
-        const c = alphabet[rng.int(alphabet.length)]!;
-        text = roll === 0
-          ? text.slice(0, at) + c + text.slice(at)
-          : roll === 1
-          ? text.slice(0, at) + text.slice(at + 1 + rng.int(8))
-          : text.slice(0, at) + c + text.slice(at + 1);
-      }
-    }
+    const text = rng.chance(0.3)
+      ? magnetNoise(rng)
+      : mutateText(rng, rng.pick(links));
     outcomes.add(outcomeOf(() => parseMagnet(text), (link) => {
       // What it accepts, it writes back to a link that reads the same.
       const again = parseMagnet(
