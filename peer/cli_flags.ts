@@ -5,14 +5,17 @@
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { type FileQuery, fromHex } from "@shoal/protocol";
+import { type FileQuery, fromHex, isMagnetLink } from "@shoal/protocol";
 import { LOG_FORMATS, type LogFormat } from "../logging.ts";
 import { MAX_CONNECTIONS_PER_ADDRESS } from "./swarm/address_limit.ts";
+import { isTorrentPath, torrentOutPath } from "./torrent_paths.ts";
 
 /** The peer's usage text. */
 export const PEER_USAGE = `Usage:
   shoal peer --tracker HOST:PORT --seed FILE [--seed FILE ...] [--port 0]
   shoal peer --tracker HOST:PORT --get NAME|ID [--out downloads] [--no-seed]
+  shoal peer --get FILE.torrent|MAGNET [--out downloads] [--no-seed]
+  shoal peer --make-torrent FILE [--tracker HOST:PORT] [--torrent-out PATH]
   shoal peer --tracker HOST:PORT --list [QUERY] [--json]
   shoal peer --tracker HOST:PORT --ui [--ui-port 8080] [--out downloads]
 (in the clone, "deno task peer" does the same as "shoal peer")
@@ -21,11 +24,19 @@ Shares files with other Shoal peers through a tracker.
 
 Options:
   --tracker ADDRESS     the tracker: HOST:PORT, [IPv6]:PORT or what the tracker
-                        prints, udp://HOST:PORT (default 127.0.0.1:6969)
-  --seed FILE           share FILE (repeat for several files)
-  --get NAME|ID         download a file by name (case aside when only one file
-                        has it), by its id, or by the first 8 or more hex
-                        digits of its id
+                        prints, udp://HOST:PORT (default: the udp:// tracker
+                        a .torrent or magnet link names, else 127.0.0.1:6969)
+  --seed FILE           share FILE (repeat for several files); prints its
+                        magnet link
+  --get WHAT            download a file: by name (case aside when only one
+                        file has it), by its id or the first 8 or more hex
+                        digits of it, by magnet link (quote it in the shell),
+                        or from a .torrent file (a path ending in .torrent)
+  --make-torrent FILE   hash FILE, write FILE's name + .torrent in the current
+                        folder, print its magnet link and exit (an existing
+                        .torrent is never overwritten); with --tracker, the
+                        torrent and link name that tracker
+  --torrent-out PATH    where --make-torrent writes the .torrent instead
   --list [QUERY]        print the files the tracker knows (name, size, peers,
                         short id), or those whose name contains QUERY
   --out DIR             download folder; the peer keeps its state in DIR/.shoal
@@ -58,18 +69,36 @@ Options:
 Paths are relative to the folder you run the command from.
 Exit codes: 0 done (or stopped by Ctrl+C or SIGTERM), 1 failed, 2 bad command
 line, 3 unknown file, 4 ambiguous name, 5 no peer left, 6 cannot write the
-file, 7 tracker unreachable.`;
+file, 7 tracker unreachable, 8 bad .torrent file or magnet link.`;
 
 /** Log levels the peer accepts. */
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
+
+/** The default tracker, when neither `--tracker` nor a link names one. */
+export const DEFAULT_TRACKER = "127.0.0.1:6969";
+
+/**
+ * What `--get` names: a file by name or id, a magnet link, or a `.torrent`
+ * file (an absolute path).
+ */
+export type GetTarget =
+  | { kind: "query"; query: FileQuery }
+  | { kind: "magnet"; link: string }
+  | { kind: "torrent"; path: string };
 
 /** Checked peer flags. */
 export interface PeerFlags {
   help: boolean;
   trackerHost: string;
   trackerPort: number;
+  /** True when `--tracker` was given (it wins over a link's tracker). */
+  trackerGiven: boolean;
   seeds: string[];
-  get: FileQuery | null;
+  get: GetTarget | null;
+  /** `--make-torrent FILE`: the file (absolute), or null. */
+  makeTorrent: string | null;
+  /** Where `--make-torrent` writes the `.torrent` (absolute), or null. */
+  torrentOut: string | null;
   outDir: string;
   serve: boolean;
   host: string;
@@ -189,7 +218,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         version: { type: "boolean", short: "V", default: false },
         json: { type: "boolean", default: false },
         "log-format": { type: "string", default: "text" },
-        tracker: { type: "string", default: "127.0.0.1:6969" },
+        tracker: { type: "string" },
         seed: { type: "string", multiple: true, default: [] },
         get: { type: "string" },
         out: { type: "string", default: "downloads" },
@@ -210,6 +239,8 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         },
         "no-partial": { type: "boolean", default: false },
         list: { type: "boolean", default: false },
+        "make-torrent": { type: "string" },
+        "torrent-out": { type: "string" },
       },
       strict: true,
       allowPositionals: true,
@@ -234,7 +265,23 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       "--list only prints the tracker's files: run it without --seed, --get or --ui",
     );
   }
-  const tracker = parseHostPort(v.tracker);
+  const makeTorrent = v["make-torrent"];
+  if (
+    makeTorrent !== undefined &&
+    (v.seed.length > 0 || v.get !== undefined || v.ui || v.list ||
+      v["no-seed"])
+  ) {
+    throw new UsageError(
+      "--make-torrent only writes a .torrent and exits: run it without --seed, --get, --list, --ui or --no-seed",
+    );
+  }
+  if (makeTorrent === "") {
+    throw new UsageError("--make-torrent needs a file to describe");
+  }
+  if (v["torrent-out"] !== undefined && makeTorrent === undefined) {
+    throw new UsageError("--torrent-out only makes sense with --make-torrent");
+  }
+  const tracker = parseHostPort(v.tracker ?? DEFAULT_TRACKER);
   const port = Number(v.port);
   if (!/^\d+$/.test(v.port) || port > 65_535) {
     throw new UsageError(
@@ -299,18 +346,19 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       `--log-format "${logFormat}" is not one of ${LOG_FORMATS.join(", ")}`,
     );
   }
-  let get: FileQuery | null = null;
+  let get: GetTarget | null = null;
   if (v.get !== undefined) {
-    const id = /^[0-9a-fA-F]{64}$/.test(v.get) ? fromHex(v.get) : null;
-    get = id ? { id } : { name: v.get };
     if (v.get.length === 0) {
-      throw new UsageError("--get needs a file name or id");
+      throw new UsageError(
+        "--get needs a file name, an id, a magnet link or a .torrent file",
+      );
     }
+    get = getTarget(v.get, cwd);
   }
   // With none of --seed, --get and --ui, the peer seeds again what its
   // state folder lists; main() says "nothing to do" if that is nothing.
   const seedsOnlySaved = get === null && v.seed.length === 0 && !v.ui &&
-    !v.list;
+    !v.list && makeTorrent === undefined;
   if (v.ui && v["no-seed"]) {
     throw new UsageError("--no-seed cannot be used with --ui");
   }
@@ -321,6 +369,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     help: v.help,
     trackerHost: tracker.host,
     trackerPort: tracker.port,
+    trackerGiven: v.tracker !== undefined,
     seeds: v.seed.map((path) => resolve(cwd, path)),
     get,
     outDir: resolve(cwd, v.out),
@@ -342,5 +391,62 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     verify: v.verify,
     seedsOnlySaved,
     list: v.list ? positionals[0] ?? "" : null,
+    makeTorrent: makeTorrent === undefined ? null : resolve(cwd, makeTorrent),
+    torrentOut: makeTorrent === undefined
+      ? null
+      : torrentOutPath(makeTorrent, v["torrent-out"], cwd),
   };
+}
+
+/** Reads a `--get` value: a magnet link, a `.torrent` path, an id or a name. */
+function getTarget(text: string, cwd: string): GetTarget {
+  // Pasted links often come with spaces around them.
+  if (isMagnetLink(text.trim())) return { kind: "magnet", link: text.trim() };
+  if (isTorrentPath(text)) return { kind: "torrent", path: resolve(cwd, text) };
+  const id = /^[0-9a-fA-F]{64}$/.test(text) ? fromHex(text) : null;
+  return { kind: "query", query: id ? { id } : { name: text } };
+}
+
+/**
+ * The URL a `.torrent` or magnet link names a Shoal tracker by.
+ *
+ * @param host the tracker's host (an IPv6 address is put in brackets)
+ * @param port its UDP port
+ * @returns `udp://HOST:PORT/announce`
+ * @example
+ * ```ts
+ * import { trackerUrl } from "./cli_flags.ts";
+ * trackerUrl("::1", 6969); // "udp://[::1]:6969/announce"
+ * ```
+ */
+export function trackerUrl(host: string, port: number): string {
+  return `udp://${host.includes(":") ? `[${host}]` : host}:${port}/announce`;
+}
+
+/**
+ * The first tracker in a list that a Shoal peer can reach (`udp://HOST:PORT`,
+ * as {@linkcode parseHostPort} reads it); `http://` and `wss://` trackers are
+ * skipped.
+ *
+ * @param urls tracker URLs from a `.torrent` or magnet link (untrusted)
+ * @returns host and port, or null when none is a UDP tracker
+ * @example
+ * ```ts
+ * import { firstUdpTracker } from "./cli_flags.ts";
+ * firstUdpTracker(["https://t.example/announce", "udp://t.example:6969/announce"]);
+ * // { host: "t.example", port: 6969 }
+ * ```
+ */
+export function firstUdpTracker(
+  urls: readonly string[],
+): { host: string; port: number } | null {
+  for (const url of urls) {
+    if (!/^udp:\/\//i.test(url)) continue;
+    try {
+      return parseHostPort(url);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+    }
+  }
+  return null;
 }

@@ -5,9 +5,12 @@
  * paths need:
  *
  * - `--allow-net` (any peer may be anywhere),
- * - `--allow-read` of the seeded files, the download folder and Shoal's own
- *   source (the worker modules are loaded at run time),
+ * - `--allow-read` of the seeded files, the download folder, a `.torrent`
+ *   given to `--get`, and Shoal's own source (the worker modules are loaded
+ *   at run time),
  * - `--allow-write` of the download folder only,
+ * - for `--make-torrent FILE`: read of FILE (and Shoal's source) and write
+ *   of the one `.torrent` path it writes, nothing else,
  * - `--allow-env` of `INIT_CWD`, `HOME` and `NO_COLOR`,
  * - no `--allow-run`, no `--allow-ffi`, no `--allow-sys`, no prompts.
  *
@@ -22,6 +25,7 @@
 import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isTorrentPath, torrentOutPath } from "./torrent_paths.ts";
 
 /** Shoal's root folder (the one with deno.json). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -76,6 +80,9 @@ export function peerRunArgs(
     options: {
       seed: { type: "string", multiple: true, default: [] },
       out: { type: "string", default: "downloads" },
+      get: { type: "string" },
+      "make-torrent": { type: "string" },
+      "torrent-out": { type: "string" },
     },
     strict: false,
     allowPositionals: true,
@@ -87,19 +94,30 @@ export function peerRunArgs(
   const seeds = (values.seed as (string | boolean)[])
     .filter((seed): seed is string => typeof seed === "string")
     .flatMap((seed) => withReal(resolve(cwd, seed)));
-  const outDirs = withReal(resolve(
-    cwd,
-    typeof values.out === "string" ? values.out : "downloads",
-  ));
-  const read = [
-    ...seeds,
-    ...outDirs,
-    resolve(root, "peer"),
-    resolve(root, "protocol"),
-  ];
+  const text = (value: unknown) => typeof value === "string" ? value : null;
+  const source = [resolve(root, "peer"), resolve(root, "protocol")];
+  const makeTorrent = text(values["make-torrent"]);
+  const get = text(values.get);
+  const torrent = get !== null && isTorrentPath(get)
+    ? withReal(resolve(cwd, get))
+    : [];
+  // --make-torrent reads one file and writes one: no download folder.
+  const writable = makeTorrent !== null
+    ? withReal(
+      torrentOutPath(
+        makeTorrent,
+        text(values["torrent-out"]) ?? undefined,
+        cwd,
+      ),
+    )
+    : withReal(resolve(cwd, text(values.out) ?? "downloads"));
+  const read = makeTorrent !== null
+    // Read of the .torrent path too: an existing one is refused before hashing.
+    ? [...withReal(resolve(cwd, makeTorrent)), ...writable, ...source]
+    : [...seeds, ...torrent, ...writable, ...source];
   // Commas separate entries in a Deno permission list: a path with a comma
   // cannot be granted precisely, so it is refused rather than widened.
-  for (const path of [...read]) {
+  for (const path of [...read, ...writable]) {
     if (path.includes(",")) {
       throw new RangeError(
         `Cannot grant access to "${path}": the path contains a comma; rename it or use plain deno run`,
@@ -112,7 +130,7 @@ export function peerRunArgs(
     PEER_V8_FLAGS,
     "--allow-net",
     `--allow-read=${read.join(",")}`,
-    `--allow-write=${outDirs.join(",")}`,
+    `--allow-write=${writable.join(",")}`,
     `--allow-env=${PEER_ENV.join(",")}`,
     resolve(root, "peer", "main.ts"),
     ...args,

@@ -5,13 +5,15 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { toHex } from "@shoal/protocol";
+import { magnetLink, type Manifest, toHex } from "@shoal/protocol";
 import { setupLogging } from "../logging.ts";
 import { SHOAL_VERSION } from "../version.ts";
 import {
+  firstUdpTracker,
   parsePeerFlags,
   PEER_USAGE,
   type PeerFlags,
+  trackerUrl,
   UsageError,
 } from "./cli_flags.ts";
 import { PeerNode } from "./node.ts";
@@ -23,6 +25,8 @@ import { formatBytes, plural } from "./progress.ts";
 import { cliOutput } from "./cli_output.ts";
 import { findFile } from "./find_file.ts";
 import { listFiles } from "./list_files.ts";
+import { LinkError, type OpenedGet, openGetTarget } from "./get_link.ts";
+import { makeTorrentCommand } from "./make_torrent.ts";
 import { startWebUi, type WebUi } from "./web/server.ts";
 
 const logger = getLogger(["shoal", "peer"]);
@@ -42,6 +46,9 @@ function say(line: string): void {
   // deno-lint-ignore no-console
   console.log(line);
 }
+
+/** Exit code for a `.torrent` file or magnet link that cannot be used. */
+const EXIT_BAD_LINK = 8;
 
 /** Exit code after a second Ctrl+C or SIGTERM while the first one is handled. */
 const EXIT_FORCED = 130;
@@ -78,6 +85,40 @@ export async function main(args: string[], cwd: string): Promise<number> {
   const out = cliOutput(flags.json);
   await setupLogging({ level: flags.logLevel, format: flags.logFormat });
   if (flags.list !== null) return await listFiles(flags, out);
+  if (flags.makeTorrent !== null) return await makeTorrentCommand(flags, out);
+  // A bad .torrent or magnet link is said before anything starts or is written.
+  let get: OpenedGet | null = null;
+  if (flags.get) {
+    try {
+      get = await openGetTarget(flags.get);
+    } catch (error) {
+      if (!(error instanceof LinkError)) throw error;
+      out.error("bad_link", EXIT_BAD_LINK, error.message);
+      return EXIT_BAD_LINK;
+    }
+  }
+  // --tracker wins; else the first udp:// tracker the link names.
+  const tracker =
+    (!flags.trackerGiven && firstUdpTracker(get?.trackers ?? [])) ||
+    { host: flags.trackerHost, port: flags.trackerPort };
+  const trackerLabel = `${tracker.host}:${tracker.port}`;
+  /** The seeding event of a file, with its magnet link (naming our tracker). */
+  const seeding = (manifest: Manifest, id: Uint8Array, text: string) => {
+    const magnet = magnetLink(id, manifest.name, [
+      trackerUrl(tracker.host, tracker.port),
+    ]);
+    out.event(
+      "seeding",
+      {
+        name: manifest.name,
+        size: manifest.size,
+        chunkCount: manifest.chunkCount,
+        fileId: toHex(id),
+        magnet,
+      },
+      `${text}\n${magnet}`,
+    );
+  };
   const outProblem = await folderProblem(flags.outDir);
   if (outProblem) {
     out.error("usage", 2, outProblem);
@@ -111,8 +152,8 @@ export async function main(args: string[], cwd: string): Promise<number> {
   let node: PeerNode;
   try {
     node = await PeerNode.start({
-      trackerHost: flags.trackerHost,
-      trackerPort: flags.trackerPort,
+      trackerHost: tracker.host,
+      trackerPort: tracker.port,
       outDir: flags.outDir,
       hostname: flags.host,
       port: flags.port,
@@ -172,7 +213,8 @@ export async function main(args: string[], cwd: string): Promise<number> {
         signal: stop.signal,
         port: flags.uiPort,
         cwd,
-        trackerLabel: `${flags.trackerHost}:${flags.trackerPort}`,
+        trackerLabel,
+        trackerUrl: trackerUrl(tracker.host, tracker.port),
         downloads: { giveUpAfterMs: flags.giveUpAfterMs },
       });
       out.event("ui", { url: ui.url }, `Shoal web page: ${ui.url}`);
@@ -181,14 +223,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
       // What this peer seeded before (its state lives in --out/.shoal) is shared again.
       const restored = await node.library.restore();
       for (const file of restored.files) {
-        out.event(
-          "seeding",
-          {
-            name: file.manifest.name,
-            size: file.manifest.size,
-            chunkCount: file.manifest.chunkCount,
-            fileId: file.idHex,
-          },
+        seeding(
+          file.manifest,
+          file.id,
           `seeding ${file.manifest.name} again (${
             formatBytes(file.manifest.size)
           }) id ${file.idHex}`,
@@ -226,14 +263,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
             `hashing ${path}: ${Math.floor((bytes / size) * 100)}%`,
           ),
       );
-      out.event(
-        "seeding",
-        {
-          name: file.manifest.name,
-          size: file.manifest.size,
-          chunkCount: file.manifest.chunkCount,
-          fileId: file.idHex,
-        },
+      seeding(
+        file.manifest,
+        file.id,
         `seeding ${file.manifest.name} (${formatBytes(file.manifest.size)}, ${
           plural(file.manifest.chunkCount, "chunk")
         }) id ${file.idHex}`,
@@ -245,21 +277,20 @@ export async function main(args: string[], cwd: string): Promise<number> {
       await node.announceNow();
       out.event(
         "serving",
-        {
-          port: node.port,
-          tracker: `${flags.trackerHost}:${flags.trackerPort}`,
-        },
-        `serving peers on port ${node.port}, tracker ${flags.trackerHost}:${flags.trackerPort}`,
+        { port: node.port, tracker: trackerLabel },
+        `serving peers on port ${node.port}, tracker ${trackerLabel}`,
       );
     }
-    if (flags.get) {
+    if (get) {
       let result;
       try {
         // A name no file has exactly may be an id prefix or differ in case.
-        const query = "name" in flags.get
-          ? await findFile(node.tracker, flags.get.name)
-          : flags.get;
+        const query = "name" in get.query
+          ? await findFile(node.tracker, get.query.name)
+          : get.query;
         result = await node.download(query, {
+          // From a .torrent: no peer is asked for the manifest.
+          ...(get.manifestBytes ? { manifestBytes: get.manifestBytes } : {}),
           giveUpAfterMs: flags.giveUpAfterMs,
           verify: flags.verify,
           onProgress: (progress) => out.progress(progress),
@@ -270,14 +301,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
       }
       out.done(result);
       if (!flags.serve && !flags.ui) return 0;
-      out.event(
-        "seeding",
-        {
-          name: result.manifest.name,
-          size: result.manifest.size,
-          chunkCount: result.manifest.chunkCount,
-          fileId: toHex(result.fileId),
-        },
+      seeding(
+        result.manifest,
+        result.fileId,
         `seeding ${result.manifest.name}; press Ctrl+C to stop`,
       );
     }

@@ -295,12 +295,11 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
   return manifestBytesOf(encodeBencode(infoDictionary(manifest)), manifest);
 }
 
-function fail(message: string, offset = 0): never {
-  throw new ProtocolError(
-    "bad_manifest",
-    `Cannot read manifest: ${message}`,
-    offset,
-  );
+function fail(
+  message: string,
+  code: "bad_manifest" | "bad_string" = "bad_manifest",
+): never {
+  throw new ProtocolError(code, `Cannot read manifest: ${message}`);
 }
 
 function checkSize(bytes: Uint8Array): void {
@@ -327,7 +326,7 @@ function asText(value: BValue | undefined, what: string): string {
   try {
     return STRICT_UTF8.decode(value);
   } catch {
-    return fail(`${what} is not UTF-8`);
+    return fail(`${what} is not UTF-8`, "bad_string");
   }
 }
 
@@ -413,7 +412,6 @@ export function parseManifest(
     );
   }
   const chunkSize = Number(pieceLength);
-  asText(dictGet(info, "name"), "name");
   const tree = asDict(dictGet(info, "file tree"), "file tree");
   if (tree.size !== 1) {
     fail(
@@ -425,7 +423,8 @@ export function parseManifest(
   for (let i = 0; i < rawName.length; i++) nameBytes[i] = rawName.charCodeAt(i);
   const name = asText(nameBytes, "file name");
   const problem = fileNameProblem(name);
-  if (problem) fail(`file name ${problem}`);
+  if (problem) fail(`file name ${problem}`, "bad_string");
+  asText(dictGet(info, "name"), "name");
   const leaf = asDict(node, "file tree entry");
   if (leaf.size !== 1 || !leaf.has("")) {
     fail(

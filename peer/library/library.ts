@@ -6,23 +6,20 @@
  *
  * @module
  */
-import { basename, join, resolve, sep as SEP } from "node:path";
+import { join, resolve, sep as SEP } from "node:path";
 import {
   Bitfield,
   bytesEqual,
-  chunkSizeFor,
   type FileAnnouncement,
   fileIdOf,
-  fileNameProblem,
   fromHex,
   type Manifest,
-  MAX_CHUNK_BYTES,
-  MAX_CHUNK_COUNT,
   parseManifest,
   ProtocolError,
   toHex,
 } from "@shoal/protocol";
 import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
+import { checkSeedable, SeedError, tooLargeError } from "./seedable.ts";
 
 /** One file this peer can serve chunks of. */
 export interface SharedFile {
@@ -50,14 +47,7 @@ export interface SharedFile {
   stale: boolean;
 }
 
-/** A file that cannot be seeded; the message is one line for the user. */
-export class SeedError extends Error {
-  /** @param message one line for the user */
-  constructor(message: string) {
-    super(message);
-    this.name = "SeedError";
-  }
-}
+export { SeedError };
 
 interface SavedSeed {
   path: string;
@@ -290,40 +280,10 @@ export class Library {
       waitForCtimeFromBytes?: number;
     } = {},
   ): Promise<SharedFile> {
-    const absolute = resolve(path);
-    const name = basename(absolute);
-    const problem = fileNameProblem(name);
-    if (problem) {
-      throw new SeedError(
-        `Cannot seed ${absolute}: the file name ${problem}; rename it first`,
-      );
-    }
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(absolute);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new SeedError(`Cannot seed ${absolute}: no such file`);
-      }
-      if (error instanceof Deno.errors.PermissionDenied) {
-        throw new SeedError(`Cannot seed ${absolute}: permission denied`);
-      }
-      if (error instanceof Deno.errors.NotCapable) {
-        // Deno's sandbox, not the file system: this run may not read it.
-        throw new SeedError(
-          `Cannot seed ${absolute}: this peer was not given read access to it (start it with --seed ${absolute})`,
-        );
-      }
-      throw error;
-    }
-    if (info.isDirectory) {
-      throw new SeedError(
-        `Cannot seed ${absolute}: it is a folder, and Shoal shares single files for now; seed the files in it one by one`,
-      );
-    }
-    if (!info.isFile) {
-      throw new SeedError(`Cannot seed ${absolute}: it is not a regular file`);
-    }
+    const { absolute, name, info, chunkSize: sizeChunk } = await checkSeedable(
+      path,
+      "seed",
+    );
     if (await this.#inStateFolder(absolute)) {
       // Resume data, part files and the web page's token are this peer's
       // own: never published, whatever path or link names them.
@@ -344,14 +304,10 @@ export class Library {
     // hide a change made in the same second, so it is not trusted (as git's
     // "racily clean" entries are not).
     let manifestBytes = saved ? await this.#loadManifest(saved.id) : null;
-    const chunkSize = options.chunkSize ?? chunkSizeFor(info.size);
+    const chunkSize = options.chunkSize ?? sizeChunk;
     if (!manifestBytes && chunkSize === null) {
       // Said before hashing, not after: the largest chunks hold 1 TiB.
-      throw new SeedError(
-        `Cannot seed ${absolute}: it is ${info.size} bytes, and Shoal shares files of up to ${
-          MAX_CHUNK_COUNT * MAX_CHUNK_BYTES
-        } bytes (1 TiB); split it first`,
-      );
+      throw tooLargeError(absolute, info.size, "seed");
     }
     if (!manifestBytes) {
       const waitFrom = options.waitForCtimeFromBytes ??
@@ -581,7 +537,7 @@ export function buildManifest(
       }
       worker.terminate();
       if (event.type === "built") resolvePromise(event);
-      else reject(new SeedError(`Cannot seed ${path}: ${event.message}`));
+      else reject(new SeedError(`Cannot hash ${path}: ${event.message}`));
     };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();

@@ -218,6 +218,17 @@ function failureOf(error: unknown): DownloadFailure {
   };
 }
 
+/** Longest display name kept from a magnet link, in characters. */
+const MAX_LABEL_CHARS = 255;
+
+/** A magnet link's `dn` as a one-line, bounded display name. */
+function displayName(label: string): string {
+  // Control and format characters (line breaks, U+202E and other bidi
+  // overrides) could make the name read as something else.
+  const line = label.replace(/[\p{Cc}\p{Cf}]/gu, " ").trim();
+  return Array.from(line).slice(0, MAX_LABEL_CHARS).join("");
+}
+
 const ACTIVE_STATES = new Set(["finding", "downloading", "checking"]);
 /** Rate samples kept for the speed graph (one a second). */
 export const HISTORY_SAMPLES = 60;
@@ -313,14 +324,18 @@ export class DownloadManager {
    * Starts a download.
    *
    * @param query `{ name }` or `{ id }`
+   * @param label what to call a download by id until its manifest names it
+   *   (a magnet link's `dn`); untrusted, shown as text
    * @returns its record
    * @throws {StartError} when closed, too busy, or the same file is already on its way
    */
-  start(query: FileQuery): DownloadRecord {
+  start(query: FileQuery, label?: string): DownloadRecord {
     const byId = "id" in query;
     const text = byId ? toHex(query.id) : query.name;
     this.#checkCanRun(text, byId, null);
     const record = this.#newRecord(text, byId);
+    const shown = byId && label !== undefined ? displayName(label) : "";
+    if (shown !== "") record.name = shown;
     this.#records.set(record.key, record);
     this.#trim();
     this.#launch(record);
@@ -533,7 +548,9 @@ export class DownloadManager {
     // peer seeds the file), not at the download's own last event.
     record.state = progress.state === "done" ? "checking" : progress.state;
     if (progress.fileId) record.fileId = progress.fileId;
-    record.name = progress.name;
+    // Until its manifest is in, a download by id is named by the id: the
+    // page keeps the name it had (a magnet link's dn, or the name asked for).
+    if (progress.name !== record.fileId) record.name = progress.name;
     record.size = progress.size;
     record.chunkCount = progress.chunkCount;
     record.chunksDone = progress.chunksDone;

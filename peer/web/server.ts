@@ -9,22 +9,32 @@
  * - `GET  /api/tracker?q=&offset=`: files the tracker knows, by name
  * - `POST /api/seed/upload?name=`: raw file bytes, saved to `<out>/shared/` and seeded
  * - `POST /api/seed/path`: `{ "path": "/abs/file" }`, seeded in place
- * - `POST /api/downloads`: `{ "name": "..." }` or `{ "id": "hex" }`
+ * - `POST /api/downloads`: `{ "name": "..." }` (a name, a 64-hex-digit id or
+ *   a v2 magnet link) or `{ "id": "hex" }`
  * - `POST /api/downloads/:key/pause`, `.../resume`, `.../remove` (`{ "deleteData": bool }`)
  * - `POST /api/downloads/clear`: forgets finished and failed downloads
  * - `POST /api/seeds/:id/remove`: `{ "deleteFile": bool }`, stops seeding a file
  * - `POST /api/settings`: `{ "maxUploadBytesPerSecond": n|null, "maxDownloadBytesPerSecond": n|null, "uploadSlots": n }`
  * - `GET  /files/:id`: a complete file inside the download folder, as an attachment
+ * - `GET  /torrents/:id`: a shared file's `.torrent` (BEP 52), as an attachment
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { fromHex } from "@shoal/protocol";
+import {
+  encodeTorrent,
+  fromHex,
+  isMagnetLink,
+  magnetLink,
+  parseMagnet,
+  ProtocolError,
+} from "@shoal/protocol";
 import type { PeerLimits, PeerNode } from "../node.ts";
 import type { SharedFile } from "../library/library.ts";
 import { SeedError } from "../library/library.ts";
 import { TrackerError } from "../tracker_client.ts";
+import { attachmentDisposition } from "./attachment.ts";
 import { RequestGuard } from "./guard.ts";
 import { loadOrCreateToken } from "./token_file.ts";
 import { fileStore } from "./saved_downloads.ts";
@@ -82,6 +92,11 @@ export interface WebUiOptions {
   cwd?: string;
   /** How the tracker is shown on the page. @default {""} */
   trackerLabel?: string;
+  /**
+   * The tracker the magnet links and `.torrent` files the page hands out
+   * name, e.g. `udp://127.0.0.1:6969/announce`. @default {none}
+   */
+  trackerUrl?: string;
   /** Limits for the page's downloads. */
   downloads?: DownloadManagerOptions;
 }
@@ -109,6 +124,10 @@ interface SeedView {
   complete: boolean;
   stale: boolean;
   fileUrl: string | null;
+  /** Its v2 magnet link, naming this peer's tracker; null while stale. */
+  magnet: string | null;
+  /** Where its `.torrent` is served; null while stale. */
+  torrentUrl: string | null;
   /** Whether the page may delete it (only files in the download folder). */
   deletable: boolean;
   upBytesPerSecond: number;
@@ -271,6 +290,7 @@ export async function startWebUi(
   const outDir = resolve(node.outDir);
   const sharedDir = join(outDir, "shared");
   const statics = await loadStatic();
+  const trackerUrls = options.trackerUrl ? [options.trackerUrl] : [];
   const manager = new DownloadManager({
     download: (query, downloadOptions) => node.download(query, downloadOptions),
     discardPartial: (idHex) => node.discardPartial(idHex),
@@ -305,6 +325,10 @@ export async function startWebUi(
       fileUrl: complete && !file.stale && inside(outDir, path)
         ? `/files/${file.idHex}`
         : null,
+      magnet: file.stale
+        ? null
+        : magnetLink(file.id, file.manifest.name, trackerUrls),
+      torrentUrl: file.stale ? null : `/torrents/${file.idHex}`,
       deletable: complete && inside(outDir, path) &&
         !inside(node.stateDir, path),
       upBytesPerSecond: Math.round(up),
@@ -504,11 +528,53 @@ export async function startWebUi(
         "content-security-policy": "sandbox; default-src 'none'",
         "content-type": "application/octet-stream",
         "content-length": String(info.size),
-        "content-disposition": `attachment; filename*=UTF-8''${
-          encodeURIComponent(file.manifest.name)
-        }`,
+        "content-disposition": attachmentDisposition(file.manifest.name),
       },
     });
+  }
+
+  /** A shared file's `.torrent`, built from the manifest the library holds. */
+  function serveTorrent(idHex: string): Response {
+    const id = fromHex(idHex);
+    const file = id ? node.library.get(id) : undefined;
+    if (!file) {
+      return errorJson(404, `No file with id ${idHex} is shared by this peer`);
+    }
+    // A copy over a plain ArrayBuffer, as Response wants.
+    const bytes = new Uint8Array(
+      encodeTorrent(file.manifestBytes, trackerUrls),
+    );
+    return new Response(bytes, {
+      headers: {
+        ...SECURITY_HEADERS,
+        "content-security-policy": "sandbox; default-src 'none'",
+        "content-type": "application/x-bittorrent",
+        "content-length": String(bytes.byteLength),
+        "content-disposition": attachmentDisposition(
+          `${file.manifest.name}.torrent`,
+        ),
+      },
+    });
+  }
+
+  /**
+   * What the download box asked for: a magnet link (by its infohash, named
+   * by its `dn` until the manifest comes), an id, or a name.
+   */
+  function downloadQuery(text: string) {
+    if (isMagnetLink(text)) {
+      try {
+        const magnet = parseMagnet(text);
+        return manager.start({ id: magnet.id }, magnet.name ?? undefined);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        throw new HttpError(400, error.message);
+      }
+    }
+    const id = /^[0-9a-fA-F]{64}$/.test(text)
+      ? fromHex(text.toLowerCase())
+      : null;
+    return manager.start(id ? { id } : { name: text });
   }
 
   async function api(request: Request, url: URL): Promise<Response> {
@@ -549,13 +615,12 @@ export async function startWebUi(
         return json(manager.start({ id }), 202);
       }
       if (typeof body.name === "string" && body.name.trim() !== "") {
-        const name = body.name.trim();
-        const id = /^[0-9a-fA-F]{64}$/.test(name)
-          ? fromHex(name.toLowerCase())
-          : null;
-        return json(manager.start(id ? { id } : { name }), 202);
+        return json(downloadQuery(body.name.trim()), 202);
       }
-      throw new HttpError(400, "Cannot download: type a file name first");
+      throw new HttpError(
+        400,
+        "Cannot download: type a file name, an id or a magnet link first",
+      );
     }
     if (method === "POST" && path === "/api/downloads/clear") {
       manager.clearFinished();
@@ -615,6 +680,10 @@ export async function startWebUi(
       const fileMatch = /^\/files\/([0-9a-f]{64})$/.exec(url.pathname);
       if (fileMatch && request.method === "GET") {
         return await serveFile(fileMatch[1]!);
+      }
+      const torrentMatch = /^\/torrents\/([0-9a-f]{64})$/.exec(url.pathname);
+      if (torrentMatch && request.method === "GET") {
+        return serveTorrent(torrentMatch[1]!);
       }
       const asset = statics.get(url.pathname);
       if (asset && (request.method === "GET" || request.method === "HEAD")) {

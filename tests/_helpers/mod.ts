@@ -3,6 +3,7 @@
  * in one line (`import * as h from "../_helpers/mod.ts"`).
  */
 export * from "./attack.ts";
+export * from "./bad_links.ts";
 export * from "./fake_seeder.ts";
 export * from "./peers.ts";
 export * from "./tracker.ts";

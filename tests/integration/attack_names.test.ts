@@ -10,38 +10,57 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { fileIdOf, HASH_BYTES, sha256, toHex } from "@shoal/protocol";
+import {
+  type BDict,
+  bkey,
+  type BValue,
+  encodeBencode,
+  fileIdOf,
+  fileMerkle,
+  HASH_BYTES,
+  toHex,
+} from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 
 const CHUNK = 16 * 1024;
 
 /**
- * Canonical manifest bytes with any name bytes, as a hostile peer would
- * send them (encodeManifest refuses unsafe names).
+ * Canonical manifest bytes (a BEP 52 info dictionary and piece layer) with
+ * any name bytes, as a hostile peer would send them (encodeManifest refuses
+ * unsafe names).
  */
 function craftManifest(nameBytes: Uint8Array, data: Uint8Array): Uint8Array {
-  const chunkCount = Math.ceil(data.byteLength / CHUNK);
-  const out = new Uint8Array(
-    8 + nameBytes.byteLength + 8 + 4 + 4 + HASH_BYTES + HASH_BYTES * chunkCount,
+  const tree = fileMerkle(data, CHUNK)!;
+  const key = (text: string) => bkey(new TextEncoder().encode(text));
+  const layer = new Uint8Array(tree.pieceHashes.length * HASH_BYTES);
+  tree.pieceHashes.forEach((hash, i) => layer.set(hash, i * HASH_BYTES));
+  const info: BDict = new Map<string, BValue>([
+    [
+      key("file tree"),
+      new Map([[
+        bkey(nameBytes),
+        new Map([[
+          "",
+          new Map<string, BValue>([
+            [key("length"), BigInt(data.byteLength)],
+            [key("pieces root"), tree.piecesRoot],
+          ]),
+        ]]),
+      ]]),
+    ],
+    [key("meta version"), 2n],
+    [key("name"), nameBytes],
+    [key("piece length"), BigInt(CHUNK)],
+  ]);
+  const layers: BDict = tree.pieceHashes.length > 1
+    ? new Map([[bkey(tree.piecesRoot), layer]])
+    : new Map();
+  return encodeBencode(
+    new Map<string, BValue>([[key("info"), info], [
+      key("piece layers"),
+      layers,
+    ]]),
   );
-  const view = new DataView(out.buffer);
-  view.setUint32(0, 0x53484d46);
-  out[4] = 1;
-  out[5] = 1;
-  view.setUint16(6, nameBytes.byteLength);
-  out.set(nameBytes, 8);
-  let at = 8 + nameBytes.byteLength;
-  view.setBigUint64(at, BigInt(data.byteLength));
-  view.setUint32(at + 8, CHUNK);
-  view.setUint32(at + 12, chunkCount);
-  at += 16;
-  out.set(sha256(data), at);
-  at += HASH_BYTES;
-  for (let i = 0; i < chunkCount; i++) {
-    out.set(sha256(data.subarray(i * CHUNK, (i + 1) * CHUNK)), at);
-    at += HASH_BYTES;
-  }
-  return out;
 }
 
 const utf8 = (text: string) => new TextEncoder().encode(text);

@@ -10,13 +10,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  chunkDigest,
   chunkHash,
   createHeader,
   createMessage,
   FrameDecoder,
   type Manifest,
   type Message,
-  sha256,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 
@@ -99,7 +99,7 @@ async function fetchChunk(
       if (!answer) continue;
       assert.equal(answer.kind, "chunk_data", JSON.stringify(answer));
       const data = (answer as { data: Uint8Array }).data;
-      assert.deepEqual(sha256(data), chunkHash(manifest, index));
+      assert.deepEqual(chunkDigest(manifest, data), chunkHash(manifest, index));
       return;
     }
     throw new Error("no chunk within 10 s");

@@ -165,7 +165,7 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
     assert.equal(done.name, "script.bin");
     assert.equal(done.chunkCount, 6);
     assert.equal(done.resumedChunks, 0);
-    assert.equal(done.sha256, await h.sha256File(source));
+    await h.assertFileHash(String(done.path), await h.sha256File(source));
     // Debug logs went to stderr, as JSON lines with peer categories.
     const logs = parseLines(result.stderr);
     assert.ok(

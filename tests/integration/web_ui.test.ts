@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -36,7 +37,7 @@ interface UiPeer extends h.RunningProcess {
 async function startUiPeer(
   tracker: { host: string; port: number },
   outDir: string,
-  options: { uiPort?: number; args?: string[] } = {},
+  options: { uiPort?: number; args?: string[]; giveUpAfterS?: number } = {},
 ): Promise<UiPeer> {
   const process = h.spawnPeer(tracker, [
     "--ui",
@@ -45,7 +46,7 @@ async function startUiPeer(
     "--out",
     outDir,
     "--give-up-after",
-    "5",
+    String(options.giveUpAfterS ?? 5),
     ...(options.args ?? []),
   ]);
   try {
@@ -259,6 +260,117 @@ Deno.test("web page refuses requests with a foreign Host or Origin, or no token"
   }
 });
 
+Deno.test("web page: a seed's magnet link names its id and the tracker; its .torrent needs the token", async () => {
+  await using tracker = await h.startTracker();
+  await using dir = await h.tempDir();
+  await using source = await h.tempDir();
+  const name = "shoal torrent (1).bin";
+  const sourcePath = join(source.path, name);
+  await h.makeFile(sourcePath, 700_000, 3);
+  const peer = await startUiPeer(tracker, dir.path);
+  try {
+    const withToken = { "x-shoal-token": peer.token };
+    const seeded = await fetch(`${peer.origin}/api/seed/path`, {
+      method: "POST",
+      headers: { ...withToken, "content-type": "application/json" },
+      body: JSON.stringify({ path: sourcePath }),
+    });
+    assert.equal(seeded.status, 201);
+    const seed = await seeded.json();
+    // The file list the page reads: each seed's magnet link and .torrent.
+    const state = await (await fetch(`${peer.origin}/api/state`, {
+      headers: withToken,
+    })).json();
+    assert.equal(state.seeds.length, 1);
+    const listed = state.seeds[0];
+    assert.equal(listed.id, seed.id);
+    const magnet = parseMagnet(listed.magnet);
+    assert.equal(toHex(magnet.id), seed.id);
+    assert.equal(magnet.name, name);
+    const announce = `udp://127.0.0.1:${tracker.port}/announce`;
+    assert.deepEqual(magnet.trackers, [announce]);
+    assert.equal(listed.torrentUrl, `/torrents/${seed.id}`);
+
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      fetch(`${peer.origin}${path}`, { headers });
+    // Served with the token (header, or the page's cookie), as a download.
+    const response = await get(listed.torrentUrl, withToken);
+    assert.equal(response.status, 200);
+    assert.equal(
+      response.headers.get("content-type"),
+      "application/x-bittorrent",
+    );
+    assert.equal(
+      response.headers.get("content-disposition"),
+      `attachment; filename="shoal torrent (1).bin.torrent"; filename*=UTF-8''shoal%20torrent%20%281%29.bin.torrent`,
+    );
+    assert.match(response.headers.get("content-security-policy")!, /sandbox/);
+    const torrent = parseTorrent(
+      new Uint8Array(await response.arrayBuffer()),
+    );
+    assert.equal(toHex(torrent.id), seed.id);
+    assert.equal(torrent.manifest.name, name);
+    assert.equal(torrent.manifest.size, 700_000);
+    assert.deepEqual(torrent.trackers, [announce]);
+    const page = await fetch(peer.url);
+    await page.body?.cancel();
+    const cookie = (page.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const viaCookie = await get(listed.torrentUrl, { cookie });
+    assert.equal(viaCookie.status, 200);
+    await viaCookie.body?.cancel();
+    // Without the token, with a wrong one, or from another site: refused.
+    for (
+      const headers of [
+        {},
+        { "x-shoal-token": "wrong" },
+        { ...withToken, "sec-fetch-site": "cross-site" },
+        { ...withToken, origin: "http://evil.example" },
+      ]
+    ) {
+      const refused = await get(listed.torrentUrl, headers);
+      assert.equal(refused.status, 403, JSON.stringify(headers));
+      await refused.body?.cancel();
+    }
+    const port = new URL(peer.origin).port;
+    assert.equal(
+      await rawStatus(peer.origin, listed.torrentUrl, {
+        ...withToken,
+        host: `evil.example:${port}`,
+      }),
+      403,
+    );
+    // Unknown or malformed ids: 404, with one line.
+    const unknown = await get(`/torrents/${"0".repeat(64)}`, withToken);
+    assert.equal(unknown.status, 404);
+    assert.match((await unknown.json()).error, /^No file with id 0{64} /);
+    for (
+      const path of [
+        `/torrents/${seed.id.toUpperCase()}`,
+        `/torrents/${seed.id}.torrent`,
+        "/torrents/../files",
+        "/torrents/",
+      ]
+    ) {
+      const missing = await get(path, withToken);
+      assert.equal(missing.status, 404, path);
+      await missing.body?.cancel();
+    }
+    // After "stop seeding", its .torrent is gone too.
+    const stop = await fetch(`${peer.origin}/api/seeds/${seed.id}/remove`, {
+      method: "POST",
+      headers: { ...withToken, "content-type": "application/json" },
+      body: JSON.stringify({ deleteFile: false }),
+    });
+    assert.equal(stop.status, 200);
+    await stop.body?.cancel();
+    const gone = await get(listed.torrentUrl, withToken);
+    assert.equal(gone.status, 404);
+    await gone.body?.cancel();
+  } finally {
+    await stopPeer(peer);
+  }
+});
+
 Deno.test({
   name:
     "web page seeds an uploaded file on one peer and downloads it through another's page",
@@ -467,6 +579,248 @@ window.results = Promise.all([
     } finally {
       await browser?.close();
       await evil?.shutdown();
+      for (const peer of peers) await stopPeer(peer);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "web page: a seed's magnet link is copied, its .torrent saved, and the link pasted into another peer's page downloads the file",
+  ignore: !HAS_CHROMIUM,
+  async fn() {
+    await using tracker = await h.startTracker();
+    await using dirA = await h.tempDir();
+    await using dirB = await h.tempDir();
+    await using source = await h.tempDir();
+    const name = "shoal magnet demo.bin";
+    const sourcePath = join(source.path, name);
+    await h.makeFile(sourcePath, 1_500_000, 5);
+    const sourceHash = await h.sha256File(sourcePath);
+    const announce = `udp://127.0.0.1:${tracker.port}/announce`;
+
+    const peers: UiPeer[] = [];
+    let browser: Browser | null = null;
+    try {
+      peers.push(await startUiPeer(tracker, dirA.path));
+      // B waits long for peers: its magnet download of a file nobody
+      // serves (below) must still be looking when B restarts.
+      peers.push(await startUiPeer(tracker, dirB.path, { giveUpAfterS: 120 }));
+      const [a, b] = peers as [UiPeer, UiPeer];
+      browser = await launchChromium();
+      const context = await browser.newContext({
+        viewport: { width: 1100, height: 820 },
+        acceptDownloads: true,
+      });
+      for (const peer of peers) {
+        await context.grantPermissions(["clipboard-read", "clipboard-write"], {
+          origin: peer.origin,
+        });
+      }
+      context.setDefaultTimeout(WAIT_MS);
+
+      // Peer A seeds a file; its row shows the magnet link under it.
+      const pageA = await context.newPage();
+      await pageA.goto(a.url);
+      await pageA.locator("#connection.live").waitFor();
+      await pageA.locator("#file-input").setInputFiles(sourcePath);
+      const seedRow = pageA.locator("#seeds tr", { hasText: name });
+      await seedRow.waitFor();
+      const id = (await seedRow.getAttribute("data-id"))!;
+      const share = pageA.locator(`#seeds tr.share[data-id="${id}"]`);
+      const box = share.getByRole("textbox", {
+        name: `Magnet link of ${name}`,
+      });
+      const magnet = await box.inputValue();
+      const parsed = parseMagnet(magnet);
+      assert.equal(toHex(parsed.id), id);
+      assert.equal(parsed.name, name);
+      assert.deepEqual(parsed.trackers, [announce]);
+      // Shortened on screen (the box is narrower than the link), whole inside.
+      assert.ok(
+        await box.evaluate((input) => input.scrollWidth > input.clientWidth),
+        "the magnet link is not shortened",
+      );
+
+      // "Copy magnet link" puts the whole link on the clipboard.
+      const copy = share.getByRole("button", { name: "Copy magnet link" });
+      await copy.click();
+      await share.getByRole("button", { name: "Copied" }).waitFor();
+      assert.equal(
+        await pageA.evaluate<string>("navigator.clipboard.readText()"),
+        magnet,
+      );
+      // The label comes back.
+      await share.getByRole("button", { name: "Copy magnet link" }).waitFor();
+      // Without the clipboard API, the link's text is selected (and the
+      // browser's copy command used).
+      // (The page's scripts see no clipboard API from here on.)
+      await pageA.evaluate(`navigator.clipboard.writeText("something else")
+        .then(() => Object.defineProperty(navigator, "clipboard", { value: undefined }))`);
+      await copy.click();
+      const selection = await box.evaluate((node) => {
+        const input = node as unknown as {
+          ownerDocument: { activeElement: unknown };
+          selectionStart: number;
+          selectionEnd: number;
+          value: string;
+        };
+        return {
+          focused: input.ownerDocument.activeElement === node,
+          start: input.selectionStart,
+          end: input.selectionEnd,
+          length: input.value.length,
+        };
+      });
+      assert.deepEqual(selection, {
+        focused: true,
+        start: 0,
+        end: magnet.length,
+        length: magnet.length,
+      });
+      await share.getByRole("button", { name: "Copied" }).waitFor();
+
+      // ".torrent" saves NAME.torrent, the same file id.
+      const [saved] = await Promise.all([
+        pageA.waitForEvent("download"),
+        share.getByRole("link", { name: ".torrent" }).click(),
+      ]);
+      assert.equal(saved.suggestedFilename(), `${name}.torrent`);
+      const torrent = parseTorrent(await Deno.readFile((await saved.path())!));
+      assert.equal(toHex(torrent.id), id);
+      assert.deepEqual(torrent.trackers, [announce]);
+
+      // 390 px wide: nothing scrolls sideways; the link, the button and
+      // ".torrent" are all on screen.
+      await pageA.setViewportSize({ width: 390, height: 844 });
+      await pageA.waitForTimeout(300);
+      const width = await pageA.evaluate<number>(
+        "document.documentElement.scrollWidth",
+      );
+      assert.ok(width <= 390, `the page is ${width} px wide at 390 px`);
+      for (
+        const part of [
+          box,
+          copy,
+          share.getByRole("link", { name: ".torrent" }),
+        ]
+      ) {
+        const rect = (await part.boundingBox())!;
+        assert.ok(
+          rect.x >= 0 && rect.x + rect.width <= 390 && rect.width >= 40,
+          `${await part.evaluate((node) => node.outerHTML)} is at ${
+            JSON.stringify(rect)
+          }`,
+        );
+      }
+      await pageA.setViewportSize({ width: 1100, height: 820 });
+      await screenshot(pageA, "magnet");
+
+      // Peer B's page: the clipboard (filled by the fallback copy) pasted
+      // into the download box downloads the file, byte for byte.
+      let pageB = await context.newPage();
+      await pageB.goto(b.url);
+      await pageB.locator("#connection.live").waitFor();
+      assert.equal(
+        await pageB.evaluate<string>("navigator.clipboard.readText()"),
+        magnet,
+      );
+      const input = pageB.getByRole("textbox", {
+        name: "File name, id or magnet link",
+      });
+      await input.focus();
+      await pageB.keyboard.press("ControlOrMeta+V");
+      assert.equal(await input.inputValue(), magnet);
+      await pageB.getByRole("button", { name: "Start Download" }).click();
+      const done = pageB.locator('.dl[data-state="done"]', { hasText: name });
+      await done.waitFor();
+      await h.assertFileHash(join(dirB.path, name), sourceHash);
+
+      // A v1-only or malformed magnet link: one line on the page, nothing starts.
+      const before = await pageB.locator(".dl").count();
+      for (
+        const [link, error] of [
+          [
+            `magnet:?xt=urn:btih:${"c".repeat(40)}&dn=old.bin`,
+            /^Cannot read magnet link: it names only a BitTorrent v1 infohash \(btih\); Shoal needs a v2 one/,
+          ],
+          [
+            "magnet:?xt=urn:btmh:1220abc&dn=short.bin",
+            /^Cannot read magnet link: the btmh hash is not a 32-byte SHA-256/,
+          ],
+        ] as const
+      ) {
+        if (await pageB.locator("#message").isVisible()) {
+          await pageB.locator("#message-close").click();
+        }
+        await input.fill(link);
+        await pageB.getByRole("button", { name: "Start Download" }).click();
+        const message = pageB.locator("#message:not([hidden]) #message-text");
+        await message.waitFor();
+        assert.match((await message.textContent()) ?? "", error);
+        assert.doesNotMatch((await message.textContent()) ?? "", /\n/);
+        assert.equal(await pageB.locator(".dl").count(), before);
+      }
+      const records = (await (await fetch(`${b.origin}/api/state`, {
+        headers: { "x-shoal-token": b.token },
+      })).json()).downloads;
+      assert.equal(records.length, 1, "a bad magnet link started something");
+
+      // A magnet link of a file whose only peer never answers: named by its
+      // dn while no manifest comes, and still so after B restarts.
+      const ghostData = crypto.getRandomValues(new Uint8Array(50_000));
+      const ghostFile = h.manifestOf(ghostData, "ghost on the tracker.bin");
+      await using silent = h.startFakeSeeder({
+        behaviour: "silent",
+        data: ghostData,
+        manifestBytes: ghostFile.bytes,
+        manifest: ghostFile.manifest,
+      });
+      h.listOnTracker(tracker, silent.port, {
+        id: ghostFile.id,
+        name: ghostFile.manifest.name,
+        size: ghostData.byteLength,
+        chunkCount: ghostFile.manifest.chunkCount,
+      });
+      const ghostId = toHex(ghostFile.id);
+      await input.fill(
+        `magnet:?xt=urn:btmh:1220${ghostId}&dn=ghost%20file.bin&tr=${
+          encodeURIComponent(announce)
+        }`,
+      );
+      await pageB.getByRole("button", { name: "Start Download" }).click();
+      const ghost = pageB.locator(`.dl:has(.id-chip [title="${ghostId}"])`);
+      await ghost.and(pageB.locator('[data-state="finding"]')).waitFor();
+      assert.equal(
+        (await ghost.locator(".dl-name").textContent())?.trim(),
+        "ghost file.bin",
+      );
+      await pageB.close();
+      await stopPeer(b);
+      peers.pop();
+      const b2 = await startUiPeer(tracker, dirB.path, { giveUpAfterS: 120 });
+      peers.push(b2);
+      pageB = await context.newPage();
+      await pageB.goto(b2.url);
+      await pageB.locator("#connection.live").waitFor();
+      const ghostAgain = pageB.locator(
+        `.dl:has(.id-chip [title="${ghostId}"])`,
+      );
+      await ghostAgain.waitFor();
+      assert.equal(
+        (await ghostAgain.locator(".dl-name").textContent())?.trim(),
+        "ghost file.bin",
+      );
+      assert.equal(
+        await ghostAgain.getAttribute("data-state"),
+        "finding",
+        "the magnet download did not resume",
+      );
+      await pageB.locator('.dl[data-state="done"]', { hasText: name })
+        .waitFor();
+      await context.close();
+    } finally {
+      await browser?.close();
       for (const peer of peers) await stopPeer(peer);
     }
   },

@@ -19,6 +19,7 @@ import {
   type SavedDownload,
 } from "../../peer/web/saved_downloads.ts";
 import { loadOrCreateToken, TOKEN_FILE } from "../../peer/web/token_file.ts";
+import { attachmentDisposition } from "../../peer/web/attachment.ts";
 import { join } from "node:path";
 import {
   DownloadError,
@@ -372,6 +373,93 @@ Deno.test("DownloadManager keeps its list across a restart and resumes the runni
     parseSavedDownloads({ downloads: [{ query: 1 }, null] }, 9).length,
     0,
   );
+});
+
+Deno.test("DownloadManager names a download started from a magnet link by its dn, across a restart", async () => {
+  const { store, box } = memoryStore();
+  const id = fromHex("ab".repeat(32))!;
+  const first = fakeDownloader();
+  const before = new DownloadManager(first.downloader, { store });
+  // The fake reports the id as the name, as a download does before the manifest.
+  const started = before.start({ id }, "holiday\nvideo.mkv");
+  assert.equal(started.name, "holiday video.mkv");
+  assert.equal(started.fileId, "ab".repeat(32));
+  await settle();
+  assert.equal(before.list()[0]!.state, "downloading");
+  assert.equal(before.list()[0]!.name, "holiday video.mkv");
+  // Started by id again while it runs: refused, named by its dn.
+  assert.throws(
+    () => before.start({ id }, "other"),
+    (error) => error instanceof StartError && error.status === 409,
+  );
+  await before.close();
+  assert.deepEqual(
+    box.saved.map((
+      entry,
+    ) => [entry.query, entry.byId, entry.name, entry.state]),
+    [["ab".repeat(32), true, "holiday video.mkv", "active"]],
+  );
+
+  // After a restart it resumes by id and keeps the name until the manifest.
+  const second = fakeDownloader();
+  const asked: string[] = [];
+  const download = second.downloader.download;
+  second.downloader.download = (query, options) => {
+    asked.push("id" in query ? toHex(query.id) : query.name);
+    return download(query, options);
+  };
+  const after = new DownloadManager(second.downloader, { store });
+  await after.restore();
+  assert.deepEqual(asked, ["ab".repeat(32)]);
+  assert.equal(after.list()[0]!.name, "holiday video.mkv");
+  assert.equal(after.list()[0]!.state, "downloading");
+  // The manifest's name wins once it is known.
+  second.finish("ab".repeat(32));
+  await settle();
+  assert.equal(after.list()[0]!.state, "done");
+  assert.equal(after.list()[0]!.name, "ab".repeat(32));
+  await after.close();
+
+  // No bidi override; a long dn is cut to 255 characters; an empty one
+  // leaves the id.
+  const shown = async (dn: string) => {
+    const manager = new DownloadManager(fakeDownloader().downloader);
+    const name = manager.start({ id }, dn).name;
+    await manager.close();
+    return name;
+  };
+  assert.equal(await shown("invoice\u202Efdp.exe"), "invoice fdp.exe");
+  assert.equal(await shown("é".repeat(400)), "é".repeat(255));
+  assert.equal(await shown(" "), "ab".repeat(32));
+});
+
+Deno.test("attachmentDisposition() keeps the exact name in filename* and a plain one in filename", () => {
+  const cases: [string, string][] = [
+    [
+      "a.bin.torrent",
+      `attachment; filename="a.bin.torrent"; filename*=UTF-8''a.bin.torrent`,
+    ],
+    [
+      `it's "x"; y\\z*(1).torrent`,
+      `attachment; filename="it_s _x__ y_z_(1).torrent"; filename*=UTF-8''it%27s%20%22x%22%3B%20y%5Cz%2A%281%29.torrent`,
+    ],
+    [
+      "é\r\nSet-Cookie: a=b.torrent",
+      `attachment; filename="___Set-Cookie_ a=b.torrent"; filename*=UTF-8''%C3%A9%0D%0ASet-Cookie%3A%20a%3Db.torrent`,
+    ],
+  ];
+  for (const [name, expected] of cases) {
+    const value = attachmentDisposition(name);
+    assert.equal(value, expected, name);
+    // A header can carry it: no line break, and Headers accepts it.
+    assert.equal(
+      new Headers({ "content-disposition": value }).get("content-disposition"),
+      value,
+    );
+    // The exact name comes back from filename*.
+    const exact = /filename\*=UTF-8''(.*)$/.exec(value)![1]!;
+    assert.equal(decodeURIComponent(exact), name);
+  }
 });
 
 Deno.test("pageText() names no command-line flag", () => {

@@ -228,11 +228,13 @@ function act(path, body) {
   return api("POST", path, body).catch((error) => showMessage(error.message));
 }
 
+// The box takes a name, an id or a magnet link; the peer tells them apart
+// (and answers a bad magnet link with one line, starting nothing).
 $("download-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const name = $("download-name").value.trim();
   if (!name) {
-    showMessage("Type the name of a file to download first");
+    showMessage("Type a file name, an id or a magnet link first");
     return;
   }
   startDownload({ name });
@@ -603,70 +605,142 @@ $("notify").addEventListener("click", async () => {
 
 // ---- seeds ------------------------------------------------------------------
 
+// ---- magnet links -----------------------------------------------------------
+
+/** How long "Copy magnet link" says "Copied". */
+const COPIED_MS = 2000;
+const COPY_LABEL = "Copy magnet link";
+
+/**
+ * Copies a magnet link; without the clipboard API (or its permission) the
+ * link's own text box is selected and the browser's copy command tried.
+ * The button says "Copied" for a moment (the row is kept across updates).
+ */
+async function copyMagnet(file, box, copyButton) {
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(file.magnet);
+    copied = true;
+  } catch {
+    box.focus();
+    box.select();
+    try {
+      copied = document.execCommand("copy");
+    } catch {
+      copied = false;
+    }
+  }
+  if (!copied) {
+    showMessage(
+      "Cannot copy here: the magnet link is selected, press Ctrl+C (⌘C on a Mac)",
+    );
+    return;
+  }
+  copyButton.textContent = "Copied";
+  copyButton.classList.add("copied");
+  clearTimeout(copyButton.copiedTimer);
+  copyButton.copiedTimer = setTimeout(() => {
+    copyButton.textContent = COPY_LABEL;
+    copyButton.classList.remove("copied");
+  }, COPIED_MS);
+}
+
+/** The line under a seed: its magnet link, a copy button, its `.torrent`. */
+function shareRow(file) {
+  const box = el("input", {
+    type: "text",
+    class: "magnet mono",
+    readonly: "",
+    spellcheck: "false",
+    "aria-label": `Magnet link of ${file.name}`,
+    title: file.magnet,
+  });
+  box.value = file.magnet;
+  // One click selects the whole link, ready for Ctrl+C.
+  box.addEventListener("focus", () => box.select());
+  const copyButton = el("button", {
+    type: "button",
+    class: "small copy-magnet",
+    text: COPY_LABEL,
+    onclick: () => copyMagnet(file, box, copyButton),
+  });
+  return el(
+    "tr",
+    { class: "share", "data-id": file.id },
+    el(
+      "td",
+      { colspan: "3" },
+      el(
+        "div",
+        { class: "share-line" },
+        box,
+        copyButton,
+        el("a", {
+          class: "save torrent",
+          href: file.torrentUrl,
+          download: `${file.name}.torrent`,
+          title: `Save ${file.name}.torrent`,
+          text: ".torrent",
+        }),
+      ),
+    ),
+  );
+}
+
+/**
+ * Rows kept from the last render, by what they show: a row whose content is
+ * the same is reused, so a selected magnet link or a focused button survives
+ * the live updates.
+ */
+let keptRows = new Map();
+
+function keptRow(key, signature, build) {
+  const kept = keptRows.get(key);
+  if (kept && kept.signature === signature) return kept;
+  return { signature, row: build() };
+}
+
+/**
+ * Puts `rows` in `body`, leaving kept rows where they are: a row taken out
+ * of the page, even for a moment, loses its focus and selection.
+ */
+function placeRows(body, rows) {
+  const wanted = new Set(rows);
+  for (const child of [...body.children]) {
+    if (!wanted.has(child)) child.remove();
+  }
+  rows.forEach((row, i) => {
+    if (body.children[i] !== row) {
+      body.insertBefore(row, body.children[i] ?? null);
+    }
+  });
+}
+
 function renderSeeds(state) {
   const body = $("seeds");
-  const rows = state.seeds.map((file) => {
-    const actions = el("td", { class: "actions" });
-    if (stopping.has(file.id)) {
-      const stop = (deleteFile) => {
-        stopping.delete(file.id);
-        act(`/api/seeds/${file.id}/remove`, { deleteFile });
-      };
-      actions.append(
-        el(
-          "span",
-          { class: "confirm" },
-          button("Stop seeding", () => stop(false)),
-          file.deletable
-            ? button("Stop and delete file", () => stop(true), "small danger")
-            : null,
-          button("Cancel", () => {
-            stopping.delete(file.id);
-            rerender();
-          }, "link"),
-        ),
-      );
-    } else {
-      if (file.fileUrl) {
-        actions.append(el("a", {
-          class: "save",
-          href: file.fileUrl,
-          download: file.name,
-          text: "Save",
-        }));
-      } else if (file.stale || !file.complete) {
-        actions.append(el("span", {
-          class: "hint",
-          text: file.stale ? "changed" : "partial",
-        }));
-      }
-      if (file.complete) {
-        actions.append(button("Stop", () => {
-          stopping.add(file.id);
-          rerender();
-        }));
-      }
-    }
-    return el(
-      "tr",
-      { "data-id": file.id },
-      el(
-        "td",
-        {},
-        el("span", { class: "cell-name", text: file.name, title: file.path }),
-        idChip(file.id),
-      ),
-      el("td", {
-        class: "num",
-        text: formatBytes(file.size),
-        title: file.upBytesPerSecond > 0
-          ? `sending ${formatRate(file.upBytesPerSecond)}`
-          : "",
-      }),
-      actions,
+  const next = new Map();
+  const rows = [];
+  for (const file of state.seeds) {
+    const main = keptRow(
+      `seed ${file.id}`,
+      JSON.stringify([file, stopping.has(file.id)]),
+      () => seedRow(file),
     );
-  });
-  body.replaceChildren(...rows);
+    next.set(`seed ${file.id}`, main);
+    rows.push(main.row);
+    main.row.classList.toggle("has-share", Boolean(file.magnet));
+    if (file.magnet) {
+      const share = keptRow(
+        `share ${file.id}`,
+        JSON.stringify([file.magnet, file.torrentUrl, file.name]),
+        () => shareRow(file),
+      );
+      next.set(`share ${file.id}`, share);
+      rows.push(share.row);
+    }
+  }
+  keptRows = next;
+  placeRows(body, rows);
   $("seeds-note").hidden = rows.length > 0;
   const hashing = state.hashing.map((job) =>
     el("p", {
@@ -677,6 +751,68 @@ function renderSeeds(state) {
     })
   );
   $("hashing").replaceChildren(...hashing);
+}
+
+function seedRow(file) {
+  const actions = el("td", { class: "actions" });
+  if (stopping.has(file.id)) {
+    const stop = (deleteFile) => {
+      stopping.delete(file.id);
+      act(`/api/seeds/${file.id}/remove`, { deleteFile });
+    };
+    actions.append(
+      el(
+        "span",
+        { class: "confirm" },
+        button("Stop seeding", () => stop(false)),
+        file.deletable
+          ? button("Stop and delete file", () => stop(true), "small danger")
+          : null,
+        button("Cancel", () => {
+          stopping.delete(file.id);
+          rerender();
+        }, "link"),
+      ),
+    );
+  } else {
+    if (file.fileUrl) {
+      actions.append(el("a", {
+        class: "save",
+        href: file.fileUrl,
+        download: file.name,
+        text: "Save",
+      }));
+    } else if (file.stale || !file.complete) {
+      actions.append(el("span", {
+        class: "hint",
+        text: file.stale ? "changed" : "partial",
+      }));
+    }
+    if (file.complete) {
+      actions.append(button("Stop", () => {
+        stopping.add(file.id);
+        rerender();
+      }));
+    }
+  }
+  return el(
+    "tr",
+    { "data-id": file.id },
+    el(
+      "td",
+      {},
+      el("span", { class: "cell-name", text: file.name, title: file.path }),
+      idChip(file.id),
+    ),
+    el("td", {
+      class: "num",
+      text: formatBytes(file.size),
+      title: file.upBytesPerSecond > 0
+        ? `sending ${formatRate(file.upBytesPerSecond)}`
+        : "",
+    }),
+    actions,
+  );
 }
 
 // ---- totals and limits ------------------------------------------------------

@@ -49,6 +49,45 @@ Deno.test("peerRunArgs() never grants run, ffi, sys or everything", () => {
   }
 });
 
+Deno.test("peerRunArgs() lets --make-torrent read its file and write its .torrent, and nothing else", () => {
+  const grants = (args: string[]) => {
+    const run = peerRunArgs(args, "/home/me", { root: "/r" });
+    return run.slice(0, run.indexOf("/r/peer/main.ts"));
+  };
+  const made = grants(["--make-torrent", "data/a.iso", "--tracker", "h:1"]);
+  assert.ok(
+    made.includes(
+      "--allow-read=/home/me/data/a.iso,/home/me/a.iso.torrent,/r/peer,/r/protocol",
+    ),
+    made.join(" "),
+  );
+  assert.ok(made.includes("--allow-write=/home/me/a.iso.torrent"));
+  const out = grants([
+    "--make-torrent",
+    "a.iso",
+    "--torrent-out",
+    "/t/x.torrent",
+  ]);
+  assert.ok(out.includes("--allow-write=/t/x.torrent"), out.join(" "));
+});
+
+Deno.test("peerRunArgs() lets --get read the .torrent it names, and not a name or a magnet link", () => {
+  const grants = (get: string) =>
+    peerRunArgs(["--get", get], "/home/me", { root: "/r" }).find((flag) =>
+      flag.startsWith("--allow-read=")
+    );
+  assert.equal(
+    grants("t/a.iso.torrent"),
+    "--allow-read=/home/me/t/a.iso.torrent,/home/me/downloads,/r/peer,/r/protocol",
+  );
+  for (const get of ["a.iso", `magnet:?xt=urn:btmh:1220${"ab".repeat(32)}`]) {
+    assert.equal(
+      grants(get),
+      "--allow-read=/home/me/downloads,/r/peer,/r/protocol",
+    );
+  }
+});
+
 Deno.test("peerRunArgs() refuses a path with a comma rather than widening the grant", () => {
   assert.throws(
     () => peerRunArgs(["--seed", "a,b.iso"], "/w", { root: "/r" }),

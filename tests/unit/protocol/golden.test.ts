@@ -151,7 +151,6 @@ Deno.test("encodeManifest() writes the golden bytes of manifest_hello.hex", () =
   );
   assert.equal(
     p.toHex(p.fileIdOf(golden)),
-    // libtorrent 2.0.8 gives this v2 infohash for the same file.
     "79a621240f9981eadc9dacd471f850583459611071d3a4f498bb5a1fded5009f",
   );
   assert.deepStrictEqual(built.id, p.fileIdOf(golden));

@@ -718,7 +718,7 @@ Deno.test("parseManifest() refuses names that are not one safe file name", () =>
       const [node] = tree.values();
       info.set(k("file tree"), new Map([[bkey(name), node!]]));
     });
-    assertRejects(bytes, "bad_manifest", /file name/, JSON.stringify(name));
+    assertRejects(bytes, "bad_string", /file name/, JSON.stringify(name));
   }
   // The same edit with a good name still parses, so the test is sound.
   const good = edited(THREE.bytes, (info) => {

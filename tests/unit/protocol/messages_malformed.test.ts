@@ -107,7 +107,6 @@ Deno.test("parseMessage() rejects a wrong magic", () => {
 });
 
 Deno.test("parseMessage() rejects a wrong version", () => {
-  // 1 is the version before BEP 52 manifests: refused, not misread.
   for (const version of [0, 1, 3, 255]) {
     const input = createMessage({ kind: "connect", txid: 1 });
     input[2] = version;

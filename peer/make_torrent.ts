@@ -1,0 +1,204 @@
+/**
+ * `--make-torrent FILE`: hash a file the way a seeder does (the same chunk
+ * size, so the `.torrent`'s infohash is the id a seeder of the file
+ * announces), write a v2 `.torrent`, and give its magnet link. Nothing is
+ * kept in a state folder: the torrent holds the manifest.
+ *
+ * @module
+ */
+import {
+  encodeTorrent,
+  fileIdOf,
+  magnetLink,
+  parseManifest,
+  toHex,
+} from "@shoal/protocol";
+import { buildManifest, SeedError } from "./library/library.ts";
+import { checkSeedable, tooLargeError } from "./library/seedable.ts";
+import { type PeerFlags, trackerUrl } from "./cli_flags.ts";
+import type { CliOutput } from "./cli_output.ts";
+
+/** A `.torrent` that was written. */
+export interface MadeTorrent {
+  /** The file id: the v2 infohash, hex. */
+  idHex: string;
+  /** The file's name. */
+  name: string;
+  /** The file's size in bytes. */
+  size: number;
+  /** The magnet link. */
+  magnet: string;
+  /** Where the `.torrent` is. */
+  torrentPath: string;
+}
+
+/** The `.torrent` cannot be written (it exists, or the folder refuses). */
+export class TorrentWriteError extends Error {
+  /** @param message one line for the user */
+  constructor(message: string) {
+    super(message);
+    this.name = "TorrentWriteError";
+  }
+}
+
+/**
+ * Hashes `path` in a worker and writes its `.torrent` to `torrentPath`,
+ * which must not exist yet.
+ *
+ * @param path the file to describe
+ * @param options where to write, the tracker URLs to name, and hashing progress
+ * @returns the id, magnet link and path
+ * @throws {SeedError} when the file cannot be described
+ * @throws {TorrentWriteError} when the `.torrent` exists or cannot be written
+ * @example
+ * ```ts
+ * import { makeTorrent } from "./make_torrent.ts";
+ * // const made = await makeTorrent("/data/a.iso", {
+ * //   torrentPath: "/home/me/a.iso.torrent",
+ * //   trackers: ["udp://tracker.example:6969/announce"],
+ * // });
+ * ```
+ */
+export async function makeTorrent(
+  path: string,
+  options: {
+    torrentPath: string;
+    trackers: readonly string[];
+    onProgress?: (bytes: number, size: number) => void;
+  },
+): Promise<MadeTorrent> {
+  const { torrentPath } = options;
+  const file = await checkSeedable(path, "make a torrent of");
+  if (file.chunkSize === null) {
+    throw tooLargeError(file.absolute, file.info.size, "make a torrent of");
+  }
+  // Said before hashing, so a large file is not hashed for nothing; the
+  // write itself refuses too (createNew), should one appear meanwhile.
+  if (await exists(torrentPath)) throw existsError(torrentPath);
+  const built = await buildManifest(
+    file.absolute,
+    file.name,
+    file.chunkSize,
+    (bytes) => options.onProgress?.(bytes, file.info.size),
+  );
+  const id = fileIdOf(built.manifestBytes);
+  const manifest = parseManifest(built.manifestBytes);
+  try {
+    await Deno.writeFile(
+      torrentPath,
+      encodeTorrent(built.manifestBytes, options.trackers),
+      { createNew: true },
+    );
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) {
+      throw existsError(torrentPath);
+    }
+    const reason = error instanceof Deno.errors.NotFound ||
+        error instanceof Deno.errors.NotADirectory
+      ? "its folder does not exist"
+      : error instanceof Deno.errors.PermissionDenied ||
+          error instanceof Deno.errors.NotCapable
+      ? "permission denied"
+      : error instanceof Deno.errors.IsADirectory
+      ? "it is a folder"
+      : null;
+    if (reason === null) throw error;
+    throw new TorrentWriteError(
+      `Cannot write ${torrentPath}: ${reason}; pass --torrent-out with a path in a folder you can write to`,
+    );
+  }
+  return {
+    idHex: toHex(id),
+    name: manifest.name,
+    size: manifest.size,
+    magnet: magnetLink(id, manifest.name, options.trackers),
+    torrentPath,
+  };
+}
+
+function existsError(torrentPath: string): TorrentWriteError {
+  return new TorrentWriteError(
+    `Cannot write ${torrentPath}: it exists already; pass --torrent-out with another path, or remove it first`,
+  );
+}
+
+/** Whether something is at `path` (false when this run may not look). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    // Whatever stops the look (a missing folder, the sandbox) stops the
+    // write too, which says so.
+    if (
+      error instanceof Deno.errors.NotFound ||
+      error instanceof Deno.errors.NotADirectory ||
+      error instanceof Deno.errors.PermissionDenied ||
+      error instanceof Deno.errors.NotCapable
+    ) return false;
+    throw error;
+  }
+}
+
+/**
+ * Runs `--make-torrent`: prints hashing progress, then the `.torrent`'s path
+ * and the magnet link on a line of its own (the last line, for scripts);
+ * with `--json`, exactly one line of type "torrent" with `id`, `infohash`
+ * (the same 64 hex digits: a Shoal id is a v2 infohash), `magnet` and
+ * `torrent`.
+ *
+ * @param flags the file, where to write, and the tracker if one was given
+ * @param out where to print
+ * @returns the exit code: 0; 1 when the file cannot be described; 6 when
+ *   the `.torrent` exists or cannot be written
+ */
+export async function makeTorrentCommand(
+  flags: Pick<
+    PeerFlags,
+    | "makeTorrent"
+    | "torrentOut"
+    | "trackerGiven"
+    | "trackerHost"
+    | "trackerPort"
+  >,
+  out: CliOutput,
+): Promise<number> {
+  const path = flags.makeTorrent!;
+  try {
+    const made = await makeTorrent(path, {
+      torrentPath: flags.torrentOut!,
+      trackers: flags.trackerGiven
+        ? [trackerUrl(flags.trackerHost, flags.trackerPort)]
+        : [],
+      ...(out.json ? {} : {
+        onProgress: (bytes: number, size: number) =>
+          out.event(
+            "hashing",
+            {},
+            `hashing ${path}: ${Math.floor((bytes / size) * 100)}%`,
+          ),
+      }),
+    });
+    out.event(
+      "torrent",
+      {
+        id: made.idHex,
+        infohash: made.idHex,
+        magnet: made.magnet,
+        torrent: made.torrentPath,
+      },
+      `wrote ${made.torrentPath} (${made.name}, id ${made.idHex})\n${made.magnet}`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof SeedError) {
+      out.error("file", 1, error.message);
+      return 1;
+    }
+    if (error instanceof TorrentWriteError) {
+      out.error("torrent_write", 6, error.message);
+      return 6;
+    }
+    throw error;
+  }
+}
