@@ -336,7 +336,8 @@ function asText(value: BValue | undefined, what: string): string {
  *
  * @param bytes untrusted manifest or `.torrent` bytes
  * @returns 32 bytes
- * @throws {ProtocolError} when the bytes are not a dictionary with `info`
+ * @throws {ProtocolError} when the bytes are not a dictionary whose `info`
+ *   is a dictionary
  * @example
  * ```ts
  * import { fileIdOf } from "@shoal/protocol";
@@ -346,7 +347,11 @@ function asText(value: BValue | undefined, what: string): string {
 export function fileIdOf(bytes: Uint8Array): Uint8Array {
   checkSize(bytes);
   const span = findDictValueSpan(bytes, "info");
-  if (!span) fail("no info dictionary");
+  // The value of "info" must be a dictionary, not any bencoded value: an id
+  // is only ever the hash of something parseManifest could accept.
+  if (!span || bytes[span.start] !== 0x64 /* "d" */) {
+    fail("no info dictionary");
+  }
   return sha256(bytes.subarray(span.start, span.end));
 }
 
