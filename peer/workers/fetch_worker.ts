@@ -142,7 +142,11 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       download = {
         partPath: command.partPath,
         // A view of the download's one shared copy (download.ts).
-        manifest: parseManifest(command.manifestBytes, { viewHashes: true }),
+        // The download parsed and checked these very bytes already.
+        manifest: parseManifest(command.manifestBytes, {
+          viewHashes: true,
+          layerChecked: true,
+        }),
         fileId: command.fileId,
         peerId: command.peerId,
         listenPort: command.listenPort,
@@ -210,7 +214,10 @@ async function verify(
     return { type: "verified", requestId, good: [], bad: indices };
   }
   try {
-    const manifest = parseManifest(command.manifestBytes, { viewHashes: true });
+    const manifest = parseManifest(command.manifestBytes, {
+      viewHashes: true,
+      layerChecked: true,
+    });
     verifyBuffer ??= new Uint8Array(manifest.chunkSize);
     return {
       type: "verified",
