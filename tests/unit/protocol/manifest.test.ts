@@ -897,3 +897,23 @@ Deno.test("parseManifest() gives a Manifest or a ProtocolError for mutated manif
     { seed: 0x5348_0203, numRuns: 2000 },
   );
 });
+
+Deno.test("parseManifest() hashes the piece layer unless the caller checked these bytes already", () => {
+  const builder = new ManifestBuilder(16 * 1024);
+  builder.update(new Uint8Array(40 * 1024).fill(9));
+  const { bytes, manifest } = builder.finish("layer.bin");
+  // Change one byte of the last chunk hash: the layer no longer hashes to the root.
+  const tampered = bytes.slice();
+  const at = bytes.byteLength - 3;
+  tampered[at] = tampered[at]! ^ 1;
+  assert.throws(
+    () => parseManifest(tampered),
+    (error: unknown) =>
+      error instanceof ProtocolError && /pieces root/.test(error.message),
+  );
+  // A worker handed the download's own checked copy skips that work.
+  assert.equal(
+    parseManifest(bytes, { layerChecked: true }).chunkCount,
+    manifest.chunkCount,
+  );
+});
