@@ -240,6 +240,8 @@ class Download {
   #bytesFetched = 0;
   #resumedChunks = 0;
   #resumeDirty = false;
+  /** The resume save under way, if any; the next one waits for it. */
+  #saving: Promise<void> = Promise.resolve();
   #lastResumeSaveMs = 0;
   /** Gives up once nothing was gained for --give-up-after (liveness.ts). */
   readonly #clock: ProgressClock;
@@ -736,13 +738,23 @@ class Download {
     this.#progress();
   }
 
-  async #saveResume(): Promise<void> {
-    if (!this.#scheduler) return;
-    this.#resumeDirty = false;
-    await saveResume(resumePath(this.#stateDir, this.#fileId), {
-      manifestBytes: this.#manifestBytes,
-      have: this.#scheduler.have,
+  /**
+   * Saves the resume state. Saves run one after another: a periodic save
+   * still writing when the download stops must not race the last one (two
+   * first saves share a temporary file).
+   */
+  #saveResume(): Promise<void> {
+    const scheduler = this.#scheduler;
+    if (!scheduler) return Promise.resolve();
+    const run = this.#saving.then(() => {
+      this.#resumeDirty = false;
+      return saveResume(resumePath(this.#stateDir, this.#fileId), {
+        manifestBytes: this.#manifestBytes,
+        have: scheduler.have,
+      });
     });
+    this.#saving = run.catch(() => {});
+    return run;
   }
 
   #progress(): void {
