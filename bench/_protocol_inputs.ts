@@ -46,6 +46,8 @@ import {
   MIN_CHUNK_BYTES,
   parseMessage,
   PEER_ID_BYTES,
+  pieceLeafCount,
+  piecesRootFromLayer,
   PROTOCOL_VERSION,
   ProtocolError,
   registeredFiles,
@@ -756,7 +758,7 @@ export const trackerHotDatagramArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   messageArb("request"),
 ).map(createMessage).filter((bytes) => bytes.byteLength <= MAX_DATAGRAM_BYTES);
 
-/** A valid manifest with random hashes and a small chunk count. */
+/** A valid manifest with random piece hashes (its pieces root follows from them) and a small chunk count. */
 export const manifestArb: fc.Arbitrary<Manifest> = record({
   name: safeNameArb,
   chunkSizeLog2: fc.integer({
@@ -765,21 +767,23 @@ export const manifestArb: fc.Arbitrary<Manifest> = record({
   }),
   chunkCount: fc.integer({ min: 0, max: 24 }),
   tail: fc.nat(),
-  fileHash: fixedBytes(HASH_BYTES),
   seed: fc.integer(),
-}).map(({ name, chunkSizeLog2, chunkCount, tail, fileHash, seed }) => {
+}).map(({ name, chunkSizeLog2, chunkCount, tail, seed }) => {
   const chunkSize = 2 ** chunkSizeLog2;
   const size = chunkCount === 0
     ? 0
     : (chunkCount - 1) * chunkSize + 1 + (tail % chunkSize);
-  return {
-    name,
-    size,
-    chunkSize,
-    chunkCount,
-    fileHash,
-    chunkHashes: new Rng(seed).bytes(chunkCount * HASH_BYTES),
-  };
+  const chunkHashes = new Rng(seed).bytes(chunkCount * HASH_BYTES);
+  const layer: Uint8Array[] = [];
+  for (let at = 0; at < chunkHashes.byteLength; at += HASH_BYTES) {
+    layer.push(chunkHashes.subarray(at, at + HASH_BYTES));
+  }
+  const piecesRoot = chunkCount === 0
+    ? null
+    : chunkCount === 1
+    ? chunkHashes.slice()
+    : piecesRootFromLayer(layer, pieceLeafCount(size, chunkSize));
+  return { name, size, chunkSize, chunkCount, piecesRoot, chunkHashes };
 });
 
 /** Encoded valid manifests. */

@@ -31,6 +31,8 @@ Options:
   --out DIR             download folder; the peer keeps its state in DIR/.shoal
                         (default downloads)
   --no-seed             exit once the download is checked, without seeding it
+  --verify              read the finished file back from disk and check it again
+                        before it is moved into place (for a failing disk)
   --host ADDRESS        address to serve other peers on (default ::, IPv6 and
                         IPv4 together; 0.0.0.0 for IPv4 only)
   --port PORT           TCP port to serve other peers on (default 0: any free port)
@@ -94,6 +96,8 @@ export interface PeerFlags {
   maxConnsPerIp: number;
   /** Serve downloads in progress. */
   partialSeeding: boolean;
+  /** `--verify`: re-read a finished download from disk and check it. */
+  verify: boolean;
   /** No --seed, --get or --ui: seed what the state folder remembers, if anything. */
   seedsOnlySaved: boolean;
   /** `--list [QUERY]`: the query ("" for every file), or null. */
@@ -190,6 +194,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         get: { type: "string" },
         out: { type: "string", default: "downloads" },
         "no-seed": { type: "boolean", default: false },
+        verify: { type: "boolean", default: false },
         host: { type: "string", default: "::" },
         port: { type: "string", default: "0" },
         "give-up-after": { type: "string", default: "60" },
@@ -334,6 +339,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     uploadSlots,
     maxConnsPerIp,
     partialSeeding: !v["no-partial"],
+    verify: v.verify,
     seedsOnlySaved,
     list: v.list ? positionals[0] ?? "" : null,
   };

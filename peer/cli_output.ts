@@ -124,7 +124,6 @@ export function cliOutput(
           name: result.manifest.name,
           size: result.manifest.size,
           chunkCount: result.manifest.chunkCount,
-          sha256: toHex(result.manifest.fileHash),
           seconds: result.seconds,
           bytesFetched: result.bytesFetched,
           resumedChunks: result.resumedChunks,
@@ -148,11 +147,9 @@ export function cliOutput(
         : "";
       writeAll(
         streams.stdout,
-        `checked ${result.path} (${
-          formatBytes(result.manifest.size)
-        }, SHA-256 ${toHex(result.manifest.fileHash)}) in ${
-          result.seconds.toFixed(2)
-        } s, ${formatRate(rate)}${resumed}\n`,
+        `checked ${result.path} (${formatBytes(result.manifest.size)}, id ${
+          toHex(result.fileId)
+        }) in ${result.seconds.toFixed(2)} s, ${formatRate(rate)}${resumed}\n`,
       );
     },
     error: (_code, _exitCode, message) => {

@@ -194,6 +194,15 @@ export async function main(args: string[], cwd: string): Promise<number> {
           }) id ${file.idHex}`,
         );
       }
+      if (restored.rehashed > 0) {
+        out.event(
+          "rehashed",
+          { files: restored.rehashed },
+          `${
+            plural(restored.rehashed, "file")
+          } saved by an earlier Shoal hashed again: files are BitTorrent v2 torrents now, with new ids`,
+        );
+      }
       for (const problem of restored.problems) {
         logger.warn("Not seeding again: {problem}", { problem });
       }
@@ -252,6 +261,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
           : flags.get;
         result = await node.download(query, {
           giveUpAfterMs: flags.giveUpAfterMs,
+          verify: flags.verify,
           onProgress: (progress) => out.progress(progress),
           signal: stop.signal,
         });

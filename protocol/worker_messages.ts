@@ -29,9 +29,7 @@ export type FetchWorkerCommand =
     partPath: string;
     manifestBytes: Uint8Array;
     indices: number[];
-  }
-  /** For the whole-file hash, which the first fetch worker keeps. */
-  | { type: "hash"; command: HashWorkerCommand };
+  };
 
 /**
  * Why a fetch worker closed a connection: the download acts on the code,
@@ -71,20 +69,7 @@ export type FetchWorkerEvent =
   /** `code` is the system's error code ("ENOSPC"), or "" when it has none. */
   | { type: "write_failed"; index: number; message: string; code: string }
   | { type: "shut_down" }
-  | { type: "verified"; requestId: number; good: number[]; bad: number[] }
-  /** From the whole-file hash, which the first fetch worker keeps. */
-  | { type: "hash"; event: HashWorkerEvent };
-
-/** Main thread to the whole-file hash (peer/workers/file_hash.ts). */
-export type HashWorkerCommand =
-  | { type: "init"; path: string; manifestBytes: Uint8Array }
-  | { type: "advance"; upToBytes: number }
-  | { type: "finish" };
-
-/** The whole-file hash to the main thread. */
-export type HashWorkerEvent =
-  | { type: "digest"; hash: Uint8Array; bytes: number }
-  | { type: "failed"; message: string };
+  | { type: "verified"; requestId: number; good: number[]; bad: number[] };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
@@ -134,8 +119,6 @@ export function isFetchWorkerCommand(
       return isIndex(value.requestId) && typeof value.partPath === "string" &&
         value.manifestBytes instanceof Uint8Array &&
         Array.isArray(value.indices) && value.indices.every(isIndex);
-    case "hash":
-      return isHashWorkerCommand(value.command);
     default:
       return false;
   }
@@ -181,59 +164,6 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
       return isIndex(value.requestId) && Array.isArray(value.good) &&
         value.good.every(isIndex) && Array.isArray(value.bad) &&
         value.bad.every(isIndex);
-    case "hash":
-      return isHashWorkerEvent(value.event);
-    default:
-      return false;
-  }
-}
-
-/**
- * True when `value` is a well-formed {@linkcode HashWorkerCommand}.
- *
- * @param value anything received by the whole-file hash
- * @returns whether it has the shape of a command
- * @example
- * ```ts
- * import { isHashWorkerCommand } from "@shoal/protocol/worker_messages";
- * isHashWorkerCommand({ type: "finish" }); // true
- * ```
- */
-export function isHashWorkerCommand(
-  value: unknown,
-): value is HashWorkerCommand {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case "init":
-      return typeof value.path === "string" &&
-        value.manifestBytes instanceof Uint8Array;
-    case "advance":
-      return isIndex(value.upToBytes);
-    case "finish":
-      return true;
-    default:
-      return false;
-  }
-}
-
-/**
- * True when `value` is a well-formed {@linkcode HashWorkerEvent}.
- *
- * @param value anything received from the whole-file hash
- * @returns whether it has the shape of an event
- * @example
- * ```ts
- * import { isHashWorkerEvent } from "@shoal/protocol/worker_messages";
- * isHashWorkerEvent({ type: "failed", message: "disk" }); // true
- * ```
- */
-export function isHashWorkerEvent(value: unknown): value is HashWorkerEvent {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case "digest":
-      return value.hash instanceof Uint8Array && isIndex(value.bytes);
-    case "failed":
-      return typeof value.message === "string";
     default:
       return false;
   }

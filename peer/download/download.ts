@@ -14,13 +14,13 @@ import { dirname, join } from "node:path";
 import {
   Bitfield,
   bytesEqual,
+  fileIdOf,
   type FileQuery,
   type Manifest,
   parseManifest,
   toHex,
 } from "@shoal/protocol";
 import { defaultWorkerCount, FetchPool } from "../workers/pool.ts";
-import { Hasher } from "../workers/hasher.ts";
 import { pathInFolder, UnsafeNameError } from "../storage/safe_path.ts";
 import {
   partPathFor,
@@ -98,6 +98,11 @@ export interface DownloadOptions {
   finder: PeerFinder;
   /** The file: `{ id }` or `{ name }`. */
   query: FileQuery;
+  /**
+   * The file's manifest, when the user already has it (a `.torrent`): no
+   * peer is asked for it. Used only when its id is the query's id.
+   */
+  manifestBytes?: Uint8Array;
   /** The download folder. */
   outDir: string;
   /** This peer's state folder (resume data). @default {`${outDir}/.shoal`} */
@@ -158,6 +163,11 @@ export interface DownloadOptions {
    * errors. @default {"choose another --out"}
    */
   otherPlace?: string;
+  /**
+   * Read the finished file back from disk and check every chunk again
+   * before it is moved into place (for a failing disk). @default {false}
+   */
+  verify?: boolean;
   /** Stops the download, keeping resume state. */
   signal?: AbortSignal;
 }
@@ -184,8 +194,6 @@ export interface DownloadResult {
   alreadyKept: boolean;
 }
 
-/** The whole-file hash hears of the growing prefix every this many chunks. */
-const ADVANCE_EVERY_CHUNKS = 4;
 const TICK_MS = 500;
 /** A resumed download's chunks are re-checked this many bytes per round (progress in between). */
 const RECHECK_BATCH_BYTES = 128 * 1024 * 1024;
@@ -226,13 +234,9 @@ class Download {
   /** The pure core: chunks, connections, liveness (scheduler.ts). */
   #scheduler: Scheduler | null = null;
   #pool: FetchPool | null = null;
-  #hasher: Hasher | null = null;
   #state: DownloadProgress["state"] = "finding";
-  #prefixChunks = 0;
   /** The chunks found good so far while a resumed download is re-checked. */
   #recheckHave: Bitfield | null = null;
-  /** The prefix the whole-file hash was last told about. */
-  #prefixPosted = 0;
   #bytesFetched = 0;
   #resumedChunks = 0;
   #resumeDirty = false;
@@ -322,8 +326,10 @@ class Download {
       resumePath(this.#stateDir, this.#fileId),
       this.#fileId,
     );
+    const given = this.#options.manifestBytes;
     this.#setManifest(
       saved?.manifestBytes ??
+        (given && idMatches(given, this.#fileId) ? given : null) ??
         await manifestFromPeers({
           book: this.#book,
           fileId: this.#fileId,
@@ -437,10 +443,36 @@ class Download {
 
   // ---- the transfer ---------------------------------------------------------
 
+  /** Checks every chunk as it is on disk now, in batches, with progress. */
+  async #verifyOnDisk(): Promise<void> {
+    const manifest = this.#manifest!;
+    const batch = Math.max(
+      1,
+      Math.floor(RECHECK_BATCH_BYTES / manifest.chunkSize),
+    );
+    for (let at = 0; at < manifest.chunkCount; at += batch) {
+      const indices: number[] = [];
+      const end = Math.min(manifest.chunkCount, at + batch);
+      for (let i = at; i < end; i++) indices.push(i);
+      const { bad } = await this.#pool!.verify(
+        this.#partPath,
+        this.#manifestBytes,
+        indices,
+      );
+      if (bad.length > 0) {
+        throw new DownloadError(
+          "corrupt",
+          `Cannot finish ${manifest.name}: chunk ${
+            Math.min(...bad)
+          } no longer matches once written to disk; the disk may be failing (the download resumes from what is still good)`,
+        );
+      }
+    }
+  }
+
   async #transfer(): Promise<void> {
     const manifest = this.#manifest!;
     const claimed = await this.#openPart();
-    this.#hasher!.init(this.#partPath, this.#manifestBytes);
     const have = new Bitfield(manifest.chunkCount);
     if (claimed.count > 0) {
       const indices: number[] = [];
@@ -515,8 +547,7 @@ class Download {
       partPath: this.#partPath,
       have,
     });
-    this.#advancePrefix();
-    // Complete already (all resumed): the workers stay up for the hash.
+    // Complete already (all resumed).
     if (have.complete) return;
 
     this.#pool!.broadcast({
@@ -540,15 +571,9 @@ class Download {
     const pool = new FetchPool(
       this.#options.workers ?? defaultWorkerCount(),
       (event) => this.#onWorkerEvent(event),
-      (error) => {
-        this.#hasher?.fail(error);
-        this.#fail(error);
-      },
+      (error) => this.#fail(error),
     );
-    const hasher = new Hasher((command) => pool.sendHash(command));
-    pool.onHashEvent = (event) => hasher.receive(event);
     this.#pool = pool;
-    this.#hasher = hasher;
   }
 
   /** Throws the stop or failure that came meanwhile (a signal, a crashed worker). */
@@ -632,7 +657,6 @@ class Download {
     }
     this.#resumeDirty = true;
     this.#options.onChunk?.(index);
-    this.#advancePrefix();
   }
 
   /** A fetch worker's event, told to the scheduler in its own terms. */
@@ -687,26 +711,6 @@ class Download {
         return;
       case "shut_down":
         return;
-    }
-  }
-
-  #advancePrefix(): void {
-    const manifest = this.#manifest!;
-    const have = this.#scheduler!.have;
-    const before = this.#prefixChunks;
-    while (
-      this.#prefixChunks < manifest.chunkCount && have.has(this.#prefixChunks)
-    ) this.#prefixChunks++;
-    // One message per few chunks, not per chunk: finish() hashes the rest.
-    if (
-      this.#prefixChunks - this.#prefixPosted >= ADVANCE_EVERY_CHUNKS ||
-      (this.#prefixChunks === manifest.chunkCount &&
-        this.#prefixChunks !== before)
-    ) {
-      this.#prefixPosted = this.#prefixChunks;
-      this.#hasher!.advance(
-        Math.min(this.#prefixChunks * manifest.chunkSize, manifest.size),
-      );
     }
   }
 
@@ -794,15 +798,14 @@ class Download {
     this.#progress();
     await this.#pool?.closeConnections();
     await this.#saveResume();
-    const digest = await this.#hasher!.finish();
+    // Every chunk matched the piece layer, which matched the pieces root
+    // that the id vouches for: the file is right. --verify reads it back
+    // anyway, for a disk that may not keep what it was given.
+    if (this.#options.verify && manifest.chunkCount > 0) {
+      await this.#verifyOnDisk();
+    }
     this.#pool?.terminate();
     this.#pool = null;
-    if (!bytesEqual(digest, manifest.fileHash)) {
-      throw new DownloadError(
-        "corrupt",
-        `Cannot finish ${manifest.name}: every chunk matched but the whole file does not; the disk may be failing`,
-      );
-    }
     let finalPath: string;
     try {
       finalPath = await placeFile(
@@ -843,4 +846,13 @@ class Download {
 function sameName(asked: string, actual: string): boolean {
   const fold = (name: string) => name.normalize("NFC").toLowerCase();
   return fold(asked) === fold(actual);
+}
+
+/** Whether manifest bytes the user gave describe the file `id` names. */
+function idMatches(manifestBytes: Uint8Array, id: Uint8Array): boolean {
+  try {
+    return bytesEqual(fileIdOf(manifestBytes), id);
+  } catch {
+    return false;
+  }
 }

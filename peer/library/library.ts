@@ -19,6 +19,7 @@ import {
   MAX_CHUNK_BYTES,
   MAX_CHUNK_COUNT,
   parseManifest,
+  ProtocolError,
   toHex,
 } from "@shoal/protocol";
 import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
@@ -115,6 +116,8 @@ export class Library {
   readonly #rechecking = new Set<string>();
   /** When each file was last hashed again: a file whose ctime keeps moving is not hashed over and over. */
   readonly #recheckedAtMs = new Map<string, number>();
+  /** Manifests from before BitTorrent v2 found in the state folder. */
+  #legacySeen = 0;
   /** Changes to the seed list, one after another. */
   #seedsQueue: Promise<void> = Promise.resolve();
 
@@ -437,11 +440,15 @@ export class Library {
    * Shares again every file this peer seeded before (from its state folder),
    * skipping files that are gone. Files that changed are hashed again.
    *
-   * @returns the files now shared, and one line per file that could not be
+   * @returns the files now shared, one line per file that could not be,
+   *   and how many were hashed again because an earlier Shoal saved them
    */
-  async restore(): Promise<{ files: SharedFile[]; problems: string[] }> {
+  async restore(): Promise<
+    { files: SharedFile[]; problems: string[]; rehashed: number }
+  > {
     const files: SharedFile[] = [];
     const problems: string[] = [];
+    const legacyBefore = this.#legacySeen;
     for (const seed of await this.#loadSaved()) {
       try {
         files.push(await this.seedPath(seed.path));
@@ -450,7 +457,7 @@ export class Library {
         problems.push(error.message);
       }
     }
-    return { files, problems };
+    return { files, problems, rehashed: this.#legacySeen - legacyBefore };
   }
 
   async #loadSaved(): Promise<SavedSeed[]> {
@@ -469,14 +476,26 @@ export class Library {
   }
 
   async #loadManifest(idHex: string): Promise<Uint8Array | null> {
+    let bytes: Uint8Array;
     try {
-      const bytes = await Deno.readFile(
+      bytes = await Deno.readFile(
         join(this.#stateDir, "manifests", `${idHex}.manifest`),
       );
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+    if (isLegacyManifest(bytes)) {
+      // Shoal before BitTorrent v2: its ids and chunk hashes mean nothing
+      // now. Never served nor trusted: the file is hashed again.
+      this.#legacySeen++;
+      return null;
+    }
+    try {
       const id = fromHex(idHex);
       return id && bytesEqual(fileIdOf(bytes), id) ? bytes : null;
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return null;
+      if (error instanceof ProtocolError) return null;
       throw error;
     }
   }
@@ -571,4 +590,12 @@ export function buildManifest(
     };
     worker.postMessage({ type: "build", path, name, chunkSize });
   });
+}
+
+/** "SHMF": how manifests began before they were BitTorrent v2 info dictionaries. */
+const LEGACY_MANIFEST_MAGIC = [0x53, 0x48, 0x4d, 0x46];
+
+/** Whether `bytes` are a manifest in the format before BitTorrent v2. */
+export function isLegacyManifest(bytes: Uint8Array): boolean {
+  return LEGACY_MANIFEST_MAGIC.every((byte, i) => bytes[i] === byte);
 }

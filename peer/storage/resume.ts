@@ -145,8 +145,8 @@ function statePayload(
   const manifestLength = view.getUint32(0);
   if (4 + manifestLength > payload.byteLength) return null;
   const manifestBytes = payload.slice(4, 4 + manifestLength);
-  if (!bytesEqual(fileIdOf(manifestBytes), fileId)) return null;
   try {
+    if (!bytesEqual(fileIdOf(manifestBytes), fileId)) return null;
     const manifest = parseManifest(manifestBytes, { viewHashes: true });
     const have = new Bitfield(
       manifest.chunkCount,
@@ -255,9 +255,9 @@ function decodeManifestOnce(
     FILE_HEADER_BYTES,
     FILE_HEADER_BYTES + manifestLength,
   );
-  if (!bytesEqual(fileIdOf(manifestBytes), fileId)) return null;
   let chunkCount: number;
   try {
+    if (!bytesEqual(fileIdOf(manifestBytes), fileId)) return null;
     chunkCount = parseManifest(manifestBytes, { viewHashes: true }).chunkCount;
   } catch (error) {
     if (error instanceof ProtocolError) return null;

@@ -4,8 +4,11 @@
  * @module
  */
 import {
+  bkeyBytes,
   bytesEqual,
   createMessage,
+  decodeBencode,
+  dictGet,
   fileIdOf,
   FrameDecoderStream,
   type Manifest,
@@ -55,12 +58,22 @@ export class ManifestMismatchError extends Error {
 
 /** The raw name field of manifest bytes, for messages only (never a path). */
 function rawName(bytes: Uint8Array): string {
-  if (bytes.byteLength < 8) return "";
-  const length = (bytes[6]! << 8) | bytes[7]!;
+  let raw: Uint8Array;
+  try {
+    const top = decodeBencode(bytes);
+    const info = top instanceof Map ? dictGet(top, "info") : undefined;
+    const tree = info instanceof Map ? dictGet(info, "file tree") : undefined;
+    const key = tree instanceof Map ? [...tree.keys()][0] : undefined;
+    if (key === undefined) return "";
+    raw = bkeyBytes(key);
+  } catch (error) {
+    if (error instanceof ProtocolError) return "";
+    throw error;
+  }
   const text = new TextDecoder("utf-8", { fatal: false }).decode(
-    bytes.subarray(8, 8 + Math.min(length, 80)),
+    raw.subarray(0, 80),
   );
-  return JSON.stringify(text) + (length > 80 ? "…" : "");
+  return JSON.stringify(text) + (raw.byteLength > 80 ? "…" : "");
 }
 
 /** Options for {@linkcode fetchManifest}. */
@@ -214,7 +227,7 @@ export async function fetchManifest(
         throw new Error(`peer refused: ${message.text}`);
       }
       if (message.kind !== "manifest") continue;
-      if (!bytesEqual(fileIdOf(message.bytes), fileId)) {
+      if (!bytesEqual(idOrNothing(message.bytes), fileId)) {
         throw new ManifestMismatchError(
           `its manifest does not hash to ${toHex(fileId).slice(0, 16)}…`,
         );
@@ -253,5 +266,15 @@ export async function fetchManifest(
     } catch {
       // Closed by the timer already.
     }
+  }
+}
+
+/** The id manifest bytes claim, or nothing (no bytes) when they are not a dictionary with `info`. */
+function idOrNothing(bytes: Uint8Array): Uint8Array {
+  try {
+    return fileIdOf(bytes);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return new Uint8Array();
   }
 }

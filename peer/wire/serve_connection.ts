@@ -12,9 +12,8 @@
  * @module
  */
 import {
-  bytesEqual,
-  chunkHash,
   chunkLength,
+  chunkMatches,
   createChunkDataPrefix,
   createHeader,
   createMessage,
@@ -24,7 +23,6 @@ import {
   MAX_BITFIELD_BYTES,
   type Message,
   ProtocolError,
-  sha256,
   toHex,
 } from "@shoal/protocol";
 import type { Library, SharedFile } from "../library/library.ts";
@@ -239,7 +237,7 @@ export async function serveConnection(
         if (
           filled < length ||
           (hashed &&
-            !bytesEqual(sha256(body), chunkHash(current.manifest, index)))
+            !chunkMatches(current.manifest, index, body))
         ) {
           options.library.markStale(current.id);
           await notAvailable(txid);

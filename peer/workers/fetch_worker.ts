@@ -1,15 +1,18 @@
 /**
  * A fetch worker: owns TCP connections to some peers of one download, sends
  * GETs the main thread asks for, checks every chunk against the manifest's
- * SHA-256 and writes good chunks at their offset in the `.part` file. Chunk
- * bytes never cross back to the main thread; only small events do. The first
- * fetch worker also computes the whole-file SHA-256 (file_hash.ts).
+ * piece layer (the BEP 52 Merkle root over its 16 KiB blocks) and writes good
+ * chunks at their offset in the `.part` file. This is the one time a
+ * download's bytes are hashed: the piece layer was checked against the
+ * file's pieces root, so a file of good chunks is the file the id names.
+ * Chunk bytes never cross back to the main thread; only small events do.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
 import {
   bytesEqual,
+  chunkDigest,
   chunkHash,
   chunkLength,
   createMessage,
@@ -18,7 +21,6 @@ import {
   type Message,
   parseManifest,
   ProtocolError,
-  sha256,
 } from "@shoal/protocol";
 import {
   type CloseCode,
@@ -28,7 +30,6 @@ import {
 } from "@shoal/protocol/worker_messages";
 import { FrameReader } from "../wire/frame_reader.ts";
 import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
-import { FileHash } from "./file_hash.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
 import { openPartFile, writeChunkSync } from "../storage/part_file.ts";
@@ -94,8 +95,6 @@ interface Link {
 }
 
 let download: Download | null = null;
-/** The whole-file hash, in the first fetch worker only (pool.ts). */
-let fileHash: FileHash | null = null;
 const links = new Map<number, Link>();
 /** Each chunk's hash object is freed only by a full collection (gc_schedule.ts). */
 const gcSchedule = new GcSchedule();
@@ -181,10 +180,6 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       return;
     case "verify":
       post(await verify(command));
-      return;
-    case "hash":
-      fileHash ??= new FileHash((event) => post({ type: "hash", event }));
-      fileHash.handle(command.command);
       return;
   }
 }
@@ -344,14 +339,19 @@ async function onMessage(
         });
         return `sent chunk ${index} with the wrong length`;
       }
-      if (!bytesEqual(sha256(message.data), chunkHash(d.manifest, index))) {
+      if (
+        !bytesEqual(
+          chunkDigest(d.manifest, message.data),
+          chunkHash(d.manifest, index),
+        )
+      ) {
         post({
           type: "chunk_bad",
           connId: link.connId,
           index,
           reason: "hash mismatch",
         });
-        return `sent chunk ${index} that fails its SHA-256`;
+        return `sent chunk ${index} that fails its hash`;
       }
       await writeChunk(d, index, message.data, link.connId);
       return null;
@@ -533,7 +533,6 @@ async function shutdown(): Promise<void> {
   }
   clearInterval(watchdog);
   if (download) {
-    // The whole-file hash (file_hash.ts) flushes the file before the rename.
     await download.writes;
     download.file.close();
     download = null;

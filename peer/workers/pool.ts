@@ -8,8 +8,6 @@
 import {
   type FetchWorkerCommand,
   type FetchWorkerEvent,
-  type HashWorkerCommand,
-  type HashWorkerEvent,
   isFetchWorkerEvent,
 } from "@shoal/protocol/worker_messages";
 
@@ -46,8 +44,6 @@ export class FetchPool {
     }
   >();
   #onShutDown: (() => void) | null = null;
-  /** Where the whole-file hash's events go (see {@linkcode FetchPool.sendHash}). */
-  onHashEvent: ((event: HashWorkerEvent) => void) | null = null;
 
   /**
    * @param size number of workers
@@ -73,18 +69,11 @@ export class FetchPool {
       this.#workers.push(worker);
       this.#linkCount.push(0);
     }
-    // The first worker also hashes the whole file: it counts as holding one
-    // connection more, so new connections go to the others first.
-    if (size > 1) this.#linkCount[0] = 1;
   }
 
   #receive(data: unknown): void {
     if (!isFetchWorkerEvent(data)) {
       throw new TypeError("A fetch worker sent a malformed event");
-    }
-    if (data.type === "hash") {
-      this.onHashEvent?.(data.event);
-      return;
     }
     if (data.type === "verified") {
       const request = this.#verifying.get(data.requestId);
@@ -170,13 +159,6 @@ export class FetchPool {
     });
   }
 
-  /** Sends a command to the whole-file hash, which the first worker keeps. */
-  sendHash(command: HashWorkerCommand): void {
-    this.#workers[0]?.postMessage(
-      { type: "hash", command } satisfies FetchWorkerCommand,
-    );
-  }
-
   /** Sends a command to the worker that holds `connId`. */
   send(connId: number, command: FetchWorkerCommand): void {
     const worker = this.#workerOf.get(connId);
@@ -185,7 +167,7 @@ export class FetchPool {
 
   /**
    * Closes every connection and flushes and closes the file the workers
-   * write; the workers stay up for the whole-file hash to finish.
+   * write; the workers stay up (for `--verify`'s re-read).
    */
   async closeConnections(timeoutMs = 10_000): Promise<void> {
     const done = new Promise<void>((resolve) => (this.#onShutDown = resolve));
@@ -198,13 +180,10 @@ export class FetchPool {
     clearTimeout(timer);
   }
 
-  /** Ends the workers at once (after an error, or once the hash is done). */
+  /** Ends the workers at once (after an error, or once the file is checked). */
   terminate(): void {
     for (const worker of this.#workers) worker.terminate();
     this.#workers.length = 0;
-    // Nothing can answer the hash any more: whatever waits on it fails.
-    this.onHashEvent?.({ type: "failed", message: "the workers were stopped" });
-    this.onHashEvent = null;
     for (const request of this.#verifying.values()) {
       request.reject(new Error("the workers were stopped"));
     }

@@ -5,13 +5,7 @@
  *
  * @module
  */
-import {
-  bytesEqual,
-  chunkHash,
-  chunkLength,
-  type Manifest,
-  sha256,
-} from "@shoal/protocol";
+import { chunkLength, chunkMatches, type Manifest } from "@shoal/protocol";
 import type { GcSchedule } from "../gc_schedule.ts";
 import { readChunkSync } from "../storage/part_file.ts";
 
@@ -55,9 +49,7 @@ export function verifyChunks(
       bad.push(index);
       continue;
     }
-    (bytesEqual(sha256(chunk), chunkHash(manifest, index)) ? good : bad).push(
-      index,
-    );
+    (chunkMatches(manifest, index, chunk) ? good : bad).push(index);
     gc.add(length);
   }
   return { good, bad };

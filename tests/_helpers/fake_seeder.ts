@@ -15,6 +15,8 @@ import {
   ManifestBuilder,
   type Message,
   ProtocolError,
+  sha256,
+  toHex,
 } from "@shoal/protocol";
 
 /** What a fake seeder does with one connection. */
@@ -119,10 +121,16 @@ export function manifestOf(
   data: Uint8Array,
   name: string,
   chunkSize = 512 * 1024,
-): { manifest: Manifest; bytes: Uint8Array; id: Uint8Array } {
+): {
+  manifest: Manifest;
+  bytes: Uint8Array;
+  id: Uint8Array;
+  /** The whole file's SHA-256 in hex, to compare a download with. */
+  sha256: string;
+} {
   const builder = new ManifestBuilder(chunkSize);
   builder.update(data);
-  return builder.finish(name);
+  return { ...builder.finish(name), sha256: toHex(sha256(data)) };
 }
 
 /**

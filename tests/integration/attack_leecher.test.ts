@@ -82,7 +82,7 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     await h.assertFileHash(
       join(out, "target.bin"),
-      toHex(built.manifest.fileHash),
+      built.sha256,
     );
     // Every peer that sent bad data was dropped and never contacted again:
     // one connection for the manifest, and at most two for chunks, open at

@@ -108,7 +108,7 @@ Deno.test("a leecher among peers that have nothing for it finishes from the one 
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     await h.assertFileHash(
       join(out, "mixed.bin"),
-      toHex(built.manifest.fileHash),
+      built.sha256,
     );
   });
 });
@@ -146,7 +146,7 @@ Deno.test("registered peers that never answer do not hold up the start", async (
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     await h.assertFileHash(
       join(out, "start.bin"),
-      toHex(built.manifest.fileHash),
+      built.sha256,
     );
   } finally {
     for (const listener of listeners) listener.close();

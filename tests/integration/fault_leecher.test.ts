@@ -98,7 +98,7 @@ Deno.test(`a leecher killed ${KILLS} times resumes from checked chunks and re-fe
   assert.equal(kills, KILLS);
   await h.assertFileHash(
     join(out, "resume.bin"),
-    toHex(built.manifest.fileHash),
+    built.sha256,
   );
   await assert.rejects(Deno.stat(partPath), Deno.errors.NotFound);
 });
@@ -175,7 +175,7 @@ Deno.test("a full disk stops the download with a clear error, keeps the part fil
       assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
       await h.assertFileHash(
         join(out, "big.bin"),
-        toHex(built.manifest.fileHash),
+        built.sha256,
       );
       assert.ok(
         seeder.gets.size < built.manifest.chunkCount,

@@ -187,7 +187,7 @@ Deno.test("a seeder whose file is overwritten in place (same size and mtime) sto
       assert.equal(result.code, 0, result.stderr);
       await h.assertFileHash(
         join(out, "doc.bin"),
-        toHex(built.manifest.fileHash),
+        built.sha256,
       );
     } finally {
       await honest.stop();

@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   chunkCountFor,
+  chunkDigest,
   chunkHash,
   chunkLength,
   chunkSizeFor,
   encodeManifest,
   fileIdOf,
+  fileMerkle,
   HASH_BYTES,
   type Manifest,
   ManifestBuilder,
@@ -91,13 +93,16 @@ Deno.test("ManifestBuilder gives the same manifest however the data is split", (
         assert.deepStrictEqual(build(data, pieces), whole);
         assert.equal(whole.manifest.size, size);
         assert.equal(whole.manifest.chunkCount, chunkCountFor(size, CHUNK));
-        assert.deepStrictEqual(whole.manifest.fileHash, sha256(data));
+        assert.deepStrictEqual(
+          whole.manifest.piecesRoot,
+          fileMerkle(data, CHUNK)?.piecesRoot ?? null,
+        );
         for (let i = 0; i < whole.manifest.chunkCount; i++) {
           const start = i * CHUNK;
           const end = start + chunkLength(whole.manifest, i);
           assert.deepStrictEqual(
             chunkHash(whole.manifest, i),
-            sha256(data.subarray(start, end)),
+            chunkDigest(whole.manifest, data.subarray(start, end)),
           );
         }
       },
