@@ -20,7 +20,10 @@
  *   `crypto.subtle.digest` promises awaited together.
  *
  * Every loop is bounded by a call count and a time budget. Rounds take turns
- * through the cases; each shows its median round (min-max).
+ * through the cases; each shows its median round (min-max). Rates are per
+ * CPU second of this process (`process.cpuUsage`), which other processes on
+ * a shared machine do not stretch as they stretch the wall clock; the wall
+ * clock's rate is shown too.
  *
  * ```sh
  * deno run -A bench/merkle_hash.ts            # about 15 s
@@ -32,11 +35,13 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { basename, join, resolve } from "node:path";
 import * as shoal from "@shoal/protocol";
 import { parseSize, renderTable, sizeLabel, summarize } from "./_stats.ts";
+import { GC_EVERY_BYTES, v8Collector } from "../peer/gc_schedule.ts";
 
 const USAGE = `Usage: deno run -A bench/merkle_hash.ts [options]
 
@@ -49,9 +54,10 @@ Options:
   --budget-ms MS     time budget of one case in one round (default 300; quick 80)
   --stream SIZE      ManifestBuilder stream size (default 256M; quick 64M)
   --openssl SIZE     openssl file size, 0 to skip (default 1G; quick 256M)
-  --compare DIR      also time chunkDigest and ManifestBuilder from another
-                     checkout of Shoal (e.g. a \`git archive\` of the commit
-                     before a change), in the same rounds
+  --compare LIST     also time chunkDigest and ManifestBuilder from other
+                     checkouts of Shoal (folders, comma-separated; e.g. a
+                     \`git archive\` of the commit before a change), in the
+                     same rounds
   --dir DIR          folder for the openssl file (default a temporary one)
   --help             print this help and exit`;
 
@@ -80,8 +86,10 @@ interface Case {
   /** Calls per round at most (the time budget may stop a round sooner). */
   maxCalls: number;
   run: () => void | Promise<void>;
-  /** MB/s of each round. */
+  /** MB per CPU second (this process's, all threads) of each round. */
   rates: number[];
+  /** MB per wall-clock second of each round. */
+  wallRates?: number[];
   /** The plain SHA-256 case over the same bytes, to compare with. */
   plain?: Case;
 }
@@ -91,9 +99,12 @@ export interface MerkleRow {
   name: string;
   /** Bytes hashed by one call. */
   bytes: number;
+  /** MB per CPU second: the median round. */
   mbPerS: number | null;
   min: number | null;
   max: number | null;
+  /** MB per wall-clock second: the median round. */
+  wallMbPerS: number | null;
   /** This row's rate / plain SHA-256's over the same unit, if any. */
   vsPlain: number | null;
 }
@@ -118,8 +129,13 @@ function manifestFor(chunkSize: number): shoal.Manifest {
   };
 }
 
-/** Runs `c` until `maxCalls` calls or `budgetMs`, whichever first; records MB/s. */
+/**
+ * Runs `c` until `maxCalls` calls or `budgetMs`, whichever first; records
+ * MB per CPU second and per wall-clock second. CPU time is the figure to
+ * compare: on a shared machine, other processes stretch the wall clock.
+ */
 async function round(c: Case, budgetMs: number): Promise<void> {
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let calls = 0;
   let elapsed = 0;
@@ -128,7 +144,10 @@ async function round(c: Case, budgetMs: number): Promise<void> {
     calls++;
     elapsed = performance.now() - start;
   }
-  c.rates.push((calls * c.bytes) / (elapsed / 1000) / 1e6);
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = Math.max(used.user + used.system, 1) / 1e6;
+  c.rates.push((calls * c.bytes) / cpuSeconds / 1e6);
+  (c.wallRates ??= []).push((calls * c.bytes) / (elapsed / 1000) / 1e6);
 }
 
 function chunkCases(
@@ -273,27 +292,113 @@ function callCases(data: Uint8Array<ArrayBuffer>): Case[] {
   ];
 }
 
-/** Wall-clock MB/s of `openssl dgst -sha256 FILE`, or null without openssl. */
-async function opensslRate(path: string, bytes: number): Promise<number> {
+/** One row of the collection table. */
+export interface GcRow {
+  name: string;
+  /** CPU ms to hash the bytes (median run). */
+  hashMs: number;
+  /** CPU ms of the full collection after them (median run). */
+  gcMs: number;
+  /** Growth of the resident set while hashing, before the collection (median run). */
+  rssMiB: number;
+}
+
+/**
+ * What a hashing loop leaves for the full collections of
+ * peer/gc_schedule.ts: `node:crypto` hash objects live in the C++ heap,
+ * which only a full collection frees. Per variant: hash `bytes` in 512 KiB
+ * chunks from a clean heap, note the resident set's growth, then time one
+ * full collection (CPU time). `runs` runs per variant, taking turns.
+ */
+function gcRows(
+  data: Uint8Array,
+  bytes: number,
+  runs: number,
+  protocols: readonly Protocol[],
+): GcRow[] {
+  const collect = v8Collector();
+  if (!collect) return [];
+  const chunk = 512 * KIB;
+  const manifest = manifestFor(chunk);
+  const variants: [string, (bytes: Uint8Array) => void][] = [
+    [
+      "SHA-256 of each chunk (createHash)",
+      (b) => void createHash("sha256").update(b).digest(),
+    ],
+    ...protocols.map((p): [string, (bytes: Uint8Array) => void] => [
+      `chunkDigest${p.label}`,
+      (b) => void p.chunkDigest(manifest, b),
+    ]),
+  ];
+  const samples = variants.map(() => ({
+    hash: [] as number[],
+    gc: [] as number[],
+    rss: [] as number[],
+  }));
+  const cpuMs = (since: { user: number; system: number }) => {
+    const used = process.cpuUsage(since);
+    return (used.user + used.system) / 1000;
+  };
+  for (let run = 0; run < runs; run++) {
+    variants.forEach(([, hash], v) => {
+      collect();
+      const rss0 = Deno.memoryUsage().rss;
+      let peak = 0;
+      const start = process.cpuUsage();
+      for (let i = 0; i < bytes / chunk; i++) {
+        const at = (i * chunk) % DATA_BYTES;
+        hash(data.subarray(at, at + chunk));
+        if (i % 64 === 63) peak = Math.max(peak, Deno.memoryUsage().rss - rss0);
+      }
+      const hashMs = cpuMs(start);
+      const gcStart = process.cpuUsage();
+      collect();
+      samples[v]!.hash.push(hashMs);
+      samples[v]!.gc.push(cpuMs(gcStart));
+      samples[v]!.rss.push(peak / MIB);
+    });
+  }
+  return variants.map(([name], v) => ({
+    name,
+    hashMs: summarize(samples[v]!.hash)!.median,
+    gcMs: summarize(samples[v]!.gc)!.median,
+    rssMiB: summarize(samples[v]!.rss)!.median,
+  }));
+}
+
+/**
+ * MB per CPU second and per wall-clock second of `openssl dgst -sha256
+ * FILE` (its CPU time from bash's `time`: user + system, reads included).
+ */
+async function opensslRate(
+  path: string,
+  bytes: number,
+): Promise<{ cpu: number; wall: number }> {
   const start = performance.now();
-  const out = await new Deno.Command("openssl", {
-    args: ["dgst", "-sha256", path],
+  const out = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      'TIMEFORMAT="%U %S"; time openssl dgst -sha256 "$1" >/dev/null',
+      "bash",
+      path,
+    ],
     stdout: "null",
     stderr: "piped",
   }).output();
-  const seconds = (performance.now() - start) / 1000;
-  if (!out.success) {
-    throw new Error(
-      `openssl dgst failed: ${new TextDecoder().decode(out.stderr).trim()}`,
-    );
+  const wallSeconds = (performance.now() - start) / 1000;
+  const text = new TextDecoder().decode(out.stderr).trim();
+  const times = /(\d+\.\d+) (\d+\.\d+)$/.exec(text);
+  if (!out.success || !times) {
+    throw new Error(`openssl dgst failed: ${text}`);
   }
-  return bytes / seconds / 1e6;
+  const cpuSeconds = Math.max(Number(times[1]) + Number(times[2]), 0.001);
+  return { cpu: bytes / cpuSeconds / 1e6, wall: bytes / wallSeconds / 1e6 };
 }
 
 async function hasOpenssl(): Promise<boolean> {
   try {
-    const out = await new Deno.Command("openssl", {
-      args: ["version"],
+    const out = await new Deno.Command("bash", {
+      args: ["-c", "openssl version"],
       stdout: "null",
       stderr: "null",
     }).output();
@@ -324,6 +429,7 @@ function toRow(c: Case): MerkleRow {
     mbPerS: s?.median ?? null,
     min: s?.min ?? null,
     max: s?.max ?? null,
+    wallMbPerS: summarize(c.wallRates ?? [])?.median ?? null,
     vsPlain: s && p ? s.median / p.median : null,
   };
 }
@@ -336,8 +442,9 @@ function rowCells(r: MerkleRow): string[] {
     fmt(r.mbPerS),
     r.min === null ? "-" : `${fmt(r.min)}-${fmt(r.max)}`,
     r.vsPlain === null ? "" : `${r.vsPlain.toFixed(2)}x`,
-    // One call's time: what matters for a leaf or a node.
+    // One call's CPU time: what matters for a leaf or a node.
     r.mbPerS === null ? "-" : fmt(r.bytes / r.mbPerS),
+    fmt(r.wallMbPerS),
   ];
 }
 
@@ -393,12 +500,12 @@ export async function runMerkleHash(args: string[]): Promise<number> {
   }
 
   const protocols: Protocol[] = [{ label: "", ...shoal }];
-  if (values.compare) {
-    const dir = resolve(values.compare);
-    const other = await import(
+  for (const other of values.compare?.split(",") ?? []) {
+    const dir = resolve(other);
+    const code = await import(
       pathToFileURL(join(dir, "protocol", "mod.ts")).href
     ) as typeof shoal;
-    protocols.push({ label: ` [${basename(dir)}]`, ...other });
+    protocols.push({ label: ` [${basename(dir)}]`, ...code });
   }
   const data = randomBytes(DATA_BYTES);
   const all = [
@@ -412,12 +519,16 @@ export async function runMerkleHash(args: string[]): Promise<number> {
     for (const c of all) await round(c, budgetMs);
   }
 
-  let openssl: number | null = null;
+  const gcBytes = quick ? 128 * MIB : GC_EVERY_BYTES;
+  console.error(`[merkle] collections after ${sizeLabel(gcBytes)} of chunks`);
+  const gcTable = gcRows(data, gcBytes, quick ? 1 : 3, protocols);
+
+  let openssl: { cpu: number; wall: number } | null = null;
   let opensslNote = "";
   if (opensslBytes === 0) {
     opensslNote = "skipped (--openssl 0)";
   } else if (!await hasOpenssl()) {
-    opensslNote = "skipped: no openssl on PATH";
+    opensslNote = "skipped: no bash and openssl on PATH";
   } else {
     const dir = values.dir ??
       await Deno.makeTempDir({ prefix: "shoal-merkle-" });
@@ -442,26 +553,55 @@ export async function runMerkleHash(args: string[]): Promise<number> {
       ? `openssl dgst -sha256: ${opensslNote}`
       : `openssl dgst -sha256, ${sizeLabel(opensslBytes)} file`,
     bytes: opensslBytes,
-    mbPerS: openssl,
+    mbPerS: openssl?.cpu ?? null,
     min: null,
     max: null,
+    wallMbPerS: openssl?.wall ?? null,
     vsPlain: null,
   };
   rows.push(opensslRow);
   const cores = navigator.hardwareConcurrency;
   console.log(
     `\nMerkle hashing (BEP 52, 16 KiB leaves), one core of ${cores}, deno ${Deno.version.deno}: ` +
-      `median of ${rounds} rounds of <= ${budgetMs} ms (min-max); MB = 10^6 bytes; ` +
+      `median of ${rounds} rounds of <= ${budgetMs} ms (min-max); MB = 10^6 bytes per CPU second of this process; ` +
       `"vs plain" = this rate / plain SHA-256's of the same bytes\n`,
   );
-  const header = ["case", "MB/s", "min-max", "vs plain", "us/call"];
+  const header = [
+    "case",
+    "MB/s CPU",
+    "min-max",
+    "vs plain",
+    "us/call",
+    "MB/s wall",
+  ];
   console.log(renderTable(header, rows.map(rowCells)));
+  if (gcTable.length) {
+    console.log(
+      `\nWhat each loop leaves to free: ${
+        sizeLabel(gcBytes)
+      } of 512 KiB chunks hashed from a clean heap, then one full collection ` +
+        `(peer/gc_schedule.ts runs one per ${
+          sizeLabel(GC_EVERY_BYTES)
+        } per isolate); CPU ms, median of ${quick ? 1 : 3}\n`,
+    );
+    console.log(renderTable(
+      ["loop", "hash ms", "collection ms", "collection share", "RSS growth"],
+      gcTable.map((r) => [
+        r.name,
+        r.hashMs.toFixed(0),
+        r.gcMs.toFixed(1),
+        `${(100 * r.gcMs / (r.hashMs + r.gcMs)).toFixed(1)}%`,
+        `${r.rssMiB.toFixed(1)} MiB`,
+      ]),
+    ));
+  }
   console.log(JSON.stringify({
     bench: "merkle_hash",
     date: new Date().toISOString(),
     deno: Deno.version.deno,
     options: { quick, rounds, budgetMs, streamBytes, opensslBytes },
     rows,
+    collections: { bytes: gcBytes, rows: gcTable },
   }));
   return 0;
 }
