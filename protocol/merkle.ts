@@ -26,6 +26,7 @@ import {
   MAX_MERKLE_LEVELS,
 } from "./constants.ts";
 import { sha256, sha256Into } from "./sha256.ts";
+import { sha256Pair } from "./_sha256_pair.ts";
 
 /** The pad leaf: 32 zero bytes stand for each leaf past the end of a file. */
 export const ZERO_HASH: Uint8Array = new Uint8Array(HASH_BYTES);
@@ -93,19 +94,20 @@ export function blockHash(bytes: Uint8Array): Uint8Array {
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   checkHash(left);
   checkHash(right);
-  // One 64-byte input: one update, not two.
   nodePair.set(left, 0);
   nodePair.set(right, HASH_BYTES);
-  return sha256(nodePair);
+  sha256Pair(nodePairView, 0, 0);
+  return nodePair.slice(0, HASH_BYTES);
 }
 
-/** SHA-256 of `bytes` into the 32 bytes of `buffer` from `at`. */
+/** SHA-256 of `bytes` (a leaf's block) into the 32 bytes of `buffer` from `at`. */
 function hashAt(bytes: Uint8Array, buffer: Uint8Array, at: number): void {
   sha256Into(bytes, buffer.subarray(at, at + HASH_BYTES));
 }
 
 /** nodeHash's input, and an odd last node's with its pad (hashing is synchronous). */
 const nodePair = new Uint8Array(2 * HASH_BYTES);
+const nodePairView = new DataView(nodePair.buffer);
 
 /**
  * Reduces a layer of hashes, back to back in `layer`, to the root `levels`
@@ -122,11 +124,11 @@ function reduceLayer(
 ): Uint8Array {
   let n = layer.byteLength / HASH_BYTES;
   if (n === 0) return padAt(levels);
+  const view = new DataView(layer.buffer, layer.byteOffset, layer.byteLength);
   for (let level = 0; level < levels; level++) {
     const pairs = Math.floor(n / 2);
     for (let i = 0; i < pairs; i++) {
-      const at = 2 * i * HASH_BYTES;
-      hashAt(layer.subarray(at, at + 2 * HASH_BYTES), layer, i * HASH_BYTES);
+      sha256Pair(view, 2 * i * HASH_BYTES, i * HASH_BYTES);
     }
     if (n % 2 === 1) {
       // The last node has no right neighbour: it pairs with the pad (found
@@ -134,7 +136,8 @@ function reduceLayer(
       const pad = padAt(level);
       nodePair.set(layer.subarray((n - 1) * HASH_BYTES, n * HASH_BYTES));
       nodePair.set(pad, HASH_BYTES);
-      hashAt(nodePair, layer, pairs * HASH_BYTES);
+      sha256Pair(nodePairView, 0, 0);
+      layer.set(nodePair.subarray(0, HASH_BYTES), pairs * HASH_BYTES);
     }
     n = Math.ceil(n / 2);
   }
@@ -420,6 +423,7 @@ export class PieceHasher {
    * neighbours are the 64 bytes of their parent), with room for a pad after.
    */
   readonly #stack: Uint8Array;
+  readonly #stackView: DataView;
   /** Each subtree's level, strictly decreasing. */
   readonly #levels: number[] = [];
 
@@ -429,6 +433,7 @@ export class PieceHasher {
     this.#width = width;
     // At most log2(width) + 1 subtrees at once, and a pad.
     this.#stack = new Uint8Array((Math.log2(width) + 2) * HASH_BYTES);
+    this.#stackView = new DataView(this.#stack.buffer);
   }
 
   /** Bytes fed since the last digest. */
@@ -475,7 +480,7 @@ export class PieceHasher {
       const last = levels.length - 1;
       const at = last * HASH_BYTES;
       this.#stack.set(padHash(levels[last]!), at + HASH_BYTES);
-      hashAt(this.#stack.subarray(at, at + 2 * HASH_BYTES), this.#stack, at);
+      sha256Pair(this.#stackView, at, at);
       levels[last]!++;
       this.#merge();
     }
@@ -507,7 +512,7 @@ export class PieceHasher {
     ) {
       levels.pop();
       const at = (levels.length - 1) * HASH_BYTES;
-      hashAt(this.#stack.subarray(at, at + 2 * HASH_BYTES), this.#stack, at);
+      sha256Pair(this.#stackView, at, at);
       levels[levels.length - 1]!++;
     }
   }
