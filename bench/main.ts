@@ -48,7 +48,7 @@ Options:
   --no-swarm            skip the swarm benchmark
   --no-tracker          skip the tracker load benchmark
   --no-merkle           skip the Merkle hashing table (bench/merkle_hash.ts:
-                        chunk hashes against plain SHA-256; about 20 s)
+                        chunk hashes against plain SHA-256; about 40 s)
   --no-attack           skip the under-attack table (64 MiB quiet and beside
                         each attack of issue 21, 3 runs; about 2 minutes)
   --attack-only LIST    under attack: only these attacks (5,6,7,8,9) besides quiet

@@ -16,8 +16,11 @@
  *   included) when openssl is on PATH: what the machine can do;
  * - the cost of one call, to show where the time goes: a 16 KiB leaf and a
  *   64-byte inner node through `createHash(...).digest()` (a Buffer) and
- *   `.digest("hex")` read back with `setFromHex`, and a chunk's leaves as
- *   `crypto.subtle.digest` promises awaited together.
+ *   `.digest("hex")` read back with `setFromHex`, an inner node through
+ *   protocol/_sha256_pair.ts (JavaScript), and a chunk's leaves as
+ *   `crypto.subtle.digest` promises awaited together;
+ * - what each loop leaves for peer/gc_schedule.ts's full collections: 512
+ *   MiB of chunks hashed, then one collection timed.
  *
  * Every loop is bounded by a call count and a time budget. Rounds take turns
  * through the cases; each shows its median round (min-max). Rates are per
@@ -26,8 +29,8 @@
  * clock's rate is shown too.
  *
  * ```sh
- * deno run -A bench/merkle_hash.ts            # about 15 s
- * deno run -A bench/merkle_hash.ts --quick    # about 3 s
+ * deno run -A bench/merkle_hash.ts            # about 40 s
+ * deno run -A bench/merkle_hash.ts --quick    # about 5 s
  * git archive HEAD~1 | (mkdir -p /tmp/a && tar -x -C /tmp/a)
  * deno run -A bench/merkle_hash.ts --compare /tmp/a   # before and after
  * ```
@@ -42,6 +45,7 @@ import { basename, join, resolve } from "node:path";
 import * as shoal from "@shoal/protocol";
 import { parseSize, renderTable, sizeLabel, summarize } from "./_stats.ts";
 import { GC_EVERY_BYTES, v8Collector } from "../peer/gc_schedule.ts";
+import { sha256Pair } from "../protocol/_sha256_pair.ts";
 
 const USAGE = `Usage: deno run -A bench/merkle_hash.ts [options]
 
@@ -54,6 +58,8 @@ Options:
   --budget-ms MS     time budget of one case in one round (default 300; quick 80)
   --stream SIZE      ManifestBuilder stream size (default 256M; quick 64M)
   --openssl SIZE     openssl file size, 0 to skip (default 1G; quick 256M)
+  --gc SIZE          bytes of chunks hashed before the timed full collection,
+                     0 to skip (default 512M, the peers' period; quick 128M)
   --compare LIST     also time chunkDigest and ManifestBuilder from other
                      checkouts of Shoal (folders, comma-separated; e.g. a
                      \`git archive\` of the commit before a change), in the
@@ -232,6 +238,9 @@ function streamCases(
 /** Per-call costs: where a Merkle chunk's time goes. */
 function callCases(data: Uint8Array<ArrayBuffer>): Case[] {
   const out = new Uint8Array(32);
+  // sha256Pair writes its result over the first 32 bytes of a copy.
+  const nodes = data.slice();
+  const view = new DataView(nodes.buffer);
   let next = 0;
   const slice = (bytes: number) => {
     const at = (next++ * bytes) % DATA_BYTES;
@@ -271,6 +280,16 @@ function callCases(data: Uint8Array<ArrayBuffer>): Case[] {
         void out.setFromHex(
           createHash("sha256").update(slice(64)).digest("hex"),
         ),
+      rates: [],
+    },
+    {
+      name: "one 64 B node, sha256Pair (JavaScript)",
+      bytes: 64,
+      maxCalls: 1_000_000,
+      run: () => {
+        const at = (next++ * 64) % (DATA_BYTES - 64);
+        sha256Pair(view, at, 0);
+      },
       rates: [],
     },
     {
@@ -464,6 +483,7 @@ export async function runMerkleHash(args: string[]): Promise<number> {
       "budget-ms": { type: "string" },
       stream: { type: "string" },
       openssl: { type: "string" },
+      gc: { type: "string" },
       compare: { type: "string" },
       dir: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -479,6 +499,9 @@ export async function runMerkleHash(args: string[]): Promise<number> {
   const budgetMs = Number(values["budget-ms"] ?? (quick ? 80 : 300));
   const streamBytes = parseSize(values.stream ?? (quick ? "64M" : "256M"));
   const opensslBytes = parseSize(values.openssl ?? (quick ? "256M" : "1G"));
+  const gcBytes = values.gc === undefined
+    ? (quick ? 128 * MIB : GC_EVERY_BYTES)
+    : parseSize(values.gc);
   if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 50)) {
     console.error(`merkle_hash: --rounds takes 1 to 50, not ${values.rounds}`);
     return 2;
@@ -495,6 +518,12 @@ export async function runMerkleHash(args: string[]): Promise<number> {
   ) {
     console.error(
       "merkle_hash: --stream takes whole MiB from 1M to 16G, e.g. 256M",
+    );
+    return 2;
+  }
+  if (gcBytes % (512 * KIB) !== 0 || gcBytes > 16 * 1024 * MIB) {
+    console.error(
+      "merkle_hash: --gc takes whole 512 KiB chunks up to 16G, e.g. 512M",
     );
     return 2;
   }
@@ -519,9 +548,11 @@ export async function runMerkleHash(args: string[]): Promise<number> {
     for (const c of all) await round(c, budgetMs);
   }
 
-  const gcBytes = quick ? 128 * MIB : GC_EVERY_BYTES;
-  console.error(`[merkle] collections after ${sizeLabel(gcBytes)} of chunks`);
-  const gcTable = gcRows(data, gcBytes, quick ? 1 : 3, protocols);
+  let gcTable: GcRow[] = [];
+  if (gcBytes > 0) {
+    console.error(`[merkle] collections after ${sizeLabel(gcBytes)} of chunks`);
+    gcTable = gcRows(data, gcBytes, quick ? 1 : 3, protocols);
+  }
 
   let openssl: { cpu: number; wall: number } | null = null;
   let opensslNote = "";
