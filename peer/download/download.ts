@@ -302,6 +302,9 @@ class Download {
       clearTimeout(this.#throttleTimer);
       this.#pool?.terminate();
       if (this.#resumeDirty) await this.#saveResume().catch(() => {});
+      // A periodic save may still be writing: the process must not exit
+      // under it (the state on disk would stay at the save before).
+      await this.#saving;
     }
   }
 
