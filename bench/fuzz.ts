@@ -6,8 +6,10 @@
  * `FrameReader` (peer/wire/frame_reader.ts) on streams cut into random
  * reads, `decodeResume` (peer/storage/resume.ts) on damaged resume files,
  * the tracker's in-place readers (protocol/tracker_fast.ts) against
- * `parseMessage`, the whole tracker handler, and `decodeBencode`
- * (re-encoding what it accepts must give back the same bytes). Each parser
+ * `parseMessage`, the whole tracker handler, `decodeBencode`
+ * (re-encoding what it accepts must give back the same bytes) and BEP 15
+ * requests (`parseBep15Request`, checked against the tracker's in-place
+ * check and re-encoded to the same bytes). Each parser
  * gets `--iterations` random and mutated inputs (random bytes, byte and
  * structure-aware mutations of valid encodings, valid headers with random
  * bodies), built by the same generators as the unit tests
@@ -57,6 +59,8 @@ import {
 import {
   bencodeBytesArb,
   bencodeNoise,
+  bep15DatagramArb,
+  bep15Outcome,
   datagramArb,
   fastPathOutcome,
   headerWithRandomBody,
@@ -270,6 +274,37 @@ function fuzzTrackerFast(
         : rng.pick(corpus);
     },
     fastPathOutcome,
+  );
+}
+
+/**
+ * BEP 15 requests (`parseBep15Request`): what it accepts the tracker's
+ * in-place check accepts as the same kind, and encodes back to the same
+ * bytes. Fed mutations of valid connects, announces and scrapes, random
+ * bytes, and Shoal datagrams (which the tracker tells apart first, but the
+ * decoder must refuse cleanly too).
+ */
+function fuzzBep15(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+  shoal: Uint8Array[],
+): ParserReport {
+  const rng = new Rng(seed ^ 0x0b15_0b15);
+  return fuzzEach(
+    newReport("parseBep15Request (datagrams)"),
+    iterations,
+    () => {
+      const roll = rng.int(100);
+      return roll < 60
+        ? mutate(rng, rng.pick(corpus))
+        : roll < 75
+        ? randomInput(rng)
+        : roll < 85
+        ? rng.pick(shoal)
+        : rng.pick(corpus);
+    },
+    bep15Outcome,
   );
 }
 
@@ -727,7 +762,7 @@ function fuzzBencode(
 }
 
 /**
- * Runs the eleven fuzzers and returns one report per parser.
+ * Runs the twelve fuzzers and returns one report per parser.
  *
  * @param options iterations, seed and where to log
  * @returns the reports, in the order run
@@ -765,6 +800,10 @@ export async function runFuzz(
     numRuns: CORPUS_SIZE / 4,
   });
   const magnets = fc.sample(magnetArb, { seed, numRuns: CORPUS_SIZE / 4 });
+  const bep15 = fc.sample(bep15DatagramArb, {
+    seed,
+    numRuns: CORPUS_SIZE / 2,
+  });
   const reports: ParserReport[] = [];
   for (
     const run of [
@@ -779,6 +818,7 @@ export async function runFuzz(
       () => fuzzTrackerFast(iterations, seed, [...hot, ...datagrams]),
       () => fuzzTrackerHandler(iterations, seed, datagrams),
       () => fuzzBencode(iterations, seed, bencodes),
+      () => fuzzBep15(iterations, seed, bep15, datagrams),
     ]
   ) {
     const report = await run();
