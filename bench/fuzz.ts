@@ -34,9 +34,11 @@ import {
   type BValue,
   bytesEqual,
   createMessage,
+  datagramDialect,
   decodeBencode,
   dictGet,
   encodeBencode,
+  encodeBep15Request,
   encodeManifest,
   encodeTorrent,
   fileIdOf,
@@ -47,6 +49,8 @@ import {
   type Manifest,
   MAX_DATAGRAM_BYTES,
   type Message,
+  parseBep15Reply,
+  parseBep15Request,
   parseMagnet,
   parseManifest,
   parseMessage,
@@ -310,14 +314,16 @@ function fuzzBep15(
 
 /**
  * The tracker's own fast-path decoders (REGISTER, KEEPALIVE, REQUEST read in
- * place) sit behind the cookie check, so random bytes never reach them:
- * here every tracker command carries the real cookie of its source before
- * it is mutated, and the whole handler must answer or drop, never throw.
+ * place, BEP 15 announces and scrapes) sit behind the cookie check, so
+ * random bytes never reach them: here every tracker command carries the
+ * real cookie (or BEP 15 connection id) of its source before it is
+ * mutated, and the whole handler must answer or drop, never throw.
  */
 function fuzzTrackerHandler(
   iterations: number,
   seed: number,
   corpus: Uint8Array[],
+  bep15: Uint8Array[],
 ): ParserReport {
   const report = newReport("TrackerHandler (datagrams with real cookies)");
   const rng = new Rng(seed);
@@ -340,12 +346,38 @@ function fuzzTrackerHandler(
     }
     return message.cookie;
   };
+  // BEP 15 requests carry the source's connection id in their first 8 bytes.
+  const withConnectionId = (
+    source: { hostname: string; port: number },
+  ): Uint8Array[] => {
+    const reply = handler.handle(
+      encodeBep15Request({ action: "connect", txid: 1 }),
+      source,
+      nowMs,
+    );
+    const connect = reply ? parseBep15Reply(reply) : null;
+    if (connect?.action !== "connect") {
+      throw new Error("Cannot fuzz the tracker: no BEP 15 connection id");
+    }
+    const id = new Uint8Array(8);
+    new DataView(id.buffer).setBigUint64(0, connect.connectionId);
+    return bep15.map((bytes) => {
+      const out = bytes.slice();
+      if (parseBep15Request(bytes).action !== "connect") out.set(id);
+      return out;
+    });
+  };
   const seeds = sources.map((source) => {
     const cookie = cookieOf(source);
-    return corpus.flatMap((bytes) => {
-      const message = parseMessage(bytes);
-      return "cookie" in message ? [createMessage({ ...message, cookie })] : [];
-    });
+    return [
+      ...corpus.flatMap((bytes) => {
+        const message = parseMessage(bytes);
+        return "cookie" in message
+          ? [createMessage({ ...message, cookie })]
+          : [];
+      }),
+      ...withConnectionId(source),
+    ];
   });
   const start = performance.now();
   for (let i = 0; i < iterations; i++) {
@@ -373,16 +405,20 @@ function fuzzTrackerHandler(
       // Cookies expire as time moves: take fresh ones, as a client would.
       seeds.forEach((list, k) => {
         const cookie = cookieOf(sources[k]!);
-        seeds[k] = list.map((bytes) => {
-          try {
-            const message = parseMessage(bytes);
-            return "cookie" in message
-              ? createMessage({ ...message, cookie })
-              : bytes;
-          } catch {
-            return bytes;
-          }
-        });
+        seeds[k] = [
+          ...list.flatMap((bytes) => {
+            if (datagramDialect(bytes) === "bep15") return [];
+            try {
+              const message = parseMessage(bytes);
+              return "cookie" in message
+                ? [createMessage({ ...message, cookie })]
+                : [bytes];
+            } catch {
+              return [bytes];
+            }
+          }),
+          ...withConnectionId(sources[k]!),
+        ];
       });
     }
   }
@@ -816,7 +852,7 @@ export async function runFuzz(
       () => fuzzFrameReader(iterations, seed, datagrams),
       () => fuzzResume(iterations, seed, manifests),
       () => fuzzTrackerFast(iterations, seed, [...hot, ...datagrams]),
-      () => fuzzTrackerHandler(iterations, seed, datagrams),
+      () => fuzzTrackerHandler(iterations, seed, datagrams, bep15),
       () => fuzzBencode(iterations, seed, bencodes),
       () => fuzzBep15(iterations, seed, bep15, datagrams),
     ]
