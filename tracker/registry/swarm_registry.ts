@@ -837,7 +837,7 @@ export class SwarmRegistry {
       file.seeders++;
       holdings.seeders++;
     }
-    if (completedEvent) file.downloads++;
+    if (completedEvent && complete) file.downloads++;
     const held = ++peers.holdings[slot]!;
     holdings.indexAdded(slot, holding, held);
   }
