@@ -1,11 +1,14 @@
 /**
  * The peer's TCP server: accepts connections (up to a cap) and serves each
- * with {@linkcode serveConnection}.
+ * in the protocol its first bytes name: Shoal's (serve_connection.ts)
+ * or BitTorrent's (peer/bt/serve_bt.ts).
  *
  * @module
  */
 import type { Library } from "../library/library.ts";
-import { serveConnection } from "./serve_connection.ts";
+import { serveAnyProtocol } from "./accept_connection.ts";
+import type { BtContext } from "../bt/serve_bt.ts";
+import { makeBtPeerId } from "../bt/peer_id.ts";
 import { UploadSlots } from "./upload_slots.ts";
 import { SendBuffers } from "./send_buffers.ts";
 import { DEFAULT_UPLOAD_SLOTS } from "../swarm/choker.ts";
@@ -114,6 +117,8 @@ export class PeerServer {
   /** Peer ids sent at least one chunk (bounded: a count for people). */
   readonly #uploadedTo = new Set<string>();
   #closed = false;
+  /** What BitTorrent connections share: this peer's BitTorrent peer id. */
+  readonly #bt: BtContext = { peerId: makeBtPeerId() };
 
   private constructor(
     listeners: Deno.TcpListener[],
@@ -226,7 +231,8 @@ export class PeerServer {
           continue;
         }
         this.#connections.add(conn);
-        const task = serveConnection(conn, {
+        const task = serveAnyProtocol(conn, {
+          bt: this.#bt,
           library: this.#options.library,
           slots: this.#slots,
           sendBuffers: this.#sendBuffers,
