@@ -37,7 +37,7 @@ import {
   type PeerFinder,
   type PeerLookup,
 } from "./errors.ts";
-import { PeerBook } from "./peer_book.ts";
+import { PeerBook, peerKey } from "./peer_book.ts";
 import {
   Scheduler,
   type SchedulerAction,
@@ -602,7 +602,13 @@ class Download {
     const pool = this.#pool!;
     switch (action.type) {
       case "connect":
-        pool.connect(action.connId, action.host, action.port);
+        // BitTorrent for a peer known to speak only it (protocol_fallback.ts).
+        pool.connect(
+          action.connId,
+          action.host,
+          action.port,
+          this.#book.protocolOf(peerKey(action)),
+        );
         return;
       case "get":
       case "cancel":
@@ -704,6 +710,9 @@ class Download {
           connId: event.connId,
           misbehaved: event.code === "misbehaved",
         });
+      case "speaks_bittorrent":
+        this.#book.speaksBitTorrent(peerKey(event));
+        return;
       case "write_failed":
         this.#fail(
           new DownloadError(

@@ -7,6 +7,7 @@
  * @module
  */
 import { type Candidate, connectOrder } from "./liveness.ts";
+import type { PeerProtocol } from "./protocol_fallback.ts";
 
 /** A peer that failed waits this long times its failures (at most ten) before it is tried again. */
 export const PEER_RETRY_MS = 3_000;
@@ -17,6 +18,11 @@ export interface KnownPeer extends Candidate {
   host: string;
   /** Its server's TCP port. */
   port: number;
+  /**
+   * The protocol to open connections in: Shoal until the peer showed it
+   * speaks only BitTorrent (protocol_fallback.ts).
+   */
+  protocol: PeerProtocol;
 }
 
 /**
@@ -79,6 +85,7 @@ export class PeerBook {
         failures: 0,
         retryAtMs: 0,
         lastGoodMs: 0,
+        protocol: "shoal",
       });
     }
   }
@@ -121,6 +128,20 @@ export class PeerBook {
   sawChunks(key: string, holds: boolean): void {
     const peer = this.#peers.get(key);
     if (peer) peer.holdsChunks = holds;
+  }
+
+  /**
+   * It answered Shoal's handshake with silence or a BitTorrent handshake:
+   * from now on it is asked in BitTorrent, at once (this is not a failure).
+   */
+  speaksBitTorrent(key: string): void {
+    const peer = this.#peers.get(key);
+    if (peer) peer.protocol = "bittorrent";
+  }
+
+  /** The protocol to open a connection to `key` in (Shoal for a peer not known). */
+  protocolOf(key: string): PeerProtocol {
+    return this.#peers.get(key)?.protocol ?? "shoal";
   }
 
   /** It sent bad data: never again. */

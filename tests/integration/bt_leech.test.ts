@@ -1,0 +1,50 @@
+/**
+ * A Shoal leecher downloads from BitTorrent peers: libtorrent seeders on
+ * loopback, listed on a Shoal tracker as any peer is (a BitTorrent client
+ * registered by BEP 15 looks the same to the leecher). The leecher asks in
+ * Shoal first and, as libtorrent says nothing to that, again in BitTorrent
+ * (peer/download/protocol_fallback.ts).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseTorrent } from "@shoal/protocol";
+import * as h from "../_helpers/mod.ts";
+import { hasLibtorrent } from "../_helpers/libtorrent.ts";
+
+/** Three pieces and a bit, the last block short (not a multiple of 16 KiB). */
+const SIZE = 3 * 512 * 1024 + 5664;
+
+/** The leecher's `done` JSON line. */
+function doneOf(stdout: string): { chunksByPeer: Record<string, number> } {
+  const line = stdout.trim().split("\n").map((l) => JSON.parse(l)).find((
+    event,
+  ) => event.type === "done");
+  assert.ok(line, stdout);
+  return line;
+}
+
+Deno.test("Shoal downloads a file that libtorrent seeds, from the torrent libtorrent made, byte-identical", async (t) => {
+  if (!(await hasLibtorrent(t.name))) return;
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const file = join(dir.path, "lt.bin");
+  await h.makeFile(file, SIZE, 21);
+  const torrentPath = join(dir.path, "lt.bin.torrent");
+  await using lt = await h.startLtSeeder(file, torrentPath);
+  const torrent = parseTorrent(await Deno.readFile(torrentPath));
+  h.listOnTracker(tracker, lt.port, {
+    id: torrent.id,
+    name: torrent.manifest.name,
+    size: torrent.manifest.size,
+    chunkCount: torrent.manifest.chunkCount,
+  });
+  const out = join(dir.path, "out");
+  const result = await h.spawnLeecher(tracker, torrentPath, out, 30, [
+    "--json",
+  ]).done(60_000);
+  assert.equal(result.code, 0, result.stderr + result.stdout);
+  await h.assertSameFile(join(out, "lt.bin"), file);
+  assert.deepEqual(doneOf(result.stdout).chunksByPeer, {
+    [`127.0.0.1:${lt.port}`]: 4,
+  });
+});
