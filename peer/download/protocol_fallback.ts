@@ -92,3 +92,19 @@ export class FirstBytes {
     this.#kept += take;
   }
 }
+
+/**
+ * A peer answered Shoal's handshake as only a BitTorrent peer does (see
+ * {@linkcode fallbackProtocol}): not a failure, a reason to ask it again in
+ * BitTorrent.
+ */
+export class SpeaksBitTorrentError extends Error {
+  /** For callers that test codes rather than classes. */
+  readonly code = "speaks_bittorrent";
+
+  /** @param message one line, for logs */
+  constructor(message: string) {
+    super(message);
+    this.name = "SpeaksBitTorrentError";
+  }
+}

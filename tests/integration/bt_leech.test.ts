@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseTorrent } from "@shoal/protocol";
+import { magnetLink, parseTorrent } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
@@ -44,6 +44,33 @@ Deno.test("Shoal downloads a file that libtorrent seeds, from the torrent libtor
   ]).done(60_000);
   assert.equal(result.code, 0, result.stderr + result.stdout);
   await h.assertSameFile(join(out, "lt.bin"), file);
+  assert.deepEqual(doneOf(result.stdout).chunksByPeer, {
+    [`127.0.0.1:${lt.port}`]: 4,
+  });
+});
+
+Deno.test("Shoal downloads a file that libtorrent seeds from a magnet link alone: metadata and piece layer from libtorrent", async (t) => {
+  if (!(await hasLibtorrent(t.name))) return;
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const file = join(dir.path, "magnet.bin");
+  await h.makeFile(file, SIZE, 22);
+  const torrentPath = join(dir.path, "lt.torrent");
+  await using lt = await h.startLtSeeder(file, torrentPath);
+  const torrent = parseTorrent(await Deno.readFile(torrentPath));
+  h.listOnTracker(tracker, lt.port, {
+    id: torrent.id,
+    name: torrent.manifest.name,
+    size: torrent.manifest.size,
+    chunkCount: torrent.manifest.chunkCount,
+  });
+  // The .torrent is not used: only the id, in the link.
+  const link = magnetLink(torrent.id, "magnet.bin", []);
+  const out = join(dir.path, "out");
+  const result = await h.spawnLeecher(tracker, link, out, 30, ["--json"])
+    .done(60_000);
+  assert.equal(result.code, 0, result.stderr + result.stdout);
+  await h.assertSameFile(join(out, "magnet.bin"), file);
   assert.deepEqual(doneOf(result.stdout).chunksByPeer, {
     [`127.0.0.1:${lt.port}`]: 4,
   });
