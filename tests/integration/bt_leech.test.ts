@@ -75,3 +75,46 @@ Deno.test("Shoal downloads a file that libtorrent seeds from a magnet link alone
     [`127.0.0.1:${lt.port}`]: 4,
   });
 });
+
+Deno.test("a mixed swarm: a Shoal leecher gets chunks from a Shoal seeder and from a libtorrent seeder of the same torrent", async (t) => {
+  if (!(await hasLibtorrent(t.name))) return;
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const file = join(dir.path, "mixed.bin");
+  await h.makeFile(file, 48 * 512 * 1024 + 1000, 23);
+  const torrentPath = join(dir.path, "mixed.bin.torrent");
+  await using lt = await h.startLtSeeder(file, torrentPath);
+  const torrent = parseTorrent(await Deno.readFile(torrentPath));
+  h.listOnTracker(tracker, lt.port, {
+    id: torrent.id,
+    name: torrent.manifest.name,
+    size: torrent.manifest.size,
+    chunkCount: torrent.manifest.chunkCount,
+  });
+  // Slowed down, so it cannot serve the whole file before the leecher has
+  // found out that the libtorrent peer speaks only BitTorrent.
+  const shoal = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
+    "--max-upload",
+    "2M",
+  ]);
+  try {
+    const seeding = shoal.lines.find((l) => l.startsWith("seeding mixed.bin"));
+    // One file, one id: libtorrent's torrent and Shoal's manifest agree.
+    assert.match(seeding ?? "", new RegExp(` id ${lt.infohash}$`));
+    const out = join(dir.path, "out");
+    const result = await h.spawnLeecher(tracker, torrentPath, out, 30, [
+      "--json",
+    ]).done(90_000);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    await h.assertSameFile(join(out, "mixed.bin"), file);
+    const byPeer = doneOf(result.stdout).chunksByPeer;
+    const fromShoal = byPeer[`127.0.0.1:${shoal.port}`] ?? 0;
+    const fromLt = byPeer[`127.0.0.1:${lt.port}`] ?? 0;
+    assert.ok(fromShoal > 0 && fromLt > 0, JSON.stringify(byPeer));
+    assert.equal(fromShoal + fromLt, torrent.manifest.chunkCount);
+    const { uploaded } = await lt.stop();
+    assert.ok(uploaded >= fromLt * 512 * 1024 - 512 * 1024, `${uploaded}`);
+  } finally {
+    await shoal.stop();
+  }
+});
