@@ -33,7 +33,7 @@ export type FakeBtBehaviour =
   | "honest"
   /** Serves blocks of a piece with one byte changed: the piece fails its hash. */
   | "bad_piece"
-  /** Answers each request with a block of another piece, never asked for. */
+  /** Answers each request with a true block that this connection never asked for. */
   | "unasked"
   /** Answers a request with a piece message longer than any block may be. */
   | "oversized"
@@ -172,6 +172,8 @@ async function serve(
     return data.slice(at, at + length);
   };
   let theirMetadataId = 0;
+  /** Blocks asked for on this connection, "index:begin". */
+  const asked = new Set<string>();
   const decoder = new BtFrameDecoder();
   const frames: (BtMessage | { kind: "handshake" })[] = [];
   let first = true;
@@ -271,17 +273,17 @@ async function serve(
               break;
             }
             if (behaviour === "unasked") {
-              const other = (index + 1) % manifest.chunkCount;
-              const otherLength = Math.min(
-                BT_BLOCK_BYTES,
-                chunkLength(manifest, other),
-              );
-              await send({
-                kind: "piece",
-                index: other,
-                begin: 0,
-                block: block(other, 0, otherLength),
-              });
+              // A true block, but of one this connection never asked for.
+              asked.add(`${index}:${begin}`);
+              const other = unaskedBlock(manifest, asked);
+              if (other) {
+                await send({
+                  kind: "piece",
+                  index: other.index,
+                  begin: other.begin,
+                  block: block(other.index, other.begin, other.length),
+                });
+              }
               break;
             }
             const bytes = block(index, begin, length);
@@ -306,4 +308,24 @@ async function serve(
     ) return;
     throw error;
   }
+}
+
+/** The last block of the file that was not asked for, if any. */
+function unaskedBlock(
+  manifest: Manifest,
+  asked: ReadonlySet<string>,
+): { index: number; begin: number; length: number } | null {
+  for (let index = manifest.chunkCount - 1; index >= 0; index--) {
+    const length = chunkLength(manifest, index);
+    for (let begin = 0; begin < length; begin += BT_BLOCK_BYTES) {
+      if (!asked.has(`${index}:${begin}`)) {
+        return {
+          index,
+          begin,
+          length: Math.min(BT_BLOCK_BYTES, length - begin),
+        };
+      }
+    }
+  }
+  return null;
 }
