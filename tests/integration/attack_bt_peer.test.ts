@@ -2,7 +2,8 @@
  * Hostile BitTorrent input at a real Shoal seeder process, while libtorrent
  * downloads from it: an oversized length prefix, a flood of messages of
  * unknown types, a request beyond the file, a handshake for a file it does
- * not share, a flood of requests while choked, a block nobody asked for.
+ * not share, a flood of requests while choked, floods of metadata and hash
+ * requests, a block nobody asked for.
  * Each offender loses its connection and is reported (the seeder's log says
  * why it was dropped); the process lives on and the honest libtorrent
  * download completes with the right bytes. Skipped, with a note, without
@@ -10,7 +11,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type BtMessage, encodeBtMessage, parseTorrent } from "@shoal/protocol";
+import {
+  type BtMessage,
+  encodeBtMessage,
+  encodeExtendedHandshake,
+  encodeMetadataMessage,
+  parseTorrent,
+} from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import {
   BtTestClient,
@@ -29,7 +36,11 @@ interface Attack {
   name: string;
   /** The log line's reason, as the seeder says it. */
   reason: RegExp;
-  run(client: BtTestClient, infoHash: Uint8Array): Promise<void>;
+  run(
+    client: BtTestClient,
+    infoHash: Uint8Array,
+    piecesRoot: Uint8Array,
+  ): Promise<void>;
 }
 
 function header(length: number, id: number): Uint8Array {
@@ -121,6 +132,46 @@ const ATTACKS: Attack[] = [
     },
   },
   {
+    name: "a flood of metadata requests",
+    reason: /asked for the metadata over and over/,
+    async run(client, infoHash) {
+      await client.handshake(infoHash);
+      await client.send({
+        kind: "extended",
+        id: 0,
+        payload: encodeExtendedHandshake({
+          extensions: new Map([["ut_metadata", 3]]),
+          client: null,
+          port: null,
+          requestQueue: null,
+          metadataSize: null,
+        }),
+      });
+      const request = encodeBtMessage({
+        kind: "extended",
+        id: 1,
+        payload: encodeMetadataMessage({ kind: "metadata_request", piece: 0 }),
+      });
+      for (let i = 0; i < 40; i++) await client.write(request);
+    },
+  },
+  {
+    name: "a flood of hash requests",
+    reason: /too many hash requests/,
+    async run(client, infoHash, piecesRoot) {
+      await client.handshake(infoHash);
+      const request = encodeBtMessage({
+        kind: "hash_request",
+        piecesRoot,
+        baseLayer: 5,
+        index: 0,
+        length: 8,
+        proofLayers: 2,
+      });
+      for (let i = 0; i < 120; i++) await client.write(request);
+    },
+  },
+  {
     name: "a block nobody asked for",
     reason: /block of piece 0 nobody asked for/,
     async run(client, infoHash) {
@@ -149,10 +200,9 @@ Deno.test("a seeder drops hostile BitTorrent peers, one by one, while libtorrent
     torrent,
   ]).done(60_000);
   assert.equal(made.code, 0, made.stderr);
-  const infoHash = parseTorrent(await Deno.readFile(torrent)).id.subarray(
-    0,
-    20,
-  );
+  const parsed = parseTorrent(await Deno.readFile(torrent));
+  const infoHash = parsed.id.subarray(0, 20);
+  const piecesRoot = parsed.manifest.piecesRoot!;
   const seeder = h.spawnPeer(tracker, [
     "--seed",
     file,
@@ -180,7 +230,7 @@ Deno.test("a seeder drops hostile BitTorrent peers, one by one, while libtorrent
     for (const attack of ATTACKS) {
       const client = await BtTestClient.connect(port);
       try {
-        await attack.run(client, infoHash);
+        await attack.run(client, infoHash, piecesRoot);
         const closedAfter = await client.closedWithin(TIMEOUT_MS - 500);
         assert.notEqual(
           closedAfter,
