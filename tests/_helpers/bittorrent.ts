@@ -1,7 +1,7 @@
 /**
  * BitTorrent helpers for the interop tests: libtorrent as a process
- * (python3-libtorrent, importable only by /usr/bin/python3, on loopback
- * only), and a small raw BitTorrent client that speaks our codec over a
+ * (python3-libtorrent, see libtorrent.ts; on loopback only), and a small raw
+ * BitTorrent client that speaks our codec over a
  * real TCP connection (for hostile input, and to ask libtorrent for hashes).
  *
  * @module
@@ -14,31 +14,7 @@ import {
   encodeBtMessage,
 } from "@shoal/protocol";
 import { type RunningProcess, spawnDenoWith } from "./peers.ts";
-
-/** The only python that can import libtorrent (Debian's python3-libtorrent). */
-export const PYTHON = "/usr/bin/python3";
-const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
-
-/** Whether /usr/bin/python3 can import libtorrent. */
-export const HAS_LIBTORRENT: boolean = await new Deno.Command(PYTHON, {
-  args: ["-c", "import libtorrent"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((out) => out.success, () => false);
-
-/**
- * Says once, on stderr, that the tests of `what` are skipped because
- * libtorrent is missing.
- *
- * @param what the tests skipped
- */
-export function noteMissingLibtorrent(what: string): void {
-  if (HAS_LIBTORRENT) return;
-  // deno-lint-ignore no-console
-  console.warn(
-    `Skipping ${what}: ${PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)`,
-  );
-}
+import { LT_PYTHON, ltFixture } from "./libtorrent.ts";
 
 /**
  * Starts a libtorrent leecher (tests/fixtures/lt_leech.py) that connects to
@@ -57,12 +33,12 @@ export function startLtLeecher(
   timeoutSeconds = 60,
 ): RunningProcess {
   return spawnDenoWith([
-    `${FIXTURES}lt_leech.py`,
+    ltFixture("lt_leech.py"),
     source,
     saveDir,
     `127.0.0.1:${peerPort}`,
     String(timeoutSeconds),
-  ], { binary: PYTHON });
+  ], { binary: LT_PYTHON });
 }
 
 /**
@@ -77,8 +53,8 @@ export async function startLtSeeder(
   torrent: string,
   saveDir: string,
 ): Promise<RunningProcess & { port: number }> {
-  const process = spawnDenoWith([`${FIXTURES}lt_seed.py`, torrent, saveDir], {
-    binary: PYTHON,
+  const process = spawnDenoWith([ltFixture("lt_seed.py"), torrent, saveDir], {
+    binary: LT_PYTHON,
   });
   const match = await process.waitFor(/^listening (\d+)$/, 20_000);
   return Object.assign(process, { port: Number(match[1]) });

@@ -19,14 +19,12 @@ import {
   parseTorrent,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import {
-  BtTestClient,
-  HAS_LIBTORRENT,
-  noteMissingLibtorrent,
-  startLtLeecher,
-} from "../_helpers/bittorrent.ts";
+import { BtTestClient, startLtLeecher } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
-noteMissingLibtorrent("the honest libtorrent download beside the attacks");
+const HAS_LIBTORRENT = await hasLibtorrent(
+  "the honest libtorrent download beside the attacks",
+);
 
 const CHUNK = 512 * 1024;
 const SIZE = 6 * CHUNK + 777;

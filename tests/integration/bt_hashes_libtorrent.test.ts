@@ -26,14 +26,12 @@ import {
 } from "@shoal/protocol";
 import { Rng } from "../../bench/_protocol_inputs.ts";
 import * as h from "../_helpers/mod.ts";
-import {
-  BtTestClient,
-  HAS_LIBTORRENT,
-  noteMissingLibtorrent,
-  startLtSeeder,
-} from "../_helpers/bittorrent.ts";
+import { BtTestClient, startLtSeeder } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
-noteMissingLibtorrent("the libtorrent cross-check of BEP 52 hash requests");
+const HAS_LIBTORRENT = await hasLibtorrent(
+  "the libtorrent cross-check of BEP 52 hash requests",
+);
 
 const KIB = 1024;
 

@@ -11,13 +11,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
-import {
-  HAS_LIBTORRENT,
-  noteMissingLibtorrent,
-  startLtLeecher,
-} from "../_helpers/bittorrent.ts";
+import { startLtLeecher } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
-noteMissingLibtorrent("the libtorrent downloads from a Shoal seeder");
+const HAS_LIBTORRENT = await hasLibtorrent(
+  "the libtorrent downloads from a Shoal seeder",
+);
 
 /** 20 pieces and a bit: a piece layer, a short last piece, a short last block. */
 const SIZE = 20 * 512 * 1024 + 12_345;
