@@ -53,7 +53,9 @@ export async function serveAnyProtocol(
   }
   if (protocol === "unknown") {
     // Not even the first bytes of a handshake: no need to wait for more.
-    options.onMisbehaviour?.("sent neither a Shoal nor a BitTorrent handshake");
+    options.onMisbehaviour?.(
+      "sent neither a Shoal handshake nor a plain BitTorrent one (encrypted BitTorrent is not supported)",
+    );
     closeQuietly(conn);
     return;
   }

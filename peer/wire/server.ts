@@ -9,6 +9,7 @@ import type { Library } from "../library/library.ts";
 import { serveAnyProtocol } from "./accept_connection.ts";
 import type { BtContext } from "../bt/serve_bt.ts";
 import { makeBtPeerId } from "../bt/peer_id.ts";
+import { BtBlockSource } from "../bt/block_source.ts";
 import { UploadSlots } from "./upload_slots.ts";
 import { SendBuffers } from "./send_buffers.ts";
 import { DEFAULT_UPLOAD_SLOTS } from "../swarm/choker.ts";
@@ -117,8 +118,8 @@ export class PeerServer {
   /** Peer ids sent at least one chunk (bounded: a count for people). */
   readonly #uploadedTo = new Set<string>();
   #closed = false;
-  /** What BitTorrent connections share: this peer's BitTorrent peer id. */
-  readonly #bt: BtContext = { peerId: makeBtPeerId() };
+  /** What BitTorrent connections share: peer id, block reads, our port. */
+  readonly #bt: BtContext;
 
   private constructor(
     listeners: Deno.TcpListener[],
@@ -126,6 +127,11 @@ export class PeerServer {
   ) {
     this.#listeners = listeners;
     this.#options = options;
+    this.#bt = {
+      peerId: makeBtPeerId(),
+      blocks: new BtBlockSource(options.library),
+      port: listeners[0]!.addr.port,
+    };
     this.#slots = new UploadSlots({
       ...(options.uploadSlots !== undefined
         ? { slots: options.uploadSlots }
