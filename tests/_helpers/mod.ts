@@ -7,5 +7,4 @@ export * from "./bad_links.ts";
 export * from "./fake_seeder.ts";
 export * from "./peers.ts";
 export * from "./tracker.ts";
-export * from "./lt_seeder.ts";
 export * from "./fake_bt_seeder.ts";

