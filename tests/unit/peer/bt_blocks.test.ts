@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   BtBlocks,
   MAX_BUFFER_BYTES,
@@ -179,3 +180,87 @@ Deno.test("BtBlocks reuses a released buffer and starts no piece while every buf
   assert.equal(next.length, 128);
   assert.ok(next.every((r) => r.index === 2));
 });
+
+for (const chunkSize of [65_536, 2 * 1024 * 1024]) {
+  Deno.test(`BtBlocks keeps its bounds whatever a peer sends and the scheduler asks, in any order (${chunkSize / 1024} KiB pieces)`, () => {
+    const shape = { size: 5 * chunkSize + 700, chunkSize, chunkCount: 6 };
+    const index = fc.integer({ min: 0, max: 7 });
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant("queue"), indices: fc.array(index) }),
+      fc.record({ kind: fc.constant("next") }),
+      fc.record({ kind: fc.constant("cancel"), index }),
+      fc.record({ kind: fc.constant("drop") }),
+      fc.record({
+        kind: fc.constant("block"),
+        index,
+        block: fc.integer({ min: 0, max: 5 }),
+        length: fc.constantFrom(700, KIB16, KIB16 - 1, 1),
+      }),
+      fc.record({
+        kind: fc.constant("reject"),
+        index,
+        block: fc.integer({ min: 0, max: 5 }),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(step, { maxLength: 200 }),
+        fc.integer({ min: 1, max: 9 }),
+        (steps, reqq) => {
+          const blocks = new BtBlocks({ shape, maxRequests: reqq });
+          const out = new Map<string, number>();
+          const held: Uint8Array[] = [];
+          for (const s of steps) {
+            switch (s.kind) {
+              case "queue":
+                blocks.queue(s.indices);
+                break;
+              case "next":
+                for (const r of blocks.nextRequests()) {
+                  assert.ok(r.length >= 1 && r.length <= KIB16);
+                  out.set(`${r.index}:${r.begin}`, r.length);
+                }
+                break;
+              case "cancel":
+                blocks.cancel(s.index);
+                break;
+              case "drop":
+                blocks.dropAll();
+                break;
+              case "block": {
+                const begin = s.block * KIB16;
+                const got = blocks.receive(
+                  s.index,
+                  begin,
+                  new Uint8Array(s.length),
+                );
+                if (got.kind === "partial" || got.kind === "piece") {
+                  // Stored only as the answer to a request, at its length.
+                  const asked = out.get(`${s.index}:${begin}`);
+                  assert.ok(
+                    asked === s.length ||
+                      (s.length === KIB16 && s.index === 5 && asked === 700),
+                  );
+                }
+                if (got.kind === "piece") held.push(got.buffer);
+                break;
+              }
+              case "reject":
+                blocks.reject({
+                  index: s.index,
+                  begin: s.block * KIB16,
+                  length: KIB16,
+                });
+                break;
+            }
+            assert.ok(blocks.outstanding >= 0 && blocks.outstanding <= reqq);
+            assert.ok(blocks.buffersOut <= blocks.maxBuffers);
+            // Finished pieces hold their buffers until written; release some.
+            if (held.length > 1) blocks.release(held.shift()!);
+          }
+        },
+      ),
+      { seed: 17, numRuns: 300 },
+    );
+  });
+}
