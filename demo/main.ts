@@ -10,7 +10,11 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PEER_RUN_FLAGS, trackerArgs } from "../bench/_shoal_args.ts";
+import {
+  PEER_RUN_FLAGS,
+  trackerArgs,
+  withoutPublicDht,
+} from "../bench/_shoal_args.ts";
 import { formatBytes } from "../peer/progress.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -33,7 +37,8 @@ interface Child {
 
 function start(args: string[], inherit = false): Child {
   const process = new Deno.Command(Deno.execPath(), {
-    args,
+    // The demo stays on loopback: its peers do not join the public DHT.
+    args: withoutPublicDht(args),
     cwd: ROOT,
     stdin: "null",
     stdout: inherit ? "inherit" : "piped",
