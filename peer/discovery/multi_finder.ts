@@ -230,21 +230,27 @@ export class MultiFinder implements PeerFinder {
           settle();
         }, this.#dhtWaitMs);
         const dht = this.#dht!;
-        Promise.resolve().then(() =>
-          dht.lookup(fileId, (peers) => {
-            const listed = peers.map((peer) => ({ ...peer, complete: false }));
-            if (answered) return late(fileId, listed);
-            const found = fresh(listed);
-            if (found.length === 0) return;
-            // A tracker's answer names the file; the DHT's only its id.
-            const known = answers.find((a) => a.kind === "peers");
-            answer(
-              known?.kind === "peers"
-                ? { ...known, peers: found }
-                : { ...emptyPeers(fileId), peers: found },
-            );
-          })
-        ).catch(() => {}).finally(() => {
+        const onDhtPeers = (peers: PeerAddress[]) => {
+          const listed = peers.map((peer) => ({ ...peer, complete: false }));
+          if (answered) return late(fileId, listed);
+          const found = fresh(listed);
+          if (found.length === 0) return;
+          // A tracker's answer names the file; the DHT's only its id.
+          const known = answers.find((a) => a.kind === "peers");
+          answer(
+            known?.kind === "peers"
+              ? { ...known, peers: found }
+              : { ...emptyPeers(fileId), peers: found },
+          );
+        };
+        let looking: Promise<void>;
+        try {
+          looking = dht.lookup(fileId, onDhtPeers);
+        } catch {
+          // The DHT is a best-effort source: its failure is no answer.
+          looking = Promise.resolve();
+        }
+        looking.catch(() => {}).finally(() => {
           dhtWaiting = false;
           clearTimeout(waitTimer);
           settle();
