@@ -17,6 +17,7 @@ import {
   UsageError,
 } from "./cli_flags.ts";
 import { PeerNode } from "./node.ts";
+import { DHT_START_DELAY_MS } from "./dht/dht_node.ts";
 import { SIGNAL_ECHO_MS } from "./launch.ts";
 import { SeedError } from "./library/library.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
@@ -156,7 +157,13 @@ export async function main(args: string[], cwd: string): Promise<number> {
     node = await PeerNode.start({
       trackers,
       dht: flags.dht
-        ? { port: flags.dhtPort, bootstrap: flags.dhtBootstrap }
+        ? {
+          port: flags.dhtPort,
+          bootstrap: flags.dhtBootstrap,
+          // A download that has a tracker starts before the DHT worker
+          // (whose creation takes this thread for tens of milliseconds).
+          startDelayMs: get && trackers.length > 0 ? DHT_START_DELAY_MS : 0,
+        }
         : null,
       outDir: flags.outDir,
       hostname: flags.host,

@@ -42,6 +42,8 @@ export interface PeerDhtOptions {
   port?: number;
   /** Nodes to join through; loopback ones only keep the DHT on loopback. */
   bootstrap: HostPort[];
+  /** Wait before the DHT worker starts (see DhtNodeOptions). @default {0} */
+  startDelayMs?: number;
 }
 
 /** A tracker's index of names: finding a file by name, listing files. */
@@ -214,6 +216,9 @@ export class PeerNode {
           stateDir: join(options.outDir, ".shoal"),
           bootstrap: options.dht.bootstrap,
           ...(options.dht.port !== undefined ? { port: options.dht.port } : {}),
+          ...(options.dht.startDelayMs !== undefined
+            ? { startDelayMs: options.dht.startDelayMs }
+            : {}),
           tcpPort: server?.port ?? 0,
           // Complete files and, with partial seeding, downloads in progress.
           files: () => library.announcements().map((file) => file.id),

@@ -14,6 +14,7 @@ import { getLogger } from "@logtape/logtape";
 import { type PeerAddress, toHex } from "@shoal/protocol";
 import {
   type DhtAddress,
+  type DhtWorkerCommand,
   type DhtWorkerEvent,
   isDhtWorkerEvent,
 } from "@shoal/protocol/dht_worker_messages";
@@ -31,12 +32,20 @@ const logger = getLogger(["shoal", "peer", "dht"]);
 export const DHT_REANNOUNCE_MS = 15 * 60_000;
 /** A new lookup of the same file waits at least this long after the last began. */
 export const DHT_LOOKUP_INTERVAL_MS = 10_000;
+/**
+ * After a lookup that found nobody, the next may start this soon, then
+ * twice as late each time up to the interval: a seeder that announced a
+ * moment after a leecher's first lookup is found within seconds.
+ */
+export const DHT_EMPTY_RETRY_MS = 1_000;
 /** A lookup that has not ended by then is taken as ended. */
 export const DHT_LOOKUP_TIMEOUT_MS = 30_000;
 /** The routing table is saved this often (and when the peer stops). */
 export const DHT_SAVE_MS = 10 * 60_000;
 /** Announces running at once (each is a lookup, then announce_peer queries). */
 export const DHT_ANNOUNCE_PARALLEL = 4;
+/** How long a peer with trackers waits before it starts its DHT worker. */
+export const DHT_START_DELAY_MS = 1_000;
 /** Longest wait for the worker when stopping. */
 const STOP_WAIT_MS = 2_000;
 
@@ -56,6 +65,13 @@ export interface DhtNodeOptions {
   reannounceMs?: number;
   /** @default {DHT_LOOKUP_INTERVAL_MS} */
   lookupIntervalMs?: number;
+  /**
+   * Wait before the worker is created (lookups and announces wait with
+   * it). A peer with trackers waits {@linkcode DHT_START_DELAY_MS}, so
+   * that creating the worker does not hold up its first tracker answer.
+   * @default {0}
+   */
+  startDelayMs?: number;
 }
 
 /** One file's lookups. */
@@ -63,6 +79,8 @@ interface FileLookups {
   running: Promise<void> | null;
   listeners: Set<(peers: PeerAddress[]) => void>;
   lastStartMs: number;
+  /** Lookups in a row that found no peer. */
+  empty: number;
 }
 
 /** What the DHT has done, for tests, benchmarks and the page. */
@@ -91,7 +109,11 @@ export interface DhtStatus {
  * ```
  */
 export class DhtNode implements DhtSource {
-  readonly #worker: Worker;
+  #worker: Worker | null = null;
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #startCommand: DhtWorkerCommand;
+  /** Commands sent before the worker exists. */
+  readonly #queued: DhtWorkerCommand[] = [];
   readonly #options: DhtNodeOptions;
   readonly #loopbackOnly: boolean;
   readonly #bootstrap: readonly DhtAddress[];
@@ -132,25 +154,47 @@ export class DhtNode implements DhtSource {
     this.#options = options;
     this.#bootstrap = options.bootstrap;
     this.#loopbackOnly = isLoopbackOnly(options.bootstrap);
-    this.#worker = new Worker(new URL("./dht_worker.ts", import.meta.url), {
-      type: "module",
-    });
-    this.#worker.onmessage = (message: MessageEvent<unknown>) =>
-      this.#receive(message.data);
-    this.#worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      this.#giveUp(`the DHT worker crashed: ${event.message}`);
-    };
     // The saved nodes first: they were alive last time, the routers may not be.
-    const bootstrap = [...(saved?.nodes ?? []), ...options.bootstrap];
-    this.#worker.postMessage({
+    this.#startCommand = {
       type: "start",
       port: options.port ?? 0,
       bindHost: this.#loopbackOnly ? "127.0.0.1" : "0.0.0.0",
-      bootstrap,
+      bootstrap: [...(saved?.nodes ?? []), ...options.bootstrap],
       nodeId: saved?.nodeId ?? null,
       loopbackOnly: this.#loopbackOnly,
+    };
+    const delayMs = options.startDelayMs ?? 0;
+    if (delayMs > 0) {
+      this.#startTimer = setTimeout(() => this.#spawn(), delayMs);
+    } else this.#spawn();
+  }
+
+  /**
+   * Creates the worker: tens of milliseconds of this thread (module
+   * loading), which is why a peer with trackers does it a moment after
+   * its download has started.
+   */
+  #spawn(): void {
+    this.#startTimer = undefined;
+    if (this.#closed || this.#worker) return;
+    const worker = new Worker(new URL("./dht_worker.ts", import.meta.url), {
+      type: "module",
     });
+    worker.onmessage = (message: MessageEvent<unknown>) =>
+      this.#receive(message.data);
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      this.#giveUp(`the DHT worker crashed: ${event.message}`);
+    };
+    this.#worker = worker;
+    worker.postMessage(this.#startCommand);
+    for (const command of this.#queued.splice(0)) worker.postMessage(command);
+  }
+
+  /** Sends a command to the worker, or keeps it until the worker exists. */
+  #post(command: DhtWorkerCommand): void {
+    if (this.#worker) this.#worker.postMessage(command);
+    else this.#queued.push(command);
   }
 
   /**
@@ -222,7 +266,12 @@ export class DhtNode implements DhtSource {
     const hex = toHex(fileId);
     let file = this.#files.get(hex);
     if (!file) {
-      file = { running: null, listeners: new Set(), lastStartMs: -Infinity };
+      file = {
+        running: null,
+        listeners: new Set(),
+        lastStartMs: -Infinity,
+        empty: 0,
+      };
       this.#files.set(hex, file);
     }
     const entry = file;
@@ -231,20 +280,26 @@ export class DhtNode implements DhtSource {
       return entry.running.finally(() => entry.listeners.delete(onPeers));
     }
     const now = performance.now();
-    const interval = this.#options.lookupIntervalMs ?? DHT_LOOKUP_INTERVAL_MS;
+    const interval = Math.min(
+      this.#options.lookupIntervalMs ?? DHT_LOOKUP_INTERVAL_MS,
+      entry.empty > 0 ? DHT_EMPTY_RETRY_MS * 2 ** (entry.empty - 1) : Infinity,
+    );
     if (now - entry.lastStartMs < interval) return Promise.resolve();
     entry.lastStartMs = now;
     entry.listeners.add(onPeers);
     this.#status.lookups++;
+    let found = false;
     entry.running = this.#request(
       { type: "lookup", infoHash: infoHashOf(fileId) },
       (peers) => {
+        found = true;
         for (const listener of [...entry.listeners]) listener(peers);
       },
       DHT_LOOKUP_TIMEOUT_MS,
     ).finally(() => {
       entry.running = null;
       entry.listeners.clear();
+      entry.empty = found ? 0 : entry.empty + 1;
     });
     return entry.running;
   }
@@ -254,10 +309,11 @@ export class DhtNode implements DhtSource {
     if (this.#closed) return;
     clearInterval(this.#reannounceTimer);
     clearInterval(this.#saveTimer);
+    clearTimeout(this.#startTimer);
     await this.#save();
     this.#closed = true;
     this.#announceQueue.length = 0;
-    if (this.#status.running) {
+    if (this.#status.running && this.#worker) {
       this.#stopped = Promise.withResolvers();
       this.#worker.postMessage({ type: "stop" });
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -269,7 +325,7 @@ export class DhtNode implements DhtSource {
       ]);
       clearTimeout(timer);
     }
-    this.#worker.terminate();
+    this.#worker?.terminate();
     this.#started.resolve();
     for (const request of [...this.#requests.values()]) {
       request.finish("stopped");
@@ -323,7 +379,7 @@ export class DhtNode implements DhtSource {
         ...(onPeers ? { onPeers } : {}),
         finish,
       });
-      this.#worker.postMessage({ ...command, requestId });
+      this.#post({ ...command, requestId });
     });
   }
 
@@ -396,7 +452,7 @@ export class DhtNode implements DhtSource {
     >((resolve) => {
       timer = setTimeout(() => resolve(null), STOP_WAIT_MS);
       this.#tables.set(requestId, resolve);
-      this.#worker.postMessage({ type: "save", requestId });
+      this.#post({ type: "save", requestId });
     });
     clearTimeout(timer);
     this.#tables.delete(requestId);

@@ -53,6 +53,11 @@ interface Lookup {
 }
 
 let dht: DhtLibrary | null = null;
+/**
+ * Resolves once the socket is bound: a query sent before is lost (Deno's
+ * node:dgram drops it), and the lookup would wait out its timeout.
+ */
+let bound: Promise<void> = Promise.resolve();
 let loopbackOnly = true;
 /** Lookups in progress by info hash (hex). */
 const lookups = new Map<string, Lookup[]>();
@@ -114,13 +119,17 @@ function start(command: Extract<DhtWorkerCommand, { type: "start" }>): void {
   if (command.nodeId) options.nodeId = command.nodeId;
   const node = new DHT(options) as unknown as DhtLibrary;
   dht = node;
+  const listening = Promise.withResolvers<void>();
+  bound = listening.promise;
   node.on("peer", (peer, infoHash) => onPeer(peer, infoHash));
   node.on("warning", (error) => warn(textOf(error)));
   node.on("error", (error) => {
     // Only binding fails this way (the port is taken, or not allowed).
+    listening.resolve();
     post({ type: "failed", message: textOf(error) });
   });
   node.listen(command.port, command.bindHost, () => {
+    listening.resolve();
     post({ type: "listening", port: node.address().port });
   });
 }
@@ -160,7 +169,8 @@ function flush(): void {
   }
 }
 
-function lookup(requestId: number, infoHash: string): void {
+async function lookup(requestId: number, infoHash: string): Promise<void> {
+  await bound;
   const node = dht;
   if (!node) return post({ type: "done", requestId, error: "DHT not started" });
   const entry: Lookup = { requestId, seen: new Set(), batch: [] };
@@ -174,7 +184,12 @@ function lookup(requestId: number, infoHash: string): void {
   });
 }
 
-function announce(requestId: number, infoHash: string, port: number): void {
+async function announce(
+  requestId: number,
+  infoHash: string,
+  port: number,
+): Promise<void> {
+  await bound;
   const node = dht;
   if (!node) return post({ type: "done", requestId, error: "DHT not started" });
   node.announce(Buffer.from(infoHash, "hex"), port, (error) => {
@@ -221,9 +236,9 @@ self.onmessage = (message: MessageEvent<unknown>) => {
     case "start":
       return start(command);
     case "lookup":
-      return lookup(command.requestId, command.infoHash);
+      return void lookup(command.requestId, command.infoHash);
     case "announce":
-      return announce(command.requestId, command.infoHash, command.port);
+      return void announce(command.requestId, command.infoHash, command.port);
     case "save":
       return table(command.requestId);
     case "stop":

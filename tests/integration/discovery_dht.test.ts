@@ -63,3 +63,61 @@ Deno.test("seeders with no tracker announce on a loopback DHT, and a leecher wit
     for (const seeder of seeders) await seeder.stop();
   }
 });
+
+Deno.test("a flood of made-up DHT peers for the file does not stop a leecher from finishing from the real seeder", async () => {
+  await using dir = await h.tempDir();
+  await using dht = await h.startDhtBootstrap();
+  const file = join(dir.path, "flood.bin");
+  await h.makeFile(file, SIZE, 6);
+  const seeder = await h.startSeeder(null, [file], join(dir.path, "seed"), [
+    ...dht.args,
+    "--host",
+    "127.0.0.1",
+  ]);
+  // Fakes that accept a connection and never say a word (each is tried and
+  // times out), and fakes whose port is closed (each fails at once).
+  const silent = Array.from(
+    { length: 40 },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const held: Deno.Conn[] = [];
+  const accepting = silent.map(async (listener) => {
+    try {
+      for await (const conn of listener) held.push(conn);
+    } catch {
+      // Closed at the end of the test.
+    }
+  });
+  const closed = Array.from({ length: 260 }, () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    return port;
+  });
+  let flood: h.LoopbackDhtNode | null = null;
+  try {
+    const magnet = await magnetOf(seeder, "flood.bin");
+    const id = magnet.match(/btmh:1220([0-9a-f]{64})/)![1]!;
+    const fileId = Uint8Array.from(
+      id.match(/../g)!.map((byte) => parseInt(byte, 16)),
+    );
+    flood = await h.floodDht(dht, fileId, [
+      ...silent.map((l) => (l.addr as Deno.NetAddr).port),
+      ...closed,
+    ]);
+    const out = join(dir.path, "out");
+    const got = await h.spawnLeecher(null, magnet, out, 60, dht.args).done(
+      120_000,
+    );
+    assert.equal(got.code, 0, `${got.stdout}\n${got.stderr}`);
+    await h.assertSameFile(join(out, "flood.bin"), file);
+    // The fakes were tried: some silent ones were connected to.
+    assert.ok(held.length > 0, "no made-up peer was tried");
+  } finally {
+    await flood?.stop();
+    for (const listener of silent) listener.close();
+    await Promise.all(accepting);
+    for (const conn of held) conn.close();
+    await seeder.stop();
+  }
+});
