@@ -106,11 +106,29 @@ function guardedSocket(): dgram.Socket {
   return socket;
 }
 
-function start(command: Extract<DhtWorkerCommand, { type: "start" }>): void {
+async function start(
+  command: Extract<DhtWorkerCommand, { type: "start" }>,
+): Promise<void> {
   loopbackOnly = command.loopbackOnly;
+  const listening = Promise.withResolvers<void>();
+  bound = listening.promise;
+  // Bound before the DHT exists: the library sends its first queries (the
+  // join) at once, and those sent while the socket was still binding went
+  // unanswered here.
+  const socket = guardedSocket();
+  const bindError = await new Promise<Error | null>((resolve) => {
+    socket.once("error", (error: Error) => resolve(error));
+    socket.bind(command.port, command.bindHost, () => resolve(null));
+  });
+  if (bindError) {
+    socket.close();
+    listening.resolve();
+    post({ type: "failed", message: textOf(bindError) });
+    return;
+  }
   const options: Record<string, unknown> = {
     bootstrap: command.bootstrap.map((node) => `${node.host}:${node.port}`),
-    socket: guardedSocket(),
+    socket,
     // Peers others announce to us are kept a bounded while (BEP 5 leaves it
     // open; 30 minutes as libtorrent), at most this many.
     maxAge: 30 * 60_000,
@@ -119,19 +137,14 @@ function start(command: Extract<DhtWorkerCommand, { type: "start" }>): void {
   if (command.nodeId) options.nodeId = command.nodeId;
   const node = new DHT(options) as unknown as DhtLibrary;
   dht = node;
-  const listening = Promise.withResolvers<void>();
-  bound = listening.promise;
   node.on("peer", (peer, infoHash) => onPeer(peer, infoHash));
   node.on("warning", (error) => warn(textOf(error)));
-  node.on("error", (error) => {
-    // Only binding fails this way (the port is taken, or not allowed).
-    listening.resolve();
-    post({ type: "failed", message: textOf(error) });
-  });
-  node.listen(command.port, command.bindHost, () => {
-    listening.resolve();
-    post({ type: "listening", port: node.address().port });
-  });
+  node.on("error", (error) => warn(textOf(error)));
+  // The library learns it is listening from the socket's event, which has
+  // passed: it is told again (its bucket checks start then).
+  socket.emit("listening");
+  listening.resolve();
+  post({ type: "listening", port: node.address().port });
 }
 
 function onPeer(peer: unknown, infoHash: unknown): void {
@@ -234,7 +247,7 @@ self.onmessage = (message: MessageEvent<unknown>) => {
   }
   switch (command.type) {
     case "start":
-      return start(command);
+      return void start(command);
     case "lookup":
       return void lookup(command.requestId, command.infoHash);
     case "announce":

@@ -121,3 +121,112 @@ Deno.test("a flood of made-up DHT peers for the file does not stop a leecher fro
     await seeder.stop();
   }
 });
+
+Deno.test("with its DHT unreachable, a peer with a tracker downloads as before and says nothing about the DHT", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  // Nothing listens there: every DHT query goes unanswered.
+  const dead = ["--dht-bootstrap", "127.0.0.1:9"];
+  const file = join(dir.path, "quiet.bin");
+  await h.makeFile(file, SIZE, 7);
+  const seeder = await h.startSeeder(tracker, [file], join(dir.path, "seed"), [
+    ...dead,
+    "--host",
+    "127.0.0.1",
+  ]);
+  try {
+    const out = join(dir.path, "out");
+    const got = await h.spawnLeecher(tracker, "quiet.bin", out, 30, dead)
+      .done(60_000);
+    assert.equal(got.code, 0, `${got.stdout}\n${got.stderr}`);
+    await h.assertSameFile(join(out, "quiet.bin"), file);
+    // Progress lines only: no warning, no error.
+    assert.doesNotMatch(got.stderr, /DHT|WRN|ERR|error/i);
+  } finally {
+    const stopped = await seeder.done(0).catch(() => null);
+    if (stopped === null) await seeder.stop();
+  }
+  const { stderr } = await seeder.done(10_000);
+  assert.doesNotMatch(stderr, /DHT|WRN|ERR|error/i);
+});
+
+Deno.test("a restarted peer rejoins the DHT through the nodes it saved, without its bootstrap node", async () => {
+  await using dir = await h.tempDir();
+  const dht = await h.startDhtBootstrap();
+  const file = join(dir.path, "again.bin");
+  await h.makeFile(file, SIZE, 8);
+  // Two seeders, one after the other: the second's announce reaches the
+  // first's DHT node too, which keeps it once the bootstrap node is gone.
+  const seeders = [];
+  for (const name of ["seed0", "seed1"]) {
+    seeders.push(
+      await h.startSeeder(null, [file], join(dir.path, name), [
+        ...dht.args,
+        "--host",
+        "127.0.0.1",
+      ]),
+    );
+  }
+  try {
+    const magnet = await magnetOf(seeders[0]!, "again.bin");
+    const first = join(dir.path, "first");
+    const got = await h.spawnLeecher(null, magnet, first, 30, dht.args).done(
+      60_000,
+    );
+    assert.equal(got.code, 0, `${got.stdout}\n${got.stderr}`);
+    const saved = join(first, ".shoal", "dht.json");
+    // The bootstrap node goes away; the seeders' DHT nodes stay.
+    await dht.stop();
+    const second = join(dir.path, "second");
+    await Deno.mkdir(join(second, ".shoal"), { recursive: true });
+    await Deno.copyFile(saved, join(second, ".shoal", "dht.json"));
+    const again = await h.spawnLeecher(null, magnet, second, 30, dht.args)
+      .done(60_000);
+    assert.equal(
+      again.code,
+      0,
+      `${again.stdout}\n${again.stderr}\n${await Deno.readTextFile(saved)}`,
+    );
+    await h.assertSameFile(join(second, "again.bin"), file);
+    const before = JSON.parse(await Deno.readTextFile(saved));
+    const after = JSON.parse(
+      await Deno.readTextFile(join(second, ".shoal", "dht.json")),
+    );
+    assert.equal(after.nodeId, before.nodeId);
+  } finally {
+    for (const seeder of seeders) await seeder.stop();
+    await dht.stop();
+  }
+});
+
+Deno.test("under the least-privilege launcher the DHT runs, and DEBUG in the environment is ignored", async () => {
+  await using dir = await h.tempDir();
+  await using dht = await h.startDhtBootstrap();
+  const file = join(dir.path, "launched.bin");
+  await h.makeFile(file, 4096, 9);
+  const seeder = h.spawnDenoWith([
+    "task",
+    "--quiet",
+    "peer",
+    "--seed",
+    "launched.bin",
+    "--out",
+    "state",
+    "--host",
+    "127.0.0.1",
+    ...dht.args,
+  ], {
+    env: { INIT_CWD: dir.path, DEBUG: "*" },
+  });
+  try {
+    await seeder.waitFor(
+      /^serving peers on port \d+, no tracker, DHT on UDP port \d+$/,
+    );
+  } finally {
+    await seeder.stop();
+  }
+  const { code, stderr } = await seeder.done(10_000);
+  assert.equal(code, 0);
+  // No permission error, and the DHT library's debug output stays off.
+  assert.equal(stderr, "");
+});
