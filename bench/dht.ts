@@ -13,6 +13,8 @@
  * 3. The DHT's cost in an idle seeder: two seeders of the same file, one
  *    with `--no-dht` and one in the DHT of part 1, side by side for a
  *    minute: resident memory and CPU time.
+ * 4. Whether the DHT slows a transfer: one seeder, leechers with the DHT
+ *    off and on (its worker starts during the transfer), interleaved.
  *
  * Nothing leaves 127.0.0.1: every peer is given `--no-dht` or a loopback
  * `--dht-bootstrap` (bench/_shoal_args.ts). Prints tables, then one JSON
@@ -36,8 +38,14 @@ import {
   spawnProcess,
   stopAll,
 } from "./_proc.ts";
-import { quantile, renderTable, summarize } from "./_stats.ts";
-import { trackerArgs } from "./_shoal_args.ts";
+import {
+  parseSize,
+  quantile,
+  renderTable,
+  sizeLabel,
+  summarize,
+} from "./_stats.ts";
+import { leecherArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 const DENO = Deno.execPath();
@@ -49,7 +57,9 @@ Options:
   --lookups N        lookups per size (default 20)
   --runs N           leecher starts per discovery path (default 5)
   --idle-seconds S   idle seeders watched this long (default 60)
+  --transfer SIZE    file for the transfer A/B (default 128M; 0 skips it)
   --quick            --nodes 50,100 --lookups 5 --runs 2 --idle-seconds 10
+                     --transfer 32M
   --help             print this help`;
 
 /** The part of bittorrent-dht's DHT this benchmark uses. */
@@ -335,6 +345,60 @@ async function idleSeeders(
   return rows;
 }
 
+/** Seconds per download of `size` bytes, DHT off and on, interleaved. */
+async function transferAb(
+  trackerPort: number,
+  dhtPort: number,
+  size: number,
+  runs: number,
+  dir: string,
+): Promise<{ off: number[]; on: number[] }> {
+  const file = join(dir, "transfer.bin");
+  const chunk = new Uint8Array(1 << 20);
+  using out = await Deno.open(file, { write: true, create: true });
+  for (let left = size; left > 0; left -= chunk.length) {
+    crypto.getRandomValues(chunk.subarray(0, 65_536));
+    await out.write(chunk.subarray(0, Math.min(left, chunk.length)));
+  }
+  const seeder = spawnProcess("transfer seeder", DENO, {
+    args: seederArgs(trackerPort, file, join(dir, "transfer-seed")),
+    cwd: REPO,
+  });
+  await seeder.waitForLine(/serving peers on port/, 120_000);
+  const result = { off: [] as number[], on: [] as number[] };
+  try {
+    for (let run = 0; run < runs; run++) {
+      for (const dht of ["off", "on"] as const) {
+        console.error(`[dht] transfer ${run + 1}/${runs}, DHT ${dht}`);
+        const args = leecherArgs(
+          trackerPort,
+          "transfer.bin",
+          join(dir, `transfer-${dht}-${run}`),
+        );
+        // leecherArgs turns the DHT off; "on" swaps that for the loopback DHT.
+        const flags = dht === "off" ? args : [
+          ...args.filter((arg) => arg !== "--no-dht"),
+          "--dht-bootstrap",
+          `127.0.0.1:${dhtPort}`,
+        ];
+        const started = performance.now();
+        const leecher = spawnProcess(`leecher DHT ${dht}`, DENO, {
+          args: flags,
+          cwd: REPO,
+        });
+        const status = await leecher.waitExit(300_000);
+        if (status?.code !== 0) {
+          throw new Error(`leecher (DHT ${dht}) failed:\n${leecher.tail()}`);
+        }
+        result[dht].push((performance.now() - started) / 1000);
+      }
+    }
+  } finally {
+    await seeder.stop(2_000);
+  }
+  return result;
+}
+
 /**
  * Runs the discovery benchmark.
  *
@@ -349,6 +413,7 @@ export async function runDhtBench(args: string[]): Promise<number> {
       lookups: { type: "string" },
       runs: { type: "string" },
       "idle-seconds": { type: "string" },
+      transfer: { type: "string" },
       quick: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -364,6 +429,7 @@ export async function runDhtBench(args: string[]): Promise<number> {
   const lookups = Number(values.lookups ?? (quick ? 5 : 20));
   const runs = Number(values.runs ?? (quick ? 2 : 5));
   const idleSeconds = Number(values["idle-seconds"] ?? (quick ? 10 : 60));
+  const transferBytes = parseSize(values.transfer ?? (quick ? "32M" : "128M"));
   if (sizes.some((n) => !(Number.isInteger(n) && n >= 2 && n <= 2_000))) {
     console.error(
       `dht bench: --nodes takes sizes 2 to 2000, not ${values.nodes}`,
@@ -392,6 +458,7 @@ export async function runDhtBench(args: string[]): Promise<number> {
   };
   let missed = 0;
   let idle: IdleRow[] = [];
+  let transfer: { off: number[]; on: number[] } | null = null;
   let dht: DhtLibrary[] = [];
   const trackerPort = freeUdpPort();
   const tracker = spawnProcess("tracker", DENO, {
@@ -453,6 +520,15 @@ export async function runDhtBench(args: string[]): Promise<number> {
     }
     console.error(`[dht] idle seeders for ${idleSeconds} s`);
     idle = await idleSeeders(trackerPort, dhtPort, idleSeconds, dir);
+    if (transferBytes > 0) {
+      transfer = await transferAb(
+        trackerPort,
+        dhtPort,
+        transferBytes,
+        runs,
+        dir,
+      );
+    }
   } finally {
     await stopAll();
     await stopDht(dht);
@@ -515,6 +591,25 @@ export async function runDhtBench(args: string[]): Promise<number> {
       row.corePercent === null ? "-" : row.corePercent.toFixed(2),
     ]),
   ));
+  if (transfer) {
+    console.log(
+      `\nOne download of ${
+        sizeLabel(transferBytes)
+      } from one seeder (tracker), the leecher's DHT off and on, ${runs} interleaved runs: seconds from start to exit\n`,
+    );
+    const row = (label: string, values: number[]) => {
+      const s = summarize(values);
+      return [
+        label,
+        s ? s.median.toFixed(2) : "-",
+        s ? `${s.min.toFixed(2)}-${s.max.toFixed(2)}` : "-",
+      ];
+    };
+    console.log(renderTable(["leecher", "median s", "min-max"], [
+      row("--no-dht", transfer.off),
+      row("DHT on (loopback)", transfer.on),
+    ]));
+  }
   console.log(JSON.stringify({
     bench: "dht",
     date: new Date().toISOString(),
@@ -522,6 +617,7 @@ export async function runDhtBench(args: string[]): Promise<number> {
     firstPeerMs: firstPeer,
     missed,
     idle: { seconds: idleSeconds, rows: idle },
+    transfer: transfer ? { bytes: transferBytes, seconds: transfer } : null,
   }));
   return missed > 0 ? 1 : 0;
 }
