@@ -345,6 +345,14 @@ async function idleSeeders(
   return rows;
 }
 
+/** Seconds from start to the "checked" line, and to the exit, by DHT off and on. */
+interface TransferTimes {
+  off: number[];
+  on: number[];
+  offExit: number[];
+  onExit: number[];
+}
+
 /** Seconds per download of `size` bytes, DHT off and on, interleaved. */
 async function transferAb(
   trackerPort: number,
@@ -352,7 +360,7 @@ async function transferAb(
   size: number,
   runs: number,
   dir: string,
-): Promise<{ off: number[]; on: number[] }> {
+): Promise<TransferTimes> {
   const file = join(dir, "transfer.bin");
   const chunk = new Uint8Array(1 << 20);
   using out = await Deno.open(file, { write: true, create: true });
@@ -365,7 +373,7 @@ async function transferAb(
     cwd: REPO,
   });
   await seeder.waitForLine(/serving peers on port/, 120_000);
-  const result = { off: [] as number[], on: [] as number[] };
+  const result: TransferTimes = { off: [], on: [], offExit: [], onExit: [] };
   try {
     for (let run = 0; run < runs; run++) {
       for (const dht of ["off", "on"] as const) {
@@ -386,11 +394,14 @@ async function transferAb(
           args: flags,
           cwd: REPO,
         });
-        const status = await leecher.waitExit(300_000);
+        // The file is checked and in place: the transfer is over.
+        await leecher.waitForLine(/^checked /, 300_000);
+        result[dht].push((performance.now() - started) / 1000);
+        const status = await leecher.waitExit(60_000);
         if (status?.code !== 0) {
           throw new Error(`leecher (DHT ${dht}) failed:\n${leecher.tail()}`);
         }
-        result[dht].push((performance.now() - started) / 1000);
+        result[`${dht}Exit`].push((performance.now() - started) / 1000);
       }
     }
   } finally {
@@ -458,7 +469,7 @@ export async function runDhtBench(args: string[]): Promise<number> {
   };
   let missed = 0;
   let idle: IdleRow[] = [];
-  let transfer: { off: number[]; on: number[] } | null = null;
+  let transfer: TransferTimes | null = null;
   let dht: DhtLibrary[] = [];
   const trackerPort = freeUdpPort();
   const tracker = spawnProcess("tracker", DENO, {
@@ -595,20 +606,21 @@ export async function runDhtBench(args: string[]): Promise<number> {
     console.log(
       `\nOne download of ${
         sizeLabel(transferBytes)
-      } from one seeder (tracker), the leecher's DHT off and on, ${runs} interleaved runs: seconds from start to exit\n`,
+      } from one seeder (tracker), the leecher's DHT off and on, ${runs} interleaved runs: seconds from its start to its "checked" line (the file in place), and to its exit\n`,
     );
-    const row = (label: string, values: number[]) => {
+    const cells = (values: number[]) => {
       const s = summarize(values);
-      return [
-        label,
-        s ? s.median.toFixed(2) : "-",
-        s ? `${s.min.toFixed(2)}-${s.max.toFixed(2)}` : "-",
-      ];
+      return s
+        ? [s.median.toFixed(2), `${s.min.toFixed(2)}-${s.max.toFixed(2)}`]
+        : ["-", "-"];
     };
-    console.log(renderTable(["leecher", "median s", "min-max"], [
-      row("--no-dht", transfer.off),
-      row("DHT on (loopback)", transfer.on),
-    ]));
+    console.log(renderTable(
+      ["leecher", "done s", "min-max", "exit s", "min-max"],
+      [
+        ["--no-dht", ...cells(transfer.off), ...cells(transfer.offExit)],
+        ["DHT on (loopback)", ...cells(transfer.on), ...cells(transfer.onExit)],
+      ],
+    ));
   }
   console.log(JSON.stringify({
     bench: "dht",

@@ -152,6 +152,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   };
 
+  // A download that has a tracker starts before the DHT worker (whose
+  // creation takes this thread for tens of milliseconds).
+  const dhtDelayMs = get && trackers.length > 0 ? DHT_START_DELAY_MS : 0;
   let node: PeerNode;
   try {
     node = await PeerNode.start({
@@ -160,9 +163,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
         ? {
           port: flags.dhtPort,
           bootstrap: flags.dhtBootstrap,
-          // A download that has a tracker starts before the DHT worker
-          // (whose creation takes this thread for tens of milliseconds).
-          startDelayMs: get && trackers.length > 0 ? DHT_START_DELAY_MS : 0,
+          startDelayMs: dhtDelayMs,
         }
         : null,
       outDir: flags.outDir,
@@ -285,7 +286,11 @@ export async function main(args: string[], cwd: string): Promise<number> {
     if (stop.signal.aborted) return 0;
     if (flags.serve) {
       node.startAnnouncing();
-      await Promise.all([node.announceNow(), node.dht?.started]);
+      // The serving line names the DHT's port, unless the DHT starts later.
+      await Promise.all([
+        node.announceNow(),
+        dhtDelayMs === 0 ? node.dht?.started : undefined,
+      ]);
       const dhtPort = node.dht?.status.port ?? 0;
       out.event(
         "serving",

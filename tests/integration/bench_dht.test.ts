@@ -31,5 +31,6 @@ Deno.test("bench/dht.ts measures lookups, the time to a first peer by each path,
   }
   assert.equal(json.idle.rows.length, 2);
   assert.equal(json.transfer.seconds.on.length, 1);
+  assert.equal(json.transfer.seconds.onExit.length, 1);
   assert.match(stdout, /DHT alone \(no tracker\)/);
 });
