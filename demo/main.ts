@@ -175,6 +175,8 @@ async function main(): Promise<number> {
           source,
           "--out",
           join(dir, `seeder${i + 1}`),
+          // The demo stays on loopback: no public DHT.
+          "--no-dht",
         ]),
     );
     children.push(...seeders);
@@ -184,7 +186,7 @@ async function main(): Promise<number> {
     console.log(
       `3. seeders:  deno task peer --tracker 127.0.0.1:${port} --seed ${
         shellWord(source)
-      } --out ${shellWord(join(dir, "seeder1"))}`,
+      } --out ${shellWord(join(dir, "seeder1"))} --no-dht`,
     );
     console.log(
       `   (${seederCount === 1 ? "1 seeder" : `${seederCount} seeders`}, ` +
@@ -197,7 +199,7 @@ async function main(): Promise<number> {
     console.log(
       `4. leecher:  deno task peer --tracker 127.0.0.1:${port} --get demo.bin --out ${
         shellWord(out)
-      } --no-seed`,
+      } --no-seed --no-dht`,
     );
     const leecher = start([
       ...peerFlags,
@@ -208,6 +210,7 @@ async function main(): Promise<number> {
       "--out",
       out,
       "--no-seed",
+      "--no-dht",
     ], true);
     children.push(leecher);
     const status = await leecher.process.status;
