@@ -146,6 +146,7 @@ export class DhtNode implements DhtSource {
   #reannounceTimer: ReturnType<typeof setInterval> | undefined;
   #saveTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  #closing: Promise<void> | null = null;
 
   private constructor(
     options: DhtNodeOptions,
@@ -304,9 +305,13 @@ export class DhtNode implements DhtSource {
     return entry.running;
   }
 
-  /** Saves the routing table, stops the worker (bounded waits). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Saves the routing table, stops the worker (bounded waits). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     clearInterval(this.#reannounceTimer);
     clearInterval(this.#saveTimer);
     clearTimeout(this.#startTimer);
