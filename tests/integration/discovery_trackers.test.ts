@@ -101,3 +101,27 @@ Deno.test("a swarm with two trackers survives one dying mid-download, and the DH
     await b.stop();
   }
 });
+
+Deno.test("--list asks the trackers in order and prints the first one that answers", async () => {
+  await using dir = await h.tempDir();
+  await using live = await h.startTracker();
+  // A UDP port with nothing behind it: the first tracker never answers.
+  const dead = await h.startTracker();
+  await dead.stop();
+  const file = join(dir.path, "listed.bin");
+  await h.makeFile(file, 1000, 3);
+  const seeder = await h.startSeeder(live, [file], join(dir.path, "seed"));
+  try {
+    const listed = await h.spawnPeer(null, [
+      "--tracker",
+      `127.0.0.1:${dead.port}`,
+      "--tracker",
+      `127.0.0.1:${live.port}`,
+      "--list",
+    ]).done(60_000);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^listed\.bin\s+1\.0 KB\s+1\s+[0-9a-f]{8}$/m);
+  } finally {
+    await seeder.stop();
+  }
+});
