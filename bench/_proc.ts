@@ -6,6 +6,7 @@
  * @module
  */
 import { open } from "node:fs/promises";
+import { withoutPublicDht } from "./_shoal_args.ts";
 
 /** Default time to wait for a stopped process to exit. */
 const STOP_GRACE_MS = 3_000;
@@ -260,7 +261,8 @@ export function spawnProcess(
   options: SpawnOptions,
 ): BenchProcess {
   const child = new Deno.Command(program, {
-    args: options.args,
+    // A peer never reaches the public DHT from a benchmark.
+    args: withoutPublicDht(options.args, program),
     cwd: options.cwd ?? Deno.cwd(),
     stdin: "null",
     stdout: "piped",

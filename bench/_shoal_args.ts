@@ -4,7 +4,48 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import { PEER_V8_FLAGS } from "../peer/launch.ts";
+
+/**
+ * The command line with `--no-dht` added when it starts a Shoal peer that
+ * was given neither `--no-dht` nor `--dht-bootstrap`. A peer's DHT joins
+ * the public routers by default; tests, benchmarks and the demo may send
+ * traffic to loopback only, so every place that starts a peer for them
+ * (tests/_helpers/peers.ts `spawnDenoWith`, bench/_proc.ts `spawnProcess`,
+ * demo/main.ts) passes its command line through here. To test the DHT,
+ * give `--dht-bootstrap 127.0.0.1:PORT` (a loopback node: the peer then
+ * sends nothing anywhere else, see peer/dht/address_policy.ts).
+ *
+ * @param args every argument after the executable
+ * @param binary the executable (a compiled `shoal-peer` or installed
+ *   `shoal` is a peer too)
+ * @returns the arguments, with `--no-dht` at the end when needed
+ * @example
+ * ```ts
+ * import { withoutPublicDht } from "./_shoal_args.ts";
+ * withoutPublicDht(["run", "-A", "peer/main.ts", "--seed", "a"]);
+ * // [..., "--seed", "a", "--no-dht"]
+ * ```
+ */
+export function withoutPublicDht(args: string[], binary = "deno"): string[] {
+  const name = basename(binary);
+  const taskAt = args.indexOf("task");
+  const runsPeer = name === "shoal-peer" ||
+    (name === "shoal" && args[0] === "peer") ||
+    args.some((arg) => /(^|[\/])peer[\/](main|launch)\.ts$/.test(arg)) ||
+    args.some((arg, i) =>
+      /(^|[\/])shoal\.ts$/.test(arg) && args[i + 1] === "peer"
+    ) ||
+    // `deno task [--config FILE] peer ...`
+    (taskAt >= 0 && args.slice(taskAt + 1).includes("peer"));
+  if (!runsPeer) return args;
+  const decided = args.some((arg) =>
+    arg === "--no-dht" || arg === "--dht-bootstrap" ||
+    arg.startsWith("--dht-bootstrap=")
+  );
+  return decided ? args : [...args, "--no-dht"];
+}
 
 /** `deno run` arguments for a tracker on 127.0.0.1:`port`. */
 export function trackerArgs(port: number): string[] {
@@ -32,7 +73,7 @@ export const PEER_RUN_FLAGS: readonly string[] = [
   "--allow-env",
 ];
 
-/** `deno run` arguments for a peer seeding `file` into `out`. */
+/** `deno run` arguments for a peer seeding `file` into `out` (DHT off). */
 export function seederArgs(
   trackerPort: number,
   file: string,
@@ -49,7 +90,7 @@ export function seederArgs(
   ];
 }
 
-/** `deno run` arguments for a leecher of `name` into `out` that exits when done. */
+/** `deno run` arguments for a leecher of `name` into `out` that exits when done (DHT off). */
 export function leecherArgs(
   trackerPort: number,
   name: string,
@@ -67,5 +108,6 @@ function peerArgs(trackerPort: number): string[] {
     "peer/main.ts",
     "--tracker",
     `127.0.0.1:${trackerPort}`,
+    "--no-dht",
   ];
 }

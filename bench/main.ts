@@ -5,7 +5,9 @@
  * against a bare UDP echo loop), Merkle hashing against plain SHA-256
  * (bench/merkle_hash.ts), the under-attack table (bench/under_attack.ts:
  * an honest download quiet and beside each denial-of-service attack of
- * issue 21), then, with `--fuzz`, bench/fuzz.ts when it
+ * issue 21), discovery (bench/dht.ts: DHT lookups over hundreds of loopback
+ * nodes, time to the first peer through the DHT and through a tracker, the
+ * DHT's cost in an idle seeder), then, with `--fuzz`, bench/fuzz.ts when it
  * exists. Tables go to stdout, followed by one JSON line; progress goes to
  * stderr. See docs/PERFORMANCE.md.
  *
@@ -18,6 +20,7 @@ import { stopAll, withTimeout } from "./_proc.ts";
 import { runFlashCrowd } from "./flash_crowd.ts";
 import { runMerkleHash } from "./merkle_hash.ts";
 import { runUnderAttack } from "./under_attack.ts";
+import { runDhtBench } from "./dht.ts";
 import { parseSize, sizeLabel } from "./_stats.ts";
 import {
   type CaseResult,
@@ -52,6 +55,10 @@ Options:
   --no-attack           skip the under-attack table (64 MiB quiet and beside
                         each attack of issue 21, 3 runs; about 2 minutes)
   --attack-only LIST    under attack: only these attacks (5,6,7,8,9) besides quiet
+  --no-discovery        skip the discovery tables (bench/dht.ts: DHT lookups
+                        over 100 and 300 loopback nodes, time to first peer,
+                        an idle seeder's DHT cost over a minute, a transfer
+                        with the DHT off and on; about 2 minutes)
   --tracker-peers N     registered peers (default 100000)
   --tracker-files N     files they hold (default 10000)
   --tracker-seconds S   seconds of REQUEST/KEEPALIVE load (default 10)
@@ -163,6 +170,7 @@ async function main(args: string[]): Promise<number> {
       "no-tracker": { type: "boolean", default: false },
       "no-merkle": { type: "boolean", default: false },
       "no-attack": { type: "boolean", default: false },
+      "no-discovery": { type: "boolean", default: false },
       "attack-only": { type: "string" },
       "tracker-peers": { type: "string" },
       "tracker-files": { type: "string" },
@@ -257,6 +265,11 @@ async function main(args: string[]): Promise<number> {
         ...(values.repo ? ["--repo", resolve(values.repo)] : []),
       ]);
       if (code !== 0) throw new Error(`under attack: exit ${code}`);
+    }
+    if (!values["no-discovery"]) {
+      // Prints its own tables and JSON line.
+      const code = await runDhtBench(quick ? ["--quick"] : []);
+      if (code !== 0) throw new Error(`discovery: exit ${code}`);
     }
     if (values["flash-crowd"]) {
       // Prints its own table and JSON line.

@@ -251,6 +251,8 @@ class Download {
   #finish = Promise.withResolvers<void>();
   #throttleTimer: ReturnType<typeof setTimeout> | undefined;
   #finished = false;
+  /** True once run() has returned or thrown: late peers are ignored. */
+  #ended = false;
 
   constructor(options: DownloadOptions) {
     this.#options = options;
@@ -298,6 +300,7 @@ class Download {
       await this.#transfer();
       return await this.#complete();
     } finally {
+      this.#ended = true;
       signal?.removeEventListener("abort", onAbort);
       clearTimeout(this.#throttleTimer);
       this.#pool?.terminate();
@@ -315,7 +318,15 @@ class Download {
     const query: FileQuery = this.#fileId.byteLength > 0
       ? { id: this.#fileId }
       : this.#options.query;
-    const lookup = await this.#options.finder.request(query);
+    const lookup = await this.#options.finder.request(query, 0, {
+      selfPort: this.#options.listenPort ?? 0,
+      // Peers a slower tracker or the DHT finds later join the book; the
+      // scheduler (once there is one) connects to some.
+      onPeers: (peers) => {
+        if (this.#ended || this.#book.add(peers) === 0) return;
+        if (this.#scheduler) this.#schedule({ type: "peers_known" });
+      },
+    });
     if (lookup.kind === "peers") this.#book.add(lookup.peers);
     return lookup;
   }

@@ -4,6 +4,7 @@
  */
 export * from "./attack.ts";
 export * from "./bad_links.ts";
+export * from "./dht.ts";
 export * from "./fake_seeder.ts";
 export * from "./peers.ts";
 export * from "./tracker.ts";
