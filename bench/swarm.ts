@@ -35,7 +35,13 @@ import { hostReclaimed, warmFreeMemory } from "./_vm_memory.ts";
 
 /** A Shoal seeder trusts a file's bytes once its ctime is 2 s old; a margin. */
 const CTIME_SETTLE_MS = 2_500;
-import { leecherArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
+import {
+  leecherArgs,
+  leecherTaskArgs,
+  seederArgs,
+  trackerArgs,
+} from "./_shoal_args.ts";
+import { leecherPhases, type Phases, type TimedLine } from "./_phases.ts";
 import {
   mib,
   parseSize,
@@ -46,8 +52,17 @@ import {
   type Summary,
 } from "./_stats.ts";
 
-/** The programs compared. */
-export const TOOLS = ["floor", "shoal", "aria2", "libtorrent"] as const;
+/**
+ * The programs compared: "shoal" is the leecher as a user starts it
+ * (`deno task peer`), "shoal-run" the same peer started directly.
+ */
+export const TOOLS = [
+  "floor",
+  "shoal",
+  "shoal-run",
+  "aria2",
+  "libtorrent",
+] as const;
 /** One of {@linkcode TOOLS}. */
 export type Tool = typeof TOOLS[number];
 
@@ -79,8 +94,15 @@ export interface SwarmOptions {
 export interface Sample {
   /** Seconds from the leecher's start to a checked file in place. */
   seconds: number;
-  /** Peak RSS of the leecher (VmHWM), bytes. */
+  /**
+   * Peak RSS of the leecher (VmHWM), bytes; for `deno task peer`, of its
+   * largest process, the peer.
+   */
   leecherPeak: number | null;
+  /** For `deno task peer`: the task runner's, the launcher's and the peer's peaks added up. */
+  leecherTreePeak?: number;
+  /** For Shoal: where the time went, from its `--json` events. */
+  phases?: Phases;
   /** Highest peak RSS among the seeders during this run, bytes. */
   seederPeak: number | null;
   /** Peak RSS of the tracker during this run, bytes. */
@@ -197,21 +219,36 @@ function maxPeak(procs: readonly BenchProcess[]): number | null {
   return peak;
 }
 
+/** Checks a download's bytes (after the clock stopped): its size and SHA-256. */
 async function checkDownload(path: string, file: BenchFile): Promise<void> {
   const info = await Deno.stat(path);
   if (info.size !== file.size) {
     throw new Error(`${path} has ${info.size} bytes, expected ${file.size}`);
   }
+  const sha256 = await sha256File(path);
+  if (sha256 !== file.sha256) {
+    throw new Error(`${path} has SHA-256 ${sha256}, expected ${file.sha256}`);
+  }
 }
 
 // ---- Shoal -----------------------------------------------------------------
 
-async function shoalEnv(
+/** A Shoal tracker and seeders, shared by both ways of starting the leecher. */
+interface ShoalSwarm {
+  trackerPort: number;
+  tracker: BenchProcess;
+  seeds: BenchProcess[];
+  /** The file's id, as the first seeder printed it. */
+  fileId: string;
+  close(): Promise<void>;
+}
+
+async function startShoalSwarm(
   file: BenchFile,
   seeders: number,
   workDir: string,
   repoDir: string,
-): Promise<Env> {
+): Promise<ShoalSwarm> {
   const deno = Deno.execPath();
   const logs = join(workDir, "logs");
   const tag = `${sizeLabel(file.size)}x${seeders}`;
@@ -236,26 +273,57 @@ async function shoalEnv(
         logPath: join(logs, `shoal-seeder-${tag}-${k}.log`),
       }));
     }
+    const seeding = await Promise.all(
+      seeds.map((s) =>
+        s.waitForLine(/^seeding .* id ([0-9a-f]{64})/, SEEDER_READY_MS)
+      ),
+    );
     await Promise.all(
       seeds.map((s) => s.waitForLine(/serving peers on port/, SEEDER_READY_MS)),
     );
     await waitShoalPeers(trackerPort, file.name, seeders, REGISTERED_MS);
+    return { trackerPort, tracker, seeds, fileId: seeding[0]![1]!, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/**
+ * A Shoal leecher per run against one swarm: "shoal" as a user starts it
+ * (`deno task peer --get NAME --no-seed --json`: the task runner, the
+ * launcher, then the peer with least privilege), "shoal-run" the peer alone
+ * (`deno run -A peer/main.ts ...`), to show what the first two cost.
+ */
+function shoalEnv(
+  tool: "shoal" | "shoal-run",
+  swarm: ShoalSwarm,
+  file: BenchFile,
+  workDir: string,
+  repoDir: string,
+): Env {
+  const deno = Deno.execPath();
+  const tag = `${sizeLabel(file.size)}x${swarm.seeds.length}`;
+  const viaTask = tool === "shoal";
   return {
-    tool: "shoal",
-    close,
+    tool,
+    close: swarm.close,
     async runOnce(run) {
-      const out = join(workDir, "dl", "shoal");
+      const out = join(workDir, "dl", tool);
       await removeDir(out);
       await Deno.mkdir(out, { recursive: true });
-      for (const p of [tracker, ...seeds]) p.resetPeak();
-      const leecher = spawnProcess("shoal leecher", deno, {
-        args: leecherArgs(trackerPort, file.name, out),
+      for (const p of [swarm.tracker, ...swarm.seeds]) p.resetPeak();
+      const timed: TimedLine[] = [];
+      const leecher = spawnProcess(`${tool} leecher`, deno, {
+        args: viaTask
+          ? leecherTaskArgs(swarm.trackerPort, file.name, out)
+          : [...leecherArgs(swarm.trackerPort, file.name, out), "--json"],
         cwd: repoDir,
-        logPath: join(logs, `shoal-leecher-${tag}-${run}.log`),
+        logPath: join(workDir, "logs", `${tool}-leecher-${tag}-${run}.log`),
+        tree: viaTask,
+        onLine: (line, atMs) => {
+          if (line.startsWith("{")) timed.push({ line, atMs });
+        },
       });
       try {
         const status = await leecher.waitExit(leecherTimeoutMs(file.size));
@@ -267,22 +335,30 @@ async function shoalEnv(
             `Shoal leecher exited with ${status.code}:\n${leecher.tail()}`,
           );
         }
-        await checkDownload(join(out, file.name), file);
-        const checked = leecher.lines.join("\n").match(
-          /checked .*SHA-256 ([0-9a-f]{64})\) in ([\d.]+) s/,
-        );
-        if (checked && checked[1] !== file.sha256) {
+        const exitMs = leecher.elapsedMs!;
+        const done = doneEvent(timed);
+        if (done?.fileId !== swarm.fileId) {
           throw new Error(
-            `Shoal reported SHA-256 ${checked[1]}, expected ${file.sha256}`,
+            `Shoal leecher reported file id ${done?.fileId}, the seeders ${swarm.fileId}`,
           );
         }
+        await checkDownload(join(out, file.name), file);
+        // The peer is the launcher's child: the task runner's grandchild.
+        const peerSeenMs = viaTask
+          ? leecher.members.find((m) => m.depth === 2)?.seenMs
+          : undefined;
+        const phases = leecherPhases(timed, exitMs, peerSeenMs);
         return {
-          seconds: leecher.elapsedMs! / 1000,
+          seconds: exitMs / 1000,
           leecherPeak: leecher.peakBytes || null,
+          ...(viaTask ? { leecherTreePeak: leecher.treePeakBytes } : {}),
           leecherCpuSeconds: leecher.cpuSeconds,
-          seederPeak: maxPeak(seeds),
-          trackerPeak: maxPeak([tracker]),
-          ...(checked ? { selfSeconds: Number(checked[2]) } : {}),
+          seederPeak: maxPeak(swarm.seeds),
+          trackerPeak: maxPeak([swarm.tracker]),
+          ...(typeof done.seconds === "number"
+            ? { selfSeconds: done.seconds }
+            : {}),
+          ...(phases ? { phases } : {}),
         };
       } finally {
         await leecher.stop();
@@ -290,6 +366,21 @@ async function shoalEnv(
       }
     },
   };
+}
+
+/** The leecher's `done` event. */
+function doneEvent(
+  lines: readonly TimedLine[],
+): { fileId?: unknown; seconds?: unknown } | null {
+  for (const { line } of lines) {
+    try {
+      const event = JSON.parse(line);
+      if (event?.type === "done") return event;
+    } catch {
+      // Not JSON: skipped.
+    }
+  }
+  return null;
 }
 
 // ---- the floor: socat copy, then openssl SHA-256 ---------------------------
@@ -735,6 +826,7 @@ export async function missingFor(tool: Tool): Promise<string | null> {
   };
   switch (tool) {
     case "shoal":
+    case "shoal-run":
       return null;
     case "floor":
       return need(["socat", "openssl"]);
@@ -754,21 +846,27 @@ export async function missingFor(tool: Tool): Promise<string | null> {
   }
 }
 
+/** What the tools of one (size, seeders) case share: Shoal's swarm. */
+interface CaseShared {
+  shoal?: Promise<ShoalSwarm>;
+}
+
 async function startEnv(
   tool: Tool,
   file: BenchFile,
   seeders: number,
   options: SwarmOptions,
+  shared: CaseShared,
 ): Promise<Env> {
   const workDir = options.workDir;
+  const repoDir = options.repoDir ?? BENCH_REPO_DIR;
   switch (tool) {
     case "shoal":
-      return await shoalEnv(
-        file,
-        seeders,
-        workDir,
-        options.repoDir ?? BENCH_REPO_DIR,
-      );
+    case "shoal-run": {
+      // Both leechers download from the same tracker and seeders.
+      shared.shoal ??= startShoalSwarm(file, seeders, workDir, repoDir);
+      return shoalEnv(tool, await shared.shoal, file, workDir, repoDir);
+    }
     case "floor":
       return floorEnv(file, workDir);
     case "aria2":
@@ -813,6 +911,7 @@ export async function runSwarmBench(
       for (const seeders of options.seeders) {
         const cases = new Map<Tool, CaseResult>();
         const envs: Env[] = [];
+        const shared: CaseShared = {};
         for (const tool of options.only) {
           const result: CaseResult = {
             size,
@@ -830,7 +929,7 @@ export async function runSwarmBench(
           }
           try {
             log(`${sizeLabel(size)} x ${seeders}: starting ${tool}`);
-            envs.push(await startEnv(tool, file, seeders, options));
+            envs.push(await startEnv(tool, file, seeders, options, shared));
           } catch (error) {
             result.skipped = `setup failed: ${String(error).split("\n")[0]}`;
             log(`${tool}: ${error instanceof Error ? error.stack : error}`);
@@ -908,8 +1007,9 @@ export function summarizeCase(result: CaseResult): CaseSummary {
 }
 
 /**
- * The results as a text table: medians with [min-max], and each figure's
- * ratio to Shoal's in the same case (tool / Shoal).
+ * The results as a text table: medians with [min-max], each time's ratio
+ * to the floor's, and each figure's ratio to Shoal's in the same case
+ * (tool / Shoal).
  */
 export function swarmTable(results: readonly CaseResult[]): string {
   const header = [
@@ -917,6 +1017,7 @@ export function swarmTable(results: readonly CaseResult[]): string {
     "tool",
     "runs",
     "time s (min-max)",
+    "vs floor",
     "vs shoal",
     "MB/s",
     "vs shoal",
@@ -933,8 +1034,10 @@ export function swarmTable(results: readonly CaseResult[]): string {
   const rows: string[][] = [];
   const key = (r: CaseResult) => `${r.size}/${r.seeders}`;
   const shoal = new Map<string, CaseSummary>();
+  const floor = new Map<string, CaseSummary>();
   for (const r of results) {
     if (r.tool === "shoal") shoal.set(key(r), summarizeCase(r));
+    if (r.tool === "floor") floor.set(key(r), summarizeCase(r));
   }
   for (const r of results) {
     const label = `${sizeLabel(r.size)} x${r.seeders}`;
@@ -944,12 +1047,13 @@ export function swarmTable(results: readonly CaseResult[]): string {
         r.tool,
         "0",
         r.skipped ?? `failed: ${r.errors[0] ?? "?"}`,
-        ...Array(12).fill(""),
+        ...Array(13).fill(""),
       ]);
       continue;
     }
     const s = summarizeCase(r);
     const b = shoal.get(key(r));
+    const f = floor.get(key(r));
     const fails = r.errors.length ? ` (${r.errors.length} failed)` : "";
     rows.push([
       label,
@@ -958,6 +1062,7 @@ export function swarmTable(results: readonly CaseResult[]): string {
       `${s.seconds!.median.toFixed(2)} (${s.seconds!.min.toFixed(2)}-${
         s.seconds!.max.toFixed(2)
       })`,
+      ratio(s.seconds?.median, f?.seconds?.median),
       ratio(s.seconds?.median, b?.seconds?.median),
       s.mbPerSecond!.median.toFixed(0),
       ratio(s.mbPerSecond?.median, b?.mbPerSecond?.median),
@@ -993,8 +1098,27 @@ export function parseSizes(text: string): number[] {
   return text.split(",").map(parseSize);
 }
 
+const USAGE = `Usage: deno run -A bench/swarm.ts [options]
+
+Times one leecher per tool and run on loopback: the floor (socat copy, then
+openssl dgst -sha256), Shoal as a user starts it (deno task peer --get NAME
+--no-seed), the same peer started directly (shoal-run), aria2c and libtorrent,
+each with its own tracker and N seeders. Prints the table, the targets of
+issue 16 and where Shoal's time went, then one JSON line.
+
+Options:
+  --sizes LIST     file sizes (default 256M)
+  --seeders LIST   seeder counts (default 1)
+  --runs N         interleaved runs per case (default 1)
+  --only LIST      tools: ${TOOLS.join(",")} (default all)
+  --dir DIR        work folder (default a new temp folder, removed at the end)
+  --help           print this help`;
+
 if (import.meta.main) {
   const { parseArgs } = await import("node:util");
+  const { phasesTable, swarmTargets, targetsTable } = await import(
+    "./_swarm_report.ts"
+  );
   const { values } = parseArgs({
     args: Deno.args,
     options: {
@@ -1003,8 +1127,13 @@ if (import.meta.main) {
       runs: { type: "string", default: "1" },
       only: { type: "string", default: TOOLS.join(",") },
       dir: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   const workDir = values.dir ??
     await Deno.makeTempDir({ prefix: "shoal-bench-" });
   await Deno.chmod(workDir, 0o755);
@@ -1016,5 +1145,17 @@ if (import.meta.main) {
     workDir,
   });
   console.log(swarmTable(results));
+  console.log(`\nTargets (issue 16; RSS: the highest peak over the runs)\n`);
+  console.log(targetsTable(results));
+  console.log(
+    `\nWhere Shoal's time went (seconds, median of each part over the runs)\n`,
+  );
+  console.log(phasesTable(results));
+  console.log(JSON.stringify({
+    bench: "swarm",
+    date: new Date().toISOString(),
+    targets: swarmTargets(results),
+    results,
+  }));
   if (!values.dir) await removeDir(workDir);
 }
