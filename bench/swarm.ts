@@ -11,12 +11,11 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { infoHashOf, waitSeeders } from "./_bt.ts";
 import { concatBytes } from "./_bytes.ts";
+import { type BenchFile, makeFile, sha256File } from "./_files.ts";
 import {
   type BenchProcess,
   freeTcpPort,
@@ -140,64 +139,7 @@ interface Env {
   close(): Promise<void>;
 }
 
-interface BenchFile {
-  path: string;
-  name: string;
-  size: number;
-  sha256: string;
-}
-
 const log = (line: string) => console.error(`[swarm] ${line}`);
-
-// ---- the test file ---------------------------------------------------------
-
-async function makeFile(workDir: string, size: number): Promise<BenchFile> {
-  const name = `shoal-bench-${sizeLabel(size)}.bin`;
-  const path = join(workDir, "files", name);
-  await Deno.mkdir(dirname(path), { recursive: true });
-  let exists = false;
-  try {
-    exists = (await Deno.stat(path)).size === size;
-  } catch {
-    exists = false;
-  }
-  if (!exists) {
-    log(`writing ${sizeLabel(size)} of random bytes to ${path}`);
-    const file = await open(path, "w");
-    const block = new Uint8Array(4 * 1024 * 1024);
-    const { randomFillSync } = await import("node:crypto");
-    try {
-      for (let done = 0; done < size; done += block.byteLength) {
-        randomFillSync(block);
-        const n = Math.min(block.byteLength, size - done);
-        await file.write(block, 0, n);
-      }
-    } finally {
-      await file.close();
-    }
-  }
-  return { path, name, size, sha256: await sha256File(path) };
-}
-
-async function sha256File(path: string): Promise<string> {
-  if (which("openssl")) {
-    const r = await runToEnd(
-      "openssl",
-      ["dgst", "-sha256", "-r", path],
-      120_000,
-    );
-    const hex = r.output.match(/^([0-9a-f]{64})/m)?.[1];
-    if (r.code === 0 && hex) return hex;
-  }
-  const hash = createHash("sha256");
-  const file = await Deno.open(path);
-  try {
-    for await (const chunk of file.readable) hash.update(chunk);
-  } catch (error) {
-    throw new Error(`Cannot hash ${path}`, { cause: error });
-  }
-  return hash.digest("hex");
-}
 
 async function removeDir(path: string): Promise<void> {
   await Deno.remove(path, { recursive: true }).catch((error) => {
