@@ -3,8 +3,10 @@
  * fast-check arbitraries for every valid message and manifest, and a seeded
  * mutator (bit flips, truncation, extension, insertion, deletion, header
  * tweaks) that both the property tests and the long fuzzer run, and the
- * check that the tracker's in-place readers agree with `parseMessage`, and
- * bencoded values (binary keys included) for `protocol/bencode.ts`.
+ * check that the tracker's in-place readers agree with `parseMessage`,
+ * bencoded values (binary keys included) for `protocol/bencode.ts`, a
+ * structure-aware bencode mutator for manifests and `.torrent` files, and
+ * text mutation for magnet links.
  *
  * @module
  */
@@ -21,8 +23,10 @@ import {
   cookieLow,
   createMessage,
   datagramTxid,
+  decodeBencode,
   encodeBencode,
   encodeManifest,
+  encodeTorrent,
   fastRequestKind,
   FILE_ID_BYTES,
   type FileAnnouncement,
@@ -33,6 +37,7 @@ import {
   kindInfo,
   type ListedPeer,
   MAGIC,
+  magnetLink,
   type Manifest,
   MAX_CHUNK_BYTES,
   MAX_CHUNK_COUNT,
@@ -791,6 +796,34 @@ export const manifestBytesArb: fc.Arbitrary<Uint8Array> = manifestArb.map(
   encodeManifest,
 );
 
+/** Tracker URLs as a .torrent or magnet link carries them. */
+export const trackerUrlsArb: fc.Arbitrary<string[]> = fc.array(
+  fc.oneof(
+    fc.tuple(ipv4Arb, portArb).map(([host, port]) =>
+      `udp://${host}:${port}/announce`
+    ),
+    fc.constantFrom(
+      "udp://tracker.example:6969/announce",
+      "http://tracker.example/announce?a=1&b=2",
+      "udp://[::1]:6969/announce",
+    ),
+  ),
+  { maxLength: 4 },
+);
+
+/** Valid v2 `.torrent` files: a manifest plus trackers. */
+export const torrentBytesArb: fc.Arbitrary<Uint8Array> = fc.tuple(
+  manifestBytesArb,
+  trackerUrlsArb,
+).map(([bytes, trackers]) => encodeTorrent(bytes, trackers));
+
+/** Valid v2 magnet links. */
+export const magnetArb: fc.Arbitrary<string> = fc.tuple(
+  fileIdArb,
+  safeNameArb,
+  trackerUrlsArb,
+).map(([id, name, trackers]) => magnetLink(id, name, trackers));
+
 /** A mutated copy of a generated input, the mutation seeded by fast-check. */
 export function mutatedArb(
   base: fc.Arbitrary<Uint8Array>,
@@ -860,4 +893,177 @@ export function bencodeNoise(rng: Rng, maxLength = 256): Uint8Array {
     out[i] = rng.chance(0.9) ? rng.pick(BENCODE_ALPHABET) : rng.int(256);
   }
   return out;
+}
+
+// ---- structure-aware mutation of bencode ---------------------------------------
+
+/** Integers that sit on the manifest's edges (piece lengths, sizes, versions). */
+const EDGE_INTEGERS = [
+  -1n,
+  0n,
+  1n,
+  2n,
+  3n,
+  16_383n,
+  16_384n,
+  16_385n,
+  BigInt(MAX_CHUNK_BYTES),
+  BigInt(MAX_CHUNK_BYTES) * 2n,
+  BigInt(MAX_FILE_BYTES),
+  BigInt(MAX_FILE_BYTES) + 1n,
+  2n ** 63n - 1n,
+  -(2n ** 63n),
+];
+
+/** A small random bencode value: what a hostile writer swaps in. */
+function randomBValue(rng: Rng, depth = 0): BValue {
+  const roll = rng.int(depth > 1 ? 2 : 4);
+  if (roll === 0) {
+    return rng.chance(0.5)
+      ? rng.pick(EDGE_INTEGERS)
+      : BigInt(rng.int(0x1_0000_0000)) - 0x8000_0000n;
+  }
+  if (roll === 1) {
+    return rng.bytes(rng.pick([0, 1, 5, 31, 32, 33, 64, rng.int(200)]));
+  }
+  if (roll === 2) {
+    return Array.from(
+      { length: rng.int(3) },
+      () => randomBValue(rng, depth + 1),
+    );
+  }
+  const dict: BDict = new Map();
+  for (let i = rng.int(3); i > 0; i--) {
+    dict.set(
+      bkey(rng.chance(0.5) ? rng.bytes(rng.int(6)) : rng.bytes(32)),
+      randomBValue(rng, depth + 1),
+    );
+  }
+  return dict;
+}
+
+/** A copy of `value` with one random change somewhere inside it. */
+function changeBValue(rng: Rng, value: BValue): BValue {
+  if (value instanceof Map) {
+    const out: BDict = new Map(value);
+    const keys = [...out.keys()];
+    const roll = rng.int(10);
+    if (keys.length === 0 || roll === 0) {
+      out.set(bkey(rng.bytes(rng.int(12))), randomBValue(rng));
+    } else {
+      const key = rng.pick(keys);
+      if (roll === 1) out.delete(key);
+      else if (roll === 2) out.set(key, randomBValue(rng));
+      else if (roll === 3) {
+        out.set(bkey(rng.bytes(1 + rng.int(8))), out.get(key)!);
+      } else out.set(key, changeBValue(rng, out.get(key)!));
+    }
+    return out;
+  }
+  if (Array.isArray(value)) {
+    const out = [...value];
+    if (out.length === 0 || rng.chance(0.2)) out.push(randomBValue(rng));
+    else {
+      const at = rng.int(out.length);
+      if (rng.chance(0.2)) out.splice(at, 1);
+      else out[at] = changeBValue(rng, out[at]!);
+    }
+    return out;
+  }
+  if (typeof value === "bigint") {
+    const roll = rng.int(4);
+    const changed = roll === 0
+      ? rng.pick(EDGE_INTEGERS)
+      : roll === 1
+      ? value + BigInt(rng.int(3)) - 1n
+      : roll === 2
+      ? value * 2n
+      : -value;
+    // Stay within what bencode here can carry (signed 64 bits).
+    return changed < INT64_MIN
+      ? INT64_MIN
+      : changed > INT64_MAX
+      ? INT64_MAX
+      : changed;
+  }
+  const out = value.slice();
+  const roll = rng.int(4);
+  if (roll === 0 && out.byteLength > 0) {
+    const at = rng.int(out.byteLength);
+    out[at] = out[at]! ^ (1 << rng.int(8));
+    return out;
+  }
+  if (roll === 1) return out.subarray(0, rng.int(out.byteLength + 1));
+  if (roll === 2) return rng.bytes(rng.pick([0, 1, 31, 32, 33, 255, 256]));
+  const longer = new Uint8Array(out.byteLength + 1 + rng.int(32));
+  longer.set(out);
+  return longer;
+}
+
+/**
+ * A mutation that keeps the bytes valid bencode: decode, change one value
+ * somewhere (a key deleted, renamed or added, a value swapped for another of
+ * any type, an integer moved to an edge, a string cut, grown or flipped),
+ * encode again. Byte mutations mostly stop at the bencode decoder; these
+ * reach the checks behind it. Bytes that do not decode get a byte mutation.
+ *
+ * @param rng the random source
+ * @param input canonical bencode, usually
+ * @returns the changed bytes
+ */
+export function mutateBencode(rng: Rng, input: Uint8Array): Uint8Array {
+  let value: BValue;
+  try {
+    value = decodeBencode(input);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return mutate(rng, input);
+  }
+  for (let i = 1 + rng.int(3); i > 0; i--) value = changeBValue(rng, value);
+  return encodeBencode(value);
+}
+
+// ---- text mutation (magnet links) -------------------------------------------
+
+const MAGNET_ALPHABET =
+  "magnet:?&=%.xtdnrbmhuiv0123456789abcdefABCDEF:/+ -_\u00e9\u202e\u0000";
+
+/**
+ * One to four character edits (insert, delete a run, replace) to `text`,
+ * with characters that matter to a magnet link, `%`-escapes among them.
+ *
+ * @param rng the random source
+ * @param text a link, usually valid
+ * @returns the changed text
+ */
+export function mutateText(rng: Rng, text: string): string {
+  let out = text;
+  for (let edits = 1 + rng.int(4); edits > 0; edits--) {
+    const at = rng.int(out.length + 1);
+    const piece = rng.chance(0.2)
+      ? `%${rng.int(256).toString(16).padStart(2, "0")}`
+      : MAGNET_ALPHABET[rng.int(MAGNET_ALPHABET.length)]!;
+    const roll = rng.int(3);
+    out = roll === 0
+      ? out.slice(0, at) + piece + out.slice(at)
+      : roll === 1
+      ? out.slice(0, at) + out.slice(at + 1 + rng.int(8))
+      : out.slice(0, at) + piece + out.slice(at + 1);
+  }
+  return out;
+}
+
+/**
+ * Random text from a magnet link's alphabet, half of it behind `magnet:?`.
+ *
+ * @param rng the random source
+ * @param maxLength longest text
+ * @returns the text
+ */
+export function magnetNoise(rng: Rng, maxLength = 200): string {
+  let out = "";
+  for (let i = rng.int(maxLength + 1); i > 0; i--) {
+    out += MAGNET_ALPHABET[rng.int(MAGNET_ALPHABET.length)];
+  }
+  return rng.chance(0.5) ? `magnet:?${out}` : out;
 }

@@ -1,15 +1,17 @@
 /**
  * Long fuzzing of the decoders of untrusted bytes: `parseMessage` on
- * datagram-sized inputs, `FrameDecoder` on byte streams, `parseManifest`,
- * the download path's pull-based `FrameReader` (peer/wire/frame_reader.ts)
- * on streams cut into random reads, `decodeResume`
- * (peer/storage/resume.ts) on damaged resume files, the tracker's in-place
- * readers (protocol/tracker_fast.ts) against `parseMessage`, and the whole
- * tracker handler, and `decodeBencode` (re-encoding what it accepts must
- * give back the same bytes). Each parser
- * gets `--iterations` random and mutated inputs (random bytes, mutations of
- * valid encodings, valid headers with random bodies), built by the same
- * generators as the unit tests (bench/_protocol_inputs.ts).
+ * datagram-sized inputs, `FrameDecoder` on byte streams, the BEP 52
+ * manifest (`parseManifest`, `fileIdOf`), `.torrent` files (`parseTorrent`)
+ * and magnet links (`parseMagnet`), the download path's pull-based
+ * `FrameReader` (peer/wire/frame_reader.ts) on streams cut into random
+ * reads, `decodeResume` (peer/storage/resume.ts) on damaged resume files,
+ * the tracker's in-place readers (protocol/tracker_fast.ts) against
+ * `parseMessage`, the whole tracker handler, and `decodeBencode`
+ * (re-encoding what it accepts must give back the same bytes). Each parser
+ * gets `--iterations` random and mutated inputs (random bytes, byte and
+ * structure-aware mutations of valid encodings, valid headers with random
+ * bodies), built by the same generators as the unit tests
+ * (bench/_protocol_inputs.ts).
  *
  * The only allowed outcomes are a decoded value or a `ProtocolError` (for
  * `decodeResume`, which is total: a state or null); the
@@ -22,26 +24,35 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { isDeepStrictEqual, parseArgs } from "node:util";
 import fc from "fast-check";
 import {
+  type BDict,
   Bitfield,
   type BValue,
   bytesEqual,
   createMessage,
   decodeBencode,
+  dictGet,
   encodeBencode,
   encodeManifest,
+  encodeTorrent,
   fileIdOf,
   FrameDecoder,
   type FrameDecoderOptions,
+  type MagnetLink,
+  magnetLink,
   type Manifest,
   MAX_DATAGRAM_BYTES,
   type Message,
+  parseMagnet,
   parseManifest,
   parseMessage,
+  parseTorrent,
   ProtocolError,
+  sha256,
   toHex,
+  type Torrent,
 } from "@shoal/protocol";
 import {
   bencodeBytesArb,
@@ -49,11 +60,16 @@ import {
   datagramArb,
   fastPathOutcome,
   headerWithRandomBody,
+  magnetArb,
+  magnetNoise,
   manifestBytesArb,
   mutate,
+  mutateBencode,
+  mutateText,
   outcomeOf,
   randomInput,
   Rng,
+  torrentBytesArb,
   trackerHotDatagramArb,
 } from "./_protocol_inputs.ts";
 import { FrameReader } from "../peer/wire/frame_reader.ts";
@@ -115,15 +131,15 @@ export interface Escape {
 
 const CORPUS_SIZE = 2_000;
 const MAX_ESCAPES_KEPT = 10;
-/** "SHMF", the first bytes of a manifest. */
-const MANIFEST_MAGIC_BYTES = new Uint8Array([0x53, 0x48, 0x4d, 0x46]);
+const UTF8 = new TextEncoder();
 
 function recordEscape(
   report: ParserReport,
   iteration: number,
-  input: Uint8Array,
+  input: Uint8Array | string,
   error: unknown,
 ): void {
+  if (typeof input === "string") input = UTF8.encode(input);
   report.escapeCount++;
   if (report.escapes.length >= MAX_ESCAPES_KEPT) return;
   report.escapes.push({
@@ -139,7 +155,7 @@ function recordEscape(
 function escaped(
   report: ParserReport,
   i: number,
-  input: Uint8Array,
+  input: Uint8Array | string,
   error: unknown,
 ): void {
   count(report.outcomes, "ESCAPED");
@@ -186,17 +202,17 @@ function datagramOutcome(bytes: Uint8Array): string {
  * Feeds `iterations` inputs from `nextInput` to `outcome`, counting what
  * each gave; anything but a value or a ProtocolError is an escape.
  */
-function fuzzEach(
+function fuzzEach<T extends Uint8Array | string>(
   report: ParserReport,
   iterations: number,
-  nextInput: () => Uint8Array,
-  outcome: (input: Uint8Array) => string,
+  nextInput: () => T,
+  outcome: (input: T) => string,
 ): ParserReport {
   const start = performance.now();
   for (let i = 0; i < iterations; i++) {
     const input = nextInput();
     report.inputs++;
-    report.bytes += input.byteLength;
+    report.bytes += typeof input === "string" ? input.length : input.byteLength;
     try {
       count(report.outcomes, outcome(input));
     } catch (error) {
@@ -407,45 +423,153 @@ function fuzzFrames(
   return report;
 }
 
+/**
+ * Inputs for the bencoded formats (manifests, .torrent files): byte
+ * mutations (which mostly stop at the bencode decoder), structure-aware
+ * mutations (valid bencode, damaged meaning), bencode-alphabet noise behind
+ * a plausible start, random bytes, and the valid inputs themselves.
+ */
+function bencodedInput(rng: Rng, corpus: Uint8Array[]): Uint8Array {
+  const roll = rng.int(100);
+  if (roll < 35) return mutate(rng, rng.pick(corpus));
+  if (roll < 75) return mutateBencode(rng, rng.pick(corpus));
+  if (roll < 85) {
+    const noise = bencodeNoise(rng, 600);
+    if (rng.chance(0.7)) {
+      const start = UTF8.encode(rng.pick(["d4:infod", "d4:infod9:file treed"]));
+      const out = new Uint8Array(start.byteLength + noise.byteLength);
+      out.set(start);
+      out.set(noise, start.byteLength);
+      return out;
+    }
+    return noise;
+  }
+  if (roll < 92) return rng.bytes(rng.int(1200));
+  return rng.pick(corpus);
+}
+
+/**
+ * `parseManifest`: what it accepts must encode again to a manifest that
+ * parses to the same thing, and must have an id (`fileIdOf` accepts it).
+ */
 function fuzzManifests(
   iterations: number,
   seed: number,
   corpus: Uint8Array[],
 ): ParserReport {
-  const report = newReport("parseManifest");
   const rng = new Rng(seed ^ 0x3c3c_3c3c);
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const roll = rng.int(100);
-    let input: Uint8Array;
-    if (roll < 70) {
-      input = mutate(rng, rng.pick(corpus));
-    } else if (roll < 90) {
-      input = rng.bytes(rng.int(1200));
-      if (input.byteLength >= 6 && rng.chance(0.7)) {
-        input.set(MANIFEST_MAGIC_BYTES);
-        input[4] = 1;
-        input[5] = 1;
-      }
-    } else {
-      input = rng.pick(corpus);
-    }
-    report.inputs++;
-    report.bytes += input.byteLength;
-    try {
-      count(
-        report.outcomes,
-        outcomeOf(() => parseManifest(input), (manifest: Manifest) => {
-          parseManifest(encodeManifest(manifest));
-          return "manifest";
-        }),
-      );
-    } catch (error) {
-      escaped(report, i, input, error);
-    }
-  }
-  report.elapsedMs = performance.now() - start;
-  return report;
+  return fuzzEach(
+    newReport("parseManifest"),
+    iterations,
+    () => bencodedInput(rng, corpus),
+    (input) =>
+      outcomeOf(() => parseManifest(input), (manifest: Manifest) => {
+        const again = parseManifest(encodeManifest(manifest));
+        if (!isDeepStrictEqual(again, manifest)) {
+          throw new Error("Cannot re-encode an accepted manifest");
+        }
+        fileIdOf(input);
+        return manifest.chunkCount === 0
+          ? "manifest (empty file)"
+          : manifest.chunkCount === 1
+          ? "manifest (one chunk)"
+          : "manifest";
+      }),
+  );
+}
+
+/**
+ * `fileIdOf`: the id it gives must be the SHA-256 of the canonical
+ * encoding of the decoded `info` value (the span it hashed is that value).
+ */
+function fuzzFileIds(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const rng = new Rng(seed ^ 0x4d4d_4d4d);
+  return fuzzEach(
+    newReport("fileIdOf"),
+    iterations,
+    () => bencodedInput(rng, corpus),
+    (input) =>
+      outcomeOf(() => fileIdOf(input), (id) => {
+        const top = decodeBencode(input) as BDict;
+        const info = dictGet(top, "info")!;
+        if (!bytesEqual(sha256(encodeBencode(info)), id)) {
+          throw new Error("Cannot agree on an id: fileIdOf hashed other bytes");
+        }
+        return "id";
+      }),
+  );
+}
+
+/**
+ * `parseTorrent`: the id of what it accepts is the id of the file itself,
+ * and writing it again keeps the id and the trackers.
+ */
+function fuzzTorrents(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const rng = new Rng(seed ^ 0x5e5e_5e5e);
+  return fuzzEach(
+    newReport("parseTorrent"),
+    iterations,
+    () => bencodedInput(rng, corpus),
+    (input) =>
+      outcomeOf(() => parseTorrent(input), (torrent: Torrent) => {
+        const again = parseTorrent(
+          encodeTorrent(torrent.manifestBytes, torrent.trackers),
+        );
+        if (
+          !bytesEqual(fileIdOf(input), torrent.id) ||
+          !bytesEqual(again.id, torrent.id) ||
+          !isDeepStrictEqual(again.trackers, torrent.trackers)
+        ) {
+          throw new Error("Cannot write an accepted torrent again as it was");
+        }
+        return torrent.trackers.length > 0
+          ? "torrent with trackers"
+          : "torrent";
+      }),
+  );
+}
+
+/** `parseMagnet`: what it accepts, magnetLink writes back the same. */
+function fuzzMagnets(
+  iterations: number,
+  seed: number,
+  corpus: string[],
+): ParserReport {
+  const rng = new Rng(seed ^ 0x6d6d_6d6d);
+  return fuzzEach(
+    newReport("parseMagnet"),
+    iterations,
+    () => {
+      const roll = rng.int(100);
+      return roll < 70
+        ? mutateText(rng, rng.pick(corpus))
+        : roll < 90
+        ? magnetNoise(rng)
+        : rng.pick(corpus);
+    },
+    (input) =>
+      outcomeOf(() => parseMagnet(input), (link: MagnetLink) => {
+        const again = parseMagnet(
+          magnetLink(link.id, link.name ?? "x", link.trackers),
+        );
+        if (
+          !bytesEqual(again.id, link.id) ||
+          !isDeepStrictEqual(again.trackers, link.trackers) ||
+          (link.name !== null && again.name !== link.name)
+        ) {
+          throw new Error("Cannot write an accepted magnet link again");
+        }
+        return link.name === null ? "link without name" : "link";
+      }),
+  );
 }
 
 /** Feeds `input` to a reader in random-sized reads, like a socket would. */
@@ -603,7 +727,7 @@ function fuzzBencode(
 }
 
 /**
- * Runs the eight fuzzers and returns one report per parser.
+ * Runs the eleven fuzzers and returns one report per parser.
  *
  * @param options iterations, seed and where to log
  * @returns the reports, in the order run
@@ -636,12 +760,20 @@ export async function runFuzz(
     seed,
     numRuns: CORPUS_SIZE / 4,
   });
+  const torrents = fc.sample(torrentBytesArb, {
+    seed,
+    numRuns: CORPUS_SIZE / 4,
+  });
+  const magnets = fc.sample(magnetArb, { seed, numRuns: CORPUS_SIZE / 4 });
   const reports: ParserReport[] = [];
   for (
     const run of [
       () => fuzzDatagrams(iterations, seed, datagrams),
       () => fuzzFrames(iterations, seed, datagrams),
       () => fuzzManifests(iterations, seed, manifests),
+      () => fuzzFileIds(iterations, seed, [...manifests, ...torrents]),
+      () => fuzzTorrents(iterations, seed, torrents),
+      () => fuzzMagnets(iterations, seed, magnets),
       () => fuzzFrameReader(iterations, seed, datagrams),
       () => fuzzResume(iterations, seed, manifests),
       () => fuzzTrackerFast(iterations, seed, [...hot, ...datagrams]),

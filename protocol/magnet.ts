@@ -7,6 +7,7 @@
  */
 import { FILE_ID_BYTES } from "./constants.ts";
 import { ProtocolError } from "./errors.ts";
+import { fileNameProblem } from "./file_name.ts";
 import { fromHex, toHex } from "./hex.ts";
 import { MAX_TORRENT_TRACKERS, MAX_TRACKER_URL_BYTES } from "./torrent.ts";
 
@@ -19,7 +20,7 @@ const SHA256_MULTIHASH = "1220";
 export interface MagnetLink {
   /** The v2 infohash (the Shoal file id). */
   id: Uint8Array;
-  /** The display name (`dn`), or null. */
+  /** The display name (`dn`, a safe file name), or null. */
   name: string | null;
   /** Tracker URLs (`tr`), in order, without repeats. */
   trackers: string[];
@@ -46,7 +47,7 @@ export function isMagnetLink(text: string): boolean {
  * @param text untrusted text
  * @returns the infohash, name and trackers
  * @throws {ProtocolError} when it is not a magnet link, has no v2 infohash
- *   (a v1-only link says so), or is malformed
+ *   (a v1-only link says so), names an unsafe file (`dn`), or is malformed
  * @example
  * ```ts
  * import { parseMagnet } from "@shoal/protocol";
@@ -91,7 +92,11 @@ export function parseMagnet(text: string): MagnetLink {
         v1 = true;
       }
     } else if (base === "dn") {
-      name ??= value;
+      // Only advisory (the manifest names the file), but a caller may show
+      // it or name a file after it before the manifest arrives.
+      const problem = value === "" ? null : fileNameProblem(value);
+      if (problem) fail(`its name (dn) ${problem}`);
+      if (value !== "") name ??= value;
     } else if (base === "tr") {
       if (
         new TextEncoder().encode(value).byteLength <= MAX_TRACKER_URL_BYTES &&

@@ -62,7 +62,18 @@ interface Download {
   listenPort: number;
   file: Deno.FsFile;
   writes: Promise<void>;
+  /** Bytes written since the last flush to disk was started. */
+  unflushedBytes: number;
+  /** The background flush under way, if any (one at a time). */
+  flushing: Promise<void> | null;
 }
+
+/**
+ * A background fdatasync starts after each this many bytes a worker writes,
+ * so the flush before the file is moved into place is short (flushing 1 GiB
+ * at the end took 0.3 s on the critical path).
+ */
+const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
 
 /**
  * One connection's wire state. The download's scheduler
@@ -131,12 +142,18 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       download = {
         partPath: command.partPath,
         // A view of the download's one shared copy (download.ts).
-        manifest: parseManifest(command.manifestBytes, { viewHashes: true }),
+        // The download parsed and checked these very bytes already.
+        manifest: parseManifest(command.manifestBytes, {
+          viewHashes: true,
+          layerChecked: true,
+        }),
         fileId: command.fileId,
         peerId: command.peerId,
         listenPort: command.listenPort,
         file,
         writes: Promise.resolve(),
+        unflushedBytes: 0,
+        flushing: null,
       };
       watchdog = setInterval(checkTimeouts, 1_000);
       return;
@@ -197,7 +214,10 @@ async function verify(
     return { type: "verified", requestId, good: [], bad: indices };
   }
   try {
-    const manifest = parseManifest(command.manifestBytes, { viewHashes: true });
+    const manifest = parseManifest(command.manifestBytes, {
+      viewHashes: true,
+      layerChecked: true,
+    });
     verifyBuffer ??= new Uint8Array(manifest.chunkSize);
     return {
       type: "verified",
@@ -418,6 +438,14 @@ function writeChunk(
       writeChunkSync(d.file, index * d.manifest.chunkSize, data);
       reportOk(connId, index);
       gcSchedule.add(data.byteLength);
+      d.unflushedBytes += data.byteLength;
+      if (d.unflushedBytes >= FLUSH_EVERY_BYTES && !d.flushing) {
+        d.unflushedBytes = 0;
+        // A disk that fails to flush is what --verify is for.
+        d.flushing = d.file.syncData().catch(() => {}).finally(() => {
+          d.flushing = null;
+        });
+      }
     } catch (error) {
       const code = (error as { code?: unknown })?.code;
       post({
@@ -534,6 +562,10 @@ async function shutdown(): Promise<void> {
   clearInterval(watchdog);
   if (download) {
     await download.writes;
+    await download.flushing;
+    // On disk before the file takes its name: a crash after the rename
+    // must not leave a file that looks whole and is not.
+    await download.file.syncData().catch(() => {});
     download.file.close();
     download = null;
   }
