@@ -11,6 +11,8 @@ import { open } from "node:fs/promises";
 const STOP_GRACE_MS = 3_000;
 /** How often the peak RSS of a running process is sampled. */
 const RSS_POLL_MS = 25;
+/** A process tree that has not grown for this long is looked at less often. */
+const TREE_SETTLED_MS = 1_000;
 /** Lines of output kept in memory per process (the log file has all). */
 const MAX_KEPT_LINES = 400;
 
@@ -65,6 +67,7 @@ export class BenchProcess {
   readonly #tree: boolean;
   readonly #lineHook: ((line: string, atMs: number) => void) | undefined;
   #polls = 0;
+  #lastGrowthMs: number;
   #execed = false;
   #exitedMs: number | null = null;
   #status: Deno.CommandStatus | null = null;
@@ -83,6 +86,7 @@ export class BenchProcess {
     this.startedMs = performance.now();
     this.#tree = options.tree ?? false;
     this.#lineHook = options.onLine;
+    this.#lastGrowthMs = this.startedMs;
     this.#members.set(child.pid, {
       depth: 0,
       seenMs: 0,
@@ -156,10 +160,13 @@ export class BenchProcess {
     }
     this.#polls++;
     // A tree grows at its start (deno task, the launcher, the peer): look
-    // for new processes at every poll then, at every 8th later.
-    const sinceSpawnMs = performance.now() - this.startedMs;
-    if (this.#tree && (sinceSpawnMs < 5_000 || this.#polls % 8 === 0)) {
-      this.#discover(sinceSpawnMs);
+    // for new processes at every poll until it has not grown for a while,
+    // then at every 8th (a look costs ~1 ms: every thread's list).
+    const sinceGrowthMs = performance.now() - this.#lastGrowthMs;
+    if (
+      this.#tree && (sinceGrowthMs < TREE_SETTLED_MS || this.#polls % 8 === 0)
+    ) {
+      this.#discover(performance.now() - this.startedMs);
     }
     for (const [pid, m] of this.#members) {
       const kib = readStatusKiB(pid, "VmHWM");
@@ -180,6 +187,7 @@ export class BenchProcess {
   }
 
   #discover(sinceSpawnMs: number): void {
+    const before = this.#members.size;
     for (const [pid, m] of [...this.#members]) {
       for (const child of childPids(pid)) {
         if (this.#members.has(child)) continue;
@@ -193,6 +201,7 @@ export class BenchProcess {
         });
       }
     }
+    if (this.#members.size > before) this.#lastGrowthMs = performance.now();
   }
 
   /**
