@@ -182,6 +182,8 @@ export function phasesTable(results: readonly CaseResult[]): string {
     "exit",
     "total (median)",
     "transfer MB/s",
+    "leecher CPU s",
+    "seeders CPU s",
   ];
   const rows: string[][] = [];
   for (const r of results) {
@@ -199,6 +201,10 @@ export function phasesTable(results: readonly CaseResult[]): string {
       s("exit"),
       s("total"),
       m.transfer ? (r.size / m.transfer / 1e6).toFixed(0) : "-",
+      summarize(r.samples.map((x) => x.leecherCpuSeconds ?? null))?.median
+        .toFixed(2) ?? "-",
+      summarize(r.samples.map((x) => x.seedersCpuSeconds ?? null))?.median
+        .toFixed(2) ?? "-",
     ]);
   }
   return renderTable(header, rows);

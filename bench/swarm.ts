@@ -110,6 +110,8 @@ export interface Sample {
   selfSeconds?: number;
   /** CPU seconds (user + system) the leecher used. */
   leecherCpuSeconds?: number;
+  /** CPU seconds all the seeders used during the run, added up. */
+  seedersCpuSeconds?: number;
   /**
    * Share of the whole machine's CPU busy during the run (every process,
    * ours included; 1 = all cores busy). High values with slow times mean
@@ -162,6 +164,16 @@ function maxPeak(procs: readonly BenchProcess[]): number | null {
 }
 
 /** Checks a download's bytes (after the clock stopped): its size and SHA-256. */
+/** CPU seconds the processes used so far, added up (sampled now). */
+function cpuOf(procs: readonly BenchProcess[]): number {
+  let seconds = 0;
+  for (const p of procs) {
+    p.samplePeak();
+    seconds += p.cpuSeconds;
+  }
+  return seconds;
+}
+
 async function checkDownload(path: string, file: BenchFile): Promise<void> {
   const info = await Deno.stat(path);
   if (info.size !== file.size) {
@@ -255,6 +267,7 @@ function shoalEnv(
       await removeDir(out);
       await Deno.mkdir(out, { recursive: true });
       for (const p of [swarm.tracker, ...swarm.seeds]) p.resetPeak();
+      const seedersCpu = cpuOf(swarm.seeds);
       const timed: TimedLine[] = [];
       const leecher = spawnProcess(`${tool} leecher`, deno, {
         args: viaTask
@@ -296,6 +309,7 @@ function shoalEnv(
           ...(viaTask ? { leecherTreePeak: leecher.treePeakBytes } : {}),
           leecherCpuSeconds: leecher.cpuSeconds,
           seederPeak: maxPeak(swarm.seeds),
+          seedersCpuSeconds: cpuOf(swarm.seeds) - seedersCpu,
           trackerPeak: maxPeak([swarm.tracker]),
           ...(typeof done.seconds === "number"
             ? { selfSeconds: done.seconds }
@@ -723,6 +737,7 @@ async function btClientEnv(
       await removeDir(out);
       await Deno.mkdir(out, { recursive: true });
       for (const p of [ot.proc, ...seeds]) p.resetPeak();
+      const seedersCpu = cpuOf(seeds);
       const timeoutMs = leecherTimeoutMs(file.size);
       const leecher = spawnProcess(`${client.tool} leecher`, client.command, {
         args: client.leecherArgs(ot.torrentPath, out, timeoutMs),
@@ -747,6 +762,7 @@ async function btClientEnv(
           leecherPeak: leecher.peakBytes || null,
           leecherCpuSeconds: leecher.cpuSeconds,
           seederPeak: maxPeak(seeds),
+          seedersCpuSeconds: cpuOf(seeds) - seedersCpu,
           trackerPeak: maxPeak([ot.proc]),
           ...(selfSeconds !== null ? { selfSeconds } : {}),
         };
@@ -899,7 +915,9 @@ export async function runSwarmBench(
                     sample.seconds.toFixed(2)
                   } s, leecher ${mib(sample.leecherPeak)} ${
                     sample.leecherCpuSeconds?.toFixed(2)
-                  } CPU s, seeder ${mib(sample.seederPeak)}, machine busy ${
+                  } CPU s, seeder ${mib(sample.seederPeak)}, seeders ${
+                    sample.seedersCpuSeconds?.toFixed(2)
+                  } CPU s, machine busy ${
                     ((sample.machineBusy ?? NaN) * 100).toFixed(0)
                   }%`,
                 );
