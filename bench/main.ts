@@ -2,7 +2,8 @@
 /**
  * `deno task bench`: the swarm benchmark (Shoal against the floor, aria2c and
  * libtorrent on loopback) and the tracker load benchmark (Shoal's tracker
- * against a bare UDP echo loop), the under-attack table (bench/under_attack.ts:
+ * against a bare UDP echo loop), Merkle hashing against plain SHA-256
+ * (bench/merkle_hash.ts), the under-attack table (bench/under_attack.ts:
  * an honest download quiet and beside each denial-of-service attack of
  * issue 21), then, with `--fuzz`, bench/fuzz.ts when it
  * exists. Tables go to stdout, followed by one JSON line; progress goes to
@@ -15,6 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopAll, withTimeout } from "./_proc.ts";
 import { runFlashCrowd } from "./flash_crowd.ts";
+import { runMerkleHash } from "./merkle_hash.ts";
 import { runUnderAttack } from "./under_attack.ts";
 import {
   runSeedHash,
@@ -48,12 +50,14 @@ Options:
   --runs N              interleaved runs per case (default 3)
   --only LIST           tools: ${TOOLS.join(",")} (default all)
   --quick               smoke test: 32M, seeders 1,3, 1 run; tracker 10,000 peers
-                        for 3 s; under attack 16M, 1 run
+                        for 3 s; Merkle hashing --quick; under attack 16M, 1 run
   --no-swarm            skip the swarm benchmark
   --no-seed-hash        skip seeding a new file (Shoal's hashing against
                         openssl dgst -sha256, --runs runs)
   --seed-hash-size SIZE its file size (default 1G; --quick 128M)
   --no-tracker          skip the tracker load benchmark
+  --no-merkle           skip the Merkle hashing table (bench/merkle_hash.ts:
+                        chunk hashes against plain SHA-256; about 40 s)
   --no-attack           skip the under-attack table (64 MiB quiet and beside
                         each attack of issue 21, 3 runs; about 2 minutes)
   --attack-only LIST    under attack: only these attacks (5,6,7,8,9) besides quiet
@@ -168,6 +172,7 @@ async function main(args: string[]): Promise<number> {
       "no-seed-hash": { type: "boolean", default: false },
       "seed-hash-size": { type: "string" },
       "no-tracker": { type: "boolean", default: false },
+      "no-merkle": { type: "boolean", default: false },
       "no-attack": { type: "boolean", default: false },
       "attack-only": { type: "string" },
       "tracker-peers": { type: "string" },
@@ -258,6 +263,11 @@ async function main(args: string[]): Promise<number> {
         workDir,
         ...repo,
       });
+    }
+    if (!values["no-merkle"]) {
+      // Prints its own table and JSON line.
+      const code = await runMerkleHash(quick ? ["--quick"] : []);
+      if (code !== 0) throw new Error(`merkle hashing: exit ${code}`);
     }
     if (!values["no-attack"]) {
       // Prints its own table and JSON line.

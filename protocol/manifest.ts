@@ -34,12 +34,12 @@ import { ProtocolError } from "./errors.ts";
 import { fileNameProblem } from "./file_name.ts";
 import { bytesEqual } from "./hex.ts";
 import {
-  blockHash,
-  merkleRoot,
+  merkleRootInPlace,
   pieceLeafCount,
+  pieceRoot,
   piecesRootFromLayer,
 } from "./merkle.ts";
-import { sha256 } from "./sha256.ts";
+import { sha256, sha256Into } from "./sha256.ts";
 
 /** The BEP 52 `meta version` Shoal speaks. */
 export const META_VERSION = 2;
@@ -165,7 +165,7 @@ export function chunkHash(manifest: Manifest, index: number): Uint8Array {
  * ```
  */
 export function chunkDigest(manifest: Manifest, bytes: Uint8Array): Uint8Array {
-  return pieceDigest(bytes, pieceLeafCount(manifest.size, manifest.chunkSize));
+  return pieceRoot(bytes, pieceLeafCount(manifest.size, manifest.chunkSize));
 }
 
 /**
@@ -184,15 +184,6 @@ export function chunkMatches(
   return index >= 0 && index < manifest.chunkCount &&
     bytes.byteLength === chunkLength(manifest, index) &&
     bytesEqual(chunkDigest(manifest, bytes), chunkHash(manifest, index));
-}
-
-/** The root over `bytes`' blocks, padded with zero leaves to `width`. */
-function pieceDigest(bytes: Uint8Array, width: number): Uint8Array {
-  const leaves: Uint8Array[] = [];
-  for (let at = 0; at < bytes.byteLength; at += BLOCK_BYTES) {
-    leaves.push(blockHash(bytes.subarray(at, at + BLOCK_BYTES)));
-  }
-  return merkleRoot(leaves, width);
 }
 
 function isPowerOfTwo(value: number): boolean {
@@ -512,10 +503,9 @@ export class ManifestBuilder {
   readonly #chunkSize: number;
   readonly #block = new Uint8Array(BLOCK_BYTES);
   #blockFill = 0;
-  /** Block hashes of the chunk being read. */
-  #leaves: Uint8Array[] = [];
-  /** The first chunk's block hashes, kept until the file turns out larger than one chunk. */
-  #firstLeaves: Uint8Array[] | null = null;
+  /** Block hashes of the chunk being read, back to back (merkleRootInPlace). */
+  readonly #leaves: Uint8Array;
+  #leafCount = 0;
   #size = 0;
   /** Chunk hashes back to back; grown by doubling (one object, not one per chunk). */
   #chunkHashes = new Uint8Array(64 * HASH_BYTES);
@@ -540,6 +530,7 @@ export class ManifestBuilder {
       );
     }
     this.#chunkSize = chunkSize;
+    this.#leaves = new Uint8Array((chunkSize / BLOCK_BYTES) * HASH_BYTES);
     const expected = options.expectedBytes ?? 0;
     if (expected > 0 && expected <= MAX_FILE_BYTES) {
       const chunks = Math.min(
@@ -554,20 +545,13 @@ export class ManifestBuilder {
   update(bytes: Uint8Array): void {
     let at = 0;
     while (at < bytes.byteLength) {
-      if (this.#firstLeaves) {
-        // A second chunk begins: the first is a piece of the full width.
-        this.#storeChunkHash(
-          merkleRoot(this.#firstLeaves, this.#chunkSize / BLOCK_BYTES),
-        );
-        this.#firstLeaves = null;
-      }
       const take = Math.min(
         BLOCK_BYTES - this.#blockFill,
         bytes.byteLength - at,
       );
       if (take === BLOCK_BYTES) {
         // A whole block in place: no copy.
-        this.#addLeaf(blockHash(bytes.subarray(at, at + take)));
+        this.#addLeaf(bytes.subarray(at, at + take));
       } else {
         this.#block.set(bytes.subarray(at, at + take), this.#blockFill);
         this.#blockFill += take;
@@ -585,27 +569,26 @@ export class ManifestBuilder {
   }
 
   #flushBlock(): void {
-    this.#addLeaf(blockHash(this.#block.subarray(0, this.#blockFill)));
+    this.#addLeaf(this.#block.subarray(0, this.#blockFill));
     this.#blockFill = 0;
   }
 
-  #addLeaf(leaf: Uint8Array): void {
-    this.#leaves.push(leaf);
-    if (this.#leaves.length * BLOCK_BYTES === this.#chunkSize) {
-      this.#closeChunk();
+  #addLeaf(block: Uint8Array): void {
+    const at = this.#leafCount * HASH_BYTES;
+    sha256Into(block, this.#leaves.subarray(at, at + HASH_BYTES));
+    this.#leafCount++;
+    // A whole chunk has the full width whether or not more follows (a
+    // one-chunk file of exactly chunkSize bytes pads to the same width).
+    if (this.#leafCount * BLOCK_BYTES === this.#chunkSize) {
+      this.#closeChunk(this.#chunkSize / BLOCK_BYTES);
     }
   }
 
-  #closeChunk(): void {
-    const leaves = this.#leaves;
-    this.#leaves = [];
-    if (this.#chunkCount === 0 && this.#firstLeaves === null) {
-      // Its width depends on whether more bytes follow (BEP 52 pads a
-      // one-piece file only to its own blocks).
-      this.#firstLeaves = leaves;
-      return;
-    }
-    this.#storeChunkHash(merkleRoot(leaves, this.#chunkSize / BLOCK_BYTES));
+  /** Stores the hash of the chunk's leaves, padded to `width`. */
+  #closeChunk(width: number): void {
+    const leaves = this.#leaves.subarray(0, this.#leafCount * HASH_BYTES);
+    this.#leafCount = 0;
+    this.#storeChunkHash(merkleRootInPlace(leaves, width));
   }
 
   #storeChunkHash(hash: Uint8Array): void {
@@ -631,29 +614,17 @@ export class ManifestBuilder {
   ): { manifest: Manifest; bytes: Uint8Array; id: Uint8Array } {
     if (this.#blockFill > 0) this.#flushBlock();
     const size = this.#size;
-    let piecesRoot: Uint8Array | null = null;
-    if (size > 0 && size <= this.#chunkSize) {
-      // One chunk: its hash is the pieces root, over its own blocks only.
-      const leaves = this.#firstLeaves ?? this.#leaves;
-      const root = merkleRoot(leaves, pieceLeafCount(size, this.#chunkSize));
-      this.#firstLeaves = null;
-      this.#leaves = [];
-      this.#chunkCount = 0;
-      this.#storeChunkHash(root);
-      piecesRoot = root;
-    } else if (size > 0) {
-      if (this.#leaves.length > 0) {
-        this.#storeChunkHash(
-          merkleRoot(this.#leaves, this.#chunkSize / BLOCK_BYTES),
-        );
-        this.#leaves = [];
-      }
+    // A last, partial chunk: a one-chunk file pads it only to its own
+    // blocks (pieceLeafCount), any other file to the full width.
+    if (this.#leafCount > 0) {
+      this.#closeChunk(pieceLeafCount(size, this.#chunkSize));
     }
     const used = this.#chunkCount * HASH_BYTES;
     // The buffer itself when it is exactly full (the expected size was right).
     const chunkHashes = used === this.#chunkHashes.byteLength
       ? this.#chunkHashes
       : this.#chunkHashes.slice(0, used);
+    let piecesRoot: Uint8Array | null = null;
     if (size > this.#chunkSize) {
       const hashes: Uint8Array[] = [];
       for (let at = 0; at < used; at += HASH_BYTES) {
@@ -663,6 +634,9 @@ export class ManifestBuilder {
         hashes,
         pieceLeafCount(size, this.#chunkSize),
       );
+    } else if (size > 0) {
+      // One chunk: its hash is the pieces root.
+      piecesRoot = chunkHashes.slice(0, HASH_BYTES);
     }
     const manifest: Manifest = {
       name,

@@ -19,14 +19,14 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import {
   BLOCK_BYTES,
   HASH_BYTES,
   MAX_FILE_BYTES,
   MAX_MERKLE_LEVELS,
 } from "./constants.ts";
-import { sha256 } from "./sha256.ts";
+import { sha256, sha256Into } from "./sha256.ts";
+import { sha256Pair } from "./_sha256_pair.ts";
 
 /** The pad leaf: 32 zero bytes stand for each leaf past the end of a file. */
 export const ZERO_HASH: Uint8Array = new Uint8Array(HASH_BYTES);
@@ -94,9 +94,69 @@ export function blockHash(bytes: Uint8Array): Uint8Array {
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   checkHash(left);
   checkHash(right);
-  return new Uint8Array(
-    createHash("sha256").update(left).update(right).digest(),
-  );
+  nodePair.set(left, 0);
+  nodePair.set(right, HASH_BYTES);
+  sha256Pair(nodePairView, 0, 0);
+  return nodePair.slice(0, HASH_BYTES);
+}
+
+/** SHA-256 of `bytes` (a leaf's block) into the 32 bytes of `buffer` from `at`. */
+function hashAt(bytes: Uint8Array, buffer: Uint8Array, at: number): void {
+  sha256Into(bytes, buffer.subarray(at, at + HASH_BYTES));
+}
+
+/** nodeHash's input, and an odd last node's with its pad (hashing is synchronous). */
+const nodePair = new Uint8Array(2 * HASH_BYTES);
+const nodePairView = new DataView(nodePair.buffer);
+
+/**
+ * Reduces a layer of hashes, back to back in `layer`, to the root `levels`
+ * levels above it, in place: two children side by side are already the 64
+ * bytes of their parent, which overwrites the left one. A missing node at
+ * `level` above the layer is `padAt(level)`.
+ *
+ * @returns a view of `layer`'s first hash, or the pad when `layer` is empty
+ */
+function reduceLayer(
+  layer: Uint8Array,
+  levels: number,
+  padAt: (level: number) => Uint8Array,
+): Uint8Array {
+  let n = layer.byteLength / HASH_BYTES;
+  if (n === 0) return padAt(levels);
+  const view = new DataView(layer.buffer, layer.byteOffset, layer.byteLength);
+  for (let level = 0; level < levels; level++) {
+    const pairs = Math.floor(n / 2);
+    for (let i = 0; i < pairs; i++) {
+      sha256Pair(view, 2 * i * HASH_BYTES, i * HASH_BYTES);
+    }
+    if (n % 2 === 1) {
+      // The last node has no right neighbour: it pairs with the pad (found
+      // first: finding it may hash a new pad through nodePair).
+      const pad = padAt(level);
+      nodePair.set(layer.subarray((n - 1) * HASH_BYTES, n * HASH_BYTES));
+      nodePair.set(pad, HASH_BYTES);
+      sha256Pair(nodePairView, 0, 0);
+      layer.set(nodePair.subarray(0, HASH_BYTES), pairs * HASH_BYTES);
+    }
+    n = Math.ceil(n / 2);
+  }
+  return layer.subarray(0, HASH_BYTES);
+}
+
+/** A layer kept for pieceRoot and merkleRoot: a 4 MiB piece's leaves. */
+let scratchLayer = new Uint8Array(256 * HASH_BYTES);
+
+/** A view of `hashes` hashes' room: in the kept buffer unless it is too small. */
+function layerOf(hashes: number): Uint8Array {
+  const bytes = hashes * HASH_BYTES;
+  if (bytes > scratchLayer.byteLength) {
+    const layer = new Uint8Array(bytes);
+    // Keep it only while small: a one-off wide tree should not pin memory.
+    if (bytes > 64 * 1024) return layer;
+    scratchLayer = layer;
+  }
+  return scratchLayer.subarray(0, bytes);
 }
 
 /** padHash(k) for k = 0.. as far as asked; each level is computed once. */
@@ -155,17 +215,89 @@ export function merkleRoot(
     );
   }
   for (const leaf of leaves) checkHash(leaf);
-  let layer: readonly Uint8Array[] = leaves;
-  let padAt = pad;
-  for (let span = width; span > 1; span /= 2) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < layer.length; i += 2) {
-      next.push(nodeHash(layer[i]!, layer[i + 1] ?? padAt));
-    }
-    layer = next;
-    padAt = nodeHash(padAt, padAt);
+  const layer = layerOf(leaves.length);
+  leaves.forEach((leaf, i) => layer.set(leaf, i * HASH_BYTES));
+  return reduceLayer(
+    layer,
+    Math.log2(width),
+    pad === ZERO_HASH ? padHash : padChain(pad),
+  ).slice();
+}
+
+/**
+ * merkleRoot over leaf hashes lying back to back in one buffer, padded with
+ * zero leaves: no array of small hashes to build. It overwrites `layer`
+ * (each parent takes its left child's place).
+ *
+ * @param layer at most `width` hashes of 32 bytes, back to back; overwritten
+ * @param width a power of two, at most 2^MAX_MERKLE_LEVELS
+ * @returns 32 bytes (a new array)
+ * @example
+ * ```ts
+ * import { merkleRootInPlace } from "@shoal/protocol";
+ * const leaves = new Uint8Array(3 * 32).fill(1); // three leaf hashes
+ * merkleRootInPlace(leaves, 4); // equals merkleRoot of the three, width 4
+ * ```
+ */
+export function merkleRootInPlace(
+  layer: Uint8Array,
+  width: number,
+): Uint8Array {
+  checkWidth(width, "width");
+  if (
+    layer.byteLength % HASH_BYTES !== 0 || layer.byteLength / HASH_BYTES > width
+  ) {
+    throw new RangeError(
+      `Cannot build Merkle tree: ${layer.byteLength} bytes are not up to ${width} hashes`,
+    );
   }
-  return layer[0] ?? padAt;
+  return reduceLayer(layer, Math.log2(width), padHash).slice();
+}
+
+/** pad, nodeHash(pad, pad), and so on up: each level hashed once, when first asked. */
+function padChain(pad: Uint8Array): (level: number) => Uint8Array {
+  const pads = [pad];
+  return (level) => {
+    while (pads.length <= level) {
+      const below = pads[pads.length - 1]!;
+      pads.push(nodeHash(below, below));
+    }
+    return pads[level]!;
+  };
+}
+
+/**
+ * A piece hash from the piece's bytes: the root over its 16 KiB blocks,
+ * padded with zero leaves to `width` (from `pieceLeafCount`). The leaf
+ * hashes go back to back into one buffer and each inner node is hashed from
+ * its children where they lie, so a 512 KiB piece costs 63 calls to the
+ * hash and no other allocation than the result.
+ *
+ * @param bytes the piece: 1 to `width` × 16 KiB bytes
+ * @param width leaves per piece, a power of two
+ * @returns 32 bytes
+ * @example
+ * ```ts
+ * import { pieceRoot } from "@shoal/protocol";
+ * pieceRoot(new Uint8Array(20_000), 2).byteLength; // 32
+ * ```
+ */
+export function pieceRoot(bytes: Uint8Array, width: number): Uint8Array {
+  checkWidth(width, "width");
+  if (bytes.byteLength < 1 || bytes.byteLength > width * BLOCK_BYTES) {
+    throw new RangeError(
+      `Cannot hash piece: ${bytes.byteLength} bytes is not from 1 to ${
+        width * BLOCK_BYTES
+      }`,
+    );
+  }
+  const count = Math.ceil(bytes.byteLength / BLOCK_BYTES);
+  const layer = layerOf(count);
+  for (let i = 0; i < count; i++) {
+    const at = i * BLOCK_BYTES;
+    hashAt(bytes.subarray(at, at + BLOCK_BYTES), layer, i * HASH_BYTES);
+  }
+  return reduceLayer(layer, Math.log2(width), padHash).slice();
 }
 
 /**
@@ -256,11 +388,15 @@ export function piecesRootFromLayer(
       `Cannot build Merkle tree: ${pieceHashes.length} pieces exceed 2^${MAX_MERKLE_LEVELS} leaves`,
     );
   }
-  return merkleRoot(
-    pieceHashes,
-    width,
-    padHash(Math.log2(leavesPerPiece)),
-  );
+  for (const hash of pieceHashes) checkHash(hash);
+  const layer = layerOf(pieceHashes.length);
+  pieceHashes.forEach((hash, i) => layer.set(hash, i * HASH_BYTES));
+  const below = Math.log2(leavesPerPiece);
+  return reduceLayer(
+    layer,
+    Math.log2(width),
+    (level) => padHash(below + level),
+  ).slice();
 }
 
 /**
@@ -282,13 +418,22 @@ export class PieceHasher {
   readonly #block = new Uint8Array(BLOCK_BYTES);
   #blockFill = 0;
   #blocks = 0;
-  /** Roots of complete subtrees, left to right, levels strictly decreasing. */
-  #stack: { level: number; hash: Uint8Array }[] = [];
+  /**
+   * Roots of complete subtrees, left to right, back to back (so two
+   * neighbours are the 64 bytes of their parent), with room for a pad after.
+   */
+  readonly #stack: Uint8Array;
+  readonly #stackView: DataView;
+  /** Each subtree's level, strictly decreasing. */
+  readonly #levels: number[] = [];
 
   /** @param width leaves per piece (`pieceLeafCount`), a power of two */
   constructor(width: number) {
     checkWidth(width, "width");
     this.#width = width;
+    // At most log2(width) + 1 subtrees at once, and a pad.
+    this.#stack = new Uint8Array((Math.log2(width) + 2) * HASH_BYTES);
+    this.#stackView = new DataView(this.#stack.buffer);
   }
 
   /** Bytes fed since the last digest. */
@@ -311,7 +456,7 @@ export class PieceHasher {
       );
       if (take === BLOCK_BYTES) {
         // A whole block in place: no copy.
-        this.#push(0, blockHash(bytes.subarray(at, at + take)));
+        this.#pushLeaf(bytes.subarray(at, at + take));
       } else {
         this.#block.set(bytes.subarray(at, at + take), this.#blockFill);
         this.#blockFill += take;
@@ -328,39 +473,55 @@ export class PieceHasher {
       throw new RangeError("Cannot hash piece: it has no bytes");
     }
     const top = Math.log2(this.#width);
+    const levels = this.#levels;
     // Close the right edge: pad the last subtree until it pairs with its
     // left neighbour, up to the piece's root.
-    while (this.#stack.length > 1 || this.#stack[0]!.level < top) {
-      const last = this.#stack.pop()!;
-      this.#push(last.level + 1, nodeHash(last.hash, padHash(last.level)));
+    while (levels.length > 1 || levels[0]! < top) {
+      const last = levels.length - 1;
+      const at = last * HASH_BYTES;
+      this.#stack.set(padHash(levels[last]!), at + HASH_BYTES);
+      sha256Pair(this.#stackView, at, at);
+      levels[last]!++;
+      this.#merge();
     }
-    const root = this.#stack[0]!.hash;
-    this.#stack = [];
+    const root = this.#stack.slice(0, HASH_BYTES);
+    levels.length = 0;
     this.#blocks = 0;
     return root;
   }
 
   #flushBlock(): void {
-    this.#push(0, blockHash(this.#block.subarray(0, this.#blockFill)));
+    this.#pushLeaf(this.#block.subarray(0, this.#blockFill));
     this.#blockFill = 0;
   }
 
-  /** Adds a subtree root, merging it with a left neighbour of its level. */
-  #push(level: number, hash: Uint8Array): void {
-    if (level === 0) this.#blocks++;
-    let node = { level, hash };
-    while (this.#stack.at(-1)?.level === node.level) {
-      const left = this.#stack.pop()!;
-      node = { level: node.level + 1, hash: nodeHash(left.hash, node.hash) };
+  /** Hashes a block onto the stack, merging it with left neighbours of its level. */
+  #pushLeaf(block: Uint8Array): void {
+    hashAt(block, this.#stack, this.#levels.length * HASH_BYTES);
+    this.#levels.push(0);
+    this.#blocks++;
+    this.#merge();
+  }
+
+  /** While the last two subtrees have one level, replaces them with their parent. */
+  #merge(): void {
+    const levels = this.#levels;
+    while (
+      levels.length > 1 &&
+      levels[levels.length - 1] === levels[levels.length - 2]
+    ) {
+      levels.pop();
+      const at = (levels.length - 1) * HASH_BYTES;
+      sha256Pair(this.#stackView, at, at);
+      levels[levels.length - 1]!++;
     }
-    this.#stack.push(node);
   }
 }
 
 /**
  * A whole file's tree, from bytes in memory: its `pieces root` and piece
  * hashes, or null for an empty file (BEP 52: no pieces root). For tests and
- * small files; streams go through PieceHasher.
+ * small files; streams go through PieceHasher or ManifestBuilder.
  *
  * @param bytes the file
  * @param pieceBytes piece length: a power of two, at least 16 KiB
@@ -377,11 +538,9 @@ export function fileMerkle(
 ): { piecesRoot: Uint8Array; pieceHashes: Uint8Array[] } | null {
   if (bytes.byteLength === 0) return null;
   const width = pieceLeafCount(bytes.byteLength, pieceBytes);
-  const hasher = new PieceHasher(width);
   const pieceHashes: Uint8Array[] = [];
   for (let at = 0; at < bytes.byteLength; at += pieceBytes) {
-    hasher.update(bytes.subarray(at, at + pieceBytes));
-    pieceHashes.push(hasher.digest());
+    pieceHashes.push(pieceRoot(bytes.subarray(at, at + pieceBytes), width));
   }
   return { piecesRoot: piecesRootFromLayer(pieceHashes, width), pieceHashes };
 }

@@ -82,7 +82,7 @@ export {
   META_VERSION,
   parseManifest,
 } from "./manifest.ts";
-export { sha256 } from "./sha256.ts";
+export { sha256, sha256Into } from "./sha256.ts";
 export { bytesToIp, ipToBytes, type PeerAddress } from "./address.ts";
 export { fileNameProblem, isSafeFileName } from "./file_name.ts";
 export { bytesEqual, fromHex, toHex } from "./hex.ts";
@@ -105,11 +105,13 @@ export {
   blockHash,
   fileMerkle,
   merkleRoot,
+  merkleRootInPlace,
   nodeHash,
   padHash,
   pieceHash,
   PieceHasher,
   pieceLeafCount,
+  pieceRoot,
   piecesRootFromLayer,
   ZERO_HASH,
 } from "./merkle.ts";

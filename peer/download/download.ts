@@ -240,6 +240,8 @@ class Download {
   #bytesFetched = 0;
   #resumedChunks = 0;
   #resumeDirty = false;
+  /** The resume save under way, if any; the next one waits for it. */
+  #saving: Promise<void> = Promise.resolve();
   #lastResumeSaveMs = 0;
   /** Gives up once nothing was gained for --give-up-after (liveness.ts). */
   readonly #clock: ProgressClock;
@@ -300,6 +302,9 @@ class Download {
       clearTimeout(this.#throttleTimer);
       this.#pool?.terminate();
       if (this.#resumeDirty) await this.#saveResume().catch(() => {});
+      // A periodic save may still be writing: the process must not exit
+      // under it (the state on disk would stay at the save before).
+      await this.#saving;
     }
   }
 
@@ -739,13 +744,23 @@ class Download {
     this.#progress();
   }
 
-  async #saveResume(): Promise<void> {
-    if (!this.#scheduler) return;
-    this.#resumeDirty = false;
-    await saveResume(resumePath(this.#stateDir, this.#fileId), {
-      manifestBytes: this.#manifestBytes,
-      have: this.#scheduler.have,
+  /**
+   * Saves the resume state. Saves run one after another: a periodic save
+   * still writing when the download stops must not race the last one (two
+   * first saves share a temporary file).
+   */
+  #saveResume(): Promise<void> {
+    const scheduler = this.#scheduler;
+    if (!scheduler) return Promise.resolve();
+    const run = this.#saving.then(() => {
+      this.#resumeDirty = false;
+      return saveResume(resumePath(this.#stateDir, this.#fileId), {
+        manifestBytes: this.#manifestBytes,
+        have: scheduler.have,
+      });
     });
+    this.#saving = run.catch(() => {});
+    return run;
   }
 
   #progress(): void {

@@ -356,7 +356,10 @@ Deno.test("Ctrl+C in a terminal (SIGINT to the whole process group of deno task 
     const done = jsonLines(second.stdout.split("\n")).find((event) =>
       event.type === "done"
     ) as { resumedChunks: number; path: string } | undefined;
-    assert.ok(done && done.resumedChunks >= 2, second.stdout);
+    assert.ok(
+      done && done.resumedChunks >= 2,
+      `first run:\n${first.stdout}\n${first.stderr}\nsecond run:\n${second.stdout}`,
+    );
     await h.assertFileHash(done.path, await h.sha256File(source));
   } finally {
     if (leecher) await leecher.kill();

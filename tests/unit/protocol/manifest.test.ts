@@ -51,6 +51,7 @@ import {
   outcomeOf,
   Rng,
 } from "../../../bench/_protocol_inputs.ts";
+import { reference } from "../../_helpers/bep52_reference.ts";
 
 const KIB = 1024;
 const CHUNK = MIN_CHUNK_BYTES;
@@ -330,6 +331,48 @@ Deno.test("a last chunk of 1 byte is hashed as one short block padded with zero 
       fileMerkle(data, chunkSize)!.piecesRoot,
     );
     assert.deepStrictEqual(parseManifest(bytes), manifest);
+  }
+});
+
+Deno.test("ManifestBuilder's piece layer and pieces root equal the BEP 52 reference over random sizes", async () => {
+  const rng = new Rng(52);
+  for (let run = 0; run < 30; run++) {
+    const chunkSize = MIN_CHUNK_BYTES * 2 ** rng.int(4); // 16 to 128 KiB
+    const chunks = 1 + rng.int(5);
+    // Chunk edges, a byte either side, whole and partial blocks, or any size.
+    const size = Math.max(
+      1,
+      [
+        chunks * chunkSize,
+        chunks * chunkSize + 1,
+        chunks * chunkSize - 1,
+        (chunks - 1) * chunkSize + 16_384 * (1 + rng.int(4)),
+        1 + rng.int(chunks * chunkSize),
+      ][rng.int(5)]!,
+    );
+    const data = rng.bytes(size);
+    const builder = new ManifestBuilder(chunkSize, { expectedBytes: size });
+    for (let at = 0; at < size;) {
+      const take = 1 + rng.int(2 * chunkSize);
+      builder.update(data.subarray(at, at + take));
+      at += take;
+    }
+    const { manifest } = builder.finish("file.bin");
+    const ref = await reference(data, chunkSize);
+    const what = `${size} bytes, chunks of ${chunkSize}`;
+    assert.deepStrictEqual(manifest.piecesRoot, ref.root, what);
+    const layer = new Uint8Array(ref.layer.length * HASH_BYTES);
+    ref.layer.forEach((hash, i) => layer.set(hash, i * HASH_BYTES));
+    assert.deepStrictEqual(manifest.chunkHashes, layer, what);
+    for (let i = 0; i < manifest.chunkCount; i++) {
+      const start = i * chunkSize;
+      const bytes = data.subarray(start, start + chunkLength(manifest, i));
+      assert.deepStrictEqual(
+        chunkDigest(manifest, bytes),
+        ref.layer[i],
+        `${what}, chunk ${i}`,
+      );
+    }
   }
 });
 

@@ -1,7 +1,8 @@
 /**
  * BEP 52 Merkle trees: protocol/merkle.ts against a naive reference written
- * here from the BEP text (WebCrypto, recursion over the padded leaves), and
- * against the pieces root python3-libtorrent writes.
+ * from the BEP text (tests/_helpers/bep52_reference.ts: WebCrypto, recursion
+ * over the padded leaves), and against the pieces root python3-libtorrent
+ * writes.
  *
  * @module
  */
@@ -10,58 +11,18 @@ import { join } from "node:path";
 import fc from "fast-check";
 import * as m from "@shoal/protocol";
 import { Rng } from "../../../bench/_protocol_inputs.ts";
+import {
+  reference,
+  refLeaves,
+  refNode,
+} from "../../_helpers/bep52_reference.ts";
+import {
+  hasLibtorrent,
+  LT_PYTHON,
+  ltFixture,
+} from "../../_helpers/libtorrent.ts";
 
 const KIB = 1024;
-
-// --- The reference: BEP 52 read literally ------------------------------------
-
-async function sha(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-}
-
-/**
- * The padded leaves of a file: SHA-256 of each 16 KiB block (the last one as
- * it is), then 32 zero bytes up to `width` (default: the next power of two).
- */
-async function refLeaves(data: Uint8Array, width?: number) {
-  const leaves: Uint8Array[] = [];
-  for (let at = 0; at < data.length; at += m.BLOCK_BYTES) {
-    leaves.push(await sha(data.slice(at, at + m.BLOCK_BYTES)));
-  }
-  let n = 1;
-  while (n < leaves.length) n *= 2;
-  while (leaves.length < (width ?? n)) leaves.push(new Uint8Array(32));
-  return leaves;
-}
-
-/** Node `index` at `height` above the leaves: SHA-256(left || right). */
-async function refNode(
-  leaves: Uint8Array[],
-  height: number,
-  index: number,
-): Promise<Uint8Array> {
-  if (height === 0) return leaves[index]!;
-  const left = await refNode(leaves, height - 1, 2 * index);
-  const right = await refNode(leaves, height - 1, 2 * index + 1);
-  const both = new Uint8Array(64);
-  both.set(left);
-  both.set(right, 32);
-  return await sha(both);
-}
-
-/** pieces root and piece layer (one hash per piece) of the reference. */
-async function reference(data: Uint8Array, pieceBytes: number) {
-  const leaves = await refLeaves(data);
-  const top = Math.log2(leaves.length);
-  const root = await refNode(leaves, top, 0);
-  if (data.length <= pieceBytes) return { root, layer: [root] };
-  const height = Math.log2(pieceBytes / m.BLOCK_BYTES);
-  const layer: Uint8Array[] = [];
-  for (let i = 0; i * pieceBytes < data.length; i++) {
-    layer.push(await refNode(leaves, height, i));
-  }
-  return { root, layer };
-}
 
 // --- Tests -------------------------------------------------------------------
 
@@ -109,6 +70,68 @@ Deno.test("fileMerkle matches the reference on random sizes and piece lengths", 
       `${size} bytes, pieces of ${piece}`,
     );
   }
+});
+
+/** A piece size for `width` leaves: whole blocks, a byte either side, full, or any. */
+function pieceSize(rng: Rng, width: number): number {
+  const blocks = 1 + rng.int(width);
+  const full = width * m.BLOCK_BYTES;
+  return [
+    blocks * m.BLOCK_BYTES,
+    blocks * m.BLOCK_BYTES - 1,
+    (blocks - 1) * m.BLOCK_BYTES + 1,
+    full,
+    1 + rng.int(full),
+  ][rng.int(5)]!;
+}
+
+Deno.test("pieceRoot, PieceHasher and merkleRootInPlace equal the BEP 52 reference over random sizes and widths", async () => {
+  const rng = new Rng(16);
+  for (let run = 0; run < 40; run++) {
+    const width = 2 ** rng.int(7); // 1 to 64 leaves: up to a 1 MiB piece
+    const data = rng.bytes(pieceSize(rng, width));
+    const what = `${data.length} bytes, width ${width}`;
+    const leaves = await refLeaves(data, width);
+    const expected = m.toHex(await refNode(leaves, Math.log2(width), 0));
+    assert.equal(m.toHex(m.pieceRoot(data, width)), expected, what);
+
+    const hasher = new m.PieceHasher(width);
+    for (let at = 0; at < data.length;) {
+      const take = 1 + rng.int(3 * m.BLOCK_BYTES);
+      hasher.update(data.subarray(at, at + take));
+      at += take;
+    }
+    assert.equal(m.toHex(hasher.digest()), expected, `PieceHasher, ${what}`);
+
+    const blocks = Math.ceil(data.length / m.BLOCK_BYTES);
+    const flat = new Uint8Array(blocks * 32);
+    leaves.slice(0, blocks).forEach((leaf, i) => flat.set(leaf, i * 32));
+    assert.equal(
+      m.toHex(m.merkleRootInPlace(flat, width)),
+      expected,
+      `merkleRootInPlace, ${what}`,
+    );
+    assert.equal(
+      m.toHex(m.merkleRoot(leaves.slice(0, blocks), width)),
+      expected,
+      `merkleRoot, ${what}`,
+    );
+  }
+});
+
+Deno.test("pieceRoot and merkleRootInPlace refuse what is not a piece of the width", () => {
+  assert.throws(() => m.pieceRoot(new Uint8Array(), 2), RangeError);
+  assert.throws(
+    () => m.pieceRoot(new Uint8Array(2 * m.BLOCK_BYTES + 1), 2),
+    RangeError,
+  );
+  assert.throws(() => m.pieceRoot(new Uint8Array(1), 3), RangeError);
+  assert.throws(
+    () => m.merkleRootInPlace(new Uint8Array(3 * 32), 2),
+    RangeError,
+  );
+  assert.throws(() => m.merkleRootInPlace(new Uint8Array(33), 2), RangeError);
+  assert.deepEqual(m.merkleRootInPlace(new Uint8Array(), 8), m.padHash(3));
 });
 
 Deno.test("an empty file has no pieces root", () => {
@@ -233,21 +256,9 @@ Deno.test("bad widths, sizes and counts throw RangeError", () => {
 
 // --- Cross-check with libtorrent ---------------------------------------------
 
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = new URL("../../fixtures/lt_pieces_root.py", import.meta.url)
-  .pathname;
-const HAS_LIBTORRENT = await new Deno.Command(PYTHON, {
-  args: ["-c", "import libtorrent"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((out) => out.success, () => false);
-
-if (!HAS_LIBTORRENT) {
-  // deno-lint-ignore no-console
-  console.warn(
-    `Skipping the libtorrent Merkle cross-check: ${PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)`,
-  );
-}
+const PYTHON = LT_PYTHON;
+const SCRIPT = ltFixture("lt_pieces_root.py");
+const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent Merkle cross-check");
 
 /** libtorrent's pieces root (hex) for a v2-only torrent of `path`. */
 async function libtorrentPiecesRoot(path: string, piece: number) {
