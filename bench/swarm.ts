@@ -915,9 +915,11 @@ export async function runSwarmBench(
                     sample.seconds.toFixed(2)
                   } s, leecher ${mib(sample.leecherPeak)} ${
                     sample.leecherCpuSeconds?.toFixed(2)
-                  } CPU s, seeder ${mib(sample.seederPeak)}, seeders ${
-                    sample.seedersCpuSeconds?.toFixed(2)
-                  } CPU s, machine busy ${
+                  } CPU s, seeder ${mib(sample.seederPeak)}${
+                    sample.seedersCpuSeconds === undefined
+                      ? ""
+                      : `, seeders ${sample.seedersCpuSeconds.toFixed(2)} CPU s`
+                  }, machine busy ${
                     ((sample.machineBusy ?? NaN) * 100).toFixed(0)
                   }%`,
                 );
