@@ -90,13 +90,71 @@ export function seederArgs(
   ];
 }
 
-/** `deno run` arguments for a leecher of `name` into `out` that exits when done (DHT off). */
+/**
+ * `deno` arguments for a leecher of `name` into `out` that exits when done,
+ * as a user starts one: `deno task peer --get NAME --no-seed` (the task
+ * runs the launcher, peer/launch.ts, which starts the peer with least
+ * privilege). With `--json`, so its progress events can be timed.
+ */
+export function leecherTaskArgs(
+  trackerPort: number,
+  name: string,
+  out: string,
+): string[] {
+  return [
+    ...taskArgs(trackerPort),
+    "--get",
+    name,
+    "--out",
+    out,
+    "--no-seed",
+    "--json",
+  ];
+}
+
+/**
+ * `deno` arguments for a seeder of `file` into `out`, as a user starts one
+ * (`deno task peer --seed FILE`), with `--json` for its hashing events.
+ */
+export function seederTaskArgs(
+  trackerPort: number,
+  file: string,
+  out: string,
+): string[] {
+  return [
+    ...taskArgs(trackerPort),
+    "--seed",
+    file,
+    "--out",
+    out,
+    "--host",
+    "127.0.0.1",
+    "--json",
+  ];
+}
+
+/**
+ * `deno run` arguments for a leecher of `name` into `out` that exits when
+ * done, started directly (no task, no launcher, all permissions; DHT off):
+ * the process measured is the peer itself.
+ */
 export function leecherArgs(
   trackerPort: number,
   name: string,
   out: string,
 ): string[] {
   return [...peerArgs(trackerPort), "--get", name, "--out", out, "--no-seed"];
+}
+
+function taskArgs(trackerPort: number): string[] {
+  // Run from the repository folder: deno.json's task "peer".
+  return [
+    "task",
+    "peer",
+    "--tracker",
+    `127.0.0.1:${trackerPort}`,
+    "--no-dht",
+  ];
 }
 
 function peerArgs(trackerPort: number): string[] {

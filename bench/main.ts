@@ -21,6 +21,12 @@ import { runFlashCrowd } from "./flash_crowd.ts";
 import { runMerkleHash } from "./merkle_hash.ts";
 import { runUnderAttack } from "./under_attack.ts";
 import { runDhtBench } from "./dht.ts";
+import {
+  runSeedHash,
+  type SeedHashResult,
+  seedHashTable,
+} from "./seed_hash.ts";
+import { phasesTable, swarmTargets, targetsTable } from "./_swarm_report.ts";
 import { parseSize, sizeLabel } from "./_stats.ts";
 import {
   type CaseResult,
@@ -49,6 +55,9 @@ Options:
   --quick               smoke test: 32M, seeders 1,3, 1 run; tracker 10,000 peers
                         for 3 s; Merkle hashing --quick; under attack 16M, 1 run
   --no-swarm            skip the swarm benchmark
+  --no-seed-hash        skip seeding a new file (Shoal's hashing against
+                        openssl dgst -sha256, --runs runs)
+  --seed-hash-size SIZE its file size (default 1G; --quick 128M)
   --no-tracker          skip the tracker load benchmark
   --no-merkle           skip the Merkle hashing table (bench/merkle_hash.ts:
                         chunk hashes against plain SHA-256; about 40 s)
@@ -167,6 +176,8 @@ async function main(args: string[]): Promise<number> {
       only: { type: "string", default: TOOLS.join(",") },
       quick: { type: "boolean", default: false },
       "no-swarm": { type: "boolean", default: false },
+      "no-seed-hash": { type: "boolean", default: false },
+      "seed-hash-size": { type: "string" },
       "no-tracker": { type: "boolean", default: false },
       "no-merkle": { type: "boolean", default: false },
       "no-attack": { type: "boolean", default: false },
@@ -228,6 +239,7 @@ async function main(args: string[]): Promise<number> {
   const repo = values.repo ? { repoDir: resolve(values.repo) } : {};
   const started = new Date();
   let swarm: CaseResult[] = [];
+  let seedHash: SeedHashResult | null = null;
   let tracker: TrackerBenchResult | null = null;
   let fuzz: string | null = null;
   try {
@@ -237,6 +249,14 @@ async function main(args: string[]): Promise<number> {
         seeders,
         runs,
         only,
+        workDir,
+        ...repo,
+      });
+    }
+    if (!values["no-seed-hash"]) {
+      seedHash = await runSeedHash({
+        size: parseSize(values["seed-hash-size"] ?? (quick ? "128M" : "1G")),
+        runs,
         workDir,
         ...repo,
       });
@@ -301,6 +321,23 @@ async function main(args: string[]): Promise<number> {
         `"vs shoal" = that tool's figure / Shoal's (time < 1 is faster than Shoal)\n`,
     );
     console.log(swarmTable(swarm));
+    console.log(
+      `\nTargets of issue 16 (Shoal as a user starts it, deno task peer; RSS: the highest peak over the runs)\n`,
+    );
+    console.log(targetsTable(swarm));
+    console.log(
+      `\nWhere Shoal's time went: seconds from spawn, cut at its --json events (median of each part)\n`,
+    );
+    console.log(phasesTable(swarm));
+  }
+  if (seedHash) {
+    console.log(
+      `\nSeeding a new file: median of ${runs} runs, taking turns with openssl\n`,
+    );
+    console.log(seedHashTable(seedHash));
+    if (seedHash.errors.length) {
+      console.log(`errors: ${seedHash.errors.join("; ")}`);
+    }
   }
   if (tracker) {
     console.log(
@@ -318,6 +355,8 @@ async function main(args: string[]): Promise<number> {
     options: { sizes, seeders, runs, only, quick },
     code: await codeVersion(values.repo ? resolve(values.repo) : REPO_DIR),
     swarm: swarmJson(swarm),
+    targets: swarmTargets(swarm),
+    seedHash,
     tracker: tracker
       ? {
         peers: trackerPeers,

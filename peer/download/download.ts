@@ -550,6 +550,9 @@ class Download {
       );
     });
     this.#state = "downloading";
+    // Said when it begins, not at the next tick: a small file can be done
+    // before one, and scripts (and the bench) time the set-up by it.
+    this.#progress();
     // Re-checking chunks on disk was progress: the patience starts now.
     this.#clock.progress(performance.now());
     // Setting up a large file leaves copies of its manifest as garbage (the
