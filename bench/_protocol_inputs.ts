@@ -16,15 +16,21 @@ import {
   ANNOUNCE_PEER_ID_AT,
   announcePort,
   type BDict,
+  BEP15_EVENTS,
+  BEP15_MAX_SCRAPE_HASHES,
+  type Bep15Reply,
+  type Bep15Request,
   bkey,
   type BValue,
   bytesToIp,
+  checkBep15Request,
   cookieHigh,
   cookieLow,
   createMessage,
   datagramTxid,
   decodeBencode,
   encodeBencode,
+  encodeBep15Request,
   encodeManifest,
   encodeTorrent,
   fastRequestKind,
@@ -49,6 +55,7 @@ import {
   type MessageKind,
   type MessageOf,
   MIN_CHUNK_BYTES,
+  parseBep15Request,
   parseMessage,
   PEER_ID_BYTES,
   pieceLeafCount,
@@ -762,6 +769,129 @@ export const trackerHotDatagramArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   messageArb("keepalive"),
   messageArb("request"),
 ).map(createMessage).filter((bytes) => bytes.byteLength <= MAX_DATAGRAM_BYTES);
+
+// ---- BEP 15 (BitTorrent UDP tracker) -----------------------------------------
+
+/** A BEP 15 connection id: any 64-bit value. */
+const connectionIdArb: fc.Arbitrary<bigint> = cookieArb;
+const u64Arb = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+const u32Arb = fc.integer({ min: 0, max: 0xffff_ffff });
+
+/** Valid BEP 15 requests: connect, announce (with BEP 41 options sometimes), scrape. */
+export const bep15RequestArb: fc.Arbitrary<Bep15Request> = fc.oneof(
+  record({ action: fc.constant("connect" as const), txid: txidArb }),
+  record({
+    action: fc.constant("announce" as const),
+    connectionId: connectionIdArb,
+    txid: txidArb,
+    infohash: fixedBytes(20),
+    peerId: fixedBytes(20),
+    downloaded: u64Arb,
+    left: fc.oneof(fc.constant(0n), u64Arb),
+    uploaded: u64Arb,
+    event: fc.constantFrom(...BEP15_EVENTS),
+    ip: u32Arb,
+    key: u32Arb,
+    numWant: fc.oneof(
+      fc.constant(-1),
+      fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
+    ),
+    port: anyPortArb,
+    options: fc.oneof(
+      fc.constant(new Uint8Array(0)),
+      // BEP 41: URLData "/announce", then EndOfOptions.
+      fc.constant(
+        Uint8Array.from([2, 9, ...new TextEncoder().encode("/announce"), 0]),
+      ),
+      fc.uint8Array({ maxLength: 40 }),
+    ),
+  }),
+  record({
+    action: fc.constant("scrape" as const),
+    connectionId: connectionIdArb,
+    txid: txidArb,
+    infohashes: fc.array(fixedBytes(20), {
+      minLength: 1,
+      maxLength: BEP15_MAX_SCRAPE_HASHES,
+    }),
+  }),
+);
+
+/** Encoded valid BEP 15 requests. */
+export const bep15DatagramArb: fc.Arbitrary<Uint8Array> = bep15RequestArb.map(
+  encodeBep15Request,
+);
+
+/** Valid BEP 15 replies, with the family their announce peers are of. */
+export const bep15ReplyArb: fc.Arbitrary<
+  { reply: Bep15Reply; family: 4 | 6 }
+> = fc.constantFrom(4 as const, 6 as const).chain((family) =>
+  fc.oneof(
+    record({
+      action: fc.constant("connect" as const),
+      txid: txidArb,
+      connectionId: connectionIdArb,
+    }),
+    record({
+      action: fc.constant("announce" as const),
+      txid: txidArb,
+      intervalSeconds: u32Arb,
+      leechers: u32Arb,
+      seeders: u32Arb,
+      peers: fc.array(
+        record({ host: family === 6 ? ipv6Arb : ipv4Arb, port: anyPortArb }),
+        { maxLength: family === 6 ? 79 : 200 },
+      ),
+    }),
+    record({
+      action: fc.constant("scrape" as const),
+      txid: txidArb,
+      files: fc.array(
+        record({ seeders: u32Arb, completed: u32Arb, leechers: u32Arb }),
+        { maxLength: BEP15_MAX_SCRAPE_HASHES },
+      ),
+    }),
+    record({
+      action: fc.constant("error" as const),
+      txid: txidArb,
+      message: textArb(200),
+    }),
+  ).map((reply) => ({ reply: reply as Bep15Reply, family }))
+);
+
+/**
+ * Runs the BEP 15 request decoder on a datagram: what it accepts must be
+ * accepted by the check the tracker's in-place path runs, as the same kind,
+ * and must encode back to the very same bytes (every field is kept, BEP 41
+ * options as bytes).
+ *
+ * @param bytes a datagram, untrusted
+ * @returns the request's action, or "error:<code>"
+ * @throws {Error} when the check and the decoder disagree, or re-encoding differs
+ */
+export function bep15Outcome(bytes: Uint8Array): string {
+  let kind: string;
+  try {
+    kind = checkBep15Request(bytes);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    kind = `error:${error.code}`;
+  }
+  const outcome = outcomeOf(() => parseBep15Request(bytes), (request) => {
+    const again = encodeBep15Request(request);
+    if (
+      again.byteLength !== bytes.byteLength ||
+      again.some((byte, i) => byte !== bytes[i])
+    ) {
+      throw new Error(`Cannot re-encode a BEP 15 ${request.action} as it was`);
+    }
+    return request.action;
+  });
+  if (outcome !== kind) {
+    throw new Error(`BEP 15 check says ${kind}, the decoder ${outcome}`);
+  }
+  return outcome;
+}
 
 /** A valid manifest with random piece hashes (its pieces root follows from them) and a small chunk count. */
 export const manifestArb: fc.Arbitrary<Manifest> = record({

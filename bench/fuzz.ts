@@ -8,8 +8,10 @@
  * the BitTorrent peer wire (`BtFrameDecoder` on streams, the BEP 10 and
  * BEP 9 payload decoders, the BEP 52 hash-request math on random requests),
  * the tracker's in-place readers (protocol/tracker_fast.ts) against
- * `parseMessage`, the whole tracker handler, and `decodeBencode`
- * (re-encoding what it accepts must give back the same bytes). Each parser
+ * `parseMessage`, the whole tracker handler, `decodeBencode`
+ * (re-encoding what it accepts must give back the same bytes) and BEP 15
+ * requests (`parseBep15Request`, checked against the tracker's in-place
+ * check and re-encoded to the same bytes). Each parser
  * gets `--iterations` random and mutated inputs (random bytes, byte and
  * structure-aware mutations of valid encodings, valid headers with random
  * bodies), built by the same generators as the unit tests
@@ -38,11 +40,13 @@ import {
   type BValue,
   bytesEqual,
   createMessage,
+  datagramDialect,
   decodeBencode,
   decodeExtendedHandshake,
   decodeMetadataMessage,
   dictGet,
   encodeBencode,
+  encodeBep15Request,
   encodeBtMessage,
   encodeExtendedHandshake,
   encodeManifest,
@@ -62,6 +66,8 @@ import {
   MAX_DATAGRAM_BYTES,
   type Message,
   type MetadataMessage,
+  parseBep15Reply,
+  parseBep15Request,
   parseMagnet,
   parseManifest,
   parseMessage,
@@ -75,6 +81,8 @@ import {
 import {
   bencodeBytesArb,
   bencodeNoise,
+  bep15DatagramArb,
+  bep15Outcome,
   datagramArb,
   fastPathOutcome,
   headerWithRandomBody,
@@ -293,15 +301,48 @@ function fuzzTrackerFast(
 }
 
 /**
+ * BEP 15 requests (`parseBep15Request`): what it accepts the tracker's
+ * in-place check accepts as the same kind, and encodes back to the same
+ * bytes. Fed mutations of valid connects, announces and scrapes, random
+ * bytes, and Shoal datagrams (which the tracker tells apart first, but the
+ * decoder must refuse cleanly too).
+ */
+function fuzzBep15(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+  shoal: Uint8Array[],
+): ParserReport {
+  const rng = new Rng(seed ^ 0x0b15_0b15);
+  return fuzzEach(
+    newReport("parseBep15Request (datagrams)"),
+    iterations,
+    () => {
+      const roll = rng.int(100);
+      return roll < 60
+        ? mutate(rng, rng.pick(corpus))
+        : roll < 75
+        ? randomInput(rng)
+        : roll < 85
+        ? rng.pick(shoal)
+        : rng.pick(corpus);
+    },
+    bep15Outcome,
+  );
+}
+
+/**
  * The tracker's own fast-path decoders (REGISTER, KEEPALIVE, REQUEST read in
- * place) sit behind the cookie check, so random bytes never reach them:
- * here every tracker command carries the real cookie of its source before
- * it is mutated, and the whole handler must answer or drop, never throw.
+ * place, BEP 15 announces and scrapes) sit behind the cookie check, so
+ * random bytes never reach them: here every tracker command carries the
+ * real cookie (or BEP 15 connection id) of its source before it is
+ * mutated, and the whole handler must answer or drop, never throw.
  */
 function fuzzTrackerHandler(
   iterations: number,
   seed: number,
   corpus: Uint8Array[],
+  bep15: Uint8Array[],
 ): ParserReport {
   const report = newReport("TrackerHandler (datagrams with real cookies)");
   const rng = new Rng(seed);
@@ -324,12 +365,38 @@ function fuzzTrackerHandler(
     }
     return message.cookie;
   };
+  // BEP 15 requests carry the source's connection id in their first 8 bytes.
+  const withConnectionId = (
+    source: { hostname: string; port: number },
+  ): Uint8Array[] => {
+    const reply = handler.handle(
+      encodeBep15Request({ action: "connect", txid: 1 }),
+      source,
+      nowMs,
+    );
+    const connect = reply ? parseBep15Reply(reply) : null;
+    if (connect?.action !== "connect") {
+      throw new Error("Cannot fuzz the tracker: no BEP 15 connection id");
+    }
+    const id = new Uint8Array(8);
+    new DataView(id.buffer).setBigUint64(0, connect.connectionId);
+    return bep15.map((bytes) => {
+      const out = bytes.slice();
+      if (parseBep15Request(bytes).action !== "connect") out.set(id);
+      return out;
+    });
+  };
   const seeds = sources.map((source) => {
     const cookie = cookieOf(source);
-    return corpus.flatMap((bytes) => {
-      const message = parseMessage(bytes);
-      return "cookie" in message ? [createMessage({ ...message, cookie })] : [];
-    });
+    return [
+      ...corpus.flatMap((bytes) => {
+        const message = parseMessage(bytes);
+        return "cookie" in message
+          ? [createMessage({ ...message, cookie })]
+          : [];
+      }),
+      ...withConnectionId(source),
+    ];
   });
   const start = performance.now();
   for (let i = 0; i < iterations; i++) {
@@ -357,16 +424,20 @@ function fuzzTrackerHandler(
       // Cookies expire as time moves: take fresh ones, as a client would.
       seeds.forEach((list, k) => {
         const cookie = cookieOf(sources[k]!);
-        seeds[k] = list.map((bytes) => {
-          try {
-            const message = parseMessage(bytes);
-            return "cookie" in message
-              ? createMessage({ ...message, cookie })
-              : bytes;
-          } catch {
-            return bytes;
-          }
-        });
+        seeds[k] = [
+          ...list.flatMap((bytes) => {
+            if (datagramDialect(bytes) === "bep15") return [];
+            try {
+              const message = parseMessage(bytes);
+              return "cookie" in message
+                ? [createMessage({ ...message, cookie })]
+                : [bytes];
+            } catch {
+              return [bytes];
+            }
+          }),
+          ...withConnectionId(sources[k]!),
+        ];
       });
     }
   }
@@ -935,6 +1006,7 @@ function fuzzBtHashes(iterations: number, seed: number): ParserReport {
 
 /**
  * Runs the fourteen fuzzers and returns one report per parser.
+ * Runs the twelve fuzzers and returns one report per parser.
  *
  * @param options iterations, seed and where to log
  * @returns the reports, in the order run
@@ -977,6 +1049,10 @@ export async function runFuzz(
     seed,
     numRuns: CORPUS_SIZE / 4,
   });
+  const bep15 = fc.sample(bep15DatagramArb, {
+    seed,
+    numRuns: CORPUS_SIZE / 2,
+  });
   const reports: ParserReport[] = [];
   for (
     const run of [
@@ -989,11 +1065,12 @@ export async function runFuzz(
       () => fuzzFrameReader(iterations, seed, datagrams),
       () => fuzzResume(iterations, seed, manifests),
       () => fuzzTrackerFast(iterations, seed, [...hot, ...datagrams]),
-      () => fuzzTrackerHandler(iterations, seed, datagrams),
+      () => fuzzTrackerHandler(iterations, seed, datagrams, bep15),
       () => fuzzBencode(iterations, seed, bencodes),
       () => fuzzBtFrames(iterations, seed, btMessages),
       () => fuzzBtExtended(iterations, seed, btExtended),
       () => fuzzBtHashes(iterations, seed),
+      () => fuzzBep15(iterations, seed, bep15, datagrams),
     ]
   ) {
     const report = await run();

@@ -2,7 +2,8 @@
 /**
  * `deno task bench`: the swarm benchmark (Shoal against the floor, aria2c and
  * libtorrent on loopback) and the tracker load benchmark (Shoal's tracker
- * against a bare UDP echo loop), Merkle hashing against plain SHA-256
+ * against a bare UDP echo loop), BitTorrent announces (BEP 15) to Shoal's
+ * tracker against opentracker (bench/bep15_bench.ts), Merkle hashing against plain SHA-256
  * (bench/merkle_hash.ts), the under-attack table (bench/under_attack.ts:
  * an honest download quiet and beside each denial-of-service attack of
  * issue 21), discovery (bench/dht.ts: DHT lookups over hundreds of loopback
@@ -37,6 +38,12 @@ import {
   TOOLS,
 } from "./swarm.ts";
 import {
+  type Bep15BenchResult,
+  bep15Table,
+  runBep15Bench,
+  summarizeBep15,
+} from "./bep15_bench.ts";
+import {
   runTrackerBench,
   summarizeTracker,
   type TrackerBenchResult,
@@ -53,12 +60,18 @@ Options:
   --runs N              interleaved runs per case (default 3)
   --only LIST           tools: ${TOOLS.join(",")} (default all)
   --quick               smoke test: 32M, seeders 1,3, 1 run; tracker 10,000 peers
-                        for 3 s; Merkle hashing --quick; under attack 16M, 1 run
+                        for 3 s; BEP 15 10,000 clients over 1,000 infohashes for
+                        3 s; Merkle hashing --quick; under attack 16M, 1 run
   --no-swarm            skip the swarm benchmark
   --no-seed-hash        skip seeding a new file (Shoal's hashing against
                         openssl dgst -sha256, --runs runs)
   --seed-hash-size SIZE its file size (default 1G; --quick 128M)
   --no-tracker          skip the tracker load benchmark
+  --no-bep15            skip BitTorrent announces (BEP 15) to the Shoal tracker
+                        against opentracker (bench/bep15_bench.ts)
+  --bep15-peers N       BitTorrent clients announced (default 100000)
+  --bep15-infohashes N  infohashes they announce (default 10000)
+  --bep15-seconds S     seconds of timed announces (default 10)
   --no-merkle           skip the Merkle hashing table (bench/merkle_hash.ts:
                         chunk hashes against plain SHA-256; about 40 s)
   --no-attack           skip the under-attack table (64 MiB quiet and beside
@@ -179,6 +192,10 @@ async function main(args: string[]): Promise<number> {
       "no-seed-hash": { type: "boolean", default: false },
       "seed-hash-size": { type: "string" },
       "no-tracker": { type: "boolean", default: false },
+      "no-bep15": { type: "boolean", default: false },
+      "bep15-peers": { type: "string" },
+      "bep15-infohashes": { type: "string" },
+      "bep15-seconds": { type: "string" },
       "no-merkle": { type: "boolean", default: false },
       "no-attack": { type: "boolean", default: false },
       "no-discovery": { type: "boolean", default: false },
@@ -221,6 +238,13 @@ async function main(args: string[]): Promise<number> {
     values["tracker-files"] ?? (quick ? 1_000 : 10_000),
   );
   const trackerSeconds = Number(values["tracker-seconds"] ?? (quick ? 3 : 10));
+  const bep15Peers = Number(
+    values["bep15-peers"] ?? (quick ? 10_000 : 100_000),
+  );
+  const bep15Infohashes = Number(
+    values["bep15-infohashes"] ?? (quick ? 1_000 : 10_000),
+  );
+  const bep15Seconds = Number(values["bep15-seconds"] ?? (quick ? 3 : 10));
 
   const workDir = values.dir ??
     await Deno.makeTempDir({ prefix: "shoal-bench-" });
@@ -241,6 +265,7 @@ async function main(args: string[]): Promise<number> {
   let swarm: CaseResult[] = [];
   let seedHash: SeedHashResult | null = null;
   let tracker: TrackerBenchResult | null = null;
+  let bep15: Bep15BenchResult | null = null;
   let fuzz: string | null = null;
   try {
     if (!values["no-swarm"]) {
@@ -266,6 +291,17 @@ async function main(args: string[]): Promise<number> {
         peers: trackerPeers,
         files: trackerFiles,
         seconds: trackerSeconds,
+        concurrency: Number(values.concurrency),
+        runs: Number(values["tracker-runs"]),
+        workDir,
+        ...repo,
+      });
+    }
+    if (!values["no-bep15"]) {
+      bep15 = await runBep15Bench({
+        peers: bep15Peers,
+        infohashes: bep15Infohashes,
+        seconds: bep15Seconds,
         concurrency: Number(values.concurrency),
         runs: Number(values["tracker-runs"]),
         workDir,
@@ -348,6 +384,22 @@ async function main(args: string[]): Promise<number> {
       console.log(`errors: ${tracker.errors.join("; ")}`);
     }
   }
+  if (bep15) {
+    console.log(
+      `\nBitTorrent announces (BEP 15): ${bep15Peers} clients over ${bep15Infohashes} infohashes, then ${bep15Seconds} s of announces with ${values.concurrency} in flight\n`,
+    );
+    console.log(bep15Table(bep15));
+    const ratio = summarizeBep15(bep15).ratio;
+    if (ratio !== null) {
+      console.log(
+        `Shoal tracker / opentracker: ${
+          ratio.toFixed(2)
+        }x announces per second (target: at least 0.80x)`,
+      );
+    }
+    if (bep15.skipped) console.log(bep15.skipped);
+    if (bep15.errors.length) console.log(`errors: ${bep15.errors.join("; ")}`);
+  }
   console.log(JSON.stringify({
     bench: "shoal",
     date: started.toISOString(),
@@ -364,6 +416,15 @@ async function main(args: string[]): Promise<number> {
         seconds: trackerSeconds,
         summary: summarizeTracker(tracker),
         reports: tracker,
+      }
+      : null,
+    bep15: bep15
+      ? {
+        peers: bep15Peers,
+        infohashes: bep15Infohashes,
+        seconds: bep15Seconds,
+        summary: summarizeBep15(bep15),
+        reports: bep15,
       }
       : null,
     fuzz,

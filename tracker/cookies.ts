@@ -4,6 +4,9 @@
  * time window, so only a host that receives datagrams at that address can
  * echo it back. See docs/PROTOCOL.md, "Tracker: cookies".
  *
+ * A BEP 15 connection id is the same cookie with its top bit set (see
+ * {@linkcode CookieJar.issueConnectionId}): one key, the same windows.
+ *
  * The MAC is SipHash-2-4 (64-bit output, 128-bit key) in plain JS, keyed per
  * window with HMAC-SHA256(secret, window). The HMAC runs once per window,
  * not per datagram: every command carries a cookie, and `node:crypto`'s HMAC
@@ -250,6 +253,48 @@ export class CookieJar {
     if (state[0] === high && state[1] === low) return true;
     this.#mac(hostname, port, window - 1);
     return state[0] === high && state[1] === low;
+  }
+
+  /**
+   * Makes a BEP 15 connection id for a source: its cookie with the top bit
+   * set, so a BitTorrent announce or scrape never starts with the byte
+   * 0x53 that starts Shoal's messages ("SH"), and the tracker tells the two
+   * apart by their first byte. Valid for the same windows as a cookie.
+   *
+   * @param source the datagram's source address
+   * @param nowMs the current time
+   * @returns an unsigned 64-bit connection id, at least 2^63
+   */
+  issueConnectionId(source: DatagramSource, nowMs: number): bigint {
+    return this.issue(source, nowMs) | (1n << 63n);
+  }
+
+  /**
+   * Checks a BEP 15 connection id read as two 32-bit halves, against the
+   * current and the previous window.
+   *
+   * @param high the connection id's high 32 bits
+   * @param low the connection id's low 32 bits
+   * @param hostname the source address text
+   * @param port the source UDP port
+   * @param nowMs the current time
+   * @returns true when it was issued to this source recently
+   */
+  verifyConnectionId(
+    high: number,
+    low: number,
+    hostname: string,
+    port: number,
+    nowMs: number,
+  ): boolean {
+    if ((high & 0x8000_0000) === 0) return false;
+    const window = Math.floor(nowMs / this.#windowMs);
+    this.#mac(hostname, port, window);
+    if (((state[0]! | 0x8000_0000) >>> 0) === high && state[1] === low) {
+      return true;
+    }
+    this.#mac(hostname, port, window - 1);
+    return ((state[0]! | 0x8000_0000) >>> 0) === high && state[1] === low;
   }
 
   /** Leaves the MAC of (hostname, port) in `window` in state[0..1]. */

@@ -1,16 +1,34 @@
 /**
  * The tracker's request handler: bytes, source address and time in, reply
  * bytes (or nothing) out. No socket in scope, so tests drive it with fake
- * sources and a fake clock. See docs/PROTOCOL.md, "Tracker".
+ * sources and a fake clock. Speaks Shoal's messages and, on the same port,
+ * BEP 15 for BitTorrent clients, told apart by a datagram's first byte.
+ * See docs/PROTOCOL.md, "Tracker" and "BitTorrent clients (BEP 15)".
  *
  * @module
  */
 import {
   ANNOUNCE_PEER_ID_AT,
   announcePort,
+  BEP15_EVENTS,
+  BEP15_INFOHASH_AT,
+  BEP15_INFOHASH_BYTES,
+  BEP15_PEER_ID_AT,
+  BEP15_PEER_ID_BYTES,
+  bep15ConnectionHigh,
+  bep15ConnectionLow,
+  bep15EventCode,
+  bep15NumWant,
+  bep15Port,
+  type Bep15RequestKind,
+  bep15ScrapeCount,
+  bep15Seeding,
+  bep15Txid,
+  checkBep15Request,
   cookieHigh,
   cookieLow,
   createMessage,
+  datagramDialect,
   datagramTxid,
   DEFAULT_WANTED_PEERS,
   ErrorCode,
@@ -30,13 +48,20 @@ import {
   REQUEST_FILE_ID_AT,
   requestWanted,
   writeAck,
+  writeBep15Announce,
+  writeBep15Connect,
+  writeBep15Error,
+  writeBep15ScrapeEntry,
+  writeBep15ScrapeHeader,
   writePeerList,
   writeReplyCopy,
 } from "@shoal/protocol";
 import { CookieJar, type DatagramSource } from "./cookies.ts";
 import {
+  type BitTorrentAnnounce,
   type FileRecord,
   type PeerIdentity,
+  type SwarmCounts,
   SwarmRegistry,
 } from "./registry/mod.ts";
 import { RateLimiter, type RateLimiterOptions } from "./rate_limit.ts";
@@ -45,6 +70,11 @@ export type { DatagramSource } from "./cookies.ts";
 
 /** Text of a BAD_COOKIE error: short, so the reply is smaller than any request. */
 const BAD_COOKIE_TEXT = "cookie";
+/**
+ * Text of a BEP 15 error for a wrong or expired connection id: 29 bytes in
+ * all, smaller than the smallest announce (98) or scrape (36).
+ */
+const BAD_CONNECTION_ID_TEXT = "Connection id expired";
 
 /**
  * Steps of registry work (files scanned, holdings visited) that cost one
@@ -62,6 +92,9 @@ const ID_PREFIX_MATCHES = 32;
 const SWEEP_STEPS = 16;
 /** Each sweep step looks at this many peer slots at least. */
 const MIN_SWEEP_SLOTS = 4096;
+
+/** No peers, for an announce reply about a file no longer tracked. */
+const NO_PEERS = new PeerListPeers(0);
 
 /** An ERROR reply with txid 0, to copy with the command's txid. */
 function errorTemplate(code: ErrorCode, text: string): Uint8Array {
@@ -141,6 +174,16 @@ export const REQUEST_TYPES = [
 /** One of {@linkcode REQUEST_TYPES}. */
 export type RequestType = typeof REQUEST_TYPES[number];
 
+/** The BEP 15 requests the tracker counts. */
+export const BITTORRENT_REQUEST_TYPES = [
+  "connect",
+  "announce",
+  "scrape",
+] as const satisfies readonly Bep15RequestKind[];
+
+/** One of {@linkcode BITTORRENT_REQUEST_TYPES}. */
+export type BitTorrentRequestType = typeof BITTORRENT_REQUEST_TYPES[number];
+
 /**
  * Why a datagram got no useful answer: it did not decode, it came over the
  * rate limit, it is not a tracker request, or its cookie was wrong (refused
@@ -158,8 +201,10 @@ export type DropReason = typeof DROP_REASONS[number];
 
 /** Counters by type, for the statistics endpoints. */
 export interface HandlerCounters {
-  /** Datagrams that decoded, by message kind. */
+  /** Shoal datagrams that decoded, by message kind. */
   requests: Record<RequestType, number>;
+  /** BEP 15 datagrams that decoded, by request kind. */
+  bittorrent: Record<BitTorrentRequestType, number>;
   /** Datagrams dropped or refused, by reason. */
   drops: Record<DropReason, number>;
 }
@@ -222,6 +267,7 @@ export class TrackerHandler {
   readonly #limiter: RateLimiter | null;
   readonly #sweepStepMs: number;
   readonly #intervalSeconds: number;
+  readonly #bittorrentIntervalSeconds: number;
   #lastSweepMs = -Infinity;
   /** Where hot replies are written; {@linkcode TrackerHandler.respond} returns views of it. */
   readonly #out = new Uint8Array(MAX_DATAGRAM_BYTES);
@@ -243,7 +289,20 @@ export class TrackerHandler {
     replies: 0,
   };
   readonly #requests = zeroes(REQUEST_TYPES);
+  readonly #bittorrentRequests = zeroes(BITTORRENT_REQUEST_TYPES);
   readonly #drops = zeroes(DROP_REASONS);
+  /** The announce handed to the registry, reused by every BEP 15 announce. */
+  readonly #announce: BitTorrentAnnounce = {
+    host: "",
+    port: 0,
+    peerId: new Uint8Array(BEP15_PEER_ID_BYTES),
+    udpPort: 0,
+    infohash: new Uint8Array(BEP15_INFOHASH_BYTES),
+    complete: false,
+    event: "none",
+  };
+  /** Reused by every scrape entry. */
+  readonly #counts: SwarmCounts = { seeders: 0, leechers: 0, completed: 0 };
 
   /** @param options registry, cookies, rate limit and sweep interval */
   constructor(options: TrackerHandlerOptions = {}) {
@@ -260,6 +319,12 @@ export class TrackerHandler {
     this.#sweepStepMs = sweepIntervalMs / SWEEP_STEPS;
     // Two keepalives may be lost before a peer expires.
     this.#intervalSeconds = Math.max(1, Math.floor(ttlMs / 3 / 1000));
+    // BitTorrent clients are told two thirds of their TTL, as opentracker
+    // (30 minutes of 45).
+    this.#bittorrentIntervalSeconds = Math.max(
+      1,
+      Math.floor(this.#registry.bittorrentTtlMs * 2 / 3 / 1000),
+    );
   }
 
   /** The registry this handler serves. */
@@ -272,6 +337,11 @@ export class TrackerHandler {
     return this.#intervalSeconds;
   }
 
+  /** The announce interval every BEP 15 announce reply carries, in seconds. */
+  get bittorrentIntervalSeconds(): number {
+    return this.#bittorrentIntervalSeconds;
+  }
+
   /** A snapshot of the counters. */
   get stats(): HandlerStats {
     return { ...this.#stats };
@@ -279,7 +349,11 @@ export class TrackerHandler {
 
   /** A snapshot of the counters by request type and by drop reason. */
   get counters(): HandlerCounters {
-    return { requests: { ...this.#requests }, drops: { ...this.#drops } };
+    return {
+      requests: { ...this.#requests },
+      bittorrent: { ...this.#bittorrentRequests },
+      drops: { ...this.#drops },
+    };
   }
 
   /**
@@ -338,6 +412,9 @@ export class TrackerHandler {
     nowMs: number,
   ): Uint8Array | null {
     const length = bytes.byteLength;
+    if (datagramDialect(bytes) === "bep15") {
+      return this.#bittorrent(bytes, host, port, nowMs);
+    }
     // The hot requests are read in place (protocol/tracker_fast.ts); the
     // rest, and a REGISTER the in-place reader refuses, go to parseMessage.
     switch (fastRequestKind(bytes)) {
@@ -373,6 +450,156 @@ export class TrackerHandler {
         nowMs,
       }),
     );
+  }
+
+  /**
+   * A BEP 15 datagram: connect answered with a connection id (16 bytes for
+   * 16), announce and scrape only with a valid one, read in place.
+   */
+  #bittorrent(
+    bytes: Uint8Array,
+    host: string,
+    udpPort: number,
+    nowMs: number,
+  ): Uint8Array | null {
+    let kind: Bep15RequestKind;
+    try {
+      kind = checkBep15Request(bytes);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.#stats.malformed++;
+      this.#drops.malformed++;
+      return null;
+    }
+    this.#bittorrentRequests[kind]++;
+    this.#maybeSweep(nowMs);
+    const txid = bep15Txid(bytes);
+    const out = this.#out;
+    if (kind === "connect") {
+      const id = this.#cookies.issueConnectionId(
+        { hostname: host, port: udpPort },
+        nowMs,
+      );
+      return this.#replied(out.subarray(0, writeBep15Connect(out, txid, id)));
+    }
+    const valid = this.#cookies.verifyConnectionId(
+      bep15ConnectionHigh(bytes),
+      bep15ConnectionLow(bytes),
+      host,
+      udpPort,
+      nowMs,
+    );
+    if (!valid) {
+      this.#stats.badCookie++;
+      this.#drops.bad_cookie++;
+      const length = writeBep15Error(out, txid, BAD_CONNECTION_ID_TEXT);
+      // An unproven address never gets more bytes than it sent.
+      return length > bytes.byteLength
+        ? null
+        : this.#replied(out.subarray(0, length));
+    }
+    return this.#replied(
+      kind === "scrape"
+        ? this.#scrape(bytes, txid)
+        : this.#bittorrentAnnounce(bytes, txid, host, udpPort, nowMs),
+    );
+  }
+
+  #bittorrentAnnounce(
+    bytes: Uint8Array,
+    txid: number,
+    host: string,
+    udpPort: number,
+    nowMs: number,
+  ): Uint8Array {
+    const out = this.#out;
+    const port = bep15Port(bytes);
+    if (port === 0) {
+      return out.subarray(
+        0,
+        writeBep15Error(out, txid, "Cannot announce: TCP port 0"),
+      );
+    }
+    const infohash = bytes.subarray(
+      BEP15_INFOHASH_AT,
+      BEP15_INFOHASH_AT + BEP15_INFOHASH_BYTES,
+    );
+    const announce = this.#announce;
+    announce.host = host;
+    announce.port = port;
+    announce.peerId = bytes.subarray(
+      BEP15_PEER_ID_AT,
+      BEP15_PEER_ID_AT + BEP15_PEER_ID_BYTES,
+    );
+    announce.udpPort = udpPort;
+    announce.infohash = infohash;
+    announce.complete = bep15Seeding(bytes);
+    announce.event = BEP15_EVENTS[bep15EventCode(bytes)]!;
+    if (this.#registry.announce(announce, nowMs) === "busy") {
+      return out.subarray(
+        0,
+        writeBep15Error(out, txid, "Tracker is full: try later"),
+      );
+    }
+    const family = host.includes(":") ? 6 : 4;
+    const file = this.#registry.fileByInfohash(infohash);
+    if (!file) {
+      // Stopped, and it was the file's last holder.
+      return out.subarray(
+        0,
+        writeBep15Announce(out, {
+          txid,
+          intervalSeconds: this.#bittorrentIntervalSeconds,
+          leechers: 0,
+          seeders: 0,
+          peers: NO_PEERS,
+          family,
+        }),
+      );
+    }
+    const numWant = bep15NumWant(bytes);
+    const wanted = announce.event === "stopped"
+      ? 0
+      : numWant < 0
+      ? DEFAULT_WANTED_PEERS
+      : Math.min(numWant, MAX_PEERS_PER_LIST);
+    const pick = this.#registry.pick(file, {
+      wanted,
+      requesterHost: host,
+      requesterUdpPort: udpPort,
+      nowMs,
+      format: "bep15",
+    });
+    return out.subarray(
+      0,
+      writeBep15Announce(out, {
+        txid,
+        intervalSeconds: this.#bittorrentIntervalSeconds,
+        leechers: file.holderCount - file.seeders,
+        seeders: file.seeders,
+        peers: pick.peers,
+        family,
+      }),
+    );
+  }
+
+  /** A scrape reply: 12 bytes per infohash for the request's 20. */
+  #scrape(bytes: Uint8Array, txid: number): Uint8Array {
+    const out = this.#out;
+    const counts = this.#counts;
+    let at = writeBep15ScrapeHeader(out, txid);
+    const count = bep15ScrapeCount(bytes);
+    for (let i = 0; i < count; i++) {
+      const from = 16 + i * BEP15_INFOHASH_BYTES;
+      const infohash = bytes.subarray(from, from + BEP15_INFOHASH_BYTES);
+      if (!this.#registry.swarmCounts(infohash, counts)) {
+        counts.seeders = 0;
+        counts.leechers = 0;
+        counts.completed = 0;
+      }
+      at = writeBep15ScrapeEntry(out, at, counts);
+    }
+    return out.subarray(0, at);
   }
 
   #replied(reply: Uint8Array | null): Uint8Array | null {
@@ -505,11 +732,14 @@ export class TrackerHandler {
     return result === "ok" ? this.#ack(txid) : this.#unknownPeer(txid);
   }
 
-  /** Picks peers from the registry and writes them as a PEER_LIST. */
+  /**
+   * Picks peers from the registry and writes them as a PEER_LIST, under
+   * `fileId` (the id asked for) or, when null, the id of the claim listed.
+   */
   #peerList(
     txid: number,
     file: FileRecord,
-    fileId: Uint8Array,
+    fileId: Uint8Array | null,
     wantedField: number,
     host: string,
     udpPort: number,
@@ -529,7 +759,7 @@ export class TrackerHandler {
     });
     const list = this.#list;
     list.txid = txid;
-    list.fileId = fileId;
+    list.fileId = fileId ?? pick.id;
     list.size = pick.size;
     list.chunkCount = pick.chunkCount;
     list.name = pick.name;
@@ -614,7 +844,8 @@ export class TrackerHandler {
         return this.#request(message, source, nowMs);
       case "get_count": {
         const file = this.#registry.fileById(message.fileId);
-        if (!file) return this.#unknownFile(txid);
+        // A file only BitTorrent clients hold: its chunk count is unknown.
+        if (!file || file.truncated) return this.#unknownFile(txid);
         return createMessage({
           kind: "chunk_count",
           txid,
@@ -667,7 +898,7 @@ export class TrackerHandler {
     return this.#peerList(
       txid,
       file,
-      file.id,
+      "id" in query ? query.id : null,
       message.wanted,
       source.hostname,
       source.port,

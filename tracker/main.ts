@@ -28,7 +28,8 @@ const USAGE = `Usage: shoal tracker [options]
 (in the clone, "deno task tracker" does the same)
 
 Runs the Shoal UDP tracker. At start it prints the udp:// addresses other
-machines can give the peer's --tracker.
+machines can give the peer's --tracker. BitTorrent clients (BEP 15) can use
+the same port: udp://ADDRESS:PORT/announce.
 
 Options:
   --host ADDRESS        address to bind (default ::, IPv6 and IPv4 together;

@@ -5,7 +5,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { MAX_DATAGRAM_BYTES } from "@shoal/protocol";
+import { BEP15_MAX_REQUEST_BYTES, MAX_DATAGRAM_BYTES } from "@shoal/protocol";
 import { TrackerHandler, type TrackerHandlerOptions } from "./handler.ts";
 import { type RegistryOptions, SwarmRegistry } from "./registry/mod.ts";
 
@@ -143,8 +143,11 @@ export function serveTracker(options: ServeTrackerOptions = {}): TrackerServer {
 
   async function loop(socket: Deno.DatagramConn): Promise<void> {
     // One buffer per socket: the handler copies what it keeps. One byte
-    // more than the limit, so an oversized datagram fails to decode.
-    const buffer = new Uint8Array(MAX_DATAGRAM_BYTES + 1);
+    // more than the largest request of either dialect (a BEP 15 scrape of
+    // 74 infohashes is 1496 bytes), so an oversized datagram fails to decode.
+    const buffer = new Uint8Array(
+      Math.max(MAX_DATAGRAM_BYTES, BEP15_MAX_REQUEST_BYTES) + 1,
+    );
     // The handler's reply is a view of its own buffer, which another
     // socket's loop may overwrite while this send is in flight: each loop
     // copies it into a buffer of its own first.

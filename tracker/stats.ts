@@ -7,6 +7,8 @@
  */
 import { SHOAL_VERSION } from "../version.ts";
 import {
+  BITTORRENT_REQUEST_TYPES,
+  type BitTorrentRequestType,
   DROP_REASONS,
   type DropReason,
   REQUEST_TYPES,
@@ -30,6 +32,8 @@ export interface TrackerStats {
   peers: number;
   /** Peers by address family. */
   peersByFamily: { ipv4: number; ipv6: number };
+  /** Peers by protocol: Shoal peers, and BitTorrent clients (BEP 15). */
+  peersByProtocol: { shoal: number; bittorrent: number };
   /** (peer, file) pairs. */
   holdings: number;
   /** Holdings of a complete file. */
@@ -40,8 +44,10 @@ export interface TrackerStats {
   datagrams: number;
   /** Replies sent. */
   replies: number;
-  /** Requests by type. */
+  /** Shoal requests by type. */
   requests: Record<RequestType, number>;
+  /** BitTorrent (BEP 15) requests by type. */
+  bittorrentRequests: Record<BitTorrentRequestType, number>;
   /** Drops by reason. */
   drops: Record<DropReason, number>;
   /** The files with most peers (at most {@linkcode STATS_TOP_FILES}). */
@@ -94,12 +100,17 @@ export function trackerStats(
     files: counts.files,
     peers: counts.peers,
     peersByFamily: { ipv4: totals.ipv4Peers, ipv6: totals.ipv6Peers },
+    peersByProtocol: {
+      shoal: counts.peers - totals.bittorrentPeers,
+      bittorrent: totals.bittorrentPeers,
+    },
     holdings: counts.holdings,
     seeders: totals.seeders,
     leechers: totals.leechers,
     datagrams: handled.received,
     replies: handled.replies,
     requests: counters.requests,
+    bittorrentRequests: counters.bittorrent,
     drops: counters.drops,
     topFiles: registry.topFiles(options.topFiles ?? STATS_TOP_FILES),
   };
@@ -120,8 +131,9 @@ function metric(
 
 /**
  * Renders a snapshot in the Prometheus text exposition format (version
- * 0.0.4): gauges of files, peers, holdings, seeders and leechers, counters
- * of requests by type and of drops by reason. Per-file counts stay in
+ * 0.0.4): gauges of files, peers (by family and by protocol), holdings,
+ * seeders and leechers, counters of Shoal and BitTorrent requests by type
+ * and of drops by reason. Per-file counts stay in
  * `/stats`: one series per file would grow without bound.
  *
  * @param stats a snapshot from {@linkcode trackerStats}
@@ -164,6 +176,16 @@ export function prometheusText(stats: TrackerStats): string {
   );
   metric(
     lines,
+    "shoal_tracker_peers_by_protocol",
+    "gauge",
+    "Registered peers by protocol: Shoal peers and BitTorrent clients (BEP 15).",
+    [
+      ['{protocol="shoal"}', stats.peersByProtocol.shoal],
+      ['{protocol="bittorrent"}', stats.peersByProtocol.bittorrent],
+    ],
+  );
+  metric(
+    lines,
     "shoal_tracker_holdings",
     "gauge",
     "Peer and file pairs, by completeness.",
@@ -191,6 +213,16 @@ export function prometheusText(stats: TrackerStats): string {
   );
   metric(
     lines,
+    "shoal_tracker_bittorrent_requests_total",
+    "counter",
+    "BitTorrent (BEP 15) requests that decoded, by type.",
+    BITTORRENT_REQUEST_TYPES.map((type) => [
+      `{type="${type}"}`,
+      stats.bittorrentRequests[type],
+    ]),
+  );
+  metric(
+    lines,
     "shoal_tracker_drops_total",
     "counter",
     "Datagrams dropped or refused, by reason.",
@@ -203,7 +235,7 @@ export function prometheusText(stats: TrackerStats): string {
  * One line for people, logged every minute.
  *
  * @param stats a snapshot
- * @returns e.g. "3 files, 5 peers (4 IPv4, 1 IPv6), 4 seeding, 1 leeching; 120 requests, 2 dropped; up 61 s"
+ * @returns e.g. "3 files, 5 peers (4 IPv4, 1 IPv6; 2 BitTorrent), 4 seeding, 1 leeching; 120 requests (30 BitTorrent), 2 dropped; up 61 s"
  * @example
  * ```ts
  * import { TrackerHandler } from "./handler.ts";
@@ -212,7 +244,11 @@ export function prometheusText(stats: TrackerStats): string {
  * ```
  */
 export function summaryLine(stats: TrackerStats): string {
-  const requests = REQUEST_TYPES.reduce(
+  const bittorrent = BITTORRENT_REQUEST_TYPES.reduce(
+    (sum, type) => sum + stats.bittorrentRequests[type],
+    0,
+  );
+  const requests = bittorrent + REQUEST_TYPES.reduce(
     (sum, type) => sum + stats.requests[type],
     0,
   );
@@ -224,7 +260,7 @@ export function summaryLine(stats: TrackerStats): string {
     `${n} ${noun}${n === 1 ? "" : "s"}`;
   return `${count(stats.files, "file")}, ${
     count(stats.peers, "peer")
-  } (${stats.peersByFamily.ipv4} IPv4, ${stats.peersByFamily.ipv6} IPv6), ${stats.seeders} seeding, ${stats.leechers} leeching; ${
+  } (${stats.peersByFamily.ipv4} IPv4, ${stats.peersByFamily.ipv6} IPv6; ${stats.peersByProtocol.bittorrent} BitTorrent), ${stats.seeders} seeding, ${stats.leechers} leeching; ${
     count(requests, "request")
-  }, ${drops} dropped; up ${stats.uptimeSeconds} s`;
+  } (${bittorrent} BitTorrent), ${drops} dropped; up ${stats.uptimeSeconds} s`;
 }

@@ -9,3 +9,4 @@ export * from "./fake_seeder.ts";
 export * from "./peers.ts";
 export * from "./tracker.ts";
 export * from "./fake_bt_seeder.ts";
+export * from "./bep15.ts";

@@ -31,7 +31,7 @@ function* itemsFrom<T>(items: readonly T[], offset: number): Generator<T> {
 
 function summaryOf(file: FileEntry, claim: Claim = file.leader): FileSummary {
   return {
-    id: file.id,
+    id: file.idOfClaim(claim),
     name: claim.name,
     size: claim.size,
     peers: file.holderCount,
@@ -74,8 +74,13 @@ export class Catalog {
     );
   }
 
-  /** Lists a new file under its first claim. */
+  /**
+   * Lists a new file under its first claim. A file only BitTorrent clients
+   * announced has no name: it is neither found by name nor listed, until a
+   * Shoal peer names it (then this is called).
+   */
   add(file: FileEntry): void {
+    if (file.truncated) return;
     this.named(file.leader.name, file);
     this.#sorted.add(file);
     this.#version++;
@@ -83,6 +88,7 @@ export class Catalog {
 
   /** Forgets a file; call it while its id is still in the file table. */
   remove(file: FileEntry): void {
+    if (file.truncated) return;
     this.#sorted.delete(file);
     for (const claim of file.claims) this.unnamed(claim.name, file);
     this.#version++;
@@ -108,10 +114,16 @@ export class Catalog {
     }
   }
 
-  /** Shows a file under another claim: moves it in the LIST order. */
-  lead(file: FileEntry, claim: Claim): void {
+  /**
+   * Shows a file under another claim: moves it in the LIST order.
+   *
+   * @param show called once the file is out of the order and leads with
+   *   `claim`, to change what its order depends on (the id it shows)
+   */
+  lead(file: FileEntry, claim: Claim, show: () => void = () => {}): void {
     this.#sorted.delete(file);
     file.leader = claim;
+    show();
     file.sortName = claim.name;
     this.#sorted.add(file);
     this.#version++;

@@ -11,11 +11,23 @@ import {
   HEADER_BYTES,
   toHex,
 } from "@shoal/protocol";
+import { SWARM_KEY_BYTES } from "./file_table.ts";
 import type { HolderList } from "./holders.ts";
 import { NONE, type WorkMeter } from "./tables.ts";
 import type { FileRecord, Holding } from "./types.ts";
 
 const encoder = new TextEncoder();
+/** Bytes of a file id after its swarm key. */
+const TAIL_BYTES = FILE_ID_BYTES - SWARM_KEY_BYTES;
+
+/** What a claim says. */
+export interface ClaimFields {
+  name: string;
+  size: number;
+  chunkCount: number;
+  /** The id's bytes after the swarm key (a copy), or null: unknown. */
+  tail: Uint8Array | null;
+}
 
 /** True when every character is ASCII, so the name is its own UTF-8. */
 function isAscii(text: string): boolean {
@@ -26,9 +38,10 @@ function isAscii(text: string): boolean {
 }
 
 /**
- * What holders say a file is: its name, size and chunk count. Only hints:
- * the file id is a hash of the manifest, which a downloader checks, so the
- * tracker cannot tell who is right, only how many addresses agree.
+ * What holders say a file is: its name, size, chunk count and the rest of
+ * its id after the swarm key. Only hints: the file id is a hash of the
+ * manifest, which a downloader checks, so the tracker cannot tell who is
+ * right, only how many addresses agree.
  */
 export class Claim {
   readonly name: string;
@@ -45,24 +58,46 @@ export class Claim {
   /** Source IPs that vote for it (counted only once its file is contested). */
   votes = 0;
 
-  constructor(announced: FileAnnouncement, seq: number) {
-    this.name = announced.name;
-    this.lowerName = announced.name.toLowerCase();
-    this.size = announced.size;
-    this.chunkCount = announced.chunkCount;
+  /**
+   * The bytes of the file id after its swarm key (its first 20 bytes), as
+   * this claim names them; null for the placeholder of a swarm only
+   * BitTorrent clients announced (they send the first 20 bytes alone).
+   */
+  readonly tail: Uint8Array | null;
+
+  constructor(fields: ClaimFields, seq: number) {
+    this.name = fields.name;
+    this.lowerName = fields.name.toLowerCase();
+    this.size = fields.size;
+    this.chunkCount = fields.chunkCount;
+    this.tail = fields.tail;
     this.seq = seq;
-    if (isAscii(announced.name)) {
+    if (isAscii(fields.name)) {
       this.nameBytes = null;
-      this.nameLength = announced.name.length;
+      this.nameLength = fields.name.length;
     } else {
-      this.nameBytes = encoder.encode(announced.name);
+      this.nameBytes = encoder.encode(fields.name);
       this.nameLength = this.nameBytes.byteLength;
     }
   }
 
+  /** True for the placeholder claim of a swarm no Shoal peer named. */
+  get placeholder(): boolean {
+    return this.tail === null;
+  }
+
   matches(announced: FileAnnouncement): boolean {
-    return this.name === announced.name && this.size === announced.size &&
-      this.chunkCount === announced.chunkCount;
+    if (
+      this.name !== announced.name || this.size !== announced.size ||
+      this.chunkCount !== announced.chunkCount || this.tail === null
+    ) {
+      return false;
+    }
+    const id = announced.id;
+    for (let i = 0; i < TAIL_BYTES; i++) {
+      if (this.tail[i] !== id[SWARM_KEY_BYTES + i]) return false;
+    }
+    return true;
   }
 
   /** True when this claim should be shown before `other`: more votes, then older. */
@@ -101,6 +136,8 @@ export class FileEntry implements FileRecord, HolderList {
   /** Holders (entries in use; swap-removed, each holding knows its index). */
   count = 0;
   seeders = 0;
+  /** Holders that went from incomplete to complete, and BitTorrent "completed" events. */
+  downloads = 0;
   readonly #registry: FileViews;
 
   constructor(slot: number, claim: Claim, registry: FileViews) {
@@ -125,6 +162,20 @@ export class FileEntry implements FileRecord, HolderList {
 
   get id(): Uint8Array {
     return this.#registry.idOf(this);
+  }
+
+  /** True while only BitTorrent clients announced it: no name, no full id. */
+  get truncated(): boolean {
+    return this.leader.tail === null;
+  }
+
+  /** The full id `claim` names: the swarm key, then the claim's tail. */
+  idOfClaim(claim: Claim): Uint8Array {
+    const id = this.id;
+    if (claim !== this.leader && claim.tail) {
+      id.set(claim.tail, SWARM_KEY_BYTES);
+    }
+    return id;
   }
 
   get idHex(): string {
@@ -180,7 +231,7 @@ export interface FileViews {
 
 /** What {@linkcode ClaimVotes} asks of the registry. */
 export interface ClaimHooks {
-  /** The host id of holder `k` of a file. */
+  /** The host id of holder `k` of a file, or NONE for a BitTorrent client (it makes no claim). */
   hostAt(file: FileEntry, k: number): number;
   /** A claim of a new name joined the file. */
   named(name: string, file: FileEntry): void;
@@ -211,7 +262,26 @@ export class ClaimVotes {
 
   /** A new claim, younger than every claim before it. */
   create(announced: FileAnnouncement): Claim {
-    return new Claim(announced, this.#seq++);
+    return new Claim({
+      name: announced.name,
+      size: announced.size,
+      chunkCount: announced.chunkCount,
+      tail: announced.id.slice(SWARM_KEY_BYTES, FILE_ID_BYTES),
+    }, this.#seq++);
+  }
+
+  /**
+   * The claim of a swarm only BitTorrent clients announced: named by the
+   * 40 hex digits of its swarm key (a safe file name, for the replies that
+   * must carry one), size and chunk count 0, no tail.
+   */
+  placeholder(key: Uint8Array): Claim {
+    return new Claim({
+      name: toHex(key.subarray(0, SWARM_KEY_BYTES)),
+      size: 0,
+      chunkCount: 0,
+      tail: null,
+    }, this.#seq++);
   }
 
   /**
@@ -227,6 +297,7 @@ export class ClaimVotes {
       const first = file.claims[0]!;
       for (let k = 0; k < file.count; k++) {
         const host = this.#hooks.hostAt(file, k);
+        if (host === NONE) continue;
         const vote = votes.get(host);
         if (vote) vote.peers++;
         else votes.set(host, { claim: first, peers: 1 });

@@ -1,24 +1,41 @@
 /**
  * The file table: files by slot, their 32-byte ids in one slab, and an
- * open-addressing index from id hash to slot, doubled at half full.
+ * open-addressing index from the hash of an id's first 20 bytes (the
+ * swarm key: what BitTorrent clients announce of a v2 infohash) to slot,
+ * doubled at half full. One file per swarm key: a Shoal id and the
+ * BitTorrent infohash cut from it find the same file.
  *
  * @module
  */
-import { FILE_ID_BYTES } from "@shoal/protocol";
+import { BEP15_INFOHASH_BYTES, FILE_ID_BYTES } from "@shoal/protocol";
 import type { FileEntry } from "./claims.ts";
 import { grow, NONE, tableDelete, type WorkMeter } from "./tables.ts";
 
 /** The index starts this size and doubles at half full. */
 const INITIAL_INDEX = 1024;
 
+/** Bytes of an id that key its swarm: a BitTorrent infohash. */
+export const SWARM_KEY_BYTES = BEP15_INFOHASH_BYTES;
+/** Hex digits of a swarm key. */
+const SWARM_KEY_DIGITS = SWARM_KEY_BYTES * 2;
+
+/** True when two ids (of 20 bytes or more) have the same swarm key. */
+export function sameSwarm(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < SWARM_KEY_BYTES; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Files by slot and by id. */
 export class FileTable {
   readonly #seed: number;
   readonly #free: number[] = [];
   #capacity: number;
-  /** File ids by slot, FILE_ID_BYTES each. */
+  /**
+   * File ids by slot, FILE_ID_BYTES each: the swarm key, then the rest of
+   * the id its shown claim names (zeros while only BitTorrent clients hold it).
+   */
   #ids: Uint8Array;
-  /** Open addressing hash(id) -> slot + 1, 0 empty; at least 2 x count. */
+  /** Open addressing hash(swarm key) -> slot + 1, 0 empty; at least 2 x count. */
   #index = new Int32Array(INITIAL_INDEX);
   /** Files by slot (undefined: free). */
   readonly entries: (FileEntry | undefined)[] = [];
@@ -35,7 +52,10 @@ export class FileTable {
     this.#ids = new Uint8Array(capacity * FILE_ID_BYTES);
   }
 
-  /** The slot of the 32-byte id at `offset` in `bytes`, or NONE. */
+  /**
+   * The slot of the file whose swarm key is the 20 bytes at `offset` in
+   * `bytes` (a 32-byte id or a 20-byte infohash), or NONE.
+   */
   find(bytes: Uint8Array, offset: number): number {
     const table = this.#index;
     const mask = table.length - 1;
@@ -45,12 +65,15 @@ export class FileTable {
       if (entry === 0) return NONE;
       const base = (entry - 1) * FILE_ID_BYTES;
       let k = 0;
-      while (k < FILE_ID_BYTES && ids[base + k] === bytes[offset + k]) k++;
-      if (k === FILE_ID_BYTES) return entry - 1;
+      while (k < SWARM_KEY_BYTES && ids[base + k] === bytes[offset + k]) k++;
+      if (k === SWARM_KEY_BYTES) return entry - 1;
     }
   }
 
-  /** Adds a file with this id, made by `create` for its slot. */
+  /**
+   * Adds a file with this id (32 bytes, or a 20-byte swarm key whose rest
+   * is unknown), made by `create` for its slot.
+   */
   add(id: Uint8Array, create: (slot: number) => FileEntry): FileEntry {
     let slot = this.#free.pop();
     if (slot === undefined) {
@@ -65,7 +88,9 @@ export class FileTable {
       this.#index = new Int32Array(this.#index.length * 2);
       for (const file of this.entries) if (file) this.#insert(file.slot);
     }
-    this.#ids.set(id, slot * FILE_ID_BYTES);
+    const at = slot * FILE_ID_BYTES;
+    this.#ids.set(id.subarray(0, FILE_ID_BYTES), at);
+    this.#ids.fill(0, at + id.byteLength, at + FILE_ID_BYTES);
     const file = create(slot);
     this.entries[slot] = file;
     this.#insert(slot);
@@ -79,6 +104,22 @@ export class FileTable {
     this.entries[file.slot] = undefined;
     this.#free.push(file.slot);
     this.count--;
+  }
+
+  /**
+   * Sets the bytes after the swarm key of the file in `slot` (the key, and
+   * so the index, stay): the rest of the id of the claim shown, or zeros.
+   */
+  setTail(slot: number, tail: Uint8Array | null): void {
+    const at = slot * FILE_ID_BYTES + SWARM_KEY_BYTES;
+    if (tail) this.#ids.set(tail, at);
+    else this.#ids.fill(0, at, at + FILE_ID_BYTES - SWARM_KEY_BYTES);
+  }
+
+  /** Copies the id of the file in `slot` into `out` (32 bytes). */
+  copyId(slot: number, out: Uint8Array): void {
+    const at = slot * FILE_ID_BYTES;
+    out.set(this.#ids.subarray(at, at + FILE_ID_BYTES));
   }
 
   /** A copy of the id of the file in `slot`. */
@@ -100,7 +141,8 @@ export class FileTable {
 
   /**
    * Files whose id starts with these hex digits, at most `limit`: a scan of
-   * every slot, counted in `work`.
+   * every slot, counted in `work`. A file known only by its swarm key
+   * (`truncated`) matches on the key's 40 digits; the rest is unknown.
    */
   byIdPrefix(prefix: string, limit: number, work: WorkMeter): FileEntry[] {
     const digits = prefix.slice(0, FILE_ID_BYTES * 2);
@@ -117,13 +159,16 @@ export class FileTable {
     for (const file of slots) {
       if (!file) continue;
       const base = file.slot * FILE_ID_BYTES;
+      const known = file.truncated
+        ? Math.min(nibbles.length, SWARM_KEY_DIGITS)
+        : nibbles.length;
       let i = 0;
-      while (i < nibbles.length) {
+      while (i < known) {
         const byte = ids[base + (i >> 1)]!;
         if (((i & 1) === 0 ? byte >> 4 : byte & 15) !== nibbles[i]) break;
         i++;
       }
-      if (i < nibbles.length) continue;
+      if (i < known) continue;
       out.push(file);
       if (out.length >= limit) break;
     }
@@ -132,7 +177,7 @@ export class FileTable {
 
   #hash(bytes: Uint8Array, offset: number): number {
     let h = this.#seed;
-    for (let i = 0; i < FILE_ID_BYTES; i += 4) {
+    for (let i = 0; i < SWARM_KEY_BYTES; i += 4) {
       const word = (bytes[offset + i]! << 24) | (bytes[offset + i + 1]! << 16) |
         (bytes[offset + i + 2]! << 8) | bytes[offset + i + 3]!;
       h = Math.imul(h ^ word, 0x9e3779b1);

@@ -83,7 +83,28 @@ export class Holdings {
     return h;
   }
 
-  /** Frees a holding (its peer's chain is being dropped whole). */
+  /**
+   * Takes holding `h` out of its peer's chain and file index, for a peer
+   * that gives up one file and keeps the others; free it with
+   * {@linkcode Holdings.release} after. Walks the chain up to `h`.
+   *
+   * @param first the peer's first holding + 1
+   * @returns the peer's first holding + 1 after the change
+   */
+  unlink(peer: number, first: number, h: number): number {
+    this.#index.get(peer)?.delete(this.fileOf(h));
+    const after = this.#holds[h * HOLD_FIELDS + H_NEXT]!;
+    if (first - 1 === h) return after;
+    for (let g = first - 1; g !== NONE; g = this.nextOf(g)) {
+      if (this.nextOf(g) === h) {
+        this.#holds[g * HOLD_FIELDS + H_NEXT] = after;
+        break;
+      }
+    }
+    return first;
+  }
+
+  /** Frees a holding (its peer's chain is dropped whole, or it was unlinked). */
   release(h: number): void {
     this.count--;
     this.#free.push(h);

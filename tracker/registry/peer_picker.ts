@@ -40,6 +40,28 @@ export class PickedPeers extends PeerListPeers {
   }
 }
 
+/**
+ * How a reply lays peers out: the bytes an IPv4 and an IPv6 peer take, and
+ * whether peers of the other family may follow those of the requester's.
+ */
+export interface PeerFormat {
+  /** Bytes of an IPv4 peer. */
+  readonly v4Bytes: number;
+  /** Bytes of an IPv6 peer. */
+  readonly v6Bytes: number;
+  /** True when the reply may carry both families. */
+  readonly mixed: boolean;
+}
+
+/** Shoal's PEER_LIST: 8 or 20 bytes a peer, both families. */
+export const SHOAL_PEERS: PeerFormat = { v4Bytes: 8, v6Bytes: 20, mixed: true };
+/** A BEP 15 announce reply: 6 or 18 bytes a peer, the transport's family only. */
+export const BEP15_PEERS: PeerFormat = {
+  v4Bytes: 6,
+  v6Bytes: 18,
+  mixed: false,
+};
+
 /** What a pick needs to know about the requester. */
 export interface Requester {
   /** Its host id, or NONE when it holds nothing (or its UDP port is unknown). */
@@ -85,7 +107,8 @@ export class PeerPicker {
    * Picks up to `wanted` holders in random order (a partial Fisher-Yates
    * shuffle of their indexes; the list itself stays as it is), skipping
    * the requester and peers last seen before `oldestMs`, the requester's
-   * family first, within one datagram whose fixed part is `baseBytes`.
+   * family first (only, unless `format.mixed`), within one datagram whose
+   * fixed part is `baseBytes`.
    *
    * @returns the pick, in a buffer the next call overwrites
    */
@@ -95,6 +118,7 @@ export class PeerPicker {
     requester: Requester,
     oldestMs: number,
     baseBytes: number,
+    format: PeerFormat = SHOAL_PEERS,
   ): PickedPeers {
     const count = this.#choose(
       file,
@@ -102,6 +126,7 @@ export class PeerPicker {
       requester,
       oldestMs,
       baseBytes,
+      format,
     );
     const picked = this.#picked;
     const chosen = this.#chosen;
@@ -138,8 +163,12 @@ export class PeerPicker {
     requester: Requester,
     oldestMs: number,
     baseBytes: number,
+    format: PeerFormat,
   ): number {
     const chosen = this.#chosen;
+    const v4Bytes = format.v4Bytes;
+    const v6Bytes = format.v6Bytes;
+    const mixed = format.mixed;
     const otherFamily = this.#otherFamily;
     const entries = this.#entries.pool;
     const block0 = file.block0;
@@ -190,17 +219,17 @@ export class PeerPicker {
       }
       const ipv6 = family[hostId] === 6;
       if (ipv6 !== requesterIpv6) {
-        if (others < wanted) otherFamily[others++] = e;
+        if (mixed && others < wanted) otherFamily[others++] = e;
         continue;
       }
-      const bytes = ipv6 ? 20 : 8;
+      const bytes = ipv6 ? v6Bytes : v4Bytes;
       if (bytes > budget) continue;
       budget -= bytes;
       chosen[out++] = e;
     }
     for (let k = 0; k < others && out < wanted; k++) {
       const e = otherFamily[k]!;
-      const bytes = family[entries[e + E_HOST]!] === 6 ? 20 : 8;
+      const bytes = family[entries[e + E_HOST]!] === 6 ? v6Bytes : v4Bytes;
       if (bytes > budget) continue;
       budget -= bytes;
       chosen[out++] = e;

@@ -8,11 +8,14 @@
 import { PEER_ID_BYTES } from "@shoal/protocol";
 import { grow, NONE, powerOfTwo, tableDelete } from "./tables.ts";
 
-/** Fields of a peer in `records`: host id + 1 (0 free), TCP port, UDP port (0 unknown). */
+/** Fields of a peer in `records`: host id + 1 (0 free), TCP port, UDP port (0 unknown), flags. */
 const PEER_FIELDS = 4;
 const P_HOST = 0;
 const P_PORT = 1;
 const P_UDP = 2;
+const P_FLAGS = 3;
+/** Flag: the peer is a BitTorrent client that announced over BEP 15. */
+export const PEER_BITTORRENT = 1;
 
 /** Peers by slot. */
 export class PeerTable {
@@ -22,9 +25,13 @@ export class PeerTable {
   #records: Int32Array;
   /** Open addressing (host id, port) -> slot + 1, 0 empty; at least 2 x capacity. */
   #index: Int32Array;
-  /** Last REGISTER, KEEPALIVE or BECOME_SEEDER of each peer. */
+  /**
+   * When each peer's life is counted from: its last REGISTER, KEEPALIVE or
+   * BECOME_SEEDER; for a BitTorrent client, its last announce moved later
+   * by the difference of the TTLs (it announces less often).
+   */
   seen: Float64Array;
-  /** 16-byte peer ids, by slot. */
+  /** 16-byte peer ids, by slot (a BitTorrent client's last 16 of 20). */
   ids: Uint8Array;
   /** First holding of the peer + 1, 0 for none. */
   first: Int32Array;
@@ -80,6 +87,12 @@ export class PeerTable {
     return true;
   }
 
+  /** True when the peer in `slot` announced over BEP 15. */
+  isBitTorrent(slot: number): boolean {
+    return (this.#records[slot * PEER_FIELDS + P_FLAGS]! & PEER_BITTORRENT) !==
+      0;
+  }
+
   /** True when the peer in `slot` has the 16-byte id at `offset` in `bytes`. */
   idEquals(slot: number, bytes: Uint8Array, offset: number): boolean {
     if (offset < 0 || bytes.byteLength - offset < PEER_ID_BYTES) return false;
@@ -109,8 +122,12 @@ export class PeerTable {
     }
   }
 
-  /** Adds a peer with no file and never seen; returns its slot. */
-  add(hostId: number, port: number, peerId: Uint8Array): number {
+  /**
+   * Adds a peer with no file and never seen; returns its slot.
+   *
+   * @param flags 0, or {@linkcode PEER_BITTORRENT}
+   */
+  add(hostId: number, port: number, peerId: Uint8Array, flags = 0): number {
     let slot = this.#free.pop();
     if (slot === undefined) {
       if (this.high === this.#capacity) this.#grow();
@@ -121,6 +138,7 @@ export class PeerTable {
     this.#records[at + P_HOST] = hostId + 1;
     this.#records[at + P_PORT] = port;
     this.#records[at + P_UDP] = 0;
+    this.#records[at + P_FLAGS] = flags;
     this.first[slot] = 0;
     this.ids.set(peerId, slot * PEER_ID_BYTES);
     this.holdings[slot] = 0;

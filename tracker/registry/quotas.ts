@@ -4,12 +4,7 @@
  *
  * @module
  */
-import {
-  bytesEqual,
-  FILE_ID_BYTES,
-  type FileAnnouncement,
-} from "@shoal/protocol";
-import type { FileTable } from "./file_table.ts";
+import { type FileTable, sameSwarm, SWARM_KEY_BYTES } from "./file_table.ts";
 import type { Holdings } from "./holdings.ts";
 import type { HostTable } from "./host_intern.ts";
 import type { PeerTable } from "./peer_table.ts";
@@ -121,11 +116,12 @@ export class Quotas {
   /**
    * True when the peer in `slot` (NONE: a new one) of `host` may hold
    * `files` too: every cap on files, holdings and shares still holds.
+   * Files are told apart by their swarm key (an id's first 20 bytes).
    */
   canAddFiles(
     slot: number,
     host: string,
-    files: readonly FileAnnouncement[],
+    files: readonly { readonly id: Uint8Array }[],
   ): boolean {
     const { peers, hosts, holdings } = this.#tables;
     const table = this.#tables.files;
@@ -135,11 +131,11 @@ export class Quotas {
     const seen: number[] = [];
     const fresh: Uint8Array[] = [];
     for (const file of files) {
-      if (file.id.byteLength !== FILE_ID_BYTES) return false;
+      if (file.id.byteLength < SWARM_KEY_BYTES) return false;
       const fileSlot = table.find(file.id, 0);
       if (fileSlot === NONE) {
         // A new file, unless listed twice in this call.
-        if (fresh.some((id) => bytesEqual(id, file.id))) continue;
+        if (fresh.some((id) => sameSwarm(id, file.id))) continue;
         fresh.push(file.id);
         newHoldings++;
         newFiles++;

@@ -5,6 +5,10 @@
  *
  * A peer is keyed by the IP its datagrams come from and the TCP port it
  * announces. Its address is always that source IP, never a payload field.
+ * A file is keyed by the first 20 bytes of its id (its swarm key): a Shoal
+ * peer registering the 32-byte id and a BitTorrent client announcing the
+ * v2 infohash cut to 20 bytes (BEP 15) hold the same file, and each is in
+ * the other's peer lists. The rest of the id is a claim, as the name is.
  *
  * This class coordinates the parts in this folder, each in its own file:
  * the peer, host, file and holding tables (struct of arrays, so a peer
@@ -14,6 +18,8 @@
  * @module
  */
 import {
+  BEP15_ANNOUNCE_REPLY_BYTES,
+  BEP15_PEER_ID_BYTES,
   FILE_ID_BYTES,
   type FileAnnouncement,
   type FileSummary,
@@ -23,7 +29,7 @@ import {
 } from "@shoal/protocol";
 import { Catalog } from "./catalog.ts";
 import { ClaimVotes, FileEntry, peerListBaseBytes } from "./claims.ts";
-import { FileTable } from "./file_table.ts";
+import { FileTable, SWARM_KEY_BYTES } from "./file_table.ts";
 import {
   BLOCK_ENTRIES,
   E_HOLD,
@@ -34,13 +40,20 @@ import {
 } from "./holders.ts";
 import { Holdings } from "./holdings.ts";
 import { HostTable } from "./host_intern.ts";
-import { PeerPicker, type PickedPeers, type Requester } from "./peer_picker.ts";
-import { PeerTable } from "./peer_table.ts";
+import {
+  BEP15_PEERS,
+  PeerPicker,
+  type PickedPeers,
+  type Requester,
+  SHOAL_PEERS,
+} from "./peer_picker.ts";
+import { PEER_BITTORRENT, PeerTable } from "./peer_table.ts";
 import { Quotas, registryLimits } from "./quotas.ts";
 import { topFiles } from "./stats.ts";
 import { Sweeper } from "./sweeper.ts";
 import { capacityFor, NONE, WorkMeter } from "./tables.ts";
 import type {
+  BitTorrentAnnounce,
   FileCounts,
   FileRecord,
   Holding,
@@ -53,7 +66,11 @@ import type {
   RegistryResult,
   RegistryStats,
   RegistryTotals,
+  SwarmCounts,
 } from "./types.ts";
+
+/** Default life of a BitTorrent client's announce: 45 minutes, as opentracker. */
+export const DEFAULT_BITTORRENT_TTL_MS = 2_700_000;
 
 /** The UDP port of an "ip|udpPort" text, or 0 when there is none. */
 function udpPortOf(udpSource: string | undefined): number {
@@ -77,6 +94,8 @@ function udpPortOf(udpSource: string | undefined): number {
  */
 export class SwarmRegistry {
   readonly #peerTtlMs: number;
+  /** How much longer a BitTorrent client lives than a Shoal peer. */
+  readonly #bittorrentExtraMs: number;
   readonly #quotas: Quotas;
   readonly #work = new WorkMeter();
   readonly #peers: PeerTable;
@@ -89,9 +108,11 @@ export class SwarmRegistry {
   readonly #picker: PeerPicker;
   readonly #sweeper: Sweeper;
   #ipv6Peers = 0;
+  #bittorrentPeers = 0;
   /** Reused by every pick. */
   readonly #requester: Requester = { hostId: NONE, udpPort: 0, ipv6: false };
   readonly #pick: {
+    id: Uint8Array;
     name: string;
     size: number;
     chunkCount: number;
@@ -111,6 +132,14 @@ export class SwarmRegistry {
       );
     }
     this.#peerTtlMs = peerTtlMs;
+    const bittorrentTtlMs = options.bittorrentTtlMs ??
+      DEFAULT_BITTORRENT_TTL_MS;
+    if (!Number.isFinite(bittorrentTtlMs) || bittorrentTtlMs <= 0) {
+      throw new RangeError(
+        `Cannot create registry: BitTorrent TTL of ${bittorrentTtlMs} ms, expected more than 0`,
+      );
+    }
+    this.#bittorrentExtraMs = Math.max(0, bittorrentTtlMs - peerTtlMs);
     const limits = registryLimits(options.limits);
     const seed = (Math.random() * 0x1_0000_0000) >>> 0;
     const peerCapacity = capacityFor(limits.maxPeers);
@@ -126,11 +155,21 @@ export class SwarmRegistry {
     this.#catalog = new Catalog(compareIds, this.#work);
     const catalog = this.#catalog;
     this.#claims = new ClaimVotes({
-      hostAt: (file, k) =>
-        this.#entries.pool[this.#entries.entryAt(file, k) + E_HOST]!,
+      hostAt: (file, k) => {
+        const pool = this.#entries.pool;
+        const e = this.#entries.entryAt(file, k);
+        const slot = this.#holdings.peerOf(pool[e + E_HOLD]! >>> 1);
+        // BitTorrent clients say nothing of a file's name: no vote.
+        return this.#peers.isBitTorrent(slot) ? NONE : pool[e + E_HOST]!;
+      },
       named: (name, file) => catalog.named(name, file),
       unnamed: (name, file) => catalog.unnamed(name, file),
-      lead: (file, claim) => catalog.lead(file, claim),
+      lead: (file, claim) =>
+        catalog.lead(
+          file,
+          claim,
+          () => this.#files.setTail(file.slot, claim.tail),
+        ),
     }, this.#work);
     this.#picker = new PeerPicker(
       this.#entries,
@@ -139,6 +178,7 @@ export class SwarmRegistry {
       (field) => this.#peers.seen[this.#holdings.peerOf(field >>> 1)]!,
     );
     this.#pick = {
+      id: new Uint8Array(FILE_ID_BYTES),
       name: "",
       size: 0,
       chunkCount: 0,
@@ -156,6 +196,11 @@ export class SwarmRegistry {
   /** The peer TTL in milliseconds. */
   get peerTtlMs(): number {
     return this.#peerTtlMs;
+  }
+
+  /** How long a BitTorrent client stays listed after an announce, in milliseconds. */
+  get bittorrentTtlMs(): number {
+    return this.#peerTtlMs + this.#bittorrentExtraMs;
   }
 
   /**
@@ -185,6 +230,7 @@ export class SwarmRegistry {
       leechers: holdings.count - holdings.seeders,
       ipv4Peers: this.#peers.count - this.#ipv6Peers,
       ipv6Peers: this.#ipv6Peers,
+      bittorrentPeers: this.#bittorrentPeers,
     };
   }
 
@@ -219,8 +265,14 @@ export class SwarmRegistry {
     nowMs: number,
   ): RegistryResult {
     const peerId = who.peerId;
+    for (const file of files) {
+      if (file.id.byteLength !== FILE_ID_BYTES) return "busy";
+    }
     let slot = this.#live(who.host, who.port, nowMs);
-    if (slot !== NONE && !this.#peers.idEquals(slot, peerId, 0)) {
+    if (
+      slot !== NONE &&
+      (this.#peers.isBitTorrent(slot) || !this.#peers.idEquals(slot, peerId, 0))
+    ) {
       this.#removePeer(slot);
       slot = NONE;
     }
@@ -232,7 +284,70 @@ export class SwarmRegistry {
       slot = added;
     }
     this.#touch(slot, who.udpPort ?? udpPortOf(who.udpSource), nowMs);
-    for (const file of files) this.#hold(slot, file);
+    for (const file of files) {
+      this.#hold(slot, file.id, file.complete, file, false);
+    }
+    return "ok";
+  }
+
+  /**
+   * A BitTorrent client's announce (BEP 15): joins it to the file whose id
+   * starts with the infohash (creating a nameless file when none does),
+   * marks it complete or not, or with "stopped" takes it out of that
+   * file. It lives {@linkcode SwarmRegistry.bittorrentTtlMs} after its
+   * last announce. A client is keyed by (host, port) like a Shoal peer,
+   * without its peer id (clients use one per torrent); a Shoal peer on the
+   * same key is replaced. All or nothing, as REGISTER.
+   *
+   * @param who the client, its infohash, completeness and event
+   * @param nowMs the current time
+   * @returns "ok", or "busy" when a cap would be crossed
+   */
+  announce(who: BitTorrentAnnounce, nowMs: number): RegistryResult {
+    if (
+      who.infohash.byteLength < SWARM_KEY_BYTES ||
+      who.peerId.byteLength !== BEP15_PEER_ID_BYTES
+    ) {
+      return "busy";
+    }
+    let slot = this.#live(who.host, who.port, nowMs);
+    const bittorrent = slot !== NONE && this.#peers.isBitTorrent(slot);
+    const fileSlot = this.#files.find(who.infohash, 0);
+    const holding = bittorrent && fileSlot !== NONE
+      ? this.#holdingOf(slot, fileSlot)
+      : NONE;
+    if (who.event === "stopped") {
+      if (holding !== NONE) this.#drop(slot, holding);
+      return "ok";
+    }
+    if (slot !== NONE && !bittorrent) {
+      this.#removePeer(slot);
+      slot = NONE;
+    }
+    if (holding === NONE) {
+      if (slot === NONE && !this.#quotas.canAddPeer(who.host)) return "busy";
+      if (!this.#quotas.canAddFiles(slot, who.host, [{ id: who.infohash }])) {
+        return "busy";
+      }
+    }
+    if (slot === NONE) {
+      const added = this.#addPeer(
+        who.host,
+        who.port,
+        who.peerId.subarray(BEP15_PEER_ID_BYTES - PEER_ID_BYTES),
+        PEER_BITTORRENT,
+      );
+      if (added === NONE) return "busy";
+      slot = added;
+    }
+    this.#touch(slot, who.udpPort, nowMs + this.#bittorrentExtraMs);
+    this.#hold(
+      slot,
+      who.infohash,
+      who.complete,
+      null,
+      who.event === "completed",
+    );
     return "ok";
   }
 
@@ -245,7 +360,7 @@ export class SwarmRegistry {
    */
   keepalive(who: PeerIdentity, nowMs: number): RegistryResult {
     const slot = this.#live(who.host, who.port, nowMs);
-    if (slot === NONE || !this.#peers.idEquals(slot, who.peerId, 0)) {
+    if (slot === NONE || !this.#isShoalPeer(slot, who.peerId)) {
       return "unknown_peer";
     }
     this.#touch(slot, who.udpPort ?? udpPortOf(who.udpSource), nowMs);
@@ -266,13 +381,14 @@ export class SwarmRegistry {
     nowMs: number,
   ): RegistryResult {
     const slot = this.#live(who.host, who.port, nowMs);
-    if (slot === NONE || !this.#peers.idEquals(slot, who.peerId, 0)) {
+    if (slot === NONE || !this.#isShoalPeer(slot, who.peerId)) {
       return "unknown_peer";
     }
+    if (file.id.byteLength !== FILE_ID_BYTES) return "busy";
     const complete = { ...file, complete: true };
     if (!this.#quotas.canAddFiles(slot, who.host, [complete])) return "busy";
     this.#touch(slot, who.udpPort ?? udpPortOf(who.udpSource), nowMs);
-    this.#hold(slot, complete);
+    this.#hold(slot, complete.id, true, complete, false);
     return "ok";
   }
 
@@ -284,15 +400,15 @@ export class SwarmRegistry {
    */
   leave(who: PeerIdentity): boolean {
     const slot = this.#find(who.host, who.port);
-    if (slot === NONE || !this.#peers.idEquals(slot, who.peerId, 0)) {
-      return false;
-    }
+    if (slot === NONE || !this.#isShoalPeer(slot, who.peerId)) return false;
     this.#removePeer(slot);
     return true;
   }
 
   /**
    * Finds a file by id, with no copy: `id` may be a view of a datagram.
+   * The file found is the one of the id's swarm key (its first 20 bytes):
+   * the id's other bytes are a claim, which holders may make differently.
    *
    * @param id 32-byte file id
    * @returns the file, or undefined
@@ -301,6 +417,40 @@ export class SwarmRegistry {
     if (id.byteLength !== FILE_ID_BYTES) return undefined;
     const slot = this.#files.find(id, 0);
     return slot === NONE ? undefined : this.#files.entries[slot];
+  }
+
+  /**
+   * Finds a file by a BitTorrent infohash (20 bytes: a v2 infohash cut, as
+   * BEP 15 carries it), with no copy.
+   *
+   * @param infohash 20 bytes (a view is fine)
+   * @returns the file, or undefined
+   */
+  fileByInfohash(infohash: Uint8Array): FileRecord | undefined {
+    if (infohash.byteLength < SWARM_KEY_BYTES) return undefined;
+    const slot = this.#files.find(infohash, 0);
+    return slot === NONE ? undefined : this.#files.entries[slot];
+  }
+
+  /**
+   * What a BEP 15 scrape says of an infohash: fills `out` and returns
+   * true, or returns false when no file has it. Counts one step of work.
+   *
+   * @param infohash 20 bytes (a view is fine)
+   * @param out where the counts go
+   * @returns whether a file has this infohash
+   */
+  swarmCounts(infohash: Uint8Array, out: SwarmCounts): boolean {
+    this.#work.steps++;
+    const slot = infohash.byteLength < SWARM_KEY_BYTES
+      ? NONE
+      : this.#files.find(infohash, 0);
+    if (slot === NONE) return false;
+    const file = this.#files.entries[slot]!;
+    out.seeders = file.seeders;
+    out.leechers = file.count - file.seeders;
+    out.completed = file.downloads;
+    return true;
   }
 
   /**
@@ -343,16 +493,24 @@ export class SwarmRegistry {
     const entry = this.#entry(file);
     const claim = entry?.claimNamed(request.name);
     const pick = this.#pick;
+    if (entry && claim) {
+      this.#files.copyId(entry.slot, pick.id);
+      if (claim !== entry.leader && claim.tail) {
+        pick.id.set(claim.tail, SWARM_KEY_BYTES);
+      }
+    } else pick.id.set(file.id);
     pick.name = claim ? claim.name : file.name;
     pick.size = claim ? claim.size : file.size;
     pick.chunkCount = claim ? claim.chunkCount : file.chunkCount;
+    const bep15 = request.format === "bep15";
     pick.peers = this.#choose(
       entry,
       request.wanted,
       request.requesterHost,
       request.requesterUdpPort,
       request.nowMs,
-      claim ? peerListBaseBytes(claim) : 0,
+      bep15 ? BEP15_ANNOUNCE_REPLY_BYTES : claim ? peerListBaseBytes(claim) : 0,
+      bep15,
     );
     return pick;
   }
@@ -481,6 +639,7 @@ export class SwarmRegistry {
     udpPort: number,
     nowMs: number,
     baseBytes: number,
+    bep15 = false,
   ): PickedPeers {
     const requester = this.#requester;
     requester.hostId = udpPort === 0 ? NONE : this.#hosts.idOf(host);
@@ -492,6 +651,7 @@ export class SwarmRegistry {
       requester,
       nowMs - this.#peerTtlMs,
       baseBytes,
+      bep15 ? BEP15_PEERS : SHOAL_PEERS,
     );
   }
 
@@ -507,6 +667,7 @@ export class SwarmRegistry {
       let peer = peerRecords.get(slot);
       if (!peer) {
         const hostId = peers.hostOf(slot);
+        const bittorrent = peers.isBitTorrent(slot);
         peer = {
           host: hosts.names[hostId]!,
           port: peers.portOf(slot),
@@ -515,13 +676,21 @@ export class SwarmRegistry {
             slot * PEER_ID_BYTES,
             (slot + 1) * PEER_ID_BYTES,
           ),
-          lastSeenMs: peers.seen[slot]!,
+          lastSeenMs: peers.seen[slot]! -
+            (bittorrent ? this.#bittorrentExtraMs : 0),
+          bittorrent,
         };
         peerRecords.set(slot, peer);
       }
       out.push({ peer, file, complete: (field & 1) === 1, index: k });
     }
     return out;
+  }
+
+  /** True when the peer in `slot` is a Shoal peer with this id. */
+  #isShoalPeer(slot: number, peerId: Uint8Array): boolean {
+    return !this.#peers.isBitTorrent(slot) &&
+      this.#peers.idEquals(slot, peerId, 0);
   }
 
   /** The slot of (host, port), or NONE. */
@@ -544,21 +713,28 @@ export class SwarmRegistry {
     return this.#holdings.find(slot, this.#peers.first[slot]!, fileSlot);
   }
 
-  #addPeer(host: string, port: number, peerId: Uint8Array): number {
+  #addPeer(
+    host: string,
+    port: number,
+    peerId: Uint8Array,
+    flags = 0,
+  ): number {
     if (peerId.byteLength !== PEER_ID_BYTES) return NONE;
     const hostId = this.#hosts.intern(host);
     if (hostId === NONE) return NONE;
-    const slot = this.#peers.add(hostId, port, peerId);
+    const slot = this.#peers.add(hostId, port, peerId, flags);
     this.#hosts.peers[hostId]!++;
     if (this.#hosts.family[hostId] === 6) this.#ipv6Peers++;
+    if ((flags & PEER_BITTORRENT) !== 0) this.#bittorrentPeers++;
     return slot;
   }
 
-  #touch(slot: number, udpPort: number, nowMs: number): void {
+  /** Marks a peer alive from `seenMs` (see PeerTable.seen) on. */
+  #touch(slot: number, udpPort: number, seenMs: number): void {
     const peers = this.#peers;
     let changed = false;
-    if (nowMs > peers.seen[slot]!) {
-      peers.seen[slot] = nowMs;
+    if (seenMs > peers.seen[slot]!) {
+      peers.seen[slot] = seenMs;
       changed = true;
     }
     if (peers.setUdpPort(slot, udpPort)) changed = true;
@@ -583,41 +759,69 @@ export class SwarmRegistry {
     }
   }
 
-  #addFile(announced: FileAnnouncement): FileEntry {
-    const claim = this.#claims.create(announced);
+  /** A new file under a Shoal peer's claim, or a nameless one for a swarm key. */
+  #addFile(announced: FileAnnouncement | null, key: Uint8Array): FileEntry {
+    const claim = announced
+      ? this.#claims.create(announced)
+      : this.#claims.placeholder(key);
     const file = this.#files.add(
-      announced.id,
+      announced ? announced.id : key.subarray(0, SWARM_KEY_BYTES),
       (slot) => new FileEntry(slot, claim, this.#views),
     );
     this.#catalog.add(file);
     return file;
   }
 
-  #hold(slot: number, announced: FileAnnouncement): void {
-    const fileSlot = this.#files.find(announced.id, 0);
-    const complete = announced.complete ? 1 : 0;
+  /**
+   * Names a file only BitTorrent clients announced: the first Shoal claim
+   * takes the placeholder's place (name, size, the rest of the id), and
+   * the file is listed and found by name from then on.
+   */
+  #name(file: FileEntry, announced: FileAnnouncement): void {
+    const claim = this.#claims.create(announced);
+    file.claims[0] = claim;
+    file.leader = claim;
+    file.sortName = claim.name;
+    this.#files.setTail(file.slot, claim.tail);
+    this.#catalog.add(file);
+  }
+
+  /**
+   * Records that the peer in `slot` holds the file of `id`'s swarm key,
+   * complete or not. `announced` is a Shoal peer's claim; null for a
+   * BitTorrent client, which makes none. A holder that becomes complete,
+   * or a new one that says it just completed, counts a download.
+   */
+  #hold(
+    slot: number,
+    id: Uint8Array,
+    completeFlag: boolean,
+    announced: FileAnnouncement | null,
+    completedEvent: boolean,
+  ): void {
+    const fileSlot = this.#files.find(id, 0);
+    const complete = completeFlag ? 1 : 0;
     const entries = this.#entries;
     const holdings = this.#holdings;
-    if (fileSlot !== NONE) {
+    const peers = this.#peers;
+    const hostId = peers.hostOf(slot);
+    let file: FileEntry;
+    if (fileSlot === NONE) file = this.#addFile(announced, id);
+    else {
+      file = this.#files.entries[fileSlot]!;
       const existing = this.#holdingOf(slot, fileSlot);
       if (existing !== NONE) {
-        const file = this.#files.entries[fileSlot]!;
         const e = entries.entryAt(file, holdings.posOf(existing));
         if ((entries.pool[e + E_HOLD]! & 1) !== complete) {
           file.seeders += complete ? 1 : -1;
           holdings.seeders += complete ? 1 : -1;
+          if (complete) file.downloads++;
           entries.pool[e + E_HOLD] = existing * 2 + complete;
         }
         return;
       }
-    }
-    const peers = this.#peers;
-    const hostId = peers.hostOf(slot);
-    let file: FileEntry;
-    if (fileSlot === NONE) file = this.#addFile(announced);
-    else {
-      file = this.#files.entries[fileSlot]!;
-      this.#claims.vote(file, hostId, announced);
+      if (announced && file.truncated) this.#name(file, announced);
+      else if (announced) this.#claims.vote(file, hostId, announced);
     }
     this.#hosts.holdings[hostId]!++;
     const k = entries.append(file);
@@ -633,8 +837,34 @@ export class SwarmRegistry {
       file.seeders++;
       holdings.seeders++;
     }
+    if (completedEvent && complete) file.downloads++;
     const held = ++peers.holdings[slot]!;
     holdings.indexAdded(slot, holding, held);
+  }
+
+  /** Drops one holding of a peer; a peer left with none is removed. */
+  #drop(slot: number, h: number): void {
+    const peers = this.#peers;
+    const holdings = this.#holdings;
+    const entries = this.#entries;
+    const hostId = peers.hostOf(slot);
+    const file = this.#files.entries[holdings.fileOf(h)]!;
+    const k = holdings.posOf(h);
+    // Unlinking walks the peer's chain.
+    this.#work.steps += peers.holdings[slot]!;
+    if ((entries.pool[entries.entryAt(file, k) + E_HOLD]! & 1) === 1) {
+      file.seeders--;
+      holdings.seeders--;
+    }
+    const moved = entries.removeAt(file, k);
+    if (moved !== NONE) holdings.setPos(moved, k);
+    peers.first[slot] = holdings.unlink(slot, peers.first[slot]!, h);
+    holdings.release(h);
+    peers.holdings[slot]!--;
+    this.#hosts.holdings[hostId]!--;
+    if (file.count === 0) this.#removeFile(file);
+    else if (!peers.isBitTorrent(slot)) this.#claims.unvote(file, hostId);
+    if (peers.holdings[slot] === 0) this.#removePeer(slot);
   }
 
   #removePeer(slot: number): void {
@@ -643,6 +873,7 @@ export class SwarmRegistry {
     const holdings = this.#holdings;
     const entries = this.#entries;
     const hostId = peers.hostOf(slot);
+    const bittorrent = peers.isBitTorrent(slot);
     this.#work.steps += peers.holdings[slot]!;
     hosts.holdings[hostId]! -= peers.holdings[slot]!;
     for (let h = peers.first[slot]! - 1; h !== NONE;) {
@@ -657,12 +888,13 @@ export class SwarmRegistry {
       if (moved !== NONE) holdings.setPos(moved, k);
       holdings.release(h);
       if (file.count === 0) this.#removeFile(file);
-      else this.#claims.unvote(file, hostId);
+      else if (!bittorrent) this.#claims.unvote(file, hostId);
       h = next;
     }
     holdings.dropIndex(slot);
     peers.remove(slot);
     if (hosts.family[hostId] === 6) this.#ipv6Peers--;
+    if (bittorrent) this.#bittorrentPeers--;
     if (--hosts.peers[hostId]! === 0) hosts.release(hostId);
   }
 

@@ -23,6 +23,15 @@ export interface RegistryOptions {
    */
   limits?: Partial<RegistryLimits>;
   /**
+   * How long a BitTorrent client stays listed after its last announce. It
+   * is told to announce every two thirds of this (BEP 15 `interval`), and
+   * BitTorrent clients announce far less often than Shoal peers send
+   * KEEPALIVE (libtorrent: at most every 5 minutes). At least `peerTtlMs`.
+   *
+   * @default {2_700_000 (45 minutes, as opentracker)}
+   */
+  bittorrentTtlMs?: number;
+  /**
    * Random numbers in [0, 1) for the order of peer lists.
    *
    * @default {Math.random}
@@ -42,6 +51,34 @@ export interface PeerIdentity {
   udpSource?: string;
   /** The UDP port the announce came from; when given, `udpSource` is not read. */
   udpPort?: number;
+}
+
+/** A BitTorrent client's announce (BEP 15), as the registry takes it. */
+export interface BitTorrentAnnounce {
+  /** Source IP of the datagram (normalised). */
+  host: string;
+  /** The TCP port it announces. */
+  port: number;
+  /** Its 20-byte peer id (a view is fine). */
+  peerId: Uint8Array;
+  /** The UDP port the announce came from. */
+  udpPort: number;
+  /** The 20-byte infohash: a v2 infohash cut to 20 bytes (a view is fine). */
+  infohash: Uint8Array;
+  /** True when the client has the whole file (`left` is 0). */
+  complete: boolean;
+  /** The announce's event. */
+  event: "none" | "completed" | "started" | "stopped";
+}
+
+/** What a scrape says of one file. */
+export interface SwarmCounts {
+  /** Holders with every byte. */
+  seeders: number;
+  /** Holders with part of it. */
+  leechers: number;
+  /** Downloads finished while tracked ("completed" in BEP 15). */
+  completed: number;
 }
 
 /** Result of a change to the registry. */
@@ -75,6 +112,14 @@ export interface FileRecord {
   readonly holderCount: number;
   /** How many holders are complete. */
   readonly seeders: number;
+  /** Downloads finished while tracked (a holder that became complete). */
+  readonly downloads: number;
+  /**
+   * True while only BitTorrent clients announced it: the tracker knows its
+   * id's first 20 bytes alone, and no name (its name is those 40 hex
+   * digits, its size 0). It is not listed and not found by name.
+   */
+  readonly truncated: boolean;
 }
 
 /** A tracked peer, as a snapshot. */
@@ -85,10 +130,12 @@ export interface PeerRecord {
   readonly port: number;
   /** True for an IPv6 address (IPv4-mapped sources arrive as IPv4). */
   readonly ipv6: boolean;
-  /** The peer's 16-byte id (a copy). */
+  /** The peer's 16-byte id (a copy; a BitTorrent client's last 16 of 20). */
   readonly peerId: Uint8Array;
-  /** Time of its last REGISTER, KEEPALIVE or BECOME_SEEDER. */
+  /** Time of its last REGISTER, KEEPALIVE or BECOME_SEEDER, or announce. */
   readonly lastSeenMs: number;
+  /** True for a BitTorrent client (it announced over BEP 15). */
+  readonly bittorrent: boolean;
 }
 
 /** One peer holding one file, as a snapshot. */
@@ -123,6 +170,8 @@ export interface RegistryTotals {
   ipv4Peers: number;
   /** Peers whose address is IPv6. */
   ipv6Peers: number;
+  /** Peers that are BitTorrent clients (the rest are Shoal peers). */
+  bittorrentPeers: number;
 }
 
 /** One file in `SwarmRegistry.topFiles`. */
@@ -164,6 +213,14 @@ export interface PeerRequest {
    * the one listed (see `SwarmRegistry.filesByName`).
    */
   name?: string | undefined;
+  /**
+   * The reply the peers go in: Shoal's PEER_LIST (both families, 8 or 20
+   * bytes a peer) or a BEP 15 announce reply (the requester's family only,
+   * 6 or 18 bytes a peer, after 20 bytes).
+   *
+   * @default {"shoal"}
+   */
+  format?: "shoal" | "bep15";
 }
 
 /**
@@ -171,6 +228,8 @@ export interface PeerRequest {
  * PEER_LIST but the txid and file id. Valid until the next pick.
  */
 export interface PeerPick {
+  /** The full id of the claim listed (the swarm key, then its tail). */
+  readonly id: Uint8Array;
   /** The name to list. */
   readonly name: string;
   /** The size of that claim. */

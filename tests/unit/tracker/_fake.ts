@@ -5,9 +5,14 @@
  * @module
  */
 import {
+  type Bep15Event,
+  type Bep15Reply,
+  type Bep15Request,
   createMessage,
+  encodeBep15Request,
   type FileAnnouncement,
   type Message,
+  parseBep15Reply,
   parseMessage,
   type RequestQuery,
 } from "@shoal/protocol";
@@ -80,6 +85,40 @@ export class FakeTracker {
   /** Sends a message and returns the decoded reply. */
   send(message: Outgoing, source: DatagramSource): Message | null {
     return this.exchange(message, source).reply;
+  }
+
+  /** Sends a BEP 15 request; returns the decoded reply and the byte sizes. */
+  bep15(
+    request: Bep15Request,
+    source: DatagramSource,
+  ): { reply: Bep15Reply | null; requestBytes: number; replyBytes: number } {
+    const bytes = encodeBep15Request(request);
+    const reply = this.raw(bytes, source);
+    if (reply === null) {
+      return { reply: null, requestBytes: bytes.byteLength, replyBytes: 0 };
+    }
+    const decoded = parseBep15Reply(
+      reply,
+      source.hostname.includes(":") ? 6 : 4,
+    );
+    if (decoded.txid !== request.txid) {
+      throw new Error("reply has the wrong txid");
+    }
+    return {
+      reply: decoded,
+      requestBytes: bytes.byteLength,
+      replyBytes: reply.byteLength,
+    };
+  }
+
+  /** A BitTorrent client at a source with a fresh connection id. */
+  client(hostname: string, udpPort = 6881, tcpPort = 6881): FakeClient {
+    return new FakeClient(this, { hostname, port: udpPort }, tcpPort);
+  }
+
+  /** A fresh transaction id. */
+  txid(): number {
+    return this.#txid++;
   }
 
   /** Gets a cookie for a source with CONNECT. */
@@ -163,6 +202,72 @@ export class FakePeer {
 
   list(query: string, offset = 0): Message | null {
     return this.send({ kind: "list", cookie: this.cookie, query, offset });
+  }
+}
+
+/** What a {@linkcode FakeClient} announce says. */
+export interface AnnounceOptions {
+  /** Bytes left: 0 for a seeder. @default {1000} */
+  left?: bigint;
+  /** @default {"started"} */
+  event?: Bep15Event;
+  /** @default {-1} */
+  numWant?: number;
+  /** The TCP port, when not the client's. */
+  port?: number;
+}
+
+/** A BitTorrent client talking BEP 15 to a {@linkcode FakeTracker}. */
+export class FakeClient {
+  readonly peerId = crypto.getRandomValues(new Uint8Array(20));
+  connectionId: bigint;
+
+  constructor(
+    readonly tracker: FakeTracker,
+    readonly source: DatagramSource,
+    readonly port: number,
+  ) {
+    this.connectionId = this.connect();
+  }
+
+  /** Sends connect; returns the connection id. */
+  connect(): bigint {
+    const { reply } = this.tracker.bep15(
+      { action: "connect", txid: this.tracker.txid() },
+      this.source,
+    );
+    if (reply?.action !== "connect") throw new Error("no connection id");
+    return reply.connectionId;
+  }
+
+  /** Announces an infohash (20 bytes; a 32-byte id is cut). */
+  announce(infohash: Uint8Array, options: AnnounceOptions = {}) {
+    return this.tracker.bep15({
+      action: "announce",
+      connectionId: this.connectionId,
+      txid: this.tracker.txid(),
+      infohash: infohash.subarray(0, 20),
+      peerId: this.peerId,
+      downloaded: 0n,
+      left: options.left ?? 1000n,
+      uploaded: 0n,
+      event: options.event ?? "started",
+      ip: 0,
+      key: 1,
+      numWant: options.numWant ?? -1,
+      port: options.port ?? this.port,
+      options: new Uint8Array(0),
+    }, this.source);
+  }
+
+  /** Scrapes infohashes (20 bytes each; longer ids are cut). */
+  scrape(infohashes: Uint8Array[]) {
+    return this.tracker.bep15({
+      action: "scrape",
+      connectionId: this.connectionId,
+      txid: this.tracker.txid(),
+      infohashes: infohashes.map((hash) => hash.subarray(0, 20)),
+    }, this.source);
   }
 }
 

@@ -132,3 +132,36 @@ Deno.test("a file stays in LIST order under its shown name", () => {
     "d.bin",
   ]);
 });
+
+Deno.test("ids that share their first 20 bytes are one file: the rest of the id is a claim, voted like the name", () => {
+  const registry = new SwarmRegistry();
+  // A stranger registers first a forged id: the real one's swarm key
+  // (what BitTorrent clients announce), another tail and name.
+  const forged = { ...REAL, id: REAL.id.slice(), name: "real.bin.exe" };
+  forged.id.fill(0xee, 20);
+  assert.equal(registry.register(who("10.0.0.66"), [forged], 0), "ok");
+  assert.equal(registry.register(who("10.0.0.1"), [REAL], 0), "ok");
+  assert.equal(registry.register(who("10.0.0.2"), [REAL], 0), "ok");
+  assert.equal(registry.stats.files, 1);
+  const record = registry.fileById(REAL.id)!;
+  assert.equal(registry.fileById(forged.id), record);
+  assert.equal(record.holderCount, 3);
+  // Two addresses against one: the real id and name are shown.
+  assert.deepEqual(record.id, REAL.id);
+  assert.deepEqual(registry.list("", 0).files.map((f) => f.id), [REAL.id]);
+  // Asked by a name, the answer carries the id of that name's claim.
+  const pick = (name: string) =>
+    registry.pick(record, {
+      wanted: 10,
+      requesterHost: "10.0.0.9",
+      requesterUdpPort: 1,
+      nowMs: 0,
+      name,
+    }).id.slice();
+  assert.deepEqual(pick("real.bin"), REAL.id);
+  assert.deepEqual(pick("real.bin.exe"), forged.id);
+  assert.deepEqual(
+    registry.candidates([record], "real.bin.exe").map((f) => f.id),
+    [forged.id],
+  );
+});

@@ -78,6 +78,7 @@ Deno.test("SwarmRegistry.totals follow leaves, expiry and a leecher turning seed
     leechers: 1,
     ipv4Peers: 1,
     ipv6Peers: 1,
+    bittorrentPeers: 0,
   });
   registry.becomeSeeder(whoFrom("10.0.0.1"), f, 10);
   assert.deepEqual(registry.totals, {
@@ -85,6 +86,7 @@ Deno.test("SwarmRegistry.totals follow leaves, expiry and a leecher turning seed
     leechers: 0,
     ipv4Peers: 1,
     ipv6Peers: 1,
+    bittorrentPeers: 0,
   });
   registry.leave(whoFrom("::1", 7001));
   assert.deepEqual(registry.totals, {
@@ -92,6 +94,7 @@ Deno.test("SwarmRegistry.totals follow leaves, expiry and a leecher turning seed
     leechers: 0,
     ipv4Peers: 1,
     ipv6Peers: 0,
+    bittorrentPeers: 0,
   });
   registry.sweep(5_000);
   assert.deepEqual(registry.totals, {
@@ -99,6 +102,7 @@ Deno.test("SwarmRegistry.totals follow leaves, expiry and a leecher turning seed
     leechers: 0,
     ipv4Peers: 0,
     ipv6Peers: 0,
+    bittorrentPeers: 0,
   });
 });
 
@@ -191,7 +195,7 @@ Deno.test("summaryLine() says files, peers, requests, drops and uptime in one li
   );
   assert.equal(
     line,
-    "1 file, 1 peer (1 IPv4, 0 IPv6), 1 seeding, 0 leeching; 2 requests, 0 dropped; up 5 s",
+    "1 file, 1 peer (1 IPv4, 0 IPv6; 0 BitTorrent), 1 seeding, 0 leeching; 2 requests (0 BitTorrent), 0 dropped; up 5 s",
   );
 });
 

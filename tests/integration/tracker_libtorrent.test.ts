@@ -1,0 +1,245 @@
+/**
+ * The Shoal tracker serves a real BitTorrent client: python3-libtorrent
+ * (Debian's 2.0.8) announces a v2 torrent to `udp://127.0.0.1:PORT/announce`
+ * (BEP 15, the 20-byte truncated infohash) on the tracker process while a
+ * real Shoal seeder of the same file registers its 32-byte file id. Each
+ * must be in the other's peer list: libtorrent connects to the Shoal
+ * seeder's address, and Shoal's TrackerClient REQUEST by id lists
+ * libtorrent. Scrape and "stopped" as libtorrent sends them. Loopback
+ * only; skipped with a note when libtorrent is missing.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fromHex } from "@shoal/protocol";
+import * as h from "../_helpers/mod.ts";
+import { TrackerClient } from "../../peer/tracker_client.ts";
+
+const PYTHON = "/usr/bin/python3";
+const LT_MAKE = new URL("../fixtures/lt_make_torrent.py", import.meta.url)
+  .pathname;
+const LT_CLIENT = new URL("../fixtures/lt_tracker_client.py", import.meta.url)
+  .pathname;
+const HAS_LIBTORRENT = await new Deno.Command(PYTHON, {
+  args: ["-c", "import libtorrent"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((out) => out.success, () => false);
+
+if (!HAS_LIBTORRENT) {
+  // deno-lint-ignore no-console
+  console.warn(
+    `Skipping the libtorrent tracker test: ${PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)`,
+  );
+}
+
+/** One line lt_tracker_client.py prints. */
+interface LtEvent {
+  event: string;
+  [field: string]: unknown;
+}
+
+/** lt_tracker_client.py as a process: its events, and commands to it. */
+class LibtorrentClient implements AsyncDisposable {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly events: LtEvent[] = [];
+  readonly #reading: Promise<void>;
+  #stderr = "";
+  readonly #stderrDone: Promise<void>;
+
+  constructor(args: string[]) {
+    const child = new Deno.Command(PYTHON, {
+      args: [LT_CLIENT, ...args],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    this.#reading = (async () => {
+      let pending = "";
+      for await (
+        const chunk of child.stdout.pipeThrough(
+          new TextDecoderStream(),
+        )
+      ) {
+        pending += chunk;
+        const lines = pending.split("\n");
+        pending = lines.pop()!;
+        for (const line of lines) {
+          if (line.trim()) this.events.push(JSON.parse(line));
+        }
+      }
+    })();
+    this.#stderrDone = (async () => {
+      for await (
+        const chunk of child.stderr.pipeThrough(
+          new TextDecoderStream(),
+        )
+      ) this.#stderr += chunk;
+    })();
+  }
+
+  /** Waits (bounded) for an event that `match` accepts. */
+  waitFor(
+    what: string,
+    match: (event: LtEvent) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<LtEvent> {
+    return h.waitUntil(
+      `libtorrent: ${what} (events so far: ${
+        JSON.stringify(this.events)
+      }; stderr: ${this.#stderr})`,
+      () => this.events.find(match),
+      timeoutMs,
+    );
+  }
+
+  async send(command: string): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode(`${command}\n`));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.send("quit");
+      await this.#writer.close();
+    } catch {
+      // Already gone.
+    }
+    const exited = await Promise.race([
+      this.#child.status.then(() => true),
+      h.sleep(5_000).then(() => false),
+    ]);
+    if (!exited) {
+      this.#child.kill("SIGKILL");
+      await this.#child.status;
+    }
+    await this.#reading;
+    await this.#stderrDone;
+  }
+}
+
+/** A TCP port free on 127.0.0.1 now. */
+function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return (listener.addr as Deno.NetAddr).port;
+}
+
+Deno.test({
+  name:
+    "libtorrent announcing a v2 torrent and a Shoal seeder of the same file are in each other's peer lists on the Shoal tracker",
+  ignore: !HAS_LIBTORRENT,
+  async fn() {
+    await using dir = await h.tempDir();
+    const seedDir = join(dir.path, "seed");
+    const ltDir = join(dir.path, "lt");
+    await Deno.mkdir(seedDir);
+    await Deno.mkdir(ltDir);
+    const file = join(seedDir, "both.bin");
+    await h.makeFile(file, 1_500_000, 17);
+    const torrent = join(dir.path, "both.torrent");
+    const made = await h.runToExit(PYTHON, [
+      LT_MAKE,
+      String(512 * 1024),
+      file,
+      torrent,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const fileId = fromHex(made.stdout.trim())!;
+    assert.equal(fileId.byteLength, 32);
+
+    const tracker = await h.startTrackerProcess(["--stats-port", "0"]);
+    const statsUrl = (await tracker.waitFor(/stats on (http:\S+)\/stats/))[1]!;
+    try {
+      const seeder = await h.startSeeder(tracker, [file], seedDir, [
+        "--host",
+        "127.0.0.1",
+      ]);
+      try {
+        await using shoal = await TrackerClient.open({
+          host: tracker.host,
+          port: tracker.port,
+        });
+        const peersOfFile = async () => {
+          const found = await shoal.request({ id: fileId });
+          return found.kind === "peers" ? found.peers : [];
+        };
+        // The Shoal seeder registered the 32-byte id: libtorrent's v2 infohash.
+        await h.waitUntil(
+          "the Shoal seeder's registration",
+          async () =>
+            (await peersOfFile()).some((peer) => peer.port === seeder.port) ||
+            null,
+          20_000,
+        );
+
+        const ltPort = freePort();
+        await using lt = new LibtorrentClient([
+          torrent,
+          ltDir,
+          String(ltPort),
+          `udp://${tracker.host}:${tracker.port}/announce`,
+          "60",
+        ]);
+        // libtorrent got the Shoal seeder from the tracker and tried it.
+        const reply = await lt.waitFor(
+          "a tracker reply",
+          (e) => e.event === "tracker_reply" || e.event === "tracker_error",
+        );
+        assert.equal(reply.event, "tracker_reply", JSON.stringify(reply));
+        assert.ok((reply.peers as number) >= 1, JSON.stringify(reply));
+        await lt.waitFor(
+          `a connection to the Shoal seeder on port ${seeder.port}`,
+          (e) =>
+            e.event === "peer" && e.ip === "127.0.0.1" &&
+            e.port === seeder.port,
+        );
+
+        // Shoal's REQUEST by id lists libtorrent, as a leecher.
+        const listed = await h.waitUntil(
+          "libtorrent in the Shoal peer list",
+          async () =>
+            (await peersOfFile()).find((peer) => peer.port === ltPort),
+          10_000,
+        );
+        assert.deepEqual(listed, {
+          host: "127.0.0.1",
+          port: ltPort,
+          complete: false,
+        });
+
+        // Scrape: the Shoal seeder and libtorrent, counted together.
+        await lt.send("scrape");
+        const scrape = await lt.waitFor(
+          "a scrape reply",
+          (e) => e.event === "scrape",
+        );
+        assert.deepEqual(
+          { complete: scrape.complete, incomplete: scrape.incomplete },
+          { complete: 1, incomplete: 1 },
+        );
+        const stats = await (await fetch(`${statsUrl}/stats`)).json();
+        assert.equal(stats.peersByProtocol.bittorrent, 1);
+        assert.ok(stats.bittorrentRequests.announce >= 1);
+        assert.ok(stats.bittorrentRequests.scrape >= 1);
+
+        // Removing the torrent announces "stopped": it leaves the list.
+        await lt.send("remove");
+        await h.waitUntil(
+          "libtorrent gone from the Shoal peer list after stopped",
+          async () =>
+            (await peersOfFile()).some((peer) => peer.port === ltPort)
+              ? null
+              : true,
+          10_000,
+        );
+        const after = await (await fetch(`${statsUrl}/stats`)).json();
+        assert.equal(after.peersByProtocol.bittorrent, 0);
+      } finally {
+        await seeder.stop();
+      }
+    } finally {
+      assert.equal(await tracker.stop(), 0);
+    }
+  },
+});
