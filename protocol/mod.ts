@@ -38,6 +38,8 @@ export { createMessage, parseBody, parseMessage } from "./messages.ts";
 export {
   fileAnnouncementBytes,
   fileSummaryBytes,
+  PEER_BITTORRENT,
+  PEER_COMPLETE,
   peerListBaseBytes,
 } from "./tracker_messages.ts";
 export { createChunkDataPrefix } from "./peer_messages.ts";

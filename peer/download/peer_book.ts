@@ -95,7 +95,9 @@ export class PeerBook {
    * @param peers where they listen
    * @returns how many were added
    */
-  add(peers: Iterable<{ host: string; port: number }>): number {
+  add(
+    peers: Iterable<{ host: string; port: number; bittorrent?: boolean }>,
+  ): number {
     let added = 0;
     for (const peer of peers) {
       const key = peerKey(peer);
@@ -108,7 +110,9 @@ export class PeerBook {
         failures: 0,
         retryAtMs: 0,
         lastGoodMs: 0,
-        protocol: "shoal",
+        // A tracker that saw it announce over BEP 15 says it is a
+        // BitTorrent client: no Shoal handshake to wait out first.
+        protocol: peer.bittorrent ? "bittorrent" : "shoal",
       });
       added++;
     }

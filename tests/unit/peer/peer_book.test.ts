@@ -22,3 +22,13 @@ Deno.test("PeerBook keeps at most its bound, forgetting peers that failed and ne
   assert.equal(book.size, 3);
   assert.equal(book.add([peer(4)]), 0, "a known peer is not added twice");
 });
+
+Deno.test("PeerBook opens a peer the tracker flags as a BitTorrent client in BitTorrent at once", () => {
+  const book = new PeerBook();
+  book.add([
+    { host: "127.0.0.1", port: 7000 },
+    { host: "127.0.0.1", port: 6881, bittorrent: true },
+  ]);
+  assert.equal(book.protocolOf("127.0.0.1:7000"), "shoal");
+  assert.equal(book.protocolOf("127.0.0.1:6881"), "bittorrent");
+});
