@@ -11,6 +11,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import { getLogger } from "@logtape/logtape";
 import {
   Bitfield,
   bytesEqual,
@@ -46,6 +47,8 @@ import {
 import { RateMeter } from "./rate_meter.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
+
+const logger = getLogger(["shoal", "peer", "download"]);
 
 export {
   DownloadError,
@@ -725,6 +728,10 @@ class Download {
           misbehaved: event.code === "misbehaved",
         });
       case "speaks_bittorrent":
+        logger.debug(
+          "Peer {peer} did not answer in Shoal: asking it in BitTorrent",
+          { peer: peerKey(event) },
+        );
         this.#book.speaksBitTorrent(peerKey(event));
         return;
       case "write_failed":

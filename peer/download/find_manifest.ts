@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { toHex } from "@shoal/protocol";
 import {
   fetchManifest,
@@ -23,6 +24,8 @@ import {
   raceManifest,
 } from "./manifest_race.ts";
 import type { KnownPeer, PeerBook } from "./peer_book.ts";
+
+const logger = getLogger(["shoal", "peer", "download"]);
 
 /**
  * The file a tracker answer names, or the error to show.
@@ -128,6 +131,10 @@ export async function manifestFromPeers(
       asking.delete(key);
       if (error instanceof SpeaksBitTorrentError) {
         // Not a failure: it is asked again at once, in BitTorrent.
+        logger.debug(
+          "Peer {peer} did not answer in Shoal: asking it in BitTorrent",
+          { peer: key },
+        );
         options.book.speaksBitTorrent(key);
         return;
       }
