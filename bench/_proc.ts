@@ -6,11 +6,14 @@
  * @module
  */
 import { open } from "node:fs/promises";
+import { withoutPublicDht } from "./_shoal_args.ts";
 
 /** Default time to wait for a stopped process to exit. */
 const STOP_GRACE_MS = 3_000;
 /** How often the peak RSS of a running process is sampled. */
 const RSS_POLL_MS = 25;
+/** A process tree that has not grown for this long is looked at less often. */
+const TREE_SETTLED_MS = 1_000;
 /** Lines of output kept in memory per process (the log file has all). */
 const MAX_KEPT_LINES = 400;
 
@@ -24,6 +27,34 @@ export interface SpawnOptions {
   logPath?: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /**
+   * Also sample every process the program starts, and theirs: for
+   * `deno task`, whose real work runs in a grandchild (the launcher starts
+   * the peer). @default {false}
+   */
+  tree?: boolean;
+  /** Called with each output line and the milliseconds from spawn to its arrival. */
+  onLine?: (line: string, atMs: number) => void;
+}
+
+/** One process of a sampled tree: the program itself (depth 0) or a descendant. */
+export interface TreeMember {
+  pid: number;
+  /** 0 for the program, 1 for its children, 2 for theirs. */
+  depth: number;
+  /** Milliseconds from the program's spawn to the first poll that saw it. */
+  seenMs: number;
+  /** Its own peak RSS (VmHWM), bytes, as last sampled. */
+  peakBytes: number;
+  /** Its CPU time (user + system), seconds, as last sampled. */
+  cpuSeconds: number;
+}
+
+interface Member {
+  depth: number;
+  seenMs: number;
+  peakKiB: number;
+  cpuTicks: number;
 }
 
 /** A child process the benchmark owns. */
@@ -32,8 +63,12 @@ export class BenchProcess {
   readonly child: Deno.ChildProcess;
   readonly lines: string[] = [];
   readonly startedMs: number;
-  #peakKiB = 0;
-  #cpuTicks = 0;
+  /** The program (first) and, with `tree`, each descendant seen, by PID. */
+  readonly #members = new Map<number, Member>();
+  readonly #tree: boolean;
+  readonly #lineHook: ((line: string, atMs: number) => void) | undefined;
+  #polls = 0;
+  #lastGrowthMs: number;
   #execed = false;
   #exitedMs: number | null = null;
   #status: Deno.CommandStatus | null = null;
@@ -42,10 +77,23 @@ export class BenchProcess {
   #exited: Promise<Deno.CommandStatus>;
   #drained: Promise<void>;
 
-  constructor(name: string, child: Deno.ChildProcess, logPath?: string) {
+  constructor(
+    name: string,
+    child: Deno.ChildProcess,
+    options: Pick<SpawnOptions, "logPath" | "tree" | "onLine"> = {},
+  ) {
     this.name = name;
     this.child = child;
     this.startedMs = performance.now();
+    this.#tree = options.tree ?? false;
+    this.#lineHook = options.onLine;
+    this.#lastGrowthMs = this.startedMs;
+    this.#members.set(child.pid, {
+      depth: 0,
+      seenMs: 0,
+      peakKiB: 0,
+      cpuTicks: 0,
+    });
     this.#timer = setInterval(() => this.samplePeak(), RSS_POLL_MS);
     this.#exited = child.status.then((status) => {
       this.#exitedMs = performance.now();
@@ -53,7 +101,7 @@ export class BenchProcess {
       clearInterval(this.#timer);
       return status;
     });
-    this.#drained = this.#drain(logPath);
+    this.#drained = this.#drain(options.logPath);
   }
 
   /** The program's PID. */
@@ -71,12 +119,39 @@ export class BenchProcess {
     return this.#exitedMs === null ? null : this.#exitedMs - this.startedMs;
   }
 
-  /** Peak RSS seen so far (VmHWM), in bytes. */
+  /**
+   * Peak RSS seen so far (VmHWM), in bytes; with `tree`, the largest peak of
+   * any one process of the tree (for `deno task peer`: the peer's).
+   */
   get peakBytes(): number {
-    return this.#peakKiB * 1024;
+    let kib = 0;
+    for (const m of this.#members.values()) kib = Math.max(kib, m.peakKiB);
+    return kib * 1024;
   }
 
-  /** Reads VmHWM once; a process that has exited keeps its last value. */
+  /** The sum of each sampled process's own peak RSS, in bytes (an upper bound). */
+  get treePeakBytes(): number {
+    let kib = 0;
+    for (const m of this.#members.values()) kib += m.peakKiB;
+    return kib * 1024;
+  }
+
+  /** The processes sampled so far: the program first, then descendants as seen. */
+  get members(): TreeMember[] {
+    return [...this.#members].map(([pid, m]) => ({
+      pid,
+      depth: m.depth,
+      seenMs: m.seenMs,
+      peakBytes: m.peakKiB * 1024,
+      cpuSeconds: m.cpuTicks / CLOCK_TICKS_PER_SECOND,
+    }));
+  }
+
+  /**
+   * Reads VmHWM and CPU time once (with `tree`, of every process of the
+   * tree, looking for new ones); a process that has exited keeps its last
+   * values.
+   */
   samplePeak(): void {
     if (this.#exitedMs !== null) return;
     if (!this.#execed) {
@@ -84,15 +159,50 @@ export class BenchProcess {
       if (readCmdline(this.pid) === SELF_CMDLINE) return;
       this.#execed = true;
     }
-    const kib = readStatusKiB(this.pid, "VmHWM");
-    if (kib !== null && kib > this.#peakKiB) this.#peakKiB = kib;
-    const ticks = readCpuTicks(this.pid);
-    if (ticks !== null) this.#cpuTicks = ticks;
+    this.#polls++;
+    // A tree grows at its start (deno task, the launcher, the peer): look
+    // for new processes at every poll until it has not grown for a while,
+    // then at every 8th (a look costs ~1 ms: every thread's list).
+    const sinceGrowthMs = performance.now() - this.#lastGrowthMs;
+    if (
+      this.#tree && (sinceGrowthMs < TREE_SETTLED_MS || this.#polls % 8 === 0)
+    ) {
+      this.#discover(performance.now() - this.startedMs);
+    }
+    for (const [pid, m] of this.#members) {
+      const kib = readStatusKiB(pid, "VmHWM");
+      if (kib !== null && kib > m.peakKiB) m.peakKiB = kib;
+      const ticks = readCpuTicks(pid);
+      if (ticks !== null) m.cpuTicks = ticks;
+    }
   }
 
-  /** CPU time (user + system, all threads) used so far, as last sampled, in seconds. */
+  /**
+   * CPU time (user + system, all threads) used so far, as last sampled, in
+   * seconds; with `tree`, summed over the tree.
+   */
   get cpuSeconds(): number {
-    return this.#cpuTicks / CLOCK_TICKS_PER_SECOND;
+    let ticks = 0;
+    for (const m of this.#members.values()) ticks += m.cpuTicks;
+    return ticks / CLOCK_TICKS_PER_SECOND;
+  }
+
+  #discover(sinceSpawnMs: number): void {
+    const before = this.#members.size;
+    for (const [pid, m] of [...this.#members]) {
+      for (const child of childPids(pid)) {
+        if (this.#members.has(child)) continue;
+        // Between fork and exec a child still shows its parent's memory.
+        if (readCmdline(child) === readCmdline(pid)) continue;
+        this.#members.set(child, {
+          depth: m.depth + 1,
+          seenMs: sinceSpawnMs,
+          peakKiB: 0,
+          cpuTicks: 0,
+        });
+      }
+    }
+    if (this.#members.size > before) this.#lastGrowthMs = performance.now();
   }
 
   /**
@@ -101,13 +211,15 @@ export class BenchProcess {
    * right to write /proc/PID/clear_refs).
    */
   resetPeak(): void {
-    try {
-      Deno.writeTextFileSync(`/proc/${this.pid}/clear_refs`, "5");
-      this.#peakKiB = 0;
-      this.samplePeak();
-    } catch {
-      // Not allowed: the peak then covers the whole life of the process.
+    for (const [pid, m] of this.#members) {
+      try {
+        Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+        m.peakKiB = 0;
+      } catch {
+        // Not allowed, or gone: the peak then covers the process's whole life.
+      }
     }
+    this.samplePeak();
   }
 
   /** Resolves with the first output line matching `re`, or rejects on timeout/exit. */
@@ -223,6 +335,7 @@ export class BenchProcess {
   }
 
   #onLine(line: string): void {
+    this.#lineHook?.(line, performance.now() - this.startedMs);
     this.lines.push(line);
     if (this.lines.length > MAX_KEPT_LINES) this.lines.splice(0, 100);
     for (const waiter of this.#waiters) {
@@ -230,6 +343,25 @@ export class BenchProcess {
       if (m) waiter.resolve(m);
     }
   }
+}
+
+/** The PIDs of a process's children (from every thread's `children` list). */
+function childPids(pid: number): number[] {
+  const pids: number[] = [];
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const text = Deno.readTextFileSync(
+        `/proc/${pid}/task/${task.name}/children`,
+      );
+      for (const word of text.split(" ")) {
+        const child = Number(word);
+        if (word && Number.isInteger(child)) pids.push(child);
+      }
+    }
+  } catch {
+    // Gone, or a thread ended meanwhile: the next poll looks again.
+  }
+  return pids;
 }
 
 function readCmdline(pid: number | "self"): string | null {
@@ -260,14 +392,15 @@ export function spawnProcess(
   options: SpawnOptions,
 ): BenchProcess {
   const child = new Deno.Command(program, {
-    args: options.args,
+    // A peer never reaches the public DHT from a benchmark.
+    args: withoutPublicDht(options.args, program),
     cwd: options.cwd ?? Deno.cwd(),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
     ...(options.env ? { env: options.env } : {}),
   }).spawn();
-  const proc = new BenchProcess(name, child, options.logPath);
+  const proc = new BenchProcess(name, child, options);
   live.add(proc);
   return proc;
 }

@@ -4,7 +4,48 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import { PEER_V8_FLAGS } from "../peer/launch.ts";
+
+/**
+ * The command line with `--no-dht` added when it starts a Shoal peer that
+ * was given neither `--no-dht` nor `--dht-bootstrap`. A peer's DHT joins
+ * the public routers by default; tests, benchmarks and the demo may send
+ * traffic to loopback only, so every place that starts a peer for them
+ * (tests/_helpers/peers.ts `spawnDenoWith`, bench/_proc.ts `spawnProcess`,
+ * demo/main.ts) passes its command line through here. To test the DHT,
+ * give `--dht-bootstrap 127.0.0.1:PORT` (a loopback node: the peer then
+ * sends nothing anywhere else, see peer/dht/address_policy.ts).
+ *
+ * @param args every argument after the executable
+ * @param binary the executable (a compiled `shoal-peer` or installed
+ *   `shoal` is a peer too)
+ * @returns the arguments, with `--no-dht` at the end when needed
+ * @example
+ * ```ts
+ * import { withoutPublicDht } from "./_shoal_args.ts";
+ * withoutPublicDht(["run", "-A", "peer/main.ts", "--seed", "a"]);
+ * // [..., "--seed", "a", "--no-dht"]
+ * ```
+ */
+export function withoutPublicDht(args: string[], binary = "deno"): string[] {
+  const name = basename(binary);
+  const taskAt = args.indexOf("task");
+  const runsPeer = name === "shoal-peer" ||
+    (name === "shoal" && args[0] === "peer") ||
+    args.some((arg) => /(^|[\/])peer[\/](main|launch)\.ts$/.test(arg)) ||
+    args.some((arg, i) =>
+      /(^|[\/])shoal\.ts$/.test(arg) && args[i + 1] === "peer"
+    ) ||
+    // `deno task [--config FILE] peer ...`
+    (taskAt >= 0 && args.slice(taskAt + 1).includes("peer"));
+  if (!runsPeer) return args;
+  const decided = args.some((arg) =>
+    arg === "--no-dht" || arg === "--dht-bootstrap" ||
+    arg.startsWith("--dht-bootstrap=")
+  );
+  return decided ? args : [...args, "--no-dht"];
+}
 
 /** `deno run` arguments for a tracker on 127.0.0.1:`port`. */
 export function trackerArgs(port: number): string[] {
@@ -32,7 +73,7 @@ export const PEER_RUN_FLAGS: readonly string[] = [
   "--allow-env",
 ];
 
-/** `deno run` arguments for a peer seeding `file` into `out`. */
+/** `deno run` arguments for a peer seeding `file` into `out` (DHT off). */
 export function seederArgs(
   trackerPort: number,
   file: string,
@@ -49,13 +90,71 @@ export function seederArgs(
   ];
 }
 
-/** `deno run` arguments for a leecher of `name` into `out` that exits when done. */
+/**
+ * `deno` arguments for a leecher of `name` into `out` that exits when done,
+ * as a user starts one: `deno task peer --get NAME --no-seed` (the task
+ * runs the launcher, peer/launch.ts, which starts the peer with least
+ * privilege). With `--json`, so its progress events can be timed.
+ */
+export function leecherTaskArgs(
+  trackerPort: number,
+  name: string,
+  out: string,
+): string[] {
+  return [
+    ...taskArgs(trackerPort),
+    "--get",
+    name,
+    "--out",
+    out,
+    "--no-seed",
+    "--json",
+  ];
+}
+
+/**
+ * `deno` arguments for a seeder of `file` into `out`, as a user starts one
+ * (`deno task peer --seed FILE`), with `--json` for its hashing events.
+ */
+export function seederTaskArgs(
+  trackerPort: number,
+  file: string,
+  out: string,
+): string[] {
+  return [
+    ...taskArgs(trackerPort),
+    "--seed",
+    file,
+    "--out",
+    out,
+    "--host",
+    "127.0.0.1",
+    "--json",
+  ];
+}
+
+/**
+ * `deno run` arguments for a leecher of `name` into `out` that exits when
+ * done, started directly (no task, no launcher, all permissions; DHT off):
+ * the process measured is the peer itself.
+ */
 export function leecherArgs(
   trackerPort: number,
   name: string,
   out: string,
 ): string[] {
   return [...peerArgs(trackerPort), "--get", name, "--out", out, "--no-seed"];
+}
+
+function taskArgs(trackerPort: number): string[] {
+  // Run from the repository folder: deno.json's task "peer".
+  return [
+    "task",
+    "peer",
+    "--tracker",
+    `127.0.0.1:${trackerPort}`,
+    "--no-dht",
+  ];
 }
 
 function peerArgs(trackerPort: number): string[] {
@@ -67,5 +166,6 @@ function peerArgs(trackerPort: number): string[] {
     "peer/main.ts",
     "--tracker",
     `127.0.0.1:${trackerPort}`,
+    "--no-dht",
   ];
 }

@@ -5,6 +5,8 @@
  * and magnet links (`parseMagnet`), the download path's pull-based
  * `FrameReader` (peer/wire/frame_reader.ts) on streams cut into random
  * reads, `decodeResume` (peer/storage/resume.ts) on damaged resume files,
+ * the BitTorrent peer wire (`BtFrameDecoder` on streams, the BEP 10 and
+ * BEP 9 payload decoders, the BEP 52 hash-request math on random requests),
  * the tracker's in-place readers (protocol/tracker_fast.ts) against
  * `parseMessage`, the whole tracker handler, `decodeBencode`
  * (re-encoding what it accepts must give back the same bytes) and BEP 15
@@ -29,26 +31,41 @@
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import fc from "fast-check";
 import {
+  answerHashRequest,
   type BDict,
   Bitfield,
+  blockHashesOf,
+  type BtFrame,
+  BtFrameDecoder,
   type BValue,
   bytesEqual,
   createMessage,
   datagramDialect,
   decodeBencode,
+  decodeExtendedHandshake,
+  decodeMetadataMessage,
   dictGet,
   encodeBencode,
   encodeBep15Request,
+  encodeBtMessage,
+  encodeExtendedHandshake,
   encodeManifest,
+  encodeMetadataMessage,
   encodeTorrent,
+  type ExtendedHandshake,
   fileIdOf,
+  fileMerkle,
+  FileMerkleTree,
   FrameDecoder,
   type FrameDecoderOptions,
+  hashRequestPiece,
+  hashRequestProblem,
   type MagnetLink,
   magnetLink,
   type Manifest,
   MAX_DATAGRAM_BYTES,
   type Message,
+  type MetadataMessage,
   parseBep15Reply,
   parseBep15Request,
   parseMagnet,
@@ -59,6 +76,7 @@ import {
   sha256,
   toHex,
   type Torrent,
+  verifyHashes,
 } from "@shoal/protocol";
 import {
   bencodeBytesArb,
@@ -81,6 +99,7 @@ import {
   trackerHotDatagramArb,
 } from "./_protocol_inputs.ts";
 import { FrameReader } from "../peer/wire/frame_reader.ts";
+import { btCorpus, btStreamInput, extendedPayloadArb } from "./_bt_inputs.ts";
 import {
   decodeResume,
   encodeLegacyResumeSlot,
@@ -798,6 +817,195 @@ function fuzzBencode(
 }
 
 /**
+ * `BtFrameDecoder` on BitTorrent byte streams (handshake or not, whole,
+ * damaged and random frames, cut into random reads); every message it
+ * emits must encode again to a message that decodes the same.
+ */
+function fuzzBtFrames(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const report = newReport("BtFrameDecoder (streams)");
+  const rng = new Rng(seed ^ 0x4254_4254);
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const { bytes: input, handshake } = btStreamInput(rng, corpus);
+    const decoder = new BtFrameDecoder({
+      handshake,
+      views: rng.chance(0.5),
+      ...(rng.chance(0.2) ? { maxBitfieldBytes: rng.int(64) } : {}),
+    });
+    if (rng.chance(0.2)) decoder.expectPieces(1 + rng.int(300));
+    report.inputs++;
+    report.bytes += input.byteLength;
+    let frames = 0;
+    const emit = (frame: BtFrame) => {
+      frames++;
+      if (frame.kind === "handshake") return;
+      const again = encodeBtMessage(frame);
+      const twice = new BtFrameDecoder({ handshake: false });
+      let back: BtFrame | null = null;
+      twice.push(again, (m) => (back = m));
+      if (!isDeepStrictEqual(back as BtFrame | null, { ...frame })) {
+        throw new Error(`Cannot re-encode BitTorrent ${frame.kind}`);
+      }
+    };
+    try {
+      let at = 0;
+      while (at < input.byteLength) {
+        const next = at + 1 + rng.int(rng.chance(0.5) ? 16 : 2048);
+        decoder.push(input.subarray(at, next), emit);
+        at = next;
+      }
+      decoder.finish();
+      count(report.outcomes, frames === 0 ? "empty stream" : "clean end");
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        count(report.outcomes, `error:${error.code}`);
+      } else escaped(report, i, input, error);
+    }
+    count(report.details, framesLabel(frames));
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
+/**
+ * The BEP 10 extension handshake and BEP 9 `ut_metadata` decoders on
+ * mutated valid payloads and bencode noise: what they accept must encode
+ * again to the same fields.
+ */
+function fuzzBtExtended(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const rng = new Rng(seed ^ 0x4254_4558);
+  return fuzzEach(
+    newReport("BitTorrent extended payloads"),
+    iterations,
+    () => {
+      const roll = rng.int(100);
+      return roll < 45
+        ? mutate(rng, rng.pick(corpus))
+        : roll < 75
+        ? mutateBencode(rng, rng.pick(corpus))
+        : roll < 90
+        ? bencodeNoise(rng, 300)
+        : rng.pick(corpus);
+    },
+    (input) => {
+      const handshake = outcomeOf(
+        () => decodeExtendedHandshake(input),
+        (decoded: ExtendedHandshake) => {
+          const again = decodeExtendedHandshake(
+            encodeExtendedHandshake(decoded),
+          );
+          if (!isDeepStrictEqual(again, decoded)) {
+            throw new Error("Cannot re-encode an extension handshake");
+          }
+          return "extension handshake";
+        },
+      );
+      const metadata = outcomeOf(
+        () => decodeMetadataMessage(input),
+        (decoded: MetadataMessage) => {
+          const again = decodeMetadataMessage(encodeMetadataMessage(decoded));
+          if (!isDeepStrictEqual(again, decoded)) {
+            throw new Error("Cannot re-encode a ut_metadata message");
+          }
+          return decoded.kind;
+        },
+      );
+      return metadata.startsWith("error:") ? handshake : metadata;
+    },
+  );
+}
+
+/**
+ * `verifyHashes` and `answerHashRequest` on hash requests and `hashes`
+ * messages with random fields, for files of random shapes: a request
+ * either has a problem or an answer that verifies when it reaches the root;
+ * random hashes never verify, and nothing throws.
+ */
+function fuzzBtHashes(iterations: number, seed: number): ParserReport {
+  const rng = new Rng(seed ^ 0x4254_4853);
+  const report = newReport("BEP 52 hash requests (answer, verify)");
+  const trees = [1, 2, 3, 5, 9, 40].map((pieces) => {
+    const pieceBytes = 16 * 1024 * 2 ** rng.int(3);
+    const data = rng.bytes((pieces - 1) * pieceBytes + 1 + rng.int(pieceBytes));
+    const shape = { fileBytes: data.byteLength, pieceBytes };
+    const built = fileMerkle(data, pieceBytes)!;
+    const layer = new Uint8Array(32 * built.pieceHashes.length);
+    built.pieceHashes.forEach((hash, k) => layer.set(hash, 32 * k));
+    return { data, shape, tree: FileMerkleTree.fromPieceLayer(layer, shape) };
+  });
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const { data, shape, tree } = rng.pick(trees);
+    const top = tree.layers.treeLayers;
+    const small = (max: number) => rng.chance(0.9) ? rng.int(max) : rng.u32();
+    // Half well formed (so answers are reached), half random fields.
+    const base = rng.chance(0.5) ? rng.int(Math.max(top, 1)) : small(top + 2);
+    const length = rng.chance(0.8)
+      ? 2 ** (1 + rng.int(Math.max(top - base, 1)))
+      : small(600);
+    const request = {
+      piecesRoot: tree.root,
+      baseLayer: base,
+      index: rng.chance(0.7)
+        ? length * rng.int(Math.max(2 ** (top - base) / length, 1))
+        : small(64),
+      length,
+      proofLayers: rng.chance(0.5)
+        ? Math.max(top - base - 1, 0)
+        : small(top + 2),
+    };
+    report.inputs++;
+    report.bytes += 48;
+    try {
+      const problem = hashRequestProblem(request, shape);
+      if (problem !== null) {
+        count(report.outcomes, "refused");
+        continue;
+      }
+      const piece = hashRequestPiece(request, shape);
+      const blocks = piece === null
+        ? undefined
+        : rng.chance(0.7)
+        ? blockHashesOf(
+          data.subarray(
+            piece * shape.pieceBytes,
+            (piece + 1) * shape.pieceBytes,
+          ),
+        )
+        : rng.bytes(32 * (1 + rng.int(4)));
+      const answer = answerHashRequest(request, tree, blocks);
+      if (answer === null) {
+        count(report.outcomes, "blocks do not match");
+        continue;
+      }
+      const noise = rng.bytes(answer.byteLength);
+      if (verifyHashes({ ...request, hashes: noise }, shape, tree.root)) {
+        throw new Error("Random hashes verified");
+      }
+      count(
+        report.outcomes,
+        verifyHashes({ ...request, hashes: answer }, shape, tree.root)
+          ? "answered, verified"
+          : "answered, proof short of the root",
+      );
+    } catch (error) {
+      escaped(report, i, new Uint8Array(0), error);
+    }
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
+/**
+ * Runs the fourteen fuzzers and returns one report per parser.
  * Runs the twelve fuzzers and returns one report per parser.
  *
  * @param options iterations, seed and where to log
@@ -836,6 +1044,11 @@ export async function runFuzz(
     numRuns: CORPUS_SIZE / 4,
   });
   const magnets = fc.sample(magnetArb, { seed, numRuns: CORPUS_SIZE / 4 });
+  const btMessages = btCorpus(seed, CORPUS_SIZE);
+  const btExtended = fc.sample(extendedPayloadArb, {
+    seed,
+    numRuns: CORPUS_SIZE / 4,
+  });
   const bep15 = fc.sample(bep15DatagramArb, {
     seed,
     numRuns: CORPUS_SIZE / 2,
@@ -854,6 +1067,9 @@ export async function runFuzz(
       () => fuzzTrackerFast(iterations, seed, [...hot, ...datagrams]),
       () => fuzzTrackerHandler(iterations, seed, datagrams, bep15),
       () => fuzzBencode(iterations, seed, bencodes),
+      () => fuzzBtFrames(iterations, seed, btMessages),
+      () => fuzzBtExtended(iterations, seed, btExtended),
+      () => fuzzBtHashes(iterations, seed),
       () => fuzzBep15(iterations, seed, bep15, datagrams),
     ]
   ) {

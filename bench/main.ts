@@ -6,7 +6,9 @@
  * tracker against opentracker (bench/bep15_bench.ts), Merkle hashing against plain SHA-256
  * (bench/merkle_hash.ts), the under-attack table (bench/under_attack.ts:
  * an honest download quiet and beside each denial-of-service attack of
- * issue 21), then, with `--fuzz`, bench/fuzz.ts when it
+ * issue 21), discovery (bench/dht.ts: DHT lookups over hundreds of loopback
+ * nodes, time to the first peer through the DHT and through a tracker, the
+ * DHT's cost in an idle seeder), then, with `--fuzz`, bench/fuzz.ts when it
  * exists. Tables go to stdout, followed by one JSON line; progress goes to
  * stderr. See docs/PERFORMANCE.md.
  *
@@ -19,6 +21,13 @@ import { stopAll, withTimeout } from "./_proc.ts";
 import { runFlashCrowd } from "./flash_crowd.ts";
 import { runMerkleHash } from "./merkle_hash.ts";
 import { runUnderAttack } from "./under_attack.ts";
+import { runDhtBench } from "./dht.ts";
+import {
+  runSeedHash,
+  type SeedHashResult,
+  seedHashTable,
+} from "./seed_hash.ts";
+import { phasesTable, swarmTargets, targetsTable } from "./_swarm_report.ts";
 import { parseSize, sizeLabel } from "./_stats.ts";
 import {
   type CaseResult,
@@ -54,6 +63,9 @@ Options:
                         for 3 s; BEP 15 10,000 clients over 1,000 infohashes for
                         3 s; Merkle hashing --quick; under attack 16M, 1 run
   --no-swarm            skip the swarm benchmark
+  --no-seed-hash        skip seeding a new file (Shoal's hashing against
+                        openssl dgst -sha256, --runs runs)
+  --seed-hash-size SIZE its file size (default 1G; --quick 128M)
   --no-tracker          skip the tracker load benchmark
   --no-bep15            skip BitTorrent announces (BEP 15) to the Shoal tracker
                         against opentracker (bench/bep15_bench.ts)
@@ -65,6 +77,10 @@ Options:
   --no-attack           skip the under-attack table (64 MiB quiet and beside
                         each attack of issue 21, 3 runs; about 2 minutes)
   --attack-only LIST    under attack: only these attacks (5,6,7,8,9) besides quiet
+  --no-discovery        skip the discovery tables (bench/dht.ts: DHT lookups
+                        over 100 and 300 loopback nodes, time to first peer,
+                        an idle seeder's DHT cost over a minute, a transfer
+                        with the DHT off and on; about 2 minutes)
   --tracker-peers N     registered peers (default 100000)
   --tracker-files N     files they hold (default 10000)
   --tracker-seconds S   seconds of REQUEST/KEEPALIVE load (default 10)
@@ -173,6 +189,8 @@ async function main(args: string[]): Promise<number> {
       only: { type: "string", default: TOOLS.join(",") },
       quick: { type: "boolean", default: false },
       "no-swarm": { type: "boolean", default: false },
+      "no-seed-hash": { type: "boolean", default: false },
+      "seed-hash-size": { type: "string" },
       "no-tracker": { type: "boolean", default: false },
       "no-bep15": { type: "boolean", default: false },
       "bep15-peers": { type: "string" },
@@ -180,6 +198,7 @@ async function main(args: string[]): Promise<number> {
       "bep15-seconds": { type: "string" },
       "no-merkle": { type: "boolean", default: false },
       "no-attack": { type: "boolean", default: false },
+      "no-discovery": { type: "boolean", default: false },
       "attack-only": { type: "string" },
       "tracker-peers": { type: "string" },
       "tracker-files": { type: "string" },
@@ -244,6 +263,7 @@ async function main(args: string[]): Promise<number> {
   const repo = values.repo ? { repoDir: resolve(values.repo) } : {};
   const started = new Date();
   let swarm: CaseResult[] = [];
+  let seedHash: SeedHashResult | null = null;
   let tracker: TrackerBenchResult | null = null;
   let bep15: Bep15BenchResult | null = null;
   let fuzz: string | null = null;
@@ -254,6 +274,14 @@ async function main(args: string[]): Promise<number> {
         seeders,
         runs,
         only,
+        workDir,
+        ...repo,
+      });
+    }
+    if (!values["no-seed-hash"]) {
+      seedHash = await runSeedHash({
+        size: parseSize(values["seed-hash-size"] ?? (quick ? "128M" : "1G")),
+        runs,
         workDir,
         ...repo,
       });
@@ -294,6 +322,11 @@ async function main(args: string[]): Promise<number> {
       ]);
       if (code !== 0) throw new Error(`under attack: exit ${code}`);
     }
+    if (!values["no-discovery"]) {
+      // Prints its own tables and JSON line.
+      const code = await runDhtBench(quick ? ["--quick"] : []);
+      if (code !== 0) throw new Error(`discovery: exit ${code}`);
+    }
     if (values["flash-crowd"]) {
       // Prints its own table and JSON line.
       await runFlashCrowd(
@@ -324,6 +357,23 @@ async function main(args: string[]): Promise<number> {
         `"vs shoal" = that tool's figure / Shoal's (time < 1 is faster than Shoal)\n`,
     );
     console.log(swarmTable(swarm));
+    console.log(
+      `\nTargets of issue 16 (Shoal as a user starts it, deno task peer; RSS: the highest peak over the runs)\n`,
+    );
+    console.log(targetsTable(swarm));
+    console.log(
+      `\nWhere Shoal's time went: seconds from spawn, cut at its --json events (median of each part)\n`,
+    );
+    console.log(phasesTable(swarm));
+  }
+  if (seedHash) {
+    console.log(
+      `\nSeeding a new file: median of ${runs} runs, taking turns with openssl\n`,
+    );
+    console.log(seedHashTable(seedHash));
+    if (seedHash.errors.length) {
+      console.log(`errors: ${seedHash.errors.join("; ")}`);
+    }
   }
   if (tracker) {
     console.log(
@@ -357,6 +407,8 @@ async function main(args: string[]): Promise<number> {
     options: { sizes, seeders, runs, only, quick },
     code: await codeVersion(values.repo ? resolve(values.repo) : REPO_DIR),
     swarm: swarmJson(swarm),
+    targets: swarmTargets(swarm),
+    seedHash,
     tracker: tracker
       ? {
         peers: trackerPeers,

@@ -11,12 +11,11 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { infoHashOf, waitSeeders } from "./_bt.ts";
 import { concatBytes } from "./_bytes.ts";
+import { type BenchFile, makeFile, sha256File } from "./_files.ts";
 import {
   type BenchProcess,
   freeTcpPort,
@@ -35,7 +34,13 @@ import { hostReclaimed, warmFreeMemory } from "./_vm_memory.ts";
 
 /** A Shoal seeder trusts a file's bytes once its ctime is 2 s old; a margin. */
 const CTIME_SETTLE_MS = 2_500;
-import { leecherArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
+import {
+  leecherArgs,
+  leecherTaskArgs,
+  seederArgs,
+  trackerArgs,
+} from "./_shoal_args.ts";
+import { leecherPhases, type Phases, type TimedLine } from "./_phases.ts";
 import {
   mib,
   parseSize,
@@ -46,8 +51,17 @@ import {
   type Summary,
 } from "./_stats.ts";
 
-/** The programs compared. */
-export const TOOLS = ["floor", "shoal", "aria2", "libtorrent"] as const;
+/**
+ * The programs compared: "shoal" is the leecher as a user starts it
+ * (`deno task peer`), "shoal-run" the same peer started directly.
+ */
+export const TOOLS = [
+  "floor",
+  "shoal",
+  "shoal-run",
+  "aria2",
+  "libtorrent",
+] as const;
 /** One of {@linkcode TOOLS}. */
 export type Tool = typeof TOOLS[number];
 
@@ -79,8 +93,15 @@ export interface SwarmOptions {
 export interface Sample {
   /** Seconds from the leecher's start to a checked file in place. */
   seconds: number;
-  /** Peak RSS of the leecher (VmHWM), bytes. */
+  /**
+   * Peak RSS of the leecher (VmHWM), bytes; for `deno task peer`, of its
+   * largest process, the peer.
+   */
   leecherPeak: number | null;
+  /** For `deno task peer`: the task runner's, the launcher's and the peer's peaks added up. */
+  leecherTreePeak?: number;
+  /** For Shoal: where the time went, from its `--json` events. */
+  phases?: Phases;
   /** Highest peak RSS among the seeders during this run, bytes. */
   seederPeak: number | null;
   /** Peak RSS of the tracker during this run, bytes. */
@@ -89,6 +110,8 @@ export interface Sample {
   selfSeconds?: number;
   /** CPU seconds (user + system) the leecher used. */
   leecherCpuSeconds?: number;
+  /** CPU seconds all the seeders used during the run, added up. */
+  seedersCpuSeconds?: number;
   /**
    * Share of the whole machine's CPU busy during the run (every process,
    * ours included; 1 = all cores busy). High values with slow times mean
@@ -118,64 +141,7 @@ interface Env {
   close(): Promise<void>;
 }
 
-interface BenchFile {
-  path: string;
-  name: string;
-  size: number;
-  sha256: string;
-}
-
 const log = (line: string) => console.error(`[swarm] ${line}`);
-
-// ---- the test file ---------------------------------------------------------
-
-async function makeFile(workDir: string, size: number): Promise<BenchFile> {
-  const name = `shoal-bench-${sizeLabel(size)}.bin`;
-  const path = join(workDir, "files", name);
-  await Deno.mkdir(dirname(path), { recursive: true });
-  let exists = false;
-  try {
-    exists = (await Deno.stat(path)).size === size;
-  } catch {
-    exists = false;
-  }
-  if (!exists) {
-    log(`writing ${sizeLabel(size)} of random bytes to ${path}`);
-    const file = await open(path, "w");
-    const block = new Uint8Array(4 * 1024 * 1024);
-    const { randomFillSync } = await import("node:crypto");
-    try {
-      for (let done = 0; done < size; done += block.byteLength) {
-        randomFillSync(block);
-        const n = Math.min(block.byteLength, size - done);
-        await file.write(block, 0, n);
-      }
-    } finally {
-      await file.close();
-    }
-  }
-  return { path, name, size, sha256: await sha256File(path) };
-}
-
-async function sha256File(path: string): Promise<string> {
-  if (which("openssl")) {
-    const r = await runToEnd(
-      "openssl",
-      ["dgst", "-sha256", "-r", path],
-      120_000,
-    );
-    const hex = r.output.match(/^([0-9a-f]{64})/m)?.[1];
-    if (r.code === 0 && hex) return hex;
-  }
-  const hash = createHash("sha256");
-  const file = await Deno.open(path);
-  try {
-    for await (const chunk of file.readable) hash.update(chunk);
-  } catch (error) {
-    throw new Error(`Cannot hash ${path}`, { cause: error });
-  }
-  return hash.digest("hex");
-}
 
 async function removeDir(path: string): Promise<void> {
   await Deno.remove(path, { recursive: true }).catch((error) => {
@@ -197,21 +163,46 @@ function maxPeak(procs: readonly BenchProcess[]): number | null {
   return peak;
 }
 
+/** Checks a download's bytes (after the clock stopped): its size and SHA-256. */
+/** CPU seconds the processes used so far, added up (sampled now). */
+function cpuOf(procs: readonly BenchProcess[]): number {
+  let seconds = 0;
+  for (const p of procs) {
+    p.samplePeak();
+    seconds += p.cpuSeconds;
+  }
+  return seconds;
+}
+
 async function checkDownload(path: string, file: BenchFile): Promise<void> {
   const info = await Deno.stat(path);
   if (info.size !== file.size) {
     throw new Error(`${path} has ${info.size} bytes, expected ${file.size}`);
   }
+  const sha256 = await sha256File(path);
+  if (sha256 !== file.sha256) {
+    throw new Error(`${path} has SHA-256 ${sha256}, expected ${file.sha256}`);
+  }
 }
 
 // ---- Shoal -----------------------------------------------------------------
 
-async function shoalEnv(
+/** A Shoal tracker and seeders, shared by both ways of starting the leecher. */
+interface ShoalSwarm {
+  trackerPort: number;
+  tracker: BenchProcess;
+  seeds: BenchProcess[];
+  /** The file's id, as the first seeder printed it. */
+  fileId: string;
+  close(): Promise<void>;
+}
+
+async function startShoalSwarm(
   file: BenchFile,
   seeders: number,
   workDir: string,
   repoDir: string,
-): Promise<Env> {
+): Promise<ShoalSwarm> {
   const deno = Deno.execPath();
   const logs = join(workDir, "logs");
   const tag = `${sizeLabel(file.size)}x${seeders}`;
@@ -236,26 +227,58 @@ async function shoalEnv(
         logPath: join(logs, `shoal-seeder-${tag}-${k}.log`),
       }));
     }
+    const seeding = await Promise.all(
+      seeds.map((s) =>
+        s.waitForLine(/^seeding .* id ([0-9a-f]{64})/, SEEDER_READY_MS)
+      ),
+    );
     await Promise.all(
       seeds.map((s) => s.waitForLine(/serving peers on port/, SEEDER_READY_MS)),
     );
     await waitShoalPeers(trackerPort, file.name, seeders, REGISTERED_MS);
+    return { trackerPort, tracker, seeds, fileId: seeding[0]![1]!, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/**
+ * A Shoal leecher per run against one swarm: "shoal" as a user starts it
+ * (`deno task peer --get NAME --no-seed --json`: the task runner, the
+ * launcher, then the peer with least privilege), "shoal-run" the peer alone
+ * (`deno run -A peer/main.ts ...`), to show what the first two cost.
+ */
+function shoalEnv(
+  tool: "shoal" | "shoal-run",
+  swarm: ShoalSwarm,
+  file: BenchFile,
+  workDir: string,
+  repoDir: string,
+): Env {
+  const deno = Deno.execPath();
+  const tag = `${sizeLabel(file.size)}x${swarm.seeds.length}`;
+  const viaTask = tool === "shoal";
   return {
-    tool: "shoal",
-    close,
+    tool,
+    close: swarm.close,
     async runOnce(run) {
-      const out = join(workDir, "dl", "shoal");
+      const out = join(workDir, "dl", tool);
       await removeDir(out);
       await Deno.mkdir(out, { recursive: true });
-      for (const p of [tracker, ...seeds]) p.resetPeak();
-      const leecher = spawnProcess("shoal leecher", deno, {
-        args: leecherArgs(trackerPort, file.name, out),
+      for (const p of [swarm.tracker, ...swarm.seeds]) p.resetPeak();
+      const seedersCpu = cpuOf(swarm.seeds);
+      const timed: TimedLine[] = [];
+      const leecher = spawnProcess(`${tool} leecher`, deno, {
+        args: viaTask
+          ? leecherTaskArgs(swarm.trackerPort, file.name, out)
+          : [...leecherArgs(swarm.trackerPort, file.name, out), "--json"],
         cwd: repoDir,
-        logPath: join(logs, `shoal-leecher-${tag}-${run}.log`),
+        logPath: join(workDir, "logs", `${tool}-leecher-${tag}-${run}.log`),
+        tree: viaTask,
+        onLine: (line, atMs) => {
+          if (line.startsWith("{")) timed.push({ line, atMs });
+        },
       });
       try {
         const status = await leecher.waitExit(leecherTimeoutMs(file.size));
@@ -267,22 +290,31 @@ async function shoalEnv(
             `Shoal leecher exited with ${status.code}:\n${leecher.tail()}`,
           );
         }
-        await checkDownload(join(out, file.name), file);
-        const checked = leecher.lines.join("\n").match(
-          /checked .*SHA-256 ([0-9a-f]{64})\) in ([\d.]+) s/,
-        );
-        if (checked && checked[1] !== file.sha256) {
+        const exitMs = leecher.elapsedMs!;
+        const done = doneEvent(timed);
+        if (done?.fileId !== swarm.fileId) {
           throw new Error(
-            `Shoal reported SHA-256 ${checked[1]}, expected ${file.sha256}`,
+            `Shoal leecher reported file id ${done?.fileId}, the seeders ${swarm.fileId}`,
           );
         }
+        await checkDownload(join(out, file.name), file);
+        // The peer is the launcher's child: the task runner's grandchild.
+        const peerSeenMs = viaTask
+          ? leecher.members.find((m) => m.depth === 2)?.seenMs
+          : undefined;
+        const phases = leecherPhases(timed, exitMs, peerSeenMs);
         return {
-          seconds: leecher.elapsedMs! / 1000,
+          seconds: exitMs / 1000,
           leecherPeak: leecher.peakBytes || null,
+          ...(viaTask ? { leecherTreePeak: leecher.treePeakBytes } : {}),
           leecherCpuSeconds: leecher.cpuSeconds,
-          seederPeak: maxPeak(seeds),
-          trackerPeak: maxPeak([tracker]),
-          ...(checked ? { selfSeconds: Number(checked[2]) } : {}),
+          seederPeak: maxPeak(swarm.seeds),
+          seedersCpuSeconds: cpuOf(swarm.seeds) - seedersCpu,
+          trackerPeak: maxPeak([swarm.tracker]),
+          ...(typeof done.seconds === "number"
+            ? { selfSeconds: done.seconds }
+            : {}),
+          ...(phases ? { phases } : {}),
         };
       } finally {
         await leecher.stop();
@@ -290,6 +322,21 @@ async function shoalEnv(
       }
     },
   };
+}
+
+/** The leecher's `done` event. */
+function doneEvent(
+  lines: readonly TimedLine[],
+): { fileId?: unknown; seconds?: unknown } | null {
+  for (const { line } of lines) {
+    try {
+      const event = JSON.parse(line);
+      if (event?.type === "done") return event;
+    } catch {
+      // Not JSON: skipped.
+    }
+  }
+  return null;
 }
 
 // ---- the floor: socat copy, then openssl SHA-256 ---------------------------
@@ -690,6 +737,7 @@ async function btClientEnv(
       await removeDir(out);
       await Deno.mkdir(out, { recursive: true });
       for (const p of [ot.proc, ...seeds]) p.resetPeak();
+      const seedersCpu = cpuOf(seeds);
       const timeoutMs = leecherTimeoutMs(file.size);
       const leecher = spawnProcess(`${client.tool} leecher`, client.command, {
         args: client.leecherArgs(ot.torrentPath, out, timeoutMs),
@@ -714,6 +762,7 @@ async function btClientEnv(
           leecherPeak: leecher.peakBytes || null,
           leecherCpuSeconds: leecher.cpuSeconds,
           seederPeak: maxPeak(seeds),
+          seedersCpuSeconds: cpuOf(seeds) - seedersCpu,
           trackerPeak: maxPeak([ot.proc]),
           ...(selfSeconds !== null ? { selfSeconds } : {}),
         };
@@ -735,6 +784,7 @@ export async function missingFor(tool: Tool): Promise<string | null> {
   };
   switch (tool) {
     case "shoal":
+    case "shoal-run":
       return null;
     case "floor":
       return need(["socat", "openssl"]);
@@ -754,21 +804,27 @@ export async function missingFor(tool: Tool): Promise<string | null> {
   }
 }
 
+/** What the tools of one (size, seeders) case share: Shoal's swarm. */
+interface CaseShared {
+  shoal?: Promise<ShoalSwarm>;
+}
+
 async function startEnv(
   tool: Tool,
   file: BenchFile,
   seeders: number,
   options: SwarmOptions,
+  shared: CaseShared,
 ): Promise<Env> {
   const workDir = options.workDir;
+  const repoDir = options.repoDir ?? BENCH_REPO_DIR;
   switch (tool) {
     case "shoal":
-      return await shoalEnv(
-        file,
-        seeders,
-        workDir,
-        options.repoDir ?? BENCH_REPO_DIR,
-      );
+    case "shoal-run": {
+      // Both leechers download from the same tracker and seeders.
+      shared.shoal ??= startShoalSwarm(file, seeders, workDir, repoDir);
+      return shoalEnv(tool, await shared.shoal, file, workDir, repoDir);
+    }
     case "floor":
       return floorEnv(file, workDir);
     case "aria2":
@@ -813,6 +869,7 @@ export async function runSwarmBench(
       for (const seeders of options.seeders) {
         const cases = new Map<Tool, CaseResult>();
         const envs: Env[] = [];
+        const shared: CaseShared = {};
         for (const tool of options.only) {
           const result: CaseResult = {
             size,
@@ -830,7 +887,7 @@ export async function runSwarmBench(
           }
           try {
             log(`${sizeLabel(size)} x ${seeders}: starting ${tool}`);
-            envs.push(await startEnv(tool, file, seeders, options));
+            envs.push(await startEnv(tool, file, seeders, options, shared));
           } catch (error) {
             result.skipped = `setup failed: ${String(error).split("\n")[0]}`;
             log(`${tool}: ${error instanceof Error ? error.stack : error}`);
@@ -858,7 +915,11 @@ export async function runSwarmBench(
                     sample.seconds.toFixed(2)
                   } s, leecher ${mib(sample.leecherPeak)} ${
                     sample.leecherCpuSeconds?.toFixed(2)
-                  } CPU s, seeder ${mib(sample.seederPeak)}, machine busy ${
+                  } CPU s, seeder ${mib(sample.seederPeak)}${
+                    sample.seedersCpuSeconds === undefined
+                      ? ""
+                      : `, seeders ${sample.seedersCpuSeconds.toFixed(2)} CPU s`
+                  }, machine busy ${
                     ((sample.machineBusy ?? NaN) * 100).toFixed(0)
                   }%`,
                 );
@@ -908,8 +969,9 @@ export function summarizeCase(result: CaseResult): CaseSummary {
 }
 
 /**
- * The results as a text table: medians with [min-max], and each figure's
- * ratio to Shoal's in the same case (tool / Shoal).
+ * The results as a text table: medians with [min-max], each time's ratio
+ * to the floor's, and each figure's ratio to Shoal's in the same case
+ * (tool / Shoal).
  */
 export function swarmTable(results: readonly CaseResult[]): string {
   const header = [
@@ -917,6 +979,7 @@ export function swarmTable(results: readonly CaseResult[]): string {
     "tool",
     "runs",
     "time s (min-max)",
+    "vs floor",
     "vs shoal",
     "MB/s",
     "vs shoal",
@@ -933,8 +996,10 @@ export function swarmTable(results: readonly CaseResult[]): string {
   const rows: string[][] = [];
   const key = (r: CaseResult) => `${r.size}/${r.seeders}`;
   const shoal = new Map<string, CaseSummary>();
+  const floor = new Map<string, CaseSummary>();
   for (const r of results) {
     if (r.tool === "shoal") shoal.set(key(r), summarizeCase(r));
+    if (r.tool === "floor") floor.set(key(r), summarizeCase(r));
   }
   for (const r of results) {
     const label = `${sizeLabel(r.size)} x${r.seeders}`;
@@ -944,12 +1009,13 @@ export function swarmTable(results: readonly CaseResult[]): string {
         r.tool,
         "0",
         r.skipped ?? `failed: ${r.errors[0] ?? "?"}`,
-        ...Array(12).fill(""),
+        ...Array(13).fill(""),
       ]);
       continue;
     }
     const s = summarizeCase(r);
     const b = shoal.get(key(r));
+    const f = floor.get(key(r));
     const fails = r.errors.length ? ` (${r.errors.length} failed)` : "";
     rows.push([
       label,
@@ -958,6 +1024,7 @@ export function swarmTable(results: readonly CaseResult[]): string {
       `${s.seconds!.median.toFixed(2)} (${s.seconds!.min.toFixed(2)}-${
         s.seconds!.max.toFixed(2)
       })`,
+      ratio(s.seconds?.median, f?.seconds?.median),
       ratio(s.seconds?.median, b?.seconds?.median),
       s.mbPerSecond!.median.toFixed(0),
       ratio(s.mbPerSecond?.median, b?.mbPerSecond?.median),
@@ -993,8 +1060,27 @@ export function parseSizes(text: string): number[] {
   return text.split(",").map(parseSize);
 }
 
+const USAGE = `Usage: deno run -A bench/swarm.ts [options]
+
+Times one leecher per tool and run on loopback: the floor (socat copy, then
+openssl dgst -sha256), Shoal as a user starts it (deno task peer --get NAME
+--no-seed), the same peer started directly (shoal-run), aria2c and libtorrent,
+each with its own tracker and N seeders. Prints the table, the targets of
+issue 16 and where Shoal's time went, then one JSON line.
+
+Options:
+  --sizes LIST     file sizes (default 256M)
+  --seeders LIST   seeder counts (default 1)
+  --runs N         interleaved runs per case (default 1)
+  --only LIST      tools: ${TOOLS.join(",")} (default all)
+  --dir DIR        work folder (default a new temp folder, removed at the end)
+  --help           print this help`;
+
 if (import.meta.main) {
   const { parseArgs } = await import("node:util");
+  const { phasesTable, swarmTargets, targetsTable } = await import(
+    "./_swarm_report.ts"
+  );
   const { values } = parseArgs({
     args: Deno.args,
     options: {
@@ -1003,8 +1089,13 @@ if (import.meta.main) {
       runs: { type: "string", default: "1" },
       only: { type: "string", default: TOOLS.join(",") },
       dir: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   const workDir = values.dir ??
     await Deno.makeTempDir({ prefix: "shoal-bench-" });
   await Deno.chmod(workDir, 0o755);
@@ -1016,5 +1107,17 @@ if (import.meta.main) {
     workDir,
   });
   console.log(swarmTable(results));
+  console.log(`\nTargets (issue 16; RSS: the highest peak over the runs)\n`);
+  console.log(targetsTable(results));
+  console.log(
+    `\nWhere Shoal's time went (seconds, median of each part over the runs)\n`,
+  );
+  console.log(phasesTable(results));
+  console.log(JSON.stringify({
+    bench: "swarm",
+    date: new Date().toISOString(),
+    targets: swarmTargets(results),
+    results,
+  }));
   if (!values.dir) await removeDir(workDir);
 }

@@ -10,7 +10,11 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PEER_RUN_FLAGS, trackerArgs } from "../bench/_shoal_args.ts";
+import {
+  PEER_RUN_FLAGS,
+  trackerArgs,
+  withoutPublicDht,
+} from "../bench/_shoal_args.ts";
 import { formatBytes } from "../peer/progress.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -33,7 +37,8 @@ interface Child {
 
 function start(args: string[], inherit = false): Child {
   const process = new Deno.Command(Deno.execPath(), {
-    args,
+    // The demo stays on loopback: its peers do not join the public DHT.
+    args: withoutPublicDht(args),
     cwd: ROOT,
     stdin: "null",
     stdout: inherit ? "inherit" : "piped",
@@ -170,6 +175,8 @@ async function main(): Promise<number> {
           source,
           "--out",
           join(dir, `seeder${i + 1}`),
+          // The demo stays on loopback: no public DHT.
+          "--no-dht",
         ]),
     );
     children.push(...seeders);
@@ -179,7 +186,7 @@ async function main(): Promise<number> {
     console.log(
       `3. seeders:  deno task peer --tracker 127.0.0.1:${port} --seed ${
         shellWord(source)
-      } --out ${shellWord(join(dir, "seeder1"))}`,
+      } --out ${shellWord(join(dir, "seeder1"))} --no-dht`,
     );
     console.log(
       `   (${seederCount === 1 ? "1 seeder" : `${seederCount} seeders`}, ` +
@@ -192,7 +199,7 @@ async function main(): Promise<number> {
     console.log(
       `4. leecher:  deno task peer --tracker 127.0.0.1:${port} --get demo.bin --out ${
         shellWord(out)
-      } --no-seed`,
+      } --no-seed --no-dht`,
     );
     const leecher = start([
       ...peerFlags,
@@ -203,6 +210,7 @@ async function main(): Promise<number> {
       "--out",
       out,
       "--no-seed",
+      "--no-dht",
     ], true);
     children.push(leecher);
     const status = await leecher.process.status;

@@ -10,22 +10,41 @@ import { LOG_FORMATS, type LogFormat } from "../logging.ts";
 import { MAX_CONNECTIONS_PER_ADDRESS } from "./swarm/address_limit.ts";
 import { isTorrentPath, torrentOutPath } from "./torrent_paths.ts";
 
+/** The DHT routers BitTorrent clients join through (`--dht-bootstrap`). */
+export const DEFAULT_DHT_BOOTSTRAP: readonly string[] = [
+  "router.bittorrent.com:6881",
+  "dht.transmissionbt.com:6881",
+  "router.utorrent.com:6881",
+];
+
 /** The peer's usage text. */
 export const PEER_USAGE = `Usage:
   shoal peer --tracker HOST:PORT --seed FILE [--seed FILE ...] [--port 0]
   shoal peer --tracker HOST:PORT --get NAME|ID [--out downloads] [--no-seed]
   shoal peer --get FILE.torrent|MAGNET [--out downloads] [--no-seed]
+  shoal peer --seed FILE [--dht-bootstrap HOST:PORT]  (no tracker: the DHT only)
   shoal peer --make-torrent FILE [--tracker HOST:PORT] [--torrent-out PATH]
   shoal peer --tracker HOST:PORT --list [QUERY] [--json]
   shoal peer --tracker HOST:PORT --ui [--ui-port 8080] [--out downloads]
 (in the clone, "deno task peer" does the same as "shoal peer")
 
-Shares files with other Shoal peers through a tracker.
+Shares files with other Shoal peers, found through trackers and the
+BitTorrent DHT (Mainline, BEP 5).
 
 Options:
-  --tracker ADDRESS     the tracker: HOST:PORT, [IPv6]:PORT or what the tracker
-                        prints, udp://HOST:PORT (default: the udp:// tracker
-                        a .torrent or magnet link names, else 127.0.0.1:6969)
+  --tracker ADDRESS     a tracker: HOST:PORT, [IPv6]:PORT or what the tracker
+                        prints, udp://HOST:PORT; repeat for several (the peer
+                        registers with all and asks all; any may be down).
+                        Default: the udp:// trackers a .torrent or magnet link
+                        names, else 127.0.0.1:6969; but none with the DHT on
+                        when seeding or getting by id, magnet or .torrent
+                        (the DHT finds peers by id; names need a tracker)
+  --no-dht              do not join the DHT (then a tracker is needed)
+  --dht-port PORT       UDP port of the DHT node (default 0: any free port)
+  --dht-bootstrap LIST  HOST:PORT[,HOST:PORT...] to join the DHT through
+                        (default ${DEFAULT_DHT_BOOTSTRAP.join(",")});
+                        the nodes met are saved in OUT/.shoal/dht.json and
+                        reused after a restart
   --seed FILE           share FILE (repeat for several files); prints its
                         magnet link
   --get WHAT            download a file: by name (case aside when only one
@@ -38,7 +57,8 @@ Options:
                         torrent and link name that tracker
   --torrent-out PATH    where --make-torrent writes the .torrent instead
   --list [QUERY]        print the files the tracker knows (name, size, peers,
-                        short id), or those whose name contains QUERY
+                        short id), or those whose name contains QUERY (the
+                        first tracker that answers)
   --out DIR             download folder; the peer keeps its state in DIR/.shoal
                         (default downloads)
   --no-seed             exit once the download is checked, without seeding it
@@ -74,8 +94,22 @@ file, 7 tracker unreachable, 8 bad .torrent file or magnet link.`;
 /** Log levels the peer accepts. */
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 
-/** The default tracker, when neither `--tracker` nor a link names one. */
+/**
+ * The default tracker, when neither `--tracker` nor a link names one and the
+ * DHT is off (or a name must be looked up: only trackers index names).
+ */
 export const DEFAULT_TRACKER = "127.0.0.1:6969";
+
+/** Most trackers, and most DHT bootstrap nodes, one command line may name. */
+export const MAX_LISTED_ADDRESSES = 16;
+
+/** A host and port: a tracker or a DHT node. */
+export interface HostPort {
+  /** Host name or IP address (IPv6 without brackets). */
+  host: string;
+  /** Port, 1 to 65535. */
+  port: number;
+}
 
 /**
  * What `--get` names: a file by name or id, a magnet link, or a `.torrent`
@@ -89,10 +123,16 @@ export type GetTarget =
 /** Checked peer flags. */
 export interface PeerFlags {
   help: boolean;
-  trackerHost: string;
-  trackerPort: number;
-  /** True when `--tracker` was given (it wins over a link's tracker). */
+  /** `--tracker`, each once, in order; empty when none was given. */
+  trackers: HostPort[];
+  /** True when `--tracker` was given (it wins over a link's trackers). */
   trackerGiven: boolean;
+  /** Join the DHT (no `--no-dht`). */
+  dht: boolean;
+  /** `--dht-port` (0: any free port). */
+  dhtPort: number;
+  /** `--dht-bootstrap`, or the public routers. */
+  dhtBootstrap: HostPort[];
   seeds: string[];
   get: GetTarget | null;
   /** `--make-torrent FILE`: the file (absolute), or null. */
@@ -168,6 +208,7 @@ export class UsageError extends Error {
  * "/announce").
  *
  * @param text the address
+ * @param flag the flag it came with, for the message
  * @returns host and port
  * @throws {UsageError} when it is not an address with a port
  * @example
@@ -176,11 +217,13 @@ export class UsageError extends Error {
  * parseHostPort("udp://[::1]:6969/announce"); // { host: "::1", port: 6969 }
  * ```
  */
-export function parseHostPort(text: string): { host: string; port: number } {
+export function parseHostPort(text: string, flag = "--tracker"): HostPort {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
   if (scheme && scheme[1]!.toLowerCase() !== "udp") {
     throw new UsageError(
-      `--tracker "${text}": Shoal trackers speak UDP; give udp://HOST:PORT or HOST:PORT`,
+      `${flag} "${text}": ${
+        flag === "--tracker" ? "Shoal trackers speak" : "the DHT speaks"
+      } UDP; give udp://HOST:PORT or HOST:PORT`,
     );
   }
   const bare = (scheme ? text.slice(scheme[0].length) : text)
@@ -193,7 +236,7 @@ export function parseHostPort(text: string): { host: string; port: number } {
       ? "; put an IPv6 address in brackets, as in [::1]:6969"
       : "";
     throw new UsageError(
-      `--tracker "${text}" is not HOST:PORT (for example 127.0.0.1:6969 or udp://tracker.example:6969)${hint}`,
+      `${flag} "${text}" is not HOST:PORT (for example 127.0.0.1:6969 or udp://host.example:6969)${hint}`,
     );
   }
   return { host: match[1]!, port };
@@ -218,7 +261,10 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         version: { type: "boolean", short: "V", default: false },
         json: { type: "boolean", default: false },
         "log-format": { type: "string", default: "text" },
-        tracker: { type: "string" },
+        tracker: { type: "string", multiple: true },
+        "no-dht": { type: "boolean", default: false },
+        "dht-port": { type: "string" },
+        "dht-bootstrap": { type: "string" },
         seed: { type: "string", multiple: true, default: [] },
         get: { type: "string" },
         out: { type: "string", default: "downloads" },
@@ -281,7 +327,27 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   if (v["torrent-out"] !== undefined && makeTorrent === undefined) {
     throw new UsageError("--torrent-out only makes sense with --make-torrent");
   }
-  const tracker = parseHostPort(v.tracker ?? DEFAULT_TRACKER);
+  const trackers = uniqueAddresses(
+    (v.tracker ?? []).map((text) => parseHostPort(text)),
+    "--tracker",
+  );
+  if (v["no-dht"] && (v["dht-port"] ?? v["dht-bootstrap"]) !== undefined) {
+    throw new UsageError(
+      "--no-dht turns the DHT off: drop --dht-port and --dht-bootstrap, or --no-dht",
+    );
+  }
+  const dhtPortText = v["dht-port"] ?? "0";
+  const dhtPort = Number(dhtPortText);
+  if (!/^\d+$/.test(dhtPortText) || dhtPort > 65_535) {
+    throw new UsageError(
+      `--dht-port "${dhtPortText}" is not a port number (0 to 65535)`,
+    );
+  }
+  const dhtBootstrap = uniqueAddresses(
+    (v["dht-bootstrap"]?.split(",") ?? [...DEFAULT_DHT_BOOTSTRAP])
+      .map((text) => parseHostPort(text.trim(), "--dht-bootstrap")),
+    "--dht-bootstrap",
+  );
   const port = Number(v.port);
   if (!/^\d+$/.test(v.port) || port > 65_535) {
     throw new UsageError(
@@ -367,9 +433,11 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   }
   return {
     help: v.help,
-    trackerHost: tracker.host,
-    trackerPort: tracker.port,
-    trackerGiven: v.tracker !== undefined,
+    trackers,
+    trackerGiven: trackers.length > 0,
+    dht: !v["no-dht"],
+    dhtPort,
+    dhtBootstrap,
     seeds: v.seed.map((path) => resolve(cwd, path)),
     get,
     outDir: resolve(cwd, v.out),
@@ -398,6 +466,20 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   };
 }
 
+/** Each address once, in order; at most {@linkcode MAX_LISTED_ADDRESSES}. */
+function uniqueAddresses(list: HostPort[], flag: string): HostPort[] {
+  const seen = new Map<string, HostPort>();
+  for (const address of list) {
+    seen.set(`${address.host.toLowerCase()}|${address.port}`, address);
+  }
+  if (seen.size > MAX_LISTED_ADDRESSES) {
+    throw new UsageError(
+      `${flag}: ${seen.size} addresses is too many (at most ${MAX_LISTED_ADDRESSES})`,
+    );
+  }
+  return [...seen.values()];
+}
+
 /** Reads a `--get` value: a magnet link, a `.torrent` path, an id or a name. */
 function getTarget(text: string, cwd: string): GetTarget {
   // Pasted links often come with spaces around them.
@@ -424,29 +506,60 @@ export function trackerUrl(host: string, port: number): string {
 }
 
 /**
- * The first tracker in a list that a Shoal peer can reach (`udp://HOST:PORT`,
- * as {@linkcode parseHostPort} reads it); `http://` and `wss://` trackers are
- * skipped.
+ * The trackers in a list that a Shoal peer can reach (`udp://HOST:PORT`,
+ * as {@linkcode parseHostPort} reads it), each once, at most
+ * {@linkcode MAX_LISTED_ADDRESSES}; `http://` and `wss://` trackers and
+ * unreadable entries are skipped.
  *
  * @param urls tracker URLs from a `.torrent` or magnet link (untrusted)
- * @returns host and port, or null when none is a UDP tracker
+ * @returns hosts and ports, in the link's order
  * @example
  * ```ts
- * import { firstUdpTracker } from "./cli_flags.ts";
- * firstUdpTracker(["https://t.example/announce", "udp://t.example:6969/announce"]);
- * // { host: "t.example", port: 6969 }
+ * import { udpTrackers } from "./cli_flags.ts";
+ * udpTrackers(["https://t.example/announce", "udp://t.example:6969/announce"]);
+ * // [{ host: "t.example", port: 6969 }]
  * ```
  */
-export function firstUdpTracker(
-  urls: readonly string[],
-): { host: string; port: number } | null {
+export function udpTrackers(urls: readonly string[]): HostPort[] {
+  const found = new Map<string, HostPort>();
   for (const url of urls) {
+    if (found.size >= MAX_LISTED_ADDRESSES) break;
     if (!/^udp:\/\//i.test(url)) continue;
     try {
-      return parseHostPort(url);
+      const address = parseHostPort(url);
+      found.set(`${address.host.toLowerCase()}|${address.port}`, address);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
     }
   }
-  return null;
+  return [...found.values()];
+}
+
+/**
+ * The trackers a peer uses: those `--tracker` names; else those the link
+ * names; else the default one, unless the DHT is on and no tracker's index
+ * of names is needed (seeding, or getting a file by id, magnet link or
+ * `.torrent`: the DHT finds peers by id).
+ *
+ * @param flags `--tracker`, whether the DHT is on, and what the run does
+ * @param linkTrackers tracker URLs of the `.torrent` or magnet link, if any
+ * @returns the trackers, possibly none
+ * @example
+ * ```ts
+ * import { chooseTrackers } from "./cli_flags.ts";
+ * chooseTrackers({ trackers: [], dht: false, get: null, list: null, ui: false }, []);
+ * // [{ host: "127.0.0.1", port: 6969 }]
+ * chooseTrackers({ trackers: [], dht: true, get: null, list: null, ui: false }, []); // []
+ * ```
+ */
+export function chooseTrackers(
+  flags: Pick<PeerFlags, "trackers" | "dht" | "get" | "list" | "ui">,
+  linkTrackers: readonly string[],
+): HostPort[] {
+  if (flags.trackers.length > 0) return flags.trackers;
+  const fromLink = udpTrackers(linkTrackers);
+  if (fromLink.length > 0) return fromLink;
+  const byName = flags.get?.kind === "query" && "name" in flags.get.query;
+  const needsIndex = byName || flags.list !== null || flags.ui;
+  return flags.dht && !needsIndex ? [] : [parseHostPort(DEFAULT_TRACKER)];
 }

@@ -11,7 +11,10 @@
  * - `--allow-write` of the download folder only,
  * - for `--make-torrent FILE`: read of FILE (and Shoal's source) and write
  *   of the one `.torrent` path it writes, nothing else,
- * - `--allow-env` of `INIT_CWD`, `HOME` and `NO_COLOR`,
+ * - `--allow-env` of `INIT_CWD`, `HOME` and `NO_COLOR`, and `--ignore-env`
+ *   of `DEBUG` (the DHT library's `debug` module asks for it, and for the
+ *   list of variables, which then holds only the three granted: see
+ *   docs/SECURITY.md, "The DHT"),
  * - no `--allow-run`, no `--allow-ffi`, no `--allow-sys`, no prompts.
  *
  * A compromised peer process can then read nothing but what it shares and
@@ -49,6 +52,14 @@ export const SIGNAL_ECHO_MS = 1_000;
 
 /** Environment variables the peer may read. */
 export const PEER_ENV = ["INIT_CWD", "HOME", "NO_COLOR"] as const;
+
+/**
+ * Environment variables the peer is told are unset when it asks. The DHT
+ * library's `debug` module reads `DEBUG` and lists the variables at load;
+ * with `--ignore-env=DEBUG` the first reads as unset and the list holds
+ * only {@linkcode PEER_ENV}, so the peer needs no wider `--allow-env`.
+ */
+export const PEER_IGNORED_ENV = ["DEBUG"] as const;
 
 /**
  * The `deno run` arguments that start the peer with least privilege.
@@ -132,6 +143,7 @@ export function peerRunArgs(
     `--allow-read=${read.join(",")}`,
     `--allow-write=${writable.join(",")}`,
     `--allow-env=${PEER_ENV.join(",")}`,
+    `--ignore-env=${PEER_IGNORED_ENV.join(",")}`,
     resolve(root, "peer", "main.ts"),
     ...args,
   ];

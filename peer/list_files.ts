@@ -5,10 +5,11 @@
  * @module
  */
 import { type FileSummary, toHex } from "@shoal/protocol";
-import type { PeerFlags } from "./cli_flags.ts";
+import type { HostPort } from "./cli_flags.ts";
 import type { CliOutput } from "./cli_output.ts";
 import { formatBytes, plural } from "./progress.ts";
-import { TrackerClient, TrackerError } from "./tracker_client.ts";
+import { TrackerError } from "./tracker_client.ts";
+import { TrackerSet } from "./discovery/trackers.ts";
 
 /** Most files printed: more pages would only load the tracker. */
 export const MAX_LISTED_FILES = 1_000;
@@ -59,23 +60,23 @@ function printable(name: string): string {
 }
 
 /**
- * Prints the tracker's files whose name contains the query, by name.
+ * Prints the files whose name contains the query, by name, as the first
+ * tracker that answers knows them.
  *
- * @param flags the tracker and `--list`'s query
+ * @param trackers the trackers, asked in order until one answers
+ * @param list `--list`'s query ("" for every file)
  * @param out where to print
- * @returns the exit code: 0, or 7 when the tracker cannot be reached
+ * @returns the exit code: 0, or 7 when no tracker can be reached
  */
 export async function listFiles(
-  flags: Pick<PeerFlags, "trackerHost" | "trackerPort" | "list">,
+  trackers: readonly HostPort[],
+  list: string,
   out: CliOutput,
 ): Promise<number> {
-  const query = (flags.list ?? "").normalize("NFC");
-  let tracker: TrackerClient | null = null;
+  const query = list.normalize("NFC");
+  let tracker: TrackerSet | null = null;
   try {
-    tracker = await TrackerClient.open({
-      host: flags.trackerHost,
-      port: flags.trackerPort,
-    });
+    tracker = await TrackerSet.open(trackers);
     const files: FileSummary[] = [];
     let total = 0;
     do {
@@ -101,8 +102,8 @@ export async function listFiles(
         "files",
         {},
         query === ""
-          ? `the tracker ${tracker.address} knows no file yet`
-          : `no file on the tracker ${tracker.address} has "${query}" in its name`,
+          ? `the tracker ${tracker.answeredBy} knows no file yet`
+          : `no file on the tracker ${tracker.answeredBy} has "${query}" in its name`,
       );
       return 0;
     }

@@ -9,7 +9,7 @@ import { magnetLink, type Manifest, toHex } from "@shoal/protocol";
 import { setupLogging } from "../logging.ts";
 import { SHOAL_VERSION } from "../version.ts";
 import {
-  firstUdpTracker,
+  chooseTrackers,
   parsePeerFlags,
   PEER_USAGE,
   type PeerFlags,
@@ -17,6 +17,7 @@ import {
   UsageError,
 } from "./cli_flags.ts";
 import { PeerNode } from "./node.ts";
+import { DHT_START_DELAY_MS } from "./dht/dht_node.ts";
 import { SIGNAL_ECHO_MS } from "./launch.ts";
 import { SeedError } from "./library/library.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
@@ -84,7 +85,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
   }
   const out = cliOutput(flags.json);
   await setupLogging({ level: flags.logLevel, format: flags.logFormat });
-  if (flags.list !== null) return await listFiles(flags, out);
+  if (flags.list !== null) {
+    return await listFiles(chooseTrackers(flags, []), flags.list, out);
+  }
   if (flags.makeTorrent !== null) return await makeTorrentCommand(flags, out);
   // A bad .torrent or magnet link is said before anything starts or is written.
   let get: OpenedGet | null = null;
@@ -97,16 +100,16 @@ export async function main(args: string[], cwd: string): Promise<number> {
       return EXIT_BAD_LINK;
     }
   }
-  // --tracker wins; else the first udp:// tracker the link names.
-  const tracker =
-    (!flags.trackerGiven && firstUdpTracker(get?.trackers ?? [])) ||
-    { host: flags.trackerHost, port: flags.trackerPort };
-  const trackerLabel = `${tracker.host}:${tracker.port}`;
-  /** The seeding event of a file, with its magnet link (naming our tracker). */
+  // --tracker wins; else the udp:// trackers the link names; else the
+  // default one, or none with the DHT on (cli_flags.ts chooseTrackers).
+  const trackers = chooseTrackers(flags, get?.trackers ?? []);
+  const trackerUrls = trackers.map((t) => trackerUrl(t.host, t.port));
+  const trackerLabel = trackers.map((t) =>
+    t.host.includes(":") ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`
+  ).join(", ");
+  /** The seeding event of a file, with its magnet link (naming our trackers). */
   const seeding = (manifest: Manifest, id: Uint8Array, text: string) => {
-    const magnet = magnetLink(id, manifest.name, [
-      trackerUrl(tracker.host, tracker.port),
-    ]);
+    const magnet = magnetLink(id, manifest.name, trackerUrls);
     out.event(
       "seeding",
       {
@@ -149,11 +152,20 @@ export async function main(args: string[], cwd: string): Promise<number> {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   };
 
+  // A download that has a tracker starts before the DHT worker (whose
+  // creation takes this thread for tens of milliseconds).
+  const dhtDelayMs = get && trackers.length > 0 ? DHT_START_DELAY_MS : 0;
   let node: PeerNode;
   try {
     node = await PeerNode.start({
-      trackerHost: tracker.host,
-      trackerPort: tracker.port,
+      trackers,
+      dht: flags.dht
+        ? {
+          port: flags.dhtPort,
+          bootstrap: flags.dhtBootstrap,
+          startDelayMs: dhtDelayMs,
+        }
+        : null,
       outDir: flags.outDir,
       hostname: flags.host,
       port: flags.port,
@@ -214,7 +226,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
         port: flags.uiPort,
         cwd,
         trackerLabel,
-        trackerUrl: trackerUrl(tracker.host, tracker.port),
+        trackerUrls,
         downloads: { giveUpAfterMs: flags.giveUpAfterMs },
       });
       out.event("ui", { url: ui.url }, `Shoal web page: ${ui.url}`);
@@ -274,11 +286,27 @@ export async function main(args: string[], cwd: string): Promise<number> {
     if (stop.signal.aborted) return 0;
     if (flags.serve) {
       node.startAnnouncing();
-      await node.announceNow();
+      // The serving line names the DHT's port, unless the DHT starts later.
+      await Promise.all([
+        node.announceNow(),
+        dhtDelayMs === 0 ? node.dht?.started : undefined,
+      ]);
+      const dhtPort = node.dht?.status.port ?? 0;
       out.event(
         "serving",
-        { port: node.port, tracker: trackerLabel },
-        `serving peers on port ${node.port}, tracker ${trackerLabel}`,
+        {
+          port: node.port,
+          tracker: trackerLabel,
+          trackers: trackers.length,
+          dhtPort,
+        },
+        `serving peers on port ${node.port}, ${
+          trackers.length === 0
+            ? "no tracker"
+            : `${
+              trackers.length === 1 ? "tracker" : "trackers"
+            } ${trackerLabel}`
+        }${dhtPort > 0 ? `, DHT on UDP port ${dhtPort}` : ""}`,
       );
     }
     if (get) {

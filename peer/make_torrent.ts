@@ -147,7 +147,7 @@ async function exists(path: string): Promise<boolean> {
  * (the same 64 hex digits: a Shoal id is a v2 infohash), `magnet` and
  * `torrent`.
  *
- * @param flags the file, where to write, and the tracker if one was given
+ * @param flags the file, where to write, and the trackers `--tracker` named
  * @param out where to print
  * @returns the exit code: 0; 1 when the file cannot be described; 6 when
  *   the `.torrent` exists or cannot be written
@@ -157,9 +157,7 @@ export async function makeTorrentCommand(
     PeerFlags,
     | "makeTorrent"
     | "torrentOut"
-    | "trackerGiven"
-    | "trackerHost"
-    | "trackerPort"
+    | "trackers"
   >,
   out: CliOutput,
 ): Promise<number> {
@@ -167,9 +165,7 @@ export async function makeTorrentCommand(
   try {
     const made = await makeTorrent(path, {
       torrentPath: flags.torrentOut!,
-      trackers: flags.trackerGiven
-        ? [trackerUrl(flags.trackerHost, flags.trackerPort)]
-        : [],
+      trackers: flags.trackers.map((t) => trackerUrl(t.host, t.port)),
       ...(out.json ? {} : {
         onProgress: (bytes: number, size: number) =>
           out.event(

@@ -1,30 +1,69 @@
 /**
- * A running peer: its library of shared files, its TCP server, and its
- * announcer that keeps the tracker up to date. The command line and the web
- * page both drive a peer through this class.
+ * A running peer: its library of shared files, its TCP server, an
+ * announcer per tracker that keeps each tracker up to date, and its DHT
+ * node. The command line and the web page both drive a peer through this
+ * class.
  *
  * @module
  */
 import { join } from "node:path";
-import { type FileQuery, fromHex, toHex } from "@shoal/protocol";
+import { getLogger } from "@logtape/logtape";
+import {
+  type FileQuery,
+  fromHex,
+  type RequestQuery,
+  toHex,
+} from "@shoal/protocol";
 import { partPathFor } from "./storage/part_file.ts";
 import { resumePath } from "./storage/resume.ts";
 import { Library, type SharedFile } from "./library/library.ts";
 import { PeerServer } from "./wire/server.ts";
-import { TrackerClient } from "./tracker_client.ts";
+import type {
+  ListResult,
+  RequestResult,
+  TrackerCallOptions,
+} from "./tracker_client.ts";
 import { Announcer } from "./announcer.ts";
+import type { HostPort } from "./cli_flags.ts";
+import { TrackerSet } from "./discovery/trackers.ts";
+import { MultiFinder } from "./discovery/multi_finder.ts";
+import { DhtNode } from "./dht/dht_node.ts";
 import {
   download,
   type DownloadOptions,
   type DownloadResult,
 } from "./download/download.ts";
 
+const logger = getLogger(["shoal", "peer"]);
+
+/** The DHT settings of a peer (see peer/dht/). */
+export interface PeerDhtOptions {
+  /** UDP port, 0 for any. @default {0} */
+  port?: number;
+  /** Nodes to join through; loopback ones only keep the DHT on loopback. */
+  bootstrap: HostPort[];
+  /** Wait before the DHT worker starts (see DhtNodeOptions). @default {0} */
+  startDelayMs?: number;
+}
+
+/** A tracker's index of names: finding a file by name, listing files. */
+export interface TrackerIndex {
+  /** Asks every tracker (see MultiFinder). */
+  request(query: RequestQuery, wanted?: number): Promise<RequestResult>;
+  /** One page of names, from the first tracker that answers. */
+  list(
+    query: string,
+    offset?: number,
+    options?: TrackerCallOptions,
+  ): Promise<ListResult>;
+}
+
 /** Options for {@linkcode PeerNode.start}. */
 export interface PeerNodeOptions {
-  /** Tracker host. */
-  trackerHost: string;
-  /** Tracker UDP port. */
-  trackerPort: number;
+  /** The trackers to register with and ask (possibly none, with the DHT on). */
+  trackers: HostPort[];
+  /** The DHT, or null/absent for none. @default {null} */
+  dht?: PeerDhtOptions | null;
   /** Download folder; the peer's state lives in its `.shoal` folder. */
   outDir: string;
   /** Address to serve peers on ("::" serves IPv6 and IPv4). @default {"::"} */
@@ -64,7 +103,7 @@ export interface PeerLimits {
  *
  * @example
  * ```ts
- * // const node = await PeerNode.start({ trackerHost: "127.0.0.1", trackerPort: 6969, outDir: "downloads" });
+ * // const node = await PeerNode.start({ trackers: [{ host: "127.0.0.1", port: 6969 }], outDir: "downloads" });
  * // await node.seed("big.iso"); ... await node.close();
  * ```
  */
@@ -77,9 +116,11 @@ export class PeerNode {
   readonly outDir: string;
   /** The state folder. */
   readonly stateDir: string;
-  readonly #tracker: TrackerClient;
+  readonly #trackers: TrackerSet;
+  readonly #finder: MultiFinder;
+  readonly #dht: DhtNode | null;
   readonly #server: PeerServer | null;
-  readonly #announcer: Announcer | null;
+  readonly #announcers: Announcer[];
   #unsubscribe: (() => void) | null = null;
   #received = new Map<string, number>();
   readonly #partialSeeding: boolean;
@@ -88,39 +129,54 @@ export class PeerNode {
 
   private constructor(
     options: PeerNodeOptions,
-    tracker: TrackerClient,
+    trackers: TrackerSet,
     library: Library,
     server: PeerServer | null,
+    dht: DhtNode | null,
   ) {
     this.outDir = options.outDir;
     this.#partialSeeding = options.partialSeeding ?? true;
     this.#maxDownloadBytesPerSecond = options.maxDownloadBytesPerSecond || null;
     this.stateDir = join(options.outDir, ".shoal");
     this.library = library;
-    this.#tracker = tracker;
+    this.#trackers = trackers;
+    this.#dht = dht;
+    this.#finder = new MultiFinder(trackers.clients, {
+      dht,
+      onTrackerFailure: (address, error) =>
+        logger.debug("Tracker {address} did not answer: {message}", {
+          address,
+          message: error instanceof Error ? error.message : String(error),
+        }),
+    });
     this.#server = server;
-    this.#announcer = server
-      ? new Announcer(tracker, {
-        peerId: this.peerId,
-        port: server.port,
-        files: () => library.announcements(),
-        ...(options.keepaliveMs !== undefined
-          ? { intervalMs: options.keepaliveMs }
-          : {}),
-      })
-      : null;
-    if (this.#announcer) {
-      const announcer = this.#announcer;
-      this.#unsubscribe = library.onChange(() => void announcer.announceNow());
+    this.#announcers = server
+      ? trackers.clients.map((tracker) =>
+        new Announcer(tracker, {
+          peerId: this.peerId,
+          port: server.port,
+          files: () => library.announcements(),
+          ...(options.keepaliveMs !== undefined
+            ? { intervalMs: options.keepaliveMs }
+            : {}),
+        })
+      )
+      : [];
+    const announcers = this.#announcers;
+    if (announcers.length > 0 || dht) {
+      this.#unsubscribe = library.onChange(() => {
+        for (const announcer of announcers) void announcer.announceNow();
+        dht?.announceNew();
+      });
     }
   }
 
-  /** Opens the tracker client and, unless `serve` is false, the TCP server. */
+  /**
+   * Opens the tracker clients, the TCP server (unless `serve` is false) and
+   * the DHT node (when asked for; it joins in the background).
+   */
   static async start(options: PeerNodeOptions): Promise<PeerNode> {
-    const tracker = await TrackerClient.open({
-      host: options.trackerHost,
-      port: options.trackerPort,
-    });
+    const trackers = await TrackerSet.open(options.trackers);
     const library = new Library(join(options.outDir, ".shoal"));
     // Bytes each remote peer sent us, read and reset by the choker every round.
     const received = new Map<string, number>();
@@ -150,10 +206,30 @@ export class PeerNode {
       });
     } catch (error) {
       // A port in use: nothing is left open behind the error.
-      await tracker.close();
+      await trackers.close();
       throw error;
     }
-    const node = new PeerNode(options, tracker, library, server);
+    let dht: DhtNode | null;
+    try {
+      dht = options.dht
+        ? await DhtNode.start({
+          stateDir: join(options.outDir, ".shoal"),
+          bootstrap: options.dht.bootstrap,
+          ...(options.dht.port !== undefined ? { port: options.dht.port } : {}),
+          ...(options.dht.startDelayMs !== undefined
+            ? { startDelayMs: options.dht.startDelayMs }
+            : {}),
+          tcpPort: server?.port ?? 0,
+          // Complete files and, with partial seeding, downloads in progress.
+          files: () => library.announcements().map((file) => file.id),
+        })
+        : null;
+    } catch (error) {
+      await server?.close();
+      await trackers.close();
+      throw error;
+    }
+    const node = new PeerNode(options, trackers, library, server, dht);
     node.#received = received;
     return node;
   }
@@ -242,19 +318,36 @@ export class PeerNode {
     return this.#server?.uploadedPeers ?? 0;
   }
 
-  /** The tracker client, for lookups. */
-  get tracker(): TrackerClient {
-    return this.#tracker;
+  /** The trackers' index of names, for lookups by name and lists. */
+  get tracker(): TrackerIndex {
+    return {
+      request: (query, wanted) => this.#finder.request(query, wanted),
+      list: (query, offset, options) =>
+        this.#trackers.list(query, offset, options),
+    };
+  }
+
+  /** The trackers in use, as "host:port". */
+  get trackerAddresses(): string[] {
+    return this.#trackers.addresses;
+  }
+
+  /** The DHT node, or null when the DHT is off. */
+  get dht(): DhtNode | null {
+    return this.#dht;
   }
 
   /** Starts announcing (after the first files are added, to register them at once). */
   startAnnouncing(): void {
-    this.#announcer?.start();
+    for (const announcer of this.#announcers) announcer.start();
+    this.#dht?.announceNew();
   }
 
-  /** Announces now and waits for the round (best effort). */
+  /** Announces to every tracker now and waits for the round (best effort). */
   async announceNow(): Promise<void> {
-    await this.#announcer?.announceNow();
+    await Promise.all(
+      this.#announcers.map((announcer) => announcer.announceNow()),
+    );
   }
 
   /**
@@ -291,7 +384,7 @@ export class PeerNode {
       result = await download({
         downloadLimit: () => this.#maxDownloadBytesPerSecond,
         ...options,
-        finder: this.#tracker,
+        finder: this.#finder,
         query,
         outDir: this.outDir,
         stateDir: this.stateDir,
@@ -339,22 +432,29 @@ export class PeerNode {
         result.path,
         result.manifestBytes,
       );
-      await this.#announcer?.becomeSeeder({
-        id: file.id,
-        name: file.manifest.name,
-        size: file.manifest.size,
-        chunkCount: file.manifest.chunkCount,
-        complete: true,
-      });
+      await Promise.all(
+        this.#announcers.map((announcer) =>
+          announcer.becomeSeeder({
+            id: file.id,
+            name: file.manifest.name,
+            size: file.manifest.size,
+            chunkCount: file.manifest.chunkCount,
+            complete: true,
+          })
+        ),
+      );
     }
     return result;
   }
 
-  /** Leaves the tracker, closes every connection and the tracker client. */
+  /** Leaves the trackers, closes every connection, the tracker clients and the DHT. */
   async close(): Promise<void> {
     this.#unsubscribe?.();
-    await this.#announcer?.stop();
+    await Promise.all([
+      ...this.#announcers.map((announcer) => announcer.stop()),
+      this.#dht?.close(),
+    ]);
     await this.#server?.close();
-    await this.#tracker.close();
+    await this.#trackers.close();
   }
 }

@@ -319,6 +319,31 @@ export function decodeBencode(
 }
 
 /**
+ * Decodes one canonical bencoded value at the start of `bytes` and says
+ * where it ends: for messages that carry raw bytes after a bencoded
+ * dictionary (BEP 9 `ut_metadata` data).
+ *
+ * @param bytes untrusted input that starts with a value
+ * @param limits bounds on nesting and value count
+ * @returns the value and the offset just past it
+ * @throws {ProtocolError} as {@linkcode decodeBencode}, except that bytes
+ *   after the value are allowed
+ * @example
+ * ```ts
+ * import { decodeBencodePrefix } from "@shoal/protocol";
+ * const { end } = decodeBencodePrefix(new TextEncoder().encode("i3eXYZ")); // end: 3
+ * ```
+ */
+export function decodeBencodePrefix(
+  bytes: Uint8Array,
+  limits: BencodeLimits = {},
+): { value: BValue; end: number } {
+  const reader = new Reader(bytes, limits);
+  const value = reader.value(0);
+  return { value, end: reader.at };
+}
+
+/**
  * Validates `bytes` as {@linkcode decodeBencode} does, then returns where the
  * value of `key` in the top-level dictionary lies in `bytes`: the exact
  * bytes a BEP 52 infohash is the SHA-256 of (for `key` `"info"`).

@@ -42,6 +42,11 @@ export interface FileSummary {
 export interface ListedPeer extends PeerAddress {
   /** True when the peer holds every chunk. */
   complete: boolean;
+  /**
+   * True when the peer is a BitTorrent client (it announced over BEP 15):
+   * speak BitTorrent to it, not Shoal. Absent for Shoal peers.
+   */
+  bittorrent?: boolean;
 }
 
 /** A REQUEST's query: a file id or an exact name. */

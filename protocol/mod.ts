@@ -38,6 +38,8 @@ export { createMessage, parseBody, parseMessage } from "./messages.ts";
 export {
   fileAnnouncementBytes,
   fileSummaryBytes,
+  PEER_BITTORRENT,
+  PEER_COMPLETE,
   peerListBaseBytes,
 } from "./tracker_messages.ts";
 export { createChunkDataPrefix } from "./peer_messages.ts";
@@ -143,6 +145,7 @@ export {
   type BValue,
   type ByteSpan,
   decodeBencode,
+  decodeBencodePrefix,
   dictGet,
   encodeBencode,
   findDictValueSpan,
@@ -176,3 +179,54 @@ export {
   MAX_MAGNET_CHARS,
   parseMagnet,
 } from "./magnet.ts";
+export * from "./bt_wire/constants.ts";
+export {
+  type BtHandshake,
+  type BtHandshakeFields,
+  checkBtHandshakeStart,
+  decodeBtHandshake,
+  detectWireProtocol,
+  encodeBtHandshake,
+  WIRE_DETECT_BYTES,
+  type WireProtocol,
+} from "./bt_wire/handshake.ts";
+export {
+  BT_PIECE_PREFIX_BYTES,
+  type BtBlockRange,
+  btBodyLimits,
+  type BtHashRequest,
+  type BtMessage,
+  type BtMessageKind,
+  type BtMessageOf,
+  checkBtBodyLength,
+  decodeBtBody,
+  encodeBtMessage,
+  writeBtPiecePrefix,
+} from "./bt_wire/messages.ts";
+export {
+  type BtFrame,
+  BtFrameDecoder,
+  type BtFrameDecoderOptions,
+} from "./bt_wire/frame_decoder.ts";
+export {
+  decodeExtendedHandshake,
+  decodeMetadataMessage,
+  encodeExtendedHandshake,
+  encodeMetadataMessage,
+  type ExtendedHandshake,
+  type MetadataMessage,
+  metadataPieceCount,
+} from "./bt_wire/extension.ts";
+export {
+  answerHashRequest,
+  blockHashesOf,
+  FileMerkleTree,
+  hashRequestPiece,
+  hashRequestProblem,
+  type MerkleShape,
+  pieceLayerRequests,
+  type TreeLayers,
+  treeLayersOf,
+  uncleCount,
+  verifyHashes,
+} from "./bt_wire/hash_proof.ts";

@@ -42,6 +42,8 @@ export class PeerListPeers {
   count = 0;
   /** 1 when peer `i` holds every chunk, else 0. */
   readonly complete: Uint8Array;
+  /** 1 when peer `i` is a BitTorrent client (announced over BEP 15), else 0. */
+  readonly bittorrent: Uint8Array;
   /** 4 or 6: the family of peer `i`. */
   readonly family: Uint8Array;
   /** 16 bytes per peer (`i * 16`); an IPv4 address takes the first 4. */
@@ -55,6 +57,7 @@ export class PeerListPeers {
    */
   constructor(capacity: number = MAX_PEERS_PER_LIST) {
     this.complete = new Uint8Array(capacity);
+    this.bittorrent = new Uint8Array(capacity);
     this.family = new Uint8Array(capacity);
     this.addresses = new Uint8Array(capacity * ADDRESS_STRIDE);
     this.ports = new Uint16Array(capacity);
@@ -135,10 +138,12 @@ export function writePeerList(out: Uint8Array, list: PeerListFields): number {
   out[at++] = count >>> 8;
   out[at++] = count & 0xff;
   const complete = peers.complete;
+  const bittorrent = peers.bittorrent;
   const addresses = peers.addresses;
   const ports = peers.ports;
   for (let i = 0; i < count; i++) {
-    out[at++] = complete[i]! & 1;
+    // Flags: 1 complete, 2 a BitTorrent client (tracker_messages.ts).
+    out[at++] = (complete[i]! & 1) | ((bittorrent[i]! & 1) << 1);
     const from = i * ADDRESS_STRIDE;
     if (family[i] === 6) {
       out[at++] = 6;

@@ -42,6 +42,11 @@ import {
   type TrackerMessage,
 } from "./message_types.ts";
 
+/** PEER_LIST peer flag: the peer holds every chunk. */
+export const PEER_COMPLETE = 1;
+/** PEER_LIST peer flag: the peer is a BitTorrent client (announced over BEP 15). */
+export const PEER_BITTORRENT = 2;
+
 // ---- sizes -----------------------------------------------------------------
 
 function nameBytes(name: string, what: string): Uint8Array {
@@ -237,7 +242,10 @@ export function writeTrackerBody(
           message.peers.length,
         );
       for (const peer of message.peers) {
-        writer.u8(peer.complete ? 1 : 0);
+        writer.u8(
+          (peer.complete ? PEER_COMPLETE : 0) |
+            (peer.bittorrent ? PEER_BITTORRENT : 0),
+        );
         writePeerAddress(writer, peer);
       }
       return;
@@ -433,8 +441,13 @@ export function readTrackerBody(
       }
       const peers: ListedPeer[] = [];
       for (let i = 0; i < count; i++) {
-        const complete = (reader.u8("peer flags") & 1) === 1;
-        peers.push({ ...readPeerAddress(reader), complete });
+        const flags = reader.u8("peer flags");
+        const complete = (flags & PEER_COMPLETE) !== 0;
+        peers.push({
+          ...readPeerAddress(reader),
+          complete,
+          ...((flags & PEER_BITTORRENT) !== 0 ? { bittorrent: true } : {}),
+        });
       }
       return { kind, txid, fileId, name, size, chunkCount, peers };
     }
@@ -510,6 +523,7 @@ export function fileSummaryBytes(file: FileSummary): number {
  * @example
  * ```ts
  * import { fileAnnouncementBytes } from "@shoal/protocol";
+
  * fileAnnouncementBytes({ id: new Uint8Array(32), name: "a.txt", size: 5, chunkCount: 1, complete: true }); // 51
  * ```
  */

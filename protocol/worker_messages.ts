@@ -16,7 +16,14 @@ export type FetchWorkerCommand =
     peerId: Uint8Array;
     listenPort: number;
   }
-  | { type: "connect"; connId: number; host: string; port: number }
+  /** `protocol`: the peer wire to open it in (Shoal unless told). */
+  | {
+    type: "connect";
+    connId: number;
+    host: string;
+    port: number;
+    protocol?: "shoal" | "bittorrent";
+  }
   | { type: "get"; connId: number; indices: number[] }
   | { type: "cancel"; connId: number; index: number }
   | { type: "interest"; connId: number; interested: boolean }
@@ -66,6 +73,11 @@ export type FetchWorkerEvent =
   | { type: "chunk_busy"; connId: number; index: number }
   | { type: "choke"; connId: number; choked: boolean }
   | { type: "closed"; connId: number; reason: string; code: CloseCode }
+  /**
+   * The peer answered Shoal's handshake with silence or a BitTorrent
+   * handshake; the connection goes on in BitTorrent (protocol_fallback.ts).
+   */
+  | { type: "speaks_bittorrent"; connId: number; host: string; port: number }
   /** `code` is the system's error code ("ENOSPC"), or "" when it has none. */
   | { type: "write_failed"; index: number; message: string; code: string }
   | { type: "shut_down" }
@@ -103,7 +115,9 @@ export function isFetchWorkerCommand(
         isIndex(value.listenPort);
     case "connect":
       return isIndex(value.connId) && typeof value.host === "string" &&
-        isIndex(value.port);
+        isIndex(value.port) &&
+        (value.protocol === undefined || value.protocol === "shoal" ||
+          value.protocol === "bittorrent");
     case "get":
       return isIndex(value.connId) && Array.isArray(value.indices) &&
         value.indices.every(isIndex);
@@ -155,6 +169,9 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
     case "closed":
       return isIndex(value.connId) && typeof value.reason === "string" &&
         typeof value.code === "string" && CLOSE_CODES.has(value.code);
+    case "speaks_bittorrent":
+      return isIndex(value.connId) && typeof value.host === "string" &&
+        isIndex(value.port);
     case "write_failed":
       return isIndex(value.index) && typeof value.message === "string" &&
         typeof value.code === "string";

@@ -11,6 +11,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import { getLogger } from "@logtape/logtape";
 import {
   Bitfield,
   bytesEqual,
@@ -37,7 +38,7 @@ import {
   type PeerFinder,
   type PeerLookup,
 } from "./errors.ts";
-import { PeerBook } from "./peer_book.ts";
+import { PeerBook, peerKey } from "./peer_book.ts";
 import {
   Scheduler,
   type SchedulerAction,
@@ -46,6 +47,8 @@ import {
 import { RateMeter } from "./rate_meter.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
+
+const logger = getLogger(["shoal", "peer", "download"]);
 
 export {
   DownloadError,
@@ -251,6 +254,8 @@ class Download {
   #finish = Promise.withResolvers<void>();
   #throttleTimer: ReturnType<typeof setTimeout> | undefined;
   #finished = false;
+  /** True once run() has returned or thrown: late peers are ignored. */
+  #ended = false;
 
   constructor(options: DownloadOptions) {
     this.#options = options;
@@ -298,6 +303,7 @@ class Download {
       await this.#transfer();
       return await this.#complete();
     } finally {
+      this.#ended = true;
       signal?.removeEventListener("abort", onAbort);
       clearTimeout(this.#throttleTimer);
       this.#pool?.terminate();
@@ -315,7 +321,15 @@ class Download {
     const query: FileQuery = this.#fileId.byteLength > 0
       ? { id: this.#fileId }
       : this.#options.query;
-    const lookup = await this.#options.finder.request(query);
+    const lookup = await this.#options.finder.request(query, 0, {
+      selfPort: this.#options.listenPort ?? 0,
+      // Peers a slower tracker or the DHT finds later join the book; the
+      // scheduler (once there is one) connects to some.
+      onPeers: (peers) => {
+        if (this.#ended || this.#book.add(peers) === 0) return;
+        if (this.#scheduler) this.#schedule({ type: "peers_known" });
+      },
+    });
     if (lookup.kind === "peers") this.#book.add(lookup.peers);
     return lookup;
   }
@@ -539,6 +553,9 @@ class Download {
       );
     });
     this.#state = "downloading";
+    // Said when it begins, not at the next tick: a small file can be done
+    // before one, and scripts (and the bench) time the set-up by it.
+    this.#progress();
     // Re-checking chunks on disk was progress: the patience starts now.
     this.#clock.progress(performance.now());
     // Setting up a large file leaves copies of its manifest as garbage (the
@@ -602,7 +619,13 @@ class Download {
     const pool = this.#pool!;
     switch (action.type) {
       case "connect":
-        pool.connect(action.connId, action.host, action.port);
+        // BitTorrent for a peer known to speak only it (protocol_fallback.ts).
+        pool.connect(
+          action.connId,
+          action.host,
+          action.port,
+          this.#book.protocolOf(peerKey(action)),
+        );
         return;
       case "get":
       case "cancel":
@@ -704,6 +727,13 @@ class Download {
           connId: event.connId,
           misbehaved: event.code === "misbehaved",
         });
+      case "speaks_bittorrent":
+        logger.debug(
+          "Peer {peer} did not answer in Shoal: asking it in BitTorrent",
+          { peer: peerKey(event) },
+        );
+        this.#book.speaksBitTorrent(peerKey(event));
+        return;
       case "write_failed":
         this.#fail(
           new DownloadError(

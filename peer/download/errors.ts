@@ -4,16 +4,34 @@
  *
  * @module
  */
-import type { FileQuery, FileSummary } from "@shoal/protocol";
+import type { FileQuery, FileSummary, ListedPeer } from "@shoal/protocol";
 import type { RequestResult } from "../tracker_client.ts";
 
 /** What the tracker said about a query (the tracker client's answer). */
 export type PeerLookup = RequestResult;
 
-/** Where a download finds peers: the tracker client, or a fake in tests. */
+/** Options of {@linkcode PeerFinder.request}. */
+export interface PeerRequestOptions {
+  /**
+   * Peers found after the answer (a slower tracker, the DHT): candidates
+   * to add, each checked and de-duplicated by the finder.
+   */
+  onPeers?: (peers: ListedPeer[]) => void;
+  /** Our own TCP port, so that the DHT does not hand us ourselves. */
+  selfPort?: number;
+}
+
+/**
+ * Where a download finds peers: a tracker client, several trackers and the
+ * DHT together (peer/discovery/multi_finder.ts), or a fake in tests.
+ */
 export interface PeerFinder {
   /** Asks who holds a file. */
-  request(query: FileQuery, wanted?: number): Promise<PeerLookup>;
+  request(
+    query: FileQuery,
+    wanted?: number,
+    options?: PeerRequestOptions,
+  ): Promise<PeerLookup>;
 }
 
 /** Why a download stopped. */

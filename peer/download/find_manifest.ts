@@ -5,13 +5,17 @@
  *
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { toHex } from "@shoal/protocol";
 import {
   fetchManifest,
   InvalidManifestError,
   ManifestMismatchError,
 } from "../wire/fetch_manifest.ts";
+import { fetchBtManifest } from "../wire/bt_fetch_manifest.ts";
+import { makeBtPeerId } from "../bt/peer_id.ts";
 import { DownloadError, errorText, type PeerLookup } from "./errors.ts";
+import { SpeaksBitTorrentError } from "./protocol_fallback.ts";
 import type { ProgressClock } from "./liveness.ts";
 import {
   Gate,
@@ -20,6 +24,8 @@ import {
   raceManifest,
 } from "./manifest_race.ts";
 import type { KnownPeer, PeerBook } from "./peer_book.ts";
+
+const logger = getLogger(["shoal", "peer", "download"]);
 
 /**
  * The file a tracker answer names, or the error to show.
@@ -95,6 +101,7 @@ export async function manifestFromPeers(
   let gone = false;
   // Many peers shake hands at once; few at a time send the manifest.
   const manifestGate = new Gate(manifestParallel(options.chunkCountHint));
+  const btPeerId = makeBtPeerId();
   const won = await raceManifest<[string, KnownPeer]>({
     next: () => {
       const key = options.book.order(performance.now(), asking)[0];
@@ -102,19 +109,35 @@ export async function manifestFromPeers(
       asking.add(key);
       return [key, options.book.get(key)!];
     },
-    fetch: ([key, peer], signal) =>
-      fetchManifest(peer, options.fileId, {
+    fetch: ([key, peer], signal) => {
+      const ask = {
         peerId: options.peerId,
         listenPort: options.listenPort,
         signal,
-        beforeAsk: (gateSignal) => manifestGate.acquire(gateSignal),
+        beforeAsk: (gateSignal: AbortSignal) =>
+          manifestGate.acquire(gateSignal),
         // Who holds chunks (the seeders among the many asked) is known
         // before the first connection for chunks.
-        onHandshake: (bits) =>
+        onHandshake: (bits: Uint8Array) =>
           options.book.sawChunks(key, bits.some((byte) => byte !== 0)),
-      }).then(({ bytes }) => bytes),
+      };
+      // A BitTorrent peer is asked for the info dictionary and piece layer.
+      const fetch = peer.protocol === "bittorrent"
+        ? fetchBtManifest(peer, options.fileId, { ...ask, peerId: btPeerId })
+        : fetchManifest(peer, options.fileId, ask);
+      return fetch.then(({ bytes }) => bytes);
+    },
     failed: ([key], error) => {
       asking.delete(key);
+      if (error instanceof SpeaksBitTorrentError) {
+        // Not a failure: it is asked again at once, in BitTorrent.
+        logger.debug(
+          "Peer {peer} did not answer in Shoal: asking it in BitTorrent",
+          { peer: key },
+        );
+        options.book.speaksBitTorrent(key);
+        return;
+      }
       if (error instanceof InvalidManifestError) {
         // The id itself names a bad manifest: no other peer can do better.
         throw new DownloadError(
@@ -125,7 +148,8 @@ export async function manifestFromPeers(
       }
       reasons.push(`${key}: ${errorText(error)}`);
       options.book.failed(key, performance.now());
-      // It sent another file's manifest: never ask it again.
+      // It sent another file's manifest, or a BitTorrent peer lied about
+      // the metadata: never ask it again.
       if (error instanceof ManifestMismatchError) options.book.ban(key);
     },
     refresh: async () => {

@@ -7,9 +7,18 @@
  * @module
  */
 import { type Candidate, connectOrder } from "./liveness.ts";
+import type { PeerProtocol } from "./protocol_fallback.ts";
 
 /** A peer that failed waits this long times its failures (at most ten) before it is tried again. */
 export const PEER_RETRY_MS = 3_000;
+
+/**
+ * Most peers a download keeps track of. Trackers answer 50 at a time; the
+ * DHT and late trackers add more: past this, a new peer takes the place of
+ * one that failed and never helped (tried, timed out and forgotten), or is
+ * dropped, so a flood of made-up addresses costs bounded memory.
+ */
+export const MAX_KNOWN_PEERS = 1_000;
 
 /** One known peer. */
 export interface KnownPeer extends Candidate {
@@ -17,6 +26,11 @@ export interface KnownPeer extends Candidate {
   host: string;
   /** Its server's TCP port. */
   port: number;
+  /**
+   * The protocol to open connections in: Shoal until the peer showed it
+   * speaks only BitTorrent (protocol_fallback.ts).
+   */
+  protocol: PeerProtocol;
 }
 
 /**
@@ -50,7 +64,13 @@ export function peerKey(peer: { host: string; port: number }): string {
  */
 export class PeerBook {
   readonly #peers = new Map<string, KnownPeer>();
+  readonly #maxPeers: number;
   #lastAskMs = 0;
+
+  /** @param maxPeers most peers kept (see {@linkcode MAX_KNOWN_PEERS}) */
+  constructor(maxPeers: number = MAX_KNOWN_PEERS) {
+    this.#maxPeers = maxPeers;
+  }
 
   /** How many peers are known. */
   get size(): number {
@@ -67,11 +87,22 @@ export class PeerBook {
     this.#lastAskMs = nowMs;
   }
 
-  /** Adds peers not known yet (a known peer keeps its record). */
-  add(peers: Iterable<{ host: string; port: number }>): void {
+  /**
+   * Adds peers not known yet (a known peer keeps its record). When the book
+   * is full, a new peer replaces the oldest one that failed and never
+   * helped, or is dropped when there is none.
+   *
+   * @param peers where they listen
+   * @returns how many were added
+   */
+  add(
+    peers: Iterable<{ host: string; port: number; bittorrent?: boolean }>,
+  ): number {
+    let added = 0;
     for (const peer of peers) {
       const key = peerKey(peer);
       if (this.#peers.has(key)) continue;
+      if (this.#peers.size >= this.#maxPeers && !this.#forgetOne()) continue;
       this.#peers.set(key, {
         host: peer.host,
         port: peer.port,
@@ -79,8 +110,24 @@ export class PeerBook {
         failures: 0,
         retryAtMs: 0,
         lastGoodMs: 0,
+        // A tracker that saw it announce over BEP 15 says it is a
+        // BitTorrent client: no Shoal handshake to wait out first.
+        protocol: peer.bittorrent ? "bittorrent" : "shoal",
       });
+      added++;
     }
+    return added;
+  }
+
+  /** Forgets the oldest peer that failed and never helped (banned ones stay banned). */
+  #forgetOne(): boolean {
+    for (const [key, peer] of this.#peers) {
+      if (peer.failures > 0 && peer.lastGoodMs === 0 && !peer.banned) {
+        this.#peers.delete(key);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The peer with this key, if known. */
@@ -121,6 +168,20 @@ export class PeerBook {
   sawChunks(key: string, holds: boolean): void {
     const peer = this.#peers.get(key);
     if (peer) peer.holdsChunks = holds;
+  }
+
+  /**
+   * It answered Shoal's handshake with silence or a BitTorrent handshake:
+   * from now on it is asked in BitTorrent, at once (this is not a failure).
+   */
+  speaksBitTorrent(key: string): void {
+    const peer = this.#peers.get(key);
+    if (peer) peer.protocol = "bittorrent";
+  }
+
+  /** The protocol to open a connection to `key` in (Shoal for a peer not known). */
+  protocolOf(key: string): PeerProtocol {
+    return this.#peers.get(key)?.protocol ?? "shoal";
   }
 
   /** It sent bad data: never again. */

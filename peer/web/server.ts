@@ -90,13 +90,13 @@ export interface WebUiOptions {
   maxUploadBytes?: number;
   /** The folder relative paths typed on the page start from. @default {Deno.cwd()} */
   cwd?: string;
-  /** How the tracker is shown on the page. @default {""} */
+  /** How the trackers are shown on the page ("a:1, b:2"). @default {""} */
   trackerLabel?: string;
   /**
-   * The tracker the magnet links and `.torrent` files the page hands out
-   * name, e.g. `udp://127.0.0.1:6969/announce`. @default {none}
+   * The trackers the magnet links and `.torrent` files the page hands out
+   * name, e.g. `["udp://127.0.0.1:6969/announce"]`. @default {[]}
    */
-  trackerUrl?: string;
+  trackerUrls?: string[];
   /** Limits for the page's downloads. */
   downloads?: DownloadManagerOptions;
 }
@@ -146,7 +146,15 @@ interface HashingView {
 }
 
 interface Snapshot {
-  peer: { port: number; outDir: string; sharedDir: string; tracker: string };
+  peer: {
+    port: number;
+    outDir: string;
+    sharedDir: string;
+    /** The trackers, "a:1, b:2" ("" for none). */
+    tracker: string;
+    /** The DHT node's UDP port; 0 when the DHT is off. */
+    dhtPort: number;
+  };
   totals: {
     uploadedBytes: number;
     downloadedBytes: number;
@@ -290,7 +298,7 @@ export async function startWebUi(
   const outDir = resolve(node.outDir);
   const sharedDir = join(outDir, "shared");
   const statics = await loadStatic();
-  const trackerUrls = options.trackerUrl ? [options.trackerUrl] : [];
+  const trackerUrls = options.trackerUrls ?? [];
   const manager = new DownloadManager({
     download: (query, downloadOptions) => node.download(query, downloadOptions),
     discardPartial: (idHex) => node.discardPartial(idHex),
@@ -379,6 +387,7 @@ export async function startWebUi(
         outDir,
         sharedDir,
         tracker: options.trackerLabel ?? "",
+        dhtPort: node.dht?.status.port ?? 0,
       },
       totals: {
         uploadedBytes: node.uploadedBytes,

@@ -19,6 +19,11 @@ import {
   toHex,
 } from "@shoal/protocol";
 import { handshakeFrame, HandshakeReply } from "./handshake.ts";
+import {
+  fallbackProtocol,
+  FirstBytes,
+  SpeaksBitTorrentError,
+} from "../download/protocol_fallback.ts";
 
 /**
  * A manifest that hashes to the file id but is not valid (a file name that
@@ -116,6 +121,8 @@ export interface FetchManifestOptions {
  * @returns the manifest and its canonical bytes
  * @throws {InvalidManifestError} when the manifest matches the id but is not valid
  * @throws {ManifestMismatchError} when the manifest does not hash to the id
+ * @throws {SpeaksBitTorrentError} when the peer answered the handshake with
+ *   silence or a BitTorrent handshake (ask it in BitTorrent, bt_fetch_manifest.ts)
  * @throws {Error} with a one-line reason when the peer fails or lies
  * @example
  * ```ts
@@ -172,8 +179,19 @@ export async function fetchManifest(
   const onAbort = () => stop("cancelled");
   let release: (() => void) | undefined;
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  // What comes before the handshake reply tells a BitTorrent-only peer.
+  const seen = new FirstBytes();
+  const handshake = new HandshakeReply(null);
+  const speaksBitTorrent = () =>
+    !handshake.done && stopped !== "cancelled" &&
+    fallbackProtocol({
+        tried: "shoal",
+        bytesReceived: seen.count,
+        prefix: seen.prefix,
+      }) === "bittorrent";
   const watched = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
+      seen.add(chunk);
       clearTimeout(idleTimer);
       idleTimer = setTimeout(
         () => stop(`no data for ${idleMs / 1000} s`),
@@ -201,8 +219,7 @@ export async function fetchManifest(
       new FrameDecoderStream({ maxBodyBytes: MAX_MANIFEST_BYTES }),
     );
     // The chunk count is not known before the manifest: the bitfield's
-    // length is not checked here.
-    const handshake = new HandshakeReply(null);
+    // length is not checked here (HandshakeReply(null) above).
     for await (const message of frames) {
       if (!handshake.done) {
         const step = handshake.step(message);
@@ -251,6 +268,11 @@ export async function fetchManifest(
       stopped ?? "the peer closed the connection before sending the manifest",
     );
   } catch (error) {
+    if (speaksBitTorrent()) {
+      throw new SpeaksBitTorrentError(
+        "it answered the Shoal handshake as a BitTorrent peer does",
+      );
+    }
     if (stopped !== null) throw new Error(stopped, { cause: error });
     if (error instanceof ProtocolError) {
       throw new Error(`bad frame: ${error.message}`, { cause: error });

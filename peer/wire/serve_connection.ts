@@ -29,6 +29,11 @@ import type { Library, SharedFile } from "../library/library.ts";
 import type { SlotHolder, UploadSlots } from "./upload_slots.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { SendBuffers } from "./send_buffers.ts";
+import { isConnectionError } from "./conn_errors.ts";
+import { stillMatches } from "./still_matches.ts";
+import { handshakeTimeoutMs, idleTimeoutMs } from "./timeouts.ts";
+
+export { HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS } from "./timeouts.ts";
 
 /** How long HAVEs for one connection wait to leave together. */
 const HAVE_BATCH_MS = 20;
@@ -36,27 +41,6 @@ const HAVE_BATCH_MS = 20;
 const hashedOnRead = new GcSchedule();
 /** Most GETs a peer may have queued on one connection. */
 export const MAX_QUEUED_GETS = 64;
-/** Default time a connection may take to send its handshake. */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
-/** Default time a connection may stay without a whole frame. */
-export const IDLE_TIMEOUT_MS = 120_000;
-
-/**
- * A timeout from the environment (`SHOAL_HANDSHAKE_TIMEOUT_MS`,
- * `SHOAL_IDLE_TIMEOUT_MS`), so tests can shorten them on a real process.
- * Read only when the process may read that variable: never a prompt.
- */
-function timeoutFromEnv(name: string): number | undefined {
-  if (
-    Deno.permissions.querySync({ name: "env", variable: name }).state !==
-      "granted"
-  ) {
-    return undefined;
-  }
-  const value = Number(Deno.env.get(name));
-  return Number.isFinite(value) && value > 0 ? value : undefined;
-}
-
 /** Options for {@linkcode serveConnection}. */
 export interface ServeConnectionOptions {
   /** The files we share. */
@@ -88,6 +72,8 @@ export interface ServeConnectionOptions {
   slots?: UploadSlots;
   /** Frame buffers shared by the server's connections; one of its own when absent. */
   sendBuffers?: SendBuffers;
+  /** Bytes already read from `conn` (to tell the protocols apart): decoded first. */
+  firstBytes?: Uint8Array;
 }
 
 interface QueuedGet {
@@ -106,8 +92,7 @@ export async function serveConnection(
   conn: Deno.Conn,
   options: ServeConnectionOptions,
 ): Promise<void> {
-  const idleTimeoutMs = options.idleTimeoutMs ??
-    timeoutFromEnv("SHOAL_IDLE_TIMEOUT_MS") ?? IDLE_TIMEOUT_MS;
+  const idleMs = idleTimeoutMs(options.idleTimeoutMs);
   let file: SharedFile | null = null;
   let handle: Deno.FsFile | null = null;
   let remotePeerId = "";
@@ -126,14 +111,10 @@ export async function serveConnection(
       // Already closed by the peer.
     }
   };
-  let timer = setTimeout(
-    close,
-    options.handshakeTimeoutMs ??
-      timeoutFromEnv("SHOAL_HANDSHAKE_TIMEOUT_MS") ?? HANDSHAKE_TIMEOUT_MS,
-  );
+  let timer = setTimeout(close, handshakeTimeoutMs(options.handshakeTimeoutMs));
   const resetIdle = () => {
     clearTimeout(timer);
-    timer = setTimeout(close, idleTimeoutMs);
+    timer = setTimeout(close, idleMs);
   };
 
   // Frames go out one after another: a HAVE or CHOKE never lands inside a chunk.
@@ -399,9 +380,10 @@ export async function serveConnection(
   };
 
   try {
-    const frames = conn.readable.pipeThrough(
-      new FrameDecoderStream({ maxBodyBytes: MAX_BITFIELD_BYTES }),
-    );
+    const frames = withFirstBytes(conn.readable, options.firstBytes)
+      .pipeThrough(
+        new FrameDecoderStream({ maxBodyBytes: MAX_BITFIELD_BYTES }),
+      );
     for await (const message of frames) {
       const problem = await onMessage(message);
       if (problem !== null) {
@@ -427,32 +409,14 @@ export async function serveConnection(
   }
 }
 
-/**
- * False when the file's size or mtime moved; "unchanged" when its ctime is
- * still the one its bytes were checked at (or it is our own download in
- * progress); true when it may match but each chunk must be hashed.
- */
-function stillMatches(
-  file: SharedFile,
-  handle: Deno.FsFile,
-): boolean | "unchanged" {
-  if (file.mtimeMs === null) return "unchanged";
-  // fstat(2) reads the in-memory inode: a sync call is cheaper than an
-  // async op, and this runs before every chunk served.
-  const info = handle.statSync();
-  if (
-    info.size !== file.manifest.size ||
-    (info.mtime?.getTime() ?? 0) !== file.mtimeMs
-  ) return false;
-  const ctimeMs = info.ctime?.getTime() ?? null;
-  return ctimeMs !== null && ctimeMs === file.ctimeMs ? "unchanged" : true;
-}
-
-function isConnectionError(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.NotConnected;
+/** `readable`, after `first` when there is one. */
+function withFirstBytes(
+  readable: ReadableStream<Uint8Array>,
+  first: Uint8Array | undefined,
+): ReadableStream<Uint8Array> {
+  if (!first || first.byteLength === 0) return readable;
+  return ReadableStream.from((async function* () {
+    yield first;
+    yield* readable;
+  })());
 }

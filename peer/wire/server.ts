@@ -1,11 +1,15 @@
 /**
  * The peer's TCP server: accepts connections (up to a cap) and serves each
- * with {@linkcode serveConnection}.
+ * in the protocol its first bytes name: Shoal's (serve_connection.ts)
+ * or BitTorrent's (peer/bt/serve_bt.ts).
  *
  * @module
  */
 import type { Library } from "../library/library.ts";
-import { serveConnection } from "./serve_connection.ts";
+import { serveAnyProtocol } from "./accept_connection.ts";
+import type { BtContext } from "../bt/serve_bt.ts";
+import { makeBtPeerId } from "../bt/peer_id.ts";
+import { BtBlockSource } from "../bt/block_source.ts";
 import { UploadSlots } from "./upload_slots.ts";
 import { SendBuffers } from "./send_buffers.ts";
 import { DEFAULT_UPLOAD_SLOTS } from "../swarm/choker.ts";
@@ -114,6 +118,8 @@ export class PeerServer {
   /** Peer ids sent at least one chunk (bounded: a count for people). */
   readonly #uploadedTo = new Set<string>();
   #closed = false;
+  /** What BitTorrent connections share: peer id, block reads, our port. */
+  readonly #bt: BtContext;
 
   private constructor(
     listeners: Deno.TcpListener[],
@@ -121,6 +127,11 @@ export class PeerServer {
   ) {
     this.#listeners = listeners;
     this.#options = options;
+    this.#bt = {
+      peerId: makeBtPeerId(),
+      blocks: new BtBlockSource(options.library),
+      port: listeners[0]!.addr.port,
+    };
     this.#slots = new UploadSlots({
       ...(options.uploadSlots !== undefined
         ? { slots: options.uploadSlots }
@@ -226,7 +237,8 @@ export class PeerServer {
           continue;
         }
         this.#connections.add(conn);
-        const task = serveConnection(conn, {
+        const task = serveAnyProtocol(conn, {
+          bt: this.#bt,
           library: this.#options.library,
           slots: this.#slots,
           sendBuffers: this.#sendBuffers,

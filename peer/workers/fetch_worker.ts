@@ -33,13 +33,17 @@ import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
 import { openPartFile, writeChunkSync } from "../storage/part_file.ts";
+import { fallbackProtocol, FirstBytes } from "../download/protocol_fallback.ts";
+import { makeBtPeerId } from "../bt/peer_id.ts";
+import { BtLink } from "./bt_link.ts";
+import {
+  CONNECT_TIMEOUT_MS,
+  errorText,
+  HANDSHAKE_TIMEOUT_MS,
+  READ_TIMEOUT_MS,
+  withTimeout,
+} from "./link_limits.ts";
 
-/** Short: a peer that cannot be reached in seconds gives its place to another (issue 21). */
-const CONNECT_TIMEOUT_MS = 3_000;
-/** An honest peer answers the handshake at once; a listener that never does is dropped. */
-const HANDSHAKE_TIMEOUT_MS = 5_000;
-/** A connection with requests out and no byte for this long is dropped. */
-const READ_TIMEOUT_MS = 20_000;
 /** Cancelled GETs remembered per connection, so their late answers are tolerated. */
 const MAX_CANCELLED_TXIDS = 1_024;
 /**
@@ -84,7 +88,14 @@ const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
  */
 interface Link {
   connId: number;
+  /** Where the peer listens (to ask it again in BitTorrent). */
+  host: string;
+  port: number;
   conn: Deno.TcpConn | null;
+  /** The handshake is done. */
+  ready: boolean;
+  /** What the peer sent before the handshake was done (protocol_fallback.ts). */
+  seen: FirstBytes;
   /**
    * txid -> chunk index of GETs not yet answered, to match replies (and to
    * batch reports and time the read out); which chunks are in flight is the
@@ -107,6 +118,10 @@ interface Link {
 
 let download: Download | null = null;
 const links = new Map<number, Link>();
+/** Connections in the BitTorrent peer wire (bt_link.ts), by the same ids. */
+const btLinks = new Map<number, BtLink>();
+/** Our BitTorrent peer id, one per worker (Shoal's own id is 16 bytes, BitTorrent's 20). */
+const btPeerId = makeBtPeerId();
 /** Each chunk's hash object is freed only by a full collection (gc_schedule.ts). */
 const gcSchedule = new GcSchedule();
 let watchdog: ReturnType<typeof setInterval> | undefined;
@@ -159,12 +174,21 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       return;
     }
     case "connect":
-      await connect(command.connId, command.host, command.port);
+      if (command.protocol === "bittorrent") {
+        await connectBt(command.connId, command.host, command.port);
+      } else {
+        await connect(command.connId, command.host, command.port);
+      }
       return;
     case "get":
+      if (btLinks.has(command.connId)) {
+        btLinks.get(command.connId)!.get(command.indices);
+        return;
+      }
       await sendGets(command.connId, command.indices);
       return;
     case "cancel": {
+      btLinks.get(command.connId)?.cancel(command.index);
       const link = links.get(command.connId);
       if (!link?.conn) return;
       for (const [txid, index] of link.pending) {
@@ -180,6 +204,7 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       return;
     }
     case "interest": {
+      btLinks.get(command.connId)?.interest(command.interested);
       const link = links.get(command.connId);
       if (link) {
         await send(link, {
@@ -190,6 +215,7 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       return;
     }
     case "disconnect":
+      btLinks.get(command.connId)?.close(command.reason, "local");
       closeLink(command.connId, command.reason, "local");
       return;
     case "shutdown":
@@ -237,7 +263,11 @@ async function connect(
   const d = download!;
   const link: Link = {
     connId,
+    host,
+    port,
     conn: null,
+    ready: false,
+    seen: new FirstBytes(),
     pending: new Map(),
     cancelled: new Set(),
     nextTxid: 1,
@@ -288,7 +318,15 @@ async function readLoop(
     d.manifest.chunkSize + 4,
     Math.ceil(d.manifest.chunkCount / 8),
   );
-  const reader = new FrameReader(conn, { maxBodyBytes: maxBody });
+  // What comes before the handshake is done tells a BitTorrent-only peer.
+  const source = {
+    read: async (into: Uint8Array) => {
+      const n = await conn.read(into);
+      if (n !== null && !link.ready) link.seen.add(into.subarray(0, n));
+      return n;
+    },
+  };
+  const reader = new FrameReader(source, { maxBodyBytes: maxBody });
   reader.onBytes = () => (link.lastByteMs = Date.now());
   const handshake = new HandshakeReply(d.manifest.chunkCount);
   try {
@@ -306,6 +344,7 @@ async function readLoop(
           break;
         }
         onHandshake();
+        link.ready = true;
         post({
           type: "connected",
           connId: link.connId,
@@ -524,9 +563,68 @@ function flushOks(link: Link): void {
   link.oks = [];
 }
 
+/**
+ * Opens a BitTorrent connection (bt_link.ts) under this id.
+ *
+ * @param connId the scheduler's id for it
+ * @param host the peer's address
+ * @param port its TCP port
+ */
+async function connectBt(
+  connId: number,
+  host: string,
+  port: number,
+): Promise<void> {
+  const d = download!;
+  const link = new BtLink(connId, {
+    manifest: d.manifest,
+    fileId: d.fileId,
+    peerId: btPeerId,
+    post,
+    write: (index, bytes, id) => writeChunk(d, index, bytes, id),
+    closed: (id) => btLinks.delete(id),
+  });
+  btLinks.set(connId, link);
+  await link.run(host, port);
+}
+
+/**
+ * A Shoal handshake that got silence or a BitTorrent handshake back: the
+ * peer is asked again in BitTorrent, on the same connection id, and the
+ * main thread notes it as a BitTorrent peer (protocol_fallback.ts). The
+ * scheduler sees one connection that took a little longer.
+ */
+function askInBitTorrent(link: Link, code: CloseCode): boolean {
+  if (
+    link.ready || link.conn === null ||
+    (code !== "timeout" && code !== "gone" && code !== "misbehaved") ||
+    fallbackProtocol({
+        tried: "shoal",
+        bytesReceived: link.seen.count,
+        prefix: link.seen.prefix,
+      }) !== "bittorrent"
+  ) return false;
+  link.closed = true;
+  links.delete(link.connId);
+  try {
+    link.conn.close();
+  } catch {
+    // Already closed by the peer.
+  }
+  post({
+    type: "speaks_bittorrent",
+    connId: link.connId,
+    host: link.host,
+    port: link.port,
+  });
+  void connectBt(link.connId, link.host, link.port);
+  return true;
+}
+
 function closeLink(connId: number, reason: string, code: CloseCode): void {
   const link = links.get(connId);
   if (!link || link.closed) return;
+  if (askInBitTorrent(link, code)) return;
   // Chunks already on disk are reported before the close, so none is fetched again.
   flushOks(link);
   link.closed = true;
@@ -541,6 +639,7 @@ function closeLink(connId: number, reason: string, code: CloseCode): void {
 
 function checkTimeouts(): void {
   const now = Date.now();
+  for (const link of [...btLinks.values()]) link.checkTimeouts(now);
   for (const link of [...links.values()]) {
     if (
       link.conn && link.pending.size > 0 &&
@@ -559,6 +658,9 @@ async function shutdown(): Promise<void> {
   for (const connId of [...links.keys()]) {
     closeLink(connId, "download finished", "local");
   }
+  for (const link of [...btLinks.values()]) {
+    link.close("download finished", "local");
+  }
   clearInterval(watchdog);
   if (download) {
     await download.writes;
@@ -570,30 +672,4 @@ async function shutdown(): Promise<void> {
     download = null;
   }
   post({ type: "shut_down" });
-}
-
-async function withTimeout<T extends { close(): void }>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timedOut = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error(`${what} timed out after ${ms} ms`));
-    }, ms);
-  });
-  // A connection that completes after the timeout must still be closed.
-  promise.then((value) => timedOut && value.close(), () => {});
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -103,8 +103,13 @@ export class FetchPool {
     for (const worker of this.#workers) worker.postMessage(command);
   }
 
-  /** Opens a connection on the least busy worker. */
-  connect(connId: number, host: string, port: number): void {
+  /** Opens a connection on the least busy worker, in Shoal's peer wire unless told. */
+  connect(
+    connId: number,
+    host: string,
+    port: number,
+    protocol: "shoal" | "bittorrent" = "shoal",
+  ): void {
     let best = 0;
     for (let i = 1; i < this.#workers.length; i++) {
       if (this.#linkCount[i]! < this.#linkCount[best]!) best = i;
@@ -112,7 +117,13 @@ export class FetchPool {
     this.#workerOf.set(connId, best);
     this.#linkCount[best]!++;
     this.#workers[best]!.postMessage(
-      { type: "connect", connId, host, port } satisfies FetchWorkerCommand,
+      {
+        type: "connect",
+        connId,
+        host,
+        port,
+        protocol,
+      } satisfies FetchWorkerCommand,
     );
   }
 

@@ -4,7 +4,9 @@
  */
 export * from "./attack.ts";
 export * from "./bad_links.ts";
+export * from "./dht.ts";
 export * from "./fake_seeder.ts";
 export * from "./peers.ts";
 export * from "./tracker.ts";
+export * from "./fake_bt_seeder.ts";
 export * from "./bep15.ts";

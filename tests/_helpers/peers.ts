@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { withoutPublicDht } from "../../bench/_shoal_args.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** The peer CLI script. */
@@ -56,21 +57,31 @@ export function spawnDeno(
   ], options);
 }
 
-/** Runs the peer CLI against `tracker` (`--tracker HOST:PORT ...args`). */
-export function spawnPeer(
-  tracker: { host: string; port: number },
-  args: string[],
-  options: Parameters<typeof spawnDeno>[2] = {},
-): RunningProcess {
-  return spawnDeno(PEER_MAIN, [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
-    ...args,
-  ], options);
+/** A tracker for the peer helpers; null for none (a DHT-only peer). */
+export type TrackerArg = { host: string; port: number } | null;
+
+/** `--tracker HOST:PORT`, or nothing for no tracker. */
+function trackerFlags(tracker: TrackerArg): string[] {
+  return tracker ? ["--tracker", `${tracker.host}:${tracker.port}`] : [];
 }
 
 /**
- * Starts the deno binary with exactly these arguments (for `deno task`).
+ * Runs the peer CLI against `tracker` (`--tracker HOST:PORT ...args`). Its
+ * DHT is off unless `args` give `--dht-bootstrap` (see spawnDenoWith).
+ */
+export function spawnPeer(
+  tracker: TrackerArg,
+  args: string[],
+  options: Parameters<typeof spawnDeno>[2] = {},
+): RunningProcess {
+  return spawnDeno(PEER_MAIN, [...trackerFlags(tracker), ...args], options);
+}
+
+/**
+ * Starts the deno binary with these arguments (for `deno task`). A peer
+ * started without `--no-dht` or `--dht-bootstrap` gets `--no-dht`: tests
+ * never reach the public DHT routers (bench/_shoal_args.ts
+ * `withoutPublicDht`); a DHT test gives `--dht-bootstrap 127.0.0.1:PORT`.
  *
  * @param args every argument after the binary
  * @param options working folder and extra environment
@@ -92,8 +103,9 @@ export function spawnDenoWith(
   } = {},
 ): RunningProcess {
   const group = options.processGroup ?? false;
-  const child = new Deno.Command(options.binary ?? Deno.execPath(), {
-    args,
+  const binary = options.binary ?? Deno.execPath();
+  const child = new Deno.Command(binary, {
+    args: withoutPublicDht(args, binary),
     detached: group,
     cwd: options.cwd ?? ROOT,
     clearEnv: options.clearEnv ?? false,
@@ -229,7 +241,7 @@ export function spawnDenoWith(
  * @param extraArgs more flags
  */
 export function spawnLeecher(
-  tracker: { host: string; port: number },
+  tracker: TrackerArg,
   query: string,
   outDir: string,
   giveUpAfterSeconds: number | null = 20,
@@ -269,14 +281,13 @@ export function getFile(
 
 /** A seeder process, ready once it printed its port. */
 export async function startSeeder(
-  tracker: { host: string; port: number },
+  tracker: TrackerArg,
   files: string[],
   outDir: string,
   extraArgs: string[] = [],
 ): Promise<RunningProcess & { port: number }> {
   const args = [
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+    ...trackerFlags(tracker),
     "--out",
     outDir,
     ...extraArgs,
@@ -328,7 +339,8 @@ export async function runToExit(
   options: { cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(binary, {
-    args,
+    // A peer never reaches the public DHT from a test (see spawnDenoWith).
+    args: withoutPublicDht(args, binary),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

@@ -177,6 +177,33 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
   }
 });
 
+Deno.test("peer --get --json reports each state as it begins: finding, downloading, checking, done", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  // Small: done long before the first progress tick (500 ms).
+  const source = join(dir.path, "states.bin");
+  await h.makeFile(source, 3 * 512 * 1024 + 7, 9);
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+  try {
+    const result = await h.spawnLeecher(
+      tracker,
+      "states.bin",
+      join(dir.path, "l"),
+      null,
+      ["--json"],
+    ).done(60_000);
+    assert.equal(result.code, 0, result.stderr);
+    const states = parseLines(result.stdout)
+      .filter((event) => event.type === "progress")
+      .map((event) => String(event.state))
+      // Repeats are ticks of the same state.
+      .filter((state, i, all) => state !== all[i - 1]);
+    assert.deepEqual(states, ["finding", "downloading", "checking", "done"]);
+  } finally {
+    await seeder.stop();
+  }
+});
+
 Deno.test("peer --json reports failures as one JSON error line with the exit code", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();

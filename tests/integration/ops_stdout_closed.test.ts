@@ -31,6 +31,7 @@ Deno.test("a leecher whose stdout reader hangs up still finishes the download", 
         // Slow enough that lines are still written after the reader left.
         "--max-download",
         "2M",
+        "--no-dht",
       ],
       stdin: "null",
       stdout: "piped",

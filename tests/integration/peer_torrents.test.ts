@@ -15,6 +15,7 @@ import {
 } from "@shoal/protocol";
 import { peerRunArgs } from "../../peer/launch.ts";
 import * as h from "../_helpers/mod.ts";
+import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** Three chunks and a bit: a piece layer, a short last piece. */
@@ -283,23 +284,12 @@ Deno.test("bad .torrent files and magnet links exit 8 with one line, and nothing
 
 // --- Cross-check with libtorrent ---------------------------------------------
 
-const PYTHON = "/usr/bin/python3";
-const LT_READ = new URL("../fixtures/lt_read_torrent.py", import.meta.url)
-  .pathname;
-const LT_MAKE = new URL("../fixtures/lt_make_torrent.py", import.meta.url)
-  .pathname;
-const HAS_LIBTORRENT = await new Deno.Command(PYTHON, {
-  args: ["-c", "import libtorrent"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((out) => out.success, () => false);
-
-if (!HAS_LIBTORRENT) {
-  // deno-lint-ignore no-console
-  console.warn(
-    `Skipping the libtorrent .torrent cross-check: ${PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)`,
-  );
-}
+const PYTHON = LT_PYTHON;
+const LT_READ = ltFixture("lt_read_torrent.py");
+const LT_MAKE = ltFixture("lt_make_torrent.py");
+const HAS_LIBTORRENT = await hasLibtorrent(
+  "the libtorrent .torrent cross-check",
+);
 
 Deno.test({
   name:

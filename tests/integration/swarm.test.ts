@@ -48,8 +48,7 @@ Deno.test("a leecher fetches chunks from several seeders at once", async () => {
     ),
   );
   const node = await PeerNode.start({
-    trackerHost: tracker.host,
-    trackerPort: tracker.port,
+    trackers: [{ host: tracker.host, port: tracker.port }],
     outDir: join(dir.path, "leech"),
     serve: false,
   });
@@ -134,8 +133,7 @@ Deno.test("a download completes when one seeder is killed in the middle", async 
     ),
   );
   const node = await PeerNode.start({
-    trackerHost: tracker.host,
-    trackerPort: tracker.port,
+    trackers: [{ host: tracker.host, port: tracker.port }],
     outDir: join(dir.path, "leech"),
     serve: false,
   });

@@ -41,8 +41,7 @@ Deno.test("one seeder and eight leechers: everyone ends with the file, mostly fr
     const [, seederPort] = await seeder.waitFor(/serving peers on port (\d+)/);
     for (let i = 0; i < LEECHERS; i++) {
       const node = await PeerNode.start({
-        trackerHost: tracker.host,
-        trackerPort: tracker.port,
+        trackers: [{ host: tracker.host, port: tracker.port }],
         outDir: join(dir.path, `leech${i}`),
         hostname: "127.0.0.1",
         keepaliveMs: 1_000,

@@ -206,6 +206,7 @@ Deno.test({
           host: "127.0.0.1",
           port: ltPort,
           complete: false,
+          bittorrent: true,
         });
 
         // Scrape: the Shoal seeder and libtorrent, counted together.
@@ -238,6 +239,66 @@ Deno.test({
       } finally {
         await seeder.stop();
       }
+    } finally {
+      assert.equal(await tracker.stop(), 0);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a Shoal leecher downloads from a libtorrent seeder it found on the Shoal tracker, in BitTorrent from the first connection",
+  ignore: !HAS_LIBTORRENT,
+  async fn() {
+    await using dir = await h.tempDir();
+    const ltDir = join(dir.path, "lt");
+    await Deno.mkdir(ltDir);
+    const file = join(ltDir, "from-lt.bin");
+    await h.makeFile(file, 1_500_000, 19);
+    const torrent = join(dir.path, "from-lt.torrent");
+    const made = await h.runToExit(PYTHON, [
+      LT_MAKE,
+      String(512 * 1024),
+      file,
+      torrent,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const id = made.stdout.trim();
+    const tracker = await h.startTrackerProcess([]);
+    try {
+      // libtorrent holds the file: it announces itself as a seeder (BEP 15).
+      const ltPort = freePort();
+      await using lt = new LibtorrentClient([
+        torrent,
+        ltDir,
+        String(ltPort),
+        `udp://${tracker.host}:${tracker.port}/announce`,
+        "60",
+      ]);
+      const reply = await lt.waitFor(
+        "a tracker reply",
+        (e) => e.event === "tracker_reply" || e.event === "tracker_error",
+      );
+      assert.equal(reply.event, "tracker_reply", JSON.stringify(reply));
+      const out = join(dir.path, "out");
+      const result = await h.spawnLeecher(tracker, id, out, 30, [
+        "--json",
+        "--log-level",
+        "debug",
+      ]).done(60_000);
+      assert.equal(result.code, 0, result.stderr);
+      await h.assertSameFile(join(out, "from-lt.bin"), file);
+      const done = result.stdout.split("\n").map((line) => {
+        try {
+          return JSON.parse(line);
+        } catch {
+          return null;
+        }
+      }).find((event) => event?.type === "done");
+      assert.ok(done?.chunksByPeer[`127.0.0.1:${ltPort}`] > 0, result.stdout);
+      // The tracker said libtorrent is a BitTorrent client: no Shoal
+      // handshake was tried and waited out first.
+      assert.doesNotMatch(result.stderr, /did not answer in Shoal/);
     } finally {
       assert.equal(await tracker.stop(), 0);
     }

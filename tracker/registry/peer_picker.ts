@@ -78,6 +78,7 @@ export class PeerPicker {
   readonly #hosts: HostTable;
   readonly #random: () => number;
   readonly #seenMs: (holdField: number) => number;
+  readonly #isBitTorrent: (holdField: number) => boolean;
   /** The last pick: what {@linkcode PeerPicker.pick} returns. */
   readonly #picked = new PickedPeers(MAX_PEERS_PER_LIST);
   /** Entry offsets chosen. */
@@ -90,17 +91,20 @@ export class PeerPicker {
    * @param hosts the host table, for families and addresses
    * @param random numbers in [0, 1)
    * @param seenMs the exact last-seen time of the peer of a holding field
+   * @param isBitTorrent whether the peer of a holding field is a BitTorrent client
    */
   constructor(
     entries: HolderEntries,
     hosts: HostTable,
     random: () => number,
     seenMs: (holdField: number) => number,
+    isBitTorrent: (holdField: number) => boolean = () => false,
   ) {
     this.#entries = entries;
     this.#hosts = hosts;
     this.#random = random;
     this.#seenMs = seenMs;
+    this.#isBitTorrent = isBitTorrent;
   }
 
   /**
@@ -140,6 +144,7 @@ export class PeerPicker {
       const to = i * 16;
       picked.hosts[i] = hostId;
       picked.complete[i] = pool[e + E_HOLD]! & 1;
+      picked.bittorrent[i] = this.#isBitTorrent(pool[e + E_HOLD]!) ? 1 : 0;
       picked.ports[i] = pool[e + E_PORTS]! & 0xffff;
       if (family[hostId] === 4) {
         picked.family[i] = 4;

@@ -176,6 +176,7 @@ export class SwarmRegistry {
       this.#hosts,
       options.random ?? Math.random,
       (field) => this.#peers.seen[this.#holdings.peerOf(field >>> 1)]!,
+      (field) => this.#peers.isBitTorrent(this.#holdings.peerOf(field >>> 1)),
     );
     this.#pick = {
       id: new Uint8Array(FILE_ID_BYTES),
@@ -547,6 +548,7 @@ export class SwarmRegistry {
         host: this.#hosts.names[peers.hosts[i]!]!,
         port: peers.ports[i]!,
         complete: peers.complete[i] === 1,
+        ...(peers.bittorrent[i] === 1 ? { bittorrent: true } : {}),
       });
     }
     return out;

@@ -967,8 +967,13 @@ let lastDone = 0;
 
 function render(state) {
   lastState = state;
+  const trackers = state.peer.tracker;
   $("peer-info").textContent = `Peer port ${state.peer.port}${
-    state.peer.tracker ? ` · tracker ${state.peer.tracker}` : ""
+    trackers
+      ? ` · ${trackers.includes(",") ? "trackers" : "tracker"} ${trackers}`
+      : ""
+  }${
+    state.peer.dhtPort ? ` · DHT on UDP ${state.peer.dhtPort}` : ""
   } · saves to ${state.peer.outDir}`;
   $("shared-dir").textContent = state.peer.sharedDir;
   renderSeeds(state);

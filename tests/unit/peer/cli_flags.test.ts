@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
-  firstUdpTracker,
+  chooseTrackers,
+  DEFAULT_DHT_BOOTSTRAP,
   parsePeerFlags,
   trackerUrl,
+  udpTrackers,
   UsageError,
 } from "../../../peer/cli_flags.ts";
 
@@ -28,16 +30,90 @@ Deno.test("parsePeerFlags() tells a magnet link, a .torrent path, an id and a na
   assert.deepEqual(get("a.iso"), { kind: "query", query: { name: "a.iso" } });
 });
 
-Deno.test("parsePeerFlags() knows whether --tracker was given, so a link's tracker can be used", () => {
+Deno.test("parsePeerFlags() takes --tracker several times, each once, in order", () => {
   const without = parsePeerFlags(["--get", MAGNET], "/w");
   assert.equal(without.trackerGiven, false);
-  assert.equal(
-    `${without.trackerHost}:${without.trackerPort}`,
-    "127.0.0.1:6969",
-  );
-  const given = parsePeerFlags(["--get", MAGNET, "--tracker", "h:1"], "/w");
+  assert.deepEqual(without.trackers, []);
+  const given = parsePeerFlags([
+    "--get",
+    MAGNET,
+    "--tracker",
+    "h:1",
+    "--tracker",
+    "udp://[::1]:2/announce",
+    "--tracker",
+    "H:1",
+  ], "/w");
   assert.equal(given.trackerGiven, true);
-  assert.equal(given.trackerHost, "h");
+  assert.deepEqual(given.trackers, [{ host: "H", port: 1 }, {
+    host: "::1",
+    port: 2,
+  }]);
+});
+
+Deno.test("chooseTrackers() uses --tracker, else the link's, else the default unless the DHT can do without", () => {
+  const flags = (args: string[]) => parsePeerFlags(args, "/w");
+  const link = ["udp://a.example:1", "https://b.example/announce"];
+  assert.deepEqual(
+    chooseTrackers(flags(["--get", MAGNET, "--tracker", "t:9"]), link),
+    [{ host: "t", port: 9 }],
+  );
+  assert.deepEqual(chooseTrackers(flags(["--get", MAGNET]), link), [{
+    host: "a.example",
+    port: 1,
+  }]);
+  // The DHT finds peers by id: no tracker for a magnet link or a seed.
+  assert.deepEqual(chooseTrackers(flags(["--get", MAGNET]), []), []);
+  assert.deepEqual(chooseTrackers(flags(["--seed", "x"]), []), []);
+  // Names need a tracker's index; so does a run without the DHT.
+  const local = [{ host: "127.0.0.1", port: 6969 }];
+  assert.deepEqual(chooseTrackers(flags(["--get", "a.iso"]), []), local);
+  assert.deepEqual(chooseTrackers(flags(["--list"]), []), local);
+  assert.deepEqual(chooseTrackers(flags(["--ui"]), []), local);
+  assert.deepEqual(
+    chooseTrackers(flags(["--get", MAGNET, "--no-dht"]), []),
+    local,
+  );
+});
+
+Deno.test("parsePeerFlags() reads the DHT flags and defaults to the public routers", () => {
+  const plain = parsePeerFlags(["--seed", "x"], "/w");
+  assert.equal(plain.dht, true);
+  assert.equal(plain.dhtPort, 0);
+  assert.deepEqual(
+    plain.dhtBootstrap.map((n) => `${n.host}:${n.port}`),
+    DEFAULT_DHT_BOOTSTRAP,
+  );
+  const local = parsePeerFlags([
+    "--seed",
+    "x",
+    "--dht-port",
+    "6881",
+    "--dht-bootstrap",
+    "127.0.0.1:7000, udp://127.0.0.1:7001",
+  ], "/w");
+  assert.equal(local.dhtPort, 6881);
+  assert.deepEqual(local.dhtBootstrap, [
+    { host: "127.0.0.1", port: 7000 },
+    { host: "127.0.0.1", port: 7001 },
+  ]);
+  assert.equal(parsePeerFlags(["--seed", "x", "--no-dht"], "/w").dht, false);
+  for (
+    const args of [
+      ["--no-dht", "--dht-port", "1"],
+      ["--no-dht", "--dht-bootstrap", "127.0.0.1:1"],
+      ["--dht-port", "65536"],
+      ["--dht-bootstrap", "127.0.0.1"],
+      ["--dht-bootstrap", "http://127.0.0.1:1"],
+      ["--dht-bootstrap", ""],
+    ]
+  ) {
+    assert.throws(
+      () => parsePeerFlags(["--seed", "x", ...args], "/w"),
+      UsageError,
+      args.join(" "),
+    );
+  }
 });
 
 Deno.test("parsePeerFlags() writes --make-torrent's .torrent beside the user, unless --torrent-out says where", () => {
@@ -73,16 +149,19 @@ Deno.test("trackerUrl() writes udp://HOST:PORT/announce, brackets around IPv6", 
   assert.equal(trackerUrl("::1", 7), "udp://[::1]:7/announce");
 });
 
-Deno.test("firstUdpTracker() takes the first udp:// tracker and skips the rest", () => {
+Deno.test("udpTrackers() takes every udp:// tracker once and skips the rest", () => {
   assert.deepEqual(
-    firstUdpTracker([
+    udpTrackers([
       "https://t.example/announce",
       "udp://no-port.example/announce",
       "udp://[::1]:6969/announce",
       "udp://second.example:1",
+      "udp://[::1]:6969",
     ]),
-    { host: "::1", port: 6969 },
+    [{ host: "::1", port: 6969 }, { host: "second.example", port: 1 }],
   );
-  assert.equal(firstUdpTracker(["wss://t.example", "x".repeat(600)]), null);
-  assert.equal(firstUdpTracker([]), null);
+  assert.deepEqual(udpTrackers(["wss://t.example", "x".repeat(600)]), []);
+  assert.deepEqual(udpTrackers([]), []);
+  const many = Array.from({ length: 40 }, (_, i) => `udp://t${i}.example:1`);
+  assert.equal(udpTrackers(many).length, 16);
 });

@@ -21,6 +21,7 @@ Deno.test("peerRunArgs() grants read of the seeds and the out folder, write of t
     "--allow-read=/home/me/a.iso,/data/b.bin,/home/me/dl,/opt/shoal/peer,/opt/shoal/protocol",
     "--allow-write=/home/me/dl",
     "--allow-env=INIT_CWD,HOME,NO_COLOR",
+    "--ignore-env=DEBUG",
     "/opt/shoal/peer/main.ts",
     ...args,
   ]);

@@ -17,6 +17,9 @@ Deno.test("runFuzz() finds no escapes in a short seeded run of every parser", as
       "tracker in-place readers (vs parseMessage)",
       "TrackerHandler (datagrams with real cookies)",
       "decodeBencode",
+      "BtFrameDecoder (streams)",
+      "BitTorrent extended payloads",
+      "BEP 52 hash requests (answer, verify)",
       "parseBep15Request (datagrams)",
     ],
   );

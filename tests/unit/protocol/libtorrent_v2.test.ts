@@ -19,22 +19,15 @@ import {
   toHex,
 } from "@shoal/protocol";
 import { Rng } from "../../../bench/_protocol_inputs.ts";
+import {
+  hasLibtorrent,
+  LT_PYTHON,
+  ltFixture,
+} from "../../_helpers/libtorrent.ts";
 
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = new URL("../../fixtures/lt_make_torrent.py", import.meta.url)
-  .pathname;
-const HAS_LIBTORRENT = await new Deno.Command(PYTHON, {
-  args: ["-c", "import libtorrent"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((out) => out.success, () => false);
-
-if (!HAS_LIBTORRENT) {
-  // deno-lint-ignore no-console
-  console.warn(
-    `Skipping the libtorrent v2 cross-check: ${PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)`,
-  );
-}
+const PYTHON = LT_PYTHON;
+const SCRIPT = ltFixture("lt_make_torrent.py");
+const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent v2 cross-check");
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

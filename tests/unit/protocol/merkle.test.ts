@@ -16,6 +16,11 @@ import {
   refLeaves,
   refNode,
 } from "../../_helpers/bep52_reference.ts";
+import {
+  hasLibtorrent,
+  LT_PYTHON,
+  ltFixture,
+} from "../../_helpers/libtorrent.ts";
 
 const KIB = 1024;
 
@@ -251,21 +256,9 @@ Deno.test("bad widths, sizes and counts throw RangeError", () => {
 
 // --- Cross-check with libtorrent ---------------------------------------------
 
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = new URL("../../fixtures/lt_pieces_root.py", import.meta.url)
-  .pathname;
-const HAS_LIBTORRENT = await new Deno.Command(PYTHON, {
-  args: ["-c", "import libtorrent"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((out) => out.success, () => false);
-
-if (!HAS_LIBTORRENT) {
-  // deno-lint-ignore no-console
-  console.warn(
-    `Skipping the libtorrent Merkle cross-check: ${PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)`,
-  );
-}
+const PYTHON = LT_PYTHON;
+const SCRIPT = ltFixture("lt_pieces_root.py");
+const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent Merkle cross-check");
 
 /** libtorrent's pieces root (hex) for a v2-only torrent of `path`. */
 async function libtorrentPiecesRoot(path: string, piece: number) {

@@ -149,3 +149,20 @@ Deno.test("createMessage() refuses fields that cannot be encoded", () => {
     RangeError,
   );
 });
+
+Deno.test("a PEER_LIST keeps which peers are BitTorrent clients (flag bit 1)", () => {
+  const message = {
+    kind: "peer_list" as const,
+    txid: 9,
+    fileId: new Uint8Array(32).fill(3),
+    name: "a.bin",
+    size: 10,
+    chunkCount: 1,
+    peers: [
+      { host: "10.0.0.1", port: 7000, complete: true },
+      { host: "10.0.0.2", port: 6881, complete: false, bittorrent: true },
+    ],
+  };
+  const bytes = createMessage(message);
+  assert.deepStrictEqual(parseMessage(bytes), message);
+});

@@ -149,6 +149,13 @@ Deno.test("a BitTorrent client and a Shoal seeder of the same file are in each o
     peersOf(byId).map((peer) => `${peer.host}:${peer.port}`).sort(),
     [`${HOST_A}:7000`, `${HOST_B}:51413`],
   );
+  // Each says which protocol to speak to it: the client is flagged as a
+  // BitTorrent client, so a Shoal leecher does not try Shoal's handshake.
+  assert.deepEqual(
+    peersOf(byId).map((peer) => [peer.port, peer.bittorrent === true])
+      .sort((a, b) => Number(a[0]) - Number(b[0])),
+    [[7000, false], [51413, true]],
+  );
   const byName = leecher.request({ name: "movie.mkv" });
   assert.ok(
     peersOf(byName).some((peer) =>
@@ -184,6 +191,7 @@ Deno.test("an infohash no Shoal peer registered makes a nameless file: not liste
     host: HOST_A,
     port: 6881,
     complete: true,
+    bittorrent: true,
   }]);
   if (byId?.kind === "peer_list") {
     assert.equal(toHex(byId.fileId), toHex(id));

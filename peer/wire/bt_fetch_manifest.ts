@@ -1,0 +1,423 @@
+/**
+ * Gets a file's manifest from one BitTorrent peer: the info dictionary by
+ * BEP 9 `ut_metadata`, checked against the file id before a byte of it is
+ * used, then the piece layer by BEP 52 hash requests, proven against the
+ * dictionary's pieces root (peer/download/bt_metadata.ts). The same
+ * contract as fetch_manifest.ts, so the manifest race asks either kind of
+ * peer alike.
+ *
+ * @module
+ */
+import {
+  BT_INFOHASH_BYTES,
+  type BtFrame,
+  BtFrameDecoder,
+  type BtMessage,
+  bytesEqual,
+  decodeExtendedHandshake,
+  decodeMetadataMessage,
+  encodeBtHandshake,
+  encodeBtMessage,
+  encodeExtendedHandshake,
+  encodeMetadataMessage,
+  type Manifest,
+  parseManifest,
+  ProtocolError,
+  toHex,
+  UT_METADATA,
+} from "@shoal/protocol";
+import {
+  btManifestBytes,
+  type InfoShape,
+  infoShape,
+  MetadataAssembly,
+  PieceLayerAssembly,
+} from "../download/bt_metadata.ts";
+import {
+  type FetchManifestOptions,
+  InvalidManifestError,
+  ManifestMismatchError,
+} from "./fetch_manifest.ts";
+
+/** The id we ask the peer to send `ut_metadata` messages with. */
+const OUR_UT_METADATA_ID = 1;
+/** Hash requests out at once (each asks for up to 512 piece hashes). */
+const HASH_REQUESTS_AT_ONCE = 8;
+const READ_BYTES = 64 * 1024;
+
+/**
+ * Connects to a BitTorrent peer, fetches the info dictionary and the piece
+ * layer, and checks both against the file id.
+ *
+ * @param peer where to connect
+ * @param fileId the file's id (the v2 infohash)
+ * @param options our 20-byte BitTorrent peer id, timeouts, a signal
+ * @returns the manifest and its canonical bytes
+ * @throws {InvalidManifestError} when the dictionary matches the id but is not a file Shoal can fetch
+ * @throws {ManifestMismatchError} when the peer lied: a handshake for another
+ *   file, a dictionary that does not hash to the id, hashes that do not prove
+ * @throws {Error} with a one-line reason when the peer fails or refuses
+ * @example
+ * ```ts
+ * // const { bytes } = await fetchBtManifest({ host: "127.0.0.1", port: 6881 }, id, { peerId });
+ * ```
+ */
+export async function fetchBtManifest(
+  peer: { host: string; port: number },
+  fileId: Uint8Array,
+  options: FetchManifestOptions,
+): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
+  const connectMs = options.connectTimeoutMs ?? 3_000;
+  const answerMs = options.answerTimeoutMs ?? 3_000;
+  const idleMs = options.idleTimeoutMs ?? 5_000;
+  const totalMs = options.timeoutMs ?? 30_000;
+  options.signal?.throwIfAborted();
+  const connectSignal = AbortSignal.any([
+    AbortSignal.timeout(connectMs),
+    ...(options.signal ? [options.signal] : []),
+  ]);
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({
+      hostname: peer.host,
+      port: peer.port,
+      signal: connectSignal,
+    });
+  } catch (error) {
+    if (connectSignal.aborted && !options.signal?.aborted) {
+      throw new Error(`no connection within ${connectMs / 1000} s`);
+    }
+    throw error;
+  }
+  let stopped: string | null = null;
+  const stop = (reason: string) => {
+    if (stopped !== null) return;
+    stopped = reason;
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  };
+  let idleTimer = setTimeout(
+    () => stop(`no answer within ${answerMs / 1000} s`),
+    answerMs,
+  );
+  const totalTimer = setTimeout(
+    () => stop(`no manifest within ${totalMs / 1000} s`),
+    totalMs,
+  );
+  const onAbort = () => stop("cancelled");
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const beforeAsk = options.beforeAsk;
+  const session = new MetadataSession(
+    fileId,
+    options,
+    beforeAsk && (async () => {
+      // Waiting for our turn is not the peer's silence.
+      clearTimeout(idleTimer);
+      const release = await beforeAsk(
+        options.signal ?? new AbortController().signal,
+      );
+      idleTimer = setTimeout(
+        () => stop(`no metadata within ${answerMs / 1000} s of asking`),
+        answerMs,
+      );
+      return release;
+    }),
+  );
+  try {
+    await write(
+      conn,
+      encodeBtHandshake({
+        infoHash: fileId.subarray(0, BT_INFOHASH_BYTES),
+        peerId: options.peerId,
+        extended: true,
+        fast: true,
+        v2: true,
+      }),
+    );
+    const decoder = new BtFrameDecoder();
+    const buffer = new Uint8Array(READ_BYTES);
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(
+        () => stop(`no data for ${idleMs / 1000} s`),
+        idleMs,
+      );
+      const frames: BtFrame[] = [];
+      decoder.push(buffer.subarray(0, n), (frame) => frames.push(frame));
+      for (const frame of frames) {
+        const out = await session.onFrame(frame);
+        if (out.length > 0) await write(conn, concat(out));
+        if (session.result) return session.result;
+      }
+    }
+    throw new Error(
+      stopped ?? "the peer closed the connection before sending the metadata",
+    );
+  } catch (error) {
+    if (
+      error instanceof ManifestMismatchError ||
+      error instanceof InvalidManifestError
+    ) throw error;
+    if (stopped !== null) throw new Error(stopped, { cause: error });
+    if (error instanceof ProtocolError) {
+      throw new Error(`bad BitTorrent frame: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  } finally {
+    session.release?.();
+    clearTimeout(idleTimer);
+    clearTimeout(totalTimer);
+    options.signal?.removeEventListener("abort", onAbort);
+    try {
+      conn.close();
+    } catch {
+      // Closed by the timer already.
+    }
+  }
+}
+
+/** The messages of one metadata fetch, in order; every decision in one place. */
+class MetadataSession {
+  readonly #fileId: Uint8Array;
+  readonly #options: FetchManifestOptions;
+  #fast = false;
+  #sawPieces = false;
+  /** The peer's id for ut_metadata messages. */
+  #theirId = 0;
+  #metadata: MetadataAssembly | null = null;
+  #info: Uint8Array | null = null;
+  #shape: InfoShape | null = null;
+  #layer: PieceLayerAssembly | null = null;
+  #nextHashRequest = 0;
+  /** Releases our place among those asked for a manifest (options.beforeAsk). */
+  release: (() => void) | undefined;
+  /** The manifest, once whole and checked. */
+  result: { manifest: Manifest; bytes: Uint8Array } | null = null;
+
+  readonly #gate: (() => Promise<() => void>) | undefined;
+
+  /**
+   * @param fileId the file id
+   * @param options the caller's options (onHandshake)
+   * @param gate waits for our turn to ask (options.beforeAsk, timers paused)
+   */
+  constructor(
+    fileId: Uint8Array,
+    options: FetchManifestOptions,
+    gate: (() => Promise<() => void>) | undefined,
+  ) {
+    this.#fileId = fileId;
+    this.#options = options;
+    this.#gate = gate;
+  }
+
+  /** One frame; resolves with the messages to send. */
+  async onFrame(frame: BtFrame): Promise<BtMessage[]> {
+    switch (frame.kind) {
+      case "handshake": {
+        if (
+          !bytesEqual(
+            frame.infoHash,
+            this.#fileId.subarray(0, BT_INFOHASH_BYTES),
+          )
+        ) {
+          throw new ManifestMismatchError(
+            "it answered with a BitTorrent handshake for another file",
+          );
+        }
+        if (!frame.extended) {
+          throw new Error(
+            "the BitTorrent peer cannot send metadata (no extension protocol)",
+          );
+        }
+        this.#fast = frame.fast;
+        const out: BtMessage[] = [{
+          kind: "extended",
+          id: 0,
+          payload: encodeExtendedHandshake({
+            extensions: new Map([[UT_METADATA, OUR_UT_METADATA_ID]]),
+            client: "Shoal",
+            port: null,
+            requestQueue: null,
+            metadataSize: null,
+          }),
+        }];
+        if (this.#fast) out.push({ kind: "have_none" });
+        return out;
+      }
+      case "bitfield":
+        this.#pieces(frame.bits.some((byte) => byte !== 0));
+        return [];
+      case "have_all":
+      case "have_none":
+        this.#pieces(frame.kind === "have_all");
+        return [];
+      case "extended":
+        if (frame.id === 0) {
+          return await this.#onExtendedHandshake(frame.payload);
+        }
+        if (frame.id === OUR_UT_METADATA_ID) {
+          return this.#onMetadata(frame.payload);
+        }
+        return [];
+      case "hashes":
+        return this.#onHashes(frame);
+      case "hash_reject":
+        throw new Error("the BitTorrent peer refused to send the piece layer");
+      case "request":
+        return this.#fast ? [{ ...frame, kind: "reject" }] : [];
+      default:
+        return [];
+    }
+  }
+
+  #pieces(holds: boolean): void {
+    if (this.#sawPieces) return;
+    this.#sawPieces = true;
+    this.#options.onHandshake?.(new Uint8Array([holds ? 1 : 0]));
+  }
+
+  async #onExtendedHandshake(payload: Uint8Array): Promise<BtMessage[]> {
+    if (this.#metadata) return [];
+    const handshake = decodeExtendedHandshake(payload);
+    const id = handshake.extensions.get(UT_METADATA) ?? 0;
+    if (id === 0 || handshake.metadataSize === null) {
+      throw new Error("the BitTorrent peer does not send metadata (BEP 9)");
+    }
+    this.#theirId = id;
+    try {
+      this.#metadata = new MetadataAssembly(
+        this.#fileId,
+        handshake.metadataSize,
+      );
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new ManifestMismatchError(
+        `it announced metadata of ${handshake.metadataSize} bytes`,
+      );
+    }
+    if (this.#gate) this.release = await this.#gate();
+    return this.#metadata.pieces().map((piece) => ({
+      kind: "extended",
+      id: this.#theirId,
+      payload: encodeMetadataMessage({ kind: "metadata_request", piece }),
+    }));
+  }
+
+  #onMetadata(payload: Uint8Array): BtMessage[] {
+    const message = decodeMetadataMessage(payload);
+    switch (message.kind) {
+      case "metadata_request":
+        // We fetch here; metadata is served on our own port.
+        return [{
+          kind: "extended",
+          id: this.#theirId,
+          payload: encodeMetadataMessage({
+            kind: "metadata_reject",
+            piece: message.piece,
+          }),
+        }];
+      case "metadata_reject":
+        throw new Error("the BitTorrent peer refused to send the metadata");
+      case "metadata_other":
+        return [];
+      case "metadata_data":
+        break;
+    }
+    if (!this.#metadata || this.#info) {
+      throw new ManifestMismatchError("it sent metadata nobody asked for");
+    }
+    const step = this.#metadata.add(
+      message.piece,
+      message.totalSize,
+      message.data,
+    );
+    if (step.kind === "lied") throw new ManifestMismatchError(step.reason);
+    if (step.kind === "more") return [];
+    // The dictionary hashes to the file id: from here on it is trusted.
+    this.#info = step.info;
+    try {
+      this.#shape = infoShape(step.info);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      throw this.#invalid(error);
+    }
+    this.#layer = new PieceLayerAssembly(this.#shape);
+    if (this.#layer.complete) {
+      this.#finish(new Uint8Array());
+      return [];
+    }
+    return this.#hashRequests();
+  }
+
+  #hashRequests(): BtMessage[] {
+    const requests = this.#layer!.requests;
+    const out: BtMessage[] = [];
+    while (
+      this.#nextHashRequest < requests.length &&
+      out.length < HASH_REQUESTS_AT_ONCE
+    ) {
+      out.push({ kind: "hash_request", ...requests[this.#nextHashRequest++]! });
+    }
+    return out;
+  }
+
+  #onHashes(frame: Extract<BtFrame, { kind: "hashes" }>): BtMessage[] {
+    if (!this.#layer) {
+      throw new ManifestMismatchError("it sent hashes nobody asked for");
+    }
+    const step = this.#layer.add(frame);
+    if (step.kind === "lied") throw new ManifestMismatchError(step.reason);
+    if (step.kind === "done") {
+      this.#finish(step.layer);
+      return [];
+    }
+    return this.#hashRequests();
+  }
+
+  #finish(layer: Uint8Array): void {
+    const bytes = btManifestBytes(this.#info!, this.#shape!, layer);
+    try {
+      this.result = { manifest: parseManifest(bytes), bytes };
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      throw this.#invalid(error);
+    }
+  }
+
+  #invalid(error: ProtocolError): InvalidManifestError {
+    return new InvalidManifestError(
+      `the file ${
+        toHex(this.#fileId).slice(0, 16)
+      }… has an invalid manifest: ${error.message}`,
+      error,
+    );
+  }
+}
+
+function concat(messages: BtMessage[]): Uint8Array {
+  const frames = messages.map(encodeBtMessage);
+  const out = new Uint8Array(
+    frames.reduce((sum, frame) => sum + frame.byteLength, 0),
+  );
+  let at = 0;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.byteLength;
+  }
+  return out;
+}
+
+async function write(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}

@@ -1,0 +1,504 @@
+/**
+ * A fetch worker's connection to a BitTorrent peer: the same job as a Shoal
+ * link in fetch_worker.ts, in the BitTorrent peer wire (BEP 3, 6, 10, 52).
+ * It shakes hands with the file's truncated v2 infohash, turns the peer's
+ * bitfield, have all, have none and haves into the scheduler's events,
+ * turns each chunk the scheduler asks for into requests of its 16 KiB
+ * blocks (bt_blocks.ts), checks each whole piece against the piece layer
+ * and writes it as a Shoal chunk is written. The scheduler never learns
+ * which protocol a connection speaks.
+ *
+ * The peer is dropped (and banned, code "misbehaved") for any frame the
+ * decoder refuses (oversized, wrong size, a bitfield of the wrong length),
+ * a handshake for another file, a block or reject nobody asked for, or a
+ * piece that fails its hash.
+ *
+ * @module
+ */
+import {
+  BT_INFOHASH_BYTES,
+  type BtFrame,
+  BtFrameDecoder,
+  type BtMessage,
+  bytesEqual,
+  chunkDigest,
+  chunkHash,
+  decodeExtendedHandshake,
+  encodeBtHandshake,
+  encodeBtMessage,
+  encodeExtendedHandshake,
+  type Manifest,
+  ProtocolError,
+} from "@shoal/protocol";
+import type {
+  CloseCode,
+  FetchWorkerEvent,
+} from "@shoal/protocol/worker_messages";
+import { BtBlocks } from "./bt_blocks.ts";
+import {
+  CONNECT_TIMEOUT_MS,
+  errorText,
+  HANDSHAKE_TIMEOUT_MS,
+  READ_TIMEOUT_MS,
+  withTimeout,
+} from "./link_limits.ts";
+
+/** A keep-alive goes out after this long with nothing sent (peers drop idle links after 2 min). */
+export const KEEPALIVE_MS = 60_000;
+/** Socket reads go into a buffer this large. */
+const READ_BYTES = 256 * 1024;
+/** The client name told in the extension handshake. */
+const CLIENT = "Shoal";
+
+/** What a BitTorrent link needs from its fetch worker. */
+export interface BtLinkHost {
+  /** The file's manifest (its piece layer checks every piece). */
+  manifest: Manifest;
+  /** The file id (v2 infohash); its first 20 bytes go in the handshake. */
+  fileId: Uint8Array;
+  /** Our 20-byte BitTorrent peer id. */
+  peerId: Uint8Array;
+  /** Sends an event to the main thread. */
+  post(event: FetchWorkerEvent): void;
+  /** Writes a checked chunk at its offset; resolves once written and reported. */
+  write(index: number, bytes: Uint8Array, connId: number): Promise<void>;
+  /** The link closed: forget it. */
+  closed(connId: number): void;
+}
+
+/**
+ * One BitTorrent connection of a fetch worker.
+ *
+ * @example
+ * ```ts
+ * // const link = new BtLink(connId, host);
+ * // await link.run("127.0.0.1", 6881); // until it closes
+ * ```
+ */
+export class BtLink {
+  /** The scheduler's id for this connection. */
+  readonly connId: number;
+  readonly #host: BtLinkHost;
+  readonly #manifest: Manifest;
+  #conn: Deno.TcpConn | null = null;
+  #closed = false;
+  readonly #decoder: BtFrameDecoder;
+  readonly #blocks: BtBlocks;
+  /** Before the handshake, then before the bitfield, then ready. */
+  #state: "handshake" | "bitfield" | "ready" = "handshake";
+  /** The peer chokes us until it says otherwise. */
+  #choked = true;
+  /** BEP 6: the peer sends reject, have all, have none. */
+  #fast = false;
+  #lastByteMs = Date.now();
+  #lastSentMs = Date.now();
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Frames go out one after another, never interleaved. */
+  #sending: Promise<void> = Promise.resolve();
+  /** HAVEs read and not passed on yet: one event per read. */
+  #haves: number[] = [];
+  /** Whole pieces read and not checked yet. */
+  #whole: { index: number; bytes: Uint8Array; buffer: Uint8Array }[] = [];
+  /** Why the peer broke the rules, found while decoding. */
+  #problem: string | null = null;
+
+  /**
+   * @param connId the scheduler's id for this connection
+   * @param host the fetch worker's file, writer and event channel
+   */
+  constructor(connId: number, host: BtLinkHost) {
+    this.connId = connId;
+    this.#host = host;
+    this.#manifest = host.manifest;
+    this.#decoder = new BtFrameDecoder({ views: true });
+    this.#blocks = new BtBlocks({
+      shape: {
+        size: host.manifest.size,
+        chunkSize: host.manifest.chunkSize,
+        chunkCount: host.manifest.chunkCount,
+      },
+    });
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Connects, shakes hands and serves the connection until it closes.
+   *
+   * @param hostname the peer's address
+   * @param port its TCP port
+   */
+  async run(hostname: string, port: number): Promise<void> {
+    let conn: Deno.TcpConn;
+    try {
+      conn = await withTimeout(
+        Deno.connect({ hostname, port }),
+        CONNECT_TIMEOUT_MS,
+        "connect",
+      );
+    } catch (error) {
+      this.close(`cannot connect: ${errorText(error)}`, "unreachable");
+      return;
+    }
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    this.#conn = conn;
+    conn.setNoDelay(true);
+    this.#handshakeTimer = setTimeout(
+      () => this.close("no answer to the BitTorrent handshake", "timeout"),
+      HANDSHAKE_TIMEOUT_MS,
+    );
+    this.#sendBytes(encodeBtHandshake({
+      infoHash: this.#host.fileId.subarray(0, BT_INFOHASH_BYTES),
+      peerId: this.#host.peerId,
+      extended: true,
+      fast: true,
+      v2: true,
+    }));
+    await this.#readLoop(conn);
+  }
+
+  /** The scheduler asks for these chunks. */
+  get(indices: readonly number[]): void {
+    if (this.#closed) return;
+    if (this.#choked) {
+      // A choked peer serves nothing: the chunks go back to the pool.
+      for (const index of indices) {
+        this.#host.post({ type: "chunk_busy", connId: this.connId, index });
+      }
+      return;
+    }
+    this.#blocks.queue(indices);
+    this.#pump();
+  }
+
+  /** The scheduler takes chunk `index` back (another peer sent it). */
+  cancel(index: number): void {
+    if (this.#closed) return;
+    const ranges = this.#blocks.cancel(index);
+    if (ranges.length > 0) {
+      this.#sendAll(ranges.map((range) => ({ kind: "cancel", ...range })));
+    }
+    this.#pump();
+  }
+
+  /** Tells the peer whether it has anything we want. */
+  interest(interested: boolean): void {
+    if (this.#closed || this.#state === "handshake") return;
+    this.#send({ kind: interested ? "interested" : "not_interested" });
+  }
+
+  /** Drops a link that is silent with requests out, and keeps an idle one alive. */
+  checkTimeouts(nowMs: number): void {
+    if (this.#closed || this.#state !== "ready") return;
+    if (
+      this.#blocks.outstanding > 0 && nowMs - this.#lastByteMs > READ_TIMEOUT_MS
+    ) {
+      this.close(`no data for ${READ_TIMEOUT_MS / 1000} s`, "timeout");
+      return;
+    }
+    if (nowMs - this.#lastSentMs > KEEPALIVE_MS) {
+      this.#send({ kind: "keepalive" });
+    }
+  }
+
+  /**
+   * Closes the connection and tells the main thread why.
+   *
+   * @param reason one line
+   * @param code what the download does about it
+   */
+  close(reason: string, code: CloseCode): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#handshakeTimer);
+    for (const piece of this.#whole) this.#blocks.release(piece.buffer);
+    this.#whole = [];
+    try {
+      this.#conn?.close();
+    } catch {
+      // Already closed by the peer.
+    }
+    this.#host.closed(this.connId);
+    this.#host.post({ type: "closed", connId: this.connId, reason, code });
+  }
+
+  async #readLoop(conn: Deno.TcpConn): Promise<void> {
+    const buffer = new Uint8Array(READ_BYTES);
+    const onFrame = (frame: BtFrame) => {
+      if (this.#problem === null && !this.#closed) this.#onFrame(frame);
+    };
+    try {
+      while (!this.#closed) {
+        const n = await conn.read(buffer);
+        if (n === null) {
+          this.close("the peer closed the connection", "gone");
+          return;
+        }
+        this.#lastByteMs = Date.now();
+        this.#decoder.push(buffer.subarray(0, n), onFrame);
+        if (this.#problem !== null) {
+          this.close(this.#problem, "misbehaved");
+          return;
+        }
+        this.#flushHaves();
+        await this.#checkWhole();
+        this.#pump();
+      }
+    } catch (error) {
+      if (this.#closed) return;
+      const misbehaved = error instanceof ProtocolError;
+      this.close(
+        misbehaved
+          ? `bad BitTorrent frame: ${error.message}`
+          : `connection failed: ${errorText(error)}`,
+        misbehaved ? "misbehaved" : "gone",
+      );
+    }
+  }
+
+  /** One frame, decoded in place (its bytes are valid only now). */
+  #onFrame(frame: BtFrame): void {
+    if (frame.kind === "handshake") return this.#onHandshake(frame);
+    if (this.#state === "bitfield") {
+      if (frame.kind === "bitfield") return this.#ready(frame.bits);
+      if (frame.kind === "have_all" || frame.kind === "have_none") {
+        if (!this.#fast) {
+          return this.#misbehave(
+            `sent ${frame.kind} without the fast extension`,
+          );
+        }
+        return this.#ready(this.#allBits(frame.kind === "have_all"));
+      }
+      if (frame.kind !== "extended" && frame.kind !== "keepalive") {
+        // BEP 3: a peer with no pieces may send no bitfield at all.
+        this.#ready(this.#allBits(false));
+      }
+    }
+    this.#onMessage(frame);
+  }
+
+  #onHandshake(frame: Extract<BtFrame, { kind: "handshake" }>): void {
+    const ours = this.#host.fileId.subarray(0, BT_INFOHASH_BYTES);
+    if (!bytesEqual(frame.infoHash, ours)) {
+      return this.#misbehave("answered with a handshake for another file");
+    }
+    this.#fast = frame.fast;
+    this.#state = "bitfield";
+    this.#decoder.expectPieces(this.#manifest.chunkCount);
+    const out: BtMessage[] = [];
+    if (frame.extended) {
+      out.push({
+        kind: "extended",
+        id: 0,
+        payload: encodeExtendedHandshake({
+          extensions: new Map(),
+          client: CLIENT,
+          port: null,
+          requestQueue: null,
+          metadataSize: null,
+        }),
+      });
+    }
+    // We fetch on this connection; our chunks are served on our own port.
+    if (this.#fast) out.push({ kind: "have_none" });
+    if (out.length > 0) this.#sendAll(out);
+  }
+
+  /** The peer's pieces are known: the scheduler may ask for chunks. */
+  #ready(bits: Uint8Array): void {
+    this.#state = "ready";
+    clearTimeout(this.#handshakeTimer);
+    this.#host.post({
+      type: "connected",
+      connId: this.connId,
+      bitfield: bits.slice(),
+    });
+    // It chokes us until it unchokes: nothing is asked of it before.
+    this.#host.post({ type: "choke", connId: this.connId, choked: true });
+  }
+
+  #allBits(set: boolean): Uint8Array {
+    const count = this.#manifest.chunkCount;
+    const bits = new Uint8Array(Math.ceil(count / 8));
+    if (!set) return bits;
+    bits.fill(0xff);
+    const spare = bits.byteLength * 8 - count;
+    if (spare > 0) bits[bits.byteLength - 1] = (0xff << spare) & 0xff;
+    return bits;
+  }
+
+  #onMessage(message: BtMessage): void {
+    switch (message.kind) {
+      case "have":
+        if (message.index >= this.#manifest.chunkCount) {
+          return this.#misbehave(
+            `announced piece ${message.index}, which does not exist`,
+          );
+        }
+        this.#haves.push(message.index);
+        return;
+      case "choke":
+        if (this.#choked) return;
+        this.#choked = true;
+        this.#host.post({ type: "choke", connId: this.connId, choked: true });
+        // A peer that chokes drops our requests: ask for the chunks elsewhere.
+        for (const index of this.#blocks.dropAll()) {
+          this.#host.post({ type: "chunk_busy", connId: this.connId, index });
+        }
+        return;
+      case "unchoke":
+        if (!this.#choked) return;
+        this.#choked = false;
+        this.#host.post({ type: "choke", connId: this.connId, choked: false });
+        return;
+      case "piece": {
+        const result = this.#blocks.receive(
+          message.index,
+          message.begin,
+          message.block,
+        );
+        if (result.kind === "unasked") return this.#misbehave(result.reason);
+        if (result.kind === "piece") this.#whole.push(result);
+        return;
+      }
+      case "reject": {
+        if (!this.#fast) {
+          return this.#misbehave("sent a reject without the fast extension");
+        }
+        const result = this.#blocks.reject(message);
+        if (result.kind === "unasked") return this.#misbehave(result.reason);
+        if (result.kind === "rejected") {
+          if (result.cancel.length > 0) {
+            this.#sendAll(result.cancel.map((r) => ({ kind: "cancel", ...r })));
+          }
+          // It will not send it: the scheduler asks others for it.
+          this.#host.post({
+            type: "chunk_refused",
+            connId: this.connId,
+            index: result.index,
+          });
+        }
+        return;
+      }
+      case "request":
+        // We announced no pieces here; a fast peer is told no.
+        if (this.#fast) {
+          this.#send({
+            kind: "reject",
+            index: message.index,
+            begin: message.begin,
+            length: message.length,
+          });
+        }
+        return;
+      case "extended":
+        if (message.id === 0) {
+          const handshake = decodeExtendedHandshake(message.payload);
+          if (handshake.requestQueue !== null) {
+            this.#blocks.setMaxRequests(handshake.requestQueue);
+          }
+        }
+        return;
+      case "hash_request":
+        // The piece layer is served on our own port, not on links we fetch on.
+        this.#send({ ...message, kind: "hash_reject" });
+        return;
+      default:
+        // keepalive, interest, port, suggest, allowed fast, hashes we did
+        // not ask for, a late bitfield, unknown ids (bounded by the decoder):
+        // nothing to do.
+        return;
+    }
+  }
+
+  #misbehave(reason: string): void {
+    this.#problem ??= reason;
+  }
+
+  #flushHaves(): void {
+    if (this.#haves.length === 0) return;
+    this.#host.post({
+      type: "peer_have",
+      connId: this.connId,
+      indices: this.#haves,
+    });
+    this.#haves = [];
+  }
+
+  /** Checks and writes the pieces that became whole. */
+  async #checkWhole(): Promise<void> {
+    while (this.#whole.length > 0 && !this.#closed) {
+      const { index, bytes, buffer } = this.#whole.shift()!;
+      if (
+        !bytesEqual(
+          chunkDigest(this.#manifest, bytes),
+          chunkHash(this.#manifest, index),
+        )
+      ) {
+        this.#blocks.release(buffer);
+        this.#host.post({
+          type: "chunk_bad",
+          connId: this.connId,
+          index,
+          reason: "hash mismatch",
+        });
+        this.close(`sent piece ${index} that fails its hash`, "misbehaved");
+        return;
+      }
+      try {
+        await this.#host.write(index, bytes, this.connId);
+      } finally {
+        this.#blocks.release(buffer);
+      }
+    }
+  }
+
+  /** Sends the block requests there is room for. */
+  #pump(): void {
+    if (this.#closed || this.#choked || this.#state !== "ready") return;
+    const ranges = this.#blocks.nextRequests();
+    if (ranges.length > 0) {
+      this.#sendAll(ranges.map((range) => ({ kind: "request", ...range })));
+    }
+  }
+
+  #send(message: BtMessage): void {
+    this.#sendBytes(encodeBtMessage(message));
+  }
+
+  /** Several messages in one write. */
+  #sendAll(messages: BtMessage[]): void {
+    const frames = messages.map(encodeBtMessage);
+    const out = new Uint8Array(
+      frames.reduce((sum, frame) => sum + frame.byteLength, 0),
+    );
+    let at = 0;
+    for (const frame of frames) {
+      out.set(frame, at);
+      at += frame.byteLength;
+    }
+    this.#sendBytes(out);
+  }
+
+  #sendBytes(bytes: Uint8Array): void {
+    this.#lastSentMs = Date.now();
+    this.#sending = this.#sending.then(async () => {
+      const conn = this.#conn;
+      if (!conn || this.#closed) return;
+      try {
+        let written = 0;
+        while (written < bytes.byteLength) {
+          written += await conn.write(bytes.subarray(written));
+        }
+      } catch (error) {
+        this.close(`cannot send: ${errorText(error)}`, "gone");
+      }
+    });
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The timeouts every connection of a fetch worker keeps, whichever protocol
+ * it speaks (fetch_worker.ts for Shoal, bt_link.ts for BitTorrent).
+ *
+ * @module
+ */
+
+/** Short: a peer that cannot be reached in seconds gives its place to another (issue 21). */
+export const CONNECT_TIMEOUT_MS = 3_000;
+/** An honest peer answers the handshake at once; a listener that never does is dropped. */
+export const HANDSHAKE_TIMEOUT_MS = 5_000;
+/** A connection with requests out and no byte for this long is dropped. */
+export const READ_TIMEOUT_MS = 20_000;
+
+/**
+ * Resolves with what `promise` gives within `ms`, or rejects; a connection
+ * that completes after the timeout is closed.
+ *
+ * @param promise a connection under way
+ * @param ms the time it has
+ * @param what what is awaited, for the message
+ * @returns the connection
+ */
+export async function withTimeout<T extends { close(): void }>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timedOut = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`${what} timed out after ${ms} ms`));
+    }, ms);
+  });
+  // A connection that completes after the timeout must still be closed.
+  promise.then((value) => timedOut && value.close(), () => {});
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** An error's message, for one line. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

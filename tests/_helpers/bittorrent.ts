@@ -1,0 +1,190 @@
+/**
+ * BitTorrent helpers for the interop tests: libtorrent as a process
+ * (python3-libtorrent, see libtorrent.ts; on loopback only), and a small raw
+ * BitTorrent client that speaks our codec over a
+ * real TCP connection (for hostile input, and to ask libtorrent for hashes).
+ *
+ * @module
+ */
+import {
+  type BtFrame,
+  BtFrameDecoder,
+  type BtMessage,
+  encodeBtHandshake,
+  encodeBtMessage,
+} from "@shoal/protocol";
+import { type RunningProcess, spawnDenoWith } from "./peers.ts";
+import { LT_PYTHON, ltFixture } from "./libtorrent.ts";
+
+/**
+ * Starts a libtorrent leecher (tests/fixtures/lt_leech.py) that connects to
+ * one peer, with no tracker, DHT or local discovery.
+ *
+ * @param source a .torrent path or a magnet link
+ * @param saveDir where the file goes
+ * @param peerPort the peer's TCP port on 127.0.0.1
+ * @param timeoutSeconds when it gives up (exit 2)
+ * @returns the process; its stdout says "done BYTES CLIENTS" or "timeout ..."
+ */
+export function startLtLeecher(
+  source: string,
+  saveDir: string,
+  peerPort: number,
+  timeoutSeconds = 60,
+): RunningProcess {
+  return spawnDenoWith([
+    ltFixture("lt_leech.py"),
+    source,
+    saveDir,
+    `127.0.0.1:${peerPort}`,
+    String(timeoutSeconds),
+  ], { binary: LT_PYTHON });
+}
+
+/**
+ * Starts a libtorrent seeder (tests/fixtures/lt_seed.py) of a file already
+ * in `saveDir`, listening on 127.0.0.1.
+ *
+ * @param torrent the .torrent path
+ * @param saveDir the folder holding the file
+ * @returns the process and the port it listens on
+ */
+export async function startLtSeeder(
+  torrent: string,
+  saveDir: string,
+): Promise<RunningProcess & { port: number }> {
+  const process = spawnDenoWith([ltFixture("lt_seed.py"), torrent, saveDir], {
+    binary: LT_PYTHON,
+  });
+  const match = await process.waitFor(/^listening (\d+)$/, 20_000);
+  return Object.assign(process, { port: Number(match[1]) });
+}
+
+/** A raw BitTorrent connection on loopback, driven by a test. */
+export class BtTestClient {
+  readonly conn: Deno.Conn;
+  readonly #decoder = new BtFrameDecoder();
+  readonly #frames: BtFrame[] = [];
+  readonly #buffer = new Uint8Array(64 * 1024);
+  #ended = false;
+
+  private constructor(conn: Deno.Conn) {
+    this.conn = conn;
+  }
+
+  /** Connects to 127.0.0.1:`port`. */
+  static async connect(port: number): Promise<BtTestClient> {
+    return new BtTestClient(
+      await Deno.connect({ hostname: "127.0.0.1", port }),
+    );
+  }
+
+  /** Sends our handshake for `infoHash` (20 bytes), with BEP 10 and BEP 6. */
+  handshake(infoHash: Uint8Array, peerId?: Uint8Array): Promise<void> {
+    return this.write(encodeBtHandshake({
+      infoHash,
+      peerId: peerId ?? new TextEncoder().encode("-TT0001-testtesttest"),
+      extended: true,
+      fast: true,
+    }));
+  }
+
+  /** Sends one message. */
+  send(message: BtMessage): Promise<void> {
+    return this.write(encodeBtMessage(message));
+  }
+
+  /** Writes raw bytes, all of them (false once the peer closed). */
+  async write(bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < bytes.byteLength) {
+      written += await this.conn.write(bytes.subarray(written));
+    }
+  }
+
+  /**
+   * Reads until a frame matching `test` arrives, and returns it; frames
+   * before it are kept in {@linkcode BtTestClient.seen}.
+   *
+   * @throws when the peer closes or `timeoutMs` passes first
+   */
+  async next(
+    test: (frame: BtFrame) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<BtFrame> {
+    const deadline = performance.now() + timeoutMs;
+    let from = 0;
+    while (performance.now() < deadline) {
+      const found = this.#frames.slice(from).find(test);
+      if (found) {
+        this.#frames.splice(this.#frames.indexOf(found), 1);
+        return found;
+      }
+      from = this.#frames.length;
+      if (!(await this.#readSome(deadline - performance.now()))) {
+        throw new Error(
+          `The peer closed before the frame came; got ${
+            this.#frames.map((f) => f.kind)
+          }`,
+        );
+      }
+    }
+    throw new Error(`No such frame within ${timeoutMs} ms`);
+  }
+
+  /** Frames received and not yet taken by next(). */
+  get seen(): BtFrame[] {
+    return this.#frames;
+  }
+
+  /**
+   * Reads (and keeps) whatever comes until the peer closes: the time that
+   * took in ms, or null if it was still open after `waitMs`.
+   */
+  async closedWithin(waitMs: number): Promise<number | null> {
+    const start = performance.now();
+    const deadline = start + waitMs;
+    while (performance.now() < deadline) {
+      if (!(await this.#readSome(deadline - performance.now()))) {
+        return this.#ended ? performance.now() - start : null;
+      }
+    }
+    return null;
+  }
+
+  /** Reads once; false at the end of the stream or the deadline. */
+  async #readSome(waitMs: number): Promise<boolean> {
+    if (this.#ended) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), Math.max(waitMs, 1));
+    });
+    // One read at a time: one left pending by a deadline is waited on again.
+    this.#inflight ??= this.conn.read(this.#buffer).catch(() => null);
+    const n = await Promise.race([this.#inflight, timeout]);
+    clearTimeout(timer);
+    if (n === "timeout") return false;
+    this.#inflight = null;
+    if (n === null) {
+      this.#ended = true;
+      return false;
+    }
+    this.#decoder.push(
+      this.#buffer.subarray(0, n),
+      (frame) => this.#frames.push(frame),
+    );
+    return true;
+  }
+
+  #inflight: Promise<number | null> | null = null;
+
+  /** Closes the connection and waits for a read left pending. */
+  async close(): Promise<void> {
+    try {
+      this.conn.close();
+    } catch {
+      // Closed by the peer.
+    }
+    await this.#inflight;
+  }
+}

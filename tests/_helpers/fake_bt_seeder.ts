@@ -1,0 +1,331 @@
+/**
+ * Fake BitTorrent seeders for attack tests: raw `Deno.listen` servers on
+ * loopback that speak the BitTorrent peer wire (BEP 3, 6, 9, 10, 52) with
+ * Shoal's own codecs, honestly or not, and count what they were asked. Like
+ * a BitTorrent client, one closes a connection that does not start with a
+ * BitTorrent handshake without sending a byte.
+ *
+ * @module
+ */
+import {
+  answerHashRequest,
+  BT_BLOCK_BYTES,
+  BT_METADATA_PIECE_BYTES,
+  BtFrameDecoder,
+  type BtMessage,
+  chunkLength,
+  decodeExtendedHandshake,
+  decodeMetadataMessage,
+  encodeBtHandshake,
+  encodeBtMessage,
+  encodeExtendedHandshake,
+  encodeMetadataMessage,
+  FileMerkleTree,
+  findDictValueSpan,
+  type Manifest,
+  metadataPieceCount,
+  ProtocolError,
+} from "@shoal/protocol";
+
+/** What a fake BitTorrent seeder does. */
+export type FakeBtBehaviour =
+  /** Serves the metadata, the piece layer and the blocks as asked. */
+  | "honest"
+  /** Serves blocks of a piece with one byte changed: the piece fails its hash. */
+  | "bad_piece"
+  /** Answers each request with a true block that this connection never asked for. */
+  | "unasked"
+  /** Answers a request with a piece message longer than any block may be. */
+  | "oversized"
+  /** Answers the handshake with another file's infohash. */
+  | "other_infohash"
+  /** Serves an info dictionary with one byte changed (it does not hash to the id). */
+  | "lying_metadata"
+  /** Serves the true info dictionary, then piece hashes with one byte changed. */
+  | "lying_hashes";
+
+/** Options for {@linkcode startFakeBtSeeder}. */
+export interface FakeBtSeederOptions {
+  /** How it behaves. */
+  behaviour: FakeBtBehaviour;
+  /** The file's bytes. */
+  data: Uint8Array;
+  /** Its manifest. */
+  manifest: Manifest;
+  /** The manifest's bytes (its info dictionary is served over BEP 9). */
+  manifestBytes: Uint8Array;
+  /** The file id (v2 infohash). */
+  id: Uint8Array;
+  /** Waits this long before answering a BitTorrent handshake. @default {0} */
+  handshakeDelayMs?: number;
+}
+
+/** A running fake BitTorrent seeder. */
+export interface FakeBtSeeder {
+  /** The TCP port on 127.0.0.1. */
+  port: number;
+  /** Connections that did not start with a BitTorrent handshake (closed at once). */
+  otherProtocol: number;
+  /** BitTorrent handshakes received. */
+  btHandshakes: number;
+  /** Block requests received. */
+  requests: number;
+  /** BEP 9 metadata requests received. */
+  metadataRequests: number;
+  /** BEP 52 hash requests received. */
+  hashRequests: number;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+  /** Same as close(). */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const OUR_UT_METADATA_ID = 2;
+
+/**
+ * Starts a fake BitTorrent seeder on 127.0.0.1 with a free port.
+ *
+ * @param options behaviour and file
+ */
+export function startFakeBtSeeder(options: FakeBtSeederOptions): FakeBtSeeder {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  let closed = false;
+  const seeder: FakeBtSeeder = {
+    port: (listener.addr as Deno.NetAddr).port,
+    otherProtocol: 0,
+    btHandshakes: 0,
+    requests: 0,
+    metadataRequests: 0,
+    hashRequests: 0,
+    async close() {
+      if (closed) return;
+      closed = true;
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the other side already.
+        }
+      }
+      await accepting;
+      await Promise.allSettled([...tasks]);
+    },
+    [Symbol.asyncDispose]() {
+      return seeder.close();
+    },
+  };
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        conns.add(conn);
+        const task = serve(conn, options, seeder).finally(() => {
+          conns.delete(conn);
+          tasks.delete(task);
+          try {
+            conn.close();
+          } catch {
+            // Closed already.
+          }
+        });
+        tasks.add(task);
+      }
+    } catch (error) {
+      if (!closed) throw error;
+    }
+  })();
+  return seeder;
+}
+
+async function serve(
+  conn: Deno.Conn,
+  options: FakeBtSeederOptions,
+  seeder: FakeBtSeeder,
+): Promise<void> {
+  const { behaviour, manifest, data } = options;
+  const span = findDictValueSpan(options.manifestBytes, "info")!;
+  const info = options.manifestBytes.slice(span.start, span.end);
+  if (behaviour === "lying_metadata") info[info.byteLength - 2]! ^= 1;
+  const tree = FileMerkleTree.fromPieceLayer(manifest.chunkHashes, {
+    fileBytes: manifest.size,
+    pieceBytes: manifest.chunkSize,
+  });
+  let sending: Promise<void> = Promise.resolve();
+  const send = (...messages: (BtMessage | Uint8Array)[]) => {
+    const frames = messages.map((m) =>
+      m instanceof Uint8Array ? m : encodeBtMessage(m)
+    );
+    sending = sending.then(async () => {
+      for (const frame of frames) {
+        let written = 0;
+        while (written < frame.byteLength) {
+          written += await conn.write(frame.subarray(written));
+        }
+      }
+    });
+    return sending;
+  };
+  const block = (index: number, begin: number, length: number) => {
+    const at = index * manifest.chunkSize + begin;
+    return data.slice(at, at + length);
+  };
+  let theirMetadataId = 0;
+  /** Blocks asked for on this connection, "index:begin". */
+  const asked = new Set<string>();
+  const decoder = new BtFrameDecoder();
+  const frames: (BtMessage | { kind: "handshake" })[] = [];
+  let first = true;
+  try {
+    const buffer = new Uint8Array(64 * 1024);
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      if (first) {
+        first = false;
+        if (buffer[0] !== 19) {
+          // A BitTorrent client says nothing to another protocol.
+          seeder.otherProtocol++;
+          return;
+        }
+      }
+      decoder.push(buffer.subarray(0, n), (frame) => frames.push(frame));
+      while (frames.length > 0) {
+        const frame = frames.shift()!;
+        switch (frame.kind) {
+          case "handshake": {
+            seeder.btHandshakes++;
+            if (options.handshakeDelayMs) {
+              await new Promise((r) => setTimeout(r, options.handshakeDelayMs));
+            }
+            const infoHash = options.id.slice(0, 20);
+            if (behaviour === "other_infohash") infoHash[0]! ^= 0xff;
+            await send(
+              encodeBtHandshake({
+                infoHash,
+                peerId: new TextEncoder().encode("-FK0001-fakefakefake"),
+                extended: true,
+                fast: true,
+              }),
+              {
+                kind: "extended",
+                id: 0,
+                payload: encodeExtendedHandshake({
+                  extensions: new Map([["ut_metadata", OUR_UT_METADATA_ID]]),
+                  client: "fake",
+                  port: null,
+                  requestQueue: 250,
+                  metadataSize: info.byteLength,
+                }),
+              },
+              { kind: "have_all" },
+              { kind: "unchoke" },
+            );
+            break;
+          }
+          case "extended": {
+            if (frame.id === 0) {
+              theirMetadataId =
+                decodeExtendedHandshake(frame.payload).extensions.get(
+                  "ut_metadata",
+                ) ?? 0;
+              break;
+            }
+            if (frame.id !== OUR_UT_METADATA_ID) break;
+            const message = decodeMetadataMessage(frame.payload);
+            if (message.kind !== "metadata_request") break;
+            seeder.metadataRequests++;
+            if (message.piece >= metadataPieceCount(info.byteLength)) break;
+            const start = message.piece * BT_METADATA_PIECE_BYTES;
+            await send({
+              kind: "extended",
+              id: theirMetadataId,
+              payload: encodeMetadataMessage({
+                kind: "metadata_data",
+                piece: message.piece,
+                totalSize: info.byteLength,
+                data: info.subarray(start, start + BT_METADATA_PIECE_BYTES),
+              }),
+            });
+            break;
+          }
+          case "hash_request": {
+            seeder.hashRequests++;
+            const hashes = answerHashRequest(frame, tree);
+            if (!hashes) break;
+            if (behaviour === "lying_hashes") hashes[0]! ^= 1;
+            await send({ ...frame, kind: "hashes", hashes });
+            break;
+          }
+          case "request": {
+            seeder.requests++;
+            const { index, begin, length } = frame;
+            if (behaviour === "oversized") {
+              // A piece message claiming 1 MiB: no block is that large.
+              const head = new Uint8Array(13);
+              const view = new DataView(head.buffer);
+              view.setUint32(0, 9 + 1024 * 1024);
+              head[4] = 7;
+              view.setUint32(5, index);
+              view.setUint32(9, begin);
+              await send(head, new Uint8Array(BT_BLOCK_BYTES));
+              break;
+            }
+            if (behaviour === "unasked") {
+              // A true block, but of one this connection never asked for.
+              asked.add(`${index}:${begin}`);
+              const other = unaskedBlock(manifest, asked);
+              if (other) {
+                await send({
+                  kind: "piece",
+                  index: other.index,
+                  begin: other.begin,
+                  block: block(other.index, other.begin, other.length),
+                });
+              }
+              break;
+            }
+            const bytes = block(index, begin, length);
+            if (behaviour === "bad_piece" && begin === 0) bytes[0]! ^= 0xff;
+            await send({ kind: "piece", index, begin, block: bytes });
+            break;
+          }
+          default:
+            break;
+        }
+      }
+    }
+    await sending;
+  } catch (error) {
+    if (
+      error instanceof ProtocolError ||
+      error instanceof Deno.errors.BadResource ||
+      error instanceof Deno.errors.ConnectionReset ||
+      error instanceof Deno.errors.BrokenPipe ||
+      error instanceof Deno.errors.NotConnected ||
+      error instanceof Deno.errors.Interrupted
+    ) return;
+    throw error;
+  }
+}
+
+/** The last block of the file that was not asked for, if any. */
+function unaskedBlock(
+  manifest: Manifest,
+  asked: ReadonlySet<string>,
+): { index: number; begin: number; length: number } | null {
+  for (let index = manifest.chunkCount - 1; index >= 0; index--) {
+    const length = chunkLength(manifest, index);
+    for (let begin = 0; begin < length; begin += BT_BLOCK_BYTES) {
+      if (!asked.has(`${index}:${begin}`)) {
+        return {
+          index,
+          begin,
+          length: Math.min(BT_BLOCK_BYTES, length - begin),
+        };
+      }
+    }
+  }
+  return null;
+}

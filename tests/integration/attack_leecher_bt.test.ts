@@ -1,0 +1,148 @@
+/**
+ * Hostile BitTorrent seeders against a Shoal leecher: wrong piece data,
+ * blocks nobody asked for, a message longer than any block, a handshake for
+ * another file, metadata and piece hashes that lie. Each is dropped and
+ * banned; the download finishes from the honest peer. The fakes speak the
+ * BitTorrent wire (tests/_helpers/fake_bt_seeder.ts) and, like BitTorrent
+ * clients, close a Shoal handshake without a word, so the leecher asks them
+ * again in BitTorrent.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { encodeTorrent, magnetLink } from "@shoal/protocol";
+import * as h from "../_helpers/mod.ts";
+
+const CHUNK = 512 * 1024;
+
+/** The JSON lines of a leecher run. */
+function eventsOf(stdout: string): Record<string, unknown>[] {
+  return stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((
+    line,
+  ) => JSON.parse(line));
+}
+
+Deno.test("BitTorrent seeders that send wrong pieces, unasked blocks, oversized messages or another file's handshake are dropped and banned; the download finishes", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const source = join(dir.path, "target.bin");
+  await h.makeFile(source, 8 * CHUNK + 777, 31);
+  const data = await Deno.readFile(source);
+  const { manifest, bytes, id } = h.manifestOf(data, "target.bin");
+  // The honest one is slow, so every liar is asked for pieces meanwhile.
+  const honest = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
+    "--max-upload",
+    "1M",
+  ]);
+  const liars =
+    (["bad_piece", "unasked", "oversized", "other_infohash"] as const)
+      .map((behaviour) => ({
+        behaviour,
+        seeder: h.startFakeBtSeeder({
+          behaviour,
+          data,
+          manifest,
+          manifestBytes: bytes,
+          id,
+        }),
+      }));
+  try {
+    for (const { seeder } of liars) {
+      h.listOnTracker(tracker, seeder.port, {
+        id,
+        name: "target.bin",
+        size: data.byteLength,
+        chunkCount: manifest.chunkCount,
+      });
+    }
+    // From a .torrent: no manifest race, every liar is met by the fetch
+    // workers (the race would ban the one with another file's handshake).
+    const torrent = join(dir.path, "target.bin.torrent");
+    await Deno.writeFile(torrent, encodeTorrent(bytes, []));
+    const out = join(dir.path, "out");
+    const result = await h.spawnLeecher(tracker, torrent, out, 30, [
+      "--json",
+    ]).done(60_000);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    await h.assertSameFile(join(out, "target.bin"), source);
+    const events = eventsOf(result.stdout);
+    const done = events.find((e) => e.type === "done")!;
+    assert.deepEqual(Object.keys(done.chunksByPeer as object), [
+      `127.0.0.1:${honest.port}`,
+    ]);
+    const dropped = Math.max(
+      ...events.filter((e) => e.type === "progress").map((e) =>
+        e.peersDropped as number
+      ),
+    );
+    assert.equal(dropped, liars.length);
+    for (const { behaviour, seeder } of liars) {
+      // Asked in Shoal, then in BitTorrent; banned after that, so never
+      // more than the two connections one peer may get at once.
+      assert.ok(seeder.otherProtocol >= 1, behaviour);
+      assert.ok(
+        seeder.btHandshakes >= 1 && seeder.btHandshakes <= 2,
+        `${behaviour}: ${seeder.btHandshakes} BitTorrent handshakes`,
+      );
+      if (behaviour !== "other_infohash") {
+        assert.ok(seeder.requests >= 1, `${behaviour} was asked for blocks`);
+      }
+    }
+  } finally {
+    await honest.stop();
+    for (const { seeder } of liars) await seeder.close();
+  }
+});
+
+Deno.test("BitTorrent peers whose metadata, piece hashes or handshake lie are banned from a magnet download, which gets the manifest from the honest one", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const source = join(dir.path, "magnet.bin");
+  await h.makeFile(source, 5 * CHUNK + 100, 32);
+  const data = await Deno.readFile(source);
+  const { manifest, bytes, id } = h.manifestOf(data, "magnet.bin");
+  const fake = (behaviour: h.FakeBtBehaviour, handshakeDelayMs = 0) =>
+    h.startFakeBtSeeder({
+      behaviour,
+      data,
+      manifest,
+      manifestBytes: bytes,
+      id,
+      handshakeDelayMs,
+    });
+  // The honest one answers late, so the liars are asked first.
+  const honest = fake("honest", 1_000);
+  const liars = (["lying_metadata", "lying_hashes", "other_infohash"] as const)
+    .map((behaviour) => ({ behaviour, seeder: fake(behaviour) }));
+  try {
+    for (const seeder of [honest, ...liars.map((l) => l.seeder)]) {
+      h.listOnTracker(tracker, seeder.port, {
+        id,
+        name: "magnet.bin",
+        size: data.byteLength,
+        chunkCount: manifest.chunkCount,
+      });
+    }
+    const out = join(dir.path, "out");
+    const link = magnetLink(id, "magnet.bin", []);
+    const result = await h.spawnLeecher(tracker, link, out, 30, ["--json"])
+      .done(60_000);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    await h.assertSameFile(join(out, "magnet.bin"), source);
+    const done = eventsOf(result.stdout).find((e) => e.type === "done")!;
+    assert.deepEqual(done.chunksByPeer, {
+      [`127.0.0.1:${honest.port}`]: manifest.chunkCount,
+    });
+    assert.ok(honest.metadataRequests >= 1);
+    assert.ok(honest.hashRequests >= 1);
+    for (const { behaviour, seeder } of liars) {
+      assert.equal(seeder.btHandshakes, 1, behaviour);
+      assert.equal(seeder.requests, 0, behaviour);
+    }
+    const [metadata, hashes] = liars.map((l) => l.seeder);
+    assert.equal(metadata!.metadataRequests, 1);
+    assert.equal(hashes!.hashRequests, 1);
+  } finally {
+    await honest.close();
+    for (const { seeder } of liars) await seeder.close();
+  }
+});

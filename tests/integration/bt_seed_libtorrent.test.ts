@@ -1,0 +1,78 @@
+/**
+ * BitTorrent clients download from a Shoal seeder: libtorrent 2.0 (as
+ * qBittorrent and Deluge use it) gets a file a real Shoal seeder process
+ * seeds, given the seeder's address directly (no tracker, no DHT), once from
+ * the `.torrent` `--make-torrent` wrote and once from the magnet link the
+ * seeder printed alone (the info dictionary over BEP 9, the piece layer over
+ * BEP 52 hash requests). The file libtorrent writes is byte for byte the
+ * seeded one, and libtorrent names Shoal as the peer that sent it. Skipped,
+ * with a note, without python3-libtorrent.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as h from "../_helpers/mod.ts";
+import { startLtLeecher } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent } from "../_helpers/libtorrent.ts";
+
+const HAS_LIBTORRENT = await hasLibtorrent(
+  "the libtorrent downloads from a Shoal seeder",
+);
+
+/** 20 pieces and a bit: a piece layer, a short last piece, a short last block. */
+const SIZE = 20 * 512 * 1024 + 12_345;
+
+/** The magnet link a seeder prints on the line after "seeding NAME ...". */
+function magnetOf(lines: string[], name: string): string {
+  const at = lines.findIndex((line) => line.startsWith(`seeding ${name} `));
+  assert.ok(at >= 0, lines.join("\n"));
+  return lines[at + 1]!;
+}
+
+async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const file = join(dir.path, "film.bin");
+  await h.makeFile(file, SIZE, source === "torrent" ? 11 : 12);
+  const torrent = join(dir.path, "film.torrent");
+  const made = await h.spawnDeno(h.PEER_MAIN, [
+    "--make-torrent",
+    file,
+    "--torrent-out",
+    torrent,
+  ]).done(60_000);
+  assert.equal(made.code, 0, made.stderr);
+  const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
+    "--host",
+    "127.0.0.1",
+  ]);
+  const out = join(dir.path, "lt");
+  await Deno.mkdir(out);
+  try {
+    const leecher = startLtLeecher(
+      source === "torrent" ? torrent : magnetOf(seeder.lines, "film.bin"),
+      out,
+      seeder.port,
+      60,
+    );
+    const result = await leecher.done(90_000);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /^done \d+ .*Shoal/m);
+    await h.assertSameFile(join(out, "film.bin"), file);
+  } finally {
+    await seeder.stop();
+  }
+}
+
+Deno.test({
+  name:
+    "libtorrent downloads a file a Shoal seeder seeds, from the .torrent Shoal wrote",
+  ignore: !HAS_LIBTORRENT,
+  fn: () => seedAndLeech("torrent"),
+});
+
+Deno.test({
+  name:
+    "libtorrent downloads a file a Shoal seeder seeds, from the magnet link alone",
+  ignore: !HAS_LIBTORRENT,
+  fn: () => seedAndLeech("magnet"),
+});
