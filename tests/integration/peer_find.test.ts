@@ -113,7 +113,8 @@ Deno.test("--get of an id prefix two files share exits 4 and lists both", async 
   await using tracker = await h.startTracker();
   const first = new Uint8Array(32).fill(0xab);
   const second = new Uint8Array(32).fill(0xab);
-  second[31] = 0xcd;
+  // Distinct in their first 20 bytes (a swarm is keyed by them), sharing 8 hex digits.
+  second[10] = 0xcd;
   h.listOnTracker(tracker, 7001, {
     id: first,
     name: "one.bin",
