@@ -8,7 +8,9 @@
  * an honest download quiet and beside each denial-of-service attack of
  * issue 21), discovery (bench/dht.ts: DHT lookups over hundreds of loopback
  * nodes, time to the first peer through the DHT and through a tracker, the
- * DHT's cost in an idle seeder), then, with `--fuzz`, bench/fuzz.ts when it
+ * DHT's cost in an idle seeder), BitTorrent interop (bench/bt_swarm.ts:
+ * libtorrent leechers from Shoal and from libtorrent seeders, a Shoal
+ * leecher from libtorrent seeders), then, with `--fuzz`, bench/fuzz.ts when it
  * exists. Tables go to stdout, followed by one JSON line; progress goes to
  * stderr. See docs/PERFORMANCE.md.
  *
@@ -22,6 +24,7 @@ import { runFlashCrowd } from "./flash_crowd.ts";
 import { runMerkleHash } from "./merkle_hash.ts";
 import { runUnderAttack } from "./under_attack.ts";
 import { runDhtBench } from "./dht.ts";
+import { runBtSwarm } from "./bt_swarm.ts";
 import {
   runSeedHash,
   type SeedHashResult,
@@ -77,6 +80,11 @@ Options:
   --no-attack           skip the under-attack table (64 MiB quiet and beside
                         each attack of issue 21, 3 runs; about 2 minutes)
   --attack-only LIST    under attack: only these attacks (5,6,7,8,9) besides quiet
+  --no-bt               skip BitTorrent interop (bench/bt_swarm.ts: a libtorrent
+                        leecher from 3 Shoal and from 3 libtorrent seeders, a
+                        Shoal leecher from the 3 libtorrent seeders; v2 torrent;
+                        --runs runs)
+  --bt-size SIZE        its file size (default 256M; --quick 32M)
   --no-discovery        skip the discovery tables (bench/dht.ts: DHT lookups
                         over 100 and 300 loopback nodes, time to first peer,
                         an idle seeder's DHT cost over a minute, a transfer
@@ -199,6 +207,8 @@ async function main(args: string[]): Promise<number> {
       "no-merkle": { type: "boolean", default: false },
       "no-attack": { type: "boolean", default: false },
       "no-discovery": { type: "boolean", default: false },
+      "no-bt": { type: "boolean", default: false },
+      "bt-size": { type: "string" },
       "attack-only": { type: "string" },
       "tracker-peers": { type: "string" },
       "tracker-files": { type: "string" },
@@ -321,6 +331,20 @@ async function main(args: string[]): Promise<number> {
         ...(values.repo ? ["--repo", resolve(values.repo)] : []),
       ]);
       if (code !== 0) throw new Error(`under attack: exit ${code}`);
+    }
+    if (!values["no-bt"]) {
+      // Prints its own tables and JSON line.
+      const code = await runBtSwarm([
+        "--size",
+        values["bt-size"] ?? (quick ? "32M" : "256M"),
+        "--runs",
+        String(runs),
+        "--dir",
+        join(workDir, "bt"),
+        ...(quick ? ["--quick"] : []),
+        ...(values.repo ? ["--repo", resolve(values.repo)] : []),
+      ]);
+      if (code !== 0) throw new Error(`BitTorrent interop: exit ${code}`);
     }
     if (!values["no-discovery"]) {
       // Prints its own tables and JSON line.

@@ -18,27 +18,42 @@ import { LT_PYTHON, ltFixture } from "./libtorrent.ts";
 
 /**
  * Starts a libtorrent leecher (tests/fixtures/lt_leech.py) that connects to
- * one peer, with no tracker, DHT or local discovery.
+ * the peers given, with no tracker, DHT or local discovery.
  *
  * @param source a .torrent path or a magnet link
  * @param saveDir where the file goes
- * @param peerPort the peer's TCP port on 127.0.0.1
+ * @param peerPorts the peers' TCP ports on 127.0.0.1
  * @param timeoutSeconds when it gives up (exit 2)
- * @returns the process; its stdout says "done BYTES CLIENTS" or "timeout ..."
+ * @returns the process; its stdout says "from HOST:PORT BLOCKS CLIENT" for
+ *   each peer that sent blocks, then "done BYTES CLIENTS", or "timeout ..."
  */
 export function startLtLeecher(
   source: string,
   saveDir: string,
-  peerPort: number,
+  peerPorts: number | readonly number[],
   timeoutSeconds = 60,
 ): RunningProcess {
+  const peers = [peerPorts].flat().map((port) => `127.0.0.1:${port}`);
   return spawnDenoWith([
     ltFixture("lt_leech.py"),
     source,
     saveDir,
-    `127.0.0.1:${peerPort}`,
+    peers.join(","),
     String(timeoutSeconds),
   ], { binary: LT_PYTHON });
+}
+
+/**
+ * The 16 KiB blocks a libtorrent leecher received from each peer, by
+ * "host:port", from its "from" lines (see {@linkcode startLtLeecher}).
+ */
+export function ltBlocksByPeer(stdout: string): Record<string, number> {
+  const blocks: Record<string, number> = {};
+  for (const line of stdout.split("\n")) {
+    const match = line.match(/^from (\S+) (\d+) /);
+    if (match) blocks[match[1]!] = Number(match[2]);
+  }
+  return blocks;
 }
 
 /**
@@ -47,15 +62,21 @@ export function startLtLeecher(
  *
  * @param torrent the .torrent path
  * @param saveDir the folder holding the file
+ * @param uploadRate bytes per second it sends to all peers together, at
+ *   most (0: no cap)
  * @returns the process and the port it listens on
  */
 export async function startLtSeeder(
   torrent: string,
   saveDir: string,
+  uploadRate = 0,
 ): Promise<RunningProcess & { port: number }> {
-  const process = spawnDenoWith([ltFixture("lt_seed.py"), torrent, saveDir], {
-    binary: LT_PYTHON,
-  });
+  const process = spawnDenoWith([
+    ltFixture("lt_seed.py"),
+    torrent,
+    saveDir,
+    String(uploadRate),
+  ], { binary: LT_PYTHON });
   const match = await process.waitFor(/^listening (\d+)$/, 20_000);
   return Object.assign(process, { port: Number(match[1]) });
 }

@@ -1,0 +1,54 @@
+/**
+ * bench/bt_swarm.ts runs end to end on a small file: every download of the
+ * BitTorrent interop benchmark completes and is checked, and the targets
+ * are computed. No timing is asserted. Skipped, with a note, without
+ * python3-libtorrent.
+ */
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runToExit } from "../_helpers/peers.ts";
+import { hasLibtorrent } from "../_helpers/libtorrent.ts";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const HAS_LIBTORRENT = await hasLibtorrent("the BitTorrent interop bench");
+
+Deno.test({
+  name:
+    "bench/bt_swarm.ts times libtorrent and Shoal leechers from Shoal and libtorrent seeders, each download checked",
+  ignore: !HAS_LIBTORRENT,
+  async fn() {
+    const { code, stdout, stderr } = await runToExit(Deno.execPath(), [
+      "run",
+      "-A",
+      "bench/bt_swarm.ts",
+      "--quick",
+      "--size",
+      "4M",
+      "--seeders",
+      "2",
+    ], { cwd: REPO });
+    assert.equal(code, 0, `${stdout}\n${stderr}`);
+    const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    assert.equal(json.bench, "bt-swarm");
+    for (const c of json.result.cases) {
+      assert.equal(c.samples.length, 1, `${c.tool}: ${c.errors}`);
+      // A Shoal leecher's chunks by peer are exact (libtorrent's are
+      // sampled, and a 4 MiB download can end before the first sample).
+      if (c.tool.startsWith("shoal")) {
+        assert.ok(Object.keys(c.samples[0].fromPeers).length > 0, c.tool);
+      }
+    }
+    for (
+      const key of [
+        "shoalSeedersVsLt",
+        "shoalLeecherVsLt",
+        "fallbackSeconds",
+        "mseRetrySeconds",
+      ]
+    ) {
+      assert.equal(typeof json.targets[key], "number", key);
+    }
+    assert.match(stdout, /protocol fallback's cost/);
+  },
+});
