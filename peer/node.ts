@@ -24,6 +24,7 @@ import type {
   TrackerCallOptions,
 } from "./tracker_client.ts";
 import { Announcer } from "./announcer.ts";
+import { Bep15Announcer } from "./bep15_announcer.ts";
 import type { HostPort } from "./cli_flags.ts";
 import { TrackerSet } from "./discovery/trackers.ts";
 import { MultiFinder } from "./discovery/multi_finder.ts";
@@ -121,6 +122,8 @@ export class PeerNode {
   readonly #dht: DhtNode | null;
   readonly #server: PeerServer | null;
   readonly #announcers: Announcer[];
+  /** One per BitTorrent (BEP 15) tracker, so BitTorrent clients find us. */
+  readonly #bep15Announcers: Bep15Announcer[];
   #unsubscribe: (() => void) | null = null;
   #received = new Map<string, number>();
   readonly #partialSeeding: boolean;
@@ -141,7 +144,7 @@ export class PeerNode {
     this.library = library;
     this.#trackers = trackers;
     this.#dht = dht;
-    this.#finder = new MultiFinder(trackers.clients, {
+    this.#finder = new MultiFinder(trackers.sources, {
       dht,
       onTrackerFailure: (address, error) =>
         logger.debug("Tracker {address} did not answer: {message}", {
@@ -162,10 +165,24 @@ export class PeerNode {
         })
       )
       : [];
+    for (const client of trackers.bep15) client.listenPort = server?.port ?? 0;
+    this.#bep15Announcers = server
+      ? trackers.bep15.map((client) =>
+        new Bep15Announcer(client, {
+          port: server.port,
+          files: () => library.announcements(),
+          ...(options.keepaliveMs !== undefined
+            ? { intervalMs: options.keepaliveMs }
+            : {}),
+        })
+      )
+      : [];
     const announcers = this.#announcers;
-    if (announcers.length > 0 || dht) {
+    const bep15Announcers = this.#bep15Announcers;
+    if (announcers.length > 0 || bep15Announcers.length > 0 || dht) {
       this.#unsubscribe = library.onChange(() => {
         for (const announcer of announcers) void announcer.announceNow();
+        for (const announcer of bep15Announcers) announcer.announceNow();
         dht?.announceNew();
       });
     }
@@ -176,7 +193,7 @@ export class PeerNode {
    * the DHT node (when asked for; it joins in the background).
    */
   static async start(options: PeerNodeOptions): Promise<PeerNode> {
-    const trackers = await TrackerSet.open(options.trackers);
+    const trackers = await TrackerSet.detect(options.trackers);
     const library = new Library(join(options.outDir, ".shoal"));
     // Bytes each remote peer sent us, read and reset by the choker every round.
     const received = new Map<string, number>();
@@ -340,6 +357,7 @@ export class PeerNode {
   /** Starts announcing (after the first files are added, to register them at once). */
   startAnnouncing(): void {
     for (const announcer of this.#announcers) announcer.start();
+    for (const announcer of this.#bep15Announcers) announcer.start();
     this.#dht?.announceNew();
   }
 
@@ -452,6 +470,7 @@ export class PeerNode {
     this.#unsubscribe?.();
     await Promise.all([
       ...this.#announcers.map((announcer) => announcer.stop()),
+      ...this.#bep15Announcers.map((announcer) => announcer.stop()),
       this.#dht?.close(),
     ]);
     await this.#server?.close();

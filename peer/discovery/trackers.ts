@@ -7,6 +7,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import {
+  Bep15TrackerClient,
   type ListResult,
   type TrackerCallOptions,
   TrackerClient,
@@ -17,7 +18,8 @@ import type { HostPort } from "../cli_flags.ts";
 const logger = getLogger(["shoal", "peer", "trackers"]);
 
 /**
- * Several open tracker clients.
+ * Several open tracker clients: Shoal trackers, and BitTorrent (BEP 15)
+ * trackers such as opentracker, told apart when opened.
  *
  * @example
  * ```ts
@@ -28,13 +30,66 @@ const logger = getLogger(["shoal", "peer", "trackers"]);
  * ```
  */
 export class TrackerSet {
-  /** The open clients, in the order given. */
+  /** The open clients of Shoal trackers, in the order given. */
   readonly clients: readonly TrackerClient[];
+  /** The open clients of trackers that speak only BEP 15. */
+  readonly bep15: readonly Bep15TrackerClient[];
   /** Index of the tracker that answered the last list. */
   #listFrom = 0;
 
-  private constructor(clients: TrackerClient[]) {
+  private constructor(
+    clients: TrackerClient[],
+    bep15: Bep15TrackerClient[] = [],
+  ) {
     this.clients = clients;
+    this.bep15 = bep15;
+  }
+
+  /** Every tracker as the finder asks it, Shoal's first. */
+  get sources(): (TrackerClient | Bep15TrackerClient)[] {
+    return [...this.clients, ...this.bep15];
+  }
+
+  /**
+   * Opens a client per tracker and asks each, in both protocols at once,
+   * which one it speaks: Shoal when it answers Shoal's CONNECT (a Shoal
+   * tracker answers both), else BEP 15 when it answers that, else Shoal
+   * (a tracker down now is retried by the announcer, as before).
+   *
+   * @param trackers the trackers (possibly none)
+   * @param probeMs wait for the first try of each probe (one retry)
+   * @returns the set
+   * @throws {TrackerError} the first tracker's error when none can be opened
+   */
+  static async detect(
+    trackers: readonly HostPort[],
+    probeMs = 250,
+  ): Promise<TrackerSet> {
+    const shoal = await TrackerSet.open(trackers);
+    const probe = { timeoutMs: probeMs, retries: 1 };
+    const kept: TrackerClient[] = [];
+    const bep15: Bep15TrackerClient[] = [];
+    await Promise.all(shoal.clients.map(async (client) => {
+      const [host, port] = splitLabel(client.address);
+      const bt = await Bep15TrackerClient.open({ host, port });
+      const [speaksShoal, speaksBep15] = await Promise.all([
+        client.probe(probe).then(() => true, () => false),
+        bt.connect(probe).then(() => true, () => false),
+      ]);
+      if (!speaksShoal && speaksBep15) {
+        logger.info("Tracker {tracker} speaks BitTorrent (BEP 15)", {
+          tracker: client.address,
+        });
+        bep15.push(bt);
+        await client.close();
+      } else {
+        kept.push(client);
+        await bt.close();
+      }
+    }));
+    // Keep the order given among Shoal trackers.
+    kept.sort((a, b) => shoal.clients.indexOf(a) - shoal.clients.indexOf(b));
+    return new TrackerSet(kept, bep15);
   }
 
   /**
@@ -83,7 +138,7 @@ export class TrackerSet {
 
   /** The trackers as "host:port". */
   get addresses(): string[] {
-    return this.clients.map((client) => client.address);
+    return this.sources.map((client) => client.address);
   }
 
   /**
@@ -103,6 +158,14 @@ export class TrackerSet {
     options: TrackerCallOptions = {},
   ): Promise<ListResult> {
     const count = this.clients.length;
+    if (count === 0 && this.bep15.length > 0) {
+      throw new TrackerError(
+        "rejected",
+        `Cannot list files at BitTorrent tracker ${
+          this.bep15[0]!.address
+        }: it knows infohashes, not names; give a file's id, magnet link or .torrent`,
+      );
+    }
     if (count === 0) {
       throw new TrackerError(
         "unreachable",
@@ -127,6 +190,16 @@ export class TrackerSet {
 
   /** Closes every client. */
   async close(): Promise<void> {
-    await Promise.all(this.clients.map((client) => client.close()));
+    await Promise.all(this.sources.map((client) => client.close()));
   }
+}
+
+/** "host:port" or "[v6]:port" back into its parts. */
+function splitLabel(label: string): [string, number] {
+  const at = label.lastIndexOf(":");
+  const host = label.slice(0, at);
+  return [
+    host.startsWith("[") ? host.slice(1, -1) : host,
+    Number(label.slice(at + 1)),
+  ];
 }

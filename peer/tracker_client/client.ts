@@ -327,6 +327,17 @@ export class TrackerClient {
   }
 
   /**
+   * Checks that the tracker speaks Shoal's protocol: one CONNECT, its
+   * cookie dropped (a BitTorrent tracker leaves it unanswered).
+   *
+   * @param options signal and timeout overrides
+   * @throws {TrackerError} when the tracker does not answer it
+   */
+  async probe(options: TrackerCallOptions = {}): Promise<void> {
+    await this.#connect("connect", options);
+  }
+
+  /**
    * Closes the socket. Calls in progress fail with TrackerError "closed".
    * Resolves when the receive loop has ended.
    */

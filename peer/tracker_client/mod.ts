@@ -12,6 +12,14 @@ export {
   type RequestResult,
   TrackerClient,
 } from "./client.ts";
+export {
+  BEP15_CONNECTION_ID_MAX_AGE_MS,
+  type Bep15AnnounceParams,
+  type Bep15AnnounceResult,
+  type Bep15ClientOptions,
+  bep15PeerId,
+  Bep15TrackerClient,
+} from "./bep15_client.ts";
 export type { TrackerClientOptions } from "./options.ts";
 export { COOKIE_MAX_AGE_MS } from "./cookies.ts";
 export { TrackerError, type TrackerErrorCode } from "./errors.ts";

@@ -64,20 +64,25 @@ export function ltBlocksByPeer(stdout: string): Record<string, number> {
  * @param saveDir the folder holding the file
  * @param uploadRate bytes per second it sends to all peers together, at
  *   most (0: no cap)
+ * @param trackerUrl a tracker to announce to too (waits for its first
+ *   reply), or "" for none
  * @returns the process and the port it listens on
  */
 export async function startLtSeeder(
   torrent: string,
   saveDir: string,
   uploadRate = 0,
+  trackerUrl = "",
 ): Promise<RunningProcess & { port: number }> {
   const process = spawnDenoWith([
     ltFixture("lt_seed.py"),
     torrent,
     saveDir,
     String(uploadRate),
+    ...(trackerUrl ? [trackerUrl] : []),
   ], { binary: LT_PYTHON });
   const match = await process.waitFor(/^listening (\d+)$/, 20_000);
+  if (trackerUrl) await process.waitFor(/^announced \d+$/, 15_000);
   return Object.assign(process, { port: Number(match[1]) });
 }
 
