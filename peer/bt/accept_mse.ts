@@ -35,8 +35,10 @@ export function mseBudget(now?: () => number): TokenBucket {
 export type MseOutcome =
   /** Plain text from here on; `payload` are the BitTorrent wire's first bytes. */
   | { kind: "plain"; payload: Uint8Array }
-  /** The peer broke the rules or asked for what is not offered (say why). */
+  /** The peer broke the rules (say why). */
   | { kind: "refused"; reason: string }
+  /** The peer asked only for RC4 throughout, not offered: it retries in plain text. */
+  | { kind: "declined" }
   /** The peer closed, or said too little in time. */
   | { kind: "gone" };
 
@@ -78,6 +80,8 @@ export async function acceptMse(
       switch (step.kind) {
         case "fail":
           return { kind: "refused", reason: step.reason };
+        case "decline":
+          return { kind: "declined" };
         case "send":
           await writeAll(conn, step.bytes);
           break;

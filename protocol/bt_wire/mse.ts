@@ -21,7 +21,8 @@
  * for what B sends; the first 1024 bytes of each key stream are dropped.
  * Shoal selects plain text (crypto_provide bit 0x01): after the handshake
  * the connection is the plain BitTorrent peer wire both ways (the IA
- * decrypted is its first bytes). A client that offers only RC4 is refused.
+ * decrypted is its first bytes). A client that offers only RC4 (qBittorrent
+ * does, by default) is declined: it retries in plain text.
  *
  * {@linkcode MseResponder} is a total, bounded state machine fed with the
  * bytes as they arrive: at most {@linkcode MAX_MSE_HANDSHAKE_BYTES} are ever
@@ -160,8 +161,13 @@ export type MseStep =
     payload: Uint8Array;
     infoHash: Uint8Array;
   }
-  /** The peer broke the rules, or wants what Shoal does not offer: close. */
-  | { kind: "fail"; reason: string };
+  /** The peer broke the rules: close, and say why. */
+  | { kind: "fail"; reason: string }
+  /**
+   * The peer asks only for what Shoal does not offer (RC4 throughout, as
+   * qBittorrent does by default): close quietly; it retries in plain text.
+   */
+  | { kind: "decline"; reason: string };
 
 /** How {@linkcode MseResponder} finds the torrent and makes its keys. */
 export interface MseResponderOptions {
@@ -375,9 +381,12 @@ export class MseResponder {
         if (data.byteLength < end) return null;
         state.decrypt.apply(data.subarray(state.from, end));
         if ((state.provide & MSE_CRYPTO_PLAINTEXT) === 0) {
-          return this.#fail(
-            "MSE peer offers only RC4 (Shoal selects plain text after the handshake)",
-          );
+          this.#state = { at: "over" };
+          return {
+            kind: "decline",
+            reason:
+              "MSE peer offers only RC4 (Shoal selects plain text after the handshake)",
+          };
         }
         // VC, crypto_select, len(PadD) = 0.
         const reply = new Uint8Array(8 + 4 + 2);
