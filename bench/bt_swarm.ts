@@ -8,10 +8,11 @@
  *   seeders. Target: Shoal seeders serve it at least as fast.
  * - `lt-plain-from-shoal`: the same leecher with encryption off, from the
  *   Shoal seeders. libtorrent opens a connection with an encrypted (MSE)
- *   handshake when encryption is allowed (its default, qBittorrent's);
- *   Shoal does not speak MSE and closes it, and libtorrent asks again in
- *   plain text at its next connection tick, up to a second later: the
- *   difference between the two is what that costs.
+ *   handshake when encryption is allowed (its default, qBittorrent's); a
+ *   peer that does not answer it is asked again in plain text at its next
+ *   connection tick, up to a second later. Shoal answers MSE
+ *   (peer/bt/accept_mse.ts): the difference between the two is what the
+ *   handshake costs now (about 1 s before Shoal answered it).
  * - `shoal-from-lt`: a Shoal leecher as a user starts it (`deno task peer
  *   --get FILE.torrent --no-seed`) from the same N libtorrent seeders,
  *   against `lt-from-lt`. Target: Shoal at least 1.5x faster.

@@ -230,3 +230,17 @@ export {
   uncleCount,
   verifyHashes,
 } from "./bt_wire/hash_proof.ts";
+export {
+  MAX_MSE_HANDSHAKE_BYTES,
+  MAX_MSE_IA_BYTES,
+  MAX_MSE_PAD_BYTES,
+  MSE_CRYPTO_PLAINTEXT,
+  MSE_CRYPTO_RC4,
+  MSE_KEY_BYTES,
+  MSE_PRIME,
+  MSE_PRIVATE_KEY_BYTES,
+  MseResponder,
+  type MseResponderOptions,
+  type MseStep,
+  Rc4,
+} from "./bt_wire/mse.ts";

@@ -48,6 +48,7 @@ import { isConnectionError } from "../wire/conn_errors.ts";
 import { handshakeTimeoutMs, idleTimeoutMs } from "../wire/timeouts.ts";
 import { SHOAL_VERSION } from "../../version.ts";
 import type { BtBlockSource } from "./block_source.ts";
+import type { TokenBucket } from "../swarm/token_bucket.ts";
 import { findByInfoHash } from "./find_shared.ts";
 import { blockRequestProblem, sameBlock } from "./request_check.ts";
 
@@ -77,6 +78,8 @@ export interface BtContext {
   blocks: BtBlockSource;
   /** The TCP port we listen on (sent as `p`), or 0. */
   port: number;
+  /** The budget of MSE handshakes answered (accept_mse.ts); none answered when absent. */
+  mse?: TokenBucket;
 }
 
 /** Options for {@linkcode serveBitTorrent}. */

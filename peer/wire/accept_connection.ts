@@ -2,8 +2,9 @@
  * One accepted TCP connection, either protocol: its first bytes say which
  * (byte 19 then "BitTorrent protocol", or Shoal's magic "SH"), and it is
  * served by {@linkcode serveBitTorrent} or {@linkcode serveConnection} with
- * those bytes handed on. Anything else is dropped as misbehaviour as soon
- * as its first bytes show it is neither.
+ * those bytes handed on. Anything else may be a BitTorrent client's MSE
+ * handshake (../bt/accept_mse.ts), answered within a budget; past it, or
+ * without BitTorrent, it is dropped as misbehaviour at once.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import {
 import { isConnectionError } from "./conn_errors.ts";
 import { handshakeTimeoutMs } from "./timeouts.ts";
 import { type BtContext, serveBitTorrent } from "../bt/serve_bt.ts";
+import { acceptMse } from "../bt/accept_mse.ts";
 
 /** Options for {@linkcode serveAnyProtocol}. */
 export interface ServeAnyOptions extends ServeConnectionOptions {
@@ -52,9 +54,32 @@ export async function serveAnyProtocol(
     return;
   }
   if (protocol === "unknown") {
+    // BitTorrent clients open with an MSE handshake while encryption is
+    // allowed: answered (plain text selected) within a budget, else closed
+    // at once, and the client retries in plain text.
+    if (options.bt?.mse?.tryTake(1)) {
+      const opened = await acceptMse(conn, first, {
+        library: options.library,
+        timeoutMs: handshakeTimeoutMs(options.handshakeTimeoutMs),
+      });
+      if (opened.kind === "plain") {
+        await serveBitTorrent(conn, opened.payload, {
+          ...options,
+          context: options.bt,
+        });
+        return;
+      }
+      if (opened.kind === "refused") {
+        options.onMisbehaviour?.(
+          `sent neither a Shoal handshake nor a BitTorrent one: ${opened.reason}`,
+        );
+      }
+      closeQuietly(conn);
+      return;
+    }
     // Not even the first bytes of a handshake: no need to wait for more.
     options.onMisbehaviour?.(
-      "sent neither a Shoal handshake nor a plain BitTorrent one (encrypted BitTorrent is not supported)",
+      "sent neither a Shoal handshake nor a plain BitTorrent one",
     );
     closeQuietly(conn);
     return;

@@ -8,6 +8,7 @@
 import type { Library } from "../library/library.ts";
 import { serveAnyProtocol } from "./accept_connection.ts";
 import type { BtContext } from "../bt/serve_bt.ts";
+import { mseBudget } from "../bt/accept_mse.ts";
 import { makeBtPeerId } from "../bt/peer_id.ts";
 import { BtBlockSource } from "../bt/block_source.ts";
 import { UploadSlots } from "./upload_slots.ts";
@@ -131,6 +132,7 @@ export class PeerServer {
       peerId: makeBtPeerId(),
       blocks: new BtBlockSource(options.library),
       port: listeners[0]!.addr.port,
+      mse: mseBudget(),
     };
     this.#slots = new UploadSlots({
       ...(options.uploadSlots !== undefined

@@ -5,8 +5,9 @@
  * the `.torrent` `--make-torrent` wrote and once from the magnet link the
  * seeder printed alone (the info dictionary over BEP 9, the piece layer over
  * BEP 52 hash requests). The file libtorrent writes is byte for byte the
- * seeded one, and libtorrent names Shoal as the peer that sent it. Skipped,
- * with a note, without python3-libtorrent.
+ * seeded one, and libtorrent names Shoal as the peer that sent it, over the
+ * connection it opened with an MSE handshake (its default). Skipped, with a
+ * note, without python3-libtorrent.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -57,6 +58,12 @@ async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
     const result = await leecher.done(90_000);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /^done \d+ .*Shoal/m);
+    // libtorrent, encryption allowed (its default), opens with an MSE
+    // handshake: answered, so that first connection is the one it kept.
+    assert.match(
+      result.stdout,
+      new RegExp(`^link 127\\.0\\.0\\.1:${seeder.port} mse$`, "m"),
+    );
     await h.assertSameFile(join(out, "film.bin"), file);
   } finally {
     await seeder.stop();
