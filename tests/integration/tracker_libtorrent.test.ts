@@ -202,12 +202,11 @@ Deno.test({
             (await peersOfFile()).find((peer) => peer.port === ltPort),
           10_000,
         );
-        assert.deepEqual(listed, {
-          host: "127.0.0.1",
-          port: ltPort,
-          complete: false,
-          bittorrent: true,
-        });
+        // It may have finished from the seeder already: complete or not.
+        assert.deepEqual(
+          { host: listed.host, port: listed.port, bt: listed.bittorrent },
+          { host: "127.0.0.1", port: ltPort, bt: true },
+        );
 
         // Scrape: the Shoal seeder and libtorrent, counted together.
         await lt.send("scrape");
@@ -215,10 +214,13 @@ Deno.test({
           "a scrape reply",
           (e) => e.event === "scrape",
         );
-        assert.deepEqual(
-          { complete: scrape.complete, incomplete: scrape.incomplete },
-          { complete: 1, incomplete: 1 },
+        // The Shoal seeder, and libtorrent as a leecher or (done) a seeder.
+        assert.equal(
+          Number(scrape.complete) + Number(scrape.incomplete),
+          2,
+          JSON.stringify(scrape),
         );
+        assert.ok(Number(scrape.complete) >= 1, JSON.stringify(scrape));
         const stats = await (await fetch(`${statsUrl}/stats`)).json();
         assert.equal(stats.peersByProtocol.bittorrent, 1);
         assert.ok(stats.bittorrentRequests.announce >= 1);
@@ -232,7 +234,7 @@ Deno.test({
             (await peersOfFile()).some((peer) => peer.port === ltPort)
               ? null
               : true,
-          10_000,
+          20_000,
         );
         const after = await (await fetch(`${statsUrl}/stats`)).json();
         assert.equal(after.peersByProtocol.bittorrent, 0);
