@@ -73,8 +73,7 @@ Deno.test({
         }),
       );
       const senders = new Set<string>();
-      let progress = 0;
-      for (let i = 0; i < 300 && progress < 1; i++) {
+      const lookAtPeers = async () => {
         const peers = JSON.parse(
           await qbt.api(`sync/torrentPeers?hash=${hash}`),
         ).peers ?? {};
@@ -85,21 +84,38 @@ Deno.test({
           };
           if (downloaded > 0) senders.add(`${at} ${client}`);
         }
+      };
+      let progress = 0;
+      for (let i = 0; i < 300 && progress < 1; i++) {
+        await lookAtPeers();
         const info = JSON.parse(await qbt.api(`torrents/info?hashes=${hash}`));
         progress = info[0]?.progress ?? 0;
         if (progress < 1) await new Promise((r) => setTimeout(r, 200));
       }
       assert.equal(progress, 1, "qBittorrent did not finish within 60 s");
+      // A fast machine may finish between two looks: the seeder stays
+      // connected, with what it sent counted (at most 2 s more).
+      for (let i = 0; i < 20 && senders.size === 0; i++) {
+        await lookAtPeers();
+        if (senders.size === 0) await new Promise((r) => setTimeout(r, 100));
+      }
       await h.assertSameFile(join(save, "qbt.bin"), file);
       // Its download is capped, so its peer list is seen while Shoal sends.
-      assert.deepEqual(
-        [...senders].map((s) => s.replace(/ \d+\.\d+\.\d+$/, "")),
-        [`127.0.0.1:${seeder.port} Shoal`],
-      );
+      // Whoever qBittorrent saw sending was the Shoal seeder (it may have
+      // dropped the seeder from its list once done: the seeder's own count
+      // below is the proof that it sent).
+      for (const sender of senders) {
+        assert.equal(
+          sender.replace(/ \d+\.\d+\.\d+$/, ""),
+          `127.0.0.1:${seeder.port} Shoal`,
+        );
+      }
     } finally {
       await seeder.stop();
     }
-    const { stderr } = await seeder.done(1_000);
+    const { stdout, stderr } = await seeder.done(1_000);
     assert.doesNotMatch(stderr, /Dropped peer/);
+    // The seeder says it uploaded to one peer: qBittorrent.
+    assert.match(stdout, /stopped; uploaded [\d.]+ [kMG]?B to 1 peer$/m);
   },
 });
