@@ -38,6 +38,7 @@ import {
   InvalidManifestError,
   ManifestMismatchError,
 } from "./fetch_manifest.ts";
+import { openManifestConn } from "./manifest_conn.ts";
 
 /** The id we ask the peer to send `ut_metadata` messages with. */
 const OUR_UT_METADATA_ID = 1;
@@ -67,62 +68,18 @@ export async function fetchBtManifest(
   fileId: Uint8Array,
   options: FetchManifestOptions,
 ): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
-  const connectMs = options.connectTimeoutMs ?? 3_000;
-  const answerMs = options.answerTimeoutMs ?? 3_000;
-  const idleMs = options.idleTimeoutMs ?? 5_000;
-  const totalMs = options.timeoutMs ?? 30_000;
-  options.signal?.throwIfAborted();
-  const connectSignal = AbortSignal.any([
-    AbortSignal.timeout(connectMs),
-    ...(options.signal ? [options.signal] : []),
-  ]);
-  let conn: Deno.TcpConn;
-  try {
-    conn = await Deno.connect({
-      hostname: peer.host,
-      port: peer.port,
-      signal: connectSignal,
-    });
-  } catch (error) {
-    if (connectSignal.aborted && !options.signal?.aborted) {
-      throw new Error(`no connection within ${connectMs / 1000} s`);
-    }
-    throw error;
-  }
-  let stopped: string | null = null;
-  const stop = (reason: string) => {
-    if (stopped !== null) return;
-    stopped = reason;
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
-  };
-  let idleTimer = setTimeout(
-    () => stop(`no answer within ${answerMs / 1000} s`),
-    answerMs,
-  );
-  const totalTimer = setTimeout(
-    () => stop(`no manifest within ${totalMs / 1000} s`),
-    totalMs,
-  );
-  const onAbort = () => stop("cancelled");
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const link = await openManifestConn(peer, options);
+  const conn = link.conn;
   const beforeAsk = options.beforeAsk;
   const session = new MetadataSession(
     fileId,
     options,
     beforeAsk && (async () => {
-      // Waiting for our turn is not the peer's silence.
-      clearTimeout(idleTimer);
+      link.waiting();
       const release = await beforeAsk(
         options.signal ?? new AbortController().signal,
       );
-      idleTimer = setTimeout(
-        () => stop(`no metadata within ${answerMs / 1000} s of asking`),
-        answerMs,
-      );
+      link.asked("metadata");
       return release;
     }),
   );
@@ -142,11 +99,7 @@ export async function fetchBtManifest(
     while (true) {
       const n = await conn.read(buffer);
       if (n === null) break;
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(
-        () => stop(`no data for ${idleMs / 1000} s`),
-        idleMs,
-      );
+      link.heard();
       const frames: BtFrame[] = [];
       decoder.push(buffer.subarray(0, n), (frame) => frames.push(frame));
       for (const frame of frames) {
@@ -156,14 +109,15 @@ export async function fetchBtManifest(
       }
     }
     throw new Error(
-      stopped ?? "the peer closed the connection before sending the metadata",
+      link.stopped ??
+        "the peer closed the connection before sending the metadata",
     );
   } catch (error) {
     if (
       error instanceof ManifestMismatchError ||
       error instanceof InvalidManifestError
     ) throw error;
-    if (stopped !== null) throw new Error(stopped, { cause: error });
+    if (link.stopped !== null) throw new Error(link.stopped, { cause: error });
     if (error instanceof ProtocolError) {
       throw new Error(`bad BitTorrent frame: ${error.message}`, {
         cause: error,
@@ -172,14 +126,7 @@ export async function fetchBtManifest(
     throw error;
   } finally {
     session.release?.();
-    clearTimeout(idleTimer);
-    clearTimeout(totalTimer);
-    options.signal?.removeEventListener("abort", onAbort);
-    try {
-      conn.close();
-    } catch {
-      // Closed by the timer already.
-    }
+    link.close();
   }
 }
 

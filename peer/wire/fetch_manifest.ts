@@ -19,6 +19,7 @@ import {
   toHex,
 } from "@shoal/protocol";
 import { handshakeFrame, HandshakeReply } from "./handshake.ts";
+import { type ManifestConnLimits, openManifestConn } from "./manifest_conn.ts";
 import {
   fallbackProtocol,
   FirstBytes,
@@ -82,21 +83,11 @@ function rawName(bytes: Uint8Array): string {
 }
 
 /** Options for {@linkcode fetchManifest}. */
-export interface FetchManifestOptions {
+export interface FetchManifestOptions extends ManifestConnLimits {
   /** Our peer id. */
   peerId: Uint8Array;
   /** Our TCP port, or 0. @default {0} */
   listenPort?: number;
-  /** The connection must be made within this long. @default {3_000} */
-  connectTimeoutMs?: number;
-  /** The peer's first bytes must come within this long of the connection. @default {3_000} */
-  answerTimeoutMs?: number;
-  /** After that, no gap between bytes may be longer. @default {5_000} */
-  idleTimeoutMs?: number;
-  /** Give up after this long in all. @default {30_000} */
-  timeoutMs?: number;
-  /** Cancels the request (another peer answered first). */
-  signal?: AbortSignal;
   /**
    * Called once the peer has answered the handshake, before the manifest
    * is asked for; resolves with a release function, called when this
@@ -134,56 +125,16 @@ export async function fetchManifest(
   fileId: Uint8Array,
   options: FetchManifestOptions,
 ): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
-  const connectMs = options.connectTimeoutMs ?? 3_000;
-  const answerMs = options.answerTimeoutMs ?? 3_000;
-  const idleMs = options.idleTimeoutMs ?? 5_000;
-  const totalMs = options.timeoutMs ?? 30_000;
-  options.signal?.throwIfAborted();
-  const connectSignal = AbortSignal.any([
-    AbortSignal.timeout(connectMs),
-    ...(options.signal ? [options.signal] : []),
-  ]);
-  let conn: Deno.TcpConn;
-  try {
-    conn = await Deno.connect({
-      hostname: peer.host,
-      port: peer.port,
-      signal: connectSignal,
-    });
-  } catch (error) {
-    if (connectSignal.aborted && !options.signal?.aborted) {
-      throw new Error(`no connection within ${connectMs / 1000} s`);
-    }
-    throw error;
-  }
   // A peer that accepts and then says nothing, or trickles, is cut off
   // after seconds: other peers are being asked meanwhile.
-  let stopped: string | null = null;
-  const stop = (reason: string) => {
-    if (stopped !== null) return;
-    stopped = reason;
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
-  };
-  let idleTimer = setTimeout(
-    () => stop(`no answer within ${answerMs / 1000} s`),
-    answerMs,
-  );
-  const totalTimer = setTimeout(
-    () => stop(`no manifest within ${totalMs / 1000} s`),
-    totalMs,
-  );
-  const onAbort = () => stop("cancelled");
+  const link = await openManifestConn(peer, options);
+  const conn = link.conn;
   let release: (() => void) | undefined;
-  options.signal?.addEventListener("abort", onAbort, { once: true });
   // What comes before the handshake reply tells a BitTorrent-only peer.
   const seen = new FirstBytes();
   const handshake = new HandshakeReply(null);
   const speaksBitTorrent = () =>
-    !handshake.done && stopped !== "cancelled" &&
+    !handshake.done && link.stopped !== "cancelled" &&
     fallbackProtocol({
         tried: "shoal",
         bytesReceived: seen.count,
@@ -192,11 +143,7 @@ export async function fetchManifest(
   const watched = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       seen.add(chunk);
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(
-        () => stop(`no data for ${idleMs / 1000} s`),
-        idleMs,
-      );
+      link.heard();
       controller.enqueue(chunk);
     },
   });
@@ -227,16 +174,12 @@ export async function fetchManifest(
         if (step.kind !== "ready") throw new Error(step.reason);
         options.onHandshake?.(step.bitfield);
         if (!options.beforeAsk) continue;
-        // Waiting for our turn is not the peer's silence.
-        clearTimeout(idleTimer);
+        link.waiting();
         release = await options.beforeAsk(
           options.signal ?? new AbortController().signal,
         );
-        if (stopped !== null) break;
-        idleTimer = setTimeout(
-          () => stop(`no manifest within ${answerMs / 1000} s of asking`),
-          answerMs,
-        );
+        if (link.stopped !== null) break;
+        link.asked("manifest");
         await conn.write(ask);
         continue;
       }
@@ -265,7 +208,8 @@ export async function fetchManifest(
       }
     }
     throw new Error(
-      stopped ?? "the peer closed the connection before sending the manifest",
+      link.stopped ??
+        "the peer closed the connection before sending the manifest",
     );
   } catch (error) {
     if (speaksBitTorrent()) {
@@ -273,21 +217,14 @@ export async function fetchManifest(
         "it answered the Shoal handshake as a BitTorrent peer does",
       );
     }
-    if (stopped !== null) throw new Error(stopped, { cause: error });
+    if (link.stopped !== null) throw new Error(link.stopped, { cause: error });
     if (error instanceof ProtocolError) {
       throw new Error(`bad frame: ${error.message}`, { cause: error });
     }
     throw error;
   } finally {
     release?.();
-    clearTimeout(idleTimer);
-    clearTimeout(totalTimer);
-    options.signal?.removeEventListener("abort", onAbort);
-    try {
-      conn.close();
-    } catch {
-      // Closed by the timer already.
-    }
+    link.close();
   }
 }
 
