@@ -134,6 +134,11 @@ async function start(
     maxAge: 30 * 60_000,
     maxPeers: 10_000,
   };
+  // A node bound to loopback knows its own address: it then answers lookups
+  // for the files it announces with itself, so a peer that rejoins through
+  // saved nodes finds the seeders even when the announces went elsewhere.
+  // On the open network its public address is not known, so it stays unset.
+  if (command.bindHost === "127.0.0.1") options.host = command.bindHost;
   if (command.nodeId) options.nodeId = command.nodeId;
   const node = new DHT(options) as unknown as DhtLibrary;
   dht = node;
