@@ -30,11 +30,9 @@ import {
   type Manifest,
   ProtocolError,
 } from "@shoal/protocol";
-import type {
-  CloseCode,
-  FetchWorkerEvent,
-} from "@shoal/protocol/worker_messages";
+import type { CloseCode } from "@shoal/protocol/worker_messages";
 import { BtBlocks } from "./bt_blocks.ts";
+import type { LinkHost, PeerLink } from "./peer_link.ts";
 import {
   CONNECT_TIMEOUT_MS,
   errorText,
@@ -51,19 +49,9 @@ const READ_BYTES = 256 * 1024;
 const CLIENT = "Shoal";
 
 /** What a BitTorrent link needs from its fetch worker. */
-export interface BtLinkHost {
-  /** The file's manifest (its piece layer checks every piece). */
-  manifest: Manifest;
-  /** The file id (v2 infohash); its first 20 bytes go in the handshake. */
-  fileId: Uint8Array;
+export interface BtLinkHost extends LinkHost {
   /** Our 20-byte BitTorrent peer id. */
   peerId: Uint8Array;
-  /** Sends an event to the main thread. */
-  post(event: FetchWorkerEvent): void;
-  /** Writes a checked chunk at its offset; resolves once written and reported. */
-  write(index: number, bytes: Uint8Array, connId: number): Promise<void>;
-  /** The link closed: forget it. */
-  closed(connId: number): void;
 }
 
 /**
@@ -75,7 +63,7 @@ export interface BtLinkHost {
  * // await link.run("127.0.0.1", 6881); // until it closes
  * ```
  */
-export class BtLink {
+export class BtLink implements PeerLink {
   /** The scheduler's id for this connection. */
   readonly connId: number;
   readonly #host: BtLinkHost;
@@ -191,6 +179,15 @@ export class BtLink {
   interest(interested: boolean): void {
     if (this.#closed || this.#state === "handshake") return;
     this.#send({ kind: interested ? "interested" : "not_interested" });
+  }
+
+  /** A piece this link brought is on disk: reported at once (one per piece read). */
+  written(index: number): void {
+    this.#host.post({
+      type: "chunks_ok",
+      connId: this.connId,
+      indices: [index],
+    });
   }
 
   /** Drops a link that is silent with requests out, and keeps an idle one alive. */
