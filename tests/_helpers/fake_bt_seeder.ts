@@ -42,7 +42,20 @@ export type FakeBtBehaviour =
   /** Serves an info dictionary with one byte changed (it does not hash to the id). */
   | "lying_metadata"
   /** Serves the true info dictionary, then piece hashes with one byte changed. */
-  | "lying_hashes";
+  | "lying_hashes"
+  /** Shakes hands, says have none, then answers nothing (keeps the connection open). */
+  | "empty"
+  /** Shakes hands, says have all, never unchokes, answers nothing. */
+  | "choking"
+  /** Shakes hands, says have all and unchokes, then never sends a block. */
+  | "no_blocks";
+
+/** Behaviours that say nothing after their greeting. */
+const SILENT: ReadonlySet<FakeBtBehaviour> = new Set([
+  "empty",
+  "choking",
+  "no_blocks",
+]);
 
 /** Options for {@linkcode startFakeBtSeeder}. */
 export interface FakeBtSeederOptions {
@@ -58,12 +71,16 @@ export interface FakeBtSeederOptions {
   id: Uint8Array;
   /** Waits this long before answering a BitTorrent handshake. @default {0} */
   handshakeDelayMs?: number;
+  /** The loopback address to listen on. @default {"127.0.0.1"} */
+  hostname?: string;
 }
 
 /** A running fake BitTorrent seeder. */
 export interface FakeBtSeeder {
   /** The TCP port on 127.0.0.1. */
   port: number;
+  /** Connections accepted. */
+  connections: number;
   /** Connections that did not start with a BitTorrent handshake (closed at once). */
   otherProtocol: number;
   /** BitTorrent handshakes received. */
@@ -88,12 +105,16 @@ const OUR_UT_METADATA_ID = 2;
  * @param options behaviour and file
  */
 export function startFakeBtSeeder(options: FakeBtSeederOptions): FakeBtSeeder {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = Deno.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: 0,
+  });
   const conns = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   let closed = false;
   const seeder: FakeBtSeeder = {
     port: (listener.addr as Deno.NetAddr).port,
+    connections: 0,
     otherProtocol: 0,
     btHandshakes: 0,
     requests: 0,
@@ -121,6 +142,7 @@ export function startFakeBtSeeder(options: FakeBtSeederOptions): FakeBtSeeder {
     try {
       for await (const conn of listener) {
         conns.add(conn);
+        seeder.connections++;
         const task = serve(conn, options, seeder).finally(() => {
           conns.delete(conn);
           tasks.delete(task);
@@ -193,6 +215,10 @@ async function serve(
       decoder.push(buffer.subarray(0, n), (frame) => frames.push(frame));
       while (frames.length > 0) {
         const frame = frames.shift()!;
+        if (SILENT.has(behaviour) && frame.kind !== "handshake") {
+          if (frame.kind === "request") seeder.requests++;
+          continue;
+        }
         switch (frame.kind) {
           case "handshake": {
             seeder.btHandshakes++;
@@ -219,8 +245,10 @@ async function serve(
                   metadataSize: info.byteLength,
                 }),
               },
-              { kind: "have_all" },
-              { kind: "unchoke" },
+              { kind: behaviour === "empty" ? "have_none" : "have_all" },
+              ...(behaviour === "empty" || behaviour === "choking"
+                ? []
+                : [{ kind: "unchoke" } as const]),
             );
             break;
           }
