@@ -26,6 +26,7 @@ import {
   metadataPieceCount,
   ProtocolError,
 } from "@shoal/protocol";
+import { Rand, randomBtFrame } from "./bt_fuzz.ts";
 
 /** What a fake BitTorrent seeder does. */
 export type FakeBtBehaviour =
@@ -48,7 +49,9 @@ export type FakeBtBehaviour =
   /** Shakes hands, says have all, never unchokes, answers nothing. */
   | "choking"
   /** Shakes hands, says have all and unchokes, then never sends a block. */
-  | "no_blocks";
+  | "no_blocks"
+  /** Shakes hands, then answers each message with random hostile frames (bt_fuzz.ts). */
+  | "fuzz";
 
 /** Behaviours that say nothing after their greeting. */
 const SILENT: ReadonlySet<FakeBtBehaviour> = new Set([
@@ -73,6 +76,8 @@ export interface FakeBtSeederOptions {
   handshakeDelayMs?: number;
   /** The loopback address to listen on. @default {"127.0.0.1"} */
   hostname?: string;
+  /** The seed of the "fuzz" behaviour's generator. @default {1} */
+  seed?: number;
 }
 
 /** A running fake BitTorrent seeder. */
@@ -194,6 +199,7 @@ async function serve(
     return data.slice(at, at + length);
   };
   let theirMetadataId = 0;
+  const rand = new Rand((options.seed ?? 1) + seeder.connections);
   /** Blocks asked for on this connection, "index:begin". */
   const asked = new Set<string>();
   const decoder = new BtFrameDecoder();
@@ -217,6 +223,14 @@ async function serve(
         const frame = frames.shift()!;
         if (SILENT.has(behaviour) && frame.kind !== "handshake") {
           if (frame.kind === "request") seeder.requests++;
+          continue;
+        }
+        if (behaviour === "fuzz" && frame.kind !== "handshake") {
+          if (frame.kind === "request") seeder.requests++;
+          const count = 1 + rand.int(4);
+          for (let i = 0; i < count; i++) {
+            await send(randomBtFrame(rand, manifest.piecesRoot));
+          }
           continue;
         }
         switch (frame.kind) {
