@@ -4,9 +4,9 @@
  * shares by its truncated v2 infohash. Then: our handshake (BEP 10 and BEP
  * 6 bits), the extension handshake (BEP 9 `ut_metadata`, `metadata_size`),
  * have all / have none / bitfield, and HAVEs as a download in progress gains
- * pieces. INTERESTED asks the server's upload slots (the same slots, choker
- * and rate limit as Shoal peers) for a slot: UNCHOKE when one is given,
- * CHOKE when it is taken back. Requests for 16 KiB blocks are queued (at
+ * pieces. INTERESTED puts the peer in line for the server's upload slots
+ * (the same slots, choker and rate limit as Shoal peers): UNCHOKE when one
+ * is given, CHOKE when it is taken back; only requests keep a slot. Requests for 16 KiB blocks are queued (at
  * most {@linkcode BT_REQUEST_QUEUE}) and answered in order from disk,
  * checked as Shoal's own serving path checks them (block_source.ts);
  * metadata pieces and BEP 52 hashes are answered too. A peer that breaks
