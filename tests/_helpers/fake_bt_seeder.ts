@@ -51,7 +51,13 @@ export type FakeBtBehaviour =
   /** Shakes hands, says have all and unchokes, then never sends a block. */
   | "no_blocks"
   /** Shakes hands, then answers each message with random hostile frames (bt_fuzz.ts). */
-  | "fuzz";
+  | "fuzz"
+  /**
+   * Serves `stopAfterBlocks` blocks honestly, then never another, while
+   * chattering (a keep-alive and a HAVE every second), as a peer whose
+   * file was cut short might.
+   */
+  | "stops";
 
 /** Behaviours that say nothing after their greeting. */
 const SILENT: ReadonlySet<FakeBtBehaviour> = new Set([
@@ -78,6 +84,8 @@ export interface FakeBtSeederOptions {
   hostname?: string;
   /** The seed of the "fuzz" behaviour's generator. @default {1} */
   seed?: number;
+  /** Blocks the "stops" behaviour serves before it stops. @default {8} */
+  stopAfterBlocks?: number;
 }
 
 /** A running fake BitTorrent seeder. */
@@ -92,6 +100,8 @@ export interface FakeBtSeeder {
   btHandshakes: number;
   /** Block requests received. */
   requests: number;
+  /** Blocks sent. */
+  blocksSent: number;
   /** BEP 9 metadata requests received. */
   metadataRequests: number;
   /** BEP 52 hash requests received. */
@@ -120,6 +130,7 @@ export function startFakeBtSeeder(options: FakeBtSeederOptions): FakeBtSeeder {
   const seeder: FakeBtSeeder = {
     port: (listener.addr as Deno.NetAddr).port,
     connections: 0,
+    blocksSent: 0,
     otherProtocol: 0,
     btHandshakes: 0,
     requests: 0,
@@ -199,6 +210,7 @@ async function serve(
     return data.slice(at, at + length);
   };
   let theirMetadataId = 0;
+  let chatter: ReturnType<typeof setInterval> | undefined;
   const rand = new Rand((options.seed ?? 1) + seeder.connections);
   /** Blocks asked for on this connection, "index:begin". */
   const asked = new Set<string>();
@@ -328,8 +340,16 @@ async function serve(
               }
               break;
             }
+            if (behaviour === "stops") {
+              if (seeder.blocksSent >= (options.stopAfterBlocks ?? 8)) break;
+              chatter ??= setInterval(() => {
+                send({ kind: "keepalive" }, { kind: "have", index: 0 })
+                  .catch(() => {});
+              }, 1_000);
+            }
             const bytes = block(index, begin, length);
             if (behaviour === "bad_piece" && begin === 0) bytes[0]! ^= 0xff;
+            seeder.blocksSent++;
             await send({ kind: "piece", index, begin, block: bytes });
             break;
           }
@@ -349,6 +369,8 @@ async function serve(
       error instanceof Deno.errors.Interrupted
     ) return;
     throw error;
+  } finally {
+    clearInterval(chatter);
   }
 }
 

@@ -143,3 +143,37 @@ Deno.test("a leecher among idle BitTorrent peers finishes from the one honest Bi
     assert.ok(honest.metadataRequests >= 1);
   });
 });
+
+Deno.test("a leecher whose only BitTorrent seeder stops sending blocks (and keeps chattering) gives up within --give-up-after", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const data = new Uint8Array(8 * CHUNK).fill(4);
+  const built = h.manifestOf(data, "btstops.bin");
+  await using fake = h.startFakeBtSeeder({
+    behaviour: "stops",
+    data,
+    manifest: built.manifest,
+    manifestBytes: built.bytes,
+    id: built.id,
+    // Two whole pieces (32 blocks each), then nothing.
+    stopAfterBlocks: 64,
+  });
+  h.listOnTracker(tracker, fake.port, {
+    id: built.id,
+    name: built.manifest.name,
+    size: built.manifest.size,
+    chunkCount: built.manifest.chunkCount,
+  });
+  const torrent = join(dir.path, "btstops.bin.torrent");
+  await Deno.writeFile(torrent, encodeTorrent(built.bytes, []));
+  // Its keep-alives and HAVEs are bytes, not progress: they must not keep
+  // the download (nor the connection) waiting.
+  const result = await h.spawnLeecher(
+    tracker,
+    torrent,
+    join(dir.path, "out"),
+    5,
+  ).done(20_000);
+  assert.equal(result.code, 5, `${result.stdout}\n${result.stderr}`);
+  assert.equal(fake.blocksSent, 64);
+});
