@@ -34,6 +34,7 @@ import type { CloseCode } from "@shoal/protocol/worker_messages";
 import { BtBlocks } from "./bt_blocks.ts";
 import type { LinkHost, PeerLink } from "./peer_link.ts";
 import {
+  BLOCK_STALL_MS,
   CONNECT_TIMEOUT_MS,
   errorText,
   HANDSHAKE_TIMEOUT_MS,
@@ -79,6 +80,8 @@ export class BtLink implements PeerLink {
   /** BEP 6: the peer sends reject, have all, have none. */
   #fast = false;
   #lastByteMs = Date.now();
+  /** The last block received, or when requests went out with none out before. */
+  #lastBlockMs = Date.now();
   #lastSentMs = Date.now();
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Frames go out one after another, never interleaved. */
@@ -197,6 +200,14 @@ export class BtLink implements PeerLink {
       this.#blocks.outstanding > 0 && nowMs - this.#lastByteMs > READ_TIMEOUT_MS
     ) {
       this.close(`no data for ${READ_TIMEOUT_MS / 1000} s`, "timeout");
+      return;
+    }
+    // Chatter (keep-alives, HAVEs) is not data: only blocks keep a link
+    // with requests out.
+    if (
+      this.#blocks.outstanding > 0 && nowMs - this.#lastBlockMs > BLOCK_STALL_MS
+    ) {
+      this.close(`no block for ${BLOCK_STALL_MS / 1000} s`, "timeout");
       return;
     }
     if (nowMs - this.#lastSentMs > KEEPALIVE_MS) {
@@ -361,6 +372,7 @@ export class BtLink implements PeerLink {
           message.block,
         );
         if (result.kind === "unasked") return this.#misbehave(result.reason);
+        this.#lastBlockMs = Date.now();
         if (result.kind === "piece") this.#whole.push(result);
         return;
       }
@@ -459,8 +471,10 @@ export class BtLink implements PeerLink {
   /** Sends the block requests there is room for. */
   #pump(): void {
     if (this.#closed || this.#choked || this.#state !== "ready") return;
+    const idle = this.#blocks.outstanding === 0;
     const ranges = this.#blocks.nextRequests();
     if (ranges.length > 0) {
+      if (idle) this.#lastBlockMs = Date.now();
       this.#sendAll(ranges.map((range) => ({ kind: "request", ...range })));
     }
   }

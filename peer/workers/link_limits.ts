@@ -11,6 +11,13 @@ export const CONNECT_TIMEOUT_MS = 3_000;
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
 /** A connection with requests out and no byte for this long is dropped. */
 export const READ_TIMEOUT_MS = 20_000;
+/**
+ * A BitTorrent peer with requests out and no block for this long is dropped
+ * (issue 21): a block is 16 KiB, so even a peer sending 4 KB/s beats it,
+ * while one that unchokes and never sends (or sends only keep-alives) would
+ * otherwise hold its chunks for the stall timeout, past the endgame.
+ */
+export const BLOCK_STALL_MS = 5_000;
 
 /**
  * Resolves with what `promise` gives within `ms`, or rejects; a connection
