@@ -32,6 +32,7 @@ import {
 } from "./bencode.ts";
 import { ProtocolError } from "./errors.ts";
 import { fileNameProblem } from "./file_name.ts";
+import { decodeFileTree } from "./file_tree.ts";
 import { bytesEqual } from "./hex.ts";
 import {
   merkleRootInPlace,
@@ -239,6 +240,56 @@ export function infoDictionary(manifest: Manifest): BDict {
 }
 
 /**
+ * Whether a `file tree` describes a folder (several files, or one file in a
+ * folder) rather than one file: null for one file (or a tree too malformed
+ * to say), else the error to refuse it with. A folder whose paths break a
+ * rule gets that rule's error (decodeFileTree), a valid one a "folder" error
+ * that says so, so a user is told the torrent is fine but not downloadable
+ * yet.
+ *
+ * @param tree the decoded `file tree`, untrusted
+ * @param name the info dictionary's `name`, untrusted
+ * @returns null, or the {@linkcode ProtocolError} to throw
+ * @example
+ * ```ts
+ * import { decodeBencode, dictGet, folderProblem } from "@shoal/protocol";
+ * // const error = folderProblem(dictGet(info, "file tree"), dictGet(info, "name"));
+ * ```
+ */
+export function folderProblem(
+  tree: BValue | undefined,
+  name: BValue | undefined,
+): ProtocolError | null {
+  if (!(tree instanceof Map) || tree.size === 0) return null;
+  if (tree.size === 1) {
+    const node = [...tree.values()][0];
+    if (!(node instanceof Map) || node.has("")) return null;
+  }
+  let files;
+  try {
+    files = decodeFileTree(tree);
+  } catch (error) {
+    if (error instanceof ProtocolError) return error;
+    throw error;
+  }
+  let folder = "the folder";
+  if (name instanceof Uint8Array) {
+    try {
+      const text = STRICT_UTF8.decode(name);
+      if (fileNameProblem(text) === null) folder = `the folder "${text}"`;
+    } catch {
+      // A name that is not UTF-8 is not shown.
+    }
+  }
+  return new ProtocolError(
+    "folder",
+    `Cannot read manifest: ${folder} of ${files.length} file${
+      files.length === 1 ? "" : "s"
+    }; Shoal downloads single files for now (make a torrent of each file, or get it with another client)`,
+  );
+}
+
+/**
  * Manifest bytes from a bencoded info dictionary, kept byte for byte (its
  * SHA-256 is the id), and the piece layer (files of more than one chunk).
  *
@@ -407,11 +458,9 @@ export function parseManifest(
   }
   const chunkSize = Number(pieceLength);
   const tree = asDict(dictGet(info, "file tree"), "file tree");
-  if (tree.size !== 1) {
-    fail(
-      `the file tree holds ${tree.size} entries; Shoal shares one file per torrent for now`,
-    );
-  }
+  const folder = folderProblem(tree, dictGet(info, "name"));
+  if (folder) throw folder;
+  if (tree.size === 0) fail("the file tree is empty");
   const [rawName, node] = [...tree][0]!;
   const nameBytes = new Uint8Array(rawName.length);
   for (let i = 0; i < rawName.length; i++) nameBytes[i] = rawName.charCodeAt(i);
@@ -421,9 +470,7 @@ export function parseManifest(
   asText(dictGet(info, "name"), "name");
   const leaf = asDict(node, "file tree entry");
   if (leaf.size !== 1 || !leaf.has("")) {
-    fail(
-      "the torrent holds a folder; Shoal shares one file per torrent for now",
-    );
+    fail(`"${name}" is a file and a folder at once`);
   }
   const file = asDict(leaf.get(""), "file entry");
   const length = asInt(dictGet(file, "length"), "length");

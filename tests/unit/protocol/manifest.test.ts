@@ -719,7 +719,7 @@ Deno.test("parseManifest() refuses several files and folders", () => {
     const node = tree(info).get(k("three.bin"))!;
     tree(info).set(k("second.bin"), node);
   });
-  assertRejects(twoFiles, "bad_manifest", /one file per torrent/);
+  assertRejects(twoFiles, "folder", /of 2 files; Shoal downloads single files/);
   const folder = edited(THREE.bytes, (info) => {
     const node = tree(info).get(k("three.bin"))!;
     info.set(
@@ -727,7 +727,7 @@ Deno.test("parseManifest() refuses several files and folders", () => {
       new Map([[k("dir"), new Map([[k("three.bin"), node]])]]),
     );
   });
-  assertRejects(folder, "bad_manifest", /folder/);
+  assertRejects(folder, "folder", /the folder "three.bin" of 1 file;/);
   const fileAndFolder = edited(THREE.bytes, (info) => {
     const node = tree(info).get(k("three.bin")) as BDict;
     node.set(k("inner.bin"), new Map(node));
@@ -736,7 +736,7 @@ Deno.test("parseManifest() refuses several files and folders", () => {
   assertRejects(
     edited(THREE.bytes, (info) => info.set(k("file tree"), new Map())),
     "bad_manifest",
-    /0 entries/,
+    /file tree is empty/,
   );
 });
 
