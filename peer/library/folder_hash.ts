@@ -20,6 +20,8 @@ import type { ScannedFolder } from "./folder_scan.ts";
 import { SeedError } from "./seedable.ts";
 
 const READ_BUFFER_BYTES = 1024 * 1024;
+/** As the manifest worker reports: a line per 64 MiB, not per file. */
+const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
 
 /**
  * The piece length to share files of these sizes with: 512 KiB, doubled as
@@ -56,7 +58,7 @@ export interface BuiltFolder {
  *
  * @param folder what scanFolder listed
  * @param options `chunkSize` (default: folderChunkSize of the sizes),
- *   `onProgress` with the bytes hashed so far and the total
+ *   `onProgress` with the bytes hashed so far and the total, every 64 MiB
  * @returns the manifest, its bytes and id
  * @throws {SeedError} when a file changed, vanished or became unreadable,
  *   or the folder is too large
@@ -88,6 +90,7 @@ export async function hashFolder(
   const buffer = new Uint8Array(READ_BUFFER_BYTES);
   const files: FolderFile[] = [];
   let done = 0;
+  let nextProgress = PROGRESS_EVERY_BYTES;
   for (const [i, scanned] of folder.files.entries()) {
     const shown = scanned.path.join("/");
     let file: Deno.FsFile;
@@ -120,7 +123,10 @@ export async function hashFolder(
       if (read > scanned.size) break;
       builder.update(buffer.subarray(0, n));
       done += n;
-      options.onProgress?.(done, layout.size);
+      if (done >= nextProgress) {
+        options.onProgress?.(done, layout.size);
+        nextProgress += PROGRESS_EVERY_BYTES;
+      }
     }
     const after = await file.stat();
     if (
