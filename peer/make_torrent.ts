@@ -118,9 +118,9 @@ async function makeFolderTorrent(
   },
 ): Promise<MadeTorrent> {
   const { torrentPath } = options;
-  const folder = await scanFolder(path, "make a torrent of");
+  const folder = scanFolder(path, "make a torrent of");
   if (await exists(torrentPath)) throw existsError(torrentPath);
-  const built = await hashFolder(folder, {
+  const built = hashFolder(folder, {
     onProgress: (bytes, total) => options.onProgress?.(bytes, total),
   });
   await writeTorrent(

@@ -16,7 +16,7 @@ import {
   MAX_TREE_DEPTH,
   MAX_TREE_FILES,
 } from "./constants.ts";
-import { type BDict, bkey, type BValue, dictGet } from "./bencode.ts";
+import { type BDict, bkey, type BValue } from "./bencode.ts";
 import { utf8 } from "./bytes.ts";
 import { ProtocolError } from "./errors.ts";
 import { fileNameProblem } from "./file_name.ts";
@@ -130,7 +130,8 @@ function walkFolder(
     const name = nameOf(key);
     const problem = componentProblem(name, siblings);
     if (problem) fail(problem, "bad_string");
-    const bytes = pathBytes + (path.length > 0 ? 1 : 0) + utf8(name).byteLength;
+    // A key holds one character per byte.
+    const bytes = pathBytes + (path.length > 0 ? 1 : 0) + key.length;
     if (bytes > MAX_PATH_BYTES) {
       fail(`a path is longer than ${MAX_PATH_BYTES} bytes`, "too_long");
     }
@@ -169,12 +170,12 @@ function nameOf(key: string): string {
 function fileOf(entry: BValue | undefined, path: string[]): TreeFile {
   const where = `"${printable(path.join("/"))}"`;
   if (!(entry instanceof Map)) fail(`${where} has no file entry`);
-  const length = dictGet(entry, "length");
+  const length = entry.get("length");
   if (typeof length !== "bigint" || length < 0n || length > MAX_FILE_BYTES) {
     fail(`${where} has no length from 0 to ${MAX_FILE_BYTES}`);
   }
   if (length === 0n) return { path, length: 0, piecesRoot: null };
-  const root = dictGet(entry, "pieces root");
+  const root = entry.get("pieces root");
   if (!(root instanceof Uint8Array) || root.byteLength !== HASH_BYTES) {
     fail(`${where} has no 32-byte pieces root`);
   }
@@ -195,23 +196,8 @@ function fileOf(entry: BValue | undefined, path: string[]): TreeFile {
  * ```
  */
 export function fileTreeProblem(files: readonly TreeFile[]): string | null {
-  // Checked as given: UTF-8 would turn a lone surrogate into U+FFFD.
-  for (const file of files) {
-    for (const name of file.path) {
-      const problem = fileNameProblem(name);
-      if (problem) return `name "${printable(name)}" ${problem}`;
-    }
-  }
-  try {
-    decodeFileTree(encodeUnchecked(files));
-    return null;
-  } catch (error) {
-    if (error instanceof ProtocolError) {
-      return error.message.replace(/^Cannot read file tree: /, "");
-    }
-    if (error instanceof TypeError) return error.message;
-    throw error;
-  }
+  const tree = checkedTree(files);
+  return typeof tree === "string" ? tree : null;
 }
 
 /**
@@ -228,11 +214,41 @@ export function fileTreeProblem(files: readonly TreeFile[]): string | null {
  * ```
  */
 export function encodeFileTree(files: readonly TreeFile[]): BDict {
-  const tree = encodeUnchecked(files);
-  const problem = fileTreeProblem(files);
-  if (problem) throw new TypeError(`Cannot encode file tree: ${problem}`);
+  const tree = checkedTree(files);
+  if (typeof tree === "string") {
+    throw new TypeError(`Cannot encode file tree: ${tree}`);
+  }
   return tree;
 }
+
+/** The tree of `files`, checked by the decoder's own rules, or why not. */
+function checkedTree(files: readonly TreeFile[]): BDict | string {
+  // Checked as given: UTF-8 would turn a lone surrogate into U+FFFD.
+  for (const file of files) {
+    for (const name of file.path) {
+      if (name.isWellFormed()) continue;
+      return `name "${printable(name)}" ${fileNameProblem(name)}`;
+    }
+  }
+  try {
+    const tree = encodeUnchecked(files);
+    decodeFileTree(tree);
+    return tree;
+  } catch (error) {
+    if (error instanceof ProtocolError) {
+      return error.message.replace(/^Cannot read file tree: /, "");
+    }
+    if (error instanceof TypeError) return error.message;
+    throw error;
+  }
+}
+
+/** The dictionary key of a name: its UTF-8 bytes, one character each. */
+function keyOf(name: string): string {
+  return PRINTABLE_ASCII.test(name) ? name : bkey(utf8(name));
+}
+
+const PRINTABLE_ASCII = /^[ -~]*$/;
 
 function encodeUnchecked(files: readonly TreeFile[]): BDict {
   const tree: BDict = new Map();
@@ -242,7 +258,7 @@ function encodeUnchecked(files: readonly TreeFile[]): BDict {
     }
     let folder = tree;
     for (const name of file.path.slice(0, -1)) {
-      const key = bkey(utf8(name));
+      const key = keyOf(name);
       let next = folder.get(key);
       if (next === undefined) {
         next = new Map();
@@ -262,7 +278,7 @@ function encodeUnchecked(files: readonly TreeFile[]): BDict {
         }" has no length from 0 to ${MAX_FILE_BYTES}`,
       );
     }
-    const key = bkey(utf8(file.path.at(-1)!));
+    const key = keyOf(file.path.at(-1)!);
     if (folder.has(key)) {
       throw new TypeError(
         `"${
@@ -280,7 +296,7 @@ function encodeUnchecked(files: readonly TreeFile[]): BDict {
           `"${printable(file.path.join("/"))}" has no 32-byte pieces root`,
         );
       }
-      entry.set(bkey(utf8("pieces root")), file.piecesRoot);
+      entry.set("pieces root", file.piecesRoot);
     }
     folder.set(key, new Map([["", entry]]));
   }

@@ -659,6 +659,24 @@ export class ManifestBuilder {
   finish(
     name: string,
   ): { manifest: Manifest; bytes: Uint8Array; id: Uint8Array } {
+    const manifest: Manifest = { name, ...this.finishFile() };
+    const infoBytes = encodeBencode(infoDictionary(manifest));
+    return {
+      manifest,
+      bytes: manifestBytesOf(infoBytes, manifest),
+      id: sha256(infoBytes),
+    };
+  }
+
+  /**
+   * Ends the file and returns its hashes only, with no manifest encoded: for
+   * a file of a folder (protocol/folder_manifest.ts), whose manifest is the
+   * folder's. Call {@linkcode reset} to hash the next file with the same
+   * buffers.
+   *
+   * @returns the manifest's fields but the name
+   */
+  finishFile(): Omit<Manifest, "name"> {
     if (this.#blockFill > 0) this.#flushBlock();
     const size = this.#size;
     // A last, partial chunk: a one-chunk file pads it only to its own
@@ -685,19 +703,35 @@ export class ManifestBuilder {
       // One chunk: its hash is the pieces root.
       piecesRoot = chunkHashes.slice(0, HASH_BYTES);
     }
-    const manifest: Manifest = {
-      name,
+    return {
       size,
       chunkSize: this.#chunkSize,
       chunkCount: this.#chunkCount,
       piecesRoot,
       chunkHashes,
     };
-    const infoBytes = encodeBencode(infoDictionary(manifest));
-    return {
-      manifest,
-      bytes: manifestBytesOf(infoBytes, manifest),
-      id: sha256(infoBytes),
-    };
+  }
+
+  /**
+   * Starts the next file with the same chunk size, keeping the block
+   * buffers (thousands of small files allocate them once, not per file).
+   *
+   * @param expectedBytes the next file's size, if known (see the constructor)
+   */
+  reset(expectedBytes = 0): void {
+    this.#blockFill = 0;
+    this.#leafCount = 0;
+    this.#size = 0;
+    this.#chunkCount = 0;
+    // A new one: finish may have handed out the last one itself.
+    this.#chunkHashes = new Uint8Array(
+      expectedBytes > 0 && expectedBytes <= MAX_FILE_BYTES
+        ? Math.min(
+          Math.ceil(expectedBytes / this.#chunkSize),
+          MAX_CHUNK_COUNT,
+        ) *
+          HASH_BYTES
+        : 64 * HASH_BYTES,
+    );
   }
 }

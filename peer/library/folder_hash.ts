@@ -4,6 +4,12 @@
  * memory), the files laid out in pieces in BEP 52 order. A file swapped for
  * a link, or changed, while it is read fails the whole build.
  *
+ * It reads with sync calls on the calling thread, as the manifest worker
+ * does: `--make-torrent` has nothing else to do meanwhile (and installs no
+ * signal handler, so Ctrl+C still stops it), and an async open, stat and
+ * read per file cost more than the hashing of a folder of small files.
+ * Seeding a folder, which serves peers meanwhile, will need it in a worker.
+ *
  * @module
  */
 import {
@@ -66,16 +72,16 @@ export interface BuiltFolder {
  * ```ts
  * import { scanFolder } from "./folder_scan.ts";
  * import { hashFolder } from "./folder_hash.ts";
- * // const built = await hashFolder(await scanFolder(dir, "share"));
+ * // const built = hashFolder(scanFolder(dir, "share"));
  * ```
  */
-export async function hashFolder(
+export function hashFolder(
   folder: ScannedFolder,
   options: {
     chunkSize?: number;
     onProgress?: (bytes: number, total: number) => void;
   } = {},
-): Promise<BuiltFolder> {
+): BuiltFolder {
   const cannot = `Cannot hash ${folder.absolute}`;
   const sizes = folder.files.map((file) => file.size);
   const chunkSize = options.chunkSize ?? folderChunkSize(sizes);
@@ -88,6 +94,7 @@ export async function hashFolder(
     );
   }
   const buffer = new Uint8Array(READ_BUFFER_BYTES);
+  const builder = new ManifestBuilder(chunkSize);
   const files: FolderFile[] = [];
   let done = 0;
   let nextProgress = PROGRESS_EVERY_BYTES;
@@ -95,14 +102,14 @@ export async function hashFolder(
     const shown = scanned.path.join("/");
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(scanned.absolute, { read: true });
+      file = Deno.openSync(scanned.absolute, { read: true });
     } catch {
       throw new SeedError(
         `${cannot}: ${shown} cannot be read any more; try again once the folder is still`,
       );
     }
     using _ = file;
-    const before = await file.stat();
+    const before = file.statSync();
     // Opening follows links: the file opened must be the one listed.
     if (
       !before.isFile || before.ino !== scanned.ino ||
@@ -112,12 +119,10 @@ export async function hashFolder(
         `${cannot}: ${shown} changed after it was listed; try again once the folder is still`,
       );
     }
-    const builder = new ManifestBuilder(chunkSize, {
-      expectedBytes: scanned.size,
-    });
+    builder.reset(scanned.size);
     let read = 0;
     while (true) {
-      const n = await file.read(buffer);
+      const n = file.readSync(buffer);
       if (n === null) break;
       read += n;
       if (read > scanned.size) break;
@@ -128,7 +133,7 @@ export async function hashFolder(
         nextProgress += PROGRESS_EVERY_BYTES;
       }
     }
-    const after = await file.stat();
+    const after = file.statSync();
     if (
       read !== scanned.size ||
       after.mtime?.getTime() !== before.mtime?.getTime()
@@ -137,7 +142,7 @@ export async function hashFolder(
         `${cannot}: ${shown} changed while it was being hashed; try again once the folder is still`,
       );
     }
-    const { manifest } = builder.finish(scanned.path.at(-1)!);
+    const manifest = builder.finishFile();
     files.push({
       path: scanned.path,
       length: manifest.size,

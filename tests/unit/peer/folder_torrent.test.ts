@@ -82,8 +82,8 @@ Deno.test({
       for (const piece of [16 * KIB, 64 * KIB]) {
         const root = join(dir, `p${piece}`, "album");
         await makeFolder(root, piece);
-        const built = await hashFolder(
-          await scanFolder(root, "make a torrent of"),
+        const built = hashFolder(
+          scanFolder(root, "make a torrent of"),
           { chunkSize: piece },
         );
         const torrent = join(dir, `shoal-${piece}.torrent`);
@@ -116,7 +116,7 @@ Deno.test("a folder's torrent keeps empty files and nested folders, and parses b
   try {
     const root = join(dir, "album");
     await makeFolder(root, 16 * KIB);
-    const built = await hashFolder(await scanFolder(root, "share"));
+    const built = hashFolder(scanFolder(root, "share"));
     assert.equal(built.manifest.chunkSize, 512 * KIB);
     const parsed = parseFolderManifest(built.manifestBytes);
     assert.deepStrictEqual(parsed, built.manifest);
@@ -142,7 +142,7 @@ Deno.test("a folder's symbolic links are never followed, and hidden entries are 
   try {
     const root = join(dir, "album");
     await makeFolder(root, 16 * KIB);
-    const plain = await hashFolder(await scanFolder(root, "share"));
+    const plain = hashFolder(scanFolder(root, "share"));
     // Links out of the folder (to a file, to a folder) and inside it.
     await Deno.writeTextFile(join(dir, "secret.txt"), "outside");
     await Deno.symlink(join(dir, "secret.txt"), join(root, "a", "secret"));
@@ -150,14 +150,14 @@ Deno.test("a folder's symbolic links are never followed, and hidden entries are 
     await Deno.symlink(join(root, "a.txt"), join(root, "b", "again.txt"));
     await Deno.mkdir(join(root, ".git"));
     await Deno.writeTextFile(join(root, ".git", "config"), "x");
-    const scanned = await scanFolder(root, "share");
+    const scanned = scanFolder(root, "share");
     assert.deepStrictEqual(scanned.skipped, [
       ".git: hidden",
       "a/secret: a symbolic link (links are never followed)",
       "b/again.txt: a symbolic link (links are never followed)",
       "up: a symbolic link (links are never followed)",
     ]);
-    const withLinks = await hashFolder(scanned);
+    const withLinks = hashFolder(scanned);
     assert.equal(toHex(withLinks.id), toHex(plain.id));
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -181,7 +181,7 @@ Deno.test("a folder Shoal cannot share is refused with one line naming the entry
         await Deno.mkdir(join(root, path, ".."), { recursive: true });
         await Deno.writeTextFile(join(root, path), "x");
       }
-      await assert.rejects(
+      assert.throws(
         () => scanFolder(root, "share"),
         (error: unknown) => {
           assert.ok(error instanceof SeedError, String(error));
@@ -191,7 +191,7 @@ Deno.test("a folder Shoal cannot share is refused with one line naming the entry
         },
       );
     }
-    await assert.rejects(
+    assert.throws(
       () => scanFolder(join(dir, "missing"), "share"),
       /no such folder/,
     );
