@@ -960,3 +960,26 @@ Deno.test("parseManifest() hashes the piece layer unless the caller checked thes
     manifest.chunkCount,
   );
 });
+
+Deno.test("ManifestBuilder.reset() hashes file after file as fresh builders do, and leaves earlier results intact", () => {
+  const chunk = 16 * 1024;
+  const sizes = [0, 1, chunk, 3 * chunk, chunk + 1, 40_000, 2 * chunk];
+  // Sized for one hash: a one-chunk result is that very buffer.
+  const reused = new ManifestBuilder(chunk, { expectedBytes: 1 });
+  const results = sizes.map((size, i) => {
+    const bytes = new Uint8Array(size).fill(i + 1);
+    reused.reset(size);
+    reused.update(bytes);
+    const got = reused.finishFile();
+    const fresh = new ManifestBuilder(chunk);
+    fresh.update(bytes);
+    assert.deepStrictEqual(
+      { name: "x", ...got },
+      fresh.finish("x").manifest,
+      `size ${size}`,
+    );
+    return { got, copy: structuredClone(got) };
+  });
+  // A later file never wrote into an earlier one's hashes.
+  for (const { got, copy } of results) assert.deepStrictEqual(got, copy);
+});
