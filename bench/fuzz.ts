@@ -1,7 +1,8 @@
 /**
  * Long fuzzing of the decoders of untrusted bytes: `parseMessage` on
  * datagram-sized inputs, `FrameDecoder` on byte streams, the BEP 52
- * manifest (`parseManifest`, `fileIdOf`), `.torrent` files (`parseTorrent`)
+ * manifest (`parseManifest`, `fileIdOf`), folder manifests and their file
+ * trees (`parseFolderManifest`), `.torrent` files (`parseTorrent`)
  * and magnet links (`parseMagnet`), the download path's pull-based
  * `FrameReader` (peer/wire/frame_reader.ts) on streams cut into random
  * reads, `decodeResume` (peer/storage/resume.ts) on damaged resume files,
@@ -49,6 +50,7 @@ import {
   encodeBep15Request,
   encodeBtMessage,
   encodeExtendedHandshake,
+  encodeFolderManifest,
   encodeManifest,
   encodeMetadataMessage,
   encodeTorrent,
@@ -56,6 +58,7 @@ import {
   fileIdOf,
   fileMerkle,
   FileMerkleTree,
+  type FolderManifest,
   FrameDecoder,
   type FrameDecoderOptions,
   hashRequestPiece,
@@ -68,6 +71,7 @@ import {
   type MetadataMessage,
   parseBep15Reply,
   parseBep15Request,
+  parseFolderManifest,
   parseMagnet,
   parseManifest,
   parseMessage,
@@ -85,6 +89,7 @@ import {
   bep15Outcome,
   datagramArb,
   fastPathOutcome,
+  folderManifestBytesArb,
   headerWithRandomBody,
   magnetArb,
   magnetNoise,
@@ -569,6 +574,41 @@ function fuzzManifests(
 }
 
 /**
+ * `parseFolderManifest` (and `decodeFileTree` in it): what it accepts
+ * encodes again to a manifest that parses to the same thing, and
+ * `parseManifest` agrees: it takes the same bytes when they hold one file,
+ * and names them a folder otherwise.
+ */
+function fuzzFolderManifests(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const rng = new Rng(seed ^ 0x464f_4c44);
+  return fuzzEach(
+    newReport("parseFolderManifest"),
+    iterations,
+    () => bencodedInput(rng, corpus),
+    (input) =>
+      outcomeOf(() => parseFolderManifest(input), (folder: FolderManifest) => {
+        const again = parseFolderManifest(encodeFolderManifest(folder));
+        if (!isDeepStrictEqual(again, folder)) {
+          throw new Error("Cannot re-encode an accepted folder manifest");
+        }
+        const single = folder.files.length === 1 &&
+          folder.files[0]!.path.length === 1;
+        const asFile = outcomeOf(() => parseManifest(input), () => "file");
+        if (asFile !== (single ? "file" : "error:folder")) {
+          throw new Error(
+            `parseManifest says ${asFile} of a folder of ${folder.files.length} files`,
+          );
+        }
+        return single ? "one file" : "folder";
+      }),
+  );
+}
+
+/**
  * `fileIdOf`: the id it gives must be the SHA-256 of the canonical
  * encoding of the decoded `info` value (the span it hashed is that value).
  */
@@ -1035,6 +1075,10 @@ export async function runFuzz(
     seed,
     numRuns: CORPUS_SIZE / 4,
   });
+  const folders = fc.sample(folderManifestBytesArb, {
+    seed,
+    numRuns: CORPUS_SIZE / 4,
+  });
   const bencodes = fc.sample(bencodeBytesArb, {
     seed,
     numRuns: CORPUS_SIZE / 4,
@@ -1059,6 +1103,7 @@ export async function runFuzz(
       () => fuzzDatagrams(iterations, seed, datagrams),
       () => fuzzFrames(iterations, seed, datagrams),
       () => fuzzManifests(iterations, seed, manifests),
+      () => fuzzFolderManifests(iterations, seed, [...folders, ...manifests]),
       () => fuzzFileIds(iterations, seed, [...manifests, ...torrents]),
       () => fuzzTorrents(iterations, seed, torrents),
       () => fuzzMagnets(iterations, seed, magnets),

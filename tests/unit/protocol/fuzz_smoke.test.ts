@@ -9,6 +9,7 @@ Deno.test("runFuzz() finds no escapes in a short seeded run of every parser", as
       "parseMessage (datagrams)",
       "FrameDecoder (streams)",
       "parseManifest",
+      "parseFolderManifest",
       "fileIdOf",
       "parseTorrent",
       "parseMagnet",
