@@ -18,11 +18,12 @@ import { LT_PYTHON, ltFixture } from "./libtorrent.ts";
 
 /**
  * Starts a libtorrent leecher (tests/fixtures/lt_leech.py) that connects to
- * the peers given, with no tracker, DHT or local discovery.
+ * the peers given, with no DHT or local discovery; with no peers given, it
+ * finds them only through the udp:// trackers `source` names (BEP 15).
  *
  * @param source a .torrent path or a magnet link
  * @param saveDir where the file goes
- * @param peerPorts the peers' TCP ports on 127.0.0.1
+ * @param peerPorts the peers' TCP ports on 127.0.0.1 (none: trackers only)
  * @param timeoutSeconds when it gives up (exit 2)
  * @returns the process; its stdout says "from HOST:PORT BLOCKS CLIENT" for
  *   each peer that sent blocks, then "done BYTES CLIENTS", or "timeout ..."
@@ -38,7 +39,7 @@ export function startLtLeecher(
     ltFixture("lt_leech.py"),
     source,
     saveDir,
-    peers.join(","),
+    peers.join(",") || "-",
     String(timeoutSeconds),
   ], { binary: LT_PYTHON });
 }
