@@ -99,11 +99,12 @@ export class BtTestClient {
     this.conn = conn;
   }
 
-  /** Connects to 127.0.0.1:`port`. */
-  static async connect(port: number): Promise<BtTestClient> {
-    return new BtTestClient(
-      await Deno.connect({ hostname: "127.0.0.1", port }),
-    );
+  /** Connects to `hostname`:`port` (127.0.0.1 unless given; ::1 is another address). */
+  static async connect(
+    port: number,
+    hostname = "127.0.0.1",
+  ): Promise<BtTestClient> {
+    return new BtTestClient(await Deno.connect({ hostname, port }));
   }
 
   /** Sends our handshake for `infoHash` (20 bytes), with BEP 10 and BEP 6. */
