@@ -39,6 +39,9 @@ import {
   CONNECT_TIMEOUT_MS,
   errorText,
   HANDSHAKE_TIMEOUT_MS,
+  OK_BATCH,
+  OK_FLUSH_MS,
+  OK_FLUSH_PENDING,
   READ_TIMEOUT_MS,
   withTimeout,
 } from "./link_limits.ts";
@@ -60,7 +63,11 @@ export interface BtLinkHost {
   peerId: Uint8Array;
   /** Sends an event to the main thread. */
   post(event: FetchWorkerEvent): void;
-  /** Writes a checked chunk at its offset; resolves once written and reported. */
+  /**
+   * Writes a checked chunk at its offset; resolves once written and
+   * reported (through {@linkcode BtLink.reportOk}). `bytes` stay untouched
+   * until then.
+   */
   write(index: number, bytes: Uint8Array, connId: number): Promise<void>;
   /** The link closed: forget it. */
   closed(connId: number): void;
@@ -101,6 +108,9 @@ export class BtLink {
   #whole: { index: number; bytes: Uint8Array; buffer: Uint8Array }[] = [];
   /** Why the peer broke the rules, found while decoding. */
   #problem: string | null = null;
+  /** Chunks written and not reported yet (one event per few, as Shoal links). */
+  #oks: number[] = [];
+  #okTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param connId the scheduler's id for this connection
@@ -193,6 +203,42 @@ export class BtLink {
     this.#send({ kind: interested ? "interested" : "not_interested" });
   }
 
+  /**
+   * Chunk `index` is on disk: reported to the main thread with a few
+   * others, at once when few pieces are left in flight.
+   */
+  reportOk(index: number): void {
+    if (this.#closed) {
+      // Its reports went out with the close; this one alone.
+      this.#host.post({
+        type: "chunks_ok",
+        connId: this.connId,
+        indices: [index],
+      });
+      return;
+    }
+    this.#oks.push(index);
+    if (
+      this.#oks.length >= OK_BATCH || this.#blocks.pieces <= OK_FLUSH_PENDING
+    ) {
+      this.#flushOks();
+    } else {
+      this.#okTimer ??= setTimeout(() => this.#flushOks(), OK_FLUSH_MS);
+    }
+  }
+
+  #flushOks(): void {
+    clearTimeout(this.#okTimer);
+    this.#okTimer = undefined;
+    if (this.#oks.length === 0) return;
+    this.#host.post({
+      type: "chunks_ok",
+      connId: this.connId,
+      indices: this.#oks,
+    });
+    this.#oks = [];
+  }
+
   /** Drops a link that is silent with requests out, and keeps an idle one alive. */
   checkTimeouts(nowMs: number): void {
     if (this.#closed || this.#state !== "ready") return;
@@ -215,6 +261,8 @@ export class BtLink {
    */
   close(reason: string, code: CloseCode): void {
     if (this.#closed) return;
+    // Chunks already on disk are reported before the close, so none is fetched again.
+    this.#flushOks();
     this.#closed = true;
     clearTimeout(this.#handshakeTimer);
     for (const piece of this.#whole) this.#blocks.release(piece.buffer);
@@ -247,7 +295,7 @@ export class BtLink {
           return;
         }
         this.#flushHaves();
-        await this.#checkWhole();
+        this.#checkWhole();
         this.#pump();
       }
     } catch (error) {
@@ -431,8 +479,8 @@ export class BtLink {
     this.#haves = [];
   }
 
-  /** Checks and writes the pieces that became whole. */
-  async #checkWhole(): Promise<void> {
+  /** Checks the pieces that became whole, and starts writing them. */
+  #checkWhole(): void {
     while (this.#whole.length > 0 && !this.#closed) {
       const { index, bytes, buffer } = this.#whole.shift()!;
       if (
@@ -451,11 +499,12 @@ export class BtLink {
         this.close(`sent piece ${index} that fails its hash`, "misbehaved");
         return;
       }
-      try {
-        await this.#host.write(index, bytes, this.connId);
-      } finally {
+      // Not awaited: the socket is read while the piece goes to disk. The
+      // buffer comes back once written; BtBlocks holds at most maxBuffers.
+      this.#host.write(index, bytes, this.connId).finally(() => {
         this.#blocks.release(buffer);
-      }
+        this.#pump();
+      });
     }
   }
 

@@ -32,7 +32,11 @@ import { FrameReader } from "../wire/frame_reader.ts";
 import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
-import { openPartFile, writeChunkSync } from "../storage/part_file.ts";
+import {
+  openPartFile,
+  writeChunkAsync,
+  writeChunkSync,
+} from "../storage/part_file.ts";
 import { fallbackProtocol, FirstBytes } from "../download/protocol_fallback.ts";
 import { makeBtPeerId } from "../bt/peer_id.ts";
 import { BtLink } from "./bt_link.ts";
@@ -40,23 +44,15 @@ import {
   CONNECT_TIMEOUT_MS,
   errorText,
   HANDSHAKE_TIMEOUT_MS,
+  OK_BATCH,
+  OK_FLUSH_MS,
+  OK_FLUSH_PENDING,
   READ_TIMEOUT_MS,
   withTimeout,
 } from "./link_limits.ts";
 
 /** Cancelled GETs remembered per connection, so their late answers are tolerated. */
 const MAX_CANCELLED_TXIDS = 1_024;
-/**
- * Checked chunks are reported to the main thread this many at a time, or
- * sooner when few GETs are left in flight or after OK_FLUSH_MS. Why: every
- * message costs the main thread a MessageEvent and its promises; one per
- * chunk was most of its garbage (sampling heap profiler), and the main
- * thread refills a pipeline only once half of it has drained anyway.
- */
-const OK_BATCH = 4;
-/** Report at once when this few GETs remain unanswered, so the pipe never runs dry. */
-const OK_FLUSH_PENDING = 2;
-const OK_FLUSH_MS = 2;
 
 interface Download {
   partPath: string;
@@ -470,11 +466,14 @@ function writeChunk(
   index: number,
   data: Uint8Array,
   connId: number,
+  mode: "sync" | "async" = "sync",
 ): Promise<void> {
   // One handle per worker: seek and write must not interleave across links.
-  d.writes = d.writes.then(() => {
+  d.writes = d.writes.then(async () => {
     try {
-      writeChunkSync(d.file, index * d.manifest.chunkSize, data);
+      if (mode === "sync") {
+        writeChunkSync(d.file, index * d.manifest.chunkSize, data);
+      } else await writeChunkAsync(d.file, index * d.manifest.chunkSize, data);
       reportOk(connId, index);
       gcSchedule.add(data.byteLength);
       d.unflushedBytes += data.byteLength;
@@ -540,6 +539,8 @@ function sendBytes(link: Link, bytes: Uint8Array): Promise<void> {
 
 function reportOk(connId: number, index: number): void {
   const link = links.get(connId);
+  const bt = link ? undefined : btLinks.get(connId);
+  if (bt) return bt.reportOk(index);
   if (!link) {
     // Closed meanwhile: its reports went out with the close; this one alone.
     post({ type: "chunks_ok", connId, indices: [index] });
@@ -581,7 +582,8 @@ async function connectBt(
     fileId: d.fileId,
     peerId: btPeerId,
     post,
-    write: (index, bytes, id) => writeChunk(d, index, bytes, id),
+    // Off this thread: the link reads on while the piece goes to disk.
+    write: (index, bytes, id) => writeChunk(d, index, bytes, id, "async"),
     closed: (id) => btLinks.delete(id),
   });
   btLinks.set(connId, link);
