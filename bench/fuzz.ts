@@ -1090,7 +1090,7 @@ export async function runFuzz(
   return reports;
 }
 
-/** MSE inputs for `iterations`: each costs two modular powers (~0.3 ms). */
+/** MSE inputs for `iterations`: each costs two modular powers (0.3 ms to 3 ms on a busy machine). */
 export function mseIterations(iterations: number): number {
   return Math.min(iterations, Math.max(100, Math.ceil(iterations / 10)));
 }
