@@ -86,7 +86,7 @@ import {
   type Torrent,
   verifyHashes,
 } from "@shoal/protocol";
-import { MseInitiator } from "../tests/_helpers/mse.ts";
+import { MseInitiator } from "./_mse_initiator.ts";
 import {
   bencodeBytesArb,
   bencodeNoise,
