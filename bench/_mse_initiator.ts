@@ -2,8 +2,7 @@
  * The opening side of an MSE handshake, written from the specification
  * (https://wiki.vuze.com/w/Message_Stream_Encryption) for the tests of
  * Shoal's answering side (protocol/bt_wire/mse.ts) and the fuzzer
- * (bench/fuzz.ts), with knobs to break
- * each rule.
+ * (bench/fuzz.ts), with knobs to break each rule.
  *
  * @module
  */
