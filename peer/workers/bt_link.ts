@@ -26,6 +26,7 @@ import {
   decodeExtendedHandshake,
   encodeBtHandshake,
   encodeBtMessage,
+  encodeBtRanges,
   encodeExtendedHandshake,
   type Manifest,
   ProtocolError,
@@ -191,9 +192,7 @@ export class BtLink {
   cancel(index: number): void {
     if (this.#closed) return;
     const ranges = this.#blocks.cancel(index);
-    if (ranges.length > 0) {
-      this.#sendAll(ranges.map((range) => ({ kind: "cancel", ...range })));
-    }
+    if (ranges.length > 0) this.#sendBytes(encodeBtRanges("cancel", ranges));
     this.#pump();
   }
 
@@ -423,7 +422,7 @@ export class BtLink {
         if (result.kind === "unasked") return this.#misbehave(result.reason);
         if (result.kind === "rejected") {
           if (result.cancel.length > 0) {
-            this.#sendAll(result.cancel.map((r) => ({ kind: "cancel", ...r })));
+            this.#sendBytes(encodeBtRanges("cancel", result.cancel));
           }
           // It will not send it: the scheduler asks others for it.
           this.#host.post({
@@ -512,9 +511,8 @@ export class BtLink {
   #pump(): void {
     if (this.#closed || this.#choked || this.#state !== "ready") return;
     const ranges = this.#blocks.nextRequests();
-    if (ranges.length > 0) {
-      this.#sendAll(ranges.map((range) => ({ kind: "request", ...range })));
-    }
+    // One buffer and one write for the lot (32 for each new piece).
+    if (ranges.length > 0) this.#sendBytes(encodeBtRanges("request", ranges));
   }
 
   #send(message: BtMessage): void {
