@@ -12,7 +12,10 @@
  * `parseMessage`, the whole tracker handler, `decodeBencode`
  * (re-encoding what it accepts must give back the same bytes) and BEP 15
  * requests (`parseBep15Request`, checked against the tracker's in-place
- * check and re-encoded to the same bytes). Each parser
+ * check and re-encoded to the same bytes), and the MSE/PE handshake a
+ * BitTorrent client opens with (`MseResponder`, on real handshakes cut,
+ * flipped and padded, and on noise; every input costs two 768-bit modular
+ * powers, so it gets a tenth of `--iterations`, at least 100). Each parser
  * gets `--iterations` random and mutated inputs (random bytes, byte and
  * structure-aware mutations of valid encodings, valid headers with random
  * bodies), built by the same generators as the unit tests
@@ -67,8 +70,13 @@ import {
   magnetLink,
   type Manifest,
   MAX_DATAGRAM_BYTES,
+  MAX_MSE_HANDSHAKE_BYTES,
+  MAX_MSE_PAD_BYTES,
   type Message,
   type MetadataMessage,
+  MSE_KEY_BYTES,
+  MseResponder,
+  type MseStep,
   parseBep15Reply,
   parseBep15Request,
   parseFolderManifest,
@@ -82,6 +90,7 @@ import {
   type Torrent,
   verifyHashes,
 } from "@shoal/protocol";
+import { MseInitiator } from "./_mse_initiator.ts";
 import {
   bencodeBytesArb,
   bencodeNoise,
@@ -1116,6 +1125,7 @@ export async function runFuzz(
       () => fuzzBtExtended(iterations, seed, btExtended),
       () => fuzzBtHashes(iterations, seed),
       () => fuzzBep15(iterations, seed, bep15, datagrams),
+      () => fuzzMse(mseIterations(iterations), seed),
     ]
   ) {
     const report = await run();
@@ -1123,6 +1133,123 @@ export async function runFuzz(
     reports.push(report);
   }
   return reports;
+}
+
+/** MSE inputs for `iterations`: each costs two modular powers (0.3 ms to 3 ms on a busy machine). */
+export function mseIterations(iterations: number): number {
+  return Math.min(iterations, Math.max(100, Math.ceil(iterations / 10)));
+}
+
+/**
+ * `MseResponder` (protocol/bt_wire/mse.ts) on what a BitTorrent client
+ * could open with: real handshakes (for one of two torrents) with bytes
+ * flipped, cut, inserted or dropped, PadA or PadC past their bounds, noise
+ * after a real key, and random bytes, each fed in random-sized reads. The
+ * responder's private key is fixed, so a handshake made once stays valid
+ * for every fresh responder. Each step must be one it documents, its
+ * bytes within bounds; a "done" hands on an infohash it serves.
+ */
+function fuzzMse(iterations: number, seed: number): ParserReport {
+  const rng = new Rng(seed ^ 0x4d53_4550);
+  const report = newReport("MseResponder (handshakes)");
+  const served = [
+    Uint8Array.from({ length: 20 }, (_, i) => i + 1),
+    Uint8Array.from({ length: 20 }, (_, i) => 200 - i),
+  ];
+  const fixedKey = (bytes: Uint8Array) => {
+    for (let i = 0; i < bytes.byteLength; i++) bytes[i] = (i * 37 + 11) & 0xff;
+    return bytes;
+  };
+  const responder = () =>
+    new MseResponder({ infoHashes: () => served, random: fixedKey });
+  // A few real handshakes: step 1, and step 3 once B's key is known.
+  const real = Array.from({ length: 6 }, (_, k) => {
+    const a = new MseInitiator(served[k % 2]!);
+    const padA = new Uint8Array(rng.int(MAX_MSE_PAD_BYTES + 1));
+    const step1 = a.step1(padA);
+    const first = responder().push(step1);
+    if (first.kind !== "send") throw new Error(`MSE step 2: ${first.kind}`);
+    a.takeYb(first.bytes);
+    const ia = new Uint8Array(rng.int(100));
+    const padC = new Uint8Array(rng.int(MAX_MSE_PAD_BYTES + 1));
+    return { step1, step3: a.step3(ia, { padC }) };
+  });
+  const noise = (n: number) =>
+    Uint8Array.from({ length: n }, () => rng.int(256));
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const { step1, step3 } = rng.pick(real);
+    const roll = rng.int(100);
+    const input = roll < 40
+      ? concat2(step1, mutate(rng, step3))
+      : roll < 55
+      ? mutate(rng, concat2(step1, step3))
+      : roll < 65
+      ? concat2(step1.subarray(0, MSE_KEY_BYTES), noise(rng.int(1200)))
+      : roll < 75
+      ? concat2(step1, step3).subarray(0, rng.int(step1.byteLength + 200))
+      : roll < 90
+      ? noise(rng.int(rng.chance(0.5) ? 200 : MAX_MSE_HANDSHAKE_BYTES + 50))
+      : concat2(step1, step3);
+    report.inputs++;
+    report.bytes += input.byteLength;
+    const r = responder();
+    let label = "more (cut short)";
+    try {
+      let at = 0;
+      while (at < input.byteLength) {
+        const next = at + 1 + rng.int(rng.chance(0.5) ? 64 : 1500);
+        const step = r.push(input.subarray(at, next));
+        at = next;
+        const problem = mseStepProblem(step, served);
+        if (problem) throw new Error(problem);
+        if (step.kind === "done" || step.kind === "decline") {
+          label = step.kind;
+          break;
+        }
+        if (step.kind === "fail") {
+          label = `fail: ${step.reason.replace(/\d+/g, "N")}`;
+          break;
+        }
+      }
+      count(report.outcomes, label);
+    } catch (error) {
+      escaped(report, i, input, error);
+    }
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
+/** What is wrong with a step the responder returned, or null. */
+function mseStepProblem(
+  step: MseStep,
+  served: readonly Uint8Array[],
+): string | null {
+  switch (step.kind) {
+    case "more":
+    case "fail":
+    case "decline":
+      return null;
+    case "send":
+      return step.bytes.byteLength >= MSE_KEY_BYTES &&
+          step.bytes.byteLength <= MSE_KEY_BYTES + MAX_MSE_PAD_BYTES
+        ? null
+        : `MSE step 2 of ${step.bytes.byteLength} bytes`;
+    case "done":
+      return served.some((hash) => bytesEqual(hash, step.infoHash))
+        ? null
+        : "MSE done for a torrent not served";
+    default:
+      return `unknown MSE step ${(step as { kind: string }).kind}`;
+  }
+}
+
+function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
 }
 
 function formatReport(report: ParserReport): string {

@@ -29,6 +29,7 @@ import type { HostPort } from "./cli_flags.ts";
 import { TrackerSet } from "./discovery/trackers.ts";
 import { MultiFinder } from "./discovery/multi_finder.ts";
 import { DhtNode } from "./dht/dht_node.ts";
+import { BanList } from "./swarm/ban_list.ts";
 import {
   download,
   type DownloadOptions,
@@ -126,6 +127,8 @@ export class PeerNode {
   readonly #bep15Announcers: Bep15Announcer[];
   #unsubscribe: (() => void) | null = null;
   #received = new Map<string, number>();
+  /** Peers that sent bad data, shared by the server and the downloads. */
+  #bans = new BanList();
   readonly #partialSeeding: boolean;
   #maxDownloadBytesPerSecond: number | null;
   #downloadedBytes = 0;
@@ -197,6 +200,8 @@ export class PeerNode {
     const library = new Library(join(options.outDir, ".shoal"));
     // Bytes each remote peer sent us, read and reset by the choker every round.
     const received = new Map<string, number>();
+    // Peers that sent bad data: downloads add them, the server refuses them.
+    const bans = new BanList();
     let server: PeerServer | null;
     try {
       server = options.serve === false ? null : PeerServer.listen({
@@ -215,6 +220,7 @@ export class PeerNode {
         ...(options.maxConnectionsPerAddress !== undefined
           ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress }
           : {}),
+        bans,
         takeReceived: (key) => {
           const bytes = received.get(key) ?? 0;
           received.delete(key);
@@ -248,6 +254,7 @@ export class PeerNode {
     }
     const node = new PeerNode(options, trackers, library, server, dht);
     node.#received = received;
+    node.#bans = bans;
     return node;
   }
 
@@ -401,6 +408,7 @@ export class PeerNode {
     try {
       result = await download({
         downloadLimit: () => this.#maxDownloadBytesPerSecond,
+        bans: this.#bans,
         ...options,
         finder: this.#finder,
         query,

@@ -217,6 +217,7 @@ export {
   checkBtBodyLength,
   decodeBtBody,
   encodeBtMessage,
+  encodeBtRanges,
   writeBtPiecePrefix,
 } from "./bt_wire/messages.ts";
 export {

@@ -38,7 +38,8 @@ import {
   type PeerFinder,
   type PeerLookup,
 } from "./errors.ts";
-import { PeerBook, peerKey } from "./peer_book.ts";
+import { MAX_KNOWN_PEERS, PeerBook, peerKey } from "./peer_book.ts";
+import type { BanList } from "../swarm/ban_list.ts";
 import {
   Scheduler,
   type SchedulerAction,
@@ -173,6 +174,11 @@ export interface DownloadOptions {
   verify?: boolean;
   /** Stops the download, keeping resume state. */
   signal?: AbortSignal;
+  /**
+   * The process's bans (peer/swarm/ban_list.ts): peers banned there are not
+   * connected to, and peers this download bans go there. @default {none}
+   */
+  bans?: BanList;
 }
 
 /** What a finished download produced. */
@@ -226,7 +232,7 @@ class Download {
   readonly #stateDir: string;
   readonly #startMs = performance.now();
   /** Known peers, shared by the manifest race and the scheduler. */
-  readonly #book = new PeerBook();
+  readonly #book: PeerBook;
   readonly #chunksByPeer: Record<string, number> = {};
   #fileId: Uint8Array = new Uint8Array();
   /** The file's chunk count as the tracker said (a hint, for the manifest race). */
@@ -259,6 +265,7 @@ class Download {
 
   constructor(options: DownloadOptions) {
     this.#options = options;
+    this.#book = new PeerBook(MAX_KNOWN_PEERS, options.bans ?? null);
     // A stop or failure can come before the transfer waits on this (while
     // the tracker answers, or chunks on disk are re-checked): whoever waits
     // later still sees it, and meanwhile it is not an unhandled rejection.

@@ -20,6 +20,7 @@ import {
 } from "../swarm/address_limit.ts";
 import { createMessage, ErrorCode, toHex } from "@shoal/protocol";
 import { RateMeter } from "../download/rate_meter.ts";
+import type { BanList } from "../swarm/ban_list.ts";
 
 export { MAX_CONNECTIONS_PER_ADDRESS };
 
@@ -89,6 +90,8 @@ export interface PeerServerOptions {
   maxUploadBytesPerSecond?: number;
   /** Bytes a peer (by "host:port" key) sent us since the last call, for tit for tat. */
   takeReceived?: (key: string) => number;
+  /** Addresses whose new connections are closed at once (peer/swarm/ban_list.ts). */
+  bans?: BanList;
 }
 
 /**
@@ -226,6 +229,15 @@ export class PeerServer {
     try {
       for await (const conn of listener) {
         const remote = conn.remoteAddr as Deno.NetAddr;
+        // A peer that sent bad data: not a byte read or sent, either protocol.
+        if (this.#options.bans?.refusesIncoming(remote.hostname)) {
+          try {
+            conn.close();
+          } catch {
+            // Closed already.
+          }
+          continue;
+        }
         if (this.#connections.size >= maxConnections) {
           refuse(conn, "too many connections; try again later");
           continue;

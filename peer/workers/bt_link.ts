@@ -26,6 +26,7 @@ import {
   decodeExtendedHandshake,
   encodeBtHandshake,
   encodeBtMessage,
+  encodeBtRanges,
   encodeExtendedHandshake,
   type Manifest,
   ProtocolError,
@@ -38,6 +39,9 @@ import {
   CONNECT_TIMEOUT_MS,
   errorText,
   HANDSHAKE_TIMEOUT_MS,
+  OK_BATCH,
+  OK_FLUSH_MS,
+  OK_FLUSH_PENDING,
   READ_TIMEOUT_MS,
   withTimeout,
 } from "./link_limits.ts";
@@ -92,6 +96,9 @@ export class BtLink implements PeerLink {
   #whole: { index: number; bytes: Uint8Array; buffer: Uint8Array }[] = [];
   /** Why the peer broke the rules, found while decoding. */
   #problem: string | null = null;
+  /** Chunks written and not reported yet (one event per few, as Shoal links). */
+  #oks: number[] = [];
+  #okTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param connId the scheduler's id for this connection
@@ -172,9 +179,7 @@ export class BtLink implements PeerLink {
   cancel(index: number): void {
     if (this.#closed) return;
     const ranges = this.#blocks.cancel(index);
-    if (ranges.length > 0) {
-      this.#sendAll(ranges.map((range) => ({ kind: "cancel", ...range })));
-    }
+    if (ranges.length > 0) this.#sendBytes(encodeBtRanges("cancel", ranges));
     this.#pump();
   }
 
@@ -184,13 +189,40 @@ export class BtLink implements PeerLink {
     this.#send({ kind: interested ? "interested" : "not_interested" });
   }
 
-  /** A piece this link brought is on disk: reported at once (one per piece read). */
+  /**
+   * Chunk `index` is on disk: reported to the main thread with a few
+   * others, at once when few pieces are left in flight.
+   */
   written(index: number): void {
+    if (this.#closed) {
+      // Its reports went out with the close; this one alone.
+      this.#host.post({
+        type: "chunks_ok",
+        connId: this.connId,
+        indices: [index],
+      });
+      return;
+    }
+    this.#oks.push(index);
+    if (
+      this.#oks.length >= OK_BATCH || this.#blocks.pieces <= OK_FLUSH_PENDING
+    ) {
+      this.#flushOks();
+    } else {
+      this.#okTimer ??= setTimeout(() => this.#flushOks(), OK_FLUSH_MS);
+    }
+  }
+
+  #flushOks(): void {
+    clearTimeout(this.#okTimer);
+    this.#okTimer = undefined;
+    if (this.#oks.length === 0) return;
     this.#host.post({
       type: "chunks_ok",
       connId: this.connId,
-      indices: [index],
+      indices: this.#oks,
     });
+    this.#oks = [];
   }
 
   /** Drops a link that is silent with requests out, and keeps an idle one alive. */
@@ -223,6 +255,8 @@ export class BtLink implements PeerLink {
    */
   close(reason: string, code: CloseCode): void {
     if (this.#closed) return;
+    // Chunks already on disk are reported before the close, so none is fetched again.
+    this.#flushOks();
     this.#closed = true;
     clearTimeout(this.#handshakeTimer);
     for (const piece of this.#whole) this.#blocks.release(piece.buffer);
@@ -255,7 +289,7 @@ export class BtLink implements PeerLink {
           return;
         }
         this.#flushHaves();
-        await this.#checkWhole();
+        this.#checkWhole();
         this.#pump();
       }
     } catch (error) {
@@ -384,7 +418,7 @@ export class BtLink implements PeerLink {
         if (result.kind === "unasked") return this.#misbehave(result.reason);
         if (result.kind === "rejected") {
           if (result.cancel.length > 0) {
-            this.#sendAll(result.cancel.map((r) => ({ kind: "cancel", ...r })));
+            this.#sendBytes(encodeBtRanges("cancel", result.cancel));
           }
           // It will not send it: the scheduler asks others for it.
           this.#host.post({
@@ -440,8 +474,8 @@ export class BtLink implements PeerLink {
     this.#haves = [];
   }
 
-  /** Checks and writes the pieces that became whole. */
-  async #checkWhole(): Promise<void> {
+  /** Checks the pieces that became whole, and starts writing them. */
+  #checkWhole(): void {
     while (this.#whole.length > 0 && !this.#closed) {
       const { index, bytes, buffer } = this.#whole.shift()!;
       if (
@@ -460,11 +494,12 @@ export class BtLink implements PeerLink {
         this.close(`sent piece ${index} that fails its hash`, "misbehaved");
         return;
       }
-      try {
-        await this.#host.write(index, bytes, this.connId);
-      } finally {
+      // Not awaited: the socket is read while the piece goes to disk. The
+      // buffer comes back once written; BtBlocks holds at most maxBuffers.
+      this.#host.write(index, bytes, this.connId).finally(() => {
         this.#blocks.release(buffer);
-      }
+        this.#pump();
+      });
     }
   }
 
@@ -473,9 +508,10 @@ export class BtLink implements PeerLink {
     if (this.#closed || this.#choked || this.#state !== "ready") return;
     const idle = this.#blocks.outstanding === 0;
     const ranges = this.#blocks.nextRequests();
+    // One buffer and one write for the lot (32 for each new piece).
     if (ranges.length > 0) {
       if (idle) this.#lastBlockMs = Date.now();
-      this.#sendAll(ranges.map((range) => ({ kind: "request", ...range })));
+      this.#sendBytes(encodeBtRanges("request", ranges));
     }
   }
 

@@ -21,7 +21,11 @@ import {
 } from "@shoal/protocol/worker_messages";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
-import { openPartFile, writeChunkSync } from "../storage/part_file.ts";
+import {
+  openPartFile,
+  writeChunkAsync,
+  writeChunkSync,
+} from "../storage/part_file.ts";
 import { makeBtPeerId } from "../bt/peer_id.ts";
 import { BtLink } from "./bt_link.ts";
 import { ShoalLink } from "./shoal_link.ts";
@@ -181,7 +185,12 @@ async function open(
     closed: (id: number) => links.delete(id),
   };
   const link: PeerLink = protocol === "bittorrent"
-    ? new BtLink(connId, { ...common, peerId: btPeerId })
+    ? new BtLink(connId, {
+      ...common,
+      peerId: btPeerId,
+      // Off this thread: the link reads on while the piece goes to disk.
+      write: (index, bytes, id) => writeChunk(d, index, bytes, id, "async"),
+    })
     : new ShoalLink(connId, {
       ...common,
       peerId: d.peerId,
@@ -198,11 +207,14 @@ function writeChunk(
   index: number,
   data: Uint8Array,
   connId: number,
+  mode: "sync" | "async" = "sync",
 ): Promise<void> {
   // One handle per worker: seek and write must not interleave across links.
-  d.writes = d.writes.then(() => {
+  d.writes = d.writes.then(async () => {
     try {
-      writeChunkSync(d.file, index * d.manifest.chunkSize, data);
+      if (mode === "sync") {
+        writeChunkSync(d.file, index * d.manifest.chunkSize, data);
+      } else await writeChunkAsync(d.file, index * d.manifest.chunkSize, data);
       const link = links.get(connId);
       if (link) link.written(index);
       // Closed meanwhile: its reports went out with the close; this one alone.

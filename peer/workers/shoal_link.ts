@@ -37,23 +37,15 @@ import {
   CONNECT_TIMEOUT_MS,
   errorText,
   HANDSHAKE_TIMEOUT_MS,
+  OK_BATCH,
+  OK_FLUSH_MS,
+  OK_FLUSH_PENDING,
   READ_TIMEOUT_MS,
   withTimeout,
 } from "./link_limits.ts";
 
 /** Cancelled GETs remembered per connection, so their late answers are tolerated. */
 const MAX_CANCELLED_TXIDS = 1_024;
-/**
- * Checked chunks are reported to the main thread this many at a time, or
- * sooner when few GETs are left in flight or after OK_FLUSH_MS. Why: every
- * message costs the main thread a MessageEvent and its promises; one per
- * chunk was most of its garbage (sampling heap profiler), and the main
- * thread refills a pipeline only once half of it has drained anyway.
- */
-const OK_BATCH = 4;
-/** Report at once when this few GETs remain unanswered, so the pipe never runs dry. */
-const OK_FLUSH_PENDING = 2;
-const OK_FLUSH_MS = 2;
 
 /** What a Shoal link needs from its fetch worker. */
 export interface ShoalLinkHost extends LinkHost {

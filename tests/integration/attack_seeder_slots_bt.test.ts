@@ -80,15 +80,6 @@ function btHandshake(fileId: Uint8Array, i: number): Uint8Array {
   });
 }
 
-/** "unchoke" or "choke", whichever the client was told last, or null. */
-function lastChokeState(client: RawBtClient): string | null {
-  for (let i = client.frames.length - 1; i >= 0; i--) {
-    const kind = client.frames[i]!.kind;
-    if (kind === "choke" || kind === "unchoke") return kind;
-  }
-  return null;
-}
-
 Deno.test("BitTorrent connections that say INTERESTED and never request, say it again and again, or request once per UNCHOKE do not hold a seeder's upload slots", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
