@@ -17,6 +17,7 @@
  */
 import {
   BT_INFOHASH_BYTES,
+  btClientName,
   type BtFrame,
   BtFrameDecoder,
   type BtMessage,
@@ -101,6 +102,10 @@ export class BtLink {
   #whole: { index: number; bytes: Uint8Array; buffer: Uint8Array }[] = [];
   /** Why the peer broke the rules, found while decoding. */
   #problem: string | null = null;
+  /** The peer's id from its handshake, for its program's name. */
+  #peerId: Uint8Array | null = null;
+  /** The `v` of its extension handshake. */
+  #version: string | null = null;
 
   /**
    * @param connId the scheduler's id for this connection
@@ -289,6 +294,7 @@ export class BtLink {
       return this.#misbehave("answered with a handshake for another file");
     }
     this.#fast = frame.fast;
+    this.#peerId = frame.peerId;
     this.#state = "bitfield";
     this.#decoder.expectPieces(this.#manifest.chunkCount);
     const out: BtMessage[] = [];
@@ -318,6 +324,8 @@ export class BtLink {
       type: "connected",
       connId: this.connId,
       bitfield: bits.slice(),
+      client: btClientName(this.#peerId, this.#version),
+      dialect: "bittorrent",
     });
     // It chokes us until it unchokes: nothing is asked of it before.
     this.#host.post({ type: "choke", connId: this.connId, choked: true });
@@ -402,6 +410,15 @@ export class BtLink {
           const handshake = decodeExtendedHandshake(message.payload);
           if (handshake.requestQueue !== null) {
             this.#blocks.setMaxRequests(handshake.requestQueue);
+          }
+          this.#version = handshake.client;
+          // Before the bitfield, the name goes with "connected".
+          if (this.#state === "ready" && handshake.client !== null) {
+            this.#host.post({
+              type: "peer_client",
+              connId: this.connId,
+              client: btClientName(this.#peerId, handshake.client),
+            });
           }
         }
         return;

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { startLtSeeder } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAS_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -986,6 +988,91 @@ Deno.test({
       await browser?.close();
       if (b) await stopPeer(b);
       await seeder.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "web page: the peer list names each peer's program and protocol, a libtorrent seeder beside a Shoal one",
+  ignore: !HAS_CHROMIUM,
+  async fn(t) {
+    if (!(await hasLibtorrent(t.name))) return;
+    await using tracker = await h.startTracker();
+    await using dir = await h.tempDir();
+    await using dirB = await h.tempDir();
+    const name = "mixed-peers.bin";
+    const file = join(dir.path, name);
+    // 16 pieces of 512 KiB, each seeder at 400 kB/s: about 10 s to watch.
+    await h.makeFile(file, 16 * 512 * 1024, 31);
+    const torrentPath = join(dir.path, `${name}.torrent`);
+    const made = await h.runToExit(LT_PYTHON, [
+      ltFixture("lt_make_torrent.py"),
+      String(512 * 1024),
+      file,
+      torrentPath,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const torrent = parseTorrent(await Deno.readFile(torrentPath));
+    const lt = await startLtSeeder(torrentPath, dir.path, 400_000);
+    const shoal = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
+      "--max-upload",
+      "400k",
+    ]).catch(async (error) => {
+      await lt.stop();
+      throw error;
+    });
+    // libtorrent is listed as any peer is: the leecher finds out it speaks BitTorrent.
+    h.listOnTracker(tracker, lt.port, {
+      id: torrent.id,
+      name,
+      size: torrent.manifest.size,
+      chunkCount: torrent.manifest.chunkCount,
+    });
+    let b: UiPeer | null = null;
+    let browser: Browser | null = null;
+    try {
+      b = await startUiPeer(tracker, dirB.path, { giveUpAfterS: 30 });
+      browser = await launchChromium();
+      const context = await browser.newContext({
+        viewport: { width: 1100, height: 820 },
+      });
+      context.setDefaultTimeout(WAIT_MS);
+      const page = await context.newPage();
+      await page.goto(b.url);
+      await page.locator("#connection.live").waitFor();
+      await page.locator("#download-name").fill(toHex(torrent.id));
+      await page.getByRole("button", { name: "Start Download" }).click();
+      const card = page.locator(".dl", { hasText: name });
+      await card.locator(".peer-count", { hasText: /^2 peers$/ }).waitFor();
+      await card.locator(".dl-peers summary").click();
+      const rows = card.locator(".dl-peers tbody tr");
+      const ltRow = rows.filter({ hasText: `:${lt.port}` });
+      const shoalRow = rows.filter({ hasText: `:${shoal.port}` });
+      // libtorrent tells its name ("libtorrent/2.0.8.0") in its BEP 10 handshake.
+      await ltRow.locator("td", { hasText: /^libtorrent\/\d/ }).waitFor();
+      await ltRow.locator("td", { hasText: /^BitTorrent$/ }).waitFor();
+      const shoalCells = await shoalRow.locator("td").allTextContents();
+      assert.deepEqual(shoalCells.slice(1, 3), ["Shoal", "Shoal"]);
+      await screenshot(page, "peers");
+      // 390 px wide: the client stays, nothing scrolls sideways.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(300);
+      const width = await page.evaluate<number>(
+        "document.documentElement.scrollWidth",
+      );
+      assert.ok(width <= 390, `the page is ${width} px wide at 390 px`);
+      assert.ok(
+        await ltRow.locator("td", { hasText: /^libtorrent/ }).isVisible(),
+      );
+      await card.getByRole("button", { name: "Pause" }).click();
+      await card.and(page.locator('[data-state="paused"]')).waitFor();
+      await context.close();
+    } finally {
+      await browser?.close();
+      if (b) await stopPeer(b);
+      await shoal.stop();
+      await lt.stop();
     }
   },
 });
