@@ -228,6 +228,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
         trackerLabel,
         trackerUrls,
         downloads: { giveUpAfterMs: flags.giveUpAfterMs },
+        fixedLimits: flags.limitsGiven,
       });
       out.event("ui", { url: ui.url }, `Shoal web page: ${ui.url}`);
     }

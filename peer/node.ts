@@ -29,6 +29,7 @@ import type { HostPort } from "./cli_flags.ts";
 import { TrackerSet } from "./discovery/trackers.ts";
 import { MultiFinder } from "./discovery/multi_finder.ts";
 import { DhtNode } from "./dht/dht_node.ts";
+import { loadTotals, saveTotals, type Totals } from "./totals_file.ts";
 import {
   download,
   type DownloadOptions,
@@ -36,6 +37,9 @@ import {
 } from "./download/download.ts";
 
 const logger = getLogger(["shoal", "peer"]);
+
+/** How often the all-time totals are written while the peer runs (and at close). */
+const TOTALS_SAVE_MS = 30_000;
 
 /** The DHT settings of a peer (see peer/dht/). */
 export interface PeerDhtOptions {
@@ -75,6 +79,8 @@ export interface PeerNodeOptions {
   serve?: boolean;
   /** Keepalive interval override, for tests. */
   keepaliveMs?: number;
+  /** How often the all-time totals are saved while running. @default {30_000} */
+  totalsSaveMs?: number;
   /** Called when a peer is dropped for breaking the protocol. */
   onMisbehaviour?: (reason: string, remote: string) => void;
   /** Serve the chunks of downloads in progress (partial seeding). @default {true} */
@@ -129,6 +135,13 @@ export class PeerNode {
   readonly #partialSeeding: boolean;
   #maxDownloadBytesPerSecond: number | null;
   #downloadedBytes = 0;
+  /** The totals of earlier runs, read from the state folder at start. */
+  #earlier: Totals = { uploadedBytes: 0, downloadedBytes: 0 };
+  /** The totals last written, so an idle peer writes nothing. */
+  #savedTotals: Totals = { uploadedBytes: 0, downloadedBytes: 0 };
+  #totalsTimer: ReturnType<typeof setInterval> | undefined;
+  /** Saves run one after another (they share a temporary file). */
+  #savingTotals: Promise<void> = Promise.resolve();
 
   private constructor(
     options: PeerNodeOptions,
@@ -248,6 +261,12 @@ export class PeerNode {
     }
     const node = new PeerNode(options, trackers, library, server, dht);
     node.#received = received;
+    node.#earlier = await loadTotals(node.stateDir).catch(() => node.#earlier);
+    node.#savedTotals = node.#earlier;
+    node.#totalsTimer = setInterval(
+      () => void node.saveTotals(),
+      options.totalsSaveMs ?? TOTALS_SAVE_MS,
+    );
     return node;
   }
 
@@ -264,6 +283,38 @@ export class PeerNode {
   /** Bytes of chunk data downloaded from peers so far (every download). */
   get downloadedBytes(): number {
     return this.#downloadedBytes;
+  }
+
+  /** Bytes uploaded and downloaded over all runs (kept in the state folder). */
+  get totals(): Totals {
+    return {
+      uploadedBytes: this.#earlier.uploadedBytes + this.uploadedBytes,
+      downloadedBytes: this.#earlier.downloadedBytes + this.#downloadedBytes,
+    };
+  }
+
+  /**
+   * Writes the totals to the state folder when they changed since the last
+   * write. A failed write is logged; the next one tries again.
+   */
+  saveTotals(): Promise<void> {
+    const run = this.#savingTotals.then(async () => {
+      const totals = this.totals;
+      if (
+        totals.uploadedBytes === this.#savedTotals.uploadedBytes &&
+        totals.downloadedBytes === this.#savedTotals.downloadedBytes
+      ) return;
+      try {
+        await saveTotals(this.stateDir, totals);
+        this.#savedTotals = totals;
+      } catch (error) {
+        logger.warn("Cannot save the upload and download totals: {error}", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    });
+    this.#savingTotals = run;
+    return run;
   }
 
   /** The rate limits (null: none) and upload slots now. */
@@ -467,6 +518,7 @@ export class PeerNode {
 
   /** Leaves the trackers, closes every connection, the tracker clients and the DHT. */
   async close(): Promise<void> {
+    clearInterval(this.#totalsTimer);
     this.#unsubscribe?.();
     await Promise.all([
       ...this.#announcers.map((announcer) => announcer.stop()),
@@ -475,5 +527,6 @@ export class PeerNode {
     ]);
     await this.#server?.close();
     await this.#trackers.close();
+    await this.saveTotals();
   }
 }

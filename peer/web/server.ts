@@ -39,6 +39,13 @@ import { RequestGuard } from "./guard.ts";
 import { loadOrCreateToken } from "./token_file.ts";
 import { fileStore } from "./saved_downloads.ts";
 import {
+  LimitsError,
+  loadSavedLimits,
+  parseLimits,
+  saveLimits,
+} from "./saved_limits.ts";
+import type { Totals } from "../totals_file.ts";
+import {
   DownloadManager,
   type DownloadManagerOptions,
   type DownloadRecord,
@@ -99,6 +106,13 @@ export interface WebUiOptions {
   trackerUrls?: string[];
   /** Limits for the page's downloads. */
   downloads?: DownloadManagerOptions;
+  /**
+   * Keep the limits set on the page in the state folder and set them again
+   * at start. @default {true}
+   */
+  keepLimits?: boolean;
+  /** Limits the command line set: they win over the saved ones. @default {[]} */
+  fixedLimits?: (keyof PeerLimits)[];
 }
 
 /** A running web page. */
@@ -132,11 +146,6 @@ interface SeedView {
   deletable: boolean;
   upBytesPerSecond: number;
 }
-
-/** Largest rate limit the page accepts: 100 GB/s. */
-const MAX_RATE = 100e9;
-/** Most upload slots the page accepts. */
-const MAX_SLOTS = 64;
 
 interface HashingView {
   key: string;
@@ -219,41 +228,23 @@ async function readJson(request: Request): Promise<Record<string, unknown>> {
   return value as Record<string, unknown>;
 }
 
-function readLimits(body: Record<string, unknown>): Partial<PeerLimits> {
-  const rate = (name: string): number | null | undefined => {
-    const value = body[name];
-    if (value === undefined) return undefined;
-    if (value === null || value === 0) return null;
-    if (
-      typeof value !== "number" || !Number.isFinite(value) || value < 1024 ||
-      value > MAX_RATE
-    ) {
-      throw new HttpError(
-        400,
-        "Cannot set the limit: give a rate of at least 1 kB/s, or none",
-      );
-    }
-    return Math.floor(value);
+/** The page's totals: over all runs, and the ratio (null before any download). */
+function totalsView(totals: Totals): Snapshot["totals"] {
+  return {
+    ...totals,
+    ratio: totals.downloadedBytes > 0
+      ? totals.uploadedBytes / totals.downloadedBytes
+      : null,
   };
-  const limits: Partial<PeerLimits> = {};
-  const up = rate("maxUploadBytesPerSecond");
-  if (up !== undefined) limits.maxUploadBytesPerSecond = up;
-  const down = rate("maxDownloadBytesPerSecond");
-  if (down !== undefined) limits.maxDownloadBytesPerSecond = down;
-  const slots = body.uploadSlots;
-  if (slots !== undefined) {
-    if (
-      typeof slots !== "number" || !Number.isInteger(slots) || slots < 1 ||
-      slots > MAX_SLOTS
-    ) {
-      throw new HttpError(
-        400,
-        `Cannot set the upload slots: give a whole number from 1 to ${MAX_SLOTS}`,
-      );
-    }
-    limits.uploadSlots = slots;
+}
+
+function readLimits(body: Record<string, unknown>): Partial<PeerLimits> {
+  try {
+    return parseLimits(body);
+  } catch (error) {
+    if (error instanceof LimitsError) throw new HttpError(400, error.message);
+    throw error;
   }
-  return limits;
 }
 
 async function loadStatic(): Promise<
@@ -389,13 +380,7 @@ export async function startWebUi(
         tracker: options.trackerLabel ?? "",
         dhtPort: node.dht?.status.port ?? 0,
       },
-      totals: {
-        uploadedBytes: node.uploadedBytes,
-        downloadedBytes: node.downloadedBytes,
-        ratio: node.downloadedBytes > 0
-          ? node.uploadedBytes / node.downloadedBytes
-          : null,
-      },
+      totals: totalsView(node.totals),
       limits: node.limits,
       seeds: node.library.list().map(seedView).sort((a, b) =>
         a.name.localeCompare(b.name)
@@ -658,6 +643,9 @@ export async function startWebUi(
     }
     if (method === "POST" && path === "/api/settings") {
       node.setLimits(readLimits(await readJson(request)));
+      if (options.keepLimits !== false) {
+        await saveLimits(node.stateDir, node.limits);
+      }
       changed();
       return json(node.limits);
     }
@@ -734,6 +722,12 @@ export async function startWebUi(
     }
   }
 
+  // What the page set before this restart, unless the command line says otherwise.
+  if (options.keepLimits !== false) {
+    const saved = await loadSavedLimits(node.stateDir);
+    for (const key of options.fixedLimits ?? []) delete saved[key];
+    node.setLimits(saved);
+  }
   const server = Deno.serve({
     hostname,
     port: options.port ?? 8080,

@@ -940,6 +940,10 @@ Deno.test({
       const tokenInfo = await Deno.stat(join(dirB.path, ".shoal", "web-token"));
       assert.equal(tokenInfo.mode! & 0o777, 0o600);
       await page.locator("#connection.live").waitFor();
+      // The limits set on the page came back with the peer.
+      await page.locator("#limits-now", {
+        hasText: "download 2.0 MB/s, 3 upload slots",
+      }).waitFor();
       const done = page.locator('.dl[data-state="done"]', { hasText: name });
       await done.waitFor({ timeout: 60_000 });
       await h.assertFileHash(join(dirB.path, name), sourceHash);
