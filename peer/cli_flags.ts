@@ -78,6 +78,8 @@ Options:
                         (limits and slots set on the web page are kept in
                         OUT/.shoal and used again at the next start, unless
                         given here)
+  --report-every SECS   how often a seeder prints what it uploaded, when that
+                        grew (default 60; it also says so when it stops)
   --max-conns-per-ip N  connections one address (IPv6: one /64) may hold on
                         this peer; more are refused (default 8; raise it for
                         many peers on one machine, as in tests)
@@ -167,6 +169,8 @@ export interface PeerFlags {
   maxDownloadBytesPerSecond: number | null;
   /** Upload slots. */
   uploadSlots: number;
+  /** How often a seeder says what it uploaded (when it grew). */
+  reportEveryMs: number;
   /** The limits given on the command line (they win over the page's saved ones). */
   limitsGiven: (
     | "maxUploadBytesPerSecond"
@@ -291,6 +295,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         "max-upload": { type: "string" },
         "max-download": { type: "string" },
         "upload-slots": { type: "string" },
+        "report-every": { type: "string", default: "60" },
         "max-conns-per-ip": {
           type: "string",
           default: String(MAX_CONNECTIONS_PER_ADDRESS),
@@ -407,6 +412,16 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       }" is not a whole number from 1 to 100`,
     );
   }
+  const reportEvery = Number(v["report-every"]);
+  if (
+    !Number.isInteger(reportEvery) || reportEvery < 1 || reportEvery > 86_400
+  ) {
+    throw new UsageError(
+      `--report-every "${
+        v["report-every"]
+      }" is not a whole number of seconds from 1 to 86400`,
+    );
+  }
   const maxConnsPerIp = Number(v["max-conns-per-ip"]);
   if (
     !Number.isInteger(maxConnsPerIp) || maxConnsPerIp < 1 ||
@@ -466,6 +481,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     maxUploadBytesPerSecond,
     maxDownloadBytesPerSecond,
     uploadSlots,
+    reportEveryMs: reportEvery * 1000,
     limitsGiven: [
       ...(v["max-upload"] !== undefined
         ? ["maxUploadBytesPerSecond" as const]

@@ -113,3 +113,23 @@ Deno.test("a seeder says what it uploaded and to how many peers, in human units,
   const last = seeder.lines.at(-1)!;
   assert.match(last, /^stopped; uploaded \d+(\.\d)? MB to 1 peer$/);
 });
+
+Deno.test("a seeder says what it uploaded while it runs, every --report-every seconds", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const source = join(dir.path, "show.mkv");
+  await h.makeFile(source, 1_200_000, 6);
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
+    "--report-every",
+    "1",
+  ]);
+  try {
+    const got = await h.getFile(tracker, "show.mkv", join(dir.path, "d"));
+    assert.equal(got.code, 0, got.stderr);
+    // Still seeding: the line comes from the timer, not from the stop.
+    const line = await seeder.waitFor(/^uploaded .*$/, 10_000);
+    assert.match(line[0], /^uploaded \d+(\.\d)? MB to 1 peer$/);
+  } finally {
+    assert.equal(await seeder.stop(), 0);
+  }
+});
