@@ -327,9 +327,14 @@ function peerTable(record) {
     el(
       "tr",
       {},
-      el("td", { class: "mono", text: peer.address, title: peer.address }),
-      el("td", { class: "client", text: peer.client, title: peer.client }),
-      el("td", { text: peer.dialect }),
+      // The address, and under it the peer's program.
+      el(
+        "td",
+        { class: "peer" },
+        el("div", { class: "mono", text: peer.address, title: peer.address }),
+        el("div", { class: "client", text: peer.client, title: peer.client }),
+      ),
+      el("td", { class: "dialect", text: peer.dialect }),
       el("td", { class: "num", text: formatRate(peer.downBytesPerSecond) }),
       el("td", { class: "num", text: formatRate(peer.upBytesPerSecond) }),
       el("td", { class: "num", text: `${Math.floor(peer.percent)} %` }),
@@ -344,8 +349,7 @@ function peerTable(record) {
       el(
         "tr",
         {},
-        el("th", { text: "Address" }),
-        el("th", { text: "Client" }),
+        el("th", { text: "Peer and client" }),
         el("th", { text: "Protocol" }),
         el("th", { class: "num", text: "Down" }),
         el("th", { class: "num", text: "Up" }),
