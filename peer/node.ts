@@ -17,7 +17,7 @@ import {
 import { partPathFor } from "./storage/part_file.ts";
 import { resumePath } from "./storage/resume.ts";
 import { Library, type SharedFile } from "./library/library.ts";
-import { PeerServer } from "./wire/server.ts";
+import { PeerServer, type UploadPeer } from "./wire/server.ts";
 import type {
   ListResult,
   RequestResult,
@@ -356,6 +356,15 @@ export class PeerNode {
    */
   uploadRates(fileIdHex: string): Map<string, number> {
     return this.#server?.uploadRates(fileIdHex) ?? new Map();
+  }
+
+  /**
+   * The peers sent some of one file lately: address, program, protocol, rate.
+   *
+   * @param fileIdHex the file
+   */
+  uploadPeers(fileIdHex: string): UploadPeer[] {
+    return this.#server?.uploadPeers(fileIdHex) ?? [];
   }
 
   /**

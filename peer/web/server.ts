@@ -66,6 +66,10 @@ const MAX_JSON_BYTES = 16 * 1024;
 const EVENT_THROTTLE_MS = 200;
 /** A comment line keeps idle event streams open through proxies. */
 const EVENT_KEEPALIVE_MS = 15_000;
+/** How often the page is told of uploads (they change no download or seed). */
+const UPLOAD_WATCH_MS = 1_000;
+/** Looks after the last byte out, so the rates shown fall to zero (3 s window). */
+const UPLOAD_QUIET_LOOKS = 4;
 
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
@@ -144,6 +148,20 @@ interface SeedView {
   torrentUrl: string | null;
   /** Whether the page may delete it (only files in the download folder). */
   deletable: boolean;
+  upBytesPerSecond: number;
+  /** The peers it is being sent to lately (who downloads from us). */
+  peerList: SeedPeerView[];
+}
+
+/** A peer we upload a seeded file to, as the page shows it. */
+interface SeedPeerView {
+  /** "host:port". */
+  address: string;
+  /** Its program: "Shoal", or a BitTorrent client's own name (cleaned, bounded). */
+  client: string;
+  /** "Shoal" or "BitTorrent". */
+  dialect: "Shoal" | "BitTorrent";
+  /** Bytes per second sent to it lately. */
   upBytesPerSecond: number;
 }
 
@@ -311,8 +329,9 @@ export async function startWebUi(
   function seedView(file: SharedFile): SeedView {
     const path = resolve(file.path);
     const complete = file.have.complete;
+    const peers = node.uploadPeers(file.idHex);
     let up = 0;
-    for (const rate of node.uploadRates(file.idHex).values()) up += rate;
+    for (const peer of peers) up += peer.bytesPerSecond;
     return {
       id: file.idHex,
       name: file.manifest.name,
@@ -331,6 +350,15 @@ export async function startWebUi(
       deletable: complete && inside(outDir, path) &&
         !inside(node.stateDir, path),
       upBytesPerSecond: Math.round(up),
+      peerList: peers.map((peer): SeedPeerView => ({
+        // A leecher that serves nothing has no port to name.
+        address: peer.address.endsWith(":0")
+          ? peer.address.slice(0, -2)
+          : peer.address,
+        client: peer.client,
+        dialect: peer.dialect === "bittorrent" ? "BitTorrent" : "Shoal",
+        upBytesPerSecond: Math.round(peer.bytesPerSecond),
+      })).sort((a, b) => b.upBytesPerSecond - a.upBytesPerSecond),
     };
   }
 
@@ -420,6 +448,20 @@ export async function startWebUi(
   const keepalive = setInterval(() => {
     for (const client of [...clients]) send(client, ": keepalive\n\n");
   }, EVENT_KEEPALIVE_MS);
+  // Uploading changes the seeds' rates, peers and the totals: while bytes go
+  // out, and a little after, the page hears of it every second.
+  let lastUploaded = node.uploadedBytes;
+  let quietLooks = UPLOAD_QUIET_LOOKS;
+  const uploadWatch = setInterval(() => {
+    if (clients.size === 0) return;
+    const uploaded = node.uploadedBytes;
+    if (uploaded !== lastUploaded) {
+      lastUploaded = uploaded;
+      quietLooks = 0;
+    } else if (quietLooks >= UPLOAD_QUIET_LOOKS) return;
+    else quietLooks++;
+    changed();
+  }, UPLOAD_WATCH_MS);
 
   function events(): Response {
     let self: ReadableStreamDefaultController<Uint8Array> | null = null;
@@ -751,6 +793,7 @@ export async function startWebUi(
   const onAbort = () => {
     clearTimeout(flushTimer);
     clearInterval(keepalive);
+    clearInterval(uploadWatch);
     unsubscribeLibrary();
     unsubscribeManager();
     for (const client of clients) {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { startLtSeeder } from "../_helpers/bittorrent.ts";
+import { startLtLeecher, startLtSeeder } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -1077,6 +1077,63 @@ Deno.test({
       if (b) await stopPeer(b);
       await shoal.stop();
       await lt.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "web page: a seeded file lists who downloads it, a libtorrent leecher and a Shoal one, by program and protocol",
+  ignore: !HAS_CHROMIUM,
+  async fn(t) {
+    if (!(await hasLibtorrent(t.name))) return;
+    await using tracker = await h.startTracker();
+    await using dir = await h.tempDir();
+    const name = "given-away.bin";
+    const file = join(dir.path, name);
+    await h.makeFile(file, 4_000_000, 32);
+    // 300 kB/s for both leechers together: about 13 s to watch, one
+    // leecher or both at a time.
+    const seeder = await startUiPeer(tracker, join(dir.path, "s"), {
+      args: ["--seed", file, "--max-upload", "300k"],
+    });
+    let browser: Browser | null = null;
+    let lt: h.RunningProcess | null = null;
+    let shoal: h.RunningProcess | null = null;
+    try {
+      const port = Number(
+        (await seeder.waitFor(/^serving peers on port (\d+)/))[1],
+      );
+      const magnet = seeder.lines.find((l) => l.startsWith("magnet:"))!;
+      lt = startLtLeecher(magnet, join(dir.path, "lt"), port, 60);
+      shoal = h.spawnLeecher(tracker, name, join(dir.path, "shoal"), 60);
+      browser = await launchChromium();
+      const context = await browser.newContext({
+        viewport: { width: 1100, height: 820 },
+      });
+      context.setDefaultTimeout(WAIT_MS);
+      const page = await context.newPage();
+      await page.goto(seeder.url);
+      await page.locator("#connection.live").waitFor();
+      const peers = page.locator("#seeds tr.seed-peers");
+      await peers.locator("summary", { hasText: /^Uploading to \d+ peers?$/ })
+        .click();
+      const rows = peers.locator("tbody tr");
+      const ltRow = rows.filter({
+        has: page.locator(".client", { hasText: /^libtorrent\/\d/ }),
+      });
+      await ltRow.locator(".dialect", { hasText: /^BitTorrent$/ }).waitFor();
+      const shoalRow = rows.filter({
+        has: page.locator(".client", { hasText: /^Shoal$/ }),
+      });
+      await shoalRow.locator(".dialect", { hasText: /^Shoal$/ }).waitFor();
+      await screenshot(page, "seed-peers");
+      await context.close();
+    } finally {
+      await browser?.close();
+      await lt?.kill();
+      await shoal?.kill();
+      await stopPeer(seeder);
     }
   },
 });

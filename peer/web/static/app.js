@@ -722,6 +722,60 @@ function placeRows(body, rows) {
   });
 }
 
+/** Seeds whose list of peers is open (kept across updates). */
+const openSeedPeers = new Set();
+
+/** The peers a seed is being sent to: address over client, protocol, rate. */
+function seedPeersRow(file) {
+  const rows = file.peerList.map((peer) =>
+    el(
+      "tr",
+      {},
+      el(
+        "td",
+        { class: "peer" },
+        el("div", { class: "mono", text: peer.address, title: peer.address }),
+        el("div", { class: "client", text: peer.client, title: peer.client }),
+      ),
+      el("td", { class: "dialect", text: peer.dialect }),
+      el("td", { class: "num", text: formatRate(peer.upBytesPerSecond) }),
+    )
+  );
+  const details = el(
+    "details",
+    { class: "dl-peers" },
+    el("summary", {
+      text: `Uploading to ${plural(file.peerList.length, "peer")}`,
+    }),
+    el(
+      "table",
+      { class: "files peers seed-peers" },
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", { text: "Peer and client" }),
+          el("th", { text: "Protocol" }),
+          el("th", { class: "num", text: "Up" }),
+        ),
+      ),
+      el("tbody", {}, ...rows),
+    ),
+  );
+  details.open = openSeedPeers.has(file.id);
+  details.addEventListener("toggle", () => {
+    if (details.open) openSeedPeers.add(file.id);
+    else openSeedPeers.delete(file.id);
+  });
+  return el(
+    "tr",
+    { class: "seed-peers", "data-id": file.id },
+    el("td", { colspan: "3" }, details),
+  );
+}
+
 function renderSeeds(state) {
   const body = $("seeds");
   const next = new Map();
@@ -743,6 +797,16 @@ function renderSeeds(state) {
       );
       next.set(`share ${file.id}`, share);
       rows.push(share.row);
+      share.row.classList.toggle("has-peers", file.peerList.length > 0);
+    }
+    if (file.peerList.length > 0) {
+      const peers = keptRow(
+        `peers ${file.id}`,
+        JSON.stringify([file.peerList, openSeedPeers.has(file.id)]),
+        () => seedPeersRow(file),
+      );
+      next.set(`peers ${file.id}`, peers);
+      rows.push(peers.row);
     }
   }
   keptRows = next;
