@@ -322,6 +322,24 @@ function speedGraph(history) {
   );
 }
 
+/**
+ * Opens `details` as it last was and remembers each change in `open`. The
+ * click is noted at once: the live updates may replace the element before
+ * its "toggle" event comes.
+ */
+function keepOpen(details, open, key) {
+  details.open = open.has(key);
+  const note = (isOpen) => {
+    if (isOpen) open.add(key);
+    else open.delete(key);
+  };
+  details.querySelector("summary").addEventListener(
+    "click",
+    () => note(!details.open),
+  );
+  details.addEventListener("toggle", () => note(details.open));
+}
+
 function peerTable(record) {
   const rows = record.peerList.map((peer) =>
     el(
@@ -471,11 +489,7 @@ function renderDownload(record) {
       el("summary", { text: `Peers (${record.peerList.length})` }),
       peerTable(record),
     );
-    details.open = openPeers.has(record.key);
-    details.addEventListener("toggle", () => {
-      if (details.open) openPeers.add(record.key);
-      else openPeers.delete(record.key);
-    });
+    keepOpen(details, openPeers, record.key);
     card.append(details);
   }
   const actions = el("div", { class: "dl-actions" });
@@ -764,11 +778,7 @@ function seedPeersRow(file) {
       el("tbody", {}, ...rows),
     ),
   );
-  details.open = openSeedPeers.has(file.id);
-  details.addEventListener("toggle", () => {
-    if (details.open) openSeedPeers.add(file.id);
-    else openSeedPeers.delete(file.id);
-  });
+  keepOpen(details, openSeedPeers, file.id);
   return el(
     "tr",
     { class: "seed-peers", "data-id": file.id },
