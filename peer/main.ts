@@ -216,6 +216,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
     everyMs: flags.reportEveryMs,
   });
   if (flags.serve) reporter.start();
+  let served = false;
   let ui: WebUi | null = null;
   try {
     if (flags.ui) {
@@ -291,6 +292,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
         dhtDelayMs === 0 ? node.dht?.started : undefined,
       ]);
       const dhtPort = node.dht?.status.port ?? 0;
+      served = true;
       out.event(
         "serving",
         {
@@ -373,7 +375,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
     stop.abort();
     await ui?.finished;
     await node.close();
-    if (flags.serve) {
+    // Not after a failure before serving (a folder given to --seed): the
+    // error is the last line then.
+    if (flags.serve && (served || node.uploadedBytes > 0)) {
       out.event(
         "uploaded",
         uploaded(),

@@ -85,6 +85,8 @@ Deno.test("--out that is a file, a folder given to --seed, and an unknown option
     folder.stderr,
     /it is a folder, and Shoal shares single files for now; seed the files in it one by one/,
   );
+  // The error is all it says: no "stopped; uploaded 0 B" line after it.
+  assert.equal(folder.stdout, "");
 
   const unknown = await peer(["--seeed", file]);
   assert.equal(unknown.code, 2);
