@@ -73,13 +73,16 @@ const MAX_CLIENT_UNITS = 256;
 
 /** A fetch worker to the main thread. */
 export type FetchWorkerEvent =
-  /** The handshake is done; `client` is the peer's program, safe to show. */
+  /**
+   * The handshake is done. `client` is the peer's program, safe to show;
+   * without it and `dialect`, the peer speaks Shoal (a BitTorrent link says both).
+   */
   | {
     type: "connected";
     connId: number;
     bitfield: Uint8Array;
-    client: string;
-    dialect: PeerDialect;
+    client?: string;
+    dialect?: PeerDialect;
   }
   /** The peer named its program after the handshake (BEP 10 `v`). */
   | { type: "peer_client"; connId: number; client: string }
@@ -176,8 +179,9 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
   switch (value.type) {
     case "connected":
       return isIndex(value.connId) && value.bitfield instanceof Uint8Array &&
-        isClient(value.client) &&
-        (value.dialect === "shoal" || value.dialect === "bittorrent");
+        (value.client === undefined || isClient(value.client)) &&
+        (value.dialect === undefined || value.dialect === "shoal" ||
+          value.dialect === "bittorrent");
     case "peer_client":
       return isIndex(value.connId) && isClient(value.client);
     case "peer_have":

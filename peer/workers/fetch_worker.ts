@@ -27,7 +27,6 @@ import {
   type FetchWorkerCommand,
   type FetchWorkerEvent,
   isFetchWorkerCommand,
-  SHOAL_CLIENT,
 } from "@shoal/protocol/worker_messages";
 import { FrameReader } from "../wire/frame_reader.ts";
 import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
@@ -350,8 +349,6 @@ async function readLoop(
           type: "connected",
           connId: link.connId,
           bitfield: step.bitfield.slice(),
-          client: SHOAL_CLIENT,
-          dialect: "shoal",
         });
         continue;
       }

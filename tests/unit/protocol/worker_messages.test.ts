@@ -11,6 +11,8 @@ Deno.test("isFetchWorkerEvent() takes a peer's client name and protocol only in 
   };
   assert.ok(isFetchWorkerEvent(connected));
   assert.ok(isFetchWorkerEvent({ ...connected, dialect: "shoal" }));
+  const { client: _c, dialect: _d, ...shoal } = connected;
+  assert.ok(isFetchWorkerEvent(shoal), "a Shoal link says neither");
   assert.ok(!isFetchWorkerEvent({ ...connected, dialect: "gopher" }));
   assert.ok(!isFetchWorkerEvent({ ...connected, client: 7 }));
   assert.ok(!isFetchWorkerEvent({ ...connected, client: "x".repeat(257) }));
