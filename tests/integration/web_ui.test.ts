@@ -1096,7 +1096,15 @@ Deno.test({
     // leecher or both at a time (the test ends once both were seen). Much
     // slower, a Shoal leecher waits too long for a whole 512 KiB chunk.
     const seeder = await startUiPeer(tracker, join(dir.path, "s"), {
-      args: ["--seed", file, "--max-upload", "250k"],
+      // Both leechers come from 127.0.0.1, libtorrent with retries too.
+      args: [
+        "--seed",
+        file,
+        "--max-upload",
+        "250k",
+        "--max-conns-per-ip",
+        "64",
+      ],
     });
     let browser: Browser | null = null;
     let lt: h.RunningProcess | null = null;
@@ -1130,6 +1138,13 @@ Deno.test({
       await shoalRow.locator(".dialect", { hasText: /^Shoal$/ }).waitFor();
       await screenshot(page, "seed-peers");
       await context.close();
+    } catch (error) {
+      // What the leechers said, to tell a slow machine from a bug.
+      throw new Error(
+        `${error instanceof Error ? error.message : error}\nlibtorrent:\n${
+          lt?.lines.join("\n")
+        }\nShoal leecher:\n${shoal?.lines.join("\n")}`,
+      );
     } finally {
       await browser?.close();
       await lt?.kill();
