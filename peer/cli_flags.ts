@@ -70,12 +70,18 @@ Options:
                         IPv4 together; 0.0.0.0 for IPv4 only)
   --port PORT           TCP port to serve other peers on (default 0: any free port)
   --ui                  serve the web page on http://127.0.0.1:PORT and print its
-                        address (with a per-start token); runs until Ctrl+C
+                        address (with a token kept in OUT/.shoal, so a bookmark
+                        keeps working); runs until Ctrl+C
   --ui-port PORT        port for the web page (default 8080; 0: any free port)
   --give-up-after SECS  fail a download after this long with no progress (default 60)
   --max-upload RATE     upload at most RATE bytes per second (e.g. 20M; default none)
   --max-download RATE   download at most RATE bytes per second (default none)
   --upload-slots N      peers served at once, one of them rotated (default 5)
+                        (limits and slots set on the web page are kept in
+                        OUT/.shoal and used again at the next start, unless
+                        given here)
+  --report-every SECS   how often a seeder prints what it uploaded, when that
+                        grew (default 60; it also says so when it stops)
   --max-conns-per-ip N  connections one address (IPv6: one /64) may hold on
                         this peer; more are refused (default 8; raise it for
                         many peers on one machine, as in tests)
@@ -104,6 +110,8 @@ export const DEFAULT_TRACKER = "127.0.0.1:6969";
 
 /** Most trackers, and most DHT bootstrap nodes, one command line may name. */
 export const MAX_LISTED_ADDRESSES = 16;
+/** Upload slots when --upload-slots is not given. */
+const DEFAULT_UPLOAD_SLOTS = "5";
 
 /** A host and port: a tracker or a DHT node. */
 export interface HostPort {
@@ -163,6 +171,14 @@ export interface PeerFlags {
   maxDownloadBytesPerSecond: number | null;
   /** Upload slots. */
   uploadSlots: number;
+  /** How often a seeder says what it uploaded (when it grew). */
+  reportEveryMs: number;
+  /** The limits given on the command line (they win over the page's saved ones). */
+  limitsGiven: (
+    | "maxUploadBytesPerSecond"
+    | "maxDownloadBytesPerSecond"
+    | "uploadSlots"
+  )[];
   /** Most connections one address may hold on our server. */
   maxConnsPerIp: number;
   /** Serve downloads in progress. */
@@ -280,7 +296,8 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         "ui-port": { type: "string", default: "8080" },
         "max-upload": { type: "string" },
         "max-download": { type: "string" },
-        "upload-slots": { type: "string", default: "5" },
+        "upload-slots": { type: "string" },
+        "report-every": { type: "string", default: "60" },
         "max-conns-per-ip": {
           type: "string",
           default: String(MAX_CONNECTIONS_PER_ADDRESS),
@@ -389,12 +406,22 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   };
   const maxUploadBytesPerSecond = rate("max-upload");
   const maxDownloadBytesPerSecond = rate("max-download");
-  const uploadSlots = Number(v["upload-slots"]);
+  const uploadSlots = Number(v["upload-slots"] ?? DEFAULT_UPLOAD_SLOTS);
   if (!Number.isInteger(uploadSlots) || uploadSlots < 1 || uploadSlots > 100) {
     throw new UsageError(
       `--upload-slots "${
         v["upload-slots"]
       }" is not a whole number from 1 to 100`,
+    );
+  }
+  const reportEvery = Number(v["report-every"]);
+  if (
+    !Number.isInteger(reportEvery) || reportEvery < 1 || reportEvery > 86_400
+  ) {
+    throw new UsageError(
+      `--report-every "${
+        v["report-every"]
+      }" is not a whole number of seconds from 1 to 86400`,
     );
   }
   const maxConnsPerIp = Number(v["max-conns-per-ip"]);
@@ -456,6 +483,16 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     maxUploadBytesPerSecond,
     maxDownloadBytesPerSecond,
     uploadSlots,
+    reportEveryMs: reportEvery * 1000,
+    limitsGiven: [
+      ...(v["max-upload"] !== undefined
+        ? ["maxUploadBytesPerSecond" as const]
+        : []),
+      ...(v["max-download"] !== undefined
+        ? ["maxDownloadBytesPerSecond" as const]
+        : []),
+      ...(v["upload-slots"] !== undefined ? ["uploadSlots" as const] : []),
+    ],
     maxConnsPerIp,
     partialSeeding: !v["no-partial"],
     verify: v.verify,

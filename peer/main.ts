@@ -24,6 +24,7 @@ import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
 import { TrackerError } from "./tracker_client.ts";
 import { formatBytes, plural } from "./progress.ts";
 import { cliOutput } from "./cli_output.ts";
+import { UploadReporter, uploadReportLine } from "./upload_report.ts";
 import { findFile } from "./find_file.ts";
 import { listFiles } from "./list_files.ts";
 import { LinkError, type OpenedGet, openGetTarget } from "./get_link.ts";
@@ -205,21 +206,19 @@ export async function main(args: string[], cwd: string): Promise<number> {
     );
     return 1;
   }
-  // A seeder says what it gave, every minute and when it stops.
-  const uploadReport = () =>
-    `uploaded ${formatBytes(node.uploadedBytes)} to ${
-      plural(node.uploadedPeers, "peer")
-    }`;
-  const reportTimer = flags.serve
-    ? setInterval(() => {
-      if (node.uploadedBytes === 0) return;
-      out.event(
-        "uploaded",
-        { bytes: node.uploadedBytes, peers: node.uploadedPeers },
-        uploadReport(),
-      );
-    }, UPLOAD_REPORT_MS)
-    : undefined;
+  // A seeder says what it gave, every minute (when it grew) and when it stops.
+  const uploaded = () => ({
+    bytes: node.uploadedBytes,
+    peers: node.uploadedPeers,
+  });
+  const reporter = new UploadReporter({
+    read: uploaded,
+    say: (count) =>
+      out.event("uploaded", { ...count }, uploadReportLine(count)),
+    everyMs: flags.reportEveryMs,
+  });
+  if (flags.serve) reporter.start();
+  let served = false;
   let ui: WebUi | null = null;
   try {
     if (flags.ui) {
@@ -230,6 +229,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
         trackerLabel,
         trackerUrls,
         downloads: { giveUpAfterMs: flags.giveUpAfterMs },
+        fixedLimits: flags.limitsGiven,
       });
       out.event("ui", { url: ui.url }, `Shoal web page: ${ui.url}`);
     }
@@ -294,6 +294,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
         dhtDelayMs === 0 ? node.dht?.started : undefined,
       ]);
       const dhtPort = node.dht?.status.port ?? 0;
+      served = true;
       out.event(
         "serving",
         {
@@ -372,15 +373,17 @@ export async function main(args: string[], cwd: string): Promise<number> {
     }
     throw error;
   } finally {
-    clearInterval(reportTimer);
+    reporter.stop();
     stop.abort();
     await ui?.finished;
     await node.close();
-    if (flags.serve) {
+    // Not after a failure before serving (a folder given to --seed): the
+    // error is the last line then.
+    if (flags.serve && (served || node.uploadedBytes > 0)) {
       out.event(
         "uploaded",
-        { bytes: node.uploadedBytes, peers: node.uploadedPeers },
-        `stopped; ${uploadReport()}`,
+        uploaded(),
+        `stopped; ${uploadReportLine(uploaded())}`,
       );
     }
     // Last: with no listener left, a late echo of the stopping signal would
@@ -388,9 +391,6 @@ export async function main(args: string[], cwd: string): Promise<number> {
     removeSignals();
   }
 }
-
-/** How often a seeder says what it uploaded. */
-const UPLOAD_REPORT_MS = 60_000;
 
 /** Why `path` cannot be the download folder, or null when it can. */
 async function folderProblem(path: string): Promise<string | null> {

@@ -17,7 +17,7 @@ import {
 import { partPathFor } from "./storage/part_file.ts";
 import { resumePath } from "./storage/resume.ts";
 import { Library, type SharedFile } from "./library/library.ts";
-import { PeerServer } from "./wire/server.ts";
+import { PeerServer, type UploadPeer } from "./wire/server.ts";
 import type {
   ListResult,
   RequestResult,
@@ -30,6 +30,7 @@ import { TrackerSet } from "./discovery/trackers.ts";
 import { MultiFinder } from "./discovery/multi_finder.ts";
 import { DhtNode } from "./dht/dht_node.ts";
 import { BanList } from "./swarm/ban_list.ts";
+import { loadTotals, saveTotals, type Totals } from "./totals_file.ts";
 import {
   download,
   type DownloadOptions,
@@ -37,6 +38,9 @@ import {
 } from "./download/download.ts";
 
 const logger = getLogger(["shoal", "peer"]);
+
+/** How often the all-time totals are written while the peer runs (and at close). */
+const TOTALS_SAVE_MS = 30_000;
 
 /** The DHT settings of a peer (see peer/dht/). */
 export interface PeerDhtOptions {
@@ -76,6 +80,8 @@ export interface PeerNodeOptions {
   serve?: boolean;
   /** Keepalive interval override, for tests. */
   keepaliveMs?: number;
+  /** How often the all-time totals are saved while running. @default {30_000} */
+  totalsSaveMs?: number;
   /** Called when a peer is dropped for breaking the protocol. */
   onMisbehaviour?: (reason: string, remote: string) => void;
   /** Serve the chunks of downloads in progress (partial seeding). @default {true} */
@@ -132,6 +138,13 @@ export class PeerNode {
   readonly #partialSeeding: boolean;
   #maxDownloadBytesPerSecond: number | null;
   #downloadedBytes = 0;
+  /** The totals of earlier runs, read from the state folder at start. */
+  #earlier: Totals = { uploadedBytes: 0, downloadedBytes: 0 };
+  /** The totals last written, so an idle peer writes nothing. */
+  #savedTotals: Totals = { uploadedBytes: 0, downloadedBytes: 0 };
+  #totalsTimer: ReturnType<typeof setInterval> | undefined;
+  /** Saves run one after another (they share a temporary file). */
+  #savingTotals: Promise<void> = Promise.resolve();
 
   private constructor(
     options: PeerNodeOptions,
@@ -255,6 +268,12 @@ export class PeerNode {
     const node = new PeerNode(options, trackers, library, server, dht);
     node.#received = received;
     node.#bans = bans;
+    node.#earlier = await loadTotals(node.stateDir).catch(() => node.#earlier);
+    node.#savedTotals = node.#earlier;
+    node.#totalsTimer = setInterval(
+      () => void node.saveTotals(),
+      options.totalsSaveMs ?? TOTALS_SAVE_MS,
+    );
     return node;
   }
 
@@ -271,6 +290,38 @@ export class PeerNode {
   /** Bytes of chunk data downloaded from peers so far (every download). */
   get downloadedBytes(): number {
     return this.#downloadedBytes;
+  }
+
+  /** Bytes uploaded and downloaded over all runs (kept in the state folder). */
+  get totals(): Totals {
+    return {
+      uploadedBytes: this.#earlier.uploadedBytes + this.uploadedBytes,
+      downloadedBytes: this.#earlier.downloadedBytes + this.#downloadedBytes,
+    };
+  }
+
+  /**
+   * Writes the totals to the state folder when they changed since the last
+   * write. A failed write is logged; the next one tries again.
+   */
+  saveTotals(): Promise<void> {
+    const run = this.#savingTotals.then(async () => {
+      const totals = this.totals;
+      if (
+        totals.uploadedBytes === this.#savedTotals.uploadedBytes &&
+        totals.downloadedBytes === this.#savedTotals.downloadedBytes
+      ) return;
+      try {
+        await saveTotals(this.stateDir, totals);
+        this.#savedTotals = totals;
+      } catch (error) {
+        logger.warn("Cannot save the upload and download totals: {error}", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    });
+    this.#savingTotals = run;
+    return run;
   }
 
   /** The rate limits (null: none) and upload slots now. */
@@ -312,6 +363,15 @@ export class PeerNode {
    */
   uploadRates(fileIdHex: string): Map<string, number> {
     return this.#server?.uploadRates(fileIdHex) ?? new Map();
+  }
+
+  /**
+   * The peers sent some of one file lately: address, program, protocol, rate.
+   *
+   * @param fileIdHex the file
+   */
+  uploadPeers(fileIdHex: string): UploadPeer[] {
+    return this.#server?.uploadPeers(fileIdHex) ?? [];
   }
 
   /**
@@ -475,6 +535,7 @@ export class PeerNode {
 
   /** Leaves the trackers, closes every connection, the tracker clients and the DHT. */
   async close(): Promise<void> {
+    clearInterval(this.#totalsTimer);
     this.#unsubscribe?.();
     await Promise.all([
       ...this.#announcers.map((announcer) => announcer.stop()),
@@ -483,5 +544,6 @@ export class PeerNode {
     ]);
     await this.#server?.close();
     await this.#trackers.close();
+    await this.saveTotals();
   }
 }

@@ -235,6 +235,13 @@ export {
   metadataPieceCount,
 } from "./bt_wire/extension.ts";
 export {
+  btClientName,
+  clientFromPeerId,
+  displayText,
+  MAX_CLIENT_NAME_CHARS,
+  UNKNOWN_BT_CLIENT,
+} from "./bt_wire/client_name.ts";
+export {
   answerHashRequest,
   blockHashesOf,
   FileMerkleTree,

@@ -62,9 +62,30 @@ const CLOSE_CODES: ReadonlySet<string> = new Set<CloseCode>([
   "local",
 ]);
 
+/** The protocol a connection speaks: Shoal's own or BitTorrent's. */
+export type PeerDialect = "shoal" | "bittorrent";
+
+/** What a peer list shows for a peer that speaks Shoal's own protocol. */
+export const SHOAL_CLIENT = "Shoal";
+
+/** Longest client name a worker may send (UTF-16 units; names are cut shorter). */
+const MAX_CLIENT_UNITS = 256;
+
 /** A fetch worker to the main thread. */
 export type FetchWorkerEvent =
-  | { type: "connected"; connId: number; bitfield: Uint8Array }
+  /**
+   * The handshake is done. `client` is the peer's program, safe to show;
+   * without it and `dialect`, the peer speaks Shoal (a BitTorrent link says both).
+   */
+  | {
+    type: "connected";
+    connId: number;
+    bitfield: Uint8Array;
+    client?: string;
+    dialect?: PeerDialect;
+  }
+  /** The peer named its program after the handshake (BEP 10 `v`). */
+  | { type: "peer_client"; connId: number; client: string }
   | { type: "peer_have"; connId: number; indices: number[] }
   /** Chunks checked and written, reported a few at a time (see fetch_worker.ts). */
   | { type: "chunks_ok"; connId: number; indices: number[] }
@@ -85,6 +106,10 @@ export type FetchWorkerEvent =
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
+}
+
+function isClient(value: unknown): value is string {
+  return typeof value === "string" && value.length <= MAX_CLIENT_UNITS;
 }
 
 function isIndex(value: unknown): value is number {
@@ -153,7 +178,12 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
   if (!isRecord(value)) return false;
   switch (value.type) {
     case "connected":
-      return isIndex(value.connId) && value.bitfield instanceof Uint8Array;
+      return isIndex(value.connId) && value.bitfield instanceof Uint8Array &&
+        (value.client === undefined || isClient(value.client)) &&
+        (value.dialect === undefined || value.dialect === "shoal" ||
+          value.dialect === "bittorrent");
+    case "peer_client":
+      return isIndex(value.connId) && isClient(value.client);
     case "peer_have":
     case "chunks_ok":
       return isIndex(value.connId) && Array.isArray(value.indices) &&

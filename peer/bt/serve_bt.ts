@@ -21,6 +21,7 @@ import {
   BT_BLOCK_BYTES,
   BT_PIECE_PREFIX_BYTES,
   type BtBlockRange,
+  btClientName,
   type BtFrame,
   BtFrameDecoder,
   type BtHashRequest,
@@ -37,11 +38,15 @@ import {
   metadataPieceCount,
   ProtocolError,
   toHex,
+  UNKNOWN_BT_CLIENT,
   UT_METADATA,
   writeBtPiecePrefix,
 } from "@shoal/protocol";
 import type { SharedFile } from "../library/library.ts";
-import type { ServeConnectionOptions } from "../wire/serve_connection.ts";
+import type {
+  PeerClient,
+  ServeConnectionOptions,
+} from "../wire/serve_connection.ts";
 import type { SlotHolder } from "../wire/upload_slots.ts";
 import { SendBuffers } from "../wire/send_buffers.ts";
 import { isConnectionError } from "../wire/conn_errors.ts";
@@ -125,6 +130,9 @@ class BtSession {
   #file: SharedFile | null = null;
   #handle: Deno.FsFile | null = null;
   #remotePeerId = "";
+  /** The peer's program, from its peer id, then its extension handshake. */
+  #client: PeerClient = { client: UNKNOWN_BT_CLIENT, dialect: "bittorrent" };
+  #peerIdBytes: Uint8Array | null = null;
   #fast = false;
   /** The peer's id for ut_metadata (0: it has none). */
   #theirMetadataId = 0;
@@ -317,6 +325,11 @@ class BtSession {
     this.#file = file;
     this.#fast = flags.fast;
     this.#remotePeerId = toHex(peerId);
+    this.#peerIdBytes = peerId;
+    this.#client = {
+      client: btClientName(peerId, null),
+      dialect: "bittorrent",
+    };
     this.#decoder.expectPieces(file.manifest.chunkCount);
     return this.#greet(infoHash, flags.extended);
   }
@@ -501,6 +514,7 @@ class BtSession {
           file.id,
           this.#holder!.key,
           this.#remotePeerId,
+          this.#client,
         );
       }
     }
@@ -511,6 +525,10 @@ class BtSession {
     if (id === 0) {
       const handshake = decodeExtendedHandshake(payload);
       this.#theirMetadataId = handshake.extensions.get(UT_METADATA) ?? 0;
+      this.#client = {
+        client: btClientName(this.#peerIdBytes, handshake.client),
+        dialect: "bittorrent",
+      };
       if (handshake.port) {
         // Tit for tat counts what a peer sent by the port it listens on.
         const key = this.#holder!.key;

@@ -47,7 +47,10 @@ import {
 } from "./scheduler.ts";
 import { RateMeter } from "./rate_meter.ts";
 import { GcSchedule } from "../gc_schedule.ts";
-import type { FetchWorkerEvent } from "@shoal/protocol/worker_messages";
+import type {
+  FetchWorkerEvent,
+  PeerDialect,
+} from "@shoal/protocol/worker_messages";
 
 const logger = getLogger(["shoal", "peer", "download"]);
 
@@ -94,6 +97,10 @@ export interface DownloadPeer {
   chunks: number;
   /** Bytes per second received from it lately. */
   bytesPerSecond: number;
+  /** Its program, safe to show ("Shoal", "libtorrent 2.0.8", ...). */
+  client: string;
+  /** The protocol it speaks: "shoal" or "bittorrent". */
+  dialect: PeerDialect;
 }
 
 /** Options for {@linkcode download}. */
@@ -700,6 +707,12 @@ class Download {
     switch (event.type) {
       case "connected":
         return this.#schedule(event);
+      case "peer_client":
+        return this.#schedule({
+          type: "client",
+          connId: event.connId,
+          client: event.client,
+        });
       case "peer_have":
         return this.#schedule({
           type: "have",

@@ -24,6 +24,10 @@ import { dropReason, type ProgressClock } from "./liveness.ts";
 import type { PeerBook } from "./peer_book.ts";
 import { PiecePicker } from "./piece_picker.ts";
 import { RateMeter } from "./rate_meter.ts";
+import {
+  type PeerDialect,
+  SHOAL_CLIENT,
+} from "@shoal/protocol/worker_messages";
 
 /** GETs in flight on a connection whose rate is not measured yet. */
 export const DEFAULT_DEPTH = 8;
@@ -43,7 +47,17 @@ export const TRACKER_REFRESH_MS = 30_000;
 /** What happened, from a connection or the clock. */
 export type SchedulerEvent =
   /** The handshake is done: the peer's bitfield, as sent. */
-  | { type: "connected"; connId: number; bitfield: Uint8Array }
+  | {
+    type: "connected";
+    connId: number;
+    bitfield: Uint8Array;
+    /** The peer's program, for the page. @default {"Shoal"} */
+    client?: string;
+    /** @default {"shoal"} */
+    dialect?: PeerDialect;
+  }
+  /** The peer named its program after the handshake (shown, not used). */
+  | { type: "client"; connId: number; client: string }
   /** The peer announced chunks. */
   | { type: "have"; connId: number; indices: readonly number[] }
   /** Chunks checked and written. */
@@ -131,6 +145,10 @@ interface Connection {
   notInterestedSinceMs: number | null;
   /** What we last told the peer: INTERESTED or NOT_INTERESTED (null: nothing yet). */
   interested: boolean | null;
+  /** Its program, safe to show. */
+  client: string;
+  /** The protocol it speaks on this connection. */
+  dialect: PeerDialect;
 }
 
 /** One connected peer, as the page shows it. */
@@ -141,6 +159,10 @@ export interface PeerSnapshot {
   chunks: number;
   /** Bytes per second received from it lately. */
   bytesPerSecond: number;
+  /** Its program, safe to show ("Shoal", "libtorrent 2.0.8", ...). */
+  client: string;
+  /** The protocol it speaks. */
+  dialect: PeerDialect;
 }
 
 /**
@@ -232,6 +254,8 @@ export class Scheduler {
           address: conn.key,
           chunks: conn.bitfield.count,
           bytesPerSecond: rate,
+          client: conn.client,
+          dialect: conn.dialect,
         });
       }
     }
@@ -266,6 +290,8 @@ export class Scheduler {
           this.#disconnect(conn.id, "bad bitfield");
           return;
         }
+        conn.client = event.client ?? SHOAL_CLIENT;
+        conn.dialect = event.dialect ?? "shoal";
         conn.lastChunkMs = this.#now();
         picker.addPeer(conn.bitfield);
         conn.useful = 0;
@@ -275,6 +301,11 @@ export class Scheduler {
         this.#book.sawChunks(conn.key, conn.useful > 0);
         this.#tellInterest(conn);
         this.#fill(conn);
+        return;
+      }
+      case "client": {
+        const conn = this.#connections.get(event.connId);
+        if (conn) conn.client = event.client;
         return;
       }
       case "have": {
@@ -622,6 +653,8 @@ export class Scheduler {
       uselessSinceMs: null,
       notInterestedSinceMs: null,
       interested: null,
+      client: SHOAL_CLIENT,
+      dialect: "shoal",
     });
     this.#out.push({
       type: "connect",

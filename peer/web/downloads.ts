@@ -60,8 +60,10 @@ export interface DownloadFailure {
 export interface PeerView {
   /** Its server's address, "host:port". */
   address: string;
-  /** The program and protocol it speaks (only Shoal's own for now). */
+  /** Its program: "Shoal", or a BitTorrent client's own name (cleaned, bounded). */
   client: string;
+  /** The protocol it speaks: "Shoal" or "BitTorrent". */
+  dialect: "Shoal" | "BitTorrent";
   /** Bytes per second received from it lately. */
   downBytesPerSecond: number;
   /** Bytes per second sent to it lately. */
@@ -567,7 +569,8 @@ export class DownloadManager {
       : undefined;
     record.peerList = (progress.peerList ?? []).map((peer) => ({
       address: peer.address,
-      client: "Shoal",
+      client: peer.client,
+      dialect: peer.dialect === "bittorrent" ? "BitTorrent" : "Shoal",
       downBytesPerSecond: Math.round(peer.bytesPerSecond),
       upBytesPerSecond: Math.round(up?.get(peer.address) ?? 0),
       percent: progress.chunkCount === 0

@@ -39,6 +39,13 @@ import { RequestGuard } from "./guard.ts";
 import { loadOrCreateToken } from "./token_file.ts";
 import { fileStore } from "./saved_downloads.ts";
 import {
+  LimitsError,
+  loadSavedLimits,
+  parseLimits,
+  saveLimits,
+} from "./saved_limits.ts";
+import type { Totals } from "../totals_file.ts";
+import {
   DownloadManager,
   type DownloadManagerOptions,
   type DownloadRecord,
@@ -59,6 +66,10 @@ const MAX_JSON_BYTES = 16 * 1024;
 const EVENT_THROTTLE_MS = 200;
 /** A comment line keeps idle event streams open through proxies. */
 const EVENT_KEEPALIVE_MS = 15_000;
+/** How often the page is told of uploads (they change no download or seed). */
+const UPLOAD_WATCH_MS = 1_000;
+/** Looks after the last byte out, so the rates shown fall to zero (3 s window). */
+const UPLOAD_QUIET_LOOKS = 4;
 
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
@@ -99,6 +110,13 @@ export interface WebUiOptions {
   trackerUrls?: string[];
   /** Limits for the page's downloads. */
   downloads?: DownloadManagerOptions;
+  /**
+   * Keep the limits set on the page in the state folder and set them again
+   * at start. @default {true}
+   */
+  keepLimits?: boolean;
+  /** Limits the command line set: they win over the saved ones. @default {[]} */
+  fixedLimits?: (keyof PeerLimits)[];
 }
 
 /** A running web page. */
@@ -131,12 +149,21 @@ interface SeedView {
   /** Whether the page may delete it (only files in the download folder). */
   deletable: boolean;
   upBytesPerSecond: number;
+  /** The peers it is being sent to lately (who downloads from us). */
+  peerList: SeedPeerView[];
 }
 
-/** Largest rate limit the page accepts: 100 GB/s. */
-const MAX_RATE = 100e9;
-/** Most upload slots the page accepts. */
-const MAX_SLOTS = 64;
+/** A peer we upload a seeded file to, as the page shows it. */
+interface SeedPeerView {
+  /** "host:port". */
+  address: string;
+  /** Its program: "Shoal", or a BitTorrent client's own name (cleaned, bounded). */
+  client: string;
+  /** "Shoal" or "BitTorrent". */
+  dialect: "Shoal" | "BitTorrent";
+  /** Bytes per second sent to it lately. */
+  upBytesPerSecond: number;
+}
 
 interface HashingView {
   key: string;
@@ -219,41 +246,23 @@ async function readJson(request: Request): Promise<Record<string, unknown>> {
   return value as Record<string, unknown>;
 }
 
-function readLimits(body: Record<string, unknown>): Partial<PeerLimits> {
-  const rate = (name: string): number | null | undefined => {
-    const value = body[name];
-    if (value === undefined) return undefined;
-    if (value === null || value === 0) return null;
-    if (
-      typeof value !== "number" || !Number.isFinite(value) || value < 1024 ||
-      value > MAX_RATE
-    ) {
-      throw new HttpError(
-        400,
-        "Cannot set the limit: give a rate of at least 1 kB/s, or none",
-      );
-    }
-    return Math.floor(value);
+/** The page's totals: over all runs, and the ratio (null before any download). */
+function totalsView(totals: Totals): Snapshot["totals"] {
+  return {
+    ...totals,
+    ratio: totals.downloadedBytes > 0
+      ? totals.uploadedBytes / totals.downloadedBytes
+      : null,
   };
-  const limits: Partial<PeerLimits> = {};
-  const up = rate("maxUploadBytesPerSecond");
-  if (up !== undefined) limits.maxUploadBytesPerSecond = up;
-  const down = rate("maxDownloadBytesPerSecond");
-  if (down !== undefined) limits.maxDownloadBytesPerSecond = down;
-  const slots = body.uploadSlots;
-  if (slots !== undefined) {
-    if (
-      typeof slots !== "number" || !Number.isInteger(slots) || slots < 1 ||
-      slots > MAX_SLOTS
-    ) {
-      throw new HttpError(
-        400,
-        `Cannot set the upload slots: give a whole number from 1 to ${MAX_SLOTS}`,
-      );
-    }
-    limits.uploadSlots = slots;
+}
+
+function readLimits(body: Record<string, unknown>): Partial<PeerLimits> {
+  try {
+    return parseLimits(body);
+  } catch (error) {
+    if (error instanceof LimitsError) throw new HttpError(400, error.message);
+    throw error;
   }
-  return limits;
 }
 
 async function loadStatic(): Promise<
@@ -320,8 +329,9 @@ export async function startWebUi(
   function seedView(file: SharedFile): SeedView {
     const path = resolve(file.path);
     const complete = file.have.complete;
+    const peers = node.uploadPeers(file.idHex);
     let up = 0;
-    for (const rate of node.uploadRates(file.idHex).values()) up += rate;
+    for (const peer of peers) up += peer.bytesPerSecond;
     return {
       id: file.idHex,
       name: file.manifest.name,
@@ -340,6 +350,15 @@ export async function startWebUi(
       deletable: complete && inside(outDir, path) &&
         !inside(node.stateDir, path),
       upBytesPerSecond: Math.round(up),
+      peerList: peers.map((peer): SeedPeerView => ({
+        // A leecher that serves nothing has no port to name.
+        address: peer.address.endsWith(":0")
+          ? peer.address.slice(0, -2)
+          : peer.address,
+        client: peer.client,
+        dialect: peer.dialect === "bittorrent" ? "BitTorrent" : "Shoal",
+        upBytesPerSecond: Math.round(peer.bytesPerSecond),
+      })).sort((a, b) => b.upBytesPerSecond - a.upBytesPerSecond),
     };
   }
 
@@ -389,13 +408,7 @@ export async function startWebUi(
         tracker: options.trackerLabel ?? "",
         dhtPort: node.dht?.status.port ?? 0,
       },
-      totals: {
-        uploadedBytes: node.uploadedBytes,
-        downloadedBytes: node.downloadedBytes,
-        ratio: node.downloadedBytes > 0
-          ? node.uploadedBytes / node.downloadedBytes
-          : null,
-      },
+      totals: totalsView(node.totals),
       limits: node.limits,
       seeds: node.library.list().map(seedView).sort((a, b) =>
         a.name.localeCompare(b.name)
@@ -435,6 +448,20 @@ export async function startWebUi(
   const keepalive = setInterval(() => {
     for (const client of [...clients]) send(client, ": keepalive\n\n");
   }, EVENT_KEEPALIVE_MS);
+  // Uploading changes the seeds' rates, peers and the totals: while bytes go
+  // out, and a little after, the page hears of it every second.
+  let lastUploaded = node.uploadedBytes;
+  let quietLooks = UPLOAD_QUIET_LOOKS;
+  const uploadWatch = setInterval(() => {
+    if (clients.size === 0) return;
+    const uploaded = node.uploadedBytes;
+    if (uploaded !== lastUploaded) {
+      lastUploaded = uploaded;
+      quietLooks = 0;
+    } else if (quietLooks >= UPLOAD_QUIET_LOOKS) return;
+    else quietLooks++;
+    changed();
+  }, UPLOAD_WATCH_MS);
 
   function events(): Response {
     let self: ReadableStreamDefaultController<Uint8Array> | null = null;
@@ -658,6 +685,9 @@ export async function startWebUi(
     }
     if (method === "POST" && path === "/api/settings") {
       node.setLimits(readLimits(await readJson(request)));
+      if (options.keepLimits !== false) {
+        await saveLimits(node.stateDir, node.limits);
+      }
       changed();
       return json(node.limits);
     }
@@ -734,6 +764,12 @@ export async function startWebUi(
     }
   }
 
+  // What the page set before this restart, unless the command line says otherwise.
+  if (options.keepLimits !== false) {
+    const saved = await loadSavedLimits(node.stateDir);
+    for (const key of options.fixedLimits ?? []) delete saved[key];
+    node.setLimits(saved);
+  }
   const server = Deno.serve({
     hostname,
     port: options.port ?? 8080,
@@ -757,6 +793,7 @@ export async function startWebUi(
   const onAbort = () => {
     clearTimeout(flushTimer);
     clearInterval(keepalive);
+    clearInterval(uploadWatch);
     unsubscribeLibrary();
     unsubscribeManager();
     for (const client of clients) {

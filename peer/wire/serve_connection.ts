@@ -32,6 +32,10 @@ import { SendBuffers } from "./send_buffers.ts";
 import { isConnectionError } from "./conn_errors.ts";
 import { stillMatches } from "./still_matches.ts";
 import { handshakeTimeoutMs, idleTimeoutMs } from "./timeouts.ts";
+import {
+  type PeerDialect,
+  SHOAL_CLIENT,
+} from "@shoal/protocol/worker_messages";
 
 export { HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS } from "./timeouts.ts";
 
@@ -41,6 +45,17 @@ const HAVE_BATCH_MS = 20;
 const hashedOnRead = new GcSchedule();
 /** Most GETs a peer may have queued on one connection. */
 export const MAX_QUEUED_GETS = 64;
+/** A peer's program and protocol, as a peer list shows them. */
+export interface PeerClient {
+  /** Its program, safe to show. */
+  client: string;
+  /** The protocol it speaks. */
+  dialect: PeerDialect;
+}
+
+/** What every peer that speaks Shoal's own protocol is. */
+const SHOAL_PEER: PeerClient = { client: SHOAL_CLIENT, dialect: "shoal" };
+
 /** Options for {@linkcode serveConnection}. */
 export interface ServeConnectionOptions {
   /** The files we share. */
@@ -58,13 +73,15 @@ export interface ServeConnectionOptions {
   handshakeTimeoutMs?: number;
   /**
    * Called with the bytes of each chunk sent, the file, the peer's key
-   * ("host:port" of its server) and the peer id it gave in its handshake (hex).
+   * ("host:port" of its server), the peer id it gave in its handshake (hex)
+   * and the program it runs, for the page.
    */
   onUpload?: (
     bytes: number,
     fileId: Uint8Array,
     peerKey: string,
     peerId: string,
+    client: PeerClient,
   ) => void;
   /** Called when a peer is dropped for breaking the protocol. */
   onMisbehaviour?: (reason: string) => void;
@@ -230,7 +247,13 @@ export async function serveConnection(
       }
       if (holder) holder.sentBytes += length;
       if (slotId) options.slots?.served(slotId);
-      options.onUpload?.(length, current.id, holder?.key ?? "", remotePeerId);
+      options.onUpload?.(
+        length,
+        current.id,
+        holder?.key ?? "",
+        remotePeerId,
+        SHOAL_PEER,
+      );
     }
   };
 

@@ -21,6 +21,11 @@ import {
 import { createMessage, ErrorCode, toHex } from "@shoal/protocol";
 import { RateMeter } from "../download/rate_meter.ts";
 import type { BanList } from "../swarm/ban_list.ts";
+import type { PeerClient } from "./serve_connection.ts";
+import {
+  type PeerDialect,
+  SHOAL_CLIENT,
+} from "@shoal/protocol/worker_messages";
 
 export { MAX_CONNECTIONS_PER_ADDRESS };
 
@@ -59,6 +64,18 @@ function listenAll(hostname: string, port: number): Deno.TcpListener[] {
     v6.close();
     throw error;
   }
+}
+
+/** A peer this server sent some of a file to lately. */
+export interface UploadPeer {
+  /** Its key: "host:port" of its server. */
+  address: string;
+  /** Bytes per second sent to it lately. */
+  bytesPerSecond: number;
+  /** Its program, safe to show. */
+  client: string;
+  /** The protocol it speaks. */
+  dialect: PeerDialect;
 }
 
 /** Options for {@linkcode PeerServer.listen}. */
@@ -119,6 +136,8 @@ export class PeerServer {
   #uploadedBytes = 0;
   /** Recent bytes sent, by "hex file id peer key" (at most MAX_RATE_METERS). */
   readonly #uploadRates = new Map<string, RateMeter>();
+  /** The program of each peer in #uploadRates, by the same key. */
+  readonly #uploadClients = new Map<string, PeerClient>();
   /** Peer ids sent at least one chunk (bounded: a count for people). */
   readonly #uploadedTo = new Set<string>();
   #closed = false;
@@ -183,19 +202,44 @@ export class PeerServer {
    * @returns bytes per second, by peer
    */
   uploadRates(fileIdHex: string): Map<string, number> {
-    const now = performance.now();
     const rates = new Map<string, number>();
+    for (const peer of this.uploadPeers(fileIdHex)) {
+      rates.set(peer.address, peer.bytesPerSecond);
+    }
+    return rates;
+  }
+
+  /**
+   * The peers sent some of one file lately, with their programs and rates.
+   *
+   * @param fileIdHex the file
+   * @returns one entry per peer key ("host:port" of its server)
+   */
+  uploadPeers(fileIdHex: string): UploadPeer[] {
+    const now = performance.now();
+    const peers: UploadPeer[] = [];
     for (const [key, meter] of this.#uploadRates) {
       const bytes = meter.bytes(now);
       if (bytes === 0) {
-        this.#uploadRates.delete(key);
+        this.#forgetRate(key);
         continue;
       }
       const space = key.indexOf(" ");
       if (key.slice(0, space) !== fileIdHex) continue;
-      rates.set(key.slice(space + 1), (bytes * 1000) / UPLOAD_RATE_WINDOW_MS);
+      const client = this.#uploadClients.get(key);
+      peers.push({
+        address: key.slice(space + 1),
+        bytesPerSecond: (bytes * 1000) / UPLOAD_RATE_WINDOW_MS,
+        client: client?.client ?? SHOAL_CLIENT,
+        dialect: client?.dialect ?? "shoal",
+      });
     }
-    return rates;
+    return peers;
+  }
+
+  #forgetRate(key: string): void {
+    this.#uploadRates.delete(key);
+    this.#uploadClients.delete(key);
   }
 
   /**
@@ -259,7 +303,7 @@ export class PeerServer {
           ...(this.#options.idleTimeoutMs !== undefined
             ? { idleTimeoutMs: this.#options.idleTimeoutMs }
             : {}),
-          onUpload: (bytes, fileId, peerKey, peerId) => {
+          onUpload: (bytes, fileId, peerKey, peerId, client) => {
             this.#uploadedBytes += bytes;
             if (this.#uploadedTo.size < MAX_COUNTED_PEERS) {
               this.#uploadedTo.add(peerId);
@@ -270,7 +314,7 @@ export class PeerServer {
               // Nobody reads the rates (no web page): drop the quiet ones.
               const now = performance.now();
               for (const [old, quiet] of this.#uploadRates) {
-                if (quiet.bytes(now) === 0) this.#uploadRates.delete(old);
+                if (quiet.bytes(now) === 0) this.#forgetRate(old);
               }
               if (this.#uploadRates.size >= MAX_RATE_METERS) return;
             }
@@ -279,6 +323,7 @@ export class PeerServer {
               this.#uploadRates.set(key, meter);
             }
             meter.add(performance.now(), bytes);
+            this.#uploadClients.set(key, client);
           },
           onMisbehaviour: (reason) =>
             this.#options.onMisbehaviour?.(

@@ -17,6 +17,7 @@
  */
 import {
   BT_INFOHASH_BYTES,
+  btClientName,
   type BtFrame,
   BtFrameDecoder,
   type BtMessage,
@@ -99,6 +100,10 @@ export class BtLink implements PeerLink {
   /** Chunks written and not reported yet (one event per few, as Shoal links). */
   #oks: number[] = [];
   #okTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The peer's id from its handshake, for its program's name. */
+  #peerId: Uint8Array | null = null;
+  /** The `v` of its extension handshake. */
+  #version: string | null = null;
 
   /**
    * @param connId the scheduler's id for this connection
@@ -331,6 +336,7 @@ export class BtLink implements PeerLink {
       return this.#misbehave("answered with a handshake for another file");
     }
     this.#fast = frame.fast;
+    this.#peerId = frame.peerId;
     this.#state = "bitfield";
     this.#decoder.expectPieces(this.#manifest.chunkCount);
     const out: BtMessage[] = [];
@@ -360,6 +366,8 @@ export class BtLink implements PeerLink {
       type: "connected",
       connId: this.connId,
       bitfield: bits.slice(),
+      client: btClientName(this.#peerId, this.#version),
+      dialect: "bittorrent",
     });
     // It chokes us until it unchokes: nothing is asked of it before.
     this.#host.post({ type: "choke", connId: this.connId, choked: true });
@@ -445,6 +453,15 @@ export class BtLink implements PeerLink {
           const handshake = decodeExtendedHandshake(message.payload);
           if (handshake.requestQueue !== null) {
             this.#blocks.setMaxRequests(handshake.requestQueue);
+          }
+          this.#version = handshake.client;
+          // Before the bitfield, the name goes with "connected".
+          if (this.#state === "ready" && handshake.client !== null) {
+            this.#host.post({
+              type: "peer_client",
+              connId: this.connId,
+              client: btClientName(this.#peerId, handshake.client),
+            });
           }
         }
         return;

@@ -85,6 +85,8 @@ Deno.test("--out that is a file, a folder given to --seed, and an unknown option
     folder.stderr,
     /it is a folder, and Shoal shares single files for now; seed the files in it one by one/,
   );
+  // The error is all it says: no "stopped; uploaded 0 B" line after it.
+  assert.equal(folder.stdout, "");
 
   const unknown = await peer(["--seeed", file]);
   assert.equal(unknown.code, 2);
@@ -112,4 +114,24 @@ Deno.test("a seeder says what it uploaded and to how many peers, in human units,
   assert.equal(code, 0);
   const last = seeder.lines.at(-1)!;
   assert.match(last, /^stopped; uploaded \d+(\.\d)? MB to 1 peer$/);
+});
+
+Deno.test("a seeder says what it uploaded while it runs, every --report-every seconds", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const source = join(dir.path, "show.mkv");
+  await h.makeFile(source, 1_200_000, 6);
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
+    "--report-every",
+    "1",
+  ]);
+  try {
+    const got = await h.getFile(tracker, "show.mkv", join(dir.path, "d"));
+    assert.equal(got.code, 0, got.stderr);
+    // Still seeding: the line comes from the timer, not from the stop.
+    const line = await seeder.waitFor(/^uploaded .*$/, 10_000);
+    assert.match(line[0], /^uploaded \d+(\.\d)? MB to 1 peer$/);
+  } finally {
+    assert.equal(await seeder.stop(), 0);
+  }
 });

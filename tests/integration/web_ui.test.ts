@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { startLtLeecher, startLtSeeder } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAS_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -938,6 +940,10 @@ Deno.test({
       const tokenInfo = await Deno.stat(join(dirB.path, ".shoal", "web-token"));
       assert.equal(tokenInfo.mode! & 0o777, 0o600);
       await page.locator("#connection.live").waitFor();
+      // The limits set on the page came back with the peer.
+      await page.locator("#limits-now", {
+        hasText: "download 2.0 MB/s, 3 upload slots",
+      }).waitFor();
       const done = page.locator('.dl[data-state="done"]', { hasText: name });
       await done.waitFor({ timeout: 60_000 });
       await h.assertFileHash(join(dirB.path, name), sourceHash);
@@ -986,6 +992,164 @@ Deno.test({
       await browser?.close();
       if (b) await stopPeer(b);
       await seeder.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "web page: the peer list names each peer's program and protocol, a libtorrent seeder beside a Shoal one",
+  ignore: !HAS_CHROMIUM,
+  async fn(t) {
+    if (!(await hasLibtorrent(t.name))) return;
+    await using tracker = await h.startTracker();
+    await using dir = await h.tempDir();
+    await using dirB = await h.tempDir();
+    const name = "mixed-peers.bin";
+    const file = join(dir.path, name);
+    // 16 pieces of 512 KiB, each seeder at 400 kB/s: about 10 s to watch.
+    await h.makeFile(file, 16 * 512 * 1024, 31);
+    const torrentPath = join(dir.path, `${name}.torrent`);
+    const made = await h.runToExit(LT_PYTHON, [
+      ltFixture("lt_make_torrent.py"),
+      String(512 * 1024),
+      file,
+      torrentPath,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const torrent = parseTorrent(await Deno.readFile(torrentPath));
+    const lt = await startLtSeeder(torrentPath, dir.path, 400_000);
+    const shoal = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
+      "--max-upload",
+      "400k",
+    ]).catch(async (error) => {
+      await lt.stop();
+      throw error;
+    });
+    // libtorrent is listed as any peer is: the leecher finds out it speaks BitTorrent.
+    h.listOnTracker(tracker, lt.port, {
+      id: torrent.id,
+      name,
+      size: torrent.manifest.size,
+      chunkCount: torrent.manifest.chunkCount,
+    });
+    let b: UiPeer | null = null;
+    let browser: Browser | null = null;
+    try {
+      b = await startUiPeer(tracker, dirB.path, { giveUpAfterS: 30 });
+      browser = await launchChromium();
+      const context = await browser.newContext({
+        viewport: { width: 1100, height: 820 },
+      });
+      context.setDefaultTimeout(WAIT_MS);
+      const page = await context.newPage();
+      await page.goto(b.url);
+      await page.locator("#connection.live").waitFor();
+      await page.locator("#download-name").fill(toHex(torrent.id));
+      await page.getByRole("button", { name: "Start Download" }).click();
+      const card = page.locator(".dl", { hasText: name });
+      await card.locator(".peer-count", { hasText: /^2 peers$/ }).waitFor();
+      await card.locator(".dl-peers summary").click();
+      const rows = card.locator(".dl-peers tbody tr");
+      const ltRow = rows.filter({ hasText: `:${lt.port}` });
+      const shoalRow = rows.filter({ hasText: `:${shoal.port}` });
+      // libtorrent tells its name ("libtorrent/2.0.8.0") in its BEP 10 handshake.
+      await ltRow.locator(".client", { hasText: /^libtorrent\/\d/ }).waitFor();
+      await ltRow.locator(".dialect", { hasText: /^BitTorrent$/ }).waitFor();
+      assert.equal(await shoalRow.locator(".client").textContent(), "Shoal");
+      assert.equal(await shoalRow.locator(".dialect").textContent(), "Shoal");
+      await screenshot(page, "peers");
+      // 390 px wide: the client stays, nothing scrolls sideways.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(300);
+      const width = await page.evaluate<number>(
+        "document.documentElement.scrollWidth",
+      );
+      assert.ok(width <= 390, `the page is ${width} px wide at 390 px`);
+      assert.ok(
+        await ltRow.locator(".client").isVisible(),
+      );
+      await card.getByRole("button", { name: "Pause" }).click();
+      await card.and(page.locator('[data-state="paused"]')).waitFor();
+      await context.close();
+    } finally {
+      await browser?.close();
+      if (b) await stopPeer(b);
+      await shoal.stop();
+      await lt.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "web page: a seeded file lists who downloads it, a libtorrent leecher and a Shoal one, by program and protocol",
+  ignore: !HAS_CHROMIUM,
+  async fn(t) {
+    if (!(await hasLibtorrent(t.name))) return;
+    await using tracker = await h.startTracker();
+    await using dir = await h.tempDir();
+    const name = "given-away.bin";
+    const file = join(dir.path, name);
+    await h.makeFile(file, 4_000_000, 32);
+    // 250 kB/s for both leechers together: about 16 s to watch, one
+    // leecher or both at a time (the test ends once both were seen). Much
+    // slower, a Shoal leecher waits too long for a whole 512 KiB chunk.
+    const seeder = await startUiPeer(tracker, join(dir.path, "s"), {
+      // Both leechers come from 127.0.0.1, libtorrent with retries too.
+      args: [
+        "--seed",
+        file,
+        "--max-upload",
+        "250k",
+        "--max-conns-per-ip",
+        "64",
+      ],
+    });
+    let browser: Browser | null = null;
+    let lt: h.RunningProcess | null = null;
+    let shoal: h.RunningProcess | null = null;
+    try {
+      const port = Number(
+        (await seeder.waitFor(/^serving peers on port (\d+)/))[1],
+      );
+      const magnet = seeder.lines.find((l) => l.startsWith("magnet:"))!;
+      shoal = h.spawnLeecher(tracker, name, join(dir.path, "shoal"), 60);
+      lt = startLtLeecher(magnet, join(dir.path, "lt"), port, 60);
+      browser = await launchChromium();
+      const context = await browser.newContext({
+        viewport: { width: 1100, height: 820 },
+      });
+      context.setDefaultTimeout(WAIT_MS);
+      const page = await context.newPage();
+      await page.goto(seeder.url);
+      await page.locator("#connection.live").waitFor();
+      const peers = page.locator("#seeds tr.seed-peers");
+      await peers.locator("summary", { hasText: /^Uploading to \d+ peers?$/ })
+        .click();
+      const rows = peers.locator("tbody tr");
+      const ltRow = rows.filter({
+        has: page.locator(".client", { hasText: /^libtorrent\/\d/ }),
+      });
+      await ltRow.locator(".dialect", { hasText: /^BitTorrent$/ }).waitFor();
+      const shoalRow = rows.filter({
+        has: page.locator(".client", { hasText: /^Shoal$/ }),
+      });
+      await shoalRow.locator(".dialect", { hasText: /^Shoal$/ }).waitFor();
+      await screenshot(page, "seed-peers");
+      await context.close();
+    } catch (error) {
+      // What the leechers said, to tell a slow machine from a bug.
+      throw new Error(
+        `${error instanceof Error ? error.message : error}\nlibtorrent:\n${
+          lt?.lines.join("\n")
+        }\nShoal leecher:\n${shoal?.lines.join("\n")}`,
+      );
+    } finally {
+      await browser?.close();
+      await lt?.kill();
+      await shoal?.kill();
+      await stopPeer(seeder);
     }
   },
 });

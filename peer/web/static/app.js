@@ -322,13 +322,37 @@ function speedGraph(history) {
   );
 }
 
+/**
+ * Opens `details` as it last was and remembers each change in `open`. The
+ * click is noted at once: the live updates may replace the element before
+ * its "toggle" event comes.
+ */
+function keepOpen(details, open, key) {
+  details.open = open.has(key);
+  const note = (isOpen) => {
+    if (isOpen) open.add(key);
+    else open.delete(key);
+  };
+  details.querySelector("summary").addEventListener(
+    "click",
+    () => note(!details.open),
+  );
+  details.addEventListener("toggle", () => note(details.open));
+}
+
 function peerTable(record) {
   const rows = record.peerList.map((peer) =>
     el(
       "tr",
       {},
-      el("td", { class: "mono", text: peer.address, title: peer.address }),
-      el("td", { text: peer.client }),
+      // The address, and under it the peer's program.
+      el(
+        "td",
+        { class: "peer" },
+        el("div", { class: "mono", text: peer.address, title: peer.address }),
+        el("div", { class: "client", text: peer.client, title: peer.client }),
+      ),
+      el("td", { class: "dialect", text: peer.dialect }),
       el("td", { class: "num", text: formatRate(peer.downBytesPerSecond) }),
       el("td", { class: "num", text: formatRate(peer.upBytesPerSecond) }),
       el("td", { class: "num", text: `${Math.floor(peer.percent)} %` }),
@@ -343,8 +367,8 @@ function peerTable(record) {
       el(
         "tr",
         {},
-        el("th", { text: "Address" }),
-        el("th", { text: "Client" }),
+        el("th", { text: "Peer and client" }),
+        el("th", { text: "Protocol" }),
         el("th", { class: "num", text: "Down" }),
         el("th", { class: "num", text: "Up" }),
         el("th", { class: "num", text: "Has" }),
@@ -465,11 +489,7 @@ function renderDownload(record) {
       el("summary", { text: `Peers (${record.peerList.length})` }),
       peerTable(record),
     );
-    details.open = openPeers.has(record.key);
-    details.addEventListener("toggle", () => {
-      if (details.open) openPeers.add(record.key);
-      else openPeers.delete(record.key);
-    });
+    keepOpen(details, openPeers, record.key);
     card.append(details);
   }
   const actions = el("div", { class: "dl-actions" });
@@ -716,6 +736,56 @@ function placeRows(body, rows) {
   });
 }
 
+/** Seeds whose list of peers is open (kept across updates). */
+const openSeedPeers = new Set();
+
+/** The peers a seed is being sent to: address over client, protocol, rate. */
+function seedPeersRow(file) {
+  const rows = file.peerList.map((peer) =>
+    el(
+      "tr",
+      {},
+      el(
+        "td",
+        { class: "peer" },
+        el("div", { class: "mono", text: peer.address, title: peer.address }),
+        el("div", { class: "client", text: peer.client, title: peer.client }),
+      ),
+      el("td", { class: "dialect", text: peer.dialect }),
+      el("td", { class: "num", text: formatRate(peer.upBytesPerSecond) }),
+    )
+  );
+  const details = el(
+    "details",
+    { class: "dl-peers" },
+    el("summary", {
+      text: `Uploading to ${plural(file.peerList.length, "peer")}`,
+    }),
+    el(
+      "table",
+      { class: "files peers seed-peers" },
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", { text: "Peer and client" }),
+          el("th", { text: "Protocol" }),
+          el("th", { class: "num", text: "Up" }),
+        ),
+      ),
+      el("tbody", {}, ...rows),
+    ),
+  );
+  keepOpen(details, openSeedPeers, file.id);
+  return el(
+    "tr",
+    { class: "seed-peers", "data-id": file.id },
+    el("td", { colspan: "3" }, details),
+  );
+}
+
 function renderSeeds(state) {
   const body = $("seeds");
   const next = new Map();
@@ -737,6 +807,16 @@ function renderSeeds(state) {
       );
       next.set(`share ${file.id}`, share);
       rows.push(share.row);
+      share.row.classList.toggle("has-peers", file.peerList.length > 0);
+    }
+    if (file.peerList.length > 0) {
+      const peers = keptRow(
+        `peers ${file.id}`,
+        JSON.stringify([file.peerList, openSeedPeers.has(file.id)]),
+        () => seedPeersRow(file),
+      );
+      next.set(`peers ${file.id}`, peers);
+      rows.push(peers.row);
     }
   }
   keptRows = next;

@@ -359,3 +359,29 @@ Deno.test("Scheduler gives up once nothing was gained for the whole patience", (
     ready: 1,
   }]);
 });
+
+Deno.test("Scheduler.peerList() names each peer's program and protocol, and a name told after the handshake replaces the first", () => {
+  const { scheduler } = setup({ chunkCount: 8, peers: 2, pipelineDepth: 1 });
+  const [a, b] = connectKnown(scheduler) as [number, number];
+  const all = bits(8, range(0, 8));
+  connect(scheduler, a, all);
+  scheduler.handle({
+    type: "connected",
+    connId: b,
+    bitfield: all,
+    client: "libtorrent 2.0.8",
+    dialect: "bittorrent",
+  });
+  const list = () =>
+    scheduler.peerList().map((p) => [p.address, p.client, p.dialect]);
+  assert.deepEqual(list(), [
+    ["127.0.0.1:7000", "Shoal", "shoal"],
+    ["127.0.0.1:7001", "libtorrent 2.0.8", "bittorrent"],
+  ]);
+  scheduler.handle({ type: "client", connId: b, client: "libtorrent/2.0.8.0" });
+  assert.deepEqual(list()[1], [
+    "127.0.0.1:7001",
+    "libtorrent/2.0.8.0",
+    "bittorrent",
+  ]);
+});
