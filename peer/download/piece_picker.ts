@@ -27,6 +27,13 @@ export const SCAN_WINDOW = 8_192;
 export interface PiecePickerOptions {
   /** Random number in [0, 1). @default {Math.random} */
   random?: () => number;
+  /**
+   * Whether two requesters are connections to the same peer (a peer may
+   * have two, one per fetch worker). The endgame never doubles a chunk onto
+   * the same peer: its one upload would send it twice for nothing.
+   * @default {no two are}
+   */
+  samePeer?: (a: number, b: number) => boolean;
 }
 
 /**
@@ -45,6 +52,7 @@ export interface PiecePickerOptions {
 export class PiecePicker {
   readonly #have: Bitfield;
   readonly #random: () => number;
+  readonly #samePeer: (a: number, b: number) => boolean;
   /** How many connected peers hold each chunk. */
   readonly #availability: Uint16Array;
   #peers = 0;
@@ -58,6 +66,7 @@ export class PiecePicker {
    * @param options randomness
    */
   constructor(have: Bitfield, options: PiecePickerOptions = {}) {
+    this.#samePeer = options.samePeer ?? (() => false);
     this.#have = have;
     this.#random = options.random ?? Math.random;
     this.#availability = new Uint16Array(have.size);
@@ -164,10 +173,17 @@ export class PiecePicker {
     for (const [index, peers] of this.#requests) {
       if (
         peers.size < ENDGAME_MAX_REQUESTERS && !peers.has(peer) &&
-        peerHas.has(index)
+        peerHas.has(index) && !this.#fromSamePeer(peers, peer)
       ) return index;
     }
     return null;
+  }
+
+  #fromSamePeer(requesters: Set<number>, peer: number): boolean {
+    for (const other of requesters) {
+      if (this.#samePeer(other, peer)) return true;
+    }
+    return false;
   }
 
   #randomCandidate(peerHas: Bitfield, end: number): number | null {

@@ -207,10 +207,14 @@ export class Scheduler {
     this.#book = options.book;
     this.#clock = options.clock;
     this.#now = options.now ?? (() => performance.now());
-    this.#picker = new PiecePicker(
-      options.have,
-      options.random ? { random: options.random } : {},
-    );
+    this.#picker = new PiecePicker(options.have, {
+      ...(options.random ? { random: options.random } : {}),
+      // Two connections to one peer (one per worker) share its one upload.
+      samePeer: (a, b) => {
+        const key = this.#connections.get(a)?.key;
+        return key !== undefined && key === this.#connections.get(b)?.key;
+      },
+    });
     this.#setBucket(options.limit ?? null);
   }
 

@@ -32,6 +32,26 @@ Deno.test("three seeders give a leecher a file that is not a multiple of the chu
   }
 });
 
+Deno.test("a lone seeder sends each chunk once: the leecher's two connections to it never both ask for one", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const source = join(dir.path, "once.bin");
+  // Six chunks: the endgame starts at once, where doubling up used to ask
+  // the seeder's second connection for every chunk again.
+  await h.makeFile(source, 6 * CHUNK - 1_000, 21);
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "seed"));
+  try {
+    const out = join(dir.path, "leech");
+    const result = await h.getFile(tracker, "once.bin", out);
+    assert.equal(result.code, 0, result.stderr);
+    await h.assertSameFile(join(out, "once.bin"), source);
+  } finally {
+    await seeder.stop();
+  }
+  // What the seeder says it uploaded (printed as it exits): the file once.
+  assert.match(seeder.lines.join("\n"), /uploaded 3\.1 MB to 1 peer\b/);
+});
+
 Deno.test("a leecher fetches chunks from several seeders at once", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();

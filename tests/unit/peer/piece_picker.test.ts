@@ -103,6 +103,21 @@ Deno.test("PiecePicker endgame doubles up on requests still out, at most twice p
   assert.ok(picker.complete);
 });
 
+Deno.test("PiecePicker endgame skips a requester that is the same peer as one already asked", () => {
+  // Connections 1 and 2 go to one peer, 3 to another.
+  const samePeer = (x: number, y: number) => x !== 3 && y !== 3;
+  const picker = new PiecePicker(bits(4, [0, 1, 2]), {
+    random: seeded(4),
+    samePeer,
+  });
+  const all = Bitfield.full(4);
+  picker.addPeer(all);
+  picker.addPeer(all);
+  picker.requested(picker.next(all, 1)!, 1);
+  assert.equal(picker.next(all, 2), null, "the same peer asked twice");
+  assert.equal(picker.next(all, 3), 3, "another peer may double up");
+});
+
 Deno.test("PiecePicker.release() makes a chunk available again", () => {
   const picker = new PiecePicker(new Bitfield(3), { random: seeded(5) });
   const all = Bitfield.full(3);

@@ -166,6 +166,29 @@ Deno.test("Scheduler doubles up on the last chunk in the endgame and cancels the
   );
 });
 
+Deno.test("Scheduler never doubles a chunk onto a second connection to the same peer in the endgame", () => {
+  // One seeder, two workers: two connections to it, as a real leecher opens.
+  const { scheduler } = setup({
+    chunkCount: 6,
+    held: 4,
+    peers: 1,
+    workers: 2,
+    pipelineDepth: 1,
+  });
+  const [a, b] = connectKnown(scheduler) as [number, number];
+  assert.notEqual(a, b);
+  const all = bits(6, range(0, 6));
+  assert.deepEqual(asked(scheduler, a, all), [0]);
+  assert.deepEqual(asked(scheduler, b, all), [1]);
+  // A is done first; chunk 1 is still out at B, which is the same peer:
+  // asking A for it too would only make that peer send it twice.
+  const afterA = received(scheduler, a, [0]);
+  assert.deepEqual(only(afterA, "get"), []);
+  const afterB = received(scheduler, b, [1]);
+  assert.deepEqual(only(afterB, "cancel"), []);
+  assert.deepEqual(afterB.at(-1), { type: "complete" });
+});
+
 Deno.test("Scheduler drops a connection that sends no chunk for the stall timeout", () => {
   const { scheduler, clock } = setup({
     chunkCount: 8,
