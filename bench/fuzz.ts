@@ -44,6 +44,7 @@ import {
   decodeBencode,
   decodeExtendedHandshake,
   decodeMetadataMessage,
+  decodePexMessage,
   dictGet,
   encodeBencode,
   encodeBep15Request,
@@ -51,6 +52,7 @@ import {
   encodeExtendedHandshake,
   encodeManifest,
   encodeMetadataMessage,
+  encodePexMessage,
   encodeTorrent,
   type ExtendedHandshake,
   fileIdOf,
@@ -64,6 +66,7 @@ import {
   magnetLink,
   type Manifest,
   MAX_DATAGRAM_BYTES,
+  MAX_PEX_PEERS,
   type Message,
   type MetadataMessage,
   parseBep15Reply,
@@ -72,6 +75,7 @@ import {
   parseManifest,
   parseMessage,
   parseTorrent,
+  type PexMessage,
   ProtocolError,
   sha256,
   toHex,
@@ -918,7 +922,24 @@ function fuzzBtExtended(
           return decoded.kind;
         },
       );
-      return metadata.startsWith("error:") ? handshake : metadata;
+      const pex = outcomeOf(
+        () => decodePexMessage(input),
+        (decoded: PexMessage) => {
+          // Up to MAX_BT_PEX_ADDED are read; the encoder writes BEP 11's 50.
+          if (
+            decoded.added.length <= MAX_PEX_PEERS &&
+            decoded.dropped.length <= MAX_PEX_PEERS
+          ) {
+            const again = decodePexMessage(encodePexMessage(decoded));
+            if (!isDeepStrictEqual(again, decoded)) {
+              throw new Error("Cannot re-encode a ut_pex message");
+            }
+          }
+          return "ut_pex";
+        },
+      );
+      if (!metadata.startsWith("error:")) return metadata;
+      return pex.startsWith("error:") ? handshake : pex;
     },
   );
 }

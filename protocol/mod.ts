@@ -20,6 +20,7 @@ export {
   ControlType,
   DataType,
   ErrorCode,
+  HeaderFlag,
   MessageType,
 } from "./vocabulary.ts";
 export {
@@ -217,6 +218,16 @@ export {
   type MetadataMessage,
   metadataPieceCount,
 } from "./bt_wire/extension.ts";
+export {
+  decodePexMessage,
+  encodePexMessage,
+  MAX_BT_PEX_ADDED,
+  PEX_FLAG_REACHABLE,
+  PEX_FLAG_SEED,
+  type PexMessage,
+  type PexPeer,
+  UT_PEX,
+} from "./bt_wire/pex.ts";
 export {
   answerHashRequest,
   blockHashesOf,
