@@ -166,6 +166,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
           startDelayMs: dhtDelayMs,
         }
         : null,
+      pex: flags.pex,
       outDir: flags.outDir,
       hostname: flags.host,
       port: flags.port,

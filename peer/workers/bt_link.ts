@@ -24,16 +24,29 @@ import {
   chunkDigest,
   chunkHash,
   decodeExtendedHandshake,
+  decodePexMessage,
   encodeBtHandshake,
   encodeBtMessage,
   encodeExtendedHandshake,
+  encodePexMessage,
   type Manifest,
+  PEX_FLAG_SEED,
   ProtocolError,
+  UT_PEX,
 } from "@shoal/protocol";
 import type {
   CloseCode,
   FetchWorkerEvent,
+  PexPeerAddress,
 } from "@shoal/protocol/worker_messages";
+import {
+  isLoopbackRemote,
+  pexCandidates,
+  PexInbox,
+} from "../discovery/pex_policy.ts";
+import { PexSender } from "../discovery/pex_sender.ts";
+import { peerKey } from "../download/peer_book.ts";
+import { btPexPeer } from "../bt/pex_peers.ts";
 import { BtBlocks } from "./bt_blocks.ts";
 import {
   CONNECT_TIMEOUT_MS,
@@ -49,6 +62,8 @@ export const KEEPALIVE_MS = 60_000;
 const READ_BYTES = 256 * 1024;
 /** The client name told in the extension handshake. */
 const CLIENT = "Shoal";
+/** The id our extension handshake gives `ut_pex` (BEP 11), when PEX is on. */
+export const BT_LINK_UT_PEX_ID = 1;
 
 /** What a BitTorrent link needs from its fetch worker. */
 export interface BtLinkHost {
@@ -58,6 +73,12 @@ export interface BtLinkHost {
   fileId: Uint8Array;
   /** Our 20-byte BitTorrent peer id. */
   peerId: Uint8Array;
+  /** The TCP port we serve on (told as `p`), or 0. */
+  listenPort: number;
+  /** Offer BEP 11 `ut_pex`. */
+  pex: boolean;
+  /** The peers we are connected to for the file (what our ut_pex tells). */
+  pexPeers: () => PexPeerAddress[];
   /** Sends an event to the main thread. */
   post(event: FetchWorkerEvent): void;
   /** Writes a checked chunk at its offset; resolves once written and reported. */
@@ -101,6 +122,10 @@ export class BtLink {
   #whole: { index: number; bytes: Uint8Array; buffer: Uint8Array }[] = [];
   /** Why the peer broke the rules, found while decoding. */
   #problem: string | null = null;
+  #remoteHost = "";
+  #remotePort = 0;
+  readonly #pexInbox = new PexInbox();
+  #pexSender: PexSender | null = null;
 
   /**
    * @param connId the scheduler's id for this connection
@@ -132,6 +157,8 @@ export class BtLink {
    * @param port its TCP port
    */
   async run(hostname: string, port: number): Promise<void> {
+    this.#remoteHost = hostname;
+    this.#remotePort = port;
     let conn: Deno.TcpConn;
     try {
       conn = await withTimeout(
@@ -217,6 +244,7 @@ export class BtLink {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#handshakeTimer);
+    this.#pexSender?.stop();
     for (const piece of this.#whole) this.#blocks.release(piece.buffer);
     this.#whole = [];
     try {
@@ -297,9 +325,12 @@ export class BtLink {
         kind: "extended",
         id: 0,
         payload: encodeExtendedHandshake({
-          extensions: new Map(),
+          extensions: new Map(
+            this.#host.pex ? [[UT_PEX, BT_LINK_UT_PEX_ID]] : [],
+          ),
           client: CLIENT,
-          port: null,
+          // Where we listen, so the peer can tell others about us (ut_pex).
+          port: this.#host.listenPort > 0 ? this.#host.listenPort : null,
           requestQueue: null,
           metadataSize: null,
         }),
@@ -403,6 +434,9 @@ export class BtLink {
           if (handshake.requestQueue !== null) {
             this.#blocks.setMaxRequests(handshake.requestQueue);
           }
+          this.#startPex(handshake.extensions.get(UT_PEX) ?? 0);
+        } else if (message.id === BT_LINK_UT_PEX_ID && this.#host.pex) {
+          this.#onPex(message.payload);
         }
         return;
       case "hash_request":
@@ -414,6 +448,46 @@ export class BtLink {
         // not ask for, a late bitfield, unknown ids (bounded by the decoder):
         // nothing to do.
         return;
+    }
+  }
+
+  /** Tells the peer who else we are connected to, once a minute (when it speaks ut_pex). */
+  #startPex(theirId: number): void {
+    if (!this.#host.pex || theirId === 0 || this.#pexSender) return;
+    this.#pexSender = new PexSender({
+      selfKey: peerKey({ host: this.#remoteHost, port: this.#remotePort }),
+      peers: () => this.#host.pexPeers(),
+      send: ({ added, dropped }) => {
+        if (this.#closed) return;
+        this.#send({
+          kind: "extended",
+          id: theirId,
+          payload: encodePexMessage({
+            added: added.map((peer) => ({
+              host: peer.host,
+              port: peer.port,
+              flags: peer.complete ? PEX_FLAG_SEED : 0,
+            })),
+            dropped: dropped.map((peer) => ({ ...peer, flags: 0 })),
+          }),
+        });
+      },
+    });
+    this.#pexSender.start();
+  }
+
+  /** A ut_pex message: its checked peers become candidates. */
+  #onPex(payload: Uint8Array): void {
+    const message = decodePexMessage(payload);
+    if (!this.#pexInbox.accept(Date.now())) {
+      return this.#misbehave("sent ut_pex too often");
+    }
+    const peers = pexCandidates(
+      message.added.map(btPexPeer),
+      isLoopbackRemote(this.#remoteHost),
+    );
+    if (peers.length > 0) {
+      this.#host.post({ type: "pex", connId: this.connId, peers });
     }
   }
 

@@ -17,6 +17,7 @@ import {
   chunkLength,
   createMessage,
   ErrorCode,
+  type ListedPeer,
   type Manifest,
   type Message,
   parseManifest,
@@ -27,7 +28,15 @@ import {
   type FetchWorkerCommand,
   type FetchWorkerEvent,
   isFetchWorkerCommand,
+  type PexPeerAddress,
 } from "@shoal/protocol/worker_messages";
+import {
+  isLoopbackRemote,
+  pexCandidates,
+  PexInbox,
+} from "../discovery/pex_policy.ts";
+import { PexSender } from "../discovery/pex_sender.ts";
+import { peerKey } from "../download/peer_book.ts";
 import { FrameReader } from "../wire/frame_reader.ts";
 import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
 import { GcSchedule } from "../gc_schedule.ts";
@@ -64,6 +73,10 @@ interface Download {
   fileId: Uint8Array;
   peerId: Uint8Array;
   listenPort: number;
+  /** Offer PEX on our connections. */
+  pex: boolean;
+  /** The peers this peer is connected to for the file (PEX tells them). */
+  pexPeers: PexPeerAddress[];
   file: Deno.FsFile;
   writes: Promise<void>;
   /** Bytes written since the last flush to disk was started. */
@@ -114,6 +127,10 @@ interface Link {
   /** Chunks checked and written, not yet reported. */
   oks: number[];
   okTimer: ReturnType<typeof setTimeout> | undefined;
+  /** PEX we send the peer (when both sides offered it). */
+  pexSender: PexSender | null;
+  /** PEX the peer sent us, counted. */
+  pexInbox: PexInbox;
 }
 
 let download: Download | null = null;
@@ -165,6 +182,8 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
         fileId: command.fileId,
         peerId: command.peerId,
         listenPort: command.listenPort,
+        pex: command.pex,
+        pexPeers: [],
         file,
         writes: Promise.resolve(),
         unflushedBytes: 0,
@@ -173,6 +192,9 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       watchdog = setInterval(checkTimeouts, 1_000);
       return;
     }
+    case "pex_peers":
+      if (download) download.pexPeers = command.peers;
+      return;
     case "connect":
       if (command.protocol === "bittorrent") {
         await connectBt(command.connId, command.host, command.port);
@@ -277,6 +299,8 @@ async function connect(
     haves: [],
     oks: [],
     okTimer: undefined,
+    pexSender: null,
+    pexInbox: new PexInbox(),
   };
   links.set(connId, link);
   let conn: Deno.TcpConn;
@@ -345,6 +369,7 @@ async function readLoop(
         }
         onHandshake();
         link.ready = true;
+        if (d.pex && handshake.peerPex) startPex(link, d);
         post({
           type: "connected",
           connId: link.connId,
@@ -460,9 +485,43 @@ async function onMessage(
     case "interested":
     case "not_interested":
       return null;
+    case "pex": {
+      // Sent only to a connection whose HANDSHAKE offered PEX.
+      if (!d.pex) return "sent PEX, which we did not offer";
+      if (!link.pexInbox.accept(Date.now())) return "sent PEX too often";
+      const peers = pexCandidates(message.added, isLoopbackRemote(link.host));
+      if (peers.length > 0) post({ type: "pex", connId: link.connId, peers });
+      return null;
+    }
     default:
       return `sent an unexpected ${message.kind}`;
   }
+}
+
+/** Tells the peer, once a minute, who else we are connected to. */
+function startPex(link: Link, d: Download): void {
+  link.pexSender = new PexSender({
+    selfKey: peerKey(link),
+    peers: () => d.pexPeers,
+    send: ({ added, dropped }) => {
+      void send(link, {
+        kind: "pex",
+        txid: 0,
+        added: added.map(listedPeer),
+        dropped: dropped.map(listedPeer),
+      });
+    },
+  });
+  link.pexSender.start();
+}
+
+function listedPeer(peer: PexPeerAddress): ListedPeer {
+  return {
+    host: peer.host,
+    port: peer.port,
+    complete: peer.complete === true,
+    ...(peer.bittorrent ? { bittorrent: true } : {}),
+  };
 }
 
 function writeChunk(
@@ -580,6 +639,9 @@ async function connectBt(
     manifest: d.manifest,
     fileId: d.fileId,
     peerId: btPeerId,
+    listenPort: d.listenPort,
+    pex: d.pex,
+    pexPeers: () => d.pexPeers,
     post,
     write: (index, bytes, id) => writeChunk(d, index, bytes, id),
     closed: (id) => btLinks.delete(id),
@@ -628,6 +690,7 @@ function closeLink(connId: number, reason: string, code: CloseCode): void {
   // Chunks already on disk are reported before the close, so none is fetched again.
   flushOks(link);
   link.closed = true;
+  link.pexSender?.stop();
   links.delete(connId);
   try {
     link.conn?.close();
