@@ -1,0 +1,82 @@
+/**
+ * Shoal's BEP 11 `ut_pex` as libtorrent reads it: a libtorrent leecher
+ * given only a Shoal seeder's address connects to a Shoal peer that only
+ * the seeder's ut_pex named. Skipped with a note when python3-libtorrent
+ * is missing.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as h from "../_helpers/mod.ts";
+import { startLtLeecher } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent } from "../_helpers/libtorrent.ts";
+
+const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent ut_pex test");
+
+/** 16 pieces: 4 s at the seeder's 2 MB/s cap, time for a PEX message or two. */
+const SIZE = 16 * 512 * 1024 + 99;
+
+/**
+ * The magnet link a seeder prints on the line after "seeding NAME ...",
+ * without its trackers: libtorrent must hear of no peer but the seeder.
+ */
+function magnetOf(lines: string[], name: string): string {
+  const at = lines.findIndex((line) => line.startsWith(`seeding ${name} `));
+  assert.ok(at >= 0, lines.join("\n"));
+  return lines[at + 1]!.replace(/&tr=[^&]*/g, "");
+}
+
+Deno.test({
+  name:
+    "libtorrent reads a Shoal seeder's ut_pex and connects to the peer it names",
+  ignore: !HAS_LIBTORRENT,
+  async fn() {
+    await using dir = await h.tempDir();
+    await using tracker = await h.startTracker();
+    const file = join(dir.path, "ltpex.bin");
+    await h.makeFile(file, SIZE, 11);
+    const seeder = await h.startSeeder(tracker, [file], join(dir.path, "a"), [
+      "--host",
+      "127.0.0.1",
+      "--max-upload",
+      "2M",
+    ]);
+    // A Shoal leecher connected to the seeder while it downloads slowly;
+    // it serves what it has (BitTorrent too) on its own port. Its own PEX
+    // is off: it must not hear of libtorrent and connect to it first.
+    const middle = h.spawnPeer(tracker, [
+      "--get",
+      "ltpex.bin",
+      "--out",
+      join(dir.path, "middle"),
+      "--host",
+      "127.0.0.1",
+      "--json",
+      "--max-download",
+      "256K",
+      "--no-pex",
+    ]);
+    try {
+      const serving = await middle.waitFor(/"type":"serving".*"port":(\d+)/);
+      const middlePort = Number(serving[1]);
+      await middle.waitFor(/"type":"progress".*"chunksDone":[1-9]/, 30_000);
+      // libtorrent is told of the seeder only (no tracker, no DHT).
+      const lt = await startLtLeecher(
+        magnetOf(seeder.lines, "ltpex.bin"),
+        join(dir.path, "lt"),
+        seeder.port,
+        30,
+      ).done(45_000);
+      assert.equal(lt.code, 0, `${lt.stdout}\n${lt.stderr}`);
+      await h.assertSameFile(join(dir.path, "lt", "ltpex.bin"), file);
+      // Its "link" lines name every peer it was connected to.
+      assert.match(
+        lt.stdout,
+        new RegExp(`^link 127\\.0\\.0\\.1:${middlePort} `, "m"),
+        lt.stdout,
+      );
+    } finally {
+      await middle.stop();
+      await seeder.stop();
+    }
+  },
+});
