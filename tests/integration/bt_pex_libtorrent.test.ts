@@ -1,14 +1,16 @@
 /**
- * Shoal's BEP 11 `ut_pex` as libtorrent reads it: a libtorrent leecher
- * given only a Shoal seeder's address connects to a Shoal peer that only
- * the seeder's ut_pex named. Skipped with a note when python3-libtorrent
- * is missing.
+ * BEP 11 `ut_pex` between Shoal and libtorrent, both ways: a libtorrent
+ * leecher given only a Shoal seeder's address connects to a Shoal peer
+ * that only the seeder's ut_pex named; a Shoal leecher given only a
+ * libtorrent seeder connects to a libtorrent peer that only the seeder's
+ * ut_pex named. Skipped with a note when python3-libtorrent is missing.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { parseTorrent } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { startLtLeecher } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent } from "../_helpers/libtorrent.ts";
+import { startLtLeecher, startLtSeeder } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
 
 const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent ut_pex test");
 
@@ -76,6 +78,66 @@ Deno.test({
       );
     } finally {
       await middle.stop();
+      await seeder.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a Shoal leecher reads a libtorrent seeder's ut_pex and connects to the peer it names",
+  ignore: !HAS_LIBTORRENT,
+  async fn() {
+    await using dir = await h.tempDir();
+    await using tracker = await h.startTracker();
+    const file = join(dir.path, "ltseed.bin");
+    await h.makeFile(file, SIZE, 12);
+    const torrentPath = join(dir.path, "ltseed.bin.torrent");
+    const made = await h.runToExit(LT_PYTHON, [
+      ltFixture("lt_make_torrent.py"),
+      String(512 * 1024),
+      file,
+      torrentPath,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    // 1 MB/s for everyone together: both leechers are still at it when
+    // the seeder's first ut_pex comes (it sends one a minute).
+    const seeder = await startLtSeeder(torrentPath, dir.path, 1_000_000);
+    const torrent = parseTorrent(await Deno.readFile(torrentPath));
+    // The tracker knows the libtorrent seeder only.
+    h.listOnTracker(tracker, seeder.port, {
+      id: torrent.id,
+      name: torrent.manifest.name,
+      size: torrent.manifest.size,
+      chunkCount: torrent.manifest.chunkCount,
+    });
+    // A libtorrent leecher connected to the seeder (no tracker, no DHT):
+    // the seeder's ut_pex is the only way to hear of it.
+    const other = startLtLeecher(
+      torrentPath,
+      join(dir.path, "lt"),
+      seeder.port,
+    );
+    const shoal = h.spawnLeecher(
+      tracker,
+      torrentPath,
+      join(dir.path, "out"),
+      30,
+      [
+        "--json",
+      ],
+    );
+    try {
+      const seen = await shoal.waitFor(
+        new RegExp(
+          `"type":"progress".*"peerList":\\[.*"address":"127\\.0\\.0\\.1:(?!${seeder.port}")\\d+"`,
+        ),
+        20_000,
+      );
+      assert.ok(seen[0]);
+    } finally {
+      await shoal.stop();
+      await other.stop();
       await seeder.stop();
     }
   },
