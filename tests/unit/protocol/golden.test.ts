@@ -200,12 +200,19 @@ Deno.test("encodeManifest() writes the golden bytes of manifest_hello.hex", () =
   assert.deepStrictEqual(built.id, p.fileIdOf(golden));
 });
 
-Deno.test("docs/PROTOCOL.md shows the golden CONNECT and COOKIE bytes", () => {
+Deno.test("docs/PROTOCOL.md shows the golden CONNECT, COOKIE, PEX and PEX-flagged HANDSHAKE bytes", () => {
   // The worked example in the spec must stay in step with the fixtures.
   const doc = Deno.readTextFileSync(
     new URL("../../../docs/PROTOCOL.md", import.meta.url),
   ).replace(/\s+/g, "").toLowerCase();
-  for (const fixture of ["connect.hex", "cookie.hex"]) {
+  for (
+    const fixture of [
+      "connect.hex",
+      "cookie.hex",
+      "pex.hex",
+      "handshake_pex.hex",
+    ]
+  ) {
     assert.ok(
       doc.includes(p.toHex(readHexFixture(fixture))),
       `docs/PROTOCOL.md does not show ${fixture}`,
