@@ -11,7 +11,10 @@
 import net from "node:net";
 import {
   Bitfield,
+  BtFrameDecoder,
   createMessage,
+  encodeBtHandshake,
+  encodeBtMessage,
   ErrorCode,
   type FileAnnouncement,
   FrameDecoder,
@@ -701,6 +704,104 @@ export class IdleConnections extends BaseAttack {
   }
 }
 
+/**
+ * 9 over BitTorrent: 20 BitTorrent connections from 4 addresses that
+ * handshake, say INTERESTED, never request, and say INTERESTED again every
+ * second (which, before issue 21's BitTorrent rules, kept a slot as a
+ * request does).
+ */
+export class IdleBtConnections extends BaseAttack {
+  readonly key = "9bt";
+  readonly label = "9: 20 idle BitTorrent connections on the seeder";
+  #file: TargetFile | null = null;
+  #conns: IdleConn[] = [];
+  #unchokes = 0;
+  #chokes = 0;
+  #opened = 0;
+
+  prepare(_trackerPort: number, file: TargetFile): Promise<void> {
+    this.#file = file;
+    return Promise.resolve();
+  }
+
+  #connect(i: number, port: number): IdleConn {
+    const socket = net.connect({
+      host: "127.0.0.1",
+      port,
+      localAddress: `127.0.0.${2 + (i % 4)}`,
+    });
+    const conn: IdleConn = { socket, closed: false, accepted: false };
+    const decoder = new BtFrameDecoder();
+    this.#opened++;
+    socket.on("connect", () => {
+      socket.write(encodeBtHandshake({
+        infoHash: this.#file!.id.slice(0, 20),
+        peerId: new TextEncoder().encode(
+          `-AT0001-idle${String(i).padStart(8, "0")}`,
+        ),
+        extended: false,
+        fast: true,
+      }));
+      socket.write(encodeBtMessage({ kind: "interested" }));
+    });
+    socket.on("data", (data: Uint8Array) => {
+      try {
+        decoder.push(new Uint8Array(data), (frame) => {
+          if (frame.kind === "have_all") conn.accepted = true;
+          if (frame.kind === "unchoke") this.#unchokes++;
+          if (frame.kind === "choke") this.#chokes++;
+        });
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on("close", () => (conn.closed = true));
+    socket.on("error", () => (conn.closed = true));
+    return conn;
+  }
+
+  override start(seederPort: number): Promise<void> {
+    this.#conns = Array.from(
+      { length: 20 },
+      (_, i) => this.#connect(i, seederPort),
+    );
+    let ticks = 0;
+    this.loops.push(everyTick(this.abort.signal, () => {
+      ticks++;
+      // Every second: a closed connection comes back, and each open one
+      // says INTERESTED again.
+      if (ticks % 50 === 0) {
+        for (const [i, conn] of this.#conns.entries()) {
+          if (conn.closed) this.#conns[i] = this.#connect(i, seederPort);
+          else conn.socket.write(encodeBtMessage({ kind: "interested" }));
+        }
+      }
+      return Promise.resolve();
+    }));
+    // Past the slots' grace (2 s) and idle (5 s) times, so the slots are
+    // wherever the rules leave them when the leecher comes.
+    return this.#accepted().then(() => sleep(6_000));
+  }
+
+  /** Waits (at most 10 s) until the seeder has accepted all 20. */
+  async #accepted(): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      if (this.#conns.every((conn) => conn.accepted)) return;
+      await sleep(100);
+    }
+  }
+
+  protected override closeMore(): Promise<void> {
+    for (const conn of this.#conns) conn.socket.destroy();
+    return Promise.resolve();
+  }
+
+  summary(): string {
+    const open = this.#conns.filter((conn) => !conn.closed).length;
+    return `${open} of 20 open at the end, ${this.#opened} opened, ${this.#unchokes} UNCHOKE, ${this.#chokes} CHOKE`;
+  }
+}
+
 /** Every attack, in the issue's order. */
 export function allAttacks(): Attack[] {
   return [
@@ -709,5 +810,6 @@ export function allAttacks(): Attack[] {
     new EmptyPeers(),
     new DeafListeners(),
     new IdleConnections(),
+    new IdleBtConnections(),
   ];
 }

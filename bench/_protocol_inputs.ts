@@ -31,12 +31,15 @@ import {
   decodeBencode,
   encodeBencode,
   encodeBep15Request,
+  encodeFolderManifest,
   encodeManifest,
   encodeTorrent,
   fastRequestKind,
   FILE_ID_BYTES,
   type FileAnnouncement,
   type FileSummary,
+  type FolderFile,
+  type FolderManifest,
   HASH_BYTES,
   HEADER_BYTES,
   isSafeFileName,
@@ -945,6 +948,81 @@ export const manifestArb: fc.Arbitrary<Manifest> = record({
 export const manifestBytesArb: fc.Arbitrary<Uint8Array> = manifestArb.map(
   encodeManifest,
 );
+
+/**
+ * A valid folder manifest: up to 12 files under nested folders (folder
+ * names start with "d", file names with "f", so none is both; paths are
+ * unique ignoring case), empty, one-piece and multi-piece files, random
+ * piece hashes whose roots follow from them.
+ */
+export const folderManifestArb: fc.Arbitrary<FolderManifest> = record({
+  name: safeNameArb,
+  chunkSizeLog2: fc.integer({
+    min: Math.log2(MIN_CHUNK_BYTES),
+    max: Math.log2(MIN_CHUNK_BYTES) + 3,
+  }),
+  files: fc.uniqueArray(
+    fc.tuple(
+      fc.array(fc.constantFrom("d", "dB", "dé", "d日本"), { maxLength: 3 }),
+      fc.constantFrom("f", "f.txt", "F2", "fé 🐟"),
+      fc.integer({ min: 0, max: 5 }),
+      fc.nat(),
+    ),
+    {
+      minLength: 1,
+      maxLength: 12,
+      selector: ([dirs, leaf]) => [...dirs, leaf].join("/").toLowerCase(),
+    },
+  ),
+  seed: fc.integer(),
+}).map(({ name, chunkSizeLog2, files, seed }): FolderManifest => {
+  const chunkSize = 2 ** chunkSizeLog2;
+  const rng = new Rng(seed);
+  const built = files.map(([dirs, leaf, chunkCount, tail]): FolderFile => {
+    const length = chunkCount === 0
+      ? 0
+      : (chunkCount - 1) * chunkSize + 1 + (tail % chunkSize);
+    const chunkHashes = rng.bytes(chunkCount * HASH_BYTES);
+    const layer: Uint8Array[] = [];
+    for (let at = 0; at < chunkHashes.byteLength; at += HASH_BYTES) {
+      layer.push(chunkHashes.subarray(at, at + HASH_BYTES));
+    }
+    const piecesRoot = chunkCount === 0
+      ? null
+      : chunkCount === 1
+      ? chunkHashes.slice()
+      : piecesRootFromLayer(layer, pieceLeafCount(length, chunkSize));
+    return {
+      path: [...dirs, leaf],
+      length,
+      piecesRoot,
+      firstChunk: 0,
+      chunkCount,
+      chunkHashes,
+    };
+  });
+  // BEP 52 order: depth first, each folder's names in byte order.
+  const key = (file: FolderFile) =>
+    file.path.map((part) => bkey(new TextEncoder().encode(part)) + "\u0000")
+      .join("");
+  built.sort((a, b) => key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  let chunk = 0;
+  for (const file of built) {
+    file.firstChunk = chunk;
+    chunk += file.chunkCount;
+  }
+  return {
+    name,
+    chunkSize,
+    files: built,
+    size: built.reduce((sum, file) => sum + file.length, 0),
+    chunkCount: chunk,
+  };
+});
+
+/** Encoded valid folder manifests. */
+export const folderManifestBytesArb: fc.Arbitrary<Uint8Array> =
+  folderManifestArb.map(encodeFolderManifest);
 
 /** Tracker URLs as a .torrent or magnet link carries them. */
 export const trackerUrlsArb: fc.Arbitrary<string[]> = fc.array(

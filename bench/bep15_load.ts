@@ -28,6 +28,15 @@ import {
   fromHex,
   parseBep15Reply,
 } from "@shoal/protocol";
+import {
+  quantile,
+  runPool,
+  sourceHost,
+  statusKiB,
+  sweepTimeouts,
+  txidCounter,
+  type Waiting,
+} from "./_udp_load.ts";
 
 /** Peers per source address: the Shoal tracker's cap (tracker/registry/quotas.ts). */
 const PEERS_PER_IP = 64;
@@ -75,11 +84,6 @@ interface Source {
   peers: number[];
 }
 
-interface Pending {
-  sentMs: number;
-  resolve: (reply: Uint8Array | null) => void;
-}
-
 const USAGE =
   `Usage: deno run --allow-all bench/bep15_load.ts --target HOST:PORT --hashes FILE [options]
 
@@ -95,31 +99,6 @@ Options:
   --concurrency N     announces in flight (default 32)
   --timeout-ms N      an announce with no answer this long is lost (default 1000)
   --help              print this help and exit`;
-
-function statusKiB(pid: number | null, key: string): number | null {
-  if (pid === null) return null;
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = text.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-function sourceHost(i: number): string {
-  const n = Math.floor(i / 254) * 256 + (i % 254) + 1;
-  return `127.78.${n >> 8}.${n & 255}`;
-}
-
-function quantile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(
-    sorted.length - 1,
-    Math.max(0, Math.ceil(p * sorted.length) - 1),
-  );
-  return Math.round(sorted[i]! * 1000) / 1000;
-}
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -175,12 +154,12 @@ async function main(args: string[]): Promise<number> {
 
   // ---- sockets and replies --------------------------------------------------
   const sources: Source[] = [];
-  const pending = new Map<number, Pending>();
+  const pending = new Map<number, Waiting<Uint8Array>>();
   const loops: Promise<void>[] = [];
   for (let i = 0; i < ipCount; i++) {
     const socket = Deno.listenDatagram({
       transport: "udp",
-      hostname: sourceHost(i),
+      hostname: sourceHost("127.78", i),
       port: 0,
     });
     sources.push({ socket, connectionId: 0n, peers: [] });
@@ -209,23 +188,8 @@ async function main(args: string[]): Promise<number> {
   for (let p = 0; p < peerCount; p++) sources[p % ipCount]!.peers.push(p);
 
   let timeouts = 0;
-  const sweeper = setInterval(() => {
-    const oldest = performance.now() - timeoutMs;
-    for (const [txid, waiting] of pending) {
-      if (waiting.sentMs < oldest) {
-        pending.delete(txid);
-        timeouts++;
-        waiting.resolve(null);
-      }
-    }
-  }, 25);
-
-  let nextTxid = 1;
-  const txid = () => {
-    const t = nextTxid;
-    nextTxid = nextTxid >= 0xffff_fff0 ? 1 : nextTxid + 1;
-    return t;
-  };
+  const sweeper = sweepTimeouts(pending, timeoutMs, () => timeouts++);
+  const txid = txidCounter();
 
   function send(source: Source, bytes: Uint8Array, id: number) {
     return new Promise<Uint8Array | null>((resolve) => {
@@ -256,23 +220,6 @@ async function main(args: string[]): Promise<number> {
     });
   }
 
-  async function pool(
-    count: number,
-    job: (i: number) => Promise<boolean>,
-  ): Promise<{ ok: number; failed: number }> {
-    let next = 0;
-    let ok = 0;
-    let failed = 0;
-    const worker = async () => {
-      while (next < count) {
-        if (await job(next++)) ok++;
-        else failed++;
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    return { ok, failed };
-  }
-
   const failures: Record<string, number> = {};
   const fail = (what: string) => {
     failures[what] = (failures[what] ?? 0) + 1;
@@ -284,7 +231,7 @@ async function main(args: string[]): Promise<number> {
 
   // ---- phase 1: connection ids, then every peer announces "started" ---------
   const start = performance.now();
-  await pool(ipCount, async (i) => {
+  await runPool(ipCount, concurrency, async (i) => {
     const source = sources[i]!;
     for (let t = 0; t < MAX_TRIES; t++) {
       const id = txid();
@@ -301,7 +248,7 @@ async function main(args: string[]): Promise<number> {
     }
     return fail("connect: no answer");
   });
-  const announced = await pool(peerCount, async (p) => {
+  const announced = await runPool(peerCount, concurrency, async (p) => {
     const source = sources[p % ipCount]!;
     for (let t = 0; t < MAX_TRIES; t++) {
       const id = txid();
@@ -365,7 +312,7 @@ async function main(args: string[]): Promise<number> {
     // a full tracker.
     const check = Deno.listenDatagram({
       transport: "udp",
-      hostname: sourceHost(0),
+      hostname: sourceHost("127.78", 0),
       port: 0,
     });
     const timer = setTimeout(() => {

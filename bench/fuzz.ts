@@ -1,7 +1,8 @@
 /**
  * Long fuzzing of the decoders of untrusted bytes: `parseMessage` on
  * datagram-sized inputs, `FrameDecoder` on byte streams, the BEP 52
- * manifest (`parseManifest`, `fileIdOf`), `.torrent` files (`parseTorrent`)
+ * manifest (`parseManifest`, `fileIdOf`), folder manifests and their file
+ * trees (`parseFolderManifest`), `.torrent` files (`parseTorrent`)
  * and magnet links (`parseMagnet`), the download path's pull-based
  * `FrameReader` (peer/wire/frame_reader.ts) on streams cut into random
  * reads, `decodeResume` (peer/storage/resume.ts) on damaged resume files,
@@ -11,7 +12,10 @@
  * `parseMessage`, the whole tracker handler, `decodeBencode`
  * (re-encoding what it accepts must give back the same bytes) and BEP 15
  * requests (`parseBep15Request`, checked against the tracker's in-place
- * check and re-encoded to the same bytes). Each parser
+ * check and re-encoded to the same bytes), and the MSE/PE handshake a
+ * BitTorrent client opens with (`MseResponder`, on real handshakes cut,
+ * flipped and padded, and on noise; every input costs two 768-bit modular
+ * powers, so it gets a tenth of `--iterations`, at least 100). Each parser
  * gets `--iterations` random and mutated inputs (random bytes, byte and
  * structure-aware mutations of valid encodings, valid headers with random
  * bodies), built by the same generators as the unit tests
@@ -50,6 +54,7 @@ import {
   encodeBep15Request,
   encodeBtMessage,
   encodeExtendedHandshake,
+  encodeFolderManifest,
   encodeManifest,
   encodeMetadataMessage,
   encodePexMessage,
@@ -58,6 +63,7 @@ import {
   fileIdOf,
   fileMerkle,
   FileMerkleTree,
+  type FolderManifest,
   FrameDecoder,
   type FrameDecoderOptions,
   hashRequestPiece,
@@ -66,11 +72,17 @@ import {
   magnetLink,
   type Manifest,
   MAX_DATAGRAM_BYTES,
+  MAX_MSE_HANDSHAKE_BYTES,
+  MAX_MSE_PAD_BYTES,
   MAX_PEX_PEERS,
   type Message,
   type MetadataMessage,
+  MSE_KEY_BYTES,
+  MseResponder,
+  type MseStep,
   parseBep15Reply,
   parseBep15Request,
+  parseFolderManifest,
   parseMagnet,
   parseManifest,
   parseMessage,
@@ -82,6 +94,7 @@ import {
   type Torrent,
   verifyHashes,
 } from "@shoal/protocol";
+import { MseInitiator } from "./_mse_initiator.ts";
 import {
   bencodeBytesArb,
   bencodeNoise,
@@ -89,6 +102,7 @@ import {
   bep15Outcome,
   datagramArb,
   fastPathOutcome,
+  folderManifestBytesArb,
   headerWithRandomBody,
   magnetArb,
   magnetNoise,
@@ -568,6 +582,41 @@ function fuzzManifests(
           : manifest.chunkCount === 1
           ? "manifest (one chunk)"
           : "manifest";
+      }),
+  );
+}
+
+/**
+ * `parseFolderManifest` (and `decodeFileTree` in it): what it accepts
+ * encodes again to a manifest that parses to the same thing, and
+ * `parseManifest` agrees: it takes the same bytes when they hold one file,
+ * and names them a folder otherwise.
+ */
+function fuzzFolderManifests(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): ParserReport {
+  const rng = new Rng(seed ^ 0x464f_4c44);
+  return fuzzEach(
+    newReport("parseFolderManifest"),
+    iterations,
+    () => bencodedInput(rng, corpus),
+    (input) =>
+      outcomeOf(() => parseFolderManifest(input), (folder: FolderManifest) => {
+        const again = parseFolderManifest(encodeFolderManifest(folder));
+        if (!isDeepStrictEqual(again, folder)) {
+          throw new Error("Cannot re-encode an accepted folder manifest");
+        }
+        const single = folder.files.length === 1 &&
+          folder.files[0]!.path.length === 1;
+        const asFile = outcomeOf(() => parseManifest(input), () => "file");
+        if (asFile !== (single ? "file" : "error:folder")) {
+          throw new Error(
+            `parseManifest says ${asFile} of a folder of ${folder.files.length} files`,
+          );
+        }
+        return single ? "one file" : "folder";
       }),
   );
 }
@@ -1056,6 +1105,10 @@ export async function runFuzz(
     seed,
     numRuns: CORPUS_SIZE / 4,
   });
+  const folders = fc.sample(folderManifestBytesArb, {
+    seed,
+    numRuns: CORPUS_SIZE / 4,
+  });
   const bencodes = fc.sample(bencodeBytesArb, {
     seed,
     numRuns: CORPUS_SIZE / 4,
@@ -1080,6 +1133,7 @@ export async function runFuzz(
       () => fuzzDatagrams(iterations, seed, datagrams),
       () => fuzzFrames(iterations, seed, datagrams),
       () => fuzzManifests(iterations, seed, manifests),
+      () => fuzzFolderManifests(iterations, seed, [...folders, ...manifests]),
       () => fuzzFileIds(iterations, seed, [...manifests, ...torrents]),
       () => fuzzTorrents(iterations, seed, torrents),
       () => fuzzMagnets(iterations, seed, magnets),
@@ -1092,6 +1146,7 @@ export async function runFuzz(
       () => fuzzBtExtended(iterations, seed, btExtended),
       () => fuzzBtHashes(iterations, seed),
       () => fuzzBep15(iterations, seed, bep15, datagrams),
+      () => fuzzMse(mseIterations(iterations), seed),
     ]
   ) {
     const report = await run();
@@ -1099,6 +1154,123 @@ export async function runFuzz(
     reports.push(report);
   }
   return reports;
+}
+
+/** MSE inputs for `iterations`: each costs two modular powers (0.3 ms to 3 ms on a busy machine). */
+export function mseIterations(iterations: number): number {
+  return Math.min(iterations, Math.max(100, Math.ceil(iterations / 10)));
+}
+
+/**
+ * `MseResponder` (protocol/bt_wire/mse.ts) on what a BitTorrent client
+ * could open with: real handshakes (for one of two torrents) with bytes
+ * flipped, cut, inserted or dropped, PadA or PadC past their bounds, noise
+ * after a real key, and random bytes, each fed in random-sized reads. The
+ * responder's private key is fixed, so a handshake made once stays valid
+ * for every fresh responder. Each step must be one it documents, its
+ * bytes within bounds; a "done" hands on an infohash it serves.
+ */
+function fuzzMse(iterations: number, seed: number): ParserReport {
+  const rng = new Rng(seed ^ 0x4d53_4550);
+  const report = newReport("MseResponder (handshakes)");
+  const served = [
+    Uint8Array.from({ length: 20 }, (_, i) => i + 1),
+    Uint8Array.from({ length: 20 }, (_, i) => 200 - i),
+  ];
+  const fixedKey = (bytes: Uint8Array) => {
+    for (let i = 0; i < bytes.byteLength; i++) bytes[i] = (i * 37 + 11) & 0xff;
+    return bytes;
+  };
+  const responder = () =>
+    new MseResponder({ infoHashes: () => served, random: fixedKey });
+  // A few real handshakes: step 1, and step 3 once B's key is known.
+  const real = Array.from({ length: 6 }, (_, k) => {
+    const a = new MseInitiator(served[k % 2]!);
+    const padA = new Uint8Array(rng.int(MAX_MSE_PAD_BYTES + 1));
+    const step1 = a.step1(padA);
+    const first = responder().push(step1);
+    if (first.kind !== "send") throw new Error(`MSE step 2: ${first.kind}`);
+    a.takeYb(first.bytes);
+    const ia = new Uint8Array(rng.int(100));
+    const padC = new Uint8Array(rng.int(MAX_MSE_PAD_BYTES + 1));
+    return { step1, step3: a.step3(ia, { padC }) };
+  });
+  const noise = (n: number) =>
+    Uint8Array.from({ length: n }, () => rng.int(256));
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const { step1, step3 } = rng.pick(real);
+    const roll = rng.int(100);
+    const input = roll < 40
+      ? concat2(step1, mutate(rng, step3))
+      : roll < 55
+      ? mutate(rng, concat2(step1, step3))
+      : roll < 65
+      ? concat2(step1.subarray(0, MSE_KEY_BYTES), noise(rng.int(1200)))
+      : roll < 75
+      ? concat2(step1, step3).subarray(0, rng.int(step1.byteLength + 200))
+      : roll < 90
+      ? noise(rng.int(rng.chance(0.5) ? 200 : MAX_MSE_HANDSHAKE_BYTES + 50))
+      : concat2(step1, step3);
+    report.inputs++;
+    report.bytes += input.byteLength;
+    const r = responder();
+    let label = "more (cut short)";
+    try {
+      let at = 0;
+      while (at < input.byteLength) {
+        const next = at + 1 + rng.int(rng.chance(0.5) ? 64 : 1500);
+        const step = r.push(input.subarray(at, next));
+        at = next;
+        const problem = mseStepProblem(step, served);
+        if (problem) throw new Error(problem);
+        if (step.kind === "done" || step.kind === "decline") {
+          label = step.kind;
+          break;
+        }
+        if (step.kind === "fail") {
+          label = `fail: ${step.reason.replace(/\d+/g, "N")}`;
+          break;
+        }
+      }
+      count(report.outcomes, label);
+    } catch (error) {
+      escaped(report, i, input, error);
+    }
+  }
+  report.elapsedMs = performance.now() - start;
+  return report;
+}
+
+/** What is wrong with a step the responder returned, or null. */
+function mseStepProblem(
+  step: MseStep,
+  served: readonly Uint8Array[],
+): string | null {
+  switch (step.kind) {
+    case "more":
+    case "fail":
+    case "decline":
+      return null;
+    case "send":
+      return step.bytes.byteLength >= MSE_KEY_BYTES &&
+          step.bytes.byteLength <= MSE_KEY_BYTES + MAX_MSE_PAD_BYTES
+        ? null
+        : `MSE step 2 of ${step.bytes.byteLength} bytes`;
+    case "done":
+      return served.some((hash) => bytesEqual(hash, step.infoHash))
+        ? null
+        : "MSE done for a torrent not served";
+    default:
+      return `unknown MSE step ${(step as { kind: string }).kind}`;
+  }
+}
+
+function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
 }
 
 function formatReport(report: ParserReport): string {

@@ -79,7 +79,7 @@ Options:
                         chunk hashes against plain SHA-256; about 40 s)
   --no-attack           skip the under-attack table (64 MiB quiet and beside
                         each attack of issue 21, 3 runs; about 2 minutes)
-  --attack-only LIST    under attack: only these attacks (5,6,7,8,9) besides quiet
+  --attack-only LIST    under attack: only these attacks (5,6,7,8,9,9bt) besides quiet
   --no-bt               skip BitTorrent interop (bench/bt_swarm.ts: a libtorrent
                         leecher from 3 Shoal and from 3 libtorrent seeders, a
                         Shoal leecher from the 3 libtorrent seeders; v2 torrent;

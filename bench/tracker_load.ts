@@ -40,6 +40,15 @@ import {
   parseMessage,
   PEER_ID_BYTES,
 } from "@shoal/protocol";
+import {
+  quantile,
+  runPool,
+  sourceHost,
+  statusKiB,
+  sweepTimeouts,
+  txidCounter,
+  type Waiting,
+} from "./_udp_load.ts";
 
 /** The tracker's cap of peers per source IP (tracker/registry/quotas.ts). */
 const PEERS_PER_IP = 64;
@@ -70,10 +79,8 @@ type Reply =
 /** Replies decoded in full: cookies and errors, whose fields are read. */
 const DECODED_KINDS = new Set<string>(["cookie", "error"]);
 
-interface Pending {
-  sentMs: number;
+interface Pending extends Waiting<Reply> {
   kind: Message["kind"];
-  resolve: (reply: Reply | null) => void;
 }
 
 /** What the generator prints. */
@@ -138,36 +145,6 @@ Options:
   --warmup N            stateless datagrams sent before registering, so the
                         memory per peer leaves out one-time costs (default 100000)
   --help                print this help and exit`;
-
-function statusKiB(pid: number | null, key: string): number | null {
-  if (pid === null) return null;
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = text.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-function sourceHost(i: number): string {
-  // Skip .0 and .255 host bytes; 127.77.0.0/16 holds 65,000 sources.
-  const n = Math.floor(i / 254) * 256 + (i % 254) + 1;
-  return `127.77.${n >> 8}.${n & 255}`;
-}
-
-function sorted(values: Float64Array, n: number): Float64Array {
-  return values.slice(0, n).sort();
-}
-
-function q(sortedValues: Float64Array, p: number): number {
-  if (sortedValues.length === 0) return NaN;
-  const i = Math.min(
-    sortedValues.length - 1,
-    Math.max(0, Math.ceil(p * sortedValues.length) - 1),
-  );
-  return Math.round(sortedValues[i]! * 1000) / 1000;
-}
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -237,11 +214,10 @@ async function main(args: string[]): Promise<number> {
   // ---- sockets ------------------------------------------------------------
   const sources: Source[] = [];
   const pending = new Map<number, Pending>();
-  let nextTxid = 1;
   const receiveLoops: Promise<void>[] = [];
   const replyKinds: Record<string, number> = {};
   for (let i = 0; i < ipCount; i++) {
-    const host = sourceHost(i);
+    const host = sourceHost("127.77", i);
     const socket = Deno.listenDatagram({
       transport: "udp",
       hostname: host,
@@ -282,18 +258,8 @@ async function main(args: string[]): Promise<number> {
   }
   for (let p = 0; p < peerCount; p++) sources[p % ipCount]!.peers.push(p);
 
-  // Timeouts: one sweep timer, not one timer per datagram.
   let timeouts = 0;
-  const sweeper = setInterval(() => {
-    const oldest = performance.now() - timeoutMs;
-    for (const [txid, waiting] of pending) {
-      if (waiting.sentMs < oldest) {
-        pending.delete(txid);
-        timeouts++;
-        waiting.resolve(null);
-      }
-    }
-  }, 25);
+  const sweeper = sweepTimeouts(pending, timeoutMs, () => timeouts++);
 
   function send(source: Source, message: Message): Promise<Reply | null> {
     return new Promise((resolve) => {
@@ -308,30 +274,7 @@ async function main(args: string[]): Promise<number> {
     });
   }
 
-  const txid = () => {
-    const t = nextTxid;
-    nextTxid = nextTxid >= 0xffff_fff0 ? 1 : nextTxid + 1;
-    return t;
-  };
-
-  /** Runs `jobs` with at most `concurrency` at once; each job retries. */
-  async function pool(
-    count: number,
-    job: (i: number) => Promise<boolean>,
-  ): Promise<{ ok: number; failed: number }> {
-    let next = 0;
-    let ok = 0;
-    let failed = 0;
-    const worker = async () => {
-      while (next < count) {
-        const i = next++;
-        if (await job(i)) ok++;
-        else failed++;
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    return { ok, failed };
-  }
+  const txid = txidCounter();
 
   const failures: Record<string, number> = {};
   const fail = (what: string) => {
@@ -341,7 +284,7 @@ async function main(args: string[]): Promise<number> {
 
   // ---- phase 1: cookies and registrations ----------------------------------
   const registerStart = performance.now();
-  const connects = await pool(ipCount, async (i) => {
+  const connects = await runPool(ipCount, concurrency, async (i) => {
     const source = sources[i]!;
     for (let t = 0; t < MAX_TRIES; t++) {
       const reply = await send(source, { kind: "connect", txid: txid() });
@@ -361,7 +304,7 @@ async function main(args: string[]): Promise<number> {
   randomFillSync(strangerIds);
   const stranger = (i: number, bytes: number) =>
     strangerIds.subarray((i % 1024) * bytes, (i % 1024 + 1) * bytes);
-  await pool(warmupCount, async (i) => {
+  await runPool(warmupCount, concurrency, async (i) => {
     const source = sources[i % ipCount]!;
     await send(
       source,
@@ -387,7 +330,7 @@ async function main(args: string[]): Promise<number> {
   const rssBeforeKiB = statusKiB(pid, "VmRSS");
 
   const registersStart = performance.now();
-  const registers = await pool(peerCount, async (p) => {
+  const registers = await runPool(peerCount, concurrency, async (p) => {
     const source = sources[p % ipCount]!;
     const f = p % fileCount;
     for (let t = 0; t < MAX_TRIES; t++) {
@@ -473,7 +416,7 @@ async function main(args: string[]): Promise<number> {
   for (const source of sources) source.socket.close();
   await Promise.all(receiveLoops);
 
-  const lat = sorted(latencies, samples);
+  const lat = latencies.slice(0, samples).sort();
   const report: LoadReport = {
     mode: echo ? "echo" : "tracker",
     peers: peerCount,
@@ -492,11 +435,11 @@ async function main(args: string[]): Promise<number> {
       answers,
       answersPerSecond: Math.round(answers / loadSeconds),
       timeouts: timeouts - timeoutsBefore,
-      p50Ms: q(lat, 0.5),
-      p90Ms: q(lat, 0.9),
-      p99Ms: q(lat, 0.99),
-      p999Ms: q(lat, 0.999),
-      maxMs: q(lat, 1),
+      p50Ms: quantile(lat, 0.5),
+      p90Ms: quantile(lat, 0.9),
+      p99Ms: quantile(lat, 0.99),
+      p999Ms: quantile(lat, 0.999),
+      maxMs: quantile(lat, 1),
       replies: replyKinds,
     },
     target: {

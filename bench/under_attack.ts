@@ -40,7 +40,7 @@ Options:
   --size SIZE     file size (default 64M)
   --runs N        rounds through the rows, one download per row each; the
                   table shows each row's median (default 3)
-  --only LIST     rows besides quiet: 5,6,7,8,9 (default all; "quiet" allowed)
+  --only LIST     rows besides quiet: 5,6,7,8,9,9bt (default all; "quiet" allowed)
   --timeout S     stop a download after S seconds (default 120)
   --leecher-log-level LEVEL  the leechers' --log-level (their logs and the
                   others' are in DIR/logs, kept with --keep or --dir)

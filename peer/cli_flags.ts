@@ -23,7 +23,7 @@ export const PEER_USAGE = `Usage:
   shoal peer --tracker HOST:PORT --get NAME|ID [--out downloads] [--no-seed]
   shoal peer --get FILE.torrent|MAGNET [--out downloads] [--no-seed]
   shoal peer --seed FILE [--dht-bootstrap HOST:PORT]  (no tracker: the DHT only)
-  shoal peer --make-torrent FILE [--tracker HOST:PORT] [--torrent-out PATH]
+  shoal peer --make-torrent FILE|DIR [--tracker HOST:PORT] [--torrent-out PATH]
   shoal peer --tracker HOST:PORT --list [QUERY] [--json]
   shoal peer --tracker HOST:PORT --ui [--ui-port 8080] [--out downloads]
 (in the clone, "deno task peer" does the same as "shoal peer")
@@ -56,7 +56,9 @@ Options:
   --make-torrent FILE   hash FILE, write FILE's name + .torrent in the current
                         folder, print its magnet link and exit (an existing
                         .torrent is never overwritten); with --tracker, the
-                        torrent and link name that tracker
+                        torrent and link name that tracker. A folder gives
+                        one multi-file torrent of its files (links and
+                        hidden entries left out, each said on a line)
   --torrent-out PATH    where --make-torrent writes the .torrent instead
   --list [QUERY]        print the files the tracker knows (name, size, peers,
                         short id), or those whose name contains QUERY (the
@@ -139,7 +141,7 @@ export interface PeerFlags {
   dhtBootstrap: HostPort[];
   seeds: string[];
   get: GetTarget | null;
-  /** `--make-torrent FILE`: the file (absolute), or null. */
+  /** `--make-torrent FILE|DIR`: the file or folder (absolute), or null. */
   makeTorrent: string | null;
   /** Where `--make-torrent` writes the `.torrent` (absolute), or null. */
   torrentOut: string | null;

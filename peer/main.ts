@@ -40,6 +40,8 @@ const EXIT_FOR: Record<DownloadErrorCode, number> = {
   exists: 6,
   disk: 6,
   corrupt: 1,
+  // A link Shoal cannot use, found out once its metadata arrived.
+  folder: 8,
   aborted: 1,
 };
 

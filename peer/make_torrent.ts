@@ -3,6 +3,8 @@
  * size, so the `.torrent`'s infohash is the id a seeder of the file
  * announces), write a v2 `.torrent`, and give its magnet link. Nothing is
  * kept in a state folder: the torrent holds the manifest.
+ * `--make-torrent DIR`: the same for a folder, as one BEP 52 multi-file
+ * torrent named after it (peer/library/folder_scan.ts, folder_hash.ts).
  *
  * @module
  */
@@ -14,6 +16,8 @@ import {
   toHex,
 } from "@shoal/protocol";
 import { buildManifest, SeedError } from "./library/library.ts";
+import { scanFolder } from "./library/folder_scan.ts";
+import { hashFolder } from "./library/folder_hash.ts";
 import { checkSeedable, tooLargeError } from "./library/seedable.ts";
 import { type PeerFlags, trackerUrl } from "./cli_flags.ts";
 import type { CliOutput } from "./cli_output.ts";
@@ -30,7 +34,14 @@ export interface MadeTorrent {
   magnet: string;
   /** Where the `.torrent` is. */
   torrentPath: string;
+  /** For a folder: how many files it holds. */
+  files?: number;
+  /** For a folder: the entries left out, one line each ("a/link: ..."). */
+  skipped?: string[];
 }
+
+/** The most skipped entries listed one by one; the rest are counted. */
+const MAX_SKIPPED_LINES = 20;
 
 /** The `.torrent` cannot be written (it exists, or the folder refuses). */
 export class TorrentWriteError extends Error {
@@ -68,6 +79,7 @@ export async function makeTorrent(
   },
 ): Promise<MadeTorrent> {
   const { torrentPath } = options;
+  if (await isFolder(path)) return await makeFolderTorrent(path, options);
   const file = await checkSeedable(path, "make a torrent of");
   if (file.chunkSize === null) {
     throw tooLargeError(file.absolute, file.info.size, "make a torrent of");
@@ -83,12 +95,56 @@ export async function makeTorrent(
   );
   const id = fileIdOf(built.manifestBytes);
   const manifest = parseManifest(built.manifestBytes);
+  await writeTorrent(
+    torrentPath,
+    encodeTorrent(built.manifestBytes, options.trackers),
+  );
+  return {
+    idHex: toHex(id),
+    name: manifest.name,
+    size: manifest.size,
+    magnet: magnetLink(id, manifest.name, options.trackers),
+    torrentPath,
+  };
+}
+
+/** `--make-torrent DIR`: a multi-file torrent of a folder. */
+async function makeFolderTorrent(
+  path: string,
+  options: {
+    torrentPath: string;
+    trackers: readonly string[];
+    onProgress?: (bytes: number, size: number) => void;
+  },
+): Promise<MadeTorrent> {
+  const { torrentPath } = options;
+  const folder = scanFolder(path, "make a torrent of");
+  if (await exists(torrentPath)) throw existsError(torrentPath);
+  const built = hashFolder(folder, {
+    onProgress: (bytes, total) => options.onProgress?.(bytes, total),
+  });
+  await writeTorrent(
+    torrentPath,
+    encodeTorrent(built.manifestBytes, options.trackers),
+  );
+  return {
+    idHex: toHex(built.id),
+    name: built.manifest.name,
+    size: built.manifest.size,
+    magnet: magnetLink(built.id, built.manifest.name, options.trackers),
+    torrentPath,
+    files: built.manifest.files.length,
+    skipped: folder.skipped,
+  };
+}
+
+/** Writes a new `.torrent`, never over an existing one. */
+async function writeTorrent(
+  torrentPath: string,
+  bytes: Uint8Array,
+): Promise<void> {
   try {
-    await Deno.writeFile(
-      torrentPath,
-      encodeTorrent(built.manifestBytes, options.trackers),
-      { createNew: true },
-    );
+    await Deno.writeFile(torrentPath, bytes, { createNew: true });
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) {
       throw existsError(torrentPath);
@@ -107,13 +163,16 @@ export async function makeTorrent(
       `Cannot write ${torrentPath}: ${reason}; pass --torrent-out with a path in a folder you can write to`,
     );
   }
-  return {
-    idHex: toHex(id),
-    name: manifest.name,
-    size: manifest.size,
-    magnet: magnetLink(id, manifest.name, options.trackers),
-    torrentPath,
-  };
+}
+
+/** Whether `path` is a folder (false when it is anything else or absent). */
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    // checkSeedable says why the path cannot be read.
+    return false;
+  }
 }
 
 function existsError(torrentPath: string): TorrentWriteError {
@@ -145,7 +204,8 @@ async function exists(path: string): Promise<boolean> {
  * and the magnet link on a line of its own (the last line, for scripts);
  * with `--json`, exactly one line of type "torrent" with `id`, `infohash`
  * (the same 64 hex digits: a Shoal id is a v2 infohash), `magnet` and
- * `torrent`.
+ * `torrent`, and for a folder `files` (its file count) and `skipped` (the
+ * entries left out, which the text output lists first, "skipped ...").
  *
  * @param flags the file, where to write, and the trackers `--tracker` named
  * @param out where to print
@@ -175,6 +235,16 @@ export async function makeTorrentCommand(
           ),
       }),
     });
+    const skipped = made.skipped ?? [];
+    const skippedText = [
+      ...skipped.slice(0, MAX_SKIPPED_LINES).map((line) => `skipped ${line}`),
+      ...(skipped.length > MAX_SKIPPED_LINES
+        ? [`skipped ${skipped.length - MAX_SKIPPED_LINES} more entries`]
+        : []),
+    ].map((line) => `${line}\n`).join("");
+    const what = made.files === undefined
+      ? made.name
+      : `folder ${made.name}, ${made.files} file${made.files === 1 ? "" : "s"}`;
     out.event(
       "torrent",
       {
@@ -182,8 +252,9 @@ export async function makeTorrentCommand(
         infohash: made.idHex,
         magnet: made.magnet,
         torrent: made.torrentPath,
+        ...(made.files === undefined ? {} : { files: made.files, skipped }),
       },
-      `wrote ${made.torrentPath} (${made.name}, id ${made.idHex})\n${made.magnet}`,
+      `${skippedText}wrote ${made.torrentPath} (${what}, id ${made.idHex})\n${made.magnet}`,
     );
     return 0;
   } catch (error) {

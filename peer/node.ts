@@ -30,6 +30,7 @@ import { TrackerSet } from "./discovery/trackers.ts";
 import { MultiFinder } from "./discovery/multi_finder.ts";
 import { DhtNode } from "./dht/dht_node.ts";
 import { ConnectedPeers } from "./discovery/connected_peers.ts";
+import { BanList } from "./swarm/ban_list.ts";
 import {
   download,
   type DownloadOptions,
@@ -131,6 +132,8 @@ export class PeerNode {
   #received = new Map<string, number>();
   /** Who we are connected to per file, for PEX; null when PEX is off. */
   #pex: ConnectedPeers | null = null;
+  /** Peers that sent bad data, shared by the server and the downloads. */
+  #bans = new BanList();
   readonly #partialSeeding: boolean;
   #maxDownloadBytesPerSecond: number | null;
   #downloadedBytes = 0;
@@ -203,6 +206,8 @@ export class PeerNode {
     const pex = options.pex === false ? null : new ConnectedPeers();
     // Bytes each remote peer sent us, read and reset by the choker every round.
     const received = new Map<string, number>();
+    // Peers that sent bad data: downloads add them, the server refuses them.
+    const bans = new BanList();
     let server: PeerServer | null;
     try {
       server = options.serve === false ? null : PeerServer.listen({
@@ -222,6 +227,7 @@ export class PeerNode {
         ...(options.maxConnectionsPerAddress !== undefined
           ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress }
           : {}),
+        bans,
         takeReceived: (key) => {
           const bytes = received.get(key) ?? 0;
           received.delete(key);
@@ -256,6 +262,7 @@ export class PeerNode {
     const node = new PeerNode(options, trackers, library, server, dht);
     node.#received = received;
     node.#pex = pex;
+    node.#bans = bans;
     return node;
   }
 
@@ -409,6 +416,7 @@ export class PeerNode {
     try {
       result = await download({
         downloadLimit: () => this.#maxDownloadBytesPerSecond,
+        bans: this.#bans,
         ...options,
         finder: this.#finder,
         query,

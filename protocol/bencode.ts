@@ -129,8 +129,12 @@ export function bkeyBytes(key: string): Uint8Array {
  * ```
  */
 export function dictGet(dict: BDict, name: string): BValue | undefined {
-  return dict.get(bkey(new TextEncoder().encode(name)));
+  // A printable ASCII name is its own key; only others need encoding.
+  return dict.get(PRINTABLE_ASCII.test(name) ? name : bkey(UTF8.encode(name)));
 }
+
+const PRINTABLE_ASCII = /^[ -~]*$/;
+const UTF8 = new TextEncoder();
 
 /** Decoder state over one input. */
 class Reader {

@@ -42,6 +42,12 @@ export const BLOCK_BYTES = 16 * 1024;
 export const MAX_MERKLE_LEVELS = 36;
 /** Longest file name, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 255;
+/** Most path components of a file in a folder (BEP 52 file tree depth). */
+export const MAX_TREE_DEPTH = 32;
+/** Most files in one folder torrent. */
+export const MAX_TREE_FILES = 100_000;
+/** Longest path of a file in a folder, its components joined by "/", in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 1024;
 /** Longest error text, in UTF-8 bytes. */
 export const MAX_ERROR_TEXT_BYTES = 200;
 /**

@@ -16,7 +16,9 @@ export type ProtocolErrorCode =
   | "bad_string"
   | "trailing_bytes"
   | "not_canonical"
-  | "bad_manifest";
+  | "bad_manifest"
+  /** A valid torrent of a folder, where one file was expected. */
+  | "folder";
 
 /**
  * Thrown when untrusted bytes do not form a valid Shoal message or manifest.

@@ -34,7 +34,10 @@ export function fileNameProblem(name: string): string | null {
   // A lone surrogate would be sent as U+FFFD, so the name would not survive
   // the trip to another peer.
   if (!name.isWellFormed()) return "is not well-formed Unicode";
-  if (utf8(name).byteLength > MAX_NAME_BYTES) {
+  // At most 3 bytes per UTF-16 unit: most names need no encoding to tell.
+  if (
+    name.length * 3 > MAX_NAME_BYTES && utf8(name).byteLength > MAX_NAME_BYTES
+  ) {
     return `is longer than ${MAX_NAME_BYTES} bytes`;
   }
   if (name === "." || name === "..") return "is a relative folder";

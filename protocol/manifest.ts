@@ -32,6 +32,7 @@ import {
 } from "./bencode.ts";
 import { ProtocolError } from "./errors.ts";
 import { fileNameProblem } from "./file_name.ts";
+import { decodeFileTree } from "./file_tree.ts";
 import { bytesEqual } from "./hex.ts";
 import {
   merkleRootInPlace,
@@ -239,6 +240,56 @@ export function infoDictionary(manifest: Manifest): BDict {
 }
 
 /**
+ * Whether a `file tree` describes a folder (several files, or one file in a
+ * folder) rather than one file: null for one file (or a tree too malformed
+ * to say), else the error to refuse it with. A folder whose paths break a
+ * rule gets that rule's error (decodeFileTree), a valid one a "folder" error
+ * that says so, so a user is told the torrent is fine but not downloadable
+ * yet.
+ *
+ * @param tree the decoded `file tree`, untrusted
+ * @param name the info dictionary's `name`, untrusted
+ * @returns null, or the {@linkcode ProtocolError} to throw
+ * @example
+ * ```ts
+ * import { decodeBencode, dictGet, folderProblem } from "@shoal/protocol";
+ * // const error = folderProblem(dictGet(info, "file tree"), dictGet(info, "name"));
+ * ```
+ */
+export function folderProblem(
+  tree: BValue | undefined,
+  name: BValue | undefined,
+): ProtocolError | null {
+  if (!(tree instanceof Map) || tree.size === 0) return null;
+  if (tree.size === 1) {
+    const node = [...tree.values()][0];
+    if (!(node instanceof Map) || node.has("")) return null;
+  }
+  let files;
+  try {
+    files = decodeFileTree(tree);
+  } catch (error) {
+    if (error instanceof ProtocolError) return error;
+    throw error;
+  }
+  let folder = "the folder";
+  if (name instanceof Uint8Array) {
+    try {
+      const text = STRICT_UTF8.decode(name);
+      if (fileNameProblem(text) === null) folder = `the folder "${text}"`;
+    } catch {
+      // A name that is not UTF-8 is not shown.
+    }
+  }
+  return new ProtocolError(
+    "folder",
+    `Cannot read manifest: ${folder} of ${files.length} file${
+      files.length === 1 ? "" : "s"
+    }; Shoal downloads single files for now (make a torrent of each file, or get it with another client)`,
+  );
+}
+
+/**
  * Manifest bytes from a bencoded info dictionary, kept byte for byte (its
  * SHA-256 is the id), and the piece layer (files of more than one chunk).
  *
@@ -407,11 +458,9 @@ export function parseManifest(
   }
   const chunkSize = Number(pieceLength);
   const tree = asDict(dictGet(info, "file tree"), "file tree");
-  if (tree.size !== 1) {
-    fail(
-      `the file tree holds ${tree.size} entries; Shoal shares one file per torrent for now`,
-    );
-  }
+  const folder = folderProblem(tree, dictGet(info, "name"));
+  if (folder) throw folder;
+  if (tree.size === 0) fail("the file tree is empty");
   const [rawName, node] = [...tree][0]!;
   const nameBytes = new Uint8Array(rawName.length);
   for (let i = 0; i < rawName.length; i++) nameBytes[i] = rawName.charCodeAt(i);
@@ -421,9 +470,7 @@ export function parseManifest(
   asText(dictGet(info, "name"), "name");
   const leaf = asDict(node, "file tree entry");
   if (leaf.size !== 1 || !leaf.has("")) {
-    fail(
-      "the torrent holds a folder; Shoal shares one file per torrent for now",
-    );
+    fail(`"${name}" is a file and a folder at once`);
   }
   const file = asDict(leaf.get(""), "file entry");
   const length = asInt(dictGet(file, "length"), "length");
@@ -612,6 +659,24 @@ export class ManifestBuilder {
   finish(
     name: string,
   ): { manifest: Manifest; bytes: Uint8Array; id: Uint8Array } {
+    const manifest: Manifest = { name, ...this.finishFile() };
+    const infoBytes = encodeBencode(infoDictionary(manifest));
+    return {
+      manifest,
+      bytes: manifestBytesOf(infoBytes, manifest),
+      id: sha256(infoBytes),
+    };
+  }
+
+  /**
+   * Ends the file and returns its hashes only, with no manifest encoded: for
+   * a file of a folder (protocol/folder_manifest.ts), whose manifest is the
+   * folder's. Call {@linkcode reset} to hash the next file with the same
+   * buffers.
+   *
+   * @returns the manifest's fields but the name
+   */
+  finishFile(): Omit<Manifest, "name"> {
     if (this.#blockFill > 0) this.#flushBlock();
     const size = this.#size;
     // A last, partial chunk: a one-chunk file pads it only to its own
@@ -638,19 +703,35 @@ export class ManifestBuilder {
       // One chunk: its hash is the pieces root.
       piecesRoot = chunkHashes.slice(0, HASH_BYTES);
     }
-    const manifest: Manifest = {
-      name,
+    return {
       size,
       chunkSize: this.#chunkSize,
       chunkCount: this.#chunkCount,
       piecesRoot,
       chunkHashes,
     };
-    const infoBytes = encodeBencode(infoDictionary(manifest));
-    return {
-      manifest,
-      bytes: manifestBytesOf(infoBytes, manifest),
-      id: sha256(infoBytes),
-    };
+  }
+
+  /**
+   * Starts the next file with the same chunk size, keeping the block
+   * buffers (thousands of small files allocate them once, not per file).
+   *
+   * @param expectedBytes the next file's size, if known (see the constructor)
+   */
+  reset(expectedBytes = 0): void {
+    this.#blockFill = 0;
+    this.#leafCount = 0;
+    this.#size = 0;
+    this.#chunkCount = 0;
+    // A new one: finish may have handed out the last one itself.
+    this.#chunkHashes = new Uint8Array(
+      expectedBytes > 0 && expectedBytes <= MAX_FILE_BYTES
+        ? Math.min(
+          Math.ceil(expectedBytes / this.#chunkSize),
+          MAX_CHUNK_COUNT,
+        ) *
+          HASH_BYTES
+        : 64 * HASH_BYTES,
+    );
   }
 }

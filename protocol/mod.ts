@@ -134,6 +134,22 @@ export {
   writeBep15ScrapeHeader,
 } from "./bep15.ts";
 export { fileNameProblem, isSafeFileName } from "./file_name.ts";
+export {
+  decodeFileTree,
+  encodeFileTree,
+  fileTreeProblem,
+  foldedName,
+  type TreeFile,
+} from "./file_tree.ts";
+export {
+  encodeFolderManifest,
+  type FolderFile,
+  folderInfoDictionary,
+  folderLayout,
+  type FolderManifest,
+  parseFolderManifest,
+} from "./folder_manifest.ts";
+export { folderProblem } from "./manifest.ts";
 export { bytesEqual, fromHex, toHex } from "./hex.ts";
 export { Bitfield } from "./bitfield.ts";
 export {
@@ -202,6 +218,7 @@ export {
   checkBtBodyLength,
   decodeBtBody,
   encodeBtMessage,
+  encodeBtRanges,
   writeBtPiecePrefix,
 } from "./bt_wire/messages.ts";
 export {

@@ -15,6 +15,7 @@ import {
 import { MAX_MANIFEST_BYTES } from "./constants.ts";
 import { ProtocolError } from "./errors.ts";
 import { fileIdOf, type Manifest, parseManifest } from "./manifest.ts";
+import { parseFolderManifest } from "./folder_manifest.ts";
 
 /** Most tracker URLs kept from one `.torrent` or magnet link. */
 export const MAX_TORRENT_TRACKERS = 32;
@@ -109,7 +110,8 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
  * Writes a `.torrent` from manifest bytes and tracker URLs (each in a tier
  * of its own, the first also as `announce`).
  *
- * @param manifestBytes a manifest, as a peer or the library holds it
+ * @param manifestBytes a manifest, as a peer or the library holds it, or
+ *   a folder's manifest (encodeFolderManifest)
  * @param trackers tracker URLs, e.g. `udp://127.0.0.1:6969/announce`
  * @returns the `.torrent` bytes; their infohash is the manifest's id
  * @throws {ProtocolError} when the manifest bytes are not valid
@@ -123,7 +125,15 @@ export function encodeTorrent(
   manifestBytes: Uint8Array,
   trackers: readonly string[],
 ): Uint8Array {
-  parseManifest(manifestBytes);
+  try {
+    parseManifest(manifestBytes);
+  } catch (error) {
+    // A folder's manifest is checked by its own parser.
+    if (!(error instanceof ProtocolError) || error.code !== "folder") {
+      throw error;
+    }
+    parseFolderManifest(manifestBytes);
+  }
   const top = decodeBencode(manifestBytes) as BDict;
   const out: BDict = new Map(top);
   if (trackers.length > 0) {

@@ -4,9 +4,9 @@
  * shares by its truncated v2 infohash. Then: our handshake (BEP 10 and BEP
  * 6 bits), the extension handshake (BEP 9 `ut_metadata`, `metadata_size`),
  * have all / have none / bitfield, and HAVEs as a download in progress gains
- * pieces. INTERESTED asks the server's upload slots (the same slots, choker
- * and rate limit as Shoal peers) for a slot: UNCHOKE when one is given,
- * CHOKE when it is taken back. Requests for 16 KiB blocks are queued (at
+ * pieces. INTERESTED puts the peer in line for the server's upload slots
+ * (the same slots, choker and rate limit as Shoal peers): UNCHOKE when one
+ * is given, CHOKE when it is taken back; only requests keep a slot. Requests for 16 KiB blocks are queued (at
  * most {@linkcode BT_REQUEST_QUEUE}) and answered in order from disk,
  * checked as Shoal's own serving path checks them (block_source.ts);
  * metadata pieces and BEP 52 hashes are answered too. A peer that breaks
@@ -271,10 +271,14 @@ class BtSession {
         return frame.index < file.manifest.chunkCount
           ? null
           : `sent HAVE for piece ${frame.index} of a file of ${file.manifest.chunkCount}`;
-      case "interested":
+      case "interested": {
+        // A place in line, not a request: only requests keep a slot.
+        const slots = this.#options.slots;
         this.#holder!.interested = true;
-        this.#ask();
+        const granted = slots ? slots.want(this.#slotId) : true;
+        if (granted !== this.#peerUnchoked) this.#tell(!granted);
         return null;
+      }
       case "not_interested":
         this.#holder!.interested = false;
         if (this.#slotId) this.#options.slots?.interestChanged(this.#slotId);
@@ -404,6 +408,7 @@ class BtSession {
       interested: false,
       sentBytes: 0,
       unchoked: slots === undefined,
+      saysInterest: true,
       pending: () => this.#queue.length + (this.#serving ? 1 : 0),
       setChoked: (choked: boolean) => {
         if (choked === !this.#peerUnchoked) return;
@@ -425,10 +430,10 @@ class BtSession {
   }
 
   /**
-   * Asks the upload slots for a slot (after INTERESTED, or a request from a
-   * peer whose slot went idle): UNCHOKE when one is given and the peer does
-   * not know yet; CHOKE when none is and the peer believes it has one. A
-   * peer without one waits in line and is told UNCHOKE when its turn comes.
+   * Tells the upload slots of a request (which keeps a slot, or takes a
+   * free one): UNCHOKE when one is given and the peer does not know yet;
+   * CHOKE when none is and the peer believes it has one. A peer without one
+   * waits in line and is told UNCHOKE when its turn comes.
    */
   #ask(): boolean {
     const slots = this.#options.slots;
@@ -449,8 +454,9 @@ class BtSession {
       if (this.#fast) this.#post({ ...range, kind: "reject" });
       return null;
     }
-    // Its slot may have gone idle since UNCHOKE: ask again, as a Shoal GET does.
-    if (!this.#holder!.unchoked && !this.#ask()) {
+    // Every request counts as a Shoal GET does: it keeps the slot in use
+    // (or asks again for one taken since UNCHOKE).
+    if (!this.#ask()) {
       if (this.#fast) this.#post({ ...range, kind: "reject" });
       return null;
     }

@@ -18,6 +18,7 @@ import {
   bytesEqual,
   decodeBencode,
   dictGet,
+  folderProblem,
   HASH_BYTES,
   manifestBytesOf,
   MAX_BT_METADATA_BYTES,
@@ -164,6 +165,9 @@ export function infoShape(info: Uint8Array): InfoShape {
     invalid(`piece length ${chunkSize} is not a power of two`);
   }
   const tree = dictGet(dict, "file tree");
+  // A folder is named as one (or its bad path is), not as a damaged file.
+  const folder = folderProblem(tree, dictGet(dict, "name"));
+  if (folder) throw folder;
   if (!(tree instanceof Map) || tree.size !== 1) {
     invalid("the torrent does not hold exactly one file");
   }

@@ -38,7 +38,8 @@ import {
   type PeerFinder,
   type PeerLookup,
 } from "./errors.ts";
-import { PeerBook, peerKey } from "./peer_book.ts";
+import { MAX_KNOWN_PEERS, PeerBook, peerKey } from "./peer_book.ts";
+import type { BanList } from "../swarm/ban_list.ts";
 import type { ConnectedPeers } from "../discovery/connected_peers.ts";
 import {
   PEX_FIRST_DELAY_MS,
@@ -179,6 +180,11 @@ export interface DownloadOptions {
   /** Stops the download, keeping resume state. */
   signal?: AbortSignal;
   /**
+   * The process's bans (peer/swarm/ban_list.ts): peers banned there are not
+   * connected to, and peers this download bans go there. @default {none}
+   */
+  bans?: BanList;
+  /**
    * Peer exchange: the peers connected per file (ours are added, the
    * server's are told to the peers we fetch from, and peers learned by PEX
    * join the peer book); PEX is off when absent.
@@ -237,7 +243,7 @@ class Download {
   readonly #stateDir: string;
   readonly #startMs = performance.now();
   /** Known peers, shared by the manifest race and the scheduler. */
-  readonly #book = new PeerBook();
+  readonly #book: PeerBook;
   readonly #chunksByPeer: Record<string, number> = {};
   #fileId: Uint8Array = new Uint8Array();
   /** The file's chunk count as the tracker said (a hint, for the manifest race). */
@@ -276,6 +282,7 @@ class Download {
 
   constructor(options: DownloadOptions) {
     this.#options = options;
+    this.#book = new PeerBook(MAX_KNOWN_PEERS, options.bans ?? null);
     // A stop or failure can come before the transfer waits on this (while
     // the tracker answers, or chunks on disk are re-checked): whoever waits
     // later still sees it, and meanwhile it is not an unhandled rejection.

@@ -43,6 +43,8 @@ export type DownloadErrorCode =
   | "exists"
   | "disk"
   | "corrupt"
+  /** The link names a folder torrent, which Shoal does not download yet. */
+  | "folder"
   | "aborted";
 
 /**

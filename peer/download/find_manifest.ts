@@ -91,7 +91,8 @@ export interface ManifestSearch {
  * @param options the peers, the file, the clock
  * @returns the manifest's bytes
  * @throws {DownloadError} "no_peers" when the clock runs out, "corrupt" or
- *   "unsafe_name" when the id names a bad manifest
+ *   "unsafe_name" when the id names a bad manifest, "folder" when it names
+ *   a folder
  */
 export async function manifestFromPeers(
   options: ManifestSearch,
@@ -140,6 +141,15 @@ export async function manifestFromPeers(
       }
       if (error instanceof InvalidManifestError) {
         // The id itself names a bad manifest: no other peer can do better.
+        if (error.code === "folder") {
+          // A valid torrent, just not one file: said plainly.
+          const reason = errorText(error.cause).replace(/^Cannot [^:]*: /, "");
+          throw new DownloadError(
+            "folder",
+            `Cannot download ${options.label}: ${reason}`,
+            { cause: error },
+          );
+        }
         throw new DownloadError(
           error.code === "bad_string" ? "unsafe_name" : "corrupt",
           `Cannot download ${options.label}: ${error.message}`,

@@ -8,6 +8,7 @@
  */
 import { type Candidate, connectOrder } from "./liveness.ts";
 import type { PeerProtocol } from "./protocol_fallback.ts";
+import type { BanList } from "../swarm/ban_list.ts";
 
 /** A peer that failed waits this long times its failures (at most ten) before it is tried again. */
 export const PEER_RETRY_MS = 3_000;
@@ -65,11 +66,21 @@ export function peerKey(peer: { host: string; port: number }): string {
 export class PeerBook {
   readonly #peers = new Map<string, KnownPeer>();
   readonly #maxPeers: number;
+  readonly #bans: BanList | null;
   #lastAskMs = 0;
 
-  /** @param maxPeers most peers kept (see {@linkcode MAX_KNOWN_PEERS}) */
-  constructor(maxPeers: number = MAX_KNOWN_PEERS) {
+  /**
+   * @param maxPeers most peers kept (see {@linkcode MAX_KNOWN_PEERS})
+   * @param bans the process's bans: a peer banned there (by another
+   *   download, or an earlier one) starts banned here, and a ban here goes
+   *   there, so the peer's server refuses its incoming connections too
+   */
+  constructor(
+    maxPeers: number = MAX_KNOWN_PEERS,
+    bans: BanList | null = null,
+  ) {
     this.#maxPeers = maxPeers;
+    this.#bans = bans;
   }
 
   /** How many peers are known. */
@@ -106,7 +117,7 @@ export class PeerBook {
       this.#peers.set(key, {
         host: peer.host,
         port: peer.port,
-        banned: false,
+        banned: this.#bans?.refusesOutgoing(peer.host, peer.port) ?? false,
         failures: 0,
         retryAtMs: 0,
         lastGoodMs: 0,
@@ -184,9 +195,11 @@ export class PeerBook {
     return this.#peers.get(key)?.protocol ?? "shoal";
   }
 
-  /** It sent bad data: never again. */
+  /** It sent bad data: never again in this download, and not for the ban's time in this process. */
   ban(key: string): void {
     const peer = this.#peers.get(key);
-    if (peer) peer.banned = true;
+    if (!peer) return;
+    peer.banned = true;
+    this.#bans?.ban(peer.host, peer.port);
   }
 }

@@ -343,11 +343,17 @@ class MetadataSession {
     return new InvalidManifestError(
       `the file ${
         toHex(this.#fileId).slice(0, 16)
-      }… has an invalid manifest: ${error.message}`,
+      }… has an invalid manifest: ${error.message}${
+        error.code === "bad_string" ? NAME_ADVICE : ""
+      }`,
       error,
     );
   }
 }
+
+/** What to do about a name that cannot be saved safely. */
+const NAME_ADVICE =
+  "; ask whoever shares it to share it under a plain file name";
 
 function concat(messages: BtMessage[]): Uint8Array {
   const frames = messages.map(encodeBtMessage);

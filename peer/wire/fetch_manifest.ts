@@ -202,7 +202,11 @@ export async function fetchManifest(
         throw new InvalidManifestError(
           `the file ${toHex(fileId).slice(0, 16)}… has an invalid manifest${
             error.code === "bad_string" ? ` (name ${rawName(bytes)})` : ""
-          }: ${error.message}`,
+          }: ${error.message}${
+            error.code === "bad_string"
+              ? "; ask whoever shares it to share it under a plain file name"
+              : ""
+          }`,
           error,
         );
       }

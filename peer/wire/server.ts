@@ -21,6 +21,7 @@ import {
 } from "../swarm/address_limit.ts";
 import { createMessage, ErrorCode, toHex } from "@shoal/protocol";
 import { RateMeter } from "../download/rate_meter.ts";
+import type { BanList } from "../swarm/ban_list.ts";
 
 export { MAX_CONNECTIONS_PER_ADDRESS };
 
@@ -92,6 +93,8 @@ export interface PeerServerOptions {
   takeReceived?: (key: string) => number;
   /** Peer exchange: the peers connected per file; PEX is off when absent. */
   pex?: ConnectedPeers;
+  /** Addresses whose new connections are closed at once (peer/swarm/ban_list.ts). */
+  bans?: BanList;
 }
 
 /**
@@ -229,6 +232,15 @@ export class PeerServer {
     try {
       for await (const conn of listener) {
         const remote = conn.remoteAddr as Deno.NetAddr;
+        // A peer that sent bad data: not a byte read or sent, either protocol.
+        if (this.#options.bans?.refusesIncoming(remote.hostname)) {
+          try {
+            conn.close();
+          } catch {
+            // Closed already.
+          }
+          continue;
+        }
         if (this.#connections.size >= maxConnections) {
           refuse(conn, "too many connections; try again later");
           continue;

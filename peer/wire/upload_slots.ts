@@ -15,7 +15,12 @@
  * A peer is told CHOKE only while it is in line (it asked, and will be told
  * UNCHOKE when a slot is its): a downloader that is told CHOKE asks for
  * nothing until UNCHOKE, so telling an idle peer would strand it. An idle
- * holder's slot is taken silently instead; its next GET asks again.
+ * Shoal holder's slot is taken silently instead; its next GET asks again.
+ * A BitTorrent peer ({@linkcode SlotHolder.saysInterest}) cannot ask before
+ * UNCHOKE, so its INTERESTED puts it in line ({@linkcode UploadSlots.want})
+ * without counting as a request, and a slot taken from it is always said
+ * with CHOKE: while still interested it waits in line again, behind peers
+ * that used their slots.
  *
  * @module
  */
@@ -54,6 +59,12 @@ export interface SlotHolder {
   pending(): number;
   /** Tells the connection to send CHOKE (and answer its queued GETs BUSY) or UNCHOKE. */
   setChoked(choked: boolean): void;
+  /**
+   * A BitTorrent peer: it asks for a slot with INTERESTED and waits for
+   * UNCHOKE, so a slot taken from it is said with CHOKE, and it stays in
+   * line while interested.
+   */
+  saysInterest?: boolean;
 }
 
 /** Options for {@linkcode UploadSlots}. */
@@ -194,6 +205,29 @@ export class UploadSlots {
     return false;
   }
 
+  /**
+   * A BitTorrent peer said INTERESTED: a free slot is granted (it must
+   * request within {@linkcode SLOT_GRANT_GRACE_MS}), else it waits in line
+   * and is told UNCHOKE when its turn comes. Unlike a request it takes no
+   * slot from anyone and keeps no slot alive: saying it again and again
+   * holds nothing.
+   *
+   * @returns whether it holds a slot now
+   */
+  want(id: number): boolean {
+    const entry = this.#entries.get(id);
+    if (!entry) return false;
+    entry.holder.interested = true;
+    if (entry.holder.unchoked) return true;
+    if (this.held < this.#slots) {
+      this.#grant(entry);
+      return true;
+    }
+    entry.waitingSinceMs ??= this.#now();
+    entry.toldChoked = true;
+    return false;
+  }
+
   /** A chunk was sent: the holder's idle clock starts again. */
   served(id: number): void {
     const entry = this.#entries.get(id);
@@ -251,15 +285,16 @@ export class UploadSlots {
    */
   tick(): void {
     const now = this.#now();
-    let freed = false;
+    const freed = new Set<Entry>();
     for (const entry of this.#entries.values()) {
       if (entry.holder.unchoked && this.#idle(entry, now)) {
         if (!entry.askedSinceGrant) entry.wasted++;
         this.#revoke(entry, false);
-        freed = true;
+        freed.add(entry);
       }
     }
-    if (freed) this.#handOn();
+    // Not straight back to the peer that let it go idle.
+    if (freed.size > 0) this.#handOn(freed);
     if (now - this.#lastRoundMs >= CHOKE_ROUND_MS) {
       this.#lastRoundMs = now;
       this.#rechoke(now);
@@ -282,12 +317,19 @@ export class UploadSlots {
     }
   }
 
-  /** Takes the slot; says CHOKE only when `tell` (GETs are queued), else silently. */
+  /**
+   * Takes the slot; says CHOKE when `tell` (GETs are queued) or to a
+   * BitTorrent peer, which then waits in line while interested; a Shoal
+   * peer's slot is otherwise taken silently.
+   */
   #revoke(entry: Entry, tell: boolean): void {
     entry.holder.unchoked = false;
-    if (tell) {
+    if (tell || entry.holder.saysInterest) {
       entry.toldChoked = true;
       entry.holder.setChoked(true);
+    }
+    if (entry.holder.saysInterest && entry.holder.interested) {
+      entry.waitingSinceMs ??= this.#now();
     }
   }
 
@@ -309,12 +351,13 @@ export class UploadSlots {
    * Gives free slots to those waiting longest, peers that let a slot go
    * unused after those that did not (a GET now and then buys no priority).
    */
-  #handOn(): void {
+  #handOn(skip?: ReadonlySet<Entry>): void {
     while (this.held < this.#slots) {
       let first: Entry | null = null;
       for (const entry of this.#entries.values()) {
         if (
           !entry.holder.unchoked && entry.holder.interested &&
+          !skip?.has(entry) &&
           entry.waitingSinceMs !== null &&
           (first === null || entry.wasted < first.wasted ||
             (entry.wasted === first.wasted &&

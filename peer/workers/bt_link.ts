@@ -27,6 +27,7 @@ import {
   decodePexMessage,
   encodeBtHandshake,
   encodeBtMessage,
+  encodeBtRanges,
   encodeExtendedHandshake,
   encodePexMessage,
   type Manifest,
@@ -34,11 +35,7 @@ import {
   ProtocolError,
   UT_PEX,
 } from "@shoal/protocol";
-import type {
-  CloseCode,
-  FetchWorkerEvent,
-  PexPeerAddress,
-} from "@shoal/protocol/worker_messages";
+import type { CloseCode } from "@shoal/protocol/worker_messages";
 import {
   isLoopbackRemote,
   pexCandidates,
@@ -48,10 +45,15 @@ import { PexSender } from "../discovery/pex_sender.ts";
 import { peerKey } from "../download/peer_book.ts";
 import { btPexPeer } from "../bt/pex_peers.ts";
 import { BtBlocks } from "./bt_blocks.ts";
+import type { LinkHost, PeerLink } from "./peer_link.ts";
 import {
+  BLOCK_STALL_MS,
   CONNECT_TIMEOUT_MS,
   errorText,
   HANDSHAKE_TIMEOUT_MS,
+  OK_BATCH,
+  OK_FLUSH_MS,
+  OK_FLUSH_PENDING,
   READ_TIMEOUT_MS,
   withTimeout,
 } from "./link_limits.ts";
@@ -66,25 +68,11 @@ const CLIENT = "Shoal";
 export const BT_LINK_UT_PEX_ID = 1;
 
 /** What a BitTorrent link needs from its fetch worker. */
-export interface BtLinkHost {
-  /** The file's manifest (its piece layer checks every piece). */
-  manifest: Manifest;
-  /** The file id (v2 infohash); its first 20 bytes go in the handshake. */
-  fileId: Uint8Array;
+export interface BtLinkHost extends LinkHost {
   /** Our 20-byte BitTorrent peer id. */
   peerId: Uint8Array;
   /** The TCP port we serve on (told as `p`), or 0. */
   listenPort: number;
-  /** Offer BEP 11 `ut_pex`. */
-  pex: boolean;
-  /** The peers we are connected to for the file (what our ut_pex tells). */
-  pexPeers: () => PexPeerAddress[];
-  /** Sends an event to the main thread. */
-  post(event: FetchWorkerEvent): void;
-  /** Writes a checked chunk at its offset; resolves once written and reported. */
-  write(index: number, bytes: Uint8Array, connId: number): Promise<void>;
-  /** The link closed: forget it. */
-  closed(connId: number): void;
 }
 
 /**
@@ -96,7 +84,7 @@ export interface BtLinkHost {
  * // await link.run("127.0.0.1", 6881); // until it closes
  * ```
  */
-export class BtLink {
+export class BtLink implements PeerLink {
   /** The scheduler's id for this connection. */
   readonly connId: number;
   readonly #host: BtLinkHost;
@@ -112,6 +100,8 @@ export class BtLink {
   /** BEP 6: the peer sends reject, have all, have none. */
   #fast = false;
   #lastByteMs = Date.now();
+  /** The last block received, or when requests went out with none out before. */
+  #lastBlockMs = Date.now();
   #lastSentMs = Date.now();
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Frames go out one after another, never interleaved. */
@@ -126,6 +116,9 @@ export class BtLink {
   #remotePort = 0;
   readonly #pexInbox = new PexInbox();
   #pexSender: PexSender | null = null;
+  /** Chunks written and not reported yet (one event per few, as Shoal links). */
+  #oks: number[] = [];
+  #okTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param connId the scheduler's id for this connection
@@ -208,9 +201,7 @@ export class BtLink {
   cancel(index: number): void {
     if (this.#closed) return;
     const ranges = this.#blocks.cancel(index);
-    if (ranges.length > 0) {
-      this.#sendAll(ranges.map((range) => ({ kind: "cancel", ...range })));
-    }
+    if (ranges.length > 0) this.#sendBytes(encodeBtRanges("cancel", ranges));
     this.#pump();
   }
 
@@ -220,6 +211,42 @@ export class BtLink {
     this.#send({ kind: interested ? "interested" : "not_interested" });
   }
 
+  /**
+   * Chunk `index` is on disk: reported to the main thread with a few
+   * others, at once when few pieces are left in flight.
+   */
+  written(index: number): void {
+    if (this.#closed) {
+      // Its reports went out with the close; this one alone.
+      this.#host.post({
+        type: "chunks_ok",
+        connId: this.connId,
+        indices: [index],
+      });
+      return;
+    }
+    this.#oks.push(index);
+    if (
+      this.#oks.length >= OK_BATCH || this.#blocks.pieces <= OK_FLUSH_PENDING
+    ) {
+      this.#flushOks();
+    } else {
+      this.#okTimer ??= setTimeout(() => this.#flushOks(), OK_FLUSH_MS);
+    }
+  }
+
+  #flushOks(): void {
+    clearTimeout(this.#okTimer);
+    this.#okTimer = undefined;
+    if (this.#oks.length === 0) return;
+    this.#host.post({
+      type: "chunks_ok",
+      connId: this.connId,
+      indices: this.#oks,
+    });
+    this.#oks = [];
+  }
+
   /** Drops a link that is silent with requests out, and keeps an idle one alive. */
   checkTimeouts(nowMs: number): void {
     if (this.#closed || this.#state !== "ready") return;
@@ -227,6 +254,14 @@ export class BtLink {
       this.#blocks.outstanding > 0 && nowMs - this.#lastByteMs > READ_TIMEOUT_MS
     ) {
       this.close(`no data for ${READ_TIMEOUT_MS / 1000} s`, "timeout");
+      return;
+    }
+    // Chatter (keep-alives, HAVEs) is not data: only blocks keep a link
+    // with requests out.
+    if (
+      this.#blocks.outstanding > 0 && nowMs - this.#lastBlockMs > BLOCK_STALL_MS
+    ) {
+      this.close(`no block for ${BLOCK_STALL_MS / 1000} s`, "timeout");
       return;
     }
     if (nowMs - this.#lastSentMs > KEEPALIVE_MS) {
@@ -242,6 +277,8 @@ export class BtLink {
    */
   close(reason: string, code: CloseCode): void {
     if (this.#closed) return;
+    // Chunks already on disk are reported before the close, so none is fetched again.
+    this.#flushOks();
     this.#closed = true;
     clearTimeout(this.#handshakeTimer);
     this.#pexSender?.stop();
@@ -275,7 +312,7 @@ export class BtLink {
           return;
         }
         this.#flushHaves();
-        await this.#checkWhole();
+        this.#checkWhole();
         this.#pump();
       }
     } catch (error) {
@@ -395,6 +432,7 @@ export class BtLink {
           message.block,
         );
         if (result.kind === "unasked") return this.#misbehave(result.reason);
+        this.#lastBlockMs = Date.now();
         if (result.kind === "piece") this.#whole.push(result);
         return;
       }
@@ -406,7 +444,7 @@ export class BtLink {
         if (result.kind === "unasked") return this.#misbehave(result.reason);
         if (result.kind === "rejected") {
           if (result.cancel.length > 0) {
-            this.#sendAll(result.cancel.map((r) => ({ kind: "cancel", ...r })));
+            this.#sendBytes(encodeBtRanges("cancel", result.cancel));
           }
           // It will not send it: the scheduler asks others for it.
           this.#host.post({
@@ -505,8 +543,8 @@ export class BtLink {
     this.#haves = [];
   }
 
-  /** Checks and writes the pieces that became whole. */
-  async #checkWhole(): Promise<void> {
+  /** Checks the pieces that became whole, and starts writing them. */
+  #checkWhole(): void {
     while (this.#whole.length > 0 && !this.#closed) {
       const { index, bytes, buffer } = this.#whole.shift()!;
       if (
@@ -525,20 +563,24 @@ export class BtLink {
         this.close(`sent piece ${index} that fails its hash`, "misbehaved");
         return;
       }
-      try {
-        await this.#host.write(index, bytes, this.connId);
-      } finally {
+      // Not awaited: the socket is read while the piece goes to disk. The
+      // buffer comes back once written; BtBlocks holds at most maxBuffers.
+      this.#host.write(index, bytes, this.connId).finally(() => {
         this.#blocks.release(buffer);
-      }
+        this.#pump();
+      });
     }
   }
 
   /** Sends the block requests there is room for. */
   #pump(): void {
     if (this.#closed || this.#choked || this.#state !== "ready") return;
+    const idle = this.#blocks.outstanding === 0;
     const ranges = this.#blocks.nextRequests();
+    // One buffer and one write for the lot (32 for each new piece).
     if (ranges.length > 0) {
-      this.#sendAll(ranges.map((range) => ({ kind: "request", ...range })));
+      if (idle) this.#lastBlockMs = Date.now();
+      this.#sendBytes(encodeBtRanges("request", ranges));
     }
   }
 

@@ -11,6 +11,26 @@ export const CONNECT_TIMEOUT_MS = 3_000;
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
 /** A connection with requests out and no byte for this long is dropped. */
 export const READ_TIMEOUT_MS = 20_000;
+/**
+ * A BitTorrent peer with requests out and no block for this long is dropped
+ * (issue 21): a block is 16 KiB, so even a peer sending 4 KB/s beats it,
+ * while one that unchokes and never sends (or sends only keep-alives) would
+ * otherwise hold its chunks for the stall timeout, past the endgame.
+ */
+export const BLOCK_STALL_MS = 5_000;
+
+/**
+ * Checked chunks are reported to the main thread this many at a time, or
+ * sooner when few chunks are left in flight or after OK_FLUSH_MS. Why: every
+ * message costs the main thread a MessageEvent and its promises; one per
+ * chunk was most of its garbage (sampling heap profiler), and the main
+ * thread refills a pipeline only once half of it has drained anyway.
+ */
+export const OK_BATCH = 4;
+/** Report at once when this few chunks remain unanswered, so the pipe never runs dry. */
+export const OK_FLUSH_PENDING = 2;
+/** Report at most this long after a chunk was written. */
+export const OK_FLUSH_MS = 2;
 
 /**
  * Resolves with what `promise` gives within `ms`, or rejects; a connection

@@ -419,6 +419,42 @@ export function encodeBtMessage(message: BtMessage): Uint8Array {
   return out;
 }
 
+/** Bytes of one request, cancel or reject with its length prefix. */
+const RANGE_FRAME_BYTES = 17;
+
+/**
+ * Encodes many requests (or cancels, or rejects) into one buffer, as one
+ * write sends them: what {@linkcode encodeBtMessage} gives for each, one
+ * after another, without a buffer per message.
+ *
+ * @param kind the message
+ * @param ranges the blocks
+ * @returns 17 bytes per range
+ * @example
+ * ```ts
+ * import { encodeBtRanges } from "@shoal/protocol";
+ * encodeBtRanges("request", [{ index: 0, begin: 0, length: 16384 }]).byteLength; // 17
+ * ```
+ */
+export function encodeBtRanges(
+  kind: "request" | "cancel" | "reject",
+  ranges: readonly BtBlockRange[],
+): Uint8Array {
+  const id = ID_OF_KIND.get(kind)!;
+  const out = new Uint8Array(ranges.length * RANGE_FRAME_BYTES);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const range of ranges) {
+    view.setUint32(at, RANGE_FRAME_BYTES - 4);
+    out[at + 4] = id;
+    view.setUint32(at + 5, range.index);
+    view.setUint32(at + 9, range.begin);
+    view.setUint32(at + 13, range.length);
+    at += RANGE_FRAME_BYTES;
+  }
+  return out;
+}
+
 /** Bytes of a piece message before its block: length, id, index, begin. */
 export const BT_PIECE_PREFIX_BYTES = 13;
 

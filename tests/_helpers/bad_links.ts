@@ -62,6 +62,20 @@ export function badTorrents(good: Uint8Array): Record<string, Uint8Array> {
         new Map([[k("a.bin"), entry], [k("b.bin"), entry]]),
       );
     }),
+    "a folder path that escapes": withInfo(good, (info) => {
+      const entry = fileEntry(info);
+      info.set(
+        k("file tree"),
+        new Map([[k("a"), new Map([[k(".."), new Map([[k("x"), entry]])]])]]),
+      );
+    }),
+    "a folder whose names collide": withInfo(good, (info) => {
+      const entry = fileEntry(info);
+      info.set(
+        k("file tree"),
+        new Map([[k("A.bin"), entry], [k("a.bin"), entry]]),
+      );
+    }),
     "a name that escapes the folder": withInfo(good, (info) => {
       const entry = fileEntry(info);
       info.set(k("name"), UTF8.encode("../escaped.bin"));

@@ -18,11 +18,12 @@ import { LT_PYTHON, ltFixture } from "./libtorrent.ts";
 
 /**
  * Starts a libtorrent leecher (tests/fixtures/lt_leech.py) that connects to
- * the peers given, with no tracker, DHT or local discovery.
+ * the peers given, with no DHT or local discovery; with no peers given, it
+ * finds them only through the udp:// trackers `source` names (BEP 15).
  *
  * @param source a .torrent path or a magnet link
  * @param saveDir where the file goes
- * @param peerPorts the peers' TCP ports on 127.0.0.1
+ * @param peerPorts the peers' TCP ports on 127.0.0.1 (none: trackers only)
  * @param timeoutSeconds when it gives up (exit 2)
  * @returns the process; its stdout says "from HOST:PORT BLOCKS CLIENT" for
  *   each peer that sent blocks, then "done BYTES CLIENTS", or "timeout ..."
@@ -38,7 +39,7 @@ export function startLtLeecher(
     ltFixture("lt_leech.py"),
     source,
     saveDir,
-    peers.join(","),
+    peers.join(",") || "-",
     String(timeoutSeconds),
   ], { binary: LT_PYTHON });
 }
@@ -98,11 +99,12 @@ export class BtTestClient {
     this.conn = conn;
   }
 
-  /** Connects to 127.0.0.1:`port`. */
-  static async connect(port: number): Promise<BtTestClient> {
-    return new BtTestClient(
-      await Deno.connect({ hostname: "127.0.0.1", port }),
-    );
+  /** Connects to `hostname`:`port` (127.0.0.1 unless given; ::1 is another address). */
+  static async connect(
+    port: number,
+    hostname = "127.0.0.1",
+  ): Promise<BtTestClient> {
+    return new BtTestClient(await Deno.connect({ hostname, port }));
   }
 
   /** Sends our handshake for `infoHash` (20 bytes), with BEP 10 and BEP 6. */

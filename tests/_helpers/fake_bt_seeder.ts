@@ -26,6 +26,7 @@ import {
   metadataPieceCount,
   ProtocolError,
 } from "@shoal/protocol";
+import { Rand, randomBtFrame } from "./bt_fuzz.ts";
 
 /** What a fake BitTorrent seeder does. */
 export type FakeBtBehaviour =
@@ -42,7 +43,28 @@ export type FakeBtBehaviour =
   /** Serves an info dictionary with one byte changed (it does not hash to the id). */
   | "lying_metadata"
   /** Serves the true info dictionary, then piece hashes with one byte changed. */
-  | "lying_hashes";
+  | "lying_hashes"
+  /** Shakes hands, says have none, then answers nothing (keeps the connection open). */
+  | "empty"
+  /** Shakes hands, says have all, never unchokes, answers nothing. */
+  | "choking"
+  /** Shakes hands, says have all and unchokes, then never sends a block. */
+  | "no_blocks"
+  /** Shakes hands, then answers each message with random hostile frames (bt_fuzz.ts). */
+  | "fuzz"
+  /**
+   * Serves `stopAfterBlocks` blocks honestly, then never another, while
+   * chattering (a keep-alive and a HAVE every second), as a peer whose
+   * file was cut short might.
+   */
+  | "stops";
+
+/** Behaviours that say nothing after their greeting. */
+const SILENT: ReadonlySet<FakeBtBehaviour> = new Set([
+  "empty",
+  "choking",
+  "no_blocks",
+]);
 
 /** Options for {@linkcode startFakeBtSeeder}. */
 export interface FakeBtSeederOptions {
@@ -58,18 +80,28 @@ export interface FakeBtSeederOptions {
   id: Uint8Array;
   /** Waits this long before answering a BitTorrent handshake. @default {0} */
   handshakeDelayMs?: number;
+  /** The loopback address to listen on. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** The seed of the "fuzz" behaviour's generator. @default {1} */
+  seed?: number;
+  /** Blocks the "stops" behaviour serves before it stops. @default {8} */
+  stopAfterBlocks?: number;
 }
 
 /** A running fake BitTorrent seeder. */
 export interface FakeBtSeeder {
   /** The TCP port on 127.0.0.1. */
   port: number;
+  /** Connections accepted. */
+  connections: number;
   /** Connections that did not start with a BitTorrent handshake (closed at once). */
   otherProtocol: number;
   /** BitTorrent handshakes received. */
   btHandshakes: number;
   /** Block requests received. */
   requests: number;
+  /** Blocks sent. */
+  blocksSent: number;
   /** BEP 9 metadata requests received. */
   metadataRequests: number;
   /** BEP 52 hash requests received. */
@@ -88,12 +120,17 @@ const OUR_UT_METADATA_ID = 2;
  * @param options behaviour and file
  */
 export function startFakeBtSeeder(options: FakeBtSeederOptions): FakeBtSeeder {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = Deno.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: 0,
+  });
   const conns = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   let closed = false;
   const seeder: FakeBtSeeder = {
     port: (listener.addr as Deno.NetAddr).port,
+    connections: 0,
+    blocksSent: 0,
     otherProtocol: 0,
     btHandshakes: 0,
     requests: 0,
@@ -121,6 +158,7 @@ export function startFakeBtSeeder(options: FakeBtSeederOptions): FakeBtSeeder {
     try {
       for await (const conn of listener) {
         conns.add(conn);
+        seeder.connections++;
         const task = serve(conn, options, seeder).finally(() => {
           conns.delete(conn);
           tasks.delete(task);
@@ -172,6 +210,8 @@ async function serve(
     return data.slice(at, at + length);
   };
   let theirMetadataId = 0;
+  let chatter: ReturnType<typeof setInterval> | undefined;
+  const rand = new Rand((options.seed ?? 1) + seeder.connections);
   /** Blocks asked for on this connection, "index:begin". */
   const asked = new Set<string>();
   const decoder = new BtFrameDecoder();
@@ -193,6 +233,18 @@ async function serve(
       decoder.push(buffer.subarray(0, n), (frame) => frames.push(frame));
       while (frames.length > 0) {
         const frame = frames.shift()!;
+        if (SILENT.has(behaviour) && frame.kind !== "handshake") {
+          if (frame.kind === "request") seeder.requests++;
+          continue;
+        }
+        if (behaviour === "fuzz" && frame.kind !== "handshake") {
+          if (frame.kind === "request") seeder.requests++;
+          const count = 1 + rand.int(4);
+          for (let i = 0; i < count; i++) {
+            await send(randomBtFrame(rand, manifest.piecesRoot));
+          }
+          continue;
+        }
         switch (frame.kind) {
           case "handshake": {
             seeder.btHandshakes++;
@@ -219,8 +271,10 @@ async function serve(
                   metadataSize: info.byteLength,
                 }),
               },
-              { kind: "have_all" },
-              { kind: "unchoke" },
+              { kind: behaviour === "empty" ? "have_none" : "have_all" },
+              ...(behaviour === "empty" || behaviour === "choking"
+                ? []
+                : [{ kind: "unchoke" } as const]),
             );
             break;
           }
@@ -286,8 +340,16 @@ async function serve(
               }
               break;
             }
+            if (behaviour === "stops") {
+              if (seeder.blocksSent >= (options.stopAfterBlocks ?? 8)) break;
+              chatter ??= setInterval(() => {
+                send({ kind: "keepalive" }, { kind: "have", index: 0 })
+                  .catch(() => {});
+              }, 1_000);
+            }
             const bytes = block(index, begin, length);
             if (behaviour === "bad_piece" && begin === 0) bytes[0]! ^= 0xff;
+            seeder.blocksSent++;
             await send({ kind: "piece", index, begin, block: bytes });
             break;
           }
@@ -307,6 +369,8 @@ async function serve(
       error instanceof Deno.errors.Interrupted
     ) return;
     throw error;
+  } finally {
+    clearInterval(chatter);
   }
 }
 

@@ -49,6 +49,6 @@ Deno.test({
     ) {
       assert.equal(typeof json.targets[key], "number", key);
     }
-    assert.match(stdout, /protocol fallback's cost/);
+    assert.match(stdout, /cost of an unflagged list/);
   },
 });

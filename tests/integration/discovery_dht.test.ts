@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
+import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
 
 /** Three chunks and a bit. */
 const SIZE = 3 * 512 * 1024 + 777;
@@ -229,4 +230,49 @@ Deno.test("under the least-privilege launcher the DHT runs, and DEBUG in the env
   assert.equal(code, 0);
   // No permission error, and the DHT library's debug output stays off.
   assert.equal(stderr, "");
+});
+
+Deno.test("libtorrent on the same loopback DHT finds a Shoal seeder with no tracker and downloads the file from it", async () => {
+  if (!await hasLibtorrent("the libtorrent DHT test")) return;
+  await using dir = await h.tempDir();
+  await using dht = await h.startDhtBootstrap();
+  const file = join(dir.path, "lt-dht.bin");
+  await h.makeFile(file, SIZE, 11);
+  const seeder = await h.startSeeder(null, [file], join(dir.path, "seed"), [
+    ...dht.args,
+    "--host",
+    "127.0.0.1",
+  ]);
+  try {
+    const magnet = await magnetOf(seeder, "lt-dht.bin");
+    const out = join(dir.path, "lt");
+    // No tracker in the link and no peer given: only the DHT can name the
+    // seeder. Awaited without blocking: the bootstrap node runs here.
+    const leech = await new Deno.Command(LT_PYTHON, {
+      args: [
+        ltFixture("lt_dht_leech.py"),
+        magnet,
+        out,
+        `127.0.0.1:${dht.port}`,
+        "60",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = new TextDecoder().decode(leech.stdout);
+    assert.equal(
+      leech.code,
+      0,
+      `${said}\n${new TextDecoder().decode(leech.stderr)}`,
+    );
+    assert.match(
+      said,
+      new RegExp(`^peer 127\\.0\\.0\\.1:${seeder.port}$`, "m"),
+    );
+    await h.assertSameFile(join(out, "lt-dht.bin"), file);
+  } finally {
+    await seeder.stop();
+  }
+  // The seeder counted the upload to libtorrent itself.
+  assert.match(seeder.lines.join("\n"), /uploaded [\d.]+ [kMG]?B to 1 peer\b/);
 });

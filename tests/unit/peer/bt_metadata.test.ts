@@ -10,6 +10,7 @@ import {
   findDictValueSpan,
   ManifestBuilder,
   parseManifest,
+  ProtocolError,
 } from "@shoal/protocol";
 import {
   btManifestBytes,
@@ -86,11 +87,20 @@ Deno.test("infoShape() reads size, piece length, pieces and root; refuses what i
       ["piece length", BigInt(CHUNK)],
       [
         "file tree",
-        new Map([["dir", new Map([["a", new Map([["", new Map()]])]])]]),
+        new Map([[
+          "dir",
+          new Map([["a", new Map([["", new Map([["length", 0n]])]])]]),
+        ]]),
       ],
     ]),
   );
-  assert.throws(() => infoShape(folder), /folder/);
+  // A valid folder is named as one (a magnet of it is refused as such).
+  assert.throws(
+    () => infoShape(folder),
+    (error: unknown) =>
+      error instanceof ProtocolError && error.code === "folder" &&
+      /the folder of 1 file; Shoal downloads single files/.test(error.message),
+  );
   assert.throws(() => infoShape(encodeBencode(7n)), /not a dictionary/);
 });
 

@@ -97,7 +97,19 @@ Deno.test("openGetTarget() names the v1 problem and the escaping name plainly", 
       await message("a name that escapes the folder"),
       /file name contains a forbidden character/,
     );
-    assert.match(await message("several files"), /one file per torrent/);
+    assert.match(
+      await message("several files"),
+      /the folder "a.bin" of 2 files; Shoal downloads single files for now/,
+    );
+    // A hostile folder is named by the rule it breaks.
+    assert.match(
+      await message("a folder path that escapes"),
+      /name "\.\." is a relative folder/,
+    );
+    assert.match(
+      await message("a folder whose names collide"),
+      /"A.bin" and "a.bin" would be one file on a case-insensitive file system/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -205,3 +205,32 @@ Deno.test("UploadSlots.setLimits() gives new slots to those in line at once and 
   table.setLimits({ maxUploadBytesPerSecond: null });
   assert.deepEqual(table.limits, { maxUploadBytesPerSecond: null, slots: 1 });
 });
+
+Deno.test("UploadSlots: a BitTorrent peer's INTERESTED is a place in line, not a request; said again it keeps no slot, and the slot is taken with a CHOKE", () => {
+  const { table, advance } = slotsAt(1);
+  const idle = { ...holder("idle"), saysInterest: true };
+  const bt = { ...holder("bt"), saysInterest: true };
+  // The spread copies the methods bound to the first object's fields.
+  idle.setChoked = (choked) => idle.told.push(choked ? "choke" : "unchoke");
+  bt.setChoked = (choked) => bt.told.push(choked ? "choke" : "unchoke");
+  const ii = table.join(idle);
+  const ib = table.join(bt);
+  assert.equal(table.want(ii), true);
+  assert.equal(table.want(ib), false);
+  // INTERESTED over and over does not keep the slot past its grace.
+  for (let t = 0; t < SLOT_GRANT_GRACE_MS; t += 500) {
+    table.want(ii);
+    advance(500);
+  }
+  assert.ok(!idle.unchoked && bt.unchoked);
+  assert.deepEqual(idle.told, ["choke"]);
+  assert.deepEqual(bt.told, ["unchoke"]);
+  // A request keeps it; idle after that, it goes back to the one in line.
+  assert.equal(table.request(ib), true);
+  advance(SLOT_IDLE_MS - 1_000);
+  assert.ok(bt.unchoked);
+  advance(2_000);
+  assert.ok(!bt.unchoked && idle.unchoked);
+  assert.deepEqual(bt.told, ["unchoke", "choke"]);
+  assert.deepEqual(idle.told, ["choke", "unchoke"]);
+});

@@ -12,6 +12,7 @@ import {
   detectWireProtocol,
   encodeBtHandshake,
   encodeBtMessage,
+  encodeBtRanges,
   MAX_BT_UNKNOWN_BYTES,
   ProtocolError,
   writeBtPiecePrefix,
@@ -393,4 +394,19 @@ Deno.test("decodeBtBody() gives a message or a ProtocolError for random bodies",
     ),
     { seed: 0x4254_0002, numRuns: 3000 },
   );
+});
+
+Deno.test("encodeBtRanges() gives what encodeBtMessage() gives for each range, one after another", () => {
+  const ranges = [
+    { index: 0, begin: 0, length: 16_384 },
+    { index: 7, begin: 16_384, length: 123 },
+    { index: 0xffff_ffff, begin: 0xffff_ffff, length: 0xffff_ffff },
+  ];
+  for (const kind of ["request", "cancel", "reject"] as const) {
+    const expected = ranges.flatMap((range) => [
+      ...encodeBtMessage({ kind, ...range }),
+    ]);
+    assert.deepEqual([...encodeBtRanges(kind, ranges)], expected, kind);
+  }
+  assert.equal(encodeBtRanges("request", []).byteLength, 0);
 });

@@ -719,7 +719,7 @@ Deno.test("parseManifest() refuses several files and folders", () => {
     const node = tree(info).get(k("three.bin"))!;
     tree(info).set(k("second.bin"), node);
   });
-  assertRejects(twoFiles, "bad_manifest", /one file per torrent/);
+  assertRejects(twoFiles, "folder", /of 2 files; Shoal downloads single files/);
   const folder = edited(THREE.bytes, (info) => {
     const node = tree(info).get(k("three.bin"))!;
     info.set(
@@ -727,7 +727,7 @@ Deno.test("parseManifest() refuses several files and folders", () => {
       new Map([[k("dir"), new Map([[k("three.bin"), node]])]]),
     );
   });
-  assertRejects(folder, "bad_manifest", /folder/);
+  assertRejects(folder, "folder", /the folder "three.bin" of 1 file;/);
   const fileAndFolder = edited(THREE.bytes, (info) => {
     const node = tree(info).get(k("three.bin")) as BDict;
     node.set(k("inner.bin"), new Map(node));
@@ -736,7 +736,7 @@ Deno.test("parseManifest() refuses several files and folders", () => {
   assertRejects(
     edited(THREE.bytes, (info) => info.set(k("file tree"), new Map())),
     "bad_manifest",
-    /0 entries/,
+    /file tree is empty/,
   );
 });
 
@@ -959,4 +959,27 @@ Deno.test("parseManifest() hashes the piece layer unless the caller checked thes
     parseManifest(bytes, { layerChecked: true }).chunkCount,
     manifest.chunkCount,
   );
+});
+
+Deno.test("ManifestBuilder.reset() hashes file after file as fresh builders do, and leaves earlier results intact", () => {
+  const chunk = 16 * 1024;
+  const sizes = [0, 1, chunk, 3 * chunk, chunk + 1, 40_000, 2 * chunk];
+  // Sized for one hash: a one-chunk result is that very buffer.
+  const reused = new ManifestBuilder(chunk, { expectedBytes: 1 });
+  const results = sizes.map((size, i) => {
+    const bytes = new Uint8Array(size).fill(i + 1);
+    reused.reset(size);
+    reused.update(bytes);
+    const got = reused.finishFile();
+    const fresh = new ManifestBuilder(chunk);
+    fresh.update(bytes);
+    assert.deepStrictEqual(
+      { name: "x", ...got },
+      fresh.finish("x").manifest,
+      `size ${size}`,
+    );
+    return { got, copy: structuredClone(got) };
+  });
+  // A later file never wrote into an earlier one's hashes.
+  for (const { got, copy } of results) assert.deepStrictEqual(got, copy);
 });

@@ -4,12 +4,14 @@ import {
   createMessage,
   FrameDecoder,
   type Message,
+  parseFolderManifest,
   parseManifest,
   parseMessage,
   ProtocolError,
 } from "@shoal/protocol";
 import {
   datagramArb,
+  folderManifestBytesArb,
   headerWithRandomBody,
   manifestBytesArb,
   mutate,
@@ -152,6 +154,27 @@ Deno.test("parseManifest() gives a Manifest or a ProtocolError for random and mu
   for (
     const expected of ["manifest", "error:too_short", "error:bad_manifest"]
   ) {
+    assert.ok(outcomes.has(expected), `no ${expected} in ${[...outcomes]}`);
+  }
+});
+
+Deno.test("parseFolderManifest() gives a FolderManifest or a ProtocolError for random and mutated bytes", () => {
+  const outcomes = new Set<string>();
+  const rng = new Rng(0x5348_0109);
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 600 }),
+        mutatedArb(folderManifestBytesArb),
+        folderManifestBytesArb.map((bytes) => mutateBencode(rng, bytes)),
+      ),
+      (bytes) => {
+        outcomes.add(outcomeOf(() => parseFolderManifest(bytes), () => "ok"));
+      },
+    ),
+    { seed: 0x5348_010a, numRuns: 3000 },
+  );
+  for (const expected of ["ok", "error:bad_manifest", "error:bad_string"]) {
     assert.ok(outcomes.has(expected), `no ${expected} in ${[...outcomes]}`);
   }
 });

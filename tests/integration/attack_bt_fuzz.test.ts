@@ -1,0 +1,124 @@
+/**
+ * Random hostile BitTorrent input against the real processes: a seeder fed
+ * random messages on many connections, and a leecher whose BitTorrent
+ * peers answer with random messages, while fetching the metadata (a
+ * magnet link) and the pieces. A bad peer loses its connection, never the
+ * process: the seeder still serves, the leecher still finishes from the
+ * honest peer, and neither prints a stack trace. Seeded, so a failure can
+ * be replayed.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { encodeTorrent, magnetLink } from "@shoal/protocol";
+import * as h from "../_helpers/mod.ts";
+import { BtTestClient } from "../_helpers/bittorrent.ts";
+import { Rand, randomBtFrame } from "../_helpers/bt_fuzz.ts";
+
+const CHUNK = 512 * 1024;
+const SEED = Number(Deno.env.get("SHOAL_FUZZ_SEED") ?? 21);
+
+Deno.test("a seeder fed random BitTorrent messages on 300 connections drops them and still serves", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const source = join(dir.path, "fuzz.bin");
+  await h.makeFile(source, 3 * CHUNK + 1000, 23);
+  const built = h.manifestOf(await Deno.readFile(source), "fuzz.bin");
+  // All from 127.0.0.1: the per-address cap would refuse most of them.
+  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
+    "--max-conns-per-ip",
+    "64",
+  ]);
+  const rand = new Rand(SEED);
+  try {
+    const one = async (n: number) => {
+      const client = await BtTestClient.connect(seeder.port);
+      try {
+        await client.handshake(built.id.slice(0, 20));
+        for (let i = 0; i < 1 + (n % 30); i++) {
+          await client.write(randomBtFrame(rand, built.manifest.piecesRoot));
+        }
+        await client.closedWithin(300);
+      } catch {
+        // The seeder hung up mid-write: what it should do.
+      } finally {
+        await client.close();
+      }
+    };
+    for (let batch = 0; batch < 15; batch++) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => one(batch * 20 + i)),
+      );
+    }
+    // Still alive and serving: an honest handshake is answered.
+    const client = await BtTestClient.connect(seeder.port);
+    try {
+      await client.handshake(built.id.slice(0, 20));
+      await client.next((f) => f.kind === "handshake", 10_000);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    const code = await seeder.stop();
+    const { stderr } = await seeder.done(10_000);
+    assert.ok(!/Uncaught| {4}at /.test(stderr), stderr.slice(0, 2000));
+    assert.equal(code, 0, stderr.slice(0, 2000));
+  }
+});
+
+for (const from of ["magnet", "torrent"] as const) {
+  Deno.test(`a leecher whose BitTorrent peers answer with random messages finishes from the honest one (${from})`, async () => {
+    await using dir = await h.tempDir();
+    await using tracker = await h.startTracker();
+    const source = join(dir.path, "fuzzed.bin");
+    await h.makeFile(source, 4 * CHUNK + 321, 29);
+    const data = await Deno.readFile(source);
+    const { manifest, bytes, id } = h.manifestOf(data, "fuzzed.bin");
+    const file = {
+      id,
+      name: "fuzzed.bin",
+      size: data.byteLength,
+      chunkCount: manifest.chunkCount,
+    };
+    const fuzzers = Array.from({ length: 12 }, (_, i) =>
+      h.startFakeBtSeeder({
+        behaviour: "fuzz",
+        data,
+        manifest,
+        manifestBytes: bytes,
+        id,
+        seed: SEED * 100 + i,
+        hostname: `127.0.60.${i + 1}`,
+      }));
+    // It answers late, so the fuzzers are met first.
+    const honest = h.startFakeBtSeeder({
+      behaviour: "honest",
+      data,
+      manifest,
+      manifestBytes: bytes,
+      id,
+      handshakeDelayMs: 500,
+    });
+    try {
+      fuzzers.forEach((fuzzer, i) =>
+        h.listOnTracker(tracker, fuzzer.port, file, `127.0.60.${i + 1}`)
+      );
+      h.listOnTracker(tracker, honest.port, file);
+      const out = join(dir.path, "out");
+      let query = magnetLink(id, "fuzzed.bin");
+      if (from === "torrent") {
+        query = join(dir.path, "fuzzed.bin.torrent");
+        await Deno.writeFile(query, encodeTorrent(bytes, []));
+      }
+      const result = await h.spawnLeecher(tracker, query, out, 30).done(
+        60_000,
+      );
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.ok(!/Uncaught| {4}at /.test(result.stderr), result.stderr);
+      await h.assertSameFile(join(out, "fuzzed.bin"), source);
+      assert.ok(fuzzers.some((f) => f.btHandshakes > 0));
+    } finally {
+      await honest.close();
+      await Promise.all(fuzzers.map((f) => f.close()));
+    }
+  });
+}
