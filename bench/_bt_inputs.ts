@@ -13,9 +13,12 @@ import {
   encodeBtMessage,
   encodeExtendedHandshake,
   encodeMetadataMessage,
+  encodePexMessage,
+  MAX_PEX_PEERS,
   type MetadataMessage,
+  type PexMessage,
 } from "@shoal/protocol";
-import { mutateOnce, Rng } from "./_protocol_inputs.ts";
+import { mutateOnce, pexPeerArb, Rng } from "./_protocol_inputs.ts";
 import { concatBytes } from "./_bytes.ts";
 
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
@@ -113,7 +116,26 @@ export const metadataMessageArb: fc.Arbitrary<MetadataMessage> = fc.oneof(
   }),
 );
 
-/** Valid extension-handshake and ut_metadata payloads, as bytes. */
+const pexListArb = fc.array(
+  fc.tuple(pexPeerArb, fc.integer({ min: 0, max: 255 })).map((
+    [peer, flags],
+  ) => ({ host: peer.host, port: peer.port, flags })),
+  { maxLength: MAX_PEX_PEERS },
+  // IPv4 peers first, as a decoder returns them (BEP 11 keeps them apart).
+).map((peers) => [
+  ...peers.filter((peer) => !peer.host.includes(":")),
+  ...peers.filter((peer) => peer.host.includes(":")),
+]);
+
+/** A BEP 11 `ut_pex` message (dropped peers carry no flags). */
+export const pexMessageArb: fc.Arbitrary<PexMessage> = fc.record({
+  added: pexListArb,
+  dropped: pexListArb.map((peers) =>
+    peers.map((peer) => ({ ...peer, flags: 0 }))
+  ),
+});
+
+/** Valid extension-handshake, ut_metadata and ut_pex payloads, as bytes. */
 export const extendedPayloadArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.record({
     ut: fc.integer({ min: 0, max: 255 }),
@@ -131,6 +153,7 @@ export const extendedPayloadArb: fc.Arbitrary<Uint8Array> = fc.oneof(
     })
   ),
   metadataMessageArb.map(encodeMetadataMessage),
+  pexMessageArb.map(encodePexMessage),
 );
 
 /**

@@ -54,6 +54,7 @@ import {
   MAX_ERROR_TEXT_BYTES,
   MAX_FILE_BYTES,
   MAX_NAME_BYTES,
+  MAX_PEX_PEERS,
   type Message,
   type MessageKind,
   type MessageOf,
@@ -90,6 +91,7 @@ export const ALL_KINDS = [
   "unchoke",
   "interested",
   "not_interested",
+  "pex",
   "ack",
   "error",
   "peer_list",
@@ -565,6 +567,12 @@ export const listedPeerArb: fc.Arbitrary<ListedPeer> = record({
   complete: fc.boolean(),
 });
 
+/** A peer in a PEX message: listed, possibly a BitTorrent client. */
+export const pexPeerArb: fc.Arbitrary<ListedPeer> = fc.tuple(
+  listedPeerArb,
+  fc.boolean(),
+).map(([peer, bittorrent]) => bittorrent ? { ...peer, bittorrent } : peer);
+
 /** A file as REGISTER and BECOME_SEEDER announce it. */
 export const fileAnnouncementArb: fc.Arbitrary<FileAnnouncement> = record({
   id: fileIdArb,
@@ -653,13 +661,16 @@ export const messageArbs: Arbs = {
   }),
   connect: empty("connect"),
   leave: announce("leave"),
-  handshake: record({
-    kind: fc.constant("handshake" as const),
-    txid: txidArb,
-    fileId: fileIdArb,
-    peerId: peerIdArb,
-    port: anyPortArb,
-  }),
+  handshake: fc.tuple(
+    record({
+      kind: fc.constant("handshake" as const),
+      txid: txidArb,
+      fileId: fileIdArb,
+      peerId: peerIdArb,
+      port: anyPortArb,
+    }),
+    fc.boolean(),
+  ).map(([message, pex]) => pex ? { ...message, pex } : message),
   "get_manifest": empty("get_manifest"),
   list: record({
     kind: fc.constant("list" as const),
@@ -679,10 +690,19 @@ export const messageArbs: Arbs = {
   unchoke: empty("unchoke"),
   interested: empty("interested"),
   "not_interested": empty("not_interested"),
-  ack: record({
-    kind: fc.constant("ack" as const),
+  ack: fc.tuple(
+    record({
+      kind: fc.constant("ack" as const),
+      txid: txidArb,
+      intervalSeconds: fc.integer({ min: 0, max: 0xffff_ffff }),
+    }),
+    fc.boolean(),
+  ).map(([message, pex]) => pex ? { ...message, pex } : message),
+  pex: record({
+    kind: fc.constant("pex" as const),
     txid: txidArb,
-    intervalSeconds: fc.integer({ min: 0, max: 0xffff_ffff }),
+    added: fc.array(pexPeerArb, { maxLength: MAX_PEX_PEERS }),
+    dropped: fc.array(pexPeerArb, { maxLength: MAX_PEX_PEERS }),
   }),
   error: record({
     kind: fc.constant("error" as const),

@@ -48,6 +48,7 @@ import {
   decodeBencode,
   decodeExtendedHandshake,
   decodeMetadataMessage,
+  decodePexMessage,
   dictGet,
   encodeBencode,
   encodeBep15Request,
@@ -56,6 +57,7 @@ import {
   encodeFolderManifest,
   encodeManifest,
   encodeMetadataMessage,
+  encodePexMessage,
   encodeTorrent,
   type ExtendedHandshake,
   fileIdOf,
@@ -72,6 +74,7 @@ import {
   MAX_DATAGRAM_BYTES,
   MAX_MSE_HANDSHAKE_BYTES,
   MAX_MSE_PAD_BYTES,
+  MAX_PEX_PEERS,
   type Message,
   type MetadataMessage,
   MSE_KEY_BYTES,
@@ -84,6 +87,7 @@ import {
   parseManifest,
   parseMessage,
   parseTorrent,
+  type PexMessage,
   ProtocolError,
   sha256,
   toHex,
@@ -967,7 +971,24 @@ function fuzzBtExtended(
           return decoded.kind;
         },
       );
-      return metadata.startsWith("error:") ? handshake : metadata;
+      const pex = outcomeOf(
+        () => decodePexMessage(input),
+        (decoded: PexMessage) => {
+          // Up to MAX_BT_PEX_ADDED are read; the encoder writes BEP 11's 50.
+          if (
+            decoded.added.length <= MAX_PEX_PEERS &&
+            decoded.dropped.length <= MAX_PEX_PEERS
+          ) {
+            const again = decodePexMessage(encodePexMessage(decoded));
+            if (!isDeepStrictEqual(again, decoded)) {
+              throw new Error("Cannot re-encode a ut_pex message");
+            }
+          }
+          return "ut_pex";
+        },
+      );
+      if (!metadata.startsWith("error:")) return metadata;
+      return pex.startsWith("error:") ? handshake : pex;
     },
   );
 }

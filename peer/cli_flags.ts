@@ -45,6 +45,8 @@ Options:
                         (default ${DEFAULT_DHT_BOOTSTRAP.join(",")});
                         the nodes met are saved in OUT/.shoal/dht.json and
                         reused after a restart
+  --no-pex              do not exchange peers with connected peers (PEX,
+                        BEP 11 ut_pex with BitTorrent clients)
   --seed FILE           share FILE (repeat for several files); prints its
                         magnet link
   --get WHAT            download a file: by name (case aside when only one
@@ -139,6 +141,8 @@ export interface PeerFlags {
   trackerGiven: boolean;
   /** Join the DHT (no `--no-dht`). */
   dht: boolean;
+  /** Exchange peers with connected peers (no `--no-pex`). */
+  pex: boolean;
   /** `--dht-port` (0: any free port). */
   dhtPort: number;
   /** `--dht-bootstrap`, or the public routers. */
@@ -281,6 +285,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         "log-format": { type: "string", default: "text" },
         tracker: { type: "string", multiple: true },
         "no-dht": { type: "boolean", default: false },
+        "no-pex": { type: "boolean", default: false },
         "dht-port": { type: "string" },
         "dht-bootstrap": { type: "string" },
         seed: { type: "string", multiple: true, default: [] },
@@ -465,6 +470,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     trackers,
     trackerGiven: trackers.length > 0,
     dht: !v["no-dht"],
+    pex: !v["no-pex"],
     dhtPort,
     dhtBootstrap,
     seeds: v.seed.map((path) => resolve(cwd, path)),

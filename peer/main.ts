@@ -169,6 +169,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
           startDelayMs: dhtDelayMs,
         }
         : null,
+      pex: flags.pex,
       outDir: flags.outDir,
       hostname: flags.host,
       port: flags.port,

@@ -29,6 +29,7 @@ import type { HostPort } from "./cli_flags.ts";
 import { TrackerSet } from "./discovery/trackers.ts";
 import { MultiFinder } from "./discovery/multi_finder.ts";
 import { DhtNode } from "./dht/dht_node.ts";
+import { ConnectedPeers } from "./discovery/connected_peers.ts";
 import { BanList } from "./swarm/ban_list.ts";
 import { loadTotals, saveTotals, type Totals } from "./totals_file.ts";
 import {
@@ -70,6 +71,8 @@ export interface PeerNodeOptions {
   trackers: HostPort[];
   /** The DHT, or null/absent for none. @default {null} */
   dht?: PeerDhtOptions | null;
+  /** Exchange peers with connected peers (PEX, BEP 11). @default {true} */
+  pex?: boolean;
   /** Download folder; the peer's state lives in its `.shoal` folder. */
   outDir: string;
   /** Address to serve peers on ("::" serves IPv6 and IPv4). @default {"::"} */
@@ -133,6 +136,8 @@ export class PeerNode {
   readonly #bep15Announcers: Bep15Announcer[];
   #unsubscribe: (() => void) | null = null;
   #received = new Map<string, number>();
+  /** Who we are connected to per file, for PEX; null when PEX is off. */
+  #pex: ConnectedPeers | null = null;
   /** Peers that sent bad data, shared by the server and the downloads. */
   #bans = new BanList();
   readonly #partialSeeding: boolean;
@@ -211,6 +216,7 @@ export class PeerNode {
   static async start(options: PeerNodeOptions): Promise<PeerNode> {
     const trackers = await TrackerSet.detect(options.trackers);
     const library = new Library(join(options.outDir, ".shoal"));
+    const pex = options.pex === false ? null : new ConnectedPeers();
     // Bytes each remote peer sent us, read and reset by the choker every round.
     const received = new Map<string, number>();
     // Peers that sent bad data: downloads add them, the server refuses them.
@@ -219,6 +225,7 @@ export class PeerNode {
     try {
       server = options.serve === false ? null : PeerServer.listen({
         library,
+        ...(pex ? { pex } : {}),
         hostname: options.hostname ?? "::",
         port: options.port ?? 0,
         ...(options.onMisbehaviour
@@ -267,6 +274,7 @@ export class PeerNode {
     }
     const node = new PeerNode(options, trackers, library, server, dht);
     node.#received = received;
+    node.#pex = pex;
     node.#bans = bans;
     node.#earlier = await loadTotals(node.stateDir).catch(() => node.#earlier);
     node.#savedTotals = node.#earlier;
@@ -476,6 +484,7 @@ export class PeerNode {
         stateDir: this.stateDir,
         peerId: this.peerId,
         listenPort: this.port,
+        ...(this.#pex ? { pex: this.#pex } : {}),
         alreadyHave: (id) => {
           // A file this peer seeds whole is not fetched again.
           const file = this.library.get(id);

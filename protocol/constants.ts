@@ -64,3 +64,8 @@ export const MAX_FRAME_BODY_BYTES = MAX_MANIFEST_BYTES;
 export const MAX_PEERS_PER_LIST = 200;
 /** Default number of peers a client asks for. */
 export const DEFAULT_WANTED_PEERS = 50;
+/**
+ * Most peers in each list of one PEX message (added, dropped): BEP 11's
+ * limit of 50 per message, which Shoal's own PEX keeps too.
+ */
+export const MAX_PEX_PEERS = 50;

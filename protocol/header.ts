@@ -18,6 +18,7 @@ import {
   MAX_ERROR_TEXT_BYTES,
   MAX_MANIFEST_BYTES,
   MAX_NAME_BYTES,
+  MAX_PEX_PEERS,
   PEER_ID_BYTES,
   PROTOCOL_VERSION,
 } from "./constants.ts";
@@ -42,6 +43,8 @@ export interface Header {
   txid: number;
   /** Body length in bytes. */
   bodyLength: number;
+  /** The flags byte (`HeaderFlag` bits; unknown bits are ignored). */
+  flags: number;
   /** Message kind named by type and code. */
   kind: MessageKind;
 }
@@ -187,6 +190,14 @@ const KINDS: KindInfo[] = [
     maxBody: 0,
   },
   {
+    kind: "pex",
+    type: MessageType.DATA,
+    code: DataType.PEX,
+    minBody: 2,
+    // Two lists of MAX_PEX_PEERS listed peers, IPv6 ones (20 bytes) at most.
+    maxBody: 2 + 2 * MAX_PEX_PEERS * 20,
+  },
+  {
     kind: "ack",
     type: MessageType.CONTROL,
     code: ControlType.ACK,
@@ -268,7 +279,7 @@ export function kindInfo(kind: MessageKind): Readonly<KindInfo> {
  * id and body length.
  *
  * @param kind the message kind, which names its type and code
- * @param options transaction id and body length
+ * @param options transaction id, body length and flags (`HeaderFlag` bits, default 0)
  * @returns the header bytes
  * @example
  * ```ts
@@ -279,7 +290,7 @@ export function kindInfo(kind: MessageKind): Readonly<KindInfo> {
  */
 export function createHeader(
   kind: MessageKind,
-  options: { txid: number; bodyLength: number },
+  options: { txid: number; bodyLength: number; flags?: number },
 ): Uint8Array {
   const info = BY_KIND.get(kind)!;
   if (options.bodyLength < info.minBody || options.bodyLength > info.maxBody) {
@@ -288,7 +299,8 @@ export function createHeader(
     );
   }
   return new ByteWriter(HEADER_BYTES)
-    .u16(MAGIC).u8(PROTOCOL_VERSION).u8(info.type).u8(info.code).u8(0)
+    .u16(MAGIC).u8(PROTOCOL_VERSION).u8(info.type).u8(info.code)
+    .u8(options.flags ?? 0)
     .u32(options.txid >>> 0).u32(options.bodyLength)
     .finish();
 }
@@ -331,7 +343,7 @@ export function parseHeader(bytes: Uint8Array): Header {
   }
   const type = reader.u8();
   const code = reader.u8();
-  reader.u8(); // flags: reserved, ignored by version 1 receivers
+  const flags = reader.u8(); // Bits this receiver does not know are ignored.
   const txid = reader.u32();
   const bodyLength = reader.u32();
   const info = BY_NUMBERS.get(type * 256 + code);
@@ -349,5 +361,5 @@ export function parseHeader(bytes: Uint8Array): Header {
       10,
     );
   }
-  return { type: info.type, code, txid, bodyLength, kind: info.kind };
+  return { type: info.type, code, txid, bodyLength, kind: info.kind, flags };
 }

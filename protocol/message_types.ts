@@ -129,7 +129,16 @@ export type TrackerMessage =
     offset: number;
     query: string;
   }
-  | { kind: "ack"; txid: number; intervalSeconds: number }
+  | {
+    kind: "ack";
+    txid: number;
+    intervalSeconds: number;
+    /**
+     * From a peer answering a HANDSHAKE: it understands PEX (header flag
+     * `HeaderFlag.PEX`); absent when not.
+     */
+    pex?: boolean;
+  }
   | { kind: "error"; txid: number; code: number; text: string }
   | {
     kind: "peer_list";
@@ -160,6 +169,8 @@ export type PeerMessage =
     fileId: Uint8Array;
     peerId: Uint8Array;
     port: number;
+    /** The sender understands PEX (header flag `HeaderFlag.PEX`); absent when not. */
+    pex?: boolean;
   }
   | { kind: "get_manifest"; txid: number }
   | { kind: "chunk_data"; txid: number; index: number; data: Uint8Array }
@@ -170,7 +181,12 @@ export type PeerMessage =
   | { kind: "choke"; txid: number }
   | { kind: "unchoke"; txid: number }
   | { kind: "interested"; txid: number }
-  | { kind: "not_interested"; txid: number };
+  | { kind: "not_interested"; txid: number }
+  /**
+   * Peer exchange (DATA 8): peers the sender is now connected to for this
+   * file, and peers it no longer is; at most `MAX_PEX_PEERS` each.
+   */
+  | { kind: "pex"; txid: number; added: ListedPeer[]; dropped: ListedPeer[] };
 
 /** Any Shoal message, as `parseMessage` returns it and `createMessage` takes it. */
 export type Message = TrackerMessage | PeerMessage;

@@ -27,6 +27,7 @@ import {
   trackerBodySize,
   writeTrackerBody,
 } from "./tracker_messages.ts";
+import { HeaderFlag } from "./vocabulary.ts";
 
 function isPeerMessage(message: Message): message is PeerMessage {
   return isPeerKind(message.kind);
@@ -49,9 +50,12 @@ function isPeerMessage(message: Message): message is PeerMessage {
 export function createMessage(message: Message): Uint8Array {
   const peer = isPeerMessage(message);
   const size = peer ? peerBodySize(message) : trackerBodySize(message);
+  const pex = (message.kind === "handshake" || message.kind === "ack") &&
+    message.pex === true;
   const header = createHeader(message.kind, {
     txid: message.txid,
     bodyLength: size,
+    flags: pex ? HeaderFlag.PEX : 0,
   });
   const writer = new ByteWriter(HEADER_BYTES + size);
   writer.bytes(header);
@@ -117,5 +121,9 @@ export function parseBody(header: Header, body: Uint8Array): Message {
     ? readPeerBody(reader, kind, header.txid)
     : readTrackerBody(reader, kind, header.txid);
   reader.end(kind);
+  if (
+    (message.kind === "handshake" || message.kind === "ack") &&
+    (header.flags & HeaderFlag.PEX) !== 0
+  ) message.pex = true;
   return message;
 }

@@ -20,6 +20,7 @@ export {
   ControlType,
   DataType,
   ErrorCode,
+  HeaderFlag,
   MessageType,
 } from "./vocabulary.ts";
 export {
@@ -241,6 +242,16 @@ export {
   MAX_CLIENT_NAME_CHARS,
   UNKNOWN_BT_CLIENT,
 } from "./bt_wire/client_name.ts";
+export {
+  decodePexMessage,
+  encodePexMessage,
+  MAX_BT_PEX_ADDED,
+  PEX_FLAG_REACHABLE,
+  PEX_FLAG_SEED,
+  type PexMessage,
+  type PexPeer,
+  UT_PEX,
+} from "./bt_wire/pex.ts";
 export {
   answerHashRequest,
   blockHashesOf,

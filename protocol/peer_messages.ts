@@ -1,7 +1,8 @@
 /**
  * Body codecs of the messages between two peers over TCP: HANDSHAKE,
  * GET_MANIFEST and MANIFEST, GET and CHUNK_DATA, and the notifications
- * (BITFIELD, HAVE, CANCEL, CHOKE, UNCHOKE, INTERESTED, NOT_INTERESTED).
+ * (BITFIELD, HAVE, CANCEL, CHOKE, UNCHOKE, INTERESTED, NOT_INTERESTED,
+ * PEX).
  * See docs/PROTOCOL.md, "Peer messages". `createMessage` and
  * `parseMessage` (messages.ts) add the header.
  *
@@ -11,12 +12,20 @@ import {
   FILE_ID_BYTES,
   HEADER_BYTES,
   MAX_CHUNK_COUNT,
+  MAX_PEX_PEERS,
   PEER_ID_BYTES,
 } from "./constants.ts";
 import type { ByteReader, ByteWriter } from "./bytes.ts";
 import { checkLength, readCount } from "./_fields.ts";
 import { createHeader } from "./header.ts";
-import type { MessageKind, PeerMessage } from "./message_types.ts";
+import type { ListedPeer, MessageKind, PeerMessage } from "./message_types.ts";
+import {
+  peerAddressBytes,
+  readPeerAddress,
+  writePeerAddress,
+} from "./address.ts";
+import { ProtocolError } from "./errors.ts";
+import { PEER_BITTORRENT, PEER_COMPLETE } from "./tracker_messages.ts";
 
 /** The kinds of {@linkcode PeerMessage}, for the dispatch in messages.ts. */
 const PEER_KINDS: Record<PeerMessage["kind"], true> = {
@@ -32,6 +41,7 @@ const PEER_KINDS: Record<PeerMessage["kind"], true> = {
   "unchoke": true,
   "interested": true,
   "not_interested": true,
+  "pex": true,
 };
 
 /**
@@ -80,6 +90,11 @@ export function peerBodySize(message: PeerMessage): number {
       return message.bytes.byteLength;
     case "bitfield":
       return message.bits.byteLength;
+    case "pex":
+      return 2 + [...message.added, ...message.dropped].reduce(
+        (sum, peer) => sum + 1 + peerAddressBytes(peer),
+        0,
+      );
   }
 }
 
@@ -119,6 +134,23 @@ export function writePeerBody(writer: ByteWriter, message: PeerMessage): void {
       return;
     case "bitfield":
       writer.bytes(message.bits);
+      return;
+    case "pex":
+      for (const list of [message.added, message.dropped]) {
+        if (list.length > MAX_PEX_PEERS) {
+          throw new RangeError(
+            `Cannot encode pex: ${list.length} peers in a list, at most ${MAX_PEX_PEERS}`,
+          );
+        }
+      }
+      writer.u8(message.added.length).u8(message.dropped.length);
+      for (const peer of [...message.added, ...message.dropped]) {
+        writer.u8(
+          (peer.complete ? PEER_COMPLETE : 0) |
+            (peer.bittorrent ? PEER_BITTORRENT : 0),
+        );
+        writePeerAddress(writer, peer);
+      }
       return;
     case "get_manifest":
     case "choke":
@@ -180,6 +212,13 @@ export function readPeerBody(
       return { kind, txid, bytes: reader.bytes(reader.remaining, "manifest") };
     case "bitfield":
       return { kind, txid, bits: reader.bytes(reader.remaining, "bitfield") };
+    case "pex": {
+      const addedCount = readPexCount(reader, "added");
+      const droppedCount = readPexCount(reader, "dropped");
+      const added = readListedPeers(reader, addedCount);
+      const dropped = readListedPeers(reader, droppedCount);
+      return { kind, txid, added, dropped };
+    }
     case "get_manifest":
     case "choke":
     case "unchoke":
@@ -187,6 +226,33 @@ export function readPeerBody(
     case "not_interested":
       return { kind, txid };
   }
+}
+
+function readPexCount(reader: ByteReader, what: string): number {
+  const at = reader.offset;
+  const count = reader.u8(`${what} count`);
+  if (count > MAX_PEX_PEERS) {
+    throw new ProtocolError(
+      "bad_value",
+      `Cannot decode pex: ${count} ${what} peers, at most ${MAX_PEX_PEERS}`,
+      at,
+    );
+  }
+  return count;
+}
+
+/** Listed peers (flags, then an address), as in PEER_LIST. */
+function readListedPeers(reader: ByteReader, count: number): ListedPeer[] {
+  const peers: ListedPeer[] = [];
+  for (let i = 0; i < count; i++) {
+    const flags = reader.u8("peer flags");
+    peers.push({
+      ...readPeerAddress(reader),
+      complete: (flags & PEER_COMPLETE) !== 0,
+      ...((flags & PEER_BITTORRENT) !== 0 ? { bittorrent: true } : {}),
+    });
+  }
+  return peers;
 }
 
 /**

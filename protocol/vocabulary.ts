@@ -87,9 +87,23 @@ export const DataType = {
   INTERESTED: 6,
   /** The sender wants nothing the receiver has. */
   NOT_INTERESTED: 7,
+  /** Peer exchange: peers the sender is connected to for this file, or no longer. */
+  PEX: 8,
 } as const;
 /** One of {@linkcode DataType}'s values. */
 export type DataType = typeof DataType[keyof typeof DataType];
+
+/**
+ * Bits of the header's flags byte. A receiver that does not know a bit
+ * ignores it, so a bit may say "I understand X" to new peers only.
+ */
+export const HeaderFlag = {
+  /**
+   * On HANDSHAKE and on the ACK answering it: the sender understands PEX
+   * (DATA 8), so it may be sent on this connection.
+   */
+  PEX: 0x01,
+} as const;
 
 /** Why an ERROR was sent. */
 export const ErrorCode = {

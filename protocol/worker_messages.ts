@@ -6,6 +6,18 @@
  * @module
  */
 
+/** A peer as peer exchange (PEX) carries it between the threads. */
+export interface PexPeerAddress {
+  /** IPv4 dotted quad or IPv6 text. */
+  host: string;
+  /** TCP port it listens on. */
+  port: number;
+  /** It speaks BitTorrent. */
+  bittorrent?: boolean;
+  /** It holds the whole file. */
+  complete?: boolean;
+}
+
 /** Main thread to a fetch worker. */
 export type FetchWorkerCommand =
   | {
@@ -15,7 +27,11 @@ export type FetchWorkerCommand =
     fileId: Uint8Array;
     peerId: Uint8Array;
     listenPort: number;
+    /** Offer PEX (Shoal's flag, BEP 11 `ut_pex`) on the connections. */
+    pex: boolean;
   }
+  /** PEX: the peers this peer is connected to for the file now. */
+  | { type: "pex_peers"; peers: PexPeerAddress[] }
   /** `protocol`: the peer wire to open it in (Shoal unless told). */
   | {
     type: "connect";
@@ -99,6 +115,8 @@ export type FetchWorkerEvent =
    * handshake; the connection goes on in BitTorrent (protocol_fallback.ts).
    */
   | { type: "speaks_bittorrent"; connId: number; host: string; port: number }
+  /** PEX: peers the connection's peer told us about (checked candidates). */
+  | { type: "pex"; connId: number; peers: PexPeerAddress[] }
   /** `code` is the system's error code ("ENOSPC"), or "" when it has none. */
   | { type: "write_failed"; index: number; message: string; code: string }
   | { type: "shut_down" }
@@ -114,6 +132,15 @@ function isClient(value: unknown): value is string {
 
 function isIndex(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0;
+}
+
+function isPexPeers(value: unknown): value is PexPeerAddress[] {
+  return Array.isArray(value) &&
+    value.every((peer) =>
+      isRecord(peer) && typeof peer.host === "string" && isIndex(peer.port) &&
+      (peer.bittorrent === undefined || typeof peer.bittorrent === "boolean") &&
+      (peer.complete === undefined || typeof peer.complete === "boolean")
+    );
 }
 
 /**
@@ -137,7 +164,9 @@ export function isFetchWorkerCommand(
         value.manifestBytes instanceof Uint8Array &&
         value.fileId instanceof Uint8Array &&
         value.peerId instanceof Uint8Array &&
-        isIndex(value.listenPort);
+        isIndex(value.listenPort) && typeof value.pex === "boolean";
+    case "pex_peers":
+      return isPexPeers(value.peers);
     case "connect":
       return isIndex(value.connId) && typeof value.host === "string" &&
         isIndex(value.port) &&
@@ -202,6 +231,8 @@ export function isFetchWorkerEvent(value: unknown): value is FetchWorkerEvent {
     case "speaks_bittorrent":
       return isIndex(value.connId) && typeof value.host === "string" &&
         isIndex(value.port);
+    case "pex":
+      return isIndex(value.connId) && isPexPeers(value.peers);
     case "write_failed":
       return isIndex(value.index) && typeof value.message === "string" &&
         typeof value.code === "string";

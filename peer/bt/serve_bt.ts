@@ -29,17 +29,21 @@ import {
   bytesEqual,
   decodeExtendedHandshake,
   decodeMetadataMessage,
+  decodePexMessage,
   encodeBtHandshake,
   encodeBtMessage,
   encodeExtendedHandshake,
   encodeMetadataMessage,
+  encodePexMessage,
   hashRequestPiece,
   hashRequestProblem,
   metadataPieceCount,
+  PEX_FLAG_SEED,
   ProtocolError,
   toHex,
   UNKNOWN_BT_CLIENT,
   UT_METADATA,
+  UT_PEX,
   writeBtPiecePrefix,
 } from "@shoal/protocol";
 import type { SharedFile } from "../library/library.ts";
@@ -56,6 +60,13 @@ import type { BtBlockSource } from "./block_source.ts";
 import type { TokenBucket } from "../swarm/token_bucket.ts";
 import { findByInfoHash } from "./find_shared.ts";
 import { blockRequestProblem, sameBlock } from "./request_check.ts";
+import {
+  isLoopbackRemote,
+  pexCandidates,
+  PexInbox,
+} from "../discovery/pex_policy.ts";
+import { PexSender } from "../discovery/pex_sender.ts";
+import { btPexPeer } from "./pex_peers.ts";
 
 /** Requests a peer may have queued; sent as `reqq` in our extension handshake. */
 export const BT_REQUEST_QUEUE = 256;
@@ -68,6 +79,8 @@ export const MAX_CHOKED_REQUESTS = BT_REQUEST_QUEUE + 32;
 export const MAX_UNKNOWN_MESSAGES = 64;
 /** The id our extension handshake gives `ut_metadata`. */
 export const OUR_UT_METADATA_ID = 1;
+/** The id our extension handshake gives `ut_pex` (BEP 11), when PEX is on. */
+export const OUR_UT_PEX_ID = 2;
 /** A keep-alive goes out after this long without sending anything. */
 export const BT_KEEPALIVE_MS = 60_000;
 /** Most blocks one write carries (256 KiB). */
@@ -149,6 +162,12 @@ class BtSession {
   #stopHaves: (() => void) | null = null;
   readonly #haves: number[] = [];
   #haveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The peer's id for ut_pex (0: it has none). */
+  #theirPexId = 0;
+  readonly #pexInbox = new PexInbox();
+  #pexSender: PexSender | null = null;
+  /** Forgets this peer in the connected list (PEX). */
+  #unlist: (() => void) | null = null;
 
   constructor(conn: Deno.Conn, options: ServeBtOptions) {
     this.#conn = conn;
@@ -204,6 +223,8 @@ class BtSession {
 
   async #finish(): Promise<void> {
     this.#stopHaves?.();
+    this.#unlist?.();
+    this.#pexSender?.stop();
     clearTimeout(this.#haveTimer);
     clearInterval(this.#keepalive);
     if (this.#slotId) this.#options.slots?.leave(this.#slotId);
@@ -347,7 +368,10 @@ class BtSession {
         kind: "extended",
         id: 0,
         payload: encodeExtendedHandshake({
-          extensions: new Map([[UT_METADATA, OUR_UT_METADATA_ID]]),
+          extensions: new Map([
+            [UT_METADATA, OUR_UT_METADATA_ID],
+            ...(this.#options.pex ? [[UT_PEX, OUR_UT_PEX_ID] as const] : []),
+          ]),
           client: `Shoal ${SHOAL_VERSION}`,
           port: this.#context.port || null,
           requestQueue: BT_REQUEST_QUEUE,
@@ -536,6 +560,21 @@ class BtSession {
           key.slice(0, key.lastIndexOf(":"))
         }:${handshake.port}`;
       }
+      this.#startPex(handshake.port, handshake.extensions.get(UT_PEX) ?? 0);
+      return null;
+    }
+    if (id === OUR_UT_PEX_ID && this.#options.pex) {
+      const message = decodePexMessage(payload);
+      if (!this.#pexInbox.accept(performance.now())) {
+        return "sent ut_pex too often";
+      }
+      this.#options.pex.learned(
+        file.idHex,
+        pexCandidates(
+          message.added.map((peer) => btPexPeer(peer)),
+          isLoopbackRemote(this.#remoteHost()),
+        ),
+      );
       return null;
     }
     if (id !== OUR_UT_METADATA_ID) return this.#unknown(`extension ${id}`);
@@ -563,6 +602,49 @@ class BtSession {
       ),
     });
     return null;
+  }
+
+  #remoteHost(): string {
+    const host = (this.#conn.remoteAddr as Deno.NetAddr).hostname;
+    return host.startsWith("::ffff:") ? host.slice(7) : host;
+  }
+
+  /**
+   * Lists this peer as connected once it said where it listens (`p`: an
+   * incoming connection's port is not the one it listens on), and tells it
+   * about the others every minute when it speaks ut_pex. Once per
+   * connection: a second extension handshake changes nothing here.
+   */
+  #startPex(port: number | null, theirPexId: number): void {
+    const pex = this.#options.pex;
+    if (!pex || this.#unlist || this.#pexSender) return;
+    const file = this.#file!;
+    const host = this.#remoteHost();
+    if (port) {
+      this.#unlist = pex.add(file.idHex, { host, port, bittorrent: true });
+    }
+    this.#theirPexId = theirPexId;
+    if (theirPexId === 0) return;
+    this.#pexSender = new PexSender({
+      selfKey: this.#holder!.key,
+      peers: () => pex.list(file.idHex),
+      send: ({ added, dropped }) => {
+        if (this.#closed) return;
+        this.#post({
+          kind: "extended",
+          id: this.#theirPexId,
+          payload: encodePexMessage({
+            added: added.map((peer) => ({
+              host: peer.host,
+              port: peer.port,
+              flags: peer.complete ? PEX_FLAG_SEED : 0,
+            })),
+            dropped: dropped.map((peer) => ({ ...peer, flags: 0 })),
+          }),
+        });
+      },
+    });
+    this.#pexSender.start();
   }
 
   #onHashRequest(request: BtHashRequest): Problem | null {

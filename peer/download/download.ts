@@ -40,6 +40,11 @@ import {
 } from "./errors.ts";
 import { MAX_KNOWN_PEERS, PeerBook, peerKey } from "./peer_book.ts";
 import type { BanList } from "../swarm/ban_list.ts";
+import type { ConnectedPeers } from "../discovery/connected_peers.ts";
+import {
+  PEX_FIRST_DELAY_MS,
+  type PexAddress,
+} from "../discovery/pex_policy.ts";
 import {
   Scheduler,
   type SchedulerAction,
@@ -186,6 +191,12 @@ export interface DownloadOptions {
    * connected to, and peers this download bans go there. @default {none}
    */
   bans?: BanList;
+  /**
+   * Peer exchange: the peers connected per file (ours are added, the
+   * server's are told to the peers we fetch from, and peers learned by PEX
+   * join the peer book); PEX is off when absent.
+   */
+  pex?: ConnectedPeers;
 }
 
 /** What a finished download produced. */
@@ -269,6 +280,12 @@ class Download {
   #finished = false;
   /** True once run() has returned or thrown: late peers are ignored. */
   #ended = false;
+  /** Where each connection goes (PEX lists the connected ones). */
+  readonly #connAddress = new Map<number, { host: string; port: number }>();
+  /** PEX: forgets each connected peer in the connected list. */
+  readonly #unlist = new Map<number, () => void>();
+  #stopLearning: (() => void) | null = null;
+  #pexTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: DownloadOptions) {
     this.#options = options;
@@ -318,6 +335,7 @@ class Download {
       return await this.#complete();
     } finally {
       this.#ended = true;
+      this.#stopPex();
       signal?.removeEventListener("abort", onAbort);
       clearTimeout(this.#throttleTimer);
       this.#pool?.terminate();
@@ -593,7 +611,9 @@ class Download {
       fileId: this.#fileId,
       peerId: this.#options.peerId,
       listenPort: this.#options.listenPort ?? 0,
+      pex: this.#options.pex !== undefined,
     });
+    this.#startPex();
     this.#schedule({ type: "peers_known" });
     const ticker = setInterval(() => this.#tick(), TICK_MS);
     try {
@@ -601,6 +621,42 @@ class Download {
     } finally {
       clearInterval(ticker);
     }
+  }
+
+  // ---- peer exchange ---------------------------------------------------------
+
+  /**
+   * PEX: peers told to our server for this file join the book, and the
+   * fetch workers learn who we are connected to (each tells its peers once
+   * a minute), sent again only when that changes.
+   */
+  #startPex(): void {
+    const pex = this.#options.pex;
+    if (!pex) return;
+    const idHex = toHex(this.#fileId);
+    this.#stopLearning = pex.onLearned(idHex, (peers) => this.#learn(peers));
+    let told = "";
+    this.#pexTimer = setInterval(() => {
+      const peers = pex.list(idHex);
+      const now = peers.map(peerKey).sort().join(" ");
+      if (now === told) return;
+      told = now;
+      this.#pool?.broadcast({ type: "pex_peers", peers });
+    }, PEX_FIRST_DELAY_MS);
+  }
+
+  #stopPex(): void {
+    clearInterval(this.#pexTimer);
+    this.#stopLearning?.();
+    for (const unlist of this.#unlist.values()) unlist();
+    this.#unlist.clear();
+  }
+
+  /** Peers learned by PEX (checked by pex_policy.ts) join the book as a tracker's do. */
+  #learn(peers: PexAddress[]): void {
+    if (this.#ended || this.#book.add(peers) === 0) return;
+    logger.debug("Learned {count} peers by PEX", { count: peers.length });
+    if (this.#scheduler) this.#schedule({ type: "peers_known" });
   }
 
   #startWorkers(): void {
@@ -633,6 +689,10 @@ class Download {
     const pool = this.#pool!;
     switch (action.type) {
       case "connect":
+        this.#connAddress.set(action.connId, {
+          host: action.host,
+          port: action.port,
+        });
         // BitTorrent for a peer known to speak only it (protocol_fallback.ts).
         pool.connect(
           action.connId,
@@ -705,14 +765,29 @@ class Download {
   #onWorkerEvent(event: FetchWorkerEvent): void {
     if (this.#finished) return;
     switch (event.type) {
-      case "connected":
+      case "connected": {
+        const address = this.#connAddress.get(event.connId);
+        if (this.#options.pex && address) {
+          this.#unlist.set(
+            event.connId,
+            this.#options.pex.add(toHex(this.#fileId), {
+              ...address,
+              ...(this.#book.protocolOf(peerKey(address)) === "bittorrent"
+                ? { bittorrent: true }
+                : {}),
+            }),
+          );
+        }
         return this.#schedule(event);
+      }
       case "peer_client":
         return this.#schedule({
           type: "client",
           connId: event.connId,
           client: event.client,
         });
+      case "pex":
+        return this.#learn(event.peers);
       case "peer_have":
         return this.#schedule({
           type: "have",
@@ -742,6 +817,9 @@ class Download {
       case "choke":
         return this.#schedule(event);
       case "closed":
+        this.#unlist.get(event.connId)?.();
+        this.#unlist.delete(event.connId);
+        this.#connAddress.delete(event.connId);
         return this.#schedule({
           type: "closed",
           connId: event.connId,

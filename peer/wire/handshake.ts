@@ -17,6 +17,8 @@ export interface Hello {
   peerId: Uint8Array;
   /** The TCP port we serve on, or 0. */
   listenPort: number;
+  /** We understand PEX (the HANDSHAKE's PEX flag). @default {false} */
+  pex?: boolean;
 }
 
 /**
@@ -37,6 +39,7 @@ export function handshakeFrame(hello: Hello): Uint8Array {
     fileId: hello.fileId,
     peerId: hello.peerId,
     port: hello.listenPort,
+    ...(hello.pex ? { pex: true } : {}),
   });
 }
 
@@ -66,6 +69,7 @@ export class HandshakeReply {
   readonly #bitfieldBytes: number | null;
   #acked = false;
   #done = false;
+  #peerPex = false;
 
   /**
    * @param chunkCount the file's chunks, so the BITFIELD's length is
@@ -82,6 +86,11 @@ export class HandshakeReply {
     return this.#done;
   }
 
+  /** True when the peer's ACK said it understands PEX. */
+  get peerPex(): boolean {
+    return this.#peerPex;
+  }
+
   /**
    * Reads one message of the answer (before {@linkcode done}).
    *
@@ -92,6 +101,7 @@ export class HandshakeReply {
     if (!this.#acked) {
       if (message.kind === "ack") {
         this.#acked = true;
+        this.#peerPex = message.pex === true;
         return { kind: "more" };
       }
       if (message.kind === "error") {

@@ -20,6 +20,7 @@ import {
   ErrorCode,
   FrameDecoderStream,
   HEADER_BYTES,
+  type ListedPeer,
   MAX_BITFIELD_BYTES,
   type Message,
   ProtocolError,
@@ -36,6 +37,14 @@ import {
   type PeerDialect,
   SHOAL_CLIENT,
 } from "@shoal/protocol/worker_messages";
+import type { ConnectedPeers } from "../discovery/connected_peers.ts";
+import {
+  isLoopbackRemote,
+  type PexAddress,
+  pexCandidates,
+  PexInbox,
+} from "../discovery/pex_policy.ts";
+import { PexSender } from "../discovery/pex_sender.ts";
 
 export { HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS } from "./timeouts.ts";
 
@@ -91,6 +100,8 @@ export interface ServeConnectionOptions {
   sendBuffers?: SendBuffers;
   /** Bytes already read from `conn` (to tell the protocols apart): decoded first. */
   firstBytes?: Uint8Array;
+  /** Peer exchange: the peers connected per file; PEX is off when absent. */
+  pex?: ConnectedPeers;
 }
 
 interface QueuedGet {
@@ -148,6 +159,10 @@ export async function serveConnection(
   let holder: SlotHolder | null = null;
   let slotId = 0;
   let stopHaves: (() => void) | null = null;
+  /** PEX: forgets this peer in the connected list; stops our messages to it. */
+  let unlist: (() => void) | null = null;
+  let pexSender: PexSender | null = null;
+  const pexInbox = new PexInbox();
   const haves: number[] = [];
   let haveTimer: ReturnType<typeof setTimeout> | undefined;
   const busy = (txid: number) =>
@@ -294,7 +309,13 @@ export async function serveConnection(
       file = shared;
       remotePeerId = toHex(message.peerId);
       await send(
-        createMessage({ kind: "ack", txid: message.txid, intervalSeconds: 0 }),
+        createMessage({
+          kind: "ack",
+          txid: message.txid,
+          intervalSeconds: 0,
+          // We understand PEX: the peer may send it.
+          ...(options.pex ? { pex: true } : {}),
+        }),
       );
       await send(
         createMessage({
@@ -327,6 +348,7 @@ export async function serveConnection(
         },
       };
       if (options.slots) slotId = options.slots.join(holder);
+      startPex(shared, host, message.port, message.pex === true);
       // A download in progress tells this peer about each chunk it gains.
       stopHaves = options.library.onHave((idHex, index) => {
         if (idHex !== shared.idHex || closed) return;
@@ -397,9 +419,53 @@ export async function serveConnection(
       case "choke":
       case "unchoke":
         return null;
+      case "pex":
+        // Sent only to a peer that said (our ACK) it understands PEX.
+        if (!options.pex) return "sent PEX, which we did not offer";
+        if (!pexInbox.accept(performance.now())) return "sent PEX too often";
+        options.pex.learned(
+          file.idHex,
+          pexCandidates(
+            message.added,
+            isLoopbackRemote((conn.remoteAddr as Deno.NetAddr).hostname),
+          ),
+        );
+        return null;
       default:
         return `sent an unexpected ${message.kind}`;
     }
+  };
+
+  /**
+   * Lists this peer as connected (when it listens), and tells it about the
+   * others every minute (when it understands PEX).
+   */
+  const startPex = (
+    shared: SharedFile,
+    host: string,
+    port: number,
+    understands: boolean,
+  ) => {
+    const pex = options.pex;
+    if (!pex) return;
+    if (port > 0) unlist = pex.add(shared.idHex, { host, port });
+    if (!understands) return;
+    pexSender = new PexSender({
+      selfKey: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
+      peers: () => pex.list(shared.idHex),
+      send: ({ added, dropped }) => {
+        if (closed) return;
+        void send(
+          createMessage({
+            kind: "pex",
+            txid: 0,
+            added: added.map(listed),
+            dropped: dropped.map(listed),
+          }),
+        ).catch(() => {});
+      },
+    });
+    pexSender.start();
   };
 
   try {
@@ -423,6 +489,8 @@ export async function serveConnection(
     }
   } finally {
     (stopHaves as (() => void) | null)?.();
+    (unlist as (() => void) | null)?.();
+    (pexSender as PexSender | null)?.stop();
     clearTimeout(haveTimer);
     if (slotId) options.slots?.leave(slotId);
     close();
@@ -430,6 +498,16 @@ export async function serveConnection(
     await (serving as Promise<void> | null)?.catch(() => {});
     (handle as Deno.FsFile | null)?.close();
   }
+}
+
+/** A connected peer as a PEX message lists it. */
+function listed(peer: PexAddress): ListedPeer {
+  return {
+    host: peer.host,
+    port: peer.port,
+    complete: peer.complete === true,
+    ...(peer.bittorrent ? { bittorrent: true } : {}),
+  };
 }
 
 /** `readable`, after `first` when there is one. */

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Library } from "../library/library.ts";
+import type { ConnectedPeers } from "../discovery/connected_peers.ts";
 import { serveAnyProtocol } from "./accept_connection.ts";
 import type { BtContext } from "../bt/serve_bt.ts";
 import { mseBudget } from "../bt/accept_mse.ts";
@@ -107,6 +108,8 @@ export interface PeerServerOptions {
   maxUploadBytesPerSecond?: number;
   /** Bytes a peer (by "host:port" key) sent us since the last call, for tit for tat. */
   takeReceived?: (key: string) => number;
+  /** Peer exchange: the peers connected per file; PEX is off when absent. */
+  pex?: ConnectedPeers;
   /** Addresses whose new connections are closed at once (peer/swarm/ban_list.ts). */
   bans?: BanList;
 }
@@ -299,6 +302,7 @@ export class PeerServer {
           bt: this.#bt,
           library: this.#options.library,
           slots: this.#slots,
+          ...(this.#options.pex ? { pex: this.#options.pex } : {}),
           sendBuffers: this.#sendBuffers,
           ...(this.#options.idleTimeoutMs !== undefined
             ? { idleTimeoutMs: this.#options.idleTimeoutMs }

@@ -25,14 +25,26 @@ import {
   chunkDigest,
   chunkHash,
   decodeExtendedHandshake,
+  decodePexMessage,
   encodeBtHandshake,
   encodeBtMessage,
   encodeBtRanges,
   encodeExtendedHandshake,
+  encodePexMessage,
   type Manifest,
+  PEX_FLAG_SEED,
   ProtocolError,
+  UT_PEX,
 } from "@shoal/protocol";
 import type { CloseCode } from "@shoal/protocol/worker_messages";
+import {
+  isLoopbackRemote,
+  pexCandidates,
+  PexInbox,
+} from "../discovery/pex_policy.ts";
+import { PexSender } from "../discovery/pex_sender.ts";
+import { peerKey } from "../download/peer_book.ts";
+import { btPexPeer } from "../bt/pex_peers.ts";
 import { BtBlocks } from "./bt_blocks.ts";
 import type { LinkHost, PeerLink } from "./peer_link.ts";
 import {
@@ -53,11 +65,15 @@ export const KEEPALIVE_MS = 60_000;
 const READ_BYTES = 256 * 1024;
 /** The client name told in the extension handshake. */
 const CLIENT = "Shoal";
+/** The id our extension handshake gives `ut_pex` (BEP 11), when PEX is on. */
+export const BT_LINK_UT_PEX_ID = 1;
 
 /** What a BitTorrent link needs from its fetch worker. */
 export interface BtLinkHost extends LinkHost {
   /** Our 20-byte BitTorrent peer id. */
   peerId: Uint8Array;
+  /** The TCP port we serve on (told as `p`), or 0. */
+  listenPort: number;
 }
 
 /**
@@ -97,6 +113,10 @@ export class BtLink implements PeerLink {
   #whole: { index: number; bytes: Uint8Array; buffer: Uint8Array }[] = [];
   /** Why the peer broke the rules, found while decoding. */
   #problem: string | null = null;
+  #remoteHost = "";
+  #remotePort = 0;
+  readonly #pexInbox = new PexInbox();
+  #pexSender: PexSender | null = null;
   /** Chunks written and not reported yet (one event per few, as Shoal links). */
   #oks: number[] = [];
   #okTimer: ReturnType<typeof setTimeout> | undefined;
@@ -135,6 +155,8 @@ export class BtLink implements PeerLink {
    * @param port its TCP port
    */
   async run(hostname: string, port: number): Promise<void> {
+    this.#remoteHost = hostname;
+    this.#remotePort = port;
     let conn: Deno.TcpConn;
     try {
       conn = await withTimeout(
@@ -264,6 +286,7 @@ export class BtLink implements PeerLink {
     this.#flushOks();
     this.#closed = true;
     clearTimeout(this.#handshakeTimer);
+    this.#pexSender?.stop();
     for (const piece of this.#whole) this.#blocks.release(piece.buffer);
     this.#whole = [];
     try {
@@ -345,9 +368,12 @@ export class BtLink implements PeerLink {
         kind: "extended",
         id: 0,
         payload: encodeExtendedHandshake({
-          extensions: new Map(),
+          extensions: new Map(
+            this.#host.pex ? [[UT_PEX, BT_LINK_UT_PEX_ID]] : [],
+          ),
           client: CLIENT,
-          port: null,
+          // Where we listen, so the peer can tell others about us (ut_pex).
+          port: this.#host.listenPort > 0 ? this.#host.listenPort : null,
           requestQueue: null,
           metadataSize: null,
         }),
@@ -463,6 +489,9 @@ export class BtLink implements PeerLink {
               client: btClientName(this.#peerId, handshake.client),
             });
           }
+          this.#startPex(handshake.extensions.get(UT_PEX) ?? 0);
+        } else if (message.id === BT_LINK_UT_PEX_ID && this.#host.pex) {
+          this.#onPex(message.payload);
         }
         return;
       case "hash_request":
@@ -474,6 +503,46 @@ export class BtLink implements PeerLink {
         // not ask for, a late bitfield, unknown ids (bounded by the decoder):
         // nothing to do.
         return;
+    }
+  }
+
+  /** Tells the peer who else we are connected to, once a minute (when it speaks ut_pex). */
+  #startPex(theirId: number): void {
+    if (!this.#host.pex || theirId === 0 || this.#pexSender) return;
+    this.#pexSender = new PexSender({
+      selfKey: peerKey({ host: this.#remoteHost, port: this.#remotePort }),
+      peers: () => this.#host.pexPeers(),
+      send: ({ added, dropped }) => {
+        if (this.#closed) return;
+        this.#send({
+          kind: "extended",
+          id: theirId,
+          payload: encodePexMessage({
+            added: added.map((peer) => ({
+              host: peer.host,
+              port: peer.port,
+              flags: peer.complete ? PEX_FLAG_SEED : 0,
+            })),
+            dropped: dropped.map((peer) => ({ ...peer, flags: 0 })),
+          }),
+        });
+      },
+    });
+    this.#pexSender.start();
+  }
+
+  /** A ut_pex message: its checked peers become candidates. */
+  #onPex(payload: Uint8Array): void {
+    const message = decodePexMessage(payload);
+    if (!this.#pexInbox.accept(Date.now())) {
+      return this.#misbehave("sent ut_pex too often");
+    }
+    const peers = pexCandidates(
+      message.added.map(btPexPeer),
+      isLoopbackRemote(this.#remoteHost),
+    );
+    if (peers.length > 0) {
+      this.#host.post({ type: "pex", connId: this.connId, peers });
     }
   }
 

@@ -18,6 +18,7 @@ import {
   type FetchWorkerCommand,
   type FetchWorkerEvent,
   isFetchWorkerCommand,
+  type PexPeerAddress,
 } from "@shoal/protocol/worker_messages";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
@@ -38,6 +39,10 @@ interface Download {
   fileId: Uint8Array;
   peerId: Uint8Array;
   listenPort: number;
+  /** Offer PEX on our connections. */
+  pex: boolean;
+  /** The peers this peer is connected to for the file (PEX tells them). */
+  pexPeers: PexPeerAddress[];
   file: Deno.FsFile;
   writes: Promise<void>;
   /** Bytes written since the last flush to disk was started. */
@@ -101,6 +106,8 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
         fileId: command.fileId,
         peerId: command.peerId,
         listenPort: command.listenPort,
+        pex: command.pex,
+        pexPeers: [],
         file,
         writes: Promise.resolve(),
         unflushedBytes: 0,
@@ -109,6 +116,9 @@ async function handle(command: FetchWorkerCommand): Promise<void> {
       watchdog = setInterval(checkTimeouts, 1_000);
       return;
     }
+    case "pex_peers":
+      if (download) download.pexPeers = command.peers;
+      return;
     case "connect":
       await open(command.connId, command.protocol, command.host, command.port);
       return;
@@ -183,11 +193,14 @@ async function open(
     write: (index: number, bytes: Uint8Array, id: number) =>
       writeChunk(d, index, bytes, id),
     closed: (id: number) => links.delete(id),
+    pex: d.pex,
+    pexPeers: () => d.pexPeers,
   };
   const link: PeerLink = protocol === "bittorrent"
     ? new BtLink(connId, {
       ...common,
       peerId: btPeerId,
+      listenPort: d.listenPort,
       // Off this thread: the link reads on while the piece goes to disk.
       write: (index, bytes, id) => writeChunk(d, index, bytes, id, "async"),
     })

@@ -11,6 +11,7 @@
 import type {
   CloseCode,
   FetchWorkerEvent,
+  PexPeerAddress,
 } from "@shoal/protocol/worker_messages";
 import type { Manifest } from "@shoal/protocol";
 
@@ -48,4 +49,8 @@ export interface LinkHost {
   write(index: number, bytes: Uint8Array, connId: number): Promise<void>;
   /** The link closed: forget it. */
   closed(connId: number): void;
+  /** Offer peer exchange (Shoal's PEX flag, BEP 11 `ut_pex`). */
+  pex: boolean;
+  /** The peers we are connected to for the file now (what our PEX tells). */
+  pexPeers(): PexPeerAddress[];
 }

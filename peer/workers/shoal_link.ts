@@ -25,10 +25,21 @@ import {
   chunkLength,
   createMessage,
   ErrorCode,
+  type ListedPeer,
   type Message,
   ProtocolError,
 } from "@shoal/protocol";
-import type { CloseCode } from "@shoal/protocol/worker_messages";
+import type {
+  CloseCode,
+  PexPeerAddress,
+} from "@shoal/protocol/worker_messages";
+import {
+  isLoopbackRemote,
+  pexCandidates,
+  PexInbox,
+} from "../discovery/pex_policy.ts";
+import { PexSender } from "../discovery/pex_sender.ts";
+import { peerKey } from "../download/peer_book.ts";
 import { FrameReader } from "../wire/frame_reader.ts";
 import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
 import { fallbackProtocol, FirstBytes } from "../download/protocol_fallback.ts";
@@ -94,6 +105,10 @@ export class ShoalLink implements PeerLink {
   /** Chunks checked and written, not yet reported. */
   #oks: number[] = [];
   #okTimer: ReturnType<typeof setTimeout> | undefined;
+  /** PEX we send the peer (when both sides offered it). */
+  #pexSender: PexSender | null = null;
+  /** PEX the peer sent us, counted. */
+  readonly #pexInbox = new PexInbox();
 
   /**
    * @param connId the scheduler's id for this connection
@@ -225,6 +240,7 @@ export class ShoalLink implements PeerLink {
     // Chunks already on disk are reported before the close, so none is fetched again.
     this.#flushOks();
     this.#closed = true;
+    this.#pexSender?.stop();
     this.#closeConn();
     this.#host.closed(this.connId);
     this.#host.post({ type: "closed", connId: this.connId, reason, code });
@@ -299,6 +315,7 @@ export class ShoalLink implements PeerLink {
           }
           onHandshake();
           this.#ready = true;
+          if (this.#host.pex && handshake.peerPex) this.#startPex();
           this.#host.post({
             type: "connected",
             connId: this.connId,
@@ -397,6 +414,19 @@ export class ShoalLink implements PeerLink {
       case "interested":
       case "not_interested":
         return null;
+      case "pex": {
+        // Sent only to a connection whose HANDSHAKE offered PEX.
+        if (!this.#host.pex) return "sent PEX, which we did not offer";
+        if (!this.#pexInbox.accept(Date.now())) return "sent PEX too often";
+        const peers = pexCandidates(
+          message.added,
+          isLoopbackRemote(this.#hostname),
+        );
+        if (peers.length > 0) {
+          this.#host.post({ type: "pex", connId: this.connId, peers });
+        }
+        return null;
+      }
       default:
         return `sent an unexpected ${message.kind}`;
     }
@@ -427,6 +457,23 @@ export class ShoalLink implements PeerLink {
     this.#oks = [];
   }
 
+  /** Tells the peer, once a minute, who else we are connected to. */
+  #startPex(): void {
+    this.#pexSender = new PexSender({
+      selfKey: peerKey({ host: this.#hostname, port: this.#port }),
+      peers: () => this.#host.pexPeers(),
+      send: ({ added, dropped }) => {
+        void this.#send({
+          kind: "pex",
+          txid: 0,
+          added: added.map(listedPeer),
+          dropped: dropped.map(listedPeer),
+        });
+      },
+    });
+    this.#pexSender.start();
+  }
+
   #send(message: Message): Promise<void> {
     return this.#sendBytes(createMessage(message));
   }
@@ -445,4 +492,14 @@ export class ShoalLink implements PeerLink {
     });
     return this.#sending;
   }
+}
+
+/** A connected peer as a PEX message lists it. */
+function listedPeer(peer: PexPeerAddress): ListedPeer {
+  return {
+    host: peer.host,
+    port: peer.port,
+    complete: peer.complete === true,
+    ...(peer.bittorrent ? { bittorrent: true } : {}),
+  };
 }

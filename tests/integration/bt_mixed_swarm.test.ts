@@ -70,6 +70,10 @@ Deno.test({
       "127.0.0.1",
       "--max-upload",
       String(RATE),
+      // Peer exchange would send each leecher to the other leecher, and
+      // this test is about what each seeder kind serves (PEX with
+      // libtorrent: bt_pex_libtorrent.test.ts).
+      "--no-pex",
     ]);
     const ltOut = join(dir.path, "lt-out");
     await Deno.mkdir(ltOut);
@@ -87,7 +91,7 @@ Deno.test({
         torrentPath,
         shoalOut,
         TIMEOUT_S,
-        ["--json"],
+        ["--json", "--no-pex"],
       );
       const ltLeecher = startLtLeecher(
         torrentPath,

@@ -37,6 +37,13 @@ Deno.test("runFuzz() finds no escapes in a short seeded run of every parser", as
     );
     assert.ok(decoded.length > 0, `${report.name} decoded nothing`);
   }
+  const extended = reports.find((report) =>
+    report.name === "BitTorrent extended payloads"
+  )!;
+  assert.ok(
+    (extended.outcomes.get("ut_pex") ?? 0) > 0,
+    "no ut_pex payload was decoded",
+  );
 });
 
 Deno.test("bench/fuzz.ts main() refuses a bad --iterations", async () => {

@@ -81,7 +81,51 @@ const GOLDEN: [string, p.Message][] = [
   ["ack.hex", { kind: "ack", txid: 4, intervalSeconds: 20 }],
   ["have.hex", { kind: "have", txid: 0, index: 258 }],
   ["choke.hex", { kind: "choke", txid: 0 }],
+  ["pex.hex", {
+    kind: "pex",
+    txid: 0,
+    added: [
+      { host: "127.0.0.1", port: 7000, complete: true },
+      { host: "::1", port: 7001, complete: false, bittorrent: true },
+    ],
+    dropped: [{ host: "10.0.0.2", port: 6881, complete: false }],
+  }],
+  ["handshake_pex.hex", {
+    kind: "handshake",
+    txid: 1,
+    fileId: FILE_ID,
+    peerId: PEER_ID,
+    port: 6881,
+    pex: true,
+  }],
 ];
+
+Deno.test("encodePexMessage() writes BEP 11's golden ut_pex dictionary", () => {
+  const bytes = p.encodePexMessage({
+    added: [
+      { host: "10.0.0.1", port: 6881, flags: p.PEX_FLAG_SEED },
+      { host: "::1", port: 7001, flags: 0 },
+    ],
+    dropped: [{ host: "1.2.3.4", port: 5, flags: 0 }],
+  });
+  const golden = "d5:added6:\x0a\x00\x00\x01\x1a\xe1" +
+    "7:added.f1:\x02" +
+    "6:added618:" + "\x00".repeat(15) + "\x01\x1b\x59" +
+    "8:added6.f1:\x00" +
+    "7:dropped6:\x01\x02\x03\x04\x00\x05" +
+    "8:dropped60:e";
+  assert.deepStrictEqual(
+    bytes,
+    Uint8Array.from(golden, (c) => c.charCodeAt(0)),
+  );
+  assert.deepStrictEqual(p.decodePexMessage(bytes), {
+    added: [
+      { host: "10.0.0.1", port: 6881, flags: 2 },
+      { host: "::1", port: 7001, flags: 0 },
+    ],
+    dropped: [{ host: "1.2.3.4", port: 5, flags: 0 }],
+  });
+});
 
 for (const [fixture, message] of GOLDEN) {
   Deno.test(`createMessage() writes the golden bytes of ${fixture}`, () => {
@@ -156,12 +200,19 @@ Deno.test("encodeManifest() writes the golden bytes of manifest_hello.hex", () =
   assert.deepStrictEqual(built.id, p.fileIdOf(golden));
 });
 
-Deno.test("docs/PROTOCOL.md shows the golden CONNECT and COOKIE bytes", () => {
+Deno.test("docs/PROTOCOL.md shows the golden CONNECT, COOKIE, PEX and PEX-flagged HANDSHAKE bytes", () => {
   // The worked example in the spec must stay in step with the fixtures.
   const doc = Deno.readTextFileSync(
     new URL("../../../docs/PROTOCOL.md", import.meta.url),
   ).replace(/\s+/g, "").toLowerCase();
-  for (const fixture of ["connect.hex", "cookie.hex"]) {
+  for (
+    const fixture of [
+      "connect.hex",
+      "cookie.hex",
+      "pex.hex",
+      "handshake_pex.hex",
+    ]
+  ) {
     assert.ok(
       doc.includes(p.toHex(readHexFixture(fixture))),
       `docs/PROTOCOL.md does not show ${fixture}`,

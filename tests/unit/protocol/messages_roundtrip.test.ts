@@ -4,6 +4,7 @@ import {
   createHeader,
   createMessage,
   HEADER_BYTES,
+  HeaderFlag,
   kindInfo,
   MAGIC,
   type Message,
@@ -41,9 +42,13 @@ Deno.test("createMessage() writes the header fields of every kind", () => {
       const view = new DataView(bytes.buffer, bytes.byteOffset);
       assert.equal(view.getUint16(0), MAGIC);
       assert.equal(view.getUint8(2), PROTOCOL_VERSION);
-      assert.equal(view.getUint8(5), 0, "senders write flags 0");
-      assert.equal(view.getUint32(10), bytes.byteLength - HEADER_BYTES);
       const header = parseHeader(bytes);
+      // Only a HANDSHAKE or its ACK may say it understands PEX.
+      const allowed = header.kind === "handshake" || header.kind === "ack"
+        ? HeaderFlag.PEX
+        : 0;
+      assert.equal(view.getUint8(5) & ~allowed, 0, "senders write flags 0");
+      assert.equal(view.getUint32(10), bytes.byteLength - HEADER_BYTES);
       const info = kindInfo(header.kind);
       assert.equal(header.type, info.type);
       assert.equal(header.code, info.code);
@@ -65,19 +70,38 @@ Deno.test("parseHeader() and parseBody() agree with parseMessage()", () => {
   );
 });
 
-Deno.test("parseMessage() ignores the reserved flags byte", () => {
+Deno.test("parseMessage() ignores the flag bits it does not know", () => {
   fc.assert(
     fc.property(
       datagramArb,
       fc.integer({ min: 1, max: 255 }),
       (bytes, flags) => {
         const flagged = bytes.slice();
-        flagged[5] = flags;
+        flagged[5] = (flags & ~HeaderFlag.PEX) | (bytes[5]! & HeaderFlag.PEX);
         assert.deepStrictEqual(parseMessage(flagged), parseMessage(bytes));
       },
     ),
     { seed: 0x5348_0004, numRuns: 200 },
   );
+});
+
+Deno.test("parseMessage() reads the PEX flag on HANDSHAKE and ACK only", () => {
+  const plain = createMessage({ kind: "ack", txid: 1, intervalSeconds: 0 });
+  const flagged = plain.slice();
+  flagged[5] = HeaderFlag.PEX;
+  assert.deepStrictEqual(parseMessage(flagged), {
+    kind: "ack",
+    txid: 1,
+    intervalSeconds: 0,
+    pex: true,
+  });
+  const have = createMessage({ kind: "have", txid: 0, index: 1 });
+  have[5] = HeaderFlag.PEX;
+  assert.deepStrictEqual(parseMessage(have), {
+    kind: "have",
+    txid: 0,
+    index: 1,
+  });
 });
 
 Deno.test("createHeader() refuses a body length outside the kind's limits", () => {

@@ -1,0 +1,144 @@
+/**
+ * BEP 11 `ut_pex` between Shoal and libtorrent, both ways: a libtorrent
+ * leecher given only a Shoal seeder's address connects to a Shoal peer
+ * that only the seeder's ut_pex named; a Shoal leecher given only a
+ * libtorrent seeder connects to a libtorrent peer that only the seeder's
+ * ut_pex named. Skipped with a note when python3-libtorrent is missing.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseTorrent } from "@shoal/protocol";
+import * as h from "../_helpers/mod.ts";
+import { startLtLeecher, startLtSeeder } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
+
+const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent ut_pex test");
+
+/** 16 pieces: 4 s at the seeder's 2 MB/s cap, time for a PEX message or two. */
+const SIZE = 16 * 512 * 1024 + 99;
+
+/**
+ * The magnet link a seeder prints on the line after "seeding NAME ...",
+ * without its trackers: libtorrent must hear of no peer but the seeder.
+ */
+function magnetOf(lines: string[], name: string): string {
+  const at = lines.findIndex((line) => line.startsWith(`seeding ${name} `));
+  assert.ok(at >= 0, lines.join("\n"));
+  return lines[at + 1]!.replace(/&tr=[^&]*/g, "");
+}
+
+Deno.test({
+  name:
+    "libtorrent reads a Shoal seeder's ut_pex and connects to the peer it names",
+  ignore: !HAS_LIBTORRENT,
+  async fn() {
+    await using dir = await h.tempDir();
+    await using tracker = await h.startTracker();
+    const file = join(dir.path, "ltpex.bin");
+    await h.makeFile(file, SIZE, 11);
+    const seeder = await h.startSeeder(tracker, [file], join(dir.path, "a"), [
+      "--host",
+      "127.0.0.1",
+      "--max-upload",
+      "2M",
+    ]);
+    // A Shoal leecher connected to the seeder while it downloads slowly;
+    // it serves what it has (BitTorrent too) on its own port. Its own PEX
+    // is off: it must not hear of libtorrent and connect to it first.
+    const middle = h.spawnPeer(tracker, [
+      "--get",
+      "ltpex.bin",
+      "--out",
+      join(dir.path, "middle"),
+      "--host",
+      "127.0.0.1",
+      "--json",
+      "--max-download",
+      "256K",
+      "--no-pex",
+    ]);
+    try {
+      const serving = await middle.waitFor(/"type":"serving".*"port":(\d+)/);
+      const middlePort = Number(serving[1]);
+      await middle.waitFor(/"type":"progress".*"chunksDone":[1-9]/, 30_000);
+      // libtorrent is told of the seeder only (no tracker, no DHT).
+      const lt = await startLtLeecher(
+        magnetOf(seeder.lines, "ltpex.bin"),
+        join(dir.path, "lt"),
+        seeder.port,
+        30,
+      ).done(45_000);
+      assert.equal(lt.code, 0, `${lt.stdout}\n${lt.stderr}`);
+      await h.assertSameFile(join(dir.path, "lt", "ltpex.bin"), file);
+      // Its "link" lines name every peer it was connected to.
+      assert.match(
+        lt.stdout,
+        new RegExp(`^link 127\\.0\\.0\\.1:${middlePort} `, "m"),
+        lt.stdout,
+      );
+    } finally {
+      await middle.stop();
+      await seeder.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a Shoal leecher reads a libtorrent seeder's ut_pex and connects to the peer it names",
+  ignore: !HAS_LIBTORRENT,
+  async fn() {
+    await using dir = await h.tempDir();
+    await using tracker = await h.startTracker();
+    const file = join(dir.path, "ltseed.bin");
+    await h.makeFile(file, SIZE, 12);
+    const torrentPath = join(dir.path, "ltseed.bin.torrent");
+    const made = await h.runToExit(LT_PYTHON, [
+      ltFixture("lt_make_torrent.py"),
+      String(512 * 1024),
+      file,
+      torrentPath,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    // 1 MB/s for everyone together: both leechers are still at it when
+    // the seeder's first ut_pex comes (it sends one a minute).
+    const seeder = await startLtSeeder(torrentPath, dir.path, 1_000_000);
+    const torrent = parseTorrent(await Deno.readFile(torrentPath));
+    // The tracker knows the libtorrent seeder only.
+    h.listOnTracker(tracker, seeder.port, {
+      id: torrent.id,
+      name: torrent.manifest.name,
+      size: torrent.manifest.size,
+      chunkCount: torrent.manifest.chunkCount,
+    });
+    // A libtorrent leecher connected to the seeder (no tracker, no DHT):
+    // the seeder's ut_pex is the only way to hear of it.
+    const other = startLtLeecher(
+      torrentPath,
+      join(dir.path, "lt"),
+      seeder.port,
+    );
+    const shoal = h.spawnLeecher(
+      tracker,
+      torrentPath,
+      join(dir.path, "out"),
+      30,
+      [
+        "--json",
+      ],
+    );
+    try {
+      const seen = await shoal.waitFor(
+        new RegExp(
+          `"type":"progress".*"peerList":\\[.*"address":"127\\.0\\.0\\.1:(?!${seeder.port}")\\d+"`,
+        ),
+        20_000,
+      );
+      assert.ok(seen[0]);
+    } finally {
+      await shoal.stop();
+      await other.stop();
+      await seeder.stop();
+    }
+  },
+});
