@@ -14,12 +14,15 @@ import {
   fileIdOf,
   fromHex,
   type Manifest,
+  parseFolderManifest,
   parseManifest,
   ProtocolError,
   toHex,
 } from "@shoal/protocol";
 import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
 import { checkSeedable, SeedError, tooLargeError } from "./seedable.ts";
+import { buildFolder } from "./build_folder.ts";
+import { type SharedFolder, sharedFolderOf } from "./shared_folder.ts";
 
 /** One file this peer can serve chunks of. */
 export interface SharedFile {
@@ -45,6 +48,11 @@ export interface SharedFile {
   ctimeMs?: number | null;
   /** Set when the file changed on disk: its chunks are no longer served. */
   stale: boolean;
+  /**
+   * Set for a seeded folder (then `manifest` sums up the whole folder, and
+   * `path` is the folder): its files and where their pieces are.
+   */
+  folder?: SharedFolder;
 }
 
 export { SeedError };
@@ -243,7 +251,8 @@ export class Library {
       ctimeMs > hashStartMs - CTIME_SLACK_MS
     ) return;
     file.ctimeMs = ctimeMs;
-    await this.#remember(file, after.size);
+    // A folder's file is remembered with its folder, never on its own.
+    if (!("partOf" in file)) await this.#remember(file, after.size);
   }
 
   /** Records that a download in progress now holds a chunk, and tells the listeners. */
@@ -280,6 +289,8 @@ export class Library {
       waitForCtimeFromBytes?: number;
     } = {},
   ): Promise<SharedFile> {
+    const folderInfo = await Deno.stat(resolve(path)).catch(() => null);
+    if (folderInfo?.isDirectory) return await this.seedFolder(path, options);
     const { absolute, name, info, chunkSize: sizeChunk } = await checkSeedable(
       path,
       "seed",
@@ -349,6 +360,51 @@ export class Library {
     await this.#remember(file, info.size);
     this.add(file);
     return file;
+  }
+
+  /**
+   * Shares a folder as one BitTorrent v2 multi-file torrent: listed and
+   * hashed in a worker (links never followed, hidden entries skipped), then
+   * one library entry whose id is the folder's v2 infohash. A restart hashes
+   * it again.
+   *
+   * @param path the folder
+   * @param options progress callback (bytes hashed, total bytes)
+   * @returns the folder's entry; `folder.skipped` says what was left out
+   * @throws {SeedError} when the folder cannot be shared
+   */
+  async seedFolder(
+    path: string,
+    options: { onProgress?: (bytes: number, size: number) => void } = {},
+  ): Promise<SharedFile> {
+    const absolute = resolve(path);
+    if (await this.#inStateFolder(absolute)) {
+      throw new SeedError(
+        `Cannot seed ${absolute}: it is in this peer's state folder`,
+      );
+    }
+    const built = await buildFolder(absolute, options.onProgress);
+    const id = fileIdOf(built.manifestBytes);
+    let manifest;
+    try {
+      manifest = parseFolderManifest(built.manifestBytes);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      throw new SeedError(`Cannot seed ${absolute}: ${error.message}`);
+    }
+    const entry = sharedFolderOf(
+      id,
+      toHex(id),
+      manifest,
+      built.manifestBytes,
+      absolute,
+      built.files,
+      built.hashStartMs,
+    );
+    entry.folder!.skipped = built.skipped;
+    await this.#remember(entry, manifest.size);
+    this.add(entry);
+    return entry;
   }
 
   /** True when `path`, links resolved, is inside the state folder. */
