@@ -500,6 +500,13 @@ export async function startWebUi(
     if (!file || !file.have.complete) {
       return errorJson(404, `No complete file with id ${idHex} on this peer`);
     }
+    if (file.folder) {
+      // Never read as one file: that would mark the folder changed.
+      return errorJson(
+        409,
+        `Cannot open ${file.manifest.name}: it is a folder; open it from disk`,
+      );
+    }
     let real: string;
     let root: string;
     try {
