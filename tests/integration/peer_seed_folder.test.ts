@@ -1,0 +1,116 @@
+/**
+ * `--seed DIR` (issue 19), as Shoal peers and a hand-driven BitTorrent
+ * client see it: a Shoal leecher asking a Shoal seeder for a folder, by id
+ * or magnet link, gets the folder's manifest and stops with one line and
+ * exit 8 (folders are not downloaded yet), writing nothing; and a file of
+ * the seeded folder swapped for a link to a file outside it is never read:
+ * the seeder drops the connection instead and stops serving the folder.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { BT_INFOHASH_BYTES, fromHex } from "@shoal/protocol";
+import * as h from "../_helpers/mod.ts";
+import { BtTestClient } from "../_helpers/bittorrent.ts";
+
+const PIECE = 512 * 1024;
+
+async function makeAlbum(root: string): Promise<void> {
+  await Deno.mkdir(join(root, "disc"), { recursive: true });
+  await h.makeFile(join(root, "disc", "a.bin"), PIECE + 100, 1);
+  await h.makeFile(join(root, "disc", "b.bin"), 2 * PIECE, 2);
+}
+
+/** The id and magnet link the seeder printed for `name`. */
+function seeded(lines: string[], name: string): { id: string; magnet: string } {
+  const at = lines.findIndex((line) => line.startsWith(`seeding ${name} `));
+  assert.ok(at >= 0, lines.join("\n"));
+  return { id: lines[at]!.split(" id ")[1]!, magnet: lines[at + 1]! };
+}
+
+Deno.test("a Shoal leecher asking a Shoal seeder for a folder, by id or magnet link, exits 8 with one line and writes nothing", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const album = join(dir.path, "album");
+  await makeAlbum(album);
+  const seeder = await h.startSeeder(tracker, [album], join(dir.path, "s"));
+  try {
+    const { id, magnet } = seeded(seeder.lines, "album");
+    for (const query of [id, magnet]) {
+      const out = join(dir.path, "out");
+      const result = await h.spawnLeecher(tracker, query, out, 20).done(
+        40_000,
+      );
+      assert.equal(result.code, 8, result.stderr + result.stdout);
+      assert.match(
+        result.stderr,
+        /error: Cannot download [^\n]*the folder "album" of 2 files; Shoal downloads single files for now/,
+      );
+      const written = await Array.fromAsync(Deno.readDir(out)).catch(() => []);
+      assert.deepEqual(
+        written.map((entry) => entry.name).filter((name) => name !== ".shoal"),
+        [],
+      );
+    }
+  } finally {
+    await seeder.stop();
+  }
+});
+
+Deno.test("a file of a seeded folder swapped for a link to a file outside it is never served: the BitTorrent peer asking for it is dropped, and the folder is no longer served", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const album = join(dir.path, "album");
+  await makeAlbum(album);
+  // Old enough that the seeder trusts the files' ctimes and reads blocks
+  // without hashing them: only the inode check stands between a link and
+  // the bytes it points to.
+  await new Promise((resolve) => setTimeout(resolve, 2_200));
+  const seeder = await h.startSeeder(tracker, [album], join(dir.path, "s"), [
+    "--host",
+    "127.0.0.1",
+  ]);
+  try {
+    const infoHash = fromHex(seeded(seeder.lines, "album").id)!.subarray(
+      0,
+      BT_INFOHASH_BYTES,
+    );
+    // A secret outside the folder, the size of disc/b.bin, takes its place.
+    const secret = join(dir.path, "secret.bin");
+    await h.makeFile(secret, 2 * PIECE, 99);
+    const original = await Deno.stat(join(album, "disc", "b.bin"));
+    await Deno.utime(secret, original.atime!, original.mtime!);
+    await Deno.remove(join(album, "disc", "b.bin"));
+    await Deno.symlink(secret, join(album, "disc", "b.bin"));
+
+    const client = await BtTestClient.connect(seeder.port);
+    try {
+      await client.handshake(infoHash);
+      await client.send({ kind: "interested" });
+      await client.next((frame) => frame.kind === "unchoke");
+      // Piece 0 is disc/a.bin's, read as seeded.
+      await client.send({ kind: "request", index: 0, begin: 0, length: 16384 });
+      const first = await client.next((frame) => frame.kind === "piece");
+      assert.equal(first.kind === "piece" && first.begin, 0);
+      // Piece 2 is the first of disc/b.bin, now the link.
+      await client.send({ kind: "request", index: 2, begin: 0, length: 16384 });
+      assert.notEqual(await client.closedWithin(10_000), null);
+      const leaked = client.seen.some((frame) =>
+        frame.kind === "piece" && frame.index === 2
+      );
+      assert.ok(!leaked, "a block of the file outside the folder was sent");
+    } finally {
+      await client.close();
+    }
+    // The folder is no longer served at all.
+    const again = await BtTestClient.connect(seeder.port);
+    try {
+      await again.handshake(infoHash);
+      assert.notEqual(await again.closedWithin(10_000), null);
+      assert.ok(!again.seen.some((frame) => frame.kind === "handshake"));
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await seeder.stop();
+  }
+});
