@@ -235,7 +235,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
     }
     if (flags.serve) {
       // What this peer seeded before (its state lives in --out/.shoal) is shared again.
-      const restored = await node.library.restore();
+      const restored = await node.library.restore({
+        seedingNext: flags.seeds,
+      });
       for (const file of restored.files) {
         seeding(
           file.manifest,

@@ -452,16 +452,25 @@ export class Library {
    * Shares again every file this peer seeded before (from its state folder),
    * skipping files that are gone. Files that changed are hashed again.
    *
+   * @param options `seedingNext`: paths about to be seeded anyway; a
+   *   folder among them is skipped here, so it is hashed once, not twice
    * @returns the files now shared, one line per file that could not be,
    *   and how many were hashed again because an earlier Shoal saved them
    */
-  async restore(): Promise<
+  async restore(
+    options: { seedingNext?: readonly string[] } = {},
+  ): Promise<
     { files: SharedFile[]; problems: string[]; rehashed: number }
   > {
     const files: SharedFile[] = [];
     const problems: string[] = [];
     const legacyBefore = this.#legacySeen;
+    const next = new Set(options.seedingNext ?? []);
     for (const seed of await this.#loadSaved()) {
+      if (next.has(seed.path)) {
+        const info = await Deno.stat(seed.path).catch(() => null);
+        if (info?.isDirectory) continue;
+      }
       try {
         files.push(await this.seedPath(seed.path));
       } catch (error) {
