@@ -5,10 +5,19 @@
  * exit 8 (folders are not downloaded yet), writing nothing; and a file of
  * the seeded folder swapped for a link to a file outside it is never read:
  * the seeder drops the connection instead and stops serving the folder.
+ * A Shoal peer asking for a folder's chunk gets NOT_AVAILABLE, never bytes;
+ * a restart seeds the folder again under the same id.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { BT_INFOHASH_BYTES, fromHex } from "@shoal/protocol";
+import {
+  BT_INFOHASH_BYTES,
+  createMessage,
+  ErrorCode,
+  FrameDecoder,
+  fromHex,
+  type Message,
+} from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { BtTestClient } from "../_helpers/bittorrent.ts";
 
@@ -112,5 +121,95 @@ Deno.test("a file of a seeded folder swapped for a link to a file outside it is 
     }
   } finally {
     await seeder.stop();
+  }
+});
+
+/** A Shoal GET of chunk `index` of `fileId`: the answer (chunk or error). */
+async function askShoal(
+  port: number,
+  fileId: Uint8Array,
+  index: number,
+): Promise<Message> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      createMessage({
+        kind: "handshake",
+        txid: 0,
+        fileId,
+        peerId: new Uint8Array(16),
+        port: 0,
+      }),
+    );
+    await conn.write(createMessage({ kind: "get", txid: 7, index }));
+    const decoder = new FrameDecoder();
+    const buffer = new Uint8Array(64 * 1024);
+    for (let reads = 0; reads < 100; reads++) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      let answer: Message | null = null;
+      decoder.push(buffer.subarray(0, n), (message) => {
+        if (
+          message.txid === 7 &&
+          (message.kind === "chunk_data" || message.kind === "error")
+        ) answer = message;
+      });
+      if (answer) return answer;
+    }
+    throw new Error(`No answer to GET ${index}`);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a Shoal peer asking for a chunk of a seeded folder gets NOT_AVAILABLE, and the folder is still served; a restart seeds it again under the same id, hashed once", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const album = join(dir.path, "album");
+  await makeAlbum(album);
+  const state = join(dir.path, "s");
+  const seeder = await h.startSeeder(tracker, [album], state);
+  let id: string;
+  try {
+    id = seeded(seeder.lines, "album").id;
+    for (const index of [0, 2]) {
+      const answer = await askShoal(seeder.port, fromHex(id)!, index);
+      assert.equal(answer.kind, "error");
+      assert.equal(
+        answer.kind === "error" && answer.code,
+        ErrorCode.NOT_AVAILABLE,
+      );
+    }
+    // Not marked changed by the asking: BitTorrent peers still get it.
+    const client = await BtTestClient.connect(seeder.port);
+    try {
+      await client.handshake(fromHex(id)!.subarray(0, BT_INFOHASH_BYTES));
+      await client.next((frame) => frame.kind === "have_all");
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await seeder.stop();
+  }
+  // No --seed: what the state folder remembers.
+  const again = await h.startSeeder(tracker, [], state);
+  try {
+    assert.ok(
+      again.lines.some((line) =>
+        line.startsWith("seeding album again ") && line.endsWith(` id ${id}`)
+      ),
+      again.lines.join("\n"),
+    );
+  } finally {
+    await again.stop();
+  }
+  // --seed of the remembered folder: seeded (and hashed) once.
+  const given = await h.startSeeder(tracker, [album], state);
+  try {
+    const lines = given.lines.filter((line) => line.startsWith("seeding "));
+    assert.equal(lines.length, 1, given.lines.join("\n"));
+    assert.ok(lines[0]!.endsWith(` id ${id}`));
+  } finally {
+    await given.stop();
   }
 });
