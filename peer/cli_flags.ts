@@ -46,7 +46,9 @@ Options:
                         the nodes met are saved in OUT/.shoal/dht.json and
                         reused after a restart
   --seed FILE           share FILE (repeat for several files); prints its
-                        magnet link
+                        magnet link. A folder is shared as one multi-file
+                        torrent (BitTorrent clients download it; links and
+                        hidden entries left out, each said on a line)
   --get WHAT            download a file: by name (case aside when only one
                         file has it), by its id or the first 8 or more hex
                         digits of it, by magnet link (quote it in the shell),
