@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { FolderManifest } from "@shoal/protocol";
 import { SeedError } from "./seedable.ts";
 
 /** One file of a built folder, as the worker saw it once hashed. */
@@ -26,6 +27,10 @@ export type FolderWorkerEvent =
   | {
     type: "built";
     manifestBytes: Uint8Array;
+    /** The manifest those bytes encode, as the worker built it. */
+    manifest: FolderManifest;
+    /** The v2 infohash of those bytes. */
+    id: Uint8Array;
     /** In the manifest's order. */
     files: BuiltFolderFile[];
     /** One line per entry left out (links, hidden entries). */
@@ -62,6 +67,11 @@ export function isFolderWorkerEvent(
       return typeof v.bytes === "number" && typeof v.total === "number";
     case "built":
       return v.manifestBytes instanceof Uint8Array &&
+        v.id instanceof Uint8Array && v.id.byteLength === 32 &&
+        typeof v.manifest === "object" && v.manifest !== null &&
+        Array.isArray((v.manifest as FolderManifest).files) &&
+        (v.manifest as FolderManifest).files.length ===
+          (Array.isArray(v.files) ? v.files.length : -1) &&
         Array.isArray(v.files) && v.files.every(isBuiltFile) &&
         Array.isArray(v.skipped) &&
         v.skipped.every((line) => typeof line === "string") &&

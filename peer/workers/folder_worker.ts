@@ -30,6 +30,10 @@ self.onmessage = (event: MessageEvent<unknown>) => {
     post({
       type: "built",
       manifestBytes: bytes,
+      // Cloned, not parsed again: parsing 10,000 files' tree on the peer's
+      // event loop took half a second.
+      manifest: built.manifest,
+      id: built.id,
       files: folder.files.map((file, i) => ({
         absolute: file.absolute,
         ino: file.ino,
