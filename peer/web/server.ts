@@ -358,6 +358,12 @@ export async function startWebUi(
         `Cannot stop seeding ${file.manifest.name}: it is still downloading; remove the download instead`,
       );
     }
+    if (deleteFile && file?.folder) {
+      throw new HttpError(
+        403,
+        `Cannot delete ${file.path}: it is a folder, and the page deletes only files; stop seeding it and delete it yourself`,
+      );
+    }
     const path = file
       ? resolve(file.path)
       : knownPath !== undefined
