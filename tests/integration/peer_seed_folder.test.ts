@@ -6,7 +6,8 @@
  * the seeded folder swapped for a link to a file outside it is never read:
  * the seeder drops the connection instead and stops serving the folder.
  * A Shoal peer asking for a folder's chunk gets NOT_AVAILABLE, never bytes;
- * a restart seeds the folder again under the same id.
+ * a restart seeds the folder again under the same id. The web page seeds a
+ * folder by path, and refuses to open or delete it as a file.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -211,5 +212,43 @@ Deno.test("a Shoal peer asking for a chunk of a seeded folder gets NOT_AVAILABLE
     assert.ok(lines[0]!.endsWith(` id ${id}`));
   } finally {
     await given.stop();
+  }
+});
+
+Deno.test("the web page seeds a folder by path, lists it with its size, and neither opens it as a file nor deletes it", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const out = join(dir.path, "out");
+  const album = join(out, "album");
+  await makeAlbum(album);
+  const ui = h.spawnPeer(tracker, ["--ui", "--ui-port", "0", "--out", out]);
+  try {
+    const match = await ui.waitFor(
+      /^Shoal web page: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]{43})$/,
+    );
+    const [origin, token] = [match[1]!, match[2]!];
+    const call = (path: string, body?: unknown) =>
+      fetch(`${origin}${path}`, {
+        method: body === undefined ? "GET" : "POST",
+        headers: { "x-shoal-token": token, "content-type": "application/json" },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    const seeded = await call("/api/seed/path", { path: album });
+    const view = await seeded.json();
+    assert.equal(seeded.status, 201, JSON.stringify(view));
+    assert.equal(view.name, "album");
+    assert.equal(view.size, 3 * PIECE + 100);
+    const opened = await call(`/files/${view.id}`);
+    assert.equal(opened.status, 409);
+    assert.match((await opened.json()).error, /it is a folder/);
+    const removed = await call(`/api/seeds/${view.id}/remove`, {
+      deleteFile: true,
+    });
+    assert.equal(removed.status, 403);
+    assert.match((await removed.json()).error, /it is a folder/);
+    assert.ok((await Deno.stat(join(album, "disc", "a.bin"))).isFile);
+    assert.ok((await Deno.stat(join(album, "disc", "b.bin"))).isFile);
+  } finally {
+    await ui.stop();
   }
 });
