@@ -18,6 +18,7 @@ import {
   FrameDecoder,
   fromHex,
   type Message,
+  parseFolderManifest,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { BtTestClient } from "../_helpers/bittorrent.ts";
@@ -250,5 +251,88 @@ Deno.test("the web page seeds a folder by path, lists it with its size, and neit
     assert.ok((await Deno.stat(join(album, "disc", "b.bin"))).isFile);
   } finally {
     await ui.stop();
+  }
+});
+
+Deno.test("a BitTorrent peer gets a seeded folder's blocks at BEP 52 piece indices (zeros after a file's end), each file's hashes by its pieces root; an unknown root is rejected and a piece past the folder drops the peer", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  const album = join(dir.path, "album");
+  await makeAlbum(album);
+  const torrent = join(dir.path, "album.torrent");
+  const made = await h.spawnDeno(h.PEER_MAIN, [
+    "--make-torrent",
+    album,
+    "--torrent-out",
+    torrent,
+  ]).done(60_000);
+  assert.equal(made.code, 0, made.stderr);
+  const manifest = parseFolderManifest(await Deno.readFile(torrent));
+  const b = manifest.files[1]!;
+  assert.deepEqual([b.path, b.firstChunk], [["disc", "b.bin"], 2]);
+  const aBytes = await Deno.readFile(join(album, "disc", "a.bin"));
+  const bBytes = await Deno.readFile(join(album, "disc", "b.bin"));
+  const seeder = await h.startSeeder(tracker, [album], join(dir.path, "s"), [
+    "--host",
+    "127.0.0.1",
+  ]);
+  try {
+    const infoHash = fromHex(seeded(seeder.lines, "album").id)!.subarray(
+      0,
+      BT_INFOHASH_BYTES,
+    );
+    const client = await BtTestClient.connect(seeder.port);
+    try {
+      await client.handshake(infoHash);
+      await client.send({ kind: "interested" });
+      await client.next((frame) => frame.kind === "unchoke");
+      const block = async (index: number, begin: number) => {
+        await client.send({ kind: "request", index, begin, length: 16384 });
+        const frame = await client.next((f) =>
+          f.kind === "piece" && f.index === index && f.begin === begin
+        );
+        return frame.kind === "piece" ? frame.block.slice() : null;
+      };
+      // disc/a.bin's second piece: its last 100 bytes, then zeros.
+      const tail = new Uint8Array(16384);
+      tail.set(aBytes.subarray(PIECE));
+      assert.deepEqual(await block(1, 0), tail);
+      // disc/b.bin's second piece, second block.
+      assert.deepEqual(
+        await block(3, 16384),
+        bBytes.subarray(PIECE + 16384, PIECE + 32768),
+      );
+      // disc/b.bin's piece layer, asked for by its pieces root.
+      const ask = { baseLayer: 5, index: 0, length: 2, proofLayers: 0 };
+      await client.send({
+        kind: "hash_request",
+        piecesRoot: b.piecesRoot!,
+        ...ask,
+      });
+      const hashes = await client.next((f) =>
+        f.kind === "hashes" || f.kind === "hash_reject"
+      );
+      assert.equal(hashes.kind, "hashes");
+      assert.deepEqual(
+        hashes.kind === "hashes" && hashes.hashes.slice(),
+        b.chunkHashes.slice(),
+      );
+      await client.send({
+        kind: "hash_request",
+        piecesRoot: new Uint8Array(32).fill(7),
+        ...ask,
+      });
+      const unknown = await client.next((f) =>
+        f.kind === "hashes" || f.kind === "hash_reject"
+      );
+      assert.equal(unknown.kind, "hash_reject");
+      // The folder has 4 pieces.
+      await client.send({ kind: "request", index: 4, begin: 0, length: 16384 });
+      assert.notEqual(await client.closedWithin(10_000), null);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await seeder.stop();
   }
 });
