@@ -618,12 +618,8 @@ class BtSession {
   #onHashRequest(request: BtHashRequest): Problem | null {
     const shared = this.#file!;
     // A folder's hashes are asked for by each file's pieces root.
-    const file = shared.folder
-      ? shared.folder.parts.find((part) =>
-        part.manifest.piecesRoot &&
-        bytesEqual(part.manifest.piecesRoot, request.piecesRoot)
-      ) ?? shared
-      : shared;
+    const file = shared.folder?.byRoot.get(toHex(request.piecesRoot)) ??
+      shared;
     const manifest = file.manifest;
     // A peer asks for each 512 pieces' hashes, and a piece's block hashes
     // when a piece failed: more than that is a flood.

@@ -13,6 +13,7 @@ import {
   encodeManifest,
   type FolderManifest,
   type Manifest,
+  toHex,
 } from "@shoal/protocol";
 import type { SharedFile } from "./library.ts";
 import type { BuiltFolderFile } from "./build_folder.ts";
@@ -25,6 +26,11 @@ export interface SharedFolder {
   parts: FolderPart[];
   /** One line per entry left out when it was listed (links, hidden entries). */
   skipped: string[];
+  /**
+   * A part by its `pieces root` in hex, for BEP 52 hash requests (identical
+   * files share a root, and any of them answers for it).
+   */
+  byRoot: Map<string, FolderPart>;
 }
 
 /** One file of a seeded folder, served as a shared file of its own. */
@@ -83,7 +89,7 @@ export function sharedFolderOf(
     mtimeMs: null,
     ctimeMs: null,
     stale: false,
-    folder: { manifest, parts, skipped: [] },
+    folder: { manifest, parts, skipped: [], byRoot: new Map() },
   };
   manifest.files.forEach((file, i) => {
     if (file.chunkCount === 0) return;
@@ -125,6 +131,7 @@ export function sharedFolderOf(
       ino,
       dev,
     });
+    entry.folder!.byRoot.set(toHex(file.piecesRoot!), parts.at(-1)!);
   });
   return entry;
 }
