@@ -21,7 +21,11 @@ import {
 import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
 import { checkSeedable, SeedError, tooLargeError } from "./seedable.ts";
 import { buildFolder } from "./build_folder.ts";
-import { type SharedFolder, sharedFolderOf } from "./shared_folder.ts";
+import {
+  type FolderPart,
+  type SharedFolder,
+  sharedFolderOf,
+} from "./shared_folder.ts";
 
 /** One file this peer can serve chunks of. */
 export interface SharedFile {
@@ -227,6 +231,17 @@ export class Library {
   }
 
   async #recheck(file: SharedFile): Promise<void> {
+    if ("partOf" in file) {
+      // A folder's file is hashed again only while it is the file that was
+      // hashed: never a link put in its place, which would be read outside
+      // the folder.
+      const part = file as FolderPart;
+      const info = await Deno.lstat(file.path);
+      if (!info.isFile || info.ino !== part.ino || info.dev !== part.dev) {
+        this.markStale(file.id);
+        return;
+      }
+    }
     const before = await Deno.stat(file.path);
     const ctimeMs = before.ctime?.getTime() ?? null;
     if (ctimeMs === null) return;
