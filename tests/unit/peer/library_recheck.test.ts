@@ -153,3 +153,26 @@ Deno.test("addDownloaded() of many files at once remembers every one of them", a
     files.map((file) => file.path).sort(),
   );
 });
+
+Deno.test("recheck() of a seeded folder's file never hashes a link put in its place, even to the same bytes: the folder stops being served", async () => {
+  await using dir = await tempDir();
+  const folder = join(dir.path, "album");
+  await Deno.mkdir(folder);
+  const path = join(folder, "a.bin");
+  await makeFile(path, CHUNK + 5, 8);
+  const library = new Library(join(dir.path, "state"));
+  const entry = await library.seedPath(folder);
+  const part = entry.folder!.parts[0]!;
+  // Hashed within 2 s of the write: it asks to be hashed again.
+  assert.equal(part.ctimeMs ?? null, null);
+  const outside = join(dir.path, "outside.bin");
+  await Deno.copyFile(path, outside);
+  await Deno.remove(path);
+  await Deno.symlink(outside, path);
+
+  await library.recheck(part);
+
+  assert.equal(part.ctimeMs ?? null, null);
+  assert.equal(entry.stale, true);
+  assert.equal(library.get(entry.id), undefined);
+});
