@@ -6,6 +6,7 @@
  */
 import type { FolderManifest } from "@shoal/protocol";
 import { SeedError } from "./seedable.ts";
+import type { SavedFolder } from "./folder_reuse.ts";
 
 /** One file of a built folder, as the worker saw it once hashed. */
 export interface BuiltFolderFile {
@@ -37,13 +38,21 @@ export type FolderWorkerEvent =
     skipped: string[];
     /** When the listing started: a ctime before it (with slack) vouches for the bytes. */
     hashStartMs: number;
+    /** Whether the saved manifest was reused, nothing hashed. */
+    reused: boolean;
   }
   | { type: "failed"; message: string; seedError: boolean };
 
 /** A folder, hashed. */
 export type BuiltFolderResult = Extract<FolderWorkerEvent, { type: "built" }>;
 
-function isBuiltFile(value: unknown): value is BuiltFolderFile {
+/**
+ * True when `value` has the shape of a {@linkcode BuiltFolderFile}.
+ *
+ * @param value anything (a worker's event, a saved state file)
+ * @returns whether it is one
+ */
+export function isBuiltFile(value: unknown): value is BuiltFolderFile {
   const v = value as Record<string, unknown> | null;
   return typeof v === "object" && v !== null &&
     typeof v.absolute === "string" && typeof v.mtimeMs === "number" &&
@@ -75,7 +84,7 @@ export function isFolderWorkerEvent(
         Array.isArray(v.files) && v.files.every(isBuiltFile) &&
         Array.isArray(v.skipped) &&
         v.skipped.every((line) => typeof line === "string") &&
-        typeof v.hashStartMs === "number";
+        typeof v.hashStartMs === "number" && typeof v.reused === "boolean";
     case "failed":
       return typeof v.message === "string" && typeof v.seedError === "boolean";
     default:
@@ -88,6 +97,8 @@ export function isFolderWorkerEvent(
  *
  * @param path the folder
  * @param onProgress bytes hashed so far and the total, every 64 MiB
+ * @param saved what was saved when this folder was seeded before: reused,
+ *   nothing hashed, when no file changed
  * @returns the manifest bytes, the files and what was skipped
  * @throws {SeedError} with one line when the folder cannot be shared
  * @example
@@ -99,6 +110,7 @@ export function isFolderWorkerEvent(
 export function buildFolder(
   path: string,
   onProgress?: (bytes: number, total: number) => void,
+  saved?: SavedFolder,
 ): Promise<BuiltFolderResult> {
   return new Promise((resolvePromise, reject) => {
     const worker = new Worker(
@@ -126,6 +138,6 @@ export function buildFolder(
       worker.terminate();
       reject(new Error(`The folder worker crashed: ${event.message}`));
     };
-    worker.postMessage({ type: "build_folder", path });
+    worker.postMessage({ type: "build_folder", path, saved });
   });
 }

@@ -20,7 +20,8 @@ import {
 } from "@shoal/protocol";
 import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
 import { checkSeedable, SeedError, tooLargeError } from "./seedable.ts";
-import { buildFolder } from "./build_folder.ts";
+import { buildFolder, isBuiltFile } from "./build_folder.ts";
+import type { SavedFolder } from "./folder_reuse.ts";
 import {
   type FolderPart,
   type SharedFolder,
@@ -190,6 +191,9 @@ export class Library {
     });
     await Deno.remove(join(this.#stateDir, "manifests", `${idHex}.manifest`))
       .catch(() => {});
+    await Deno.remove(
+      join(this.#stateDir, "manifests", `${idHex}.files.json`),
+    ).catch(() => {});
     return known || removed;
   }
 
@@ -379,8 +383,9 @@ export class Library {
   /**
    * Shares a folder as one BitTorrent v2 multi-file torrent: listed and
    * hashed in a worker (links never followed, hidden entries skipped), then
-   * one library entry whose id is the folder's v2 infohash. A restart hashes
-   * it again.
+   * one library entry whose id is the folder's v2 infohash. Seeded again
+   * (after a restart) without hashing while every file is still the file
+   * hashed, with the same size and modification time, as a single file is.
    *
    * @param path the folder
    * @param options progress callback (bytes hashed, total bytes)
@@ -397,7 +402,15 @@ export class Library {
         `Cannot seed ${absolute}: it is in this peer's state folder`,
       );
     }
-    const built = await buildFolder(absolute, options.onProgress);
+    const before = (await this.#loadSaved()).find((seed) =>
+      seed.path === absolute
+    );
+    const saved = before ? await this.#loadFolder(before.id) : null;
+    const built = await buildFolder(
+      absolute,
+      options.onProgress,
+      saved ?? undefined,
+    );
     // Our own worker's, built by the encoder that wrote these bytes: not
     // parsed nor hashed again on the peer's event loop (a third of a second
     // each for 10,000 files).
@@ -413,8 +426,41 @@ export class Library {
     );
     entry.folder!.skipped = built.skipped;
     await this.#remember(entry, manifest.size);
+    // Each file as hashed, with the change time trusted then (or null): a
+    // restart reuses the manifest while every file is still that file.
+    const trusted = new Map(
+      entry.folder!.parts.map((part) => [part.path, part.ctimeMs ?? null]),
+    );
+    const files = built.files.map((file) => ({
+      ...file,
+      ctimeMs: trusted.get(file.absolute) ?? null,
+    }));
+    await Deno.writeTextFile(
+      join(this.#stateDir, "manifests", `${entry.idHex}.files.json`),
+      JSON.stringify({ files }),
+    );
     this.add(entry);
     return entry;
+  }
+
+  /** What was saved of a folder seeded before, or null. */
+  async #loadFolder(idHex: string): Promise<SavedFolder | null> {
+    const manifestBytes = await this.#loadManifest(idHex);
+    if (!manifestBytes) return null;
+    try {
+      const parsed: unknown = JSON.parse(
+        await Deno.readTextFile(
+          join(this.#stateDir, "manifests", `${idHex}.files.json`),
+        ),
+      );
+      const files = (parsed as { files?: unknown })?.files;
+      return Array.isArray(files) && files.every(isBuiltFile)
+        ? { manifestBytes, files }
+        : null;
+    } catch {
+      // Missing or damaged: the folder is hashed again.
+      return null;
+    }
   }
 
   /** True when `path`, links resolved, is inside the state folder. */

@@ -9,6 +9,7 @@
 import { scanFolder } from "../library/folder_scan.ts";
 import { hashFolder } from "../library/folder_hash.ts";
 import { SeedError } from "../library/seedable.ts";
+import { reuseFolder, type SavedFolder } from "../library/folder_reuse.ts";
 import type { FolderWorkerEvent } from "../library/build_folder.ts";
 
 function post(event: FolderWorkerEvent, transfer: Transferable[] = []): void {
@@ -16,13 +17,29 @@ function post(event: FolderWorkerEvent, transfer: Transferable[] = []): void {
 }
 
 self.onmessage = (event: MessageEvent<unknown>) => {
-  const command = event.data as { type?: unknown; path?: unknown };
+  const command = event.data as {
+    type?: unknown;
+    path?: unknown;
+    saved?: SavedFolder;
+  };
   if (command?.type !== "build_folder" || typeof command.path !== "string") {
     throw new TypeError("Folder worker got a malformed command");
   }
   try {
     const hashStartMs = Date.now();
     const folder = scanFolder(command.path, "seed");
+    const reused = command.saved ? reuseFolder(folder, command.saved) : null;
+    if (reused) {
+      post({
+        type: "built",
+        manifestBytes: command.saved!.manifestBytes,
+        ...reused,
+        skipped: folder.skipped,
+        hashStartMs,
+        reused: true,
+      });
+      return;
+    }
     const built = hashFolder(folder, {
       onProgress: (bytes, total) => post({ type: "progress", bytes, total }),
     });
@@ -42,6 +59,7 @@ self.onmessage = (event: MessageEvent<unknown>) => {
       })),
       skipped: folder.skipped,
       hashStartMs,
+      reused: false,
     }, [bytes.buffer as ArrayBuffer]);
   } catch (error) {
     post({
