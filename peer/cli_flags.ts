@@ -48,7 +48,9 @@ Options:
   --no-pex              do not exchange peers with connected peers (PEX,
                         BEP 11 ut_pex with BitTorrent clients)
   --seed FILE           share FILE (repeat for several files); prints its
-                        magnet link
+                        magnet link. A folder is shared as one multi-file
+                        torrent (BitTorrent clients download it; links and
+                        hidden entries left out, each said on a line)
   --get WHAT            download a file: by name (case aside when only one
                         file has it), by its id or the first 8 or more hex
                         digits of it, by magnet link (quote it in the shell),

@@ -3,8 +3,9 @@
  * and errors on stderr), or with `--json` one JSON object per line on
  * stdout and nothing else, for scripts.
  *
- * Every JSON line has a `type`: "hashing", "seeding", "serving", "ui",
- * "progress", "done", "stopped" or "error". An "error" line carries the
+ * Every JSON line has a `type`: "hashing", "skipped" (an entry of a seeded
+ * folder left out), "seeding", "serving", "ui", "progress", "done",
+ * "stopped" or "error". An "error" line carries the
  * process's exit code as `exitCode`.
  *
  * @module

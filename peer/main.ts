@@ -236,7 +236,9 @@ export async function main(args: string[], cwd: string): Promise<number> {
     }
     if (flags.serve) {
       // What this peer seeded before (its state lives in --out/.shoal) is shared again.
-      const restored = await node.library.restore();
+      const restored = await node.library.restore({
+        seedingNext: flags.seeds,
+      });
       for (const file of restored.files) {
         seeding(
           file.manifest,
@@ -278,12 +280,22 @@ export async function main(args: string[], cwd: string): Promise<number> {
             `hashing ${path}: ${Math.floor((bytes / size) * 100)}%`,
           ),
       );
+      for (const line of file.folder?.skipped ?? []) {
+        out.event(
+          "skipped",
+          { path, entry: line },
+          `not shared: ${file.manifest.name}/${line}`,
+        );
+      }
+      const files = file.folder
+        ? `${plural(file.folder.manifest.files.length, "file")}, `
+        : "";
       seeding(
         file.manifest,
         file.id,
-        `seeding ${file.manifest.name} (${formatBytes(file.manifest.size)}, ${
-          plural(file.manifest.chunkCount, "chunk")
-        }) id ${file.idHex}`,
+        `seeding ${file.manifest.name} (${files}${
+          formatBytes(file.manifest.size)
+        }, ${plural(file.manifest.chunkCount, "chunk")}) id ${file.idHex}`,
       );
     }
     if (stop.signal.aborted) return 0;

@@ -59,7 +59,16 @@ import { SHOAL_VERSION } from "../../version.ts";
 import type { BtBlockSource } from "./block_source.ts";
 import type { TokenBucket } from "../swarm/token_bucket.ts";
 import { findByInfoHash } from "./find_shared.ts";
-import { blockRequestProblem, sameBlock } from "./request_check.ts";
+import {
+  blockRequestProblem,
+  folderBlockRequestProblem,
+  sameBlock,
+} from "./request_check.ts";
+import {
+  type FolderPart,
+  openPart,
+  partOfPiece,
+} from "../library/shared_folder.ts";
 import {
   isLoopbackRemote,
   pexCandidates,
@@ -85,6 +94,8 @@ export const OUR_UT_PEX_ID = 2;
 export const BT_KEEPALIVE_MS = 60_000;
 /** Most blocks one write carries (256 KiB). */
 export const BT_BATCH_BLOCKS = 16;
+/** Files of a folder one connection keeps open at most. */
+const OPEN_PARTS = 8;
 /** How long HAVEs for one connection wait to leave together. */
 const HAVE_BATCH_MS = 20;
 
@@ -142,6 +153,8 @@ class BtSession {
 
   #file: SharedFile | null = null;
   #handle: Deno.FsFile | null = null;
+  /** A folder's files open for this peer, least recently used first. */
+  readonly #parts = new Map<FolderPart, Deno.FsFile>();
   #remotePeerId = "";
   /** The peer's program, from its peer id, then its extension handshake. */
   #client: PeerClient = { client: UNKNOWN_BT_CLIENT, dialect: "bittorrent" };
@@ -233,6 +246,8 @@ class BtSession {
     await this.#serving?.catch(() => {});
     await this.#sending.catch(() => {});
     this.#handle?.close();
+    for (const handle of this.#parts.values()) handle.close();
+    this.#parts.clear();
   }
 
   #resetIdle(): void {
@@ -336,7 +351,10 @@ class BtSession {
     // An empty file has no pieces, and BitTorrent clients refuse it.
     if (shared.manifest.chunkCount === 0) return "";
     try {
-      this.#handle = await Deno.open(shared.path, { read: true });
+      // A folder's files are opened as they are asked for.
+      if (!shared.folder) {
+        this.#handle = await Deno.open(shared.path, { read: true });
+      }
     } catch {
       // Gone or unreadable since it was shared: our problem, not the peer's.
       this.#options.library.markStale(shared.id);
@@ -457,7 +475,9 @@ class BtSession {
 
   #onRequest(range: BtBlockRange): Problem | null {
     const file = this.#file!;
-    const problem = blockRequestProblem(file.manifest, range);
+    const problem = file.folder
+      ? folderBlockRequestProblem(file.folder.manifest, range)
+      : blockRequestProblem(file.manifest, range);
     if (problem) return problem;
     if (!this.#peerUnchoked || !file.have.has(range.index)) {
       // Requests in flight when CHOKE left are forgiven; a flood is not.
@@ -518,7 +538,16 @@ class BtSession {
             BT_PIECE_PREFIX_BYTES,
             BT_PIECE_PREFIX_BYTES + range.length,
           );
-          if (!this.#context.blocks.read(file, this.#handle!, range, block)) {
+          const target = this.#target(range.index);
+          if (
+            !target ||
+            !this.#context.blocks.read(
+              target.file,
+              target.handle,
+              { ...range, index: target.index },
+              block,
+            )
+          ) {
             // The file changed on disk (now stale): nothing more is served from it.
             this.#close();
             return;
@@ -542,6 +571,45 @@ class BtSession {
         );
       }
     }
+  }
+
+  /**
+   * Where piece `index` is read from: the file itself, or for a folder the
+   * file holding the piece and the piece's index in it. Null when the file
+   * cannot be opened or was swapped (the folder is then no longer served).
+   */
+  #target(
+    index: number,
+  ): { file: SharedFile; handle: Deno.FsFile; index: number } | null {
+    const file = this.#file!;
+    if (!file.folder) return { file, handle: this.#handle!, index };
+    const found = partOfPiece(file.folder, index);
+    if (!found) return null;
+    const handle = this.#partHandle(found.part);
+    return handle && { file: found.part, handle, index: found.local };
+  }
+
+  /** A folder's file, open: kept for the blocks that follow, a few at a time. */
+  #partHandle(part: FolderPart): Deno.FsFile | null {
+    let handle = this.#parts.get(part);
+    if (handle) {
+      this.#parts.delete(part);
+      this.#parts.set(part, handle);
+      return handle;
+    }
+    handle = openPart(part) ?? undefined;
+    if (!handle) {
+      // Gone, or swapped for another file (a link): never read.
+      this.#options.library.markStale(part.id);
+      return null;
+    }
+    this.#parts.set(part, handle);
+    for (const [old, oldHandle] of this.#parts) {
+      if (this.#parts.size <= OPEN_PARTS) break;
+      oldHandle.close();
+      this.#parts.delete(old);
+    }
+    return handle;
   }
 
   #onExtended(id: number, payload: Uint8Array): Problem | null {
@@ -648,11 +716,14 @@ class BtSession {
   }
 
   #onHashRequest(request: BtHashRequest): Problem | null {
-    const file = this.#file!;
+    const shared = this.#file!;
+    // A folder's hashes are asked for by each file's pieces root.
+    const file = shared.folder?.byRoot.get(toHex(request.piecesRoot)) ??
+      shared;
     const manifest = file.manifest;
     // A peer asks for each 512 pieces' hashes, and a piece's block hashes
     // when a piece failed: more than that is a flood.
-    if (++this.#hashRequests > 64 + 2 * manifest.chunkCount) {
+    if (++this.#hashRequests > 64 + 2 * shared.manifest.chunkCount) {
       return "sent too many hash requests";
     }
     const reject = () => this.#post({ ...request, kind: "hash_reject" });
@@ -668,7 +739,11 @@ class BtSession {
     const piece = hashRequestPiece(request, shape);
     let leaves: Uint8Array | undefined;
     if (piece !== null) {
-      const read = this.#context.blocks.pieceLeaves(file, this.#handle!, piece);
+      const handle = file === shared
+        ? this.#handle
+        : this.#partHandle(file as FolderPart);
+      const read = handle &&
+        this.#context.blocks.pieceLeaves(file, handle, piece);
       if (!read) {
         reject();
         return null;

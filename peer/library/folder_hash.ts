@@ -8,7 +8,8 @@
  * does: `--make-torrent` has nothing else to do meanwhile (and installs no
  * signal handler, so Ctrl+C still stops it), and an async open, stat and
  * read per file cost more than the hashing of a folder of small files.
- * Seeding a folder, which serves peers meanwhile, will need it in a worker.
+ * Seeding a folder, which serves peers meanwhile, runs it in a worker
+ * (peer/workers/folder_worker.ts).
  *
  * @module
  */
@@ -57,6 +58,11 @@ export interface BuiltFolder {
   manifestBytes: Uint8Array;
   /** The v2 infohash. */
   id: Uint8Array;
+  /**
+   * Each file's modification and change times once it was hashed, in the
+   * manifest's order: what a seeder checks before it serves the file.
+   */
+  times: { mtimeMs: number; ctimeMs: number | null }[];
 }
 
 /**
@@ -96,6 +102,7 @@ export function hashFolder(
   const buffer = new Uint8Array(READ_BUFFER_BYTES);
   const builder = new ManifestBuilder(chunkSize);
   const files: FolderFile[] = [];
+  const times: BuiltFolder["times"] = [];
   let done = 0;
   let nextProgress = PROGRESS_EVERY_BYTES;
   for (const [i, scanned] of folder.files.entries()) {
@@ -143,6 +150,10 @@ export function hashFolder(
       );
     }
     const manifest = builder.finishFile();
+    times.push({
+      mtimeMs: after.mtime?.getTime() ?? 0,
+      ctimeMs: after.ctime?.getTime() ?? null,
+    });
     files.push({
       path: scanned.path,
       length: manifest.size,
@@ -160,5 +171,5 @@ export function hashFolder(
     chunkCount: layout.chunkCount,
   };
   const manifestBytes = encodeFolderManifest(manifest);
-  return { manifest, manifestBytes, id: fileIdOf(manifestBytes) };
+  return { manifest, manifestBytes, id: fileIdOf(manifestBytes), times };
 }

@@ -20,6 +20,13 @@ import {
 } from "@shoal/protocol";
 import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
 import { checkSeedable, SeedError, tooLargeError } from "./seedable.ts";
+import { buildFolder, isBuiltFile } from "./build_folder.ts";
+import type { SavedFolder } from "./folder_reuse.ts";
+import {
+  type FolderPart,
+  type SharedFolder,
+  sharedFolderOf,
+} from "./shared_folder.ts";
 
 /** One file this peer can serve chunks of. */
 export interface SharedFile {
@@ -45,6 +52,11 @@ export interface SharedFile {
   ctimeMs?: number | null;
   /** Set when the file changed on disk: its chunks are no longer served. */
   stale: boolean;
+  /**
+   * Set for a seeded folder (then `manifest` sums up the whole folder, and
+   * `path` is the folder): its files and where their pieces are.
+   */
+  folder?: SharedFolder;
 }
 
 export { SeedError };
@@ -179,6 +191,9 @@ export class Library {
     });
     await Deno.remove(join(this.#stateDir, "manifests", `${idHex}.manifest`))
       .catch(() => {});
+    await Deno.remove(
+      join(this.#stateDir, "manifests", `${idHex}.files.json`),
+    ).catch(() => {});
     return known || removed;
   }
 
@@ -220,6 +235,17 @@ export class Library {
   }
 
   async #recheck(file: SharedFile): Promise<void> {
+    if ("partOf" in file) {
+      // A folder's file is hashed again only while it is the file that was
+      // hashed: never a link put in its place, which would be read outside
+      // the folder.
+      const part = file as FolderPart;
+      const info = await Deno.lstat(file.path);
+      if (!info.isFile || info.ino !== part.ino || info.dev !== part.dev) {
+        this.markStale(file.id);
+        return;
+      }
+    }
     const before = await Deno.stat(file.path);
     const ctimeMs = before.ctime?.getTime() ?? null;
     if (ctimeMs === null) return;
@@ -243,7 +269,8 @@ export class Library {
       ctimeMs > hashStartMs - CTIME_SLACK_MS
     ) return;
     file.ctimeMs = ctimeMs;
-    await this.#remember(file, after.size);
+    // A folder's file is remembered with its folder, never on its own.
+    if (!("partOf" in file)) await this.#remember(file, after.size);
   }
 
   /** Records that a download in progress now holds a chunk, and tells the listeners. */
@@ -280,6 +307,8 @@ export class Library {
       waitForCtimeFromBytes?: number;
     } = {},
   ): Promise<SharedFile> {
+    const folderInfo = await Deno.stat(resolve(path)).catch(() => null);
+    if (folderInfo?.isDirectory) return await this.seedFolder(path, options);
     const { absolute, name, info, chunkSize: sizeChunk } = await checkSeedable(
       path,
       "seed",
@@ -351,6 +380,89 @@ export class Library {
     return file;
   }
 
+  /**
+   * Shares a folder as one BitTorrent v2 multi-file torrent: listed and
+   * hashed in a worker (links never followed, hidden entries skipped), then
+   * one library entry whose id is the folder's v2 infohash. Seeded again
+   * (after a restart) without hashing while every file is still the file
+   * hashed, with the same size and modification time, as a single file is.
+   *
+   * @param path the folder
+   * @param options progress callback (bytes hashed, total bytes)
+   * @returns the folder's entry; `folder.skipped` says what was left out
+   * @throws {SeedError} when the folder cannot be shared
+   */
+  async seedFolder(
+    path: string,
+    options: { onProgress?: (bytes: number, size: number) => void } = {},
+  ): Promise<SharedFile> {
+    const absolute = resolve(path);
+    if (await this.#inStateFolder(absolute)) {
+      throw new SeedError(
+        `Cannot seed ${absolute}: it is in this peer's state folder`,
+      );
+    }
+    const before = (await this.#loadSaved()).find((seed) =>
+      seed.path === absolute
+    );
+    const saved = before ? await this.#loadFolder(before.id) : null;
+    const built = await buildFolder(
+      absolute,
+      options.onProgress,
+      saved ?? undefined,
+    );
+    // Our own worker's, built by the encoder that wrote these bytes: not
+    // parsed nor hashed again on the peer's event loop (a third of a second
+    // each for 10,000 files).
+    const { id, manifest } = built;
+    const entry = sharedFolderOf(
+      id,
+      toHex(id),
+      manifest,
+      built.manifestBytes,
+      absolute,
+      built.files,
+      built.hashStartMs,
+    );
+    entry.folder!.skipped = built.skipped;
+    await this.#remember(entry, manifest.size);
+    // Each file as hashed, with the change time trusted then (or null): a
+    // restart reuses the manifest while every file is still that file.
+    const trusted = new Map(
+      entry.folder!.parts.map((part) => [part.path, part.ctimeMs ?? null]),
+    );
+    const files = built.files.map((file) => ({
+      ...file,
+      ctimeMs: trusted.get(file.absolute) ?? null,
+    }));
+    await Deno.writeTextFile(
+      join(this.#stateDir, "manifests", `${entry.idHex}.files.json`),
+      JSON.stringify({ files }),
+    );
+    this.add(entry);
+    return entry;
+  }
+
+  /** What was saved of a folder seeded before, or null. */
+  async #loadFolder(idHex: string): Promise<SavedFolder | null> {
+    const manifestBytes = await this.#loadManifest(idHex);
+    if (!manifestBytes) return null;
+    try {
+      const parsed: unknown = JSON.parse(
+        await Deno.readTextFile(
+          join(this.#stateDir, "manifests", `${idHex}.files.json`),
+        ),
+      );
+      const files = (parsed as { files?: unknown })?.files;
+      return Array.isArray(files) && files.every(isBuiltFile)
+        ? { manifestBytes, files }
+        : null;
+    } catch {
+      // Missing or damaged: the folder is hashed again.
+      return null;
+    }
+  }
+
   /** True when `path`, links resolved, is inside the state folder. */
   async #inStateFolder(path: string): Promise<boolean> {
     const real = await Deno.realPath(path);
@@ -396,16 +508,25 @@ export class Library {
    * Shares again every file this peer seeded before (from its state folder),
    * skipping files that are gone. Files that changed are hashed again.
    *
+   * @param options `seedingNext`: paths about to be seeded anyway; a
+   *   folder among them is skipped here, so it is hashed once, not twice
    * @returns the files now shared, one line per file that could not be,
    *   and how many were hashed again because an earlier Shoal saved them
    */
-  async restore(): Promise<
+  async restore(
+    options: { seedingNext?: readonly string[] } = {},
+  ): Promise<
     { files: SharedFile[]; problems: string[]; rehashed: number }
   > {
     const files: SharedFile[] = [];
     const problems: string[] = [];
     const legacyBefore = this.#legacySeen;
+    const next = new Set(options.seedingNext ?? []);
     for (const seed of await this.#loadSaved()) {
+      if (next.has(seed.path)) {
+        const info = await Deno.stat(seed.path).catch(() => null);
+        if (info?.isDirectory) continue;
+      }
       try {
         files.push(await this.seedPath(seed.path));
       } catch (error) {

@@ -77,9 +77,8 @@ export async function checkSeedable(
     throw error;
   }
   if (info.isDirectory) {
-    throw new SeedError(
-      `${cannot}: it is a folder, and Shoal shares single files for now; ${action} the files in it one by one`,
-    );
+    // Callers share folders before they get here: this one just became one.
+    throw new SeedError(`${cannot}: it became a folder meanwhile; try again`);
   }
   if (!info.isFile) {
     throw new SeedError(`${cannot}: it is not a regular file`);

@@ -377,6 +377,12 @@ export async function startWebUi(
         `Cannot stop seeding ${file.manifest.name}: it is still downloading; remove the download instead`,
       );
     }
+    if (deleteFile && file?.folder) {
+      throw new HttpError(
+        403,
+        `Cannot delete ${file.path}: it is a folder, and the page deletes only files; stop seeding it and delete it yourself`,
+      );
+    }
     const path = file
       ? resolve(file.path)
       : knownPath !== undefined
@@ -526,6 +532,13 @@ export async function startWebUi(
     const file = id ? node.library.get(id) : undefined;
     if (!file || !file.have.complete) {
       return errorJson(404, `No complete file with id ${idHex} on this peer`);
+    }
+    if (file.folder) {
+      // Never read as one file: that would mark the folder changed.
+      return errorJson(
+        409,
+        `Cannot open ${file.manifest.name}: it is a folder; open it from disk`,
+      );
     }
     let real: string;
     let root: string;

@@ -12,6 +12,7 @@
  * @module
  */
 import {
+  Bitfield,
   chunkLength,
   chunkMatches,
   createChunkDataPrefix,
@@ -291,7 +292,11 @@ export async function serveConnection(
         return "";
       }
       try {
-        handle = await Deno.open(shared.path, { read: true });
+        // A folder is served to BitTorrent peers only: a Shoal peer gets its
+        // manifest (which it refuses as a folder, saying so) and no chunk.
+        handle = shared.folder
+          ? null
+          : await Deno.open(shared.path, { read: true });
       } catch {
         // Gone or unreadable since it was shared: a local problem, not the
         // peer's, and never a reason to crash the whole server.
@@ -321,7 +326,9 @@ export async function serveConnection(
         createMessage({
           kind: "bitfield",
           txid: 0,
-          bits: shared.have.toBytes(),
+          bits: shared.folder
+            ? new Bitfield(shared.have.size).toBytes()
+            : shared.have.toBytes(),
         }),
       );
       const remote = conn.remoteAddr as Deno.NetAddr;
@@ -385,6 +392,10 @@ export async function serveConnection(
       case "get":
         if (message.index >= file.manifest.chunkCount) {
           return `asked for chunk ${message.index}, which does not exist`;
+        }
+        if (file.folder) {
+          await notAvailable(message.txid);
+          return null;
         }
         if (queue.length >= MAX_QUEUED_GETS) {
           return `queued more than ${MAX_QUEUED_GETS} GETs`;

@@ -52,7 +52,7 @@ Deno.test("a peer port in use names the port and --port; a web port in use names
   );
 });
 
-Deno.test("--out that is a file, a folder given to --seed, and an unknown option each say what to do", async () => {
+Deno.test("--out that is a file, an empty folder given to --seed, and an unknown option each say what to do", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const file = join(dir.path, "a.bin");
@@ -81,10 +81,8 @@ Deno.test("--out that is a file, a folder given to --seed, and an unknown option
     join(dir.path, "state"),
   ]);
   assert.equal(folder.code, 1);
-  assert.match(
-    folder.stderr,
-    /it is a folder, and Shoal shares single files for now; seed the files in it one by one/,
-  );
+  // A folder is shared whole (issue 19); an empty one has nothing to share.
+  assert.match(folder.stderr, /album: it holds no file to share\n$/);
   // The error is all it says: no "stopped; uploaded 0 B" line after it.
   assert.equal(folder.stdout, "");
 

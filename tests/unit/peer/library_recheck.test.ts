@@ -153,3 +153,53 @@ Deno.test("addDownloaded() of many files at once remembers every one of them", a
     files.map((file) => file.path).sort(),
   );
 });
+
+Deno.test("recheck() of a seeded folder's file never hashes a link put in its place, even to the same bytes: the folder stops being served", async () => {
+  await using dir = await tempDir();
+  const folder = join(dir.path, "album");
+  await Deno.mkdir(folder);
+  const path = join(folder, "a.bin");
+  await makeFile(path, CHUNK + 5, 8);
+  const library = new Library(join(dir.path, "state"));
+  const entry = await library.seedPath(folder);
+  const part = entry.folder!.parts[0]!;
+  // Hashed within 2 s of the write: it asks to be hashed again.
+  assert.equal(part.ctimeMs ?? null, null);
+  const outside = join(dir.path, "outside.bin");
+  await Deno.copyFile(path, outside);
+  await Deno.remove(path);
+  await Deno.symlink(outside, path);
+
+  await library.recheck(part);
+
+  assert.equal(part.ctimeMs ?? null, null);
+  assert.equal(entry.stale, true);
+  assert.equal(library.get(entry.id), undefined);
+});
+
+Deno.test("seedPath() of a folder seeded before reuses its saved manifest while every file is the one hashed (same size and mtime, as for a single file), and hashes it again once one is not", async () => {
+  await using dir = await tempDir();
+  const folder = join(dir.path, "album");
+  await Deno.mkdir(folder);
+  const path = join(folder, "a.bin");
+  await makeFile(path, CHUNK + 5, 8);
+  await makeFile(join(folder, "b.bin"), 100, 9);
+  const stateDir = join(dir.path, "state");
+  const first = await new Library(stateDir).seedPath(folder);
+
+  // Other bytes, the same size and mtime: not hashed again, so the same id
+  // (its bytes are then checked as they are served, the ctime having moved).
+  const { mtime, atime } = await Deno.stat(path);
+  using file = await Deno.open(path, { write: true });
+  await file.write(new Uint8Array(10).fill(1));
+  await Deno.utime(path, atime!, mtime!);
+  const again = await new Library(stateDir).seedPath(folder);
+  assert.equal(again.idHex, first.idHex);
+  assert.equal(again.folder!.parts[0]!.ctimeMs ?? null, null);
+
+  // A file added: hashed again, a new id.
+  await makeFile(join(folder, "c.bin"), 10, 10);
+  const grown = await new Library(stateDir).seedPath(folder);
+  assert.notEqual(grown.idHex, first.idHex);
+  assert.equal(grown.folder!.manifest.files.length, 3);
+});
