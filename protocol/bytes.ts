@@ -14,6 +14,30 @@ export function utf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
 }
 
+/**
+ * The parts, one after another, in one new buffer (one write for several
+ * frames).
+ *
+ * @param parts the byte strings
+ * @returns their concatenation
+ * @example
+ * ```ts
+ * import { concatBytes } from "@shoal/protocol";
+ * concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]); // [1, 2, 3]
+ * ```
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
 /** Reads big-endian fields from untrusted bytes, checking each length first. */
 export class ByteReader {
   readonly #bytes: Uint8Array;

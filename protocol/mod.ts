@@ -151,6 +151,7 @@ export {
 } from "./folder_manifest.ts";
 export { folderProblem } from "./manifest.ts";
 export { bytesEqual, fromHex, toHex } from "./hex.ts";
+export { concatBytes } from "./bytes.ts";
 export { Bitfield } from "./bitfield.ts";
 export {
   type BDict,

@@ -14,6 +14,7 @@ import {
   BtFrameDecoder,
   type BtMessage,
   bytesEqual,
+  concatBytes,
   decodeExtendedHandshake,
   decodeMetadataMessage,
   encodeBtHandshake,
@@ -356,16 +357,7 @@ const NAME_ADVICE =
   "; ask whoever shares it to share it under a plain file name";
 
 function concat(messages: BtMessage[]): Uint8Array {
-  const frames = messages.map(encodeBtMessage);
-  const out = new Uint8Array(
-    frames.reduce((sum, frame) => sum + frame.byteLength, 0),
-  );
-  let at = 0;
-  for (const frame of frames) {
-    out.set(frame, at);
-    at += frame.byteLength;
-  }
-  return out;
+  return concatBytes(messages.map(encodeBtMessage));
 }
 
 async function write(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

@@ -24,6 +24,7 @@ import {
   bytesEqual,
   chunkDigest,
   chunkHash,
+  concatBytes,
   decodeExtendedHandshake,
   decodePexMessage,
   encodeBtHandshake,
@@ -49,14 +50,14 @@ import { BtBlocks } from "./bt_blocks.ts";
 import type { LinkHost, PeerLink } from "./peer_link.ts";
 import {
   BLOCK_STALL_MS,
-  CONNECT_TIMEOUT_MS,
   errorText,
   HANDSHAKE_TIMEOUT_MS,
   OK_BATCH,
   OK_FLUSH_MS,
   OK_FLUSH_PENDING,
+  openConnection,
   READ_TIMEOUT_MS,
-  withTimeout,
+  writeAll,
 } from "./link_limits.ts";
 
 /** A keep-alive goes out after this long with nothing sent (peers drop idle links after 2 min). */
@@ -157,23 +158,9 @@ export class BtLink implements PeerLink {
   async run(hostname: string, port: number): Promise<void> {
     this.#remoteHost = hostname;
     this.#remotePort = port;
-    let conn: Deno.TcpConn;
-    try {
-      conn = await withTimeout(
-        Deno.connect({ hostname, port }),
-        CONNECT_TIMEOUT_MS,
-        "connect",
-      );
-    } catch (error) {
-      this.close(`cannot connect: ${errorText(error)}`, "unreachable");
-      return;
-    }
-    if (this.#closed) {
-      conn.close();
-      return;
-    }
+    const conn = await openConnection(this, hostname, port);
+    if (!conn) return;
     this.#conn = conn;
-    conn.setNoDelay(true);
     this.#handshakeTimer = setTimeout(
       () => this.close("no answer to the BitTorrent handshake", "timeout"),
       HANDSHAKE_TIMEOUT_MS,
@@ -607,16 +594,7 @@ export class BtLink implements PeerLink {
 
   /** Several messages in one write. */
   #sendAll(messages: BtMessage[]): void {
-    const frames = messages.map(encodeBtMessage);
-    const out = new Uint8Array(
-      frames.reduce((sum, frame) => sum + frame.byteLength, 0),
-    );
-    let at = 0;
-    for (const frame of frames) {
-      out.set(frame, at);
-      at += frame.byteLength;
-    }
-    this.#sendBytes(out);
+    this.#sendBytes(concatBytes(messages.map(encodeBtMessage)));
   }
 
   #sendBytes(bytes: Uint8Array): void {
@@ -625,10 +603,7 @@ export class BtLink implements PeerLink {
       const conn = this.#conn;
       if (!conn || this.#closed) return;
       try {
-        let written = 0;
-        while (written < bytes.byteLength) {
-          written += await conn.write(bytes.subarray(written));
-        }
+        await writeAll(conn, bytes);
       } catch (error) {
         this.close(`cannot send: ${errorText(error)}`, "gone");
       }

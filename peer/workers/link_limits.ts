@@ -67,3 +67,60 @@ export async function withTimeout<T extends { close(): void }>(
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** What {@linkcode openConnection} needs of the link it connects for. */
+export interface Closable {
+  /** True once closed. */
+  readonly closed: boolean;
+  /** Closes it and tells the main thread why. */
+  close(reason: string, code: "unreachable"): void;
+}
+
+/**
+ * Connects a link to its peer within {@linkcode CONNECT_TIMEOUT_MS}, with
+ * Nagle off (requests are small and go out at once).
+ *
+ * @param link closed with "unreachable" when the peer cannot be reached
+ * @param hostname the peer's address
+ * @param port its TCP port
+ * @returns the connection, or null when it failed or the link was closed meanwhile
+ */
+export async function openConnection(
+  link: Closable,
+  hostname: string,
+  port: number,
+): Promise<Deno.TcpConn | null> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await withTimeout(
+      Deno.connect({ hostname, port }),
+      CONNECT_TIMEOUT_MS,
+      "connect",
+    );
+  } catch (error) {
+    link.close(`cannot connect: ${errorText(error)}`, "unreachable");
+    return null;
+  }
+  if (link.closed) {
+    conn.close();
+    return null;
+  }
+  conn.setNoDelay(true);
+  return conn;
+}
+
+/**
+ * Writes all of `bytes` (a write may take only part).
+ *
+ * @param conn the connection
+ * @param bytes what to send
+ */
+export async function writeAll(
+  conn: Deno.Conn,
+  bytes: Uint8Array,
+): Promise<void> {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}

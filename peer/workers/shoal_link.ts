@@ -23,6 +23,7 @@ import {
   chunkDigest,
   chunkHash,
   chunkLength,
+  concatBytes,
   createMessage,
   ErrorCode,
   type ListedPeer,
@@ -45,14 +46,14 @@ import { handshakeFrame, HandshakeReply } from "../wire/handshake.ts";
 import { fallbackProtocol, FirstBytes } from "../download/protocol_fallback.ts";
 import type { LinkHost, PeerLink } from "./peer_link.ts";
 import {
-  CONNECT_TIMEOUT_MS,
   errorText,
   HANDSHAKE_TIMEOUT_MS,
   OK_BATCH,
   OK_FLUSH_MS,
   OK_FLUSH_PENDING,
+  openConnection,
   READ_TIMEOUT_MS,
-  withTimeout,
+  writeAll,
 } from "./link_limits.ts";
 
 /** Cancelled GETs remembered per connection, so their late answers are tolerated. */
@@ -133,23 +134,9 @@ export class ShoalLink implements PeerLink {
   async run(hostname: string, port: number): Promise<void> {
     this.#hostname = hostname;
     this.#port = port;
-    let conn: Deno.TcpConn;
-    try {
-      conn = await withTimeout(
-        Deno.connect({ hostname, port }),
-        CONNECT_TIMEOUT_MS,
-        "connect",
-      );
-    } catch (error) {
-      this.close(`cannot connect: ${errorText(error)}`, "unreachable");
-      return;
-    }
-    if (this.#closed) {
-      conn.close();
-      return;
-    }
+    const conn = await openConnection(this, hostname, port);
+    if (!conn) return;
     this.#conn = conn;
-    conn.setNoDelay(true);
     await this.#sendBytes(handshakeFrame(this.#host));
     const handshakeTimer = setTimeout(
       () => this.close("no answer to the handshake", "timeout"),
@@ -171,15 +158,7 @@ export class ShoalLink implements PeerLink {
       this.#pending.set(txid, index);
       return createMessage({ kind: "get", txid, index });
     });
-    const batch = new Uint8Array(
-      frames.reduce((sum, frame) => sum + frame.byteLength, 0),
-    );
-    let at = 0;
-    for (const frame of frames) {
-      batch.set(frame, at);
-      at += frame.byteLength;
-    }
-    await this.#sendBytes(batch);
+    await this.#sendBytes(concatBytes(frames));
   }
 
   /** The scheduler takes chunk `index` back (another peer sent it). */
@@ -482,10 +461,7 @@ export class ShoalLink implements PeerLink {
     this.#sending = this.#sending.then(async () => {
       if (!this.#conn || this.#closed) return;
       try {
-        let written = 0;
-        while (written < bytes.byteLength) {
-          written += await this.#conn.write(bytes.subarray(written));
-        }
+        await writeAll(this.#conn, bytes);
       } catch (error) {
         this.close(`cannot send: ${errorText(error)}`, "gone");
       }

@@ -33,6 +33,7 @@
  */
 import { createHash } from "node:crypto";
 import { BT_INFOHASH_BYTES } from "./constants.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** The 768-bit safe prime of MSE's Diffie-Hellman exchange (generator 2). */
 export const MSE_PRIME = BigInt(
@@ -245,12 +246,12 @@ export class MseResponder {
         continue;
       }
       if (step.kind === "done" && sends.length > 0) {
-        return { ...step, reply: concat([...sends, step.reply]) };
+        return { ...step, reply: concatBytes([...sends, step.reply]) };
       }
       return step;
     }
     if (sends.length === 0) return { kind: "more" };
-    return { kind: "send", bytes: concat(sends) };
+    return { kind: "send", bytes: concatBytes(sends) };
   }
 
   #append(bytes: Uint8Array): void {
@@ -304,7 +305,7 @@ export class MseResponder {
             ((padLength[0]! << 8) | padLength[1]!) % (MAX_MSE_PAD_BYTES + 1),
           ),
         );
-        return { kind: "send", bytes: concat([yb, pad]) };
+        return { kind: "send", bytes: concatBytes([yb, pad]) };
       }
       case "sync": {
         const at = indexOf(data, state.req1, MSE_KEY_BYTES);
@@ -424,16 +425,4 @@ function indexOf(data: Uint8Array, needle: Uint8Array, from: number): number {
     return i;
   }
   return -1;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
