@@ -108,8 +108,11 @@ export function clientFromPeerId(peerId: Uint8Array): string | null {
     digits.push(digit);
   }
   const [a, b, c, d] = digits as [number, number, number, number];
-  // Transmission writes major, two-digit minor, then a build mark.
-  if (code === "TR") return `${name} ${a}.${b}${c}`;
+  // Transmission up to 3 writes major, two-digit minor, then a build mark
+  // ("-TR3000-" is 3.00); from 4 on, major, minor, patch ("-TR4060-": 4.0.6).
+  if (code === "TR") {
+    return a >= 4 ? `${name} ${a}.${b}.${c}` : `${name} ${a}.${b}${c}`;
+  }
   return `${name} ${a}.${b}.${c}${d === 0 ? "" : `.${d}`}`;
 }
 

@@ -19,6 +19,7 @@ Deno.test("clientFromPeerId() names the programs users know from their Azureus-s
     ["-qB5010-", "qBittorrent 5.0.1"],
     ["-TR3000-", "Transmission 3.00"],
     ["-TR2940-", "Transmission 2.94"],
+    ["-TR4060-", "Transmission 4.0.6"],
     ["-DE2110-", "Deluge 2.1.1"],
     ["-LTA0B0-", "libtorrent 10.0.11"],
     ["-SH0200-", "Shoal"],
