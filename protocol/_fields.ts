@@ -44,3 +44,17 @@ export function readCount(
   }
   return value;
 }
+
+/** Reads a big-endian u32 at `at`; the caller has checked the length. */
+export function u32At(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) |
+    (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+/** Writes `value` as a big-endian u32 at `at`; the caller has checked room. */
+export function writeU32At(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { u32At, writeU32At } from "./_fields.ts";
 import { bytesToIp, ipToBytes, type PeerAddress } from "./address.ts";
 import { MAGIC, MAX_DATAGRAM_BYTES } from "./constants.ts";
 import { ProtocolError } from "./errors.ts";
@@ -142,18 +143,6 @@ export type Bep15Reply =
   }
   | { action: "scrape"; txid: number; files: Bep15ScrapeEntry[] }
   | { action: "error"; txid: number; message: string };
-
-function u32At(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) |
-    (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-}
-
-function writeU32At(out: Uint8Array, at: number, value: number): void {
-  out[at] = value >>> 24;
-  out[at + 1] = (value >>> 16) & 0xff;
-  out[at + 2] = (value >>> 8) & 0xff;
-  out[at + 3] = value & 0xff;
-}
 
 function u64At(bytes: Uint8Array, at: number): bigint {
   return (BigInt(u32At(bytes, at)) << 32n) | BigInt(u32At(bytes, at + 4));

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { u32At, writeU32At } from "./_fields.ts";
 import {
   COOKIE_BYTES,
   FILE_ID_BYTES,
@@ -59,18 +60,6 @@ const ACK_BYTES = HEADER_BYTES + 4;
 
 /** The same strict decoder parseMessage uses for names. */
 const nameDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-function u32At(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) |
-    (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-}
-
-function writeU32At(out: Uint8Array, at: number, value: number): void {
-  out[at] = value >>> 24;
-  out[at + 1] = (value >>> 16) & 0xff;
-  out[at + 2] = (value >>> 8) & 0xff;
-  out[at + 3] = value & 0xff;
-}
 
 /** A request the tracker reads in place. */
 export type FastRequestKind = "request" | "keepalive" | "register";
