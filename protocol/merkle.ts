@@ -34,8 +34,8 @@ export const ZERO_HASH: Uint8Array = new Uint8Array(HASH_BYTES);
 /** Largest tree width (leaves): 2^MAX_MERKLE_LEVELS. */
 const MAX_WIDTH = 2 ** MAX_MERKLE_LEVELS;
 
-/** Exact for every safe integer (bitwise tricks stop at 2^31). */
-function isPowerOfTwo(value: number): boolean {
+/** True for a power of two; exact for every safe integer (bitwise tricks stop at 2^31). */
+export function isPowerOfTwo(value: number): boolean {
   return Number.isSafeInteger(value) && value > 0 &&
     2 ** Math.round(Math.log2(value)) === value;
 }

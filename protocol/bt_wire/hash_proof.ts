@@ -15,7 +15,13 @@
  */
 import { BLOCK_BYTES, HASH_BYTES } from "../constants.ts";
 import { bytesEqual } from "../hex.ts";
-import { blockHash, nodeHash, padHash, pieceLeafCount } from "../merkle.ts";
+import {
+  blockHash,
+  isPowerOfTwo,
+  nodeHash,
+  padHash,
+  pieceLeafCount,
+} from "../merkle.ts";
 import { MAX_BT_HASHES_PER_REQUEST } from "./constants.ts";
 import type { BtHashRequest } from "./messages.ts";
 
@@ -39,11 +45,6 @@ export interface TreeLayers {
 
 function log2(value: number): number {
   return Math.round(Math.log2(value));
-}
-
-function isPowerOfTwo(value: number): boolean {
-  return Number.isSafeInteger(value) && value > 0 &&
-    2 ** log2(value) === value;
 }
 
 /**
