@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import { ProtocolError } from "./errors.ts";
 
 /** A bencoded value. */
@@ -396,15 +397,7 @@ export function findDictValueSpan(
 export function encodeBencode(value: BValue): Uint8Array {
   const parts: Uint8Array[] = [];
   encodeInto(value, parts);
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 const ASCII = new TextEncoder();
