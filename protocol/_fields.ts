@@ -1,6 +1,6 @@
 /**
- * Body fields and sizes that more than one message family shares. Private
- * to protocol/: never re-exported from mod.ts.
+ * Body fields, sizes and shape checks that more than one message family
+ * shares. Private to protocol/: never re-exported from mod.ts.
  *
  * @module
  */
@@ -57,4 +57,9 @@ export function writeU32At(out: Uint8Array, at: number, value: number): void {
   out[at + 1] = (value >>> 16) & 0xff;
   out[at + 2] = (value >>> 8) & 0xff;
   out[at + 3] = value & 0xff;
+}
+
+/** True for a non-null object: the first check of a worker message's shape. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isRecord } from "./_fields.ts";
 
 /** A DHT node or a peer: IPv4 dotted quad (or a name, for bootstrap) and port. */
 export interface DhtAddress {
@@ -54,10 +55,6 @@ export type DhtWorkerEvent =
 
 /** Most addresses one message may carry. */
 export const MAX_DHT_ADDRESSES = 1_000;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
-}
 
 function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) &&

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isRecord } from "./_fields.ts";
 
 /** A peer as peer exchange (PEX) carries it between the threads. */
 export interface PexPeerAddress {
@@ -121,10 +122,6 @@ export type FetchWorkerEvent =
   | { type: "write_failed"; index: number; message: string; code: string }
   | { type: "shut_down" }
   | { type: "verified"; requestId: number; good: number[]; bad: number[] };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
-}
 
 function isClient(value: unknown): value is string {
   return typeof value === "string" && value.length <= MAX_CLIENT_UNITS;
