@@ -224,6 +224,10 @@ function hashRequest(
   };
 }
 
+// Made once, not per message: decodeBtBody runs for every block.
+const asView = (bytes: Uint8Array): Uint8Array => bytes;
+const asCopy = (bytes: Uint8Array): Uint8Array => bytes.slice();
+
 /**
  * Decodes one message's body, once its length was checked.
  *
@@ -245,9 +249,7 @@ export function decodeBtBody(
 ): BtMessage {
   checkBtBodyLength(id, body.byteLength);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const copy = views
-    ? (bytes: Uint8Array) => bytes
-    : (bytes: Uint8Array) => bytes.slice();
+  const copy = views ? asView : asCopy;
   const kind = KIND_OF_ID.get(id);
   switch (kind) {
     case "choke":
