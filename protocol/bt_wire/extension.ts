@@ -9,7 +9,6 @@
  */
 import {
   type BDict,
-  bkey,
   bkeyBytes,
   type BValue,
   decodeBencode,
@@ -264,11 +263,11 @@ export function encodeMetadataMessage(message: MetadataMessage): Uint8Array {
     ? 2
     : message.msgType;
   const dict: BDict = new Map<string, BValue>([
-    [bkey(UTF8.encode("msg_type")), BigInt(msgType)],
-    [bkey(UTF8.encode("piece")), BigInt(message.piece)],
+    ["msg_type", BigInt(msgType)],
+    ["piece", BigInt(message.piece)],
   ]);
   if (message.kind !== "metadata_data") return encodeBencode(dict);
-  dict.set(bkey(UTF8.encode("total_size")), BigInt(message.totalSize));
+  dict.set("total_size", BigInt(message.totalSize));
   const head = encodeBencode(dict);
   const out = new Uint8Array(head.byteLength + message.data.byteLength);
   out.set(head);
