@@ -138,13 +138,18 @@ export class Bep15Announcer {
     }
   }
 
+  /** Waits `ms`, or less when announceNow() or stop() wakes it. */
   #sleep(ms: number): Promise<void> {
+    // stop() may have come while a reply was on its way: its wake-up found
+    // no sleep to end, so this one must not start (as in announcer.ts).
+    if (this.#controller.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.#wake = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.#wake = done;
     });
   }

@@ -10,6 +10,7 @@
 import { join } from "node:path";
 import type { DhtAddress } from "@shoal/protocol/dht_worker_messages";
 import { dhtAddressProblem } from "./address_policy.ts";
+import { writeJsonFile } from "../storage/json_file.ts";
 
 /** The file's name in the state folder. */
 export const DHT_FILE_NAME = "dht.json";
@@ -111,7 +112,8 @@ export function parseDhtState(
 }
 
 /**
- * Writes dht.json whole (a temporary file renamed over the old one).
+ * Writes dht.json whole (writeJsonFile: a temporary file renamed over the
+ * old one).
  *
  * @param stateDir the peer's state folder
  * @param bootstrap this run's bootstrap nodes
@@ -122,14 +124,10 @@ export async function saveDhtState(
   bootstrap: readonly DhtAddress[],
   state: SavedDht,
 ): Promise<void> {
-  await Deno.mkdir(stateDir, { recursive: true });
-  const path = join(stateDir, DHT_FILE_NAME);
-  const text = JSON.stringify({
+  await writeJsonFile(join(stateDir, DHT_FILE_NAME), {
     version: 1,
     bootstrap: bootstrapKey(bootstrap),
     nodeId: state.nodeId,
     nodes: state.nodes.slice(0, MAX_SAVED_NODES),
   });
-  await Deno.writeTextFile(`${path}.tmp`, text);
-  await Deno.rename(`${path}.tmp`, path);
 }

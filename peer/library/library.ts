@@ -22,6 +22,7 @@ import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
 import { checkSeedable, SeedError, tooLargeError } from "./seedable.ts";
 import { buildFolder, isBuiltFile } from "./build_folder.ts";
 import type { SavedFolder } from "./folder_reuse.ts";
+import { writeJsonFile } from "../storage/json_file.ts";
 import {
   type FolderPart,
   type SharedFolder,
@@ -616,12 +617,10 @@ export class Library {
   }
 
   async #saveSeeds(seeds: SavedSeed[]): Promise<void> {
-    const target = join(this.#stateDir, SEEDS_FILE);
-    await Deno.writeTextFile(
-      `${target}.tmp`,
-      JSON.stringify({ version: 1, files: seeds }, null, 1),
-    );
-    await Deno.rename(`${target}.tmp`, target);
+    await writeJsonFile(join(this.#stateDir, SEEDS_FILE), {
+      version: 1,
+      files: seeds,
+    });
   }
 }
 

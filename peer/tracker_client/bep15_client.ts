@@ -265,14 +265,18 @@ export class Bep15TrackerClient {
       for (const waitMs of waits) {
         if (signal?.aborted) throw aborted(what, this.#label);
         const reply = new Promise<Bep15Reply | Error | null>((resolve) => {
-          const timer = setTimeout(() => resolve(null), waitMs);
-          const onAbort = () => resolve(aborted(what, this.#label));
-          signal?.addEventListener("abort", onAbort, { once: true });
-          this.#pending.set(txid, (got) => {
+          // Every outcome drops the listener: the announcer's signal lives
+          // as long as the peer, and a try that times out must not leave
+          // one behind on it.
+          const finish = (got: Bep15Reply | Error | null) => {
             clearTimeout(timer);
             signal?.removeEventListener("abort", onAbort);
             resolve(got);
-          });
+          };
+          const timer = setTimeout(() => finish(null), waitMs);
+          const onAbort = () => finish(aborted(what, this.#label));
+          signal?.addEventListener("abort", onAbort, { once: true });
+          this.#pending.set(txid, finish);
         });
         await this.#transport.send(bytes, this.#target).catch(() => 0);
         const got = await reply;
