@@ -54,6 +54,7 @@ import type {
 import type { SlotHolder } from "../wire/upload_slots.ts";
 import { SendBuffers } from "../wire/send_buffers.ts";
 import { isConnectionError } from "../wire/conn_errors.ts";
+import { writeAll } from "../wire/write_all.ts";
 import { handshakeTimeoutMs, idleTimeoutMs } from "../wire/timeouts.ts";
 import { SHOAL_VERSION } from "../../version.ts";
 import type { BtBlockSource } from "./block_source.ts";
@@ -258,12 +259,7 @@ class BtSession {
   /** Queues bytes after everything queued before: no message lands inside another. */
   #send(bytes: Uint8Array): Promise<void> {
     this.#lastSentMs = performance.now();
-    this.#sending = this.#sending.then(async () => {
-      let written = 0;
-      while (written < bytes.byteLength) {
-        written += await this.#conn.write(bytes.subarray(written));
-      }
-    });
+    this.#sending = this.#sending.then(() => writeAll(this.#conn, bytes));
     return this.#sending;
   }
 

@@ -32,6 +32,7 @@ import type { SlotHolder, UploadSlots } from "./upload_slots.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { SendBuffers } from "./send_buffers.ts";
 import { isConnectionError } from "./conn_errors.ts";
+import { writeAll } from "./write_all.ts";
 import { stillMatches } from "./still_matches.ts";
 import { handshakeTimeoutMs, idleTimeoutMs } from "./timeouts.ts";
 import {
@@ -149,12 +150,7 @@ export async function serveConnection(
   // Frames go out one after another: a HAVE or CHOKE never lands inside a chunk.
   let sending: Promise<void> = Promise.resolve();
   const send = (bytes: Uint8Array): Promise<void> => {
-    sending = sending.then(async () => {
-      let written = 0;
-      while (written < bytes.byteLength) {
-        written += await conn.write(bytes.subarray(written));
-      }
-    });
+    sending = sending.then(() => writeAll(conn, bytes));
     return sending;
   };
   let holder: SlotHolder | null = null;

@@ -57,8 +57,8 @@ import {
   OK_FLUSH_PENDING,
   openConnection,
   READ_TIMEOUT_MS,
-  writeAll,
 } from "./link_limits.ts";
+import { writeAll } from "../wire/write_all.ts";
 
 /** A keep-alive goes out after this long with nothing sent (peers drop idle links after 2 min). */
 export const KEEPALIVE_MS = 60_000;

@@ -53,8 +53,8 @@ import {
   OK_FLUSH_PENDING,
   openConnection,
   READ_TIMEOUT_MS,
-  writeAll,
 } from "./link_limits.ts";
+import { writeAll } from "../wire/write_all.ts";
 
 /** Cancelled GETs remembered per connection, so their late answers are tolerated. */
 const MAX_CANCELLED_TXIDS = 1_024;
