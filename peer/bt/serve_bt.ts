@@ -34,11 +34,9 @@ import {
   encodeBtMessage,
   encodeExtendedHandshake,
   encodeMetadataMessage,
-  encodePexMessage,
   hashRequestPiece,
   hashRequestProblem,
   metadataPieceCount,
-  PEX_FLAG_SEED,
   ProtocolError,
   toHex,
   UNKNOWN_BT_CLIENT,
@@ -76,7 +74,7 @@ import {
   PexInbox,
 } from "../discovery/pex_policy.ts";
 import { PexSender } from "../discovery/pex_sender.ts";
-import { btPexPeer } from "./pex_peers.ts";
+import { btPexPayload, btPexPeer } from "./pex_peers.ts";
 
 /** Requests a peer may have queued; sent as `reqq` in our extension handshake. */
 export const BT_REQUEST_QUEUE = 256;
@@ -692,19 +690,12 @@ class BtSession {
     this.#pexSender = new PexSender({
       selfKey: this.#holder!.key,
       peers: () => pex.list(file.idHex),
-      send: ({ added, dropped }) => {
+      send: (message) => {
         if (this.#closed) return;
         this.#post({
           kind: "extended",
           id: this.#theirPexId,
-          payload: encodePexMessage({
-            added: added.map((peer) => ({
-              host: peer.host,
-              port: peer.port,
-              flags: peer.complete ? PEX_FLAG_SEED : 0,
-            })),
-            dropped: dropped.map((peer) => ({ ...peer, flags: 0 })),
-          }),
+          payload: btPexPayload(message),
         });
       },
     });

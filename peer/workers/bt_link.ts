@@ -31,9 +31,7 @@ import {
   encodeBtMessage,
   encodeBtRanges,
   encodeExtendedHandshake,
-  encodePexMessage,
   type Manifest,
-  PEX_FLAG_SEED,
   ProtocolError,
   UT_PEX,
 } from "@shoal/protocol";
@@ -45,7 +43,7 @@ import {
 } from "../discovery/pex_policy.ts";
 import { PexSender } from "../discovery/pex_sender.ts";
 import { peerKey } from "../download/peer_book.ts";
-import { btPexPeer } from "../bt/pex_peers.ts";
+import { btPexPayload, btPexPeer } from "../bt/pex_peers.ts";
 import { BtBlocks } from "./bt_blocks.ts";
 import type { LinkHost, PeerLink } from "./peer_link.ts";
 import {
@@ -499,19 +497,12 @@ export class BtLink implements PeerLink {
     this.#pexSender = new PexSender({
       selfKey: peerKey({ host: this.#remoteHost, port: this.#remotePort }),
       peers: () => this.#host.pexPeers(),
-      send: ({ added, dropped }) => {
+      send: (message) => {
         if (this.#closed) return;
         this.#send({
           kind: "extended",
           id: theirId,
-          payload: encodePexMessage({
-            added: added.map((peer) => ({
-              host: peer.host,
-              port: peer.port,
-              flags: peer.complete ? PEX_FLAG_SEED : 0,
-            })),
-            dropped: dropped.map((peer) => ({ ...peer, flags: 0 })),
-          }),
+          payload: btPexPayload(message),
         });
       },
     });
