@@ -21,7 +21,6 @@ import {
   ErrorCode,
   FrameDecoderStream,
   HEADER_BYTES,
-  type ListedPeer,
   MAX_BITFIELD_BYTES,
   type Message,
   ProtocolError,
@@ -42,7 +41,7 @@ import {
 import type { ConnectedPeers } from "../discovery/connected_peers.ts";
 import {
   isLoopbackRemote,
-  type PexAddress,
+  listedPeer,
   pexCandidates,
   PexInbox,
 } from "../discovery/pex_policy.ts";
@@ -466,8 +465,8 @@ export async function serveConnection(
           createMessage({
             kind: "pex",
             txid: 0,
-            added: added.map(listed),
-            dropped: dropped.map(listed),
+            added: added.map(listedPeer),
+            dropped: dropped.map(listedPeer),
           }),
         ).catch(() => {});
       },
@@ -505,16 +504,6 @@ export async function serveConnection(
     await (serving as Promise<void> | null)?.catch(() => {});
     (handle as Deno.FsFile | null)?.close();
   }
-}
-
-/** A connected peer as a PEX message lists it. */
-function listed(peer: PexAddress): ListedPeer {
-  return {
-    host: peer.host,
-    port: peer.port,
-    complete: peer.complete === true,
-    ...(peer.bittorrent ? { bittorrent: true } : {}),
-  };
 }
 
 /** `readable`, after `first` when there is one. */

@@ -26,16 +26,13 @@ import {
   concatBytes,
   createMessage,
   ErrorCode,
-  type ListedPeer,
   type Message,
   ProtocolError,
 } from "@shoal/protocol";
-import type {
-  CloseCode,
-  PexPeerAddress,
-} from "@shoal/protocol/worker_messages";
+import type { CloseCode } from "@shoal/protocol/worker_messages";
 import {
   isLoopbackRemote,
+  listedPeer,
   pexCandidates,
   PexInbox,
 } from "../discovery/pex_policy.ts";
@@ -468,14 +465,4 @@ export class ShoalLink implements PeerLink {
     });
     return this.#sending;
   }
-}
-
-/** A connected peer as a PEX message lists it. */
-function listedPeer(peer: PexPeerAddress): ListedPeer {
-  return {
-    host: peer.host,
-    port: peer.port,
-    complete: peer.complete === true,
-    ...(peer.bittorrent ? { bittorrent: true } : {}),
-  };
 }
