@@ -22,8 +22,7 @@ import {
   BtFrameDecoder,
   type BtMessage,
   bytesEqual,
-  chunkDigest,
-  chunkHash,
+  chunkMatches,
   concatBytes,
   decodeExtendedHandshake,
   decodePexMessage,
@@ -542,12 +541,7 @@ export class BtLink implements PeerLink {
   #checkWhole(): void {
     while (this.#whole.length > 0 && !this.#closed) {
       const { index, bytes, buffer } = this.#whole.shift()!;
-      if (
-        !bytesEqual(
-          chunkDigest(this.#manifest, bytes),
-          chunkHash(this.#manifest, index),
-        )
-      ) {
+      if (!chunkMatches(this.#manifest, index, bytes)) {
         this.#blocks.release(buffer);
         this.#host.post({
           type: "chunk_bad",

@@ -19,10 +19,8 @@
  * @module
  */
 import {
-  bytesEqual,
-  chunkDigest,
-  chunkHash,
   chunkLength,
+  chunkMatches,
   concatBytes,
   createMessage,
   ErrorCode,
@@ -336,12 +334,7 @@ export class ShoalLink implements PeerLink {
           this.#chunkBad(index, "wrong length");
           return `sent chunk ${index} with the wrong length`;
         }
-        if (
-          !bytesEqual(
-            chunkDigest(manifest, message.data),
-            chunkHash(manifest, index),
-          )
-        ) {
+        if (!chunkMatches(manifest, index, message.data)) {
           this.#chunkBad(index, "hash mismatch");
           return `sent chunk ${index} that fails its hash`;
         }
