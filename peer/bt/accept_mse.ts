@@ -17,6 +17,7 @@ import { BT_INFOHASH_BYTES, MseResponder } from "@shoal/protocol";
 import type { Library } from "../library/library.ts";
 import { TokenBucket } from "../swarm/token_bucket.ts";
 import { isConnectionError } from "../wire/conn_errors.ts";
+import { writeAll } from "../wire/write_all.ts";
 
 /** MSE handshakes a server answers per second, on average. */
 export const MSE_HANDSHAKES_PER_SECOND = 50;
@@ -100,12 +101,5 @@ export async function acceptMse(
     throw error;
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.byteLength) {
-    written += await conn.write(bytes.subarray(written));
   }
 }

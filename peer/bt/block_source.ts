@@ -22,6 +22,7 @@ import {
 import type { Library, SharedFile } from "../library/library.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { stillMatches } from "../wire/still_matches.ts";
+import { readChunkSync } from "../storage/part_file.ts";
 
 /** Default bytes of checked pieces kept for the blocks that follow. */
 export const PIECE_CACHE_BYTES = 16 * 1024 * 1024;
@@ -84,7 +85,7 @@ export class BtBlockSource {
     );
     if (matches === "unchanged") {
       const at = range.index * manifest.chunkSize + range.begin;
-      if (!readAt(handle, at, into.subarray(0, real))) {
+      if (!readChunkSync(handle, at, into.subarray(0, real))) {
         this.#library.markStale(file.id);
         return false;
       }
@@ -118,7 +119,7 @@ export class BtBlockSource {
     let piece = this.#pieces.get(key);
     if (!piece) {
       piece = new Uint8Array(chunkLength(file.manifest, index));
-      if (!readAt(handle, index * file.manifest.chunkSize, piece)) {
+      if (!readChunkSync(handle, index * file.manifest.chunkSize, piece)) {
         this.#library.markStale(file.id);
         return null;
       }
@@ -197,7 +198,7 @@ export class BtBlockSource {
     const cached = this.#pieces.get(key);
     if (cached) return cached;
     const piece = new Uint8Array(chunkLength(file.manifest, index));
-    const read = readAt(handle, index * file.manifest.chunkSize, piece);
+    const read = readChunkSync(handle, index * file.manifest.chunkSize, piece);
     hashedOnRead.add(piece.byteLength);
     if (!read || !chunkMatches(file.manifest, index, piece)) {
       this.#library.markStale(file.id);
@@ -211,25 +212,5 @@ export class BtBlockSource {
       this.#cacheBytes -= bytes.byteLength;
     }
     return piece;
-  }
-}
-
-/**
- * Fills `into` from `at` in the file; false when the file is shorter or
- * cannot be read. Sync calls, as serve_connection.ts reads: a seek never
- * touches the disk, and a seeded block is usually in the page cache.
- */
-function readAt(handle: Deno.FsFile, at: number, into: Uint8Array): boolean {
-  try {
-    handle.seekSync(at, Deno.SeekMode.Start);
-    let filled = 0;
-    while (filled < into.byteLength) {
-      const n = handle.readSync(into.subarray(filled));
-      if (n === null) return false;
-      filled += n;
-    }
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -34,11 +34,9 @@ import {
   encodeBtMessage,
   encodeExtendedHandshake,
   encodeMetadataMessage,
-  encodePexMessage,
   hashRequestPiece,
   hashRequestProblem,
   metadataPieceCount,
-  PEX_FLAG_SEED,
   ProtocolError,
   toHex,
   UNKNOWN_BT_CLIENT,
@@ -54,6 +52,7 @@ import type {
 import type { SlotHolder } from "../wire/upload_slots.ts";
 import { SendBuffers } from "../wire/send_buffers.ts";
 import { isConnectionError } from "../wire/conn_errors.ts";
+import { writeAll } from "../wire/write_all.ts";
 import { handshakeTimeoutMs, idleTimeoutMs } from "../wire/timeouts.ts";
 import { SHOAL_VERSION } from "../../version.ts";
 import type { BtBlockSource } from "./block_source.ts";
@@ -75,7 +74,7 @@ import {
   PexInbox,
 } from "../discovery/pex_policy.ts";
 import { PexSender } from "../discovery/pex_sender.ts";
-import { btPexPeer } from "./pex_peers.ts";
+import { btPexPayload, btPexPeer } from "./pex_peers.ts";
 
 /** Requests a peer may have queued; sent as `reqq` in our extension handshake. */
 export const BT_REQUEST_QUEUE = 256;
@@ -258,12 +257,7 @@ class BtSession {
   /** Queues bytes after everything queued before: no message lands inside another. */
   #send(bytes: Uint8Array): Promise<void> {
     this.#lastSentMs = performance.now();
-    this.#sending = this.#sending.then(async () => {
-      let written = 0;
-      while (written < bytes.byteLength) {
-        written += await this.#conn.write(bytes.subarray(written));
-      }
-    });
+    this.#sending = this.#sending.then(() => writeAll(this.#conn, bytes));
     return this.#sending;
   }
 
@@ -696,19 +690,12 @@ class BtSession {
     this.#pexSender = new PexSender({
       selfKey: this.#holder!.key,
       peers: () => pex.list(file.idHex),
-      send: ({ added, dropped }) => {
+      send: (message) => {
         if (this.#closed) return;
         this.#post({
           kind: "extended",
           id: this.#theirPexId,
-          payload: encodePexMessage({
-            added: added.map((peer) => ({
-              host: peer.host,
-              port: peer.port,
-              flags: peer.complete ? PEX_FLAG_SEED : 0,
-            })),
-            dropped: dropped.map((peer) => ({ ...peer, flags: 0 })),
-          }),
+          payload: btPexPayload(message),
         });
       },
     });

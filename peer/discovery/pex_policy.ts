@@ -10,7 +10,12 @@
  *
  * @module
  */
-import { bytesToIp, ipToBytes, MAX_PEX_PEERS } from "@shoal/protocol";
+import {
+  bytesToIp,
+  ipToBytes,
+  type ListedPeer,
+  MAX_PEX_PEERS,
+} from "@shoal/protocol";
 import { peerKey } from "../download/peer_book.ts";
 
 /** Between two PEX messages we send on one connection (BEP 11: at most once a minute). */
@@ -33,6 +38,27 @@ export interface PexAddress {
   bittorrent?: boolean;
   /** It holds the whole file. */
   complete?: boolean;
+}
+
+/**
+ * A peer as a Shoal PEX message (DATA 8) lists it: `complete` always set,
+ * `bittorrent` only when true.
+ *
+ * @param peer a connected peer
+ * @returns its entry in the message
+ * @example
+ * ```ts
+ * import { listedPeer } from "./pex_policy.ts";
+ * listedPeer({ host: "10.0.0.1", port: 7000 }); // { host: "10.0.0.1", port: 7000, complete: false }
+ * ```
+ */
+export function listedPeer(peer: PexAddress): ListedPeer {
+  return {
+    host: peer.host,
+    port: peer.port,
+    complete: peer.complete === true,
+    ...(peer.bittorrent ? { bittorrent: true } : {}),
+  };
 }
 
 /**

@@ -40,6 +40,7 @@ import {
   ManifestMismatchError,
 } from "./fetch_manifest.ts";
 import { openManifestConn } from "./manifest_conn.ts";
+import { writeAll } from "./write_all.ts";
 
 /** The id we ask the peer to send `ut_metadata` messages with. */
 const OUR_UT_METADATA_ID = 1;
@@ -85,7 +86,7 @@ export async function fetchBtManifest(
     }),
   );
   try {
-    await write(
+    await writeAll(
       conn,
       encodeBtHandshake({
         infoHash: fileId.subarray(0, BT_INFOHASH_BYTES),
@@ -105,7 +106,7 @@ export async function fetchBtManifest(
       decoder.push(buffer.subarray(0, n), (frame) => frames.push(frame));
       for (const frame of frames) {
         const out = await session.onFrame(frame);
-        if (out.length > 0) await write(conn, concat(out));
+        if (out.length > 0) await writeAll(conn, concat(out));
         if (session.result) return session.result;
       }
     }
@@ -358,11 +359,4 @@ const NAME_ADVICE =
 
 function concat(messages: BtMessage[]): Uint8Array {
   return concatBytes(messages.map(encodeBtMessage));
-}
-
-async function write(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.byteLength) {
-    written += await conn.write(bytes.subarray(written));
-  }
 }

@@ -21,7 +21,6 @@ import {
   ErrorCode,
   FrameDecoderStream,
   HEADER_BYTES,
-  type ListedPeer,
   MAX_BITFIELD_BYTES,
   type Message,
   ProtocolError,
@@ -32,6 +31,7 @@ import type { SlotHolder, UploadSlots } from "./upload_slots.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { SendBuffers } from "./send_buffers.ts";
 import { isConnectionError } from "./conn_errors.ts";
+import { writeAll } from "./write_all.ts";
 import { stillMatches } from "./still_matches.ts";
 import { handshakeTimeoutMs, idleTimeoutMs } from "./timeouts.ts";
 import {
@@ -41,7 +41,7 @@ import {
 import type { ConnectedPeers } from "../discovery/connected_peers.ts";
 import {
   isLoopbackRemote,
-  type PexAddress,
+  listedPeer,
   pexCandidates,
   PexInbox,
 } from "../discovery/pex_policy.ts";
@@ -149,12 +149,7 @@ export async function serveConnection(
   // Frames go out one after another: a HAVE or CHOKE never lands inside a chunk.
   let sending: Promise<void> = Promise.resolve();
   const send = (bytes: Uint8Array): Promise<void> => {
-    sending = sending.then(async () => {
-      let written = 0;
-      while (written < bytes.byteLength) {
-        written += await conn.write(bytes.subarray(written));
-      }
-    });
+    sending = sending.then(() => writeAll(conn, bytes));
     return sending;
   };
   let holder: SlotHolder | null = null;
@@ -470,8 +465,8 @@ export async function serveConnection(
           createMessage({
             kind: "pex",
             txid: 0,
-            added: added.map(listed),
-            dropped: dropped.map(listed),
+            added: added.map(listedPeer),
+            dropped: dropped.map(listedPeer),
           }),
         ).catch(() => {});
       },
@@ -509,16 +504,6 @@ export async function serveConnection(
     await (serving as Promise<void> | null)?.catch(() => {});
     (handle as Deno.FsFile | null)?.close();
   }
-}
-
-/** A connected peer as a PEX message lists it. */
-function listed(peer: PexAddress): ListedPeer {
-  return {
-    host: peer.host,
-    port: peer.port,
-    complete: peer.complete === true,
-    ...(peer.bittorrent ? { bittorrent: true } : {}),
-  };
 }
 
 /** `readable`, after `first` when there is one. */

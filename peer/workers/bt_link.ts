@@ -22,8 +22,7 @@ import {
   BtFrameDecoder,
   type BtMessage,
   bytesEqual,
-  chunkDigest,
-  chunkHash,
+  chunkMatches,
   concatBytes,
   decodeExtendedHandshake,
   decodePexMessage,
@@ -31,9 +30,7 @@ import {
   encodeBtMessage,
   encodeBtRanges,
   encodeExtendedHandshake,
-  encodePexMessage,
   type Manifest,
-  PEX_FLAG_SEED,
   ProtocolError,
   UT_PEX,
 } from "@shoal/protocol";
@@ -45,7 +42,7 @@ import {
 } from "../discovery/pex_policy.ts";
 import { PexSender } from "../discovery/pex_sender.ts";
 import { peerKey } from "../download/peer_book.ts";
-import { btPexPeer } from "../bt/pex_peers.ts";
+import { btPexPayload, btPexPeer } from "../bt/pex_peers.ts";
 import { BtBlocks } from "./bt_blocks.ts";
 import type { LinkHost, PeerLink } from "./peer_link.ts";
 import {
@@ -57,8 +54,8 @@ import {
   OK_FLUSH_PENDING,
   openConnection,
   READ_TIMEOUT_MS,
-  writeAll,
 } from "./link_limits.ts";
+import { writeAll } from "../wire/write_all.ts";
 
 /** A keep-alive goes out after this long with nothing sent (peers drop idle links after 2 min). */
 export const KEEPALIVE_MS = 60_000;
@@ -499,19 +496,12 @@ export class BtLink implements PeerLink {
     this.#pexSender = new PexSender({
       selfKey: peerKey({ host: this.#remoteHost, port: this.#remotePort }),
       peers: () => this.#host.pexPeers(),
-      send: ({ added, dropped }) => {
+      send: (message) => {
         if (this.#closed) return;
         this.#send({
           kind: "extended",
           id: theirId,
-          payload: encodePexMessage({
-            added: added.map((peer) => ({
-              host: peer.host,
-              port: peer.port,
-              flags: peer.complete ? PEX_FLAG_SEED : 0,
-            })),
-            dropped: dropped.map((peer) => ({ ...peer, flags: 0 })),
-          }),
+          payload: btPexPayload(message),
         });
       },
     });
@@ -551,12 +541,7 @@ export class BtLink implements PeerLink {
   #checkWhole(): void {
     while (this.#whole.length > 0 && !this.#closed) {
       const { index, bytes, buffer } = this.#whole.shift()!;
-      if (
-        !bytesEqual(
-          chunkDigest(this.#manifest, bytes),
-          chunkHash(this.#manifest, index),
-        )
-      ) {
+      if (!chunkMatches(this.#manifest, index, bytes)) {
         this.#blocks.release(buffer);
         this.#host.post({
           type: "chunk_bad",

@@ -108,19 +108,3 @@ export async function openConnection(
   conn.setNoDelay(true);
   return conn;
 }
-
-/**
- * Writes all of `bytes` (a write may take only part).
- *
- * @param conn the connection
- * @param bytes what to send
- */
-export async function writeAll(
-  conn: Deno.Conn,
-  bytes: Uint8Array,
-): Promise<void> {
-  let written = 0;
-  while (written < bytes.byteLength) {
-    written += await conn.write(bytes.subarray(written));
-  }
-}

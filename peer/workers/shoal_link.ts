@@ -19,23 +19,18 @@
  * @module
  */
 import {
-  bytesEqual,
-  chunkDigest,
-  chunkHash,
   chunkLength,
+  chunkMatches,
   concatBytes,
   createMessage,
   ErrorCode,
-  type ListedPeer,
   type Message,
   ProtocolError,
 } from "@shoal/protocol";
-import type {
-  CloseCode,
-  PexPeerAddress,
-} from "@shoal/protocol/worker_messages";
+import type { CloseCode } from "@shoal/protocol/worker_messages";
 import {
   isLoopbackRemote,
+  listedPeer,
   pexCandidates,
   PexInbox,
 } from "../discovery/pex_policy.ts";
@@ -53,8 +48,8 @@ import {
   OK_FLUSH_PENDING,
   openConnection,
   READ_TIMEOUT_MS,
-  writeAll,
 } from "./link_limits.ts";
+import { writeAll } from "../wire/write_all.ts";
 
 /** Cancelled GETs remembered per connection, so their late answers are tolerated. */
 const MAX_CANCELLED_TXIDS = 1_024;
@@ -339,12 +334,7 @@ export class ShoalLink implements PeerLink {
           this.#chunkBad(index, "wrong length");
           return `sent chunk ${index} with the wrong length`;
         }
-        if (
-          !bytesEqual(
-            chunkDigest(manifest, message.data),
-            chunkHash(manifest, index),
-          )
-        ) {
+        if (!chunkMatches(manifest, index, message.data)) {
           this.#chunkBad(index, "hash mismatch");
           return `sent chunk ${index} that fails its hash`;
         }
@@ -468,14 +458,4 @@ export class ShoalLink implements PeerLink {
     });
     return this.#sending;
   }
-}
-
-/** A connected peer as a PEX message lists it. */
-function listedPeer(peer: PexPeerAddress): ListedPeer {
-  return {
-    host: peer.host,
-    port: peer.port,
-    complete: peer.complete === true,
-    ...(peer.bittorrent ? { bittorrent: true } : {}),
-  };
 }
