@@ -10,55 +10,14 @@
  * address).
  */
 import assert from "node:assert/strict";
-import net from "node:net";
 import { join } from "node:path";
-import {
-  createMessage,
-  ErrorCode,
-  FrameDecoder,
-  type Message,
-} from "@shoal/protocol";
+import { createMessage, ErrorCode, type Message } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { type RawClient, rawShoalClient } from "../_helpers/raw_client.ts";
+import { seedNewFile } from "../_helpers/seed_new_file.ts";
 import { MAX_CONNECTIONS_PER_ADDRESS } from "../../peer/wire/server.ts";
 
 const CHUNK = 512 * 1024;
-
-/** A raw TCP client from a chosen source address that records every frame it gets. */
-interface RawClient {
-  messages: Message[];
-  closed: boolean;
-  send(bytes: Uint8Array): void;
-  close(): void;
-}
-
-function rawClient(
-  localAddress: string,
-  port: number,
-): Promise<RawClient> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
-    const decoder = new FrameDecoder();
-    const client: RawClient = {
-      messages: [],
-      closed: false,
-      send: (bytes) => void socket.write(bytes),
-      close: () => socket.destroy(),
-    };
-    socket.on("data", (data: Uint8Array) => {
-      try {
-        decoder.push(new Uint8Array(data), (m) => client.messages.push(m));
-      } catch {
-        socket.destroy();
-      }
-    });
-    socket.on("close", () => (client.closed = true));
-    socket.on("error", (error) => {
-      client.closed = true;
-      reject(error);
-    });
-    socket.on("connect", () => resolve(client));
-  });
-}
 
 function handshake(fileId: Uint8Array, i: number): Uint8Array {
   return createMessage({
@@ -73,24 +32,23 @@ function handshake(fileId: Uint8Array, i: number): Uint8Array {
 Deno.test("connections that only say INTERESTED do not hold a seeder's upload slots", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "big.bin");
-  await h.makeFile(source, 32 * CHUNK, 9);
-  const fileId = h.manifestOf(await Deno.readFile(source), "big.bin").id;
-  const seeder = await h.startSeeder(
+  const { source, built: { id: fileId }, seeder } = await seedNewFile(
     tracker,
-    [source],
-    join(dir.path, "seed"),
-    [
-      "--host",
-      "127.0.0.1",
-    ],
+    dir.path,
+    "big.bin",
+    32 * CHUNK,
+    9,
+    ["--host", "127.0.0.1"],
   );
-  const idle: RawClient[] = [];
+  const idle: RawClient<Message>[] = [];
   try {
     // 20 connections from 4 addresses (5 each, under the per-address cap):
     // a handshake, INTERESTED, then nothing (as one INTERESTED a minute).
     for (let i = 0; i < 20; i++) {
-      const client = await rawClient(`127.0.0.${2 + (i % 4)}`, seeder.port);
+      const client = await rawShoalClient(
+        `127.0.0.${2 + (i % 4)}`,
+        seeder.port,
+      );
       client.send(handshake(fileId, i));
       client.send(createMessage({ kind: "interested", txid: 0 }));
       idle.push(client);
@@ -98,7 +56,7 @@ Deno.test("connections that only say INTERESTED do not hold a seeder's upload sl
     await h.waitUntil(
       "every idle connection to be accepted",
       () =>
-        idle.every((c) => c.messages.some((m) => m.kind === "bitfield")) ||
+        idle.every((c) => c.frames.some((m) => m.kind === "bitfield")) ||
         null,
       10_000,
     );
@@ -112,7 +70,7 @@ Deno.test("connections that only say INTERESTED do not hold a seeder's upload sl
     await h.assertSameFile(join(out, "big.bin"), source);
     // None of them ever asked for a chunk, so none was given a slot.
     for (const client of idle) {
-      assert.ok(!client.messages.some((m) => m.kind === "unchoke"));
+      assert.ok(!client.frames.some((m) => m.kind === "unchoke"));
     }
   } finally {
     for (const client of idle) client.close();
@@ -123,49 +81,45 @@ Deno.test("connections that only say INTERESTED do not hold a seeder's upload sl
 Deno.test("a seeder refuses connections over its per-address cap with an ERROR, and serves other addresses", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "small.bin");
-  await h.makeFile(source, 4 * CHUNK, 10);
-  const fileId = h.manifestOf(await Deno.readFile(source), "small.bin").id;
-  const seeder = await h.startSeeder(
+  const { built: { id: fileId }, seeder } = await seedNewFile(
     tracker,
-    [source],
-    join(dir.path, "seed"),
-    [
-      "--host",
-      "127.0.0.1",
-    ],
+    dir.path,
+    "small.bin",
+    4 * CHUNK,
+    10,
+    ["--host", "127.0.0.1"],
   );
-  const clients: RawClient[] = [];
+  const clients: RawClient<Message>[] = [];
   try {
     for (let i = 0; i < MAX_CONNECTIONS_PER_ADDRESS; i++) {
-      const client = await rawClient("127.0.0.7", seeder.port);
+      const client = await rawShoalClient("127.0.0.7", seeder.port);
       client.send(handshake(fileId, i));
       clients.push(client);
     }
     await h.waitUntil(
       "the connections under the cap to be accepted",
       () =>
-        clients.every((c) => c.messages.some((m) => m.kind === "ack")) || null,
+        clients.every((c) => c.frames.some((m) => m.kind === "ack")) || null,
       10_000,
     );
-    const over = await rawClient("127.0.0.7", seeder.port);
+    const over = await rawShoalClient("127.0.0.7", seeder.port);
     await h.waitUntil(
       "the seeder to close the connection over the cap",
       () => over.closed || null,
       10_000,
     );
-    const refusal = over.messages[0];
-    assert.ok(refusal?.kind === "error", JSON.stringify(over.messages));
+    const refusal = over.frames[0];
+    assert.ok(refusal?.kind === "error", JSON.stringify(over.frames));
     assert.equal(refusal.code, ErrorCode.BUSY);
     assert.match(refusal.text, /too many connections from your address/);
     // The ones under the cap are untouched, and another address still gets in.
     assert.ok(clients.every((c) => !c.closed));
-    const other = await rawClient("127.0.0.8", seeder.port);
+    const other = await rawShoalClient("127.0.0.8", seeder.port);
     clients.push(other);
     other.send(handshake(fileId, 99));
     await h.waitUntil(
       "another address to be accepted",
-      () => other.messages.some((m) => m.kind === "ack") || null,
+      () => other.frames.some((m) => m.kind === "ack") || null,
       10_000,
     );
   } finally {

@@ -11,62 +11,25 @@
  * cannot pick its source address).
  */
 import assert from "node:assert/strict";
-import net from "node:net";
 import { join } from "node:path";
 import {
   type BtFrame,
-  BtFrameDecoder,
   type BtMessage,
   encodeBtHandshake,
   encodeBtMessage,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { rawBtClient, type RawClient } from "../_helpers/raw_client.ts";
+import { seedNewFile } from "../_helpers/seed_new_file.ts";
 import { MAX_CONNECTIONS_PER_ADDRESS } from "../../peer/wire/server.ts";
 
 const CHUNK = 512 * 1024;
 
-/** A raw BitTorrent client from a chosen source address that records every frame. */
-interface RawBtClient {
-  frames: BtFrame[];
-  closed: boolean;
-  send(message: BtMessage | Uint8Array): void;
-  close(): void;
-}
+type RawBtClient = RawClient<BtFrame>;
 
-function rawBtClient(
-  localAddress: string,
-  port: number,
-  mse = false,
-): Promise<RawBtClient> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
-    const decoder = new BtFrameDecoder();
-    const client: RawBtClient = {
-      frames: [],
-      closed: false,
-      send: (message) =>
-        void socket.write(
-          message instanceof Uint8Array ? message : encodeBtMessage(message),
-        ),
-      close: () => socket.destroy(),
-    };
-    socket.on("data", (data: Uint8Array) => {
-      // The seeder's MSE answer (its key) is not read: the client just waits.
-      if (mse) return;
-      try {
-        decoder.push(new Uint8Array(data), (f) => client.frames.push(f));
-      } catch {
-        // A Shoal ERROR frame (the per-address refusal) is no BitTorrent.
-        socket.destroy();
-      }
-    });
-    socket.on("close", () => (client.closed = true));
-    socket.on("error", (error) => {
-      client.closed = true;
-      reject(error);
-    });
-    socket.on("connect", () => resolve(client));
-  });
+/** Sends one BitTorrent message. */
+function sendBt(client: RawBtClient, message: BtMessage): void {
+  client.send(encodeBtMessage(message));
 }
 
 function btHandshake(fileId: Uint8Array, i: number): Uint8Array {
@@ -83,25 +46,26 @@ function btHandshake(fileId: Uint8Array, i: number): Uint8Array {
 Deno.test("BitTorrent connections that say INTERESTED and never request, say it again and again, or request once per UNCHOKE do not hold a seeder's upload slots", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "big.bin");
-  await h.makeFile(source, 32 * CHUNK, 19);
-  const fileId = h.manifestOf(await Deno.readFile(source), "big.bin").id;
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
-    "--host",
-    "127.0.0.1",
-  ]);
+  const { source, built: { id: fileId }, seeder } = await seedNewFile(
+    tracker,
+    dir.path,
+    "big.bin",
+    32 * CHUNK,
+    19,
+    ["--host", "127.0.0.1"],
+  );
   const idle: { kind: string; client: RawBtClient }[] = [];
   const kinds = ["silent", "again", "once"] as const;
   const timer = setInterval(() => {
     for (const { kind, client } of idle) {
       if (client.closed) continue;
-      if (kind === "again") client.send({ kind: "interested" });
+      if (kind === "again") sendBt(client, { kind: "interested" });
       // One block per UNCHOKE (as one request a minute), then nothing.
       const unchokes = client.frames.filter((f) => f.kind === "unchoke").length;
       const asked = (client as { asked?: number }).asked ?? 0;
       if (kind === "once" && unchokes > asked) {
         (client as { asked?: number }).asked = unchokes;
-        client.send({ kind: "request", index: 0, begin: 0, length: 16_384 });
+        sendBt(client, { kind: "request", index: 0, begin: 0, length: 16_384 });
       }
     }
   }, 300);
@@ -110,7 +74,7 @@ Deno.test("BitTorrent connections that say INTERESTED and never request, say it 
     for (let i = 0; i < 21; i++) {
       const client = await rawBtClient(`127.0.0.${2 + (i % 4)}`, seeder.port);
       client.send(btHandshake(fileId, i));
-      client.send({ kind: "interested" });
+      sendBt(client, { kind: "interested" });
       idle.push({ kind: kinds[i % 3]!, client });
     }
     await h.waitUntil(
@@ -158,18 +122,19 @@ Deno.test("BitTorrent connections that say INTERESTED and never request, say it 
 Deno.test("BitTorrent and MSE connections count toward a seeder's per-address cap", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "small.bin");
-  await h.makeFile(source, 4 * CHUNK, 20);
-  const fileId = h.manifestOf(await Deno.readFile(source), "small.bin").id;
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
-    "--host",
-    "127.0.0.1",
-  ]);
+  const { built: { id: fileId }, seeder } = await seedNewFile(
+    tracker,
+    dir.path,
+    "small.bin",
+    4 * CHUNK,
+    20,
+    ["--host", "127.0.0.1"],
+  );
   const clients: RawBtClient[] = [];
   try {
     const half = MAX_CONNECTIONS_PER_ADDRESS / 2;
     for (let i = 0; i < MAX_CONNECTIONS_PER_ADDRESS; i++) {
-      const client = await rawBtClient("127.0.0.9", seeder.port, i >= half);
+      const client = await rawBtClient("127.0.0.9", seeder.port, i < half);
       // Half shake hands in BitTorrent; half open an MSE handshake (96
       // bytes of key) and wait, as a client does for the answer.
       client.send(
