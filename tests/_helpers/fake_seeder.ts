@@ -125,6 +125,42 @@ export function manifestOf(
   return { ...builder.finish(name), sha256: toHex(sha256(data)) };
 }
 
+/** A file as {@linkcode manifestOf} builds it. */
+export type BuiltFile = ReturnType<typeof manifestOf>;
+
+/** The tracker listing of a built file: its id, name and sizes. */
+export function listingOf(
+  built: BuiltFile,
+): { id: Uint8Array; name: string; size: number; chunkCount: number } {
+  const { name, size, chunkCount } = built.manifest;
+  return { id: built.id, name, size, chunkCount };
+}
+
+/**
+ * Starts a fake seeder of `built` (on `options.hostname`, 127.0.0.1 unless
+ * told) and lists it on the in-process tracker.
+ *
+ * @param tracker the tracker started by `startTracker()`
+ * @param data the file's bytes
+ * @param built its manifest, from {@linkcode manifestOf}
+ * @param options behaviour and the rest of {@linkcode FakeSeederOptions}
+ */
+export function listedFake(
+  tracker: Parameters<typeof listOnTracker>[0],
+  data: Uint8Array,
+  built: BuiltFile,
+  options: Omit<FakeSeederOptions, "data" | "manifest" | "manifestBytes">,
+): FakeSeeder {
+  const fake = startFakeSeeder({
+    data,
+    manifestBytes: built.bytes,
+    manifest: built.manifest,
+    ...options,
+  });
+  listOnTracker(tracker, fake.port, listingOf(built), options.hostname);
+  return fake;
+}
+
 /**
  * Starts a fake seeder on loopback (127.0.0.1 unless told) with a free port.
  *
