@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import {
   answerHashRequest,
   BT_BLOCK_BYTES,
@@ -20,6 +21,7 @@ import {
   encodeBtMessage,
   encodeExtendedHandshake,
   encodeMetadataMessage,
+  encodeTorrent,
   FileMerkleTree,
   findDictValueSpan,
   type Manifest,
@@ -27,7 +29,7 @@ import {
 } from "@shoal/protocol";
 import * as core from "./fake_listener.ts";
 import { Rand, randomBtFrame } from "./bt_fuzz.ts";
-import { type BuiltFile, listingOf, listOnTracker } from "./fake_seeder.ts";
+import { type BuiltFile, listedWith } from "./fake_seeder.ts";
 
 /** What a fake BitTorrent seeder does. */
 export type FakeBtBehaviour =
@@ -106,35 +108,6 @@ export interface FakeBtSeeder extends core.FakeListener {
 }
 
 const OUR_UT_METADATA_ID = 2;
-
-/**
- * Starts a fake BitTorrent seeder of `built` (on `options.hostname`,
- * 127.0.0.1 unless told) and lists it on the in-process tracker.
- *
- * @param tracker the tracker started by `startTracker()`
- * @param data the file's bytes
- * @param built its manifest, from `manifestOf`
- * @param options behaviour and the rest of {@linkcode FakeBtSeederOptions}
- */
-export function listedBtFake(
-  tracker: Parameters<typeof listOnTracker>[0],
-  data: Uint8Array,
-  built: BuiltFile,
-  options: Omit<
-    FakeBtSeederOptions,
-    "data" | "manifest" | "manifestBytes" | "id"
-  >,
-): FakeBtSeeder {
-  const fake = startFakeBtSeeder({
-    data,
-    manifest: built.manifest,
-    manifestBytes: built.bytes,
-    id: built.id,
-    ...options,
-  });
-  listOnTracker(tracker, fake.port, listingOf(built), options.hostname);
-  return fake;
-}
 
 /**
  * Starts a fake BitTorrent seeder on 127.0.0.1 with a free port.
@@ -353,4 +326,26 @@ function unaskedBlock(
     }
   }
   return null;
+}
+
+/**
+ * Starts a fake BitTorrent seeder of a built file and lists it on the
+ * in-process tracker: `listedBtFake(tracker, data, built, { behaviour })`.
+ */
+export const listedBtFake = listedWith(startFakeBtSeeder);
+
+/**
+ * Writes the .torrent of a built file to `dir`/NAME.torrent, as a user
+ * would save one, and returns its path.
+ *
+ * @param dir the folder to write it in
+ * @param built the file, from `manifestOf`
+ */
+export async function writeTorrent(
+  dir: string,
+  built: BuiltFile,
+): Promise<string> {
+  const torrent = join(dir, `${built.manifest.name}.torrent`);
+  await Deno.writeFile(torrent, encodeTorrent(built.bytes, []));
+  return torrent;
 }

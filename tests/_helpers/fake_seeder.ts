@@ -136,29 +136,32 @@ export function listingOf(
   return { id: built.id, name, size, chunkCount };
 }
 
+/** The fields of a fake's options that name the file it serves. */
+type ServedFile = "data" | "manifest" | "manifestBytes" | "id";
+
 /**
- * Starts a fake seeder of `built` (on `options.hostname`, 127.0.0.1 unless
- * told) and lists it on the in-process tracker.
+ * Makes a "start a fake of `built` and list it" function from a fake's
+ * start function (Shoal's or BitTorrent's): the fake serves `built` on
+ * `options.hostname` (127.0.0.1 unless told) and is listed on the
+ * in-process tracker under that address.
  *
- * @param tracker the tracker started by `startTracker()`
- * @param data the file's bytes
- * @param built its manifest, from {@linkcode manifestOf}
- * @param options behaviour and the rest of {@linkcode FakeSeederOptions}
+ * @param start the fake's start function
  */
-export function listedFake(
+export function listedWith<
+  O extends { hostname?: string },
+  F extends { port: number },
+>(start: (options: O) => F): (
   tracker: Parameters<typeof listOnTracker>[0],
   data: Uint8Array,
   built: BuiltFile,
-  options: Omit<FakeSeederOptions, "data" | "manifest" | "manifestBytes">,
-): FakeSeeder {
-  const fake = startFakeSeeder({
-    data,
-    manifestBytes: built.bytes,
-    manifest: built.manifest,
-    ...options,
-  });
-  listOnTracker(tracker, fake.port, listingOf(built), options.hostname);
-  return fake;
+  options: Omit<O, ServedFile>,
+) => F {
+  return (tracker, data, built, options) => {
+    const file = { data, manifest: built.manifest, manifestBytes: built.bytes };
+    const fake = start({ ...file, id: built.id, ...options } as unknown as O);
+    listOnTracker(tracker, fake.port, listingOf(built), options.hostname);
+    return fake;
+  };
 }
 
 /**
@@ -299,3 +302,9 @@ async function serveFake(
     clearInterval(chatter);
   }
 }
+
+/**
+ * Starts a fake seeder of a built file and lists it on the in-process
+ * tracker: `listedFake(tracker, data, built, { behaviour })`.
+ */
+export const listedFake = listedWith(startFakeSeeder);

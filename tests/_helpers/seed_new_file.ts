@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { manifestOf } from "./fake_seeder.ts";
+import { type BuiltFile, manifestOf } from "./fake_seeder.ts";
 import {
   makeFile,
   type RunningProcess,
@@ -19,7 +19,7 @@ export interface SeededFile {
   /** The file's path. */
   source: string;
   /** Its manifest, manifest bytes, file id and SHA-256. */
-  built: ReturnType<typeof manifestOf>;
+  built: BuiltFile;
   /** The seeder process (stop it when done). */
   seeder: RunningProcess & { port: number };
 }
@@ -43,9 +43,7 @@ export async function seedNewFile(
   seed: number,
   extraArgs: string[] = [],
 ): Promise<SeededFile> {
-  const source = join(dir, name);
-  await makeFile(source, size, seed);
-  const built = manifestOf(await Deno.readFile(source), name);
+  const { source, built } = await makeBuiltFile(dir, name, size, seed);
   const seeder = await startSeeder(
     tracker,
     [source],
@@ -53,4 +51,25 @@ export async function seedNewFile(
     extraArgs,
   );
   return { source, built, seeder };
+}
+
+/**
+ * Writes `size` seeded pseudo-random bytes to `dir`/`name` and builds its
+ * manifest, as a seeder of it would.
+ *
+ * @param dir the test's temporary folder
+ * @param name the file's name
+ * @param size its size in bytes
+ * @param seed the generator's seed (another seed, other bytes)
+ */
+export async function makeBuiltFile(
+  dir: string,
+  name: string,
+  size: number,
+  seed: number,
+): Promise<{ source: string; data: Uint8Array; built: BuiltFile }> {
+  const source = join(dir, name);
+  await makeFile(source, size, seed);
+  const data = await Deno.readFile(source);
+  return { source, data, built: manifestOf(data, name) };
 }

@@ -10,8 +10,6 @@
  * bounded time.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { encodeTorrent } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { type Crowd, leechAmongIdle } from "../_helpers/idle_crowd.ts";
 
@@ -42,22 +40,14 @@ function idleBtPeers(
   };
 }
 
-/**
- * From a .torrent: the manifest is known, so every fake is met by the
- * fetch workers, and the ones with pieces are asked for them.
- */
-async function torrentOf(dir: string, built: h.BuiltFile): Promise<string> {
-  const torrent = join(dir, `${built.manifest.name}.torrent`);
-  await Deno.writeFile(torrent, encodeTorrent(built.bytes, []));
-  return torrent;
-}
-
 Deno.test("a leecher among BitTorrent peers that have nothing, keep it choked or never send a block gives up within --give-up-after", async () => {
   await leechAmongIdle({
     name: "btidle.bin",
     data: new Uint8Array(4 * CHUNK).fill(5),
     crowd: idleBtPeers,
-    query: torrentOf,
+    // From a .torrent: the manifest is known, so every fake is met by the
+    // fetch workers, and the ones with pieces are asked for them.
+    query: h.writeTorrent,
     giveUpAfterSeconds: 5,
     timeoutMs: 25_000,
     code: 5,
@@ -109,7 +99,7 @@ Deno.test("a leecher whose only BitTorrent seeder stops sending blocks (and keep
         // Two whole pieces (32 blocks each), then nothing.
         stopAfterBlocks: 64,
       }),
-    query: torrentOf,
+    query: h.writeTorrent,
     // Its keep-alives and HAVEs are bytes, not progress: they must not keep
     // the download (nor the connection) waiting.
     giveUpAfterSeconds: 5,
