@@ -22,6 +22,8 @@ export interface SeededFile {
   built: BuiltFile;
   /** The seeder process (stop it when done). */
   seeder: RunningProcess & { port: number };
+  /** The seeder's state folder (`--out`). */
+  state: string;
 }
 
 /**
@@ -44,13 +46,9 @@ export async function seedNewFile(
   extraArgs: string[] = [],
 ): Promise<SeededFile> {
   const { source, built } = await makeBuiltFile(dir, name, size, seed);
-  const seeder = await startSeeder(
-    tracker,
-    [source],
-    join(dir, "seed"),
-    extraArgs,
-  );
-  return { source, built, seeder };
+  const state = join(dir, "seed");
+  const seeder = await startSeeder(tracker, [source], state, extraArgs);
+  return { source, built, seeder, state };
 }
 
 /**
