@@ -30,18 +30,22 @@ export async function askChunks(
 ): Promise<Message[]> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    const handshake = createMessage({
-      kind: "handshake",
-      txid: 1,
-      fileId,
-      peerId: new Uint8Array(16).fill(3),
-      port: 0,
-    });
-    await conn.write(handshake);
-    for (const [k, index] of indexes.entries()) {
-      await conn.write(
-        createMessage({ kind: "get", txid: FIRST_TXID + k, index }),
-      );
+    const frames = [
+      createMessage({
+        kind: "handshake",
+        txid: 1,
+        fileId,
+        peerId: new Uint8Array(16).fill(3),
+        port: 0,
+      }),
+      ...indexes.map((index, k) =>
+        createMessage({ kind: "get", txid: FIRST_TXID + k, index })
+      ),
+    ];
+    for (const frame of frames) {
+      for (let at = 0; at < frame.byteLength;) {
+        at += await conn.write(frame.subarray(at));
+      }
     }
     const isAnswer = (txid: number) =>
       txid >= FIRST_TXID && txid < FIRST_TXID + indexes.length;
