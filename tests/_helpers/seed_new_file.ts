@@ -18,6 +18,8 @@ import {
 export interface SeededFile {
   /** The file's path. */
   source: string;
+  /** Its bytes. */
+  data: Uint8Array;
   /** Its manifest, manifest bytes, file id and SHA-256. */
   built: BuiltFile;
   /** The seeder process (stop it when done). */
@@ -45,10 +47,10 @@ export async function seedNewFile(
   seed: number,
   extraArgs: string[] = [],
 ): Promise<SeededFile> {
-  const { source, built } = await makeBuiltFile(dir, name, size, seed);
+  const { source, data, built } = await makeBuiltFile(dir, name, size, seed);
   const state = join(dir, "seed");
   const seeder = await startSeeder(tracker, [source], state, extraArgs);
-  return { source, built, seeder, state };
+  return { source, data, built, seeder, state };
 }
 
 /**

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
-import { makeBuiltFile } from "../_helpers/seed_new_file.ts";
+import { seedNewFile } from "../_helpers/seed_new_file.ts";
 import { BtTestClient } from "../_helpers/bittorrent.ts";
 
 const CHUNK = 512 * 1024;
@@ -17,17 +17,15 @@ const CHUNK = 512 * 1024;
 Deno.test("a BitTorrent peer that sent a bad piece is banned: the leecher's server then refuses new connections from its address, and serves others", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const { source, data, built } = await makeBuiltFile(
+  // Slow, so the liar is asked for pieces meanwhile.
+  const { source, data, built, seeder: honest } = await seedNewFile(
+    tracker,
     dir.path,
     "ban.bin",
     8 * CHUNK + 99,
     51,
+    ["--max-upload", "1M"],
   );
-  // Slow, so the liar is asked for pieces meanwhile.
-  const honest = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
-    "--max-upload",
-    "1M",
-  ]);
   const liar = h.listedBtFake(tracker, data, built, { behaviour: "bad_piece" });
   const torrent = await h.writeTorrent(dir.path, built);
   // Not --no-seed: it serves (on "::", both families) while and after it

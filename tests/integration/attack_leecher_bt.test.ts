@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { magnetLink } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { makeBuiltFile } from "../_helpers/seed_new_file.ts";
+import { makeBuiltFile, seedNewFile } from "../_helpers/seed_new_file.ts";
 
 const CHUNK = 512 * 1024;
 
@@ -25,17 +25,15 @@ function eventsOf(stdout: string): Record<string, unknown>[] {
 Deno.test("BitTorrent seeders that send wrong pieces, unasked blocks, oversized messages or another file's handshake are dropped and banned; the download finishes", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const { source, data, built } = await makeBuiltFile(
+  // The honest one is slow, so every liar is asked for pieces meanwhile.
+  const { source, data, built, seeder: honest } = await seedNewFile(
+    tracker,
     dir.path,
     "target.bin",
     8 * CHUNK + 777,
     31,
+    ["--max-upload", "1M"],
   );
-  // The honest one is slow, so every liar is asked for pieces meanwhile.
-  const honest = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
-    "--max-upload",
-    "1M",
-  ]);
   const liars =
     (["bad_piece", "unasked", "oversized", "other_infohash"] as const)
       .map((behaviour) => ({
