@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createMessage, type Message, parseMessage } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { makeBuiltFile } from "../_helpers/seed_new_file.ts";
+import { seedNewFile } from "../_helpers/seed_new_file.ts";
 import { assertDownloads } from "../_helpers/swarm.ts";
 
 const CHUNK = 512 * 1024;
@@ -48,26 +48,19 @@ Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re
   await using dir = await h.tempDir();
   let tracker = await h.startTrackerProcess(["--peer-ttl", `${TTL_SECONDS}`]);
   const port = tracker.port;
-  const { source, built } = await makeBuiltFile(
+  // Where the tracker is, before and after its restart.
+  const at = { host: "127.0.0.1", port };
+  const { source, built, seeder } = await seedNewFile(
+    at,
     dir.path,
     "swarm.bin",
     12 * CHUNK,
     12,
+    ["--max-upload", "2M"],
   );
-  // Where the tracker is, before and after its restart.
-  const at = { host: "127.0.0.1", port };
-  const seeder = h.spawnPeer(at, [
-    "--seed",
-    source,
-    "--out",
-    join(dir.path, "seed"),
-    "--max-upload",
-    "2M",
-  ]);
   const out = join(dir.path, "out");
   let leecher: ReturnType<typeof h.spawnDeno> | null = null;
   try {
-    await seeder.waitFor(/serving peers on port (\d+)/);
     leecher = h.spawnLeecher(at, "swarm.bin", out, 30);
     await h.waitUntil(
       "the download to start",
