@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { PeerNode } from "../../peer/node.ts";
 import {
   assertSameFile,
@@ -60,17 +60,21 @@ export function startNodeLeecher(
 }
 
 /**
- * Downloads `name` as a user would (`--get NAME --no-seed`) into `out`,
- * and asserts it exits 0 with a file the same as `source`.
+ * Downloads the file `source` is seeded as, by its name, as a user would
+ * (`--get NAME --no-seed`) into `out`, and asserts it exits 0 with a file
+ * the same as `source`.
  *
+ * @param tracker the tracker the leecher asks
+ * @param source the seeded file (its name is the one asked for)
+ * @param out the download folder
  * @returns the leecher's output
  */
 export async function assertDownloads(
   tracker: { host: string; port: number },
-  name: string,
-  out: string,
   source: string,
+  out: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const name = basename(source);
   const result = await getFile(tracker, name, out);
   assert.equal(result.code, 0, result.stderr);
   await assertSameFile(join(out, name), source);

@@ -126,7 +126,7 @@ Deno.test("one address cannot fill the tracker: an honest seeder still registers
     const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
     try {
       await waitForName(tracker, "honest.bin");
-      await assertDownloads(tracker, "honest.bin", join(dir.path, "o"), source);
+      await assertDownloads(tracker, source, join(dir.path, "o"));
     } finally {
       await seeder.stop();
     }
@@ -274,7 +274,7 @@ Deno.test("a stranger claiming a real file's id under another name does not stop
         assert.equal(list.name, "real.bin");
         assert.equal(list.size, 300_000);
       }
-      await assertDownloads(tracker, "real.bin", join(dir.path, "o"), source);
+      await assertDownloads(tracker, source, join(dir.path, "o"));
     } finally {
       await seeder.stop();
     }

@@ -94,7 +94,7 @@ Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     await h.assertSameFile(join(out, "swarm.bin"), source);
     // A newcomer finds the seeder through the restarted tracker.
-    await assertDownloads(at, "swarm.bin", join(dir.path, "late"), source);
+    await assertDownloads(at, source, join(dir.path, "late"));
   } finally {
     await leecher?.kill();
     await seeder.stop();

@@ -22,7 +22,7 @@ Deno.test("three seeders give a leecher a file that is not a multiple of the chu
   const seeders = await startSeeders(tracker, source, dir.path, 3);
   try {
     const out = join(dir.path, "leech");
-    const result = await assertDownloads(tracker, "odd.bin", out, source);
+    const result = await assertDownloads(tracker, source, out);
     assert.match(result.stdout, /checked .*odd\.bin/);
     assert.deepEqual(await h.partFilesIn(out), []);
   } finally {
@@ -39,7 +39,7 @@ Deno.test("a lone seeder sends each chunk once: the leecher's two connections to
   await h.makeFile(source, 6 * CHUNK - 1_000, 21);
   const seeder = await h.startSeeder(tracker, [source], join(dir.path, "seed"));
   try {
-    await assertDownloads(tracker, "once.bin", join(dir.path, "leech"), source);
+    await assertDownloads(tracker, source, join(dir.path, "leech"));
   } finally {
     await seeder.stop();
   }
@@ -119,12 +119,7 @@ Deno.test("a leecher seeds what it got, and a second leecher gets it after the f
     await relay.waitFor(/^checked /, 30_000);
     await relay.waitFor(/^seeding relay\.bin/, 10_000);
     assert.equal(await first.stop(), 0);
-    await assertDownloads(
-      tracker,
-      "relay.bin",
-      join(dir.path, "second"),
-      source,
-    );
+    await assertDownloads(tracker, source, join(dir.path, "second"));
   } finally {
     await first.stop();
     await relay.stop();
@@ -172,12 +167,7 @@ Deno.test("a restarted peer seeds again what it seeded before, from its --out st
       again.lines.some((line) => line.startsWith("seeding again.bin again")),
       again.lines.join("\n"),
     );
-    await assertDownloads(
-      tracker,
-      "again.bin",
-      join(dir.path, "leech"),
-      source,
-    );
+    await assertDownloads(tracker, source, join(dir.path, "leech"));
   } finally {
     await again.stop();
   }
