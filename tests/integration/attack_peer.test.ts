@@ -18,6 +18,7 @@ import {
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { askChunks } from "../_helpers/ask_chunks.ts";
+import { startImpatientSeeder } from "../_helpers/impatient_seeder.ts";
 import { makeBuiltFile } from "../_helpers/seed_new_file.ts";
 
 const CHUNK = 512 * 1024;
@@ -100,23 +101,15 @@ async function startAttackedSeeder(
     6 * CHUNK,
     23,
   );
-  const seeder = h.spawnPeer(tracker, [
-    "--seed",
+  const seeder = await startImpatientSeeder(
+    tracker,
     source,
-    "--out",
     join(dir, "state"),
-    "--host",
-    "127.0.0.1",
-  ], {
-    env: {
-      SHOAL_HANDSHAKE_TIMEOUT_MS: `${TIMEOUT_MS}`,
-      SHOAL_IDLE_TIMEOUT_MS: `${TIMEOUT_MS}`,
-    },
-  });
-  const match = await seeder.waitFor(/serving peers on port (\d+)/);
+    TIMEOUT_MS,
+  );
   return {
     seeder,
-    port: Number(match[1]),
+    port: seeder.port,
     fileId: built.id,
     manifest: built.manifest,
     trackerStop: () => tracker.stop(),
