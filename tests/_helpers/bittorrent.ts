@@ -6,15 +6,94 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import {
   type BtFrame,
   BtFrameDecoder,
   type BtMessage,
   encodeBtHandshake,
   encodeBtMessage,
+  parseTorrent,
+  type Torrent,
 } from "@shoal/protocol";
-import { type RunningProcess, spawnDenoWith } from "./peers.ts";
+import { listOnTracker } from "./fake_seeder.ts";
+import {
+  PEER_MAIN,
+  type RunningProcess,
+  spawnDeno,
+  spawnDenoWith,
+} from "./peers.ts";
 import { LT_PYTHON, ltFixture } from "./libtorrent.ts";
+
+/**
+ * Writes the `.torrent` of `file` with Shoal's own `--make-torrent` (a real
+ * peer process) to `torrentPath`, and returns it parsed.
+ *
+ * @param extraArgs more flags, e.g. `--tracker URL`
+ */
+export async function shoalMakeTorrent(
+  file: string,
+  torrentPath: string,
+  extraArgs: string[] = [],
+): Promise<Torrent> {
+  const made = await spawnDeno(PEER_MAIN, [
+    "--make-torrent",
+    file,
+    ...extraArgs,
+    "--torrent-out",
+    torrentPath,
+  ]).done(60_000);
+  assert.equal(made.code, 0, made.stderr);
+  return parseTorrent(await Deno.readFile(torrentPath));
+}
+
+/** The magnet link a seeder prints on the line after "seeding NAME ...". */
+export function seededMagnet(lines: string[], name: string): string {
+  const at = lines.findIndex((line) => line.startsWith(`seeding ${name} `));
+  assert.ok(at >= 0, lines.join("\n"));
+  return lines[at + 1]!;
+}
+
+/**
+ * Lists a BitTorrent peer of `torrent` on a Shoal tracker, as that client's
+ * BEP 15 announce would: the leecher finds out itself that it speaks
+ * BitTorrent.
+ */
+export function listTorrentPeer(
+  tracker: Parameters<typeof listOnTracker>[0],
+  port: number,
+  torrent: Torrent,
+): void {
+  listOnTracker(tracker, port, {
+    id: torrent.id,
+    name: torrent.manifest.name,
+    size: torrent.manifest.size,
+    chunkCount: torrent.manifest.chunkCount,
+  });
+}
+
+/**
+ * Runs a libtorrent leecher (see {@linkcode startLtLeecher}) to its exit,
+ * which must be 0 (its output is in the error otherwise).
+ *
+ * @returns its output
+ */
+export async function ltDownload(
+  source: string,
+  saveDir: string,
+  peerPorts: number | readonly number[],
+  timeoutSeconds = 60,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const result = await startLtLeecher(
+    source,
+    saveDir,
+    peerPorts,
+    timeoutSeconds,
+  )
+    .done((timeoutSeconds + 30) * 1000);
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  return result;
+}
 
 /**
  * Starts a libtorrent leecher (tests/fixtures/lt_leech.py) that connects to

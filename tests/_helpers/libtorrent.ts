@@ -5,6 +5,8 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
+import { runToExit } from "./peers.ts";
 
 /** The Python that imports libtorrent. */
 export const LT_PYTHON = "/usr/bin/python3";
@@ -36,4 +38,26 @@ export async function hasLibtorrent(what: string): Promise<boolean> {
     );
   }
   return ok;
+}
+
+/**
+ * Makes the v2-only torrent libtorrent itself makes of `file`
+ * (tests/fixtures/lt_make_torrent.py), written to `torrentPath`.
+ *
+ * @param pieceLength bytes a piece (512 KiB, as Shoal's chunks, unless given)
+ * @returns its v2 infohash, hex, as libtorrent computed it
+ */
+export async function ltMakeTorrent(
+  file: string,
+  torrentPath: string,
+  pieceLength = 512 * 1024,
+): Promise<string> {
+  const made = await runToExit(LT_PYTHON, [
+    ltFixture("lt_make_torrent.py"),
+    String(pieceLength),
+    file,
+    torrentPath,
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  return made.stdout.trim();
 }

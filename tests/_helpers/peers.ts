@@ -279,6 +279,30 @@ export function getFile(
     .done(options.timeoutMs ?? 60_000);
 }
 
+/**
+ * The `done` event a `--json` leecher printed (where its chunks came from,
+ * by "host:port"); fails the test when there is none.
+ */
+export function doneEvent(
+  stdout: string,
+): { chunksByPeer: Record<string, number> } {
+  const done = stdout.split("\n").map((line) => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      return null; // a line that is not an event
+    }
+  }).find((event) => event?.type === "done");
+  assert.ok(done, stdout);
+  return done;
+}
+
+/** A TCP port free on 127.0.0.1 now (for a process that must be told one). */
+export function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return (listener.addr as Deno.NetAddr).port;
+}
+
 /** A seeder process, ready once it printed its port. */
 export async function startSeeder(
   tracker: TrackerArg,

@@ -9,22 +9,12 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { parseTorrent } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { startLtSeeder } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
+import { ltDownload, startLtSeeder } from "../_helpers/bittorrent.ts";
+import { hasLibtorrent, ltMakeTorrent } from "../_helpers/libtorrent.ts";
 import { hasOpentracker, startOpentracker } from "../_helpers/opentracker.ts";
 
 /** Two pieces and a bit. */
 const SIZE = 2 * 512 * 1024 + 7000;
-
-async function makeTorrent(file: string, torrentPath: string): Promise<void> {
-  const made = await h.runToExit(LT_PYTHON, [
-    ltFixture("lt_make_torrent.py"),
-    String(512 * 1024),
-    file,
-    torrentPath,
-  ]);
-  assert.equal(made.code, 0, made.stderr);
-}
 
 Deno.test("Shoal downloads a file that libtorrent seeds, found through opentracker (BEP 15 only), byte-identical", async (t) => {
   if (!(await hasLibtorrent(t.name)) || !(await hasOpentracker(t.name))) {
@@ -34,7 +24,7 @@ Deno.test("Shoal downloads a file that libtorrent seeds, found through opentrack
   const file = join(dir.path, "ot.bin");
   await h.makeFile(file, SIZE, 31);
   const torrentPath = join(dir.path, "ot.bin.torrent");
-  await makeTorrent(file, torrentPath);
+  await ltMakeTorrent(file, torrentPath);
   const id = parseTorrent(await Deno.readFile(torrentPath)).id;
   await using tracker = await startOpentracker(dir.path, [id]);
   const lt = await startLtSeeder(
@@ -79,7 +69,7 @@ Deno.test("a Shoal seeder lists itself on opentracker, and a libtorrent leecher 
   const file = join(dir.path, "seed.bin");
   await h.makeFile(file, SIZE, 32);
   const torrentPath = join(dir.path, "seed.bin.torrent");
-  await makeTorrent(file, torrentPath);
+  await ltMakeTorrent(file, torrentPath);
   const id = parseTorrent(await Deno.readFile(torrentPath)).id;
   await using tracker = await startOpentracker(dir.path, [id]);
   const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"));
@@ -104,14 +94,8 @@ Deno.test("a Shoal seeder lists itself on opentracker, and a libtorrent leecher 
     assert.deepEqual(seen, [`127.0.0.1:${seeder.port}`]);
     const save = join(dir.path, "lt");
     await Deno.mkdir(save);
-    const leech = await h.runToExit(LT_PYTHON, [
-      ltFixture("lt_leech.py"),
-      torrentPath,
-      save,
-      seen[0]!,
-      "30",
-    ]);
-    assert.equal(leech.code, 0, leech.stdout + leech.stderr);
+    // The address opentracker gave (checked equal to the seeder's above).
+    await ltDownload(torrentPath, save, seeder.port, 30);
     await h.assertSameFile(join(save, "seed.bin"), file);
   } finally {
     await seeder.stop();

@@ -12,7 +12,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
-import { startLtLeecher } from "../_helpers/bittorrent.ts";
+import {
+  ltDownload,
+  seededMagnet,
+  shoalMakeTorrent,
+} from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
 const HAS_LIBTORRENT = await hasLibtorrent(
@@ -22,26 +26,13 @@ const HAS_LIBTORRENT = await hasLibtorrent(
 /** 20 pieces and a bit: a piece layer, a short last piece, a short last block. */
 const SIZE = 20 * 512 * 1024 + 12_345;
 
-/** The magnet link a seeder prints on the line after "seeding NAME ...". */
-function magnetOf(lines: string[], name: string): string {
-  const at = lines.findIndex((line) => line.startsWith(`seeding ${name} `));
-  assert.ok(at >= 0, lines.join("\n"));
-  return lines[at + 1]!;
-}
-
 async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const file = join(dir.path, "film.bin");
   await h.makeFile(file, SIZE, source === "torrent" ? 11 : 12);
   const torrent = join(dir.path, "film.torrent");
-  const made = await h.spawnDeno(h.PEER_MAIN, [
-    "--make-torrent",
-    file,
-    "--torrent-out",
-    torrent,
-  ]).done(60_000);
-  assert.equal(made.code, 0, made.stderr);
+  await shoalMakeTorrent(file, torrent);
   const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
     "--host",
     "127.0.0.1",
@@ -49,14 +40,11 @@ async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
   const out = join(dir.path, "lt");
   await Deno.mkdir(out);
   try {
-    const leecher = startLtLeecher(
-      source === "torrent" ? torrent : magnetOf(seeder.lines, "film.bin"),
+    const result = await ltDownload(
+      source === "torrent" ? torrent : seededMagnet(seeder.lines, "film.bin"),
       out,
       seeder.port,
-      60,
     );
-    const result = await leecher.done(90_000);
-    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /^done \d+ .*Shoal/m);
     // libtorrent, encryption allowed (its default), opens with an MSE
     // handshake: answered, so that first connection is the one it kept.
@@ -70,16 +58,15 @@ async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
   }
 }
 
-Deno.test({
-  name:
-    "libtorrent downloads a file a Shoal seeder seeds, from the .torrent Shoal wrote",
-  ignore: !HAS_LIBTORRENT,
-  fn: () => seedAndLeech("torrent"),
-});
-
-Deno.test({
-  name:
-    "libtorrent downloads a file a Shoal seeder seeds, from the magnet link alone",
-  ignore: !HAS_LIBTORRENT,
-  fn: () => seedAndLeech("magnet"),
-});
+for (
+  const [source, from] of [
+    ["torrent", "from the .torrent Shoal wrote"],
+    ["magnet", "from the magnet link alone"],
+  ] as const
+) {
+  Deno.test({
+    name: `libtorrent downloads a file a Shoal seeder seeds, ${from}`,
+    ignore: !HAS_LIBTORRENT,
+    fn: () => seedAndLeech(source),
+  });
+}

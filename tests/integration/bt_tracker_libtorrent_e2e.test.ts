@@ -11,7 +11,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
-import { startLtLeecher } from "../_helpers/bittorrent.ts";
+import {
+  ltDownload,
+  seededMagnet,
+  shoalMakeTorrent,
+} from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
 const HAS_LIBTORRENT = await hasLibtorrent(
@@ -21,13 +25,6 @@ const HAS_LIBTORRENT = await hasLibtorrent(
 /** 12 pieces and a bit: a piece layer, a short last piece and block. */
 const SIZE = 12 * 512 * 1024 + 777;
 
-/** The magnet link a seeder prints on the line after "seeding NAME ...". */
-function magnetOf(lines: string[], name: string): string {
-  const at = lines.findIndex((line) => line.startsWith(`seeding ${name} `));
-  assert.ok(at >= 0, lines.join("\n"));
-  return lines[at + 1]!;
-}
-
 async function findThroughTracker(source: "torrent" | "magnet") {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
@@ -35,22 +32,14 @@ async function findThroughTracker(source: "torrent" | "magnet") {
   const file = join(dir.path, "show.bin");
   await h.makeFile(file, SIZE, source === "torrent" ? 31 : 32);
   const torrent = join(dir.path, "show.torrent");
-  const made = await h.spawnDeno(h.PEER_MAIN, [
-    "--make-torrent",
-    file,
-    "--tracker",
-    announce,
-    "--torrent-out",
-    torrent,
-  ]).done(60_000);
-  assert.equal(made.code, 0, made.stderr);
+  await shoalMakeTorrent(file, torrent, ["--tracker", announce]);
   const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
     "--host",
     "127.0.0.1",
     "--no-dht",
   ]);
   try {
-    const magnet = magnetOf(seeder.lines, "show.bin");
+    const magnet = seededMagnet(seeder.lines, "show.bin");
     // Both name the Shoal tracker, which is all libtorrent is given.
     assert.ok(
       magnet.includes(`tr=${encodeURIComponent(announce)}`),
@@ -58,14 +47,11 @@ async function findThroughTracker(source: "torrent" | "magnet") {
     );
     const out = join(dir.path, "lt");
     await Deno.mkdir(out);
-    const leecher = startLtLeecher(
+    const result = await ltDownload(
       source === "torrent" ? torrent : magnet,
       out,
       [],
-      60,
     );
-    const result = await leecher.done(90_000);
-    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     // The tracker's BEP 15 reply listed the seeder, and the seeder is the
     // peer that sent the blocks.
     assert.match(result.stdout, /^tracker [1-9]\d*$/m);
@@ -79,16 +65,16 @@ async function findThroughTracker(source: "torrent" | "magnet") {
   }
 }
 
-Deno.test({
-  name:
-    "libtorrent finds a Shoal seeder only through the Shoal tracker named in the .torrent Shoal wrote, and downloads the file",
-  ignore: !HAS_LIBTORRENT,
-  fn: () => findThroughTracker("torrent"),
-});
-
-Deno.test({
-  name:
-    "libtorrent finds a Shoal seeder only through the Shoal tracker named in the magnet link the seeder printed, and downloads the file",
-  ignore: !HAS_LIBTORRENT,
-  fn: () => findThroughTracker("magnet"),
-});
+for (
+  const [source, what] of [
+    ["torrent", "the .torrent Shoal wrote"],
+    ["magnet", "the magnet link the seeder printed"],
+  ] as const
+) {
+  Deno.test({
+    name:
+      `libtorrent finds a Shoal seeder only through the Shoal tracker named in ${what}, and downloads the file`,
+    ignore: !HAS_LIBTORRENT,
+    fn: () => findThroughTracker(source),
+  });
+}

@@ -11,8 +11,12 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { startLtLeecher, startLtSeeder } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
+import {
+  listTorrentPeer,
+  startLtLeecher,
+  startLtSeeder,
+} from "../_helpers/bittorrent.ts";
+import { hasLibtorrent, ltMakeTorrent } from "../_helpers/libtorrent.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAS_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -828,14 +832,6 @@ Deno.test({
   },
 });
 
-/** A free TCP port on loopback (the restarted peer must get the same one). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 Deno.test({
   name:
     "web page: peer list, pause/resume/remove, stop seeding, limits, a peer restart and a 390 px phone",
@@ -861,7 +857,8 @@ Deno.test({
       // A fixed port, for the restart below; another parallel test may take
       // a free port before the peer binds it, so try another then.
       for (let attempt = 1; b === null; attempt++) {
-        uiPort = freePort();
+        // A free port: the restarted peer must get the same one.
+        uiPort = h.freePort();
         b = await startUiPeer(tracker, dirB.path, { uiPort }).catch(
           (error) => {
             if (attempt >= 3) throw error;
@@ -1010,13 +1007,7 @@ Deno.test({
     // 16 pieces of 512 KiB, each seeder at 400 kB/s: about 10 s to watch.
     await h.makeFile(file, 16 * 512 * 1024, 31);
     const torrentPath = join(dir.path, `${name}.torrent`);
-    const made = await h.runToExit(LT_PYTHON, [
-      ltFixture("lt_make_torrent.py"),
-      String(512 * 1024),
-      file,
-      torrentPath,
-    ]);
-    assert.equal(made.code, 0, made.stderr);
+    await ltMakeTorrent(file, torrentPath);
     const torrent = parseTorrent(await Deno.readFile(torrentPath));
     const lt = await startLtSeeder(torrentPath, dir.path, 400_000);
     const shoal = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
@@ -1027,12 +1018,7 @@ Deno.test({
       throw error;
     });
     // libtorrent is listed as any peer is: the leecher finds out it speaks BitTorrent.
-    h.listOnTracker(tracker, lt.port, {
-      id: torrent.id,
-      name,
-      size: torrent.manifest.size,
-      chunkCount: torrent.manifest.chunkCount,
-    });
+    listTorrentPeer(tracker, lt.port, torrent);
     let b: UiPeer | null = null;
     let browser: Browser | null = null;
     try {
