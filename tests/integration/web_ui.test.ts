@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import {
@@ -17,88 +17,42 @@ import {
   startLtSeeder,
 } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent, ltMakeTorrent } from "../_helpers/libtorrent.ts";
+import {
+  assertFitsPhone,
+  desktopContext,
+  hasChromium,
+  launchChromium,
+  openPeerPage,
+  peerState,
+  startUiPeer as startWebPeer,
+  stopPeer,
+  type UiPeer,
+  WAIT_MS,
+} from "../_helpers/web_page.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAS_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
+const HAS_CHROMIUM = await hasChromium();
 const SCREENSHOTS = Deno.env.get("SHOAL_SCREENSHOTS") === "1";
 const DOCS = new URL("../../docs/", import.meta.url).pathname;
-const WAIT_MS = 30_000;
 
-if (!HAS_CHROMIUM) {
-  // deno-lint-ignore no-console
-  console.warn(
-    `Skipping the web page browser test: ${CHROMIUM} is missing (apt-get install chromium, as .ci/run does)`,
-  );
-}
-
-interface UiPeer extends h.RunningProcess {
-  /** The printed address, with the token. */
-  url: string;
-  /** http://127.0.0.1:PORT */
-  origin: string;
-  /** The token (kept in OUT/.shoal across restarts). */
-  token: string;
-}
-
-async function startUiPeer(
+/** A peer with its web page; it gives up on a download after 5 s unless told. */
+function startUiPeer(
   tracker: { host: string; port: number },
   outDir: string,
-  options: { uiPort?: number; args?: string[]; giveUpAfterS?: number } = {},
+  options: Parameters<typeof startWebPeer>[2] = {},
 ): Promise<UiPeer> {
-  const process = h.spawnPeer(tracker, [
-    "--ui",
-    "--ui-port",
-    String(options.uiPort ?? 0),
-    "--out",
-    outDir,
-    "--give-up-after",
-    String(options.giveUpAfterS ?? 5),
-    ...(options.args ?? []),
-  ]);
-  try {
-    const match = await process.waitFor(
-      /^Shoal web page: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]{43})$/,
-    );
-    return Object.assign(process, {
-      url: match[0].slice("Shoal web page: ".length),
-      origin: match[1]!,
-      token: match[2]!,
-    });
-  } catch (error) {
-    await process.kill();
-    throw error;
-  }
+  return startWebPeer(tracker, outDir, { giveUpAfterS: 5, ...options });
 }
 
-/** SIGTERM; the peer must exit 0 (its output is in the error otherwise). */
-async function stopPeer(peer: UiPeer): Promise<void> {
-  try {
-    peer.child.kill("SIGTERM");
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error; // already exited
-  }
-  const { code, stdout, stderr } = await peer.done(10_000);
-  if (code !== 0) {
-    throw new Error(
-      `The peer exited with ${code}; stdout:\n${stdout}\nstderr:\n${stderr}`,
-    );
-  }
-}
-
-function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-    timeout: WAIT_MS,
-  });
+/** A file of `size` seeded bytes called `name` in `dir`, and its SHA-256. */
+async function sourceFile(
+  dir: string,
+  name: string,
+  size: number,
+  seed: number,
+): Promise<{ path: string; hash: string }> {
+  const path = join(dir, name);
+  await h.makeFile(path, size, seed);
+  return { path, hash: await h.sha256File(path) };
 }
 
 /** Sends one raw HTTP/1.1 request (fetch would not let the Host header through). */
@@ -248,9 +202,7 @@ Deno.test("web page refuses requests with a foreign Host or Origin, or no token"
       }, "POST"),
       413,
     );
-    const state = await (await fetch(`${peer.origin}/api/state`, {
-      headers: withToken,
-    })).json();
+    const state = await peerState(peer);
     assert.deepEqual(state.seeds, []);
     // Files are served only by id, only those the library knows.
     assert.equal(
@@ -284,9 +236,7 @@ Deno.test("web page: a seed's magnet link names its id and the tracker; its .tor
     assert.equal(seeded.status, 201);
     const seed = await seeded.json();
     // The file list the page reads: each seed's magnet link and .torrent.
-    const state = await (await fetch(`${peer.origin}/api/state`, {
-      headers: withToken,
-    })).json();
+    const state = await peerState(peer);
     assert.equal(state.seeds.length, 1);
     const listed = state.seeds[0];
     assert.equal(listed.id, seed.id);
@@ -387,9 +337,12 @@ Deno.test({
     await using dirB = await h.tempDir();
     await using source = await h.tempDir();
     const name = "shoal-ui-demo.bin";
-    const sourcePath = join(source.path, name);
-    await h.makeFile(sourcePath, 3 * 1024 * 1024 + 12_345, 7);
-    const sourceHash = await h.sha256File(sourcePath);
+    const original = await sourceFile(
+      source.path,
+      name,
+      3 * 1024 * 1024 + 12_345,
+      7,
+    );
 
     const peers: UiPeer[] = [];
     let browser: Browser | null = null;
@@ -399,31 +352,24 @@ Deno.test({
       peers.push(await startUiPeer(tracker, dirB.path));
       const [a, b] = peers as [UiPeer, UiPeer];
       browser = await launchChromium();
-      const context = await browser.newContext({
-        viewport: { width: 1100, height: 820 },
-      });
-      context.setDefaultTimeout(WAIT_MS);
+      const context = await desktopContext(browser);
 
       // Peer A: "Add File to Seed" through the browser's file picker.
-      const pageA = await context.newPage();
-      await pageA.goto(a.url);
-      await pageA.locator("#connection.live").waitFor();
+      const pageA = await openPeerPage(context, a.url);
       assert.equal(new URL(pageA.url()).search, "", "the token left the URL");
       assert.equal(
         (await pageA.locator("#add-file").textContent())?.trim(),
         "Add File to Seed",
       );
-      await pageA.locator("#file-input").setInputFiles(sourcePath);
+      await pageA.locator("#file-input").setInputFiles(original.path);
       const seedRow = pageA.locator("#seeds tr", { hasText: name });
       await seedRow.waitFor();
       assert.match((await seedRow.textContent()) ?? "", /3\.2 MB/);
-      await h.assertFileHash(join(dirA.path, "shared", name), sourceHash);
+      await h.assertFileHash(join(dirA.path, "shared", name), original.hash);
       await screenshot(pageA, "seeding");
 
       // Peer B: an unknown name gives a clear error.
-      const pageB = await context.newPage();
-      await pageB.goto(b.url);
-      await pageB.locator("#connection.live").waitFor();
+      const pageB = await openPeerPage(context, b.url);
       await pageB.locator("#download-name").fill("no-such-file.bin");
       await pageB.getByRole("button", { name: "Start Download" }).click();
       const unknown = pageB.locator('.dl-error[data-code="unknown_file"]');
@@ -461,7 +407,7 @@ Deno.test({
       await screenshot(pageB, "download");
 
       // The file is in B's download folder, whole.
-      await h.assertFileHash(join(dirB.path, name), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), original.hash);
       // The "Save file" link serves the same bytes.
       const href = await done.locator("a.save").getAttribute("href");
       assert.ok(href?.startsWith("/files/"));
@@ -472,7 +418,7 @@ Deno.test({
           x.toString(16).padStart(2, "0")
         ).join("");
       }, href!);
-      assert.equal(savedHash, sourceHash);
+      assert.equal(savedHash, original.hash);
 
       if (SCREENSHOTS) {
         // A bigger file, to catch a download half way.
@@ -574,9 +520,7 @@ window.results = Promise.all([
       for (const { url, status } of statuses()) {
         assert.equal(status, 403, `${url} answered ${status}`);
       }
-      const state = await (await fetch(`${b.origin}/api/state`, {
-        headers: { "x-shoal-token": b.token },
-      })).json();
+      const state = await peerState(b);
       assert.ok(
         !state.seeds.some((file: { path: string }) => file.path === secret),
         "the attack page made the peer seed a file",
@@ -600,9 +544,7 @@ Deno.test({
     await using dirB = await h.tempDir();
     await using source = await h.tempDir();
     const name = "shoal magnet demo.bin";
-    const sourcePath = join(source.path, name);
-    await h.makeFile(sourcePath, 1_500_000, 5);
-    const sourceHash = await h.sha256File(sourcePath);
+    const original = await sourceFile(source.path, name, 1_500_000, 5);
     const announce = `udp://127.0.0.1:${tracker.port}/announce`;
 
     const peers: UiPeer[] = [];
@@ -614,8 +556,7 @@ Deno.test({
       peers.push(await startUiPeer(tracker, dirB.path, { giveUpAfterS: 120 }));
       const [a, b] = peers as [UiPeer, UiPeer];
       browser = await launchChromium();
-      const context = await browser.newContext({
-        viewport: { width: 1100, height: 820 },
+      const context = await desktopContext(browser, {
         acceptDownloads: true,
       });
       for (const peer of peers) {
@@ -623,13 +564,10 @@ Deno.test({
           origin: peer.origin,
         });
       }
-      context.setDefaultTimeout(WAIT_MS);
 
       // Peer A seeds a file; its row shows the magnet link under it.
-      const pageA = await context.newPage();
-      await pageA.goto(a.url);
-      await pageA.locator("#connection.live").waitFor();
-      await pageA.locator("#file-input").setInputFiles(sourcePath);
+      const pageA = await openPeerPage(context, a.url);
+      await pageA.locator("#file-input").setInputFiles(original.path);
       const seedRow = pageA.locator("#seeds tr", { hasText: name });
       await seedRow.waitFor();
       const id = (await seedRow.getAttribute("data-id"))!;
@@ -698,12 +636,7 @@ Deno.test({
 
       // 390 px wide: nothing scrolls sideways; the link, the button and
       // ".torrent" are all on screen.
-      await pageA.setViewportSize({ width: 390, height: 844 });
-      await pageA.waitForTimeout(300);
-      const width = await pageA.evaluate<number>(
-        "document.documentElement.scrollWidth",
-      );
-      assert.ok(width <= 390, `the page is ${width} px wide at 390 px`);
+      await assertFitsPhone(pageA);
       for (
         const part of [
           box,
@@ -724,9 +657,7 @@ Deno.test({
 
       // Peer B's page: the clipboard (filled by the fallback copy) pasted
       // into the download box downloads the file, byte for byte.
-      let pageB = await context.newPage();
-      await pageB.goto(b.url);
-      await pageB.locator("#connection.live").waitFor();
+      let pageB = await openPeerPage(context, b.url);
       assert.equal(
         await pageB.evaluate<string>("navigator.clipboard.readText()"),
         magnet,
@@ -740,7 +671,7 @@ Deno.test({
       await pageB.getByRole("button", { name: "Start Download" }).click();
       const done = pageB.locator('.dl[data-state="done"]', { hasText: name });
       await done.waitFor();
-      await h.assertFileHash(join(dirB.path, name), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), original.hash);
 
       // A v1-only or malformed magnet link: one line on the page, nothing starts.
       const before = await pageB.locator(".dl").count();
@@ -767,9 +698,7 @@ Deno.test({
         assert.doesNotMatch((await message.textContent()) ?? "", /\n/);
         assert.equal(await pageB.locator(".dl").count(), before);
       }
-      const records = (await (await fetch(`${b.origin}/api/state`, {
-        headers: { "x-shoal-token": b.token },
-      })).json()).downloads;
+      const records = (await peerState(b)).downloads;
       assert.equal(records.length, 1, "a bad magnet link started something");
 
       // A magnet link of a file whose only peer never answers: named by its
@@ -806,9 +735,7 @@ Deno.test({
       peers.pop();
       const b2 = await startUiPeer(tracker, dirB.path, { giveUpAfterS: 120 });
       peers.push(b2);
-      pageB = await context.newPage();
-      await pageB.goto(b2.url);
-      await pageB.locator("#connection.live").waitFor();
+      pageB = await openPeerPage(context, b2.url);
       const ghostAgain = pageB.locator(
         `.dl:has(.id-chip [title="${ghostId}"])`,
       );
@@ -842,11 +769,9 @@ Deno.test({
     await using dirB = await h.tempDir();
     await using source = await h.tempDir();
     const name = "a-rather-long-file-name-for-a-phone-screen-shoal.bin";
-    const sourcePath = join(source.path, name);
     // 6 MB at 1 MB/s: a download that runs long enough to watch.
-    await h.makeFile(sourcePath, 6_000_000, 11);
-    const sourceHash = await h.sha256File(sourcePath);
-    const seeder = await h.startSeeder(tracker, [sourcePath], seedDir.path, [
+    const original = await sourceFile(source.path, name, 6_000_000, 11);
+    const seeder = await h.startSeeder(tracker, [original.path], seedDir.path, [
       "--max-upload",
       "1000000",
     ]);
@@ -867,13 +792,8 @@ Deno.test({
         );
       }
       browser = await launchChromium();
-      const context = await browser.newContext({
-        viewport: { width: 1100, height: 820 },
-      });
-      context.setDefaultTimeout(WAIT_MS);
-      const page = await context.newPage();
-      await page.goto(b.url);
-      await page.locator("#connection.live").waitFor();
+      const context = await desktopContext(browser);
+      const page = await openPeerPage(context, b.url);
       // The browser's notifications, recorded (headless Chromium shows none).
       await page.evaluate(`(() => {
         window.shown = [];
@@ -903,12 +823,7 @@ Deno.test({
       assert.match(await page.title(), /^\d+ % · 1 download · Shoal$/);
 
       // 390 px wide: nothing scrolls sideways.
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.waitForTimeout(300);
-      const width = await page.evaluate<number>(
-        "document.documentElement.scrollWidth",
-      );
-      assert.ok(width <= 390, `the page is ${width} px wide at 390 px`);
+      await assertFitsPhone(page);
       await screenshot(page, "phone");
       await page.setViewportSize({ width: 1100, height: 820 });
 
@@ -943,7 +858,7 @@ Deno.test({
       }).waitFor();
       const done = page.locator('.dl[data-state="done"]', { hasText: name });
       await done.waitFor({ timeout: 60_000 });
-      await h.assertFileHash(join(dirB.path, name), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), original.hash);
       assert.match(await page.title(), /^Done: .* · Shoal$/);
       assert.deepEqual(await page.evaluate("window.shown"), [
         `Download finished: ${name} (6.0 MB)`,
@@ -971,7 +886,7 @@ Deno.test({
       await seedRow.getByRole("button", { name: "Stop" }).click();
       await seedRow.getByRole("button", { name: "Stop seeding" }).click();
       await seedRow.waitFor({ state: "detached" });
-      await h.assertFileHash(join(dirB.path, name), sourceHash);
+      await h.assertFileHash(join(dirB.path, name), original.hash);
 
       // Remove a finished download with its file.
       const first = page.locator('.dl[data-state="done"]').first();
@@ -1024,13 +939,8 @@ Deno.test({
     try {
       b = await startUiPeer(tracker, dirB.path, { giveUpAfterS: 30 });
       browser = await launchChromium();
-      const context = await browser.newContext({
-        viewport: { width: 1100, height: 820 },
-      });
-      context.setDefaultTimeout(WAIT_MS);
-      const page = await context.newPage();
-      await page.goto(b.url);
-      await page.locator("#connection.live").waitFor();
+      const context = await desktopContext(browser);
+      const page = await openPeerPage(context, b.url);
       await page.locator("#download-name").fill(toHex(torrent.id));
       await page.getByRole("button", { name: "Start Download" }).click();
       const card = page.locator(".dl", { hasText: name });
@@ -1046,12 +956,7 @@ Deno.test({
       assert.equal(await shoalRow.locator(".dialect").textContent(), "Shoal");
       await screenshot(page, "peers");
       // 390 px wide: the client stays, nothing scrolls sideways.
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.waitForTimeout(300);
-      const width = await page.evaluate<number>(
-        "document.documentElement.scrollWidth",
-      );
-      assert.ok(width <= 390, `the page is ${width} px wide at 390 px`);
+      await assertFitsPhone(page);
       assert.ok(
         await ltRow.locator(".client").isVisible(),
       );
@@ -1103,13 +1008,8 @@ Deno.test({
       shoal = h.spawnLeecher(tracker, name, join(dir.path, "shoal"), 60);
       lt = startLtLeecher(magnet, join(dir.path, "lt"), port, 60);
       browser = await launchChromium();
-      const context = await browser.newContext({
-        viewport: { width: 1100, height: 820 },
-      });
-      context.setDefaultTimeout(WAIT_MS);
-      const page = await context.newPage();
-      await page.goto(seeder.url);
-      await page.locator("#connection.live").waitFor();
+      const context = await desktopContext(browser);
+      const page = await openPeerPage(context, seeder.url);
       const peers = page.locator("#seeds tr.seed-peers");
       await peers.locator("summary", { hasText: /^Uploading to \d+ peers?$/ })
         .click();
