@@ -262,6 +262,33 @@ export function spawnLeecher(
 }
 
 /**
+ * A peer that downloads `query` slowly (256 KB/s, `--json`), listening on
+ * 127.0.0.1 and serving what it has meanwhile: a swarm member that stays
+ * connected to its peers for a while.
+ *
+ * @param extraArgs more flags
+ */
+export function spawnSlowLeecher(
+  tracker: TrackerArg,
+  query: string,
+  outDir: string,
+  extraArgs: string[] = [],
+): RunningProcess {
+  return spawnPeer(tracker, [
+    "--get",
+    query,
+    "--out",
+    outDir,
+    "--host",
+    "127.0.0.1",
+    "--json",
+    "--max-download",
+    "256K",
+    ...extraArgs,
+  ]);
+}
+
+/**
  * Runs `--get NAME|ID --no-seed` as a user would and waits for the exit.
  *
  * @param tracker the tracker

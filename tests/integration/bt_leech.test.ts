@@ -65,36 +65,46 @@ async function leech(
   return h.doneEvent(result.stdout).chunksByPeer;
 }
 
-Deno.test("Shoal downloads a file that libtorrent seeds, from the torrent libtorrent made, byte-identical", async (t) => {
-  if (!(await hasLibtorrent(t.name))) return;
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
-  await using lt = await ltSeed(tracker, dir.path, "lt.bin", SIZE, 21);
-  const out = join(dir.path, "out");
-  assert.deepEqual(await leech(tracker, lt.torrentPath, out, lt.file), {
-    [`127.0.0.1:${lt.port}`]: 4,
+for (
+  const { test, name, seed, torrentName, query } of [
+    {
+      test:
+        "Shoal downloads a file that libtorrent seeds, from the torrent libtorrent made, byte-identical",
+      name: "lt.bin",
+      seed: 21,
+      torrentName: "lt.bin.torrent",
+      query: (lt: { torrentPath: string }) => lt.torrentPath,
+    },
+    {
+      test:
+        "Shoal downloads a file that libtorrent seeds from a magnet link alone: metadata and piece layer from libtorrent",
+      name: "magnet.bin",
+      seed: 22,
+      torrentName: "lt.torrent",
+      // The .torrent is not used: only the id, in the link.
+      query: (lt: { torrent: { id: Uint8Array } }) =>
+        magnetLink(lt.torrent.id, "magnet.bin", []),
+    },
+  ]
+) {
+  Deno.test(test, async (t) => {
+    if (!(await hasLibtorrent(t.name))) return;
+    await using dir = await h.tempDir();
+    await using tracker = await h.startTracker();
+    await using lt = await ltSeed(
+      tracker,
+      dir.path,
+      name,
+      SIZE,
+      seed,
+      torrentName,
+    );
+    const out = join(dir.path, "out");
+    assert.deepEqual(await leech(tracker, query(lt), out, lt.file), {
+      [`127.0.0.1:${lt.port}`]: 4,
+    });
   });
-});
-
-Deno.test("Shoal downloads a file that libtorrent seeds from a magnet link alone: metadata and piece layer from libtorrent", async (t) => {
-  if (!(await hasLibtorrent(t.name))) return;
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
-  await using lt = await ltSeed(
-    tracker,
-    dir.path,
-    "magnet.bin",
-    SIZE,
-    22,
-    "lt.torrent",
-  );
-  // The .torrent is not used: only the id, in the link.
-  const link = magnetLink(lt.torrent.id, "magnet.bin", []);
-  const out = join(dir.path, "out");
-  assert.deepEqual(await leech(tracker, link, out, lt.file), {
-    [`127.0.0.1:${lt.port}`]: 4,
-  });
-});
+}
 
 Deno.test("a mixed swarm: a Shoal leecher gets chunks from a Shoal seeder and from a libtorrent seeder of the same torrent", async (t) => {
   if (!(await hasLibtorrent(t.name))) return;

@@ -48,18 +48,12 @@ Deno.test({
     // A Shoal leecher connected to the seeder while it downloads slowly;
     // it serves what it has (BitTorrent too) on its own port. Its own PEX
     // is off: it must not hear of libtorrent and connect to it first.
-    const middle = h.spawnPeer(tracker, [
-      "--get",
+    const middle = h.spawnSlowLeecher(
+      tracker,
       "ltpex.bin",
-      "--out",
       join(dir.path, "middle"),
-      "--host",
-      "127.0.0.1",
-      "--json",
-      "--max-download",
-      "256K",
-      "--no-pex",
-    ]);
+      ["--no-pex"],
+    );
     try {
       const serving = await middle.waitFor(/"type":"serving".*"port":(\d+)/);
       const middlePort = Number(serving[1]);
