@@ -105,9 +105,12 @@ export async function peerState(peer: UiPeer): Promise<any> {
   return await response.json();
 }
 
-/** Headless Chromium, with nothing that reaches past loopback on its own. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
+/**
+ * Headless Chromium, with nothing that reaches past loopback on its own;
+ * `await using` closes it.
+ */
+export async function launchChromium(): Promise<Browser & AsyncDisposable> {
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
       "--no-sandbox",
@@ -119,6 +122,9 @@ export function launchChromium(): Promise<Browser> {
       "--no-first-run",
     ],
     timeout: WAIT_MS,
+  });
+  return Object.assign(browser, {
+    [Symbol.asyncDispose]: () => browser.close(),
   });
 }
 

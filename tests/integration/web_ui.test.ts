@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import {
@@ -43,16 +43,25 @@ function startUiPeer(
   return startWebPeer(tracker, outDir, { giveUpAfterS: 5, ...options });
 }
 
-/** A file of `size` seeded bytes called `name` in `dir`, and its SHA-256. */
-async function sourceFile(
-  dir: string,
-  name: string,
-  size: number,
-  seed: number,
-): Promise<{ path: string; hash: string }> {
-  const path = join(dir, name);
+/**
+ * A file of `size` seeded bytes called `name`, in a temporary folder of its
+ * own (`dir`, removed by `await using`), and its SHA-256.
+ */
+async function sourceFile(name: string, size: number, seed: number) {
+  const folder = await h.tempDir();
+  const path = join(folder.path, name);
   await h.makeFile(path, size, seed);
-  return { path, hash: await h.sha256File(path) };
+  return {
+    path,
+    hash: await h.sha256File(path),
+    dir: folder.path,
+    [Symbol.asyncDispose]: folder[Symbol.asyncDispose],
+  };
+}
+
+/** A test that drives Chromium: skipped (with a warning) without it. */
+function browserTest(name: string, fn: (t: Deno.TestContext) => Promise<void>) {
+  Deno.test({ name, ignore: !HAS_CHROMIUM, fn });
 }
 
 /** Sends one raw HTTP/1.1 request (fetch would not let the Host header through). */
@@ -221,17 +230,15 @@ Deno.test("web page refuses requests with a foreign Host or Origin, or no token"
 Deno.test("web page: a seed's magnet link names its id and the tracker; its .torrent needs the token", async () => {
   await using tracker = await h.startTracker();
   await using dir = await h.tempDir();
-  await using source = await h.tempDir();
   const name = "shoal torrent (1).bin";
-  const sourcePath = join(source.path, name);
-  await h.makeFile(sourcePath, 700_000, 3);
+  await using original = await sourceFile(name, 700_000, 3);
   const peer = await startUiPeer(tracker, dir.path);
   try {
     const withToken = { "x-shoal-token": peer.token };
     const seeded = await fetch(`${peer.origin}/api/seed/path`, {
       method: "POST",
       headers: { ...withToken, "content-type": "application/json" },
-      body: JSON.stringify({ path: sourcePath }),
+      body: JSON.stringify({ path: original.path }),
     });
     assert.equal(seeded.status, 201);
     const seed = await seeded.json();
@@ -327,31 +334,23 @@ Deno.test("web page: a seed's magnet link names its id and the tracker; its .tor
   }
 });
 
-Deno.test({
-  name:
-    "web page seeds an uploaded file on one peer and downloads it through another's page",
-  ignore: !HAS_CHROMIUM,
-  async fn() {
+browserTest(
+  "web page seeds an uploaded file on one peer and downloads it through another's page",
+  async () => {
     await using tracker = await h.startTracker();
     await using dirA = await h.tempDir();
     await using dirB = await h.tempDir();
-    await using source = await h.tempDir();
     const name = "shoal-ui-demo.bin";
-    const original = await sourceFile(
-      source.path,
-      name,
-      3 * 1024 * 1024 + 12_345,
-      7,
-    );
+    await using original = await sourceFile(name, 3 * 1024 * 1024 + 12_345, 7);
 
     const peers: UiPeer[] = [];
-    let browser: Browser | null = null;
     let evil: Deno.HttpServer<Deno.NetAddr> | null = null;
     try {
       peers.push(await startUiPeer(tracker, dirA.path));
       peers.push(await startUiPeer(tracker, dirB.path));
       const [a, b] = peers as [UiPeer, UiPeer];
-      browser = await launchChromium();
+      // Closed as the try block ends, before the peers stop.
+      await using browser = await launchChromium();
       const context = await desktopContext(browser);
 
       // Peer A: "Add File to Seed" through the browser's file picker.
@@ -423,7 +422,7 @@ Deno.test({
       if (SCREENSHOTS) {
         // A bigger file, to catch a download half way.
         const bigName = "shoal-ui-big.bin";
-        const bigPath = join(source.path, bigName);
+        const bigPath = join(original.dir, bigName);
         await h.makeFile(bigPath, 512 * 1024 * 1024, 9);
         await pageA.locator("#file-input").setInputFiles(bigPath);
         await pageA.locator("#seeds tr", { hasText: bigName }).waitFor({
@@ -474,7 +473,7 @@ Deno.test({
         [...codes].map(([id, status]) => ({ url: urls.get(id) ?? "", status }))
           .filter(({ url }) => url.startsWith(b.origin));
       await cdp.send("Network.enable");
-      const secret = join(source.path, "secret.txt");
+      const secret = join(original.dir, "secret.txt");
       await Deno.writeTextFile(secret, "not for sharing");
       evil = Deno.serve(
         { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -527,35 +526,30 @@ window.results = Promise.all([
       );
       await context.close();
     } finally {
-      await browser?.close();
       await evil?.shutdown();
       for (const peer of peers) await stopPeer(peer);
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "web page: a seed's magnet link is copied, its .torrent saved, and the link pasted into another peer's page downloads the file",
-  ignore: !HAS_CHROMIUM,
-  async fn() {
+browserTest(
+  "web page: a seed's magnet link is copied, its .torrent saved, and the link pasted into another peer's page downloads the file",
+  async () => {
     await using tracker = await h.startTracker();
     await using dirA = await h.tempDir();
     await using dirB = await h.tempDir();
-    await using source = await h.tempDir();
     const name = "shoal magnet demo.bin";
-    const original = await sourceFile(source.path, name, 1_500_000, 5);
+    await using original = await sourceFile(name, 1_500_000, 5);
     const announce = `udp://127.0.0.1:${tracker.port}/announce`;
 
     const peers: UiPeer[] = [];
-    let browser: Browser | null = null;
     try {
       peers.push(await startUiPeer(tracker, dirA.path));
       // B waits long for peers: its magnet download of a file nobody
       // serves (below) must still be looking when B restarts.
       peers.push(await startUiPeer(tracker, dirB.path, { giveUpAfterS: 120 }));
       const [a, b] = peers as [UiPeer, UiPeer];
-      browser = await launchChromium();
+      await using browser = await launchChromium();
       const context = await desktopContext(browser, {
         acceptDownloads: true,
       });
@@ -753,31 +747,26 @@ Deno.test({
         .waitFor();
       await context.close();
     } finally {
-      await browser?.close();
       for (const peer of peers) await stopPeer(peer);
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "web page: peer list, pause/resume/remove, stop seeding, limits, a peer restart and a 390 px phone",
-  ignore: !HAS_CHROMIUM,
-  async fn() {
+browserTest(
+  "web page: peer list, pause/resume/remove, stop seeding, limits, a peer restart and a 390 px phone",
+  async () => {
     await using tracker = await h.startTracker();
     await using seedDir = await h.tempDir();
     await using dirB = await h.tempDir();
-    await using source = await h.tempDir();
     const name = "a-rather-long-file-name-for-a-phone-screen-shoal.bin";
     // 6 MB at 1 MB/s: a download that runs long enough to watch.
-    const original = await sourceFile(source.path, name, 6_000_000, 11);
+    await using original = await sourceFile(name, 6_000_000, 11);
     const seeder = await h.startSeeder(tracker, [original.path], seedDir.path, [
       "--max-upload",
       "1000000",
     ]);
     let uiPort = 0;
     let b: UiPeer | null = null;
-    let browser: Browser | null = null;
     try {
       // A fixed port, for the restart below; another parallel test may take
       // a free port before the peer binds it, so try another then.
@@ -791,7 +780,7 @@ Deno.test({
           },
         );
       }
-      browser = await launchChromium();
+      await using browser = await launchChromium();
       const context = await desktopContext(browser);
       const page = await openPeerPage(context, b.url);
       // The browser's notifications, recorded (headless Chromium shows none).
@@ -901,18 +890,15 @@ Deno.test({
       assert.ok(gone, "the file was deleted");
       await context.close();
     } finally {
-      await browser?.close();
       if (b) await stopPeer(b);
       await seeder.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "web page: the peer list names each peer's program and protocol, a libtorrent seeder beside a Shoal one",
-  ignore: !HAS_CHROMIUM,
-  async fn(t) {
+browserTest(
+  "web page: the peer list names each peer's program and protocol, a libtorrent seeder beside a Shoal one",
+  async (t) => {
     if (!(await hasLibtorrent(t.name))) return;
     await using tracker = await h.startTracker();
     await using dir = await h.tempDir();
@@ -935,10 +921,9 @@ Deno.test({
     // libtorrent is listed as any peer is: the leecher finds out it speaks BitTorrent.
     listTorrentPeer(tracker, lt.port, torrent);
     let b: UiPeer | null = null;
-    let browser: Browser | null = null;
     try {
       b = await startUiPeer(tracker, dirB.path, { giveUpAfterS: 30 });
-      browser = await launchChromium();
+      await using browser = await launchChromium();
       const context = await desktopContext(browser);
       const page = await openPeerPage(context, b.url);
       await page.locator("#download-name").fill(toHex(torrent.id));
@@ -964,19 +949,16 @@ Deno.test({
       await card.and(page.locator('[data-state="paused"]')).waitFor();
       await context.close();
     } finally {
-      await browser?.close();
       if (b) await stopPeer(b);
       await shoal.stop();
       await lt.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "web page: a seeded file lists who downloads it, a libtorrent leecher and a Shoal one, by program and protocol",
-  ignore: !HAS_CHROMIUM,
-  async fn(t) {
+browserTest(
+  "web page: a seeded file lists who downloads it, a libtorrent leecher and a Shoal one, by program and protocol",
+  async (t) => {
     if (!(await hasLibtorrent(t.name))) return;
     await using tracker = await h.startTracker();
     await using dir = await h.tempDir();
@@ -997,7 +979,6 @@ Deno.test({
         "64",
       ],
     });
-    let browser: Browser | null = null;
     let lt: h.RunningProcess | null = null;
     let shoal: h.RunningProcess | null = null;
     try {
@@ -1007,7 +988,7 @@ Deno.test({
       const magnet = seeder.lines.find((l) => l.startsWith("magnet:"))!;
       shoal = h.spawnLeecher(tracker, name, join(dir.path, "shoal"), 60);
       lt = startLtLeecher(magnet, join(dir.path, "lt"), port, 60);
-      browser = await launchChromium();
+      await using browser = await launchChromium();
       const context = await desktopContext(browser);
       const page = await openPeerPage(context, seeder.url);
       const peers = page.locator("#seeds tr.seed-peers");
@@ -1032,10 +1013,9 @@ Deno.test({
         }\nShoal leecher:\n${shoal?.lines.join("\n")}`,
       );
     } finally {
-      await browser?.close();
       await lt?.kill();
       await shoal?.kill();
       await stopPeer(seeder);
     }
   },
-});
+);
