@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { withoutPublicDht } from "../../bench/_shoal_args.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -75,6 +75,14 @@ export function spawnPeer(
   options: Parameters<typeof spawnDeno>[2] = {},
 ): RunningProcess {
   return spawnDeno(PEER_MAIN, [...trackerFlags(tracker), ...args], options);
+}
+
+/** Runs the peer CLI against `tracker` (as {@linkcode spawnPeer}) to its exit. */
+export function runPeer(
+  tracker: TrackerArg,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return spawnPeer(tracker, args).done(60_000);
 }
 
 /**
@@ -347,6 +355,29 @@ export async function startSeeder(
   const process = spawnDeno(PEER_MAIN, args);
   const match = await process.waitFor(/serving peers on port (\d+)/);
   return Object.assign(process, { port: Number(match[1]) });
+}
+
+/**
+ * Writes `size` pseudo-random bytes (from `seed`, see {@linkcode makeFile})
+ * to `path` and starts a seeder of that file, its state in the folder
+ * `options.out` ("s" unless given) beside it.
+ *
+ * @param options the state folder's name and more seeder flags
+ */
+export async function seedNewFile(
+  tracker: TrackerArg,
+  path: string,
+  size: number,
+  seed: number,
+  options: { out?: string; args?: string[] } = {},
+): Promise<RunningProcess & { port: number }> {
+  await makeFile(path, size, seed);
+  return await startSeeder(
+    tracker,
+    [path],
+    join(dirname(path), options.out ?? "s"),
+    options.args,
+  );
 }
 
 /**

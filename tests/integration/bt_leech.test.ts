@@ -16,18 +16,20 @@ import { hasLibtorrent, ltMakeTorrent } from "../_helpers/libtorrent.ts";
 const SIZE = 3 * 512 * 1024 + 5664;
 
 /**
- * A libtorrent seeder of a file of `size` bytes in `dir`, from the v2-only
- * torrent libtorrent itself makes of it (512 KiB pieces), written beside it
- * as `torrentName`; listed on `tracker` as a BitTorrent client's announce
- * would list it.
+ * A libtorrent seeder of a file of `size` bytes (from `seed`) called `name`
+ * in `dir`, from the v2-only torrent libtorrent itself makes of it (512 KiB
+ * pieces), written beside it as `torrentName` (NAME.torrent unless given);
+ * listed on `tracker` as a BitTorrent client's announce would list it.
  */
 async function ltSeed(
   tracker: h.RunningTracker,
   dir: string,
-  name: string,
-  size: number,
-  seed: number,
-  torrentName = `${name}.torrent`,
+  { name, size = SIZE, seed, torrentName = `${name}.torrent` }: {
+    name: string;
+    size?: number;
+    seed: number;
+    torrentName?: string;
+  },
 ) {
   const file = join(dir, name);
   await h.makeFile(file, size, seed);
@@ -66,21 +68,17 @@ async function leech(
 }
 
 for (
-  const { test, name, seed, torrentName, query } of [
+  const { test, file, query } of [
     {
       test:
         "Shoal downloads a file that libtorrent seeds, from the torrent libtorrent made, byte-identical",
-      name: "lt.bin",
-      seed: 21,
-      torrentName: "lt.bin.torrent",
+      file: { name: "lt.bin", seed: 21 },
       query: (lt: { torrentPath: string }) => lt.torrentPath,
     },
     {
       test:
         "Shoal downloads a file that libtorrent seeds from a magnet link alone: metadata and piece layer from libtorrent",
-      name: "magnet.bin",
-      seed: 22,
-      torrentName: "lt.torrent",
+      file: { name: "magnet.bin", seed: 22, torrentName: "lt.torrent" },
       // The .torrent is not used: only the id, in the link.
       query: (lt: { torrent: { id: Uint8Array } }) =>
         magnetLink(lt.torrent.id, "magnet.bin", []),
@@ -91,14 +89,7 @@ for (
     if (!(await hasLibtorrent(t.name))) return;
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
-    await using lt = await ltSeed(
-      tracker,
-      dir.path,
-      name,
-      SIZE,
-      seed,
-      torrentName,
-    );
+    await using lt = await ltSeed(tracker, dir.path, file);
     const out = join(dir.path, "out");
     assert.deepEqual(await leech(tracker, query(lt), out, lt.file), {
       [`127.0.0.1:${lt.port}`]: 4,
@@ -110,13 +101,11 @@ Deno.test("a mixed swarm: a Shoal leecher gets chunks from a Shoal seeder and fr
   if (!(await hasLibtorrent(t.name))) return;
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  await using lt = await ltSeed(
-    tracker,
-    dir.path,
-    "mixed.bin",
-    48 * 512 * 1024 + 1000,
-    23,
-  );
+  await using lt = await ltSeed(tracker, dir.path, {
+    name: "mixed.bin",
+    size: 48 * 512 * 1024 + 1000,
+    seed: 23,
+  });
   // Slowed down, so it cannot serve the whole file before the leecher has
   // found out that the libtorrent peer speaks only BitTorrent.
   const shoal = await h.startSeeder(tracker, [lt.file], join(dir.path, "s"), [

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { parseTorrent } from "@shoal/protocol";
+import { fromHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { ltDownload, startLtSeeder } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent, ltMakeTorrent } from "../_helpers/libtorrent.ts";
@@ -16,17 +16,27 @@ import { hasOpentracker, startOpentracker } from "../_helpers/opentracker.ts";
 /** Two pieces and a bit. */
 const SIZE = 2 * 512 * 1024 + 7000;
 
+/**
+ * A file of SIZE bytes (from `seed`) called `name` in `dir`, the v2 torrent
+ * libtorrent makes of it beside it (NAME.torrent), and an opentracker that
+ * takes announces of that torrent.
+ */
+async function fileOnOpentracker(dir: string, name: string, seed: number) {
+  const file = join(dir, name);
+  await h.makeFile(file, SIZE, seed);
+  const torrentPath = `${file}.torrent`;
+  const id = fromHex(await ltMakeTorrent(file, torrentPath))!;
+  const tracker = await startOpentracker(dir, [id]);
+  return Object.assign(tracker, { file, torrentPath, id });
+}
+
 Deno.test("Shoal downloads a file that libtorrent seeds, found through opentracker (BEP 15 only), byte-identical", async (t) => {
   if (!(await hasLibtorrent(t.name)) || !(await hasOpentracker(t.name))) {
     return;
   }
   await using dir = await h.tempDir();
-  const file = join(dir.path, "ot.bin");
-  await h.makeFile(file, SIZE, 31);
-  const torrentPath = join(dir.path, "ot.bin.torrent");
-  await ltMakeTorrent(file, torrentPath);
-  const id = parseTorrent(await Deno.readFile(torrentPath)).id;
-  await using tracker = await startOpentracker(dir.path, [id]);
+  await using tracker = await fileOnOpentracker(dir.path, "ot.bin", 31);
+  const { file, torrentPath } = tracker;
   const lt = await startLtSeeder(
     torrentPath,
     dirname(file),
@@ -66,12 +76,8 @@ Deno.test("a Shoal seeder lists itself on opentracker, and a libtorrent leecher 
     return;
   }
   await using dir = await h.tempDir();
-  const file = join(dir.path, "seed.bin");
-  await h.makeFile(file, SIZE, 32);
-  const torrentPath = join(dir.path, "seed.bin.torrent");
-  await ltMakeTorrent(file, torrentPath);
-  const id = parseTorrent(await Deno.readFile(torrentPath)).id;
-  await using tracker = await startOpentracker(dir.path, [id]);
+  await using tracker = await fileOnOpentracker(dir.path, "seed.bin", 32);
+  const { file, torrentPath, id } = tracker;
   const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"));
   try {
     // opentracker lists the Shoal seeder: a BEP 15 announce returns it.

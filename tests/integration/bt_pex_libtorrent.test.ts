@@ -38,13 +38,10 @@ Deno.test({
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
     const file = join(dir.path, "ltpex.bin");
-    await h.makeFile(file, SIZE, 11);
-    const seeder = await h.startSeeder(tracker, [file], join(dir.path, "a"), [
-      "--host",
-      "127.0.0.1",
-      "--max-upload",
-      "2M",
-    ]);
+    const seeder = await h.seedNewFile(tracker, file, SIZE, 11, {
+      out: "a",
+      args: ["--host", "127.0.0.1", "--max-upload", "2M"],
+    });
     // A Shoal leecher connected to the seeder while it downloads slowly;
     // it serves what it has (BitTorrent too) on its own port. Its own PEX
     // is off: it must not hear of libtorrent and connect to it first.

@@ -136,8 +136,7 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const source = join(dir.path, "script.bin");
-  await h.makeFile(source, 5 * 512 * 1024 + 3, 5);
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+  const seeder = await h.seedNewFile(tracker, source, 5 * 512 * 1024 + 3, 5);
   try {
     const result = await h.spawnLeecher(
       tracker,
@@ -182,8 +181,7 @@ Deno.test("peer --get --json reports each state as it begins: finding, downloadi
   await using tracker = await h.startTracker();
   // Small: done long before the first progress tick (500 ms).
   const source = join(dir.path, "states.bin");
-  await h.makeFile(source, 3 * 512 * 1024 + 7, 9);
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+  const seeder = await h.seedNewFile(tracker, source, 3 * 512 * 1024 + 7, 9);
   try {
     const result = await h.spawnLeecher(
       tracker,

@@ -22,8 +22,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     // A long TTL: only LEAVE can remove the peer within this test.
     await using tracker = await h.startTracker({ peerTtlMs: 600_000 });
     const source = join(dir.path, "leaving.bin");
-    await h.makeFile(source, 1000, 3);
-    const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+    const seeder = await h.seedNewFile(tracker, source, 1000, 3);
     let code: number;
     try {
       assert.equal(tracker.handler.registry.stats.peers, 1);
