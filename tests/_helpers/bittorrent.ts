@@ -18,6 +18,7 @@ import {
 } from "@shoal/protocol";
 import { listOnTracker } from "./fake_seeder.ts";
 import {
+  makeFile,
   PEER_MAIN,
   type RunningProcess,
   spawnDeno,
@@ -45,6 +46,44 @@ export async function shoalMakeTorrent(
   ]).done(60_000);
   assert.equal(made.code, 0, made.stderr);
   return parseTorrent(await Deno.readFile(torrentPath));
+}
+
+/**
+ * Writes a file of `size` pseudo-random bytes (from `seed`) to `path`, and
+ * the `.torrent` Shoal's `--make-torrent` writes of it to `PATH.torrent`.
+ *
+ * @param extraArgs more `--make-torrent` flags, e.g. `--tracker URL`
+ */
+export async function fileWithShoalTorrent(
+  path: string,
+  size: number,
+  seed: number,
+  extraArgs: string[] = [],
+): Promise<{ torrentPath: string; torrent: Torrent }> {
+  await makeFile(path, size, seed);
+  const torrentPath = `${path}.torrent`;
+  const torrent = await shoalMakeTorrent(path, torrentPath, extraArgs);
+  return { torrentPath, torrent };
+}
+
+/** The two ways a BitTorrent client is given a Shoal file. */
+export type BtSource = "torrent" | "magnet";
+
+/**
+ * Declares one test for each way a BitTorrent client is given a Shoal file
+ * (the `.torrent` Shoal wrote, the magnet link the seeder printed), named
+ * `names[way]`, each running `fn(way)`.
+ *
+ * @param ignore skip both (a client missing)
+ */
+export function torrentAndMagnetTests(
+  ignore: boolean,
+  names: Record<BtSource, string>,
+  fn: (source: BtSource) => Promise<void>,
+): void {
+  for (const source of ["torrent", "magnet"] as const) {
+    Deno.test({ name: names[source], ignore, fn: () => fn(source) });
+  }
 }
 
 /** The magnet link a seeder prints on the line after "seeding NAME ...". */

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { runToExit } from "./peers.ts";
+import { makeFile, runToExit } from "./peers.ts";
 
 /** The Python that imports libtorrent. */
 export const LT_PYTHON = "/usr/bin/python3";
@@ -60,4 +60,22 @@ export async function ltMakeTorrent(
   ]);
   assert.equal(made.code, 0, made.stderr);
   return made.stdout.trim();
+}
+
+/**
+ * Writes a file of `size` pseudo-random bytes (from `seed`) to `path`, and
+ * the v2-only torrent libtorrent makes of it (512 KiB pieces) to
+ * `torrentPath` (`PATH.torrent` unless given).
+ *
+ * @returns the torrent's path, and its v2 infohash (hex) as libtorrent
+ *   computed it
+ */
+export async function fileWithLtTorrent(
+  path: string,
+  size: number,
+  seed: number,
+  torrentPath = `${path}.torrent`,
+): Promise<{ torrentPath: string; infohash: string }> {
+  await makeFile(path, size, seed);
+  return { torrentPath, infohash: await ltMakeTorrent(path, torrentPath) };
 }

@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import { magnetLink, parseTorrent } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { listTorrentPeer, startLtSeeder } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent, ltMakeTorrent } from "../_helpers/libtorrent.ts";
+import { fileWithLtTorrent, hasLibtorrent } from "../_helpers/libtorrent.ts";
 
 /** Three pieces and a bit, the last block short (not a multiple of 16 KiB). */
 const SIZE = 3 * 512 * 1024 + 5664;
@@ -32,9 +32,12 @@ async function ltSeed(
   },
 ) {
   const file = join(dir, name);
-  await h.makeFile(file, size, seed);
-  const torrentPath = join(dir, torrentName);
-  const infohash = await ltMakeTorrent(file, torrentPath);
+  const { torrentPath, infohash } = await fileWithLtTorrent(
+    file,
+    size,
+    seed,
+    join(dir, torrentName),
+  );
   const torrent = parseTorrent(await Deno.readFile(torrentPath));
   const seeder = await startLtSeeder(torrentPath, dir);
   listTorrentPeer(tracker, seeder.port, torrent);

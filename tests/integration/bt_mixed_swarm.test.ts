@@ -15,9 +15,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 import {
+  fileWithShoalTorrent,
   listTorrentPeer,
   ltBlocksByPeer,
-  shoalMakeTorrent,
   startLtLeecher,
   startLtSeeder,
 } from "../_helpers/bittorrent.ts";
@@ -46,9 +46,7 @@ Deno.test({
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
     const file = join(dir.path, "mixed.bin");
-    await h.makeFile(file, SIZE, 31);
-    const torrentPath = join(dir.path, "mixed.torrent");
-    const torrent = await shoalMakeTorrent(file, torrentPath);
+    const { torrentPath, torrent } = await fileWithShoalTorrent(file, SIZE, 31);
 
     const lt = await startLtSeeder(torrentPath, dir.path, RATE);
     const shoal = await h.startSeeder(tracker, [file], join(dir.path, "s"), [

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fromHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { ltDownload, startLtSeeder } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent, ltMakeTorrent } from "../_helpers/libtorrent.ts";
+import { fileWithLtTorrent, hasLibtorrent } from "../_helpers/libtorrent.ts";
 import { hasOpentracker, startOpentracker } from "../_helpers/opentracker.ts";
 
 /** Two pieces and a bit. */
@@ -23,9 +23,8 @@ const SIZE = 2 * 512 * 1024 + 7000;
  */
 async function fileOnOpentracker(dir: string, name: string, seed: number) {
   const file = join(dir, name);
-  await h.makeFile(file, SIZE, seed);
-  const torrentPath = `${file}.torrent`;
-  const id = fromHex(await ltMakeTorrent(file, torrentPath))!;
+  const { torrentPath, infohash } = await fileWithLtTorrent(file, SIZE, seed);
+  const id = fromHex(infohash)!;
   const tracker = await startOpentracker(dir, [id]);
   return Object.assign(tracker, { file, torrentPath, id });
 }

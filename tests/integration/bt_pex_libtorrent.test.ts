@@ -15,7 +15,7 @@ import {
   startLtLeecher,
   startLtSeeder,
 } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent, ltMakeTorrent } from "../_helpers/libtorrent.ts";
+import { fileWithLtTorrent, hasLibtorrent } from "../_helpers/libtorrent.ts";
 
 const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent ut_pex test");
 
@@ -85,9 +85,7 @@ Deno.test({
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
     const file = join(dir.path, "ltseed.bin");
-    await h.makeFile(file, SIZE, 12);
-    const torrentPath = join(dir.path, "ltseed.bin.torrent");
-    await ltMakeTorrent(file, torrentPath);
+    const { torrentPath } = await fileWithLtTorrent(file, SIZE, 12);
     // 1 MB/s for everyone together: both leechers are still at it when
     // the seeder's first ut_pex comes (it sends one a minute).
     const seeder = await startLtSeeder(torrentPath, dir.path, 1_000_000);

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { shoalMakeTorrent } from "../_helpers/bittorrent.ts";
+import { fileWithShoalTorrent } from "../_helpers/bittorrent.ts";
 import { hasQbittorrent, startQbittorrent } from "../_helpers/qbittorrent.ts";
 
 const HAS_QBITTORRENT = await hasQbittorrent("the qBittorrent interop test");
@@ -28,9 +28,7 @@ Deno.test({
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
     const file = join(dir.path, "qbt.bin");
-    await h.makeFile(file, SIZE, 41);
-    const torrentPath = join(dir.path, "qbt.torrent");
-    const torrent = await shoalMakeTorrent(file, torrentPath);
+    const { torrentPath, torrent } = await fileWithShoalTorrent(file, SIZE, 41);
     // qBittorrent names a v2-only torrent by its infohash cut to 20 bytes.
     const hash = toHex(torrent.id).slice(0, 40);
     const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"), [

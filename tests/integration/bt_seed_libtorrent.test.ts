@@ -13,9 +13,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 import {
+  type BtSource,
+  fileWithShoalTorrent,
   ltDownload,
   seededMagnet,
-  shoalMakeTorrent,
+  torrentAndMagnetTests,
 } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
@@ -26,13 +28,12 @@ const HAS_LIBTORRENT = await hasLibtorrent(
 /** 20 pieces and a bit: a piece layer, a short last piece, a short last block. */
 const SIZE = 20 * 512 * 1024 + 12_345;
 
-async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
+async function seedAndLeech(source: BtSource): Promise<void> {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const file = join(dir.path, "film.bin");
-  await h.makeFile(file, SIZE, source === "torrent" ? 11 : 12);
-  const torrent = join(dir.path, "film.torrent");
-  await shoalMakeTorrent(file, torrent);
+  const seed = source === "torrent" ? 11 : 12;
+  const { torrentPath } = await fileWithShoalTorrent(file, SIZE, seed);
   const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
     "--host",
     "127.0.0.1",
@@ -41,7 +42,9 @@ async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
   await Deno.mkdir(out);
   try {
     const result = await ltDownload(
-      source === "torrent" ? torrent : seededMagnet(seeder.lines, "film.bin"),
+      source === "torrent"
+        ? torrentPath
+        : seededMagnet(seeder.lines, "film.bin"),
       out,
       seeder.port,
     );
@@ -58,15 +61,9 @@ async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
   }
 }
 
-for (
-  const [source, from] of [
-    ["torrent", "from the .torrent Shoal wrote"],
-    ["magnet", "from the magnet link alone"],
-  ] as const
-) {
-  Deno.test({
-    name: `libtorrent downloads a file a Shoal seeder seeds, ${from}`,
-    ignore: !HAS_LIBTORRENT,
-    fn: () => seedAndLeech(source),
-  });
-}
+torrentAndMagnetTests(!HAS_LIBTORRENT, {
+  torrent:
+    "libtorrent downloads a file a Shoal seeder seeds, from the .torrent Shoal wrote",
+  magnet:
+    "libtorrent downloads a file a Shoal seeder seeds, from the magnet link alone",
+}, seedAndLeech);

@@ -12,9 +12,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 import {
+  type BtSource,
+  fileWithShoalTorrent,
   ltDownload,
   seededMagnet,
-  shoalMakeTorrent,
+  torrentAndMagnetTests,
 } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
@@ -25,14 +27,17 @@ const HAS_LIBTORRENT = await hasLibtorrent(
 /** 12 pieces and a bit: a piece layer, a short last piece and block. */
 const SIZE = 12 * 512 * 1024 + 777;
 
-async function findThroughTracker(source: "torrent" | "magnet") {
+async function findThroughTracker(source: BtSource): Promise<void> {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const announce = `udp://127.0.0.1:${tracker.port}/announce`;
   const file = join(dir.path, "show.bin");
-  await h.makeFile(file, SIZE, source === "torrent" ? 31 : 32);
-  const torrent = join(dir.path, "show.torrent");
-  await shoalMakeTorrent(file, torrent, ["--tracker", announce]);
+  const { torrentPath } = await fileWithShoalTorrent(
+    file,
+    SIZE,
+    source === "torrent" ? 31 : 32,
+    ["--tracker", announce],
+  );
   const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
     "--host",
     "127.0.0.1",
@@ -48,7 +53,7 @@ async function findThroughTracker(source: "torrent" | "magnet") {
     const out = join(dir.path, "lt");
     await Deno.mkdir(out);
     const result = await ltDownload(
-      source === "torrent" ? torrent : magnet,
+      source === "torrent" ? torrentPath : magnet,
       out,
       [],
     );
@@ -65,16 +70,9 @@ async function findThroughTracker(source: "torrent" | "magnet") {
   }
 }
 
-for (
-  const [source, what] of [
-    ["torrent", "the .torrent Shoal wrote"],
-    ["magnet", "the magnet link the seeder printed"],
-  ] as const
-) {
-  Deno.test({
-    name:
-      `libtorrent finds a Shoal seeder only through the Shoal tracker named in ${what}, and downloads the file`,
-    ignore: !HAS_LIBTORRENT,
-    fn: () => findThroughTracker(source),
-  });
-}
+torrentAndMagnetTests(!HAS_LIBTORRENT, {
+  torrent:
+    "libtorrent finds a Shoal seeder only through the Shoal tracker named in the .torrent Shoal wrote, and downloads the file",
+  magnet:
+    "libtorrent finds a Shoal seeder only through the Shoal tracker named in the magnet link the seeder printed, and downloads the file",
+}, findThroughTracker);

@@ -13,10 +13,10 @@ import { join } from "node:path";
 import { fromHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import {
+  fileWithLtTorrent,
   hasLibtorrent,
   LT_PYTHON,
   ltFixture,
-  ltMakeTorrent,
 } from "../_helpers/libtorrent.ts";
 
 const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent tracker test");
@@ -149,9 +149,13 @@ Deno.test({
     await Deno.mkdir(seedDir);
     await Deno.mkdir(ltDir);
     const file = join(seedDir, "both.bin");
-    await h.makeFile(file, 1_500_000, 17);
-    const torrent = join(dir.path, "both.torrent");
-    const fileId = fromHex(await ltMakeTorrent(file, torrent))!;
+    const { torrentPath: torrent, infohash } = await fileWithLtTorrent(
+      file,
+      1_500_000,
+      17,
+      join(dir.path, "both.torrent"),
+    );
+    const fileId = fromHex(infohash)!;
     assert.equal(fileId.byteLength, 32);
 
     const tracker = await h.startTrackerProcess(["--stats-port", "0"]);
@@ -248,9 +252,12 @@ Deno.test({
     const ltDir = join(dir.path, "lt");
     await Deno.mkdir(ltDir);
     const file = join(ltDir, "from-lt.bin");
-    await h.makeFile(file, 1_500_000, 19);
-    const torrent = join(dir.path, "from-lt.torrent");
-    const id = await ltMakeTorrent(file, torrent);
+    const { torrentPath: torrent, infohash: id } = await fileWithLtTorrent(
+      file,
+      1_500_000,
+      19,
+      join(dir.path, "from-lt.torrent"),
+    );
     const tracker = await h.startTrackerProcess([]);
     try {
       // libtorrent holds the file: it announces itself as a seeder (BEP 15).

@@ -16,7 +16,7 @@ import {
   startLtLeecher,
   startLtSeeder,
 } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent, ltMakeTorrent } from "../_helpers/libtorrent.ts";
+import { fileWithLtTorrent, hasLibtorrent } from "../_helpers/libtorrent.ts";
 import {
   assertFitsPhone,
   desktopContext,
@@ -906,9 +906,7 @@ browserTest(
     const name = "mixed-peers.bin";
     const file = join(dir.path, name);
     // 16 pieces of 512 KiB, each seeder at 400 kB/s: about 10 s to watch.
-    await h.makeFile(file, 16 * 512 * 1024, 31);
-    const torrentPath = join(dir.path, `${name}.torrent`);
-    await ltMakeTorrent(file, torrentPath);
+    const { torrentPath } = await fileWithLtTorrent(file, 16 * 512 * 1024, 31);
     const torrent = parseTorrent(await Deno.readFile(torrentPath));
     const lt = await startLtSeeder(torrentPath, dir.path, 400_000);
     const shoal = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
