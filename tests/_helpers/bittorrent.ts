@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import {
   type BtFrame,
   BtFrameDecoder,
@@ -18,12 +19,16 @@ import {
 } from "@shoal/protocol";
 import { listOnTracker } from "./fake_seeder.ts";
 import {
+  assertSameFile,
   makeFile,
   PEER_MAIN,
   type RunningProcess,
   spawnDeno,
   spawnDenoWith,
+  startSeeder,
+  tempDir,
 } from "./peers.ts";
+import { startTracker } from "./tracker.ts";
 import { LT_PYTHON, ltFixture } from "./libtorrent.ts";
 
 /**
@@ -83,6 +88,55 @@ export function torrentAndMagnetTests(
 ): void {
   for (const source of ["torrent", "magnet"] as const) {
     Deno.test({ name: names[source], ignore, fn: () => fn(source) });
+  }
+}
+
+/**
+ * libtorrent downloads from a Shoal seeder: a new file of `file.size` bytes
+ * (from `file.seed`) and its `.torrent` (`--make-torrent`), a real Shoal
+ * seeder of it on 127.0.0.1 registered with a Shoal tracker, and a libtorrent
+ * leecher given `source` (the `.torrent`, or the magnet link the seeder
+ * printed) that must end with the file byte for byte.
+ *
+ * @param viaTracker libtorrent is told no peer: it finds the seeder through
+ *   the Shoal tracker the torrent (`--tracker`) and the link name. Otherwise
+ *   it is given the seeder's address.
+ * @returns libtorrent's output, the seeder's port, the magnet link it
+ *   printed and the tracker's announce URL
+ */
+export async function ltLeechFromShoal(
+  source: BtSource,
+  file: { name: string; size: number; seed: number },
+  viaTracker = false,
+): Promise<{ stdout: string; port: number; magnet: string; announce: string }> {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const announce = `udp://127.0.0.1:${tracker.port}/announce`;
+  const path = join(dir.path, file.name);
+  const { torrentPath } = await fileWithShoalTorrent(
+    path,
+    file.size,
+    file.seed,
+    viaTracker ? ["--tracker", announce] : [],
+  );
+  const seeder = await startSeeder(tracker, [path], join(dir.path, "s"), [
+    "--host",
+    "127.0.0.1",
+    "--no-dht",
+  ]);
+  try {
+    const magnet = seededMagnet(seeder.lines, file.name);
+    const out = join(dir.path, "lt");
+    await Deno.mkdir(out);
+    const { stdout } = await ltDownload(
+      source === "torrent" ? torrentPath : magnet,
+      out,
+      viaTracker ? [] : seeder.port,
+    );
+    await assertSameFile(join(out, file.name), path);
+    return { stdout, port: seeder.port, magnet, announce };
+  } finally {
+    await seeder.stop();
   }
 }
 

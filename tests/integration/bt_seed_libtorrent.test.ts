@@ -10,13 +10,9 @@
  * note, without python3-libtorrent.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import * as h from "../_helpers/mod.ts";
 import {
   type BtSource,
-  fileWithShoalTorrent,
-  ltDownload,
-  seededMagnet,
+  ltLeechFromShoal,
   torrentAndMagnetTests,
 } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
@@ -29,36 +25,16 @@ const HAS_LIBTORRENT = await hasLibtorrent(
 const SIZE = 20 * 512 * 1024 + 12_345;
 
 async function seedAndLeech(source: BtSource): Promise<void> {
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
-  const file = join(dir.path, "film.bin");
   const seed = source === "torrent" ? 11 : 12;
-  const { torrentPath } = await fileWithShoalTorrent(file, SIZE, seed);
-  const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
-    "--host",
-    "127.0.0.1",
-  ]);
-  const out = join(dir.path, "lt");
-  await Deno.mkdir(out);
-  try {
-    const result = await ltDownload(
-      source === "torrent"
-        ? torrentPath
-        : seededMagnet(seeder.lines, "film.bin"),
-      out,
-      seeder.port,
-    );
-    assert.match(result.stdout, /^done \d+ .*Shoal/m);
-    // libtorrent, encryption allowed (its default), opens with an MSE
-    // handshake: answered, so that first connection is the one it kept.
-    assert.match(
-      result.stdout,
-      new RegExp(`^link 127\\.0\\.0\\.1:${seeder.port} mse$`, "m"),
-    );
-    await h.assertSameFile(join(out, "film.bin"), file);
-  } finally {
-    await seeder.stop();
-  }
+  const { stdout, port } = await ltLeechFromShoal(source, {
+    name: "film.bin",
+    size: SIZE,
+    seed,
+  });
+  assert.match(stdout, /^done \d+ .*Shoal/m);
+  // libtorrent, encryption allowed (its default), opens with an MSE
+  // handshake: answered, so that first connection is the one it kept.
+  assert.match(stdout, new RegExp(`^link 127\\.0\\.0\\.1:${port} mse$`, "m"));
 }
 
 torrentAndMagnetTests(!HAS_LIBTORRENT, {

@@ -9,13 +9,9 @@
  * without python3-libtorrent.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import * as h from "../_helpers/mod.ts";
 import {
   type BtSource,
-  fileWithShoalTorrent,
-  ltDownload,
-  seededMagnet,
+  ltLeechFromShoal,
   torrentAndMagnetTests,
 } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
@@ -28,46 +24,23 @@ const HAS_LIBTORRENT = await hasLibtorrent(
 const SIZE = 12 * 512 * 1024 + 777;
 
 async function findThroughTracker(source: BtSource): Promise<void> {
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
-  const announce = `udp://127.0.0.1:${tracker.port}/announce`;
-  const file = join(dir.path, "show.bin");
-  const { torrentPath } = await fileWithShoalTorrent(
+  const seed = source === "torrent" ? 31 : 32;
+  const file = { name: "show.bin", size: SIZE, seed };
+  // libtorrent is given no peer: only the tracker the torrent or link names.
+  const { stdout, port, magnet, announce } = await ltLeechFromShoal(
+    source,
     file,
-    SIZE,
-    source === "torrent" ? 31 : 32,
-    ["--tracker", announce],
+    true,
   );
-  const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
-    "--host",
-    "127.0.0.1",
-    "--no-dht",
-  ]);
-  try {
-    const magnet = seededMagnet(seeder.lines, "show.bin");
-    // Both name the Shoal tracker, which is all libtorrent is given.
-    assert.ok(
-      magnet.includes(`tr=${encodeURIComponent(announce)}`),
-      magnet,
-    );
-    const out = join(dir.path, "lt");
-    await Deno.mkdir(out);
-    const result = await ltDownload(
-      source === "torrent" ? torrentPath : magnet,
-      out,
-      [],
-    );
-    // The tracker's BEP 15 reply listed the seeder, and the seeder is the
-    // peer that sent the blocks.
-    assert.match(result.stdout, /^tracker [1-9]\d*$/m);
-    assert.match(
-      result.stdout,
-      new RegExp(`^from 127\\.0\\.0\\.1:${seeder.port} \\d+ .*Shoal`, "m"),
-    );
-    await h.assertSameFile(join(out, "show.bin"), file);
-  } finally {
-    await seeder.stop();
-  }
+  // Both name the Shoal tracker, which is all libtorrent is given.
+  assert.ok(magnet.includes(`tr=${encodeURIComponent(announce)}`), magnet);
+  // The tracker's BEP 15 reply listed the seeder, and the seeder is the
+  // peer that sent the blocks.
+  assert.match(stdout, /^tracker [1-9]\d*$/m);
+  assert.match(
+    stdout,
+    new RegExp(`^from 127\\.0\\.0\\.1:${port} \\d+ .*Shoal`, "m"),
+  );
 }
 
 torrentAndMagnetTests(!HAS_LIBTORRENT, {
