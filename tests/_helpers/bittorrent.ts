@@ -6,15 +6,187 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
+import { join } from "node:path";
 import {
   type BtFrame,
   BtFrameDecoder,
   type BtMessage,
   encodeBtHandshake,
   encodeBtMessage,
+  parseTorrent,
+  type Torrent,
 } from "@shoal/protocol";
-import { type RunningProcess, spawnDenoWith } from "./peers.ts";
+import { listOnTracker } from "./fake_seeder.ts";
+import {
+  assertSameFile,
+  makeFile,
+  PEER_MAIN,
+  type RunningProcess,
+  spawnDeno,
+  spawnDenoWith,
+  startSeeder,
+  tempDir,
+} from "./peers.ts";
+import { startTracker } from "./tracker.ts";
 import { LT_PYTHON, ltFixture } from "./libtorrent.ts";
+
+/**
+ * Writes the `.torrent` of `file` with Shoal's own `--make-torrent` (a real
+ * peer process) to `torrentPath`, and returns it parsed.
+ *
+ * @param extraArgs more flags, e.g. `--tracker URL`
+ */
+export async function shoalMakeTorrent(
+  file: string,
+  torrentPath: string,
+  extraArgs: string[] = [],
+): Promise<Torrent> {
+  const made = await spawnDeno(PEER_MAIN, [
+    "--make-torrent",
+    file,
+    ...extraArgs,
+    "--torrent-out",
+    torrentPath,
+  ]).done(60_000);
+  assert.equal(made.code, 0, made.stderr);
+  return parseTorrent(await Deno.readFile(torrentPath));
+}
+
+/**
+ * Writes a file of `size` pseudo-random bytes (from `seed`) to `path`, and
+ * the `.torrent` Shoal's `--make-torrent` writes of it to `PATH.torrent`.
+ *
+ * @param extraArgs more `--make-torrent` flags, e.g. `--tracker URL`
+ */
+export async function fileWithShoalTorrent(
+  path: string,
+  size: number,
+  seed: number,
+  extraArgs: string[] = [],
+): Promise<{ torrentPath: string; torrent: Torrent }> {
+  await makeFile(path, size, seed);
+  const torrentPath = `${path}.torrent`;
+  const torrent = await shoalMakeTorrent(path, torrentPath, extraArgs);
+  return { torrentPath, torrent };
+}
+
+/** The two ways a BitTorrent client is given a Shoal file. */
+export type BtSource = "torrent" | "magnet";
+
+/**
+ * Declares one test for each way a BitTorrent client is given a Shoal file
+ * (the `.torrent` Shoal wrote, the magnet link the seeder printed), named
+ * `names[way]`, each running `fn(way)`.
+ *
+ * @param ignore skip both (a client missing)
+ */
+export function torrentAndMagnetTests(
+  ignore: boolean,
+  names: Record<BtSource, string>,
+  fn: (source: BtSource) => Promise<void>,
+): void {
+  for (const source of ["torrent", "magnet"] as const) {
+    Deno.test({ name: names[source], ignore, fn: () => fn(source) });
+  }
+}
+
+/**
+ * libtorrent downloads from a Shoal seeder: a new file of `file.size` bytes
+ * (from `file.seed`) and its `.torrent` (`--make-torrent`), a real Shoal
+ * seeder of it on 127.0.0.1 registered with a Shoal tracker, and a libtorrent
+ * leecher given `source` (the `.torrent`, or the magnet link the seeder
+ * printed) that must end with the file byte for byte.
+ *
+ * @param viaTracker libtorrent is told no peer: it finds the seeder through
+ *   the Shoal tracker the torrent (`--tracker`) and the link name. Otherwise
+ *   it is given the seeder's address.
+ * @returns libtorrent's output, the seeder's port, the magnet link it
+ *   printed and the tracker's announce URL
+ */
+export async function ltLeechFromShoal(
+  source: BtSource,
+  file: { name: string; size: number; seed: number },
+  viaTracker = false,
+): Promise<{ stdout: string; port: number; magnet: string; announce: string }> {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const announce = `udp://127.0.0.1:${tracker.port}/announce`;
+  const path = join(dir.path, file.name);
+  const { torrentPath } = await fileWithShoalTorrent(
+    path,
+    file.size,
+    file.seed,
+    viaTracker ? ["--tracker", announce] : [],
+  );
+  const seeder = await startSeeder(tracker, [path], join(dir.path, "s"), [
+    "--host",
+    "127.0.0.1",
+    "--no-dht",
+  ]);
+  try {
+    const magnet = seededMagnet(seeder.lines, file.name);
+    const out = join(dir.path, "lt");
+    await Deno.mkdir(out);
+    const { stdout } = await ltDownload(
+      source === "torrent" ? torrentPath : magnet,
+      out,
+      viaTracker ? [] : seeder.port,
+    );
+    await assertSameFile(join(out, file.name), path);
+    return { stdout, port: seeder.port, magnet, announce };
+  } finally {
+    await seeder.stop();
+  }
+}
+
+/** The magnet link a seeder prints on the line after "seeding NAME ...". */
+export function seededMagnet(lines: string[], name: string): string {
+  const at = lines.findIndex((line) => line.startsWith(`seeding ${name} `));
+  assert.ok(at >= 0, lines.join("\n"));
+  return lines[at + 1]!;
+}
+
+/**
+ * Lists a BitTorrent peer of `torrent` on a Shoal tracker, as that client's
+ * BEP 15 announce would: the leecher finds out itself that it speaks
+ * BitTorrent.
+ */
+export function listTorrentPeer(
+  tracker: Parameters<typeof listOnTracker>[0],
+  port: number,
+  torrent: Torrent,
+): void {
+  listOnTracker(tracker, port, {
+    id: torrent.id,
+    name: torrent.manifest.name,
+    size: torrent.manifest.size,
+    chunkCount: torrent.manifest.chunkCount,
+  });
+}
+
+/**
+ * Runs a libtorrent leecher (see {@linkcode startLtLeecher}) to its exit,
+ * which must be 0 (its output is in the error otherwise).
+ *
+ * @returns its output
+ */
+export async function ltDownload(
+  source: string,
+  saveDir: string,
+  peerPorts: number | readonly number[],
+  timeoutSeconds = 60,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const result = await startLtLeecher(
+    source,
+    saveDir,
+    peerPorts,
+    timeoutSeconds,
+  )
+    .done((timeoutSeconds + 30) * 1000);
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  return result;
+}
 
 /**
  * Starts a libtorrent leecher (tests/fixtures/lt_leech.py) that connects to

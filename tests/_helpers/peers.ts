@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { withoutPublicDht } from "../../bench/_shoal_args.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -75,6 +75,14 @@ export function spawnPeer(
   options: Parameters<typeof spawnDeno>[2] = {},
 ): RunningProcess {
   return spawnDeno(PEER_MAIN, [...trackerFlags(tracker), ...args], options);
+}
+
+/** Runs the peer CLI against `tracker` (as {@linkcode spawnPeer}) to its exit. */
+export function runPeer(
+  tracker: TrackerArg,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return spawnPeer(tracker, args).done(60_000);
 }
 
 /**
@@ -262,6 +270,33 @@ export function spawnLeecher(
 }
 
 /**
+ * A peer that downloads `query` slowly (256 KB/s, `--json`), listening on
+ * 127.0.0.1 and serving what it has meanwhile: a swarm member that stays
+ * connected to its peers for a while.
+ *
+ * @param extraArgs more flags
+ */
+export function spawnSlowLeecher(
+  tracker: TrackerArg,
+  query: string,
+  outDir: string,
+  extraArgs: string[] = [],
+): RunningProcess {
+  return spawnPeer(tracker, [
+    "--get",
+    query,
+    "--out",
+    outDir,
+    "--host",
+    "127.0.0.1",
+    "--json",
+    "--max-download",
+    "256K",
+    ...extraArgs,
+  ]);
+}
+
+/**
  * Runs `--get NAME|ID --no-seed` as a user would and waits for the exit.
  *
  * @param tracker the tracker
@@ -277,6 +312,30 @@ export function getFile(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return spawnLeecher(tracker, query, outDir, options.giveUpAfterSeconds)
     .done(options.timeoutMs ?? 60_000);
+}
+
+/**
+ * The `done` event a `--json` leecher printed (where its chunks came from,
+ * by "host:port"); fails the test when there is none.
+ */
+export function doneEvent(
+  stdout: string,
+): { chunksByPeer: Record<string, number> } {
+  const done = stdout.split("\n").map((line) => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      return null; // a line that is not an event
+    }
+  }).find((event) => event?.type === "done");
+  assert.ok(done, stdout);
+  return done;
+}
+
+/** A TCP port free on 127.0.0.1 now (for a process that must be told one). */
+export function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return (listener.addr as Deno.NetAddr).port;
 }
 
 /** A seeder process, ready once it printed its port. */
@@ -296,6 +355,29 @@ export async function startSeeder(
   const process = spawnDeno(PEER_MAIN, args);
   const match = await process.waitFor(/serving peers on port (\d+)/);
   return Object.assign(process, { port: Number(match[1]) });
+}
+
+/**
+ * Writes `size` pseudo-random bytes (from `seed`, see {@linkcode makeFile})
+ * to `path` and starts a seeder of that file, its state in the folder
+ * `options.out` ("s" unless given) beside it.
+ *
+ * @param options the state folder's name and more seeder flags
+ */
+export async function seedNewFile(
+  tracker: TrackerArg,
+  path: string,
+  size: number,
+  seed: number,
+  options: { out?: string; args?: string[] } = {},
+): Promise<RunningProcess & { port: number }> {
+  await makeFile(path, size, seed);
+  return await startSeeder(
+    tracker,
+    [path],
+    join(dirname(path), options.out ?? "s"),
+    options.args,
+  );
 }
 
 /**

@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type RunningProcess, spawnDenoWith } from "./peers.ts";
+import { freePort, type RunningProcess, spawnDenoWith } from "./peers.ts";
 
 /** The qBittorrent binary. */
 export const QBITTORRENT = "qbittorrent-nox";
@@ -32,11 +32,6 @@ export async function hasQbittorrent(what: string): Promise<boolean> {
     );
   }
   return ok;
-}
-
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
 }
 
 /** A running qBittorrent and its web API. */

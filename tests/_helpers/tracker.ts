@@ -9,6 +9,8 @@ import {
   type TrackerServer,
 } from "../../tracker/server.ts";
 import type { TrackerHandler } from "../../tracker/handler.ts";
+import type { FileAnnouncement } from "@shoal/protocol";
+import { TrackerClient } from "../../peer/tracker_client.ts";
 
 const RESTART_ATTEMPTS = 40;
 const RESTART_DELAY_MS = 25;
@@ -101,5 +103,32 @@ export async function startTracker(
     handler: server.handler,
     stop,
     [Symbol.asyncDispose]: stop,
+  };
+}
+
+/**
+ * A Shoal TrackerClient of `tracker` (close it, or `await using` it).
+ *
+ * @param host the address to reach it at (its own, or 127.0.0.1, unless given)
+ */
+export function openTrackerClient(
+  tracker: { host?: string; port: number },
+  host = tracker.host ?? "127.0.0.1",
+): Promise<TrackerClient> {
+  return TrackerClient.open({ host, port: tracker.port });
+}
+
+/** A file to announce, with a fresh random id: `size` bytes in one chunk. */
+export function randomAnnouncement(
+  name: string,
+  complete = true,
+  size = 100,
+): FileAnnouncement {
+  return {
+    id: crypto.getRandomValues(new Uint8Array(32)),
+    name,
+    size,
+    chunkCount: 1,
+    complete,
   };
 }

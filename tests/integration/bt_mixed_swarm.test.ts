@@ -13,9 +13,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseTorrent } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import {
+  fileWithShoalTorrent,
+  listTorrentPeer,
   ltBlocksByPeer,
   startLtLeecher,
   startLtSeeder,
@@ -37,14 +38,6 @@ const RATE = 1_000_000;
 /** A bound on each download, far above the ~15 s it takes. */
 const TIMEOUT_S = 50;
 
-/** The Shoal leecher's `done` JSON line. */
-function doneOf(stdout: string): { chunksByPeer: Record<string, number> } {
-  const done = stdout.trim().split("\n").filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l)).find((event) => event.type === "done");
-  assert.ok(done, stdout);
-  return done;
-}
-
 Deno.test({
   name:
     "a mixed swarm: a Shoal and a libtorrent leecher each get the file from a Shoal seeder and a libtorrent seeder together",
@@ -53,16 +46,7 @@ Deno.test({
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
     const file = join(dir.path, "mixed.bin");
-    await h.makeFile(file, SIZE, 31);
-    const torrentPath = join(dir.path, "mixed.torrent");
-    const made = await h.spawnDeno(h.PEER_MAIN, [
-      "--make-torrent",
-      file,
-      "--torrent-out",
-      torrentPath,
-    ]).done(60_000);
-    assert.equal(made.code, 0, made.stderr);
-    const torrent = parseTorrent(await Deno.readFile(torrentPath));
+    const { torrentPath, torrent } = await fileWithShoalTorrent(file, SIZE, 31);
 
     const lt = await startLtSeeder(torrentPath, dir.path, RATE);
     const shoal = await h.startSeeder(tracker, [file], join(dir.path, "s"), [
@@ -80,12 +64,7 @@ Deno.test({
     const shoalOut = join(dir.path, "shoal-out");
     try {
       // The libtorrent seeder as a BitTorrent client's announce would list it.
-      h.listOnTracker(tracker, lt.port, {
-        id: torrent.id,
-        name: torrent.manifest.name,
-        size: torrent.manifest.size,
-        chunkCount: torrent.manifest.chunkCount,
-      });
+      listTorrentPeer(tracker, lt.port, torrent);
       const shoalLeecher = h.spawnLeecher(
         tracker,
         torrentPath,
@@ -119,7 +98,7 @@ Deno.test({
       const shoalAt = `127.0.0.1:${shoal.port}`;
       const ltAt = `127.0.0.1:${lt.port}`;
       // The Shoal leecher: whole pieces, each from one peer.
-      const chunks = doneOf(fromShoalLeecher.stdout).chunksByPeer;
+      const chunks = h.doneEvent(fromShoalLeecher.stdout).chunksByPeer;
       assert.ok(
         (chunks[shoalAt] ?? 0) > 0 && (chunks[ltAt] ?? 0) > 0,
         JSON.stringify(chunks),

@@ -7,23 +7,26 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { parseTorrent } from "@shoal/protocol";
+import { fromHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { startLtSeeder } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
+import { ltDownload, startLtSeeder } from "../_helpers/bittorrent.ts";
+import { fileWithLtTorrent, hasLibtorrent } from "../_helpers/libtorrent.ts";
 import { hasOpentracker, startOpentracker } from "../_helpers/opentracker.ts";
 
 /** Two pieces and a bit. */
 const SIZE = 2 * 512 * 1024 + 7000;
 
-async function makeTorrent(file: string, torrentPath: string): Promise<void> {
-  const made = await h.runToExit(LT_PYTHON, [
-    ltFixture("lt_make_torrent.py"),
-    String(512 * 1024),
-    file,
-    torrentPath,
-  ]);
-  assert.equal(made.code, 0, made.stderr);
+/**
+ * A file of SIZE bytes (from `seed`) called `name` in `dir`, the v2 torrent
+ * libtorrent makes of it beside it (NAME.torrent), and an opentracker that
+ * takes announces of that torrent.
+ */
+async function fileOnOpentracker(dir: string, name: string, seed: number) {
+  const file = join(dir, name);
+  const { torrentPath, infohash } = await fileWithLtTorrent(file, SIZE, seed);
+  const id = fromHex(infohash)!;
+  const tracker = await startOpentracker(dir, [id]);
+  return Object.assign(tracker, { file, torrentPath, id });
 }
 
 Deno.test("Shoal downloads a file that libtorrent seeds, found through opentracker (BEP 15 only), byte-identical", async (t) => {
@@ -31,12 +34,8 @@ Deno.test("Shoal downloads a file that libtorrent seeds, found through opentrack
     return;
   }
   await using dir = await h.tempDir();
-  const file = join(dir.path, "ot.bin");
-  await h.makeFile(file, SIZE, 31);
-  const torrentPath = join(dir.path, "ot.bin.torrent");
-  await makeTorrent(file, torrentPath);
-  const id = parseTorrent(await Deno.readFile(torrentPath)).id;
-  await using tracker = await startOpentracker(dir.path, [id]);
+  await using tracker = await fileOnOpentracker(dir.path, "ot.bin", 31);
+  const { file, torrentPath } = tracker;
   const lt = await startLtSeeder(
     torrentPath,
     dirname(file),
@@ -76,12 +75,8 @@ Deno.test("a Shoal seeder lists itself on opentracker, and a libtorrent leecher 
     return;
   }
   await using dir = await h.tempDir();
-  const file = join(dir.path, "seed.bin");
-  await h.makeFile(file, SIZE, 32);
-  const torrentPath = join(dir.path, "seed.bin.torrent");
-  await makeTorrent(file, torrentPath);
-  const id = parseTorrent(await Deno.readFile(torrentPath)).id;
-  await using tracker = await startOpentracker(dir.path, [id]);
+  await using tracker = await fileOnOpentracker(dir.path, "seed.bin", 32);
+  const { file, torrentPath, id } = tracker;
   const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"));
   try {
     // opentracker lists the Shoal seeder: a BEP 15 announce returns it.
@@ -104,14 +99,8 @@ Deno.test("a Shoal seeder lists itself on opentracker, and a libtorrent leecher 
     assert.deepEqual(seen, [`127.0.0.1:${seeder.port}`]);
     const save = join(dir.path, "lt");
     await Deno.mkdir(save);
-    const leech = await h.runToExit(LT_PYTHON, [
-      ltFixture("lt_leech.py"),
-      torrentPath,
-      save,
-      seen[0]!,
-      "30",
-    ]);
-    assert.equal(leech.code, 0, leech.stdout + leech.stderr);
+    // The address opentracker gave (checked equal to the seeder's above).
+    await ltDownload(torrentPath, save, seeder.port, 30);
     await h.assertSameFile(join(save, "seed.bin"), file);
   } finally {
     await seeder.stop();

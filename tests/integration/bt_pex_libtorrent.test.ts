@@ -9,8 +9,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseTorrent } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { startLtLeecher, startLtSeeder } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
+import {
+  listTorrentPeer,
+  seededMagnet,
+  startLtLeecher,
+  startLtSeeder,
+} from "../_helpers/bittorrent.ts";
+import { fileWithLtTorrent, hasLibtorrent } from "../_helpers/libtorrent.ts";
 
 const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent ut_pex test");
 
@@ -22,9 +27,7 @@ const SIZE = 16 * 512 * 1024 + 99;
  * without its trackers: libtorrent must hear of no peer but the seeder.
  */
 function magnetOf(lines: string[], name: string): string {
-  const at = lines.findIndex((line) => line.startsWith(`seeding ${name} `));
-  assert.ok(at >= 0, lines.join("\n"));
-  return lines[at + 1]!.replace(/&tr=[^&]*/g, "");
+  return seededMagnet(lines, name).replace(/&tr=[^&]*/g, "");
 }
 
 Deno.test({
@@ -35,28 +38,19 @@ Deno.test({
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
     const file = join(dir.path, "ltpex.bin");
-    await h.makeFile(file, SIZE, 11);
-    const seeder = await h.startSeeder(tracker, [file], join(dir.path, "a"), [
-      "--host",
-      "127.0.0.1",
-      "--max-upload",
-      "2M",
-    ]);
+    const seeder = await h.seedNewFile(tracker, file, SIZE, 11, {
+      out: "a",
+      args: ["--host", "127.0.0.1", "--max-upload", "2M"],
+    });
     // A Shoal leecher connected to the seeder while it downloads slowly;
     // it serves what it has (BitTorrent too) on its own port. Its own PEX
     // is off: it must not hear of libtorrent and connect to it first.
-    const middle = h.spawnPeer(tracker, [
-      "--get",
+    const middle = h.spawnSlowLeecher(
+      tracker,
       "ltpex.bin",
-      "--out",
       join(dir.path, "middle"),
-      "--host",
-      "127.0.0.1",
-      "--json",
-      "--max-download",
-      "256K",
-      "--no-pex",
-    ]);
+      ["--no-pex"],
+    );
     try {
       const serving = await middle.waitFor(/"type":"serving".*"port":(\d+)/);
       const middlePort = Number(serving[1]);
@@ -91,26 +85,13 @@ Deno.test({
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
     const file = join(dir.path, "ltseed.bin");
-    await h.makeFile(file, SIZE, 12);
-    const torrentPath = join(dir.path, "ltseed.bin.torrent");
-    const made = await h.runToExit(LT_PYTHON, [
-      ltFixture("lt_make_torrent.py"),
-      String(512 * 1024),
-      file,
-      torrentPath,
-    ]);
-    assert.equal(made.code, 0, made.stderr);
+    const { torrentPath } = await fileWithLtTorrent(file, SIZE, 12);
     // 1 MB/s for everyone together: both leechers are still at it when
     // the seeder's first ut_pex comes (it sends one a minute).
     const seeder = await startLtSeeder(torrentPath, dir.path, 1_000_000);
     const torrent = parseTorrent(await Deno.readFile(torrentPath));
     // The tracker knows the libtorrent seeder only.
-    h.listOnTracker(tracker, seeder.port, {
-      id: torrent.id,
-      name: torrent.manifest.name,
-      size: torrent.manifest.size,
-      chunkCount: torrent.manifest.chunkCount,
-    });
+    listTorrentPeer(tracker, seeder.port, torrent);
     // A libtorrent leecher connected to the seeder (no tracker, no DHT):
     // the seeder's ut_pex is the only way to hear of it.
     const other = startLtLeecher(

@@ -10,8 +10,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseTorrent, toHex } from "@shoal/protocol";
+import { toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { fileWithShoalTorrent } from "../_helpers/bittorrent.ts";
 import { hasQbittorrent, startQbittorrent } from "../_helpers/qbittorrent.ts";
 
 const HAS_QBITTORRENT = await hasQbittorrent("the qBittorrent interop test");
@@ -27,16 +28,7 @@ Deno.test({
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
     const file = join(dir.path, "qbt.bin");
-    await h.makeFile(file, SIZE, 41);
-    const torrentPath = join(dir.path, "qbt.torrent");
-    const made = await h.spawnDeno(h.PEER_MAIN, [
-      "--make-torrent",
-      file,
-      "--torrent-out",
-      torrentPath,
-    ]).done(60_000);
-    assert.equal(made.code, 0, made.stderr);
-    const torrent = parseTorrent(await Deno.readFile(torrentPath));
+    const { torrentPath, torrent } = await fileWithShoalTorrent(file, SIZE, 41);
     // qBittorrent names a v2-only torrent by its infohash cut to 20 bytes.
     const hash = toHex(torrent.id).slice(0, 40);
     const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"), [

@@ -69,12 +69,10 @@ Deno.test("a flood of made-up DHT peers for the file does not stop a leecher fro
   await using dir = await h.tempDir();
   await using dht = await h.startDhtBootstrap();
   const file = join(dir.path, "flood.bin");
-  await h.makeFile(file, SIZE, 6);
-  const seeder = await h.startSeeder(null, [file], join(dir.path, "seed"), [
-    ...dht.args,
-    "--host",
-    "127.0.0.1",
-  ]);
+  const seeder = await h.seedNewFile(null, file, SIZE, 6, {
+    out: "seed",
+    args: [...dht.args, "--host", "127.0.0.1"],
+  });
   // Fakes that accept a connection and never say a word (each is tried and
   // times out), and fakes whose port is closed (each fails at once).
   const silent = Array.from(
@@ -129,12 +127,10 @@ Deno.test("with its DHT unreachable, a peer with a tracker downloads as before a
   // Nothing listens there: every DHT query goes unanswered.
   const dead = ["--dht-bootstrap", "127.0.0.1:9"];
   const file = join(dir.path, "quiet.bin");
-  await h.makeFile(file, SIZE, 7);
-  const seeder = await h.startSeeder(tracker, [file], join(dir.path, "seed"), [
-    ...dead,
-    "--host",
-    "127.0.0.1",
-  ]);
+  const seeder = await h.seedNewFile(tracker, file, SIZE, 7, {
+    out: "seed",
+    args: [...dead, "--host", "127.0.0.1"],
+  });
   try {
     const out = join(dir.path, "out");
     const got = await h.spawnLeecher(tracker, "quiet.bin", out, 30, dead)
@@ -237,12 +233,10 @@ Deno.test("libtorrent on the same loopback DHT finds a Shoal seeder with no trac
   await using dir = await h.tempDir();
   await using dht = await h.startDhtBootstrap();
   const file = join(dir.path, "lt-dht.bin");
-  await h.makeFile(file, SIZE, 11);
-  const seeder = await h.startSeeder(null, [file], join(dir.path, "seed"), [
-    ...dht.args,
-    "--host",
-    "127.0.0.1",
-  ]);
+  const seeder = await h.seedNewFile(null, file, SIZE, 11, {
+    out: "seed",
+    args: [...dht.args, "--host", "127.0.0.1"],
+  });
   try {
     const magnet = await magnetOf(seeder, "lt-dht.bin");
     const out = join(dir.path, "lt");

@@ -39,38 +39,22 @@ Deno.test("a leecher told of one seeder finds a second one by PEX and downloads 
   ]);
   // A middle leecher, connected to A and B while it downloads slowly; it
   // serves (no --no-seed), so A knows where it listens.
-  const middle = h.spawnPeer(all, [
-    "--get",
-    "pex.bin",
-    "--out",
-    join(dir.path, "middle"),
-    "--host",
-    "127.0.0.1",
-    "--json",
-    "--max-download",
-    "256K",
-  ]);
+  const middle = h.spawnSlowLeecher(all, "pex.bin", join(dir.path, "middle"));
   try {
     await middle.waitFor(/"type":"progress".*"peers":2\b/, 30_000);
     // The leecher asks tracker "one" only: it hears of A and nobody else.
-    const leecher = await h.spawnPeer(one, [
-      "--get",
+    const leecher = await h.spawnLeecher(
+      one,
       "pex.bin",
-      "--out",
       join(dir.path, "out"),
-      "--no-seed",
-      "--json",
-      "--give-up-after",
-      "30",
-    ]).done(60_000);
+      30,
+      [
+        "--json",
+      ],
+    ).done(60_000);
     assert.equal(leecher.code, 0, `${leecher.stdout}\n${leecher.stderr}`);
     await h.assertSameFile(join(dir.path, "out", "pex.bin"), file);
-    const done = JSON.parse(
-      leecher.stdout.split("\n").find((line) =>
-        line.includes('"type":"done"')
-      )!,
-    );
-    const byPeer = done.chunksByPeer as Record<string, number>;
+    const byPeer = h.doneEvent(leecher.stdout).chunksByPeer;
     // B was named by no tracker the leecher asked: PEX brought it.
     assert.ok(
       (byPeer[`127.0.0.1:${b.port}`] ?? 0) > 0,

@@ -109,8 +109,7 @@ Deno.test("--list asks the trackers in order and prints the first one that answe
   const dead = await h.startTracker();
   await dead.stop();
   const file = join(dir.path, "listed.bin");
-  await h.makeFile(file, 1000, 3);
-  const seeder = await h.startSeeder(live, [file], join(dir.path, "seed"));
+  const seeder = await h.seedNewFile(live, file, 1000, 3, { out: "seed" });
   try {
     const listed = await h.spawnPeer(null, [
       "--tracker",

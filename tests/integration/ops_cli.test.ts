@@ -132,21 +132,44 @@ Deno.test("tracker rejects a bad --log-format and --stats-port with exit 2", asy
   }
 });
 
-Deno.test("peer --get --json prints only JSON lines: progress, then done", async () => {
+/**
+ * Downloads a file of `size` bytes (from `seed`) called `name` from a real
+ * seeder with `--get NAME` and `flags`; the leecher must exit 0. `check`
+ * looks at its output while the files are still there.
+ */
+async function leechOne(
+  name: string,
+  size: number,
+  seed: number,
+  flags: string[],
+  check: (
+    result: { stdout: string; stderr: string },
+    source: string,
+  ) => Promise<void> | void,
+): Promise<void> {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "script.bin");
-  await h.makeFile(source, 5 * 512 * 1024 + 3, 5);
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+  const source = join(dir.path, name);
+  const seeder = await h.seedNewFile(tracker, source, size, seed);
   try {
     const result = await h.spawnLeecher(
       tracker,
-      "script.bin",
+      name,
       join(dir.path, "l"),
       null,
-      ["--json", "--log-level", "debug", "--log-format", "json"],
+      flags,
     ).done(60_000);
     assert.equal(result.code, 0, result.stderr);
+    await check(result, source);
+  } finally {
+    await seeder.stop();
+  }
+}
+
+Deno.test("peer --get --json prints only JSON lines: progress, then done", async () => {
+  const flags = ["--json", "--log-level", "debug", "--log-format", "json"];
+  const size = 5 * 512 * 1024 + 3;
+  await leechOne("script.bin", size, 5, flags, async (result, source) => {
     const events = parseLines(result.stdout);
     assert.ok(events.length >= 2);
     assert.ok(events.some((event) => event.type === "progress"));
@@ -172,36 +195,19 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
       logs.every((log) => String(log.logger).startsWith("shoal.peer")),
       result.stderr,
     );
-  } finally {
-    await seeder.stop();
-  }
+  });
 });
 
 Deno.test("peer --get --json reports each state as it begins: finding, downloading, checking, done", async () => {
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
   // Small: done long before the first progress tick (500 ms).
-  const source = join(dir.path, "states.bin");
-  await h.makeFile(source, 3 * 512 * 1024 + 7, 9);
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
-  try {
-    const result = await h.spawnLeecher(
-      tracker,
-      "states.bin",
-      join(dir.path, "l"),
-      null,
-      ["--json"],
-    ).done(60_000);
-    assert.equal(result.code, 0, result.stderr);
+  await leechOne("states.bin", 3 * 512 * 1024 + 7, 9, ["--json"], (result) => {
     const states = parseLines(result.stdout)
       .filter((event) => event.type === "progress")
       .map((event) => String(event.state))
       // Repeats are ticks of the same state.
       .filter((state, i, all) => state !== all[i - 1]);
     assert.deepEqual(states, ["finding", "downloading", "checking", "done"]);
-  } finally {
-    await seeder.stop();
-  }
+  });
 });
 
 Deno.test("peer --json reports failures as one JSON error line with the exit code", async () => {

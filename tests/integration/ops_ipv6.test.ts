@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serveTracker } from "../../tracker/server.ts";
-import { TrackerClient } from "../../peer/tracker_client.ts";
+import type { TrackerClient } from "../../peer/tracker_client.ts";
 import { PeerServer } from "../../peer/wire/server.ts";
 import { Library } from "../../peer/library/library.ts";
 import * as h from "../_helpers/mod.ts";
@@ -56,21 +56,9 @@ Deno.test({
     await using tracker = dualStackTracker();
     // One dual-stack socket here, or two where IPv6 sockets are IPv6-only.
     assert.ok(tracker.server.addrs.length >= 1);
-    await using v4 = await TrackerClient.open({
-      host: "127.0.0.1",
-      port: tracker.port,
-    });
-    await using v6 = await TrackerClient.open({
-      host: "::1",
-      port: tracker.port,
-    });
-    const file = {
-      id: crypto.getRandomValues(new Uint8Array(32)),
-      name: "both.bin",
-      size: 10,
-      chunkCount: 1,
-      complete: true,
-    };
+    await using v4 = await h.openTrackerClient(tracker, "127.0.0.1");
+    await using v6 = await h.openTrackerClient(tracker, "::1");
+    const file = h.randomAnnouncement("both.bin", true, 10);
     await v4.register(crypto.getRandomValues(new Uint8Array(16)), 7004, [file]);
     await v6.register(crypto.getRandomValues(new Uint8Array(16)), 7006, [file]);
     const registry = tracker.server.handler.registry;
@@ -84,14 +72,8 @@ Deno.test({
     assert.deepEqual(hosts, ["127.0.0.1", "::1"]);
 
     // Each asker (not a registered peer) gets its own family first.
-    await using asker6 = await TrackerClient.open({
-      host: "::1",
-      port: tracker.port,
-    });
-    await using asker4 = await TrackerClient.open({
-      host: "127.0.0.1",
-      port: tracker.port,
-    });
+    await using asker6 = await h.openTrackerClient(tracker, "::1");
+    await using asker4 = await h.openTrackerClient(tracker, "127.0.0.1");
     const listed = async (client: TrackerClient) => {
       const answer = await client.request({ id: file.id });
       if (answer.kind !== "peers") throw new Error("expected peers");

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { partPathFor } from "../../peer/storage/part_file.ts";
 import * as h from "../_helpers/mod.ts";
-import { TrackerClient } from "../../peer/tracker_client.ts";
 import { Bitfield, ManifestBuilder } from "@shoal/protocol";
 import {
   loadResume,
@@ -23,8 +22,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     // A long TTL: only LEAVE can remove the peer within this test.
     await using tracker = await h.startTracker({ peerTtlMs: 600_000 });
     const source = join(dir.path, "leaving.bin");
-    await h.makeFile(source, 1000, 3);
-    const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+    const seeder = await h.seedNewFile(tracker, source, 1000, 3);
     let code: number;
     try {
       assert.equal(tracker.handler.registry.stats.peers, 1);
@@ -151,10 +149,7 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
   let leecher: h.RunningProcess | null = null;
   try {
     const id = seeder.lines.join("\n").match(/id ([0-9a-f]{64})/)![1]!;
-    await using announcer = await TrackerClient.open({
-      host: leecherTracker.host,
-      port: leecherTracker.port,
-    });
+    await using announcer = await h.openTrackerClient(leecherTracker);
     await announcer.register(
       crypto.getRandomValues(new Uint8Array(16)),
       proxy.port,

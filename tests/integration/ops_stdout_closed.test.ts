@@ -11,8 +11,9 @@ Deno.test("a leecher whose stdout reader hangs up still finishes the download", 
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const source = join(dir.path, "piped.bin");
-  await h.makeFile(source, 6 * 512 * 1024 + 99, 21);
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "seed"));
+  const seeder = await h.seedNewFile(tracker, source, 6 * 512 * 1024 + 99, 21, {
+    out: "seed",
+  });
   try {
     const out = join(dir.path, "out");
     const child = new Deno.Command(Deno.execPath(), {

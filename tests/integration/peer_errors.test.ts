@@ -6,19 +6,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 
-function peer(args: string[]) {
-  return h.spawnDeno(h.PEER_MAIN, args).done(60_000);
-}
-
 Deno.test("a peer port in use names the port and --port; a web port in use names --ui-port", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (taken.addr as Deno.NetAddr).port;
   await h.makeFile(join(dir.path, "a.bin"), 10, 1);
-  const peerPort = await peer([
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const peerPort = await h.runPeer(tracker, [
     "--host",
     "127.0.0.1",
     "--port",
@@ -33,9 +27,7 @@ Deno.test("a peer port in use names the port and --port; a web port in use names
     peerPort.stderr.trim(),
     `error: Cannot serve peers on port ${port}: the port is in use; pick another --port (0 picks any free port)`,
   );
-  const uiPort = await peer([
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const uiPort = await h.runPeer(tracker, [
     "--ui",
     "--ui-port",
     String(port),
@@ -57,9 +49,7 @@ Deno.test("--out that is a file, an empty folder given to --seed, and an unknown
   await using tracker = await h.startTracker();
   const file = join(dir.path, "a.bin");
   await h.makeFile(file, 10, 1);
-  const out = await peer([
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const out = await h.runPeer(tracker, [
     "--get",
     "x",
     "--out",
@@ -72,9 +62,7 @@ Deno.test("--out that is a file, an empty folder given to --seed, and an unknown
   );
 
   await Deno.mkdir(join(dir.path, "album"));
-  const folder = await peer([
-    "--tracker",
-    `${tracker.host}:${tracker.port}`,
+  const folder = await h.runPeer(tracker, [
     "--seed",
     join(dir.path, "album"),
     "--out",
@@ -86,7 +74,7 @@ Deno.test("--out that is a file, an empty folder given to --seed, and an unknown
   // The error is all it says: no "stopped; uploaded 0 B" line after it.
   assert.equal(folder.stdout, "");
 
-  const unknown = await peer(["--seeed", file]);
+  const unknown = await h.runPeer(null, ["--seeed", file]);
   assert.equal(unknown.code, 2);
   assert.equal(
     unknown.stderr.trim(),
@@ -98,8 +86,7 @@ Deno.test("a seeder says what it uploaded and to how many peers, in human units,
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const source = join(dir.path, "film.mkv");
-  await h.makeFile(source, 1_200_000, 5);
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+  const seeder = await h.seedNewFile(tracker, source, 1_200_000, 5);
   let code: number;
   try {
     const got = await h.getFile(tracker, "film.mkv", join(dir.path, "d"));
@@ -118,11 +105,9 @@ Deno.test("a seeder says what it uploaded while it runs, every --report-every se
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const source = join(dir.path, "show.mkv");
-  await h.makeFile(source, 1_200_000, 6);
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
-    "--report-every",
-    "1",
-  ]);
+  const seeder = await h.seedNewFile(tracker, source, 1_200_000, 6, {
+    args: ["--report-every", "1"],
+  });
   try {
     const got = await h.getFile(tracker, "show.mkv", join(dir.path, "d"));
     assert.equal(got.code, 0, got.stderr);

@@ -7,11 +7,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 
-/** Runs the peer CLI to its exit. */
-function peer(args: string[]) {
-  return h.spawnDeno(h.PEER_MAIN, args).done(60_000);
-}
-
 Deno.test("--list prints the tracker's files as a table with size, peers and short id, and as JSON lines", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
@@ -27,9 +22,7 @@ Deno.test("--list prints the tracker's files as a table with size, peers and sho
     );
     const idOf = new Map([[ids[0]!, ids[1]!], [ids[2]!, ids[3]!]]);
 
-    const table = await peer([
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
+    const table = await h.runPeer(tracker, [
       "--list",
     ]);
     assert.equal(table.code, 0, table.stderr);
@@ -51,9 +44,7 @@ Deno.test("--list prints the tracker's files as a table with size, peers and sho
     );
     assert.equal(lines[3], "2 files");
 
-    const json = await peer([
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
+    const json = await h.runPeer(tracker, [
       "--list",
       "UBUNTU",
       "--json",
@@ -79,30 +70,18 @@ Deno.test("--get finds a name in another case, and a file by the first 8 hex dig
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const source = join(dir.path, "Holiday Photos.ZIP");
-  await h.makeFile(source, 700_000, 3);
-  const seeder = await h.startSeeder(
-    tracker,
-    [source],
-    join(dir.path, "s"),
-  );
+  const seeder = await h.seedNewFile(tracker, source, 700_000, 3);
   try {
     const id = seeder.lines.join("\n").match(/ id ([0-9a-f]{64})/)![1]!;
 
-    const byCase = await h.getFile(
-      tracker,
-      "holiday photos.zip",
-      join(dir.path, "a"),
-    );
-    assert.equal(byCase.code, 0, byCase.stderr);
-    await h.assertSameFile(join(dir.path, "a", "Holiday Photos.ZIP"), source);
-
-    const byPrefix = await h.getFile(
-      tracker,
-      id.slice(0, 8).toUpperCase(),
-      join(dir.path, "b"),
-    );
-    assert.equal(byPrefix.code, 0, byPrefix.stderr);
-    await h.assertSameFile(join(dir.path, "b", "Holiday Photos.ZIP"), source);
+    // By its name in another case, then by its id's first 8 hex digits.
+    const queries = ["holiday photos.zip", id.slice(0, 8).toUpperCase()];
+    for (const [i, query] of queries.entries()) {
+      const out = join(dir.path, `out${i}`);
+      const got = await h.getFile(tracker, query, out);
+      assert.equal(got.code, 0, `${query}: ${got.stderr}`);
+      await h.assertSameFile(join(out, "Holiday Photos.ZIP"), source);
+    }
   } finally {
     await seeder.stop();
   }
@@ -115,18 +94,14 @@ Deno.test("--get of an id prefix two files share exits 4 and lists both", async 
   const second = new Uint8Array(32).fill(0xab);
   // Distinct in their first 20 bytes (a swarm is keyed by them), sharing 8 hex digits.
   second[10] = 0xcd;
-  h.listOnTracker(tracker, 7001, {
-    id: first,
-    name: "one.bin",
-    size: 10,
-    chunkCount: 1,
-  });
-  h.listOnTracker(tracker, 7002, {
-    id: second,
-    name: "two.bin",
-    size: 10,
-    chunkCount: 1,
-  });
+  for (
+    const [port, id, name] of [
+      [7001, first, "one.bin"],
+      [7002, second, "two.bin"],
+    ] as const
+  ) {
+    h.listOnTracker(tracker, port, { id, name, size: 10, chunkCount: 1 });
+  }
   const result = await h.getFile(tracker, "abababab", join(dir.path, "out"));
   assert.equal(result.code, 4, result.stderr);
   assert.match(
@@ -172,11 +147,16 @@ Deno.test("--tracker accepts what a tracker prints: udp://HOST:PORT, with or wit
       `UDP://localhost:${tracker.port}/`,
     ]
   ) {
-    const result = await peer(["--tracker", address, "--list", "--json"]);
+    const result = await h.runPeer(null, [
+      "--tracker",
+      address,
+      "--list",
+      "--json",
+    ]);
     assert.equal(result.code, 0, `${address}: ${result.stderr}`);
     assert.equal(JSON.parse(result.stdout).name, "a.bin", address);
   }
-  const http = await peer([
+  const http = await h.runPeer(null, [
     "--tracker",
     `http://${tracker.host}:${tracker.port}/announce`,
     "--list",
@@ -187,7 +167,7 @@ Deno.test("--tracker accepts what a tracker prints: udp://HOST:PORT, with or wit
 
 Deno.test("a tracker name that does not resolve exits 7, as an unreachable tracker does", async () => {
   await using dir = await h.tempDir();
-  const result = await peer([
+  const result = await h.runPeer(null, [
     "--tracker",
     "no-such-host.invalid:6969",
     "--list",
@@ -197,7 +177,7 @@ Deno.test("a tracker name that does not resolve exits 7, as an unreachable track
     result.stderr,
     /Cannot resolve tracker host "no-such-host\.invalid"/,
   );
-  const get = await peer([
+  const get = await h.runPeer(null, [
     "--tracker",
     "no-such-host.invalid:6969",
     "--get",

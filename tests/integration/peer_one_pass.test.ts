@@ -15,8 +15,7 @@ Deno.test("--verify re-reads the finished file and refuses it when the disk chan
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const source = join(dir.path, "kept.bin");
-  await h.makeFile(source, 6 * CHUNK, 71);
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+  const seeder = await h.seedNewFile(tracker, source, 6 * CHUNK, 71);
   const out = join(dir.path, "out");
   try {
     // Slow enough (1 MiB/s for 3 MiB) to change the part file meanwhile.

@@ -25,6 +25,7 @@ import { BtBlockSource } from "../../peer/bt/block_source.ts";
 import { makeBtPeerId } from "../../peer/bt/peer_id.ts";
 import { TokenBucket } from "../../peer/swarm/token_bucket.ts";
 import * as h from "../_helpers/mod.ts";
+import { concatBytes } from "../../bench/_bytes.ts";
 import { MseInitiator } from "../_helpers/mse.ts";
 
 /** Everything the server sends until it closes (at most 3 s). */
@@ -46,13 +47,7 @@ async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
       // Closed by the timer or the server.
     }
   }
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 async function withServer(

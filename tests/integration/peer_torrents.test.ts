@@ -15,7 +15,7 @@ import {
 } from "@shoal/protocol";
 import { peerRunArgs } from "../../peer/launch.ts";
 import * as h from "../_helpers/mod.ts";
-import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
+import * as libtorrent from "../_helpers/libtorrent.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** Three chunks and a bit: a piece layer, a short last piece. */
@@ -117,8 +117,7 @@ Deno.test("--get FILE.torrent with no --tracker downloads from the tracker the t
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const file = join(dir.path, "film.bin");
-  await h.makeFile(file, SIZE, 5);
-  const seeder = await h.startSeeder(tracker, [file], join(dir.path, "s"));
+  const seeder = await h.seedNewFile(tracker, file, SIZE, 5);
   try {
     const made = await taskPeer(
       ["--make-torrent", file, "--tracker", `127.0.0.1:${tracker.port}`],
@@ -163,15 +162,9 @@ Deno.test("--get FILE.torrent asks no peer for the manifest: the torrent holds i
       path,
       encodeTorrent(built.bytes, [`udp://127.0.0.1:${tracker.port}/announce`]),
     );
-    const got = await h.spawnDeno(h.PEER_MAIN, [
-      "--get",
-      path,
-      "--out",
-      join(dir.path, "out"),
-      "--no-seed",
-      "--give-up-after",
-      "20",
-    ]).done(60_000);
+    // No --tracker: the one the .torrent names.
+    const got = await h.spawnLeecher(null, path, join(dir.path, "out"), 20)
+      .done(60_000);
     assert.equal(got.code, 0, got.stderr);
     await h.assertFileHash(join(dir.path, "out", "quiet.bin"), built.sha256);
     assert.equal(fake.manifestRequests, 0);
@@ -284,10 +277,9 @@ Deno.test("bad .torrent files and magnet links exit 8 with one line, and nothing
 
 // --- Cross-check with libtorrent ---------------------------------------------
 
-const PYTHON = LT_PYTHON;
-const LT_READ = ltFixture("lt_read_torrent.py");
-const LT_MAKE = ltFixture("lt_make_torrent.py");
-const HAS_LIBTORRENT = await hasLibtorrent(
+const PYTHON = libtorrent.LT_PYTHON;
+const LT_READ = libtorrent.ltFixture("lt_read_torrent.py");
+const HAS_LIBTORRENT = await libtorrent.hasLibtorrent(
   "the libtorrent .torrent cross-check",
 );
 
@@ -323,14 +315,10 @@ Deno.test({
     });
     // And the other way: libtorrent's torrent of the file, read by --get.
     const ltTorrent = join(dir.path, "lt.torrent");
-    const ltMade = await h.runToExit(PYTHON, [
-      LT_MAKE,
-      String(512 * 1024),
-      file,
-      ltTorrent,
-    ]);
-    assert.equal(ltMade.code, 0, ltMade.stderr);
-    assert.equal(ltMade.stdout.trim(), line.infohash);
+    assert.equal(
+      await libtorrent.ltMakeTorrent(file, ltTorrent),
+      line.infohash,
+    );
     assert.equal(
       toHex(parseTorrent(await Deno.readFile(ltTorrent)).id),
       line.infohash,

@@ -1,17 +1,30 @@
 import assert from "node:assert/strict";
 import { type FileAnnouncement, toHex } from "@shoal/protocol";
-import { Announcer } from "../../peer/announcer.ts";
+import { Announcer, type AnnouncerOptions } from "../../peer/announcer.ts";
 import { TrackerClient } from "../../peer/tracker_client.ts";
-import { startTracker } from "../_helpers/tracker.ts";
+import {
+  openTrackerClient,
+  randomAnnouncement as file,
+  startTracker,
+} from "../_helpers/tracker.ts";
 
-function file(name: string, complete = true): FileAnnouncement {
-  return {
-    id: crypto.getRandomValues(new Uint8Array(32)),
-    name,
-    size: 100,
-    chunkCount: 1,
-    complete,
-  };
+/**
+ * An Announcer on `client` with a random peer id, listening on `port`,
+ * announcing `files`, every 30 ms unless `options` say otherwise.
+ */
+function announcerOn(
+  client: TrackerClient,
+  port: number,
+  files: () => FileAnnouncement[],
+  options: Partial<AnnouncerOptions> = {},
+): Announcer {
+  return new Announcer(client, {
+    peerId: crypto.getRandomValues(new Uint8Array(16)),
+    port,
+    files,
+    intervalMs: 30,
+    ...options,
+  });
 }
 
 /** Polls `check` every 10 ms until it is true; fails after `timeoutMs`. */
@@ -38,21 +51,10 @@ async function listedPorts(
 
 Deno.test("Announcer registers and keeps the peer alive", async () => {
   await using tracker = await startTracker({ peerTtlMs: 2_000 });
-  await using client = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
-  await using asker = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
+  await using client = await openTrackerClient(tracker);
+  await using asker = await openTrackerClient(tracker);
   const shared = file("kept.bin");
-  const announcer = new Announcer(client, {
-    peerId: crypto.getRandomValues(new Uint8Array(16)),
-    port: 7100,
-    files: () => [shared],
-    intervalMs: 30,
-  });
+  const announcer = announcerOn(client, 7100, () => [shared]);
   try {
     announcer.start();
     await waitFor("two keepalives", () => announcer.status.keepalives >= 2);
@@ -70,11 +72,7 @@ Deno.test("Announcer registers again after a tracker restart on the same port", 
   const port = first.port;
   await using client = await TrackerClient.open({ host: first.host, port });
   const shared = file("survivor.bin");
-  const announcer = new Announcer(client, {
-    peerId: crypto.getRandomValues(new Uint8Array(16)),
-    port: 7200,
-    files: () => [shared],
-    intervalMs: 30,
+  const announcer = announcerOn(client, 7200, () => [shared], {
     retryMinMs: 10,
     retryMaxMs: 50,
   });
@@ -170,11 +168,7 @@ Deno.test("Announcer keeps retrying while the tracker is unreachable, then recov
     retries: 0,
   });
   const shared = file("patient.bin");
-  const announcer = new Announcer(client, {
-    peerId: crypto.getRandomValues(new Uint8Array(16)),
-    port: 7300,
-    files: () => [shared],
-    intervalMs: 30,
+  const announcer = announcerOn(client, 7300, () => [shared], {
     retryMinMs: 10,
     retryMaxMs: 40,
     leaveTimeoutMs: 20,
@@ -199,21 +193,12 @@ Deno.test("Announcer keeps retrying while the tracker is unreachable, then recov
 
 Deno.test("Announcer.announceNow() registers added files and forgets removed ones", async () => {
   await using tracker = await startTracker();
-  await using client = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
-  await using asker = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
+  await using client = await openTrackerClient(tracker);
+  await using asker = await openTrackerClient(tracker);
   const a = file("a.bin");
   const b = file("b.bin");
   let files = [a];
-  const announcer = new Announcer(client, {
-    peerId: crypto.getRandomValues(new Uint8Array(16)),
-    port: 7400,
-    files: () => files,
+  const announcer = announcerOn(client, 7400, () => files, {
     intervalMs: 60_000,
   });
   try {
@@ -233,15 +218,9 @@ Deno.test("Announcer.announceNow() registers added files and forgets removed one
 
 Deno.test("Announcer.becomeSeeder() marks the file complete at the tracker", async () => {
   await using tracker = await startTracker();
-  await using client = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
+  await using client = await openTrackerClient(tracker);
   const partial = file("growing.bin", false);
-  const announcer = new Announcer(client, {
-    peerId: crypto.getRandomValues(new Uint8Array(16)),
-    port: 7500,
-    files: () => [partial],
+  const announcer = announcerOn(client, 7500, () => [partial], {
     intervalMs: 60_000,
   });
   try {

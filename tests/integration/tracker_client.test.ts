@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
 import { type FileAnnouncement, toHex } from "@shoal/protocol";
 import { TrackerClient, TrackerError } from "../../peer/tracker_client.ts";
-import { startTracker } from "../_helpers/tracker.ts";
+import {
+  openTrackerClient,
+  randomAnnouncement,
+  startTracker,
+} from "../_helpers/tracker.ts";
 import { loopbackUdp } from "../../bench/_udp.ts";
 
 function file(name: string, complete = true): FileAnnouncement {
-  return {
-    id: crypto.getRandomValues(new Uint8Array(32)),
-    name,
-    size: 1_234,
-    chunkCount: 1,
-    complete,
-  };
+  return randomAnnouncement(name, complete, 1_234);
 }
 
 /** A loopback UDP socket that closes at the end of its `using` scope. */
@@ -44,14 +42,8 @@ function peerId(): Uint8Array {
 
 Deno.test("TrackerClient registers, requests, counts, seeds, lists and leaves over UDP", async () => {
   await using tracker = await startTracker({ peerTtlMs: 30_000 });
-  await using seeder = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
-  await using leecher = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
+  await using seeder = await openTrackerClient(tracker);
+  await using leecher = await openTrackerClient(tracker);
   const movie = file("movie.mkv");
   const seederId = peerId();
   const leecherId = peerId();
@@ -93,10 +85,7 @@ Deno.test("TrackerClient registers, requests, counts, seeds, lists and leaves ov
 
 Deno.test("TrackerClient splits a long file list across several REGISTER datagrams", async () => {
   await using tracker = await startTracker();
-  await using client = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
+  await using client = await openTrackerClient(tracker);
   const files = Array.from(
     { length: 120 },
     (_, i) =>
@@ -113,10 +102,7 @@ Deno.test("TrackerClient splits a long file list across several REGISTER datagra
 
 Deno.test("TrackerClient answers candidates when a name matches several files", async () => {
   await using tracker = await startTracker();
-  await using client = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
+  await using client = await openTrackerClient(tracker);
   await client.register(peerId(), 7000, [file("same.txt"), file("same.txt")]);
   const result = await client.request({ name: "same.txt" });
   assert.equal(result.kind, "candidates");
@@ -125,10 +111,7 @@ Deno.test("TrackerClient answers candidates when a name matches several files", 
 
 Deno.test("TrackerClient runs concurrent calls on one socket", async () => {
   await using tracker = await startTracker();
-  await using client = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
+  await using client = await openTrackerClient(tracker);
   const ids = Array.from({ length: 20 }, () => peerId());
   await Promise.all(
     ids.map((id, i) => client.register(id, 7000 + i, [file(`f${i}`)])),
@@ -145,10 +128,7 @@ Deno.test("tracker expires a silent peer after a short TTL", async () => {
     peerTtlMs: 300,
     server: { handler: { sweepIntervalMs: 50 } },
   });
-  await using client = await TrackerClient.open({
-    host: tracker.host,
-    port: tracker.port,
-  });
+  await using client = await openTrackerClient(tracker);
   const shared = file("short-lived");
   const id = peerId();
   await client.register(id, 7000, [shared]);

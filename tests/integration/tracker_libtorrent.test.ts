@@ -12,25 +12,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fromHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { TrackerClient } from "../../peer/tracker_client.ts";
+import {
+  fileWithLtTorrent,
+  hasLibtorrent,
+  LT_PYTHON,
+  ltFixture,
+} from "../_helpers/libtorrent.ts";
 
-const PYTHON = "/usr/bin/python3";
-const LT_MAKE = new URL("../fixtures/lt_make_torrent.py", import.meta.url)
-  .pathname;
-const LT_CLIENT = new URL("../fixtures/lt_tracker_client.py", import.meta.url)
-  .pathname;
-const HAS_LIBTORRENT = await new Deno.Command(PYTHON, {
-  args: ["-c", "import libtorrent"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((out) => out.success, () => false);
-
-if (!HAS_LIBTORRENT) {
-  // deno-lint-ignore no-console
-  console.warn(
-    `Skipping the libtorrent tracker test: ${PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)`,
-  );
-}
+const HAS_LIBTORRENT = await hasLibtorrent("the libtorrent tracker test");
 
 /** One line lt_tracker_client.py prints. */
 interface LtEvent {
@@ -48,8 +37,8 @@ class LibtorrentClient implements AsyncDisposable {
   readonly #stderrDone: Promise<void>;
 
   constructor(args: string[]) {
-    const child = new Deno.Command(PYTHON, {
-      args: [LT_CLIENT, ...args],
+    const child = new Deno.Command(LT_PYTHON, {
+      args: [ltFixture("lt_tracker_client.py"), ...args],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -119,10 +108,34 @@ class LibtorrentClient implements AsyncDisposable {
   }
 }
 
-/** A TCP port free on 127.0.0.1 now. */
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return (listener.addr as Deno.NetAddr).port;
+/**
+ * libtorrent announcing `torrent` (its file in `ltDir`) to `tracker` from a
+ * free port, once the tracker's first reply came.
+ */
+async function announcingLt(
+  torrent: string,
+  ltDir: string,
+  tracker: { host: string; port: number },
+): Promise<LibtorrentClient & { port: number; reply: LtEvent }> {
+  const ltPort = h.freePort();
+  const lt = new LibtorrentClient([
+    torrent,
+    ltDir,
+    String(ltPort),
+    `udp://${tracker.host}:${tracker.port}/announce`,
+    "60",
+  ]);
+  try {
+    const reply = await lt.waitFor(
+      "a tracker reply",
+      (e) => e.event === "tracker_reply" || e.event === "tracker_error",
+    );
+    assert.equal(reply.event, "tracker_reply", JSON.stringify(reply));
+    return Object.assign(lt, { port: ltPort, reply });
+  } catch (error) {
+    await lt[Symbol.asyncDispose]();
+    throw error;
+  }
 }
 
 Deno.test({
@@ -136,16 +149,13 @@ Deno.test({
     await Deno.mkdir(seedDir);
     await Deno.mkdir(ltDir);
     const file = join(seedDir, "both.bin");
-    await h.makeFile(file, 1_500_000, 17);
-    const torrent = join(dir.path, "both.torrent");
-    const made = await h.runToExit(PYTHON, [
-      LT_MAKE,
-      String(512 * 1024),
+    const { torrentPath: torrent, infohash } = await fileWithLtTorrent(
       file,
-      torrent,
-    ]);
-    assert.equal(made.code, 0, made.stderr);
-    const fileId = fromHex(made.stdout.trim())!;
+      1_500_000,
+      17,
+      join(dir.path, "both.torrent"),
+    );
+    const fileId = fromHex(infohash)!;
     assert.equal(fileId.byteLength, 32);
 
     const tracker = await h.startTrackerProcess(["--stats-port", "0"]);
@@ -156,10 +166,7 @@ Deno.test({
         "127.0.0.1",
       ]);
       try {
-        await using shoal = await TrackerClient.open({
-          host: tracker.host,
-          port: tracker.port,
-        });
+        await using shoal = await h.openTrackerClient(tracker);
         const peersOfFile = async () => {
           const found = await shoal.request({ id: fileId });
           return found.kind === "peers" ? found.peers : [];
@@ -173,20 +180,9 @@ Deno.test({
           20_000,
         );
 
-        const ltPort = freePort();
-        await using lt = new LibtorrentClient([
-          torrent,
-          ltDir,
-          String(ltPort),
-          `udp://${tracker.host}:${tracker.port}/announce`,
-          "60",
-        ]);
+        await using lt = await announcingLt(torrent, ltDir, tracker);
+        const { port: ltPort, reply } = lt;
         // libtorrent got the Shoal seeder from the tracker and tried it.
-        const reply = await lt.waitFor(
-          "a tracker reply",
-          (e) => e.event === "tracker_reply" || e.event === "tracker_error",
-        );
-        assert.equal(reply.event, "tracker_reply", JSON.stringify(reply));
         assert.ok((reply.peers as number) >= 1, JSON.stringify(reply));
         await lt.waitFor(
           `a connection to the Shoal seeder on port ${seeder.port}`,
@@ -256,32 +252,17 @@ Deno.test({
     const ltDir = join(dir.path, "lt");
     await Deno.mkdir(ltDir);
     const file = join(ltDir, "from-lt.bin");
-    await h.makeFile(file, 1_500_000, 19);
-    const torrent = join(dir.path, "from-lt.torrent");
-    const made = await h.runToExit(PYTHON, [
-      LT_MAKE,
-      String(512 * 1024),
+    const { torrentPath: torrent, infohash: id } = await fileWithLtTorrent(
       file,
-      torrent,
-    ]);
-    assert.equal(made.code, 0, made.stderr);
-    const id = made.stdout.trim();
+      1_500_000,
+      19,
+      join(dir.path, "from-lt.torrent"),
+    );
     const tracker = await h.startTrackerProcess([]);
     try {
       // libtorrent holds the file: it announces itself as a seeder (BEP 15).
-      const ltPort = freePort();
-      await using lt = new LibtorrentClient([
-        torrent,
-        ltDir,
-        String(ltPort),
-        `udp://${tracker.host}:${tracker.port}/announce`,
-        "60",
-      ]);
-      const reply = await lt.waitFor(
-        "a tracker reply",
-        (e) => e.event === "tracker_reply" || e.event === "tracker_error",
-      );
-      assert.equal(reply.event, "tracker_reply", JSON.stringify(reply));
+      await using lt = await announcingLt(torrent, ltDir, tracker);
+      const ltPort = lt.port;
       const out = join(dir.path, "out");
       const result = await h.spawnLeecher(tracker, id, out, 30, [
         "--json",
@@ -290,14 +271,8 @@ Deno.test({
       ]).done(60_000);
       assert.equal(result.code, 0, result.stderr);
       await h.assertSameFile(join(out, "from-lt.bin"), file);
-      const done = result.stdout.split("\n").map((line) => {
-        try {
-          return JSON.parse(line);
-        } catch {
-          return null;
-        }
-      }).find((event) => event?.type === "done");
-      assert.ok(done?.chunksByPeer[`127.0.0.1:${ltPort}`] > 0, result.stdout);
+      const done = h.doneEvent(result.stdout);
+      assert.ok(done.chunksByPeer[`127.0.0.1:${ltPort}`]! > 0, result.stdout);
       // The tracker said libtorrent is a BitTorrent client: no Shoal
       // handshake was tried and waited out first.
       assert.doesNotMatch(result.stderr, /did not answer in Shoal/);

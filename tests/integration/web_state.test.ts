@@ -8,44 +8,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
+import {
+  peerState,
+  startUiPeer,
+  stopPeer,
+  type UiPeer,
+} from "../_helpers/web_page.ts";
 
 const SIZE = 3_000_000;
-
-interface UiPeer extends h.RunningProcess {
-  origin: string;
-  token: string;
-}
-
-async function startUiPeer(
-  tracker: { host: string; port: number },
-  outDir: string,
-  args: string[] = [],
-): Promise<UiPeer> {
-  const process = h.spawnPeer(tracker, [
-    "--ui",
-    "--ui-port",
-    "0",
-    "--out",
-    outDir,
-    ...args,
-  ]);
-  try {
-    const match = await process.waitFor(
-      /^Shoal web page: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]{43})$/,
-    );
-    return Object.assign(process, { origin: match[1]!, token: match[2]! });
-  } catch (error) {
-    await process.kill();
-    throw error;
-  }
-}
-
-/** SIGTERM; the peer must exit 0. */
-async function stopPeer(peer: UiPeer): Promise<void> {
-  peer.child.kill("SIGTERM");
-  const { code, stdout, stderr } = await peer.done(10_000);
-  assert.equal(code, 0, `stdout:\n${stdout}\nstderr:\n${stderr}`);
-}
 
 interface State {
   totals: {
@@ -60,12 +30,8 @@ interface State {
   };
 }
 
-async function state(peer: UiPeer): Promise<State> {
-  const response = await fetch(`${peer.origin}/api/state`, {
-    headers: { "x-shoal-token": peer.token },
-  });
-  assert.equal(response.status, 200);
-  return await response.json();
+function state(peer: UiPeer): Promise<State> {
+  return peerState(peer);
 }
 
 async function mode(path: string): Promise<number> {
@@ -81,10 +47,9 @@ Deno.test("web page: totals, ratio, rate limits and upload slots are kept across
   const leechDir = join(dir.path, "leecher");
 
   // A seeder with the page on; a command-line leecher takes the whole file.
-  let seeder: UiPeer | null = await startUiPeer(tracker, seedDir, [
-    "--seed",
-    source,
-  ]);
+  let seeder: UiPeer | null = await startUiPeer(tracker, seedDir, {
+    args: ["--seed", source],
+  });
   try {
     await seeder.waitFor(/^serving peers on port \d+/);
     const got = await h.spawnLeecher(tracker, "kept.bin", leechDir, 30)
@@ -129,7 +94,9 @@ Deno.test("web page: totals, ratio, rate limits and upload slots are kept across
     seeder = null;
 
     // A limit given on the command line wins over the saved one.
-    seeder = await startUiPeer(tracker, seedDir, ["--upload-slots", "7"]);
+    seeder = await startUiPeer(tracker, seedDir, {
+      args: ["--upload-slots", "7"],
+    });
     const flagged = await state(seeder);
     assert.equal(flagged.limits.uploadSlots, 7);
     assert.equal(flagged.limits.maxUploadBytesPerSecond, 2_000_000);

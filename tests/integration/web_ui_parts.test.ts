@@ -121,8 +121,12 @@ Deno.test("RequestGuard.check() enforces host, origin, site and token", () => {
   assert.ok(!guard.check(request("/", { host: "127.0.0.1:8080" })).ok);
 });
 
-/** A fake peer: each download waits until the test settles it. */
+/**
+ * A fake peer: each download waits until the test settles it; `asked` lists
+ * what each was started by (a name, or an id in hex).
+ */
 function fakeDownloader() {
+  const asked: string[] = [];
   const pending = new Map<
     string,
     {
@@ -133,6 +137,7 @@ function fakeDownloader() {
   const downloader: Downloader = {
     download(query, options) {
       const key = "name" in query ? query.name : toHex(query.id);
+      asked.push(key);
       options.onProgress?.({
         state: "downloading",
         fileId: "ab".repeat(32),
@@ -175,7 +180,7 @@ function fakeDownloader() {
     });
   const fail = (name: string, error: unknown) =>
     pending.get(name)!.reject(error);
-  return { downloader, finish, fail };
+  return { downloader, finish, fail, asked };
 }
 
 async function settle(): Promise<void> {
@@ -354,19 +359,13 @@ Deno.test("DownloadManager keeps its list across a restart and resumes the runni
   assert.equal(box.saved[2]!.path, "/out/done.bin");
 
   const second = fakeDownloader();
-  const asked: string[] = [];
-  const download = second.downloader.download;
-  second.downloader.download = (query, options) => {
-    asked.push("id" in query ? toHex(query.id) : query.name);
-    return download(query, options);
-  };
   const after = new DownloadManager(second.downloader, { store });
   await after.restore();
   const states = new Map(after.list().map((r) => [r.name, r.state]));
   assert.equal(states.get("done.bin"), "done");
   assert.equal(states.get("paused.bin"), "paused");
   // Only the running one started again, by the id it had found.
-  assert.deepEqual(asked, ["ab".repeat(32)]);
+  assert.deepEqual(second.asked, ["ab".repeat(32)]);
   assert.equal(after.list().filter((r) => r.state === "downloading").length, 1);
   await after.close();
   assert.equal(
@@ -402,15 +401,9 @@ Deno.test("DownloadManager names a download started from a magnet link by its dn
 
   // After a restart it resumes by id and keeps the name until the manifest.
   const second = fakeDownloader();
-  const asked: string[] = [];
-  const download = second.downloader.download;
-  second.downloader.download = (query, options) => {
-    asked.push("id" in query ? toHex(query.id) : query.name);
-    return download(query, options);
-  };
   const after = new DownloadManager(second.downloader, { store });
   await after.restore();
-  assert.deepEqual(asked, ["ab".repeat(32)]);
+  assert.deepEqual(second.asked, ["ab".repeat(32)]);
   assert.equal(after.list()[0]!.name, "holiday video.mkv");
   assert.equal(after.list()[0]!.state, "downloading");
   // The manifest's name wins once it is known.
