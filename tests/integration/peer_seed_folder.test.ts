@@ -5,7 +5,7 @@
  * exit 8 (folders are not downloaded yet), writing nothing; and a file of
  * the seeded folder swapped for a link to a file outside it is never read:
  * the seeder drops the connection instead and stops serving the folder.
- * A Shoal peer asking for a folder's chunk gets NOT_AVAILABLE, never bytes;
+ * A Shoal peer asking for a folder's chunk gets it from the file holding it;
  * a restart seeds the folder again under the same id. The web page seeds a
  * folder by path, and refuses to open or delete it as a file.
  */
@@ -14,7 +14,6 @@ import { join } from "node:path";
 import {
   BT_INFOHASH_BYTES,
   createMessage,
-  ErrorCode,
   FrameDecoder,
   fromHex,
   type Message,
@@ -164,7 +163,7 @@ async function askShoal(
   }
 }
 
-Deno.test("a Shoal peer asking for a chunk of a seeded folder gets NOT_AVAILABLE, and the folder is still served; a restart seeds it again under the same id, hashed once", async () => {
+Deno.test("a Shoal peer asking for a chunk of a seeded folder gets it, read from the file holding it (the BEP 52 piece index), and the folder is still served; a restart seeds it again under the same id, hashed once", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const album = join(dir.path, "album");
@@ -174,14 +173,22 @@ Deno.test("a Shoal peer asking for a chunk of a seeded folder gets NOT_AVAILABLE
   let id: string;
   try {
     id = seeded(seeder.lines, "album").id;
-    for (const index of [0, 2]) {
+    const a = await Deno.readFile(join(album, "disc", "a.bin"));
+    const b = await Deno.readFile(join(album, "disc", "b.bin"));
+    // a.bin is pieces 0 and 1 (the second 100 bytes), b.bin 2 and 3.
+    const expected = new Map([
+      [1, a.subarray(PIECE)],
+      [2, b.subarray(0, PIECE)],
+      [3, b.subarray(PIECE)],
+    ]);
+    for (const [index, bytes] of expected) {
       const answer = await askShoal(seeder.port, fromHex(id)!, index);
-      assert.equal(answer.kind, "error");
-      assert.equal(
-        answer.kind === "error" && answer.code,
-        ErrorCode.NOT_AVAILABLE,
-      );
+      assert.equal(answer.kind, "chunk_data", JSON.stringify(answer));
+      assert.equal(answer.kind === "chunk_data" && answer.index, index);
+      assert.deepEqual(answer.kind === "chunk_data" && answer.data, bytes);
     }
+    const past = await askShoal(seeder.port, fromHex(id)!, 4).catch(() => null);
+    assert.notEqual(past?.kind, "chunk_data");
     // Not marked changed by the asking: BitTorrent peers still get it.
     const client = await BtTestClient.connect(seeder.port);
     try {
