@@ -12,7 +12,6 @@
  * @module
  */
 import {
-  Bitfield,
   chunkLength,
   chunkMatches,
   createChunkDataPrefix,
