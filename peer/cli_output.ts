@@ -129,6 +129,13 @@ export function cliOutput(
           bytesFetched: result.bytesFetched,
           resumedChunks: result.resumedChunks,
           chunksByPeer: result.chunksByPeer,
+          ...(result.folder
+            ? {
+              files: result.folder.files.filter((_, i) =>
+                result.chosen?.[i] ?? true
+              ).map((file) => file.path.join("/")),
+            }
+            : {}),
         }),
       error: (code, exitCode, message) =>
         line({ type: "error", code, exitCode, message }),
@@ -148,9 +155,11 @@ export function cliOutput(
         : "";
       writeAll(
         streams.stdout,
-        `checked ${result.path} (${formatBytes(result.manifest.size)}, id ${
-          toHex(result.fileId)
-        }) in ${result.seconds.toFixed(2)} s, ${formatRate(rate)}${resumed}\n`,
+        `checked ${result.path} (${filesText(result)}${
+          formatBytes(result.manifest.size)
+        }, id ${toHex(result.fileId)}) in ${result.seconds.toFixed(2)} s, ${
+          formatRate(rate)
+        }${resumed}\n`,
       );
     },
     error: (_code, _exitCode, message) => {
@@ -158,4 +167,12 @@ export function cliOutput(
       writeAll(streams.stderr, `error: ${message}\n`);
     },
   };
+}
+
+/** "3 files, " for a folder (those fetched, with --only), else nothing. */
+function filesText(result: DownloadResult): string {
+  if (!result.folder) return "";
+  const count = result.chosen?.filter((chosen) => chosen).length ??
+    result.folder.files.length;
+  return `${count} file${count === 1 ? "" : "s"}, `;
 }

@@ -43,6 +43,7 @@ const EXIT_FOR: Record<DownloadErrorCode, number> = {
   corrupt: 1,
   // A link Shoal cannot use, found out once its metadata arrived.
   folder: 8,
+  "no_match": 2,
   aborted: 1,
 };
 
@@ -337,6 +338,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
           ...(get.manifestBytes ? { manifestBytes: get.manifestBytes } : {}),
           giveUpAfterMs: flags.giveUpAfterMs,
           verify: flags.verify,
+          only: flags.only,
           onProgress: (progress) => out.progress(progress),
           signal: stop.signal,
         });

@@ -149,6 +149,11 @@ export {
   type FolderManifest,
   parseFolderManifest,
 } from "./folder_manifest.ts";
+export {
+  folderChunkLength,
+  folderChunkMatches,
+  folderFileAt,
+} from "./folder_chunks.ts";
 export { folderProblem } from "./manifest.ts";
 export { bytesEqual, fromHex, toHex } from "./hex.ts";
 export { concatBytes } from "./bytes.ts";

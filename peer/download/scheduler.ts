@@ -100,7 +100,10 @@ export type SchedulerAction =
 /** Options for {@linkcode Scheduler}. */
 export interface SchedulerOptions {
   /** The file's chunk layout. */
-  manifest: Pick<Manifest, "chunkCount" | "chunkSize" | "size">;
+  manifest: Pick<Manifest, "chunkCount" | "chunkSize" | "size"> & {
+    /** Bytes in chunk `index`, when not only the last is short (a folder's). */
+    lengthOf?: (index: number) => number;
+  };
   /** Chunks already held (updated in place as chunks arrive). */
   have: Bitfield;
   /** Known peers, shared with the manifest race. */
@@ -451,8 +454,8 @@ export class Scheduler {
 
   /** Chunk `index`'s size: the last chunk may be short. */
   #chunkBytes(index: number): number {
-    const { chunkSize, size } = this.#manifest;
-    return Math.min(chunkSize, size - index * chunkSize);
+    const { chunkSize, size, lengthOf } = this.#manifest;
+    return lengthOf?.(index) ?? Math.min(chunkSize, size - index * chunkSize);
   }
 
   #setBucket(rate: number | null): void {

@@ -55,13 +55,6 @@ export function badTorrents(good: Uint8Array): Record<string, Uint8Array> {
       info.set(k("length"), 1000n);
       info.set(k("pieces"), new Uint8Array(20));
     }),
-    "several files": withInfo(good, (info) => {
-      const entry = fileEntry(info);
-      info.set(
-        k("file tree"),
-        new Map([[k("a.bin"), entry], [k("b.bin"), entry]]),
-      );
-    }),
     "a folder path that escapes": withInfo(good, (info) => {
       const entry = fileEntry(info);
       info.set(

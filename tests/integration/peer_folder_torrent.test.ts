@@ -2,7 +2,8 @@
  * Folders on the command line (issue 19, first part): `--make-torrent DIR`
  * through `deno task peer` (the launcher's permissions) writes the folder's
  * multi-file torrent and prints its magnet link; `--get` of a folder's
- * `.torrent` or magnet link, which Shoal does not download yet, stops with
+ * `.torrent` downloads it from libtorrent; its magnet link, whose manifest
+ * only libtorrent has (not fetched from BitTorrent peers yet), stops with
  * one line and exit 8, writing nothing.
  */
 import assert from "node:assert/strict";
@@ -97,7 +98,8 @@ Deno.test("--make-torrent DIR writes the folder's multi-file .torrent and prints
   ]);
 });
 
-Deno.test("--get of a folder's .torrent, or of its magnet link once libtorrent sends the metadata, exits 8 with one line and writes nothing", async (t) => {
+Deno.test("--get of a folder's .torrent downloads it from libtorrent seeding it, every file byte for byte; its magnet link, whose manifest only libtorrent has, exits 8 with one line and writes nothing", async (t) => {
+  if (!(await hasLibtorrent(t.name))) return;
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const album = join(dir.path, "album");
@@ -107,19 +109,7 @@ Deno.test("--get of a folder's .torrent, or of its magnet link once libtorrent s
   const torrentPath = join(dir.path, "album.torrent");
   const bytes = await Deno.readFile(torrentPath);
   const folder = parseFolderManifest(bytes);
-  const reason =
-    /^error: Cannot [^\n]*the folder "album" of 4 files; Shoal downloads single files for now[^\n]*\n$/;
-
-  const out = join(dir.path, "out");
-  const fromTorrent = await h.spawnLeecher(tracker, torrentPath, out)
-    .done(30_000);
-  assert.equal(fromTorrent.code, 8, fromTorrent.stderr);
-  assert.equal(fromTorrent.stdout, "");
-  assert.match(fromTorrent.stderr, reason);
-  await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
-
-  if (!(await hasLibtorrent(t.name))) return;
-  // libtorrent seeds the folder; the link names only its id.
+  // libtorrent seeds the folder (from the same files).
   const lt = await startLtSeeder(torrentPath, dir.path);
   try {
     h.listOnTracker(tracker, lt.port, {
@@ -128,16 +118,27 @@ Deno.test("--get of a folder's .torrent, or of its magnet link once libtorrent s
       size: folder.size,
       chunkCount: folder.chunkCount,
     });
+    const got = join(dir.path, "got");
+    const fromTorrent = await h.spawnLeecher(tracker, torrentPath, got, 30)
+      .done(60_000);
+    assert.equal(fromTorrent.code, 0, fromTorrent.stderr + fromTorrent.stdout);
+    for (const file of folder.files) {
+      await h.assertSameFile(
+        join(got, "album", ...file.path),
+        join(album, ...file.path),
+      );
+    }
+
+    const out = join(dir.path, "out");
     const link = made.stdout.trim().split("\n").at(-1)!;
     const fromMagnet = await h.spawnLeecher(tracker, link, out, 30).done(
       60_000,
     );
     assert.equal(fromMagnet.code, 8, fromMagnet.stderr + fromMagnet.stdout);
     // Its last line (a progress line may come before it).
-    assert.match(fromMagnet.stderr.split("\n").at(-2)! + "\n", reason);
     assert.match(
-      fromMagnet.stderr,
-      /error: Cannot download [0-9a-f]{64}: the folder "album"/,
+      fromMagnet.stderr.split("\n").at(-2)! + "\n",
+      /^error: Cannot download [0-9a-f]{64}: the folder "album" of 4 files, not one file; [^\n]*--get its \.torrent\n$/,
     );
     // The peer's state folder aside, nothing was written.
     const written = await Array.fromAsync(Deno.readDir(out)).catch(() => []);
