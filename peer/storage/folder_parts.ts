@@ -54,7 +54,10 @@ export async function prepareFolderParts(
 ): Promise<boolean> {
   const info = await Deno.lstat(root).catch(() => null);
   if (vouched && info?.isDirectory) {
-    if (await keepParts(root, folder, wanted)) return true;
+    if (await keepParts(root, folder, wanted)) {
+      await dropUnwanted(root, folder, wanted);
+      return true;
+    }
   }
   // Ours alone (the state folder's parts): anything there is replaced.
   if (info) await Deno.remove(root, { recursive: true });
@@ -91,6 +94,34 @@ async function keepParts(
   // Wanted files not there yet (a wider --only than before) are made now.
   await createParts(root, folder, wanted, folders, true);
   return true;
+}
+
+/**
+ * Removes the parts of files no longer wanted (an earlier run fetched more
+ * than this one's --only), and folders that leaves empty: only chosen files
+ * may appear in place.
+ */
+async function dropUnwanted(
+  root: string,
+  folder: FolderManifest,
+  wanted: readonly boolean[],
+): Promise<void> {
+  const folders = new Set<string>();
+  for (const [i, file] of folder.files.entries()) {
+    if (wanted[i]) continue;
+    const info = await Deno.lstat(filePartPath(root, file.path)).catch(() =>
+      null
+    );
+    if (!info) continue;
+    await Deno.remove(filePartPath(root, file.path));
+    for (let depth = 1; depth < file.path.length; depth++) {
+      folders.add(join(...file.path.slice(0, depth)));
+    }
+  }
+  // Deepest first; a folder still holding a wanted file stays.
+  for (const path of [...folders].sort((a, b) => b.length - a.length)) {
+    await Deno.remove(join(root, path)).catch(() => {});
+  }
 }
 
 /** Creates each wanted file (and its folders) exclusively. */
