@@ -1,22 +1,22 @@
 /**
  * Folders on the command line (issue 19, first part): `--make-torrent DIR`
  * through `deno task peer` (the launcher's permissions) writes the folder's
- * multi-file torrent and prints its magnet link; `--get` of a folder's
- * `.torrent` downloads it from libtorrent; its magnet link, whose manifest
- * only libtorrent has (not fetched from BitTorrent peers yet), stops with
- * one line and exit 8, writing nothing.
+ * multi-file torrent and prints its magnet link; Shoal downloads a folder
+ * libtorrent made and seeds, from its `.torrent` or its magnet link alone.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   fileIdOf,
+  fromHex,
   parseFolderManifest,
   parseMagnet,
+  parseTorrent,
   toHex,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { startLtSeeder } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent } from "../_helpers/libtorrent.ts";
+import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -98,54 +98,46 @@ Deno.test("--make-torrent DIR writes the folder's multi-file .torrent and prints
   ]);
 });
 
-Deno.test("--get of a folder's .torrent downloads it from libtorrent seeding it, every file byte for byte; its magnet link, whose manifest only libtorrent has, exits 8 with one line and writes nothing", async (t) => {
+Deno.test("Shoal downloads a folder libtorrent made (v2 only) and seeds, from its .torrent and from its magnet link alone (metadata and each file's piece layer from libtorrent), every file byte for byte", async (t) => {
   if (!(await hasLibtorrent(t.name))) return;
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const album = join(dir.path, "album");
   await makeAlbum(album);
-  const made = await taskPeer(["--make-torrent", "album"], dir.path);
+  const torrentPath = join(dir.path, "lt-album.torrent");
+  const made = await h.runToExit(LT_PYTHON, [
+    ltFixture("lt_make_torrent.py"),
+    "524288",
+    album,
+    torrentPath,
+  ]);
   assert.equal(made.code, 0, made.stderr);
-  const torrentPath = join(dir.path, "album.torrent");
+  const id = fromHex(made.stdout.trim())!;
   const bytes = await Deno.readFile(torrentPath);
-  const folder = parseFolderManifest(bytes);
-  // libtorrent seeds the folder (from the same files).
+  const folder = parseFolderManifest(parseTorrent(bytes).manifestBytes);
+  assert.equal(toHex(fileIdOf(bytes)), toHex(id));
   const lt = await startLtSeeder(torrentPath, dir.path);
   try {
     h.listOnTracker(tracker, lt.port, {
-      id: fileIdOf(bytes),
+      id,
       name: "album",
       size: folder.size,
       chunkCount: folder.chunkCount,
     });
-    const got = join(dir.path, "got");
-    const fromTorrent = await h.spawnLeecher(tracker, torrentPath, got, 30)
-      .done(60_000);
-    assert.equal(fromTorrent.code, 0, fromTorrent.stderr + fromTorrent.stdout);
-    for (const file of folder.files) {
-      await h.assertSameFile(
-        join(got, "album", ...file.path),
-        join(album, ...file.path),
+    const magnet = `magnet:?xt=urn:btmh:1220${toHex(id)}&dn=album`;
+    for (const [i, query] of [torrentPath, magnet].entries()) {
+      const out = join(dir.path, `got${i}`);
+      const result = await h.spawnLeecher(tracker, query, out, 30).done(
+        60_000,
       );
+      assert.equal(result.code, 0, result.stderr + result.stdout);
+      for (const file of folder.files) {
+        await h.assertSameFile(
+          join(out, "album", ...file.path),
+          join(album, ...file.path),
+        );
+      }
     }
-
-    const out = join(dir.path, "out");
-    const link = made.stdout.trim().split("\n").at(-1)!;
-    const fromMagnet = await h.spawnLeecher(tracker, link, out, 30).done(
-      60_000,
-    );
-    assert.equal(fromMagnet.code, 8, fromMagnet.stderr + fromMagnet.stdout);
-    // Its last line (a progress line may come before it).
-    assert.match(
-      fromMagnet.stderr.split("\n").at(-2)! + "\n",
-      /^error: Cannot download [0-9a-f]{64}: the folder "album" of 4 files, not one file; [^\n]*--get its \.torrent\n$/,
-    );
-    // The peer's state folder aside, nothing was written.
-    const written = await Array.fromAsync(Deno.readDir(out)).catch(() => []);
-    assert.deepEqual(
-      written.map((entry) => entry.name).filter((name) => name !== ".shoal"),
-      [],
-    );
   } finally {
     await lt.stop();
   }
