@@ -254,6 +254,37 @@ export function parseFolderManifest(
   };
 }
 
+/**
+ * Whether manifest or `.torrent` bytes describe a folder (several files, or
+ * files under a folder) rather than one file, told from the shape of the
+ * `file tree` alone, so the right parser runs once: reading a folder with
+ * the single-file parser first costs as much as reading it. Bytes that are
+ * not even bencode say false, and the single-file parser then says why.
+ *
+ * @param bytes untrusted manifest bytes
+ * @returns true for a folder
+ * @example
+ * ```ts
+ * import { isFolderManifest, parseFolderManifest, parseManifest } from "@shoal/protocol";
+ * // const m = isFolderManifest(bytes) ? parseFolderManifest(bytes) : parseManifest(bytes);
+ * ```
+ */
+export function isFolderManifest(bytes: Uint8Array): boolean {
+  if (bytes.byteLength > MAX_MANIFEST_BYTES) return false;
+  let top: BValue;
+  try {
+    top = decodeBencode(bytes, { views: true });
+  } catch {
+    return false;
+  }
+  const info = top instanceof Map ? dictGet(top, "info") : undefined;
+  const tree = info instanceof Map ? dictGet(info, "file tree") : undefined;
+  if (!(tree instanceof Map)) return false;
+  if (tree.size !== 1) return true;
+  const node = [...tree.values()][0];
+  return !(node instanceof Map && node.has("") && node.size === 1);
+}
+
 function checkedLayer(
   layers: BValue | undefined,
   file: TreeFile,

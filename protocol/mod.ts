@@ -147,6 +147,7 @@ export {
   folderInfoDictionary,
   folderLayout,
   type FolderManifest,
+  isFolderManifest,
   parseFolderManifest,
 } from "./folder_manifest.ts";
 export {

@@ -9,10 +9,10 @@
 import {
   type Bitfield,
   type FolderManifest,
+  isFolderManifest,
   type Manifest,
   parseFolderManifest,
   parseManifest,
-  ProtocolError,
 } from "@shoal/protocol";
 
 /** One file of a folder download, as progress shows it. */
@@ -39,15 +39,11 @@ export interface FileProgress {
 export function readAnyManifest(
   bytes: Uint8Array,
 ): { manifest: Manifest; folder: FolderManifest | null } {
-  try {
+  if (!isFolderManifest(bytes)) {
     return {
       manifest: parseManifest(bytes, { viewHashes: true }),
       folder: null,
     };
-  } catch (error) {
-    if (!(error instanceof ProtocolError) || error.code !== "folder") {
-      throw error;
-    }
   }
   const folder = parseFolderManifest(bytes);
   return { manifest: folderSummary(folder), folder };

@@ -14,6 +14,7 @@ import {
   Bitfield,
   bytesEqual,
   fileIdOf,
+  isFolderManifest,
   parseFolderManifest,
   parseManifest,
   ProtocolError,
@@ -277,14 +278,9 @@ function decodeManifestOnce(
 
 /** The chunks of a file's manifest, or of a folder's (BEP 52 numbering). */
 function chunkCountOf(manifestBytes: Uint8Array): number {
-  try {
-    return parseManifest(manifestBytes, { viewHashes: true }).chunkCount;
-  } catch (error) {
-    if (!(error instanceof ProtocolError) || error.code !== "folder") {
-      throw error;
-    }
-    return parseFolderManifest(manifestBytes).chunkCount;
-  }
+  return isFolderManifest(manifestBytes)
+    ? parseFolderManifest(manifestBytes).chunkCount
+    : parseManifest(manifestBytes, { viewHashes: true }).chunkCount;
 }
 
 /** Where the resume file of `fileId` lives under a peer's state folder. */

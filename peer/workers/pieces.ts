@@ -12,10 +12,10 @@ import {
   folderChunkLength,
   folderChunkMatches,
   type FolderManifest,
+  isFolderManifest,
   type Manifest,
   parseFolderManifest,
   parseManifest,
-  ProtocolError,
 } from "@shoal/protocol";
 
 /** A download's chunks: how many, how long, and how each is checked. */
@@ -78,14 +78,31 @@ export function folderPieces(folder: FolderManifest): Pieces {
  * ```
  */
 export function piecesOf(bytes: Uint8Array): Pieces {
-  try {
-    return filePieces(
+  // The same shared bytes again (each re-check batch of a resume sends
+  // them): read once per worker.
+  if (
+    last && last.buffer === bytes.buffer &&
+    last.byteOffset === bytes.byteOffset &&
+    last.byteLength === bytes.byteLength
+  ) return last.pieces;
+  const pieces = isFolderManifest(bytes)
+    ? folderPieces(parseFolderManifest(bytes, { layerChecked: true }))
+    : filePieces(
       parseManifest(bytes, { viewHashes: true, layerChecked: true }),
     );
-  } catch (error) {
-    if (!(error instanceof ProtocolError) || error.code !== "folder") {
-      throw error;
-    }
-    return folderPieces(parseFolderManifest(bytes, { layerChecked: true }));
-  }
+  last = {
+    buffer: bytes.buffer,
+    byteOffset: bytes.byteOffset,
+    byteLength: bytes.byteLength,
+    pieces,
+  };
+  return pieces;
 }
+
+/** The bytes piecesOf read last, and what it read. */
+let last: {
+  buffer: ArrayBufferLike;
+  byteOffset: number;
+  byteLength: number;
+  pieces: Pieces;
+} | null = null;
