@@ -10,7 +10,8 @@
  * nodes, time to the first peer through the DHT and through a tracker, the
  * DHT's cost in an idle seeder), BitTorrent interop (bench/bt_swarm.ts:
  * libtorrent leechers from Shoal and from libtorrent seeders, a Shoal
- * leecher from libtorrent seeders), then, with `--fuzz`, bench/fuzz.ts when it
+ * leecher from libtorrent seeders), many small files (bench/small_files.ts:
+ * 10,000 files of 1-8 KiB against one file of the same size), then, with `--fuzz`, bench/fuzz.ts when it
  * exists. Tables go to stdout, followed by one JSON line; progress goes to
  * stderr. See docs/PERFORMANCE.md.
  *
@@ -25,6 +26,7 @@ import { runMerkleHash } from "./merkle_hash.ts";
 import { runUnderAttack } from "./under_attack.ts";
 import { runDhtBench } from "./dht.ts";
 import { runBtSwarm } from "./bt_swarm.ts";
+import { runSmallFilesBench } from "./small_files.ts";
 import {
   runSeedHash,
   type SeedHashResult,
@@ -85,6 +87,10 @@ Options:
                         Shoal leecher from the 3 libtorrent seeders; v2 torrent;
                         --runs runs)
   --bt-size SIZE        its file size (default 256M; --quick 32M)
+  --no-small-files      skip many small files (bench/small_files.ts: 10,000
+                        files of 1-8 KiB against one file of the same size;
+                        making the torrent, libtorrent from Shoal and from
+                        libtorrent, Shoal from Shoal; --quick 1,000 files)
   --no-discovery        skip the discovery tables (bench/dht.ts: DHT lookups
                         over 100 and 300 loopback nodes, time to first peer,
                         an idle seeder's DHT cost over a minute, a transfer
@@ -208,6 +214,7 @@ async function main(args: string[]): Promise<number> {
       "no-attack": { type: "boolean", default: false },
       "no-discovery": { type: "boolean", default: false },
       "no-bt": { type: "boolean", default: false },
+      "no-small-files": { type: "boolean", default: false },
       "bt-size": { type: "string" },
       "attack-only": { type: "string" },
       "tracker-peers": { type: "string" },
@@ -345,6 +352,15 @@ async function main(args: string[]): Promise<number> {
         ...(values.repo ? ["--repo", resolve(values.repo)] : []),
       ]);
       if (code !== 0) throw new Error(`BitTorrent interop: exit ${code}`);
+    }
+    if (!values["no-small-files"]) {
+      // Prints its own table and JSON line.
+      const code = await runSmallFilesBench([
+        "--dir",
+        join(workDir, "small-files"),
+        ...(quick ? ["--quick"] : []),
+      ]);
+      if (code !== 0) throw new Error(`small files: exit ${code}`);
     }
     if (!values["no-discovery"]) {
       // Prints its own tables and JSON line.

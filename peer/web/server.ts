@@ -8,12 +8,13 @@
  * - `GET  /api/events`: the same as `state` events, pushed on every change
  * - `GET  /api/tracker?q=&offset=`: files the tracker knows, by name
  * - `POST /api/seed/upload?name=`: raw file bytes, saved to `<out>/shared/` and seeded
- * - `POST /api/seed/path`: `{ "path": "/abs/file" }`, seeded in place
+ * - `POST /api/seed/path`: `{ "path": "/abs/file-or-folder" }`, seeded in place
  * - `POST /api/downloads`: `{ "name": "..." }` (a name, a 64-hex-digit id or
  *   a v2 magnet link) or `{ "id": "hex" }`
  * - `POST /api/downloads/:key/pause`, `.../resume`, `.../remove` (`{ "deleteData": bool }`)
  * - `POST /api/downloads/clear`: forgets finished and failed downloads
  * - `POST /api/seeds/:id/remove`: `{ "deleteFile": bool }`, stops seeding a file
+ * - `GET  /api/seeds/:id/files`: a seeded folder's files, `{ "files": [{ "path", "size" }], "total" }`
  * - `POST /api/settings`: `{ "maxUploadBytesPerSecond": n|null, "maxDownloadBytesPerSecond": n|null, "uploadSlots": n }`
  * - `GET  /files/:id`: a complete file inside the download folder, as an attachment
  * - `GET  /torrents/:id`: a shared file's `.torrent` (BEP 52), as an attachment
@@ -66,6 +67,9 @@ const MAX_JSON_BYTES = 16 * 1024;
 const EVENT_THROTTLE_MS = 200;
 /** A comment line keeps idle event streams open through proxies. */
 const EVENT_KEEPALIVE_MS = 15_000;
+/** Most files of a folder one `GET /api/seeds/:id/files` lists (about 1 MB of JSON). */
+const MAX_LISTED_FILES = 10_000;
+
 /** How often the page is told of uploads (they change no download or seed). */
 const UPLOAD_WATCH_MS = 1_000;
 /** Looks after the last byte out, so the rates shown fall to zero (3 s window). */
@@ -148,6 +152,8 @@ interface SeedView {
   torrentUrl: string | null;
   /** Whether the page may delete it (only files in the download folder). */
   deletable: boolean;
+  /** A folder's number of files (listed by `GET /api/seeds/:id/files`); null for a file. */
+  fileCount: number | null;
   upBytesPerSecond: number;
   /** The peers it is being sent to lately (who downloads from us). */
   peerList: SeedPeerView[];
@@ -349,6 +355,7 @@ export async function startWebUi(
       torrentUrl: file.stale ? null : `/torrents/${file.idHex}`,
       deletable: complete && inside(outDir, path) &&
         !inside(node.stateDir, path),
+      fileCount: file.folder?.manifest.files.length ?? null,
       upBytesPerSecond: Math.round(up),
       peerList: peers.map((peer): SeedPeerView => ({
         // A leecher that serves nothing has no port to name.
@@ -607,6 +614,24 @@ export async function startWebUi(
   }
 
   /**
+   * A seeded folder's files in BEP 52 order, at most
+   * {@linkcode MAX_LISTED_FILES} of them (`total` says how many there are).
+   */
+  function folderFiles(idHex: string): Response {
+    const id = fromHex(idHex);
+    const folder = id ? node.library.get(id)?.folder : undefined;
+    if (!folder) return errorJson(404, "No seeded folder with that id");
+    const files = folder.manifest.files;
+    return json({
+      files: files.slice(0, MAX_LISTED_FILES).map((file) => ({
+        path: file.path.join("/"),
+        size: file.length,
+      })),
+      total: files.length,
+    });
+  }
+
+  /**
    * What the download box asked for: a magnet link (by its infohash, named
    * by its `dn` until the manifest comes), an id, or a name.
    */
@@ -644,7 +669,10 @@ export async function startWebUi(
     if (method === "POST" && path === "/api/seed/path") {
       const body = await readJson(request);
       if (typeof body.path !== "string" || body.path.trim() === "") {
-        throw new HttpError(400, "Cannot seed: give the path of a file");
+        throw new HttpError(
+          400,
+          "Cannot seed: give the path of a file or folder",
+        );
       }
       const target = resolve(cwd, body.path.trim());
       return json(seedView(await seedTracked(target, target)), 201);
@@ -690,6 +718,8 @@ export async function startWebUi(
         ? json({ ok: true })
         : errorJson(404, "No download with that key");
     }
+    const listed = /^\/api\/seeds\/([0-9a-f]{64})\/files$/.exec(path);
+    if (method === "GET" && listed) return folderFiles(listed[1]!);
     const seed = /^\/api\/seeds\/([0-9a-f]{64})\/remove$/.exec(path);
     if (method === "POST" && seed) {
       const body = await readJson(request);

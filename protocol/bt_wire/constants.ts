@@ -9,6 +9,7 @@ import {
   BLOCK_BYTES,
   HASH_BYTES,
   MAX_BITFIELD_BYTES,
+  MAX_MANIFEST_BYTES,
   MAX_MERKLE_LEVELS,
 } from "../constants.ts";
 
@@ -30,11 +31,12 @@ export const BT_BLOCK_BYTES = BLOCK_BYTES;
 /** A BEP 9 metadata piece: 16 KiB (the last one may be shorter). */
 export const BT_METADATA_PIECE_BYTES = 16 * 1024;
 /**
- * Largest info dictionary fetched over BEP 9. A v2 info dictionary of one
- * file carries no piece hashes (they are in the piece layers), so even with
- * a long name and extra keys it stays far below this.
+ * Largest info dictionary fetched over BEP 9: the largest manifest Shoal
+ * takes. A v2 info dictionary of one file carries no piece hashes (they are
+ * in the piece layers) and stays small, but a folder's lists every file:
+ * 10,000 small files make one of about 800 KB.
  */
-export const MAX_BT_METADATA_BYTES = 16 * BT_METADATA_PIECE_BYTES;
+export const MAX_BT_METADATA_BYTES = MAX_MANIFEST_BYTES;
 /**
  * Largest BEP 10 extended payload (after the id byte and the extension id):
  * one metadata piece and its bencoded header, with room to spare.

@@ -74,8 +74,10 @@ function asDict(value: BValue, what: string): BDict {
  *
  * @param payload untrusted bytes
  * @returns the handshake
- * @throws {ProtocolError} on bad bencode, a wrong type, or a
- *   `metadata_size` above {@linkcode MAX_BT_METADATA_BYTES} (`too_long`)
+ * @throws {ProtocolError} on bad bencode or a wrong type. A large
+ *   `metadata_size` is no error: it only says what the peer has, and the
+ *   side that would fetch it decides whether it will
+ *   ({@linkcode MAX_BT_METADATA_BYTES}).
  * @example
  * ```ts
  * import { decodeExtendedHandshake, encodeExtendedHandshake } from "@shoal/protocol";
@@ -108,12 +110,6 @@ export function decodeExtendedHandshake(
     fail('"v" is not a string');
   }
   const metadataSize = optionalInt(dict, "metadata_size", 0, 2 ** 31);
-  if (metadataSize !== null && metadataSize > MAX_BT_METADATA_BYTES) {
-    fail(
-      `metadata_size ${metadataSize} is above ${MAX_BT_METADATA_BYTES}`,
-      "too_long",
-    );
-  }
   return {
     extensions,
     client: v === undefined ? null : LENIENT_UTF8.decode(v),

@@ -36,6 +36,16 @@ function fileEntry(info: BDict): BValue {
   return [...tree.values()][0]!;
 }
 
+/** A copy of the good torrent whose file tree is `tree(entry)`, `entry` its one file's. */
+function withTree(
+  good: Uint8Array,
+  tree: (entry: BValue) => [string, BValue][],
+): Uint8Array {
+  return withInfo(good, (info) => {
+    info.set(k("file tree"), new Map(tree(fileEntry(info))));
+  });
+}
+
 /**
  * Bad `.torrent` files, by class, each made from `good` (a Shoal torrent of
  * a file of more than one chunk).
@@ -55,20 +65,13 @@ export function badTorrents(good: Uint8Array): Record<string, Uint8Array> {
       info.set(k("length"), 1000n);
       info.set(k("pieces"), new Uint8Array(20));
     }),
-    "a folder path that escapes": withInfo(good, (info) => {
-      const entry = fileEntry(info);
-      info.set(
-        k("file tree"),
-        new Map([[k("a"), new Map([[k(".."), new Map([[k("x"), entry]])]])]]),
-      );
-    }),
-    "a folder whose names collide": withInfo(good, (info) => {
-      const entry = fileEntry(info);
-      info.set(
-        k("file tree"),
-        new Map([[k("A.bin"), entry], [k("a.bin"), entry]]),
-      );
-    }),
+    "a folder path that escapes": withTree(good, (entry) => [
+      [k("a"), new Map([[k(".."), new Map([[k("x"), entry]])]])],
+    ]),
+    "a folder whose names collide": withTree(good, (entry) => [
+      [k("A.bin"), entry],
+      [k("a.bin"), entry],
+    ]),
     "a name that escapes the folder": withInfo(good, (info) => {
       const entry = fileEntry(info);
       info.set(k("name"), UTF8.encode("../escaped.bin"));

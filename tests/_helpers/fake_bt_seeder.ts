@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import {
   answerHashRequest,
   BT_BLOCK_BYTES,
@@ -20,13 +21,15 @@ import {
   encodeBtMessage,
   encodeExtendedHandshake,
   encodeMetadataMessage,
+  encodeTorrent,
   FileMerkleTree,
   findDictValueSpan,
   type Manifest,
   metadataPieceCount,
-  ProtocolError,
 } from "@shoal/protocol";
+import * as core from "./fake_listener.ts";
 import { Rand, randomBtFrame } from "./bt_fuzz.ts";
+import { type BuiltFile, listedWith } from "./fake_seeder.ts";
 
 /** What a fake BitTorrent seeder does. */
 export type FakeBtBehaviour =
@@ -88,12 +91,8 @@ export interface FakeBtSeederOptions {
   stopAfterBlocks?: number;
 }
 
-/** A running fake BitTorrent seeder. */
-export interface FakeBtSeeder {
-  /** The TCP port on 127.0.0.1. */
-  port: number;
-  /** Connections accepted. */
-  connections: number;
+/** A running fake BitTorrent seeder (port, connections and close() from {@linkcode core.FakeListener}). */
+export interface FakeBtSeeder extends core.FakeListener {
   /** Connections that did not start with a BitTorrent handshake (closed at once). */
   otherProtocol: number;
   /** BitTorrent handshakes received. */
@@ -106,10 +105,6 @@ export interface FakeBtSeeder {
   metadataRequests: number;
   /** BEP 52 hash requests received. */
   hashRequests: number;
-  /** Stops listening and closes every connection. */
-  close(): Promise<void>;
-  /** Same as close(). */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const OUR_UT_METADATA_ID = 2;
@@ -120,61 +115,18 @@ const OUR_UT_METADATA_ID = 2;
  * @param options behaviour and file
  */
 export function startFakeBtSeeder(options: FakeBtSeederOptions): FakeBtSeeder {
-  const listener = Deno.listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: 0,
-  });
-  const conns = new Set<Deno.Conn>();
-  const tasks = new Set<Promise<void>>();
-  let closed = false;
-  const seeder: FakeBtSeeder = {
-    port: (listener.addr as Deno.NetAddr).port,
-    connections: 0,
-    blocksSent: 0,
-    otherProtocol: 0,
-    btHandshakes: 0,
-    requests: 0,
-    metadataRequests: 0,
-    hashRequests: 0,
-    async close() {
-      if (closed) return;
-      closed = true;
-      listener.close();
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // Closed by the other side already.
-        }
-      }
-      await accepting;
-      await Promise.allSettled([...tasks]);
+  return core.listenFake(
+    options.hostname,
+    {
+      blocksSent: 0,
+      otherProtocol: 0,
+      btHandshakes: 0,
+      requests: 0,
+      metadataRequests: 0,
+      hashRequests: 0,
     },
-    [Symbol.asyncDispose]() {
-      return seeder.close();
-    },
-  };
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        conns.add(conn);
-        seeder.connections++;
-        const task = serve(conn, options, seeder).finally(() => {
-          conns.delete(conn);
-          tasks.delete(task);
-          try {
-            conn.close();
-          } catch {
-            // Closed already.
-          }
-        });
-        tasks.add(task);
-      }
-    } catch (error) {
-      if (!closed) throw error;
-    }
-  })();
-  return seeder;
+    (conn, seeder) => serve(conn, options, seeder),
+  );
 }
 
 async function serve(
@@ -190,21 +142,11 @@ async function serve(
     fileBytes: manifest.size,
     pieceBytes: manifest.chunkSize,
   });
-  let sending: Promise<void> = Promise.resolve();
-  const send = (...messages: (BtMessage | Uint8Array)[]) => {
-    const frames = messages.map((m) =>
-      m instanceof Uint8Array ? m : encodeBtMessage(m)
+  const { write, idle } = core.orderedWriter(conn);
+  const send = (...messages: (BtMessage | Uint8Array)[]) =>
+    write(
+      ...messages.map((m) => m instanceof Uint8Array ? m : encodeBtMessage(m)),
     );
-    sending = sending.then(async () => {
-      for (const frame of frames) {
-        let written = 0;
-        while (written < frame.byteLength) {
-          written += await conn.write(frame.subarray(written));
-        }
-      }
-    });
-    return sending;
-  };
   const block = (index: number, begin: number, length: number) => {
     const at = index * manifest.chunkSize + begin;
     return data.slice(at, at + length);
@@ -358,17 +300,9 @@ async function serve(
         }
       }
     }
-    await sending;
+    await idle();
   } catch (error) {
-    if (
-      error instanceof ProtocolError ||
-      error instanceof Deno.errors.BadResource ||
-      error instanceof Deno.errors.ConnectionReset ||
-      error instanceof Deno.errors.BrokenPipe ||
-      error instanceof Deno.errors.NotConnected ||
-      error instanceof Deno.errors.Interrupted
-    ) return;
-    throw error;
+    if (!core.isHangUp(error)) throw error;
   } finally {
     clearInterval(chatter);
   }
@@ -392,4 +326,26 @@ function unaskedBlock(
     }
   }
   return null;
+}
+
+/**
+ * Starts a fake BitTorrent seeder of a built file and lists it on the
+ * in-process tracker: `listedBtFake(tracker, data, built, { behaviour })`.
+ */
+export const listedBtFake = listedWith(startFakeBtSeeder);
+
+/**
+ * Writes the .torrent of a built file to `dir`/NAME.torrent, as a user
+ * would save one, and returns its path.
+ *
+ * @param dir the folder to write it in
+ * @param built the file, from `manifestOf`
+ */
+export async function writeTorrent(
+  dir: string,
+  built: BuiltFile,
+): Promise<string> {
+  const torrent = join(dir, `${built.manifest.name}.torrent`);
+  await Deno.writeFile(torrent, encodeTorrent(built.bytes, []));
+  return torrent;
 }

@@ -14,10 +14,10 @@ import {
   type Manifest,
   ManifestBuilder,
   type Message,
-  ProtocolError,
   sha256,
   toHex,
 } from "@shoal/protocol";
+import * as core from "./fake_listener.ts";
 
 /** What a fake seeder does with one connection. */
 export type FakeBehaviour =
@@ -64,22 +64,14 @@ export interface FakeSeederOptions {
   hostname?: string;
 }
 
-/** A running fake seeder. */
-export interface FakeSeeder {
-  /** The TCP port. */
-  port: number;
-  /** Connections accepted so far. */
-  connections: number;
+/** A running fake seeder (port, connections and close() from {@linkcode core.FakeListener}). */
+export interface FakeSeeder extends core.FakeListener {
   /** GETs received, per chunk index. */
   gets: Map<number, number>;
   /** GET_MANIFEST requests received. */
   manifestRequests: number;
   /** Chunks sent (CHUNK_DATA frames). */
   chunksSent: number;
-  /** Stops listening and closes every connection. */
-  close(): Promise<void>;
-  /** Same as close(). */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -133,64 +125,56 @@ export function manifestOf(
   return { ...builder.finish(name), sha256: toHex(sha256(data)) };
 }
 
+/** A file as {@linkcode manifestOf} builds it. */
+export type BuiltFile = ReturnType<typeof manifestOf>;
+
+/** The tracker listing of a built file: its id, name and sizes. */
+export function listingOf(
+  built: BuiltFile,
+): { id: Uint8Array; name: string; size: number; chunkCount: number } {
+  const { name, size, chunkCount } = built.manifest;
+  return { id: built.id, name, size, chunkCount };
+}
+
+/** The fields of a fake's options that name the file it serves. */
+type ServedFile = "data" | "manifest" | "manifestBytes" | "id";
+
+/**
+ * Makes a "start a fake of `built` and list it" function from a fake's
+ * start function (Shoal's or BitTorrent's): the fake serves `built` on
+ * `options.hostname` (127.0.0.1 unless told) and is listed on the
+ * in-process tracker under that address.
+ *
+ * @param start the fake's start function
+ */
+export function listedWith<
+  O extends { hostname?: string },
+  F extends { port: number },
+>(start: (options: O) => F): (
+  tracker: Parameters<typeof listOnTracker>[0],
+  data: Uint8Array,
+  built: BuiltFile,
+  options: Omit<O, ServedFile>,
+) => F {
+  return (tracker, data, built, options) => {
+    const file = { data, manifest: built.manifest, manifestBytes: built.bytes };
+    const fake = start({ ...file, id: built.id, ...options } as unknown as O);
+    listOnTracker(tracker, fake.port, listingOf(built), options.hostname);
+    return fake;
+  };
+}
+
 /**
  * Starts a fake seeder on loopback (127.0.0.1 unless told) with a free port.
  *
  * @param options behaviour, file and manifest
  */
 export function startFakeSeeder(options: FakeSeederOptions): FakeSeeder {
-  const listener = Deno.listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: 0,
-  });
-  const conns = new Set<Deno.Conn>();
-  const tasks = new Set<Promise<void>>();
-  let closed = false;
-  const seeder: FakeSeeder = {
-    port: (listener.addr as Deno.NetAddr).port,
-    connections: 0,
-    gets: new Map(),
-    manifestRequests: 0,
-    chunksSent: 0,
-    async close() {
-      if (closed) return;
-      closed = true;
-      listener.close();
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // Closed by the other side already.
-        }
-      }
-      await accepting;
-      await Promise.allSettled([...tasks]);
-    },
-    [Symbol.asyncDispose]() {
-      return seeder.close();
-    },
-  };
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        seeder.connections++;
-        conns.add(conn);
-        const task = serveFake(conn, options, seeder).finally(() => {
-          conns.delete(conn);
-          tasks.delete(task);
-          try {
-            conn.close();
-          } catch {
-            // Closed already.
-          }
-        });
-        tasks.add(task);
-      }
-    } catch (error) {
-      if (!closed) throw error;
-    }
-  })();
-  return seeder;
+  return core.listenFake(
+    options.hostname,
+    { gets: new Map(), manifestRequests: 0, chunksSent: 0 },
+    (conn, seeder) => serveFake(conn, options, seeder),
+  );
 }
 
 async function serveFake(
@@ -200,16 +184,7 @@ async function serveFake(
 ): Promise<void> {
   const { behaviour, manifest } = options;
   const chunkCount = manifest?.chunkCount ?? 1;
-  let sending: Promise<void> = Promise.resolve();
-  const write = (bytes: Uint8Array): Promise<void> => {
-    sending = sending.then(async () => {
-      let written = 0;
-      while (written < bytes.byteLength) {
-        written += await conn.write(bytes.subarray(written));
-      }
-    });
-    return sending;
-  };
+  const { write, idle } = core.orderedWriter(conn);
   const send = (message: Message) => write(createMessage(message));
   const chunk = (index: number): Uint8Array => {
     if (!manifest) return new Uint8Array(0);
@@ -320,18 +295,16 @@ async function serveFake(
       queue = queue.catch(() => {});
     }
     await queue;
-    await sending;
+    await idle();
   } catch (error) {
-    if (
-      error instanceof ProtocolError ||
-      error instanceof Deno.errors.BadResource ||
-      error instanceof Deno.errors.ConnectionReset ||
-      error instanceof Deno.errors.BrokenPipe ||
-      error instanceof Deno.errors.NotConnected ||
-      error instanceof Deno.errors.Interrupted
-    ) return;
-    throw error;
+    if (!core.isHangUp(error)) throw error;
   } finally {
     clearInterval(chatter);
   }
 }
+
+/**
+ * Starts a fake seeder of a built file and lists it on the in-process
+ * tracker: `listedFake(tracker, data, built, { behaviour })`.
+ */
+export const listedFake = listedWith(startFakeSeeder);

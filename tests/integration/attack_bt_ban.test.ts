@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeTorrent } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { seedNewFile } from "../_helpers/seed_new_file.ts";
 import { BtTestClient } from "../_helpers/bittorrent.ts";
 
 const CHUNK = 512 * 1024;
@@ -17,30 +17,17 @@ const CHUNK = 512 * 1024;
 Deno.test("a BitTorrent peer that sent a bad piece is banned: the leecher's server then refuses new connections from its address, and serves others", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "ban.bin");
-  await h.makeFile(source, 8 * CHUNK + 99, 51);
-  const data = await Deno.readFile(source);
-  const { manifest, bytes, id } = h.manifestOf(data, "ban.bin");
   // Slow, so the liar is asked for pieces meanwhile.
-  const honest = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
-    "--max-upload",
-    "1M",
-  ]);
-  const liar = h.startFakeBtSeeder({
-    behaviour: "bad_piece",
-    data,
-    manifest,
-    manifestBytes: bytes,
-    id,
-  });
-  h.listOnTracker(tracker, liar.port, {
-    id,
-    name: "ban.bin",
-    size: data.byteLength,
-    chunkCount: manifest.chunkCount,
-  });
-  const torrent = join(dir.path, "ban.bin.torrent");
-  await Deno.writeFile(torrent, encodeTorrent(bytes, []));
+  const { source, data, built, seeder: honest } = await seedNewFile(
+    tracker,
+    dir.path,
+    "ban.bin",
+    8 * CHUNK + 99,
+    51,
+    ["--max-upload", "1M"],
+  );
+  const liar = h.listedBtFake(tracker, data, built, { behaviour: "bad_piece" });
+  const torrent = await h.writeTorrent(dir.path, built);
   // Not --no-seed: it serves (on "::", both families) while and after it
   // downloads.
   const leecher = h.spawnPeer(tracker, [
@@ -67,7 +54,7 @@ Deno.test("a BitTorrent peer that sent a bad piece is banned: the leecher's serv
     // From the liar's address: closed at once, no handshake back.
     const banned = await BtTestClient.connect(port, "127.0.0.1");
     clients.push(banned);
-    await banned.handshake(id.subarray(0, 20)).catch(() => {});
+    await banned.handshake(built.id.subarray(0, 20)).catch(() => {});
     assert.notEqual(await banned.closedWithin(10_000), null);
     assert.ok(
       !banned.seen.some((frame) => frame.kind === "handshake"),
@@ -82,7 +69,7 @@ Deno.test("a BitTorrent peer that sent a bad piece is banned: the leecher's serv
     // From another address: served.
     const other = await BtTestClient.connect(port, "::1");
     clients.push(other);
-    await other.handshake(id.subarray(0, 20));
+    await other.handshake(built.id.subarray(0, 20));
     const answer = await other.next((frame) => frame.kind === "handshake");
     assert.equal(answer.kind, "handshake");
   } finally {

@@ -9,10 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeTorrent, magnetLink } from "@shoal/protocol";
+import { magnetLink } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { BtTestClient } from "../_helpers/bittorrent.ts";
 import { Rand, randomBtFrame } from "../_helpers/bt_fuzz.ts";
+import { makeBuiltFile, seedNewFile } from "../_helpers/seed_new_file.ts";
 
 const CHUNK = 512 * 1024;
 const SEED = Number(Deno.env.get("SHOAL_FUZZ_SEED") ?? 21);
@@ -20,14 +21,15 @@ const SEED = Number(Deno.env.get("SHOAL_FUZZ_SEED") ?? 21);
 Deno.test("a seeder fed random BitTorrent messages on 300 connections drops them and still serves", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "fuzz.bin");
-  await h.makeFile(source, 3 * CHUNK + 1000, 23);
-  const built = h.manifestOf(await Deno.readFile(source), "fuzz.bin");
   // All from 127.0.0.1: the per-address cap would refuse most of them.
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
-    "--max-conns-per-ip",
-    "64",
-  ]);
+  const { built, seeder } = await seedNewFile(
+    tracker,
+    dir.path,
+    "fuzz.bin",
+    3 * CHUNK + 1000,
+    23,
+    ["--max-conns-per-ip", "64"],
+  );
   const rand = new Rand(SEED);
   try {
     const one = async (n: number) => {
@@ -69,46 +71,31 @@ for (const from of ["magnet", "torrent"] as const) {
   Deno.test(`a leecher whose BitTorrent peers answer with random messages finishes from the honest one (${from})`, async () => {
     await using dir = await h.tempDir();
     await using tracker = await h.startTracker();
-    const source = join(dir.path, "fuzzed.bin");
-    await h.makeFile(source, 4 * CHUNK + 321, 29);
-    const data = await Deno.readFile(source);
-    const { manifest, bytes, id } = h.manifestOf(data, "fuzzed.bin");
-    const file = {
-      id,
-      name: "fuzzed.bin",
-      size: data.byteLength,
-      chunkCount: manifest.chunkCount,
-    };
-    const fuzzers = Array.from({ length: 12 }, (_, i) =>
-      h.startFakeBtSeeder({
-        behaviour: "fuzz",
-        data,
-        manifest,
-        manifestBytes: bytes,
-        id,
-        seed: SEED * 100 + i,
-        hostname: `127.0.60.${i + 1}`,
-      }));
+    const { source, data, built } = await makeBuiltFile(
+      dir.path,
+      "fuzzed.bin",
+      4 * CHUNK + 321,
+      29,
+    );
+    const fuzzers = Array.from(
+      { length: 12 },
+      (_, i) =>
+        h.listedBtFake(tracker, data, built, {
+          behaviour: "fuzz",
+          seed: SEED * 100 + i,
+          hostname: `127.0.60.${i + 1}`,
+        }),
+    );
     // It answers late, so the fuzzers are met first.
-    const honest = h.startFakeBtSeeder({
+    const honest = h.listedBtFake(tracker, data, built, {
       behaviour: "honest",
-      data,
-      manifest,
-      manifestBytes: bytes,
-      id,
       handshakeDelayMs: 500,
     });
     try {
-      fuzzers.forEach((fuzzer, i) =>
-        h.listOnTracker(tracker, fuzzer.port, file, `127.0.60.${i + 1}`)
-      );
-      h.listOnTracker(tracker, honest.port, file);
       const out = join(dir.path, "out");
-      let query = magnetLink(id, "fuzzed.bin");
-      if (from === "torrent") {
-        query = join(dir.path, "fuzzed.bin.torrent");
-        await Deno.writeFile(query, encodeTorrent(bytes, []));
-      }
+      const query = from === "torrent"
+        ? await h.writeTorrent(dir.path, built)
+        : magnetLink(built.id, "fuzzed.bin");
       const result = await h.spawnLeecher(tracker, query, out, 30).done(
         60_000,
       );

@@ -21,6 +21,7 @@ import {
 import * as h from "../_helpers/mod.ts";
 import { BtTestClient, startLtLeecher } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
+import { startImpatientSeeder } from "../_helpers/impatient_seeder.ts";
 
 const HAS_LIBTORRENT = await hasLibtorrent(
   "the honest libtorrent download beside the attacks",
@@ -201,22 +202,13 @@ Deno.test("a seeder drops hostile BitTorrent peers, one by one, while libtorrent
   const parsed = parseTorrent(await Deno.readFile(torrent));
   const infoHash = parsed.id.subarray(0, 20);
   const piecesRoot = parsed.manifest.piecesRoot!;
-  const seeder = h.spawnPeer(tracker, [
-    "--seed",
+  const seeder = await startImpatientSeeder(
+    tracker,
     file,
-    "--out",
     join(dir.path, "state"),
-    "--host",
-    "127.0.0.1",
-  ], {
-    env: {
-      SHOAL_HANDSHAKE_TIMEOUT_MS: `${TIMEOUT_MS}`,
-      SHOAL_IDLE_TIMEOUT_MS: `${TIMEOUT_MS}`,
-    },
-  });
-  const port = Number(
-    (await seeder.waitFor(/serving peers on port (\d+)/))[1],
+    TIMEOUT_MS,
   );
+  const { port } = seeder;
   const out = join(dir.path, "lt");
   await Deno.mkdir(out);
   // The honest download runs beside the attacks.

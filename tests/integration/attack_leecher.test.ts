@@ -113,17 +113,8 @@ Deno.test("a leecher fails with a clear error when the only seeder lies about th
   await using tracker = await h.startTracker();
   const data = new Uint8Array(3 * CHUNK).fill(5);
   const built = h.manifestOf(data, "lie.bin");
-  await using liar = h.startFakeSeeder({
+  await using liar = h.listedFake(tracker, data, built, {
     behaviour: "wrong_manifest",
-    data,
-    manifestBytes: built.bytes,
-    manifest: built.manifest,
-  });
-  h.listOnTracker(tracker, liar.port, {
-    id: built.id,
-    name: "lie.bin",
-    size: data.byteLength,
-    chunkCount: 3,
   });
   const out = join(dir.path, "out");
   const result = await h.getFile(tracker, toHex(built.id), out, {
@@ -148,17 +139,8 @@ Deno.test("a lone seeder that sends a bad chunk is dropped on both its connectio
   const data = new Uint8Array(16 * CHUNK);
   for (let i = 0; i < data.byteLength; i += 4096) data[i] = i / 4096;
   const built = h.manifestOf(data, "lone.bin");
-  await using liar = h.startFakeSeeder({
+  await using liar = h.listedFake(tracker, data, built, {
     behaviour: "bad_hash",
-    data,
-    manifestBytes: built.bytes,
-    manifest: built.manifest,
-  });
-  h.listOnTracker(tracker, liar.port, {
-    id: built.id,
-    name: "lone.bin",
-    size: data.byteLength,
-    chunkCount: 16,
   });
   const result = await h.getFile(
     tracker,

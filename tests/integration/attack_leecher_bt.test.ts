@@ -9,8 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeTorrent, magnetLink } from "@shoal/protocol";
+import { magnetLink } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { makeBuiltFile, seedNewFile } from "../_helpers/seed_new_file.ts";
 
 const CHUNK = 512 * 1024;
 
@@ -24,40 +25,25 @@ function eventsOf(stdout: string): Record<string, unknown>[] {
 Deno.test("BitTorrent seeders that send wrong pieces, unasked blocks, oversized messages or another file's handshake are dropped and banned; the download finishes", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "target.bin");
-  await h.makeFile(source, 8 * CHUNK + 777, 31);
-  const data = await Deno.readFile(source);
-  const { manifest, bytes, id } = h.manifestOf(data, "target.bin");
   // The honest one is slow, so every liar is asked for pieces meanwhile.
-  const honest = await h.startSeeder(tracker, [source], join(dir.path, "s"), [
-    "--max-upload",
-    "1M",
-  ]);
+  const { source, data, built, seeder: honest } = await seedNewFile(
+    tracker,
+    dir.path,
+    "target.bin",
+    8 * CHUNK + 777,
+    31,
+    ["--max-upload", "1M"],
+  );
   const liars =
     (["bad_piece", "unasked", "oversized", "other_infohash"] as const)
       .map((behaviour) => ({
         behaviour,
-        seeder: h.startFakeBtSeeder({
-          behaviour,
-          data,
-          manifest,
-          manifestBytes: bytes,
-          id,
-        }),
+        seeder: h.listedBtFake(tracker, data, built, { behaviour }),
       }));
   try {
-    for (const { seeder } of liars) {
-      h.listOnTracker(tracker, seeder.port, {
-        id,
-        name: "target.bin",
-        size: data.byteLength,
-        chunkCount: manifest.chunkCount,
-      });
-    }
     // From a .torrent: no manifest race, every liar is met by the fetch
     // workers (the race would ban the one with another file's handshake).
-    const torrent = join(dir.path, "target.bin.torrent");
-    await Deno.writeFile(torrent, encodeTorrent(bytes, []));
+    const torrent = await h.writeTorrent(dir.path, built);
     const out = join(dir.path, "out");
     const result = await h.spawnLeecher(tracker, torrent, out, 30, [
       "--json",
@@ -102,32 +88,20 @@ Deno.test("BitTorrent seeders that send wrong pieces, unasked blocks, oversized 
 Deno.test("BitTorrent peers whose metadata, piece hashes or handshake lie are banned from a magnet download, which gets the manifest from the honest one", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "magnet.bin");
-  await h.makeFile(source, 5 * CHUNK + 100, 32);
-  const data = await Deno.readFile(source);
-  const { manifest, bytes, id } = h.manifestOf(data, "magnet.bin");
+  const { source, data, built } = await makeBuiltFile(
+    dir.path,
+    "magnet.bin",
+    5 * CHUNK + 100,
+    32,
+  );
+  const { manifest, id } = built;
   const fake = (behaviour: h.FakeBtBehaviour, handshakeDelayMs = 0) =>
-    h.startFakeBtSeeder({
-      behaviour,
-      data,
-      manifest,
-      manifestBytes: bytes,
-      id,
-      handshakeDelayMs,
-    });
+    h.listedBtFake(tracker, data, built, { behaviour, handshakeDelayMs });
   // The honest one answers late, so the liars are asked first.
   const honest = fake("honest", 1_000);
   const liars = (["lying_metadata", "lying_hashes", "other_infohash"] as const)
     .map((behaviour) => ({ behaviour, seeder: fake(behaviour) }));
   try {
-    for (const seeder of [honest, ...liars.map((l) => l.seeder)]) {
-      h.listOnTracker(tracker, seeder.port, {
-        id,
-        name: "magnet.bin",
-        size: data.byteLength,
-        chunkCount: manifest.chunkCount,
-      });
-    }
     const out = join(dir.path, "out");
     const link = magnetLink(id, "magnet.bin", []);
     const result = await h.spawnLeecher(tracker, link, out, 30, ["--json"])

@@ -10,170 +10,101 @@
  * bounded time.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { encodeTorrent, toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { type Crowd, leechAmongIdle } from "../_helpers/idle_crowd.ts";
 
 const CHUNK = 512 * 1024;
 /** Fakes of each silent kind. */
 const EACH = 12;
 const KINDS = ["empty", "choking", "no_blocks"] as const;
 
-/** A distinct loopback address per idle peer, as if each were its own host. */
-function hostOf(i: number): string {
-  return `127.0.${40 + (i >> 8)}.${(i & 0xff) + 1}`;
-}
-
-interface Crowd {
-  fakes: { kind: string; seeder: h.FakeBtSeeder }[];
-  listeners: Deno.Listener[];
-}
-
-/** Starts the idle crowd, lists it on the tracker, runs `body`, stops it. */
-async function withIdleBtPeers(
+/**
+ * The idle crowd: EACH fakes of every silent kind (`KINDS[i / EACH]` is the
+ * kind of fake i), then EACH listening sockets nobody accepts from.
+ */
+function idleBtPeers(
+  tracker: h.RunningTracker,
   data: Uint8Array,
-  built: ReturnType<typeof h.manifestOf>,
-  tracker: Awaited<ReturnType<typeof h.startTracker>>,
-  body: (crowd: Crowd) => Promise<void>,
-): Promise<void> {
-  const crowd: Crowd = { fakes: [], listeners: [] };
-  const file = {
-    id: built.id,
-    name: built.manifest.name,
-    size: built.manifest.size,
-    chunkCount: built.manifest.chunkCount,
+  built: h.BuiltFile,
+): Crowd<h.FakeBtSeeder> {
+  return {
+    subnet: 40,
+    fakes: KINDS.flatMap((behaviour) =>
+      Array.from(
+        { length: EACH },
+        () => (hostname: string) =>
+          h.listedBtFake(tracker, data, built, { behaviour, hostname }),
+      )
+    ),
+    listeners: EACH,
   };
-  try {
-    let i = 0;
-    for (const kind of KINDS) {
-      for (let k = 0; k < EACH; k++, i++) {
-        const host = hostOf(i);
-        const seeder = h.startFakeBtSeeder({
-          behaviour: kind,
-          data,
-          manifest: built.manifest,
-          manifestBytes: built.bytes,
-          id: built.id,
-          hostname: host,
-        });
-        crowd.fakes.push({ kind, seeder });
-        h.listOnTracker(tracker, seeder.port, file, host);
-      }
-    }
-    // Listening sockets nobody accepts from: the kernel completes the TCP
-    // handshake, and then nothing ever answers, in either protocol.
-    for (let k = 0; k < EACH; k++, i++) {
-      const host = hostOf(i);
-      const listener = Deno.listen({ hostname: host, port: 0 });
-      crowd.listeners.push(listener);
-      h.listOnTracker(
-        tracker,
-        (listener.addr as Deno.NetAddr).port,
-        file,
-        host,
-      );
-    }
-    await body(crowd);
-  } finally {
-    for (const listener of crowd.listeners) listener.close();
-    await Promise.all(crowd.fakes.map(({ seeder }) => seeder.close()));
-  }
 }
 
 Deno.test("a leecher among BitTorrent peers that have nothing, keep it choked or never send a block gives up within --give-up-after", async () => {
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
-  const data = new Uint8Array(4 * CHUNK).fill(5);
-  const built = h.manifestOf(data, "btidle.bin");
-  await withIdleBtPeers(data, built, tracker, async (crowd) => {
+  await leechAmongIdle({
+    name: "btidle.bin",
+    data: new Uint8Array(4 * CHUNK).fill(5),
+    crowd: idleBtPeers,
     // From a .torrent: the manifest is known, so every fake is met by the
     // fetch workers, and the ones with pieces are asked for them.
-    const torrent = join(dir.path, "btidle.bin.torrent");
-    await Deno.writeFile(torrent, encodeTorrent(built.bytes, []));
-    const result = await h.spawnLeecher(
-      tracker,
-      torrent,
-      join(dir.path, "out"),
-      5,
-    ).done(25_000);
-    assert.equal(result.code, 5, `${result.stdout}\n${result.stderr}`);
-    assert.match(result.stderr, /btidle\.bin/);
-    for (const kind of KINDS) {
-      const met = crowd.fakes.filter((f) =>
-        f.kind === kind && f.seeder.btHandshakes > 0
-      );
-      assert.ok(met.length > 0, `no ${kind} peer was met in BitTorrent`);
-    }
+    query: h.writeTorrent,
+    giveUpAfterSeconds: 5,
+    timeoutMs: 25_000,
+    code: 5,
+    stderr: /btidle\.bin/,
+    check: (fakes) => {
+      for (const [k, kind] of KINDS.entries()) {
+        const met = fakes.slice(k * EACH, (k + 1) * EACH).filter((f) =>
+          f.btHandshakes > 0
+        );
+        assert.ok(met.length > 0, `no ${kind} peer was met in BitTorrent`);
+      }
+    },
   });
 });
 
 Deno.test("a leecher among idle BitTorrent peers finishes from the one honest BitTorrent seeder, from a bare id", async () => {
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
   // Two chunks: two idle peers met first hold both, each asked twice in
   // the endgame, so only the rule frees them.
   const data = new Uint8Array(2 * CHUNK).fill(3);
   data[0] = 1;
-  const built = h.manifestOf(data, "btmixed.bin");
-  await withIdleBtPeers(data, built, tracker, async () => {
+  await leechAmongIdle({
+    name: "btmixed.bin",
+    data,
+    crowd: idleBtPeers,
     // It answers late, so the idle ones are met (and asked) first.
-    await using honest = h.startFakeBtSeeder({
-      behaviour: "honest",
-      data,
-      manifest: built.manifest,
-      manifestBytes: built.bytes,
-      id: built.id,
-      handshakeDelayMs: 1_000,
-    });
-    h.listOnTracker(tracker, honest.port, {
-      id: built.id,
-      name: built.manifest.name,
-      size: built.manifest.size,
-      chunkCount: built.manifest.chunkCount,
-    });
-    const out = join(dir.path, "out");
+    peer: (tracker, data, built) =>
+      h.listedBtFake(tracker, data, built, {
+        behaviour: "honest",
+        handshakeDelayMs: 1_000,
+      }),
     // The manifest can only come from the honest one's BEP 9 metadata. The
     // give-up clock counts progress: before the rule, peers that unchoked
     // and never sent a block held their chunks for the 15 s stall timeout,
     // past the endgame, and this download gave up.
-    const result = await h.spawnLeecher(tracker, toHex(built.id), out, 11)
-      .done(45_000);
-    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    await h.assertFileHash(join(out, "btmixed.bin"), built.sha256);
-    assert.ok(honest.metadataRequests >= 1);
+    giveUpAfterSeconds: 11,
+    timeoutMs: 45_000,
+    code: 0,
+    check: (_, honest) => assert.ok(honest!.metadataRequests >= 1),
   });
 });
 
 Deno.test("a leecher whose only BitTorrent seeder stops sending blocks (and keeps chattering) gives up within --give-up-after", async () => {
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
-  const data = new Uint8Array(8 * CHUNK).fill(4);
-  const built = h.manifestOf(data, "btstops.bin");
-  await using fake = h.startFakeBtSeeder({
-    behaviour: "stops",
-    data,
-    manifest: built.manifest,
-    manifestBytes: built.bytes,
-    id: built.id,
-    // Two whole pieces (32 blocks each), then nothing.
-    stopAfterBlocks: 64,
+  await leechAmongIdle({
+    name: "btstops.bin",
+    data: new Uint8Array(8 * CHUNK).fill(4),
+    peer: (tracker, data, built) =>
+      h.listedBtFake(tracker, data, built, {
+        behaviour: "stops",
+        // Two whole pieces (32 blocks each), then nothing.
+        stopAfterBlocks: 64,
+      }),
+    query: h.writeTorrent,
+    // Its keep-alives and HAVEs are bytes, not progress: they must not keep
+    // the download (nor the connection) waiting.
+    giveUpAfterSeconds: 5,
+    timeoutMs: 20_000,
+    code: 5,
+    check: (_, fake) => assert.equal(fake?.blocksSent, 64),
   });
-  h.listOnTracker(tracker, fake.port, {
-    id: built.id,
-    name: built.manifest.name,
-    size: built.manifest.size,
-    chunkCount: built.manifest.chunkCount,
-  });
-  const torrent = join(dir.path, "btstops.bin.torrent");
-  await Deno.writeFile(torrent, encodeTorrent(built.bytes, []));
-  // Its keep-alives and HAVEs are bytes, not progress: they must not keep
-  // the download (nor the connection) waiting.
-  const result = await h.spawnLeecher(
-    tracker,
-    torrent,
-    join(dir.path, "out"),
-    5,
-  ).done(20_000);
-  assert.equal(result.code, 5, `${result.stdout}\n${result.stderr}`);
-  assert.equal(fake.blocksSent, 64);
 });

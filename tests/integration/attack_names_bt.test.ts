@@ -61,18 +61,8 @@ Deno.test("a magnet link's dn is a hint: the file is saved under the name its BE
   await using tracker = await h.startTracker();
   const data = new Uint8Array(2 * CHUNK + 5).fill(8);
   const built = h.manifestOf(data, "real.bin");
-  await using seeder = h.startFakeBtSeeder({
+  await using _seeder = h.listedBtFake(tracker, data, built, {
     behaviour: "honest",
-    data,
-    manifest: built.manifest,
-    manifestBytes: built.bytes,
-    id: built.id,
-  });
-  h.listOnTracker(tracker, seeder.port, {
-    id: built.id,
-    name: "real.bin",
-    size: data.byteLength,
-    chunkCount: built.manifest.chunkCount,
   });
   const out = join(dir.path, "out");
   const link = magnetLink(built.id, "invoice.pdf.exe");
@@ -102,10 +92,8 @@ for (
       id: hostile.id,
     });
     h.listOnTracker(tracker, seeder.port, {
-      id: hostile.id,
+      ...h.listingOf(hostile),
       name: "harmless.bin",
-      size: data.byteLength,
-      chunkCount: hostile.manifest.chunkCount,
     });
     const out = join(dir.path, "out");
     const link = magnetLink(hostile.id, "harmless.bin");

@@ -14,11 +14,12 @@ import {
   chunkHash,
   createHeader,
   createMessage,
-  FrameDecoder,
   type Manifest,
-  type Message,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { askChunks } from "../_helpers/ask_chunks.ts";
+import { startImpatientSeeder } from "../_helpers/impatient_seeder.ts";
+import { makeBuiltFile } from "../_helpers/seed_new_file.ts";
 
 const CHUNK = 512 * 1024;
 const TIMEOUT_MS = 3_000;
@@ -72,40 +73,16 @@ async function fetchChunk(
   manifest: Manifest,
   index: number,
 ): Promise<void> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await writeAll(
-      conn,
-      createMessage({
-        kind: "handshake",
-        txid: 1,
-        fileId,
-        peerId: new Uint8Array(16).fill(1),
-        port: 0,
-      }),
-    );
-    await writeAll(conn, createMessage({ kind: "get", txid: 2, index }));
-    const decoder = new FrameDecoder();
-    const messages: Message[] = [];
-    const buffer = new Uint8Array(64 * 1024);
-    const deadline = performance.now() + 10_000;
-    while (performance.now() < deadline) {
-      const n = await conn.read(buffer);
-      if (n === null) throw new Error("the seeder closed the connection");
-      decoder.push(buffer.subarray(0, n), (m) => messages.push(m));
-      const answer = messages.find((m) =>
-        m.kind === "chunk_data" || m.kind === "error"
-      );
-      if (!answer) continue;
-      assert.equal(answer.kind, "chunk_data", JSON.stringify(answer));
-      const data = (answer as { data: Uint8Array }).data;
-      assert.deepEqual(chunkDigest(manifest, data), chunkHash(manifest, index));
-      return;
-    }
-    throw new Error("no chunk within 10 s");
-  } finally {
-    conn.close();
-  }
+  const [answer] = await askChunks(port, fileId, [index], 10_000);
+  assert.ok(
+    answer,
+    "no chunk within 10 s, or the seeder closed the connection",
+  );
+  assert.equal(answer.kind, "chunk_data", JSON.stringify(answer));
+  assert.deepEqual(
+    chunkDigest(manifest, answer.data),
+    chunkHash(manifest, index),
+  );
 }
 
 async function startAttackedSeeder(
@@ -118,26 +95,21 @@ async function startAttackedSeeder(
   trackerStop: () => Promise<void>;
 }> {
   const tracker = await h.startTracker();
-  const source = join(dir, "served.bin");
-  await h.makeFile(source, 6 * CHUNK, 23);
-  const built = h.manifestOf(await Deno.readFile(source), "served.bin");
-  const seeder = h.spawnPeer(tracker, [
-    "--seed",
+  const { source, built } = await makeBuiltFile(
+    dir,
+    "served.bin",
+    6 * CHUNK,
+    23,
+  );
+  const seeder = await startImpatientSeeder(
+    tracker,
     source,
-    "--out",
     join(dir, "state"),
-    "--host",
-    "127.0.0.1",
-  ], {
-    env: {
-      SHOAL_HANDSHAKE_TIMEOUT_MS: `${TIMEOUT_MS}`,
-      SHOAL_IDLE_TIMEOUT_MS: `${TIMEOUT_MS}`,
-    },
-  });
-  const match = await seeder.waitFor(/serving peers on port (\d+)/);
+    TIMEOUT_MS,
+  );
   return {
     seeder,
-    port: Number(match[1]),
+    port: seeder.port,
     fileId: built.id,
     manifest: built.manifest,
     trackerStop: () => tracker.stop(),

@@ -10,49 +10,11 @@
  * (Deno.connect cannot pick its source address).
  */
 import assert from "node:assert/strict";
-import net from "node:net";
 import { join } from "node:path";
-import {
-  createMessage,
-  FrameDecoder,
-  MAX_PEX_PEERS,
-  type Message,
-} from "@shoal/protocol";
+import { createMessage, MAX_PEX_PEERS, type Message } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-
-/** A raw TCP client from a chosen source address that records every frame it gets. */
-interface RawClient {
-  messages: Message[];
-  closed: boolean;
-  send(bytes: Uint8Array): void;
-  close(): void;
-}
-
-function rawClient(localAddress: string, port: number): Promise<RawClient> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
-    const decoder = new FrameDecoder();
-    const client: RawClient = {
-      messages: [],
-      closed: false,
-      send: (bytes) => void socket.write(bytes),
-      close: () => socket.destroy(),
-    };
-    socket.on("data", (data: Uint8Array) => {
-      try {
-        decoder.push(new Uint8Array(data), (m) => client.messages.push(m));
-      } catch {
-        socket.destroy();
-      }
-    });
-    socket.on("close", () => (client.closed = true));
-    socket.on("error", (error) => {
-      client.closed = true;
-      reject(error);
-    });
-    socket.on("connect", () => resolve(client));
-  });
-}
+import { type RawClient, rawShoalClient } from "../_helpers/raw_client.ts";
+import { seedNewFile } from "../_helpers/seed_new_file.ts";
 
 /** Waits (bounded: at most `timeoutMs`, polling every 50 ms) until `done()`. */
 async function until(done: () => boolean, timeoutMs: number): Promise<void> {
@@ -86,23 +48,26 @@ function onePeerPex(): Uint8Array {
 Deno.test("a seeder tells a peer that offers PEX about its other peers, and never sends PEX to one that does not", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "told.bin");
-  await h.makeFile(source, 3 * 512 * 1024, 5);
-  const fileId = h.manifestOf(await Deno.readFile(source), "told.bin").id;
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
-  const old = await rawClient("127.0.0.2", seeder.port);
-  const fresh = await rawClient("127.0.0.3", seeder.port);
+  const { built: { id: fileId }, seeder } = await seedNewFile(
+    tracker,
+    dir.path,
+    "told.bin",
+    3 * 512 * 1024,
+    5,
+  );
+  const old = await rawShoalClient("127.0.0.2", seeder.port);
+  const fresh = await rawShoalClient("127.0.0.3", seeder.port);
   try {
     old.send(handshake(fileId, 7001, false));
-    await until(() => old.messages.length >= 2, 5_000);
+    await until(() => old.frames.length >= 2, 5_000);
     fresh.send(handshake(fileId, 7002, true));
-    const pexOf = (client: RawClient) =>
-      client.messages.find((m) => m.kind === "pex");
+    const pexOf = (client: RawClient<Message>) =>
+      client.frames.find((m) => m.kind === "pex");
     await until(() => pexOf(fresh) !== undefined, 5_000);
-    const ack = fresh.messages[0];
+    const ack = fresh.frames[0];
     assert.ok(ack?.kind === "ack" && ack.pex === true, "ACK offers PEX");
     const told = pexOf(fresh);
-    assert.ok(told?.kind === "pex", JSON.stringify(fresh.messages));
+    assert.ok(told?.kind === "pex", JSON.stringify(fresh.frames));
     // The other peer, where it said it listens; never the receiver itself.
     assert.deepStrictEqual(told.added, [
       { host: "127.0.0.2", port: 7001, complete: false },
@@ -110,7 +75,7 @@ Deno.test("a seeder tells a peer that offers PEX about its other peers, and neve
     // The older peer (no PEX flag) got its ACK and BITFIELD, nothing else,
     // though the seeder had a peer to tell it about.
     await until(() => false, 1_500);
-    assert.deepStrictEqual(old.messages.map((m) => m.kind), [
+    assert.deepStrictEqual(old.frames.map((m) => m.kind), [
       "ack",
       "bitfield",
     ]);
@@ -125,15 +90,18 @@ Deno.test("a seeder tells a peer that offers PEX about its other peers, and neve
 Deno.test("a peer that floods a seeder with PEX, or sends a malformed one, loses its connection; the seeder serves on", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "flood.bin");
-  await h.makeFile(source, 3 * 512 * 1024 + 9, 6);
-  const fileId = h.manifestOf(await Deno.readFile(source), "flood.bin").id;
-  const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
-  const flooder = await rawClient("127.0.0.4", seeder.port);
-  const malformed = await rawClient("127.0.0.5", seeder.port);
+  const { source, built: { id: fileId }, seeder } = await seedNewFile(
+    tracker,
+    dir.path,
+    "flood.bin",
+    3 * 512 * 1024 + 9,
+    6,
+  );
+  const flooder = await rawShoalClient("127.0.0.4", seeder.port);
+  const malformed = await rawShoalClient("127.0.0.5", seeder.port);
   try {
     flooder.send(handshake(fileId, 7003, true));
-    await until(() => flooder.messages.length >= 2, 5_000);
+    await until(() => flooder.frames.length >= 2, 5_000);
     // Five a minute are allowed; the sixth closes the connection.
     for (let i = 0; i < 5; i++) flooder.send(onePeerPex());
     await until(() => false, 500);
@@ -143,7 +111,7 @@ Deno.test("a peer that floods a seeder with PEX, or sends a malformed one, loses
     assert.ok(flooder.closed, "the sixth PEX message in a minute closes it");
 
     malformed.send(handshake(fileId, 7004, true));
-    await until(() => malformed.messages.length >= 2, 5_000);
+    await until(() => malformed.frames.length >= 2, 5_000);
     // One more added peer than a PEX message may carry.
     const bad = onePeerPex();
     bad[14] = MAX_PEX_PEERS + 1;

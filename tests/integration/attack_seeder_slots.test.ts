@@ -2,7 +2,8 @@
  * Attacks on a real seeder's upload slots and connection table: connections
  * that handshake, say INTERESTED and then never ask for anything must not
  * keep an honest leecher waiting, and one address may not hold more than
- * its share of connections.
+ * its share of connections. The bodies are shared with the BitTorrent
+ * twins (attack_seeder_slots_bt.test.ts) in tests/_helpers/slot_attack.ts.
  *
  * The attackers connect from other loopback addresses (127.0.0.2 and up:
  * Linux routes all of 127.0.0.0/8 to loopback), the way strangers on other
@@ -10,166 +11,60 @@
  * address).
  */
 import assert from "node:assert/strict";
-import net from "node:net";
-import { join } from "node:path";
+import { createMessage, ErrorCode, type Message } from "@shoal/protocol";
+import { rawShoalClient } from "../_helpers/raw_client.ts";
 import {
-  createMessage,
-  ErrorCode,
-  FrameDecoder,
-  type Message,
-} from "@shoal/protocol";
-import * as h from "../_helpers/mod.ts";
-import { MAX_CONNECTIONS_PER_ADDRESS } from "../../peer/wire/server.ts";
+  type AttackWire,
+  idleSlotAttack,
+  perAddressCapAttack,
+} from "../_helpers/slot_attack.ts";
 
-const CHUNK = 512 * 1024;
-
-/** A raw TCP client from a chosen source address that records every frame it gets. */
-interface RawClient {
-  messages: Message[];
-  closed: boolean;
-  send(bytes: Uint8Array): void;
-  close(): void;
-}
-
-function rawClient(
-  localAddress: string,
-  port: number,
-): Promise<RawClient> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
-    const decoder = new FrameDecoder();
-    const client: RawClient = {
-      messages: [],
-      closed: false,
-      send: (bytes) => void socket.write(bytes),
-      close: () => socket.destroy(),
-    };
-    socket.on("data", (data: Uint8Array) => {
-      try {
-        decoder.push(new Uint8Array(data), (m) => client.messages.push(m));
-      } catch {
-        socket.destroy();
-      }
-    });
-    socket.on("close", () => (client.closed = true));
-    socket.on("error", (error) => {
-      client.closed = true;
-      reject(error);
-    });
-    socket.on("connect", () => resolve(client));
-  });
-}
-
-function handshake(fileId: Uint8Array, i: number): Uint8Array {
-  return createMessage({
-    kind: "handshake",
-    txid: 1,
-    fileId,
-    peerId: new Uint8Array(16).fill(i),
-    port: 0,
-  });
-}
+/** Shoal's wire: a HANDSHAKE, welcomed with an ACK. */
+const SHOAL: AttackWire<Message> = {
+  connect: rawShoalClient,
+  handshake: (fileId, i) =>
+    createMessage({
+      kind: "handshake",
+      txid: 1,
+      fileId,
+      peerId: new Uint8Array(16).fill(i),
+      port: 0,
+    }),
+  welcome: (m) => m.kind === "ack",
+};
 
 Deno.test("connections that only say INTERESTED do not hold a seeder's upload slots", async () => {
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
-  const source = join(dir.path, "big.bin");
-  await h.makeFile(source, 32 * CHUNK, 9);
-  const fileId = h.manifestOf(await Deno.readFile(source), "big.bin").id;
-  const seeder = await h.startSeeder(
-    tracker,
-    [source],
-    join(dir.path, "seed"),
-    [
-      "--host",
-      "127.0.0.1",
-    ],
-  );
-  const idle: RawClient[] = [];
-  try {
-    // 20 connections from 4 addresses (5 each, under the per-address cap):
-    // a handshake, INTERESTED, then nothing (as one INTERESTED a minute).
-    for (let i = 0; i < 20; i++) {
-      const client = await rawClient(`127.0.0.${2 + (i % 4)}`, seeder.port);
-      client.send(handshake(fileId, i));
-      client.send(createMessage({ kind: "interested", txid: 0 }));
-      idle.push(client);
-    }
-    await h.waitUntil(
-      "every idle connection to be accepted",
-      () =>
-        idle.every((c) => c.messages.some((m) => m.kind === "bitfield")) ||
-        null,
-      10_000,
-    );
-    assert.ok(idle.every((c) => !c.closed), "an idle connection was refused");
-
-    const out = join(dir.path, "leech");
-    const result = await h.spawnLeecher(tracker, "big.bin", out, null).done(
-      30_000,
-    );
-    assert.equal(result.code, 0, result.stderr);
-    await h.assertSameFile(join(out, "big.bin"), source);
-    // None of them ever asked for a chunk, so none was given a slot.
-    for (const client of idle) {
-      assert.ok(!client.messages.some((m) => m.kind === "unchoke"));
-    }
-  } finally {
-    for (const client of idle) client.close();
-    await seeder.stop();
-  }
+  // 20 connections from 4 addresses (5 each, under the per-address cap):
+  // a handshake, INTERESTED, then nothing (as one INTERESTED a minute).
+  await idleSlotAttack({
+    wire: SHOAL,
+    seed: 9,
+    count: 20,
+    interested: createMessage({ kind: "interested", txid: 0 }),
+    answered: (m) => m.kind === "bitfield",
+    giveUpAfterSeconds: null,
+    leechTimeoutMs: 30_000,
+    check: (idle) => {
+      // None of them ever asked for a chunk, so none was given a slot.
+      for (const client of idle) {
+        assert.ok(!client.frames.some((m) => m.kind === "unchoke"));
+      }
+    },
+  });
 });
 
 Deno.test("a seeder refuses connections over its per-address cap with an ERROR, and serves other addresses", async () => {
-  await using dir = await h.tempDir();
-  await using tracker = await h.startTracker();
-  const source = join(dir.path, "small.bin");
-  await h.makeFile(source, 4 * CHUNK, 10);
-  const fileId = h.manifestOf(await Deno.readFile(source), "small.bin").id;
-  const seeder = await h.startSeeder(
-    tracker,
-    [source],
-    join(dir.path, "seed"),
-    [
-      "--host",
-      "127.0.0.1",
-    ],
-  );
-  const clients: RawClient[] = [];
-  try {
-    for (let i = 0; i < MAX_CONNECTIONS_PER_ADDRESS; i++) {
-      const client = await rawClient("127.0.0.7", seeder.port);
-      client.send(handshake(fileId, i));
-      clients.push(client);
-    }
-    await h.waitUntil(
-      "the connections under the cap to be accepted",
-      () =>
-        clients.every((c) => c.messages.some((m) => m.kind === "ack")) || null,
-      10_000,
-    );
-    const over = await rawClient("127.0.0.7", seeder.port);
-    await h.waitUntil(
-      "the seeder to close the connection over the cap",
-      () => over.closed || null,
-      10_000,
-    );
-    const refusal = over.messages[0];
-    assert.ok(refusal?.kind === "error", JSON.stringify(over.messages));
-    assert.equal(refusal.code, ErrorCode.BUSY);
-    assert.match(refusal.text, /too many connections from your address/);
-    // The ones under the cap are untouched, and another address still gets in.
-    assert.ok(clients.every((c) => !c.closed));
-    const other = await rawClient("127.0.0.8", seeder.port);
-    clients.push(other);
-    other.send(handshake(fileId, 99));
-    await h.waitUntil(
-      "another address to be accepted",
-      () => other.messages.some((m) => m.kind === "ack") || null,
-      10_000,
-    );
-  } finally {
-    for (const client of clients) client.close();
-    await seeder.stop();
-  }
+  await perAddressCapAttack({
+    wire: SHOAL,
+    seed: 10,
+    addresses: ["127.0.0.7", "127.0.0.8"],
+    overGreets: false,
+    assertRefused: (over) => {
+      const refusal = over.frames[0];
+      assert.ok(refusal?.kind === "error", JSON.stringify(over.frames));
+      assert.equal(refusal.code, ErrorCode.BUSY);
+      assert.match(refusal.text, /too many connections from your address/);
+    },
+    otherId: 99,
+  });
 });

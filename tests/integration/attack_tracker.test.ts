@@ -11,6 +11,11 @@ import fc from "fast-check";
 import * as p from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import {
+  connectFlood,
+  sprayFromProbes,
+  withTrackerProcess,
+} from "../_helpers/tracker_attack.ts";
+import {
   datagramArb,
   headerWithRandomBody,
   mutate,
@@ -111,69 +116,46 @@ function garbage(rng: Rng, valid: Uint8Array[]): Uint8Array {
 }
 
 Deno.test("the tracker process drops garbage datagrams silently and still serves a client", async () => {
-  const tracker = await h.startTrackerProcess();
-  try {
+  await withTrackerProcess([], async (tracker) => {
     const valid = fc.sample(datagramArb, { seed: 4, numRuns: 300 });
     const rng = new Rng(4);
-    // Spread over several source addresses so the rate limit does not hide
-    // the parser from most of them.
-    const probes = Array.from(
-      { length: 8 },
-      (_, i) =>
-        new h.UdpProbe(`127.0.0.${10 + i}`, {
-          hostname: tracker.host,
-          port: tracker.port,
-        }),
-    );
-    let sent = 0;
     let oversized = 0;
-    const replies: Uint8Array[] = [];
-    const sentBy = new Map<string, number>();
-    try {
-      for (let i = 0; i < 4_000; i++) {
+    const addresses = Array.from({ length: 8 }, (_, i) => `127.0.0.${10 + i}`);
+    const { sent, answers } = await sprayFromProbes(
+      tracker,
+      addresses,
+      4_000,
+      () => {
         const bytes = garbage(rng, valid);
-        const probe = probes[i % probes.length]!;
         // A few garbage inputs are valid messages by chance; only count
         // the ones that really are malformed.
-        let malformed = true;
         try {
           p.parseMessage(bytes);
-          malformed = false;
+          return null;
         } catch {
           // Malformed, as intended.
         }
-        if (!malformed) continue;
         if (bytes.byteLength > p.MAX_DATAGRAM_BYTES) oversized++;
-        const error = await probe.send(bytes);
-        if (!error) sent++;
-        if (i % 200 === 0) await h.sleep(5);
-      }
-      await h.sleep(500);
-      for (const probe of probes) {
-        const got = probe.take();
-        sentBy.set(probe.addr.hostname, got.length);
-        replies.push(...got.map((r) => r.bytes));
-      }
-    } finally {
-      await Promise.all(probes.map((probe) => probe.close()));
-    }
+        return bytes;
+      },
+    );
     assert.ok(sent > 3_000, `only ${sent} garbage datagrams went out`);
     assert.ok(oversized > 100, `only ${oversized} oversized datagrams`);
+    const sentBy = addresses.map((address, k) =>
+      [address, answers.filter((a) => a.probe === k).length] as const
+    );
     assert.equal(
-      replies.length,
+      answers.length,
       0,
-      `the tracker answered garbage: ${JSON.stringify([...sentBy])}`,
+      `the tracker answered garbage: ${JSON.stringify(sentBy)}`,
     );
     await legitimateRound(tracker);
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });
 
 Deno.test("the tracker process never answers an unproven address with more bytes than it sent", async () => {
-  const tracker = await h.startTrackerProcess();
-  const target = { hostname: tracker.host, port: tracker.port };
-  try {
+  await withTrackerProcess([], async (tracker) => {
+    const target = { hostname: tracker.host, port: tracker.port };
     // A real cookie, issued to another address: it must not work from here.
     await using owner = new h.UdpProbe("127.0.0.21", target);
     await owner.send(p.createMessage({ kind: "connect", txid: 1 }));
@@ -293,50 +275,30 @@ Deno.test("the tracker process never answers an unproven address with more bytes
     assert.equal(await attacker.next(300), null);
     // The owner's cookie still works for the owner.
     await legitimateRound(tracker, "127.0.0.21", 40_002);
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });
 
 Deno.test("the tracker process rate-limits a flood from one address and still serves others", async () => {
-  const tracker = await h.startTrackerProcess();
-  const target = { hostname: tracker.host, port: tracker.port };
-  try {
-    await using flooder = new h.UdpProbe("127.0.0.31", target);
+  await withTrackerProcess([], async (tracker) => {
     const connect = p.createMessage({ kind: "connect", txid: 1 });
-    const FLOOD = 3_000;
-    const start = performance.now();
-    for (let i = 0; i < FLOOD; i++) {
-      await flooder.send(connect);
-      // Yield now and then so the kernel buffers do not just drop the flood.
-      if (i % 100 === 99) await h.sleep(1);
-    }
-    const seconds = (performance.now() - start) / 1000;
-    // While the flood is fresh, another host is served at once.
-    await legitimateRound(tracker, LEGIT_HOST, 40_003);
-    const answered = (await flooder.drain(300)).length;
-    // Default limit: a burst of 400, then 200 per second.
-    const allowed = 400 + 200 * (seconds + 0.5);
-    assert.ok(
-      answered <= allowed,
-      `${answered} of ${FLOOD} CONNECTs in ${
-        seconds.toFixed(2)
-      } s were answered; the limit allows about ${Math.round(allowed)}`,
+    await connectFlood(
+      tracker,
+      "127.0.0.31",
+      connect,
+      () => legitimateRound(tracker, LEGIT_HOST, 40_003),
+      async (flooder) => {
+        // Once the bucket refills, the flooder is a normal client again.
+        await h.sleep(1_000);
+        await flooder.send(connect);
+        assert.ok(await flooder.next(1_000), "the flooder was not forgiven");
+      },
     );
-    assert.ok(answered >= 100, `only ${answered} answers: limit too strict`);
-    // Once the bucket refills, the flooder is a normal client again.
-    await h.sleep(1_000);
-    await flooder.send(connect);
-    assert.ok(await flooder.next(1_000), "the flooder was not forgiven");
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });
 
 Deno.test("the tracker process keeps its memory bounded under a registration storm", async () => {
-  const tracker = await h.startTrackerProcess();
-  const target = { hostname: tracker.host, port: tracker.port };
-  try {
+  await withTrackerProcess([], async (tracker) => {
+    const target = { hostname: tracker.host, port: tracker.port };
     await legitimateRound(tracker);
     const before = await h.rssKiB(tracker.child.pid);
     // Eight hosts, each trying to register 100 peers (ports) with four files
@@ -398,7 +360,5 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
         `RSS grew from ${before} KiB to ${after} KiB`,
       );
     }
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });

@@ -11,6 +11,11 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as p from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import {
+  connectFlood,
+  sprayFromProbes,
+  withTrackerProcess,
+} from "../_helpers/tracker_attack.ts";
 import { bep15DatagramArb, mutate, Rng } from "../../bench/_protocol_inputs.ts";
 
 const INFOHASH = new Uint8Array(20).fill(0x42);
@@ -64,26 +69,22 @@ function garbage(rng: Rng, valid: Uint8Array[]): Uint8Array {
 }
 
 Deno.test("the tracker process drops malformed BEP 15 datagrams and answers no unproven request with more bytes than it sent", async () => {
-  const tracker = await h.startTrackerProcess();
-  const target = { hostname: tracker.host, port: tracker.port };
-  try {
+  await withTrackerProcess([], async (tracker) => {
     const valid = fc.sample(bep15DatagramArb, { seed: 15, numRuns: 300 });
     const rng = new Rng(15);
-    const probes = Array.from(
-      { length: 8 },
-      (_, i) => new h.UdpProbe(`127.0.1.${10 + i}`, target),
-    );
     // Each well-formed request goes out with a txid of its own, so each
     // answer is matched with what it answers.
     const sizeOf = new Map<number, { bytes: number; kind: string }>();
     let txid = 1_000_000;
     let malformed = 0;
     let connects = 0;
-    const answers: { probe: number; bytes: Uint8Array }[] = [];
-    try {
-      for (let i = 0; i < 3_000; i++) {
+    const { answers } = await sprayFromProbes(
+      tracker,
+      Array.from({ length: 8 }, (_, i) => `127.0.1.${10 + i}`),
+      3_000,
+      () => {
         const bytes = garbage(rng, valid);
-        if (p.datagramDialect(bytes) !== "bep15") continue;
+        if (p.datagramDialect(bytes) !== "bep15") return null;
         let kind = "malformed";
         try {
           kind = p.checkBep15Request(bytes);
@@ -94,16 +95,9 @@ Deno.test("the tracker process drops malformed BEP 15 datagrams and answers no u
           malformed++;
         }
         if (kind === "connect") connects++;
-        await probes[i % probes.length]!.send(bytes);
-        if (i % 200 === 0) await h.sleep(5);
-      }
-      await h.sleep(500);
-      probes.forEach((probe, k) =>
-        answers.push(...probe.take().map((r) => ({ probe: k, ...r })))
-      );
-    } finally {
-      await Promise.all(probes.map((probe) => probe.close()));
-    }
+        return bytes;
+      },
+    );
     assert.ok(malformed > 1_000, `only ${malformed} malformed datagrams`);
     assert.ok(sizeOf.size > 300, `only ${sizeOf.size} well-formed ones`);
     let errors = 0;
@@ -133,49 +127,25 @@ Deno.test("the tracker process drops malformed BEP 15 datagrams and answers no u
     }
     assert.ok(errors > 200, `only ${errors} refusals came back`);
     await honestClient(tracker, "127.0.1.30");
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });
 
 Deno.test("the tracker process rate-limits a flood of BEP 15 connects and still serves another client", async () => {
-  const tracker = await h.startTrackerProcess();
-  const target = { hostname: tracker.host, port: tracker.port };
-  try {
-    await using flooder = new h.UdpProbe("127.0.1.40", target);
-    const connect = p.encodeBep15Request({ action: "connect", txid: 9 });
-    const FLOOD = 3_000;
-    const start = performance.now();
-    for (let i = 0; i < FLOOD; i++) {
-      await flooder.send(connect);
-      if (i % 100 === 99) await h.sleep(1);
-    }
-    const seconds = (performance.now() - start) / 1000;
-    await honestClient(tracker, "127.0.1.41");
-    const answered = (await flooder.drain(300)).length;
-    const allowed = 400 + 200 * (seconds + 0.5);
-    assert.ok(
-      answered <= allowed,
-      `${answered} of ${FLOOD} connects in ${
-        seconds.toFixed(2)
-      } s were answered; the limit allows about ${Math.round(allowed)}`,
+  await withTrackerProcess([], async (tracker) => {
+    await connectFlood(
+      tracker,
+      "127.0.1.40",
+      p.encodeBep15Request({ action: "connect", txid: 9 }),
+      () => honestClient(tracker, "127.0.1.41"),
     );
-    assert.ok(answered >= 100, `only ${answered} answers: limit too strict`);
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });
 
 Deno.test("BitTorrent announces from one address cannot fill the tracker; /stats counts BitTorrent peers and requests", async () => {
   // --max-files 2000: one address may hold 1 % of it, 20 (peer, file) pairs.
-  const tracker = await h.startTrackerProcess([
-    "--max-files",
-    "2000",
-    "--stats-port",
-    "0",
-  ]);
-  const statsUrl = (await tracker.waitFor(/stats on (http:\S+)\/stats/))[1]!;
-  try {
+  const args = ["--max-files", "2000", "--stats-port", "0"];
+  await withTrackerProcess(args, async (tracker) => {
+    const statsUrl = (await tracker.waitFor(/stats on (http:\S+)\/stats/))[1]!;
     await using greedy = new h.Bep15Client("127.0.1.50", tracker);
     await greedy.connect();
     const outcomes: string[] = [];
@@ -207,7 +177,5 @@ Deno.test("BitTorrent announces from one address cannot fill the tracker; /stats
       metrics,
       /shoal_tracker_bittorrent_requests_total\{type="scrape"\} 1/,
     );
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });

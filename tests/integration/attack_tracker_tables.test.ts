@@ -16,6 +16,8 @@ import {
   parseMessage,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { assertDownloads } from "../_helpers/swarm.ts";
+import { withTrackerProcess } from "../_helpers/tracker_attack.ts";
 import { Rng } from "../../bench/_protocol_inputs.ts";
 
 /** Sends a message and waits for its answer, retrying a few times (UDP). */
@@ -75,10 +77,9 @@ function spamFiles(rng: Rng, count: number): FileAnnouncement[] {
 
 Deno.test("one address cannot fill the tracker: an honest seeder still registers and --get works", async () => {
   // A table of 2,000 files: one address may hold 1 % of it, 20 files.
-  const tracker = await h.startTrackerProcess(["--max-files", "2000"]);
-  await using dir = await h.tempDir();
-  const target = { hostname: tracker.host, port: tracker.port };
-  try {
+  await withTrackerProcess(["--max-files", "2000"], async (tracker) => {
+    await using dir = await h.tempDir();
+    const target = { hostname: tracker.host, port: tracker.port };
     await using attacker = new h.UdpProbe("127.0.0.50", target);
     const cookie = await cookieFor(attacker);
     const rng = new Rng(50);
@@ -125,25 +126,16 @@ Deno.test("one address cannot fill the tracker: an honest seeder still registers
     const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
     try {
       await waitForName(tracker, "honest.bin");
-      const result = await h.getFile(
-        tracker,
-        "honest.bin",
-        join(dir.path, "o"),
-      );
-      assert.equal(result.code, 0, result.stderr);
-      await h.assertSameFile(join(dir.path, "o", "honest.bin"), source);
+      await assertDownloads(tracker, source, join(dir.path, "o"));
     } finally {
       await seeder.stop();
     }
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });
 
 Deno.test("searches that scan every file do not make the tracker drop honest CONNECTs", async () => {
-  const tracker = await h.startTrackerProcess();
-  const target = { hostname: tracker.host, port: tracker.port };
-  try {
+  await withTrackerProcess([], async (tracker) => {
+    const target = { hostname: tracker.host, port: tracker.port };
     // 100,000 files from 100 addresses, each within its share (1,000).
     const rng = new Rng(60);
     let registered = 0;
@@ -235,16 +227,13 @@ Deno.test("searches that scan every file do not make the tracker drop honest CON
       `${listAnswers} of ${sentLists} full scans answered`,
     );
     assert.ok(listAnswers >= 4, "no search was answered at all");
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });
 
 Deno.test("a stranger claiming a real file's id under another name does not stop --get of its real name", async () => {
-  const tracker = await h.startTrackerProcess();
-  await using dir = await h.tempDir();
-  const target = { hostname: tracker.host, port: tracker.port };
-  try {
+  await withTrackerProcess([], async (tracker) => {
+    await using dir = await h.tempDir();
+    const target = { hostname: tracker.host, port: tracker.port };
     const source = join(dir.path, "real.bin");
     await h.makeFile(source, 300_000, 6);
     // Learn the file's id from a first run of the seeder, which then leaves.
@@ -285,13 +274,9 @@ Deno.test("a stranger claiming a real file's id under another name does not stop
         assert.equal(list.name, "real.bin");
         assert.equal(list.size, 300_000);
       }
-      const result = await h.getFile(tracker, "real.bin", join(dir.path, "o"));
-      assert.equal(result.code, 0, result.stderr);
-      await h.assertSameFile(join(dir.path, "o", "real.bin"), source);
+      await assertDownloads(tracker, source, join(dir.path, "o"));
     } finally {
       await seeder.stop();
     }
-  } finally {
-    assert.equal(await tracker.stop(), 0);
-  }
+  });
 });

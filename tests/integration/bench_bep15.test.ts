@@ -1,27 +1,21 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { runToExit } from "../_helpers/peers.ts";
-
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { runBench } from "../_helpers/bench_run.ts";
 
 Deno.test("bench/bep15_bench.ts announces every client to the Shoal tracker and opentracker and reports both", async () => {
-  const { code, stdout, stderr } = await runToExit(Deno.execPath(), [
-    "run",
-    "-A",
+  const { stdout, stderr, json: result } = await runBench(
     "bench/bep15_bench.ts",
-    "--peers",
-    "300",
-    "--infohashes",
-    "30",
-    "--seconds",
-    "1",
-    "--concurrency",
-    "4",
-  ], { cwd: REPO });
-  assert.equal(code, 0, stderr);
+    [
+      "--peers",
+      "300",
+      "--infohashes",
+      "30",
+      "--seconds",
+      "1",
+      "--concurrency",
+      "4",
+    ],
+  );
   assert.match(stdout, /BEP 15 load +shoal tracker +opentracker/);
-  const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
   assert.deepEqual(result.errors, [], stderr);
   const targets = result.skipped ? ["shoal"] : ["shoal", "opentracker"];
   for (const target of targets) {

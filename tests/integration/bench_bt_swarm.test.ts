@@ -5,12 +5,9 @@
  * python3-libtorrent.
  */
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { runToExit } from "../_helpers/peers.ts";
+import { runBench } from "../_helpers/bench_run.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const HAS_LIBTORRENT = await hasLibtorrent("the BitTorrent interop bench");
 
 Deno.test({
@@ -18,18 +15,13 @@ Deno.test({
     "bench/bt_swarm.ts times libtorrent and Shoal leechers from Shoal and libtorrent seeders, each download checked",
   ignore: !HAS_LIBTORRENT,
   async fn() {
-    const { code, stdout, stderr } = await runToExit(Deno.execPath(), [
-      "run",
-      "-A",
-      "bench/bt_swarm.ts",
+    const { stdout, json } = await runBench("bench/bt_swarm.ts", [
       "--quick",
       "--size",
       "4M",
       "--seeders",
       "2",
-    ], { cwd: REPO });
-    assert.equal(code, 0, `${stdout}\n${stderr}`);
-    const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    ]);
     assert.equal(json.bench, "bt-swarm");
     for (const c of json.result.cases) {
       assert.equal(c.samples.length, 1, `${c.tool}: ${c.errors}`);

@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { runToExit } from "../_helpers/peers.ts";
-
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { runBench } from "../_helpers/bench_run.ts";
 
 Deno.test("bench/dht.ts measures lookups, the time to a first peer by each path, an idle seeder and a transfer, on loopback", async () => {
-  const { code, stdout, stderr } = await runToExit(Deno.execPath(), [
-    "run",
-    "-A",
-    "bench/dht.ts",
+  const { stdout, json } = await runBench("bench/dht.ts", [
     "--nodes",
     "12",
     "--lookups",
@@ -20,9 +13,7 @@ Deno.test("bench/dht.ts measures lookups, the time to a first peer by each path,
     "1",
     "--transfer",
     "2M",
-  ], { cwd: REPO });
-  assert.equal(code, 0, `${stdout}\n${stderr}`);
-  const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  ]);
   assert.equal(json.bench, "dht");
   assert.equal(json.lookups[0].nodes, 12);
   assert.equal(json.lookups[0].found, 2);

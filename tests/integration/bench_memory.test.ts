@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { runToExit } from "../_helpers/peers.ts";
-
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { runBench } from "../_helpers/bench_run.ts";
 
 interface Sample {
   size: number;
@@ -16,14 +12,7 @@ interface Sample {
 async function runMemoryBench(
   args: string[],
 ): Promise<{ stdout: string; samples: Sample[] }> {
-  const { code, stdout, stderr } = await runToExit(Deno.execPath(), [
-    "run",
-    "-A",
-    "bench/memory.ts",
-    ...args,
-  ], { cwd: REPO });
-  assert.equal(code, 0, stderr);
-  const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  const { stdout, json } = await runBench("bench/memory.ts", args);
   return { stdout, samples: json.memory as Sample[] };
 }
 

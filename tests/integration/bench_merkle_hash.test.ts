@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { runToExit } from "../_helpers/peers.ts";
-
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { REPO, runBench } from "../_helpers/bench_run.ts";
 
 interface Row {
   name: string;
@@ -12,10 +8,7 @@ interface Row {
 }
 
 Deno.test("bench/merkle_hash.ts times every case, this checkout's and another's, and reports them", async () => {
-  const { code, stdout, stderr } = await runToExit(Deno.execPath(), [
-    "run",
-    "-A",
-    "bench/merkle_hash.ts",
+  const { stdout, json } = await runBench("bench/merkle_hash.ts", [
     "--rounds",
     "1",
     "--budget-ms",
@@ -28,10 +21,8 @@ Deno.test("bench/merkle_hash.ts times every case, this checkout's and another's,
     "4M",
     "--compare",
     REPO,
-  ], { cwd: REPO });
-  assert.equal(code, 0, stderr);
+  ]);
   assert.match(stdout, /case +MB\/s CPU +min-max +vs plain/);
-  const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
   const rows = json.rows as Row[];
   const names = rows.map((row) => row.name);
   for (

@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { runToExit } from "../_helpers/peers.ts";
-
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { runBench } from "../_helpers/bench_run.ts";
 
 interface Row {
   key: string;
@@ -13,10 +9,7 @@ interface Row {
 }
 
 Deno.test("bench/under_attack.ts times a download quiet and beside idle connections, and reports both", async () => {
-  const { code, stdout, stderr } = await runToExit(Deno.execPath(), [
-    "run",
-    "-A",
-    "bench/under_attack.ts",
+  const { stdout, json } = await runBench("bench/under_attack.ts", [
     "--runs",
     "1",
     "--size",
@@ -25,10 +18,8 @@ Deno.test("bench/under_attack.ts times a download quiet and beside idle connecti
     "quiet,9",
     "--timeout",
     "60",
-  ], { cwd: REPO });
-  assert.equal(code, 0, stderr);
+  ]);
   assert.match(stdout, /attack +download s \(min-max\) +vs quiet +within 2x/);
-  const json = JSON.parse(stdout.trim().split("\n").at(-1)!);
   const rows = json.rows as Row[];
   assert.deepEqual(rows.map((row) => row.key), ["quiet", "9"]);
   for (const row of rows) {

@@ -172,3 +172,56 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "libtorrent downloads a folder whose info dictionary is above 256 KiB (1,200 long names) a Shoal seeder seeds, from the .torrent",
+  ignore: !HAS_LIBTORRENT,
+  fn: async () => {
+    // libtorrent's extension handshake then announces that size: Shoal once
+    // dropped it for that (found with bench/small_files.ts).
+    await using dir = await h.tempDir();
+    await using tracker = await h.startTracker();
+    const folder = join(dir.path, "long");
+    await Deno.mkdir(folder);
+    const names: string[] = [];
+    for (let i = 0; i < 1_200; i++) {
+      const name = `${String(i).padStart(4, "0")}-${"n".repeat(216)}.txt`;
+      await Deno.writeTextFile(join(folder, name), `file ${i}\n`);
+      names.push(name);
+    }
+    const torrent = join(dir.path, "long.torrent");
+    const made = await h.spawnDeno(h.PEER_MAIN, [
+      "--make-torrent",
+      folder,
+      "--torrent-out",
+      torrent,
+    ]).done(60_000);
+    assert.equal(made.code, 0, made.stderr);
+    const bytes = await Deno.readFile(torrent);
+    assert.equal(parseFolderManifest(bytes).files.length, names.length);
+    // One-piece files have no piece layers: the .torrent is its info
+    // dictionary and a few bytes more.
+    assert.ok(bytes.byteLength > 270_000, `${bytes.byteLength} bytes`);
+    const seeder = await h.startSeeder(tracker, [folder], join(dir.path, "s"), [
+      "--host",
+      "127.0.0.1",
+    ]);
+    const out = join(dir.path, "lt");
+    await Deno.mkdir(out);
+    try {
+      const result = await startLtLeecher(torrent, out, seeder.port, 60).done(
+        90_000,
+      );
+      assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+      for (const [i, name] of names.entries()) {
+        assert.equal(
+          await Deno.readTextFile(join(out, "long", name)),
+          `file ${i}\n`,
+        );
+      }
+    } finally {
+      await seeder.stop();
+    }
+  },
+});

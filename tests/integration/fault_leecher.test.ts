@@ -32,18 +32,9 @@ Deno.test(`a leecher killed ${KILLS} times resumes from checked chunks and re-fe
   const data = rng.bytes(60 * CHUNK + 1234);
   const built = h.manifestOf(data, "resume.bin", CHUNK);
   // An honest seeder that counts every GET, at about 1 MB/s.
-  await using seeder = h.startFakeSeeder({
+  await using seeder = h.listedFake(tracker, data, built, {
     behaviour: "honest",
-    data,
-    manifestBytes: built.bytes,
-    manifest: built.manifest,
     bytesPerSecond: 1_000_000,
-  });
-  h.listOnTracker(tracker, seeder.port, {
-    id: built.id,
-    name: "resume.bin",
-    size: data.byteLength,
-    chunkCount: built.manifest.chunkCount,
   });
   const out = join(dir.path, "out");
   const statePath = resumePath(join(out, ".shoal"), built.id);
@@ -139,17 +130,8 @@ Deno.test("a full disk stops the download with a clear error, keeps the part fil
     await using tracker = await h.startTracker();
     const data = new Rng(77).bytes(48 * CHUNK);
     const built = h.manifestOf(data, "big.bin", CHUNK);
-    await using seeder = h.startFakeSeeder({
+    await using seeder = h.listedFake(tracker, data, built, {
       behaviour: "honest",
-      data,
-      manifestBytes: built.bytes,
-      manifest: built.manifest,
-    });
-    h.listOnTracker(tracker, seeder.port, {
-      id: built.id,
-      name: "big.bin",
-      size: data.byteLength,
-      chunkCount: built.manifest.chunkCount,
     });
     const out = join(mountPoint, "out");
     await t.step("the disk fills up", async () => {
@@ -192,17 +174,8 @@ Deno.test("a download folder that cannot be created gives a clear error", async 
   await using tracker = await h.startTracker();
   const data = new Uint8Array(2 * CHUNK).fill(3);
   const built = h.manifestOf(data, "blocked.bin", CHUNK);
-  await using seeder = h.startFakeSeeder({
+  await using _seeder = h.listedFake(tracker, data, built, {
     behaviour: "honest",
-    data,
-    manifestBytes: built.bytes,
-    manifest: built.manifest,
-  });
-  h.listOnTracker(tracker, seeder.port, {
-    id: built.id,
-    name: "blocked.bin",
-    size: data.byteLength,
-    chunkCount: 2,
   });
   // A path under a regular file: no user, not even root, can create it.
   const blocker = join(dir.path, "a-file");

@@ -10,13 +10,12 @@ import { join } from "node:path";
 import {
   chunkDigest,
   chunkHash,
-  createMessage,
   ErrorCode,
-  FrameDecoder,
   type Message,
   toHex,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { askChunks } from "../_helpers/ask_chunks.ts";
 
 const CHUNK = 512 * 1024;
 
@@ -83,44 +82,12 @@ Deno.test("a download survives a seeder killed mid-chunk, then every seeder gone
 });
 
 /** Asks a seeder for every chunk on one connection; returns what came back per index. */
-async function askEveryChunk(
+function askEveryChunk(
   port: number,
   fileId: Uint8Array,
   count: number,
 ): Promise<Message[]> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    const out: Uint8Array[] = [
-      createMessage({
-        kind: "handshake",
-        txid: 1,
-        fileId,
-        peerId: new Uint8Array(16).fill(3),
-        port: 0,
-      }),
-    ];
-    for (let i = 0; i < count; i++) {
-      out.push(createMessage({ kind: "get", txid: 100 + i, index: i }));
-    }
-    for (const bytes of out) await conn.write(bytes);
-    const decoder = new FrameDecoder();
-    const answers: Message[] = [];
-    const buffer = new Uint8Array(64 * 1024);
-    const deadline = performance.now() + 15_000;
-    while (answers.length < count + 1 && performance.now() < deadline) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      decoder.push(buffer.subarray(0, n), (message) => {
-        if (
-          message.kind === "ack" || message.kind === "chunk_data" ||
-          message.kind === "error"
-        ) answers.push(message);
-      });
-    }
-    return answers.slice(1);
-  } finally {
-    conn.close();
-  }
+  return askChunks(port, fileId, Array.from({ length: count }, (_, i) => i));
 }
 
 Deno.test("a seeder whose file is overwritten in place (same size and mtime) stops serving it", async () => {

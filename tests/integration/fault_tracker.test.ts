@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createMessage, type Message, parseMessage } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { seedNewFile } from "../_helpers/seed_new_file.ts";
+import { assertDownloads } from "../_helpers/swarm.ts";
 
 const CHUNK = 512 * 1024;
 /** --peer-ttl 3 gives a keepalive interval of 1 s. */
@@ -46,35 +48,20 @@ Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re
   await using dir = await h.tempDir();
   let tracker = await h.startTrackerProcess(["--peer-ttl", `${TTL_SECONDS}`]);
   const port = tracker.port;
-  const source = join(dir.path, "swarm.bin");
-  await h.makeFile(source, 12 * CHUNK, 12);
-  const built = h.manifestOf(await Deno.readFile(source), "swarm.bin");
-  const trackerFlag = `127.0.0.1:${port}`;
-  const seeder = h.spawnDeno(h.PEER_MAIN, [
-    "--tracker",
-    trackerFlag,
-    "--seed",
-    source,
-    "--out",
-    join(dir.path, "seed"),
-    "--max-upload",
-    "2M",
-  ]);
+  // Where the tracker is, before and after its restart.
+  const at = { host: "127.0.0.1", port };
+  const { source, built, seeder } = await seedNewFile(
+    at,
+    dir.path,
+    "swarm.bin",
+    12 * CHUNK,
+    12,
+    ["--max-upload", "2M"],
+  );
   const out = join(dir.path, "out");
   let leecher: ReturnType<typeof h.spawnDeno> | null = null;
   try {
-    await seeder.waitFor(/serving peers on port (\d+)/);
-    leecher = h.spawnDeno(h.PEER_MAIN, [
-      "--tracker",
-      trackerFlag,
-      "--get",
-      "swarm.bin",
-      "--out",
-      out,
-      "--no-seed",
-      "--give-up-after",
-      "30",
-    ]);
+    leecher = h.spawnLeecher(at, "swarm.bin", out, 30);
     await h.waitUntil(
       "the download to start",
       async () => (await h.partFilesIn(out)).length > 0 ? true : null,
@@ -107,18 +94,7 @@ Deno.test("a tracker restarted mid-swarm: the download goes on and the seeder re
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     await h.assertSameFile(join(out, "swarm.bin"), source);
     // A newcomer finds the seeder through the restarted tracker.
-    const late = await h.spawnDeno(h.PEER_MAIN, [
-      "--tracker",
-      trackerFlag,
-      "--get",
-      "swarm.bin",
-      "--out",
-      join(dir.path, "late"),
-      "--no-seed",
-      "--give-up-after",
-      "20",
-    ]).done(60_000);
-    assert.equal(late.code, 0, late.stderr);
+    await assertDownloads(at, source, join(dir.path, "late"));
   } finally {
     await leecher?.kill();
     await seeder.stop();

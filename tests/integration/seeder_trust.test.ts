@@ -10,63 +10,35 @@ import { join } from "node:path";
 import {
   chunkDigest,
   chunkHash,
-  createMessage,
   ErrorCode,
-  FrameDecoder,
   type Message,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { askChunks } from "../_helpers/ask_chunks.ts";
+import { makeBuiltFile, seedNewFile } from "../_helpers/seed_new_file.ts";
 
 const CHUNK = 512 * 1024;
 
+/** The seeder's answer to a GET of chunk `index` (CHUNK_DATA or ERROR). */
 async function ask(
   port: number,
   fileId: Uint8Array,
   index: number,
 ): Promise<Message> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await conn.write(
-      createMessage({
-        kind: "handshake",
-        txid: 0,
-        fileId,
-        peerId: new Uint8Array(16),
-        port: 0,
-      }),
-    );
-    await conn.write(createMessage({ kind: "get", txid: 7, index }));
-    const decoder = new FrameDecoder();
-    const buffer = new Uint8Array(64 * 1024);
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      let answer: Message | null = null;
-      decoder.push(buffer.subarray(0, n), (message) => {
-        if (
-          message.txid === 7 &&
-          (message.kind === "chunk_data" || message.kind === "error")
-        ) {
-          answer = message.kind === "chunk_data"
-            ? { ...message, data: message.data.slice() }
-            : message;
-        }
-      });
-      if (answer) return answer;
-    }
-    throw new Error(`No answer to GET ${index}`);
-  } finally {
-    conn.close();
-  }
+  const [answer] = await askChunks(port, fileId, [index], 10_000);
+  if (!answer) throw new Error(`No answer to GET ${index}`);
+  return answer;
 }
 
 Deno.test("a seeder never serves a chunk of a file changed after its ctime was trusted", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "old.bin");
-  await h.makeFile(source, 4 * CHUNK, 31);
-  const built = h.manifestOf(await Deno.readFile(source), "old.bin");
+  const { source, built } = await makeBuiltFile(
+    dir.path,
+    "old.bin",
+    4 * CHUNK,
+    31,
+  );
   // Old enough (file times may be whole seconds) for the seeder to trust its ctime.
   await new Promise((resolve) => setTimeout(resolve, 2_300));
   const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
@@ -99,11 +71,13 @@ Deno.test("a seeder never serves a chunk of a file changed after its ctime was t
 Deno.test("a seeder re-checks a file whose ctime moved once it serves from it, and trusts it again", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "moved.bin");
-  await h.makeFile(source, 4 * CHUNK, 33);
-  const built = h.manifestOf(await Deno.readFile(source), "moved.bin");
-  const state = join(dir.path, "s");
-  const seeder = await h.startSeeder(tracker, [source], state);
+  const { source, built, seeder, state } = await seedNewFile(
+    tracker,
+    dir.path,
+    "moved.bin",
+    4 * CHUNK,
+    33,
+  );
   try {
     // A hard link moves the ctime, as the bench's links for other clients do.
     await Deno.link(source, join(dir.path, "link.bin"));

@@ -6,7 +6,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
-import { PeerNode } from "../../peer/node.ts";
+import {
+  assertDownloads,
+  startNodeLeecher,
+  startSeeders,
+} from "../_helpers/swarm.ts";
 
 const CHUNK = 512 * 1024;
 
@@ -15,17 +19,11 @@ Deno.test("three seeders give a leecher a file that is not a multiple of the chu
   await using tracker = await h.startTracker();
   const source = join(dir.path, "odd.bin");
   await h.makeFile(source, 5 * CHUNK + 12_345, 7);
-  const seeders = await Promise.all(
-    [1, 2, 3].map((i) =>
-      h.startSeeder(tracker, [source], join(dir.path, `seed${i}`))
-    ),
-  );
+  const seeders = await startSeeders(tracker, source, dir.path, 3);
   try {
     const out = join(dir.path, "leech");
-    const result = await h.getFile(tracker, "odd.bin", out);
-    assert.equal(result.code, 0, result.stderr);
+    const result = await assertDownloads(tracker, source, out);
     assert.match(result.stdout, /checked .*odd\.bin/);
-    await h.assertSameFile(join(out, "odd.bin"), source);
     assert.deepEqual(await h.partFilesIn(out), []);
   } finally {
     await Promise.all(seeders.map((s) => s.stop()));
@@ -41,10 +39,7 @@ Deno.test("a lone seeder sends each chunk once: the leecher's two connections to
   await h.makeFile(source, 6 * CHUNK - 1_000, 21);
   const seeder = await h.startSeeder(tracker, [source], join(dir.path, "seed"));
   try {
-    const out = join(dir.path, "leech");
-    const result = await h.getFile(tracker, "once.bin", out);
-    assert.equal(result.code, 0, result.stderr);
-    await h.assertSameFile(join(out, "once.bin"), source);
+    await assertDownloads(tracker, source, join(dir.path, "leech"));
   } finally {
     await seeder.stop();
   }
@@ -59,19 +54,11 @@ Deno.test("a leecher fetches chunks from several seeders at once", async () => {
   await h.makeFile(source, 48 * CHUNK, 3);
   // 8 MB/s each: one seeder alone would need 3 s, so however loaded the
   // machine, the other two are connected long before the end.
-  const seeders = await Promise.all(
-    [1, 2, 3].map((i) =>
-      h.startSeeder(tracker, [source], join(dir.path, `seed${i}`), [
-        "--max-upload",
-        "8M",
-      ])
-    ),
-  );
-  const node = await PeerNode.start({
-    trackers: [{ host: tracker.host, port: tracker.port }],
-    outDir: join(dir.path, "leech"),
-    serve: false,
-  });
+  const seeders = await startSeeders(tracker, source, dir.path, 3, [
+    "--max-upload",
+    "8M",
+  ]);
+  const node = await startNodeLeecher(tracker, join(dir.path, "leech"));
   try {
     const result = await node.download({ name: "wide.bin" }, {
       pipelineDepth: 2,
@@ -132,10 +119,7 @@ Deno.test("a leecher seeds what it got, and a second leecher gets it after the f
     await relay.waitFor(/^checked /, 30_000);
     await relay.waitFor(/^seeding relay\.bin/, 10_000);
     assert.equal(await first.stop(), 0);
-    const out = join(dir.path, "second");
-    const result = await h.getFile(tracker, "relay.bin", out);
-    assert.equal(result.code, 0, result.stderr);
-    await h.assertSameFile(join(out, "relay.bin"), source);
+    await assertDownloads(tracker, source, join(dir.path, "second"));
   } finally {
     await first.stop();
     await relay.stop();
@@ -147,16 +131,8 @@ Deno.test("a download completes when one seeder is killed in the middle", async 
   await using tracker = await h.startTracker();
   const source = join(dir.path, "survive.bin");
   await h.makeFile(source, 96 * CHUNK, 5);
-  const seeders = await Promise.all(
-    [1, 2].map((i) =>
-      h.startSeeder(tracker, [source], join(dir.path, `seed${i}`))
-    ),
-  );
-  const node = await PeerNode.start({
-    trackers: [{ host: tracker.host, port: tracker.port }],
-    outDir: join(dir.path, "leech"),
-    serve: false,
-  });
+  const seeders = await startSeeders(tracker, source, dir.path, 2);
+  const node = await startNodeLeecher(tracker, join(dir.path, "leech"));
   let killed: Promise<void> | null = null;
   let chunksAtKill = -1;
   try {
@@ -191,10 +167,7 @@ Deno.test("a restarted peer seeds again what it seeded before, from its --out st
       again.lines.some((line) => line.startsWith("seeding again.bin again")),
       again.lines.join("\n"),
     );
-    const out = join(dir.path, "leech");
-    const result = await h.getFile(tracker, "again.bin", out);
-    assert.equal(result.code, 0, result.stderr);
-    await h.assertSameFile(join(out, "again.bin"), source);
+    await assertDownloads(tracker, source, join(dir.path, "leech"));
   } finally {
     await again.stop();
   }

@@ -1153,3 +1153,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "web page seeds a folder by its path and lists its files with their sizes",
+  ignore: !HAS_CHROMIUM,
+  async fn() {
+    await using tracker = await h.startTracker();
+    await using dir = await h.tempDir();
+    await using source = await h.tempDir();
+    const folder = join(source.path, "album");
+    await Deno.mkdir(join(folder, "disc 2"), { recursive: true });
+    await h.makeFile(join(folder, "cover.jpg"), 1_500_000, 1);
+    await h.makeFile(join(folder, "disc 2", "träck.flac"), 2_000_000, 2);
+    await Deno.writeFile(join(folder, "empty.txt"), new Uint8Array());
+    const peer = await startUiPeer(tracker, dir.path);
+    let browser: Browser | null = null;
+    try {
+      browser = await launchChromium();
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      await page.goto(peer.url);
+      await page.locator("#connection.live").waitFor();
+      await page.locator("#seed-path").fill(folder);
+      await page.getByRole("button", { name: "Seed path" }).click();
+      const seedRow = page.locator("#seeds tr[data-id]", { hasText: "album" })
+        .first();
+      await seedRow.waitFor();
+      assert.match((await seedRow.textContent()) ?? "", /3\.5 MB/);
+      const summary = page.locator("#seeds .folder-files summary");
+      assert.equal(
+        (await summary.textContent())?.trim(),
+        "3 files in this folder",
+      );
+      await summary.click();
+      const rows = page.locator("#seeds .folder-files tbody tr");
+      await rows.nth(2).waitFor();
+      assert.deepEqual(
+        await rows.evaluateAll((trs) =>
+          trs.map((tr) => [...tr.children].map((td) => td.textContent))
+        ),
+        [
+          ["cover.jpg", "1.5 MB"],
+          ["disc 2/träck.flac", "2.0 MB"],
+          ["empty.txt", "0 B"],
+        ],
+      );
+      // Still open after the next live update.
+      await page.waitForTimeout(1_500);
+      assert.equal(await rows.count(), 3);
+    } finally {
+      await browser?.close();
+      await stopPeer(peer);
+    }
+  },
+});

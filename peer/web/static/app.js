@@ -195,7 +195,7 @@ $("path-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const path = $("seed-path").value.trim();
   if (!path) {
-    showMessage("Type the path of a file on this computer first");
+    showMessage("Type the path of a file or folder on this computer first");
     return;
   }
   const button = $("seed-path-button");
@@ -786,6 +786,74 @@ function seedPeersRow(file) {
   );
 }
 
+/** Seeded folders whose file list is open (kept across updates). */
+const openSeedFiles = new Set();
+/** The file lists fetched, by folder id: a folder's files never change. */
+const folderLists = new Map();
+
+/** A seeded folder's files, path and size, fetched when first opened. */
+function seedFilesRow(file) {
+  const body = el("tbody", {});
+  const more = el("p", { class: "note", hidden: true });
+  const details = el(
+    "details",
+    { class: "dl-peers folder-files" },
+    el("summary", { text: `${plural(file.fileCount, "file")} in this folder` }),
+    el(
+      "table",
+      { class: "files peers" },
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", { text: "File" }),
+          el("th", { class: "num", text: "Size" }),
+        ),
+      ),
+      body,
+    ),
+    more,
+  );
+  const show = async () => {
+    if (!details.open) return;
+    let list = folderLists.get(file.id);
+    if (!list) {
+      try {
+        list = await api("GET", `/api/seeds/${file.id}/files`);
+      } catch (error) {
+        showMessage(error.message);
+        return;
+      }
+      folderLists.set(file.id, list);
+    }
+    body.replaceChildren(
+      ...list.files.map((entry) =>
+        el(
+          "tr",
+          {},
+          el("td", { class: "mono", text: entry.path, title: entry.path }),
+          el("td", { class: "num", text: formatBytes(entry.size) }),
+        )
+      ),
+    );
+    const left = list.total - list.files.length;
+    more.textContent = left > 0
+      ? `…and ${plural(left, "more file")}: see the folder on disk`
+      : "";
+    more.hidden = left === 0;
+  };
+  keepOpen(details, openSeedFiles, file.id);
+  details.addEventListener("toggle", show);
+  show();
+  return el(
+    "tr",
+    { class: "seed-peers seed-files", "data-id": file.id },
+    el("td", { colspan: "3" }, details),
+  );
+}
+
 function renderSeeds(state) {
   const body = $("seeds");
   const next = new Map();
@@ -807,7 +875,20 @@ function renderSeeds(state) {
       );
       next.set(`share ${file.id}`, share);
       rows.push(share.row);
-      share.row.classList.toggle("has-peers", file.peerList.length > 0);
+      share.row.classList.toggle(
+        "has-peers",
+        file.peerList.length > 0 || file.fileCount !== null,
+      );
+    }
+    if (file.fileCount !== null) {
+      const files = keptRow(
+        `files ${file.id}`,
+        JSON.stringify([file.fileCount]),
+        () => seedFilesRow(file),
+      );
+      next.set(`files ${file.id}`, files);
+      rows.push(files.row);
+      files.row.classList.toggle("has-peers", file.peerList.length > 0);
     }
     if (file.peerList.length > 0) {
       const peers = keptRow(

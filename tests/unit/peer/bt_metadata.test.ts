@@ -9,6 +9,7 @@ import {
   FileMerkleTree,
   findDictValueSpan,
   ManifestBuilder,
+  MAX_BT_METADATA_BYTES,
   parseManifest,
   ProtocolError,
 } from "@shoal/protocol";
@@ -71,7 +72,10 @@ Deno.test("MetadataAssembly calls a dictionary that does not hash to the id, a w
   assert.equal(meta.add(0, info.byteLength + 1, info).kind, "lied");
   assert.equal(meta.add(1, info.byteLength, info).kind, "lied");
   assert.throws(() => new MetadataAssembly(id, 0), RangeError);
-  assert.throws(() => new MetadataAssembly(id, 17 * 16 * 1024), RangeError);
+  assert.throws(
+    () => new MetadataAssembly(id, MAX_BT_METADATA_BYTES + 1),
+    RangeError,
+  );
 });
 
 Deno.test("infoShape() reads size, piece length, pieces and root; refuses what is not one v2 file", () => {
