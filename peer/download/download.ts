@@ -563,10 +563,14 @@ class Download {
       1,
       Math.floor(RECHECK_BATCH_BYTES / manifest.chunkSize),
     );
+    // Files left out by --only have no part to read.
+    const skipped = new Set(
+      this.#folder ? unchosenPieces(this.#folder, this.#chosen) : [],
+    );
     for (let at = 0; at < manifest.chunkCount; at += batch) {
       const indices: number[] = [];
       const end = Math.min(manifest.chunkCount, at + batch);
-      for (let i = at; i < end; i++) indices.push(i);
+      for (let i = at; i < end; i++) if (!skipped.has(i)) indices.push(i);
       const { bad } = await this.#pool!.verify(
         this.#partPath,
         this.#manifestBytes,

@@ -71,7 +71,10 @@ Deno.test("--get of a folder from a Shoal seeder writes OUT/NAME/... byte for by
     // The user's own folder of that name: never written into.
     await Deno.mkdir(join(out, "album"), { recursive: true });
     await Deno.writeTextFile(join(out, "album", "mine.txt"), "mine");
-    const result = await h.spawnLeecher(tracker, "album", out).done(60_000);
+    // --verify reads every file back from its part before it takes its place.
+    const result = await h.spawnLeecher(tracker, "album", out, 20, [
+      "--verify",
+    ]).done(60_000);
     assert.equal(result.code, 0, result.stderr + result.stdout);
     assert.match(result.stdout, /checked .*album \(2\) \(6 files, /);
     await assertSameTree(join(out, "album (2)"), album);
@@ -96,8 +99,10 @@ Deno.test("--only fetches and writes just the chosen files of a folder; a glob t
   try {
     const out = join(dir.path, "out");
     const only = ["--only", "disc 1/01*", "--only", "**/日本.bin"];
+    // --verify reads the chosen files back: the others have no part.
     const result = await h.spawnLeecher(tracker, "album", out, 20, [
       "--json",
+      "--verify",
       ...only,
     ]).done(60_000);
     assert.equal(result.code, 0, result.stderr + result.stdout);
