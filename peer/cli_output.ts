@@ -4,8 +4,9 @@
  * stdout and nothing else, for scripts.
  *
  * Every JSON line has a `type`: "hashing", "skipped" (an entry of a seeded
- * folder left out), "seeding", "serving", "ui", "progress", "done",
- * "stopped" or "error". An "error" line carries the
+ * folder left out), "seeding", "not_seeding" (part of a folder, --only),
+ * "serving", "ui", "progress", "done", "stopped" or "error". An "error"
+ * line carries the
  * process's exit code as `exitCode`.
  *
  * @module

@@ -347,11 +347,21 @@ export async function main(args: string[], cwd: string): Promise<number> {
       }
       out.done(result);
       if (!flags.serve && !flags.ui) return 0;
-      seeding(
-        result.manifest,
-        result.fileId,
-        `seeding ${result.manifest.name}; press Ctrl+C to stop`,
-      );
+      // Part of a folder (--only) is not seeded: its id names every file.
+      if (result.chosen?.includes(false)) {
+        out.event(
+          "not_seeding",
+          { name: result.manifest.name, reason: "only" },
+          `not seeding ${result.manifest.name}: only some of its files were fetched (--only)`,
+        );
+        if (!flags.ui) return 0;
+      } else {
+        seeding(
+          result.manifest,
+          result.fileId,
+          `seeding ${result.manifest.name}; press Ctrl+C to stop`,
+        );
+      }
     }
     if (!stop.signal.aborted) {
       await new Promise<void>((resolve) =>

@@ -137,6 +137,18 @@ Deno.test("--only fetches and writes just the chosen files of a folder; a glob t
     );
     assert.equal(files.length, 6);
 
+    // Without --no-seed: part of a folder is not seeded, said on a line.
+    const part = await h.spawnPeer(tracker, [
+      "--get",
+      "album",
+      "--out",
+      join(dir.path, "part"),
+      "--only",
+      "cover.jpg",
+    ]).done(60_000);
+    assert.equal(part.code, 0, part.stderr + part.stdout);
+    assert.match(part.stdout, /^not seeding album: only some of its files/m);
+
     const none = join(dir.path, "none");
     const refused = await h.spawnLeecher(tracker, "album", none, 20, [
       "--only",
