@@ -138,6 +138,28 @@ Deno.test("Shoal downloads a folder libtorrent made (v2 only) and seeds, from it
         );
       }
     }
+    // --only from libtorrent: nothing of the other files is asked for.
+    const some = join(dir.path, "some");
+    const only = await h.spawnLeecher(tracker, torrentPath, some, 30, [
+      "--json",
+      "--only",
+      "disc 1/bonus",
+    ]).done(60_000);
+    assert.equal(only.code, 0, only.stderr + only.stdout);
+    const done = only.stdout.trim().split("\n").map((line) => JSON.parse(line))
+      .find((line) => line.type === "done");
+    assert.deepEqual(done.files, ["disc 1/bonus/notes.txt"]);
+    assert.equal(done.bytesFetched, 700);
+    await h.assertSameFile(
+      join(some, "album", "disc 1", "bonus", "notes.txt"),
+      join(album, "disc 1", "bonus", "notes.txt"),
+    );
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(join(some, "album")))).map((e) =>
+        e.name
+      ),
+      ["disc 1"],
+    );
   } finally {
     await lt.stop();
   }
