@@ -21,6 +21,7 @@ export const DEFAULT_DHT_BOOTSTRAP: readonly string[] = [
 export const PEER_USAGE = `Usage:
   shoal peer --tracker HOST:PORT --seed FILE [--seed FILE ...] [--port 0]
   shoal peer --tracker HOST:PORT --get NAME|ID [--out downloads] [--no-seed]
+                                  [--only GLOB ...]
   shoal peer --get FILE.torrent|MAGNET [--out downloads] [--no-seed]
   shoal peer --seed FILE [--dht-bootstrap HOST:PORT]  (no tracker: the DHT only)
   shoal peer --make-torrent FILE|DIR [--tracker HOST:PORT] [--torrent-out PATH]
@@ -51,10 +52,16 @@ Options:
                         magnet link. A folder is shared as one multi-file
                         torrent (BitTorrent clients download it; links and
                         hidden entries left out, each said on a line)
-  --get WHAT            download a file: by name (case aside when only one
-                        file has it), by its id or the first 8 or more hex
-                        digits of it, by magnet link (quote it in the shell),
-                        or from a .torrent file (a path ending in .torrent)
+  --get WHAT            download a file or folder: by name (case aside when
+                        only one file has it), by its id or the first 8 or
+                        more hex digits of it, by magnet link (quote it in
+                        the shell), or from a .torrent file (a path ending
+                        in .torrent). A folder is written as OUT/NAME/...
+                        once every file in it is checked
+  --only GLOB           with --get of a folder: fetch only the files whose
+                        path below it (/-separated) matches GLOB (* and ?
+                        within a name, ** across folders; a folder's path
+                        takes all its files); repeat for several
   --make-torrent FILE   hash FILE, write FILE's name + .torrent in the current
                         folder, print its magnet link and exit (an existing
                         .torrent is never overwritten); with --tracker, the
@@ -151,6 +158,8 @@ export interface PeerFlags {
   dhtBootstrap: HostPort[];
   seeds: string[];
   get: GetTarget | null;
+  /** `--only`, each glob as given; empty when none was given. */
+  only: string[];
   /** `--make-torrent FILE|DIR`: the file or folder (absolute), or null. */
   makeTorrent: string | null;
   /** Where `--make-torrent` writes the `.torrent` (absolute), or null. */
@@ -292,6 +301,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         "dht-bootstrap": { type: "string" },
         seed: { type: "string", multiple: true, default: [] },
         get: { type: "string" },
+        only: { type: "string", multiple: true, default: [] },
         out: { type: "string", default: "downloads" },
         "no-seed": { type: "boolean", default: false },
         verify: { type: "boolean", default: false },
@@ -464,6 +474,12 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   if (v.ui && v["no-seed"]) {
     throw new UsageError("--no-seed cannot be used with --ui");
   }
+  if (v.only.length > 0 && get === null) {
+    throw new UsageError("--only only makes sense with --get of a folder");
+  }
+  if (v.only.some((glob) => glob.length === 0)) {
+    throw new UsageError("--only needs a path or glob below the folder");
+  }
   if (v["no-seed"] && get === null) {
     throw new UsageError("--no-seed only makes sense with --get");
   }
@@ -477,6 +493,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     dhtBootstrap,
     seeds: v.seed.map((path) => resolve(cwd, path)),
     get,
+    only: v.only,
     outDir: resolve(cwd, v.out),
     serve: !v["no-seed"],
     host: v.host,

@@ -4,8 +4,9 @@
  * stdout and nothing else, for scripts.
  *
  * Every JSON line has a `type`: "hashing", "skipped" (an entry of a seeded
- * folder left out), "seeding", "serving", "ui", "progress", "done",
- * "stopped" or "error". An "error" line carries the
+ * folder left out), "seeding", "not_seeding" (part of a folder, --only),
+ * "serving", "ui", "progress", "done", "stopped" or "error". An "error"
+ * line carries the
  * process's exit code as `exitCode`.
  *
  * @module
@@ -129,6 +130,13 @@ export function cliOutput(
           bytesFetched: result.bytesFetched,
           resumedChunks: result.resumedChunks,
           chunksByPeer: result.chunksByPeer,
+          ...(result.folder
+            ? {
+              files: result.folder.files.filter((_, i) =>
+                result.chosen?.[i] ?? true
+              ).map((file) => file.path.join("/")),
+            }
+            : {}),
         }),
       error: (code, exitCode, message) =>
         line({ type: "error", code, exitCode, message }),
@@ -148,9 +156,11 @@ export function cliOutput(
         : "";
       writeAll(
         streams.stdout,
-        `checked ${result.path} (${formatBytes(result.manifest.size)}, id ${
-          toHex(result.fileId)
-        }) in ${result.seconds.toFixed(2)} s, ${formatRate(rate)}${resumed}\n`,
+        `checked ${result.path} (${filesText(result)}${
+          formatBytes(result.manifest.size)
+        }, id ${toHex(result.fileId)}) in ${result.seconds.toFixed(2)} s, ${
+          formatRate(rate)
+        }${resumed}\n`,
       );
     },
     error: (_code, _exitCode, message) => {
@@ -158,4 +168,12 @@ export function cliOutput(
       writeAll(streams.stderr, `error: ${message}\n`);
     },
   };
+}
+
+/** "3 files, " for a folder (those fetched, with --only), else nothing. */
+function filesText(result: DownloadResult): string {
+  if (!result.folder) return "";
+  const count = result.chosen?.filter((chosen) => chosen).length ??
+    result.folder.files.length;
+  return `${count} file${count === 1 ? "" : "s"}, `;
 }

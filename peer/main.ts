@@ -43,6 +43,7 @@ const EXIT_FOR: Record<DownloadErrorCode, number> = {
   corrupt: 1,
   // A link Shoal cannot use, found out once its metadata arrived.
   folder: 8,
+  "no_match": 2,
   aborted: 1,
 };
 
@@ -337,6 +338,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
           ...(get.manifestBytes ? { manifestBytes: get.manifestBytes } : {}),
           giveUpAfterMs: flags.giveUpAfterMs,
           verify: flags.verify,
+          only: flags.only,
           onProgress: (progress) => out.progress(progress),
           signal: stop.signal,
         });
@@ -345,11 +347,21 @@ export async function main(args: string[], cwd: string): Promise<number> {
       }
       out.done(result);
       if (!flags.serve && !flags.ui) return 0;
-      seeding(
-        result.manifest,
-        result.fileId,
-        `seeding ${result.manifest.name}; press Ctrl+C to stop`,
-      );
+      // Part of a folder (--only) is not seeded: its id names every file.
+      if (result.chosen?.includes(false)) {
+        out.event(
+          "not_seeding",
+          { name: result.manifest.name, reason: "only" },
+          `not seeding ${result.manifest.name}: only some of its files were fetched (--only)`,
+        );
+        if (!flags.ui) return 0;
+      } else {
+        seeding(
+          result.manifest,
+          result.fileId,
+          `seeding ${result.manifest.name}; press Ctrl+C to stop`,
+        );
+      }
     }
     if (!stop.signal.aborted) {
       await new Promise<void>((resolve) =>

@@ -522,11 +522,19 @@ export class PeerNode {
       if (partialId) this.library.remove(partialId);
       throw error;
     }
-    if (this.#server && !result.alreadyKept) {
-      const file = await this.library.addDownloaded(
-        result.path,
-        result.manifestBytes,
-      );
+    // A folder fetched in part (--only) is not shared: its id names every file.
+    const whole = !result.chosen || result.chosen.every((chosen) => chosen);
+    if (this.#server && !result.alreadyKept && whole) {
+      const file = result.folder
+        ? await this.library.addDownloadedFolder(
+          result.path,
+          result.folder,
+          result.manifestBytes,
+        )
+        : await this.library.addDownloaded(
+          result.path,
+          result.manifestBytes,
+        );
       await Promise.all(
         this.#announcers.map((announcer) =>
           announcer.becomeSeeder({

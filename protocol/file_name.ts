@@ -8,7 +8,12 @@
 import { MAX_NAME_BYTES } from "./constants.ts";
 import { utf8 } from "./bytes.ts";
 
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+/**
+ * Windows device names, which open the device whatever the extension, also
+ * with spaces before it (`CON .txt`) and with superscript digits (`COM¹`).
+ */
+const WINDOWS_RESERVED =
+  /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\..*)?$/i;
 // deno-lint-ignore no-control-regex
 const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f<>:"/\\|?*]/;
 /**

@@ -165,6 +165,9 @@ export function encodeFolderManifest(manifest: FolderManifest): Uint8Array {
  * input gives a folder manifest or a {@linkcode ProtocolError}.
  *
  * @param bytes untrusted `.torrent` or manifest bytes
+ * @param options `layerChecked`: these exact bytes already passed this
+ *   parser in this process (a fetch worker handed the download's copy), so
+ *   the piece layers are not hashed up to their roots again
  * @returns the folder manifest (a one-file torrent gives one file)
  * @throws {ProtocolError} when the bytes are not a valid v2 torrent
  * @example
@@ -173,7 +176,10 @@ export function encodeFolderManifest(manifest: FolderManifest): Uint8Array {
  * // parseFolderManifest(torrentBytes).files.map((f) => f.path.join("/"))
  * ```
  */
-export function parseFolderManifest(bytes: Uint8Array): FolderManifest {
+export function parseFolderManifest(
+  bytes: Uint8Array,
+  options: { layerChecked?: boolean } = {},
+): FolderManifest {
   if (bytes.byteLength > MAX_MANIFEST_BYTES) {
     fail(
       `${bytes.byteLength} bytes, at most ${MAX_MANIFEST_BYTES}`,
@@ -230,7 +236,13 @@ export function parseFolderManifest(bytes: Uint8Array): FolderManifest {
       ...file,
       firstChunk,
       chunkCount,
-      chunkHashes: checkedLayer(layers, file, chunkCount, chunkSize),
+      chunkHashes: checkedLayer(
+        layers,
+        file,
+        chunkCount,
+        chunkSize,
+        options.layerChecked ?? false,
+      ),
     };
   });
   return {
@@ -242,11 +254,43 @@ export function parseFolderManifest(bytes: Uint8Array): FolderManifest {
   };
 }
 
+/**
+ * Whether manifest or `.torrent` bytes describe a folder (several files, or
+ * files under a folder) rather than one file, told from the shape of the
+ * `file tree` alone, so the right parser runs once: reading a folder with
+ * the single-file parser first costs as much as reading it. Bytes that are
+ * not even bencode say false, and the single-file parser then says why.
+ *
+ * @param bytes untrusted manifest bytes
+ * @returns true for a folder
+ * @example
+ * ```ts
+ * import { isFolderManifest, parseFolderManifest, parseManifest } from "@shoal/protocol";
+ * // const m = isFolderManifest(bytes) ? parseFolderManifest(bytes) : parseManifest(bytes);
+ * ```
+ */
+export function isFolderManifest(bytes: Uint8Array): boolean {
+  if (bytes.byteLength > MAX_MANIFEST_BYTES) return false;
+  let top: BValue;
+  try {
+    top = decodeBencode(bytes, { views: true });
+  } catch {
+    return false;
+  }
+  const info = top instanceof Map ? dictGet(top, "info") : undefined;
+  const tree = info instanceof Map ? dictGet(info, "file tree") : undefined;
+  if (!(tree instanceof Map)) return false;
+  if (tree.size !== 1) return true;
+  const node = [...tree.values()][0];
+  return !(node instanceof Map && node.has("") && node.size === 1);
+}
+
 function checkedLayer(
   layers: BValue | undefined,
   file: TreeFile,
   chunkCount: number,
   chunkSize: number,
+  checked: boolean,
 ): Uint8Array {
   const where = file.path.join("/");
   if (!(layers instanceof Map)) fail("no piece layers");
@@ -259,6 +303,7 @@ function checkedLayer(
       }`,
     );
   }
+  if (checked) return layer.slice();
   const hashes: Uint8Array[] = [];
   for (let at = 0; at < layer.byteLength; at += HASH_BYTES) {
     hashes.push(layer.subarray(at, at + HASH_BYTES));

@@ -285,7 +285,7 @@ export function folderProblem(
     "folder",
     `Cannot read manifest: ${folder} of ${files.length} file${
       files.length === 1 ? "" : "s"
-    }; Shoal downloads single files for now (make a torrent of each file, or get it with another client)`,
+    }, not one file`,
   );
 }
 

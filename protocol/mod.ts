@@ -147,8 +147,14 @@ export {
   folderInfoDictionary,
   folderLayout,
   type FolderManifest,
+  isFolderManifest,
   parseFolderManifest,
 } from "./folder_manifest.ts";
+export {
+  folderChunkLength,
+  folderChunkMatches,
+  folderFileAt,
+} from "./folder_chunks.ts";
 export { folderProblem } from "./manifest.ts";
 export { bytesEqual, fromHex, toHex } from "./hex.ts";
 export { concatBytes } from "./bytes.ts";

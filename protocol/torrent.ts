@@ -15,7 +15,7 @@ import {
 import { MAX_MANIFEST_BYTES } from "./constants.ts";
 import { ProtocolError } from "./errors.ts";
 import { fileIdOf, type Manifest, parseManifest } from "./manifest.ts";
-import { parseFolderManifest } from "./folder_manifest.ts";
+import { type FolderManifest, parseFolderManifest } from "./folder_manifest.ts";
 
 /** Most tracker URLs kept from one `.torrent` or magnet link. */
 export const MAX_TORRENT_TRACKERS = 32;
@@ -34,6 +34,8 @@ export interface Torrent {
   id: Uint8Array;
   /** Tracker URLs, first tier first, without repeats. */
   trackers: string[];
+  /** The folder it describes, when it is one (`manifest` then sums it up). */
+  folder?: FolderManifest;
 }
 
 const UTF8 = new TextEncoder();
@@ -54,7 +56,8 @@ function urlText(value: BValue | undefined): string | null {
 }
 
 /**
- * Decodes and checks a `.torrent`: a v2 (or hybrid) torrent of one file.
+ * Decodes and checks a `.torrent`: a v2 (or hybrid) torrent of one file or
+ * of a folder.
  * Tracker entries that are not text are skipped, not fatal.
  *
  * @param bytes untrusted file contents
@@ -88,7 +91,7 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
   if (info !== undefined) manifestDict.set(k("info"), info);
   if (layers !== undefined) manifestDict.set(k("piece layers"), layers);
   const manifestBytes = encodeBencode(manifestDict);
-  const manifest = parseManifest(manifestBytes);
+  const { manifest, folder } = manifestOrFolder(manifestBytes);
   const trackers: string[] = [];
   const add = (value: BValue | undefined) => {
     const url = urlText(value);
@@ -103,7 +106,38 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
     }
   }
   add(dictGet(top, "announce"));
-  return { manifest, manifestBytes, id: fileIdOf(manifestBytes), trackers };
+  return {
+    manifest,
+    manifestBytes,
+    id: fileIdOf(manifestBytes),
+    trackers,
+    ...(folder ? { folder } : {}),
+  };
+}
+
+/** One file's manifest, or a folder's with a summary of it in its place. */
+function manifestOrFolder(
+  manifestBytes: Uint8Array,
+): { manifest: Manifest; folder: FolderManifest | null } {
+  try {
+    return { manifest: parseManifest(manifestBytes), folder: null };
+  } catch (error) {
+    if (!(error instanceof ProtocolError) || error.code !== "folder") {
+      throw error;
+    }
+  }
+  const folder = parseFolderManifest(manifestBytes);
+  return {
+    manifest: {
+      name: folder.name,
+      size: folder.size,
+      chunkSize: folder.chunkSize,
+      chunkCount: folder.chunkCount,
+      piecesRoot: null,
+      chunkHashes: new Uint8Array(),
+    },
+    folder,
+  };
 }
 
 /**

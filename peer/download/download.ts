@@ -17,8 +17,9 @@ import {
   bytesEqual,
   fileIdOf,
   type FileQuery,
+  folderChunkLength,
+  type FolderManifest,
   type Manifest,
-  parseManifest,
   toHex,
 } from "@shoal/protocol";
 import { defaultWorkerCount, FetchPool } from "../workers/pool.ts";
@@ -29,6 +30,17 @@ import {
   preparePartFile,
 } from "../storage/part_file.ts";
 import { diskProblem } from "../storage/disk_errors.ts";
+import {
+  folderPartsPath,
+  prepareFolderParts,
+} from "../storage/folder_parts.ts";
+import { placeFolder } from "../storage/place_folder.ts";
+import { chosenFiles, unchosenPieces } from "./only_files.ts";
+import {
+  type FileProgress,
+  filesProgress,
+  readAnyManifest,
+} from "./folder_download.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
 import { ProgressClock } from "./liveness.ts";
 import { fileFromLookup, manifestFromPeers } from "./find_manifest.ts";
@@ -92,6 +104,8 @@ export interface DownloadProgress {
   peersDropped: number;
   /** The peers connected now, one entry per peer (always set by the download). */
   peerList?: DownloadPeer[];
+  /** A folder's files, each with its progress (set only for a folder). */
+  files?: FileProgress[];
 }
 
 /** One connected peer, as a download sees it (read-only snapshot). */
@@ -121,6 +135,11 @@ export interface DownloadOptions {
   manifestBytes?: Uint8Array;
   /** The download folder. */
   outDir: string;
+  /**
+   * For a folder: fetch only the files whose path below it matches one of
+   * these globs (only_files.ts); every file when absent or empty.
+   */
+  only?: readonly string[];
   /** This peer's state folder (resume data). @default {`${outDir}/.shoal`} */
   stateDir?: string;
   /** Our random peer id. */
@@ -219,6 +238,10 @@ export interface DownloadResult {
   chunksByPeer: Record<string, number>;
   /** True when this peer already kept the file whole and fetched nothing. */
   alreadyKept: boolean;
+  /** The folder, when the download was one. */
+  folder?: FolderManifest;
+  /** For a folder: which files were fetched (`only`). */
+  chosen?: boolean[];
 }
 
 const TICK_MS = 500;
@@ -256,6 +279,10 @@ class Download {
   /** The file's chunk count as the tracker said (a hint, for the manifest race). */
   #chunkCountHint = 0;
   #manifest: Manifest | null = null;
+  /** The folder, when the id names one (#manifest is then its summary). */
+  #folder: FolderManifest | null = null;
+  /** For a folder: which files are fetched. */
+  #chosen: boolean[] = [];
   #manifestBytes: Uint8Array = new Uint8Array();
   #partPath = "";
   /** The pure core: chunks, connections, liveness (scheduler.ts). */
@@ -407,7 +434,9 @@ class Download {
     shared.set(bytes);
     this.#manifestBytes = shared;
     // fetchManifest and loadResume both check the id; parse once more for the fields.
-    this.#manifest = parseManifest(shared, { viewHashes: true });
+    ({ manifest: this.#manifest, folder: this.#folder } = readAnyManifest(
+      shared,
+    ));
   }
 
   // ---- files on disk --------------------------------------------------------
@@ -439,7 +468,10 @@ class Download {
         }) if you want it`,
       );
     }
-    this.#partPath = partPathFor(this.#stateDir, this.#fileId);
+    this.#partPath = this.#folder
+      ? folderPartsPath(this.#stateDir, this.#fileId)
+      : partPathFor(this.#stateDir, this.#fileId);
+    this.#chooseFiles();
     for (
       const folder of [
         this.#options.outDir,
@@ -459,6 +491,29 @@ class Download {
     }
   }
 
+  /** Which files of a folder are fetched; refuses `only` that cannot apply. */
+  #chooseFiles(): void {
+    const only = this.#options.only ?? [];
+    const name = this.#manifest!.name;
+    if (!this.#folder) {
+      if (only.length === 0) return;
+      throw new DownloadError(
+        "no_match",
+        `Cannot download ${name} with --only: it is a single file, not a folder; leave out --only`,
+      );
+    }
+    const chosen = chosenFiles(this.#folder, only);
+    if ("unmatched" in chosen) {
+      throw new DownloadError(
+        "no_match",
+        `--only ${chosen.unmatched} matches no file of ${name}; give a path below the folder, such as ${
+          JSON.stringify(this.#folder.files[0]!.path.join("/"))
+        }`,
+      );
+    }
+    this.#chosen = chosen;
+  }
+
   #diskProblem(error: unknown): string {
     return diskProblem(error, {
       ...(this.#options.otherPlace !== undefined
@@ -474,11 +529,18 @@ class Download {
       this.#fileId,
     );
     try {
-      const kept = await preparePartFile(
-        this.#partPath,
-        manifest.size,
-        saved !== null,
-      );
+      const kept = this.#folder
+        ? await prepareFolderParts(
+          this.#partPath,
+          this.#folder,
+          this.#chosen,
+          saved !== null,
+        )
+        : await preparePartFile(
+          this.#partPath,
+          manifest.size,
+          saved !== null,
+        );
       if (kept && saved) return saved.have;
     } catch (error) {
       throw new DownloadError(
@@ -501,10 +563,14 @@ class Download {
       1,
       Math.floor(RECHECK_BATCH_BYTES / manifest.chunkSize),
     );
+    // Files left out by --only have no part to read.
+    const skipped = new Set(
+      this.#folder ? unchosenPieces(this.#folder, this.#chosen) : [],
+    );
     for (let at = 0; at < manifest.chunkCount; at += batch) {
       const indices: number[] = [];
       const end = Math.min(manifest.chunkCount, at + batch);
-      for (let i = at; i < end; i++) indices.push(i);
+      for (let i = at; i < end; i++) if (!skipped.has(i)) indices.push(i);
       const { bad } = await this.#pool!.verify(
         this.#partPath,
         this.#manifestBytes,
@@ -553,10 +619,17 @@ class Download {
       this.#recheckHave = null;
       this.#resumedChunks = have.count;
     }
+    // Files left out by --only count as had: none of their pieces is asked for.
+    const folder = this.#folder;
+    if (folder) {
+      for (const index of unchosenPieces(folder, this.#chosen)) have.set(index);
+    }
     const workers = this.#options.workers ?? defaultWorkerCount();
     const readLimit = this.#options.downloadLimit;
     this.#scheduler = new Scheduler({
-      manifest,
+      manifest: folder
+        ? { ...manifest, lengthOf: (i) => folderChunkLength(folder, i) }
+        : manifest,
       have,
       book: this.#book,
       clock: this.#clock,
@@ -594,13 +667,16 @@ class Download {
     // frame it came in, 8 MiB for 128 GiB): free them before the transfer
     // adds its own, so the peak stays where a small file's is.
     if (this.#manifestBytes.byteLength >= LARGE_MANIFEST_BYTES) this.#gc.now();
-    this.#options.onStart?.({
-      fileId: this.#fileId,
-      manifest,
-      manifestBytes: this.#manifestBytes,
-      partPath: this.#partPath,
-      have,
-    });
+    // A folder's parts are not served while it downloads (yet).
+    if (!folder) {
+      this.#options.onStart?.({
+        fileId: this.#fileId,
+        manifest,
+        manifestBytes: this.#manifestBytes,
+        partPath: this.#partPath,
+        have,
+      });
+    }
     // Complete already (all resumed).
     if (have.complete) return;
 
@@ -911,6 +987,9 @@ class Download {
       elapsedMs: now - this.#startMs,
       peersDropped: scheduler?.peersDropped ?? 0,
       peerList: scheduler?.peerList() ?? [],
+      ...(this.#folder
+        ? { files: filesProgress(this.#folder, this.#chosen, have ?? null) }
+        : {}),
     });
   }
 
@@ -951,11 +1030,17 @@ class Download {
     this.#pool = null;
     let finalPath: string;
     try {
-      finalPath = await placeFile(
-        this.#partPath,
-        this.#options.outDir,
-        manifest.name,
-      );
+      finalPath = this.#folder
+        ? await placeFolder(
+          this.#partPath,
+          this.#options.outDir,
+          manifest.name,
+        )
+        : await placeFile(
+          this.#partPath,
+          this.#options.outDir,
+          manifest.name,
+        );
     } catch (error) {
       throw new DownloadError(
         error instanceof Deno.errors.AlreadyExists ? "exists" : "disk",
@@ -981,6 +1066,7 @@ class Download {
       resumedChunks: this.#resumedChunks,
       chunksByPeer: { ...this.#chunksByPeer },
       alreadyKept: false,
+      ...(this.#folder ? { folder: this.#folder, chosen: this.#chosen } : {}),
     };
   }
 }

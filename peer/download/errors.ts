@@ -43,8 +43,10 @@ export type DownloadErrorCode =
   | "exists"
   | "disk"
   | "corrupt"
-  /** The link names a folder torrent, which Shoal does not download yet. */
+  /** The link names a folder whose manifest cannot be fetched that way yet. */
   | "folder"
+  /** `--only` matches no file of the folder, or the download is no folder. */
+  | "no_match"
   | "aborted";
 
 /**

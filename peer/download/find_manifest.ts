@@ -142,11 +142,12 @@ export async function manifestFromPeers(
       if (error instanceof InvalidManifestError) {
         // The id itself names a bad manifest: no other peer can do better.
         if (error.code === "folder") {
-          // A valid torrent, just not one file: said plainly.
+          // A folder's metadata from a BitTorrent peer (its piece layers
+          // are asked for per file): not fetched yet; said plainly.
           const reason = errorText(error.cause).replace(/^Cannot [^:]*: /, "");
           throw new DownloadError(
             "folder",
-            `Cannot download ${options.label}: ${reason}`,
+            `Cannot download ${options.label}: ${reason}; Shoal fetches a folder's manifest from Shoal peers or a .torrent for now: --get its .torrent`,
             { cause: error },
           );
         }

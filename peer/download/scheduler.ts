@@ -35,6 +35,11 @@ export const DEFAULT_DEPTH = 8;
 export const MIN_DEPTH = 2;
 /** Most GETs in flight per connection. */
 export const MAX_DEPTH = 16;
+/**
+ * Most GETs in flight per connection for a folder's chunks smaller than a
+ * piece (a Shoal seeder queues 64 at most).
+ */
+export const MAX_SMALL_CHUNK_DEPTH = 48;
 /** A connection's rate, for its pipeline depth and the page, is over this much of the recent past. */
 export const RATE_WINDOW_MS = 2_000;
 /** A peer that has had nothing for us this long is told NOT_INTERESTED. */
@@ -100,7 +105,10 @@ export type SchedulerAction =
 /** Options for {@linkcode Scheduler}. */
 export interface SchedulerOptions {
   /** The file's chunk layout. */
-  manifest: Pick<Manifest, "chunkCount" | "chunkSize" | "size">;
+  manifest: Pick<Manifest, "chunkCount" | "chunkSize" | "size"> & {
+    /** Bytes in chunk `index`, when not only the last is short (a folder's). */
+    lengthOf?: (index: number) => number;
+  };
   /** Chunks already held (updated in place as chunks arrive). */
   have: Bitfield;
   /** Known peers, shared with the manifest race. */
@@ -451,8 +459,8 @@ export class Scheduler {
 
   /** Chunk `index`'s size: the last chunk may be short. */
   #chunkBytes(index: number): number {
-    const { chunkSize, size } = this.#manifest;
-    return Math.min(chunkSize, size - index * chunkSize);
+    const { chunkSize, size, lengthOf } = this.#manifest;
+    return lengthOf?.(index) ?? Math.min(chunkSize, size - index * chunkSize);
   }
 
   #setBucket(rate: number | null): void {
@@ -519,12 +527,28 @@ export class Scheduler {
    */
   #adaptiveDepth(conn: Connection): number {
     const now = this.#now();
-    if (conn.recent.samples(now) < 2) return DEFAULT_DEPTH;
+    const samples = conn.recent.samples(now);
+    if (samples < 2) return DEFAULT_DEPTH;
     const bytes = conn.recent.bytes(now);
     const seconds = Math.max(0.1, (now - conn.recent.oldestMs(now)) / 1000);
-    const depth =
-      Math.ceil((bytes / seconds) * 0.25 / this.#manifest.chunkSize) + 1;
-    return Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, depth));
+    // A folder's chunks may be far smaller than a piece (a file of 4 KiB is
+    // one chunk): count them by their size as received.
+    const chunkBytes = this.#manifest.lengthOf
+      ? bytes / samples
+      : this.#manifest.chunkSize;
+    const depth = Math.ceil((bytes / seconds) * 0.25 / chunkBytes) + 1;
+    // Small chunks may go deeper, as many bytes in flight as 16 whole
+    // pieces at most, within what a Shoal seeder queues.
+    const most = this.#manifest.lengthOf
+      ? Math.min(
+        MAX_SMALL_CHUNK_DEPTH,
+        Math.max(
+          MAX_DEPTH,
+          Math.floor(MAX_DEPTH * this.#manifest.chunkSize / chunkBytes),
+        ),
+      )
+      : MAX_DEPTH;
+    return Math.max(MIN_DEPTH, Math.min(most, depth));
   }
 
   /** Tells a peer whether it has anything we want, so its upload slots go where they help. */

@@ -12,6 +12,7 @@ import {
   bytesEqual,
   type FileAnnouncement,
   fileIdOf,
+  type FolderManifest,
   fromHex,
   type Manifest,
   parseManifest,
@@ -21,6 +22,7 @@ import {
 import { isManifestWorkerEvent } from "@shoal/protocol/worker_messages";
 import { checkSeedable, SeedError, tooLargeError } from "./seedable.ts";
 import { buildFolder, isBuiltFile } from "./build_folder.ts";
+import { downloadedFiles } from "./downloaded_folder.ts";
 import type { SavedFolder } from "./folder_reuse.ts";
 import { writeJsonFile } from "../storage/json_file.ts";
 import {
@@ -503,6 +505,42 @@ export class Library {
     await this.#remember(file, info.size);
     this.add(file);
     return file;
+  }
+
+  /**
+   * Shares a folder this peer just downloaded and checked, without hashing
+   * it again, and remembers it so a restart seeds it too.
+   *
+   * @param path the folder, in place
+   * @param folder its manifest
+   * @param manifestBytes the manifest's bytes
+   * @returns the shared folder
+   */
+  async addDownloadedFolder(
+    path: string,
+    folder: FolderManifest,
+    manifestBytes: Uint8Array,
+  ): Promise<SharedFile> {
+    const absolute = resolve(path);
+    const files = await downloadedFiles(absolute, folder);
+    const id = fileIdOf(manifestBytes);
+    // A hashing start of 0: no change time vouches for the bytes yet.
+    const entry = sharedFolderOf(
+      id,
+      toHex(id),
+      folder,
+      manifestBytes,
+      absolute,
+      files,
+      0,
+    );
+    await this.#remember(entry, folder.size);
+    await Deno.writeTextFile(
+      join(this.#stateDir, "manifests", `${entry.idHex}.files.json`),
+      JSON.stringify({ files }),
+    );
+    this.add(entry);
+    return entry;
   }
 
   /**

@@ -14,6 +14,8 @@ import {
   Bitfield,
   bytesEqual,
   fileIdOf,
+  isFolderManifest,
+  parseFolderManifest,
   parseManifest,
   ProtocolError,
   sha256,
@@ -258,7 +260,7 @@ function decodeManifestOnce(
   let chunkCount: number;
   try {
     if (!bytesEqual(fileIdOf(manifestBytes), fileId)) return null;
-    chunkCount = parseManifest(manifestBytes, { viewHashes: true }).chunkCount;
+    chunkCount = chunkCountOf(manifestBytes);
   } catch (error) {
     if (error instanceof ProtocolError) return null;
     throw error;
@@ -272,6 +274,13 @@ function decodeManifestOnce(
   const newest = a && (!b || a.sequence >= b.sequence) ? a : b;
   if (!newest) return null;
   return { manifestBytes, have: new Bitfield(chunkCount, newest.payload) };
+}
+
+/** The chunks of a file's manifest, or of a folder's (BEP 52 numbering). */
+function chunkCountOf(manifestBytes: Uint8Array): number {
+  return isFolderManifest(manifestBytes)
+    ? parseFolderManifest(manifestBytes).chunkCount
+    : parseManifest(manifestBytes, { viewHashes: true }).chunkCount;
 }
 
 /** Where the resume file of `fileId` lives under a peer's state folder. */

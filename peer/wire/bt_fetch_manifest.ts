@@ -22,7 +22,6 @@ import {
   encodeExtendedHandshake,
   encodeMetadataMessage,
   type Manifest,
-  parseManifest,
   ProtocolError,
   toHex,
   UT_METADATA,
@@ -40,6 +39,8 @@ import {
   ManifestMismatchError,
 } from "./fetch_manifest.ts";
 import { openManifestConn } from "./manifest_conn.ts";
+import { FolderLayerAssembly } from "../download/bt_folder_layers.ts";
+import { readAnyManifest } from "../download/folder_download.ts";
 import { writeAll } from "./write_all.ts";
 
 /** The id we ask the peer to send `ut_metadata` messages with. */
@@ -143,7 +144,8 @@ class MetadataSession {
   #metadata: MetadataAssembly | null = null;
   #info: Uint8Array | null = null;
   #shape: InfoShape | null = null;
-  #layer: PieceLayerAssembly | null = null;
+  /** A file's layer, or every layer of a folder (bt_folder_layers.ts). */
+  #layer: PieceLayerAssembly | FolderLayerAssembly | null = null;
   #nextHashRequest = 0;
   /** Releases our place among those asked for a manifest (options.beforeAsk). */
   release: (() => void) | undefined;
@@ -293,17 +295,29 @@ class MetadataSession {
     // The dictionary hashes to the file id: from here on it is trusted.
     this.#info = step.info;
     try {
-      this.#shape = infoShape(step.info);
+      this.#layer = this.#layerFor(step.info);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       throw this.#invalid(error);
     }
-    this.#layer = new PieceLayerAssembly(this.#shape);
     if (this.#layer.complete) {
       this.#finish(new Uint8Array());
       return [];
     }
     return this.#hashRequests();
+  }
+
+  /** A file's piece layer, or a folder's layers (its paths checked first). */
+  #layerFor(info: Uint8Array): PieceLayerAssembly | FolderLayerAssembly {
+    try {
+      this.#shape = infoShape(info);
+    } catch (error) {
+      if (!(error instanceof ProtocolError) || error.code !== "folder") {
+        throw error;
+      }
+      return new FolderLayerAssembly(info);
+    }
+    return new PieceLayerAssembly(this.#shape);
   }
 
   #hashRequests(): BtMessage[] {
@@ -332,9 +346,12 @@ class MetadataSession {
   }
 
   #finish(layer: Uint8Array): void {
-    const bytes = btManifestBytes(this.#info!, this.#shape!, layer);
+    const bytes = this.#layer instanceof FolderLayerAssembly
+      ? this.#layer.manifestBytes(this.#info!)
+      : btManifestBytes(this.#info!, this.#shape!, layer);
     try {
-      this.result = { manifest: parseManifest(bytes), bytes };
+      // A folder's manifest gives its summary (folder_download.ts).
+      this.result = { manifest: readAnyManifest(bytes).manifest, bytes };
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       throw this.#invalid(error);

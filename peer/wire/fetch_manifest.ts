@@ -13,7 +13,6 @@ import {
   FrameDecoderStream,
   type Manifest,
   MAX_MANIFEST_BYTES,
-  parseManifest,
   ProtocolError,
   type ProtocolErrorCode,
   toHex,
@@ -25,6 +24,7 @@ import {
   FirstBytes,
   SpeaksBitTorrentError,
 } from "../download/protocol_fallback.ts";
+import { readAnyManifest } from "../download/folder_download.ts";
 
 /**
  * A manifest that hashes to the file id but is not valid (a file name that
@@ -196,7 +196,8 @@ export async function fetchManifest(
       // hashes for a 128 GiB file), and the hashes are views into it.
       const bytes = message.bytes;
       try {
-        return { manifest: parseManifest(bytes, { viewHashes: true }), bytes };
+        // A folder's manifest gives its summary (folder_download.ts).
+        return { manifest: readAnyManifest(bytes).manifest, bytes };
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         throw new InvalidManifestError(

@@ -12,7 +12,6 @@
  * @module
  */
 import {
-  Bitfield,
   chunkLength,
   chunkMatches,
   createChunkDataPrefix,
@@ -33,6 +32,7 @@ import { SendBuffers } from "./send_buffers.ts";
 import { isConnectionError } from "./conn_errors.ts";
 import { writeAll } from "./write_all.ts";
 import { stillMatches } from "./still_matches.ts";
+import { OpenParts } from "../library/open_parts.ts";
 import { handshakeTimeoutMs, idleTimeoutMs } from "./timeouts.ts";
 import {
   type PeerDialect,
@@ -124,6 +124,8 @@ export async function serveConnection(
   const idleMs = idleTimeoutMs(options.idleTimeoutMs);
   let file: SharedFile | null = null;
   let handle: Deno.FsFile | null = null;
+  /** A folder's files, open for this peer (open_parts.ts). */
+  const parts = new OpenParts(options.library);
   let remotePeerId = "";
   const sendBuffers = options.sendBuffers ?? new SendBuffers(1);
   const queue: QueuedGet[] = [];
@@ -184,18 +186,28 @@ export async function serveConnection(
   const serveQueue = async () => {
     while (queue.length > 0 && !closed) {
       const { txid, index } = queue.shift()!;
-      const current = file!;
+      // A folder's piece is read from the file holding it, as a piece of
+      // that file (open_parts.ts); a file's from the file itself.
+      const target = file!.folder
+        ? parts.target(file!, index)
+        : { part: file!, handle: handle!, local: index };
+      if (!target) {
+        await notAvailable(txid);
+        continue;
+      }
+      const current: SharedFile = target.part;
+      const at = target.local;
       let matches: boolean | "unchanged";
       try {
-        matches = stillMatches(current, handle!);
+        matches = stillMatches(current, target.handle);
       } catch (error) {
         if (isConnectionError(error)) throw error;
         // The file cannot even be examined (removed, a disk error).
         matches = false;
       }
-      if (current.stale || !current.have.has(index) || !matches) {
+      if (current.stale || !current.have.has(at) || !matches) {
         if (
-          !current.stale && current.mtimeMs !== null && current.have.has(index)
+          !current.stale && current.mtimeMs !== null && current.have.has(at)
         ) options.library.markStale(current.id);
         await notAvailable(txid);
         continue;
@@ -203,7 +215,7 @@ export async function serveConnection(
       // Hashing every chunk on read costs as much as the transfer: have the
       // whole file checked once, so its ctime vouches for it again.
       if (matches === true) void options.library.recheck(current);
-      const length = chunkLength(current.manifest, index);
+      const length = chunkLength(current.manifest, at);
       await options.slots?.pace(length);
       if (holder && !holder.unchoked) {
         await busy(txid);
@@ -221,14 +233,14 @@ export async function serveConnection(
         // usually in the page cache, where a 512 KiB read costs less than the
         // hop to a runtime thread and back (1 GiB from 3 seeders: 1.83 s ->
         // 1.71 s). A cold read blocks this loop for one disk read, no longer.
-        handle!.seekSync(
-          index * current.manifest.chunkSize,
+        target.handle.seekSync(
+          at * current.manifest.chunkSize,
           Deno.SeekMode.Start,
         );
         let filled = 0;
         try {
           while (filled < length) {
-            const n = handle!.readSync(body.subarray(filled));
+            const n = target.handle.readSync(body.subarray(filled));
             if (n === null) break;
             filled += n;
           }
@@ -246,7 +258,7 @@ export async function serveConnection(
         if (
           filled < length ||
           (hashed &&
-            !chunkMatches(current.manifest, index, body))
+            !chunkMatches(current.manifest, at, body))
         ) {
           options.library.markStale(current.id);
           await notAvailable(txid);
@@ -287,8 +299,7 @@ export async function serveConnection(
         return "";
       }
       try {
-        // A folder is served to BitTorrent peers only: a Shoal peer gets its
-        // manifest (which it refuses as a folder, saying so) and no chunk.
+        // A folder's files are opened as their pieces are asked for.
         handle = shared.folder
           ? null
           : await Deno.open(shared.path, { read: true });
@@ -321,9 +332,7 @@ export async function serveConnection(
         createMessage({
           kind: "bitfield",
           txid: 0,
-          bits: shared.folder
-            ? new Bitfield(shared.have.size).toBytes()
-            : shared.have.toBytes(),
+          bits: shared.have.toBytes(),
         }),
       );
       const remote = conn.remoteAddr as Deno.NetAddr;
@@ -387,10 +396,6 @@ export async function serveConnection(
       case "get":
         if (message.index >= file.manifest.chunkCount) {
           return `asked for chunk ${message.index}, which does not exist`;
-        }
-        if (file.folder) {
-          await notAvailable(message.txid);
-          return null;
         }
         if (queue.length >= MAX_QUEUED_GETS) {
           return `queued more than ${MAX_QUEUED_GETS} GETs`;
@@ -503,6 +508,7 @@ export async function serveConnection(
     // Both are assigned inside closures, which narrowing cannot see.
     await (serving as Promise<void> | null)?.catch(() => {});
     (handle as Deno.FsFile | null)?.close();
+    parts.close();
   }
 }
 

@@ -36,6 +36,11 @@ export interface PieceShape {
   chunkSize: number;
   /** Pieces in the file. */
   chunkCount: number;
+  /**
+   * Bytes in piece `index`, when pieces end elsewhere than at `size` (a
+   * folder's: each file's last piece may be short).
+   */
+  lengthOf?: (index: number) => number;
 }
 
 /** What a block from the peer meant. */
@@ -211,7 +216,7 @@ export class BtBlocks {
     // libtorrent pads a file's last block with zeros to 16 KiB when asked
     // for 16 KiB; accept that form of it too, without the padding.
     const padded = block.byteLength === BLOCK_BYTES && length < BLOCK_BYTES &&
-      index === this.#shape.chunkCount - 1 && number === piece.blocks - 1;
+      number === piece.blocks - 1;
     if (block.byteLength !== length && !padded) {
       return {
         kind: "unasked",
@@ -300,7 +305,7 @@ export class BtBlocks {
   }
 
   #start(index: number): Active {
-    const length = Math.min(
+    const length = this.#shape.lengthOf?.(index) ?? Math.min(
       this.#shape.chunkSize,
       this.#shape.size - index * this.#shape.chunkSize,
     );

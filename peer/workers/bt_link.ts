@@ -22,7 +22,6 @@ import {
   BtFrameDecoder,
   type BtMessage,
   bytesEqual,
-  chunkMatches,
   concatBytes,
   decodeExtendedHandshake,
   decodePexMessage,
@@ -30,7 +29,6 @@ import {
   encodeBtMessage,
   encodeBtRanges,
   encodeExtendedHandshake,
-  type Manifest,
   ProtocolError,
   UT_PEX,
 } from "@shoal/protocol";
@@ -56,6 +54,7 @@ import {
   READ_TIMEOUT_MS,
 } from "./link_limits.ts";
 import { writeAll } from "../wire/write_all.ts";
+import type { Pieces } from "./pieces.ts";
 
 /** A keep-alive goes out after this long with nothing sent (peers drop idle links after 2 min). */
 export const KEEPALIVE_MS = 60_000;
@@ -87,7 +86,7 @@ export class BtLink implements PeerLink {
   /** The scheduler's id for this connection. */
   readonly connId: number;
   readonly #host: BtLinkHost;
-  readonly #manifest: Manifest;
+  readonly #pieces: Pieces;
   #conn: Deno.TcpConn | null = null;
   #closed = false;
   readonly #decoder: BtFrameDecoder;
@@ -130,13 +129,14 @@ export class BtLink implements PeerLink {
   constructor(connId: number, host: BtLinkHost) {
     this.connId = connId;
     this.#host = host;
-    this.#manifest = host.manifest;
+    this.#pieces = host.pieces;
     this.#decoder = new BtFrameDecoder({ views: true });
     this.#blocks = new BtBlocks({
       shape: {
-        size: host.manifest.size,
-        chunkSize: host.manifest.chunkSize,
-        chunkCount: host.manifest.chunkCount,
+        size: host.pieces.chunkCount * host.pieces.chunkSize,
+        chunkSize: host.pieces.chunkSize,
+        chunkCount: host.pieces.chunkCount,
+        lengthOf: (index) => host.pieces.lengthOf(index),
       },
     });
   }
@@ -345,7 +345,7 @@ export class BtLink implements PeerLink {
     this.#fast = frame.fast;
     this.#peerId = frame.peerId;
     this.#state = "bitfield";
-    this.#decoder.expectPieces(this.#manifest.chunkCount);
+    this.#decoder.expectPieces(this.#pieces.chunkCount);
     const out: BtMessage[] = [];
     if (frame.extended) {
       out.push({
@@ -384,7 +384,7 @@ export class BtLink implements PeerLink {
   }
 
   #allBits(set: boolean): Uint8Array {
-    const count = this.#manifest.chunkCount;
+    const count = this.#pieces.chunkCount;
     const bits = new Uint8Array(Math.ceil(count / 8));
     if (!set) return bits;
     bits.fill(0xff);
@@ -396,7 +396,7 @@ export class BtLink implements PeerLink {
   #onMessage(message: BtMessage): void {
     switch (message.kind) {
       case "have":
-        if (message.index >= this.#manifest.chunkCount) {
+        if (message.index >= this.#pieces.chunkCount) {
           return this.#misbehave(
             `announced piece ${message.index}, which does not exist`,
           );
@@ -541,7 +541,7 @@ export class BtLink implements PeerLink {
   #checkWhole(): void {
     while (this.#whole.length > 0 && !this.#closed) {
       const { index, bytes, buffer } = this.#whole.shift()!;
-      if (!chunkMatches(this.#manifest, index, bytes)) {
+      if (!this.#pieces.matches(index, bytes)) {
         this.#blocks.release(buffer);
         this.#host.post({
           type: "chunk_bad",

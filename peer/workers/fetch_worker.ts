@@ -13,7 +13,6 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { type Manifest, parseManifest } from "@shoal/protocol";
 import {
   type FetchWorkerCommand,
   type FetchWorkerEvent,
@@ -22,11 +21,9 @@ import {
 } from "@shoal/protocol/worker_messages";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
-import {
-  openPartFile,
-  writeChunkAsync,
-  writeChunkSync,
-} from "../storage/part_file.ts";
+import { writeChunkAsync, writeChunkSync } from "../storage/part_file.ts";
+import { type ChunkFiles, openChunkFiles } from "../storage/chunk_files.ts";
+import { type Pieces, piecesOf } from "./pieces.ts";
 import { makeBtPeerId } from "../bt/peer_id.ts";
 import { BtLink } from "./bt_link.ts";
 import { ShoalLink } from "./shoal_link.ts";
@@ -35,7 +32,8 @@ import { errorText } from "./link_limits.ts";
 
 interface Download {
   partPath: string;
-  manifest: Manifest;
+  /** The file's or folder's chunks, checked against its piece layers. */
+  pieces: Pieces;
   fileId: Uint8Array;
   peerId: Uint8Array;
   listenPort: number;
@@ -43,7 +41,8 @@ interface Download {
   pex: boolean;
   /** The peers this peer is connected to for the file (PEX tells them). */
   pexPeers: PexPeerAddress[];
-  file: Deno.FsFile;
+  /** The part file, or a folder's part files (chunk_files.ts). */
+  files: ChunkFiles;
   writes: Promise<void>;
   /** Bytes written since the last flush to disk was started. */
   unflushedBytes: number;
@@ -94,21 +93,24 @@ self.onmessage = (event: MessageEvent<unknown>) => {
 async function handle(command: FetchWorkerCommand): Promise<void> {
   switch (command.type) {
     case "init": {
-      const file = await openPartFile(command.partPath, "write");
+      // A view of the download's one shared copy (download.ts).
+      // The download parsed and checked these very bytes already.
+      const pieces = piecesOf(command.manifestBytes);
+      const files = await openChunkFiles(
+        command.partPath,
+        pieces.chunkSize,
+        pieces.folder,
+        "write",
+      );
       download = {
         partPath: command.partPath,
-        // A view of the download's one shared copy (download.ts).
-        // The download parsed and checked these very bytes already.
-        manifest: parseManifest(command.manifestBytes, {
-          viewHashes: true,
-          layerChecked: true,
-        }),
+        pieces,
         fileId: command.fileId,
         peerId: command.peerId,
         listenPort: command.listenPort,
         pex: command.pex,
         pexPeers: [],
-        file,
+        files,
         writes: Promise.resolve(),
         unflushedBytes: 0,
         flushing: null,
@@ -148,26 +150,28 @@ async function verify(
   command: Extract<FetchWorkerCommand, { type: "verify" }>,
 ): Promise<FetchWorkerEvent> {
   const { requestId, indices } = command;
-  let file: Deno.FsFile;
+  const pieces = piecesOf(command.manifestBytes);
+  let files: ChunkFiles;
   try {
-    file = await openPartFile(command.partPath, "read");
+    files = await openChunkFiles(
+      command.partPath,
+      pieces.chunkSize,
+      pieces.folder,
+      "read",
+    );
   } catch {
     // Gone or unreadable: nothing on disk can be trusted.
     return { type: "verified", requestId, good: [], bad: indices };
   }
   try {
-    const manifest = parseManifest(command.manifestBytes, {
-      viewHashes: true,
-      layerChecked: true,
-    });
-    verifyBuffer ??= new Uint8Array(manifest.chunkSize);
+    verifyBuffer ??= new Uint8Array(pieces.chunkSize);
     return {
       type: "verified",
       requestId,
-      ...verifyChunks(file, manifest, indices, verifyBuffer, gcSchedule),
+      ...verifyChunks(files, pieces, indices, verifyBuffer, gcSchedule),
     };
   } finally {
-    file.close();
+    files.close();
   }
 }
 
@@ -187,7 +191,7 @@ async function open(
 ): Promise<void> {
   const d = download!;
   const common = {
-    manifest: d.manifest,
+    pieces: d.pieces,
     fileId: d.fileId,
     post,
     write: (index: number, bytes: Uint8Array, id: number) =>
@@ -225,9 +229,9 @@ function writeChunk(
   // One handle per worker: seek and write must not interleave across links.
   d.writes = d.writes.then(async () => {
     try {
-      if (mode === "sync") {
-        writeChunkSync(d.file, index * d.manifest.chunkSize, data);
-      } else await writeChunkAsync(d.file, index * d.manifest.chunkSize, data);
+      const { file, offset } = d.files.locate(index);
+      if (mode === "sync") writeChunkSync(file, offset, data);
+      else await writeChunkAsync(file, offset, data);
       const link = links.get(connId);
       if (link) link.written(index);
       // Closed meanwhile: its reports went out with the close; this one alone.
@@ -237,7 +241,7 @@ function writeChunk(
       if (d.unflushedBytes >= FLUSH_EVERY_BYTES && !d.flushing) {
         d.unflushedBytes = 0;
         // A disk that fails to flush is what --verify is for.
-        d.flushing = d.file.syncData().catch(() => {}).finally(() => {
+        d.flushing = d.files.sync().catch(() => {}).finally(() => {
           d.flushing = null;
         });
       }
@@ -269,8 +273,8 @@ async function shutdown(): Promise<void> {
     await download.flushing;
     // On disk before the file takes its name: a crash after the rename
     // must not leave a file that looks whole and is not.
-    await download.file.syncData().catch(() => {});
-    download.file.close();
+    await download.files.sync().catch(() => {});
+    download.files.close();
     download = null;
   }
   post({ type: "shut_down" });

@@ -13,7 +13,7 @@ import type {
   FetchWorkerEvent,
   PexPeerAddress,
 } from "@shoal/protocol/worker_messages";
-import type { Manifest } from "@shoal/protocol";
+import type { Pieces } from "./pieces.ts";
 
 /** One connection of a fetch worker, driven by the scheduler's commands. */
 export interface PeerLink {
@@ -39,8 +39,8 @@ export interface PeerLink {
 
 /** What a link needs from its fetch worker. */
 export interface LinkHost {
-  /** The file's manifest (its piece layer checks every chunk). */
-  manifest: Manifest;
+  /** The file's or folder's chunks (its piece layers check every chunk). */
+  pieces: Pieces;
   /** The file id (v2 infohash; BitTorrent uses its first 20 bytes). */
   fileId: Uint8Array;
   /** Sends an event to the main thread. */

@@ -19,8 +19,6 @@
  * @module
  */
 import {
-  chunkLength,
-  chunkMatches,
   concatBytes,
   createMessage,
   ErrorCode,
@@ -257,7 +255,7 @@ export class ShoalLink implements PeerLink {
   }
 
   async #readLoop(conn: Deno.TcpConn, onHandshake: () => void): Promise<void> {
-    const manifest = this.#host.manifest;
+    const manifest = this.#host.pieces;
     const maxBody = Math.max(
       manifest.chunkSize + 4,
       Math.ceil(manifest.chunkCount / 8),
@@ -317,7 +315,7 @@ export class ShoalLink implements PeerLink {
 
   /** Handles one message after the handshake; returns a reason to drop the peer, or null. */
   async #onMessage(message: Message): Promise<string | null> {
-    const manifest = this.#host.manifest;
+    const pieces = this.#host.pieces;
     switch (message.kind) {
       case "chunk_data": {
         const index = this.#pending.get(message.txid);
@@ -330,11 +328,11 @@ export class ShoalLink implements PeerLink {
         if (index !== message.index) {
           return `answered GET ${index} with chunk ${message.index}`;
         }
-        if (message.data.byteLength !== chunkLength(manifest, index)) {
+        if (message.data.byteLength !== pieces.lengthOf(index)) {
           this.#chunkBad(index, "wrong length");
           return `sent chunk ${index} with the wrong length`;
         }
-        if (!chunkMatches(manifest, index, message.data)) {
+        if (!pieces.matches(index, message.data)) {
           this.#chunkBad(index, "hash mismatch");
           return `sent chunk ${index} that fails its hash`;
         }
@@ -363,7 +361,7 @@ export class ShoalLink implements PeerLink {
         return `refused chunk ${index}: ${message.text}`;
       }
       case "have":
-        if (message.index >= manifest.chunkCount) {
+        if (message.index >= pieces.chunkCount) {
           return `announced chunk ${message.index}, which does not exist`;
         }
         if (this.#haves.push(message.index) === 1) {

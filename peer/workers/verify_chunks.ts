@@ -5,31 +5,32 @@
  *
  * @module
  */
-import { chunkLength, chunkMatches, type Manifest } from "@shoal/protocol";
 import type { GcSchedule } from "../gc_schedule.ts";
 import { readChunkSync } from "../storage/part_file.ts";
+import type { ChunkFiles } from "../storage/chunk_files.ts";
+import type { Pieces } from "./pieces.ts";
 
 /**
- * Reads each listed chunk of `file` and compares its SHA-256 with the
- * manifest's. A chunk that cannot be read whole (the file is short, a read
- * fails) or does not exist in the manifest counts as bad: it is fetched
+ * Reads each listed chunk from the part files and compares its hash with
+ * the piece layer's. A chunk that cannot be read whole (a file is short or
+ * missing, a read fails) or does not exist counts as bad: it is fetched
  * again, never trusted.
  *
- * @param file the part file, open for reading
- * @param manifest the download's manifest
+ * @param files the part file(s), open for reading
+ * @param pieces the download's chunks
  * @param indices chunks to check
  * @param buffer reused for each read; chunks larger than it get their own
  * @param gc counts the bytes hashed (each hash object waits for a full collection)
  * @returns the indices that match, and those that do not
  * @example
  * ```ts
- * // using file = await Deno.open(partPath, { read: true });
- * // const { good, bad } = verifyChunks(file, manifest, [0, 1, 2], new Uint8Array(524288), gc);
+ * // const files = await openChunkFiles(partPath, pieces.chunkSize, null, "read");
+ * // const { good, bad } = verifyChunks(files, pieces, [0, 1, 2], new Uint8Array(524288), gc);
  * ```
  */
 export function verifyChunks(
-  file: Deno.FsFile,
-  manifest: Manifest,
+  files: ChunkFiles,
+  pieces: Pieces,
   indices: readonly number[],
   buffer: Uint8Array,
   gc: GcSchedule,
@@ -37,19 +38,27 @@ export function verifyChunks(
   const good: number[] = [];
   const bad: number[] = [];
   for (const index of indices) {
-    if (index >= manifest.chunkCount) {
+    if (index < 0 || index >= pieces.chunkCount) {
       bad.push(index);
       continue;
     }
-    const length = chunkLength(manifest, index);
+    const length = pieces.lengthOf(index);
     const chunk = length <= buffer.byteLength
       ? buffer.subarray(0, length)
       : new Uint8Array(length);
-    if (!readChunkSync(file, index * manifest.chunkSize, chunk)) {
+    let place: { file: Deno.FsFile; offset: number };
+    try {
+      place = files.locate(index);
+    } catch {
+      // A folder's file is gone or unreadable.
       bad.push(index);
       continue;
     }
-    (chunkMatches(manifest, index, chunk) ? good : bad).push(index);
+    if (!readChunkSync(place.file, place.offset, chunk)) {
+      bad.push(index);
+      continue;
+    }
+    (pieces.matches(index, chunk) ? good : bad).push(index);
     gc.add(length);
   }
   return { good, bad };

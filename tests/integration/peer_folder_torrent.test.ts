@@ -1,21 +1,22 @@
 /**
  * Folders on the command line (issue 19, first part): `--make-torrent DIR`
  * through `deno task peer` (the launcher's permissions) writes the folder's
- * multi-file torrent and prints its magnet link; `--get` of a folder's
- * `.torrent` or magnet link, which Shoal does not download yet, stops with
- * one line and exit 8, writing nothing.
+ * multi-file torrent and prints its magnet link; Shoal downloads a folder
+ * libtorrent made and seeds, from its `.torrent` or its magnet link alone.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   fileIdOf,
+  fromHex,
   parseFolderManifest,
   parseMagnet,
+  parseTorrent,
   toHex,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { startLtSeeder } from "../_helpers/bittorrent.ts";
-import { hasLibtorrent } from "../_helpers/libtorrent.ts";
+import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -97,53 +98,67 @@ Deno.test("--make-torrent DIR writes the folder's multi-file .torrent and prints
   ]);
 });
 
-Deno.test("--get of a folder's .torrent, or of its magnet link once libtorrent sends the metadata, exits 8 with one line and writes nothing", async (t) => {
+Deno.test("Shoal downloads a folder libtorrent made (v2 only) and seeds, from its .torrent and from its magnet link alone (metadata and each file's piece layer from libtorrent), every file byte for byte", async (t) => {
+  if (!(await hasLibtorrent(t.name))) return;
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const album = join(dir.path, "album");
   await makeAlbum(album);
-  const made = await taskPeer(["--make-torrent", "album"], dir.path);
+  const torrentPath = join(dir.path, "lt-album.torrent");
+  const made = await h.runToExit(LT_PYTHON, [
+    ltFixture("lt_make_torrent.py"),
+    "524288",
+    album,
+    torrentPath,
+  ]);
   assert.equal(made.code, 0, made.stderr);
-  const torrentPath = join(dir.path, "album.torrent");
+  const id = fromHex(made.stdout.trim())!;
   const bytes = await Deno.readFile(torrentPath);
-  const folder = parseFolderManifest(bytes);
-  const reason =
-    /^error: Cannot [^\n]*the folder "album" of 4 files; Shoal downloads single files for now[^\n]*\n$/;
-
-  const out = join(dir.path, "out");
-  const fromTorrent = await h.spawnLeecher(tracker, torrentPath, out)
-    .done(30_000);
-  assert.equal(fromTorrent.code, 8, fromTorrent.stderr);
-  assert.equal(fromTorrent.stdout, "");
-  assert.match(fromTorrent.stderr, reason);
-  await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
-
-  if (!(await hasLibtorrent(t.name))) return;
-  // libtorrent seeds the folder; the link names only its id.
+  const folder = parseFolderManifest(parseTorrent(bytes).manifestBytes);
+  assert.equal(toHex(fileIdOf(bytes)), toHex(id));
   const lt = await startLtSeeder(torrentPath, dir.path);
   try {
     h.listOnTracker(tracker, lt.port, {
-      id: fileIdOf(bytes),
+      id,
       name: "album",
       size: folder.size,
       chunkCount: folder.chunkCount,
     });
-    const link = made.stdout.trim().split("\n").at(-1)!;
-    const fromMagnet = await h.spawnLeecher(tracker, link, out, 30).done(
-      60_000,
+    const magnet = `magnet:?xt=urn:btmh:1220${toHex(id)}&dn=album`;
+    for (const [i, query] of [torrentPath, magnet].entries()) {
+      const out = join(dir.path, `got${i}`);
+      const result = await h.spawnLeecher(tracker, query, out, 30).done(
+        60_000,
+      );
+      assert.equal(result.code, 0, result.stderr + result.stdout);
+      for (const file of folder.files) {
+        await h.assertSameFile(
+          join(out, "album", ...file.path),
+          join(album, ...file.path),
+        );
+      }
+    }
+    // --only from libtorrent: nothing of the other files is asked for.
+    const some = join(dir.path, "some");
+    const only = await h.spawnLeecher(tracker, torrentPath, some, 30, [
+      "--json",
+      "--only",
+      "disc 1/bonus",
+    ]).done(60_000);
+    assert.equal(only.code, 0, only.stderr + only.stdout);
+    const done = only.stdout.trim().split("\n").map((line) => JSON.parse(line))
+      .find((line) => line.type === "done");
+    assert.deepEqual(done.files, ["disc 1/bonus/notes.txt"]);
+    assert.equal(done.bytesFetched, 700);
+    await h.assertSameFile(
+      join(some, "album", "disc 1", "bonus", "notes.txt"),
+      join(album, "disc 1", "bonus", "notes.txt"),
     );
-    assert.equal(fromMagnet.code, 8, fromMagnet.stderr + fromMagnet.stdout);
-    // Its last line (a progress line may come before it).
-    assert.match(fromMagnet.stderr.split("\n").at(-2)! + "\n", reason);
-    assert.match(
-      fromMagnet.stderr,
-      /error: Cannot download [0-9a-f]{64}: the folder "album"/,
-    );
-    // The peer's state folder aside, nothing was written.
-    const written = await Array.fromAsync(Deno.readDir(out)).catch(() => []);
     assert.deepEqual(
-      written.map((entry) => entry.name).filter((name) => name !== ".shoal"),
-      [],
+      (await Array.fromAsync(Deno.readDir(join(some, "album")))).map((e) =>
+        e.name
+      ),
+      ["disc 1"],
     );
   } finally {
     await lt.stop();

@@ -1,11 +1,10 @@
 /**
  * `--seed DIR` (issue 19), as Shoal peers and a hand-driven BitTorrent
- * client see it: a Shoal leecher asking a Shoal seeder for a folder, by id
- * or magnet link, gets the folder's manifest and stops with one line and
- * exit 8 (folders are not downloaded yet), writing nothing; and a file of
+ * client see it: a Shoal leecher gets a folder a Shoal seeder shares, by
+ * id or magnet link; and a file of
  * the seeded folder swapped for a link to a file outside it is never read:
  * the seeder drops the connection instead and stops serving the folder.
- * A Shoal peer asking for a folder's chunk gets NOT_AVAILABLE, never bytes;
+ * A Shoal peer asking for a folder's chunk gets it from the file holding it;
  * a restart seeds the folder again under the same id. The web page seeds a
  * folder by path, and refuses to open or delete it as a file.
  */
@@ -14,7 +13,6 @@ import { join } from "node:path";
 import {
   BT_INFOHASH_BYTES,
   createMessage,
-  ErrorCode,
   FrameDecoder,
   fromHex,
   type Message,
@@ -38,7 +36,7 @@ function seeded(lines: string[], name: string): { id: string; magnet: string } {
   return { id: lines[at]!.split(" id ")[1]!, magnet: lines[at + 1]! };
 }
 
-Deno.test("a Shoal leecher asking a Shoal seeder for a folder, by id or magnet link, exits 8 with one line and writes nothing", async () => {
+Deno.test("a Shoal leecher gets a folder a Shoal seeder shares, by id or magnet link", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const album = join(dir.path, "album");
@@ -46,21 +44,18 @@ Deno.test("a Shoal leecher asking a Shoal seeder for a folder, by id or magnet l
   const seeder = await h.startSeeder(tracker, [album], join(dir.path, "s"));
   try {
     const { id, magnet } = seeded(seeder.lines, "album");
-    for (const query of [id, magnet]) {
-      const out = join(dir.path, "out");
+    for (const [i, query] of [id, magnet].entries()) {
+      const out = join(dir.path, `out${i}`);
       const result = await h.spawnLeecher(tracker, query, out, 20).done(
         40_000,
       );
-      assert.equal(result.code, 8, result.stderr + result.stdout);
-      assert.match(
-        result.stderr,
-        /error: Cannot download [^\n]*the folder "album" of 2 files; Shoal downloads single files for now/,
-      );
-      const written = await Array.fromAsync(Deno.readDir(out)).catch(() => []);
-      assert.deepEqual(
-        written.map((entry) => entry.name).filter((name) => name !== ".shoal"),
-        [],
-      );
+      assert.equal(result.code, 0, result.stderr + result.stdout);
+      for (const name of ["a.bin", "b.bin"]) {
+        await h.assertSameFile(
+          join(out, "album", "disc", name),
+          join(album, "disc", name),
+        );
+      }
     }
   } finally {
     await seeder.stop();
@@ -164,7 +159,7 @@ async function askShoal(
   }
 }
 
-Deno.test("a Shoal peer asking for a chunk of a seeded folder gets NOT_AVAILABLE, and the folder is still served; a restart seeds it again under the same id, hashed once", async () => {
+Deno.test("a Shoal peer asking for a chunk of a seeded folder gets it, read from the file holding it (the BEP 52 piece index), and the folder is still served; a restart seeds it again under the same id, hashed once", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const album = join(dir.path, "album");
@@ -174,14 +169,22 @@ Deno.test("a Shoal peer asking for a chunk of a seeded folder gets NOT_AVAILABLE
   let id: string;
   try {
     id = seeded(seeder.lines, "album").id;
-    for (const index of [0, 2]) {
+    const a = await Deno.readFile(join(album, "disc", "a.bin"));
+    const b = await Deno.readFile(join(album, "disc", "b.bin"));
+    // a.bin is pieces 0 and 1 (the second 100 bytes), b.bin 2 and 3.
+    const expected = new Map([
+      [1, a.subarray(PIECE)],
+      [2, b.subarray(0, PIECE)],
+      [3, b.subarray(PIECE)],
+    ]);
+    for (const [index, bytes] of expected) {
       const answer = await askShoal(seeder.port, fromHex(id)!, index);
-      assert.equal(answer.kind, "error");
-      assert.equal(
-        answer.kind === "error" && answer.code,
-        ErrorCode.NOT_AVAILABLE,
-      );
+      assert.equal(answer.kind, "chunk_data", JSON.stringify(answer));
+      assert.equal(answer.kind === "chunk_data" && answer.index, index);
+      assert.deepEqual(answer.kind === "chunk_data" && answer.data, bytes);
     }
+    const past = await askShoal(seeder.port, fromHex(id)!, 4).catch(() => null);
+    assert.notEqual(past?.kind, "chunk_data");
     // Not marked changed by the asking: BitTorrent peers still get it.
     const client = await BtTestClient.connect(seeder.port);
     try {

@@ -98,12 +98,12 @@ Deno.test("infoShape() reads size, piece length, pieces and root; refuses what i
       ],
     ]),
   );
-  // A valid folder is named as one (a magnet of it is refused as such).
+  // A valid folder is named as one (its layers come file by file: bt_folder_layers.ts).
   assert.throws(
     () => infoShape(folder),
     (error: unknown) =>
       error instanceof ProtocolError && error.code === "folder" &&
-      /the folder of 1 file; Shoal downloads single files/.test(error.message),
+      /the folder of 1 file, not one file/.test(error.message),
   );
   assert.throws(() => infoShape(encodeBencode(7n)), /not a dictionary/);
 });

@@ -408,3 +408,40 @@ Deno.test("Scheduler.peerList() names each peer's program and protocol, and a na
     "bittorrent",
   ]);
 });
+
+/** The most GETs a fast peer has in flight, over 150 chunks it sends 1 ms apart. */
+function mostInFlight(lengthOf?: (index: number) => number): number {
+  const { scheduler, clock } = setup({
+    chunkCount: 400,
+    manifest: {
+      chunkCount: 400,
+      chunkSize: CHUNK,
+      size: 400 * CHUNK,
+      ...(lengthOf ? { lengthOf } : {}),
+    },
+  });
+  const [connId] = connectKnown(scheduler);
+  const out = new Set(asked(scheduler, connId!, bits(400, range(0, 400))));
+  let most = out.size;
+  for (let i = 0; i < 150 && out.size > 0; i++) {
+    clock.ms += 1;
+    const index = out.values().next().value!;
+    out.delete(index);
+    const actions = scheduler.handle({
+      type: "received",
+      connId: connId!,
+      indices: [index],
+    });
+    for (const get of only(actions, "get")) {
+      for (const k of get.indices) out.add(k);
+    }
+    most = Math.max(most, out.size);
+  }
+  return most;
+}
+
+Deno.test("a folder's chunks far smaller than a piece get a deeper pipeline (within what a seeder queues); a file's stays as it was", () => {
+  const small = mostInFlight(() => 4096);
+  assert.ok(small > 16 && small <= 48, `${small}`);
+  assert.ok(mostInFlight() <= 16);
+});

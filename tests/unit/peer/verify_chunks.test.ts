@@ -9,9 +9,20 @@ import { ManifestBuilder, parseManifest } from "@shoal/protocol";
 import { GcSchedule } from "../../../peer/gc_schedule.ts";
 import { FetchPool } from "../../../peer/workers/pool.ts";
 import { verifyChunks } from "../../../peer/workers/verify_chunks.ts";
+import { filePieces } from "../../../peer/workers/pieces.ts";
+import type { ChunkFiles } from "../../../peer/storage/chunk_files.ts";
 import { tempDir } from "../../_helpers/peers.ts";
 
 const CHUNK = 64 * 1024;
+
+/** One open part file, as a fetch worker sees it. */
+function oneFile(file: Deno.FsFile): ChunkFiles {
+  return {
+    locate: (index) => ({ file, offset: index * CHUNK }),
+    sync: () => file.syncData(),
+    close: () => file.close(),
+  };
+}
 
 /** A part file of `chunks` chunks plus a short last one, with chunk 2 damaged on disk. */
 async function damagedPart(dir: string, chunks: number) {
@@ -32,8 +43,8 @@ Deno.test("verifyChunks() keeps matching chunks and names damaged, missing and u
   // A buffer smaller than a chunk: each chunk gets its own.
   for (const buffer of [new Uint8Array(CHUNK), new Uint8Array(100)]) {
     const { good, bad } = verifyChunks(
-      file,
-      manifest,
+      oneFile(file),
+      filePieces(manifest),
       [0, 2, 4, 99],
       buffer,
       new GcSchedule(1, null),
@@ -46,8 +57,8 @@ Deno.test("verifyChunks() keeps matching chunks and names damaged, missing and u
   using short = await Deno.open(path, { read: true });
   assert.deepEqual(
     verifyChunks(
-      short,
-      manifest,
+      oneFile(short),
+      filePieces(manifest),
       [0, 1, 3],
       new Uint8Array(CHUNK),
       new GcSchedule(),

@@ -87,12 +87,11 @@ Deno.test("parseFolderManifest() reads what encodeFolderManifest writes: files a
   );
   const layers = (decodeBencode(bytes) as BDict).get("piece layers") as BDict;
   assert.equal(layers.size, 2, "files of one piece or empty have no layer");
-  // parseTorrent (the single-file path) refuses it as a folder.
-  assert.throws(
-    () => parseTorrent(bytes),
-    (error: unknown) =>
-      error instanceof ProtocolError && error.code === "folder",
-  );
+  // parseTorrent takes it as a folder, with a summary in the manifest's place.
+  const torrent = parseTorrent(bytes);
+  assert.equal(torrent.folder?.files.length, 4);
+  assert.equal(torrent.manifest.name, "album");
+  assert.equal(torrent.manifest.chunkCount, torrent.folder?.chunkCount);
 });
 
 Deno.test("parseFolderManifest() refuses a missing, short or forged piece layer and bad headers", () => {
@@ -140,7 +139,7 @@ Deno.test("parseManifest() names a valid folder as one, and a hostile folder by 
     () => parseManifest(bytes),
     (error: unknown) =>
       error instanceof ProtocolError && error.code === "folder" &&
-      /the folder "album" of 4 files; Shoal downloads single files for now/
+      /the folder "album" of 4 files, not one file/
         .test(
           error.message,
         ),

@@ -719,7 +719,7 @@ Deno.test("parseManifest() refuses several files and folders", () => {
     const node = tree(info).get(k("three.bin"))!;
     tree(info).set(k("second.bin"), node);
   });
-  assertRejects(twoFiles, "folder", /of 2 files; Shoal downloads single files/);
+  assertRejects(twoFiles, "folder", /of 2 files, not one file/);
   const folder = edited(THREE.bytes, (info) => {
     const node = tree(info).get(k("three.bin"))!;
     info.set(
@@ -727,7 +727,7 @@ Deno.test("parseManifest() refuses several files and folders", () => {
       new Map([[k("dir"), new Map([[k("three.bin"), node]])]]),
     );
   });
-  assertRejects(folder, "folder", /the folder "three.bin" of 1 file;/);
+  assertRejects(folder, "folder", /the folder "three.bin" of 1 file,/);
   const fileAndFolder = edited(THREE.bytes, (info) => {
     const node = tree(info).get(k("three.bin")) as BDict;
     node.set(k("inner.bin"), new Map(node));

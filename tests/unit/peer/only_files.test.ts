@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import type { FolderManifest } from "@shoal/protocol";
+import {
+  chosenFiles,
+  globRegExp,
+  unchosenPieces,
+} from "../../../peer/download/only_files.ts";
+
+function folder(paths: [string, number][]): FolderManifest {
+  let chunk = 0;
+  const files = paths.map(([path, chunkCount]) => {
+    const file = {
+      path: path.split("/"),
+      length: chunkCount * 16_384,
+      piecesRoot: null,
+      firstChunk: chunk,
+      chunkCount,
+      chunkHashes: new Uint8Array(),
+    };
+    chunk += chunkCount;
+    return file;
+  });
+  return {
+    name: "album",
+    chunkSize: 16_384,
+    files,
+    size: chunk * 16_384,
+    chunkCount: chunk,
+  };
+}
+
+Deno.test("globRegExp(): * and ? within a name, ** across folders, the rest literal", () => {
+  const cases: [string, string, boolean][] = [
+    ["*.flac", "a.flac", true],
+    ["*.flac", "disc/a.flac", false],
+    ["disc/*.flac", "disc/a.flac", true],
+    ["**/*.flac", "a.flac", true],
+    ["**/*.flac", "disc/1/a.flac", true],
+    ["disc/**", "disc/1/a.flac", true],
+    ["?.txt", "a.txt", true],
+    ["?.txt", "ab.txt", false],
+    ["a+b (1).txt", "a+b (1).txt", true],
+    ["a.txt", "abtxt", false],
+    ["日本/*", "日本/x", true],
+  ];
+  for (const [glob, path, matches] of cases) {
+    assert.equal(globRegExp(glob).test(path), matches, `${glob} ${path}`);
+  }
+});
+
+Deno.test("chosenFiles() takes files a glob names, or a folder they are in; a glob matching nothing is named", () => {
+  const album = folder([["disc 1/a.flac", 2], ["disc 1/b.cue", 0], [
+    "disc 2/c.flac",
+    1,
+  ], ["cover.jpg", 1]]);
+  assert.deepEqual(chosenFiles(album, []), [true, true, true, true]);
+  assert.deepEqual(chosenFiles(album, ["disc 1"]), [true, true, false, false]);
+  assert.deepEqual(chosenFiles(album, ["disc 1/"]), [true, true, false, false]);
+  assert.deepEqual(chosenFiles(album, ["**/*.flac", "cover.jpg"]), [
+    true,
+    false,
+    true,
+    true,
+  ]);
+  assert.deepEqual(chosenFiles(album, ["cover.jpg", "*.mp3"]), {
+    unmatched: "*.mp3",
+  });
+  assert.deepEqual(unchosenPieces(album, [true, true, false, false]), [2, 3]);
+  assert.deepEqual(unchosenPieces(album, [false, true, true, true]), [0, 1]);
+});
