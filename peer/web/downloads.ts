@@ -11,6 +11,7 @@ import {
   type DownloadProgress,
   type DownloadResult,
 } from "../download/download.ts";
+import type { FileProgress } from "../download/folder_download.ts";
 import { TrackerError } from "../tracker_client.ts";
 import type { DownloadStore, SavedDownload } from "./saved_downloads.ts";
 
@@ -122,6 +123,11 @@ export interface DownloadRecord {
   error: DownloadFailure | null;
   /** Where the checked file is, once done. */
   path: string | null;
+  /**
+   * A folder's number of files, once its manifest is in (their progress:
+   * {@linkcode DownloadManager.files}); null for a file.
+   */
+  fileCount: number | null;
 }
 
 /** Options for {@linkcode DownloadManager}. */
@@ -254,6 +260,11 @@ export class DownloadManager {
   readonly #giveUpAfterMs: number;
   readonly #store: DownloadStore | null;
   readonly #records = new Map<string, DownloadRecord>();
+  /**
+   * A folder download's files and their progress, by record key: asked for
+   * on their own, so the events the page gets twice a second stay small.
+   */
+  readonly #files = new Map<string, FileProgress[]>();
   readonly #controllers = new Map<string, AbortController>();
   readonly #runs = new Map<string, Promise<void>>();
   readonly #pausing = new Set<string>();
@@ -397,6 +408,7 @@ export class DownloadManager {
       await run;
     }
     this.#records.delete(key);
+    this.#files.delete(key);
     this.#changed();
     if (!deleteData || record.fileId === "") return true;
     if (record.state === "done" && record.path !== null) {
@@ -407,11 +419,24 @@ export class DownloadManager {
     return true;
   }
 
+  /**
+   * A folder download's files with their progress, as its last event (or
+   * its end) said.
+   *
+   * @param key the record's key
+   * @returns the files in BEP 52 order, or null (no such folder download,
+   *   or its manifest is not in yet)
+   */
+  files(key: string): FileProgress[] | null {
+    return this.#records.has(key) ? this.#files.get(key) ?? null : null;
+  }
+
   /** Forgets finished and failed records (paused ones stay). */
   clearFinished(): void {
     for (const [key, record] of this.#records) {
       if (record.state === "done" || record.state === "failed") {
         this.#records.delete(key);
+        this.#files.delete(key);
       }
     }
     this.#changed();
@@ -454,6 +479,7 @@ export class DownloadManager {
       startedAt: Date.now(),
       error: null,
       path: null,
+      fileCount: null,
     };
   }
 
@@ -521,6 +547,20 @@ export class DownloadManager {
       });
       record.state = "done";
       record.path = result.path;
+      if (result.folder) {
+        const chosen = result.chosen;
+        record.fileCount = result.folder.files.length;
+        this.#files.set(
+          record.key,
+          result.folder.files.map((file, i) => ({
+            path: file.path.join("/"),
+            size: file.length,
+            chunkCount: file.chunkCount,
+            chunksDone: chosen?.[i] === false ? 0 : file.chunkCount,
+            chosen: chosen?.[i] ?? true,
+          })),
+        );
+      }
       record.name = result.manifest.name;
       record.fileId = toHex(result.fileId);
       record.size = result.manifest.size;
@@ -553,6 +593,10 @@ export class DownloadManager {
     // Until its manifest is in, a download by id is named by the id: the
     // page keeps the name it had (a magnet link's dn, or the name asked for).
     if (progress.name !== record.fileId) record.name = progress.name;
+    if (progress.files) {
+      record.fileCount = progress.files.length;
+      this.#files.set(record.key, progress.files);
+    }
     record.size = progress.size;
     record.chunkCount = progress.chunkCount;
     record.chunksDone = progress.chunksDone;
@@ -609,6 +653,7 @@ export class DownloadManager {
       if (this.#records.size <= this.#maxRecords) return;
       if (record.state === "done" || record.state === "failed") {
         this.#records.delete(key);
+        this.#files.delete(key);
       }
     }
   }

@@ -13,6 +13,8 @@
  *   a v2 magnet link) or `{ "id": "hex" }`
  * - `POST /api/downloads/:key/pause`, `.../resume`, `.../remove` (`{ "deleteData": bool }`)
  * - `POST /api/downloads/clear`: forgets finished and failed downloads
+ * - `GET  /api/downloads/:key/files`: a folder download's files with their progress,
+ *   `{ "files": [{ "path", "size", "chunkCount", "chunksDone", "chosen" }], "total" }`
  * - `POST /api/seeds/:id/remove`: `{ "deleteFile": bool }`, stops seeding a file
  * - `GET  /api/seeds/:id/files`: a seeded folder's files, `{ "files": [{ "path", "size" }], "total" }`
  * - `POST /api/settings`: `{ "maxUploadBytesPerSecond": n|null, "maxDownloadBytesPerSecond": n|null, "uploadSlots": n }`
@@ -67,7 +69,7 @@ const MAX_JSON_BYTES = 16 * 1024;
 const EVENT_THROTTLE_MS = 200;
 /** A comment line keeps idle event streams open through proxies. */
 const EVENT_KEEPALIVE_MS = 15_000;
-/** Most files of a folder one `GET /api/seeds/:id/files` lists (about 1 MB of JSON). */
+/** Most files of a folder one `GET .../files` lists (about 1 MB of JSON). */
 const MAX_LISTED_FILES = 10_000;
 
 /** How often the page is told of uploads (they change no download or seed). */
@@ -717,6 +719,15 @@ export async function startWebUi(
       return await manager.remove(key, body.deleteData === true)
         ? json({ ok: true })
         : errorJson(404, "No download with that key");
+    }
+    const downloadFiles = /^\/api\/downloads\/(d\d+)\/files$/.exec(path);
+    if (method === "GET" && downloadFiles) {
+      const files = manager.files(downloadFiles[1]!);
+      if (!files) return errorJson(404, "No folder download with that key");
+      return json({
+        files: files.slice(0, MAX_LISTED_FILES),
+        total: files.length,
+      });
     }
     const listed = /^\/api\/seeds\/([0-9a-f]{64})\/files$/.exec(path);
     if (method === "GET" && listed) return folderFiles(listed[1]!);

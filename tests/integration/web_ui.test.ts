@@ -1062,3 +1062,56 @@ browserTest(
     }
   },
 );
+
+browserTest(
+  "web page downloads a folder and shows each file's size and progress",
+  async () => {
+    await using tracker = await h.startTracker();
+    await using dir = await h.tempDir();
+    await using source = await h.tempDir();
+    const folder = join(source.path, "photos");
+    await Deno.mkdir(join(folder, "2026"), { recursive: true });
+    await h.makeFile(join(folder, "2026", "a.jpg"), 1_200_000, 3);
+    await h.makeFile(join(folder, "b.jpg"), 700_000, 4);
+    await Deno.writeFile(join(folder, "notes.txt"), new Uint8Array());
+    const seeder = await h.startSeeder(
+      tracker,
+      [folder],
+      join(dir.path, "seed"),
+    );
+    const peer = await startUiPeer(tracker, join(dir.path, "ui"));
+    try {
+      await using browser = await launchChromium();
+      const page = await openPeerPage(await desktopContext(browser), peer.url);
+      await page.locator("#download-name").fill("photos");
+      await page.getByRole("button", { name: "Start Download" }).click();
+      const done = page.locator('.dl[data-state="done"]', {
+        hasText: "photos",
+      });
+      await done.waitFor();
+      // A folder is not one file to save, nor one the page deletes.
+      assert.equal(await done.locator("a.save").count(), 0);
+      await done.locator(".dl-files summary", { hasText: "Files (3)" })
+        .click();
+      const rows = done.locator(".dl-files tbody tr");
+      await rows.nth(2).waitFor();
+      assert.deepEqual(
+        await rows.evaluateAll((trs) =>
+          trs.map((tr) => [...tr.children].map((td) => td.textContent))
+        ),
+        [
+          ["2026/a.jpg", "1.2 MB", "100 %"],
+          ["b.jpg", "700 kB", "100 %"],
+          ["notes.txt", "0 B", "100 %"],
+        ],
+      );
+      await h.assertSameFile(
+        join(dir.path, "ui", "photos", "2026", "a.jpg"),
+        join(folder, "2026", "a.jpg"),
+      );
+    } finally {
+      await stopPeer(peer);
+      await seeder.stop();
+    }
+  },
+);

@@ -382,8 +382,93 @@ function button(text, onclick, cls = "small") {
   return el("button", { type: "button", class: cls, text, onclick });
 }
 
+/** Folder downloads whose file list is open, and their files as last fetched. */
+const openDownloadFiles = new Set();
+const downloadFiles = new Map();
+/** When each open list was last asked for (a second apart at most). */
+const filesAskedAt = new Map();
+
+/** Asks for a folder download's files again, unless asked less than a second ago. */
+async function refreshDownloadFiles(record) {
+  const now = Date.now();
+  if (now - (filesAskedAt.get(record.key) ?? 0) < 1000) return;
+  filesAskedAt.set(record.key, now);
+  try {
+    downloadFiles.set(
+      record.key,
+      await api("GET", `/api/downloads/${record.key}/files`),
+    );
+  } catch {
+    return; // not in yet, or removed: the next event says
+  }
+  rerender();
+}
+
+/** A folder download's files: path, size and percent, or "not chosen". */
+function downloadFilesDetails(record) {
+  const list = downloadFiles.get(record.key);
+  const rows = (list?.files ?? []).map((file) => {
+    const percent = file.chunkCount === 0
+      ? 100
+      : Math.floor((file.chunksDone / file.chunkCount) * 100);
+    return el(
+      "tr",
+      { class: file.chosen ? "" : "not-chosen" },
+      el("td", { class: "mono", text: file.path, title: file.path }),
+      el("td", { class: "num", text: formatBytes(file.size) }),
+      el("td", {
+        class: "num file-percent",
+        text: file.chosen ? `${percent} %` : "not chosen",
+      }),
+    );
+  });
+  const left = list ? list.total - list.files.length : 0;
+  const details = el(
+    "details",
+    { class: "dl-peers dl-files" },
+    el("summary", { text: `Files (${record.fileCount})` }),
+    el(
+      "table",
+      { class: "files peers" },
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", { text: "File" }),
+          el("th", { class: "num", text: "Size" }),
+          el("th", { class: "num", text: "Done" }),
+        ),
+      ),
+      el("tbody", {}, ...rows),
+    ),
+    left > 0
+      ? el("p", {
+        class: "note",
+        text: `…and ${plural(left, "more file")}: see the folder on disk`,
+      })
+      : null,
+  );
+  keepOpen(details, openDownloadFiles, record.key);
+  details.addEventListener("toggle", () => {
+    if (details.open) refreshDownloadFiles(record);
+  });
+  // Live while it runs; once more when it has ended.
+  const stale = !list || ACTIVE.includes(record.state) ||
+    list.state !== record.state;
+  if (details.open && stale) {
+    refreshDownloadFiles(record).then(() => {
+      const fetched = downloadFiles.get(record.key);
+      if (fetched) fetched.state = record.state;
+    });
+  }
+  return details;
+}
+
 function renderDownload(record) {
   const active = ACTIVE.includes(record.state);
+  const isFolder = (record.fileCount ?? null) !== null;
   const card = el("div", {
     class: `dl ${record.state}`,
     "data-key": record.key,
@@ -492,8 +577,10 @@ function renderDownload(record) {
     keepOpen(details, openPeers, record.key);
     card.append(details);
   }
+  if (isFolder) card.append(downloadFilesDetails(record));
   const actions = el("div", { class: "dl-actions" });
-  if (record.state === "done" && record.fileId) {
+  // A folder is opened from disk (its path is shown), not saved as one file.
+  if (record.state === "done" && record.fileId && !isFolder) {
     actions.append(
       el("a", {
         class: "save",
@@ -526,7 +613,8 @@ function renderDownload(record) {
         "span",
         { class: "confirm" },
         button("Remove, keep data", () => remove(false)),
-        button(
+        // The page deletes no finished folder: that is for the file manager.
+        record.state === "done" && isFolder ? null : button(
           record.state === "done"
             ? "Remove and delete file"
             : "Remove and delete data",
