@@ -599,6 +599,11 @@ export class DeafListeners extends BaseAttack {
   }
 }
 
+/** What an {@linkcode IdleAttack} reads the seeder with: FrameDecoder or BtFrameDecoder. */
+interface IdleDecoder {
+  push(data: Uint8Array, emit: (message: { kind: string }) => void): void;
+}
+
 /** One idle connection of an {@linkcode IdleAttack}. */
 interface IdleConn {
   socket: net.Socket;
@@ -617,6 +622,8 @@ abstract class IdleAttack extends BaseAttack {
   protected file: TargetFile | null = null;
   #conns: IdleConn[] = [];
   #opened = 0;
+  /** How many of each counted message the seeder sent. */
+  readonly #counts = new Map<string, number>();
 
   prepare(_trackerPort: number, file: TargetFile): Promise<void> {
     this.file = file;
@@ -626,18 +633,17 @@ abstract class IdleAttack extends BaseAttack {
   /** What connection `i` opens with: its handshake, then INTERESTED. */
   protected abstract hello(i: number): Uint8Array[];
 
-  /**
-   * A reader of what the seeder sends on `conn`: it marks the connection
-   * accepted and counts; it throws on a broken stream (the connection is
-   * then dropped).
-   */
-  protected abstract reader(conn: IdleConn): (data: Uint8Array) => void;
+  /** A decoder of what the seeder sends (it throws on a broken stream). */
+  protected abstract decoder(): IdleDecoder;
+
+  /** The message by which the seeder accepts a connection. */
+  protected abstract readonly acceptedBy: string;
+
+  /** The messages from the seeder counted for the summary. */
+  protected abstract readonly counted: readonly string[];
 
   /** Called every second, `ticks` in, for each connection still open. */
   protected abstract nudge(conn: IdleConn, ticks: number): void;
-
-  /** What the seeder answered, for the summary. */
-  protected abstract counts(): string;
 
   #connect(i: number, port: number): IdleConn {
     // 5 from each of 4 addresses: under the seeder's 8 per address.
@@ -647,14 +653,20 @@ abstract class IdleAttack extends BaseAttack {
       localAddress: `127.0.0.${2 + (i % 4)}`,
     });
     const conn: IdleConn = { socket, closed: false, accepted: false };
-    const read = this.reader(conn);
+    const decoder = this.decoder();
+    const emit = ({ kind }: { kind: string }) => {
+      if (kind === this.acceptedBy) conn.accepted = true;
+      if (this.counted.includes(kind)) {
+        this.#counts.set(kind, (this.#counts.get(kind) ?? 0) + 1);
+      }
+    };
     this.#opened++;
     socket.on("connect", () => {
       for (const bytes of this.hello(i)) socket.write(bytes);
     });
     socket.on("data", (data: Uint8Array) => {
       try {
-        read(new Uint8Array(data));
+        decoder.push(new Uint8Array(data), emit);
       } catch {
         socket.destroy();
       }
@@ -700,7 +712,12 @@ abstract class IdleAttack extends BaseAttack {
 
   summary(): string {
     const open = this.#conns.filter((conn) => !conn.closed).length;
-    return `${open} of 20 open at the end, ${this.#opened} opened, ${this.counts()}`;
+    const counts = this.counted.map((kind) =>
+      `${this.#counts.get(kind) ?? 0} ${kind.toUpperCase()}`
+    );
+    return `${open} of 20 open at the end, ${this.#opened} opened, ${
+      counts.join(", ")
+    }`;
   }
 }
 
@@ -708,8 +725,8 @@ abstract class IdleAttack extends BaseAttack {
 export class IdleConnections extends IdleAttack {
   readonly key = "9";
   readonly label = "9: 20 idle connections on the seeder";
-  #unchokes = 0;
-  #refused = 0;
+  protected readonly acceptedBy = "bitfield";
+  protected readonly counted = ["unchoke", "error"];
 
   protected hello(i: number): Uint8Array[] {
     return [
@@ -724,14 +741,8 @@ export class IdleConnections extends IdleAttack {
     ];
   }
 
-  protected reader(conn: IdleConn): (data: Uint8Array) => void {
-    const decoder = new FrameDecoder();
-    return (data) =>
-      decoder.push(data, (m) => {
-        if (m.kind === "bitfield") conn.accepted = true;
-        if (m.kind === "unchoke") this.#unchokes++;
-        if (m.kind === "error") this.#refused++;
-      });
+  protected decoder(): IdleDecoder {
+    return new FrameDecoder();
   }
 
   protected nudge(conn: IdleConn, ticks: number): void {
@@ -739,10 +750,6 @@ export class IdleConnections extends IdleAttack {
     if (ticks % 3_000 === 0) {
       conn.socket.write(createMessage({ kind: "interested", txid: 0 }));
     }
-  }
-
-  protected counts(): string {
-    return `${this.#unchokes} UNCHOKE, ${this.#refused} ERROR`;
   }
 }
 
@@ -755,8 +762,8 @@ export class IdleConnections extends IdleAttack {
 export class IdleBtConnections extends IdleAttack {
   readonly key = "9bt";
   readonly label = "9: 20 idle BitTorrent connections on the seeder";
-  #unchokes = 0;
-  #chokes = 0;
+  protected readonly acceptedBy = "have_all";
+  protected readonly counted = ["unchoke", "choke"];
 
   protected hello(i: number): Uint8Array[] {
     return [
@@ -772,14 +779,8 @@ export class IdleBtConnections extends IdleAttack {
     ];
   }
 
-  protected reader(conn: IdleConn): (data: Uint8Array) => void {
-    const decoder = new BtFrameDecoder();
-    return (data) =>
-      decoder.push(data, (frame) => {
-        if (frame.kind === "have_all") conn.accepted = true;
-        if (frame.kind === "unchoke") this.#unchokes++;
-        if (frame.kind === "choke") this.#chokes++;
-      });
+  protected decoder(): IdleDecoder {
+    return new BtFrameDecoder();
   }
 
   protected nudge(conn: IdleConn): void {
@@ -790,10 +791,6 @@ export class IdleBtConnections extends IdleAttack {
     // Past the slots' grace (2 s) and idle (5 s) times, so the slots are
     // wherever the rules leave them when the leecher comes.
     return super.start(seederPort).then(() => sleep(6_000));
-  }
-
-  protected counts(): string {
-    return `${this.#unchokes} UNCHOKE, ${this.#chokes} CHOKE`;
   }
 }
 
