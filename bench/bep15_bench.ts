@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { encodeBep15Request, parseBep15Reply } from "@shoal/protocol";
+import { benchArgs } from "./_cli.ts";
 import { trackerArgs } from "./_shoal_args.ts";
 import {
   type BenchProcess,
@@ -334,21 +335,17 @@ export function bep15Table(result: Bep15BenchResult): string {
 }
 
 if (import.meta.main) {
-  const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
+  const values = benchArgs(
+    Deno.args,
+    {
       quick: { type: "boolean", default: false },
       peers: { type: "string" },
       infohashes: { type: "string" },
       seconds: { type: "string" },
       concurrency: { type: "string", default: "32" },
       runs: { type: "string", default: "1" },
-      help: { type: "boolean", default: false },
     },
-  });
-  if (values.help) {
-    console.log(`Usage: deno run -A bench/bep15_bench.ts [options]
+    `Usage: deno run -A bench/bep15_bench.ts [options]
 
 Announces --peers BitTorrent clients over --infohashes infohashes (BEP 15),
 then keeps --concurrency announces in flight for --seconds, against the Shoal
@@ -362,9 +359,9 @@ Options:
   --seconds N      seconds of timed announces (default 10)
   --concurrency N  announces in flight (default 32)
   --runs N         rounds of (shoal, opentracker) (default 1)
-  --help           print this help and exit`);
-    Deno.exit(0);
-  }
+  --help           print this help and exit`,
+  );
+  if (!values) Deno.exit(0);
   const quick = values.quick;
   const workDir = await Deno.makeTempDir({ prefix: "shoal-bep15-bench-" });
   const result = await runBep15Bench({

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { randomFillSync } from "node:crypto";
 import {
   BEP15_EVENTS,
@@ -101,23 +101,16 @@ Options:
   --help              print this help and exit`;
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      target: { type: "string" },
-      hashes: { type: "string" },
-      pid: { type: "string" },
-      peers: { type: "string", default: "100000" },
-      seconds: { type: "string", default: "10" },
-      concurrency: { type: "string", default: "32" },
-      "timeout-ms": { type: "string", default: "1000" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(args, {
+    target: { type: "string" },
+    hashes: { type: "string" },
+    pid: { type: "string" },
+    peers: { type: "string", default: "100000" },
+    seconds: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "32" },
+    "timeout-ms": { type: "string", default: "1000" },
+  }, USAGE);
+  if (!values) return 0;
   const target = /^(.+):(\d+)$/.exec(values.target ?? "");
   if (!target || !values.hashes) {
     console.error(

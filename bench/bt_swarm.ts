@@ -40,7 +40,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromHex } from "@shoal/protocol";
@@ -909,24 +909,16 @@ Options:
  * @returns the exit code
  */
 export async function runBtSwarm(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      size: { type: "string" },
-      seeders: { type: "string", default: "3" },
-      runs: { type: "string" },
-      only: { type: "string", default: BT_TOOLS.join(",") },
-      quick: { type: "boolean", default: false },
-      dir: { type: "string" },
-      repo: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(args, {
+    size: { type: "string" },
+    seeders: { type: "string", default: "3" },
+    runs: { type: "string" },
+    only: { type: "string", default: BT_TOOLS.join(",") },
+    quick: { type: "boolean", default: false },
+    dir: { type: "string" },
+    repo: { type: "string" },
+  }, USAGE);
+  if (!values) return 0;
   const quick = values.quick;
   const size = parseSize(values.size ?? (quick ? "32M" : "256M"));
   const seeders = Number(values.seeders);

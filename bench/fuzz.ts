@@ -32,7 +32,8 @@
  *
  * @module
  */
-import { isDeepStrictEqual, parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
+import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import {
   answerHashRequest,
@@ -1246,18 +1247,11 @@ function usage(): string {
  * @returns the exit status: 0, or 1 when a decoder threw something else
  */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      iterations: { type: "string", default: "1000000" },
-      seed: { type: "string", default: "1" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    print(usage());
-    return 0;
-  }
+  const values = benchArgs(args, {
+    iterations: { type: "string", default: "1000000" },
+    seed: { type: "string", default: "1" },
+  }, usage());
+  if (!values) return 0;
   const iterations = Number(values.iterations);
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(iterations) || iterations < 1) {

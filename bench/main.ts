@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopAll, withTimeout } from "./_proc.ts";
@@ -188,47 +188,39 @@ function swarmJson(results: readonly CaseResult[]) {
 async function main(args: string[]): Promise<number> {
   const dash = args.indexOf("--");
   const fuzzArgs = dash >= 0 ? args.slice(dash + 1) : [];
-  const { values } = parseArgs({
-    args: dash >= 0 ? args.slice(0, dash) : args,
-    options: {
-      sizes: { type: "string" },
-      seeders: { type: "string" },
-      runs: { type: "string" },
-      only: { type: "string", default: TOOLS.join(",") },
-      quick: { type: "boolean", default: false },
-      "no-swarm": { type: "boolean", default: false },
-      "no-seed-hash": { type: "boolean", default: false },
-      "seed-hash-size": { type: "string" },
-      "no-tracker": { type: "boolean", default: false },
-      "no-bep15": { type: "boolean", default: false },
-      "bep15-peers": { type: "string" },
-      "bep15-infohashes": { type: "string" },
-      "bep15-seconds": { type: "string" },
-      "no-merkle": { type: "boolean", default: false },
-      "no-attack": { type: "boolean", default: false },
-      "no-discovery": { type: "boolean", default: false },
-      "no-bt": { type: "boolean", default: false },
-      "bt-size": { type: "string" },
-      "attack-only": { type: "string" },
-      "tracker-peers": { type: "string" },
-      "tracker-files": { type: "string" },
-      "tracker-seconds": { type: "string" },
-      "tracker-runs": { type: "string", default: "1" },
-      concurrency: { type: "string", default: "32" },
-      fuzz: { type: "boolean", default: false },
-      "flash-crowd": { type: "boolean", default: false },
-      "fuzz-timeout": { type: "string", default: "1800" },
-      dir: { type: "string" },
-      repo: { type: "string" },
-      keep: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(dash >= 0 ? args.slice(0, dash) : args, {
+    sizes: { type: "string" },
+    seeders: { type: "string" },
+    runs: { type: "string" },
+    only: { type: "string", default: TOOLS.join(",") },
+    quick: { type: "boolean", default: false },
+    "no-swarm": { type: "boolean", default: false },
+    "no-seed-hash": { type: "boolean", default: false },
+    "seed-hash-size": { type: "string" },
+    "no-tracker": { type: "boolean", default: false },
+    "no-bep15": { type: "boolean", default: false },
+    "bep15-peers": { type: "string" },
+    "bep15-infohashes": { type: "string" },
+    "bep15-seconds": { type: "string" },
+    "no-merkle": { type: "boolean", default: false },
+    "no-attack": { type: "boolean", default: false },
+    "no-discovery": { type: "boolean", default: false },
+    "no-bt": { type: "boolean", default: false },
+    "bt-size": { type: "string" },
+    "attack-only": { type: "string" },
+    "tracker-peers": { type: "string" },
+    "tracker-files": { type: "string" },
+    "tracker-seconds": { type: "string" },
+    "tracker-runs": { type: "string", default: "1" },
+    concurrency: { type: "string", default: "32" },
+    fuzz: { type: "boolean", default: false },
+    "flash-crowd": { type: "boolean", default: false },
+    "fuzz-timeout": { type: "string", default: "1800" },
+    dir: { type: "string" },
+    repo: { type: "string" },
+    keep: { type: "boolean", default: false },
+  }, USAGE);
+  if (!values) return 0;
   const quick = values.quick;
   const sizes = (values.sizes ?? (quick ? "32M" : "256M,1G")).split(",").map(
     parseSize,

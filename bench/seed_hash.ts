@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BenchFile, makeFile } from "./_files.ts";
@@ -298,20 +298,13 @@ Options:
   --help        print this help`;
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      size: { type: "string", default: "1G" },
-      runs: { type: "string", default: "3" },
-      repo: { type: "string" },
-      dir: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
+  const values = benchArgs(Deno.args, {
+    size: { type: "string", default: "1G" },
+    runs: { type: "string", default: "3" },
+    repo: { type: "string" },
+    dir: { type: "string" },
+  }, USAGE);
+  if (!values) Deno.exit(0);
   const workDir = values.dir ??
     await Deno.makeTempDir({ prefix: "shoal-seed-hash-" });
   try {

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { infoHashOf, waitSeeders } from "./_bt.ts";
@@ -1077,25 +1078,17 @@ Options:
   --help           print this help`;
 
 if (import.meta.main) {
-  const { parseArgs } = await import("node:util");
   const { phasesTable, swarmTargets, targetsTable } = await import(
     "./_swarm_report.ts"
   );
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      sizes: { type: "string", default: "256M" },
-      seeders: { type: "string", default: "1" },
-      runs: { type: "string", default: "1" },
-      only: { type: "string", default: TOOLS.join(",") },
-      dir: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
+  const values = benchArgs(Deno.args, {
+    sizes: { type: "string", default: "256M" },
+    seeders: { type: "string", default: "1" },
+    runs: { type: "string", default: "1" },
+    only: { type: "string", default: TOOLS.join(",") },
+    dir: { type: "string" },
+  }, USAGE);
+  if (!values) Deno.exit(0);
   const workDir = values.dir ??
     await Deno.makeTempDir({ prefix: "shoal-bench-" });
   await Deno.chmod(workDir, 0o755);

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
 import { trackerArgs } from "./_shoal_args.ts";
 import { fileURLToPath } from "node:url";
@@ -253,20 +254,16 @@ export function trackerTable(result: TrackerBenchResult): string {
 }
 
 if (import.meta.main) {
-  const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
+  const values = benchArgs(
+    Deno.args,
+    {
       peers: { type: "string", default: "100000" },
       files: { type: "string", default: "10000" },
       seconds: { type: "string", default: "10" },
       concurrency: { type: "string", default: "32" },
       runs: { type: "string", default: "1" },
-      help: { type: "boolean", default: false },
     },
-  });
-  if (values.help) {
-    console.log(`Usage: deno run -A bench/tracker_bench.ts [options]
+    `Usage: deno run -A bench/tracker_bench.ts [options]
 
 Registers --peers peers over --files files with the real protocol, then keeps
 --concurrency requests in flight for --seconds against the tracker and against
@@ -278,9 +275,9 @@ Options:
   --seconds N      seconds of REQUEST + KEEPALIVE load (default 10)
   --concurrency N  requests in flight (default 32)
   --runs N         load rounds (default 1)
-  --help           print this help and exit`);
-    Deno.exit(0);
-  }
+  --help           print this help and exit`,
+  );
+  if (!values) Deno.exit(0);
   const workDir = await Deno.makeTempDir({ prefix: "shoal-tracker-bench-" });
   const result = await runTrackerBench({
     peers: Number(values.peers),

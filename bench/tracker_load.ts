@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { randomFillSync } from "node:crypto";
 import {
   createMessage,
@@ -147,26 +147,19 @@ Options:
   --help                print this help and exit`;
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      target: { type: "string" },
-      pid: { type: "string" },
-      mode: { type: "string", default: "tracker" },
-      peers: { type: "string", default: "100000" },
-      files: { type: "string", default: "10000" },
-      seconds: { type: "string", default: "10" },
-      concurrency: { type: "string", default: "32" },
-      ips: { type: "string" },
-      "timeout-ms": { type: "string", default: "1000" },
-      warmup: { type: "string", default: "100000" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(args, {
+    target: { type: "string" },
+    pid: { type: "string" },
+    mode: { type: "string", default: "tracker" },
+    peers: { type: "string", default: "100000" },
+    files: { type: "string", default: "10000" },
+    seconds: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "32" },
+    ips: { type: "string" },
+    "timeout-ms": { type: "string", default: "1000" },
+    warmup: { type: "string", default: "100000" },
+  }, USAGE);
+  if (!values) return 0;
   const target = /^(.+):(\d+)$/.exec(values.target ?? "");
   if (!target) {
     console.error("Cannot start load: give --target HOST:PORT");
