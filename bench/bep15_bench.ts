@@ -12,10 +12,10 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { encodeBep15Request, parseBep15Reply } from "@shoal/protocol";
+import { REPO_DIR } from "./_setup.ts";
 import { benchArgs } from "./_cli.ts";
 import { trackerArgs } from "./_shoal_args.ts";
 import {
@@ -30,8 +30,6 @@ import {
 import { renderTable, summarize } from "./_stats.ts";
 import type { Bep15LoadReport } from "./bep15_load.ts";
 import { loopbackUdp } from "./_udp.ts";
-
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** The trackers compared. */
 export const BEP15_TARGETS = ["shoal", "opentracker"] as const;

@@ -40,14 +40,26 @@
  *
  * @module
  */
+import {
+  LT_CLIENT,
+  PYTHON,
+  REPO_DIR,
+  SEEDER_READY_MS,
+  settleCtime,
+} from "./_setup.ts";
 import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { fromHex } from "@shoal/protocol";
 import { TrackerClient } from "../peer/tracker_client/client.ts";
-import { type BenchFile, makeFile, sha256File } from "./_files.ts";
+import {
+  type BenchFile,
+  checkDownload,
+  makeFile,
+  removeDir,
+} from "./_files.ts";
 import {
   type BenchProcess,
+  cpuOf,
   freeTcpPort,
   freeUdpPort,
   machineBusy,
@@ -78,14 +90,6 @@ export const BT_TOOLS = [
 ] as const;
 /** One of {@linkcode BT_TOOLS}. */
 export type BtTool = typeof BT_TOOLS[number];
-
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
-const LT_CLIENT = join(REPO_DIR, "bench", "lt_client.py");
-const PYTHON = "/usr/bin/python3";
-/** Time a seeder may take to hash the file before it serves (1 GiB: ~5 s alone). */
-const SEEDER_READY_MS = 300_000;
-/** A Shoal seeder trusts a file's bytes once its ctime is 2 s old; a margin. */
-const CTIME_SETTLE_MS = 2_500;
 
 /** Options for {@linkcode runBtSwarmBench}. */
 export interface BtSwarmOptions {
@@ -150,12 +154,6 @@ export interface BtSwarmResult {
 
 const log = (line: string) => console.error(`[bt-swarm] ${line}`);
 
-async function removeDir(path: string): Promise<void> {
-  await Deno.remove(path, { recursive: true }).catch((error) => {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  });
-}
-
 /** The load average, or null off Linux. */
 export function loadAverage(): number[] | null {
   try {
@@ -170,26 +168,6 @@ export function loadAverage(): number[] | null {
 function timeoutMs(size: number): number {
   // Generous: 10 MB/s plus start-up and the fallback wait.
   return Math.max(60_000, 20_000 + size / 10_000);
-}
-
-function cpuOf(procs: readonly BenchProcess[]): number {
-  let seconds = 0;
-  for (const p of procs) {
-    p.samplePeak();
-    seconds += p.cpuSeconds;
-  }
-  return seconds;
-}
-
-async function checkDownload(path: string, file: BenchFile): Promise<void> {
-  const info = await Deno.stat(path);
-  if (info.size !== file.size) {
-    throw new Error(`${path} has ${info.size} bytes, expected ${file.size}`);
-  }
-  const sha256 = await sha256File(path);
-  if (sha256 !== file.sha256) {
-    throw new Error(`${path} has SHA-256 ${sha256}, expected ${file.sha256}`);
-  }
 }
 
 /** Why the benchmark cannot run here, or null. */
@@ -382,9 +360,7 @@ async function startSwarm(
   log(`${sizeLabel(file.size)}: making the torrent`);
   const torrent = await makeTorrent(file, options.workDir, repoDir);
   // A Shoal seeder re-hashes a file whose ctime is younger than 2 s.
-  const ctimeMs = (await Deno.stat(file.path)).ctime?.getTime() ?? 0;
-  const settleMs = ctimeMs + CTIME_SETTLE_MS - Date.now();
-  if (settleMs > 0) await sleep(settleMs);
+  await settleCtime(file.path);
   const swarm: Swarm = {
     torrentPath: torrent.path,
     fileId: torrent.id,

@@ -16,9 +16,9 @@
  *
  * @module
  */
+import { REPO_DIR } from "./_setup.ts";
 import { benchArgs } from "./_cli.ts";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { stopAll, withTimeout } from "./_proc.ts";
 import { runFlashCrowd } from "./flash_crowd.ts";
 import { runMerkleHash } from "./merkle_hash.ts";
@@ -52,8 +52,6 @@ import {
   type TrackerBenchResult,
   trackerTable,
 } from "./tracker_bench.ts";
-
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
 const USAGE = `Usage: deno task bench [options] [-- FUZZ_ARGS...]
 

@@ -11,20 +11,31 @@
  *
  * @module
  */
+import {
+  LT_CLIENT,
+  PYTHON,
+  REPO_DIR,
+  SEEDER_READY_MS,
+  settleCtime,
+} from "./_setup.ts";
 import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { infoHashOf, waitSeeders } from "./_bt.ts";
 import { concatBytes } from "./_bytes.ts";
-import { type BenchFile, makeFile, sha256File } from "./_files.ts";
+import {
+  type BenchFile,
+  checkDownload,
+  makeFile,
+  removeDir,
+} from "./_files.ts";
 import {
   type BenchProcess,
+  cpuOf,
   freeTcpPort,
   freeTcpUdpPort,
   freeUdpPort,
   machineBusy,
   runToEnd,
-  sleep,
   spawnProcess,
   stopAll,
   waitTcpListening,
@@ -33,8 +44,6 @@ import {
 import { waitShoalPeers } from "./_shoal_probe.ts";
 import { hostReclaimed, warmFreeMemory } from "./_vm_memory.ts";
 
-/** A Shoal seeder trusts a file's bytes once its ctime is 2 s old; a margin. */
-const CTIME_SETTLE_MS = 2_500;
 import {
   leecherArgs,
   leecherTaskArgs,
@@ -66,11 +75,6 @@ export const TOOLS = [
 /** One of {@linkcode TOOLS}. */
 export type Tool = typeof TOOLS[number];
 
-const BENCH_REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
-const LT_CLIENT = join(BENCH_REPO_DIR, "bench", "lt_client.py");
-const PYTHON = "/usr/bin/python3";
-/** Time one seeder may take to hash a file before it serves (1 GiB: ~5 s). */
-const SEEDER_READY_MS = 300_000;
 /** Time the tracker may take to list every seeder. */
 const REGISTERED_MS = 20_000;
 
@@ -144,12 +148,6 @@ interface Env {
 
 const log = (line: string) => console.error(`[swarm] ${line}`);
 
-async function removeDir(path: string): Promise<void> {
-  await Deno.remove(path, { recursive: true }).catch((error) => {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  });
-}
-
 function leecherTimeoutMs(size: number): number {
   // Generous: 10 MB/s plus startup, at least two minutes.
   return Math.max(120_000, 20_000 + size / 10_000);
@@ -165,26 +163,6 @@ function maxPeak(procs: readonly BenchProcess[]): number | null {
 }
 
 /** Checks a download's bytes (after the clock stopped): its size and SHA-256. */
-/** CPU seconds the processes used so far, added up (sampled now). */
-function cpuOf(procs: readonly BenchProcess[]): number {
-  let seconds = 0;
-  for (const p of procs) {
-    p.samplePeak();
-    seconds += p.cpuSeconds;
-  }
-  return seconds;
-}
-
-async function checkDownload(path: string, file: BenchFile): Promise<void> {
-  const info = await Deno.stat(path);
-  if (info.size !== file.size) {
-    throw new Error(`${path} has ${info.size} bytes, expected ${file.size}`);
-  }
-  const sha256 = await sha256File(path);
-  if (sha256 !== file.sha256) {
-    throw new Error(`${path} has SHA-256 ${sha256}, expected ${file.sha256}`);
-  }
-}
 
 // ---- Shoal -----------------------------------------------------------------
 
@@ -578,9 +556,7 @@ async function prepareSeedLinks(
       await linkedCopy(file, seedLinkDir(workDir, tool, k));
     }
   }
-  const ctimeMs = (await Deno.stat(file.path)).ctime?.getTime() ?? 0;
-  const settleMs = ctimeMs + CTIME_SETTLE_MS - Date.now();
-  if (settleMs > 0) await sleep(settleMs);
+  await settleCtime(file.path);
 }
 
 async function linkedCopy(file: BenchFile, dir: string): Promise<void> {
@@ -818,7 +794,7 @@ async function startEnv(
   shared: CaseShared,
 ): Promise<Env> {
   const workDir = options.workDir;
-  const repoDir = options.repoDir ?? BENCH_REPO_DIR;
+  const repoDir = options.repoDir ?? REPO_DIR;
   switch (tool) {
     case "shoal":
     case "shoal-run": {

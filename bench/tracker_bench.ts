@@ -9,15 +9,13 @@
  *
  * @module
  */
+import { REPO_DIR } from "./_setup.ts";
 import { benchArgs } from "./_cli.ts";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { trackerArgs } from "./_shoal_args.ts";
-import { fileURLToPath } from "node:url";
 import { freeUdpPort, spawnProcess, stopAll } from "./_proc.ts";
 import { renderTable, summarize } from "./_stats.ts";
 import type { LoadReport } from "./tracker_load.ts";
-
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** Options for {@linkcode runTrackerBench}. */
 export interface TrackerBenchOptions {
