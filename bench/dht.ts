@@ -297,21 +297,12 @@ async function idleSeeders(
   ];
   const seeders = variants.map(([name, flags]) =>
     spawnProcess(`idle seeder ${name}`, DENO, {
-      args: [
-        "run",
-        PEER_V8_FLAGS,
-        "-A",
-        "peer/main.ts",
-        "--tracker",
-        `127.0.0.1:${trackerPort}`,
-        "--seed",
+      args: seederArgs(
+        trackerPort,
         file,
-        "--out",
         join(dir, `idle-${name.replace(/\W+/g, "")}`),
-        "--host",
-        "127.0.0.1",
-        ...flags,
-      ],
+        flags,
+      ),
       cwd: REPO,
     })
   );
