@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { encodeBep15Request, parseBep15Reply } from "@shoal/protocol";
 import { REPO_DIR } from "./_setup.ts";
+import { spawnOpentracker } from "./_bt.ts";
 import { benchArgs } from "./_cli.ts";
 import { trackerArgs } from "./_shoal_args.ts";
 import {
@@ -103,33 +104,14 @@ async function startTarget(
     return { proc, port };
   }
   const port = freeTcpUdpPort();
-  const args = [
-    "-i",
-    "127.0.0.1",
-    "-p",
-    String(port),
-    "-P",
-    String(port),
-    "-d",
-    options.workDir,
-    "-w",
-    "bep15-whitelist",
-  ];
-  // It refuses to run as root; it drops to this user (README in
-  // ../shared/bench-peers).
-  if (Deno.uid() === 0) args.push("-u", "_opentracker");
-  const proc = spawnProcess("opentracker", "opentracker", {
-    args,
+  const proc = await spawnOpentracker({
+    port,
+    dir: options.workDir,
+    whitelist: "bep15-whitelist",
+    name: "opentracker",
     logPath: join(logs, `bep15-opentracker-${round}.log`),
+    ready: () => waitConnect(port, 10_000),
   });
-  try {
-    await waitConnect(port, 10_000);
-  } catch (error) {
-    await proc.stop();
-    throw new Error(`opentracker did not answer:\n${proc.tail()}`, {
-      cause: error,
-    });
-  }
   return { proc, port };
 }
 

@@ -70,6 +70,7 @@ import {
   which,
 } from "./_proc.ts";
 import { leecherTaskArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
+import { parseEvent } from "./_phases.ts";
 import { waitShoalPeers } from "./_shoal_probe.ts";
 import {
   parseSize,
@@ -319,14 +320,8 @@ async function trackerListing(
   repoDir: string,
   logs: string,
 ): Promise<{ port: number; proc: BenchProcess }> {
-  const port = freeUdpPort();
-  const proc = spawnProcess(`shoal tracker (${label})`, Deno.execPath(), {
-    // Registered once: they must not expire during the runs.
-    args: [...trackerArgs(port), "--peer-ttl", "86400"],
-    cwd: repoDir,
-    logPath: join(logs, `tracker-${label}.log`),
-  });
-  await proc.waitForLine(/tracker listening/, 20_000);
+  // Registered once: they must not expire during the runs (--peer-ttl).
+  const { port, proc } = await startTracker(label, repoDir, logs);
   const client = await TrackerClient.open({ host: "127.0.0.1", port });
   try {
     for (const seederPort of ports) {
@@ -509,18 +504,6 @@ async function ltLeech(
   } finally {
     await leecher.stop();
     await removeDir(out);
-  }
-}
-
-function parseEvent(line: string): Record<string, unknown> | null {
-  if (!line.startsWith("{")) return null;
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null
-      ? value as Record<string, unknown>
-      : null;
-  } catch {
-    return null;
   }
 }
 

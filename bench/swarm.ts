@@ -20,7 +20,7 @@ import {
 } from "./_setup.ts";
 import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
-import { infoHashOf, waitSeeders } from "./_bt.ts";
+import { infoHashOf, spawnOpentracker, waitSeeders } from "./_bt.ts";
 import { concatBytes } from "./_bytes.ts";
 import {
   type BenchFile,
@@ -499,35 +499,18 @@ async function startOpentrackerOn(
     withAnnounce(torrent, `udp://127.0.0.1:${port}/announce`),
   );
   await Deno.chmod(torrentPath, 0o644);
-  const args = [
-    "-i",
-    "127.0.0.1",
-    "-p",
-    String(port),
-    "-P",
-    String(port),
-    "-d",
+  const proc = await spawnOpentracker({
+    port,
     dir,
-    "-w",
-    "whitelist",
-  ];
-  if (Deno.uid() === 0) args.push("-u", "_opentracker");
-  const proc = spawnProcess(`opentracker ${label}`, "opentracker", {
-    args,
+    whitelist: "whitelist",
+    name: `opentracker ${label}`,
     logPath: join(
       workDir,
       "logs",
       `opentracker-${label}-${sizeLabel(file.size)}.log`,
     ),
+    ready: () => waitSeeders(port, infoHash, 0, 10_000),
   });
-  try {
-    await waitSeeders(port, infoHash, 0, 10_000);
-  } catch (error) {
-    await proc.stop();
-    throw new Error(`opentracker did not answer:\n${proc.tail()}`, {
-      cause: error,
-    });
-  }
   return { port, proc, torrentPath, infoHash };
 }
 
