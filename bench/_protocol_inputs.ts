@@ -218,20 +218,12 @@ export function mutateOnce(
       break;
     case "extend": {
       const extra = rng.bytes(1 + rng.int(rng.chance(0.2) ? 256 : 8));
-      const out = new Uint8Array(bytes.byteLength + extra.byteLength);
-      out.set(bytes);
-      out.set(extra, bytes.byteLength);
-      bytes = out;
+      bytes = insertAt(bytes, bytes.byteLength, extra);
       break;
     }
     case "insert": {
       const extra = rng.bytes(1 + rng.int(4));
-      const split = rng.int(bytes.byteLength + 1);
-      const out = new Uint8Array(bytes.byteLength + extra.byteLength);
-      out.set(bytes.subarray(0, split));
-      out.set(extra, split);
-      out.set(bytes.subarray(split), split + extra.byteLength);
-      bytes = out;
+      bytes = insertAt(bytes, rng.int(bytes.byteLength + 1), extra);
       break;
     }
     case "delete": {
@@ -246,12 +238,7 @@ export function mutateOnce(
       const from = rng.int(bytes.byteLength + 1);
       const to = from + rng.int(Math.min(32, bytes.byteLength - from) + 1);
       const piece = bytes.slice(from, to);
-      const split = rng.int(bytes.byteLength + 1);
-      const out = new Uint8Array(bytes.byteLength + piece.byteLength);
-      out.set(bytes.subarray(0, split));
-      out.set(piece, split);
-      out.set(bytes.subarray(split), split + piece.byteLength);
-      bytes = out;
+      bytes = insertAt(bytes, rng.int(bytes.byteLength + 1), piece);
       break;
     }
     case "fix_body_length":
@@ -261,6 +248,19 @@ export function mutateOnce(
       break;
   }
   return bytes;
+}
+
+/** `bytes` with `extra` inserted at `split`, as a new array. */
+function insertAt(
+  bytes: Uint8Array,
+  split: number,
+  extra: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(bytes.byteLength + extra.byteLength);
+  out.set(bytes.subarray(0, split));
+  out.set(extra, split);
+  out.set(bytes.subarray(split), split + extra.byteLength);
+  return out;
 }
 
 /**
