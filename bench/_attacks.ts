@@ -599,28 +599,51 @@ export class DeafListeners extends BaseAttack {
   }
 }
 
-/** One idle connection of {@linkcode IdleConnections}. */
+/** What an {@linkcode IdleAttack} reads the seeder with: FrameDecoder or BtFrameDecoder. */
+interface IdleDecoder {
+  push(data: Uint8Array, emit: (message: { kind: string }) => void): void;
+}
+
+/** One idle connection of an {@linkcode IdleAttack}. */
 interface IdleConn {
   socket: net.Socket;
   closed: boolean;
-  /** The seeder answered the handshake (its bitfield came). */
+  /** The seeder answered the handshake. */
   accepted: boolean;
 }
 
-/** 9: 20 connections from 4 addresses that handshake, say INTERESTED, then nothing. */
-export class IdleConnections extends BaseAttack {
-  readonly key = "9";
-  readonly label = "9: 20 idle connections on the seeder";
-  #file: TargetFile | null = null;
+/**
+ * 20 connections to the seeder from 4 addresses that handshake, say
+ * INTERESTED, then never request; a closed one comes back within a second.
+ * A subclass speaks the wire (Shoal or BitTorrent) and counts what the
+ * seeder answers.
+ */
+abstract class IdleAttack extends BaseAttack {
+  protected file: TargetFile | null = null;
   #conns: IdleConn[] = [];
-  #unchokes = 0;
-  #refused = 0;
   #opened = 0;
+  /** How many of each counted message the seeder sent. */
+  readonly #counts = new Map<string, number>();
 
   prepare(_trackerPort: number, file: TargetFile): Promise<void> {
-    this.#file = file;
+    this.file = file;
     return Promise.resolve();
   }
+
+  /** What connection `i` opens with: its handshake, then INTERESTED. */
+  protected abstract hello(i: number): Uint8Array[];
+
+  /** A decoder of what the seeder sends (it throws on a broken stream). */
+  protected abstract decoder(): IdleDecoder;
+
+  /** The message by which the seeder accepts a connection. */
+  protected abstract readonly acceptedBy: string;
+
+  /** The messages from the seeder counted for the summary. */
+  protected abstract readonly counted: readonly string[];
+
+  /** Called every second, `ticks` in, for each connection still open. */
+  protected abstract nudge(conn: IdleConn, ticks: number): void;
 
   #connect(i: number, port: number): IdleConn {
     // 5 from each of 4 addresses: under the seeder's 8 per address.
@@ -630,25 +653,20 @@ export class IdleConnections extends BaseAttack {
       localAddress: `127.0.0.${2 + (i % 4)}`,
     });
     const conn: IdleConn = { socket, closed: false, accepted: false };
-    const decoder = new FrameDecoder();
+    const decoder = this.decoder();
+    const emit = ({ kind }: { kind: string }) => {
+      if (kind === this.acceptedBy) conn.accepted = true;
+      if (this.counted.includes(kind)) {
+        this.#counts.set(kind, (this.#counts.get(kind) ?? 0) + 1);
+      }
+    };
     this.#opened++;
     socket.on("connect", () => {
-      socket.write(createMessage({
-        kind: "handshake",
-        txid: 1,
-        fileId: this.#file!.id,
-        peerId: new Uint8Array(16).fill(i + 1),
-        port: 0,
-      }));
-      socket.write(createMessage({ kind: "interested", txid: 0 }));
+      for (const bytes of this.hello(i)) socket.write(bytes);
     });
     socket.on("data", (data: Uint8Array) => {
       try {
-        decoder.push(new Uint8Array(data), (m) => {
-          if (m.kind === "bitfield") conn.accepted = true;
-          if (m.kind === "unchoke") this.#unchokes++;
-          if (m.kind === "error") this.#refused++;
-        });
+        decoder.push(new Uint8Array(data), emit);
       } catch {
         socket.destroy();
       }
@@ -666,18 +684,12 @@ export class IdleConnections extends BaseAttack {
     let ticks = 0;
     this.loops.push(everyTick(this.abort.signal, () => {
       ticks++;
-      // A closed connection comes back within a second (at most one a
-      // second each); every minute each says INTERESTED again.
+      // Every second: a closed connection comes back (at most one a second
+      // each), and each open one is nudged.
       if (ticks % 50 === 0) {
         for (const [i, conn] of this.#conns.entries()) {
           if (conn.closed) this.#conns[i] = this.#connect(i, seederPort);
-        }
-      }
-      if (ticks % 3_000 === 0) {
-        for (const conn of this.#conns) {
-          if (!conn.closed) {
-            conn.socket.write(createMessage({ kind: "interested", txid: 0 }));
-          }
+          else this.nudge(conn, ticks);
         }
       }
       return Promise.resolve();
@@ -700,7 +712,44 @@ export class IdleConnections extends BaseAttack {
 
   summary(): string {
     const open = this.#conns.filter((conn) => !conn.closed).length;
-    return `${open} of 20 open at the end, ${this.#opened} opened, ${this.#unchokes} UNCHOKE, ${this.#refused} ERROR`;
+    const counts = this.counted.map((kind) =>
+      `${this.#counts.get(kind) ?? 0} ${kind.toUpperCase()}`
+    );
+    return `${open} of 20 open at the end, ${this.#opened} opened, ${
+      counts.join(", ")
+    }`;
+  }
+}
+
+/** 9: 20 connections from 4 addresses that handshake, say INTERESTED, then nothing. */
+export class IdleConnections extends IdleAttack {
+  readonly key = "9";
+  readonly label = "9: 20 idle connections on the seeder";
+  protected readonly acceptedBy = "bitfield";
+  protected readonly counted = ["unchoke", "error"];
+
+  protected hello(i: number): Uint8Array[] {
+    return [
+      createMessage({
+        kind: "handshake",
+        txid: 1,
+        fileId: this.file!.id,
+        peerId: new Uint8Array(16).fill(i + 1),
+        port: 0,
+      }),
+      createMessage({ kind: "interested", txid: 0 }),
+    ];
+  }
+
+  protected decoder(): IdleDecoder {
+    return new FrameDecoder();
+  }
+
+  protected nudge(conn: IdleConn, ticks: number): void {
+    // Every minute each says INTERESTED again.
+    if (ticks % 3_000 === 0) {
+      conn.socket.write(createMessage({ kind: "interested", txid: 0 }));
+    }
   }
 }
 
@@ -710,95 +759,38 @@ export class IdleConnections extends BaseAttack {
  * second (which, before issue 21's BitTorrent rules, kept a slot as a
  * request does).
  */
-export class IdleBtConnections extends BaseAttack {
+export class IdleBtConnections extends IdleAttack {
   readonly key = "9bt";
   readonly label = "9: 20 idle BitTorrent connections on the seeder";
-  #file: TargetFile | null = null;
-  #conns: IdleConn[] = [];
-  #unchokes = 0;
-  #chokes = 0;
-  #opened = 0;
+  protected readonly acceptedBy = "have_all";
+  protected readonly counted = ["unchoke", "choke"];
 
-  prepare(_trackerPort: number, file: TargetFile): Promise<void> {
-    this.#file = file;
-    return Promise.resolve();
-  }
-
-  #connect(i: number, port: number): IdleConn {
-    const socket = net.connect({
-      host: "127.0.0.1",
-      port,
-      localAddress: `127.0.0.${2 + (i % 4)}`,
-    });
-    const conn: IdleConn = { socket, closed: false, accepted: false };
-    const decoder = new BtFrameDecoder();
-    this.#opened++;
-    socket.on("connect", () => {
-      socket.write(encodeBtHandshake({
-        infoHash: this.#file!.id.slice(0, 20),
+  protected hello(i: number): Uint8Array[] {
+    return [
+      encodeBtHandshake({
+        infoHash: this.file!.id.slice(0, 20),
         peerId: new TextEncoder().encode(
           `-AT0001-idle${String(i).padStart(8, "0")}`,
         ),
         extended: false,
         fast: true,
-      }));
-      socket.write(encodeBtMessage({ kind: "interested" }));
-    });
-    socket.on("data", (data: Uint8Array) => {
-      try {
-        decoder.push(new Uint8Array(data), (frame) => {
-          if (frame.kind === "have_all") conn.accepted = true;
-          if (frame.kind === "unchoke") this.#unchokes++;
-          if (frame.kind === "choke") this.#chokes++;
-        });
-      } catch {
-        socket.destroy();
-      }
-    });
-    socket.on("close", () => (conn.closed = true));
-    socket.on("error", () => (conn.closed = true));
-    return conn;
+      }),
+      encodeBtMessage({ kind: "interested" }),
+    ];
+  }
+
+  protected decoder(): IdleDecoder {
+    return new BtFrameDecoder();
+  }
+
+  protected nudge(conn: IdleConn): void {
+    conn.socket.write(encodeBtMessage({ kind: "interested" }));
   }
 
   override start(seederPort: number): Promise<void> {
-    this.#conns = Array.from(
-      { length: 20 },
-      (_, i) => this.#connect(i, seederPort),
-    );
-    let ticks = 0;
-    this.loops.push(everyTick(this.abort.signal, () => {
-      ticks++;
-      // Every second: a closed connection comes back, and each open one
-      // says INTERESTED again.
-      if (ticks % 50 === 0) {
-        for (const [i, conn] of this.#conns.entries()) {
-          if (conn.closed) this.#conns[i] = this.#connect(i, seederPort);
-          else conn.socket.write(encodeBtMessage({ kind: "interested" }));
-        }
-      }
-      return Promise.resolve();
-    }));
     // Past the slots' grace (2 s) and idle (5 s) times, so the slots are
     // wherever the rules leave them when the leecher comes.
-    return this.#accepted().then(() => sleep(6_000));
-  }
-
-  /** Waits (at most 10 s) until the seeder has accepted all 20. */
-  async #accepted(): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      if (this.#conns.every((conn) => conn.accepted)) return;
-      await sleep(100);
-    }
-  }
-
-  protected override closeMore(): Promise<void> {
-    for (const conn of this.#conns) conn.socket.destroy();
-    return Promise.resolve();
-  }
-
-  summary(): string {
-    const open = this.#conns.filter((conn) => !conn.closed).length;
-    return `${open} of 20 open at the end, ${this.#opened} opened, ${this.#unchokes} UNCHOKE, ${this.#chokes} CHOKE`;
+    return super.start(seederPort).then(() => sleep(6_000));
   }
 }
 

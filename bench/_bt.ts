@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, randomBytes } from "node:crypto";
-import { waitForCount } from "./_proc.ts";
+import { type BenchProcess, spawnProcess, waitForCount } from "./_proc.ts";
 import { loopbackUdp } from "./_udp.ts";
 
 /** Index just past the bencoded value that starts at `i`. */
@@ -148,4 +148,59 @@ export async function waitSeeders(
     (last) =>
       `opentracker lists ${last} of ${count} seeders after ${timeoutMs} ms`,
   );
+}
+
+/** Options for {@linkcode spawnOpentracker}. */
+export interface OpentrackerOptions {
+  /** Its UDP and TCP port, on 127.0.0.1. */
+  port: number;
+  /** Its folder, holding the whitelist. */
+  dir: string;
+  /** The whitelist's file name in `dir`: infohashes it tracks, hex, one a line. */
+  whitelist: string;
+  /** The process's name, for messages. */
+  name: string;
+  /** Where its output goes. */
+  logPath: string;
+  /** Resolves once it answers (rejects when it does not). */
+  ready: () => Promise<unknown>;
+}
+
+/**
+ * Starts opentracker on loopback and waits until it answers.
+ *
+ * @returns the process
+ * @throws {Error} with its output, when it does not answer
+ */
+export async function spawnOpentracker(
+  options: OpentrackerOptions,
+): Promise<BenchProcess> {
+  const args = [
+    "-i",
+    "127.0.0.1",
+    "-p",
+    String(options.port),
+    "-P",
+    String(options.port),
+    "-d",
+    options.dir,
+    "-w",
+    options.whitelist,
+  ];
+  // It refuses to run as root; it drops to this user (README in
+  // ../shared/bench-peers).
+  if (Deno.uid() === 0) args.push("-u", "_opentracker");
+  const proc = spawnProcess(options.name, "opentracker", {
+    args,
+    logPath: options.logPath,
+  });
+  try {
+    await options.ready();
+  } catch (error) {
+    await proc.stop();
+    throw new Error(`opentracker did not answer:\n${proc.tail()}`, {
+      cause: error,
+    });
+  }
+  return proc;
 }

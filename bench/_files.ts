@@ -85,3 +85,31 @@ export async function sha256File(path: string): Promise<string> {
   }
   return hash.digest("hex");
 }
+
+/**
+ * Checks a download's bytes (after the clock stopped): its size and SHA-256.
+ *
+ * @param path the downloaded file
+ * @param file what it must equal
+ * @throws {Error} naming what differs
+ */
+export async function checkDownload(
+  path: string,
+  file: BenchFile,
+): Promise<void> {
+  const info = await Deno.stat(path);
+  if (info.size !== file.size) {
+    throw new Error(`${path} has ${info.size} bytes, expected ${file.size}`);
+  }
+  const sha256 = await sha256File(path);
+  if (sha256 !== file.sha256) {
+    throw new Error(`${path} has SHA-256 ${sha256}, expected ${file.sha256}`);
+  }
+}
+
+/** Removes a folder and what it holds; one that is not there is fine. */
+export async function removeDir(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+}

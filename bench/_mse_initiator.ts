@@ -6,42 +6,14 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { MSE_KEY_BYTES, MSE_PRIME, Rc4 } from "@shoal/protocol";
-
-const encoder = new TextEncoder();
-
-function sha1(...parts: Uint8Array[]): Uint8Array {
-  const hash = createHash("sha1");
-  for (const part of parts) hash.update(part);
-  return new Uint8Array(hash.digest());
-}
-
-function big(bytes: Uint8Array): bigint {
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
-  return value;
-}
-
-function bytes(value: bigint, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(value & 0xffn);
-    value >>= 8n;
-  }
-  return out;
-}
-
-function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  base %= modulus;
-  while (exponent > 0n) {
-    if (exponent & 1n) result = (result * base) % modulus;
-    base = (base * base) % modulus;
-    exponent >>= 1n;
-  }
-  return result;
-}
+import {
+  MSE_PRIVATE_KEY_BYTES,
+  mseHash,
+  msePublicKey,
+  mseSecret,
+  Rc4,
+} from "@shoal/protocol";
+import { concatBytes as concat } from "./_bytes.ts";
 
 /** Step 3's fields, each overridable to break a rule. */
 export interface MseStep3Options {
@@ -60,7 +32,7 @@ export interface MseStep3Options {
 /** An MSE initiator for one torrent. */
 export class MseInitiator {
   readonly infoHash: Uint8Array;
-  readonly #x: bigint;
+  readonly #x: Uint8Array;
   readonly ya: Uint8Array;
   #secret: Uint8Array | null = null;
   #encrypt: Rc4 | null = null;
@@ -70,31 +42,30 @@ export class MseInitiator {
   /** @param infoHash the 20-byte infohash (SKEY) */
   constructor(infoHash: Uint8Array) {
     this.infoHash = infoHash;
-    this.#x = big(crypto.getRandomValues(new Uint8Array(20)));
-    this.ya = bytes(modPow(2n, this.#x, MSE_PRIME), MSE_KEY_BYTES);
+    this.#x = crypto.getRandomValues(new Uint8Array(MSE_PRIVATE_KEY_BYTES));
+    this.ya = msePublicKey(this.#x);
   }
 
   /** Step 1: Ya and PadA. */
   step1(padA = new Uint8Array()): Uint8Array {
-    return concat([this.ya, padA]);
+    return concat(this.ya, padA);
   }
 
   /** Reads Yb from step 2 (the first 96 bytes of what B sent). */
   takeYb(answer: Uint8Array): void {
-    const yb = big(answer.subarray(0, MSE_KEY_BYTES));
-    this.#secret = bytes(modPow(yb, this.#x, MSE_PRIME), MSE_KEY_BYTES);
+    this.#secret = mseSecret(answer.subarray(0, this.ya.byteLength), this.#x);
   }
 
   /** Step 3, with the initial payload `ia`. */
   step3(ia: Uint8Array, options: MseStep3Options = {}): Uint8Array {
     const s = this.#secret!;
     const skey = options.skey ?? this.infoHash;
-    const req2 = sha1(encoder.encode("req2"), skey);
-    const req3 = sha1(encoder.encode("req3"), s);
+    const req2 = mseHash("req2", skey);
+    const req3 = mseHash("req3", s);
     for (let i = 0; i < 20; i++) req2[i] = req2[i]! ^ req3[i]!;
-    this.#encrypt = new Rc4(sha1(encoder.encode("keyA"), s, skey), 1024);
+    this.#encrypt = new Rc4(mseHash("keyA", s, skey), 1024);
     // B's step 4 starts with VC encrypted: A finds it after PadB by it.
-    this.#keyB = sha1(encoder.encode("keyB"), s, skey);
+    this.#keyB = mseHash("keyB", s, skey);
     this.#vcSent = new Rc4(this.#keyB, 1024).apply(new Uint8Array(8));
     const padC = options.padC ?? new Uint8Array();
     const head = new Uint8Array(14);
@@ -104,9 +75,9 @@ export class MseInitiator {
     view.setUint16(12, options.padCLength ?? padC.byteLength);
     const iaLength = new Uint8Array(2);
     new DataView(iaLength.buffer).setUint16(0, ia.byteLength);
-    const secret = concat([head, padC, iaLength, ia]);
+    const secret = concat(head, padC, iaLength, ia);
     this.#encrypt.apply(secret);
-    return concat([sha1(encoder.encode("req1"), s), req2, secret]);
+    return concat(mseHash("req1", s), req2, secret);
   }
 
   /**
@@ -135,14 +106,4 @@ export class MseInitiator {
       after: received.slice(at + 14 + padD),
     };
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

@@ -47,7 +47,8 @@ export const PHASE_NAMES = [
   "exit",
 ] as const;
 
-function parseEvent(line: string): Record<string, unknown> | null {
+/** A line of `--json` output as its event object, or null for any other line. */
+export function parseEvent(line: string): Record<string, unknown> | null {
   if (!line.startsWith("{")) return null;
   try {
     const value: unknown = JSON.parse(line);

@@ -378,6 +378,16 @@ const SELF_CMDLINE = readCmdline("self");
 /** Every process still running, so a crash or Ctrl+C can stop them. */
 const live = new Set<BenchProcess>();
 
+/** CPU seconds the processes used so far, added up (sampled now). */
+export function cpuOf(procs: readonly BenchProcess[]): number {
+  let seconds = 0;
+  for (const p of procs) {
+    p.samplePeak();
+    seconds += p.cpuSeconds;
+  }
+  return seconds;
+}
+
 /**
  * Spawns `program` directly (no shell) with piped output.
  *

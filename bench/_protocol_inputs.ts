@@ -218,20 +218,12 @@ export function mutateOnce(
       break;
     case "extend": {
       const extra = rng.bytes(1 + rng.int(rng.chance(0.2) ? 256 : 8));
-      const out = new Uint8Array(bytes.byteLength + extra.byteLength);
-      out.set(bytes);
-      out.set(extra, bytes.byteLength);
-      bytes = out;
+      bytes = insertAt(bytes, bytes.byteLength, extra);
       break;
     }
     case "insert": {
       const extra = rng.bytes(1 + rng.int(4));
-      const split = rng.int(bytes.byteLength + 1);
-      const out = new Uint8Array(bytes.byteLength + extra.byteLength);
-      out.set(bytes.subarray(0, split));
-      out.set(extra, split);
-      out.set(bytes.subarray(split), split + extra.byteLength);
-      bytes = out;
+      bytes = insertAt(bytes, rng.int(bytes.byteLength + 1), extra);
       break;
     }
     case "delete": {
@@ -246,12 +238,7 @@ export function mutateOnce(
       const from = rng.int(bytes.byteLength + 1);
       const to = from + rng.int(Math.min(32, bytes.byteLength - from) + 1);
       const piece = bytes.slice(from, to);
-      const split = rng.int(bytes.byteLength + 1);
-      const out = new Uint8Array(bytes.byteLength + piece.byteLength);
-      out.set(bytes.subarray(0, split));
-      out.set(piece, split);
-      out.set(bytes.subarray(split), split + piece.byteLength);
-      bytes = out;
+      bytes = insertAt(bytes, rng.int(bytes.byteLength + 1), piece);
       break;
     }
     case "fix_body_length":
@@ -261,6 +248,19 @@ export function mutateOnce(
       break;
   }
   return bytes;
+}
+
+/** `bytes` with `extra` inserted at `split`, as a new array. */
+function insertAt(
+  bytes: Uint8Array,
+  split: number,
+  extra: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(bytes.byteLength + extra.byteLength);
+  out.set(bytes.subarray(0, split));
+  out.set(extra, split);
+  out.set(bytes.subarray(split), split + extra.byteLength);
+  return out;
 }
 
 /**
@@ -916,6 +916,33 @@ export function bep15Outcome(bytes: Uint8Array): string {
   return outcome;
 }
 
+/**
+ * A file of `chunkCount` pieces with random piece hashes: its length (the
+ * last piece `tail` bytes into its size, mod the piece size), the hashes,
+ * and the pieces root they give (null for an empty file).
+ */
+function randomPieces(
+  rng: Rng,
+  chunkCount: number,
+  tail: number,
+  chunkSize: number,
+): { length: number; chunkHashes: Uint8Array; piecesRoot: Uint8Array | null } {
+  const length = chunkCount === 0
+    ? 0
+    : (chunkCount - 1) * chunkSize + 1 + (tail % chunkSize);
+  const chunkHashes = rng.bytes(chunkCount * HASH_BYTES);
+  const layer: Uint8Array[] = [];
+  for (let at = 0; at < chunkHashes.byteLength; at += HASH_BYTES) {
+    layer.push(chunkHashes.subarray(at, at + HASH_BYTES));
+  }
+  const piecesRoot = chunkCount === 0
+    ? null
+    : chunkCount === 1
+    ? chunkHashes.slice()
+    : piecesRootFromLayer(layer, pieceLeafCount(length, chunkSize));
+  return { length, chunkHashes, piecesRoot };
+}
+
 /** A valid manifest with random piece hashes (its pieces root follows from them) and a small chunk count. */
 export const manifestArb: fc.Arbitrary<Manifest> = record({
   name: safeNameArb,
@@ -928,19 +955,12 @@ export const manifestArb: fc.Arbitrary<Manifest> = record({
   seed: fc.integer(),
 }).map(({ name, chunkSizeLog2, chunkCount, tail, seed }) => {
   const chunkSize = 2 ** chunkSizeLog2;
-  const size = chunkCount === 0
-    ? 0
-    : (chunkCount - 1) * chunkSize + 1 + (tail % chunkSize);
-  const chunkHashes = new Rng(seed).bytes(chunkCount * HASH_BYTES);
-  const layer: Uint8Array[] = [];
-  for (let at = 0; at < chunkHashes.byteLength; at += HASH_BYTES) {
-    layer.push(chunkHashes.subarray(at, at + HASH_BYTES));
-  }
-  const piecesRoot = chunkCount === 0
-    ? null
-    : chunkCount === 1
-    ? chunkHashes.slice()
-    : piecesRootFromLayer(layer, pieceLeafCount(size, chunkSize));
+  const { length: size, chunkHashes, piecesRoot } = randomPieces(
+    new Rng(seed),
+    chunkCount,
+    tail,
+    chunkSize,
+  );
   return { name, size, chunkSize, chunkCount, piecesRoot, chunkHashes };
 });
 
@@ -979,19 +999,12 @@ export const folderManifestArb: fc.Arbitrary<FolderManifest> = record({
   const chunkSize = 2 ** chunkSizeLog2;
   const rng = new Rng(seed);
   const built = files.map(([dirs, leaf, chunkCount, tail]): FolderFile => {
-    const length = chunkCount === 0
-      ? 0
-      : (chunkCount - 1) * chunkSize + 1 + (tail % chunkSize);
-    const chunkHashes = rng.bytes(chunkCount * HASH_BYTES);
-    const layer: Uint8Array[] = [];
-    for (let at = 0; at < chunkHashes.byteLength; at += HASH_BYTES) {
-      layer.push(chunkHashes.subarray(at, at + HASH_BYTES));
-    }
-    const piecesRoot = chunkCount === 0
-      ? null
-      : chunkCount === 1
-      ? chunkHashes.slice()
-      : piecesRootFromLayer(layer, pieceLeafCount(length, chunkSize));
+    const { length, chunkHashes, piecesRoot } = randomPieces(
+      rng,
+      chunkCount,
+      tail,
+      chunkSize,
+    );
     return {
       path: [...dirs, leaf],
       length,

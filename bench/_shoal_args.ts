@@ -73,21 +73,17 @@ export const PEER_RUN_FLAGS: readonly string[] = [
   "--allow-env",
 ];
 
-/** `deno run` arguments for a peer seeding `file` into `out` (DHT off). */
+/**
+ * `deno run` arguments for a peer seeding `file` into `out`, with `dht`
+ * for its DHT (off unless a test's loopback DHT is named).
+ */
 export function seederArgs(
   trackerPort: number,
   file: string,
   out: string,
+  dht: readonly string[] = NO_DHT,
 ): string[] {
-  return [
-    ...peerArgs(trackerPort),
-    "--seed",
-    file,
-    "--out",
-    out,
-    "--host",
-    "127.0.0.1",
-  ];
+  return [...peerArgs(trackerPort, dht), ...seedFlags(file, out)];
 }
 
 /**
@@ -101,15 +97,7 @@ export function leecherTaskArgs(
   name: string,
   out: string,
 ): string[] {
-  return [
-    ...taskArgs(trackerPort),
-    "--get",
-    name,
-    "--out",
-    out,
-    "--no-seed",
-    "--json",
-  ];
+  return [...taskArgs(trackerPort), ...getFlags(name, out), "--json"];
 }
 
 /**
@@ -121,16 +109,7 @@ export function seederTaskArgs(
   file: string,
   out: string,
 ): string[] {
-  return [
-    ...taskArgs(trackerPort),
-    "--seed",
-    file,
-    "--out",
-    out,
-    "--host",
-    "127.0.0.1",
-    "--json",
-  ];
+  return [...taskArgs(trackerPort), ...seedFlags(file, out), "--json"];
 }
 
 /**
@@ -143,7 +122,7 @@ export function leecherArgs(
   name: string,
   out: string,
 ): string[] {
-  return [...peerArgs(trackerPort), "--get", name, "--out", out, "--no-seed"];
+  return [...peerArgs(trackerPort, NO_DHT), ...getFlags(name, out)];
 }
 
 function taskArgs(trackerPort: number): string[] {
@@ -157,7 +136,7 @@ function taskArgs(trackerPort: number): string[] {
   ];
 }
 
-function peerArgs(trackerPort: number): string[] {
+function peerArgs(trackerPort: number, dht: readonly string[]): string[] {
   // With the V8 setting `deno task peer` uses (peer/launch.ts).
   return [
     "run",
@@ -166,6 +145,19 @@ function peerArgs(trackerPort: number): string[] {
     "peer/main.ts",
     "--tracker",
     `127.0.0.1:${trackerPort}`,
-    "--no-dht",
+    ...dht,
   ];
+}
+
+/** No DHT: benches never contact public DHT routers. */
+const NO_DHT = ["--no-dht"];
+
+/** A seeder's flags: `file` into `out`, listening on loopback. */
+function seedFlags(file: string, out: string): string[] {
+  return ["--seed", file, "--out", out, "--host", "127.0.0.1"];
+}
+
+/** A leecher's flags: `name` into `out`, exiting when done. */
+function getFlags(name: string, out: string): string[] {
+  return ["--get", name, "--out", out, "--no-seed"];
 }

@@ -12,10 +12,12 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { encodeBep15Request, parseBep15Reply } from "@shoal/protocol";
+import { REPO_DIR } from "./_setup.ts";
+import { spawnOpentracker } from "./_bt.ts";
+import { benchArgs } from "./_cli.ts";
 import { trackerArgs } from "./_shoal_args.ts";
 import {
   type BenchProcess,
@@ -29,8 +31,6 @@ import {
 import { renderTable, summarize } from "./_stats.ts";
 import type { Bep15LoadReport } from "./bep15_load.ts";
 import { loopbackUdp } from "./_udp.ts";
-
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** The trackers compared. */
 export const BEP15_TARGETS = ["shoal", "opentracker"] as const;
@@ -104,33 +104,14 @@ async function startTarget(
     return { proc, port };
   }
   const port = freeTcpUdpPort();
-  const args = [
-    "-i",
-    "127.0.0.1",
-    "-p",
-    String(port),
-    "-P",
-    String(port),
-    "-d",
-    options.workDir,
-    "-w",
-    "bep15-whitelist",
-  ];
-  // It refuses to run as root; it drops to this user (README in
-  // ../shared/bench-peers).
-  if (Deno.uid() === 0) args.push("-u", "_opentracker");
-  const proc = spawnProcess("opentracker", "opentracker", {
-    args,
+  const proc = await spawnOpentracker({
+    port,
+    dir: options.workDir,
+    whitelist: "bep15-whitelist",
+    name: "opentracker",
     logPath: join(logs, `bep15-opentracker-${round}.log`),
+    ready: () => waitConnect(port, 10_000),
   });
-  try {
-    await waitConnect(port, 10_000);
-  } catch (error) {
-    await proc.stop();
-    throw new Error(`opentracker did not answer:\n${proc.tail()}`, {
-      cause: error,
-    });
-  }
   return { proc, port };
 }
 
@@ -334,21 +315,17 @@ export function bep15Table(result: Bep15BenchResult): string {
 }
 
 if (import.meta.main) {
-  const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
+  const values = benchArgs(
+    Deno.args,
+    {
       quick: { type: "boolean", default: false },
       peers: { type: "string" },
       infohashes: { type: "string" },
       seconds: { type: "string" },
       concurrency: { type: "string", default: "32" },
       runs: { type: "string", default: "1" },
-      help: { type: "boolean", default: false },
     },
-  });
-  if (values.help) {
-    console.log(`Usage: deno run -A bench/bep15_bench.ts [options]
+    `Usage: deno run -A bench/bep15_bench.ts [options]
 
 Announces --peers BitTorrent clients over --infohashes infohashes (BEP 15),
 then keeps --concurrency announces in flight for --seconds, against the Shoal
@@ -362,9 +339,9 @@ Options:
   --seconds N      seconds of timed announces (default 10)
   --concurrency N  announces in flight (default 32)
   --runs N         rounds of (shoal, opentracker) (default 1)
-  --help           print this help and exit`);
-    Deno.exit(0);
-  }
+  --help           print this help and exit`,
+  );
+  if (!values) Deno.exit(0);
   const quick = values.quick;
   const workDir = await Deno.makeTempDir({ prefix: "shoal-bep15-bench-" });
   const result = await runBep15Bench({

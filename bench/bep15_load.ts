@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { randomFillSync } from "node:crypto";
 import {
   BEP15_EVENTS,
@@ -29,19 +29,22 @@ import {
   parseBep15Reply,
 } from "@shoal/protocol";
 import {
+  failureCounter,
+  LoadSources,
+  parseTarget,
   quantile,
+  type ReplyReader,
   runPool,
+  type SetupReport,
+  setupReport,
+  sourceCount,
   sourceHost,
   statusKiB,
-  sweepTimeouts,
+  type TimedReport,
+  timedReport,
   txidCounter,
-  type Waiting,
 } from "./_udp_load.ts";
 
-/** Peers per source address: the Shoal tracker's cap (tracker/registry/quotas.ts). */
-const PEERS_PER_IP = 64;
-/** Sources used at least. */
-const MIN_IPS = 1024;
 /** Retries of a datagram that got no answer, while registering. */
 const MAX_TRIES = 5;
 /** Most latency samples kept. */
@@ -53,18 +56,8 @@ export interface Bep15LoadReport {
   infohashes: number;
   ips: number;
   concurrency: number;
-  announce: {
-    seconds: number;
-    perSecond: number;
-    ok: number;
-    failed: number;
-    failures: Record<string, number>;
-  };
-  load: {
-    seconds: number;
-    answers: number;
-    answersPerSecond: number;
-    timeouts: number;
+  announce: SetupReport;
+  load: TimedReport & {
     errors: number;
     peersPerAnswer: number;
     p50Ms: number;
@@ -78,11 +71,18 @@ export interface Bep15LoadReport {
   };
 }
 
-interface Source {
-  socket: Deno.DatagramConn;
-  connectionId: bigint;
-  peers: number[];
-}
+/**
+ * Keeps only the action, txid and a connection id of a reply: decoding
+ * every peer list would make this process's garbage collection show up as
+ * the tracker's latency.
+ */
+const HEAD_ONLY: ReplyReader<Uint8Array> = {
+  decode: (data) =>
+    data.byteLength < 8 ? null : data.slice(0, Math.min(data.byteLength, 20)),
+  txidOf: (reply) =>
+    ((reply[4]! << 24) | (reply[5]! << 16) | (reply[6]! << 8) | reply[7]!) >>>
+    0,
+};
 
 const USAGE =
   `Usage: deno run --allow-all bench/bep15_load.ts --target HOST:PORT --hashes FILE [options]
@@ -101,35 +101,23 @@ Options:
   --help              print this help and exit`;
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      target: { type: "string" },
-      hashes: { type: "string" },
-      pid: { type: "string" },
-      peers: { type: "string", default: "100000" },
-      seconds: { type: "string", default: "10" },
-      concurrency: { type: "string", default: "32" },
-      "timeout-ms": { type: "string", default: "1000" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const target = /^(.+):(\d+)$/.exec(values.target ?? "");
-  if (!target || !values.hashes) {
+  const values = benchArgs(args, {
+    target: { type: "string" },
+    hashes: { type: "string" },
+    pid: { type: "string" },
+    peers: { type: "string", default: "100000" },
+    seconds: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "32" },
+    "timeout-ms": { type: "string", default: "1000" },
+  }, USAGE);
+  if (!values) return 0;
+  const to = parseTarget(values.target);
+  if (!to || !values.hashes) {
     console.error(
       "Cannot start load: give --target HOST:PORT and --hashes FILE",
     );
     return 2;
   }
-  const to: Deno.NetAddr = {
-    transport: "udp",
-    hostname: target[1]!,
-    port: Number(target[2]),
-  };
   const infohashes = (await Deno.readTextFile(values.hashes)).split("\n")
     .filter((line) => line.trim()).map((line) => fromHex(line.trim())!);
   if (infohashes.some((hash) => hash?.byteLength !== 20)) {
@@ -143,68 +131,22 @@ async function main(args: string[]): Promise<number> {
   const seconds = Number(values.seconds);
   const concurrency = Number(values.concurrency);
   const timeoutMs = Number(values["timeout-ms"]);
-  const ipCount = Math.max(
-    Math.ceil(peerCount / PEERS_PER_IP),
-    Math.min(peerCount, MIN_IPS),
-  );
+  const ipCount = sourceCount(peerCount);
   const peerIds = new Uint8Array(peerCount * 20);
   randomFillSync(peerIds);
   const peerPort = (p: number) => 10_000 + Math.floor(p / ipCount);
   const infohashOf = (p: number) => infohashes[p % infohashes.length]!;
 
   // ---- sockets and replies --------------------------------------------------
-  const sources: Source[] = [];
-  const pending = new Map<number, Waiting<Uint8Array>>();
-  const loops: Promise<void>[] = [];
-  for (let i = 0; i < ipCount; i++) {
-    const socket = Deno.listenDatagram({
-      transport: "udp",
-      hostname: sourceHost("127.78", i),
-      port: 0,
-    });
-    sources.push({ socket, connectionId: 0n, peers: [] });
-    const buffer = new Uint8Array(2048);
-    loops.push((async () => {
-      for (;;) {
-        let data: Uint8Array;
-        try {
-          [data] = await socket.receive(buffer);
-        } catch {
-          return;
-        }
-        if (data.byteLength < 8) continue;
-        // Only the action, txid and a connection id: decoding every peer
-        // list would make this process's garbage collection show up as the
-        // tracker's latency.
-        const txid = ((data[4]! << 24) | (data[5]! << 16) | (data[6]! << 8) |
-          data[7]!) >>> 0;
-        const waiting = pending.get(txid);
-        if (!waiting) continue;
-        pending.delete(txid);
-        waiting.resolve(data.slice(0, Math.min(data.byteLength, 20)));
-      }
-    })());
-  }
-  for (let p = 0; p < peerCount; p++) sources[p % ipCount]!.peers.push(p);
-
-  let timeouts = 0;
-  const sweeper = sweepTimeouts(pending, timeoutMs, () => timeouts++);
+  const net = new LoadSources("127.78", ipCount, to, timeoutMs, HEAD_ONLY);
+  /** The connection id of each source, once it has one. */
+  const connectionIds = new Array<bigint>(ipCount).fill(0n);
   const txid = txidCounter();
 
-  function send(source: Source, bytes: Uint8Array, id: number) {
-    return new Promise<Uint8Array | null>((resolve) => {
-      pending.set(id, { sentMs: performance.now(), resolve });
-      source.socket.send(bytes, to).catch(() => {
-        // The sweep times it out.
-      });
-    });
-  }
-
   function announceBytes(p: number, event: number, id: number): Uint8Array {
-    const source = sources[p % ipCount]!;
     return encodeBep15Request({
       action: "announce",
-      connectionId: source.connectionId,
+      connectionId: connectionIds[p % ipCount]!,
       txid: id,
       infohash: infohashOf(p),
       peerId: peerIds.subarray(p * 20, p * 20 + 20),
@@ -220,11 +162,7 @@ async function main(args: string[]): Promise<number> {
     });
   }
 
-  const failures: Record<string, number> = {};
-  const fail = (what: string) => {
-    failures[what] = (failures[what] ?? 0) + 1;
-    return false;
-  };
+  const { failures, fail } = failureCounter();
   const action = (reply: Uint8Array) =>
     ((reply[0]! << 24) | (reply[1]! << 16) | (reply[2]! << 8) | reply[3]!) >>>
     0;
@@ -232,27 +170,25 @@ async function main(args: string[]): Promise<number> {
   // ---- phase 1: connection ids, then every peer announces "started" ---------
   const start = performance.now();
   await runPool(ipCount, concurrency, async (i) => {
-    const source = sources[i]!;
     for (let t = 0; t < MAX_TRIES; t++) {
       const id = txid();
-      const reply = await send(
-        source,
+      const reply = await net.send(
+        i,
         encodeBep15Request({ action: "connect", txid: id }),
         id,
       );
       if (!reply) continue;
       if (action(reply) !== 0) return fail(`connect: action ${action(reply)}`);
       const view = new DataView(reply.buffer, reply.byteOffset);
-      source.connectionId = view.getBigUint64(8);
+      connectionIds[i] = view.getBigUint64(8);
       return true;
     }
     return fail("connect: no answer");
   });
   const announced = await runPool(peerCount, concurrency, async (p) => {
-    const source = sources[p % ipCount]!;
     for (let t = 0; t < MAX_TRIES; t++) {
       const id = txid();
-      const reply = await send(source, announceBytes(p, 2, id), id);
+      const reply = await net.send(p % ipCount, announceBytes(p, 2, id), id);
       if (!reply) continue;
       if (action(reply) === 1) return true;
       return fail(`announce: action ${action(reply)}`);
@@ -269,7 +205,7 @@ async function main(args: string[]): Promise<number> {
   let answers = 0;
   let errors = 0;
   let peersListed = 0;
-  const timeoutsBefore = timeouts;
+  const timeoutsBefore = net.timeouts;
   // Each slot re-announces from its own buffer: every peer's announce is
   // made before the clock starts, then only its txid changes, so the
   // generator spends its time sending, not encoding.
@@ -288,7 +224,7 @@ async function main(args: string[]): Promise<number> {
       const id = txid();
       view.setUint32(12, id);
       const sent = performance.now();
-      const reply = await send(sources[p % ipCount]!, bytes, id);
+      const reply = await net.send(p % ipCount, bytes, id);
       if (!reply) continue;
       const ms = performance.now() - sent;
       if (action(reply) !== 1) {
@@ -362,9 +298,7 @@ async function main(args: string[]): Promise<number> {
     if (reply.action === "announce") peersListed = reply.peers.length;
   }
 
-  clearInterval(sweeper);
-  for (const source of sources) source.socket.close();
-  await Promise.all(loops);
+  await net.close();
 
   const sorted = latencies.slice(0, samples).sort();
   const report: Bep15LoadReport = {
@@ -372,18 +306,15 @@ async function main(args: string[]): Promise<number> {
     infohashes: infohashes.length,
     ips: ipCount,
     concurrency,
-    announce: {
-      seconds: Math.round(announceSeconds * 1000) / 1000,
-      perSecond: Math.round(announced.ok / announceSeconds),
-      ok: announced.ok,
-      failed: announced.failed,
+    announce: setupReport(
+      announceSeconds,
+      announced.ok,
+      announced.ok,
+      announced.failed,
       failures,
-    },
+    ),
     load: {
-      seconds: Math.round(loadSeconds * 1000) / 1000,
-      answers,
-      answersPerSecond: Math.round(answers / loadSeconds),
-      timeouts: timeouts - timeoutsBefore,
+      ...timedReport(loadSeconds, answers, net.timeouts - timeoutsBefore),
       errors,
       peersPerAnswer: peersListed,
       p50Ms: quantile(sorted, 0.5),

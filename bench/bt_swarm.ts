@@ -40,14 +40,26 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  LT_CLIENT,
+  PYTHON,
+  REPO_DIR,
+  SEEDER_READY_MS,
+  settleCtime,
+} from "./_setup.ts";
+import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { fromHex } from "@shoal/protocol";
 import { TrackerClient } from "../peer/tracker_client/client.ts";
-import { type BenchFile, makeFile, sha256File } from "./_files.ts";
+import {
+  type BenchFile,
+  checkDownload,
+  makeFile,
+  removeDir,
+} from "./_files.ts";
 import {
   type BenchProcess,
+  cpuOf,
   freeTcpPort,
   freeUdpPort,
   machineBusy,
@@ -58,6 +70,7 @@ import {
   which,
 } from "./_proc.ts";
 import { leecherTaskArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
+import { parseEvent } from "./_phases.ts";
 import { waitShoalPeers } from "./_shoal_probe.ts";
 import {
   parseSize,
@@ -78,14 +91,6 @@ export const BT_TOOLS = [
 ] as const;
 /** One of {@linkcode BT_TOOLS}. */
 export type BtTool = typeof BT_TOOLS[number];
-
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
-const LT_CLIENT = join(REPO_DIR, "bench", "lt_client.py");
-const PYTHON = "/usr/bin/python3";
-/** Time a seeder may take to hash the file before it serves (1 GiB: ~5 s alone). */
-const SEEDER_READY_MS = 300_000;
-/** A Shoal seeder trusts a file's bytes once its ctime is 2 s old; a margin. */
-const CTIME_SETTLE_MS = 2_500;
 
 /** Options for {@linkcode runBtSwarmBench}. */
 export interface BtSwarmOptions {
@@ -150,12 +155,6 @@ export interface BtSwarmResult {
 
 const log = (line: string) => console.error(`[bt-swarm] ${line}`);
 
-async function removeDir(path: string): Promise<void> {
-  await Deno.remove(path, { recursive: true }).catch((error) => {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  });
-}
-
 /** The load average, or null off Linux. */
 export function loadAverage(): number[] | null {
   try {
@@ -170,26 +169,6 @@ export function loadAverage(): number[] | null {
 function timeoutMs(size: number): number {
   // Generous: 10 MB/s plus start-up and the fallback wait.
   return Math.max(60_000, 20_000 + size / 10_000);
-}
-
-function cpuOf(procs: readonly BenchProcess[]): number {
-  let seconds = 0;
-  for (const p of procs) {
-    p.samplePeak();
-    seconds += p.cpuSeconds;
-  }
-  return seconds;
-}
-
-async function checkDownload(path: string, file: BenchFile): Promise<void> {
-  const info = await Deno.stat(path);
-  if (info.size !== file.size) {
-    throw new Error(`${path} has ${info.size} bytes, expected ${file.size}`);
-  }
-  const sha256 = await sha256File(path);
-  if (sha256 !== file.sha256) {
-    throw new Error(`${path} has SHA-256 ${sha256}, expected ${file.sha256}`);
-  }
 }
 
 /** Why the benchmark cannot run here, or null. */
@@ -341,14 +320,8 @@ async function trackerListing(
   repoDir: string,
   logs: string,
 ): Promise<{ port: number; proc: BenchProcess }> {
-  const port = freeUdpPort();
-  const proc = spawnProcess(`shoal tracker (${label})`, Deno.execPath(), {
-    // Registered once: they must not expire during the runs.
-    args: [...trackerArgs(port), "--peer-ttl", "86400"],
-    cwd: repoDir,
-    logPath: join(logs, `tracker-${label}.log`),
-  });
-  await proc.waitForLine(/tracker listening/, 20_000);
+  // Registered once: they must not expire during the runs (--peer-ttl).
+  const { port, proc } = await startTracker(label, repoDir, logs);
   const client = await TrackerClient.open({ host: "127.0.0.1", port });
   try {
     for (const seederPort of ports) {
@@ -382,9 +355,7 @@ async function startSwarm(
   log(`${sizeLabel(file.size)}: making the torrent`);
   const torrent = await makeTorrent(file, options.workDir, repoDir);
   // A Shoal seeder re-hashes a file whose ctime is younger than 2 s.
-  const ctimeMs = (await Deno.stat(file.path)).ctime?.getTime() ?? 0;
-  const settleMs = ctimeMs + CTIME_SETTLE_MS - Date.now();
-  if (settleMs > 0) await sleep(settleMs);
+  await settleCtime(file.path);
   const swarm: Swarm = {
     torrentPath: torrent.path,
     fileId: torrent.id,
@@ -533,18 +504,6 @@ async function ltLeech(
   } finally {
     await leecher.stop();
     await removeDir(out);
-  }
-}
-
-function parseEvent(line: string): Record<string, unknown> | null {
-  if (!line.startsWith("{")) return null;
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null
-      ? value as Record<string, unknown>
-      : null;
-  } catch {
-    return null;
   }
 }
 
@@ -909,24 +868,16 @@ Options:
  * @returns the exit code
  */
 export async function runBtSwarm(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      size: { type: "string" },
-      seeders: { type: "string", default: "3" },
-      runs: { type: "string" },
-      only: { type: "string", default: BT_TOOLS.join(",") },
-      quick: { type: "boolean", default: false },
-      dir: { type: "string" },
-      repo: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(args, {
+    size: { type: "string" },
+    seeders: { type: "string", default: "3" },
+    runs: { type: "string" },
+    only: { type: "string", default: BT_TOOLS.join(",") },
+    quick: { type: "boolean", default: false },
+    dir: { type: "string" },
+    repo: { type: "string" },
+  }, USAGE);
+  if (!values) return 0;
   const quick = values.quick;
   const size = parseSize(values.size ?? (quick ? "32M" : "256M"));
   const seeders = Number(values.seeders);

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { Buffer } from "node:buffer";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -297,21 +297,12 @@ async function idleSeeders(
   ];
   const seeders = variants.map(([name, flags]) =>
     spawnProcess(`idle seeder ${name}`, DENO, {
-      args: [
-        "run",
-        PEER_V8_FLAGS,
-        "-A",
-        "peer/main.ts",
-        "--tracker",
-        `127.0.0.1:${trackerPort}`,
-        "--seed",
+      args: seederArgs(
+        trackerPort,
         file,
-        "--out",
         join(dir, `idle-${name.replace(/\W+/g, "")}`),
-        "--host",
-        "127.0.0.1",
-        ...flags,
-      ],
+        flags,
+      ),
       cwd: REPO,
     })
   );
@@ -417,23 +408,15 @@ async function transferAb(
  * @returns the exit code
  */
 export async function runDhtBench(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      nodes: { type: "string" },
-      lookups: { type: "string" },
-      runs: { type: "string" },
-      "idle-seconds": { type: "string" },
-      transfer: { type: "string" },
-      quick: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(args, {
+    nodes: { type: "string" },
+    lookups: { type: "string" },
+    runs: { type: "string" },
+    "idle-seconds": { type: "string" },
+    transfer: { type: "string" },
+    quick: { type: "boolean", default: false },
+  }, USAGE);
+  if (!values) return 0;
   const quick = values.quick;
   const sizes = (values.nodes ?? (quick ? "50,100" : "100,300")).split(",")
     .map(Number);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BenchProcess, spawnProcess, stopAll } from "./_proc.ts";
@@ -154,20 +154,17 @@ async function crowd(
 
 /** Runs the flash-crowd benchmark and prints its table and one JSON line. */
 export async function runFlashCrowd(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const values = benchArgs(
     args,
-    options: {
+    {
       leechers: { type: "string", default: "20" },
       size: { type: "string", default: "256M" },
       rate: { type: "string", default: "20M" },
       modes: { type: "string", default: "on,off" },
       "timeout-s": { type: "string", default: "900" },
       keep: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
     },
-  });
-  if (values.help) {
-    console.log(`Usage: deno run -A bench/flash_crowd.ts [options]
+    `Usage: deno run -A bench/flash_crowd.ts [options]
 
 One seeder with a capped upload and a crowd of leechers starting at once,
 all real processes on loopback. Prints the time until the last leecher has a
@@ -181,9 +178,9 @@ Options:
   --modes LIST     on, off or on,off: partial seeding (default on,off)
   --timeout-s N    give up on a crowd after this long (default 900)
   --keep           keep the work folder and its logs
-  --help           print this help and exit`);
-    return;
-  }
+  --help           print this help and exit`,
+  );
+  if (!values) return;
   const leechers = Number(values.leechers);
   const bytes = parseSize(values.size);
   const timeoutMs = Number(values["timeout-s"]) * 1000;

@@ -32,7 +32,8 @@
  *
  * @module
  */
-import { isDeepStrictEqual, parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
+import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import {
   answerHashRequest,
@@ -268,86 +269,305 @@ function fuzzEach<T extends Uint8Array | string>(
   return report;
 }
 
-function fuzzDatagrams(
+/** The valid inputs the mutations start from, sampled once per run. */
+interface Corpora {
+  datagrams: Uint8Array[];
+  /** REGISTER, KEEPALIVE and REQUEST by id, which the tracker reads in place. */
+  hot: Uint8Array[];
+  manifests: Uint8Array[];
+  folders: Uint8Array[];
+  bencodes: Uint8Array[];
+  torrents: Uint8Array[];
+  magnets: string[];
+  btMessages: Uint8Array[];
+  btExtended: Uint8Array[];
+  bep15: Uint8Array[];
+}
+
+function sampleCorpora(seed: number): Corpora {
+  const sample = <T>(arb: fc.Arbitrary<T>, numRuns: number) =>
+    fc.sample(arb, { seed, numRuns });
+  return {
+    datagrams: sample(datagramArb, CORPUS_SIZE),
+    hot: sample(trackerHotDatagramArb, CORPUS_SIZE / 2),
+    manifests: sample(manifestBytesArb, CORPUS_SIZE / 4),
+    folders: sample(folderManifestBytesArb, CORPUS_SIZE / 4),
+    bencodes: sample(bencodeBytesArb, CORPUS_SIZE / 4),
+    torrents: sample(torrentBytesArb, CORPUS_SIZE / 4),
+    magnets: sample(magnetArb, CORPUS_SIZE / 4),
+    btMessages: btCorpus(seed, CORPUS_SIZE),
+    btExtended: sample(extendedPayloadArb, CORPUS_SIZE / 4),
+    bep15: sample(bep15DatagramArb, CORPUS_SIZE / 2),
+  };
+}
+
+/** A generator and the rolls (0 to 99) it takes: those below `below` and not taken by a band before it. */
+type Band<T> = readonly [below: number, make: () => T];
+
+/** Rolls 0 to 99 once and makes an input with the band the roll falls in. */
+function pickBand<T>(rng: Rng, bands: readonly Band<T>[]): T {
+  const roll = rng.int(100);
+  for (const [below, make] of bands) if (roll < below) return make();
+  throw new RangeError(`Cannot make an input: no band takes roll ${roll}`);
+}
+
+/** A decoder fed one input at a time from a mix of generators (fuzzTarget). */
+interface Target<T extends Uint8Array | string> {
+  /** The report's name. */
+  name: string;
+  /** XORed into the seed, so each target draws its own inputs. */
+  salt: number;
+  /** The generators over the corpora, each with its band of rolls. */
+  bands: (rng: Rng, corpora: Corpora) => Band<T>[];
+  /** Decodes one input and names what it gave; throws where a rule breaks. */
+  outcome: (input: T) => string;
+}
+
+function fuzzTarget<T extends Uint8Array | string>(
+  target: Target<T>,
   iterations: number,
   seed: number,
-  corpus: Uint8Array[],
+  corpora: Corpora,
 ): ParserReport {
-  const rng = new Rng(seed);
+  const rng = new Rng(seed ^ target.salt);
+  const bands = target.bands(rng, corpora);
   return fuzzEach(
-    newReport("parseMessage (datagrams)"),
+    newReport(target.name),
     iterations,
-    () => {
-      const roll = rng.int(100);
-      return roll < 50
-        ? mutate(rng, rng.pick(corpus))
-        : roll < 75
-        ? headerWithRandomBody(rng, 1600)
-        : roll < 95
-        ? randomInput(rng)
-        : rng.pick(corpus);
-    },
-    datagramOutcome,
+    () => pickBand(rng, bands),
+    target.outcome,
   );
 }
 
 /**
- * The tracker's in-place readers of REGISTER, KEEPALIVE and REQUEST by id
- * must take exactly the datagrams parseMessage accepts as those and read
- * the same fields: fed mostly mutations of those requests, so every path
- * (taken, refused, left to parseMessage) is reached.
+ * Inputs for the bencoded formats (manifests, .torrent files): byte
+ * mutations (which mostly stop at the bencode decoder), structure-aware
+ * mutations (valid bencode, damaged meaning), bencode-alphabet noise behind
+ * a plausible start, random bytes, and the valid inputs themselves.
  */
-function fuzzTrackerFast(
-  iterations: number,
-  seed: number,
-  corpus: Uint8Array[],
-): ParserReport {
-  const rng = new Rng(seed ^ 0x2d2d_2d2d);
-  return fuzzEach(
-    newReport("tracker in-place readers (vs parseMessage)"),
-    iterations,
-    () => {
-      const roll = rng.int(100);
-      return roll < 70
-        ? mutate(rng, rng.pick(corpus))
-        : roll < 85
-        ? headerWithRandomBody(rng, 600)
-        : rng.pick(corpus);
-    },
-    fastPathOutcome,
-  );
+function bencodedBands(rng: Rng, corpus: Uint8Array[]): Band<Uint8Array>[] {
+  return [
+    [35, () => mutate(rng, rng.pick(corpus))],
+    [75, () => mutateBencode(rng, rng.pick(corpus))],
+    [85, () => {
+      const noise = bencodeNoise(rng, 600);
+      if (!rng.chance(0.7)) return noise;
+      const start = UTF8.encode(rng.pick(["d4:infod", "d4:infod9:file treed"]));
+      return concat2(start, noise);
+    }],
+    [92, () => rng.bytes(rng.int(1200))],
+    [100, () => rng.pick(corpus)],
+  ];
 }
 
-/**
- * BEP 15 requests (`parseBep15Request`): what it accepts the tracker's
- * in-place check accepts as the same kind, and encodes back to the same
- * bytes. Fed mutations of valid connects, announces and scrapes, random
- * bytes, and Shoal datagrams (which the tracker tells apart first, but the
- * decoder must refuse cleanly too).
- */
-function fuzzBep15(
-  iterations: number,
-  seed: number,
-  corpus: Uint8Array[],
-  shoal: Uint8Array[],
-): ParserReport {
-  const rng = new Rng(seed ^ 0x0b15_0b15);
-  return fuzzEach(
-    newReport("parseBep15Request (datagrams)"),
-    iterations,
-    () => {
-      const roll = rng.int(100);
-      return roll < 60
-        ? mutate(rng, rng.pick(corpus))
-        : roll < 75
-        ? randomInput(rng)
-        : roll < 85
-        ? rng.pick(shoal)
-        : rng.pick(corpus);
+/** The decoders fuzzTarget feeds, in no particular order (runFuzz orders them). */
+const TARGETS = {
+  datagrams: {
+    name: "parseMessage (datagrams)",
+    salt: 0,
+    bands: (rng, { datagrams }) => [
+      [50, () => mutate(rng, rng.pick(datagrams))],
+      [75, () => headerWithRandomBody(rng, 1600)],
+      [95, () => randomInput(rng)],
+      [100, () => rng.pick(datagrams)],
+    ],
+    outcome: datagramOutcome,
+  },
+  /**
+   * The tracker's in-place readers of REGISTER, KEEPALIVE and REQUEST by id
+   * must take exactly the datagrams parseMessage accepts as those and read
+   * the same fields: fed mostly mutations of those requests, so every path
+   * (taken, refused, left to parseMessage) is reached.
+   */
+  trackerFast: {
+    name: "tracker in-place readers (vs parseMessage)",
+    salt: 0x2d2d_2d2d,
+    bands: (rng, { hot, datagrams }) => {
+      const corpus = [...hot, ...datagrams];
+      return [
+        [70, () => mutate(rng, rng.pick(corpus))],
+        [85, () => headerWithRandomBody(rng, 600)],
+        [100, () => rng.pick(corpus)],
+      ];
     },
-    bep15Outcome,
-  );
-}
+    outcome: fastPathOutcome,
+  },
+  /**
+   * BEP 15 requests (`parseBep15Request`): what it accepts the tracker's
+   * in-place check accepts as the same kind, and encodes back to the same
+   * bytes. Fed mutations of valid connects, announces and scrapes, random
+   * bytes, and Shoal datagrams (which the tracker tells apart first, but the
+   * decoder must refuse cleanly too).
+   */
+  bep15: {
+    name: "parseBep15Request (datagrams)",
+    salt: 0x0b15_0b15,
+    bands: (rng, { bep15, datagrams }) => [
+      [60, () => mutate(rng, rng.pick(bep15))],
+      [75, () => randomInput(rng)],
+      [85, () => rng.pick(datagrams)],
+      [100, () => rng.pick(bep15)],
+    ],
+    outcome: bep15Outcome,
+  },
+  /**
+   * `parseManifest`: what it accepts must encode again to a manifest that
+   * parses to the same thing, and must have an id (`fileIdOf` accepts it).
+   */
+  manifests: {
+    name: "parseManifest",
+    salt: 0x3c3c_3c3c,
+    bands: (rng, { manifests }) => bencodedBands(rng, manifests),
+    outcome: (input) =>
+      outcomeOf(() => parseManifest(input), (manifest: Manifest) => {
+        const again = parseManifest(encodeManifest(manifest));
+        if (!isDeepStrictEqual(again, manifest)) {
+          throw new Error("Cannot re-encode an accepted manifest");
+        }
+        fileIdOf(input);
+        return manifest.chunkCount === 0
+          ? "manifest (empty file)"
+          : manifest.chunkCount === 1
+          ? "manifest (one chunk)"
+          : "manifest";
+      }),
+  },
+  /**
+   * `parseFolderManifest` (and `decodeFileTree` in it): what it accepts
+   * encodes again to a manifest that parses to the same thing, and
+   * `parseManifest` agrees: it takes the same bytes when they hold one file,
+   * and names them a folder otherwise.
+   */
+  folderManifests: {
+    name: "parseFolderManifest",
+    salt: 0x464f_4c44,
+    bands: (rng, { folders, manifests }) =>
+      bencodedBands(rng, [...folders, ...manifests]),
+    outcome: (input) =>
+      outcomeOf(() => parseFolderManifest(input), (folder: FolderManifest) => {
+        const again = parseFolderManifest(encodeFolderManifest(folder));
+        if (!isDeepStrictEqual(again, folder)) {
+          throw new Error("Cannot re-encode an accepted folder manifest");
+        }
+        const single = folder.files.length === 1 &&
+          folder.files[0]!.path.length === 1;
+        const asFile = outcomeOf(() => parseManifest(input), () => "file");
+        if (asFile !== (single ? "file" : "error:folder")) {
+          throw new Error(
+            `parseManifest says ${asFile} of a folder of ${folder.files.length} files`,
+          );
+        }
+        return single ? "one file" : "folder";
+      }),
+  },
+  /**
+   * `fileIdOf`: the id it gives must be the SHA-256 of the canonical
+   * encoding of the decoded `info` value (the span it hashed is that value).
+   */
+  fileIds: {
+    name: "fileIdOf",
+    salt: 0x4d4d_4d4d,
+    bands: (rng, { manifests, torrents }) =>
+      bencodedBands(rng, [...manifests, ...torrents]),
+    outcome: (input) =>
+      outcomeOf(() => fileIdOf(input), (id) => {
+        const top = decodeBencode(input) as BDict;
+        const info = dictGet(top, "info")!;
+        if (!bytesEqual(sha256(encodeBencode(info)), id)) {
+          throw new Error("Cannot agree on an id: fileIdOf hashed other bytes");
+        }
+        return "id";
+      }),
+  },
+  /**
+   * `parseTorrent`: the id of what it accepts is the id of the file itself,
+   * and writing it again keeps the id and the trackers.
+   */
+  torrents: {
+    name: "parseTorrent",
+    salt: 0x5e5e_5e5e,
+    bands: (rng, { torrents }) => bencodedBands(rng, torrents),
+    outcome: (input) =>
+      outcomeOf(() => parseTorrent(input), (torrent: Torrent) => {
+        const again = parseTorrent(
+          encodeTorrent(torrent.manifestBytes, torrent.trackers),
+        );
+        if (
+          !bytesEqual(fileIdOf(input), torrent.id) ||
+          !bytesEqual(again.id, torrent.id) ||
+          !isDeepStrictEqual(again.trackers, torrent.trackers)
+        ) {
+          throw new Error("Cannot write an accepted torrent again as it was");
+        }
+        return torrent.trackers.length > 0
+          ? "torrent with trackers"
+          : "torrent";
+      }),
+  },
+  /**
+   * `decodeBencode` on mutated canonical encodings and bencode-alphabet
+   * noise: what it accepts must re-encode to the very same bytes (the
+   * canonical form is the only form), or an infohash could differ from the
+   * bytes hashed.
+   */
+  bencode: {
+    name: "decodeBencode",
+    salt: 0x6b6b_6b6b,
+    bands: (rng, { bencodes }) => [
+      [70, () => mutate(rng, rng.pick(bencodes))],
+      [90, () => bencodeNoise(rng)],
+      [100, () => rng.pick(bencodes)],
+    ],
+    outcome: (input) =>
+      outcomeOf(() => decodeBencode(input), (value) => {
+        if (!bytesEqual(encodeBencode(value), input)) {
+          throw new Error("Cannot re-encode accepted bencode to its bytes");
+        }
+        return bencodeKind(value);
+      }),
+  },
+  /**
+   * The BEP 10 extension handshake and BEP 9 `ut_metadata` decoders on
+   * mutated valid payloads and bencode noise: what they accept must encode
+   * again to the same fields.
+   */
+  btExtended: {
+    name: "BitTorrent extended payloads",
+    salt: 0x4254_4558,
+    bands: (rng, { btExtended }) => [
+      [45, () => mutate(rng, rng.pick(btExtended))],
+      [75, () => mutateBencode(rng, rng.pick(btExtended))],
+      [90, () => bencodeNoise(rng, 300)],
+      [100, () => rng.pick(btExtended)],
+    ],
+    outcome: btExtendedOutcome,
+  },
+} satisfies Record<string, Target<Uint8Array>>;
+
+/** `parseMagnet`: what it accepts, magnetLink writes back the same. */
+const MAGNETS: Target<string> = {
+  name: "parseMagnet",
+  salt: 0x6d6d_6d6d,
+  bands: (rng, { magnets }) => [
+    [70, () => mutateText(rng, rng.pick(magnets))],
+    [90, () => magnetNoise(rng)],
+    [100, () => rng.pick(magnets)],
+  ],
+  outcome: (input) =>
+    outcomeOf(() => parseMagnet(input), (link: MagnetLink) => {
+      const again = parseMagnet(
+        magnetLink(link.id, link.name ?? "x", link.trackers),
+      );
+      if (
+        !bytesEqual(again.id, link.id) ||
+        !isDeepStrictEqual(again.trackers, link.trackers) ||
+        (link.name !== null && again.name !== link.name)
+      ) {
+        throw new Error("Cannot write an accepted magnet link again");
+      }
+      return link.name === null ? "link without name" : "link";
+    }),
+};
 
 /**
  * The tracker's own fast-path decoders (REGISTER, KEEPALIVE, REQUEST read in
@@ -362,7 +582,6 @@ function fuzzTrackerHandler(
   corpus: Uint8Array[],
   bep15: Uint8Array[],
 ): ParserReport {
-  const report = newReport("TrackerHandler (datagrams with real cookies)");
   const rng = new Rng(seed);
   const handler = new TrackerHandler({ rateLimit: false });
   const sources = [
@@ -416,51 +635,103 @@ function fuzzTrackerHandler(
       ...withConnectionId(source),
     ];
   });
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const which = rng.int(sources.length);
-    const roll = rng.int(100);
-    const input = roll < 70
-      ? mutate(rng, rng.pick(seeds[which]!))
-      : rng.pick(seeds[which]!);
-    // Time moves so expiry, sweeps and cookie windows all come into play.
-    nowMs += rng.int(50);
-    report.inputs++;
-    report.bytes += input.byteLength;
-    try {
+  // Cookies expire as time moves: take fresh ones, as a client would.
+  const refreshSeeds = () =>
+    seeds.forEach((list, k) => {
+      const cookie = cookieOf(sources[k]!);
+      seeds[k] = [
+        ...list.flatMap((bytes) => {
+          if (datagramDialect(bytes) === "bep15") return [];
+          try {
+            const message = parseMessage(bytes);
+            return "cookie" in message
+              ? [createMessage({ ...message, cookie })]
+              : [bytes];
+          } catch {
+            return [bytes];
+          }
+        }),
+        ...withConnectionId(sources[k]!),
+      ];
+    });
+  let sent = 0;
+  let which = 0;
+  return fuzzEach(
+    newReport("TrackerHandler (datagrams with real cookies)"),
+    iterations,
+    () => {
+      if (sent > 0 && sent % 50_000 === 0) refreshSeeds();
+      sent++;
+      which = rng.int(sources.length);
+      const roll = rng.int(100);
+      const input = roll < 70
+        ? mutate(rng, rng.pick(seeds[which]!))
+        : rng.pick(seeds[which]!);
+      // Time moves so expiry, sweeps and cookie windows all come into play.
+      nowMs += rng.int(50);
+      return input;
+    },
+    (input) => {
       const reply = handler.respond(input, sources[which]!, nowMs);
       if (reply && reply.byteLength > MAX_DATAGRAM_BYTES) {
         throw new Error(
           `Reply of ${reply.byteLength} bytes is larger than a datagram`,
         );
       }
-      count(report.outcomes, reply ? "answered" : "dropped");
+      return reply ? "answered" : "dropped";
+    },
+  );
+}
+
+/** One stream to decode: its bytes, and how to feed them to a fresh decoder, calling `frame` per frame it gives. */
+interface Stream {
+  bytes: Uint8Array;
+  decode: (frame: () => void) => void | Promise<void>;
+}
+
+/**
+ * Feeds `iterations` streams from `nextStream` to their decoders, counting
+ * how each ended (a clean end or a ProtocolError's code) and how many frames
+ * it gave; anything else thrown is an escape.
+ */
+async function fuzzStreams(
+  report: ParserReport,
+  iterations: number,
+  nextStream: () => Stream,
+): Promise<ParserReport> {
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const { bytes, decode } = nextStream();
+    report.inputs++;
+    report.bytes += bytes.byteLength;
+    let frames = 0;
+    try {
+      await decode(() => frames++);
+      count(report.outcomes, frames === 0 ? "empty stream" : "clean end");
     } catch (error) {
-      escaped(report, i, input, error);
+      if (error instanceof ProtocolError) {
+        count(report.outcomes, `error:${error.code}`);
+      } else escaped(report, i, bytes, error);
     }
-    if (i % 50_000 === 49_999) {
-      // Cookies expire as time moves: take fresh ones, as a client would.
-      seeds.forEach((list, k) => {
-        const cookie = cookieOf(sources[k]!);
-        seeds[k] = [
-          ...list.flatMap((bytes) => {
-            if (datagramDialect(bytes) === "bep15") return [];
-            try {
-              const message = parseMessage(bytes);
-              return "cookie" in message
-                ? [createMessage({ ...message, cookie })]
-                : [bytes];
-            } catch {
-              return [bytes];
-            }
-          }),
-          ...withConnectionId(sources[k]!),
-        ];
-      });
-    }
+    count(report.details, framesLabel(frames));
   }
   report.elapsedMs = performance.now() - start;
   return report;
+}
+
+/** Pushes `bytes` in reads of 1 to 16 or 1 to `largest` bytes, as a socket would. */
+function pushInReads(
+  rng: Rng,
+  bytes: Uint8Array,
+  largest: number,
+  push: (read: Uint8Array) => void,
+): void {
+  let at = 0;
+  while (at < bytes.byteLength) {
+    const next = at + 1 + rng.int(rng.chance(0.5) ? 16 : largest);
+    push(bytes.subarray(at, next));
+    at = next;
+  }
 }
 
 function streamInput(rng: Rng, corpus: Uint8Array[]): Uint8Array {
@@ -492,227 +763,21 @@ function fuzzFrames(
   iterations: number,
   seed: number,
   corpus: Uint8Array[],
-): ParserReport {
-  const report = newReport("FrameDecoder (streams)");
+): Promise<ParserReport> {
   const rng = new Rng(seed ^ 0x5f5f_5f5f);
-  const start = performance.now();
-  let emitted = 0;
-  const emit = () => {
-    emitted++;
-  };
-  for (let i = 0; i < iterations; i++) {
-    const input = streamInput(rng, corpus);
+  return fuzzStreams(newReport("FrameDecoder (streams)"), iterations, () => {
+    const bytes = streamInput(rng, corpus);
     const options: FrameDecoderOptions = {};
     if (rng.chance(0.2)) options.maxBodyBytes = rng.int(2048);
     const decoder = new FrameDecoder(options);
-    report.inputs++;
-    report.bytes += input.byteLength;
-    emitted = 0;
-    try {
-      let at = 0;
-      while (at < input.byteLength) {
-        const next = at + 1 + rng.int(rng.chance(0.5) ? 16 : 512);
-        decoder.push(input.subarray(at, next), emit);
-        at = next;
-      }
-      decoder.finish();
-      count(report.outcomes, emitted === 0 ? "empty stream" : "clean end");
-    } catch (error) {
-      if (error instanceof ProtocolError) {
-        count(report.outcomes, `error:${error.code}`);
-      } else escaped(report, i, input, error);
-    }
-    count(
-      report.details,
-      framesLabel(emitted),
-    );
-  }
-  report.elapsedMs = performance.now() - start;
-  return report;
-}
-
-/**
- * Inputs for the bencoded formats (manifests, .torrent files): byte
- * mutations (which mostly stop at the bencode decoder), structure-aware
- * mutations (valid bencode, damaged meaning), bencode-alphabet noise behind
- * a plausible start, random bytes, and the valid inputs themselves.
- */
-function bencodedInput(rng: Rng, corpus: Uint8Array[]): Uint8Array {
-  const roll = rng.int(100);
-  if (roll < 35) return mutate(rng, rng.pick(corpus));
-  if (roll < 75) return mutateBencode(rng, rng.pick(corpus));
-  if (roll < 85) {
-    const noise = bencodeNoise(rng, 600);
-    if (rng.chance(0.7)) {
-      const start = UTF8.encode(rng.pick(["d4:infod", "d4:infod9:file treed"]));
-      const out = new Uint8Array(start.byteLength + noise.byteLength);
-      out.set(start);
-      out.set(noise, start.byteLength);
-      return out;
-    }
-    return noise;
-  }
-  if (roll < 92) return rng.bytes(rng.int(1200));
-  return rng.pick(corpus);
-}
-
-/**
- * `parseManifest`: what it accepts must encode again to a manifest that
- * parses to the same thing, and must have an id (`fileIdOf` accepts it).
- */
-function fuzzManifests(
-  iterations: number,
-  seed: number,
-  corpus: Uint8Array[],
-): ParserReport {
-  const rng = new Rng(seed ^ 0x3c3c_3c3c);
-  return fuzzEach(
-    newReport("parseManifest"),
-    iterations,
-    () => bencodedInput(rng, corpus),
-    (input) =>
-      outcomeOf(() => parseManifest(input), (manifest: Manifest) => {
-        const again = parseManifest(encodeManifest(manifest));
-        if (!isDeepStrictEqual(again, manifest)) {
-          throw new Error("Cannot re-encode an accepted manifest");
-        }
-        fileIdOf(input);
-        return manifest.chunkCount === 0
-          ? "manifest (empty file)"
-          : manifest.chunkCount === 1
-          ? "manifest (one chunk)"
-          : "manifest";
-      }),
-  );
-}
-
-/**
- * `parseFolderManifest` (and `decodeFileTree` in it): what it accepts
- * encodes again to a manifest that parses to the same thing, and
- * `parseManifest` agrees: it takes the same bytes when they hold one file,
- * and names them a folder otherwise.
- */
-function fuzzFolderManifests(
-  iterations: number,
-  seed: number,
-  corpus: Uint8Array[],
-): ParserReport {
-  const rng = new Rng(seed ^ 0x464f_4c44);
-  return fuzzEach(
-    newReport("parseFolderManifest"),
-    iterations,
-    () => bencodedInput(rng, corpus),
-    (input) =>
-      outcomeOf(() => parseFolderManifest(input), (folder: FolderManifest) => {
-        const again = parseFolderManifest(encodeFolderManifest(folder));
-        if (!isDeepStrictEqual(again, folder)) {
-          throw new Error("Cannot re-encode an accepted folder manifest");
-        }
-        const single = folder.files.length === 1 &&
-          folder.files[0]!.path.length === 1;
-        const asFile = outcomeOf(() => parseManifest(input), () => "file");
-        if (asFile !== (single ? "file" : "error:folder")) {
-          throw new Error(
-            `parseManifest says ${asFile} of a folder of ${folder.files.length} files`,
-          );
-        }
-        return single ? "one file" : "folder";
-      }),
-  );
-}
-
-/**
- * `fileIdOf`: the id it gives must be the SHA-256 of the canonical
- * encoding of the decoded `info` value (the span it hashed is that value).
- */
-function fuzzFileIds(
-  iterations: number,
-  seed: number,
-  corpus: Uint8Array[],
-): ParserReport {
-  const rng = new Rng(seed ^ 0x4d4d_4d4d);
-  return fuzzEach(
-    newReport("fileIdOf"),
-    iterations,
-    () => bencodedInput(rng, corpus),
-    (input) =>
-      outcomeOf(() => fileIdOf(input), (id) => {
-        const top = decodeBencode(input) as BDict;
-        const info = dictGet(top, "info")!;
-        if (!bytesEqual(sha256(encodeBencode(info)), id)) {
-          throw new Error("Cannot agree on an id: fileIdOf hashed other bytes");
-        }
-        return "id";
-      }),
-  );
-}
-
-/**
- * `parseTorrent`: the id of what it accepts is the id of the file itself,
- * and writing it again keeps the id and the trackers.
- */
-function fuzzTorrents(
-  iterations: number,
-  seed: number,
-  corpus: Uint8Array[],
-): ParserReport {
-  const rng = new Rng(seed ^ 0x5e5e_5e5e);
-  return fuzzEach(
-    newReport("parseTorrent"),
-    iterations,
-    () => bencodedInput(rng, corpus),
-    (input) =>
-      outcomeOf(() => parseTorrent(input), (torrent: Torrent) => {
-        const again = parseTorrent(
-          encodeTorrent(torrent.manifestBytes, torrent.trackers),
-        );
-        if (
-          !bytesEqual(fileIdOf(input), torrent.id) ||
-          !bytesEqual(again.id, torrent.id) ||
-          !isDeepStrictEqual(again.trackers, torrent.trackers)
-        ) {
-          throw new Error("Cannot write an accepted torrent again as it was");
-        }
-        return torrent.trackers.length > 0
-          ? "torrent with trackers"
-          : "torrent";
-      }),
-  );
-}
-
-/** `parseMagnet`: what it accepts, magnetLink writes back the same. */
-function fuzzMagnets(
-  iterations: number,
-  seed: number,
-  corpus: string[],
-): ParserReport {
-  const rng = new Rng(seed ^ 0x6d6d_6d6d);
-  return fuzzEach(
-    newReport("parseMagnet"),
-    iterations,
-    () => {
-      const roll = rng.int(100);
-      return roll < 70
-        ? mutateText(rng, rng.pick(corpus))
-        : roll < 90
-        ? magnetNoise(rng)
-        : rng.pick(corpus);
-    },
-    (input) =>
-      outcomeOf(() => parseMagnet(input), (link: MagnetLink) => {
-        const again = parseMagnet(
-          magnetLink(link.id, link.name ?? "x", link.trackers),
-        );
-        if (
-          !bytesEqual(again.id, link.id) ||
-          !isDeepStrictEqual(again.trackers, link.trackers) ||
-          (link.name !== null && again.name !== link.name)
-        ) {
-          throw new Error("Cannot write an accepted magnet link again");
-        }
-        return link.name === null ? "link without name" : "link";
-      }),
-  );
+    return {
+      bytes,
+      decode: (frame) => {
+        pushInReads(rng, bytes, 512, (read) => decoder.push(read, frame));
+        decoder.finish();
+      },
+    };
+  });
 }
 
 /** Feeds `input` to a reader in random-sized reads, like a socket would. */
@@ -739,39 +804,69 @@ class PiecewiseSource {
   }
 }
 
-async function fuzzFrameReader(
+function fuzzFrameReader(
   iterations: number,
   seed: number,
   corpus: Uint8Array[],
 ): Promise<ParserReport> {
-  const report = newReport("FrameReader (reads)");
   const rng = new Rng(seed ^ 0x1e1e_1e1e);
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const input = streamInput(rng, corpus);
+  return fuzzStreams(newReport("FrameReader (reads)"), iterations, () => {
+    const bytes = streamInput(rng, corpus);
     const maxBodyBytes = rng.chance(0.2) ? rng.int(2048) : 8 * 1024 * 1024;
-    const reader = new FrameReader(new PiecewiseSource(input, rng), {
+    const reader = new FrameReader(new PiecewiseSource(bytes, rng), {
       maxBodyBytes,
     });
-    report.inputs++;
-    report.bytes += input.byteLength;
-    let frames = 0;
-    try {
-      // Bounded: every frame consumes at least a header's worth of input.
-      while ((await reader.next()) !== null) frames++;
-      count(report.outcomes, frames === 0 ? "empty stream" : "clean end");
-    } catch (error) {
-      if (error instanceof ProtocolError) {
-        count(report.outcomes, `error:${error.code}`);
-      } else escaped(report, i, input, error);
-    }
-    count(
-      report.details,
-      framesLabel(frames),
-    );
-  }
-  report.elapsedMs = performance.now() - start;
-  return report;
+    return {
+      bytes,
+      decode: async (frame) => {
+        // Bounded: every frame consumes at least a header's worth of input.
+        while ((await reader.next()) !== null) frame();
+      },
+    };
+  });
+}
+
+/**
+ * `BtFrameDecoder` on BitTorrent byte streams (handshake or not, whole,
+ * damaged and random frames, cut into random reads); every message it
+ * emits must encode again to a message that decodes the same.
+ */
+function fuzzBtFrames(
+  iterations: number,
+  seed: number,
+  corpus: Uint8Array[],
+): Promise<ParserReport> {
+  const rng = new Rng(seed ^ 0x4254_4254);
+  return fuzzStreams(newReport("BtFrameDecoder (streams)"), iterations, () => {
+    const { bytes, handshake } = btStreamInput(rng, corpus);
+    const decoder = new BtFrameDecoder({
+      handshake,
+      views: rng.chance(0.5),
+      ...(rng.chance(0.2) ? { maxBitfieldBytes: rng.int(64) } : {}),
+    });
+    if (rng.chance(0.2)) decoder.expectPieces(1 + rng.int(300));
+    const reEncodes = (frame: BtFrame) => {
+      if (frame.kind === "handshake") return;
+      const again = encodeBtMessage(frame);
+      const twice = new BtFrameDecoder({ handshake: false });
+      let back: BtFrame | null = null;
+      twice.push(again, (m) => (back = m));
+      if (!isDeepStrictEqual(back as BtFrame | null, { ...frame })) {
+        throw new Error(`Cannot re-encode BitTorrent ${frame.kind}`);
+      }
+    };
+    return {
+      bytes,
+      decode: (frame) => {
+        const emit = (message: BtFrame) => {
+          frame();
+          reEncodes(message);
+        };
+        pushInReads(rng, bytes, 2048, (read) => decoder.push(read, emit));
+        decoder.finish();
+      },
+    };
+  });
 }
 
 function fuzzResume(
@@ -779,7 +874,6 @@ function fuzzResume(
   seed: number,
   manifests: Uint8Array[],
 ): ParserReport {
-  const report = newReport("decodeResume");
   const rng = new Rng(seed ^ 0x7a7a_7a7a);
   // Valid resume files (the current layout, and the previous one with one or
   // two slots) for the corpus.
@@ -795,35 +889,22 @@ function fuzzResume(
       { manifestBytes, have },
       BigInt(rng.int(9)),
     );
-    const two = new Uint8Array(2 * one.byteLength);
-    two.set(one);
-    two.set(
+    const two = concat2(
+      one,
       encodeLegacyResumeSlot({ manifestBytes, have }, 99n),
-      one.byteLength,
     );
     return { id: fileIdOf(manifestBytes), variants: [current, one, two] };
   });
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const file = rng.pick(files);
+  let file = files[0]!;
+  return fuzzEach(newReport("decodeResume"), iterations, () => {
+    file = rng.pick(files);
     const base = rng.pick(file.variants);
-    const roll = rng.int(100);
-    const input = roll < 75
-      ? mutate(rng, base)
-      : roll < 90
-      ? randomInput(rng, 600)
-      : base;
-    report.inputs++;
-    report.bytes += input.byteLength;
-    try {
-      const state = decodeResume(input, file.id);
-      count(report.outcomes, state ? "state" : "null");
-    } catch (error) {
-      escaped(report, i, input, error);
-    }
-  }
-  report.elapsedMs = performance.now() - start;
-  return report;
+    return pickBand(rng, [
+      [75, () => mutate(rng, base)],
+      [90, () => randomInput(rng, 600)],
+      [100, () => base],
+    ]);
+  }, (input) => decodeResume(input, file.id) ? "state" : "null");
 }
 
 /** The kind of a decoded bencode value, for the outcome table. */
@@ -837,160 +918,48 @@ function bencodeKind(value: BValue): string {
     : "dictionary";
 }
 
-/**
- * `decodeBencode` on mutated canonical encodings and bencode-alphabet noise:
- * what it accepts must re-encode to the very same bytes (the canonical form
- * is the only form), or an infohash could differ from the bytes hashed.
- */
-function fuzzBencode(
-  iterations: number,
-  seed: number,
-  corpus: Uint8Array[],
-): ParserReport {
-  const rng = new Rng(seed ^ 0x6b6b_6b6b);
-  return fuzzEach(
-    newReport("decodeBencode"),
-    iterations,
-    () => {
-      const roll = rng.int(100);
-      return roll < 70
-        ? mutate(rng, rng.pick(corpus))
-        : roll < 90
-        ? bencodeNoise(rng)
-        : rng.pick(corpus);
+/** Decodes an extended payload as each BEP 10 / BEP 9 / BEP 11 message; what one accepts must encode again the same. */
+function btExtendedOutcome(input: Uint8Array): string {
+  const handshake = outcomeOf(
+    () => decodeExtendedHandshake(input),
+    (decoded: ExtendedHandshake) => {
+      const again = decodeExtendedHandshake(
+        encodeExtendedHandshake(decoded),
+      );
+      if (!isDeepStrictEqual(again, decoded)) {
+        throw new Error("Cannot re-encode an extension handshake");
+      }
+      return "extension handshake";
     },
-    (input) =>
-      outcomeOf(() => decodeBencode(input), (value) => {
-        if (!bytesEqual(encodeBencode(value), input)) {
-          throw new Error("Cannot re-encode accepted bencode to its bytes");
+  );
+  const metadata = outcomeOf(
+    () => decodeMetadataMessage(input),
+    (decoded: MetadataMessage) => {
+      const again = decodeMetadataMessage(encodeMetadataMessage(decoded));
+      if (!isDeepStrictEqual(again, decoded)) {
+        throw new Error("Cannot re-encode a ut_metadata message");
+      }
+      return decoded.kind;
+    },
+  );
+  const pex = outcomeOf(
+    () => decodePexMessage(input),
+    (decoded: PexMessage) => {
+      // Up to MAX_BT_PEX_ADDED are read; the encoder writes BEP 11's 50.
+      if (
+        decoded.added.length <= MAX_PEX_PEERS &&
+        decoded.dropped.length <= MAX_PEX_PEERS
+      ) {
+        const again = decodePexMessage(encodePexMessage(decoded));
+        if (!isDeepStrictEqual(again, decoded)) {
+          throw new Error("Cannot re-encode a ut_pex message");
         }
-        return bencodeKind(value);
-      }),
-  );
-}
-
-/**
- * `BtFrameDecoder` on BitTorrent byte streams (handshake or not, whole,
- * damaged and random frames, cut into random reads); every message it
- * emits must encode again to a message that decodes the same.
- */
-function fuzzBtFrames(
-  iterations: number,
-  seed: number,
-  corpus: Uint8Array[],
-): ParserReport {
-  const report = newReport("BtFrameDecoder (streams)");
-  const rng = new Rng(seed ^ 0x4254_4254);
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const { bytes: input, handshake } = btStreamInput(rng, corpus);
-    const decoder = new BtFrameDecoder({
-      handshake,
-      views: rng.chance(0.5),
-      ...(rng.chance(0.2) ? { maxBitfieldBytes: rng.int(64) } : {}),
-    });
-    if (rng.chance(0.2)) decoder.expectPieces(1 + rng.int(300));
-    report.inputs++;
-    report.bytes += input.byteLength;
-    let frames = 0;
-    const emit = (frame: BtFrame) => {
-      frames++;
-      if (frame.kind === "handshake") return;
-      const again = encodeBtMessage(frame);
-      const twice = new BtFrameDecoder({ handshake: false });
-      let back: BtFrame | null = null;
-      twice.push(again, (m) => (back = m));
-      if (!isDeepStrictEqual(back as BtFrame | null, { ...frame })) {
-        throw new Error(`Cannot re-encode BitTorrent ${frame.kind}`);
       }
-    };
-    try {
-      let at = 0;
-      while (at < input.byteLength) {
-        const next = at + 1 + rng.int(rng.chance(0.5) ? 16 : 2048);
-        decoder.push(input.subarray(at, next), emit);
-        at = next;
-      }
-      decoder.finish();
-      count(report.outcomes, frames === 0 ? "empty stream" : "clean end");
-    } catch (error) {
-      if (error instanceof ProtocolError) {
-        count(report.outcomes, `error:${error.code}`);
-      } else escaped(report, i, input, error);
-    }
-    count(report.details, framesLabel(frames));
-  }
-  report.elapsedMs = performance.now() - start;
-  return report;
-}
-
-/**
- * The BEP 10 extension handshake and BEP 9 `ut_metadata` decoders on
- * mutated valid payloads and bencode noise: what they accept must encode
- * again to the same fields.
- */
-function fuzzBtExtended(
-  iterations: number,
-  seed: number,
-  corpus: Uint8Array[],
-): ParserReport {
-  const rng = new Rng(seed ^ 0x4254_4558);
-  return fuzzEach(
-    newReport("BitTorrent extended payloads"),
-    iterations,
-    () => {
-      const roll = rng.int(100);
-      return roll < 45
-        ? mutate(rng, rng.pick(corpus))
-        : roll < 75
-        ? mutateBencode(rng, rng.pick(corpus))
-        : roll < 90
-        ? bencodeNoise(rng, 300)
-        : rng.pick(corpus);
-    },
-    (input) => {
-      const handshake = outcomeOf(
-        () => decodeExtendedHandshake(input),
-        (decoded: ExtendedHandshake) => {
-          const again = decodeExtendedHandshake(
-            encodeExtendedHandshake(decoded),
-          );
-          if (!isDeepStrictEqual(again, decoded)) {
-            throw new Error("Cannot re-encode an extension handshake");
-          }
-          return "extension handshake";
-        },
-      );
-      const metadata = outcomeOf(
-        () => decodeMetadataMessage(input),
-        (decoded: MetadataMessage) => {
-          const again = decodeMetadataMessage(encodeMetadataMessage(decoded));
-          if (!isDeepStrictEqual(again, decoded)) {
-            throw new Error("Cannot re-encode a ut_metadata message");
-          }
-          return decoded.kind;
-        },
-      );
-      const pex = outcomeOf(
-        () => decodePexMessage(input),
-        (decoded: PexMessage) => {
-          // Up to MAX_BT_PEX_ADDED are read; the encoder writes BEP 11's 50.
-          if (
-            decoded.added.length <= MAX_PEX_PEERS &&
-            decoded.dropped.length <= MAX_PEX_PEERS
-          ) {
-            const again = decodePexMessage(encodePexMessage(decoded));
-            if (!isDeepStrictEqual(again, decoded)) {
-              throw new Error("Cannot re-encode a ut_pex message");
-            }
-          }
-          return "ut_pex";
-        },
-      );
-      if (!metadata.startsWith("error:")) return metadata;
-      return pex.startsWith("error:") ? handshake : pex;
+      return "ut_pex";
     },
   );
+  if (!metadata.startsWith("error:")) return metadata;
+  return pex.startsWith("error:") ? handshake : pex;
 }
 
 /**
@@ -1075,8 +1044,7 @@ function fuzzBtHashes(iterations: number, seed: number): ParserReport {
 }
 
 /**
- * Runs the fourteen fuzzers and returns one report per parser.
- * Runs the twelve fuzzers and returns one report per parser.
+ * Runs the seventeen fuzzers and returns one report per parser.
  *
  * @param options iterations, seed and where to log
  * @returns the reports, in the order run
@@ -1093,59 +1061,29 @@ export async function runFuzz(
   const iterations = options.iterations ?? 1_000_000;
   const seed = options.seed ?? 1;
   const log = options.log ?? (() => {});
-  const datagrams = fc.sample(datagramArb, {
-    seed,
-    numRuns: CORPUS_SIZE,
-  });
-  const hot = fc.sample(trackerHotDatagramArb, {
-    seed,
-    numRuns: CORPUS_SIZE / 2,
-  });
-  const manifests = fc.sample(manifestBytesArb, {
-    seed,
-    numRuns: CORPUS_SIZE / 4,
-  });
-  const folders = fc.sample(folderManifestBytesArb, {
-    seed,
-    numRuns: CORPUS_SIZE / 4,
-  });
-  const bencodes = fc.sample(bencodeBytesArb, {
-    seed,
-    numRuns: CORPUS_SIZE / 4,
-  });
-  const torrents = fc.sample(torrentBytesArb, {
-    seed,
-    numRuns: CORPUS_SIZE / 4,
-  });
-  const magnets = fc.sample(magnetArb, { seed, numRuns: CORPUS_SIZE / 4 });
-  const btMessages = btCorpus(seed, CORPUS_SIZE);
-  const btExtended = fc.sample(extendedPayloadArb, {
-    seed,
-    numRuns: CORPUS_SIZE / 4,
-  });
-  const bep15 = fc.sample(bep15DatagramArb, {
-    seed,
-    numRuns: CORPUS_SIZE / 2,
-  });
+  const corpora = sampleCorpora(seed);
+  const each = <T extends Uint8Array | string>(target: Target<T>) => () =>
+    fuzzTarget(target, iterations, seed, corpora);
   const reports: ParserReport[] = [];
   for (
     const run of [
-      () => fuzzDatagrams(iterations, seed, datagrams),
-      () => fuzzFrames(iterations, seed, datagrams),
-      () => fuzzManifests(iterations, seed, manifests),
-      () => fuzzFolderManifests(iterations, seed, [...folders, ...manifests]),
-      () => fuzzFileIds(iterations, seed, [...manifests, ...torrents]),
-      () => fuzzTorrents(iterations, seed, torrents),
-      () => fuzzMagnets(iterations, seed, magnets),
-      () => fuzzFrameReader(iterations, seed, datagrams),
-      () => fuzzResume(iterations, seed, manifests),
-      () => fuzzTrackerFast(iterations, seed, [...hot, ...datagrams]),
-      () => fuzzTrackerHandler(iterations, seed, datagrams, bep15),
-      () => fuzzBencode(iterations, seed, bencodes),
-      () => fuzzBtFrames(iterations, seed, btMessages),
-      () => fuzzBtExtended(iterations, seed, btExtended),
+      each(TARGETS.datagrams),
+      () => fuzzFrames(iterations, seed, corpora.datagrams),
+      each(TARGETS.manifests),
+      each(TARGETS.folderManifests),
+      each(TARGETS.fileIds),
+      each(TARGETS.torrents),
+      each(MAGNETS),
+      () => fuzzFrameReader(iterations, seed, corpora.datagrams),
+      () => fuzzResume(iterations, seed, corpora.manifests),
+      each(TARGETS.trackerFast),
+      () =>
+        fuzzTrackerHandler(iterations, seed, corpora.datagrams, corpora.bep15),
+      each(TARGETS.bencode),
+      () => fuzzBtFrames(iterations, seed, corpora.btMessages),
+      each(TARGETS.btExtended),
       () => fuzzBtHashes(iterations, seed),
-      () => fuzzBep15(iterations, seed, bep15, datagrams),
+      each(TARGETS.bep15),
       () => fuzzMse(mseIterations(iterations), seed),
     ]
   ) {
@@ -1172,7 +1110,6 @@ export function mseIterations(iterations: number): number {
  */
 function fuzzMse(iterations: number, seed: number): ParserReport {
   const rng = new Rng(seed ^ 0x4d53_4550);
-  const report = newReport("MseResponder (handshakes)");
   const served = [
     Uint8Array.from({ length: 20 }, (_, i) => i + 1),
     Uint8Array.from({ length: 20 }, (_, i) => 200 - i),
@@ -1197,49 +1134,43 @@ function fuzzMse(iterations: number, seed: number): ParserReport {
   });
   const noise = (n: number) =>
     Uint8Array.from({ length: n }, () => rng.int(256));
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
+  return fuzzEach(newReport("MseResponder (handshakes)"), iterations, () => {
     const { step1, step3 } = rng.pick(real);
-    const roll = rng.int(100);
-    const input = roll < 40
-      ? concat2(step1, mutate(rng, step3))
-      : roll < 55
-      ? mutate(rng, concat2(step1, step3))
-      : roll < 65
-      ? concat2(step1.subarray(0, MSE_KEY_BYTES), noise(rng.int(1200)))
-      : roll < 75
-      ? concat2(step1, step3).subarray(0, rng.int(step1.byteLength + 200))
-      : roll < 90
-      ? noise(rng.int(rng.chance(0.5) ? 200 : MAX_MSE_HANDSHAKE_BYTES + 50))
-      : concat2(step1, step3);
-    report.inputs++;
-    report.bytes += input.byteLength;
+    return pickBand(rng, [
+      [40, () => concat2(step1, mutate(rng, step3))],
+      [55, () => mutate(rng, concat2(step1, step3))],
+      [
+        65,
+        () => concat2(step1.subarray(0, MSE_KEY_BYTES), noise(rng.int(1200))),
+      ],
+      [
+        75,
+        () =>
+          concat2(step1, step3).subarray(0, rng.int(step1.byteLength + 200)),
+      ],
+      [
+        90,
+        () =>
+          noise(rng.int(rng.chance(0.5) ? 200 : MAX_MSE_HANDSHAKE_BYTES + 50)),
+      ],
+      [100, () => concat2(step1, step3)],
+    ]);
+  }, (input) => {
     const r = responder();
-    let label = "more (cut short)";
-    try {
-      let at = 0;
-      while (at < input.byteLength) {
-        const next = at + 1 + rng.int(rng.chance(0.5) ? 64 : 1500);
-        const step = r.push(input.subarray(at, next));
-        at = next;
-        const problem = mseStepProblem(step, served);
-        if (problem) throw new Error(problem);
-        if (step.kind === "done" || step.kind === "decline") {
-          label = step.kind;
-          break;
-        }
-        if (step.kind === "fail") {
-          label = `fail: ${step.reason.replace(/\d+/g, "N")}`;
-          break;
-        }
+    let at = 0;
+    while (at < input.byteLength) {
+      const next = at + 1 + rng.int(rng.chance(0.5) ? 64 : 1500);
+      const step = r.push(input.subarray(at, next));
+      at = next;
+      const problem = mseStepProblem(step, served);
+      if (problem) throw new Error(problem);
+      if (step.kind === "done" || step.kind === "decline") return step.kind;
+      if (step.kind === "fail") {
+        return `fail: ${step.reason.replace(/\d+/g, "N")}`;
       }
-      count(report.outcomes, label);
-    } catch (error) {
-      escaped(report, i, input, error);
     }
-  }
-  report.elapsedMs = performance.now() - start;
-  return report;
+    return "more (cut short)";
+  });
 }
 
 /** What is wrong with a step the responder returned, or null. */
@@ -1316,18 +1247,11 @@ function usage(): string {
  * @returns the exit status: 0, or 1 when a decoder threw something else
  */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      iterations: { type: "string", default: "1000000" },
-      seed: { type: "string", default: "1" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    print(usage());
-    return 0;
-  }
+  const values = benchArgs(args, {
+    iterations: { type: "string", default: "1000000" },
+    seed: { type: "string", default: "1" },
+  }, usage());
+  if (!values) return 0;
   const iterations = Number(values.iterations);
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(iterations) || iterations < 1) {

@@ -17,9 +17,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_DIR } from "./_setup.ts";
+import { benchArgs } from "./_cli.ts";
+import { join, resolve } from "node:path";
 import { stopAll, withTimeout } from "./_proc.ts";
 import { runFlashCrowd } from "./flash_crowd.ts";
 import { runMerkleHash } from "./merkle_hash.ts";
@@ -54,8 +54,6 @@ import {
   type TrackerBenchResult,
   trackerTable,
 } from "./tracker_bench.ts";
-
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
 const USAGE = `Usage: deno task bench [options] [-- FUZZ_ARGS...]
 
@@ -194,48 +192,40 @@ function swarmJson(results: readonly CaseResult[]) {
 async function main(args: string[]): Promise<number> {
   const dash = args.indexOf("--");
   const fuzzArgs = dash >= 0 ? args.slice(dash + 1) : [];
-  const { values } = parseArgs({
-    args: dash >= 0 ? args.slice(0, dash) : args,
-    options: {
-      sizes: { type: "string" },
-      seeders: { type: "string" },
-      runs: { type: "string" },
-      only: { type: "string", default: TOOLS.join(",") },
-      quick: { type: "boolean", default: false },
-      "no-swarm": { type: "boolean", default: false },
-      "no-seed-hash": { type: "boolean", default: false },
-      "seed-hash-size": { type: "string" },
-      "no-tracker": { type: "boolean", default: false },
-      "no-bep15": { type: "boolean", default: false },
-      "bep15-peers": { type: "string" },
-      "bep15-infohashes": { type: "string" },
-      "bep15-seconds": { type: "string" },
-      "no-merkle": { type: "boolean", default: false },
-      "no-attack": { type: "boolean", default: false },
-      "no-discovery": { type: "boolean", default: false },
-      "no-bt": { type: "boolean", default: false },
-      "no-small-files": { type: "boolean", default: false },
-      "bt-size": { type: "string" },
-      "attack-only": { type: "string" },
-      "tracker-peers": { type: "string" },
-      "tracker-files": { type: "string" },
-      "tracker-seconds": { type: "string" },
-      "tracker-runs": { type: "string", default: "1" },
-      concurrency: { type: "string", default: "32" },
-      fuzz: { type: "boolean", default: false },
-      "flash-crowd": { type: "boolean", default: false },
-      "fuzz-timeout": { type: "string", default: "1800" },
-      dir: { type: "string" },
-      repo: { type: "string" },
-      keep: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(dash >= 0 ? args.slice(0, dash) : args, {
+    sizes: { type: "string" },
+    seeders: { type: "string" },
+    runs: { type: "string" },
+    only: { type: "string", default: TOOLS.join(",") },
+    quick: { type: "boolean", default: false },
+    "no-swarm": { type: "boolean", default: false },
+    "no-seed-hash": { type: "boolean", default: false },
+    "seed-hash-size": { type: "string" },
+    "no-tracker": { type: "boolean", default: false },
+    "no-bep15": { type: "boolean", default: false },
+    "bep15-peers": { type: "string" },
+    "bep15-infohashes": { type: "string" },
+    "bep15-seconds": { type: "string" },
+    "no-merkle": { type: "boolean", default: false },
+    "no-attack": { type: "boolean", default: false },
+    "no-discovery": { type: "boolean", default: false },
+    "no-bt": { type: "boolean", default: false },
+    "no-small-files": { type: "boolean", default: false },
+    "bt-size": { type: "string" },
+    "attack-only": { type: "string" },
+    "tracker-peers": { type: "string" },
+    "tracker-files": { type: "string" },
+    "tracker-seconds": { type: "string" },
+    "tracker-runs": { type: "string", default: "1" },
+    concurrency: { type: "string", default: "32" },
+    fuzz: { type: "boolean", default: false },
+    "flash-crowd": { type: "boolean", default: false },
+    "fuzz-timeout": { type: "string", default: "1800" },
+    dir: { type: "string" },
+    repo: { type: "string" },
+    keep: { type: "boolean", default: false },
+  }, USAGE);
+  if (!values) return 0;
   const quick = values.quick;
   const sizes = (values.sizes ?? (quick ? "32M" : "256M,1G")).split(",").map(
     parseSize,

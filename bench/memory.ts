@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { join, resolve } from "node:path";
 import { freeUdpPort, readStatusKiB, spawnProcess, stopAll } from "./_proc.ts";
 import { parseSize, renderTable, sizeLabel } from "./_stats.ts";
@@ -67,21 +67,14 @@ export interface MemorySample {
 }
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      sizes: { type: "string", default: "256M,1G,4G" },
-      "stop-after": { type: "string" },
-      repo: { type: "string" },
-      dir: { type: "string" },
-      keep: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(args, {
+    sizes: { type: "string", default: "256M,1G,4G" },
+    "stop-after": { type: "string" },
+    repo: { type: "string" },
+    dir: { type: "string" },
+    keep: { type: "boolean", default: false },
+  }, USAGE);
+  if (!values) return 0;
   const sizes = values.sizes.split(",").map(parseSize);
   const stopAfterS = values["stop-after"] === undefined
     ? null

@@ -37,9 +37,9 @@
  *
  * @module
  */
+import { benchArgs } from "./_cli.ts";
 import { createHash } from "node:crypto";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { basename, join, resolve } from "node:path";
 import * as shoal from "@shoal/protocol";
@@ -475,25 +475,17 @@ function rowCells(r: MerkleRow): string[] {
  * @returns the exit code
  */
 export async function runMerkleHash(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      quick: { type: "boolean", default: false },
-      rounds: { type: "string" },
-      "budget-ms": { type: "string" },
-      stream: { type: "string" },
-      openssl: { type: "string" },
-      gc: { type: "string" },
-      compare: { type: "string" },
-      dir: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(args, {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    "budget-ms": { type: "string" },
+    stream: { type: "string" },
+    openssl: { type: "string" },
+    gc: { type: "string" },
+    compare: { type: "string" },
+    dir: { type: "string" },
+  }, USAGE);
+  if (!values) return 0;
   const quick = values.quick;
   const rounds = Number(values.rounds ?? (quick ? 3 : 5));
   const budgetMs = Number(values["budget-ms"] ?? (quick ? 80 : 300));

@@ -15,11 +15,11 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_DIR, settleCtime } from "./_setup.ts";
+import { benchArgs } from "./_cli.ts";
+import { join, resolve } from "node:path";
 import { type BenchFile, makeFile } from "./_files.ts";
-import { freeUdpPort, sleep, spawnProcess, stopAll } from "./_proc.ts";
+import { freeUdpPort, spawnProcess, stopAll } from "./_proc.ts";
 import { seederTaskArgs, trackerArgs } from "./_shoal_args.ts";
 import {
   mib,
@@ -29,10 +29,6 @@ import {
   sizeLabel,
   summarize,
 } from "./_stats.ts";
-
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
-/** A seeder waits for a new file's ctime to be 2 s old before it hashes a file of 1 GiB or more. */
-const CTIME_SETTLE_MS = 2_500;
 
 /** Options for {@linkcode runSeedHash}. */
 export interface SeedHashOptions {
@@ -183,9 +179,7 @@ export async function runSeedHash(
   await Deno.mkdir(join(options.workDir, "logs"), { recursive: true });
   const file = await makeFile(options.workDir, options.size);
   // As a file written a while ago: a seeder waits for a newer one's ctime.
-  const ctimeMs = (await Deno.stat(file.path)).ctime?.getTime() ?? 0;
-  const settleMs = ctimeMs + CTIME_SETTLE_MS - Date.now();
-  if (settleMs > 0) await sleep(settleMs);
+  await settleCtime(file.path);
   const result: SeedHashResult = {
     size: file.size,
     openssl: [],
@@ -298,20 +292,13 @@ Options:
   --help        print this help`;
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      size: { type: "string", default: "1G" },
-      runs: { type: "string", default: "3" },
-      repo: { type: "string" },
-      dir: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
+  const values = benchArgs(Deno.args, {
+    size: { type: "string", default: "1G" },
+    runs: { type: "string", default: "3" },
+    repo: { type: "string" },
+    dir: { type: "string" },
+  }, USAGE);
+  if (!values) Deno.exit(0);
   const workDir = values.dir ??
     await Deno.makeTempDir({ prefix: "shoal-seed-hash-" });
   try {

@@ -20,9 +20,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { benchArgs } from "./_cli.ts";
+import { LT_CLIENT, PYTHON, REPO_DIR } from "./_setup.ts";
 import {
   type BenchProcess,
   freeTcpPort,
@@ -35,9 +35,6 @@ import { leecherTaskArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
 import { btMissing } from "./bt_swarm.ts";
 import { renderTable, summarize, type Summary } from "./_stats.ts";
 
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
-const LT_CLIENT = join(REPO_DIR, "bench", "lt_client.py");
-const PYTHON = "/usr/bin/python3";
 const PIECE_BYTES = 512 * 1024;
 const TIMEOUT_MS = 300_000;
 
@@ -440,23 +437,17 @@ export function smallFilesTable(result: SmallFilesResult): string {
  * @returns the exit status
  */
 export async function runSmallFilesBench(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const values = benchArgs(
     args,
-    options: {
+    {
       files: { type: "string" },
       runs: { type: "string" },
       quick: { type: "boolean", default: false },
       dir: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(
-      "Usage: deno run -A bench/small_files.ts [--files N (10000)] [--runs N (3)] [--quick: 1,000 files, 1 run] [--dir DIR]",
-    );
-    return 0;
-  }
+    "Usage: deno run -A bench/small_files.ts [--files N (10000)] [--runs N (3)] [--quick: 1,000 files, 1 run] [--dir DIR]",
+  );
+  if (!values) return 0;
   const workDir = values.dir ??
     await Deno.makeTempDir({ prefix: "shoal-small-files-" });
   try {

@@ -11,19 +11,31 @@
  *
  * @module
  */
+import {
+  LT_CLIENT,
+  PYTHON,
+  REPO_DIR,
+  SEEDER_READY_MS,
+  settleCtime,
+} from "./_setup.ts";
+import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { infoHashOf, waitSeeders } from "./_bt.ts";
+import { infoHashOf, spawnOpentracker, waitSeeders } from "./_bt.ts";
 import { concatBytes } from "./_bytes.ts";
-import { type BenchFile, makeFile, sha256File } from "./_files.ts";
+import {
+  type BenchFile,
+  checkDownload,
+  makeFile,
+  removeDir,
+} from "./_files.ts";
 import {
   type BenchProcess,
+  cpuOf,
   freeTcpPort,
   freeTcpUdpPort,
   freeUdpPort,
   machineBusy,
   runToEnd,
-  sleep,
   spawnProcess,
   stopAll,
   waitTcpListening,
@@ -32,8 +44,6 @@ import {
 import { waitShoalPeers } from "./_shoal_probe.ts";
 import { hostReclaimed, warmFreeMemory } from "./_vm_memory.ts";
 
-/** A Shoal seeder trusts a file's bytes once its ctime is 2 s old; a margin. */
-const CTIME_SETTLE_MS = 2_500;
 import {
   leecherArgs,
   leecherTaskArgs,
@@ -65,11 +75,6 @@ export const TOOLS = [
 /** One of {@linkcode TOOLS}. */
 export type Tool = typeof TOOLS[number];
 
-const BENCH_REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
-const LT_CLIENT = join(BENCH_REPO_DIR, "bench", "lt_client.py");
-const PYTHON = "/usr/bin/python3";
-/** Time one seeder may take to hash a file before it serves (1 GiB: ~5 s). */
-const SEEDER_READY_MS = 300_000;
 /** Time the tracker may take to list every seeder. */
 const REGISTERED_MS = 20_000;
 
@@ -143,12 +148,6 @@ interface Env {
 
 const log = (line: string) => console.error(`[swarm] ${line}`);
 
-async function removeDir(path: string): Promise<void> {
-  await Deno.remove(path, { recursive: true }).catch((error) => {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  });
-}
-
 function leecherTimeoutMs(size: number): number {
   // Generous: 10 MB/s plus startup, at least two minutes.
   return Math.max(120_000, 20_000 + size / 10_000);
@@ -164,26 +163,6 @@ function maxPeak(procs: readonly BenchProcess[]): number | null {
 }
 
 /** Checks a download's bytes (after the clock stopped): its size and SHA-256. */
-/** CPU seconds the processes used so far, added up (sampled now). */
-function cpuOf(procs: readonly BenchProcess[]): number {
-  let seconds = 0;
-  for (const p of procs) {
-    p.samplePeak();
-    seconds += p.cpuSeconds;
-  }
-  return seconds;
-}
-
-async function checkDownload(path: string, file: BenchFile): Promise<void> {
-  const info = await Deno.stat(path);
-  if (info.size !== file.size) {
-    throw new Error(`${path} has ${info.size} bytes, expected ${file.size}`);
-  }
-  const sha256 = await sha256File(path);
-  if (sha256 !== file.sha256) {
-    throw new Error(`${path} has SHA-256 ${sha256}, expected ${file.sha256}`);
-  }
-}
 
 // ---- Shoal -----------------------------------------------------------------
 
@@ -520,35 +499,18 @@ async function startOpentrackerOn(
     withAnnounce(torrent, `udp://127.0.0.1:${port}/announce`),
   );
   await Deno.chmod(torrentPath, 0o644);
-  const args = [
-    "-i",
-    "127.0.0.1",
-    "-p",
-    String(port),
-    "-P",
-    String(port),
-    "-d",
+  const proc = await spawnOpentracker({
+    port,
     dir,
-    "-w",
-    "whitelist",
-  ];
-  if (Deno.uid() === 0) args.push("-u", "_opentracker");
-  const proc = spawnProcess(`opentracker ${label}`, "opentracker", {
-    args,
+    whitelist: "whitelist",
+    name: `opentracker ${label}`,
     logPath: join(
       workDir,
       "logs",
       `opentracker-${label}-${sizeLabel(file.size)}.log`,
     ),
+    ready: () => waitSeeders(port, infoHash, 0, 10_000),
   });
-  try {
-    await waitSeeders(port, infoHash, 0, 10_000);
-  } catch (error) {
-    await proc.stop();
-    throw new Error(`opentracker did not answer:\n${proc.tail()}`, {
-      cause: error,
-    });
-  }
   return { port, proc, torrentPath, infoHash };
 }
 
@@ -577,9 +539,7 @@ async function prepareSeedLinks(
       await linkedCopy(file, seedLinkDir(workDir, tool, k));
     }
   }
-  const ctimeMs = (await Deno.stat(file.path)).ctime?.getTime() ?? 0;
-  const settleMs = ctimeMs + CTIME_SETTLE_MS - Date.now();
-  if (settleMs > 0) await sleep(settleMs);
+  await settleCtime(file.path);
 }
 
 async function linkedCopy(file: BenchFile, dir: string): Promise<void> {
@@ -817,7 +777,7 @@ async function startEnv(
   shared: CaseShared,
 ): Promise<Env> {
   const workDir = options.workDir;
-  const repoDir = options.repoDir ?? BENCH_REPO_DIR;
+  const repoDir = options.repoDir ?? REPO_DIR;
   switch (tool) {
     case "shoal":
     case "shoal-run": {
@@ -1077,25 +1037,17 @@ Options:
   --help           print this help`;
 
 if (import.meta.main) {
-  const { parseArgs } = await import("node:util");
   const { phasesTable, swarmTargets, targetsTable } = await import(
     "./_swarm_report.ts"
   );
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      sizes: { type: "string", default: "256M" },
-      seeders: { type: "string", default: "1" },
-      runs: { type: "string", default: "1" },
-      only: { type: "string", default: TOOLS.join(",") },
-      dir: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
+  const values = benchArgs(Deno.args, {
+    sizes: { type: "string", default: "256M" },
+    seeders: { type: "string", default: "1" },
+    runs: { type: "string", default: "1" },
+    only: { type: "string", default: TOOLS.join(",") },
+    dir: { type: "string" },
+  }, USAGE);
+  if (!values) Deno.exit(0);
   const workDir = values.dir ??
     await Deno.makeTempDir({ prefix: "shoal-bench-" });
   await Deno.chmod(workDir, 0o755);

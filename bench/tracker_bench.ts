@@ -9,14 +9,13 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { REPO_DIR } from "./_setup.ts";
+import { benchArgs } from "./_cli.ts";
+import { join } from "node:path";
 import { trackerArgs } from "./_shoal_args.ts";
-import { fileURLToPath } from "node:url";
 import { freeUdpPort, spawnProcess, stopAll } from "./_proc.ts";
 import { renderTable, summarize } from "./_stats.ts";
 import type { LoadReport } from "./tracker_load.ts";
-
-const REPO_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** Options for {@linkcode runTrackerBench}. */
 export interface TrackerBenchOptions {
@@ -253,20 +252,16 @@ export function trackerTable(result: TrackerBenchResult): string {
 }
 
 if (import.meta.main) {
-  const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
+  const values = benchArgs(
+    Deno.args,
+    {
       peers: { type: "string", default: "100000" },
       files: { type: "string", default: "10000" },
       seconds: { type: "string", default: "10" },
       concurrency: { type: "string", default: "32" },
       runs: { type: "string", default: "1" },
-      help: { type: "boolean", default: false },
     },
-  });
-  if (values.help) {
-    console.log(`Usage: deno run -A bench/tracker_bench.ts [options]
+    `Usage: deno run -A bench/tracker_bench.ts [options]
 
 Registers --peers peers over --files files with the real protocol, then keeps
 --concurrency requests in flight for --seconds against the tracker and against
@@ -278,9 +273,9 @@ Options:
   --seconds N      seconds of REQUEST + KEEPALIVE load (default 10)
   --concurrency N  requests in flight (default 32)
   --runs N         load rounds (default 1)
-  --help           print this help and exit`);
-    Deno.exit(0);
-  }
+  --help           print this help and exit`,
+  );
+  if (!values) Deno.exit(0);
   const workDir = await Deno.makeTempDir({ prefix: "shoal-tracker-bench-" });
   const result = await runTrackerBench({
     peers: Number(values.peers),

@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { randomFillSync } from "node:crypto";
 import {
   createMessage,
@@ -41,27 +41,29 @@ import {
   PEER_ID_BYTES,
 } from "@shoal/protocol";
 import {
+  failureCounter,
+  LoadSources,
+  parseTarget,
+  PEERS_PER_IP,
   quantile,
   runPool,
-  sourceHost,
+  type SetupReport,
+  setupReport,
+  sourceCount,
   statusKiB,
-  sweepTimeouts,
+  type TimedReport,
+  timedReport,
   txidCounter,
-  type Waiting,
 } from "./_udp_load.ts";
 
-/** The tracker's cap of peers per source IP (tracker/registry/quotas.ts). */
-const PEERS_PER_IP = 64;
-/** Sources used at least (to stay far below the per-IP rate limit). */
-const MIN_IPS = 1024;
 /** Most latency samples kept. */
 const MAX_SAMPLES = 4_000_000;
 /** Retries of a registration datagram that got no answer. */
 const MAX_TRIES = 5;
 
 interface Source {
-  host: string;
-  socket: Deno.DatagramConn;
+  /** Its index in the LoadSources. */
+  index: number;
   cookie: bigint;
   /** Indexes of the peers registered from this address. */
   peers: number[];
@@ -79,10 +81,6 @@ type Reply =
 /** Replies decoded in full: cookies and errors, whose fields are read. */
 const DECODED_KINDS = new Set<string>(["cookie", "error"]);
 
-interface Pending extends Waiting<Reply> {
-  kind: Message["kind"];
-}
-
 /** What the generator prints. */
 export interface LoadReport {
   mode: string;
@@ -90,18 +88,8 @@ export interface LoadReport {
   files: number;
   ips: number;
   concurrency: number;
-  register: {
-    seconds: number;
-    perSecond: number;
-    ok: number;
-    failed: number;
-    failures: Record<string, number>;
-  };
-  load: {
-    seconds: number;
-    answers: number;
-    answersPerSecond: number;
-    timeouts: number;
+  register: SetupReport;
+  load: TimedReport & {
     p50Ms: number;
     p90Ms: number;
     p99Ms: number;
@@ -147,36 +135,24 @@ Options:
   --help                print this help and exit`;
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      target: { type: "string" },
-      pid: { type: "string" },
-      mode: { type: "string", default: "tracker" },
-      peers: { type: "string", default: "100000" },
-      files: { type: "string", default: "10000" },
-      seconds: { type: "string", default: "10" },
-      concurrency: { type: "string", default: "32" },
-      ips: { type: "string" },
-      "timeout-ms": { type: "string", default: "1000" },
-      warmup: { type: "string", default: "100000" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const target = /^(.+):(\d+)$/.exec(values.target ?? "");
-  if (!target) {
+  const values = benchArgs(args, {
+    target: { type: "string" },
+    pid: { type: "string" },
+    mode: { type: "string", default: "tracker" },
+    peers: { type: "string", default: "100000" },
+    files: { type: "string", default: "10000" },
+    seconds: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "32" },
+    ips: { type: "string" },
+    "timeout-ms": { type: "string", default: "1000" },
+    warmup: { type: "string", default: "100000" },
+  }, USAGE);
+  if (!values) return 0;
+  const to = parseTarget(values.target);
+  if (!to) {
     console.error("Cannot start load: give --target HOST:PORT");
     return 2;
   }
-  const to: Deno.NetAddr = {
-    transport: "udp",
-    hostname: target[1]!,
-    port: Number(target[2]),
-  };
   const pid = values.pid ? Number(values.pid) : null;
   const echo = values.mode === "echo";
   const peerCount = Number(values.peers);
@@ -185,10 +161,7 @@ async function main(args: string[]): Promise<number> {
   const concurrency = Number(values.concurrency);
   const timeoutMs = Number(values["timeout-ms"]);
   const warmupCount = Number(values.warmup);
-  const ipCount = values.ips ? Number(values.ips) : Math.max(
-    Math.ceil(peerCount / PEERS_PER_IP),
-    Math.min(peerCount, MIN_IPS),
-  );
+  const ipCount = values.ips ? Number(values.ips) : sourceCount(peerCount);
   if (Math.ceil(peerCount / ipCount) > PEERS_PER_IP) {
     console.error(
       `Cannot start load: ${peerCount} peers need at least ${
@@ -212,75 +185,37 @@ async function main(args: string[]): Promise<number> {
   const rssStartKiB = statusKiB(pid, "VmRSS");
 
   // ---- sockets ------------------------------------------------------------
-  const sources: Source[] = [];
-  const pending = new Map<number, Pending>();
-  const receiveLoops: Promise<void>[] = [];
   const replyKinds: Record<string, number> = {};
-  for (let i = 0; i < ipCount; i++) {
-    const host = sourceHost("127.77", i);
-    const socket = Deno.listenDatagram({
-      transport: "udp",
-      hostname: host,
-      port: 0,
-    });
-    sources.push({ host, socket, cookie: 0n, peers: [] });
-    const buffer = new Uint8Array(2048);
-    receiveLoops.push((async () => {
-      for (;;) {
-        let data: Uint8Array;
-        try {
-          [data] = await socket.receive(buffer);
-        } catch {
-          return;
-        }
-        let reply: Reply;
-        try {
-          const header = parseHeader(data);
-          if (DECODED_KINDS.has(header.kind)) reply = parseMessage(data);
-          else {
-            reply = {
-              kind: header.kind === "peer_list" || header.kind === "ack"
-                ? header.kind
-                : "other",
-              txid: header.txid,
-            };
-          }
-        } catch {
-          replyKinds["malformed"] = (replyKinds["malformed"] ?? 0) + 1;
-          continue;
-        }
-        const waiting = pending.get(reply.txid);
-        if (!waiting) continue;
-        pending.delete(reply.txid);
-        waiting.resolve(reply);
+  const net = new LoadSources<Reply>("127.77", ipCount, to, timeoutMs, {
+    decode: (data) => {
+      try {
+        const header = parseHeader(data);
+        if (DECODED_KINDS.has(header.kind)) return parseMessage(data);
+        return {
+          kind: header.kind === "peer_list" || header.kind === "ack"
+            ? header.kind
+            : "other",
+          txid: header.txid,
+        };
+      } catch {
+        replyKinds["malformed"] = (replyKinds["malformed"] ?? 0) + 1;
+        return null;
       }
-    })());
-  }
+    },
+    txidOf: (reply) => reply.txid,
+  });
+  const sources: Source[] = Array.from(
+    { length: ipCount },
+    (_, index) => ({ index, cookie: 0n, peers: [] }),
+  );
   for (let p = 0; p < peerCount; p++) sources[p % ipCount]!.peers.push(p);
 
-  let timeouts = 0;
-  const sweeper = sweepTimeouts(pending, timeoutMs, () => timeouts++);
-
-  function send(source: Source, message: Message): Promise<Reply | null> {
-    return new Promise((resolve) => {
-      pending.set(message.txid, {
-        sentMs: performance.now(),
-        kind: message.kind,
-        resolve,
-      });
-      source.socket.send(createMessage(message), to).catch(() => {
-        // The sweep times it out.
-      });
-    });
-  }
+  const send = (source: Source, message: Message): Promise<Reply | null> =>
+    net.send(source.index, createMessage(message), message.txid);
 
   const txid = txidCounter();
 
-  const failures: Record<string, number> = {};
-  const fail = (what: string) => {
-    failures[what] = (failures[what] ?? 0) + 1;
-    return false;
-  };
+  const { failures, fail } = failureCounter();
 
   // ---- phase 1: cookies and registrations ----------------------------------
   const registerStart = performance.now();
@@ -369,7 +304,7 @@ async function main(args: string[]): Promise<number> {
   let samples = 0;
   let answers = 0;
   let rr = 0;
-  const timeoutsBefore = timeouts;
+  const timeoutsBefore = net.timeouts;
   const loadStart = performance.now();
   const loadEnd = loadStart + seconds * 1000;
   const slot = async (s: number) => {
@@ -412,9 +347,7 @@ async function main(args: string[]): Promise<number> {
   const rssAfterLoadKiB = statusKiB(pid, "VmRSS");
   const peakKiB = statusKiB(pid, "VmHWM");
 
-  clearInterval(sweeper);
-  for (const source of sources) source.socket.close();
-  await Promise.all(receiveLoops);
+  await net.close();
 
   const lat = latencies.slice(0, samples).sort();
   const report: LoadReport = {
@@ -423,18 +356,15 @@ async function main(args: string[]): Promise<number> {
     files: fileCount,
     ips: ipCount,
     concurrency,
-    register: {
-      seconds: Math.round(registerSeconds * 1000) / 1000,
-      perSecond: Math.round((connects.ok + registers.ok) / registerSeconds),
-      ok: registers.ok,
-      failed: registers.failed + connects.failed,
+    register: setupReport(
+      registerSeconds,
+      connects.ok + registers.ok,
+      registers.ok,
+      registers.failed + connects.failed,
       failures,
-    },
+    ),
     load: {
-      seconds: Math.round(loadSeconds * 1000) / 1000,
-      answers,
-      answersPerSecond: Math.round(answers / loadSeconds),
-      timeouts: timeouts - timeoutsBefore,
+      ...timedReport(loadSeconds, answers, net.timeouts - timeoutsBefore),
       p50Ms: quantile(lat, 0.5),
       p90Ms: quantile(lat, 0.9),
       p99Ms: quantile(lat, 0.99),

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_cli.ts";
 import { join, resolve } from "node:path";
 import { chunkSizeFor, ManifestBuilder, toHex } from "@shoal/protocol";
 import {
@@ -247,25 +247,17 @@ export function attackTable(rows: readonly AttackRow[]): string {
  * @returns the exit code (0 once every row ran, whatever its figures)
  */
 export async function runUnderAttack(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      size: { type: "string", default: "64M" },
-      runs: { type: "string", default: "3" },
-      only: { type: "string" },
-      timeout: { type: "string", default: "120" },
-      "leecher-log-level": { type: "string" },
-      repo: { type: "string" },
-      dir: { type: "string" },
-      keep: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = benchArgs(args, {
+    size: { type: "string", default: "64M" },
+    runs: { type: "string", default: "3" },
+    only: { type: "string" },
+    timeout: { type: "string", default: "120" },
+    "leecher-log-level": { type: "string" },
+    repo: { type: "string" },
+    dir: { type: "string" },
+    keep: { type: "boolean", default: false },
+  }, USAGE);
+  if (!values) return 0;
   const size = parseSize(values.size);
   const runs = Number(values.runs);
   const timeoutS = Number(values.timeout);

@@ -9,6 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type FileAnnouncement, toHex } from "@shoal/protocol";
 import { type TrackerClient, TrackerError } from "./tracker_client.ts";
+import { WakeableSleep } from "./wakeable_sleep.ts";
 
 const logger = getLogger(["shoal", "peer", "announcer"]);
 
@@ -93,7 +94,8 @@ export class Announcer {
   #needRegister = true;
   /** Ids the tracker has from us, to notice removed files. */
   #announced = new Set<string>();
-  #wake: (() => void) | null = null;
+  /** The wait between rounds, which announceNow(), becomeSeeder() and stop() cut short. */
+  readonly #nap = new WakeableSleep();
   /** Callers of announceNow() waiting for the next registration round. */
   #roundWaiters: (() => void)[] = [];
   #stopped = false;
@@ -147,7 +149,7 @@ export class Announcer {
       this.#roundWaiters.push(resolve)
     );
     this.start();
-    this.#wake?.();
+    this.#nap.wake();
     return done;
   }
 
@@ -182,7 +184,7 @@ export class Announcer {
       });
     }
     this.#needRegister = true;
-    this.#wake?.();
+    this.#nap.wake();
     return false;
   }
 
@@ -197,7 +199,7 @@ export class Announcer {
     }
     this.#stopped = true;
     this.#controller.abort();
-    this.#wake?.();
+    this.#nap.stop();
     await this.#loop;
     this.#releaseRoundWaiters();
     if (!this.#loop) return;
@@ -262,7 +264,7 @@ export class Announcer {
         retryMs = Math.min(retryMs * 2, this.#retryMaxMs);
       }
       if (this.#needRegister && this.#status.failures === 0) continue;
-      await this.#sleep(delayMs);
+      await this.#nap.sleep(delayMs);
     }
     this.#releaseRoundWaiters();
   }
@@ -301,22 +303,6 @@ export class Announcer {
     } finally {
       for (const resolve of waiters) resolve();
     }
-  }
-
-  /** Waits `ms`, or less when announceNow(), becomeSeeder() or stop() wakes it. */
-  #sleep(ms: number): Promise<void> {
-    // stop() may have come while a reply was on its way: its wake-up found
-    // no sleep to end, so this one must not start.
-    if (this.#stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-    });
   }
 
   #releaseRoundWaiters(): void {

@@ -10,6 +10,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type FileAnnouncement, toHex } from "@shoal/protocol";
 import type { Bep15TrackerClient } from "./tracker_client.ts";
+import { WakeableSleep } from "./wakeable_sleep.ts";
 
 const logger = getLogger(["shoal", "peer", "announcer"]);
 
@@ -49,7 +50,8 @@ export class Bep15Announcer {
   /** Files announced, by id hex, and whether they were complete. */
   readonly #announced = new Map<string, FileAnnouncement>();
   #loop: Promise<void> | null = null;
-  #wake: (() => void) | null = null;
+  /** The wait between rounds, which announceNow() and stop() cut short. */
+  readonly #nap = new WakeableSleep();
   /** Rounds that announced every file, for tests and status. */
   rounds = 0;
 
@@ -69,13 +71,13 @@ export class Bep15Announcer {
 
   /** Announces new or completed files now rather than at the next interval. */
   announceNow(): void {
-    this.#wake?.();
+    this.#nap.wake();
   }
 
   /** Ends the loop and tells the tracker every announced file is stopped. */
   async stop(): Promise<void> {
     this.#controller.abort();
-    this.#wake?.();
+    this.#nap.stop();
     await this.#loop;
     const timeoutMs = this.#options.stopTimeoutMs ?? 500;
     await Promise.all(
@@ -134,23 +136,9 @@ export class Bep15Announcer {
         lastFull = Date.now();
         this.rounds++;
       }
-      await this.#sleep(failed ? this.#options.retryMs ?? 5_000 : intervalMs);
+      await this.#nap.sleep(
+        failed ? this.#options.retryMs ?? 5_000 : intervalMs,
+      );
     }
-  }
-
-  /** Waits `ms`, or less when announceNow() or stop() wakes it. */
-  #sleep(ms: number): Promise<void> {
-    // stop() may have come while a reply was on its way: its wake-up found
-    // no sleep to end, so this one must not start (as in announcer.ts).
-    if (this.#controller.signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-    });
   }
 }

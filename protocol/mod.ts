@@ -281,8 +281,11 @@ export {
   MSE_KEY_BYTES,
   MSE_PRIME,
   MSE_PRIVATE_KEY_BYTES,
+  mseHash,
+  msePublicKey,
   MseResponder,
   type MseResponderOptions,
+  mseSecret,
   type MseStep,
   Rc4,
 } from "./bt_wire/mse.ts";

@@ -248,11 +248,7 @@ export class CookieJar {
     port: number,
     nowMs: number,
   ): boolean {
-    const window = Math.floor(nowMs / this.#windowMs);
-    this.#mac(hostname, port, window);
-    if (state[0] === high && state[1] === low) return true;
-    this.#mac(hostname, port, window - 1);
-    return state[0] === high && state[1] === low;
+    return this.#verify(high, low, hostname, port, nowMs, 0);
   }
 
   /**
@@ -288,13 +284,27 @@ export class CookieJar {
     nowMs: number,
   ): boolean {
     if ((high & 0x8000_0000) === 0) return false;
+    return this.#verify(high, low, hostname, port, nowMs, 0x8000_0000);
+  }
+
+  /**
+   * Whether (high, low) is the MAC of the source in the current or the
+   * previous window, with the `topBit` given set (0, or 2^31 for a BEP 15
+   * connection id).
+   */
+  #verify(
+    high: number,
+    low: number,
+    hostname: string,
+    port: number,
+    nowMs: number,
+    topBit: number,
+  ): boolean {
     const window = Math.floor(nowMs / this.#windowMs);
     this.#mac(hostname, port, window);
-    if (((state[0]! | 0x8000_0000) >>> 0) === high && state[1] === low) {
-      return true;
-    }
+    if (((state[0]! | topBit) >>> 0) === high && state[1] === low) return true;
     this.#mac(hostname, port, window - 1);
-    return ((state[0]! | 0x8000_0000) >>> 0) === high && state[1] === low;
+    return ((state[0]! | topBit) >>> 0) === high && state[1] === low;
   }
 
   /** Leaves the MAC of (hostname, port) in `window` in state[0..1]. */

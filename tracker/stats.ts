@@ -68,6 +68,25 @@ export interface TrackerStatsOptions {
   topFiles?: number;
 }
 
+/** One series of a metric: its labels ("" or `{key="value"}`) and value. */
+type Sample = readonly [labels: string, value: number];
+/** A metric: its name after "shoal_tracker_", type, help and series. */
+type Metric = readonly [
+  name: string,
+  type: "gauge" | "counter",
+  help: string,
+  samples: readonly Sample[],
+];
+
+/** One series per key, labelled `{label="key"}`. */
+function byLabel<K extends string>(
+  label: string,
+  keys: readonly K[],
+  values: Record<K, number>,
+): Sample[] {
+  return keys.map((key) => [`{${label}="${key}"}`, values[key]]);
+}
+
 /**
  * Takes a snapshot of a handler's registry and counters.
  *
@@ -121,7 +140,7 @@ function metric(
   name: string,
   type: "gauge" | "counter",
   help: string,
-  samples: [labels: string, value: number][],
+  samples: readonly Sample[],
 ): void {
   lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   for (const [labels, value] of samples) {
@@ -148,86 +167,70 @@ function metric(
  */
 export function prometheusText(stats: TrackerStats): string {
   const lines: string[] = [];
-  metric(lines, "shoal_tracker_info", "gauge", "Tracker version.", [
-    [`{version="${stats.version}"}`, 1],
-  ]);
-  metric(
-    lines,
-    "shoal_tracker_uptime_seconds",
-    "gauge",
-    "Seconds since the tracker started.",
-    [["", stats.uptimeSeconds]],
-  );
-  metric(lines, "shoal_tracker_files", "gauge", "Files tracked.", [
-    ["", stats.files],
-  ]);
-  metric(lines, "shoal_tracker_peers", "gauge", "Registered peers.", [
-    ["", stats.peers],
-  ]);
-  metric(
-    lines,
-    "shoal_tracker_peers_by_family",
-    "gauge",
-    "Registered peers by address family.",
+  const one = (value: number): Sample[] => [["", value]];
+  const metrics: Metric[] = [
+    ["info", "gauge", "Tracker version.", [[
+      `{version="${stats.version}"}`,
+      1,
+    ]]],
     [
-      ['{family="ipv4"}', stats.peersByFamily.ipv4],
-      ['{family="ipv6"}', stats.peersByFamily.ipv6],
+      "uptime_seconds",
+      "gauge",
+      "Seconds since the tracker started.",
+      one(stats.uptimeSeconds),
     ],
-  );
-  metric(
-    lines,
-    "shoal_tracker_peers_by_protocol",
-    "gauge",
-    "Registered peers by protocol: Shoal peers and BitTorrent clients (BEP 15).",
+    ["files", "gauge", "Files tracked.", one(stats.files)],
+    ["peers", "gauge", "Registered peers.", one(stats.peers)],
     [
-      ['{protocol="shoal"}', stats.peersByProtocol.shoal],
-      ['{protocol="bittorrent"}', stats.peersByProtocol.bittorrent],
+      "peers_by_family",
+      "gauge",
+      "Registered peers by address family.",
+      byLabel("family", ["ipv4", "ipv6"], stats.peersByFamily),
     ],
-  );
-  metric(
-    lines,
-    "shoal_tracker_holdings",
-    "gauge",
-    "Peer and file pairs, by completeness.",
     [
-      ['{state="seeder"}', stats.seeders],
-      ['{state="leecher"}', stats.leechers],
+      "peers_by_protocol",
+      "gauge",
+      "Registered peers by protocol: Shoal peers and BitTorrent clients (BEP 15).",
+      byLabel("protocol", ["shoal", "bittorrent"], stats.peersByProtocol),
     ],
-  );
-  metric(
-    lines,
-    "shoal_tracker_datagrams_total",
-    "counter",
-    "Datagrams received.",
-    [["", stats.datagrams]],
-  );
-  metric(lines, "shoal_tracker_replies_total", "counter", "Replies sent.", [
-    ["", stats.replies],
-  ]);
-  metric(
-    lines,
-    "shoal_tracker_requests_total",
-    "counter",
-    "Requests that decoded, by type.",
-    REQUEST_TYPES.map((type) => [`{type="${type}"}`, stats.requests[type]]),
-  );
-  metric(
-    lines,
-    "shoal_tracker_bittorrent_requests_total",
-    "counter",
-    "BitTorrent (BEP 15) requests that decoded, by type.",
-    BITTORRENT_REQUEST_TYPES.map((type) => [
-      `{type="${type}"}`,
-      stats.bittorrentRequests[type],
-    ]),
-  );
-  metric(
-    lines,
-    "shoal_tracker_drops_total",
-    "counter",
-    "Datagrams dropped or refused, by reason.",
-    DROP_REASONS.map((reason) => [`{reason="${reason}"}`, stats.drops[reason]]),
-  );
+    [
+      "holdings",
+      "gauge",
+      "Peer and file pairs, by completeness.",
+      byLabel("state", ["seeder", "leecher"], {
+        seeder: stats.seeders,
+        leecher: stats.leechers,
+      }),
+    ],
+    [
+      "datagrams_total",
+      "counter",
+      "Datagrams received.",
+      one(stats.datagrams),
+    ],
+    ["replies_total", "counter", "Replies sent.", one(stats.replies)],
+    [
+      "requests_total",
+      "counter",
+      "Requests that decoded, by type.",
+      byLabel("type", REQUEST_TYPES, stats.requests),
+    ],
+    [
+      "bittorrent_requests_total",
+      "counter",
+      "BitTorrent (BEP 15) requests that decoded, by type.",
+      byLabel("type", BITTORRENT_REQUEST_TYPES, stats.bittorrentRequests),
+    ],
+    [
+      "drops_total",
+      "counter",
+      "Datagrams dropped or refused, by reason.",
+      byLabel("reason", DROP_REASONS, stats.drops),
+    ],
+  ];
+  for (const [name, type, help, samples] of metrics) {
+    metric(lines, `shoal_tracker_${name}`, type, help, samples);
+  }
   return `${lines.join("\n")}\n`;
 }
 

@@ -15,16 +15,16 @@ import {
   encodeBep15Request,
   ipToBytes,
   type ListedPeer,
-  MAX_DATAGRAM_BYTES,
   parseBep15Reply,
   type RequestQuery,
 } from "@shoal/protocol";
-import { isFromTracker, trackerLabel } from "./address.ts";
+import { trackerLabel } from "./address.ts";
 import type { RequestResult } from "./client.ts";
+import { CookieJar } from "./cookies.ts";
 import { TrackerError } from "./errors.ts";
-import type { TrackerCallOptions } from "./exchange.ts";
+import { type Dialect, Exchange, type TrackerCallOptions } from "./exchange.ts";
 import { resolveTrackerHost } from "./resolve.ts";
-import { TRACKER_RETRIES, TRACKER_TIMEOUT_MS, tryTimeouts } from "./retry.ts";
+import { SYSTEM_CLOCK, TRACKER_RETRIES, TRACKER_TIMEOUT_MS } from "./retry.ts";
 import { type DatagramTransport, openUdpTransport } from "./transport.ts";
 
 /** BEP 15: a connection id may be used for one minute after it was received. */
@@ -59,9 +59,18 @@ export interface Bep15AnnounceResult {
   peers: ListedPeer[];
 }
 
+/** BEP 15 requests and replies, peers read as the tracker's family lists them. */
+function bep15Dialect(family: 4 | 6): Dialect<Bep15Request, Bep15Reply> {
+  return {
+    encode: encodeBep15Request,
+    decodeReply: (bytes) => parseBep15Reply(bytes, family),
+  };
+}
+
 /**
  * A BEP 15 client for one tracker. Calls may run concurrently: each has its
- * own transaction id, and one receive loop hands replies to their callers.
+ * own transaction id, and one receive loop (the {@linkcode Exchange} the
+ * Shoal client uses too) hands replies to their callers.
  *
  * @example
  * ```ts
@@ -74,17 +83,13 @@ export interface Bep15AnnounceResult {
 export class Bep15TrackerClient {
   /** Our 20-byte BitTorrent peer id: "-SH0001-" and 12 random bytes. */
   readonly peerId: Uint8Array = bep15PeerId();
-  readonly #transport: DatagramTransport;
-  readonly #target: Deno.NetAddr;
-  readonly #targetBytes: Uint8Array;
+  readonly #exchange: Exchange<Bep15Request, Bep15Reply>;
   readonly #label: string;
-  readonly #timeoutMs: number;
-  readonly #retries: number;
-  readonly #family: 4 | 6;
-  readonly #pending = new Map<number, (reply: Bep15Reply | Error) => void>();
-  readonly #loop: Promise<void>;
-  #connection: { id: bigint; at: number } | null = null;
-  #closed = false;
+  /** The connection id, kept like the Shoal tracker's cookie. */
+  readonly #connection = new CookieJar(
+    BEP15_CONNECTION_ID_MAX_AGE_MS,
+    Date.now,
+  );
   /** The TCP port announced when a lookup does not say (set once we serve). */
   listenPort = 0;
 
@@ -93,14 +98,16 @@ export class Bep15TrackerClient {
     ip: string,
     options: Bep15ClientOptions,
   ) {
-    this.#transport = transport;
-    this.#target = { transport: "udp", hostname: ip, port: options.port };
-    this.#targetBytes = ipToBytes(ip)!;
-    this.#family = this.#targetBytes.byteLength === 4 ? 4 : 6;
     this.#label = trackerLabel(options.host, options.port);
-    this.#timeoutMs = options.timeoutMs ?? TRACKER_TIMEOUT_MS;
-    this.#retries = options.retries ?? TRACKER_RETRIES;
-    this.#loop = this.#receive();
+    this.#exchange = new Exchange(transport, {
+      dialect: bep15Dialect(ipToBytes(ip)!.byteLength === 4 ? 4 : 6),
+      ip,
+      port: options.port,
+      label: this.#label,
+      timeoutMs: options.timeoutMs ?? TRACKER_TIMEOUT_MS,
+      retries: options.retries ?? TRACKER_RETRIES,
+      clock: SYSTEM_CLOCK,
+    });
   }
 
   /**
@@ -126,18 +133,16 @@ export class Bep15TrackerClient {
    * @param options signal and timeout overrides
    * @throws {TrackerError} when the tracker does not answer BEP 15
    */
-  async connect(options: TrackerCallOptions = {}): Promise<bigint> {
-    const held = this.#connection;
-    if (held && Date.now() - held.at < BEP15_CONNECTION_ID_MAX_AGE_MS) {
-      return held.id;
-    }
-    const reply = await this.#transact("connect", options, (txid) => ({
-      action: "connect",
-      txid,
-    }));
-    if (reply.action !== "connect") throw this.#unexpected("connect", reply);
-    this.#connection = { id: reply.connectionId, at: Date.now() };
-    return reply.connectionId;
+  connect(options: TrackerCallOptions = {}): Promise<bigint> {
+    return this.#connection.get(async () => {
+      const reply = await this.#exchange.transact(
+        "connect",
+        options,
+        (txid) => ({ action: "connect", txid }),
+      );
+      if (reply.action !== "connect") throw this.#unexpected("connect", reply);
+      return reply.connectionId;
+    });
   }
 
   /**
@@ -156,7 +161,7 @@ export class Bep15TrackerClient {
     let reply: Bep15Reply | null = null;
     for (let attempt = 0; attempt < 2; attempt++) {
       const connectionId = await this.connect(options);
-      reply = await this.#transact("announce", options, (txid) => ({
+      reply = await this.#exchange.transact("announce", options, (txid) => ({
         action: "announce",
         connectionId,
         txid,
@@ -179,7 +184,7 @@ export class Bep15TrackerClient {
         };
       }
       // An expired or unknown connection id: connect again, once.
-      this.#connection = null;
+      this.#connection.refused(connectionId);
     }
     throw this.#unexpected("announce", reply!);
   }
@@ -223,94 +228,8 @@ export class Bep15TrackerClient {
   }
 
   /** Closes the socket; calls in progress fail with TrackerError "closed". */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#transport.close();
-    for (const waiter of this.#pending.values()) {
-      waiter(
-        new TrackerError(
-          "closed",
-          `Cannot finish the call: the client of ${this.#label} is closed`,
-        ),
-      );
-    }
-    this.#pending.clear();
-    await this.#loop;
-  }
-
-  /** Sends a request and waits for its reply, retrying with doubling waits. */
-  async #transact(
-    what: string,
-    options: TrackerCallOptions,
-    make: (txid: number) => Bep15Request,
-  ): Promise<Bep15Reply> {
-    if (this.#closed) {
-      throw new TrackerError(
-        "closed",
-        `Cannot ${what} at tracker ${this.#label}: client is closed`,
-      );
-    }
-    let txid = 0;
-    do {
-      txid = crypto.getRandomValues(new Uint32Array(1))[0]!;
-    } while (this.#pending.has(txid));
-    const bytes = encodeBep15Request(make(txid));
-    const waits = tryTimeouts(
-      options.timeoutMs ?? this.#timeoutMs,
-      options.retries ?? this.#retries,
-    );
-    const signal = options.signal;
-    try {
-      for (const waitMs of waits) {
-        if (signal?.aborted) throw aborted(what, this.#label);
-        const reply = new Promise<Bep15Reply | Error | null>((resolve) => {
-          // Every outcome drops the listener: the announcer's signal lives
-          // as long as the peer, and a try that times out must not leave
-          // one behind on it.
-          const finish = (got: Bep15Reply | Error | null) => {
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", onAbort);
-            resolve(got);
-          };
-          const timer = setTimeout(() => finish(null), waitMs);
-          const onAbort = () => finish(aborted(what, this.#label));
-          signal?.addEventListener("abort", onAbort, { once: true });
-          this.#pending.set(txid, finish);
-        });
-        await this.#transport.send(bytes, this.#target).catch(() => 0);
-        const got = await reply;
-        if (got instanceof Error) throw got;
-        if (got !== null) return got;
-      }
-    } finally {
-      this.#pending.delete(txid);
-    }
-    throw new TrackerError(
-      "unreachable",
-      `Cannot ${what} at BitTorrent tracker ${this.#label}: no answer after ${waits.length} tries; is it running?`,
-    );
-  }
-
-  async #receive(): Promise<void> {
-    const buffer = new Uint8Array(MAX_DATAGRAM_BYTES);
-    while (!this.#closed) {
-      let datagram: Uint8Array;
-      let from: Deno.Addr;
-      try {
-        [datagram, from] = await this.#transport.receive(buffer);
-      } catch {
-        return;
-      }
-      if (!isFromTracker(from, this.#target.port, this.#targetBytes)) continue;
-      let reply: Bep15Reply;
-      try {
-        reply = parseBep15Reply(datagram, this.#family);
-      } catch {
-        continue; // Hostile or garbled: dropped, the retry covers it.
-      }
-      this.#pending.get(reply.txid)?.(reply);
-    }
+  close(): Promise<void> {
+    return this.#exchange.close();
   }
 
   #unexpected(what: string, reply: Bep15Reply): TrackerError {
@@ -327,13 +246,6 @@ export class Bep15TrackerClient {
       `Cannot ${what} at BitTorrent tracker ${this.#label}: tracker answered ${reply.action}`,
     );
   }
-}
-
-function aborted(what: string, label: string): TrackerError {
-  return new TrackerError(
-    "aborted",
-    `Cannot ${what} at tracker ${label}: cancelled`,
-  );
 }
 
 /** A BitTorrent peer id in the Azureus style ("-SH0001-" then 12 random bytes). */

@@ -17,7 +17,11 @@ import { trackerLabel } from "./address.ts";
 import { registerBatches } from "./batching.ts";
 import { COOKIE_MAX_AGE_MS, CookieJar, withCookie } from "./cookies.ts";
 import { unexpectedReply } from "./errors.ts";
-import { Exchange, type TrackerCallOptions } from "./exchange.ts";
+import {
+  Exchange,
+  SHOAL_DIALECT,
+  type TrackerCallOptions,
+} from "./exchange.ts";
 import { checkOptions, type TrackerClientOptions } from "./options.ts";
 import { resolveTrackerHost } from "./resolve.ts";
 import { SYSTEM_CLOCK, TRACKER_RETRIES, TRACKER_TIMEOUT_MS } from "./retry.ts";
@@ -83,6 +87,7 @@ export class TrackerClient {
     const clock = options.clock ?? SYSTEM_CLOCK;
     const label = trackerLabel(options.host, options.port);
     const exchange = new Exchange(transport, {
+      dialect: SHOAL_DIALECT,
       ip,
       port: options.port,
       label,

@@ -2,7 +2,8 @@
  * Requests and their replies over one datagram transport: a fresh
  * transaction id per request, one receive loop that hands each reply to its
  * caller, and retries until a reply comes. Knows nothing of cookies or of
- * what the messages mean.
+ * what the messages mean: a {@linkcode Dialect} writes and reads them (the
+ * Shoal tracker protocol here, BEP 15 in bep15_client.ts).
  *
  * @module
  */
@@ -33,8 +34,45 @@ export interface TrackerCallOptions {
   retries?: number;
 }
 
+/**
+ * How one tracker protocol writes its requests and reads its replies.
+ *
+ * @typeParam Request what a call sends
+ * @typeParam Reply what a call gets back; its `txid` matches it to the call
+ */
+export interface Dialect<Request, Reply extends { txid: number }> {
+  /** Writes a request. */
+  encode(request: Request): Uint8Array;
+  /**
+   * The reply a datagram from the tracker holds, or null when it holds none
+   * (a request, say); throws a ProtocolError when it is malformed.
+   */
+  decodeReply(bytes: Uint8Array): Reply | null;
+}
+
+const REPLY_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
+  "ack",
+  "error",
+  "peer_list",
+  "chunk_count",
+  "cookie",
+  "candidates",
+  "file_list",
+]);
+
+/** The Shoal tracker protocol. */
+export const SHOAL_DIALECT: Dialect<Message, Message> = {
+  encode: createMessage,
+  decodeReply: (bytes) => {
+    const message = parseMessage(bytes);
+    return REPLY_KINDS.has(message.kind) ? message : null;
+  },
+};
+
 /** Options for {@linkcode Exchange}. */
-export interface ExchangeOptions {
+export interface ExchangeOptions<Request, Reply extends { txid: number }> {
+  /** How requests and replies are written. */
+  dialect: Dialect<Request, Reply>;
   /** The tracker's IP address. */
   ip: string;
   /** The tracker's UDP port. */
@@ -49,24 +87,16 @@ export interface ExchangeOptions {
   clock: Clock;
 }
 
-type Waiter = (result: Message | Error) => void;
-
-const REPLY_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
-  "ack",
-  "error",
-  "peer_list",
-  "chunk_count",
-  "cookie",
-  "candidates",
-  "file_list",
-]);
-
 /**
  * One transport to one tracker. Requests may run concurrently: each has its
  * own transaction id. Datagrams from elsewhere, malformed ones, requests and
  * replies to no pending id are dropped.
  */
-export class Exchange {
+export class Exchange<
+  Request = Message,
+  Reply extends { txid: number } = Message,
+> {
+  readonly #dialect: Dialect<Request, Reply>;
   readonly #transport: DatagramTransport;
   readonly #target: Deno.NetAddr;
   readonly #targetBytes: Uint8Array;
@@ -74,7 +104,7 @@ export class Exchange {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #clock: Clock;
-  readonly #pending = new Map<number, Waiter>();
+  readonly #pending = new Map<number, (result: Reply | Error) => void>();
   readonly #loop: Promise<void>;
   #closed = false;
 
@@ -84,7 +114,11 @@ export class Exchange {
    * @param transport the socket, owned from now on
    * @param options the tracker and the retry defaults
    */
-  constructor(transport: DatagramTransport, options: ExchangeOptions) {
+  constructor(
+    transport: DatagramTransport,
+    options: ExchangeOptions<Request, Reply>,
+  ) {
+    this.#dialect = options.dialect;
     this.#transport = transport;
     this.#target = {
       transport: "udp",
@@ -118,11 +152,11 @@ export class Exchange {
   async transact(
     what: string,
     options: TrackerCallOptions,
-    make: (txid: number) => Message,
-  ): Promise<Message> {
+    make: (txid: number) => Request,
+  ): Promise<Reply> {
     this.#throwIfUnusable(what, options.signal);
     const txid = this.#newTxid();
-    const bytes = createMessage(make(txid));
+    const bytes = this.#dialect.encode(make(txid));
     const waits = tryTimeouts(
       options.timeoutMs ?? this.#timeoutMs,
       options.retries ?? this.#retries,
@@ -172,9 +206,9 @@ export class Exchange {
     timeoutMs: number,
     signal: AbortSignal | undefined,
     what: string,
-  ): Promise<Message | null> {
+  ): Promise<Reply | null> {
     return new Promise((resolve, reject) => {
-      const finish = (result: Message | Error | null) => {
+      const finish = (result: Reply | Error | null) => {
         this.#clock.clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         this.#pending.delete(txid);
@@ -234,9 +268,9 @@ export class Exchange {
         continue;
       }
       if (!isFromTracker(from, this.#target.port, this.#targetBytes)) continue;
-      let message: Message;
+      let reply: Reply | null;
       try {
-        message = parseMessage(bytes);
+        reply = this.#dialect.decodeReply(bytes);
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         logger.debug("Dropped a malformed datagram from {tracker}: {error}", {
@@ -245,8 +279,7 @@ export class Exchange {
         });
         continue;
       }
-      if (!REPLY_KINDS.has(message.kind)) continue;
-      this.#pending.get(message.txid)?.(message);
+      if (reply) this.#pending.get(reply.txid)?.(reply);
     }
   }
 }

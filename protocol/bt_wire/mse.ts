@@ -63,10 +63,50 @@ const SYNC_SEARCH_BYTES = MAX_MSE_PAD_BYTES;
 
 const encoder = new TextEncoder();
 
-function sha1(...parts: Uint8Array[]): Uint8Array {
+/**
+ * MSE's HASH: SHA-1 of the parts one after another, a string part as its
+ * ASCII bytes ("req1", "keyA", ...).
+ *
+ * @param parts the strings and bytes hashed
+ * @returns the 20-byte digest
+ */
+export function mseHash(...parts: (string | Uint8Array)[]): Uint8Array {
   const hash = createHash("sha1");
-  for (const part of parts) hash.update(part);
+  for (const part of parts) {
+    hash.update(typeof part === "string" ? encoder.encode(part) : part);
+  }
   return new Uint8Array(hash.digest());
+}
+
+/**
+ * A Diffie-Hellman public key (Ya or Yb): 2^x mod P, on 96 bytes.
+ *
+ * @param privateKey x, big-endian (MSE: 20 random bytes)
+ * @returns the public key
+ */
+export function msePublicKey(privateKey: Uint8Array): Uint8Array {
+  return bytesFromBig(
+    modPow(2n, bigFromBytes(privateKey), MSE_PRIME),
+    MSE_KEY_BYTES,
+  );
+}
+
+/**
+ * The shared secret S: the other side's public key to the power x, mod P,
+ * on 96 bytes.
+ *
+ * @param publicKey the other side's Ya or Yb (checked in range by the caller)
+ * @param privateKey x, big-endian
+ * @returns S
+ */
+export function mseSecret(
+  publicKey: Uint8Array,
+  privateKey: Uint8Array,
+): Uint8Array {
+  return bytesFromBig(
+    modPow(bigFromBytes(publicKey), bigFromBytes(privateKey), MSE_PRIME),
+    MSE_KEY_BYTES,
+  );
 }
 
 function bigFromBytes(bytes: Uint8Array): bigint {
@@ -285,20 +325,16 @@ export class MseResponder {
     switch (state.at) {
       case "ya": {
         if (data.byteLength < MSE_KEY_BYTES) return null;
-        const ya = bigFromBytes(data.subarray(0, MSE_KEY_BYTES));
+        const ya = data.subarray(0, MSE_KEY_BYTES);
         // 1, P-1 and out-of-range keys would give away the secret.
-        if (ya < 2n || ya > MSE_PRIME - 2n) {
+        const value = bigFromBytes(ya);
+        if (value < 2n || value > MSE_PRIME - 2n) {
           return this.#fail("MSE public key out of range");
         }
         const key = this.#random(new Uint8Array(MSE_PRIVATE_KEY_BYTES));
-        const xb = bigFromBytes(key);
-        const yb = bytesFromBig(modPow(2n, xb, MSE_PRIME), MSE_KEY_BYTES);
-        const secret = bytesFromBig(modPow(ya, xb, MSE_PRIME), MSE_KEY_BYTES);
-        this.#state = {
-          at: "sync",
-          secret,
-          req1: sha1(encoder.encode("req1"), secret),
-        };
+        const yb = msePublicKey(key);
+        const secret = mseSecret(ya, key);
+        this.#state = { at: "sync", secret, req1: mseHash("req1", secret) };
         const padLength = this.#random(new Uint8Array(2));
         const pad = this.#random(
           new Uint8Array(
@@ -319,7 +355,7 @@ export class MseResponder {
         }
         const hashesEnd = at + 2 * HASH_BYTES;
         if (data.byteLength < hashesEnd) return null;
-        const req3 = sha1(encoder.encode("req3"), state.secret);
+        const req3 = mseHash("req3", state.secret);
         const req2 = data.slice(at + HASH_BYTES, hashesEnd);
         for (let i = 0; i < HASH_BYTES; i++) req2[i] = req2[i]! ^ req3[i]!;
         const infoHash = this.#findInfoHash(req2);
@@ -329,14 +365,8 @@ export class MseResponder {
         this.#state = {
           at: "head",
           from: hashesEnd,
-          decrypt: new Rc4(
-            sha1(encoder.encode("keyA"), state.secret, infoHash),
-            1024,
-          ),
-          encrypt: new Rc4(
-            sha1(encoder.encode("keyB"), state.secret, infoHash),
-            1024,
-          ),
+          decrypt: new Rc4(mseHash("keyA", state.secret, infoHash), 1024),
+          encrypt: new Rc4(mseHash("keyB", state.secret, infoHash), 1024),
           infoHash,
           provide: 0,
           padC: 0,
@@ -406,7 +436,7 @@ export class MseResponder {
     const prefix = encoder.encode("req2");
     for (const infoHash of this.#options.infoHashes()) {
       if (infoHash.byteLength !== BT_INFOHASH_BYTES) continue;
-      const hash = sha1(prefix, infoHash);
+      const hash = mseHash(prefix, infoHash);
       if (hash.every((byte, i) => byte === req2[i])) return infoHash;
     }
     return null;

@@ -340,8 +340,12 @@ function keepOpen(details, open, key) {
   details.addEventListener("toggle", () => note(details.open));
 }
 
-function peerTable(record) {
-  const rows = record.peerList.map((peer) =>
+/**
+ * A table of peers: each one's address over its client, its protocol, then
+ * the numeric `columns` ([heading, value of a peer]).
+ */
+function peersTable(peerList, cls, columns) {
+  const rows = peerList.map((peer) =>
     el(
       "tr",
       {},
@@ -353,14 +357,14 @@ function peerTable(record) {
         el("div", { class: "client", text: peer.client, title: peer.client }),
       ),
       el("td", { class: "dialect", text: peer.dialect }),
-      el("td", { class: "num", text: formatRate(peer.downBytesPerSecond) }),
-      el("td", { class: "num", text: formatRate(peer.upBytesPerSecond) }),
-      el("td", { class: "num", text: `${Math.floor(peer.percent)} %` }),
+      ...columns.map(([, value]) =>
+        el("td", { class: "num", text: value(peer) })
+      ),
     )
   );
   return el(
     "table",
-    { class: "files peers" },
+    { class: cls },
     el(
       "thead",
       {},
@@ -369,13 +373,22 @@ function peerTable(record) {
         {},
         el("th", { text: "Peer and client" }),
         el("th", { text: "Protocol" }),
-        el("th", { class: "num", text: "Down" }),
-        el("th", { class: "num", text: "Up" }),
-        el("th", { class: "num", text: "Has" }),
+        ...columns.map(([heading]) =>
+          el("th", { class: "num", text: heading })
+        ),
       ),
     ),
     el("tbody", {}, ...rows),
   );
+}
+
+/** A download's peers: what each sends and takes, and how much it has. */
+function peerTable(record) {
+  return peersTable(record.peerList, "files peers", [
+    ["Down", (peer) => formatRate(peer.downBytesPerSecond)],
+    ["Up", (peer) => formatRate(peer.upBytesPerSecond)],
+    ["Has", (peer) => `${Math.floor(peer.percent)} %`],
+  ]);
 }
 
 function button(text, onclick, cls = "small") {
@@ -829,42 +842,15 @@ const openSeedPeers = new Set();
 
 /** The peers a seed is being sent to: address over client, protocol, rate. */
 function seedPeersRow(file) {
-  const rows = file.peerList.map((peer) =>
-    el(
-      "tr",
-      {},
-      el(
-        "td",
-        { class: "peer" },
-        el("div", { class: "mono", text: peer.address, title: peer.address }),
-        el("div", { class: "client", text: peer.client, title: peer.client }),
-      ),
-      el("td", { class: "dialect", text: peer.dialect }),
-      el("td", { class: "num", text: formatRate(peer.upBytesPerSecond) }),
-    )
-  );
   const details = el(
     "details",
     { class: "dl-peers" },
     el("summary", {
       text: `Uploading to ${plural(file.peerList.length, "peer")}`,
     }),
-    el(
-      "table",
-      { class: "files peers seed-peers" },
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          el("th", { text: "Peer and client" }),
-          el("th", { text: "Protocol" }),
-          el("th", { class: "num", text: "Up" }),
-        ),
-      ),
-      el("tbody", {}, ...rows),
-    ),
+    peersTable(file.peerList, "files peers seed-peers", [
+      ["Up", (peer) => formatRate(peer.upBytesPerSecond)],
+    ]),
   );
   keepOpen(details, openSeedPeers, file.id);
   return el(

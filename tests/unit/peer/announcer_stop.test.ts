@@ -5,10 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { Announcer } from "../../../peer/announcer.ts";
-import {
-  openFakeClient,
-  settle,
-} from "../../_helpers/fake_tracker_transport.ts";
+import { openFakeClient } from "../../_helpers/fake_tracker_transport.ts";
+import { ackLast, giveCookie } from "./_tracker_replies.ts";
 
 const PEER_ID = new Uint8Array(16).fill(7);
 
@@ -46,18 +44,8 @@ Deno.test("Announcer.stop() ends at once at any point after a tracker reply", as
     });
     try {
       announcer.start();
-      await settle();
-      transport.answer({
-        kind: "cookie",
-        txid: transport.last("connect").txid,
-        cookie: 5n,
-      });
-      await settle();
-      transport.answer({
-        kind: "ack",
-        txid: transport.last("register").txid,
-        intervalSeconds: 30,
-      });
+      await giveCookie(transport, 5n);
+      ackLast(transport, "register");
       for (let i = 0; i < turns; i++) await Promise.resolve();
       assert.equal(
         await within(announcer.stop(), 2_000),

@@ -20,6 +20,7 @@ import {
   openFakeClient,
   settle,
 } from "../../_helpers/fake_tracker_transport.ts";
+import { giveCookie } from "./_tracker_replies.ts";
 
 const PEER_ID = new Uint8Array(16).fill(7);
 
@@ -126,13 +127,7 @@ Deno.test("TrackerClient.request() reads PEER_LIST, UNKNOWN_FILE and a reply of 
   try {
     const fileId = new Uint8Array(32).fill(1);
     const peers = client.request({ id: fileId }, 10);
-    await settle();
-    transport.answer({
-      kind: "cookie",
-      txid: transport.last("connect").txid,
-      cookie: 3n,
-    });
-    await settle();
+    await giveCookie(transport, 3n);
     const request = transport.last("request");
     assert.equal(request.wanted, 10);
     transport.answer({

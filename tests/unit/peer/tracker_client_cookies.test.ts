@@ -9,44 +9,23 @@ import {
   TrackerError,
 } from "../../../peer/tracker_client.ts";
 import {
-  type FakeTransport,
   openFakeClient,
   settle,
 } from "../../_helpers/fake_tracker_transport.ts";
+import { ackLast, giveCookie } from "./_tracker_replies.ts";
 
 const PEER_ID = new Uint8Array(16).fill(7);
-
-/** Answers the pending CONNECT with `cookie`. */
-async function giveCookie(
-  transport: FakeTransport,
-  cookie: bigint,
-): Promise<void> {
-  await settle();
-  transport.answer({
-    kind: "cookie",
-    txid: transport.last("connect").txid,
-    cookie,
-  });
-  await settle();
-}
-
-/** Answers the pending KEEPALIVE with ACK; returns the cookie it carried. */
-function ackKeepalive(transport: FakeTransport): bigint {
-  const keepalive = transport.last("keepalive");
-  transport.answer({ kind: "ack", txid: keepalive.txid, intervalSeconds: 30 });
-  return keepalive.cookie;
-}
 
 Deno.test("TrackerClient keeps its cookie for the next call", async () => {
   const { client, transport } = await openFakeClient();
   try {
     const first = client.keepalive(PEER_ID, 7000);
     await giveCookie(transport, 11n);
-    assert.equal(ackKeepalive(transport), 11n);
+    assert.equal(ackLast(transport, "keepalive").cookie, 11n);
     assert.equal(await first, "ok");
     const second = client.keepalive(PEER_ID, 7000);
     await settle();
-    assert.equal(ackKeepalive(transport), 11n);
+    assert.equal(ackLast(transport, "keepalive").cookie, 11n);
     assert.equal(await second, "ok");
     assert.equal(transport.kinds(), "connect keepalive keepalive");
   } finally {
@@ -59,17 +38,25 @@ Deno.test("TrackerClient asks for a new cookie once the old one reaches cookieMa
   try {
     const first = client.keepalive(PEER_ID, 7000);
     await giveCookie(transport, 11n);
-    ackKeepalive(transport);
+    ackLast(transport, "keepalive");
     await first;
     await clock.advance(COOKIE_MAX_AGE_MS - 1);
     const young = client.keepalive(PEER_ID, 7000);
     await settle();
-    assert.equal(ackKeepalive(transport), 11n, "reused while young");
+    assert.equal(
+      ackLast(transport, "keepalive").cookie,
+      11n,
+      "reused while young",
+    );
     await young;
     await clock.advance(1);
     const old = client.keepalive(PEER_ID, 7000);
     await giveCookie(transport, 12n);
-    assert.equal(ackKeepalive(transport), 12n, "renewed when old");
+    assert.equal(
+      ackLast(transport, "keepalive").cookie,
+      12n,
+      "renewed when old",
+    );
     await old;
     assert.equal(
       transport.kinds(),
@@ -92,13 +79,13 @@ Deno.test("TrackerClient renews the cookie on BAD_COOKIE and sends the command a
       text: "bad cookie",
     });
     await giveCookie(transport, 12n);
-    assert.equal(ackKeepalive(transport), 12n);
+    assert.equal(ackLast(transport, "keepalive").cookie, 12n);
     assert.equal(await call, "ok");
     assert.equal(transport.kinds(), "connect keepalive connect keepalive");
     // The new cookie is kept for the next call.
     const next = client.keepalive(PEER_ID, 7000);
     await settle();
-    assert.equal(ackKeepalive(transport), 12n);
+    assert.equal(ackLast(transport, "keepalive").cookie, 12n);
     await next;
   } finally {
     await client.close();

@@ -11,6 +11,7 @@ import {
   settle,
   TRACKER,
 } from "../../_helpers/fake_tracker_transport.ts";
+import { ackLast, giveCookie } from "./_tracker_replies.ts";
 
 const PEER_ID = new Uint8Array(16).fill(7);
 
@@ -61,19 +62,8 @@ Deno.test("TrackerClient takes the answer to a resend when the first reply was l
     await settle();
     await clock.advance(250); // the reply to the first CONNECT never came
     assert.equal(transport.kinds(), "connect connect");
-    transport.answer({
-      kind: "cookie",
-      txid: transport.last("connect").txid,
-      cookie: 42n,
-    });
-    await settle();
-    const keepalive = transport.last("keepalive");
-    assert.equal(keepalive.cookie, 42n);
-    transport.answer({
-      kind: "ack",
-      txid: keepalive.txid,
-      intervalSeconds: 30,
-    });
+    await giveCookie(transport, 42n);
+    assert.equal(ackLast(transport, "keepalive").cookie, 42n);
     assert.equal(await call, "ok");
     assert.equal(clock.pendingTimers, 0);
   } finally {
@@ -92,13 +82,7 @@ Deno.test("TrackerClient ignores a reply with another transaction id", async () 
     assert.equal(transport.kinds(), "connect", "the stray reply was taken");
     transport.answer({ kind: "cookie", txid, cookie: 2n });
     await settle();
-    const keepalive = transport.last("keepalive");
-    assert.equal(keepalive.cookie, 2n);
-    transport.answer({
-      kind: "ack",
-      txid: keepalive.txid,
-      intervalSeconds: 30,
-    });
+    assert.equal(ackLast(transport, "keepalive").cookie, 2n);
     assert.equal(await call, "ok");
   } finally {
     await client.close();
@@ -134,13 +118,7 @@ Deno.test("TrackerClient drops malformed datagrams, requests and datagrams from 
       port: TRACKER.port,
     });
     await settle();
-    const keepalive = transport.last("keepalive");
-    assert.equal(keepalive.cookie, 9n);
-    transport.answer({
-      kind: "ack",
-      txid: keepalive.txid,
-      intervalSeconds: 30,
-    });
+    assert.equal(ackLast(transport, "keepalive").cookie, 9n);
     assert.equal(await call, "ok");
   } finally {
     await client.close();
@@ -156,17 +134,8 @@ Deno.test("TrackerClient treats a refused send as a lost datagram and retries", 
     assert.equal(transport.sent.length, 0);
     transport.sendError = null;
     await clock.advance(250);
-    transport.answer({
-      kind: "cookie",
-      txid: transport.last("connect").txid,
-      cookie: 5n,
-    });
-    await settle();
-    transport.answer({
-      kind: "ack",
-      txid: transport.last("keepalive").txid,
-      intervalSeconds: 30,
-    });
+    await giveCookie(transport, 5n);
+    ackLast(transport, "keepalive");
     assert.equal(await call, "ok");
   } finally {
     await client.close();

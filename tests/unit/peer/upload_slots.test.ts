@@ -43,6 +43,22 @@ function slotsAt(slots: number) {
   };
 }
 
+/**
+ * One slot: "first" holds it; "lurker" asks once (BUSY) and is handed the
+ * slot when "first" leaves; "honest" has joined and not asked yet.
+ */
+function slotHandedToLurker(table: UploadSlots) {
+  const first = holder("first");
+  const lurker = holder("lurker");
+  const honest = holder("honest");
+  const [i1, il, ih] = [first, lurker, honest].map((h) => table.join(h));
+  table.request(i1!);
+  assert.equal(table.request(il!), false);
+  table.leave(i1!);
+  assert.ok(lurker.unchoked);
+  return { lurker, honest, il: il!, ih: ih! };
+}
+
 Deno.test("UploadSlots gives a slot to a GET, never for connecting or INTERESTED", () => {
   const { table, advance } = slotsAt(2);
   const idle = [holder("a"), holder("b"), holder("c")];
@@ -102,16 +118,9 @@ Deno.test("UploadSlots takes the slot of a holder that asks for nothing for SLOT
 
 Deno.test("UploadSlots lets a GET in hand take a slot granted to a peer that has not asked since", () => {
   const { table } = slotsAt(1);
-  const first = holder("first");
-  const lurker = holder("lurker");
-  const honest = holder("honest");
-  const [i1, il, ih] = [first, lurker, honest].map((h) => table.join(h));
-  table.request(i1!);
   // The lurker asks once (BUSY), is given the slot, and then says nothing.
-  assert.equal(table.request(il!), false);
-  table.leave(i1!);
-  assert.ok(lurker.unchoked);
-  assert.equal(table.request(ih!), true);
+  const { lurker, honest, ih } = slotHandedToLurker(table);
+  assert.equal(table.request(ih), true);
   assert.ok(honest.unchoked && !lurker.unchoked);
 });
 
@@ -163,15 +172,8 @@ Deno.test("UploadSlots: NOT_INTERESTED frees the slot; INTERESTED after a CHOKE 
 
 Deno.test("UploadSlots puts a peer that let a granted slot go unused behind those that did not", () => {
   const { table, advance } = slotsAt(1);
-  const first = holder("first");
-  const lurker = holder("lurker");
-  const honest = holder("honest");
-  const [i1, il, ih] = [first, lurker, honest].map((h) => table.join(h));
-  table.request(i1!);
-  assert.equal(table.request(il!), false);
-  table.leave(i1!);
   // The lurker is told UNCHOKE, never asks, and loses the slot soon.
-  assert.ok(lurker.unchoked);
+  const { lurker, honest, il, ih } = slotHandedToLurker(table);
   advance(SLOT_GRANT_GRACE_MS - 1);
   assert.ok(lurker.unchoked);
   advance(1);
@@ -180,8 +182,8 @@ Deno.test("UploadSlots puts a peer that let a granted slot go unused behind thos
   const busy = holder("busy");
   const ib = table.join(busy);
   assert.equal(table.request(ib), true);
-  assert.equal(table.request(il!), false);
-  assert.equal(table.request(ih!), false);
+  assert.equal(table.request(il), false);
+  assert.equal(table.request(ih), false);
   table.leave(ib);
   assert.ok(honest.unchoked && !lurker.unchoked);
 });

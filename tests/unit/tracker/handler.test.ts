@@ -259,6 +259,27 @@ Deno.test("handler CANDIDATES holds as many files as fit one datagram", () => {
   assert.ok(replyBytes <= MAX_DATAGRAM_BYTES);
 });
 
+/**
+ * Asks for `shared` by id with `wanted` peers: the peers listed, the
+ * reply's size, and how many peers of `peerBytes` fit one datagram.
+ */
+function fullList(
+  tracker: FakeTracker,
+  asker: ReturnType<FakeTracker["peer"]>,
+  shared: { id: Uint8Array; name: string },
+  wanted: number,
+  peerBytes: number,
+) {
+  const { reply, replyBytes } = tracker.exchange(
+    { kind: "request", cookie: asker.cookie, wanted, query: { id: shared.id } },
+    asker.source,
+  );
+  const fit = Math.floor(
+    (MAX_DATAGRAM_BYTES - peerListBaseBytes(shared.name)) / peerBytes,
+  );
+  return { peers: peersOf(reply), replyBytes, fit };
+}
+
 Deno.test("handler PEER_LIST defaults to 50 peers and caps at what fits one datagram", () => {
   const tracker = new FakeTracker();
   const shared = file("popular.iso");
@@ -268,22 +289,11 @@ Deno.test("handler PEER_LIST defaults to 50 peers and caps at what fits one data
   const asker = tracker.peer(HOST_A);
   assert.equal(peersOf(asker.request({ id: shared.id })).length, 50);
   assert.equal(peersOf(asker.request({ id: shared.id }, 10)).length, 10);
-  const { reply, replyBytes } = tracker.exchange(
-    {
-      kind: "request",
-      cookie: asker.cookie,
-      wanted: 255,
-      query: { id: shared.id },
-    },
-    asker.source,
-  );
-  const fit = Math.floor(
-    (MAX_DATAGRAM_BYTES - peerListBaseBytes("popular.iso")) / 8,
-  );
+  const { peers, replyBytes, fit } = fullList(tracker, asker, shared, 255, 8);
   assert.ok(fit < 200);
-  assert.equal(peersOf(reply).length, fit);
+  assert.equal(peers.length, fit);
   assert.ok(replyBytes <= MAX_DATAGRAM_BYTES);
-  const unique = new Set(peersOf(reply).map((peer) => peer.host));
+  const unique = new Set(peers.map((peer) => peer.host));
   assert.equal(unique.size, fit);
 });
 
@@ -296,19 +306,8 @@ Deno.test("handler PEER_LIST fits one datagram with IPv6 peers", () => {
     ]);
   }
   const asker = tracker.peer(HOST_A);
-  const { reply, replyBytes } = tracker.exchange(
-    {
-      kind: "request",
-      cookie: asker.cookie,
-      wanted: 200,
-      query: { id: shared.id },
-    },
-    asker.source,
-  );
-  const fit = Math.floor(
-    (MAX_DATAGRAM_BYTES - peerListBaseBytes("v6.iso")) / 20,
-  );
-  assert.equal(peersOf(reply).length, fit);
+  const { peers, replyBytes, fit } = fullList(tracker, asker, shared, 200, 20);
+  assert.equal(peers.length, fit);
   assert.ok(replyBytes <= MAX_DATAGRAM_BYTES);
 });
 
