@@ -7,7 +7,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sleep } from "./_proc.ts";
+import { runToEnd, sleep } from "./_proc.ts";
 
 /** This checkout: its tracker/ and peer/ run unless a bench is given another. */
 export const REPO_DIR: string = dirname(
@@ -32,4 +32,41 @@ export async function settleCtime(path: string): Promise<void> {
   const ctimeMs = (await Deno.stat(path)).ctime?.getTime() ?? 0;
   const settleMs = ctimeMs + CTIME_SETTLE_MS - Date.now();
   if (settleMs > 0) await sleep(settleMs);
+}
+
+/**
+ * Runs Shoal's `--make-torrent` on a file or folder, as a user would (its
+ * process start included in the time).
+ *
+ * @param source the file or folder
+ * @param torrentPath where the `.torrent` goes (replaced if there)
+ * @param repoDir the checkout whose peer/ runs @default {REPO_DIR}
+ * @returns the v2 infohash in hex and the seconds it took
+ */
+export async function shoalMakeTorrent(
+  source: string,
+  torrentPath: string,
+  repoDir: string = REPO_DIR,
+): Promise<{ id: string; seconds: number }> {
+  await Deno.remove(torrentPath).catch(() => {});
+  const made = await runToEnd(
+    Deno.execPath(),
+    [
+      "run",
+      "-A",
+      "peer/main.ts",
+      "--make-torrent",
+      source,
+      "--torrent-out",
+      torrentPath,
+      "--no-dht",
+    ],
+    SEEDER_READY_MS,
+    repoDir,
+  );
+  const id = made.output.match(/ id ([0-9a-f]{64})\)/)?.[1];
+  if (made.code !== 0 || !id) {
+    throw new Error(`shoal --make-torrent failed:\n${made.output}`);
+  }
+  return { id, seconds: made.seconds };
 }

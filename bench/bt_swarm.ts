@@ -46,6 +46,7 @@ import {
   REPO_DIR,
   SEEDER_READY_MS,
   settleCtime,
+  shoalMakeTorrent,
 } from "./_setup.ts";
 import { benchArgs } from "./_cli.ts";
 import { dirname, join } from "node:path";
@@ -207,26 +208,7 @@ async function makeTorrent(
 ): Promise<{ path: string; id: string }> {
   // Not NAME.torrent: bench/swarm.ts keeps its v1 torrent there.
   const path = join(workDir, "files", `${file.name}.v2.torrent`);
-  await Deno.remove(path).catch(() => {});
-  const made = await runToEnd(
-    Deno.execPath(),
-    [
-      "run",
-      "-A",
-      "peer/main.ts",
-      "--make-torrent",
-      file.path,
-      "--torrent-out",
-      path,
-      "--no-dht",
-    ],
-    SEEDER_READY_MS,
-    repoDir,
-  );
-  const id = made.output.match(/ id ([0-9a-f]{64})\)/)?.[1];
-  if (made.code !== 0 || !id) {
-    throw new Error(`shoal --make-torrent failed:\n${made.output}`);
-  }
+  const { id } = await shoalMakeTorrent(file.path, path, repoDir);
   return { path, id };
 }
 

@@ -22,7 +22,7 @@
  */
 import { dirname, join } from "node:path";
 import { benchArgs } from "./_cli.ts";
-import { LT_CLIENT, PYTHON, REPO_DIR } from "./_setup.ts";
+import { LT_CLIENT, PYTHON, REPO_DIR, shoalMakeTorrent } from "./_setup.ts";
 import {
   type BenchProcess,
   freeTcpPort,
@@ -133,26 +133,6 @@ async function assertSameTree(
       throw new Error(`${join(got, path)} differs from ${join(want, path)}`);
     }
   }
-}
-
-async function shoalTorrent(source: string, out: string): Promise<number> {
-  const made = await runToEnd(
-    Deno.execPath(),
-    [
-      "run",
-      "-A",
-      "peer/main.ts",
-      "--make-torrent",
-      source,
-      "--torrent-out",
-      out,
-      "--no-dht",
-    ],
-    TIMEOUT_MS,
-    REPO_DIR,
-  );
-  if (made.code !== 0) throw new Error(`--make-torrent: ${made.output}`);
-  return made.seconds;
 }
 
 const LT_MAKE = `
@@ -309,7 +289,7 @@ export async function runSmallFiles(
   for (let run = 0; run < runs; run++) {
     for (const shape of ["folder", "file"] as const) {
       rowOf("make-torrent shoal")[shape].push(
-        await shoalTorrent(sources[shape], torrents[shape]),
+        (await shoalMakeTorrent(sources[shape], torrents[shape])).seconds,
       );
       if (!missing) {
         rowOf("make-torrent libtorrent")[shape].push(

@@ -5,31 +5,13 @@ import {
   encodeFolderManifest,
   FileMerkleTree,
   findDictValueSpan,
-  type FolderFile,
   type FolderManifest,
-  ManifestBuilder,
   ProtocolError,
 } from "@shoal/protocol";
 import { FolderLayerAssembly } from "../../../peer/download/bt_folder_layers.ts";
+import { folderOf, hashedFile } from "../../_helpers/folder_fixtures.ts";
 
 const PIECE = 16_384;
-
-function built(path: string, length: number, seed: number): FolderFile {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed * 7) & 0xff;
-  bytes[0] = seed;
-  const builder = new ManifestBuilder(PIECE);
-  builder.update(bytes);
-  const { manifest } = builder.finish("x");
-  return {
-    path: path.split("/"),
-    length,
-    piecesRoot: manifest.piecesRoot,
-    firstChunk: 0,
-    chunkCount: manifest.chunkCount,
-    chunkHashes: manifest.chunkHashes,
-  };
-}
 
 /** Two files of several pieces, one of one piece, an empty one. */
 function album(): {
@@ -37,24 +19,12 @@ function album(): {
   bytes: Uint8Array;
   info: Uint8Array;
 } {
-  const files = [
-    built("a/long.bin", 600 * PIECE + 3, 1),
-    built("a/empty", 0, 2),
-    built("b.bin", 3 * PIECE, 3),
-    built("c.txt", 100, 4),
-  ];
-  let chunk = 0;
-  for (const file of files) {
-    file.firstChunk = chunk;
-    chunk += file.chunkCount;
-  }
-  const folder: FolderManifest = {
-    name: "album",
-    chunkSize: PIECE,
-    files,
-    size: files.reduce((sum, file) => sum + file.length, 0),
-    chunkCount: chunk,
-  };
+  const folder = folderOf([
+    hashedFile("a/long.bin", 600 * PIECE + 3, 1),
+    hashedFile("a/empty", 0, 2),
+    hashedFile("b.bin", 3 * PIECE, 3),
+    hashedFile("c.txt", 100, 4),
+  ]);
   const bytes = encodeFolderManifest(folder);
   const span = findDictValueSpan(bytes, "info")!;
   return { folder, bytes, info: bytes.slice(span.start, span.end) };

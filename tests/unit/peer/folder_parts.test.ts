@@ -1,37 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { FolderManifest } from "@shoal/protocol";
 import { prepareFolderParts } from "../../../peer/storage/folder_parts.ts";
 import { placeFolder } from "../../../peer/storage/place_folder.ts";
 import { tempDir } from "../../_helpers/peers.ts";
+import { folderOf } from "../../_helpers/folder_fixtures.ts";
 
-const PIECE = 16_384;
-
-function folder(paths: [string, number][]): FolderManifest {
-  let chunk = 0;
-  const files = paths.map(([path, length]) => {
-    const chunkCount = Math.ceil(length / PIECE);
-    const file = {
-      path: path.split("/"),
-      length,
-      piecesRoot: null,
-      firstChunk: chunk,
-      chunkCount,
-      chunkHashes: new Uint8Array(),
-    };
-    chunk += chunkCount;
-    return file;
-  });
-  return {
-    name: "album",
-    chunkSize: PIECE,
-    files,
-    size: files.reduce((sum, file) => sum + file.length, 0),
-    chunkCount: chunk,
-  };
-}
-
-const ALBUM = folder([["d/e/a.bin", 40_000], ["d/empty", 0], ["b.txt", 10]]);
+const ALBUM = folderOf([["d/e/a.bin", 40_000], ["d/empty", 0], ["b.txt", 10]]);
 
 async function listing(root: string, below = ""): Promise<string[]> {
   const found: string[] = [];

@@ -1,32 +1,14 @@
 import assert from "node:assert/strict";
-import type { FolderManifest } from "@shoal/protocol";
 import {
   chosenFiles,
   globRegExp,
   unchosenPieces,
 } from "../../../peer/download/only_files.ts";
+import { folderOf } from "../../_helpers/folder_fixtures.ts";
 
-function folder(paths: [string, number][]): FolderManifest {
-  let chunk = 0;
-  const files = paths.map(([path, chunkCount]) => {
-    const file = {
-      path: path.split("/"),
-      length: chunkCount * 16_384,
-      piecesRoot: null,
-      firstChunk: chunk,
-      chunkCount,
-      chunkHashes: new Uint8Array(),
-    };
-    chunk += chunkCount;
-    return file;
-  });
-  return {
-    name: "album",
-    chunkSize: 16_384,
-    files,
-    size: chunk * 16_384,
-    chunkCount: chunk,
-  };
+/** A folder of 16 KiB pieces: each file's path and its number of pieces. */
+function folder(paths: [string, number][]) {
+  return folderOf(paths.map(([path, chunks]) => [path, chunks * 16_384]));
 }
 
 Deno.test("globRegExp(): * and ? within a name, ** across folders, the rest literal", () => {

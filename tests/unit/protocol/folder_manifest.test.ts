@@ -5,53 +5,24 @@ import {
   decodeBencode,
   encodeBencode,
   encodeFolderManifest,
-  type FolderFile,
   type FolderManifest,
-  ManifestBuilder,
   parseFolderManifest,
   parseManifest,
   parseTorrent,
   ProtocolError,
 } from "@shoal/protocol";
+import { folderOf, hashedFile } from "../../_helpers/folder_fixtures.ts";
 
 const PIECE = 16_384;
 
-function built(path: string, length: number): FolderFile {
-  const builder = new ManifestBuilder(PIECE);
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + path.length) & 0xff;
-  builder.update(bytes);
-  const { manifest } = builder.finish("x");
-  return {
-    path: path.split("/"),
-    length,
-    piecesRoot: manifest.piecesRoot,
-    firstChunk: 0,
-    chunkCount: manifest.chunkCount,
-    chunkHashes: manifest.chunkHashes,
-  };
-}
-
 function folder(): FolderManifest {
   // Already in BEP 52 order, so firstChunk follows from the sizes.
-  const files = [
-    built("a/deep/one.bin", 3 * PIECE + 1),
-    built("a/empty", 0),
-    built("b.txt", PIECE),
-    built("c.bin", 2 * PIECE),
-  ];
-  let chunk = 0;
-  for (const file of files) {
-    file.firstChunk = chunk;
-    chunk += file.chunkCount;
-  }
-  return {
-    name: "album",
-    chunkSize: PIECE,
-    files,
-    size: files.reduce((sum, f) => sum + f.length, 0),
-    chunkCount: chunk,
-  };
+  return folderOf([
+    hashedFile("a/deep/one.bin", 3 * PIECE + 1, 14),
+    hashedFile("a/empty", 0, 7),
+    hashedFile("b.txt", PIECE, 5),
+    hashedFile("c.bin", 2 * PIECE, 5),
+  ]);
 }
 
 function refusal(bytes: Uint8Array): ProtocolError {

@@ -1,0 +1,76 @@
+/**
+ * Folder manifests for unit tests, built in memory: laid out only (sizes and
+ * piece places, no hashes) for code that maps pieces to files, or hashed
+ * for code that checks them.
+ *
+ * @module
+ */
+import {
+  type FolderFile,
+  type FolderManifest,
+  ManifestBuilder,
+} from "@shoal/protocol";
+
+/**
+ * A folder of these files, in the order given (BEP 52 order when the paths
+ * are sorted), each starting on a piece of its own.
+ *
+ * @param files each file's path ("/"-separated) and size, or whole files
+ * @param chunkSize the piece length @default {16384}
+ * @param name the folder's name @default {"album"}
+ */
+export function folderOf(
+  files: readonly ([string, number] | FolderFile)[],
+  chunkSize = 16_384,
+  name = "album",
+): FolderManifest {
+  let chunk = 0;
+  const laid = files.map((entry): FolderFile => {
+    const file = Array.isArray(entry)
+      ? {
+        path: entry[0].split("/"),
+        length: entry[1],
+        piecesRoot: null,
+        firstChunk: 0,
+        chunkCount: Math.ceil(entry[1] / chunkSize),
+        chunkHashes: new Uint8Array(),
+      }
+      : entry;
+    file.firstChunk = chunk;
+    chunk += file.chunkCount;
+    return file;
+  });
+  return {
+    name,
+    chunkSize,
+    files: laid,
+    size: laid.reduce((sum, file) => sum + file.length, 0),
+    chunkCount: chunk,
+  };
+}
+
+/**
+ * A file of a folder with real hashes: `length` bytes made from `seed`,
+ * hashed in pieces of `chunkSize`.
+ */
+export function hashedFile(
+  path: string,
+  length: number,
+  seed: number,
+  chunkSize = 16_384,
+): FolderFile {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed * 7) & 0xff;
+  if (length > 0) bytes[0] = seed;
+  const builder = new ManifestBuilder(chunkSize);
+  builder.update(bytes);
+  const { manifest } = builder.finish("x");
+  return {
+    path: path.split("/"),
+    length,
+    piecesRoot: manifest.piecesRoot,
+    firstChunk: 0,
+    chunkCount: manifest.chunkCount,
+    chunkHashes: manifest.chunkHashes,
+  };
+}
