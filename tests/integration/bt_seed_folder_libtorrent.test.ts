@@ -15,9 +15,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileIdOf, parseFolderManifest, toHex } from "@shoal/protocol";
+import { toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { startLtLeecher } from "../_helpers/bittorrent.ts";
+import { shoalMakeTorrent, startLtLeecher } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 
 const HAS_LIBTORRENT = await hasLibtorrent(
@@ -52,6 +52,18 @@ function magnetOf(lines: string[], name: string): string {
   return lines[at + 1]!;
 }
 
+/** A Shoal seeder of `folder` on 127.0.0.1, its state in `dir`/s. */
+function seedFolder(
+  tracker: { host: string; port: number },
+  folder: string,
+  dir: string,
+) {
+  return h.startSeeder(tracker, [folder], join(dir, "s"), [
+    "--host",
+    "127.0.0.1",
+  ]);
+}
+
 async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
@@ -60,22 +72,12 @@ async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
   await Deno.writeTextFile(join(dir.path, "secret.txt"), "outside the folder");
   await Deno.symlink(join(dir.path, "secret.txt"), join(folder, "a", "secret"));
   const torrent = join(dir.path, "album.torrent");
-  const made = await h.spawnDeno(h.PEER_MAIN, [
-    "--make-torrent",
-    folder,
-    "--torrent-out",
-    torrent,
-  ]).done(60_000);
-  assert.equal(made.code, 0, made.stderr);
-  const bytes = await Deno.readFile(torrent);
+  const made = await shoalMakeTorrent(folder, torrent);
   assert.deepStrictEqual(
-    parseFolderManifest(bytes).files.map((f) => [f.path.join("/"), f.length]),
+    made.folder?.files.map((f) => [f.path.join("/"), f.length]),
     FILES,
   );
-  const seeder = await h.startSeeder(tracker, [folder], join(dir.path, "s"), [
-    "--host",
-    "127.0.0.1",
-  ]);
+  const seeder = await seedFolder(tracker, folder, dir.path);
   const out = join(dir.path, "lt");
   await Deno.mkdir(out);
   try {
@@ -83,7 +85,7 @@ async function seedAndLeech(source: "torrent" | "magnet"): Promise<void> {
     assert.ok(
       seeder.lines.some((line) =>
         line.startsWith("seeding album (6 files, ") &&
-        line.endsWith(` id ${toHex(fileIdOf(bytes))}`)
+        line.endsWith(` id ${toHex(made.id)}`)
       ),
       seeder.lines.join("\n"),
     );
@@ -149,10 +151,7 @@ Deno.test({
       await h.makeFile(join(folder, path), 1_000 + i * 997, 100 + i);
       paths.push(path);
     }
-    const seeder = await h.startSeeder(tracker, [folder], join(dir.path, "s"), [
-      "--host",
-      "127.0.0.1",
-    ]);
+    const seeder = await seedFolder(tracker, folder, dir.path);
     const out = join(dir.path, "lt");
     await Deno.mkdir(out);
     try {
@@ -191,22 +190,15 @@ Deno.test({
       names.push(name);
     }
     const torrent = join(dir.path, "long.torrent");
-    const made = await h.spawnDeno(h.PEER_MAIN, [
-      "--make-torrent",
-      folder,
-      "--torrent-out",
-      torrent,
-    ]).done(60_000);
-    assert.equal(made.code, 0, made.stderr);
-    const bytes = await Deno.readFile(torrent);
-    assert.equal(parseFolderManifest(bytes).files.length, names.length);
-    // One-piece files have no piece layers: the .torrent is its info
+    const made = await shoalMakeTorrent(folder, torrent);
+    assert.equal(made.folder?.files.length, names.length);
+    // One-piece files have no piece layers: the manifest is the info
     // dictionary and a few bytes more.
-    assert.ok(bytes.byteLength > 270_000, `${bytes.byteLength} bytes`);
-    const seeder = await h.startSeeder(tracker, [folder], join(dir.path, "s"), [
-      "--host",
-      "127.0.0.1",
-    ]);
+    assert.ok(
+      made.manifestBytes.byteLength > 270_000,
+      `${made.manifestBytes.byteLength} bytes`,
+    );
+    const seeder = await seedFolder(tracker, folder, dir.path);
     const out = join(dir.path, "lt");
     await Deno.mkdir(out);
     try {
