@@ -72,11 +72,7 @@ export class TorrentWriteError extends Error {
  */
 export async function makeTorrent(
   path: string,
-  options: {
-    torrentPath: string;
-    trackers: readonly string[];
-    onProgress?: (bytes: number, size: number) => void;
-  },
+  options: MakeTorrentOptions,
 ): Promise<MadeTorrent> {
   const { torrentPath } = options;
   if (await isFolder(path)) return await makeFolderTorrent(path, options);
@@ -108,14 +104,20 @@ export async function makeTorrent(
   };
 }
 
+/** What to write and name: see {@linkcode makeTorrent}. */
+export interface MakeTorrentOptions {
+  /** Where the `.torrent` goes (refused when something is there). */
+  torrentPath: string;
+  /** Tracker URLs to name. */
+  trackers: readonly string[];
+  /** Hashing progress: bytes so far of the total. */
+  onProgress?: (bytes: number, size: number) => void;
+}
+
 /** `--make-torrent DIR`: a multi-file torrent of a folder. */
 async function makeFolderTorrent(
   path: string,
-  options: {
-    torrentPath: string;
-    trackers: readonly string[];
-    onProgress?: (bytes: number, size: number) => void;
-  },
+  options: MakeTorrentOptions,
 ): Promise<MadeTorrent> {
   const { torrentPath } = options;
   const folder = scanFolder(path, "make a torrent of");

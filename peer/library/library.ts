@@ -363,6 +363,27 @@ export class Library {
         );
       }
     }
+    return await this.#shareWhole(manifestBytes, absolute, {
+      mtimeMs,
+      ctimeMs: trustedCtimeMs,
+      size: info.size,
+    });
+  }
+
+  /**
+   * Lists a whole, checked file as shared and remembers it for the next
+   * start.
+   *
+   * @param manifestBytes its manifest
+   * @param path where it is
+   * @param seen its modification time, the change time that vouches for
+   *   its bytes (null: none does) and its size
+   */
+  async #shareWhole(
+    manifestBytes: Uint8Array,
+    path: string,
+    seen: { mtimeMs: number; ctimeMs: number | null; size: number },
+  ): Promise<SharedFile> {
     const id = fileIdOf(manifestBytes);
     // A view of manifestBytes, which the file keeps anyway: 8 MiB of chunk
     // hashes for a 128 GiB file, once rather than twice.
@@ -372,13 +393,13 @@ export class Library {
       idHex: toHex(id),
       manifest,
       manifestBytes,
-      path: absolute,
+      path,
       have: Bitfield.full(manifest.chunkCount),
-      mtimeMs,
-      ctimeMs: trustedCtimeMs,
+      mtimeMs: seen.mtimeMs,
+      ctimeMs: seen.ctimeMs,
       stale: false,
     };
-    await this.#remember(file, info.size);
+    await this.#remember(file, seen.size);
     this.add(file);
     return file;
   }
@@ -488,23 +509,12 @@ export class Library {
     manifestBytes: Uint8Array,
   ): Promise<SharedFile> {
     const info = await Deno.stat(path);
-    const id = fileIdOf(manifestBytes);
-    const manifest = parseManifest(manifestBytes, { viewHashes: true });
-    const file: SharedFile = {
-      id,
-      idHex: toHex(id),
-      manifest,
-      manifestBytes,
-      path: resolve(path),
-      have: Bitfield.full(manifest.chunkCount),
+    return await this.#shareWhole(manifestBytes, resolve(path), {
       mtimeMs: info.mtime?.getTime() ?? 0,
       // Just renamed into place: too recent to vouch for the bytes.
       ctimeMs: null,
-      stale: false,
-    };
-    await this.#remember(file, info.size);
-    this.add(file);
-    return file;
+      size: info.size,
+    });
   }
 
   /**
