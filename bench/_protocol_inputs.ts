@@ -39,6 +39,7 @@ import {
   type FileAnnouncement,
   type FileSummary,
   type FolderFile,
+  folderLayout,
   type FolderManifest,
   HASH_BYTES,
   HEADER_BYTES,
@@ -1019,17 +1020,15 @@ export const folderManifestArb: fc.Arbitrary<FolderManifest> = record({
     file.path.map((part) => bkey(new TextEncoder().encode(part)) + "\u0000")
       .join("");
   built.sort((a, b) => key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
-  let chunk = 0;
-  for (const file of built) {
-    file.firstChunk = chunk;
-    chunk += file.chunkCount;
-  }
+  const layout = folderLayout(built.map((file) => file.length), chunkSize);
+  if (typeof layout === "string") throw new RangeError(layout);
+  built.forEach((file, i) => file.firstChunk = layout.firstChunks[i]!);
   return {
     name,
     chunkSize,
     files: built,
-    size: built.reduce((sum, file) => sum + file.length, 0),
-    chunkCount: chunk,
+    size: layout.size,
+    chunkCount: layout.chunkCount,
   };
 });
 

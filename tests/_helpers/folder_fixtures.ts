@@ -7,6 +7,7 @@
  */
 import {
   type FolderFile,
+  folderLayout,
   type FolderManifest,
   ManifestBuilder,
 } from "@shoal/protocol";
@@ -24,9 +25,8 @@ export function folderOf(
   chunkSize = 16_384,
   name = "album",
 ): FolderManifest {
-  let chunk = 0;
-  const laid = files.map((entry): FolderFile => {
-    const file = Array.isArray(entry)
+  const laid = files.map((entry): FolderFile =>
+    Array.isArray(entry)
       ? {
         path: entry[0].split("/"),
         length: entry[1],
@@ -35,17 +35,17 @@ export function folderOf(
         chunkCount: Math.ceil(entry[1] / chunkSize),
         chunkHashes: new Uint8Array(),
       }
-      : entry;
-    file.firstChunk = chunk;
-    chunk += file.chunkCount;
-    return file;
-  });
+      : entry
+  );
+  const layout = folderLayout(laid.map((file) => file.length), chunkSize);
+  if (typeof layout === "string") throw new RangeError(layout);
+  laid.forEach((file, i) => file.firstChunk = layout.firstChunks[i]!);
   return {
     name,
     chunkSize,
     files: laid,
-    size: laid.reduce((sum, file) => sum + file.length, 0),
-    chunkCount: chunk,
+    size: layout.size,
+    chunkCount: layout.chunkCount,
   };
 }
 
