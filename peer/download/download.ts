@@ -140,6 +140,11 @@ export interface DownloadOptions {
    * these globs (only_files.ts); every file when absent or empty.
    */
   only?: readonly string[];
+  /**
+   * For a folder: fetch only these files, by their place in the manifest
+   * (the files ticked on the web page); wins over `only`.
+   */
+  files?: readonly number[];
   /** This peer's state folder (resume data). @default {`${outDir}/.shoal`} */
   stateDir?: string;
   /** Our random peer id. */
@@ -495,6 +500,19 @@ class Download {
   #chooseFiles(): void {
     const only = this.#options.only ?? [];
     const name = this.#manifest!.name;
+    const picked = this.#options.files;
+    if (picked && this.#folder) {
+      const chosen = this.#folder.files.map(() => false);
+      for (const index of picked) if (index in chosen) chosen[index] = true;
+      if (!chosen.includes(true)) {
+        throw new DownloadError(
+          "no_match",
+          `Cannot download ${name}: no file of it is chosen; choose at least one`,
+        );
+      }
+      this.#chosen = chosen;
+      return;
+    }
     if (!this.#folder) {
       if (only.length === 0) return;
       throw new DownloadError(

@@ -265,6 +265,8 @@ export class DownloadManager {
    * on their own, so the events the page gets twice a second stay small.
    */
   readonly #files = new Map<string, FileProgress[]>();
+  /** A folder download's ticked files, by record key (absent: every file). */
+  readonly #ticked = new Map<string, number[]>();
   readonly #controllers = new Map<string, AbortController>();
   readonly #runs = new Map<string, Promise<void>>();
   readonly #pausing = new Set<string>();
@@ -319,6 +321,7 @@ export class DownloadManager {
       record.chunkCount = entry.chunkCount;
       record.path = entry.path;
       record.startedAt = entry.startedAt;
+      if (entry.files) this.#ticked.set(record.key, entry.files);
       if (entry.state === "done") {
         record.percent = 100;
         record.chunksDone = entry.chunkCount;
@@ -409,6 +412,7 @@ export class DownloadManager {
     }
     this.#records.delete(key);
     this.#files.delete(key);
+    this.#ticked.delete(key);
     this.#changed();
     if (!deleteData || record.fileId === "") return true;
     if (record.state === "done" && record.path !== null) {
@@ -429,6 +433,61 @@ export class DownloadManager {
    */
   files(key: string): FileProgress[] | null {
     return this.#records.has(key) ? this.#files.get(key) ?? null : null;
+  }
+
+  /**
+   * Chooses which files of a folder download are fetched (the page's
+   * ticks). A running download stops and starts again with them: what it
+   * has checked of files still chosen is kept, files no longer chosen are
+   * dropped, and newly chosen ones are fetched.
+   *
+   * @param key the record's key
+   * @param files the chosen files by place in the folder, or null for all
+   * @returns the record
+   * @throws {StartError} when there is no such folder download, it is
+   *   done, or no file would be left
+   */
+  async choose(
+    key: string,
+    files: readonly number[] | null,
+  ): Promise<DownloadRecord> {
+    const record = this.#records.get(key);
+    const count = record?.fileCount ?? null;
+    if (!record || record.state === "done" || count === null) {
+      throw new StartError(
+        404,
+        "No folder download with that key still on its way (its files are listed once it has started)",
+      );
+    }
+    const chosen = files === null ? null : [
+      ...new Set(
+        files.filter((i) => Number.isSafeInteger(i) && i >= 0 && i < count),
+      ),
+    ].sort((a, b) => a - b);
+    if (chosen !== null && chosen.length === 0) {
+      throw new StartError(
+        400,
+        `Cannot choose no file of ${record.name}: tick at least one, or remove the download`,
+      );
+    }
+    if (chosen === null || chosen.length === count) this.#ticked.delete(key);
+    else this.#ticked.set(key, chosen);
+    const ticked = new Set(chosen ?? []);
+    for (const [i, file] of (this.#files.get(key) ?? []).entries()) {
+      file.chosen = chosen === null || ticked.has(i);
+    }
+    const run = this.#runs.get(key);
+    if (run) {
+      this.#pausing.add(key);
+      this.#controllers.get(key)?.abort();
+      await run;
+      if (!this.#closed && this.#records.get(key) === record) {
+        record.error = null;
+        this.#launch(record);
+      }
+    }
+    this.#changed();
+    return { ...record };
   }
 
   /** Forgets finished and failed records (paused ones stay). */
@@ -540,6 +599,9 @@ export class DownloadManager {
         signal,
         giveUpAfterMs: this.#giveUpAfterMs,
         otherPlace: "free some space or use another download folder",
+        ...(this.#ticked.has(record.key)
+          ? { files: this.#ticked.get(record.key)! }
+          : {}),
         onProgress: (progress) => {
           this.#apply(record, progress);
           this.#changed();
@@ -677,6 +739,9 @@ export class DownloadManager {
         chunkCount: record.chunkCount,
         path: record.path,
         startedAt: record.startedAt,
+        ...(this.#ticked.has(record.key)
+          ? { files: this.#ticked.get(record.key)! }
+          : {}),
       });
     }
     return saved;

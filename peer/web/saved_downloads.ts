@@ -7,6 +7,7 @@
  * @module
  */
 import { join } from "node:path";
+import { MAX_TREE_FILES } from "@shoal/protocol";
 
 /** The list's file name inside the state folder. */
 export const SAVED_DOWNLOADS_FILE = "web-downloads.json";
@@ -33,6 +34,8 @@ export interface SavedDownload {
   path: string | null;
   /** When it was first started (epoch ms). */
   startedAt: number;
+  /** A folder's ticked files, by place in the folder; absent: every file. */
+  files?: number[];
 }
 
 const STATES = new Set(["active", "paused", "done"]);
@@ -66,6 +69,12 @@ export function parseSavedDownloads(
       (v.path === null || typeof v.path === "string") &&
       Number.isFinite(v.startedAt);
     if (!ok) continue;
+    // A damaged tick list is dropped, not the download: it then fetches all.
+    const ticked = Array.isArray(v.files) && v.files.length > 0 &&
+        v.files.length <= MAX_TREE_FILES &&
+        v.files.every((i) => Number.isSafeInteger(i) && i >= 0)
+      ? v.files as number[]
+      : null;
     out.push({
       query: v.query as string,
       byId: v.byId as boolean,
@@ -76,6 +85,7 @@ export function parseSavedDownloads(
       chunkCount: v.chunkCount as number,
       path: v.path as string | null,
       startedAt: v.startedAt as number,
+      ...(ticked ? { files: ticked } : {}),
     });
   }
   return out;

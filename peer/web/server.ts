@@ -13,6 +13,8 @@
  *   a v2 magnet link) or `{ "id": "hex" }`
  * - `POST /api/downloads/:key/pause`, `.../resume`, `.../remove` (`{ "deleteData": bool }`)
  * - `POST /api/downloads/clear`: forgets finished and failed downloads
+ * - `POST /api/downloads/:key/files`: `{ "files": [places] | null }`, the files of a
+ *   folder download to fetch (it starts again with them; null: all)
  * - `GET  /api/downloads/:key/files`: a folder download's files with their progress,
  *   `{ "files": [{ "path", "size", "chunkCount", "chunksDone", "chosen" }], "total" }`
  * - `POST /api/seeds/:id/remove`: `{ "deleteFile": bool }`, stops seeding a file
@@ -65,6 +67,8 @@ const logger = getLogger(["shoal", "peer", "web"]);
 export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 ** 3;
 /** Largest JSON body accepted. */
 const MAX_JSON_BYTES = 16 * 1024;
+/** Largest list of ticked files: 100,000 places of up to 6 digits. */
+const MAX_CHOICE_BYTES = 1024 * 1024;
 /** Events are sent at most this often. */
 const EVENT_THROTTLE_MS = 200;
 /** A comment line keeps idle event streams open through proxies. */
@@ -229,17 +233,20 @@ function inside(root: string, path: string): boolean {
   return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
 }
 
-async function readJson(request: Request): Promise<Record<string, unknown>> {
+async function readJson(
+  request: Request,
+  maxBytes = MAX_JSON_BYTES,
+): Promise<Record<string, unknown>> {
   const type = request.headers.get("content-type") ?? "";
   if (!type.startsWith("application/json")) {
     throw new HttpError(415, "Cannot read the request: expected JSON");
   }
   const length = Number(request.headers.get("content-length") ?? "0");
-  if (length > MAX_JSON_BYTES) {
+  if (length > maxBytes) {
     throw new HttpError(413, "Cannot read the request: it is too large");
   }
   const text = await request.text();
-  if (text.length > MAX_JSON_BYTES) {
+  if (text.length > maxBytes) {
     throw new HttpError(413, "Cannot read the request: it is too large");
   }
   let value: unknown;
@@ -721,6 +728,20 @@ export async function startWebUi(
         : errorJson(404, "No download with that key");
     }
     const downloadFiles = /^\/api\/downloads\/(d\d+)\/files$/.exec(path);
+    if (method === "POST" && downloadFiles) {
+      const body = await readJson(request, MAX_CHOICE_BYTES);
+      const files = body.files === null ? null : Array.isArray(body.files) &&
+          body.files.every((i) => Number.isSafeInteger(i))
+        ? body.files as number[]
+        : undefined;
+      if (files === undefined) {
+        throw new HttpError(
+          400,
+          "Cannot choose files: give { files: [places in the folder] } or { files: null } for all",
+        );
+      }
+      return json(await manager.choose(downloadFiles[1]!, files));
+    }
     if (method === "GET" && downloadFiles) {
       const files = manager.files(downloadFiles[1]!);
       if (!files) return errorJson(404, "No folder download with that key");

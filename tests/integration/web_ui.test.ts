@@ -1115,3 +1115,62 @@ browserTest(
     }
   },
 );
+
+browserTest(
+  "web page: unticking a file of a folder while it downloads leaves it out",
+  async () => {
+    await using tracker = await h.startTracker();
+    await using dir = await h.tempDir();
+    await using source = await h.tempDir();
+    const folder = join(source.path, "set");
+    await Deno.mkdir(folder);
+    for (const [i, name] of ["a.bin", "b.bin", "c.bin"].entries()) {
+      await h.makeFile(join(folder, name), 1_000_000, 10 + i);
+    }
+    // 3 MB at 400 kB/s: seconds to untick one before it is done.
+    const seeder = await h.startSeeder(tracker, [folder], join(dir.path, "s"), [
+      "--max-upload",
+      "400K",
+    ]);
+    const peer = await startUiPeer(tracker, join(dir.path, "ui"), {
+      giveUpAfterS: 30,
+    });
+    try {
+      await using browser = await launchChromium();
+      const page = await openPeerPage(await desktopContext(browser), peer.url);
+      await page.locator("#download-name").fill("set");
+      await page.getByRole("button", { name: "Start Download" }).click();
+      const card = page.locator(".dl", { hasText: "set" });
+      await card.locator(".dl-files summary", { hasText: "Files (3)" })
+        .click();
+      const tick = card.locator(".dl-files input[aria-label='Download b.bin']");
+      await tick.waitFor();
+      assert.ok(await tick.isChecked());
+      await tick.uncheck();
+      const done = page.locator('.dl[data-state="done"]', { hasText: "set" });
+      await done.waitFor({ timeout: 60_000 });
+      // The list catches up with the end within a second.
+      for (const name of ["a.bin", "c.bin"]) {
+        await done.locator(".dl-files tr", { hasText: name })
+          .locator(".file-percent", { hasText: "100 %" }).waitFor();
+      }
+      assert.deepEqual(
+        await done.locator(".dl-files tbody tr").evaluateAll((trs) =>
+          trs.map((tr) => [...tr.children].map((td) => td.textContent!.trim()))
+        ),
+        [
+          ["a.bin", "1.0 MB", "100 %"],
+          ["b.bin", "1.0 MB", "not chosen"],
+          ["c.bin", "1.0 MB", "100 %"],
+        ],
+      );
+      const out = join(dir.path, "ui", "set");
+      await h.assertSameFile(join(out, "a.bin"), join(folder, "a.bin"));
+      await h.assertSameFile(join(out, "c.bin"), join(folder, "c.bin"));
+      await assert.rejects(Deno.lstat(join(out, "b.bin")));
+    } finally {
+      await stopPeer(peer);
+      await seeder.stop();
+    }
+  },
+);

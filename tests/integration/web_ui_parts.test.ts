@@ -374,6 +374,31 @@ Deno.test("DownloadManager keeps its list across a restart and resumes the runni
   );
 });
 
+Deno.test("parseSavedDownloads() keeps a folder's ticked files and drops a damaged list, not the download", () => {
+  const entry = {
+    query: "set",
+    byId: false,
+    state: "paused",
+    name: "set",
+    fileId: "",
+    size: 0,
+    chunkCount: 0,
+    path: null,
+    startedAt: 1,
+  };
+  const [kept, damaged, none] = parseSavedDownloads({
+    downloads: [
+      { ...entry, files: [0, 2] },
+      { ...entry, files: [0, -1, "x"] },
+      entry,
+    ],
+  }, 9);
+  assert.deepEqual(kept!.files, [0, 2]);
+  assert.equal(damaged!.files, undefined);
+  assert.equal(damaged!.name, "set");
+  assert.equal(none!.files, undefined);
+});
+
 Deno.test("DownloadManager names a download started from a magnet link by its dn, across a restart", async () => {
   const { store, box } = memoryStore();
   const id = fromHex("ab".repeat(32))!;

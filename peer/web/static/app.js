@@ -401,33 +401,89 @@ const downloadFiles = new Map();
 /** When each open list was last asked for (a second apart at most). */
 const filesAskedAt = new Map();
 
-/** Asks for a folder download's files again, unless asked less than a second ago. */
+/**
+ * Asks for a folder download's files again, at most once a second (a call
+ * sooner than that asks when the second is up).
+ */
 async function refreshDownloadFiles(record) {
-  const now = Date.now();
-  if (now - (filesAskedAt.get(record.key) ?? 0) < 1000) return;
-  filesAskedAt.set(record.key, now);
+  const wait = (filesAskedAt.get(record.key) ?? 0) + 1000 - Date.now();
+  if (wait > 0) {
+    if (!filesAskedAt.has(`${record.key} later`)) {
+      filesAskedAt.set(`${record.key} later`, 0);
+      setTimeout(() => {
+        filesAskedAt.delete(`${record.key} later`);
+        rerender();
+      }, wait);
+    }
+    return;
+  }
+  filesAskedAt.set(record.key, Date.now());
+  let list;
   try {
-    downloadFiles.set(
-      record.key,
-      await api("GET", `/api/downloads/${record.key}/files`),
-    );
+    list = await api("GET", `/api/downloads/${record.key}/files`);
   } catch {
     return; // not in yet, or removed: the next event says
   }
+  list.state = record.state;
+  downloadFiles.set(record.key, list);
   rerender();
 }
 
-/** A folder download's files: path, size and percent, or "not chosen". */
+/**
+ * Fetches only the ticked files of a folder download (it starts again with
+ * them); files past the list shown stay as they are: fetched.
+ */
+async function chooseFiles(record, list, boxes) {
+  const files = [];
+  boxes.forEach((box, i) => {
+    if (box.checked) files.push(i);
+  });
+  for (let i = list.files.length; i < list.total; i++) files.push(i);
+  for (const box of boxes) box.disabled = true;
+  try {
+    await api("POST", `/api/downloads/${record.key}/files`, {
+      files: files.length === list.total ? null : files,
+    });
+  } catch (error) {
+    showMessage(error.message);
+  }
+  filesAskedAt.delete(record.key);
+  await refreshDownloadFiles(record);
+}
+
+/**
+ * A folder download's files: a tick to fetch it or not (while it is on its
+ * way), path, size and percent, or "not chosen".
+ */
 function downloadFilesDetails(record) {
   const list = downloadFiles.get(record.key);
+  const choosing = record.state !== "done";
+  const boxes = [];
   const rows = (list?.files ?? []).map((file) => {
     const percent = file.chunkCount === 0
       ? 100
       : Math.floor((file.chunksDone / file.chunkCount) * 100);
+    let tick = null;
+    if (choosing) {
+      tick = el("input", {
+        type: "checkbox",
+        class: "file-tick",
+        "aria-label": `Download ${file.path}`,
+        onchange: () => chooseFiles(record, list, boxes),
+      });
+      tick.checked = file.chosen;
+      boxes.push(tick);
+    }
     return el(
       "tr",
       { class: file.chosen ? "" : "not-chosen" },
-      el("td", { class: "mono", text: file.path, title: file.path }),
+      el(
+        "td",
+        { class: "mono", title: file.path },
+        tick,
+        tick ? " " : null,
+        file.path,
+      ),
       el("td", { class: "num", text: formatBytes(file.size) }),
       el("td", {
         class: "num file-percent",
@@ -470,12 +526,7 @@ function downloadFilesDetails(record) {
   // Live while it runs; once more when it has ended.
   const stale = !list || ACTIVE.includes(record.state) ||
     list.state !== record.state;
-  if (details.open && stale) {
-    refreshDownloadFiles(record).then(() => {
-      const fetched = downloadFiles.get(record.key);
-      if (fetched) fetched.state = record.state;
-    });
-  }
+  if (details.open && stale) refreshDownloadFiles(record);
   return details;
 }
 
