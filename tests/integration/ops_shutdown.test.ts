@@ -155,17 +155,11 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
         complete: true,
       }],
     );
-    const args = [
-      "--tracker",
-      `${leecherTracker.host}:${leecherTracker.port}`,
-      "--get",
-      "resume.bin",
-      "--out",
-      join(dir.path, "l"),
-      "--no-seed",
-      "--json",
-    ];
-    leecher = h.spawnDeno(h.PEER_MAIN, args);
+    const leech = () =>
+      h.spawnLeecher(leecherTracker, "resume.bin", join(dir.path, "l"), null, [
+        "--json",
+      ]);
+    leecher = leech();
     const { line, events } = await h.stopOnceSeen(
       leecher,
       /"type":"progress".*"chunksDone":([4-9]|[12]\d)\b/,
@@ -175,7 +169,7 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
     assert.ok(events.every((event) => typeof event.type === "string"));
     assert.ok(before.chunksDone < chunkCount);
 
-    const second = await h.spawnDeno(h.PEER_MAIN, args).done(60_000);
+    const second = await leech().done(60_000);
     assert.equal(second.code, 0, second.stderr);
     const secondEvents = h.jsonEvents(second.stdout);
     // The chunks on disk are re-checked first, shown as "checking" with the
@@ -241,17 +235,9 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
     const statePath = resumePath(join(out, ".shoal"), id);
     await saveResume(statePath, { manifestBytes, have: claimed });
 
-    const args = [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
-      "--get",
-      "recheck.bin",
-      "--out",
-      out,
-      "--no-seed",
-      "--json",
-    ];
-    leecher = h.spawnDeno(h.PEER_MAIN, args);
+    const leech = () =>
+      h.spawnLeecher(tracker, "recheck.bin", out, null, ["--json"]);
+    leecher = leech();
     const { result: stopped, events } = await h.stopOnceSeen(
       leecher,
       /"state":"checking"/,
@@ -268,7 +254,7 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
       claimed.count,
     );
 
-    const second = await h.spawnDeno(h.PEER_MAIN, args).done(60_000);
+    const second = await leech().done(60_000);
     assert.equal(second.code, 0, second.stderr);
     const done = h.doneEvent<{ resumedChunks: number }>(second.stdout);
     assert.equal(done.resumedChunks, claimed.count);
