@@ -31,11 +31,7 @@ Deno.test("seeders with no tracker announce on a loopback DHT, and a leecher wit
   await h.makeFile(file, SIZE, 5);
   const seeders = await Promise.all(
     [0, 1].map((i) =>
-      h.startSeeder(null, [file], join(dir.path, `seed${i}`), [
-        ...dht.args,
-        "--host",
-        "127.0.0.1",
-      ])
+      h.startSeeder(null, [file], join(dir.path, `seed${i}`), dht.seederArgs)
     ),
   );
   try {
@@ -71,7 +67,7 @@ Deno.test("a flood of made-up DHT peers for the file does not stop a leecher fro
   const file = join(dir.path, "flood.bin");
   const seeder = await h.seedNewFile(null, file, SIZE, 6, {
     out: "seed",
-    args: [...dht.args, "--host", "127.0.0.1"],
+    args: dht.seederArgs,
   });
   // Fakes that accept a connection and never say a word (each is tried and
   // times out), and fakes whose port is closed (each fails at once).
@@ -157,11 +153,7 @@ Deno.test("a restarted peer rejoins the DHT through the nodes it saved, without 
   const seeders = [];
   for (const name of ["seed0", "seed1"]) {
     seeders.push(
-      await h.startSeeder(null, [file], join(dir.path, name), [
-        ...dht.args,
-        "--host",
-        "127.0.0.1",
-      ]),
+      await h.startSeeder(null, [file], join(dir.path, name), dht.seederArgs),
     );
   }
   try {
@@ -235,7 +227,7 @@ Deno.test("libtorrent on the same loopback DHT finds a Shoal seeder with no trac
   const file = join(dir.path, "lt-dht.bin");
   const seeder = await h.seedNewFile(null, file, SIZE, 11, {
     out: "seed",
-    args: [...dht.args, "--host", "127.0.0.1"],
+    args: dht.seederArgs,
   });
   try {
     const magnet = await magnetOf(seeder, "lt-dht.bin");
