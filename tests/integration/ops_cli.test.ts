@@ -9,18 +9,6 @@ import { SHOAL_VERSION } from "../../version.ts";
 import { TrackerClient } from "../../peer/tracker_client.ts";
 import * as h from "../_helpers/mod.ts";
 
-async function waitUntil(
-  what: string,
-  check: () => boolean,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 Deno.test("tracker and peer --version print the version and exit 0", async () => {
   const tracker = await h.spawnDeno(h.TRACKER_MAIN, ["--version"], {
     permissions: ["--allow-net"],
@@ -239,9 +227,10 @@ Deno.test("peer --seed --json prints seeding and serving events, then exits 0 on
     "--json",
   ]);
   await seeder.waitFor(/"type":"serving"/);
-  await waitUntil(
+  await h.waitUntil(
     "registration",
-    () => tracker.handler.registry.stats.peers === 1,
+    () => tracker.handler.registry.stats.peers === 1 || null,
+    10_000,
   );
   assert.equal(await seeder.stop(), 0);
   const events = h.jsonEvents(seeder.lines.join("\n"));
