@@ -9,19 +9,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
+import { seededMagnet } from "../_helpers/bittorrent.ts";
 
 /** Three chunks and a bit. */
 const SIZE = 3 * 512 * 1024 + 777;
 
-/** The magnet link a seeder printed after its "seeding NAME" line. */
+/** The magnet link a seeder of one file printed after its "seeding NAME" line. */
 async function magnetOf(
   seeder: h.RunningProcess,
   name: string,
 ): Promise<string> {
-  const line = await seeder.waitFor(new RegExp(`^seeding ${name} `));
-  const at = seeder.lines.indexOf(line.input!);
   await seeder.waitFor(/^magnet:/);
-  return seeder.lines[at + 1]!;
+  return seededMagnet(seeder.lines, name);
 }
 
 Deno.test("seeders with no tracker announce on a loopback DHT, and a leecher with only a magnet link and the bootstrap address gets the file", async () => {
