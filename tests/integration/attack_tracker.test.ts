@@ -11,7 +11,9 @@ import fc from "fast-check";
 import * as p from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import {
+  askTracker,
   connectFlood,
+  cookieFor,
   sprayFromProbes,
   withTrackerProcess,
 } from "../_helpers/tracker_attack.ts";
@@ -37,19 +39,8 @@ async function legitimateRound(
     hostname: tracker.host,
     port: tracker.port,
   });
-  const ask = async (message: p.Message): Promise<p.Message> => {
-    // UDP may lose a datagram; retry a few times before failing.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      await probe.send(p.createMessage(message));
-      const reply = await probe.next(1_000);
-      if (reply) return p.parseMessage(reply.bytes);
-    }
-    throw new Error(`No answer to ${message.kind} from ${from}`);
-  };
-  const cookieReply = await ask({ kind: "connect", txid: 1 });
-  assert.equal(cookieReply.kind, "cookie");
-  const cookie = (cookieReply as { cookie: bigint }).cookie;
-  const ack = await ask({
+  const cookie = await cookieFor(probe);
+  const ack = await askTracker(probe, {
     kind: "register",
     txid: 2,
     cookie,
@@ -64,7 +55,7 @@ async function legitimateRound(
     }],
   });
   assert.equal(ack.kind, "ack", JSON.stringify(ack));
-  const list = await ask({
+  const list = await askTracker(probe, {
     kind: "request",
     txid: 3,
     cookie,

@@ -17,25 +17,12 @@ import {
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { assertDownloads } from "../_helpers/swarm.ts";
-import { withTrackerProcess } from "../_helpers/tracker_attack.ts";
+import {
+  askTracker,
+  cookieFor,
+  withTrackerProcess,
+} from "../_helpers/tracker_attack.ts";
 import { Rng } from "../../bench/_protocol_inputs.ts";
-
-/** Sends a message and waits for its answer, retrying a few times (UDP). */
-async function ask(probe: h.UdpProbe, message: Message): Promise<Message> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    await probe.send(createMessage(message));
-    const reply = await probe.next(1_000);
-    if (reply) return parseMessage(reply.bytes);
-  }
-  throw new Error(`No answer to ${message.kind} from ${probe.addr.hostname}`);
-}
-
-/** A cookie for the probe's address. */
-async function cookieFor(probe: h.UdpProbe): Promise<bigint> {
-  const reply = await ask(probe, { kind: "connect", txid: 1 });
-  assert.equal(reply.kind, "cookie");
-  return (reply as { cookie: bigint }).cookie;
-}
 
 /** Asks by name until the tracker knows it: a seeder has registered. */
 function waitForName(
@@ -50,7 +37,7 @@ function waitForName(
         port: tracker.port,
       });
       const cookie = await cookieFor(probe);
-      const reply = await ask(probe, {
+      const reply = await askTracker(probe, {
         kind: "request",
         txid: 2,
         cookie,
@@ -149,7 +136,7 @@ Deno.test("searches that scan every file do not make the tracker drop honest CON
         for (let batch = 0; batch < 40; batch++) {
           // Each address registers 25 files and waits for the answer.
           await Promise.all(probes.map(async (probe, i) => {
-            const reply = await ask(probe, {
+            const reply = await askTracker(probe, {
               kind: "register",
               txid: batch,
               cookie: cookies[i]!,
@@ -249,7 +236,7 @@ Deno.test("a stranger claiming a real file's id under another name does not stop
     // The stranger registers that id first, under a name and size of its own.
     await using stranger = new h.UdpProbe("127.0.0.66", target);
     const cookie = await cookieFor(stranger);
-    const ack = await ask(stranger, {
+    const ack = await askTracker(stranger, {
       kind: "register",
       txid: 2,
       cookie,
