@@ -84,8 +84,7 @@ export async function sprayFromProbes(
   count: number,
   datagram: (i: number) => Uint8Array | null,
 ): Promise<{ sent: number; answers: Answer[] }> {
-  const target = { hostname: tracker.host, port: tracker.port };
-  const probes = addresses.map((address) => new UdpProbe(address, target));
+  const probes = addresses.map((address) => new UdpProbe(address, tracker));
   let sent = 0;
   const answers: Answer[] = [];
   try {
@@ -125,8 +124,7 @@ export async function connectFlood(
   honest: () => Promise<void>,
   afterwards?: (flooder: UdpProbe) => Promise<void>,
 ): Promise<void> {
-  const target = { hostname: tracker.host, port: tracker.port };
-  await using flooder = new UdpProbe(from, target);
+  await using flooder = new UdpProbe(from, tracker);
   const FLOOD = 3_000;
   const start = performance.now();
   for (let i = 0; i < FLOOD; i++) {
