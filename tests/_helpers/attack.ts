@@ -31,11 +31,15 @@ export class UdpProbe {
 
   /**
    * @param hostname the loopback address to send from ("127.0.0.2")
-   * @param target where to send
+   * @param target where to send (a tracker's host and port)
    */
-  constructor(hostname: string, target: { hostname: string; port: number }) {
+  constructor(hostname: string, target: { host: string; port: number }) {
     this.#socket = Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
-    this.#target = { transport: "udp", ...target };
+    this.#target = {
+      transport: "udp",
+      hostname: target.host,
+      port: target.port,
+    };
     this.#loop = this.#receiveLoop();
   }
 

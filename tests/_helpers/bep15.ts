@@ -49,10 +49,7 @@ export class Bep15Client {
     tracker: { host: string; port: number },
     port = 6881,
   ) {
-    this.probe = new UdpProbe(from, {
-      hostname: tracker.host,
-      port: tracker.port,
-    });
+    this.probe = new UdpProbe(from, tracker);
     this.port = port;
   }
 

@@ -27,6 +27,8 @@ export interface LoopbackDhtNode {
   port: number;
   /** The peer flags that join the DHT through this node (and loopback only). */
   args: string[];
+  /** The flags of a seeder on it: `args`, and listening on 127.0.0.1 only. */
+  seederArgs: string[];
   /** Stops it. Safe to call twice. */
   stop(): Promise<void>;
   /** Same as stop(), for `await using`. */
@@ -44,6 +46,7 @@ async function startNode(bootstrap: string[] | false): Promise<
     dht.listen(0, "127.0.0.1", () => resolve())
   );
   const port = dht.address().port;
+  const args = ["--dht-bootstrap", `127.0.0.1:${port}`];
   let stopped: Promise<void> | null = null;
   const stop = () =>
     stopped ??= new Promise<void>((resolve) => dht.destroy(() => resolve()));
@@ -52,7 +55,8 @@ async function startNode(bootstrap: string[] | false): Promise<
     node: {
       host: "127.0.0.1",
       port,
-      args: ["--dht-bootstrap", `127.0.0.1:${port}`],
+      args,
+      seederArgs: [...args, "--host", "127.0.0.1"],
       stop,
       [Symbol.asyncDispose]: stop,
     },

@@ -1,7 +1,8 @@
 /**
- * A crowd of idle peers for a real leecher to meet, Shoal or BitTorrent
- * (attack_leecher_idle.test.ts, attack_leecher_bt_idle.test.ts): fakes that
- * say little or nothing, and listening sockets nobody accepts from (the
+ * A crowd of idle or hostile peers for a real leecher to meet, Shoal or
+ * BitTorrent (attack_leecher_idle.test.ts, attack_leecher_bt_idle.test.ts,
+ * attack_bt_fuzz.test.ts): fakes that say little, nothing or nonsense, and
+ * listening sockets nobody accepts from (the
  * kernel completes the TCP handshake, and then nothing ever answers, in
  * either protocol). Each stands on its own loopback address, as if it were
  * its own host, and is listed on the tracker.
@@ -25,7 +26,7 @@ import { type RunningTracker, startTracker } from "./tracker.ts";
 export interface Crowd<F extends FakeListener> {
   /** The third byte of the first address (127.0.`subnet`.1 and up). */
   subnet: number;
-  /** Starters of the idle fakes, each on the address given (and listed). */
+  /** Starters of the fakes, each on the address given (and listed). */
   fakes?: ((host: string) => F)[];
   /** How many silent listeners, after the fakes. @default {0} */
   listeners?: number;
@@ -68,13 +69,13 @@ export async function withIdleCrowd<F extends FakeListener>(
   }
 }
 
-/** One leecher run among an idle crowd, for {@linkcode leechAmongIdle}. */
+/** One leecher run among a crowd of fakes, for {@linkcode leechAmongFakes}. */
 export interface IdleLeech<F extends FakeListener, P extends FakeListener> {
   /** The file's name. */
   name: string;
   /** Its bytes. */
   data: Uint8Array;
-  /** The idle crowd (none when absent). */
+  /** The crowd (none when absent). */
   crowd?(tracker: RunningTracker, data: Uint8Array, built: BuiltFile): Crowd<F>;
   /** One more peer, on 127.0.0.1 and listed (an honest seeder, or one that stops). */
   peer?(tracker: RunningTracker, data: Uint8Array, built: BuiltFile): P;
@@ -88,15 +89,19 @@ export interface IdleLeech<F extends FakeListener, P extends FakeListener> {
   code: 0 | 5;
   /** What its error output must name (when it gives up). */
   stderr?: RegExp;
-  /** More checks, on the fakes. */
-  check?(fakes: F[], peer: P | undefined): void;
+  /** More checks, on the fakes and the leecher's exit and outputs. */
+  check?(
+    fakes: F[],
+    peer: P | undefined,
+    result: { code: number; stdout: string; stderr: string },
+  ): void;
 }
 
 /**
- * Runs a real leecher for a file only fakes have: the idle crowd and one
- * more peer. It must exit with `code`; with 0 the file is checked whole.
+ * Runs a real leecher for a file only fakes have: the crowd and one more
+ * peer. It must exit with `code`; with 0 the file is checked whole.
  */
-export async function leechAmongIdle<
+export async function leechAmongFakes<
   F extends FakeListener,
   P extends FakeListener,
 >(run: IdleLeech<F, P>): Promise<void> {
@@ -117,6 +122,6 @@ export async function leechAmongIdle<
     assert.equal(result.code, run.code, `${result.stdout}\n${result.stderr}`);
     if (run.code === 0) await assertFileHash(join(out, run.name), built.sha256);
     if (run.stderr) assert.match(result.stderr, run.stderr);
-    run.check?.(fakes, peer);
+    run.check?.(fakes, peer, result);
   });
 }

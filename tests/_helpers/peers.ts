@@ -315,12 +315,28 @@ export function getFile(
 }
 
 /**
- * The `done` event a `--json` leecher printed (where its chunks came from,
- * by "host:port"); fails the test when there is none.
+ * The JSON lines of a `--json` run's output (its events on stdout, its logs
+ * on stderr), one a line; a line that is not JSON fails the test (such a
+ * run prints nothing else there).
  */
-export function doneEvent(
-  stdout: string,
-): { chunksByPeer: Record<string, number> } {
+export function jsonEvents(stdout: string): Record<string, unknown>[] {
+  return stdout.split("\n").filter((line) => line.trim() !== "").map((line) => {
+    try {
+      return JSON.parse(line);
+    } catch (cause) {
+      throw new Error(`Not a JSON line: ${JSON.stringify(line)}`, { cause });
+    }
+  });
+}
+
+/**
+ * The `done` event a `--json` leecher printed (where its chunks came from,
+ * by "host:port", and whatever more the caller reads, typed by `T`); fails
+ * the test when there is none.
+ */
+export function doneEvent<
+  T extends object = { chunksByPeer: Record<string, number> },
+>(stdout: string): T {
   const done = stdout.split("\n").map((line) => {
     try {
       return JSON.parse(line);
@@ -330,6 +346,36 @@ export function doneEvent(
   }).find((event) => event?.type === "done");
   assert.ok(done, stdout);
   return done;
+}
+
+/**
+ * Stops a `--json` leecher once it printed a line matching `seen`: sends it
+ * `signal` (to its whole process group with `group`, as a terminal's Ctrl+C
+ * does) and waits for its exit, which must be 0 with a last event "stopped".
+ *
+ * @returns the line seen, the run's exit and outputs, and its events
+ */
+export async function stopOnceSeen(
+  leecher: RunningProcess,
+  seen: RegExp,
+  options: { signal?: Deno.Signal; group?: boolean; timeoutMs?: number } = {},
+): Promise<{
+  line: string;
+  result: { code: number; stdout: string; stderr: string };
+  events: Record<string, unknown>[];
+}> {
+  const { input: line } = await leecher.waitFor(
+    seen,
+    options.timeoutMs ?? 30_000,
+  );
+  const signal = options.signal ?? "SIGTERM";
+  if (options.group) Deno.kill(-leecher.child.pid, signal);
+  else leecher.child.kill(signal);
+  const result = await leecher.done(15_000);
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  const events = jsonEvents(result.stdout);
+  assert.equal(events.at(-1)?.type, "stopped", result.stdout);
+  return { line: line!, result, events };
 }
 
 /** A TCP port free on 127.0.0.1 now (for a process that must be told one). */

@@ -4,17 +4,43 @@
  * (attack_tracker_bep15.test.ts): a process that must exit cleanly after
  * the attack, datagrams sprayed from several loopback addresses, and a
  * flood of CONNECTs that the rate limit must cut down while another client
- * is still served.
+ * is still served; and a Shoal client's questions, asked again when UDP
+ * loses them (attack_tracker_tables.test.ts too).
  *
  * @module
  */
 import assert from "node:assert/strict";
+import { createMessage, type Message, parseMessage } from "@shoal/protocol";
 import {
   sleep,
   startTrackerProcess,
   type TrackerProcess,
   UdpProbe,
 } from "./attack.ts";
+
+/**
+ * Sends a Shoal tracker message from `probe` and waits for its answer,
+ * sending it up to 5 times (UDP may lose a datagram); fails the test when
+ * none comes.
+ */
+export async function askTracker(
+  probe: UdpProbe,
+  message: Message,
+): Promise<Message> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await probe.send(createMessage(message));
+    const reply = await probe.next(1_000);
+    if (reply) return parseMessage(reply.bytes);
+  }
+  throw new Error(`No answer to ${message.kind} from ${probe.addr.hostname}`);
+}
+
+/** A cookie for the probe's address: CONNECT, answered with a COOKIE. */
+export async function cookieFor(probe: UdpProbe): Promise<bigint> {
+  const reply = await askTracker(probe, { kind: "connect", txid: 1 });
+  assert.equal(reply.kind, "cookie");
+  return (reply as { cookie: bigint }).cookie;
+}
 
 /**
  * Starts the tracker process (`args` as for `startTrackerProcess`), runs
@@ -58,8 +84,7 @@ export async function sprayFromProbes(
   count: number,
   datagram: (i: number) => Uint8Array | null,
 ): Promise<{ sent: number; answers: Answer[] }> {
-  const target = { hostname: tracker.host, port: tracker.port };
-  const probes = addresses.map((address) => new UdpProbe(address, target));
+  const probes = addresses.map((address) => new UdpProbe(address, tracker));
   let sent = 0;
   const answers: Answer[] = [];
   try {
@@ -99,8 +124,7 @@ export async function connectFlood(
   honest: () => Promise<void>,
   afterwards?: (flooder: UdpProbe) => Promise<void>,
 ): Promise<void> {
-  const target = { hostname: tracker.host, port: tracker.port };
-  await using flooder = new UdpProbe(from, target);
+  await using flooder = new UdpProbe(from, tracker);
   const FLOOD = 3_000;
   const start = performance.now();
   for (let i = 0; i < FLOOD; i++) {

@@ -93,14 +93,31 @@ export async function stopPeer(peer: UiPeer): Promise<void> {
 }
 
 /**
+ * Asks the peer's web API as its page does, with its token: a GET, or a
+ * POST of `body` as JSON.
+ */
+export async function peerApi(
+  peer: UiPeer,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return await fetch(`${peer.origin}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: {
+      "x-shoal-token": peer.token,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/**
  * What the page reads from `/api/state` (seeds, downloads, totals, limits),
  * asked with the peer's token; the answer must be 200.
  */
 // deno-lint-ignore no-explicit-any
 export async function peerState(peer: UiPeer): Promise<any> {
-  const response = await fetch(`${peer.origin}/api/state`, {
-    headers: { "x-shoal-token": peer.token },
-  });
+  const response = await peerApi(peer, "/api/state");
   assert.equal(response.status, 200);
   return await response.json();
 }

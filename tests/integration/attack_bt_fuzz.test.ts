@@ -13,7 +13,8 @@ import { magnetLink } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { BtTestClient } from "../_helpers/bittorrent.ts";
 import { Rand, randomBtFrame } from "../_helpers/bt_fuzz.ts";
-import { makeBuiltFile, seedNewFile } from "../_helpers/seed_new_file.ts";
+import { seedNewFile } from "../_helpers/seed_new_file.ts";
+import { leechAmongFakes } from "../_helpers/idle_crowd.ts";
 
 const CHUNK = 512 * 1024;
 const SEED = Number(Deno.env.get("SHOAL_FUZZ_SEED") ?? 21);
@@ -69,43 +70,37 @@ Deno.test("a seeder fed random BitTorrent messages on 300 connections drops them
 
 for (const from of ["magnet", "torrent"] as const) {
   Deno.test(`a leecher whose BitTorrent peers answer with random messages finishes from the honest one (${from})`, async () => {
-    await using dir = await h.tempDir();
-    await using tracker = await h.startTracker();
-    const { source, data, built } = await makeBuiltFile(
-      dir.path,
-      "fuzzed.bin",
-      4 * CHUNK + 321,
-      29,
-    );
-    const fuzzers = Array.from(
-      { length: 12 },
-      (_, i) =>
+    await leechAmongFakes({
+      name: "fuzzed.bin",
+      data: new Rand(29).bytes(4 * CHUNK + 321),
+      crowd: (tracker, data, built) => ({
+        subnet: 60,
+        fakes: Array.from(
+          { length: 12 },
+          (_, i) => (hostname: string) =>
+            h.listedBtFake(tracker, data, built, {
+              behaviour: "fuzz",
+              seed: SEED * 100 + i,
+              hostname,
+            }),
+        ),
+      }),
+      // It answers late, so the fuzzers are met first.
+      peer: (tracker, data, built) =>
         h.listedBtFake(tracker, data, built, {
-          behaviour: "fuzz",
-          seed: SEED * 100 + i,
-          hostname: `127.0.60.${i + 1}`,
+          behaviour: "honest",
+          handshakeDelayMs: 500,
         }),
-    );
-    // It answers late, so the fuzzers are met first.
-    const honest = h.listedBtFake(tracker, data, built, {
-      behaviour: "honest",
-      handshakeDelayMs: 500,
+      query: from === "torrent"
+        ? h.writeTorrent
+        : (_, built) => Promise.resolve(magnetLink(built.id, "fuzzed.bin")),
+      giveUpAfterSeconds: 30,
+      timeoutMs: 60_000,
+      code: 0,
+      check: (fuzzers, _, result) => {
+        assert.ok(!/Uncaught| {4}at /.test(result.stderr), result.stderr);
+        assert.ok(fuzzers.some((f) => f.btHandshakes > 0));
+      },
     });
-    try {
-      const out = join(dir.path, "out");
-      const query = from === "torrent"
-        ? await h.writeTorrent(dir.path, built)
-        : magnetLink(built.id, "fuzzed.bin");
-      const result = await h.spawnLeecher(tracker, query, out, 30).done(
-        60_000,
-      );
-      assert.equal(result.code, 0, result.stdout + result.stderr);
-      assert.ok(!/Uncaught| {4}at /.test(result.stderr), result.stderr);
-      await h.assertSameFile(join(out, "fuzzed.bin"), source);
-      assert.ok(fuzzers.some((f) => f.btHandshakes > 0));
-    } finally {
-      await honest.close();
-      await Promise.all(fuzzers.map((f) => f.close()));
-    }
   });
 }

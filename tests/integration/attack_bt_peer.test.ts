@@ -16,10 +16,13 @@ import {
   encodeBtMessage,
   encodeExtendedHandshake,
   encodeMetadataMessage,
-  parseTorrent,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
-import { BtTestClient, startLtLeecher } from "../_helpers/bittorrent.ts";
+import {
+  BtTestClient,
+  fileWithShoalTorrent,
+  startLtLeecher,
+} from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 import { startImpatientSeeder } from "../_helpers/impatient_seeder.ts";
 
@@ -190,16 +193,11 @@ Deno.test("a seeder drops hostile BitTorrent peers, one by one, while libtorrent
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const file = join(dir.path, "served.bin");
-  await h.makeFile(file, SIZE, 29);
-  const torrent = join(dir.path, "served.torrent");
-  const made = await h.spawnDeno(h.PEER_MAIN, [
-    "--make-torrent",
+  const { torrentPath: torrent, torrent: parsed } = await fileWithShoalTorrent(
     file,
-    "--torrent-out",
-    torrent,
-  ]).done(60_000);
-  assert.equal(made.code, 0, made.stderr);
-  const parsed = parseTorrent(await Deno.readFile(torrent));
+    SIZE,
+    29,
+  );
   const infoHash = parsed.id.subarray(0, 20);
   const piecesRoot = parsed.manifest.piecesRoot!;
   const seeder = await startImpatientSeeder(

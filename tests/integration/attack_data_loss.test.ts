@@ -10,45 +10,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 import { peerRunArgs } from "../../peer/launch.ts";
-
-interface UiPeer extends h.RunningProcess {
-  origin: string;
-  token: string;
-}
-
-async function startUiPeer(
-  tracker: { host: string; port: number },
-  outDir: string,
-): Promise<UiPeer> {
-  const process = h.spawnPeer(tracker, [
-    "--ui",
-    "--ui-port",
-    "0",
-    "--out",
-    outDir,
-    "--give-up-after",
-    "20",
-  ]);
-  const match = await process.waitFor(
-    /^Shoal web page: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]{43})$/,
-  );
-  return Object.assign(process, { origin: match[1]!, token: match[2]! });
-}
-
-async function api(
-  peer: UiPeer,
-  path: string,
-  body?: unknown,
-): Promise<Response> {
-  return await fetch(`${peer.origin}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: {
-      "x-shoal-token": peer.token,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
+import {
+  peerApi as api,
+  peerState,
+  startUiPeer,
+  type UiPeer,
+} from "../_helpers/web_page.ts";
 
 interface Download {
   key: string;
@@ -82,7 +49,7 @@ Deno.test("downloads of different files with the same name through one web page 
       ),
     );
     const out = join(dir.path, "out");
-    ui = await startUiPeer(tracker, out);
+    ui = await startUiPeer(tracker, out, { giveUpAfterS: 20 });
     const peer = ui;
     // One, then another a moment later; then two at once.
     const started: string[] = [];
@@ -96,9 +63,7 @@ Deno.test("downloads of different files with the same name through one web page 
     await start(ids[1]!);
     await Promise.all([start(ids[2]!), start(ids[3]!)]);
     const done = await h.waitUntil("every download to end", async () => {
-      const state = await (await api(peer, "/api/state")).json() as {
-        downloads: Download[];
-      };
+      const state = await peerState(peer) as { downloads: Download[] };
       const ours = state.downloads.filter((d) => started.includes(d.key));
       return ours.every((d) => d.state === "done" || d.state === "failed")
         ? ours
@@ -174,7 +139,7 @@ Deno.test("the web page never publishes the peer's state folder, nor a name that
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
   const out = join(dir.path, "out");
-  const ui = await startUiPeer(tracker, out);
+  const ui = await startUiPeer(tracker, out, { giveUpAfterS: 20 });
   try {
     const upload = (name: string) =>
       fetch(`${ui.origin}/api/seed/upload?name=${encodeURIComponent(name)}`, {
@@ -197,14 +162,7 @@ Deno.test("the web page never publishes the peer's state folder, nor a name that
     const link = join(dir.path, "innocent.json");
     await Deno.symlink(state, link);
     for (const path of [state, link]) {
-      const response = await fetch(`${ui.origin}/api/seed/path`, {
-        method: "POST",
-        headers: {
-          "x-shoal-token": ui.token,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ path }),
-      });
+      const response = await api(ui, "/api/seed/path", { path });
       assert.equal(response.status, 400, path);
       assert.match(
         (await response.json()).error,

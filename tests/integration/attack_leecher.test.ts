@@ -11,16 +11,19 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { toHex } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
+import { makeBuiltFile } from "../_helpers/seed_new_file.ts";
 
 const CHUNK = 512 * 1024;
 
 Deno.test("a leecher drops and bans lying seeders and finishes from the honest one", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "target.bin");
-  await h.makeFile(source, 24 * CHUNK + 777, 41);
-  const data = await Deno.readFile(source);
-  const built = h.manifestOf(data, "target.bin");
+  const { data, built } = await makeBuiltFile(
+    dir.path,
+    "target.bin",
+    24 * CHUNK + 777,
+    41,
+  );
   const liars: h.FakeBehaviour[] = [
     "wrong_manifest",
     "bad_hash",
@@ -33,36 +36,16 @@ Deno.test("a leecher drops and bans lying seeders and finishes from the honest o
   for (const behaviour of [...liars, "honest" as const]) {
     seeders.set(
       behaviour,
-      h.startFakeSeeder({
+      h.listedFake(tracker, data, built, {
         behaviour,
-        data,
-        manifestBytes: built.bytes,
-        manifest: built.manifest,
         // Slow enough that the liars get their share of requests.
         ...(behaviour === "honest" ? { bytesPerSecond: 8 * CHUNK } : {}),
       }),
     );
   }
   try {
-    const now = Date.now();
-    for (const [, seeder] of seeders) {
-      const result = tracker.handler.registry.register(
-        {
-          host: "127.0.0.1",
-          port: seeder.port,
-          peerId: crypto.getRandomValues(new Uint8Array(16)),
-        },
-        [{
-          id: built.id,
-          name: "target.bin",
-          size: built.manifest.size,
-          chunkCount: built.manifest.chunkCount,
-          complete: true,
-        }],
-        now,
-      );
-      assert.equal(result, "ok");
-    }
+    // The tracker lists every one of them.
+    assert.equal(tracker.handler.registry.stats.peers, seeders.size);
     const out = join(dir.path, "out");
     const leecher = h.spawnLeecher(tracker, toHex(built.id), out, 30, [
       "--log-level",

@@ -15,13 +15,6 @@ import { makeBuiltFile, seedNewFile } from "../_helpers/seed_new_file.ts";
 
 const CHUNK = 512 * 1024;
 
-/** The JSON lines of a leecher run. */
-function eventsOf(stdout: string): Record<string, unknown>[] {
-  return stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((
-    line,
-  ) => JSON.parse(line));
-}
-
 Deno.test("BitTorrent seeders that send wrong pieces, unasked blocks, oversized messages or another file's handshake are dropped and banned; the download finishes", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
@@ -50,15 +43,13 @@ Deno.test("BitTorrent seeders that send wrong pieces, unasked blocks, oversized 
     ]).done(60_000);
     assert.equal(result.code, 0, result.stderr + result.stdout);
     await h.assertSameFile(join(out, "target.bin"), source);
-    const events = eventsOf(result.stdout);
-    const done = events.find((e) => e.type === "done")!;
+    const events = h.jsonEvents(result.stdout);
+    const done = h.doneEvent(result.stdout);
     // The honest seeder gave chunks. A liar's chunk counts only if it passed
     // the piece hash before the liar broke a rule (under load a liar may get
     // a request answered before its lie): those are the right bytes anyway.
     assert.ok(
-      (done.chunksByPeer as Record<string, number>)[
-        `127.0.0.1:${honest.port}`
-      ]! > 0,
+      done.chunksByPeer[`127.0.0.1:${honest.port}`]! > 0,
       JSON.stringify(done.chunksByPeer),
     );
     const dropped = Math.max(
@@ -108,7 +99,7 @@ Deno.test("BitTorrent peers whose metadata, piece hashes or handshake lie are ba
       .done(60_000);
     assert.equal(result.code, 0, result.stderr + result.stdout);
     await h.assertSameFile(join(out, "magnet.bin"), source);
-    const done = eventsOf(result.stdout).find((e) => e.type === "done")!;
+    const done = h.doneEvent(result.stdout);
     assert.deepEqual(done.chunksByPeer, {
       [`127.0.0.1:${honest.port}`]: manifest.chunkCount,
     });

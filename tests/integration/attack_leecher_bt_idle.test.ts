@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import * as h from "../_helpers/mod.ts";
-import { type Crowd, leechAmongIdle } from "../_helpers/idle_crowd.ts";
+import { type Crowd, leechAmongFakes } from "../_helpers/idle_crowd.ts";
 
 const CHUNK = 512 * 1024;
 /** Fakes of each silent kind. */
@@ -41,7 +41,7 @@ function idleBtPeers(
 }
 
 Deno.test("a leecher among BitTorrent peers that have nothing, keep it choked or never send a block gives up within --give-up-after", async () => {
-  await leechAmongIdle({
+  await leechAmongFakes({
     name: "btidle.bin",
     data: new Uint8Array(4 * CHUNK).fill(5),
     crowd: idleBtPeers,
@@ -68,7 +68,7 @@ Deno.test("a leecher among idle BitTorrent peers finishes from the one honest Bi
   // the endgame, so only the rule frees them.
   const data = new Uint8Array(2 * CHUNK).fill(3);
   data[0] = 1;
-  await leechAmongIdle({
+  await leechAmongFakes({
     name: "btmixed.bin",
     data,
     crowd: idleBtPeers,
@@ -90,7 +90,7 @@ Deno.test("a leecher among idle BitTorrent peers finishes from the one honest Bi
 });
 
 Deno.test("a leecher whose only BitTorrent seeder stops sending blocks (and keeps chattering) gives up within --give-up-after", async () => {
-  await leechAmongIdle({
+  await leechAmongFakes({
     name: "btstops.bin",
     data: new Uint8Array(8 * CHUNK).fill(4),
     peer: (tracker, data, built) =>

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
-import { type Crowd, leechAmongIdle } from "../_helpers/idle_crowd.ts";
+import { type Crowd, leechAmongFakes } from "../_helpers/idle_crowd.ts";
 
 const CHUNK = 512 * 1024;
 const IDLE_PEERS = 64;
@@ -50,7 +50,7 @@ function bytes(size: number, fill: number, first = fill): Uint8Array {
 
 Deno.test("a leecher among peers that have nothing for it gives up within --give-up-after", async () => {
   // Without the rule the open connections kept the leecher waiting forever.
-  await leechAmongIdle({
+  await leechAmongFakes({
     name: "idle.bin",
     data: bytes(4 * CHUNK, 7),
     crowd: emptyPeers,
@@ -63,7 +63,7 @@ Deno.test("a leecher among peers that have nothing for it gives up within --give
 });
 
 Deno.test("a leecher among peers that have nothing for it finishes from the one honest seeder", async () => {
-  await leechAmongIdle({
+  await leechAmongFakes({
     name: "mixed.bin",
     data: bytes(6 * CHUNK + 99, 3, 1),
     crowd: emptyPeers,
@@ -78,7 +78,7 @@ Deno.test("registered peers that never answer do not hold up the start", async (
   // Listening sockets nobody accepts from: the kernel completes the TCP
   // handshake, and then nothing ever answers. Asked one after another at
   // 10 s each, the silent ones took minutes.
-  await leechAmongIdle({
+  await leechAmongFakes({
     name: "start.bin",
     data: bytes(4 * CHUNK, 9),
     crowd: () => ({ subnet: 10, listeners: 40 }),
@@ -90,7 +90,7 @@ Deno.test("registered peers that never answer do not hold up the start", async (
 });
 
 Deno.test("a leecher whose only seeder stops sending data gives up within --give-up-after", async () => {
-  await leechAmongIdle({
+  await leechAmongFakes({
     name: "stops.bin",
     data: bytes(8 * CHUNK, 4),
     peer: (tracker, data, built) =>

@@ -102,24 +102,14 @@ Deno.test("a leecher refuses every hostile file name at once and writes nothing"
     };
   });
   try {
-    const now = Date.now();
     seeders.forEach(({ id, seeder }, i) => {
       // The tracker only ever sees a safe name; the lie is in the manifest.
-      tracker.handler.registry.register(
-        {
-          host: "127.0.0.1",
-          port: seeder.port,
-          peerId: crypto.getRandomValues(new Uint8Array(16)),
-        },
-        [{
-          id,
-          name: `innocent-${i}.bin`,
-          size: data.byteLength,
-          chunkCount: 4,
-          complete: true,
-        }],
-        now,
-      );
+      h.listOnTracker(tracker, seeder.port, {
+        id,
+        name: `innocent-${i}.bin`,
+        size: data.byteLength,
+        chunkCount: 4,
+      });
     });
     // The download folder sits two levels down, so "../" has somewhere to go.
     const out = join(dir.path, "a", "b", "out");
@@ -182,14 +172,8 @@ Deno.test("what is in the way of a download stays untouched and the file lands u
   const seeders = cases.map((name) => {
     const built = h.manifestOf(data, name, CHUNK);
     return {
-      name,
       built,
-      seeder: h.startFakeSeeder({
-        behaviour: "honest",
-        data,
-        manifestBytes: built.bytes,
-        manifest: built.manifest,
-      }),
+      seeder: h.listedFake(tracker, data, built, { behaviour: "honest" }),
     };
   });
   try {
@@ -204,20 +188,6 @@ Deno.test("what is in the way of a download stays untouched and the file lands u
     const users = join(out, "a.bin.part");
     await Deno.writeTextFile(users, "the user's file");
     await Deno.writeTextFile(join(out, longName), "taken");
-    const now = Date.now();
-    for (const { name, built, seeder } of seeders) {
-      tracker.handler.registry.register(
-        { host: "127.0.0.1", port: seeder.port, peerId: new Uint8Array(16) },
-        [{
-          id: built.id,
-          name,
-          size: data.byteLength,
-          chunkCount: built.manifest.chunkCount,
-          complete: true,
-        }],
-        now,
-      );
-    }
     const runs = await Promise.all(
       seeders.map(({ built }) =>
         h.spawnLeecher(tracker, toHex(built.id), out, 20).done(40_000)

@@ -11,7 +11,9 @@ import fc from "fast-check";
 import * as p from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import {
+  askTracker,
   connectFlood,
+  cookieFor,
   sprayFromProbes,
   withTrackerProcess,
 } from "../_helpers/tracker_attack.ts";
@@ -33,23 +35,9 @@ async function legitimateRound(
   from = LEGIT_HOST,
   port = 40_001,
 ): Promise<void> {
-  await using probe = new h.UdpProbe(from, {
-    hostname: tracker.host,
-    port: tracker.port,
-  });
-  const ask = async (message: p.Message): Promise<p.Message> => {
-    // UDP may lose a datagram; retry a few times before failing.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      await probe.send(p.createMessage(message));
-      const reply = await probe.next(1_000);
-      if (reply) return p.parseMessage(reply.bytes);
-    }
-    throw new Error(`No answer to ${message.kind} from ${from}`);
-  };
-  const cookieReply = await ask({ kind: "connect", txid: 1 });
-  assert.equal(cookieReply.kind, "cookie");
-  const cookie = (cookieReply as { cookie: bigint }).cookie;
-  const ack = await ask({
+  await using probe = new h.UdpProbe(from, tracker);
+  const cookie = await cookieFor(probe);
+  const ack = await askTracker(probe, {
     kind: "register",
     txid: 2,
     cookie,
@@ -64,7 +52,7 @@ async function legitimateRound(
     }],
   });
   assert.equal(ack.kind, "ack", JSON.stringify(ack));
-  const list = await ask({
+  const list = await askTracker(probe, {
     kind: "request",
     txid: 3,
     cookie,
@@ -155,15 +143,14 @@ Deno.test("the tracker process drops garbage datagrams silently and still serves
 
 Deno.test("the tracker process never answers an unproven address with more bytes than it sent", async () => {
   await withTrackerProcess([], async (tracker) => {
-    const target = { hostname: tracker.host, port: tracker.port };
     // A real cookie, issued to another address: it must not work from here.
-    await using owner = new h.UdpProbe("127.0.0.21", target);
+    await using owner = new h.UdpProbe("127.0.0.21", tracker);
     await owner.send(p.createMessage({ kind: "connect", txid: 1 }));
     const issued = await owner.next(2_000);
     assert.ok(issued, "no COOKIE for the owner");
     const stolen = (p.parseMessage(issued.bytes) as { cookie: bigint }).cookie;
 
-    await using attacker = new h.UdpProbe("127.0.0.22", target);
+    await using attacker = new h.UdpProbe("127.0.0.22", tracker);
     const file = {
       id: FILE_ID,
       name: "x",
@@ -298,7 +285,6 @@ Deno.test("the tracker process rate-limits a flood from one address and still se
 
 Deno.test("the tracker process keeps its memory bounded under a registration storm", async () => {
   await withTrackerProcess([], async (tracker) => {
-    const target = { hostname: tracker.host, port: tracker.port };
     await legitimateRound(tracker);
     const before = await h.rssKiB(tracker.child.pid);
     // Eight hosts, each trying to register 100 peers (ports) with four files
@@ -308,7 +294,7 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
     let busy = 0;
     let acked = 0;
     for (const host of hosts) {
-      await using probe = new h.UdpProbe(host, target);
+      await using probe = new h.UdpProbe(host, tracker);
       await probe.send(p.createMessage({ kind: "connect", txid: 1 }));
       const issued = await probe.next(2_000);
       assert.ok(issued, `no cookie for ${host}`);
@@ -348,7 +334,7 @@ Deno.test("the tracker process keeps its memory bounded under a registration sto
     // 36 refusals per host are due; a loaded machine may drop a few answers.
     assert.ok(busy >= hosts.length * 20, `only ${busy} BUSY answers`);
     // A malformed header that claims a huge body costs nothing either.
-    await using last = new h.UdpProbe("127.0.0.60", target);
+    await using last = new h.UdpProbe("127.0.0.60", tracker);
     await last.send(
       p.createHeader("manifest", { txid: 0, bodyLength: 8_000_000 }),
     );

@@ -17,25 +17,12 @@ import {
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { assertDownloads } from "../_helpers/swarm.ts";
-import { withTrackerProcess } from "../_helpers/tracker_attack.ts";
+import {
+  askTracker,
+  cookieFor,
+  withTrackerProcess,
+} from "../_helpers/tracker_attack.ts";
 import { Rng } from "../../bench/_protocol_inputs.ts";
-
-/** Sends a message and waits for its answer, retrying a few times (UDP). */
-async function ask(probe: h.UdpProbe, message: Message): Promise<Message> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    await probe.send(createMessage(message));
-    const reply = await probe.next(1_000);
-    if (reply) return parseMessage(reply.bytes);
-  }
-  throw new Error(`No answer to ${message.kind} from ${probe.addr.hostname}`);
-}
-
-/** A cookie for the probe's address. */
-async function cookieFor(probe: h.UdpProbe): Promise<bigint> {
-  const reply = await ask(probe, { kind: "connect", txid: 1 });
-  assert.equal(reply.kind, "cookie");
-  return (reply as { cookie: bigint }).cookie;
-}
 
 /** Asks by name until the tracker knows it: a seeder has registered. */
 function waitForName(
@@ -45,12 +32,9 @@ function waitForName(
   return h.waitUntil(
     `the tracker to list ${name}`,
     async () => {
-      await using probe = new h.UdpProbe("127.0.0.1", {
-        hostname: tracker.host,
-        port: tracker.port,
-      });
+      await using probe = new h.UdpProbe("127.0.0.1", tracker);
       const cookie = await cookieFor(probe);
-      const reply = await ask(probe, {
+      const reply = await askTracker(probe, {
         kind: "request",
         txid: 2,
         cookie,
@@ -79,8 +63,7 @@ Deno.test("one address cannot fill the tracker: an honest seeder still registers
   // A table of 2,000 files: one address may hold 1 % of it, 20 files.
   await withTrackerProcess(["--max-files", "2000"], async (tracker) => {
     await using dir = await h.tempDir();
-    const target = { hostname: tracker.host, port: tracker.port };
-    await using attacker = new h.UdpProbe("127.0.0.50", target);
+    await using attacker = new h.UdpProbe("127.0.0.50", tracker);
     const cookie = await cookieFor(attacker);
     const rng = new Rng(50);
     // 64 peers (the per-address peer cap), each registering 26 new files
@@ -135,21 +118,20 @@ Deno.test("one address cannot fill the tracker: an honest seeder still registers
 
 Deno.test("searches that scan every file do not make the tracker drop honest CONNECTs", async () => {
   await withTrackerProcess([], async (tracker) => {
-    const target = { hostname: tracker.host, port: tracker.port };
     // 100,000 files from 100 addresses, each within its share (1,000).
     const rng = new Rng(60);
     let registered = 0;
     for (let group = 0; group < 10; group++) {
       const probes = Array.from(
         { length: 10 },
-        (_, i) => new h.UdpProbe(`127.0.1.${group * 10 + i + 1}`, target),
+        (_, i) => new h.UdpProbe(`127.0.1.${group * 10 + i + 1}`, tracker),
       );
       try {
         const cookies = await Promise.all(probes.map(cookieFor));
         for (let batch = 0; batch < 40; batch++) {
           // Each address registers 25 files and waits for the answer.
           await Promise.all(probes.map(async (probe, i) => {
-            const reply = await ask(probe, {
+            const reply = await askTracker(probe, {
               kind: "register",
               txid: batch,
               cookie: cookies[i]!,
@@ -171,9 +153,9 @@ Deno.test("searches that scan every file do not make the tracker drop honest CON
     // sends a CONNECT every 20 ms meanwhile.
     const attackers = Array.from(
       { length: 4 },
-      (_, i) => new h.UdpProbe(`127.0.2.${i + 1}`, target),
+      (_, i) => new h.UdpProbe(`127.0.2.${i + 1}`, tracker),
     );
-    await using honest = new h.UdpProbe("127.0.0.1", target);
+    await using honest = new h.UdpProbe("127.0.0.1", tracker);
     let sentConnects = 0;
     let sentLists = 0;
     let listAnswers = 0;
@@ -233,7 +215,6 @@ Deno.test("searches that scan every file do not make the tracker drop honest CON
 Deno.test("a stranger claiming a real file's id under another name does not stop --get of its real name", async () => {
   await withTrackerProcess([], async (tracker) => {
     await using dir = await h.tempDir();
-    const target = { hostname: tracker.host, port: tracker.port };
     const source = join(dir.path, "real.bin");
     await h.makeFile(source, 300_000, 6);
     // Learn the file's id from a first run of the seeder, which then leaves.
@@ -247,9 +228,9 @@ Deno.test("a stranger claiming a real file's id under another name does not stop
     );
 
     // The stranger registers that id first, under a name and size of its own.
-    await using stranger = new h.UdpProbe("127.0.0.66", target);
+    await using stranger = new h.UdpProbe("127.0.0.66", tracker);
     const cookie = await cookieFor(stranger);
-    const ack = await ask(stranger, {
+    const ack = await askTracker(stranger, {
       kind: "register",
       txid: 2,
       cookie,

@@ -20,12 +20,6 @@ const SIZE = 24 * PIECE + 4321;
 /** Each seeder's upload cap: the download lasts seconds, long enough to stop. */
 const SEEDER_RATE = 1_500_000;
 
-function events(stdout: string): Record<string, unknown>[] {
-  return stdout.split("\n").filter((line) => line.startsWith("{")).map((
-    line,
-  ) => JSON.parse(line));
-}
-
 Deno.test("a Shoal leecher stopped with SIGTERM mid-way through a download from libtorrent seeders resumes with the same command and fetches only what it lacked", async (t) => {
   if (!(await hasLibtorrent(t.name))) return;
   await using dir = await h.tempDir();
@@ -52,29 +46,23 @@ Deno.test("a Shoal leecher stopped with SIGTERM mid-way through a download from 
     const out = join(dir.path, "out");
     const args = ["--json"];
     leecher = h.spawnLeecher(tracker, torrentPath, out, 30, args);
-    const { input: line } = await leecher.waitFor(
+    const { line } = await h.stopOnceSeen(
+      leecher,
       /"type":"progress".*"chunksDone":([4-9]|1\d)\b/,
-      60_000,
+      { timeoutMs: 60_000 },
     );
-    const before = JSON.parse(line!) as { chunksDone: number };
-    leecher.child.kill("SIGTERM");
-    const first = await leecher.done(15_000);
     leecher = null;
-    assert.equal(first.code, 0, first.stderr);
-    assert.equal(events(first.stdout).at(-1)?.type, "stopped", first.stdout);
+    const before = JSON.parse(line) as { chunksDone: number };
 
     const second = await h.spawnLeecher(tracker, torrentPath, out, 30, args)
       .done(60_000);
     assert.equal(second.code, 0, second.stderr + second.stdout);
     await h.assertSameFile(join(out, "resume.bin"), file);
-    const done = events(second.stdout).find((e) => e.type === "done") as
-      | {
-        resumedChunks: number;
-        bytesFetched: number;
-        chunksByPeer: Record<string, number>;
-      }
-      | undefined;
-    assert.ok(done, second.stdout);
+    const done = h.doneEvent<{
+      resumedChunks: number;
+      bytesFetched: number;
+      chunksByPeer: Record<string, number>;
+    }>(second.stdout);
     assert.ok(
       done.resumedChunks >= before.chunksDone &&
         done.resumedChunks < chunkCount,

@@ -9,19 +9,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 import { hasLibtorrent, LT_PYTHON, ltFixture } from "../_helpers/libtorrent.ts";
+import { seededMagnet } from "../_helpers/bittorrent.ts";
 
 /** Three chunks and a bit. */
 const SIZE = 3 * 512 * 1024 + 777;
 
-/** The magnet link a seeder printed after its "seeding NAME" line. */
+/** The magnet link a seeder of one file printed after its "seeding NAME" line. */
 async function magnetOf(
   seeder: h.RunningProcess,
   name: string,
 ): Promise<string> {
-  const line = await seeder.waitFor(new RegExp(`^seeding ${name} `));
-  const at = seeder.lines.indexOf(line.input!);
   await seeder.waitFor(/^magnet:/);
-  return seeder.lines[at + 1]!;
+  return seededMagnet(seeder.lines, name);
 }
 
 Deno.test("seeders with no tracker announce on a loopback DHT, and a leecher with only a magnet link and the bootstrap address gets the file", async () => {
@@ -31,11 +30,7 @@ Deno.test("seeders with no tracker announce on a loopback DHT, and a leecher wit
   await h.makeFile(file, SIZE, 5);
   const seeders = await Promise.all(
     [0, 1].map((i) =>
-      h.startSeeder(null, [file], join(dir.path, `seed${i}`), [
-        ...dht.args,
-        "--host",
-        "127.0.0.1",
-      ])
+      h.startSeeder(null, [file], join(dir.path, `seed${i}`), dht.seederArgs)
     ),
   );
   try {
@@ -71,7 +66,7 @@ Deno.test("a flood of made-up DHT peers for the file does not stop a leecher fro
   const file = join(dir.path, "flood.bin");
   const seeder = await h.seedNewFile(null, file, SIZE, 6, {
     out: "seed",
-    args: [...dht.args, "--host", "127.0.0.1"],
+    args: dht.seederArgs,
   });
   // Fakes that accept a connection and never say a word (each is tried and
   // times out), and fakes whose port is closed (each fails at once).
@@ -157,11 +152,7 @@ Deno.test("a restarted peer rejoins the DHT through the nodes it saved, without 
   const seeders = [];
   for (const name of ["seed0", "seed1"]) {
     seeders.push(
-      await h.startSeeder(null, [file], join(dir.path, name), [
-        ...dht.args,
-        "--host",
-        "127.0.0.1",
-      ]),
+      await h.startSeeder(null, [file], join(dir.path, name), dht.seederArgs),
     );
   }
   try {
@@ -235,7 +226,7 @@ Deno.test("libtorrent on the same loopback DHT finds a Shoal seeder with no trac
   const file = join(dir.path, "lt-dht.bin");
   const seeder = await h.seedNewFile(null, file, SIZE, 11, {
     out: "seed",
-    args: [...dht.args, "--host", "127.0.0.1"],
+    args: dht.seederArgs,
   });
   try {
     const magnet = await magnetOf(seeder, "lt-dht.bin");

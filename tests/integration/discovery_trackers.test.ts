@@ -29,9 +29,7 @@ Deno.test("a swarm with two trackers survives one dying mid-download, and the DH
     [0, 1].map((i) =>
       h.startSeeder(null, [file], join(dir.path, `seed${i}`), [
         ...trackerFlags,
-        ...dht.args,
-        "--host",
-        "127.0.0.1",
+        ...dht.seederArgs,
       ])
     ),
   );

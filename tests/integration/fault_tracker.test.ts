@@ -22,7 +22,7 @@ async function listed(
   fileId: Uint8Array,
 ): Promise<number | null> {
   await using probe = new h.UdpProbe("127.0.0.1", {
-    hostname: "127.0.0.1",
+    host: "127.0.0.1",
     port,
   });
   const ask = async (message: Message): Promise<Message | null> => {

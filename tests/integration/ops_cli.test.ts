@@ -9,28 +9,6 @@ import { SHOAL_VERSION } from "../../version.ts";
 import { TrackerClient } from "../../peer/tracker_client.ts";
 import * as h from "../_helpers/mod.ts";
 
-function parseLines(text: string): Record<string, unknown>[] {
-  return text.split("\n").filter((line) => line.trim() !== "").map((line) => {
-    try {
-      return JSON.parse(line);
-    } catch (cause) {
-      throw new Error(`Not a JSON line: ${JSON.stringify(line)}`, { cause });
-    }
-  });
-}
-
-async function waitUntil(
-  what: string,
-  check: () => boolean,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 Deno.test("tracker and peer --version print the version and exit 0", async () => {
   const tracker = await h.spawnDeno(h.TRACKER_MAIN, ["--version"], {
     permissions: ["--allow-net"],
@@ -111,7 +89,7 @@ Deno.test("tracker --stats-port serves /stats and /metrics on loopback, logs JSO
     stderr = result.stderr;
     assert.equal(result.code, 0, stderr);
   }
-  const logs = parseLines(stderr);
+  const logs = h.jsonEvents(stderr);
   const statsLine = logs.find((log) =>
     typeof log.message === "string" && log.message.startsWith("Stats: ")
   );
@@ -170,7 +148,7 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
   const flags = ["--json", "--log-level", "debug", "--log-format", "json"];
   const size = 5 * 512 * 1024 + 3;
   await leechOne("script.bin", size, 5, flags, async (result, source) => {
-    const events = parseLines(result.stdout);
+    const events = h.jsonEvents(result.stdout);
     assert.ok(events.length >= 2);
     assert.ok(events.some((event) => event.type === "progress"));
     for (const event of events.slice(0, -1)) {
@@ -190,7 +168,7 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
     assert.equal(done.resumedChunks, 0);
     await h.assertFileHash(String(done.path), await h.sha256File(source));
     // Debug logs went to stderr, as JSON lines with peer categories.
-    const logs = parseLines(result.stderr);
+    const logs = h.jsonEvents(result.stderr);
     assert.ok(
       logs.every((log) => String(log.logger).startsWith("shoal.peer")),
       result.stderr,
@@ -201,7 +179,7 @@ Deno.test("peer --get --json prints only JSON lines: progress, then done", async
 Deno.test("peer --get --json reports each state as it begins: finding, downloading, checking, done", async () => {
   // Small: done long before the first progress tick (500 ms).
   await leechOne("states.bin", 3 * 512 * 1024 + 7, 9, ["--json"], (result) => {
-    const states = parseLines(result.stdout)
+    const states = h.jsonEvents(result.stdout)
       .filter((event) => event.type === "progress")
       .map((event) => String(event.state))
       // Repeats are ticks of the same state.
@@ -217,7 +195,7 @@ Deno.test("peer --json reports failures as one JSON error line with the exit cod
     "--json",
   ]).done(30_000);
   assert.equal(unknown.code, 3, unknown.stderr);
-  const events = parseLines(unknown.stdout);
+  const events = h.jsonEvents(unknown.stdout);
   assert.deepEqual(events.filter((event) => event.type !== "progress"), [{
     type: "error",
     code: "unknown_file",
@@ -230,7 +208,7 @@ Deno.test("peer --json reports failures as one JSON error line with the exit cod
     20_000,
   );
   assert.equal(usage.code, 2);
-  const [error] = parseLines(usage.stdout);
+  const [error] = h.jsonEvents(usage.stdout);
   assert.equal(error?.type, "error");
   assert.equal(error?.code, "usage");
   assert.equal(error?.exitCode, 2);
@@ -249,12 +227,13 @@ Deno.test("peer --seed --json prints seeding and serving events, then exits 0 on
     "--json",
   ]);
   await seeder.waitFor(/"type":"serving"/);
-  await waitUntil(
+  await h.waitUntil(
     "registration",
-    () => tracker.handler.registry.stats.peers === 1,
+    () => tracker.handler.registry.stats.peers === 1 || null,
+    10_000,
   );
   assert.equal(await seeder.stop(), 0);
-  const events = parseLines(seeder.lines.join("\n"));
+  const events = h.jsonEvents(seeder.lines.join("\n"));
   const types = events.map((event) => event.type);
   assert.ok(types.includes("seeding"), types.join());
   assert.ok(types.includes("serving"), types.join());

@@ -140,9 +140,7 @@ Deno.test({
         "--json",
       ]).done(60_000);
       assert.equal(leecher.code, 0, leecher.stderr);
-      const done = leecher.stdout.split("\n").map((line) => JSON.parse(line))
-        .find((event) => event.type === "done");
-      assert.ok(done, leecher.stdout);
+      const done = h.doneEvent(leecher.stdout);
       // Every chunk came over IPv6.
       const peers = Object.keys(done.chunksByPeer);
       assert.ok(peers.length > 0);

@@ -124,12 +124,6 @@ function slowProxy(targetPort: number, bytesPerSecond: number) {
   };
 }
 
-function jsonLines(lines: string[]): Record<string, unknown>[] {
-  return lines.filter((line) => line.trim() !== "").map((line) =>
-    JSON.parse(line)
-  );
-}
-
 Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from its checked chunks", async () => {
   await using dir = await h.tempDir();
   const size = 32 * CHUNK_BYTES + 12_345;
@@ -161,34 +155,23 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
         complete: true,
       }],
     );
-    const args = [
-      "--tracker",
-      `${leecherTracker.host}:${leecherTracker.port}`,
-      "--get",
-      "resume.bin",
-      "--out",
-      join(dir.path, "l"),
-      "--no-seed",
-      "--json",
-    ];
-    leecher = h.spawnDeno(h.PEER_MAIN, args);
-    const { input: line } = await leecher.waitFor(
+    const leech = () =>
+      h.spawnLeecher(leecherTracker, "resume.bin", join(dir.path, "l"), null, [
+        "--json",
+      ]);
+    leecher = leech();
+    const { line, events } = await h.stopOnceSeen(
+      leecher,
       /"type":"progress".*"chunksDone":([4-9]|[12]\d)\b/,
-      30_000,
     );
-    const before = JSON.parse(line!) as { chunksDone: number };
-    leecher.child.kill("SIGTERM");
-    const first = await leecher.done(15_000);
     leecher = null;
-    assert.equal(first.code, 0, first.stderr);
-    const events = jsonLines(first.stdout.split("\n"));
-    assert.equal(events.at(-1)?.type, "stopped", first.stdout);
+    const before = JSON.parse(line) as { chunksDone: number };
     assert.ok(events.every((event) => typeof event.type === "string"));
     assert.ok(before.chunksDone < chunkCount);
 
-    const second = await h.spawnDeno(h.PEER_MAIN, args).done(60_000);
+    const second = await leech().done(60_000);
     assert.equal(second.code, 0, second.stderr);
-    const secondEvents = jsonLines(second.stdout.split("\n"));
+    const secondEvents = h.jsonEvents(second.stdout);
     // The chunks on disk are re-checked first, shown as "checking" with the
     // good ones counted, before any is downloaded.
     const progress = secondEvents.filter((event) =>
@@ -204,10 +187,9 @@ Deno.test("a leecher stopped with SIGTERM mid-download exits 0 and resumes from 
       rechecked.some((p) => p.chunksDone >= before.chunksDone),
       second.stdout,
     );
-    const done = secondEvents.find((event) => event.type === "done") as
-      | { resumedChunks: number; path: string }
-      | undefined;
-    assert.ok(done, second.stdout);
+    const done = h.doneEvent<{ resumedChunks: number; path: string }>(
+      second.stdout,
+    );
     assert.ok(
       done.resumedChunks >= before.chunksDone,
       `resumed ${done.resumedChunks}, had ${before.chunksDone}`,
@@ -253,24 +235,14 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
     const statePath = resumePath(join(out, ".shoal"), id);
     await saveResume(statePath, { manifestBytes, have: claimed });
 
-    const args = [
-      "--tracker",
-      `${tracker.host}:${tracker.port}`,
-      "--get",
-      "recheck.bin",
-      "--out",
-      out,
-      "--no-seed",
-      "--json",
-    ];
-    leecher = h.spawnDeno(h.PEER_MAIN, args);
-    await leecher.waitFor(/"state":"checking"/, 30_000);
-    leecher.child.kill("SIGTERM");
-    const stopped = await leecher.done(15_000);
+    const leech = () =>
+      h.spawnLeecher(tracker, "recheck.bin", out, null, ["--json"]);
+    leecher = leech();
+    const { result: stopped, events } = await h.stopOnceSeen(
+      leecher,
+      /"state":"checking"/,
+    );
     leecher = null;
-    assert.equal(stopped.code, 0, stopped.stderr);
-    const events = jsonLines(stopped.stdout.split("\n"));
-    assert.equal(events.at(-1)?.type, "stopped", stopped.stdout);
     // Stopped while re-checking: nothing was downloaded, and the saved state
     // still lists every chunk it listed before.
     assert.ok(
@@ -282,12 +254,9 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
       claimed.count,
     );
 
-    const second = await h.spawnDeno(h.PEER_MAIN, args).done(60_000);
+    const second = await leech().done(60_000);
     assert.equal(second.code, 0, second.stderr);
-    const done = jsonLines(second.stdout.split("\n")).find((event) =>
-      event.type === "done"
-    ) as { resumedChunks: number; bytesFetched: number } | undefined;
-    assert.ok(done, second.stdout);
+    const done = h.doneEvent<{ resumedChunks: number }>(second.stdout);
     assert.equal(done.resumedChunks, claimed.count);
     await h.assertSameFile(join(out, "recheck.bin"), source);
   } finally {
@@ -329,16 +298,13 @@ Deno.test("Ctrl+C in a terminal (SIGINT to the whole process group of deno task 
         processGroup: true,
       });
     leecher = run();
-    await leecher.waitFor(
+    const { result: first, events } = await h.stopOnceSeen(
+      leecher,
       /"type":"progress".*"state":"downloading".*"chunksDone":[2-9]\b/,
-      30_000,
+      { signal: "SIGINT", group: true },
     );
-    Deno.kill(-leecher.child.pid, "SIGINT");
-    const first = await leecher.done(15_000);
     leecher = null;
-    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
-    const last = jsonLines(first.stdout.split("\n")).at(-1);
-    assert.equal(last?.type, "stopped", first.stdout);
+    const last = events.at(-1);
     assert.match(
       String(last?.message),
       /^Stopped downloading ctrlc\.bin; run the same command to resume$/,
@@ -348,11 +314,11 @@ Deno.test("Ctrl+C in a terminal (SIGINT to the whole process group of deno task 
     const second = await leecher.done(60_000);
     leecher = null;
     assert.equal(second.code, 0, second.stderr);
-    const done = jsonLines(second.stdout.split("\n")).find((event) =>
-      event.type === "done"
-    ) as { resumedChunks: number; path: string } | undefined;
+    const done = h.doneEvent<{ resumedChunks: number; path: string }>(
+      second.stdout,
+    );
     assert.ok(
-      done && done.resumedChunks >= 2,
+      done.resumedChunks >= 2,
       `first run:\n${first.stdout}\n${first.stderr}\nsecond run:\n${second.stdout}`,
     );
     await h.assertFileHash(done.path, await h.sha256File(source));

@@ -50,9 +50,7 @@ Deno.test("--list prints the tracker's files as a table with size, peers and sho
       "--json",
     ]);
     assert.equal(json.code, 0, json.stderr);
-    const objects = json.stdout.trim().split("\n").map((line) =>
-      JSON.parse(line)
-    );
+    const objects = h.jsonEvents(json.stdout);
     assert.deepEqual(objects, [{
       type: "file",
       name: "Ubuntu-24.04.iso",

@@ -16,6 +16,7 @@ import {
 import { peerRunArgs } from "../../peer/launch.ts";
 import * as h from "../_helpers/mod.ts";
 import * as libtorrent from "../_helpers/libtorrent.ts";
+import { makeBuiltFile } from "../_helpers/seed_new_file.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** Three chunks and a bit: a piece layer, a short last piece. */
@@ -140,23 +141,9 @@ Deno.test("--get FILE.torrent with no --tracker downloads from the tracker the t
 Deno.test("--get FILE.torrent asks no peer for the manifest: the torrent holds it", async () => {
   await using dir = await h.tempDir();
   await using tracker = await h.startTracker();
-  const source = join(dir.path, "quiet.bin");
-  await h.makeFile(source, SIZE, 9);
-  const data = await Deno.readFile(source);
-  const built = h.manifestOf(data, "quiet.bin");
-  const fake = h.startFakeSeeder({
-    behaviour: "honest",
-    data,
-    manifestBytes: built.bytes,
-    manifest: built.manifest,
-  });
+  const { data, built } = await makeBuiltFile(dir.path, "quiet.bin", SIZE, 9);
+  const fake = h.listedFake(tracker, data, built, { behaviour: "honest" });
   try {
-    h.listOnTracker(tracker, fake.port, {
-      id: built.id,
-      name: "quiet.bin",
-      size: SIZE,
-      chunkCount: built.manifest.chunkCount,
-    });
     const path = join(dir.path, "quiet.torrent");
     await Deno.writeFile(
       path,
@@ -187,9 +174,9 @@ Deno.test("--get MAGNET downloads with the link's tracker; --tracker wins over i
   ]);
   try {
     await seeder.waitFor(/"type":"serving"/);
-    const seeding = seeder.lines.map((line) => JSON.parse(line)).find((
-      event,
-    ) => event.type === "seeding");
+    const seeding = h.jsonEvents(seeder.lines.join("\n")).find((event) =>
+      event.type === "seeding"
+    ) as { magnet: string; fileId: string };
     const link = parseMagnet(seeding.magnet);
     assert.equal(toHex(link.id), seeding.fileId);
     assert.equal(link.name, "song.bin");

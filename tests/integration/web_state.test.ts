@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 import {
+  peerApi,
   peerState,
   startUiPeer,
   stopPeer,
@@ -61,17 +62,10 @@ Deno.test("web page: totals, ratio, rate limits and upload slots are kept across
       JSON.stringify(before.totals),
     );
     // The page sets limits and slots.
-    const set = await fetch(`${seeder.origin}/api/settings`, {
-      method: "POST",
-      headers: {
-        "x-shoal-token": seeder.token,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({
-        maxUploadBytesPerSecond: 2_000_000,
-        maxDownloadBytesPerSecond: 3_000_000,
-        uploadSlots: 3,
-      }),
+    const set = await peerApi(seeder, "/api/settings", {
+      maxUploadBytesPerSecond: 2_000_000,
+      maxDownloadBytesPerSecond: 3_000_000,
+      uploadSlots: 3,
     });
     assert.equal(set.status, 200);
     await set.body?.cancel();

@@ -699,17 +699,8 @@ browserTest(
       // dn while no manifest comes, and still so after B restarts.
       const ghostData = crypto.getRandomValues(new Uint8Array(50_000));
       const ghostFile = h.manifestOf(ghostData, "ghost on the tracker.bin");
-      await using silent = h.startFakeSeeder({
+      await using _silent = h.listedFake(tracker, ghostData, ghostFile, {
         behaviour: "silent",
-        data: ghostData,
-        manifestBytes: ghostFile.bytes,
-        manifest: ghostFile.manifest,
-      });
-      h.listOnTracker(tracker, silent.port, {
-        id: ghostFile.id,
-        name: ghostFile.manifest.name,
-        size: ghostData.byteLength,
-        chunkCount: ghostFile.manifest.chunkCount,
       });
       const ghostId = toHex(ghostFile.id);
       await input.fill(
