@@ -8,7 +8,6 @@
  * be replayed.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { magnetLink } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
 import { BtTestClient } from "../_helpers/bittorrent.ts";
