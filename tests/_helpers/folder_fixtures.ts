@@ -49,6 +49,14 @@ export function folderOf(
   };
 }
 
+/** The bytes {@linkcode hashedFile} hashes: `length` of them, made from `seed`. */
+export function fileBytes(length: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed * 7) & 0xff;
+  if (length > 0) bytes[0] = seed;
+  return bytes;
+}
+
 /**
  * A file of a folder with real hashes: `length` bytes made from `seed`,
  * hashed in pieces of `chunkSize`.
@@ -59,11 +67,8 @@ export function hashedFile(
   seed: number,
   chunkSize = 16_384,
 ): FolderFile {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed * 7) & 0xff;
-  if (length > 0) bytes[0] = seed;
   const builder = new ManifestBuilder(chunkSize);
-  builder.update(bytes);
+  builder.update(fileBytes(length, seed));
   const { manifest } = builder.finish("x");
   return {
     path: path.split("/"),

@@ -429,6 +429,25 @@ async function refreshDownloadFiles(record) {
   rerender();
 }
 
+/** A folder's files as a table: "File", then number columns, over `body`. */
+function filesTable(numberHeadings, body) {
+  return el(
+    "table",
+    { class: "files peers" },
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        el("th", { text: "File" }),
+        ...numberHeadings.map((text) => el("th", { class: "num", text })),
+      ),
+    ),
+    body,
+  );
+}
+
 /**
  * Fetches only the ticked files of a folder download (it starts again with
  * them); files past the list shown stay as they are: fetched.
@@ -496,22 +515,7 @@ function downloadFilesDetails(record) {
     "details",
     { class: "dl-peers dl-files" },
     el("summary", { text: `Files (${record.fileCount})` }),
-    el(
-      "table",
-      { class: "files peers" },
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          el("th", { text: "File" }),
-          el("th", { class: "num", text: "Size" }),
-          el("th", { class: "num", text: "Done" }),
-        ),
-      ),
-      el("tbody", {}, ...rows),
-    ),
+    filesTable(["Size", "Done"], el("tbody", {}, ...rows)),
     left > 0
       ? el("p", {
         class: "note",
@@ -924,21 +928,7 @@ function seedFilesRow(file) {
     "details",
     { class: "dl-peers folder-files" },
     el("summary", { text: `${plural(file.fileCount, "file")} in this folder` }),
-    el(
-      "table",
-      { class: "files peers" },
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          el("th", { text: "File" }),
-          el("th", { class: "num", text: "Size" }),
-        ),
-      ),
-      body,
-    ),
+    filesTable(["Size"], body),
     more,
   );
   const show = async () => {

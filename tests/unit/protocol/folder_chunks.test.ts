@@ -2,30 +2,19 @@ import assert from "node:assert/strict";
 import {
   folderChunkLength,
   folderChunkMatches,
-  type FolderFile,
   folderFileAt,
   type FolderManifest,
-  ManifestBuilder,
 } from "@shoal/protocol";
+import { fileBytes, hashedFile } from "../../_helpers/folder_fixtures.ts";
 
 const PIECE = 16_384;
 
 /** A file of `length` bytes, its hashes, and its bytes. */
 function built(path: string, length: number, seed: number) {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed) & 0xff;
-  const builder = new ManifestBuilder(PIECE);
-  builder.update(bytes);
-  const { manifest } = builder.finish("x");
-  const file: FolderFile = {
-    path: path.split("/"),
-    length,
-    piecesRoot: manifest.piecesRoot,
-    firstChunk: 0,
-    chunkCount: manifest.chunkCount,
-    chunkHashes: manifest.chunkHashes,
+  return {
+    file: hashedFile(path, length, seed, PIECE),
+    bytes: fileBytes(length, seed),
   };
-  return { file, bytes };
 }
 
 /** An empty file first, a 3-piece file with a short last piece, another empty, a one-piece file of one block. */
