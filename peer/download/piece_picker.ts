@@ -56,6 +56,13 @@ export class PiecePicker {
   /** How many connected peers hold each chunk. */
   readonly #availability: Uint16Array;
   #peers = 0;
+  /**
+   * Chunks fewer peers hold than are connected. While there are none, every
+   * chunk is as rare as any other, so the first wanted one is the pick and
+   * the scan stops there (a folder of 10,000 one-piece files scanned 8,192
+   * chunks per pick).
+   */
+  #belowAll = 0;
   /** chunk index -> ids of the peers it is requested from */
   readonly #requests = new Map<number, Set<number>>();
   /** Every index below this is either held or requested. */
@@ -98,11 +105,14 @@ export class PiecePicker {
     for (let i = 0; i < peerHas.size; i++) {
       if (peerHas.has(i)) this.#availability[i]!++;
     }
+    this.#countBelowAll();
   }
 
   /** Counts one more chunk a connected peer announced (HAVE). */
   peerGained(index: number): void {
-    if (index < this.#availability.length) this.#availability[index]!++;
+    if (index >= this.#availability.length) return;
+    if (this.#availability[index] === this.#peers - 1) this.#belowAll--;
+    this.#availability[index]!++;
   }
 
   /** Forgets a peer that disconnected (or a chunk it no longer offers). */
@@ -113,11 +123,20 @@ export class PiecePicker {
         this.#availability[i]!--;
       }
     }
+    this.#countBelowAll();
   }
 
   /** Forgets one chunk a peer no longer offers. */
   peerLost(index: number): void {
-    if (this.#availability[index]! > 0) this.#availability[index]!--;
+    if (!(this.#availability[index]! > 0)) return;
+    if (this.#availability[index] === this.#peers) this.#belowAll++;
+    this.#availability[index]!--;
+  }
+
+  #countBelowAll(): void {
+    let below = 0;
+    for (const count of this.#availability) if (count < this.#peers) below++;
+    this.#belowAll = below;
   }
 
   #wanted(index: number, peerHas: Bitfield): boolean {
@@ -151,6 +170,7 @@ export class PiecePicker {
     let ties = 0;
     for (let i = this.#cursor; i < end; i++) {
       if (!this.#wanted(i, peerHas)) continue;
+      if (this.#belowAll === 0) return i;
       const count = this.#availability[i]!;
       // Held by every peer: no rarity to act on, keep file order.
       const rarity = count >= this.#peers ? Number.MAX_SAFE_INTEGER : count;

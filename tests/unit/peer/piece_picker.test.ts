@@ -52,6 +52,19 @@ Deno.test("PiecePicker.next() prefers the rarest chunk among connected peers", (
   assert.equal(picker.next(asker, 1), 6);
 });
 
+Deno.test("PiecePicker.next() follows a chunk that becomes as common as the rest, or rarer, through HAVEs", () => {
+  const picker = new PiecePicker(new Bitfield(12), { random: seeded(3) });
+  pastRandomStart(picker, 12);
+  const all = Bitfield.full(12);
+  picker.addPeer(all);
+  picker.addPeer(bits(12, [0, 1, 2, 3, 4, 6, 7]));
+  assert.equal(picker.next(all, 1), 5); // held by one peer of two
+  picker.peerGained(5);
+  assert.equal(picker.next(all, 1), 0); // now all held by both: file order
+  picker.peerLost(3);
+  assert.equal(picker.next(all, 1), 3); // rarer again
+});
+
 Deno.test("PiecePicker.next() spreads equally rare chunks at random", () => {
   const seen = new Set<number>();
   for (let seed = 1; seed <= 40; seed++) {
