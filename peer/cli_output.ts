@@ -13,6 +13,7 @@
  */
 import { toHex } from "@shoal/protocol";
 import type { DownloadProgress, DownloadResult } from "./download/download.ts";
+import type { FileProgress } from "./download/folder_download.ts";
 import { formatBytes, formatRate, progressPrinter } from "./progress.ts";
 
 /** A stream the output writes to synchronously. */
@@ -113,10 +114,16 @@ export function cliOutput(
   const line = (fields: Record<string, unknown>) =>
     writeAll(streams.stdout, `${JSON.stringify(fields)}\n`);
   if (json) {
+    const changed = changedFiles();
     return {
       json,
       event: (type, fields) => line({ type, ...fields }),
-      progress: (progress) => line({ type: "progress", ...progress }),
+      progress: (progress) =>
+        line({
+          type: "progress",
+          ...progress,
+          ...(progress.files ? { files: changed(progress.files) } : {}),
+        }),
       endProgress: () => {},
       done: (result) =>
         line({
@@ -176,4 +183,26 @@ function filesText(result: DownloadResult): string {
   const count = result.chosen?.filter((chosen) => chosen).length ??
     result.folder.files.length;
   return `${count} file${count === 1 ? "" : "s"}, `;
+}
+
+/**
+ * A folder's files whose progress changed since the last call, each with
+ * its `index` in the folder (all of them the first time): a `--json`
+ * progress line of a folder of 10,000 files would otherwise carry 820 KB
+ * twice a second.
+ */
+function changedFiles(): (
+  files: readonly FileProgress[],
+) => (FileProgress & { index: number })[] {
+  let last: string[] = [];
+  return (files) => {
+    const out: (FileProgress & { index: number })[] = [];
+    const now = files.map((file, index) => {
+      const key = `${file.chunksDone} ${file.chosen}`;
+      if (last[index] !== key) out.push({ index, ...file });
+      return key;
+    });
+    last = now;
+    return out;
+  };
 }

@@ -128,14 +128,35 @@ Deno.test("--only fetches and writes just the chosen files of a folder; a glob t
     // Nothing of the other files was fetched.
     assert.equal(done.bytesFetched, PIECE + 100 + 3 * PIECE - 1);
     assert.deepEqual(done.files, chosen);
-    // Each file's progress is in the progress events.
-    const last = lines.findLast((line) => line.type === "progress")!;
-    const files = last.files as { path: string; chosen: boolean }[];
+    // Each file's progress is in the progress events: every file in the
+    // first that lists them, then those that changed, by index.
+    type Listed = {
+      index: number;
+      path: string;
+      chosen: boolean;
+      chunksDone: number;
+      chunkCount: number;
+    };
+    const byIndex = new Map<number, Listed>();
+    const listed = lines.filter((line) =>
+      line.type === "progress" && line.files
+    ) as unknown as { files: Listed[] }[];
+    assert.equal(listed[0]!.files.length, 6);
+    for (const line of listed) {
+      for (const file of line.files) byIndex.set(file.index, file);
+    }
+    const files = [...byIndex.values()];
+    assert.equal(files.length, 6);
     assert.deepEqual(
       files.filter((file) => file.chosen).map((file) => file.path).sort(),
       [...chosen].sort(),
     );
-    assert.equal(files.length, 6);
+    // The last word on each chosen file: all of it.
+    for (const file of files.filter((file) => file.chosen)) {
+      assert.equal(file.chunksDone, file.chunkCount, file.path);
+    }
+    // A line lists only the files that changed since the one before.
+    assert.ok(listed.slice(1).every((line) => line.files.length < 6));
 
     // Without --no-seed: part of a folder is not seeded, said on a line.
     const part = await h.spawnPeer(tracker, [
