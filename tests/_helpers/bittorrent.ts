@@ -284,6 +284,8 @@ export class BtTestClient {
   readonly #frames: BtFrame[] = [];
   readonly #buffer = new Uint8Array(64 * 1024);
   #ended = false;
+  /** The peer closed the connection under a write. */
+  #writeClosed = false;
 
   private constructor(conn: Deno.Conn) {
     this.conn = conn;
@@ -312,11 +314,25 @@ export class BtTestClient {
     return this.write(encodeBtMessage(message));
   }
 
-  /** Writes raw bytes, all of them (false once the peer closed). */
+  /**
+   * Writes raw bytes, all of them. Once the peer has closed the connection
+   * (as it should when it drops a hostile client midway through a flood),
+   * the rest is not sent and no error is thrown: {@linkcode closedWithin}
+   * says whether and when it closed.
+   */
   async write(bytes: Uint8Array): Promise<void> {
+    if (this.#writeClosed) return;
     let written = 0;
-    while (written < bytes.byteLength) {
-      written += await this.conn.write(bytes.subarray(written));
+    try {
+      while (written < bytes.byteLength) {
+        written += await this.conn.write(bytes.subarray(written));
+      }
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.BrokenPipe) &&
+        !(error instanceof Deno.errors.ConnectionReset)
+      ) throw error;
+      this.#writeClosed = true;
     }
   }
 
