@@ -190,10 +190,12 @@ export {
 } from "./merkle.ts";
 export {
   encodeTorrent,
+  folderSummary,
   MAX_TORRENT_BYTES,
   MAX_TORRENT_TRACKERS,
   MAX_TRACKER_URL_BYTES,
   parseTorrent,
+  readAnyManifest,
   type Torrent,
 } from "./torrent.ts";
 export {

@@ -15,7 +15,11 @@ import {
 import { MAX_MANIFEST_BYTES } from "./constants.ts";
 import { ProtocolError } from "./errors.ts";
 import { fileIdOf, type Manifest, parseManifest } from "./manifest.ts";
-import { type FolderManifest, parseFolderManifest } from "./folder_manifest.ts";
+import {
+  type FolderManifest,
+  isFolderManifest,
+  parseFolderManifest,
+} from "./folder_manifest.ts";
 
 /** Most tracker URLs kept from one `.torrent` or magnet link. */
 export const MAX_TORRENT_TRACKERS = 32;
@@ -91,7 +95,7 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
   if (info !== undefined) manifestDict.set(k("info"), info);
   if (layers !== undefined) manifestDict.set(k("piece layers"), layers);
   const manifestBytes = encodeBencode(manifestDict);
-  const { manifest, folder } = manifestOrFolder(manifestBytes);
+  const { manifest, folder } = readAnyManifest(manifestBytes);
   const trackers: string[] = [];
   const add = (value: BValue | undefined) => {
     const url = urlText(value);
@@ -115,28 +119,46 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
   };
 }
 
-/** One file's manifest, or a folder's with a summary of it in its place. */
-function manifestOrFolder(
-  manifestBytes: Uint8Array,
+/**
+ * Reads checked manifest bytes as one file's or a folder's: the one place
+ * that tells them apart, for `.torrent` files and for downloads.
+ *
+ * @param bytes manifest bytes
+ * @param options `viewHashes`: keep a view of the piece layer, not a copy
+ * @returns the manifest (for a folder, its summary) and the folder, if one
+ * @throws {ProtocolError} when they are neither
+ * @example
+ * ```ts
+ * import { readAnyManifest } from "@shoal/protocol";
+ * // const { manifest, folder } = readAnyManifest(bytes);
+ * ```
+ */
+export function readAnyManifest(
+  bytes: Uint8Array,
+  options: { viewHashes?: boolean } = {},
 ): { manifest: Manifest; folder: FolderManifest | null } {
-  try {
-    return { manifest: parseManifest(manifestBytes), folder: null };
-  } catch (error) {
-    if (!(error instanceof ProtocolError) || error.code !== "folder") {
-      throw error;
-    }
+  if (!isFolderManifest(bytes)) {
+    return { manifest: parseManifest(bytes, options), folder: null };
   }
-  const folder = parseFolderManifest(manifestBytes);
+  const folder = parseFolderManifest(bytes);
+  return { manifest: folderSummary(folder), folder };
+}
+
+/**
+ * A folder summed up as one manifest: its name, total size and pieces (no
+ * piece layer).
+ *
+ * @param folder the folder manifest
+ * @returns the summary
+ */
+export function folderSummary(folder: FolderManifest): Manifest {
   return {
-    manifest: {
-      name: folder.name,
-      size: folder.size,
-      chunkSize: folder.chunkSize,
-      chunkCount: folder.chunkCount,
-      piecesRoot: null,
-      chunkHashes: new Uint8Array(),
-    },
-    folder,
+    name: folder.name,
+    size: folder.size,
+    chunkSize: folder.chunkSize,
+    chunkCount: folder.chunkCount,
+    piecesRoot: null,
+    chunkHashes: new Uint8Array(),
   };
 }
 
@@ -159,15 +181,7 @@ export function encodeTorrent(
   manifestBytes: Uint8Array,
   trackers: readonly string[],
 ): Uint8Array {
-  try {
-    parseManifest(manifestBytes);
-  } catch (error) {
-    // A folder's manifest is checked by its own parser.
-    if (!(error instanceof ProtocolError) || error.code !== "folder") {
-      throw error;
-    }
-    parseFolderManifest(manifestBytes);
-  }
+  readAnyManifest(manifestBytes, { viewHashes: true });
   const top = decodeBencode(manifestBytes) as BDict;
   const out: BDict = new Map(top);
   if (trackers.length > 0) {

@@ -20,6 +20,7 @@ import {
   folderChunkLength,
   type FolderManifest,
   type Manifest,
+  readAnyManifest,
   toHex,
 } from "@shoal/protocol";
 import { defaultWorkerCount, FetchPool } from "../workers/pool.ts";
@@ -36,11 +37,7 @@ import {
 } from "../storage/folder_parts.ts";
 import { placeFolder } from "../storage/place_folder.ts";
 import { chosenFiles, unchosenPieces } from "./only_files.ts";
-import {
-  type FileProgress,
-  filesProgress,
-  readAnyManifest,
-} from "./folder_download.ts";
+import { type FileProgress, filesProgress } from "./folder_download.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
 import { ProgressClock } from "./liveness.ts";
 import { fileFromLookup, manifestFromPeers } from "./find_manifest.ts";
@@ -441,6 +438,7 @@ class Download {
     // fetchManifest and loadResume both check the id; parse once more for the fields.
     ({ manifest: this.#manifest, folder: this.#folder } = readAnyManifest(
       shared,
+      { viewHashes: true },
     ));
   }
 

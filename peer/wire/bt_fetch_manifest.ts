@@ -23,6 +23,7 @@ import {
   encodeMetadataMessage,
   type Manifest,
   ProtocolError,
+  readAnyManifest,
   toHex,
   UT_METADATA,
 } from "@shoal/protocol";
@@ -40,7 +41,6 @@ import {
 } from "./fetch_manifest.ts";
 import { openManifestConn } from "./manifest_conn.ts";
 import { FolderLayerAssembly } from "../download/bt_folder_layers.ts";
-import { readAnyManifest } from "../download/folder_download.ts";
 import { writeAll } from "./write_all.ts";
 
 /** The id we ask the peer to send `ut_metadata` messages with. */
@@ -350,8 +350,11 @@ class MetadataSession {
       ? this.#layer.manifestBytes(this.#info!)
       : btManifestBytes(this.#info!, this.#shape!, layer);
     try {
-      // A folder's manifest gives its summary (folder_download.ts).
-      this.result = { manifest: readAnyManifest(bytes).manifest, bytes };
+      // A folder's manifest gives its summary (protocol's readAnyManifest).
+      this.result = {
+        manifest: readAnyManifest(bytes, { viewHashes: true }).manifest,
+        bytes,
+      };
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       throw this.#invalid(error);

@@ -15,6 +15,7 @@ import {
   MAX_MANIFEST_BYTES,
   ProtocolError,
   type ProtocolErrorCode,
+  readAnyManifest,
   toHex,
 } from "@shoal/protocol";
 import { handshakeFrame, HandshakeReply } from "./handshake.ts";
@@ -24,7 +25,6 @@ import {
   FirstBytes,
   SpeaksBitTorrentError,
 } from "../download/protocol_fallback.ts";
-import { readAnyManifest } from "../download/folder_download.ts";
 
 /**
  * A manifest that hashes to the file id but is not valid (a file name that
@@ -196,8 +196,11 @@ export async function fetchManifest(
       // hashes for a 128 GiB file), and the hashes are views into it.
       const bytes = message.bytes;
       try {
-        // A folder's manifest gives its summary (folder_download.ts).
-        return { manifest: readAnyManifest(bytes).manifest, bytes };
+        // A folder's manifest gives its summary (protocol's readAnyManifest).
+        return {
+          manifest: readAnyManifest(bytes, { viewHashes: true }).manifest,
+          bytes,
+        };
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         throw new InvalidManifestError(
