@@ -15,39 +15,45 @@
  * must be checked as they are read.
  *
  * The collector is V8's `gc`: the global one when the process runs with
- * `--expose-gc`, else one taken from a fresh `node:vm` context made while
- * that flag is on for a moment. So it needs no command-line flag: a plain
- * `deno run peer/main.ts`, the launcher and a compiled binary all get it.
+ * `--expose-gc` (the launcher, the benchmarks and the compiled binary pass
+ * it: PEER_V8_FLAGS), else one taken from a fresh `node:vm` context made
+ * while that flag is on for a moment. So a plain `deno run peer/main.ts`
+ * gets it too; only then are `node:v8` and `node:vm` loaded, which costs
+ * each isolate (every fetch worker) about 20 ms of its start.
  *
  * @module
  */
-import v8 from "node:v8";
-import vm from "node:vm";
 
 /** Bytes of chunks between two full collections in one isolate. */
 export const GC_EVERY_BYTES = 512 * 1024 * 1024;
 
-let collector: (() => void) | null | undefined;
+const collector: (() => void) | null = (globalThis as { gc?: () => void }).gc ??
+  await collectorFromVm();
 
 /**
  * V8's full collector for this isolate, or null where the runtime offers
- * none. Found once per isolate (each worker has its own).
+ * none. Found once per isolate (each worker has its own), as the module loads.
  */
 export function v8Collector(): (() => void) | null {
-  if (collector !== undefined) return collector;
-  collector = (globalThis as { gc?: () => void }).gc ?? null;
-  if (collector) return collector;
+  return collector;
+}
+
+async function collectorFromVm(): Promise<(() => void) | null> {
   try {
+    const [{ default: v8 }, { default: vm }] = await Promise.all([
+      import("node:v8"),
+      import("node:vm"),
+    ]);
     // A context made while the flag is on gets `gc`; the flag then goes off
     // again, so no other code sees a global it did not ask for.
     v8.setFlagsFromString("--expose-gc");
     const found: unknown = vm.runInNewContext("globalThis.gc");
     v8.setFlagsFromString("--no-expose-gc");
-    if (typeof found === "function") collector = found as () => void;
+    return typeof found === "function" ? found as () => void : null;
   } catch {
     // No flags at run time here: the schedule does nothing, memory creeps.
+    return null;
   }
-  return collector;
 }
 
 /**

@@ -10,11 +10,9 @@ import {
   type FetchWorkerEvent,
   isFetchWorkerEvent,
 } from "@shoal/protocol/worker_messages";
+import { takeFetchWorker } from "./spare_workers.ts";
 
-/** Default number of fetch workers: the cores, at most 4. */
-export function defaultWorkerCount(): number {
-  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
-}
+export { defaultWorkerCount } from "./spare_workers.ts";
 
 /**
  * A fixed pool of fetch workers.
@@ -57,9 +55,7 @@ export class FetchPool {
   ) {
     this.#onEvent = onEvent;
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL("./fetch_worker.ts", import.meta.url), {
-        type: "module",
-      });
+      const worker = takeFetchWorker();
       worker.onmessage = (message: MessageEvent<unknown>) =>
         this.#receive(message.data);
       worker.onerror = (event: ErrorEvent) => {

@@ -16,7 +16,7 @@ Deno.test("peerRunArgs() grants read of the seeds and the out folder, write of t
   assert.deepEqual(run, [
     "run",
     "--no-prompt",
-    "--v8-flags=--max-semi-space-size=1",
+    "--v8-flags=--max-semi-space-size=1,--expose-gc",
     "--allow-net",
     "--allow-read=/home/me/a.iso,/data/b.bin,/home/me/dl,/opt/shoal/peer,/opt/shoal/protocol",
     "--allow-write=/home/me/dl",
