@@ -46,6 +46,9 @@ export function formatRate(bytesPerSecond: number): string {
 /** Renders one line of progress. */
 export function progressLine(p: DownloadProgress, withBar: boolean): string {
   if (p.state === "finding") return `${p.name}: looking for peers…`;
+  if (p.state === "choosing") {
+    return `${p.name}: waiting for files to be chosen…`;
+  }
   const fraction = p.chunkCount === 0 ? 1 : p.chunksDone / p.chunkCount;
   const percent = `${(fraction * 100).toFixed(1).padStart(5)}%`;
   const left = p.bytesPerSecond > 0

@@ -77,8 +77,11 @@ export {
 
 /** A snapshot of a download's progress. */
 export interface DownloadProgress {
-  /** "finding" peers and the manifest, "downloading", "checking" the whole file, "done". */
-  state: "finding" | "downloading" | "checking" | "done";
+  /**
+   * "finding" peers and the manifest, "choosing" (a folder waits for
+   * `pickFiles`), "downloading", "checking" the whole file, "done".
+   */
+  state: "finding" | "choosing" | "downloading" | "checking" | "done";
   /** File id, hex (empty until known). */
   fileId: string;
   /** File name (the query until the manifest is known). */
@@ -142,6 +145,17 @@ export interface DownloadOptions {
    * (the files ticked on the web page); wins over `only`.
    */
   files?: readonly number[];
+  /**
+   * For a folder, unless `files` is given: asked once its manifest is in,
+   * before anything is fetched or written (a progress event in state
+   * "choosing" lists the files first); resolves to the files to fetch by
+   * place in the manifest (null: all). The download waits for it, without
+   * giving up, until it resolves or the download is stopped. A single
+   * file never asks.
+   */
+  pickFiles?: (
+    files: readonly { path: string; size: number }[],
+  ) => Promise<readonly number[] | null>;
   /** This peer's state folder (resume data). @default {`${outDir}/.shoal`} */
   stateDir?: string;
   /** Our random peer id. */
@@ -285,6 +299,8 @@ class Download {
   #folder: FolderManifest | null = null;
   /** For a folder: which files are fetched. */
   #chosen: boolean[] = [];
+  /** For a folder: the files `pickFiles` chose (null: all, or not asked). */
+  #picked: readonly number[] | null = null;
   #manifestBytes: Uint8Array = new Uint8Array();
   #partPath = "";
   /** The pure core: chunks, connections, liveness (scheduler.ts). */
@@ -359,6 +375,7 @@ class Download {
       if (kept) return this.#alreadyDone(kept);
       await this.#getManifest();
       await this.#stopIfFailed();
+      await this.#pickFiles();
       await this.#preparePaths();
       await this.#transfer();
       return await this.#complete();
@@ -442,6 +459,26 @@ class Download {
     ));
   }
 
+  /** Lets the user pick a folder's files (`pickFiles`) before any is fetched. */
+  async #pickFiles(): Promise<void> {
+    const ask = this.#options.pickFiles;
+    const folder = this.#folder;
+    if (!ask || !folder || this.#options.files) return;
+    this.#state = "choosing";
+    this.#progress();
+    this.#picked = await Promise.race([
+      ask(folder.files.map((file) => ({
+        path: file.path.join("/"),
+        size: file.length,
+      }))),
+      this.#stopped(),
+    ]);
+    // The wait was not the peers' fault: #transfer starts the give-up
+    // clock again before anything is asked of them.
+    this.#state = "finding";
+    this.#progress();
+  }
+
   // ---- files on disk --------------------------------------------------------
 
   async #preparePaths(): Promise<void> {
@@ -498,7 +535,7 @@ class Download {
   #chooseFiles(): void {
     const only = this.#options.only ?? [];
     const name = this.#manifest!.name;
-    const picked = this.#options.files;
+    const picked = this.#options.files ?? this.#picked;
     if (picked && this.#folder) {
       const chosen = this.#folder.files.map(() => false);
       for (const index of picked) if (index in chosen) chosen[index] = true;

@@ -22,7 +22,12 @@ export interface Downloader {
     query: FileQuery,
     options: Pick<
       DownloadOptions,
-      "onProgress" | "signal" | "giveUpAfterMs" | "otherPlace"
+      | "onProgress"
+      | "signal"
+      | "giveUpAfterMs"
+      | "otherPlace"
+      | "files"
+      | "pickFiles"
     >,
   ): Promise<DownloadResult>;
   /** Deletes a stopped download's part file and resume state. */
@@ -87,7 +92,10 @@ export interface DownloadRecord {
   query: string;
   /** Whether `query` is an id. */
   byId: boolean;
-  /** "finding", "downloading", "checking", "done", "failed" or "paused". */
+  /**
+   * "finding", "choosing" (a folder waits for its files to be chosen),
+   * "downloading", "checking", "done", "failed" or "paused".
+   */
   state: RecordState;
   /** File name (the query until the manifest is known). */
   name: string;
@@ -140,6 +148,16 @@ export interface DownloadManagerOptions {
   giveUpAfterMs?: number;
   /** Where the list is kept across restarts; nowhere when absent. */
   store?: DownloadStore;
+}
+
+/** Options for {@linkcode DownloadManager.start}. */
+export interface StartOptions {
+  /**
+   * For a folder: wait in state "choosing", fetching and writing nothing,
+   * until {@linkcode DownloadManager.choose} says which files to fetch (a
+   * file starts at once). @default {false}
+   */
+  chooseFirst?: boolean;
 }
 
 /** A download that cannot be started now; the message is one line for the user. */
@@ -237,7 +255,13 @@ function displayName(label: string): string {
   return Array.from(line).slice(0, MAX_LABEL_CHARS).join("");
 }
 
-const ACTIVE_STATES = new Set(["finding", "downloading", "checking"]);
+/** On its way: holds a place among the running downloads. */
+const ACTIVE_STATES = new Set([
+  "finding",
+  "choosing",
+  "downloading",
+  "checking",
+]);
 /** Rate samples kept for the speed graph (one a second). */
 export const HISTORY_SAMPLES = 60;
 const SAMPLE_MS = 1_000;
@@ -267,6 +291,13 @@ export class DownloadManager {
   readonly #files = new Map<string, FileProgress[]>();
   /** A folder download's ticked files, by record key (absent: every file). */
   readonly #ticked = new Map<string, number[]>();
+  /** Downloads that ask which files to fetch before fetching any, by key. */
+  readonly #asking = new Set<string>();
+  /** A choosing download's answer, waited for by its run, by key. */
+  readonly #pickers = new Map<
+    string,
+    (files: readonly number[] | null) => void
+  >();
   readonly #controllers = new Map<string, AbortController>();
   readonly #runs = new Map<string, Promise<void>>();
   readonly #pausing = new Set<string>();
@@ -322,6 +353,7 @@ export class DownloadManager {
       record.path = entry.path;
       record.startedAt = entry.startedAt;
       if (entry.files) this.#ticked.set(record.key, entry.files);
+      if (entry.chooseFirst) this.#asking.add(record.key);
       if (entry.state === "done") {
         record.percent = 100;
         record.chunksDone = entry.chunkCount;
@@ -342,10 +374,15 @@ export class DownloadManager {
    * @param query `{ name }` or `{ id }`
    * @param label what to call a download by id until its manifest names it
    *   (a magnet link's `dn`); untrusted, shown as text
+   * @param options whether a folder's files are chosen before any is fetched
    * @returns its record
    * @throws {StartError} when closed, too busy, or the same file is already on its way
    */
-  start(query: FileQuery, label?: string): DownloadRecord {
+  start(
+    query: FileQuery,
+    label?: string,
+    options: StartOptions = {},
+  ): DownloadRecord {
     const byId = "id" in query;
     const text = byId ? toHex(query.id) : query.name;
     this.#checkCanRun(text, byId, null);
@@ -353,6 +390,7 @@ export class DownloadManager {
     const shown = byId && label !== undefined ? displayName(label) : "";
     if (shown !== "") record.name = shown;
     this.#records.set(record.key, record);
+    if (options.chooseFirst) this.#asking.add(record.key);
     this.#trim();
     this.#launch(record);
     this.#changed();
@@ -413,6 +451,7 @@ export class DownloadManager {
     this.#records.delete(key);
     this.#files.delete(key);
     this.#ticked.delete(key);
+    this.#asking.delete(key);
     this.#changed();
     if (!deleteData || record.fileId === "") return true;
     if (record.state === "done" && record.path !== null) {
@@ -437,9 +476,10 @@ export class DownloadManager {
 
   /**
    * Chooses which files of a folder download are fetched (the page's
-   * ticks). A running download stops and starts again with them: what it
-   * has checked of files still chosen is kept, files no longer chosen are
-   * dropped, and newly chosen ones are fetched.
+   * ticks). A download waiting in "choosing" goes on with them; one running
+   * stops and starts again with them: what it has checked of files still
+   * chosen is kept, files no longer chosen are dropped, and newly chosen
+   * ones are fetched.
    *
    * @param key the record's key
    * @param files the chosen files by place in the folder, or null for all
@@ -475,6 +515,16 @@ export class DownloadManager {
     const ticked = new Set(chosen ?? []);
     for (const [i, file] of (this.#files.get(key) ?? []).entries()) {
       file.chosen = chosen === null || ticked.has(i);
+    }
+    this.#asking.delete(key);
+    const pick = this.#pickers.get(key);
+    if (pick) {
+      this.#pickers.delete(key);
+      record.state = "finding";
+      pick(chosen);
+      this.#sampler ??= setInterval(() => this.#sample(), SAMPLE_MS);
+      this.#changed();
+      return { ...record };
     }
     const run = this.#runs.get(key);
     if (run) {
@@ -584,6 +634,7 @@ export class DownloadManager {
       this.#controllers.delete(key);
       this.#runs.delete(key);
       this.#pausing.delete(key);
+      this.#pickers.delete(key);
     });
     this.#runs.set(key, run);
     this.#sampler ??= setInterval(() => this.#sample(), SAMPLE_MS);
@@ -602,6 +653,15 @@ export class DownloadManager {
         ...(this.#ticked.has(record.key)
           ? { files: this.#ticked.get(record.key)! }
           : {}),
+        // Asked again after a pause or a restart until the user has chosen.
+        ...(this.#asking.has(record.key)
+          ? {
+            pickFiles: () =>
+              new Promise<readonly number[] | null>((resolve) =>
+                this.#pickers.set(record.key, resolve)
+              ),
+          }
+          : {}),
         onProgress: (progress) => {
           this.#apply(record, progress);
           this.#changed();
@@ -609,6 +669,7 @@ export class DownloadManager {
       });
       record.state = "done";
       record.path = result.path;
+      this.#asking.delete(record.key);
       if (result.folder) {
         const chosen = result.chosen;
         record.fileCount = result.folder.files.length;
@@ -697,7 +758,10 @@ export class DownloadManager {
   #sample(): void {
     let running = 0;
     for (const record of this.#records.values()) {
-      if (!ACTIVE_STATES.has(record.state)) continue;
+      // Nothing moves while the user chooses: no graph, no event.
+      if (!ACTIVE_STATES.has(record.state) || record.state === "choosing") {
+        continue;
+      }
       running++;
       record.history.push(Math.round(record.bytesPerSecond));
       if (record.history.length > HISTORY_SAMPLES) record.history.shift();
@@ -742,6 +806,7 @@ export class DownloadManager {
         ...(this.#ticked.has(record.key)
           ? { files: this.#ticked.get(record.key)! }
           : {}),
+        ...(this.#asking.has(record.key) ? { chooseFirst: true } : {}),
       });
     }
     return saved;

@@ -36,6 +36,8 @@ export interface SavedDownload {
   startedAt: number;
   /** A folder's ticked files, by place in the folder; absent: every file. */
   files?: number[];
+  /** True while the user has still to choose a folder's files (asked again). */
+  chooseFirst?: true;
 }
 
 const STATES = new Set(["active", "paused", "done"]);
@@ -86,6 +88,7 @@ export function parseSavedDownloads(
       path: v.path as string | null,
       startedAt: v.startedAt as number,
       ...(ticked ? { files: ticked } : {}),
+      ...(v.chooseFirst === true ? { chooseFirst: true as const } : {}),
     });
   }
   return out;

@@ -10,7 +10,8 @@
  * - `POST /api/seed/upload?name=`: raw file bytes, saved to `<out>/shared/` and seeded
  * - `POST /api/seed/path`: `{ "path": "/abs/file-or-folder" }`, seeded in place
  * - `POST /api/downloads`: `{ "name": "..." }` (a name, a 64-hex-digit id or
- *   a v2 magnet link) or `{ "id": "hex" }`
+ *   a v2 magnet link) or `{ "id": "hex" }`; with `"chooseFirst": true` a
+ *   folder waits in state "choosing" for `.../files` before fetching anything
  * - `POST /api/downloads/:key/pause`, `.../resume`, `.../remove` (`{ "deleteData": bool }`)
  * - `POST /api/downloads/clear`: forgets finished and failed downloads
  * - `POST /api/downloads/:key/files`: `{ "files": [places] | null }`, the files of a
@@ -58,6 +59,7 @@ import {
   fileView,
   pageText,
   StartError,
+  type StartOptions,
 } from "./downloads.ts";
 import { receiveUpload, UploadError } from "./upload.ts";
 
@@ -644,11 +646,15 @@ export async function startWebUi(
    * What the download box asked for: a magnet link (by its infohash, named
    * by its `dn` until the manifest comes), an id, or a name.
    */
-  function downloadQuery(text: string) {
+  function downloadQuery(text: string, options: StartOptions) {
     if (isMagnetLink(text)) {
       try {
         const magnet = parseMagnet(text);
-        return manager.start({ id: magnet.id }, magnet.name ?? undefined);
+        return manager.start(
+          { id: magnet.id },
+          magnet.name ?? undefined,
+          options,
+        );
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         throw new HttpError(400, error.message);
@@ -657,7 +663,7 @@ export async function startWebUi(
     const id = /^[0-9a-fA-F]{64}$/.test(text)
       ? fromHex(text.toLowerCase())
       : null;
-    return manager.start(id ? { id } : { name: text });
+    return manager.start(id ? { id } : { name: text }, undefined, options);
   }
 
   async function api(request: Request, url: URL): Promise<Response> {
@@ -688,6 +694,15 @@ export async function startWebUi(
     }
     if (method === "POST" && path === "/api/downloads") {
       const body = await readJson(request);
+      if (
+        body.chooseFirst !== undefined && typeof body.chooseFirst !== "boolean"
+      ) {
+        throw new HttpError(
+          400,
+          "Cannot download: chooseFirst must be true or false",
+        );
+      }
+      const options = { chooseFirst: body.chooseFirst === true };
       if (typeof body.id === "string") {
         const id = /^[0-9a-fA-F]{64}$/.test(body.id)
           ? fromHex(body.id.toLowerCase())
@@ -698,10 +713,10 @@ export async function startWebUi(
             `Cannot download: "${body.id}" is not a 64-hex-digit file id`,
           );
         }
-        return json(manager.start({ id }), 202);
+        return json(manager.start({ id }, undefined, options), 202);
       }
       if (typeof body.name === "string" && body.name.trim() !== "") {
-        return json(downloadQuery(body.name.trim()), 202);
+        return json(downloadQuery(body.name.trim(), options), 202);
       }
       throw new HttpError(
         400,

@@ -9,7 +9,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
+import { fromHex, parseMagnet, parseTorrent, toHex } from "@shoal/protocol";
+import { folderPartsPath } from "../../peer/storage/folder_parts.ts";
+import { resumePath } from "../../peer/storage/resume.ts";
+import type { DownloadRecord } from "../../peer/web/downloads.ts";
+import type { FileProgress } from "../../peer/download/folder_download.ts";
 import * as h from "../_helpers/mod.ts";
 import {
   listTorrentPeer,
@@ -23,6 +27,7 @@ import {
   hasChromium,
   launchChromium,
   openPeerPage,
+  peerApi,
   peerState,
   startUiPeer as startWebPeer,
   stopPeer,
@@ -1159,6 +1164,263 @@ browserTest(
       await h.assertSameFile(join(out, "a.bin"), join(folder, "a.bin"));
       await h.assertSameFile(join(out, "c.bin"), join(folder, "c.bin"));
       await assert.rejects(Deno.lstat(join(out, "b.bin")));
+    } finally {
+      await stopPeer(peer);
+      await seeder.stop();
+    }
+  },
+);
+
+/**
+ * What a folder download would have written by now: the folder in the
+ * download folder, its parts and its resume state (none while it waits for
+ * its files to be chosen).
+ */
+async function writtenFor(
+  outDir: string,
+  name: string,
+  idHex: string,
+): Promise<string[]> {
+  const id = fromHex(idHex)!;
+  const state = join(outDir, ".shoal");
+  const paths = [
+    join(outDir, name),
+    folderPartsPath(state, id),
+    resumePath(state, id),
+  ];
+  const found: string[] = [];
+  for (const path of paths) {
+    if (await Deno.lstat(path).then(() => true, () => false)) found.push(path);
+  }
+  return found;
+}
+
+/** The download called `name` once it is in `state` (at most WAIT_MS). */
+async function downloadIn(
+  peer: UiPeer,
+  name: string,
+  state: string,
+): Promise<DownloadRecord> {
+  const deadline = Date.now() + WAIT_MS;
+  for (let i = 0; i < 600; i++) {
+    const record = (await peerState(peer)).downloads.find(
+      (d: DownloadRecord) => d.name === name,
+    ) as DownloadRecord | undefined;
+    if (record?.state === state) return record;
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`The download of ${name} never reached "${state}"`);
+}
+
+/** A folder `name` of three files a.bin, b.bin, c.bin in `parent`. */
+async function threeFileFolder(parent: string, name: string, seed: number) {
+  const folder = join(parent, name);
+  await Deno.mkdir(folder);
+  for (const [i, file] of ["a.bin", "b.bin", "c.bin"].entries()) {
+    await h.makeFile(join(folder, file), 400_000, seed + i);
+  }
+  return folder;
+}
+
+Deno.test('web page API: a folder chosen first waits in "choosing", writing nothing, across a pause, a restart and a remove', async () => {
+  await using tracker = await h.startTracker();
+  await using dir = await h.tempDir();
+  await using source = await h.tempDir();
+  const folder = await threeFileFolder(source.path, "held", 20);
+  const single = join(source.path, "one.bin");
+  await h.makeFile(single, 300_000, 25);
+  const seeder = await h.startSeeder(
+    tracker,
+    [folder, single],
+    join(dir.path, "s"),
+  );
+  const out = join(dir.path, "ui");
+  // Waiting for the user is not the peers' fault: it outlasts this.
+  const giveUpAfterS = 3;
+  let peer = await startUiPeer(tracker, out, { giveUpAfterS });
+  try {
+    const bad = await peerApi(peer, "/api/downloads", {
+      name: "held",
+      chooseFirst: "yes",
+    });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /chooseFirst must be true or false/);
+
+    const started = await peerApi(peer, "/api/downloads", {
+      name: "held",
+      chooseFirst: true,
+    });
+    assert.equal(started.status, 202);
+    await started.body?.cancel();
+    let record = await downloadIn(peer, "held", "choosing");
+    assert.equal(record.fileCount, 3);
+    assert.equal(record.percent, 0);
+    const files = await (await peerApi(
+      peer,
+      `/api/downloads/${record.key}/files`,
+    )).json();
+    assert.deepEqual(
+      files.files.map((f: FileProgress) => [
+        f.path,
+        f.chosen,
+        f.chunksDone,
+      ]),
+      [["a.bin", true, 0], ["b.bin", true, 0], ["c.bin", true, 0]],
+    );
+    // Longer than the give-up time: still waiting, still nothing written.
+    await new Promise((resolve) =>
+      setTimeout(resolve, giveUpAfterS * 1000 + 1000)
+    );
+    record = await downloadIn(peer, "held", "choosing");
+    assert.deepEqual(await writtenFor(out, "held", record.fileId), []);
+
+    // Paused, and resumed: it asks again.
+    assert.equal(
+      (await peerApi(peer, `/api/downloads/${record.key}/pause`, {})).status,
+      200,
+    );
+    await downloadIn(peer, "held", "paused");
+    assert.deepEqual(await writtenFor(out, "held", record.fileId), []);
+    await (await peerApi(peer, `/api/downloads/${record.key}/resume`, {}))
+      .body?.cancel();
+    record = await downloadIn(peer, "held", "choosing");
+
+    // The peer restarts meanwhile: it asks again, it fetches nothing.
+    await stopPeer(peer);
+    peer = await startUiPeer(tracker, out, { giveUpAfterS });
+    record = await downloadIn(peer, "held", "choosing");
+    assert.deepEqual(await writtenFor(out, "held", record.fileId), []);
+
+    // Removed with its data: nothing is left, and nothing was written.
+    assert.equal(
+      (await peerApi(peer, `/api/downloads/${record.key}/remove`, {
+        deleteData: true,
+      })).status,
+      200,
+    );
+    assert.deepEqual((await peerState(peer)).downloads, []);
+    assert.deepEqual(await writtenFor(out, "held", record.fileId), []);
+
+    // Started again and chosen: only the chosen files are fetched.
+    await (await peerApi(peer, "/api/downloads", {
+      name: "held",
+      chooseFirst: true,
+    })).body?.cancel();
+    record = await downloadIn(peer, "held", "choosing");
+    const chosen = await peerApi(peer, `/api/downloads/${record.key}/files`, {
+      files: [0, 2],
+    });
+    assert.equal(chosen.status, 200);
+    await chosen.body?.cancel();
+    await downloadIn(peer, "held", "done");
+    await h.assertSameFile(join(out, "held", "a.bin"), join(folder, "a.bin"));
+    await h.assertSameFile(join(out, "held", "c.bin"), join(folder, "c.bin"));
+    await assert.rejects(Deno.lstat(join(out, "held", "b.bin")));
+
+    // A single file has nothing to choose: it just downloads.
+    await (await peerApi(peer, "/api/downloads", {
+      name: "one.bin",
+      chooseFirst: true,
+    })).body?.cancel();
+    await downloadIn(peer, "one.bin", "done");
+    await h.assertSameFile(join(out, "one.bin"), single);
+  } finally {
+    await stopPeer(peer);
+    await seeder.stop();
+  }
+});
+
+browserTest(
+  'web page: with "Choose files first" a folder\'s files are listed before any is fetched, and only the ticked ones are downloaded',
+  async () => {
+    await using tracker = await h.startTracker();
+    await using dir = await h.tempDir();
+    await using source = await h.tempDir();
+    const folder = await threeFileFolder(source.path, "picks", 30);
+    const seeder = await h.startSeeder(
+      tracker,
+      [folder],
+      join(dir.path, "s"),
+    );
+    const out = join(dir.path, "ui");
+    const peer = await startUiPeer(tracker, out, { giveUpAfterS: 30 });
+    try {
+      await using browser = await launchChromium();
+      const page = await openPeerPage(await desktopContext(browser), peer.url);
+      await page.locator("#download-name").fill("picks");
+      await page.getByLabel("Choose files first").check();
+      await page.getByRole("button", { name: "Start Download" }).click();
+      const card = page.locator('.dl[data-state="choosing"]', {
+        hasText: "picks",
+      });
+      await card.waitFor();
+      assert.equal(
+        (await card.locator(".dl-state").textContent())?.trim(),
+        "Choose files",
+      );
+      assert.equal(
+        (await card.locator(".percent").textContent())?.trim(),
+        "0 %",
+      );
+      const ticks = card.locator(".dl-files input.file-tick");
+      await ticks.nth(2).waitFor();
+      assert.deepEqual(
+        await ticks.evaluateAll((boxes) =>
+          boxes.map((box) => (box as unknown as { checked: boolean }).checked)
+        ),
+        [true, true, true],
+      );
+      const id = (await downloadIn(peer, "picks", "choosing")).fileId;
+      assert.deepEqual(await writtenFor(out, "picks", id), []);
+
+      // No file at all: one line says what to do, and it still waits.
+      for (let i = 0; i < 3; i++) await ticks.nth(i).uncheck();
+      await card.getByRole("button", { name: "Download ticked files" })
+        .click();
+      await page.locator("#message-text", {
+        hasText: "Cannot choose no file of picks: tick at least one",
+      }).waitFor();
+      await downloadIn(peer, "picks", "choosing");
+
+      // Ticking is not sending: b.bin stays chosen until the button says.
+      await card.locator("input[aria-label='Download a.bin']").check();
+      await card.locator("input[aria-label='Download c.bin']").check();
+      const key = (await downloadIn(peer, "picks", "choosing")).key;
+      const listed = await (await peerApi(peer, `/api/downloads/${key}/files`))
+        .json();
+      assert.ok(listed.files.every((f: { chosen: boolean }) => f.chosen));
+      assert.deepEqual(await writtenFor(out, "picks", id), []);
+      await card.getByRole("button", { name: "Download ticked files" })
+        .click();
+
+      const done = page.locator('.dl[data-state="done"]', {
+        hasText: "picks",
+      });
+      await done.waitFor({ timeout: 60_000 });
+      for (const name of ["a.bin", "c.bin"]) {
+        await done.locator(".dl-files tr", { hasText: name })
+          .locator(".file-percent", { hasText: "100 %" }).waitFor();
+      }
+      assert.deepEqual(
+        await done.locator(".dl-files tbody tr").evaluateAll((trs) =>
+          trs.map((tr) => [...tr.children].map((td) => td.textContent!.trim()))
+        ),
+        [
+          ["a.bin", "400 kB", "100 %"],
+          ["b.bin", "400 kB", "not chosen"],
+          ["c.bin", "400 kB", "100 %"],
+        ],
+      );
+      await h.assertSameFile(
+        join(out, "picks", "a.bin"),
+        join(folder, "a.bin"),
+      );
+      await h.assertSameFile(
+        join(out, "picks", "c.bin"),
+        join(folder, "c.bin"),
+      );
+      await assert.rejects(Deno.lstat(join(out, "picks", "b.bin")));
     } finally {
       await stopPeer(peer);
       await seeder.stop();

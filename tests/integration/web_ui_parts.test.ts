@@ -374,6 +374,98 @@ Deno.test("DownloadManager keeps its list across a restart and resumes the runni
   );
 });
 
+/**
+ * A fake peer with one folder of three files: it asks `pickFiles` (when
+ * given) as a download does, and records what each run was told.
+ */
+function fakeFolderDownloader() {
+  const runs: { files: readonly number[] | null; asked: boolean }[] = [];
+  const downloader: Downloader = {
+    async download(_query, options) {
+      const run = { files: options.files ?? null, asked: false };
+      runs.push(run);
+      const files = ["a", "b", "c"].map((path) => ({
+        path,
+        size: 10,
+        chunkCount: 1,
+        chunksDone: 0,
+        chosen: true,
+      }));
+      options.onProgress?.({
+        state: options.pickFiles ? "choosing" : "downloading",
+        fileId: "ef".repeat(32),
+        name: "set",
+        size: 30,
+        chunkCount: 3,
+        chunksDone: 0,
+        bytesDone: 0,
+        bytesPerSecond: 0,
+        peers: 0,
+        elapsedMs: 0,
+        peersDropped: 0,
+        files,
+      });
+      const stopped = new Promise<never>((_, reject) =>
+        options.signal?.addEventListener(
+          "abort",
+          () => reject(new DownloadError("aborted", "Stopped downloading set")),
+        )
+      );
+      if (options.pickFiles) {
+        run.asked = true;
+        run.files = await Promise.race([options.pickFiles(files), stopped]);
+      }
+      return await stopped;
+    },
+  };
+  return { downloader, runs };
+}
+
+Deno.test('DownloadManager: a folder chosen first waits in "choosing" until chosen, and asks again after a pause or a restart', async () => {
+  const { store, box } = memoryStore();
+  const first = fakeFolderDownloader();
+  const before = new DownloadManager(first.downloader, { store });
+  const started = before.start({ name: "set" }, undefined, {
+    chooseFirst: true,
+  });
+  await settle();
+  assert.equal(before.list()[0]!.state, "choosing");
+  assert.equal(before.list()[0]!.fileCount, 3);
+  // Holds its place: the same name cannot start twice.
+  assert.throws(
+    () => before.start({ name: "set" }),
+    (error) => error instanceof StartError && error.status === 409,
+  );
+  // Paused and resumed: asked again.
+  assert.ok(before.pause(started.key));
+  await settle();
+  assert.equal(before.list()[0]!.state, "paused");
+  before.resume(started.key);
+  await settle();
+  assert.equal(before.list()[0]!.state, "choosing");
+  assert.deepEqual(first.runs.map((run) => run.asked), [true, true]);
+  // Stopped while choosing: saved to be asked again.
+  await before.close();
+  assert.equal(box.saved[0]!.chooseFirst, true);
+  assert.equal(box.saved[0]!.state, "active");
+
+  const second = fakeFolderDownloader();
+  const after = new DownloadManager(second.downloader, { store });
+  await after.restore();
+  await settle();
+  assert.equal(after.list()[0]!.state, "choosing");
+  // Chosen: the same run goes on with the ticks (no restart), and they are
+  // saved in place of the question.
+  const key = after.list()[0]!.key;
+  await after.choose(key, [2, 0]);
+  await settle();
+  assert.deepEqual(second.runs, [{ files: [0, 2], asked: true }]);
+  assert.notEqual(after.list()[0]!.state, "choosing");
+  await after.close();
+  assert.equal(box.saved[0]!.chooseFirst, undefined);
+  assert.deepEqual(box.saved[0]!.files, [0, 2]);
+});
+
 Deno.test("parseSavedDownloads() keeps a folder's ticked files and drops a damaged list, not the download", () => {
   const entry = {
     query: "set",

@@ -237,7 +237,8 @@ $("download-form").addEventListener("submit", (event) => {
     showMessage("Type a file name, an id or a magnet link first");
     return;
   }
-  startDownload({ name });
+  // A folder then waits for its files to be ticked (a file just starts).
+  startDownload({ name, chooseFirst: $("choose-first").checked });
 });
 
 $("clear-finished").addEventListener(
@@ -260,6 +261,7 @@ const FAILURE_TITLES = {
 
 const STATE_LABELS = {
   finding: "finding peers",
+  choosing: "Choose files",
   downloading: "downloading",
   checking: "checking",
   done: "done",
@@ -449,8 +451,16 @@ function filesTable(numberHeadings, body) {
 }
 
 /**
+ * The ticks of folders still waiting for their files to be chosen, by key:
+ * kept on the page (cards are rebuilt on each event) until the button
+ * sends them.
+ */
+const pendingTicks = new Map();
+
+/**
  * Fetches only the ticked files of a folder download (it starts again with
- * them); files past the list shown stay as they are: fetched.
+ * them, or starts fetching when it waits in "choosing"); files past the
+ * list shown stay as they are: fetched.
  */
 async function chooseFiles(record, list, boxes) {
   const files = [];
@@ -463,11 +473,13 @@ async function chooseFiles(record, list, boxes) {
     await api("POST", `/api/downloads/${record.key}/files`, {
       files: files.length === list.total ? null : files,
     });
+    pendingTicks.delete(record.key);
   } catch (error) {
     showMessage(error.message);
   }
   filesAskedAt.delete(record.key);
   await refreshDownloadFiles(record);
+  rerender();
 }
 
 /**
@@ -477,8 +489,12 @@ async function chooseFiles(record, list, boxes) {
 function downloadFilesDetails(record) {
   const list = downloadFiles.get(record.key);
   const choosing = record.state !== "done";
+  // Before anything is fetched, ticks wait for the button, not each change.
+  const first = record.state === "choosing";
+  const pending = first ? pendingTicks.get(record.key) ?? new Map() : null;
+  if (pending) pendingTicks.set(record.key, pending);
   const boxes = [];
-  const rows = (list?.files ?? []).map((file) => {
+  const rows = (list?.files ?? []).map((file, i) => {
     const percent = file.chunkCount === 0
       ? 100
       : Math.floor((file.chunksDone / file.chunkCount) * 100);
@@ -488,9 +504,12 @@ function downloadFilesDetails(record) {
         type: "checkbox",
         class: "file-tick",
         "aria-label": `Download ${file.path}`,
-        onchange: () => chooseFiles(record, list, boxes),
+        onchange: () =>
+          pending
+            ? pending.set(i, tick.checked)
+            : chooseFiles(record, list, boxes),
       });
-      tick.checked = file.chosen;
+      tick.checked = pending?.get(i) ?? file.chosen;
       boxes.push(tick);
     }
     return el(
@@ -523,6 +542,21 @@ function downloadFilesDetails(record) {
       })
       : null,
   );
+  if (first && list) {
+    details.append(
+      el(
+        "div",
+        { class: "row" },
+        button(
+          "Download ticked files",
+          () => chooseFiles(record, list, boxes),
+          "primary",
+        ),
+      ),
+    );
+  }
+  // A folder waiting to be chosen shows its files at once.
+  if (first) openDownloadFiles.add(record.key);
   keepOpen(details, openDownloadFiles, record.key);
   details.addEventListener("toggle", () => {
     if (details.open) refreshDownloadFiles(record);
@@ -658,7 +692,7 @@ function renderDownload(record) {
       }),
     );
   }
-  if (active) {
+  if (active || record.state === "choosing") {
     actions.append(
       button("Pause", () => act(`/api/downloads/${record.key}/pause`)),
     );
@@ -714,6 +748,12 @@ function renderDownloads(downloads) {
   // exact rather than animated, so the page stays right even when hidden.
   const fresh = downloads.map(renderDownload);
   box.replaceChildren(...fresh);
+  const choosing = new Set(
+    downloads.filter((r) => r.state === "choosing").map((r) => r.key),
+  );
+  for (const key of pendingTicks.keys()) {
+    if (!choosing.has(key)) pendingTicks.delete(key);
+  }
   $("clear-finished").hidden = !downloads.some((record) =>
     record.state === "done" || record.state === "failed"
   );
