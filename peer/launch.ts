@@ -25,13 +25,16 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import {
+  joinPath,
+  lastComponent,
+  parentPath,
+  resolvePath,
+} from "./plain_path.ts";
 import { isTorrentPath, torrentOutPath } from "./torrent_paths.ts";
 
 /** Shoal's root folder (the one with deno.json). */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = parentPath(import.meta.dirname!);
 
 /**
  * The V8 settings the peer runs with. Each isolate's young generation is
@@ -89,45 +92,31 @@ export function peerRunArgs(
 ): string[] {
   const root = options.root ?? ROOT;
   // Lenient: the peer itself reports bad flags; here only paths matter.
-  const { values } = parseArgs({
-    args,
-    options: {
-      seed: { type: "string", multiple: true, default: [] },
-      out: { type: "string", default: "downloads" },
-      get: { type: "string" },
-      "make-torrent": { type: "string" },
-      "torrent-out": { type: "string" },
-    },
-    strict: false,
-    allowPositionals: true,
-  });
+  const values = pathFlags(args);
   const real = options.realPath ?? realPathOf;
   // Each path as given and as it really is: Deno checks some calls (the
   // stat of an open file) against the real path, past symbolic links.
   const withReal = (path: string) => [...new Set([path, real(path)])];
-  const seeds = (values.seed as (string | boolean)[])
-    .filter((seed): seed is string => typeof seed === "string")
-    .flatMap((seed) => withReal(resolve(cwd, seed)));
-  const text = (value: unknown) => typeof value === "string" ? value : null;
-  const source = [resolve(root, "peer"), resolve(root, "protocol")];
-  const makeTorrent = text(values["make-torrent"]);
-  const get = text(values.get);
+  const seeds = values.seed.flatMap((seed) => withReal(resolvePath(cwd, seed)));
+  const source = [resolvePath(root, "peer"), resolvePath(root, "protocol")];
+  const makeTorrent = values["make-torrent"];
+  const get = values.get;
   const torrent = get !== null && isTorrentPath(get)
-    ? withReal(resolve(cwd, get))
+    ? withReal(resolvePath(cwd, get))
     : [];
   // --make-torrent reads one file and writes one: no download folder.
   const writable = makeTorrent !== null
     ? withReal(
       torrentOutPath(
         makeTorrent,
-        text(values["torrent-out"]) ?? undefined,
+        values["torrent-out"] ?? undefined,
         cwd,
       ),
     )
-    : withReal(resolve(cwd, text(values.out) ?? "downloads"));
+    : withReal(resolvePath(cwd, values.out ?? "downloads"));
   const read = makeTorrent !== null
     // Read of the .torrent path too: an existing one is refused before hashing.
-    ? [...withReal(resolve(cwd, makeTorrent)), ...writable, ...source]
+    ? [...withReal(resolvePath(cwd, makeTorrent)), ...writable, ...source]
     : [...seeds, ...torrent, ...writable, ...source];
   // Commas separate entries in a Deno permission list: a path with a comma
   // cannot be granted precisely, so it is refused rather than widened.
@@ -147,9 +136,58 @@ export function peerRunArgs(
     `--allow-write=${writable.join(",")}`,
     `--allow-env=${PEER_ENV.join(",")}`,
     `--ignore-env=${PEER_IGNORED_ENV.join(",")}`,
-    resolve(root, "peer", "main.ts"),
+    joinPath(root, "peer", "main.ts"),
     ...args,
   ];
+}
+
+/** The flags that name paths, as the launcher reads them. */
+interface PathFlags {
+  seed: string[];
+  out: string | null;
+  get: string | null;
+  "make-torrent": string | null;
+  "torrent-out": string | null;
+}
+
+/**
+ * Reads the path flags the way `node:util`'s lenient `parseArgs` does (the
+ * peer reports anything malformed): `--flag value` (whatever the value) or
+ * `--flag=value`, the last one wins except for `--seed`, which adds; other
+ * flags, short ones and words are passed over; `--` ends the flags.
+ *
+ * @param args the user's peer flags
+ * @returns the values found
+ * @example
+ * ```ts
+ * import { pathFlags } from "./launch.ts";
+ * pathFlags(["--seed", "a.iso", "--out=dl"]).out; // "dl"
+ * ```
+ */
+export function pathFlags(args: readonly string[]): PathFlags {
+  const found: PathFlags = {
+    seed: [],
+    out: null,
+    get: null,
+    "make-torrent": null,
+    "torrent-out": null,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") break;
+    if (!arg.startsWith("--")) continue;
+    const equals = arg.indexOf("=");
+    const name = arg.slice(2, equals < 0 ? undefined : equals);
+    if (!(name in found)) continue;
+    let value: string | undefined;
+    if (equals >= 0) value = arg.slice(equals + 1);
+    else if (i + 1 < args.length) value = args[++i];
+    // A flag with no value left names no path (and wins, if last).
+    if (name === "seed") {
+      if (value !== undefined) found.seed.push(value);
+    } else found[name as Exclude<keyof PathFlags, "seed">] = value ?? null;
+  }
+  return found;
 }
 
 /**
@@ -170,16 +208,16 @@ export function realPathOf(path: string): string {
   const rest: string[] = [];
   for (let depth = 0; depth < 256; depth++) {
     try {
-      return join(Deno.realPathSync(existing), ...rest.reverse());
+      return joinPath(Deno.realPathSync(existing), ...rest.reverse());
     } catch (error) {
       if (
         !(error instanceof Deno.errors.NotFound) &&
         !(error instanceof Deno.errors.NotADirectory)
       ) return path;
     }
-    const parent = dirname(existing);
+    const parent = parentPath(existing);
     if (parent === existing) return path;
-    rest.push(basename(existing));
+    rest.push(lastComponent(existing));
     existing = parent;
   }
   return path;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { basename, resolve } from "node:path";
+import { lastComponent, resolvePath } from "./plain_path.ts";
 
 /**
  * Whether a `--get` value is a path to a `.torrent` file rather than the
@@ -44,8 +44,8 @@ export function torrentOutPath(
   torrentOut: string | undefined,
   cwd: string,
 ): string {
-  return resolve(
+  return resolvePath(
     cwd,
-    torrentOut ?? `${basename(resolve(cwd, file))}.torrent`,
+    torrentOut ?? `${lastComponent(resolvePath(cwd, file))}.torrent`,
   );
 }
