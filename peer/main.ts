@@ -1,13 +1,12 @@
 /**
  * The peer's entry point (`deno task peer`, the launcher and the compiled
- * binary start this file). For a `--get`, it starts the fetch workers
- * before it loads the rest of the peer (`cli.ts`), so that both load at
- * once (spare_workers.ts). See `deno task peer --help`.
+ * binary start this file). For a `--get`, it starts a fetch worker as it
+ * loads the rest of the peer (`cli.ts`), so that both load at once
+ * (spare_workers.ts). See `deno task peer --help`.
  *
  * @module
  */
 import {
-  defaultWorkerCount,
   downloadsAtStart,
   prestartFetchWorkers,
 } from "./workers/spare_workers.ts";
@@ -37,11 +36,15 @@ if (import.meta.main) {
     event.preventDefault();
     lastGuard(event.error);
   });
-  // Before the rest of the peer loads: the workers load meanwhile.
-  if (downloadsAtStart(Deno.args)) prestartFetchWorkers(defaultWorkerCount());
+  // The rest of the peer loads while a first fetch worker loads its own
+  // code. One only: making a worker holds this thread for ~40 ms (its
+  // isolate is built before `new Worker` returns), so the download's pool
+  // makes the others once the peer is running.
+  const loadingCli = import("./cli.ts");
+  if (downloadsAtStart(Deno.args)) prestartFetchWorkers(1);
   let code: number;
   try {
-    const { main } = await import("./cli.ts");
+    const { main } = await loadingCli;
     code = await main(Deno.args, Deno.env.get("INIT_CWD") ?? Deno.cwd());
   } catch (error) {
     lastGuard(error);

@@ -148,7 +148,9 @@ export async function writeChunkAsync(
   offset: number,
   data: Uint8Array,
 ): Promise<void> {
-  await file.seek(offset, Deno.SeekMode.Start);
+  // lseek only moves the offset: a hop to a runtime thread for it cost each
+  // fetch worker 25-37 ms of a 256 MiB download.
+  file.seekSync(offset, Deno.SeekMode.Start);
   let written = 0;
   while (written < data.byteLength) {
     written += await file.write(data.subarray(written));
