@@ -1378,6 +1378,7 @@ browserTest(
         ),
         [true, true, true],
       );
+      await screenshot(page, "choose-files");
       const id = (await downloadIn(peer, "picks", "choosing")).fileId;
       assert.deepEqual(await writtenFor(out, "picks", id), []);
 
