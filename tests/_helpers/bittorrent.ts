@@ -218,12 +218,12 @@ export function startLtLeecher(
   const first = spawn();
   const firstDone = first.done.bind(first);
   first.done = async (timeoutMs) => {
-    // libtorrent 2.0.8 itself dies of SIGSEGV now and then, inside its own
-    // threads (Python's trace stops in session.wait_for_alert): twice in one
-    // CI run of 2026-12-07, in mixed swarms and a folder's magnet download,
-    // never on demand (none in about 70 looped runs). The cause is not
-    // known: a race in libtorrent, or bytes from a peer it mishandles. A
-    // crash is tried again, at most twice, and said on stderr with the
+    // libtorrent 2.0.8's Python binding died of SIGSEGV now and then in
+    // session.wait_for_alert (twice in one CI run of 2026-12-07): it wraps
+    // the alert it returns after libtorrent's threads may have moved the
+    // alert queue. The fixtures now wait on an alert fd instead
+    // (lt_common.AlertWait). Until CI has shown that was the only cause, a
+    // crash is still tried again, at most twice, and said on stderr with the
     // trace; a timeout or a wrong file is never tried again.
     let result = await firstDone(timeoutMs);
     for (let retry = 0; retry < 2 && result.code >= 128; retry++) {
