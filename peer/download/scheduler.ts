@@ -48,6 +48,13 @@ export const NOT_INTERESTED_AFTER_MS = 1_000;
 export const TRACKER_RETRY_MS = 2_000;
 /** Otherwise this often. */
 export const TRACKER_REFRESH_MS = 30_000;
+/**
+ * A connection still without its handshake and bitfield this long stops
+ * holding one of the `maxPeers` slots (up to twice `maxPeers` connections in
+ * all): listeners that never answer cannot take every slot until their
+ * handshake times out.
+ */
+export const SLOW_HANDSHAKE_MS = 1_500;
 
 /** What happened, from a connection or the clock. */
 export type SchedulerEvent =
@@ -121,7 +128,7 @@ export interface SchedulerOptions {
   random?: () => number;
   /** Fixed GETs in flight per connection; when absent, each follows its rate. */
   pipelineDepth?: number;
-  /** Most connections at once. @default {16} */
+  /** Most connections at once, not counting those slow to shake hands (SLOW_HANDSHAKE_MS). @default {16} */
   maxPeers?: number;
   /** Fetch workers: with fewer connections than these, a peer gets a second one. */
   workers: number;
@@ -140,6 +147,8 @@ interface Connection {
   bitfield: Bitfield | null;
   /** Chunk index -> when it was asked for. */
   inflight: Map<number, number>;
+  /** When it was opened. */
+  openedMs: number;
   lastChunkMs: number;
   /** The peer said CHOKE: ask it for nothing until UNCHOKE. */
   choked: boolean;
@@ -625,9 +634,13 @@ export class Scheduler {
     const now = this.#now();
     // Peers that failed least since they last helped first (liveness.ts):
     // a crowd of useless peers cannot keep an honest one waiting for long.
+    let slots = maxPeers - this.#slotsHeld(now);
+    let room = 2 * maxPeers - this.#connections.size;
     for (const key of this.#book.order(now, this.#connectedKeys())) {
-      if (this.#connections.size >= maxPeers) break;
+      if (slots <= 0 || room <= 0) break;
       this.#open(key, now);
+      slots--;
+      room--;
     }
     // Each connection lives in one fetch worker, which checks its chunks.
     // With fewer connections than workers (one seeder, say), a second
@@ -644,6 +657,17 @@ export class Scheduler {
       }
       if (toPeer === 1) this.#open(key, now);
     }
+  }
+
+  /** Connections that hold a slot: all but those slow to shake hands. */
+  #slotsHeld(now: number): number {
+    let held = 0;
+    for (const conn of this.#connections.values()) {
+      if (conn.bitfield !== null || now - conn.openedMs < SLOW_HANDSHAKE_MS) {
+        held++;
+      }
+    }
+    return held;
   }
 
   #connectedKeys(): Set<string> {
@@ -674,6 +698,7 @@ export class Scheduler {
       key,
       bitfield: null,
       inflight: new Map(),
+      openedMs: now,
       lastChunkMs: now,
       choked: false,
       recent: new RateMeter(RATE_WINDOW_MS),

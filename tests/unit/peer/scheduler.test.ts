@@ -6,6 +6,7 @@ import {
   Scheduler,
   type SchedulerAction,
   type SchedulerOptions,
+  SLOW_HANDSHAKE_MS,
 } from "../../../peer/download/scheduler.ts";
 
 const CHUNK = 1024 * 1024;
@@ -217,6 +218,35 @@ Deno.test("Scheduler drops a connection that sends no chunk for the stall timeou
     "get",
   );
   assert.deepEqual(gets.flatMap((g) => g.indices).sort(), [0, 1, 2, 3]);
+});
+
+Deno.test("Scheduler opens more connections while some are slow to shake hands, up to twice maxPeers", () => {
+  const { scheduler, clock, book } = setup({
+    chunkCount: 8,
+    held: 4,
+    peers: 12,
+    maxPeers: 4,
+  });
+  const first = connectKnown(scheduler);
+  assert.equal(first.length, 4);
+  // Two answer at once; two stay silent (listeners that never answer).
+  connect(scheduler, first[0]!, bits(8, range(0, 8)));
+  connect(scheduler, first[1]!, bits(8, range(0, 8)));
+  // Under SLOW_HANDSHAKE_MS, the silent ones still hold their slots.
+  clock.ms += SLOW_HANDSHAKE_MS - 1;
+  assert.deepEqual(only(scheduler.handle({ type: "tick" }), "connect"), []);
+  // Past it, two more are opened in their place.
+  clock.ms += 1;
+  const second = only(scheduler.handle({ type: "tick" }), "connect");
+  assert.equal(second.length, 2);
+  // Those are slow too: two more, and then no more than 2 * maxPeers in all
+  // (the tracker was just asked again: ticks open connections meanwhile).
+  clock.ms += SLOW_HANDSHAKE_MS;
+  book.asked(clock.ms);
+  const third = only(scheduler.handle({ type: "tick" }), "connect");
+  assert.equal(third.length, 2);
+  clock.ms += SLOW_HANDSHAKE_MS;
+  assert.deepEqual(only(scheduler.handle({ type: "tick" }), "connect"), []);
 });
 
 Deno.test("Scheduler drops a peer with nothing we need only while another peer waits", () => {
