@@ -1382,6 +1382,29 @@ browserTest(
       const id = (await downloadIn(peer, "picks", "choosing")).fileId;
       assert.deepEqual(await writtenFor(out, "picks", id), []);
 
+      // A list the user closes stays closed when the card is drawn again
+      // (here after a settings change, which every page is told of).
+      await card.evaluate((node) => node.setAttribute("data-seen", ""));
+      await card.locator(".dl-files summary").click();
+      const settings = await peerApi(peer, "/api/settings", {
+        uploadSlots: 5,
+      });
+      assert.equal(settings.status, 200);
+      await settings.body?.cancel();
+      const redrawn = page.locator(
+        '.dl[data-state="choosing"]:not([data-seen])',
+        { hasText: "picks" },
+      );
+      await redrawn.waitFor();
+      assert.equal(
+        await redrawn.locator(".dl-files").evaluate((node) =>
+          (node as unknown as { open: boolean }).open
+        ),
+        false,
+      );
+      await redrawn.locator(".dl-files summary").click();
+      await ticks.nth(2).waitFor();
+
       // No file at all: one line says what to do, and it still waits.
       for (let i = 0; i < 3; i++) await ticks.nth(i).uncheck();
       await card.getByRole("button", { name: "Download ticked files" })

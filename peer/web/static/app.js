@@ -399,6 +399,8 @@ function button(text, onclick, cls = "small") {
 
 /** Folder downloads whose file list is open, and their files as last fetched. */
 const openDownloadFiles = new Set();
+/** Folder downloads whose file list was opened for the user (when waiting to be chosen). */
+const autoOpenedFiles = new Set();
 const downloadFiles = new Map();
 /** When each open list was last asked for (a second apart at most). */
 const filesAskedAt = new Map();
@@ -555,8 +557,12 @@ function downloadFilesDetails(record) {
       ),
     );
   }
-  // A folder waiting to be chosen shows its files at once.
-  if (first) openDownloadFiles.add(record.key);
+  // A folder waiting to be chosen shows its files at once, once: a list the
+  // user closed stays closed at the next refresh.
+  if (first && !autoOpenedFiles.has(record.key)) {
+    autoOpenedFiles.add(record.key);
+    openDownloadFiles.add(record.key);
+  }
   keepOpen(details, openDownloadFiles, record.key);
   details.addEventListener("toggle", () => {
     if (details.open) refreshDownloadFiles(record);
