@@ -1150,23 +1150,7 @@ browserTest(
       await tick.waitFor();
       assert.ok(await tick.isChecked());
       await tick.uncheck();
-      const done = page.locator('.dl[data-state="done"]', { hasText: "set" });
-      await done.waitFor({ timeout: 60_000 });
-      // The list catches up with the end within a second.
-      for (const name of ["a.bin", "c.bin"]) {
-        await done.locator(".dl-files tr", { hasText: name })
-          .locator(".file-percent", { hasText: "100 %" }).waitFor();
-      }
-      assert.deepEqual(
-        await done.locator(".dl-files tbody tr").evaluateAll((trs) =>
-          trs.map((tr) => [...tr.children].map((td) => td.textContent!.trim()))
-        ),
-        [
-          ["a.bin", "1.0 MB", "100 %"],
-          ["b.bin", "1.0 MB", "not chosen"],
-          ["c.bin", "1.0 MB", "100 %"],
-        ],
-      );
+      await assertDoneWithoutB(page, "set", "1.0 MB");
       const out = join(dir.path, "ui", "set");
       await h.assertSameFile(join(out, "a.bin"), join(folder, "a.bin"));
       await h.assertSameFile(join(out, "c.bin"), join(folder, "c.bin"));
@@ -1218,6 +1202,30 @@ async function downloadIn(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`The download of ${name} never reached "${state}"`);
+}
+
+/**
+ * Waits for the card of the folder download `name` (a.bin, b.bin and c.bin
+ * of `size` each) to be done, with a.bin and c.bin at 100 % and b.bin not
+ * chosen (the list catches up with the end within a second).
+ */
+async function assertDoneWithoutB(page: Page, name: string, size: string) {
+  const done = page.locator('.dl[data-state="done"]', { hasText: name });
+  await done.waitFor({ timeout: 60_000 });
+  for (const file of ["a.bin", "c.bin"]) {
+    await done.locator(".dl-files tr", { hasText: file })
+      .locator(".file-percent", { hasText: "100 %" }).waitFor();
+  }
+  assert.deepEqual(
+    await done.locator(".dl-files tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => [...tr.children].map((td) => td.textContent!.trim()))
+    ),
+    [
+      ["a.bin", size, "100 %"],
+      ["b.bin", size, "not chosen"],
+      ["c.bin", size, "100 %"],
+    ],
+  );
 }
 
 /** A folder `name` of three files a.bin, b.bin, c.bin in `parent`. */
@@ -1425,24 +1433,7 @@ browserTest(
       await card.getByRole("button", { name: "Download ticked files" })
         .click();
 
-      const done = page.locator('.dl[data-state="done"]', {
-        hasText: "picks",
-      });
-      await done.waitFor({ timeout: 60_000 });
-      for (const name of ["a.bin", "c.bin"]) {
-        await done.locator(".dl-files tr", { hasText: name })
-          .locator(".file-percent", { hasText: "100 %" }).waitFor();
-      }
-      assert.deepEqual(
-        await done.locator(".dl-files tbody tr").evaluateAll((trs) =>
-          trs.map((tr) => [...tr.children].map((td) => td.textContent!.trim()))
-        ),
-        [
-          ["a.bin", "400 kB", "100 %"],
-          ["b.bin", "400 kB", "not chosen"],
-          ["c.bin", "400 kB", "100 %"],
-        ],
-      );
+      await assertDoneWithoutB(page, "picks", "400 kB");
       await h.assertSameFile(
         join(out, "picks", "a.bin"),
         join(folder, "a.bin"),
