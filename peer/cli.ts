@@ -7,7 +7,13 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { magnetLink, type Manifest, toHex } from "@shoal/protocol";
+import {
+  type FolderManifest,
+  magnetLink,
+  type Manifest,
+  readAnyManifest,
+  toHex,
+} from "@shoal/protocol";
 import { setupLogging } from "../logging.ts";
 import { SHOAL_VERSION } from "../version.ts";
 import {
@@ -25,7 +31,8 @@ import { SeedError } from "./library/library.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
 import { TrackerError } from "./tracker_client.ts";
 import { formatBytes, plural } from "./progress.ts";
-import { cliOutput } from "./cli_output.ts";
+import { type CliOutput, cliOutput } from "./cli_output.ts";
+import { filesListing, filesText } from "./files_listing.ts";
 import { UploadReporter, uploadReportLine } from "./upload_report.ts";
 import { findFile } from "./find_file.ts";
 import { listFiles } from "./list_files.ts";
@@ -48,6 +55,23 @@ const EXIT_FOR: Record<DownloadErrorCode, number> = {
   "no_match": 2,
   aborted: 1,
 };
+
+/** Prints what `--files` lists, or why `--only` cannot apply; the exit code. */
+function printFiles(
+  out: CliOutput,
+  manifest: Manifest,
+  folder: FolderManifest | null,
+  fileId: Uint8Array,
+  only: readonly string[],
+): number {
+  const listing = filesListing(manifest, folder, fileId, only);
+  if ("problem" in listing) {
+    out.error("no_match", EXIT_FOR.no_match, listing.problem);
+    return EXIT_FOR.no_match;
+  }
+  out.event("files", { ...listing }, filesText(listing));
+  return 0;
+}
 
 function say(line: string): void {
   // deno-lint-ignore no-console
@@ -104,6 +128,11 @@ export async function main(args: string[], cwd: string): Promise<number> {
       if (!(error instanceof LinkError)) throw error;
       out.error("bad_link", EXIT_BAD_LINK, error.message);
       return EXIT_BAD_LINK;
+    }
+    // A .torrent holds the file list: nothing to ask of anyone.
+    if (flags.files && get?.manifestBytes && "id" in get.query) {
+      const { manifest, folder } = readAnyManifest(get.manifestBytes);
+      return printFiles(out, manifest, folder, get.query.id, flags.only);
     }
   }
   // --tracker wins; else the udp:// trackers the link names; else the
@@ -338,6 +367,7 @@ export async function main(args: string[], cwd: string): Promise<number> {
         result = await node.download(query, {
           // From a .torrent: no peer is asked for the manifest.
           ...(get.manifestBytes ? { manifestBytes: get.manifestBytes } : {}),
+          manifestOnly: flags.files,
           giveUpAfterMs: flags.giveUpAfterMs,
           verify: flags.verify,
           only: flags.only,
@@ -346,6 +376,15 @@ export async function main(args: string[], cwd: string): Promise<number> {
         });
       } finally {
         out.endProgress();
+      }
+      if (flags.files) {
+        return printFiles(
+          out,
+          result.manifest,
+          result.folder ?? null,
+          result.fileId,
+          flags.only,
+        );
       }
       out.done(result);
       if (!flags.serve && !flags.ui) return 0;

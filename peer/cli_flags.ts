@@ -23,6 +23,7 @@ export const PEER_USAGE = `Usage:
   shoal peer --tracker HOST:PORT --get NAME|ID [--out downloads] [--no-seed]
                                   [--only GLOB ...]
   shoal peer --get FILE.torrent|MAGNET [--out downloads] [--no-seed]
+  shoal peer --get WHAT --files [--only GLOB ...]
   shoal peer --seed FILE [--dht-bootstrap HOST:PORT]  (no tracker: the DHT only)
   shoal peer --make-torrent FILE|DIR [--tracker HOST:PORT] [--torrent-out PATH]
   shoal peer --tracker HOST:PORT --list [QUERY] [--json]
@@ -62,6 +63,10 @@ Options:
                         path below it (/-separated) matches GLOB (* and ?
                         within a name, ** across folders; a folder's path
                         takes all its files); repeat for several
+  --files               with --get: print the files of the file or folder
+                        (size and path; with --only, those it picks) and
+                        exit without downloading. From a .torrent, nothing
+                        is asked of any peer
   --make-torrent FILE   hash FILE, write FILE's name + .torrent in the current
                         folder, print its magnet link and exit (an existing
                         .torrent is never overwritten); with --tracker, the
@@ -160,6 +165,8 @@ export interface PeerFlags {
   get: GetTarget | null;
   /** `--only`, each glob as given; empty when none was given. */
   only: string[];
+  /** `--files`: list the files of `get` and exit. */
+  files: boolean;
   /** `--make-torrent FILE|DIR`: the file or folder (absolute), or null. */
   makeTorrent: string | null;
   /** Where `--make-torrent` writes the `.torrent` (absolute), or null. */
@@ -302,6 +309,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
         seed: { type: "string", multiple: true, default: [] },
         get: { type: "string" },
         only: { type: "string", multiple: true, default: [] },
+        files: { type: "boolean", default: false },
         out: { type: "string", default: "downloads" },
         "no-seed": { type: "boolean", default: false },
         verify: { type: "boolean", default: false },
@@ -483,6 +491,11 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   if (v["no-seed"] && get === null) {
     throw new UsageError("--no-seed only makes sense with --get");
   }
+  if (v.files && (get === null || v.ui || v.seed.length > 0)) {
+    throw new UsageError(
+      "--files lists what --get would fetch and exits: run it with --get, without --seed or --ui",
+    );
+  }
   return {
     help: v.help,
     trackers,
@@ -494,8 +507,9 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     seeds: v.seed.map((path) => resolve(cwd, path)),
     get,
     only: v.only,
+    files: v.files,
     outDir: resolve(cwd, v.out),
-    serve: !v["no-seed"],
+    serve: !v["no-seed"] && !v.files,
     host: v.host,
     port,
     giveUpAfterMs: giveUp * 1000,

@@ -36,7 +36,7 @@ import {
   prepareFolderParts,
 } from "../storage/folder_parts.ts";
 import { placeFolder } from "../storage/place_folder.ts";
-import { chosenFiles, unchosenPieces } from "./only_files.ts";
+import { pickOnly, unchosenPieces } from "./only_files.ts";
 import { type FileProgress, filesProgress } from "./folder_download.ts";
 import { loadResume, resumePath, saveResume } from "../storage/resume.ts";
 import { ProgressClock } from "./liveness.ts";
@@ -156,6 +156,11 @@ export interface DownloadOptions {
   pickFiles?: (
     files: readonly { path: string; size: number }[],
   ) => Promise<readonly number[] | null>;
+  /**
+   * Only find the file and its manifest (`--files`), then stop: no worker
+   * starts, nothing is written, and the result's `path` is empty.
+   */
+  manifestOnly?: boolean;
   /** This peer's state folder (resume data). @default {`${outDir}/.shoal`} */
   stateDir?: string;
   /** Our random peer id. */
@@ -368,13 +373,14 @@ class Download {
       const found = this.#findFile();
       // Workers take ~10 ms of this thread each to create and more to load
       // their code: start them while the tracker answers.
-      this.#startWorkers();
+      if (!this.#options.manifestOnly) this.#startWorkers();
       await found;
       await this.#stopIfFailed();
       const kept = this.#options.alreadyHave?.(this.#fileId);
       if (kept) return this.#alreadyDone(kept);
       await this.#getManifest();
       await this.#stopIfFailed();
+      if (this.#options.manifestOnly) return this.#manifestFound();
       await this.#pickFiles();
       await this.#preparePaths();
       await this.#transfer();
@@ -548,23 +554,12 @@ class Download {
       this.#chosen = chosen;
       return;
     }
-    if (!this.#folder) {
-      if (only.length === 0) return;
-      throw new DownloadError(
-        "no_match",
-        `Cannot download ${name} with --only: it is a single file, not a folder; leave out --only`,
-      );
+    const byGlob = pickOnly(this.#folder, only, name);
+    if ("problem" in byGlob) {
+      throw new DownloadError("no_match", byGlob.problem);
     }
-    const chosen = chosenFiles(this.#folder, only);
-    if ("unmatched" in chosen) {
-      throw new DownloadError(
-        "no_match",
-        `--only ${chosen.unmatched} matches no file of ${name}; give a path below the folder, such as ${
-          JSON.stringify(this.#folder.files[0]!.path.join("/"))
-        }`,
-      );
-    }
-    this.#chosen = chosen;
+    if (!this.#folder) return;
+    this.#chosen = byGlob.chosen ?? this.#folder.files.map(() => true);
   }
 
   #diskProblem(error: unknown): string {
@@ -1064,6 +1059,22 @@ class Download {
       resumedChunks: this.#manifest!.chunkCount,
       chunksByPeer: {},
       alreadyKept: true,
+    };
+  }
+
+  /** What `manifestOnly` returns: the manifest, nothing fetched or placed. */
+  #manifestFound(): DownloadResult {
+    return {
+      path: "",
+      fileId: this.#fileId,
+      manifest: this.#manifest!,
+      manifestBytes: this.#manifestBytes,
+      seconds: (performance.now() - this.#startMs) / 1000,
+      bytesFetched: 0,
+      resumedChunks: 0,
+      chunksByPeer: {},
+      alreadyKept: false,
+      ...(this.#folder ? { folder: this.#folder } : {}),
     };
   }
 

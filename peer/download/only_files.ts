@@ -75,6 +75,44 @@ export function chosenFiles(
 }
 
 /**
+ * The files `--only` picks of a download, or the one line that says why it
+ * cannot: a single file, or a glob that matches nothing.
+ *
+ * @param folder the folder manifest, or null for a single file
+ * @param globs the `--only` values
+ * @param name the file's or folder's name, for the line
+ * @returns one flag per file (null: every file, no globs), or the problem
+ * @example
+ * ```ts
+ * import { pickOnly } from "./only_files.ts";
+ * pickOnly(null, [], "a.iso"); // { chosen: null }
+ * ```
+ */
+export function pickOnly(
+  folder: FolderManifest | null,
+  globs: readonly string[],
+  name: string,
+): { chosen: boolean[] | null } | { problem: string } {
+  if (globs.length === 0) return { chosen: null };
+  if (!folder) {
+    return {
+      problem:
+        `Cannot download ${name} with --only: it is a single file, not a folder; leave out --only`,
+    };
+  }
+  const chosen = chosenFiles(folder, globs);
+  if ("unmatched" in chosen) {
+    return {
+      problem:
+        `--only ${chosen.unmatched} matches no file of ${name}; give a path below the folder, such as ${
+          JSON.stringify(folder.files[0]!.path.join("/"))
+        }`,
+    };
+  }
+  return { chosen };
+}
+
+/**
  * The pieces of the files not chosen (nothing of them is fetched: in BEP 52
  * no piece is shared by two files).
  *

@@ -31,7 +31,7 @@ const spares: { worker: Worker; failed: boolean }[] = [];
  * so will want its fetch workers.
  *
  * @param args the peer's command-line flags
- * @returns true for a `--get` that is not `--help` or `--version`
+ * @returns true for a `--get` that is not `--help`, `--version` or `--files`
  * @example
  * ```ts
  * import { downloadsAtStart } from "./spare_workers.ts";
@@ -43,7 +43,10 @@ export function downloadsAtStart(args: readonly string[]): boolean {
   let get = false;
   for (const arg of args) {
     if (arg === "--") break;
-    if (arg === "--help" || arg === "-h" || arg === "--version") return false;
+    if (
+      arg === "--help" || arg === "-h" || arg === "--version" ||
+      arg === "--files"
+    ) return false;
     if (arg === "--get" || arg.startsWith("--get=")) get = true;
   }
   return get;

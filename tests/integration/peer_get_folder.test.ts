@@ -192,6 +192,78 @@ Deno.test("--only fetches and writes just the chosen files of a folder; a glob t
   }
 });
 
+/** The album's files below it (path, size), sorted by path. */
+async function albumFiles(album: string): Promise<[string, number][]> {
+  const files: [string, number][] = [];
+  for (const entry of await tree(album)) {
+    if (entry.endsWith("/")) continue;
+    files.push([entry, (await Deno.stat(join(album, entry))).size]);
+  }
+  return files.sort();
+}
+
+Deno.test("--files lists a folder's files without fetching or writing any: from a .torrent with no peer at all, and by name from a seeder, with --only", async () => {
+  await using dir = await h.tempDir();
+  const album = join(dir.path, "album");
+  await makeAlbum(album);
+  const torrent = join(dir.path, "album.torrent");
+  const made = await h.runPeer(null, [
+    "--make-torrent",
+    album,
+    "--torrent-out",
+    torrent,
+  ]);
+  assert.equal(made.code, 0, made.stderr + made.stdout);
+  const want = await albumFiles(album);
+  const listed = (event: Record<string, unknown>) =>
+    (event.files as { path: string; size: number }[])
+      .map((f) => [f.path, f.size] as [string, number]).sort();
+
+  // No tracker and no DHT: the .torrent alone says it all.
+  const out = join(dir.path, "out");
+  const offline = await h.runPeer(null, [
+    "--get",
+    torrent,
+    "--files",
+    "--out",
+    out,
+    "--json",
+  ]);
+  assert.equal(offline.code, 0, offline.stderr + offline.stdout);
+  const [files] = events(offline.stdout).filter((e) => e.type === "files");
+  assert.equal(files?.name, "album");
+  assert.equal(files?.total, 6);
+  assert.deepEqual(listed(files!), want);
+  await assert.rejects(Deno.lstat(out), Deno.errors.NotFound);
+
+  await using tracker = await h.startTracker();
+  const seeder = await h.startSeeder(tracker, [album], join(dir.path, "s"));
+  try {
+    // By name: the manifest comes from the seeder; --only narrows the list.
+    const picked = await h.runPeer(tracker, [
+      "--get",
+      "album",
+      "--files",
+      "--only",
+      "disc 1",
+      "--out",
+      out,
+    ]);
+    assert.equal(picked.code, 0, picked.stderr + picked.stdout);
+    const lines = picked.stdout.trimEnd().split("\n");
+    assert.match(lines[0]!, /^album: 3 of its 6 files picked by --only, /);
+    assert.deepEqual(
+      lines.slice(1).map((line) => line.trim().split("  ").at(-1)).sort(),
+      want.map(([path]) => path).filter((path) => path.startsWith("disc 1/")),
+    );
+    const written = await Array.fromAsync(Deno.readDir(out)).catch(() => []);
+    assert.deepEqual(written.map((entry) => entry.name), []);
+    assert.deepEqual(await h.partFilesIn(out).catch(() => []), []);
+  } finally {
+    await seeder.stop();
+  }
+});
+
 /** The first `--json` progress event with at least `chunks` chunks done. */
 async function progressReached(
   peer: h.RunningProcess,
