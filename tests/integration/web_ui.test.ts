@@ -812,9 +812,21 @@ browserTest(
       await screenshot(page, "phone");
       await page.setViewportSize({ width: 1100, height: 820 });
 
-      // Pause, then resume.
-      await card.getByRole("button", { name: "Pause" }).click();
-      await card.and(page.locator('[data-state="paused"]')).waitFor();
+      // Pause with a press held across updates (a slow click, or a busy
+      // machine): a card rebuilt between press and release lost the click.
+      const pause = (await card.getByRole("button", { name: "Pause" })
+        .boundingBox())!;
+      await page.mouse.move(
+        pause.x + pause.width / 2,
+        pause.y + pause.height / 2,
+      );
+      await page.mouse.down();
+      // Progress comes a few times a second meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await page.mouse.up();
+      await card.and(page.locator('[data-state="paused"]')).waitFor({
+        timeout: 10_000,
+      });
       await card.getByRole("button", { name: "Resume" }).click();
       await card.and(page.locator('[data-state="downloading"]')).waitFor();
 

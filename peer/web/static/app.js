@@ -1287,8 +1287,33 @@ $("more").addEventListener("click", () => loadTracker(true));
 let lastSeedIds = "";
 let lastDone = 0;
 
+// A click is a press and a release on one element: a card rebuilt between
+// the two loses it (the pressed button is gone). While a pointer is down,
+// the newest state waits, and is drawn once the click has landed; a press
+// held longer than HOLD_MS (a release the page never saw) holds nothing.
+const HOLD_MS = 5000;
+let pressedAt = null;
+let heldState = null;
+document.addEventListener("pointerdown", () => {
+  pressedAt = Date.now();
+}, true);
+function release() {
+  pressedAt = null;
+  if (!heldState) return;
+  const state = heldState;
+  heldState = null;
+  // After the click event this release is about to make.
+  setTimeout(() => render(state), 0);
+}
+document.addEventListener("pointerup", release, true);
+document.addEventListener("pointercancel", release, true);
+
 function render(state) {
   lastState = state;
+  if (pressedAt !== null && Date.now() - pressedAt < HOLD_MS) {
+    heldState = state;
+    return;
+  }
   const trackers = state.peer.tracker;
   $("peer-info").textContent = `Peer port ${state.peer.port}${
     trackers
