@@ -905,6 +905,55 @@ browserTest(
 );
 
 browserTest(
+  "web page: the keyboard keeps its place on a download card through its updates, and Enter on Pause pauses it",
+  async () => {
+    await using tracker = await h.startTracker();
+    await using seedDir = await h.tempDir();
+    await using dirB = await h.tempDir();
+    const name = "by-keyboard.bin";
+    // 4 MB at 500 kB/s: seconds of updates.
+    await using original = await sourceFile(name, 4_000_000, 12);
+    const seeder = await h.startSeeder(tracker, [original.path], seedDir.path, [
+      "--max-upload",
+      "500000",
+    ]);
+    let b: UiPeer | null = null;
+    try {
+      b = await startUiPeer(tracker, dirB.path);
+      await using browser = await launchChromium();
+      const page = await openPeerPage(await desktopContext(browser), b.url);
+      await page.locator("#download-name").fill(name);
+      await page.getByRole("button", { name: "Start Download" }).click();
+      const card = page.locator(".dl", { hasText: name });
+      await card.locator(".peer-count", { hasText: /^1 peer$/ }).waitFor();
+      const percent = async () =>
+        Number((await card.locator(".percent").textContent())?.split(" ")[0]);
+      const before = await percent();
+      await card.getByRole("button", { name: "Pause" }).focus();
+      // The card is drawn again a few times a second meanwhile.
+      await card.locator(".percent", { hasText: /^\d+ %$/ }).filter({
+        hasNotText: `${before} %`,
+      }).waitFor();
+      assert.equal(
+        await page.evaluate(() =>
+          (globalThis as unknown as {
+            document: { activeElement: { textContent: string } | null };
+          }).document.activeElement?.textContent
+        ),
+        "Pause",
+      );
+      await page.keyboard.press("Enter");
+      await card.and(page.locator('[data-state="paused"]')).waitFor({
+        timeout: 10_000,
+      });
+    } finally {
+      if (b) await stopPeer(b);
+      await seeder.stop();
+    }
+  },
+);
+
+browserTest(
   "web page: the peer list names each peer's program and protocol, a libtorrent seeder beside a Shoal one",
   async (t) => {
     if (!(await hasLibtorrent(t.name))) return;

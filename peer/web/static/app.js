@@ -748,12 +748,41 @@ function renderDownload(record) {
   return card;
 }
 
+/**
+ * What names the focused control of a card, so that its twin in the
+ * rebuilt card can take the focus back: the card's key, the control's tag
+ * and its label. Null when the focus is elsewhere.
+ */
+function focusedControl(box) {
+  const focused = document.activeElement;
+  if (!focused || focused === box || !box.contains(focused)) return null;
+  const card = focused.closest(".dl");
+  if (!card) return null;
+  return {
+    key: card.dataset.key,
+    tag: focused.tagName,
+    label: focused.getAttribute("aria-label") ?? focused.textContent,
+  };
+}
+
+function refocus(box, control) {
+  if (!control) return;
+  const card = [...box.children].find((c) => c.dataset.key === control.key);
+  const twin = [...(card?.querySelectorAll(control.tag) ?? [])].find((el) =>
+    (el.getAttribute("aria-label") ?? el.textContent) === control.label
+  );
+  twin?.focus();
+}
+
 function renderDownloads(downloads) {
   const box = $("downloads");
   // Cards are rebuilt on each event (a few a second); the bar's width is
   // exact rather than animated, so the page stays right even when hidden.
+  // The focus goes back to the same control, or the keyboard loses it.
+  const control = focusedControl(box);
   const fresh = downloads.map(renderDownload);
   box.replaceChildren(...fresh);
+  refocus(box, control);
   const choosing = new Set(
     downloads.filter((r) => r.state === "choosing").map((r) => r.key),
   );
