@@ -222,6 +222,16 @@ Deno.test({
         assert.ok(stats.bittorrentRequests.announce >= 1);
         assert.ok(stats.bittorrentRequests.scrape >= 1);
 
+        // Once its "completed" announce is in: one still on its way after
+        // "stopped" would list it again (a CI run timed out below once).
+        await h.waitUntil(
+          "libtorrent listed as complete",
+          async () =>
+            (await peersOfFile()).find((peer) =>
+              peer.port === ltPort && peer.complete
+            ),
+          20_000,
+        );
         // Removing the torrent announces "stopped": it leaves the list.
         await lt.send("remove");
         await h.waitUntil(
