@@ -43,7 +43,10 @@ async function seedAndLeech(source: BtSource): Promise<void> {
   });
   assert.match(stdout, /^done \d+ .*Shoal/m);
   // libtorrent, encryption allowed (its default), opens with an MSE
-  // handshake: answered, so that first connection is the one it kept.
+  // handshake: answered, so that first connection is served, not closed for
+  // a plain-text retry. (A CI run once saw libtorrent end on a plain-text
+  // connection after that, cause unknown: what is checked is that an MSE
+  // connection was made.)
   assert.match(stdout, new RegExp(`^link 127\\.0\\.0\\.1:${port} mse$`, "m"));
 }
 
