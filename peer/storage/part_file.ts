@@ -131,33 +131,6 @@ export function writeChunkSync(
 }
 
 /**
- * Writes a checked chunk at its offset, whole, on a runtime thread: the
- * caller's thread goes on meanwhile. A BitTorrent link's pieces go this
- * way, so its socket is read while the disk is busy (a write that waits on
- * writeback blocks a sync caller for milliseconds: 1 to 2 s of 6 s in
- * each fetch worker of a 256 MiB download from three libtorrent seeders on
- * a busy machine).
- *
- * @param file the part file, open for writing (one writer per handle)
- * @param offset the chunk's offset
- * @param data the chunk (not to be changed until this resolves)
- * @throws {Error} the system's error (its `code`, e.g. "ENOSPC", says why)
- */
-export async function writeChunkAsync(
-  file: Deno.FsFile,
-  offset: number,
-  data: Uint8Array,
-): Promise<void> {
-  // lseek only moves the offset: a hop to a runtime thread for it cost each
-  // fetch worker 25-37 ms of a 256 MiB download.
-  file.seekSync(offset, Deno.SeekMode.Start);
-  let written = 0;
-  while (written < data.byteLength) {
-    written += await file.write(data.subarray(written));
-  }
-}
-
-/**
  * Fills `into` from `offset`; false when the file ends first or a read
  * fails. Sync calls, as {@linkcode writeChunkSync}: the bytes usually come
  * from the page cache, where a hop to a runtime thread costs more than the read.

@@ -552,7 +552,8 @@ export class BtLink implements PeerLink {
         this.close(`sent piece ${index} that fails its hash`, "misbehaved");
         return;
       }
-      // Not awaited: the socket is read while the piece goes to disk. The
+      // Not awaited: the worker's writes go one after another (a sync write
+      // into the page cache, cheaper than a hop to a runtime thread). The
       // buffer comes back once written; BtBlocks holds at most maxBuffers.
       this.#host.write(index, bytes, this.connId).finally(() => {
         this.#blocks.release(buffer);

@@ -21,7 +21,7 @@ import {
 } from "@shoal/protocol/worker_messages";
 import { GcSchedule } from "../gc_schedule.ts";
 import { verifyChunks } from "./verify_chunks.ts";
-import { writeChunkAsync, writeChunkSync } from "../storage/part_file.ts";
+import { writeChunkSync } from "../storage/part_file.ts";
 import { type ChunkFiles, openChunkFiles } from "../storage/chunk_files.ts";
 import { type Pieces, piecesOf } from "./pieces.ts";
 import { makeBtPeerId } from "../bt/peer_id.ts";
@@ -206,8 +206,6 @@ async function open(
       ...common,
       peerId: btPeerId,
       listenPort: d.listenPort,
-      // Off this thread: the link reads on while the piece goes to disk.
-      write: (index, bytes, id) => writeChunk(d, index, bytes, id, "async"),
     })
     : new ShoalLink(connId, {
       ...common,
@@ -225,14 +223,12 @@ function writeChunk(
   index: number,
   data: Uint8Array,
   connId: number,
-  mode: "sync" | "async" = "sync",
 ): Promise<void> {
   // One handle per worker: seek and write must not interleave across links.
-  d.writes = d.writes.then(async () => {
+  d.writes = d.writes.then(() => {
     try {
       const { file, offset } = d.files.locate(index);
-      if (mode === "sync") writeChunkSync(file, offset, data);
-      else await writeChunkAsync(file, offset, data);
+      writeChunkSync(file, offset, data);
       const link = links.get(connId);
       if (link) link.written(index);
       // Closed meanwhile: its reports went out with the close; this one alone.
