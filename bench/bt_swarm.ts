@@ -71,7 +71,7 @@ import {
   which,
 } from "./_proc.ts";
 import { leecherTaskArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
-import { parseEvent } from "./_phases.ts";
+import { leecherPhases, parseEvent } from "./_phases.ts";
 import { waitShoalPeers } from "./_shoal_probe.ts";
 import {
   parseSize,
@@ -118,11 +118,13 @@ export interface BtSample {
   /** libtorrent's own time from adding the torrent to the last piece. */
   selfSeconds?: number;
   /**
-   * Shoal leecher: seconds from its "downloading" event to the first progress
-   * event with a chunk done (events come every 0.5 s): the protocol
-   * fallback's wait shows here.
+   * Shoal leecher: seconds from its spawn to its "downloading" event (the
+   * task runner, the launcher, loading the peer, the tracker's answer, the
+   * manifest and the part file), and from there to its exit.
    */
-  firstChunkSeconds?: number;
+  setupSeconds?: number;
+  /** Shoal leecher: seconds from its "downloading" event to its exit. */
+  transferSeconds?: number;
   /**
    * What each peer sent, by "host:port": chunks (Shoal's `done` line) or
    * bytes (libtorrent's peer list, sampled: a lower bound).
@@ -489,30 +491,6 @@ async function ltLeech(
   }
 }
 
-/**
- * Seconds from the "downloading" event to the first progress event with a
- * chunk done, or null.
- */
-export function firstChunkSeconds(
-  lines: readonly { line: string; atMs: number }[],
-): number | null {
-  let downloadingMs: number | null = null;
-  for (const { line, atMs } of lines) {
-    const event = parseEvent(line);
-    if (event?.type !== "progress") continue;
-    if (downloadingMs === null && event.state === "downloading") {
-      downloadingMs = atMs;
-    }
-    if (
-      downloadingMs !== null && typeof event.chunksDone === "number" &&
-      event.chunksDone > 0
-    ) {
-      return (atMs - downloadingMs) / 1000;
-    }
-  }
-  return null;
-}
-
 async function shoalLeech(
   tool: "shoal-from-lt" | "shoal-from-lt-plain",
   swarm: Swarm,
@@ -560,13 +538,18 @@ async function shoalLeech(
       );
     }
     await checkDownload(join(out, file.name), file);
-    const first = firstChunkSeconds(timed);
+    const phases = leecherPhases(timed, leecher.elapsedMs!);
     return {
       seconds,
       ...(typeof done.seconds === "number"
         ? { selfSeconds: done.seconds }
         : {}),
-      ...(first !== null ? { firstChunkSeconds: first } : {}),
+      ...(phases
+        ? {
+          setupSeconds: phases.startup + phases.lookup,
+          transferSeconds: phases.transfer + phases.finish + phases.exit,
+        }
+        : {}),
       fromPeers: (done.chunksByPeer ?? {}) as Record<string, number>,
       leecherCpuSeconds: leecher.members.reduce(
         (sum, m) => sum + m.cpuSeconds,
@@ -636,9 +619,9 @@ export async function runBtSwarmBench(
             `${sizeLabel(file.size)} run ${
               run + 1
             }/${options.runs} ${c.tool}: ${sample.seconds.toFixed(2)} s${
-              sample.firstChunkSeconds === undefined
+              sample.setupSeconds === undefined
                 ? ""
-                : `, first chunk ${sample.firstChunkSeconds.toFixed(1)} s`
+                : `, set-up ${sample.setupSeconds.toFixed(2)} s`
             }, from ${JSON.stringify(sample.fromPeers)}, busy ${
               ((sample.machineBusy ?? NaN) * 100).toFixed(0)
             }%`,
@@ -711,7 +694,7 @@ export function btSwarmTable(result: BtSwarmResult): string {
     "runs",
     "time s (min-max)",
     "MB/s",
-    "first chunk s",
+    "set-up s",
     "leecher CPU s",
     "seeders CPU s",
     "peers that sent",
@@ -727,7 +710,7 @@ export function btSwarmTable(result: BtSwarmResult): string {
       ];
     }
     const s = seconds(c)!;
-    const first = summarize(c.samples.map((x) => x.firstChunkSeconds ?? null));
+    const setup = summarize(c.samples.map((x) => x.setupSeconds ?? null));
     const senders = summarize(
       c.samples.map((x) =>
         Object.values(x.fromPeers).filter((n) => n > 0).length
@@ -741,7 +724,7 @@ export function btSwarmTable(result: BtSwarmResult): string {
       }`,
       `${fmt(s.median)} (${fmt(s.min)}-${fmt(s.max)})`,
       (result.size / s.median / 1e6).toFixed(0),
-      first ? fmt(first.median, 1) : "-",
+      setup ? fmt(setup.median) : "-",
       fmt(summarize(c.samples.map((x) => x.leecherCpuSeconds))?.median),
       fmt(summarize(c.samples.map((x) => x.seedersCpuSeconds))?.median),
       senders ? `${senders.min}-${senders.max} of ${result.seeders}` : "-",
