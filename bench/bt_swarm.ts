@@ -80,7 +80,7 @@ import {
   summarize,
   type Summary,
 } from "./_stats.ts";
-import { warmFreeMemory } from "./_vm_memory.ts";
+import { hostReclaimed, warmFreeMemory } from "./_vm_memory.ts";
 
 /** The downloads compared (see the module comment). */
 export const BT_TOOLS = [
@@ -136,6 +136,11 @@ export interface BtSample {
   seedersCpuSeconds: number;
   /** Share of the machine's CPU busy during the run (1 = all cores). */
   machineBusy?: number;
+  /**
+   * Bytes of free memory this VM handed back to its host during the run
+   * (bench/_vm_memory.ts): a run whose writes land on such pages is slower.
+   */
+  hostReclaimed?: number;
 }
 
 /** All runs of one download. */
@@ -608,12 +613,15 @@ export async function runBtSwarmBench(
             await warmFreeMemory(dirname(file.path), file.size);
           }
           const busy = machineBusy();
+          const reclaimed = hostReclaimed();
           const sample = c.tool === "shoal-from-lt" ||
               c.tool === "shoal-from-lt-plain"
             ? await shoalLeech(c.tool, swarm, file, options, run)
             : await ltLeech(c.tool, swarm, file, options.workDir, run);
           const share = busy.stop();
           if (share !== null) sample.machineBusy = share;
+          const handedBack = reclaimed.stop();
+          if (handedBack !== null) sample.hostReclaimed = handedBack;
           c.samples.push(sample);
           log(
             `${sizeLabel(file.size)} run ${
@@ -624,7 +632,13 @@ export async function runBtSwarmBench(
                 : `, set-up ${sample.setupSeconds.toFixed(2)} s`
             }, from ${JSON.stringify(sample.fromPeers)}, busy ${
               ((sample.machineBusy ?? NaN) * 100).toFixed(0)
-            }%`,
+            }%${
+              sample.hostReclaimed
+                ? `, host took back ${
+                  (sample.hostReclaimed / 2 ** 20).toFixed(0)
+                } MiB`
+                : ""
+            }`,
           );
         } catch (error) {
           const message = error instanceof Error
