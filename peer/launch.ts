@@ -45,7 +45,10 @@ const ROOT = parentPath(import.meta.dirname!);
  * the collector through `node:vm`, at about 20 ms of each worker's start.
  * V8 flags are per process and read before any code runs, so they go on the
  * command line; the benchmarks and the demo start the peer with them too
- * (docs/PERFORMANCE.md).
+ * (docs/PERFORMANCE.md). The launcher runs with them as well (the `peer` and
+ * `install` tasks): V8 refuses code cached under other flags, so a launcher
+ * without them made the peer compile again, at every start, the modules the
+ * two share, and wrote them back to Deno's cache (about 10-20 ms).
  */
 export const PEER_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--expose-gc";
 

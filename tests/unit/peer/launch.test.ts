@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { peerRunArgs, realPathOf } from "../../../peer/launch.ts";
+import {
+  PEER_V8_FLAGS,
+  peerRunArgs,
+  realPathOf,
+} from "../../../peer/launch.ts";
 
 Deno.test("peerRunArgs() grants read of the seeds and the out folder, write of the out folder only", () => {
   const args = [
@@ -127,5 +131,18 @@ Deno.test("realPathOf() resolves links in a path that does not exist yet", async
     assert.equal(realPathOf(join(dir, "plain")), join(real, "plain"));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the peer and install tasks start the launcher with the peer's V8 flags, so the code they share is cached once", async () => {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../../../deno.json", import.meta.url)),
+  );
+  for (const task of ["peer", "install"]) {
+    const command: string = config.tasks[task].command;
+    assert.ok(
+      command.split(" ").includes(PEER_V8_FLAGS),
+      `the ${task} task runs without ${PEER_V8_FLAGS}: ${command}`,
+    );
   }
 });
