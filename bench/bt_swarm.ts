@@ -120,11 +120,9 @@ export interface BtSample {
   /**
    * Shoal leecher: seconds from its spawn to its "downloading" event (the
    * task runner, the launcher, loading the peer, the tracker's answer, the
-   * manifest and the part file), and from there to its exit.
+   * manifest and the part file).
    */
   setupSeconds?: number;
-  /** Shoal leecher: seconds from its "downloading" event to its exit. */
-  transferSeconds?: number;
   /**
    * What each peer sent, by "host:port": chunks (Shoal's `done` line) or
    * bytes (libtorrent's peer list, sampled: a lower bound).
@@ -549,12 +547,7 @@ async function shoalLeech(
       ...(typeof done.seconds === "number"
         ? { selfSeconds: done.seconds }
         : {}),
-      ...(phases
-        ? {
-          setupSeconds: phases.startup + phases.lookup,
-          transferSeconds: phases.transfer + phases.finish + phases.exit,
-        }
-        : {}),
+      ...(phases ? { setupSeconds: phases.startup + phases.lookup } : {}),
       fromPeers: (done.chunksByPeer ?? {}) as Record<string, number>,
       leecherCpuSeconds: leecher.members.reduce(
         (sum, m) => sum + m.cpuSeconds,
