@@ -24,6 +24,9 @@ import { GcSchedule } from "../gc_schedule.ts";
 import { stillMatches } from "../wire/still_matches.ts";
 import { readChunkSync } from "../storage/part_file.ts";
 
+/** What {@linkcode BtBlockSource.examine} finds: changed, unchanged, or to hash. */
+export type Examined = boolean | "unchanged";
+
 /** Default bytes of checked pieces kept for the blocks that follow. */
 export const PIECE_CACHE_BYTES = 16 * 1024 * 1024;
 
@@ -66,6 +69,8 @@ export class BtBlockSource {
    * @param range a block of a piece this peer has, inside the piece padded
    *   to whole blocks (peer/bt/request_check.ts)
    * @param into where the block goes
+   * @param examined what {@linkcode BtBlockSource.examine} said of `handle`
+   *   a moment ago, for blocks sent together (examined now if not given)
    * @returns false when the file no longer matches its manifest (it is then
    *   marked stale and no longer served)
    */
@@ -74,8 +79,9 @@ export class BtBlockSource {
     handle: Deno.FsFile,
     range: BtBlockRange,
     into: Uint8Array,
+    examined: Examined = this.examine(file, handle),
   ): boolean {
-    const matches = this.#check(file, handle, range.index);
+    const matches = this.#check(file, range.index, examined);
     if (matches === false) return false;
     const manifest = file.manifest;
     const pieceLength = chunkLength(manifest, range.index);
@@ -113,7 +119,7 @@ export class BtBlockSource {
     handle: Deno.FsFile,
     index: number,
   ): Uint8Array | null {
-    const matches = this.#check(file, handle, index);
+    const matches = this.#check(file, index, this.examine(file, handle));
     if (matches === false) return null;
     const key = `${file.idHex}:${index}`;
     let piece = this.#pieces.get(key);
@@ -161,6 +167,24 @@ export class BtBlockSource {
   }
 
   /**
+   * Whether the file on disk may still hold its manifest's bytes, from its
+   * metadata (peer/wire/still_matches.ts): one fstat. Blocks sent together
+   * share one answer, as the blocks of a Shoal chunk do.
+   *
+   * @param file the shared file
+   * @param handle the file, open for reading
+   * @returns false (changed), "unchanged", or true (hash before serving)
+   */
+  examine(file: SharedFile, handle: Deno.FsFile): Examined {
+    try {
+      return stillMatches(file, handle);
+    } catch {
+      // The file cannot even be examined (removed, a disk error).
+      return false;
+    }
+  }
+
+  /**
    * Whether piece `index` may be read: as Shoal's serving path decides, it
    * must be held and the file must still match (false marks it stale);
    * "unchanged" needs no hashing, true does (and has the whole file hashed
@@ -168,16 +192,9 @@ export class BtBlockSource {
    */
   #check(
     file: SharedFile,
-    handle: Deno.FsFile,
     index: number,
-  ): boolean | "unchanged" {
-    let matches: boolean | "unchanged";
-    try {
-      matches = stillMatches(file, handle);
-    } catch {
-      // The file cannot even be examined (removed, a disk error).
-      matches = false;
-    }
+    matches: Examined,
+  ): Examined {
     if (file.stale || !file.have.has(index) || !matches) {
       if (!file.stale && file.mtimeMs !== null && file.have.has(index)) {
         this.#library.markStale(file.id);

@@ -53,9 +53,10 @@ import type { SlotHolder } from "../wire/upload_slots.ts";
 import { SendBuffers } from "../wire/send_buffers.ts";
 import { isConnectionError } from "../wire/conn_errors.ts";
 import { writeAll } from "../wire/write_all.ts";
+import { IdleDeadline } from "../wire/idle_deadline.ts";
 import { handshakeTimeoutMs, idleTimeoutMs } from "../wire/timeouts.ts";
 import { SHOAL_VERSION } from "../../version.ts";
-import type { BtBlockSource } from "./block_source.ts";
+import type { BtBlockSource, Examined } from "./block_source.ts";
 import type { TokenBucket } from "../swarm/token_bucket.ts";
 import { findByInfoHash } from "./find_shared.ts";
 import {
@@ -144,7 +145,7 @@ class BtSession {
   readonly #decoder = new BtFrameDecoder();
   readonly #sendBuffers: SendBuffers;
   readonly #idleMs: number;
-  #timer: ReturnType<typeof setTimeout>;
+  readonly #idle: IdleDeadline;
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #sending: Promise<void> = Promise.resolve();
@@ -187,9 +188,9 @@ class BtSession {
     this.#context = options.context;
     this.#sendBuffers = options.sendBuffers ?? new SendBuffers(1);
     this.#idleMs = idleTimeoutMs(options.idleTimeoutMs);
-    this.#timer = setTimeout(
-      () => this.#close(),
+    this.#idle = new IdleDeadline(
       handshakeTimeoutMs(options.handshakeTimeoutMs),
+      () => this.#close(),
     );
   }
 
@@ -225,7 +226,7 @@ class BtSession {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#idle.clear();
     try {
       this.#conn.close();
     } catch {
@@ -249,11 +250,6 @@ class BtSession {
     this.#parts.clear();
   }
 
-  #resetIdle(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#close(), this.#idleMs);
-  }
-
   /** Queues bytes after everything queued before: no message lands inside another. */
   #send(bytes: Uint8Array): Promise<void> {
     this.#lastSentMs = performance.now();
@@ -267,7 +263,7 @@ class BtSession {
   }
 
   async #onFrame(frame: BtFrame): Promise<Problem | null> {
-    this.#resetIdle();
+    this.#idle.extend(this.#idleMs);
     if (frame.kind === "handshake") {
       return await this.#onHandshake(frame.infoHash, frame.peerId, frame);
     }
@@ -515,6 +511,8 @@ class BtSession {
     while (this.#queue.length > 0 && !this.#closed) {
       const buffer = this.#sendBuffers.take(BT_BATCH_BLOCKS * frameBytes);
       const sent: number[] = [];
+      // One fstat per file per batch, not per 16 KiB block.
+      const examined = new Map<Deno.FsFile, Examined>();
       let used = 0;
       try {
         while (this.#queue.length > 0 && sent.length < BT_BATCH_BLOCKS) {
@@ -533,6 +531,14 @@ class BtSession {
             BT_PIECE_PREFIX_BYTES + range.length,
           );
           const target = this.#target(range.index);
+          let examination = target && examined.get(target.handle);
+          if (target && examination === undefined) {
+            examination = this.#context.blocks.examine(
+              target.file,
+              target.handle,
+            );
+            examined.set(target.handle, examination);
+          }
           if (
             !target ||
             !this.#context.blocks.read(
@@ -540,6 +546,7 @@ class BtSession {
               target.handle,
               { ...range, index: target.index },
               block,
+              examination!,
             )
           ) {
             // The file changed on disk (now stale): nothing more is served from it.

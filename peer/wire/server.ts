@@ -139,6 +139,8 @@ export class PeerServer {
   #uploadedBytes = 0;
   /** Recent bytes sent, by "hex file id peer key" (at most MAX_RATE_METERS). */
   readonly #uploadRates = new Map<string, RateMeter>();
+  /** File ids in hex, by the id's bytes: an upload is counted per 16 KiB block. */
+  readonly #idHex = new WeakMap<Uint8Array, string>();
   /** The program of each peer in #uploadRates, by the same key. */
   readonly #uploadClients = new Map<string, PeerClient>();
   /** Peer ids sent at least one chunk (bounded: a count for people). */
@@ -240,6 +242,15 @@ export class PeerServer {
     return peers;
   }
 
+  #hexOf(fileId: Uint8Array): string {
+    let hex = this.#idHex.get(fileId);
+    if (hex === undefined) {
+      hex = toHex(fileId);
+      this.#idHex.set(fileId, hex);
+    }
+    return hex;
+  }
+
   #forgetRate(key: string): void {
     this.#uploadRates.delete(key);
     this.#uploadClients.delete(key);
@@ -297,6 +308,9 @@ export class PeerServer {
           );
           continue;
         }
+        // Answers go out as they are written: with Nagle's algorithm a
+        // block written after another waits for the peer's delayed ACK.
+        conn.setNoDelay(true);
         this.#connections.add(conn);
         const task = serveAnyProtocol(conn, {
           bt: this.#bt,
@@ -312,7 +326,7 @@ export class PeerServer {
             if (this.#uploadedTo.size < MAX_COUNTED_PEERS) {
               this.#uploadedTo.add(peerId);
             }
-            const key = `${toHex(fileId)} ${peerKey}`;
+            const key = `${this.#hexOf(fileId)} ${peerKey}`;
             let meter = this.#uploadRates.get(key);
             if (!meter && this.#uploadRates.size >= MAX_RATE_METERS) {
               // Nobody reads the rates (no web page): drop the quiet ones.

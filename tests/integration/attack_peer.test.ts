@@ -14,6 +14,7 @@ import {
   chunkHash,
   createHeader,
   createMessage,
+  encodeBtHandshake,
   type Manifest,
 } from "@shoal/protocol";
 import * as h from "../_helpers/mod.ts";
@@ -183,17 +184,42 @@ Deno.test("a seeder process survives huge frames, slowloris, silence, a connecti
       assert.ok(total < TIMEOUT_MS * 3, `dropped after ${total} ms`);
     }
 
-    // 3. Silence before and after the handshake: both are timed out.
+    // 3. Silence before and after the handshake: both are timed out. So is
+    // a BitTorrent peer that talks (keepalives) past one timeout, then stops:
+    // the idle clock runs from its last message, not from its first.
     {
       const silent = await connect();
       const quiet = await connect();
+      const btQuiet = await connect();
       await writeAll(quiet, hello);
-      const [a, b] = await Promise.all([
+      await writeAll(
+        btQuiet,
+        encodeBtHandshake({
+          infoHash: fileId.subarray(0, 20),
+          peerId: new Uint8Array(20).fill(3),
+        }),
+      );
+      const closed = [
         closedWithin(silent, TIMEOUT_MS * 3),
         closedWithin(quiet, TIMEOUT_MS * 3),
-      ]);
+        closedWithin(btQuiet, TIMEOUT_MS * 5),
+      ] as const;
+      const keepalive = new Uint8Array(4);
+      const talkStart = performance.now();
+      for (let i = 0; i < 6; i++) {
+        await h.sleep(TIMEOUT_MS / 4);
+        await writeAll(btQuiet, keepalive).catch(() => {});
+      }
+      const talkedFor = performance.now() - talkStart;
+      const [a, b, c] = await Promise.all(closed);
       assert.ok(a !== null && a >= TIMEOUT_MS * 0.8, `silent: ${a} ms`);
       assert.ok(b !== null && b >= TIMEOUT_MS * 0.8, `quiet: ${b} ms`);
+      assert.ok(
+        c !== null && c >= talkedFor + TIMEOUT_MS * 0.8,
+        `BitTorrent peer quiet after ${
+          talkedFor.toFixed(0)
+        } ms: closed at ${c} ms`,
+      );
     }
 
     // 4. A connection storm: 150 at once; past the cap (128) they are
