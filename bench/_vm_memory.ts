@@ -17,19 +17,36 @@
  * sitting of `bench/ab.ts` (5 of 6 with the smaller pool), about one slow run
  * in ten in later ones. It narrows the noise; medians do the rest.
  *
+ * What was left of that noise (session 14, counter sampled every 20 ms after
+ * freeing 1.25 or 2.25 GiB): the first pass comes 1.1-2.0 s after the free,
+ * hands back ~384 MiB in 100-150 ms, and the next ones follow every 2.1 s
+ * while unreported free memory is left. A run started right after the free
+ * met that first pass in its second second: most runs of the 256 MiB
+ * BitTorrent bench (1-1.8 s long) lost 640-768 MiB of the pool mid-run, and
+ * were the slow ones. So the warm-up now also waits for the first pass to
+ * end: every run, whatever the tool, then starts with a 2 s gap before the
+ * next pass, with most of the pool still warm (the allocator takes reported
+ * pages last).
+ *
  * @module
  */
 import { join } from "node:path";
 
 /** How much more than the download the pool of just-freed pages holds. */
 const POOL_HEADROOM = 2 * 1024 ** 3;
+/** The longest wait for the kernel's first reporting pass over the pool. */
+const PASS_WAIT_MS = 4_000;
+/** A pass has ended when the counter has not moved for this long. */
+const PASS_QUIET_MS = 200;
+const POLL_MS = 10;
 
 const REPORTED_KIB = "/sys/module/page_reporting/parameters/reported_kib";
 
 /**
  * Writes and deletes `downloadBytes` + 2 GiB of scratch data in `dir`, so the
  * pages the next download writes into are ones the guest touched a moment
- * ago. Call it right before the timed run.
+ * ago, then waits (at most 4 s) for the kernel's first reporting pass over
+ * them to end. Call it right before the timed run.
  */
 export async function warmFreeMemory(
   dir: string,
@@ -50,6 +67,29 @@ export async function warmFreeMemory(
   } finally {
     file.close();
     await Deno.remove(path);
+  }
+  await firstReportingPass();
+}
+
+/**
+ * Resolves when the reported counter has grown and then stood still for
+ * PASS_QUIET_MS, or after PASS_WAIT_MS; at once where it is not counted.
+ */
+async function firstReportingPass(): Promise<void> {
+  const start = readReportedKiB();
+  if (start === null) return;
+  const began = performance.now();
+  let last = start;
+  let movedAt = -1;
+  while (performance.now() - began < PASS_WAIT_MS) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const now = readReportedKiB() ?? last;
+    if (now !== last) {
+      last = now;
+      movedAt = performance.now();
+    } else if (movedAt >= 0 && performance.now() - movedAt >= PASS_QUIET_MS) {
+      return;
+    }
   }
 }
 
