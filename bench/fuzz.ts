@@ -1173,6 +1173,9 @@ function fuzzMse(iterations: number, seed: number): ParserReport {
   });
 }
 
+/** Bytes of MSE step 4 as Shoal sends it: VC, crypto_select, len(PadD) = 0. */
+const MSE_STEP4_BYTES = 8 + 4 + 2;
+
 /** What is wrong with a step the responder returned, or null. */
 function mseStepProblem(
   step: MseStep,
@@ -1183,11 +1186,15 @@ function mseStepProblem(
     case "fail":
     case "decline":
       return null;
-    case "send":
-      return step.bytes.byteLength >= MSE_KEY_BYTES &&
-          step.bytes.byteLength <= MSE_KEY_BYTES + MAX_MSE_PAD_BYTES
+    case "send": {
+      // Step 2 (Yb, PadB), step 4 (VC, crypto_select, len(PadD)), or both.
+      const n = step.bytes.byteLength;
+      return n === MSE_STEP4_BYTES ||
+          (n >= MSE_KEY_BYTES &&
+            n <= MSE_KEY_BYTES + MAX_MSE_PAD_BYTES + MSE_STEP4_BYTES)
         ? null
-        : `MSE step 2 of ${step.bytes.byteLength} bytes`;
+        : `MSE step 2 or 4 of ${n} bytes`;
+    }
     case "done":
       return served.some((hash) => bytesEqual(hash, step.infoHash))
         ? null

@@ -87,7 +87,7 @@ export async function acceptMse(
           await writeAll(conn, step.bytes);
           break;
         case "done":
-          await writeAll(conn, step.reply);
+          if (step.reply.byteLength > 0) await writeAll(conn, step.reply);
           return { kind: "plain", payload: step.payload };
         case "more":
           break;

@@ -192,9 +192,10 @@ export type MseStep =
   /** Wait for more bytes. */
   | { kind: "more" }
   /**
-   * The handshake is over, plain text selected: send `reply`; the
-   * connection is now the plain BitTorrent peer wire, and `payload` (the
-   * IA decrypted, then whatever followed it) are its first bytes.
+   * The handshake is over, plain text selected: send `reply` (what is
+   * left to send of this side's handshake, maybe nothing); the connection
+   * is now the plain BitTorrent peer wire, and `payload` (the IA
+   * decrypted, then whatever followed it) are its first bytes.
    */
   | {
     kind: "done";
@@ -405,12 +406,6 @@ export class MseResponder {
         state.ia = (part[state.padC]! << 8) | part[state.padC + 1]!;
         state.from = end;
         state.at = "ia";
-        return "again";
-      }
-      case "ia": {
-        const end = state.from + state.ia;
-        if (data.byteLength < end) return null;
-        state.decrypt.apply(data.subarray(state.from, end));
         if ((state.provide & MSE_CRYPTO_PLAINTEXT) === 0) {
           this.#state = { at: "over" };
           return {
@@ -419,13 +414,26 @@ export class MseResponder {
               "MSE peer offers only RC4 (Shoal selects plain text after the handshake)",
           };
         }
-        // VC, crypto_select, len(PadD) = 0.
+        // Step 4 (VC, crypto_select, len(PadD) = 0) leaves before the IA
+        // comes: libtorrent may hold its IA back until this side's ACK,
+        // which a delayed ACK puts off by 40 ms.
         const reply = new Uint8Array(8 + 4 + 2);
         reply[11] = MSE_CRYPTO_PLAINTEXT;
         state.encrypt.apply(reply);
+        return { kind: "send", bytes: reply };
+      }
+      case "ia": {
+        const end = state.from + state.ia;
+        if (data.byteLength < end) return null;
+        state.decrypt.apply(data.subarray(state.from, end));
         const payload = data.slice(state.from);
         this.#state = { at: "over" };
-        return { kind: "done", reply, payload, infoHash: state.infoHash };
+        return {
+          kind: "done",
+          reply: new Uint8Array(0),
+          payload,
+          infoHash: state.infoHash,
+        };
       }
       case "over":
         return null;

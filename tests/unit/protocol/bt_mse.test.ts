@@ -104,8 +104,15 @@ Deno.test("MseResponder: any split of the bytes gives the same outcome (fast-che
         );
         const done = steps.at(-1)!;
         assert.equal(done.kind, "done");
-        assert.ok(steps.slice(0, -1).every((s) => s.kind === "more"));
-        if (done.kind === "done") assert.deepEqual(done.payload, HANDSHAKE);
+        if (done.kind !== "done") return;
+        assert.deepEqual(done.payload, HANDSHAKE);
+        // Step 4 may leave before the IA is in (at most once), or with it.
+        const early = steps.slice(0, -1).filter((s) => s.kind !== "more");
+        assert.ok(early.length <= 1 && early.every((s) => s.kind === "send"));
+        const step4 = early[0]?.kind === "send"
+          ? new Uint8Array([...early[0].bytes, ...done.reply])
+          : done.reply;
+        assert.equal(a.readStep4(step4)?.select, MSE_CRYPTO_PLAINTEXT);
       },
     ),
     { numRuns: 40 },
@@ -205,9 +212,11 @@ Deno.test("MseResponder: a real handshake with bytes flipped or cut anywhere nev
         if (!cut) bytes[i] = bytes[i]! ^ (xor || 1);
         const step = r.push(bytes);
         assert.ok(
-          ["more", "fail", "decline", "done"].includes(step.kind),
+          ["more", "send", "fail", "decline", "done"].includes(step.kind),
           step.kind,
         );
+        // "send": step 4, the IA not all in yet (cut, or its length flipped).
+        if (step.kind === "send") assert.equal(step.bytes.byteLength, 14);
         // A flipped byte in the hashes or VC is refused or waited on; one in
         // PadC or the payload still ends the handshake with the whole
         // payload. One in a length (of PadC at 52-53, of the payload at
@@ -230,4 +239,20 @@ Deno.test("MseResponder declines an offer of RC4 only (or nothing): not a fault,
     const step = r.push(a.step3(HANDSHAKE, { provide }));
     assert.equal(step.kind, "decline", String(provide));
   }
+});
+
+Deno.test("MseResponder sends step 4 as soon as the IA's length is known, before the IA itself (libtorrent may hold it back until then)", () => {
+  const r = responder();
+  const { a } = opened(r);
+  const step3 = a.step3(HANDSHAKE, { padC: new Uint8Array(3) });
+  const head = step3.subarray(0, step3.byteLength - HANDSHAKE.byteLength);
+  const early = r.push(head);
+  assert.equal(early.kind, "send");
+  if (early.kind !== "send") return;
+  assert.equal(a.readStep4(early.bytes)?.select, MSE_CRYPTO_PLAINTEXT);
+  const done = r.push(step3.subarray(head.byteLength));
+  assert.equal(done.kind, "done");
+  if (done.kind !== "done") return;
+  assert.equal(done.reply.byteLength, 0, "step 4 is not sent twice");
+  assert.deepEqual(done.payload, HANDSHAKE);
 });
