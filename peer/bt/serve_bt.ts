@@ -78,7 +78,7 @@ import { PexSender } from "../discovery/pex_sender.ts";
 import { btPexPayload, btPexPeer } from "./pex_peers.ts";
 
 /** Requests a peer may have queued; sent as `reqq` in our extension handshake. */
-export const BT_REQUEST_QUEUE = 256;
+export const BT_REQUEST_QUEUE = 512;
 /**
  * Requests a choked peer may send before it is dropped: those in flight
  * when it was choked (at most a queue's worth) and a few more.

@@ -25,6 +25,7 @@ import {
 } from "../_helpers/bittorrent.ts";
 import { hasLibtorrent } from "../_helpers/libtorrent.ts";
 import { startImpatientSeeder } from "../_helpers/impatient_seeder.ts";
+import { MAX_CHOKED_REQUESTS } from "../../peer/bt/serve_bt.ts";
 
 const HAS_LIBTORRENT = await hasLibtorrent(
   "the honest libtorrent download beside the attacks",
@@ -119,7 +120,8 @@ const ATTACKS: Attack[] = [
     async run(client, infoHash) {
       await client.handshake(infoHash);
       const requests: Uint8Array[] = [];
-      for (let i = 0; i < 400; i++) {
+      // More than MAX_CHOKED_REQUESTS: a queue's worth (reqq) and a few more.
+      for (let i = 0; i < MAX_CHOKED_REQUESTS + 100; i++) {
         requests.push(encodeBtMessage({
           kind: "request",
           index: i % 6,
