@@ -1,7 +1,8 @@
 /**
- * A connection's idle timeout that costs one timer per timeout, not one per
- * message: a BitTorrent peer sends a request for every 16 KiB block, and
- * clearing and setting a timer for each showed up in a seeder's profile.
+ * A served connection's idle timeout (both protocols) that costs one timer
+ * per timeout, not one per message: a BitTorrent peer sends a request for
+ * every 16 KiB block, and clearing and setting a timer for each showed up
+ * in a seeder's profile.
  *
  * @module
  */

@@ -30,6 +30,7 @@ import type { SlotHolder, UploadSlots } from "./upload_slots.ts";
 import { GcSchedule } from "../gc_schedule.ts";
 import { SendBuffers } from "./send_buffers.ts";
 import { isConnectionError } from "./conn_errors.ts";
+import { IdleDeadline } from "./idle_deadline.ts";
 import { writeAll } from "./write_all.ts";
 import { stillMatches } from "./still_matches.ts";
 import { OpenParts } from "../library/open_parts.ts";
@@ -135,18 +136,17 @@ export async function serveConnection(
   const close = () => {
     if (closed) return;
     closed = true;
-    clearTimeout(timer);
+    idle.clear();
     try {
       conn.close();
     } catch {
       // Already closed by the peer.
     }
   };
-  let timer = setTimeout(close, handshakeTimeoutMs(options.handshakeTimeoutMs));
-  const resetIdle = () => {
-    clearTimeout(timer);
-    timer = setTimeout(close, idleMs);
-  };
+  const idle = new IdleDeadline(
+    handshakeTimeoutMs(options.handshakeTimeoutMs),
+    close,
+  );
 
   // Frames go out one after another: a HAVE or CHOKE never lands inside a chunk.
   let sending: Promise<void> = Promise.resolve();
@@ -281,7 +281,7 @@ export async function serveConnection(
   };
 
   const onMessage = async (message: Message): Promise<string | null> => {
-    resetIdle();
+    idle.extend(idleMs);
     if (file === null) {
       if (message.kind !== "handshake") {
         return `sent ${message.kind} before the handshake`;
