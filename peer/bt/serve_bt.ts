@@ -531,13 +531,11 @@ class BtSession {
             BT_PIECE_PREFIX_BYTES + range.length,
           );
           const target = this.#target(range.index);
-          let examination = target && examined.get(target.handle);
-          if (target && examination === undefined) {
-            examination = this.#context.blocks.examine(
-              target.file,
+          if (target && !examined.has(target.handle)) {
+            examined.set(
               target.handle,
+              this.#context.blocks.examine(target.file, target.handle),
             );
-            examined.set(target.handle, examination);
           }
           if (
             !target ||
@@ -546,7 +544,7 @@ class BtSession {
               target.handle,
               { ...range, index: target.index },
               block,
-              examination!,
+              examined.get(target.handle),
             )
           ) {
             // The file changed on disk (now stale): nothing more is served from it.
@@ -565,7 +563,7 @@ class BtSession {
         if (this.#slotId) slots?.served(this.#slotId);
         this.#options.onUpload?.(
           length,
-          file.id,
+          file.idHex,
           this.#holder!.key,
           this.#remotePeerId,
           this.#client,

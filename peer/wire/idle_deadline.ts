@@ -25,7 +25,7 @@ export class IdleDeadline {
   readonly #now: () => number;
   #deadlineMs: number;
   /** When the armed timer fires, or null once cleared or fired for good. */
-  #firesAtMs: number | null;
+  #firesAtMs: number | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -41,7 +41,6 @@ export class IdleDeadline {
     this.#onIdle = onIdle;
     this.#now = now;
     this.#deadlineMs = now() + firstMs;
-    this.#firesAtMs = null;
     this.#arm(firstMs);
   }
 
@@ -50,7 +49,7 @@ export class IdleDeadline {
     if (this.#firesAtMs === null) return;
     this.#deadlineMs = this.#now() + ms;
     // Only a sooner deadline needs the timer moved.
-    if (this.#firesAtMs !== null && this.#deadlineMs < this.#firesAtMs) {
+    if (this.#deadlineMs < this.#firesAtMs) {
       clearTimeout(this.#timer);
       this.#arm(ms);
     }

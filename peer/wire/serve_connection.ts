@@ -83,13 +83,13 @@ export interface ServeConnectionOptions {
    */
   handshakeTimeoutMs?: number;
   /**
-   * Called with the bytes of each chunk sent, the file, the peer's key
+   * Called with the bytes of each chunk sent, the file's id (hex), the peer's key
    * ("host:port" of its server), the peer id it gave in its handshake (hex)
    * and the program it runs, for the page.
    */
   onUpload?: (
     bytes: number,
-    fileId: Uint8Array,
+    fileIdHex: string,
     peerKey: string,
     peerId: string,
     client: PeerClient,
@@ -272,7 +272,7 @@ export async function serveConnection(
       if (slotId) options.slots?.served(slotId);
       options.onUpload?.(
         length,
-        current.id,
+        current.idHex,
         holder?.key ?? "",
         remotePeerId,
         SHOAL_PEER,

@@ -19,7 +19,7 @@ import {
   AddressLimit,
   MAX_CONNECTIONS_PER_ADDRESS,
 } from "../swarm/address_limit.ts";
-import { createMessage, ErrorCode, toHex } from "@shoal/protocol";
+import { createMessage, ErrorCode } from "@shoal/protocol";
 import { RateMeter } from "../download/rate_meter.ts";
 import type { BanList } from "../swarm/ban_list.ts";
 import type { PeerClient } from "./serve_connection.ts";
@@ -139,8 +139,6 @@ export class PeerServer {
   #uploadedBytes = 0;
   /** Recent bytes sent, by "hex file id peer key" (at most MAX_RATE_METERS). */
   readonly #uploadRates = new Map<string, RateMeter>();
-  /** File ids in hex, by the id's bytes: an upload is counted per 16 KiB block. */
-  readonly #idHex = new WeakMap<Uint8Array, string>();
   /** The program of each peer in #uploadRates, by the same key. */
   readonly #uploadClients = new Map<string, PeerClient>();
   /** Peer ids sent at least one chunk (bounded: a count for people). */
@@ -242,15 +240,6 @@ export class PeerServer {
     return peers;
   }
 
-  #hexOf(fileId: Uint8Array): string {
-    let hex = this.#idHex.get(fileId);
-    if (hex === undefined) {
-      hex = toHex(fileId);
-      this.#idHex.set(fileId, hex);
-    }
-    return hex;
-  }
-
   #forgetRate(key: string): void {
     this.#uploadRates.delete(key);
     this.#uploadClients.delete(key);
@@ -321,12 +310,12 @@ export class PeerServer {
           ...(this.#options.idleTimeoutMs !== undefined
             ? { idleTimeoutMs: this.#options.idleTimeoutMs }
             : {}),
-          onUpload: (bytes, fileId, peerKey, peerId, client) => {
+          onUpload: (bytes, fileIdHex, peerKey, peerId, client) => {
             this.#uploadedBytes += bytes;
             if (this.#uploadedTo.size < MAX_COUNTED_PEERS) {
               this.#uploadedTo.add(peerId);
             }
-            const key = `${this.#hexOf(fileId)} ${peerKey}`;
+            const key = `${fileIdHex} ${peerKey}`;
             let meter = this.#uploadRates.get(key);
             if (!meter && this.#uploadRates.size >= MAX_RATE_METERS) {
               // Nobody reads the rates (no web page): drop the quiet ones.
