@@ -124,7 +124,9 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
  * that tells them apart, for `.torrent` files and for downloads.
  *
  * @param bytes manifest bytes
- * @param options `viewHashes`: keep a view of the piece layer, not a copy
+ * @param options `viewHashes`: keep a view of the piece layer, not a copy;
+ *   `layerChecked`: these exact bytes already passed this reader in this
+ *   process, so the piece layers are not hashed up to their roots again
  * @returns the manifest (for a folder, its summary) and the folder, if one
  * @throws {ProtocolError} when they are neither
  * @example
@@ -135,12 +137,14 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
  */
 export function readAnyManifest(
   bytes: Uint8Array,
-  options: { viewHashes?: boolean } = {},
+  options: { viewHashes?: boolean; layerChecked?: boolean } = {},
 ): { manifest: Manifest; folder: FolderManifest | null } {
   if (!isFolderManifest(bytes)) {
     return { manifest: parseManifest(bytes, options), folder: null };
   }
-  const folder = parseFolderManifest(bytes);
+  const folder = parseFolderManifest(bytes, {
+    layerChecked: options.layerChecked ?? false,
+  });
   return { manifest: folderSummary(folder), folder };
 }
 

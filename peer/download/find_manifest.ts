@@ -11,6 +11,7 @@ import {
   fetchManifest,
   InvalidManifestError,
   ManifestMismatchError,
+  ManifestNotNeededError,
 } from "../wire/fetch_manifest.ts";
 import { fetchBtManifest } from "../wire/bt_fetch_manifest.ts";
 import { makeBtPeerId } from "../bt/peer_id.ts";
@@ -103,6 +104,9 @@ export async function manifestFromPeers(
   // Many peers shake hands at once; few at a time send the manifest.
   const manifestGate = new Gate(manifestParallel(options.chunkCountHint));
   const btPeerId = makeBtPeerId();
+  // Set the moment one copy passes its checks: copies from other peers that
+  // arrive with it are then dropped, not hashed too.
+  let oneChecked = false;
   const won = await raceManifest<[string, KnownPeer]>({
     next: () => {
       const key = options.book.order(performance.now(), asking)[0];
@@ -125,10 +129,19 @@ export async function manifestFromPeers(
       // A BitTorrent peer is asked for the info dictionary and piece layer.
       const fetch = peer.protocol === "bittorrent"
         ? fetchBtManifest(peer, options.fileId, { ...ask, peerId: btPeerId })
-        : fetchManifest(peer, options.fileId, ask);
+        : fetchManifest(peer, options.fileId, {
+          ...ask,
+          wanted: () => !oneChecked,
+          checked: () => {
+            oneChecked = true;
+          },
+        });
       return fetch.then(({ bytes }) => bytes);
     },
     failed: ([key], error) => {
+      // Not a failure, and the race is won: the peer stays marked as asked,
+      // so no other is asked in its place meanwhile.
+      if (error instanceof ManifestNotNeededError) return;
       asking.delete(key);
       if (error instanceof SpeaksBitTorrentError) {
         // Not a failure: it is asked again at once, in BitTorrent.

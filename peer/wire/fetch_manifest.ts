@@ -62,6 +62,19 @@ export class ManifestMismatchError extends Error {
   }
 }
 
+/**
+ * The manifest arrived after another peer's had passed its checks (see
+ * {@linkcode FetchManifestOptions.wanted}): it was dropped unchecked. Not the
+ * peer's fault.
+ */
+export class ManifestNotNeededError extends Error {
+  /** @param message one line */
+  constructor(message = "another peer's manifest was checked first") {
+    super(message);
+    this.name = "ManifestNotNeededError";
+  }
+}
+
 /** The raw name field of manifest bytes, for messages only (never a path). */
 function rawName(bytes: Uint8Array): string {
   let raw: Uint8Array;
@@ -99,6 +112,17 @@ export interface FetchManifestOptions extends ManifestConnLimits {
   beforeAsk?: (signal: AbortSignal) => Promise<() => void>;
   /** Called with the bitfield the peer sent in its handshake reply. */
   onHandshake?: (bitfield: Uint8Array) => void;
+  /**
+   * Asked once the manifest has arrived, before it is checked: false when a
+   * copy from another peer has passed its checks meanwhile. This one is then
+   * dropped with a {@linkcode ManifestNotNeededError}, unchecked: several
+   * copies often arrive together, and each check hashes the whole piece
+   * layer on the caller's thread (tens of milliseconds for a 16 GiB file)
+   * before the winner's result can even be used.
+   */
+  wanted?: () => boolean;
+  /** Called the moment this manifest has passed its checks. */
+  checked?: () => void;
 }
 
 /**
@@ -187,6 +211,7 @@ export async function fetchManifest(
         throw new Error(`peer refused: ${message.text}`);
       }
       if (message.kind !== "manifest") continue;
+      if (options.wanted?.() === false) throw new ManifestNotNeededError();
       if (!bytesEqual(idOrNothing(message.bytes), fileId)) {
         throw new ManifestMismatchError(
           `its manifest does not hash to ${toHex(fileId).slice(0, 16)}…`,
@@ -197,10 +222,9 @@ export async function fetchManifest(
       const bytes = message.bytes;
       try {
         // A folder's manifest gives its summary (protocol's readAnyManifest).
-        return {
-          manifest: readAnyManifest(bytes, { viewHashes: true }).manifest,
-          bytes,
-        };
+        const { manifest } = readAnyManifest(bytes, { viewHashes: true });
+        options.checked?.();
+        return { manifest, bytes };
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         throw new InvalidManifestError(
@@ -220,6 +244,7 @@ export async function fetchManifest(
         "the peer closed the connection before sending the manifest",
     );
   } catch (error) {
+    if (error instanceof ManifestNotNeededError) throw error;
     if (speaksBitTorrent()) {
       throw new SpeaksBitTorrentError(
         "it answered the Shoal handshake as a BitTorrent peer does",

@@ -13,6 +13,7 @@ import {
   decodeBencode,
   dictGet,
   encodeBencode,
+  encodeFolderManifest,
   encodeTorrent,
   fileIdOf,
   ManifestBuilder,
@@ -23,6 +24,7 @@ import {
   parseTorrent,
   ProtocolError,
   type ProtocolErrorCode,
+  readAnyManifest,
   sha256,
   type Torrent,
 } from "@shoal/protocol";
@@ -34,6 +36,7 @@ import {
   torrentBytesArb,
   trackerUrlsArb,
 } from "../../../bench/_protocol_inputs.ts";
+import { folderOf, hashedFile } from "../../_helpers/folder_fixtures.ts";
 
 const UTF8 = new TextEncoder();
 const k = (name: string) => bkey(UTF8.encode(name));
@@ -255,4 +258,36 @@ Deno.test("parseTorrent() gives a Torrent or a ProtocolError for random and muta
   );
   assert.ok(outcomes.has("torrent"), [...outcomes].join(" "));
   assert.ok(outcomes.size > 3, [...outcomes].join(" "));
+});
+
+Deno.test("readAnyManifest() hashes a file's or a folder's piece layers up to their roots unless these bytes were checked already", () => {
+  const builder = new ManifestBuilder(16 * 1024);
+  builder.update(new Uint8Array(40 * 1024).fill(3));
+  const file = builder.finish("layer.bin").bytes;
+  const folder = encodeFolderManifest(folderOf([
+    hashedFile("a/three.bin", 3 * 16 * 1024 + 1, 14),
+    hashedFile("b.txt", 100, 5),
+  ]));
+  for (const bytes of [file, folder]) {
+    // One bit of the last piece hash flipped: the layer no longer hashes to its root.
+    const top = decodeBencode(bytes) as BDict;
+    const layers = top.get("piece layers") as BDict;
+    const [key, layer] = [...layers][0]!;
+    const forged = (layer as Uint8Array).slice();
+    forged[forged.byteLength - 1]! ^= 1;
+    layers.set(key, forged);
+    const tampered = encodeBencode(top);
+    assert.throws(
+      () => readAnyManifest(tampered),
+      (error: unknown) =>
+        error instanceof ProtocolError && /pieces root/.test(error.message),
+    );
+    // The download's shared copy of bytes fetchManifest just checked: not hashed again.
+    const read = readAnyManifest(tampered, { layerChecked: true });
+    assert.equal(
+      read.manifest.chunkCount,
+      readAnyManifest(bytes).manifest.chunkCount,
+    );
+    assert.equal(read.folder === null, bytes === file);
+  }
 });

@@ -1,0 +1,97 @@
+/**
+ * fetchManifest against a minimal Shoal peer on loopback: it answers the
+ * handshake and sends the manifest, whatever it is asked.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  createMessage,
+  fileIdOf,
+  ManifestBuilder,
+  type Message,
+} from "@shoal/protocol";
+import {
+  fetchManifest,
+  ManifestNotNeededError,
+} from "../../../peer/wire/fetch_manifest.ts";
+
+/** A 5-chunk file's manifest and its id. */
+function sampleManifest(): { bytes: Uint8Array; fileId: Uint8Array } {
+  const builder = new ManifestBuilder(16 * 1024);
+  builder.update(new Uint8Array(5 * 16 * 1024).fill(4));
+  const { bytes } = builder.finish("sample.bin");
+  return { bytes, fileId: fileIdOf(bytes) };
+}
+
+/**
+ * Serves one connection: ACK, BITFIELD and the manifest in one write, then
+ * waits for the other side to close.
+ */
+async function withPeer(
+  manifest: Uint8Array,
+  run: (port: number) => Promise<void>,
+): Promise<void> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    const conn = await listener.accept();
+    const reply: Message[] = [
+      { kind: "ack", txid: 0, intervalSeconds: 0 },
+      { kind: "bitfield", txid: 0, bits: new Uint8Array([0xf8]) },
+      { kind: "manifest", txid: 1, bytes: manifest },
+    ];
+    const frames = reply.map((message) => createMessage(message));
+    const all = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0));
+    frames.reduce((at, f) => (all.set(f, at), at + f.byteLength), 0);
+    try {
+      await conn.write(all);
+      // Until the client hangs up.
+      for (const buffer = new Uint8Array(1024); await conn.read(buffer);) {
+        // Its handshake and GET_MANIFEST: nothing to do with them.
+      }
+    } catch {
+      // Closed under us: done either way.
+    } finally {
+      conn.close();
+    }
+  })();
+  try {
+    await run((listener.addr as Deno.NetAddr).port);
+  } finally {
+    listener.close();
+    await served;
+  }
+}
+
+const peerId = new Uint8Array(16).fill(1);
+
+Deno.test("fetchManifest() reports the moment a manifest has passed its checks", async () => {
+  const { bytes, fileId } = sampleManifest();
+  await withPeer(bytes, async (port) => {
+    let checks = 0;
+    const got = await fetchManifest({ host: "127.0.0.1", port }, fileId, {
+      peerId,
+      wanted: () => true,
+      checked: () => checks++,
+    });
+    assert.deepEqual(got.bytes, bytes);
+    assert.equal(got.manifest.chunkCount, 5);
+    assert.equal(checks, 1);
+  });
+});
+
+Deno.test("fetchManifest() drops a manifest unchecked once another peer's has passed", async () => {
+  const { bytes, fileId } = sampleManifest();
+  await withPeer(bytes, async (port) => {
+    let checks = 0;
+    await assert.rejects(
+      fetchManifest({ host: "127.0.0.1", port }, fileId, {
+        peerId,
+        wanted: () => false,
+        checked: () => checks++,
+      }),
+      ManifestNotNeededError,
+    );
+    assert.equal(checks, 0);
+  });
+});
