@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  concatBytes,
   createMessage,
   fileIdOf,
   ManifestBuilder,
@@ -15,6 +16,7 @@ import {
   fetchManifest,
   ManifestNotNeededError,
 } from "../../../peer/wire/fetch_manifest.ts";
+import { writeAll } from "../../../peer/wire/write_all.ts";
 
 /** A 5-chunk file's manifest and its id. */
 function sampleManifest(): { bytes: Uint8Array; fileId: Uint8Array } {
@@ -40,11 +42,11 @@ async function withPeer(
       { kind: "bitfield", txid: 0, bits: new Uint8Array([0xf8]) },
       { kind: "manifest", txid: 1, bytes: manifest },
     ];
-    const frames = reply.map((message) => createMessage(message));
-    const all = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0));
-    frames.reduce((at, f) => (all.set(f, at), at + f.byteLength), 0);
     try {
-      await conn.write(all);
+      await writeAll(
+        conn,
+        concatBytes(reply.map((message) => createMessage(message))),
+      );
       // Until the client hangs up.
       for (const buffer = new Uint8Array(1024); await conn.read(buffer);) {
         // Its handshake and GET_MANIFEST: nothing to do with them.
