@@ -125,17 +125,15 @@ export async function manifestFromPeers(
         // before the first connection for chunks.
         onHandshake: (bits: Uint8Array) =>
           options.book.sawChunks(key, bits.some((byte) => byte !== 0)),
+        wanted: () => !oneChecked,
+        checked: () => {
+          oneChecked = true;
+        },
       };
       // A BitTorrent peer is asked for the info dictionary and piece layer.
       const fetch = peer.protocol === "bittorrent"
         ? fetchBtManifest(peer, options.fileId, { ...ask, peerId: btPeerId })
-        : fetchManifest(peer, options.fileId, {
-          ...ask,
-          wanted: () => !oneChecked,
-          checked: () => {
-            oneChecked = true;
-          },
-        });
+        : fetchManifest(peer, options.fileId, ask);
       return fetch.then(({ bytes }) => bytes);
     },
     failed: ([key], error) => {

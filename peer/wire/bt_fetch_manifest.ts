@@ -38,6 +38,7 @@ import {
   type FetchManifestOptions,
   InvalidManifestError,
   ManifestMismatchError,
+  ManifestNotNeededError,
 } from "./fetch_manifest.ts";
 import { openManifestConn } from "./manifest_conn.ts";
 import { FolderLayerAssembly } from "../download/bt_folder_layers.ts";
@@ -118,7 +119,8 @@ export async function fetchBtManifest(
   } catch (error) {
     if (
       error instanceof ManifestMismatchError ||
-      error instanceof InvalidManifestError
+      error instanceof InvalidManifestError ||
+      error instanceof ManifestNotNeededError
     ) throw error;
     if (link.stopped !== null) throw new Error(link.stopped, { cause: error });
     if (error instanceof ProtocolError) {
@@ -292,6 +294,8 @@ class MetadataSession {
     );
     if (step.kind === "lied") throw new ManifestMismatchError(step.reason);
     if (step.kind === "more") return [];
+    // Another peer's copy has passed meanwhile: no piece layer to ask for.
+    if (this.#options.wanted?.() === false) throw new ManifestNotNeededError();
     // The dictionary hashes to the file id: from here on it is trusted.
     this.#info = step.info;
     try {
@@ -351,10 +355,16 @@ class MetadataSession {
       : btManifestBytes(this.#info!, this.#shape!, layer);
     try {
       // A folder's manifest gives its summary (protocol's readAnyManifest).
+      // Every hash of the layer was proven against its pieces root as it
+      // came (PieceLayerAssembly): not hashed up to the root again.
       this.result = {
-        manifest: readAnyManifest(bytes, { viewHashes: true }).manifest,
+        manifest: readAnyManifest(bytes, {
+          viewHashes: true,
+          layerChecked: true,
+        }).manifest,
         bytes,
       };
+      this.#options.checked?.();
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       throw this.#invalid(error);

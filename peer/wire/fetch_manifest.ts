@@ -113,7 +113,9 @@ export interface FetchManifestOptions extends ManifestConnLimits {
   /** Called with the bitfield the peer sent in its handshake reply. */
   onHandshake?: (bitfield: Uint8Array) => void;
   /**
-   * Asked once the manifest has arrived, before it is checked: false when a
+   * Asked once the manifest has arrived, before it is checked (from a
+   * BitTorrent peer: once the info dictionary has, before the piece layer
+   * is asked for): false when a
    * copy from another peer has passed its checks meanwhile. This one is then
    * dropped with a {@linkcode ManifestNotNeededError}, unchecked: several
    * copies often arrive together, and each check hashes the whole piece

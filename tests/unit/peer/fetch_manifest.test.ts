@@ -1,6 +1,7 @@
 /**
- * fetchManifest against a minimal Shoal peer on loopback: it answers the
- * handshake and sends the manifest, whatever it is asked.
+ * fetchManifest against a minimal Shoal peer on loopback (it answers the
+ * handshake and sends the manifest, whatever it is asked), and
+ * fetchBtManifest against a fake BitTorrent seeder.
  *
  * @module
  */
@@ -14,9 +15,17 @@ import {
 } from "@shoal/protocol";
 import {
   fetchManifest,
+  ManifestMismatchError,
   ManifestNotNeededError,
 } from "../../../peer/wire/fetch_manifest.ts";
+import { fetchBtManifest } from "../../../peer/wire/bt_fetch_manifest.ts";
 import { writeAll } from "../../../peer/wire/write_all.ts";
+import {
+  type FakeBtBehaviour,
+  type FakeBtSeeder,
+  startFakeBtSeeder,
+} from "../../_helpers/fake_bt_seeder.ts";
+import { manifestOf } from "../../_helpers/fake_seeder.ts";
 
 /** A 5-chunk file's manifest and its id. */
 function sampleManifest(): { bytes: Uint8Array; fileId: Uint8Array } {
@@ -93,6 +102,79 @@ Deno.test("fetchManifest() drops a manifest unchecked once another peer's has pa
         checked: () => checks++,
       }),
       ManifestNotNeededError,
+    );
+    assert.equal(checks, 0);
+  });
+});
+
+/** A 40-piece file (its piece layer takes hash requests) served by a fake BitTorrent seeder. */
+async function withBtSeeder(
+  behaviour: FakeBtBehaviour,
+  run: (
+    seeder: FakeBtSeeder,
+    built: ReturnType<typeof manifestOf>,
+  ) => Promise<void>,
+): Promise<void> {
+  const data = new Uint8Array(40 * 16 * 1024).map((_, i) => i * 7);
+  const built = manifestOf(data, "layered.bin", 16 * 1024);
+  const seeder = startFakeBtSeeder({
+    behaviour,
+    data,
+    manifest: built.manifest,
+    manifestBytes: built.bytes,
+    id: built.id,
+  });
+  try {
+    await run(seeder, built);
+  } finally {
+    await seeder.close();
+  }
+}
+
+const btPeerId = new Uint8Array(20).fill(2);
+
+Deno.test("fetchBtManifest() proves the piece layer and reports the moment it has passed", async () => {
+  await withBtSeeder("honest", async (seeder, built) => {
+    let checks = 0;
+    const got = await fetchBtManifest(
+      { host: "127.0.0.1", port: seeder.port },
+      built.id,
+      { peerId: btPeerId, wanted: () => true, checked: () => checks++ },
+    );
+    assert.deepEqual(got.manifest.chunkHashes, built.manifest.chunkHashes);
+    assert.equal(got.manifest.chunkCount, 40);
+    assert.ok(seeder.hashRequests > 0, "the layer came by hash requests");
+    assert.equal(checks, 1);
+  });
+});
+
+Deno.test("fetchBtManifest() asks for no piece layer once another peer's manifest has passed", async () => {
+  await withBtSeeder("honest", async (seeder, built) => {
+    let checks = 0;
+    await assert.rejects(
+      fetchBtManifest(
+        { host: "127.0.0.1", port: seeder.port },
+        built.id,
+        { peerId: btPeerId, wanted: () => false, checked: () => checks++ },
+      ),
+      ManifestNotNeededError,
+    );
+    assert.ok(seeder.metadataRequests > 0, "the dictionary was asked for");
+    assert.equal(seeder.hashRequests, 0);
+    assert.equal(checks, 0);
+  });
+});
+
+Deno.test("fetchBtManifest() refuses a piece layer that does not prove, and never reports it checked", async () => {
+  await withBtSeeder("lying_hashes", async (seeder, built) => {
+    let checks = 0;
+    await assert.rejects(
+      fetchBtManifest(
+        { host: "127.0.0.1", port: seeder.port },
+        built.id,
+        { peerId: btPeerId, wanted: () => true, checked: () => checks++ },
+      ),
+      ManifestMismatchError,
     );
     assert.equal(checks, 0);
   });
