@@ -30,6 +30,11 @@ export interface CaseTargets {
   shoalVsFloor: number | null;
   /** Shoal started directly / floor. */
   shoalRunVsFloor: number | null;
+  /**
+   * Shoal / the floor with its copy flushed to disk (no target: it shows
+   * what the durability of Shoal's file costs the plain tools).
+   */
+  shoalVsSyncedFloor: number | null;
   /** libtorrent / Shoal: how many times faster Shoal is. */
   libtorrentVsShoal: number | null;
   /** aria2c / Shoal. */
@@ -92,6 +97,7 @@ export function swarmTargets(results: readonly CaseResult[]): CaseTargets[] {
       medians,
       shoalVsFloor,
       shoalRunVsFloor: div(medians["shoal-run"], medians.floor),
+      shoalVsSyncedFloor: div(medians.shoal, medians["floor-synced"]),
       libtorrentVsShoal,
       aria2VsShoal,
       leecherPeak,
@@ -128,6 +134,7 @@ export function targetsTable(results: readonly CaseResult[]): string {
     "shoal s",
     `shoal/floor (<= ${TARGETS.maxVsFloor}x)`,
     "shoal-run/floor",
+    "shoal/floor-synced",
     `libtorrent/shoal (>= ${TARGETS.minSpeedup}x)`,
     `aria2c/shoal (>= ${TARGETS.minSpeedup}x)`,
     `leecher RSS (<= ${mib(TARGETS.maxLeecherRss)})`,
@@ -139,6 +146,7 @@ export function targetsTable(results: readonly CaseResult[]): string {
     t.medians.shoal?.toFixed(2) ?? "-",
     x(t.shoalVsFloor) + verdict(t.met.vsFloor),
     x(t.shoalRunVsFloor),
+    x(t.shoalVsSyncedFloor),
     x(t.libtorrentVsShoal) + verdict(t.met.vsLibtorrent),
     x(t.aria2VsShoal) + verdict(t.met.vsAria2),
     mib(t.leecherPeak) + verdict(t.met.leecherRss),

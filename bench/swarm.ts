@@ -4,8 +4,10 @@
  * (tracker, N seeders, one leecher, started as a user starts them), timed
  * from the leecher's start to a checked file in place, with peak RSS of the
  * leecher, a seeder and the tracker. In the same run and on the same file:
- * the floor (one socat TCP copy, then `openssl dgst -sha256`), aria2c and
- * libtorrent through opentracker with 512 KiB pieces. Runs are interleaved.
+ * the floor (one socat TCP copy, then `openssl dgst -sha256`), the same
+ * with the copy flushed to disk before it is hashed (`sync --data`: as sure
+ * to be on disk as Shoal's file), aria2c and libtorrent through opentracker
+ * with 512 KiB pieces. Runs are interleaved.
  *
  * Run alone: `deno run -A bench/swarm.ts --sizes 256M --seeders 1 --runs 1`.
  *
@@ -63,10 +65,12 @@ import {
 
 /**
  * The programs compared: "shoal" is the leecher as a user starts it
- * (`deno task peer`), "shoal-run" the same peer started directly.
+ * (`deno task peer`), "shoal-run" the same peer started directly,
+ * "floor-synced" the floor with its copy flushed to disk before the hash.
  */
 export const TOOLS = [
   "floor",
+  "floor-synced",
   "shoal",
   "shoal-run",
   "aria2",
@@ -320,12 +324,19 @@ function doneEvent(
 
 // ---- the floor: socat copy, then openssl SHA-256 ---------------------------
 
-function floorEnv(file: BenchFile, workDir: string): Env {
+/**
+ * The floor: a socat copy, then openssl. `synced` flushes the copy to disk
+ * between the two (`sync --data`), as a Shoal leecher flushes its file
+ * before the file takes its name; the plain floor leaves it in the page
+ * cache for the kernel to write after the run.
+ */
+function floorEnv(file: BenchFile, workDir: string, synced: boolean): Env {
+  const tool = synced ? "floor-synced" : "floor";
   return {
-    tool: "floor",
+    tool,
     async close() {},
     async runOnce() {
-      const out = join(workDir, "dl", "floor");
+      const out = join(workDir, "dl", tool);
       await removeDir(out);
       await Deno.mkdir(out, { recursive: true });
       const dest = join(out, file.name);
@@ -362,6 +373,16 @@ function floorEnv(file: BenchFile, workDir: string): Env {
             `socat failed: sender ${a?.code}, receiver ${b?.code}\n${sender.tail()}\n${receiver.tail()}`,
           );
         }
+        let syncCpuSeconds = 0;
+        if (synced) {
+          const sync = spawnProcess("sync", "sync", { args: ["--data", dest] });
+          const flushed = await sync.waitExit(limit);
+          await sync.stop();
+          if (flushed?.code !== 0) {
+            throw new Error(`sync --data failed:\n${sync.tail()}`);
+          }
+          syncCpuSeconds = sync.cpuSeconds;
+        }
         const hasher = spawnProcess("openssl", "openssl", {
           args: ["dgst", "-sha256", "-r", dest],
         });
@@ -381,8 +402,9 @@ function floorEnv(file: BenchFile, workDir: string): Env {
         return {
           seconds,
           leecherPeak: receiver.peakBytes || null,
-          // The floor's "leecher" is the receiving socat plus openssl.
-          leecherCpuSeconds: receiver.cpuSeconds + hasher.cpuSeconds,
+          // The floor's "leecher" is the receiving socat plus openssl (and sync).
+          leecherCpuSeconds: receiver.cpuSeconds + hasher.cpuSeconds +
+            syncCpuSeconds,
           seederPeak: sender.peakBytes || null,
           trackerPeak: null,
         };
@@ -748,6 +770,8 @@ export async function missingFor(tool: Tool): Promise<string | null> {
       return null;
     case "floor":
       return need(["socat", "openssl"]);
+    case "floor-synced":
+      return need(["socat", "openssl", "sync"]);
     case "aria2":
       return need(["aria2c", "opentracker", "mktorrent"]);
     case "libtorrent": {
@@ -786,7 +810,8 @@ async function startEnv(
       return shoalEnv(tool, await shared.shoal, file, workDir, repoDir);
     }
     case "floor":
-      return floorEnv(file, workDir);
+    case "floor-synced":
+      return floorEnv(file, workDir, tool === "floor-synced");
     case "aria2":
       return await aria2Env(file, seeders, workDir);
     case "libtorrent":
@@ -1023,9 +1048,10 @@ export function parseSizes(text: string): number[] {
 const USAGE = `Usage: deno run -A bench/swarm.ts [options]
 
 Times one leecher per tool and run on loopback: the floor (socat copy, then
-openssl dgst -sha256), Shoal as a user starts it (deno task peer --get NAME
---no-seed), the same peer started directly (shoal-run), aria2c and libtorrent,
-each with its own tracker and N seeders. Prints the table, the targets of
+openssl dgst -sha256), floor-synced (the same, with the copy flushed to
+disk by sync --data before the hash), Shoal as a user starts it (deno task
+peer --get NAME --no-seed), the same peer started directly (shoal-run),
+aria2c and libtorrent, each with its own tracker and N seeders. Prints the table, the targets of
 issue 16 and where Shoal's time went, then one JSON line.
 
 Options:

@@ -68,12 +68,14 @@ Deno.test("swarmTargets compares medians in the same case and checks each target
   const MiB = 1024 * 1024;
   const [t] = swarmTargets([
     result("floor", [1.0, 1.2, 1.1]),
+    result("floor-synced", [1.6, 1.5, 1.7]),
     result("shoal", [1.3, 1.5, 1.4], 100 * MiB),
     result("libtorrent", [2.8, 3.0, 2.9]),
     result("aria2", [6, 5, 7]),
   ]);
   assert.ok(t);
   assert.equal(t.shoalVsFloor!.toFixed(3), (1.4 / 1.1).toFixed(3));
+  assert.equal(t.shoalVsSyncedFloor!.toFixed(3), (1.4 / 1.6).toFixed(3));
   assert.equal(t.libtorrentVsShoal!.toFixed(3), (2.9 / 1.4).toFixed(3));
   assert.deepEqual(t.met, {
     vsFloor: false,
