@@ -133,49 +133,46 @@ async function withBtSeeder(
 
 const btPeerId = new Uint8Array(20).fill(2);
 
+/** fetchBtManifest from the fake seeder, counting its checked() calls. */
+function fetchFrom(
+  seeder: FakeBtSeeder,
+  built: ReturnType<typeof manifestOf>,
+  wanted: boolean,
+) {
+  const counted = { checks: 0 };
+  const fetched = fetchBtManifest(
+    { host: "127.0.0.1", port: seeder.port },
+    built.id,
+    { peerId: btPeerId, wanted: () => wanted, checked: () => counted.checks++ },
+  );
+  return { fetched, counted };
+}
+
 Deno.test("fetchBtManifest() proves the piece layer and reports the moment it has passed", async () => {
   await withBtSeeder("honest", async (seeder, built) => {
-    let checks = 0;
-    const got = await fetchBtManifest(
-      { host: "127.0.0.1", port: seeder.port },
-      built.id,
-      { peerId: btPeerId, wanted: () => true, checked: () => checks++ },
-    );
+    const { fetched, counted } = fetchFrom(seeder, built, true);
+    const got = await fetched;
     assert.deepEqual(got.manifest.chunkHashes, built.manifest.chunkHashes);
     assert.equal(got.manifest.chunkCount, 40);
     assert.ok(seeder.hashRequests > 0, "the layer came by hash requests");
-    assert.equal(checks, 1);
+    assert.equal(counted.checks, 1);
   });
 });
 
 Deno.test("fetchBtManifest() asks for no piece layer once another peer's manifest has passed", async () => {
   await withBtSeeder("honest", async (seeder, built) => {
-    let checks = 0;
-    await assert.rejects(
-      fetchBtManifest(
-        { host: "127.0.0.1", port: seeder.port },
-        built.id,
-        { peerId: btPeerId, wanted: () => false, checked: () => checks++ },
-      ),
-      ManifestNotNeededError,
-    );
+    const { fetched, counted } = fetchFrom(seeder, built, false);
+    await assert.rejects(fetched, ManifestNotNeededError);
     assert.ok(seeder.metadataRequests > 0, "the dictionary was asked for");
     assert.equal(seeder.hashRequests, 0);
-    assert.equal(checks, 0);
+    assert.equal(counted.checks, 0);
   });
 });
 
 Deno.test("fetchBtManifest() refuses a piece layer that does not prove, and never reports it checked", async () => {
   await withBtSeeder("lying_hashes", async (seeder, built) => {
-    let checks = 0;
-    await assert.rejects(
-      fetchBtManifest(
-        { host: "127.0.0.1", port: seeder.port },
-        built.id,
-        { peerId: btPeerId, wanted: () => true, checked: () => checks++ },
-      ),
-      ManifestMismatchError,
-    );
-    assert.equal(checks, 0);
+    const { fetched, counted } = fetchFrom(seeder, built, true);
+    await assert.rejects(fetched, ManifestMismatchError);
+    assert.equal(counted.checks, 0);
   });
 });
