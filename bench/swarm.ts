@@ -1051,8 +1051,9 @@ Times one leecher per tool and run on loopback: the floor (socat copy, then
 openssl dgst -sha256), floor-synced (the same, with the copy flushed to
 disk by sync --data before the hash), Shoal as a user starts it (deno task
 peer --get NAME --no-seed), the same peer started directly (shoal-run),
-aria2c and libtorrent, each with its own tracker and N seeders. Prints the table, the targets of
-issue 16 and where Shoal's time went, then one JSON line.
+aria2c and libtorrent, each with its own tracker and N seeders. Prints the
+table, the targets of issue 16 and where Shoal's time went, then one JSON
+line.
 
 Options:
   --sizes LIST     file sizes (default 256M)
