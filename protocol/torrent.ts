@@ -125,8 +125,9 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
  *
  * @param bytes manifest bytes
  * @param options `viewHashes`: keep a view of the piece layer, not a copy;
- *   `layerChecked`: these exact bytes already passed this reader in this
- *   process, so the piece layers are not hashed up to their roots again
+ *   `layerChecked`: this process has already checked these bytes' piece
+ *   layers against their roots (this reader, or a BitTorrent peer's hashes
+ *   proven one request at a time), so they are not hashed up to them again
  * @returns the manifest (for a folder, its summary) and the folder, if one
  * @throws {ProtocolError} when they are neither
  * @example

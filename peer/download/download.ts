@@ -447,9 +447,10 @@ class Download {
       clock: this.#clock,
       stopped: this.#stopped(),
     });
-    // fetchManifest hashed this very manifest's piece layers up to their
-    // roots a moment ago: once is enough (the second time held up the start
-    // of a 16 GiB download by tens of milliseconds).
+    // Its piece layers were checked against their roots a moment ago (by
+    // fetchManifest, or hash by hash from a BitTorrent peer): once is enough
+    // (the second time held up the start of a 16 GiB download by tens of
+    // milliseconds).
     this.#setManifest(fetched, { layerChecked: true });
   }
 
