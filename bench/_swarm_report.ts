@@ -35,8 +35,15 @@ export interface CaseTargets {
    * what the durability of Shoal's file costs the plain tools).
    */
   shoalVsSyncedFloor: number | null;
+  /**
+   * The median over rounds of Shoal / floor within each round, where both
+   * ran (no target of its own: see {@linkcode pairedRatio}).
+   */
+  pairedShoalVsFloor: number | null;
   /** libtorrent / Shoal: how many times faster Shoal is. */
   libtorrentVsShoal: number | null;
+  /** The median over rounds of libtorrent / Shoal within each round. */
+  pairedLibtorrentVsShoal: number | null;
   /** aria2c / Shoal. */
   aria2VsShoal: number | null;
   /** Highest peak RSS of Shoal's leecher peer over the runs, bytes. */
@@ -51,6 +58,43 @@ export interface CaseTargets {
     leecherRss: boolean | null;
     seederRss: boolean | null;
   };
+}
+
+/**
+ * The median, over the rounds in which both tools ran, of one tool's time
+ * over the other's in that round.
+ *
+ * Why beside the ratio of medians: the two tools of a round run back to
+ * back, a few seconds apart, while a sitting lasts minutes, and this VM's
+ * speed drifts over minutes (the floor's median moved from 1.27 to 1.55 s
+ * between two sittings 15 minutes apart). A ratio taken within each round
+ * cancels that drift; the ratio of medians does not.
+ *
+ * @param over the numerator's samples
+ * @param under the denominator's samples
+ * @returns the median ratio, or null without a round in common
+ * @example
+ * ```ts
+ * import { pairedRatio } from "./_swarm_report.ts";
+ * pairedRatio(
+ *   [{ round: 0, seconds: 3 }, { round: 1, seconds: 2 }],
+ *   [{ round: 0, seconds: 2 }, { round: 1, seconds: 2 }],
+ * ); // 1.25: the median of 1.5 and 1
+ * ```
+ */
+export function pairedRatio(
+  over: readonly { round?: number; seconds: number }[],
+  under: readonly { round?: number; seconds: number }[],
+): number | null {
+  const byRound = new Map<number, number>();
+  for (const s of under) {
+    if (s.round !== undefined && s.seconds > 0) byRound.set(s.round, s.seconds);
+  }
+  const ratios = over.flatMap((s) => {
+    const base = s.round === undefined ? undefined : byRound.get(s.round);
+    return base === undefined ? [] : [s.seconds / base];
+  });
+  return summarize(ratios)?.median ?? null;
 }
 
 function caseKey(r: CaseResult): string {
@@ -80,6 +124,8 @@ export function swarmTargets(results: readonly CaseResult[]): CaseTargets[] {
       if (s) medians[r.tool] = s.median;
     }
     const shoal = rs.find((r) => r.tool === "shoal");
+    const samplesOf = (tool: string) =>
+      rs.find((r) => r.tool === tool)?.samples ?? [];
     const div = (a?: number, b?: number) =>
       a !== undefined && b !== undefined && b > 0 ? a / b : null;
     const shoalVsFloor = div(medians.shoal, medians.floor);
@@ -98,7 +144,12 @@ export function swarmTargets(results: readonly CaseResult[]): CaseTargets[] {
       shoalVsFloor,
       shoalRunVsFloor: div(medians["shoal-run"], medians.floor),
       shoalVsSyncedFloor: div(medians.shoal, medians["floor-synced"]),
+      pairedShoalVsFloor: pairedRatio(samplesOf("shoal"), samplesOf("floor")),
       libtorrentVsShoal,
+      pairedLibtorrentVsShoal: pairedRatio(
+        samplesOf("libtorrent"),
+        samplesOf("shoal"),
+      ),
       aria2VsShoal,
       leecherPeak,
       seederPeak,
@@ -133,9 +184,11 @@ export function targetsTable(results: readonly CaseResult[]): string {
     "floor s",
     "shoal s",
     `shoal/floor (<= ${TARGETS.maxVsFloor}x)`,
+    "paired",
     "shoal-run/floor",
     "shoal/floor-synced",
     `libtorrent/shoal (>= ${TARGETS.minSpeedup}x)`,
+    "paired",
     `aria2c/shoal (>= ${TARGETS.minSpeedup}x)`,
     `leecher RSS (<= ${mib(TARGETS.maxLeecherRss)})`,
     `seeder RSS (<= ${mib(TARGETS.maxSeederRss)})`,
@@ -145,9 +198,11 @@ export function targetsTable(results: readonly CaseResult[]): string {
     t.medians.floor?.toFixed(2) ?? "-",
     t.medians.shoal?.toFixed(2) ?? "-",
     x(t.shoalVsFloor) + verdict(t.met.vsFloor),
+    x(t.pairedShoalVsFloor),
     x(t.shoalRunVsFloor),
     x(t.shoalVsSyncedFloor),
     x(t.libtorrentVsShoal) + verdict(t.met.vsLibtorrent),
+    x(t.pairedLibtorrentVsShoal),
     x(t.aria2VsShoal) + verdict(t.met.vsAria2),
     mib(t.leecherPeak) + verdict(t.met.leecherRss),
     mib(t.seederPeak) + verdict(t.met.seederRss),

@@ -103,6 +103,12 @@ export interface Sample {
   /** Seconds from the leecher's start to a checked file in place. */
   seconds: number;
   /**
+   * Which round of the sitting (from 0): in a round every tool downloads
+   * once, back to back, so the samples of one round ran within seconds of
+   * each other.
+   */
+  round?: number;
+  /**
    * Peak RSS of the leecher (VmHWM), bytes; for `deno task peer`, of its
    * largest process, the peer.
    */
@@ -888,6 +894,7 @@ export async function runSwarmBench(
                 const busy = machineBusy();
                 const reclaimed = hostReclaimed();
                 const sample = await env.runOnce(run);
+                sample.round = run;
                 const share = busy.stop();
                 if (share !== null) sample.machineBusy = share;
                 const handedBack = reclaimed.stop();

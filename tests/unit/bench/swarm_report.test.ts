@@ -4,7 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { leecherPhases } from "../../../bench/_phases.ts";
-import { swarmTargets, targetsTable } from "../../../bench/_swarm_report.ts";
+import {
+  pairedRatio,
+  swarmTargets,
+  targetsTable,
+} from "../../../bench/_swarm_report.ts";
 import type { CaseResult, Sample } from "../../../bench/swarm.ts";
 
 const event = (fields: Record<string, unknown>) => JSON.stringify(fields);
@@ -55,8 +59,9 @@ Deno.test("leecherPhases is null for a run without downloading or done, and skip
 });
 
 function result(tool: CaseResult["tool"], seconds: number[], rss = 0) {
-  const samples: Sample[] = seconds.map((s) => ({
+  const samples: Sample[] = seconds.map((s, round) => ({
     seconds: s,
+    round,
     leecherPeak: rss || null,
     seederPeak: rss ? rss / 2 : null,
     trackerPeak: null,
@@ -87,4 +92,41 @@ Deno.test("swarmTargets compares medians in the same case and checks each target
   const table = targetsTable([result("shoal", [1])]);
   assert.match(table, /1G x3/);
   assert.match(table, /- {2}/, "a tool that did not run shows -");
+});
+
+Deno.test("pairedRatio takes each round's ratio, then their median, and pairs by round", () => {
+  // The machine slows down over the sitting: both tools take longer each
+  // round, Shoal 1.2 times the floor in every one.
+  const floor = [1.0, 1.5, 2.0].map((seconds, round) => ({ seconds, round }));
+  const shoal = [1.2, 1.8, 2.4].map((seconds, round) => ({ seconds, round }));
+  assert.equal(pairedRatio(shoal, floor)!.toFixed(3), "1.200");
+  const drifted = [{ seconds: 2.4, round: 2 }, { seconds: 1.2, round: 0 }];
+  assert.equal(
+    pairedRatio(drifted, floor)!.toFixed(3),
+    "1.200",
+    "samples meet their own round, whatever their order",
+  );
+  // A round one tool missed (a failed run) is left out, not shifted.
+  const missed = [{ seconds: 1.2, round: 0 }, { seconds: 2.4, round: 2 }];
+  assert.equal(pairedRatio(missed, floor.slice(1))!.toFixed(3), "1.200");
+  assert.equal(pairedRatio([{ seconds: 1, round: 5 }], floor), null);
+  assert.equal(pairedRatio([{ seconds: 1 }], [{ seconds: 1 }]), null);
+});
+
+Deno.test("swarmTargets reports the paired ratios beside the ratios of medians", () => {
+  const [t] = swarmTargets([
+    result("floor", [1.0, 2.0, 1.0]),
+    result("shoal", [1.3, 2.2, 1.2]),
+    result("libtorrent", [2.6, 4.0, 3.0]),
+  ]);
+  assert.ok(t);
+  // Rounds: 1.3, 1.1, 1.2 -> median 1.2; medians: 1.3 / 1.0.
+  assert.equal(t.pairedShoalVsFloor!.toFixed(3), "1.200");
+  assert.equal(t.shoalVsFloor!.toFixed(3), "1.300");
+  // 2.6/1.3 = 2, 4/2.2 = 1.818, 3/1.2 = 2.5 -> 2.
+  assert.equal(t.pairedLibtorrentVsShoal!.toFixed(3), "2.000");
+  assert.match(
+    targetsTable([result("floor", [1]), result("shoal", [1.1])]),
+    /1\.10x/,
+  );
 });
