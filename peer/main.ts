@@ -1,7 +1,7 @@
 /**
  * The peer's entry point (`deno task peer`, the launcher and the compiled
- * binary start this file). For a `--get`, it starts a fetch worker as it
- * loads the rest of the peer (`cli.ts`), so that both load at once
+ * binary start this file). For a `--get`, it starts the fetch workers as it
+ * loads the rest of the peer (`cli.ts`), so that they load at once
  * (spare_workers.ts). See `deno task peer --help`.
  *
  * @module
@@ -9,6 +9,7 @@
 import {
   downloadsAtStart,
   prestartFetchWorkers,
+  SPARES_AT_START,
 } from "./workers/spare_workers.ts";
 
 /**
@@ -36,12 +37,10 @@ if (import.meta.main) {
     event.preventDefault();
     lastGuard(event.error);
   });
-  // The rest of the peer loads while a first fetch worker loads its own
-  // code. One only: making a worker holds this thread for ~40 ms (its
-  // isolate is built before `new Worker` returns), so the download's pool
-  // makes the others once the peer is running.
+  // The rest of the peer loads while the first fetch workers load their own
+  // code (spare_workers.ts says how many, and why).
   const loadingCli = import("./cli.ts");
-  if (downloadsAtStart(Deno.args)) prestartFetchWorkers(1);
+  if (downloadsAtStart(Deno.args)) prestartFetchWorkers(SPARES_AT_START);
   let code: number;
   try {
     const { main } = await loadingCli;

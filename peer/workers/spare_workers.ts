@@ -1,17 +1,25 @@
 /**
  * Fetch workers started before the peer's own code has loaded.
  *
- * Why: a worker takes about a tenth of a second of CPU to load its modules
+ * Why: a worker takes tens of milliseconds of CPU to load its modules
  * (node:crypto among them), and so does the peer's main thread. Started one
  * after the other, a `--get` waited for both before its first request; the
- * entry point (`main.ts`) now starts one worker first, so it loads on the
- * other core while the main thread loads the rest of the peer and asks the
- * tracker. The download's pool takes it and makes the others.
+ * entry point (`main.ts`) now starts {@linkcode SPARES_AT_START} workers
+ * first, so they load on the other core while the main thread loads the rest
+ * of the peer and asks the tracker. The download's pool takes them and makes
+ * any others.
  *
- * Measured on 256 MiB from 3 libtorrent seeders (2 cores), from the
- * process's start: the download's first request at ~330 ms with one spare,
- * ~460 ms with two (each `new Worker` holds the main thread ~40 ms while
- * the worker's isolate is built) and ~360 ms with none.
+ * Measured (2 cores, 1 GiB from 3 Shoal seeders, peers started directly,
+ * alternating, the bench's warm-up before each): with two spares instead of
+ * one, 1.32 s against 1.39 s and 1.41 s against 1.46 s (medians of 12 and 10
+ * pairs; the median of the pairs' ratios 0.94 and 0.95), "downloading" 6-14
+ * ms sooner. Each `new Worker` holds the main thread 11-12 ms while the
+ * worker's isolate is built; made at the start, that wait falls while the
+ * main thread loads `cli.ts` (whose module loads leave it idle in places),
+ * and the second worker is ready when the first chunks are asked for, not
+ * about 25 ms later. (An earlier measurement, when making a worker held the
+ * main thread ~40 ms, found the opposite on 256 MiB from libtorrent
+ * seeders: the first request at ~330 ms with one spare, ~460 ms with two.)
  *
  * @module
  */
@@ -23,6 +31,13 @@ export const FETCH_WORKER_URL = new URL("./fetch_worker.ts", import.meta.url);
 export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
 }
+
+/**
+ * Fetch workers `main.ts` starts for a `--get` before the peer's own code
+ * has loaded: the pool's, up to two (each holds the main thread ~12 ms as
+ * it is made; more than two was not measured).
+ */
+export const SPARES_AT_START = Math.min(2, defaultWorkerCount());
 
 const spares: { worker: Worker; failed: boolean }[] = [];
 
