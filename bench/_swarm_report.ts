@@ -67,7 +67,7 @@ export interface CaseTargets {
  * Why beside the ratio of medians: the two tools of a round run back to
  * back, a few seconds apart, while a sitting lasts minutes, and this VM's
  * speed drifts over minutes (the floor's median moved from 1.27 to 1.55 s
- * between two sittings 15 minutes apart). A ratio taken within each round
+ * between two sittings 20 minutes apart). A ratio taken within each round
  * cancels that drift; the ratio of medians does not.
  *
  * @param over the numerator's samples
