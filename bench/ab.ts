@@ -9,6 +9,7 @@
  * ```sh
  * git archive HEAD~1 | (mkdir -p /tmp/a && tar -x -C /tmp/a)
  * deno run -A bench/ab.ts --runs 6 /tmp/a .
+ * deno run -A bench/ab.ts --runs 10 --task /tmp/a .   # as a user starts it
  * ```
  *
  * @module
@@ -19,22 +20,36 @@ import { join, resolve } from "node:path";
 import { freeUdpPort, spawnProcess, stopAll } from "./_proc.ts";
 import { summarize } from "./_stats.ts";
 import { waitShoalPeers } from "./_shoal_probe.ts";
-import { leecherArgs, seederArgs, trackerArgs } from "./_shoal_args.ts";
+import {
+  leecherArgs,
+  leecherTaskArgs,
+  seederArgs,
+  trackerArgs,
+} from "./_shoal_args.ts";
+import { pairedRatio } from "./_swarm_report.ts";
 import { warmFreeMemory } from "./_vm_memory.ts";
 
 const USAGE = `Usage: deno run -A bench/ab.ts [options] CODE_DIR [CODE_DIR ...]
 
 Keeps a tracker and seeders of one file up, then runs leechers from each
-CODE_DIR (a checkout or snapshot of Shoal) in turn and prints, per folder,
-the seconds from spawn to a checked file and the leecher's CPU seconds.
-The tracker and seeders run from the first CODE_DIR.
+CODE_DIR (a checkout or snapshot of Shoal) in turn (the order rotates from
+run to run) and prints, per folder, the seconds from spawn to a checked file
+and the leecher's CPU seconds, and for each folder after the first the
+median of its run-by-run ratios to the first (runs of one round are seconds
+apart; the machine's speed drifts over minutes). The tracker and seeders run
+from the first CODE_DIR.
 
 Options:
   --file PATH      the file to seed (default: 1 GiB of random bytes, made once
                    in the work folder)
   --seeders N      seeders (default 3)
   --runs N         leechers per folder (default 6)
+  --task           start each leecher as a user does, deno task peer --get
+                   NAME --no-seed (the task runner, the launcher, the peer;
+                   CPU of the whole tree), not deno run peer/main.ts
   --dir PATH       work folder (default: a new temporary one, removed after)
+  --no-warm        skip the memory warm-up before each leecher (bench/_vm_memory.ts;
+                   for the tests, whose timings do not matter)
   --before CMD     a shell command to run before each leecher (to study what
                    the machine's state does to a run, e.g. a big write)
   --help           print this help and exit`;
@@ -61,6 +76,8 @@ async function main(args: string[]): Promise<number> {
       runs: { type: "string", default: "6" },
       dir: { type: "string" },
       before: { type: "string" },
+      task: { type: "boolean", default: false },
+      "no-warm": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     allowPositionals: true,
@@ -109,11 +126,18 @@ async function main(args: string[]): Promise<number> {
       seeds.map((s) => s.waitForLine(/serving peers on port/, 300_000)),
     );
     await waitShoalPeers(trackerPort, name, seeders, 30_000);
-    const seconds = new Map(codeDirs.map((d) => [d, [] as number[]]));
+    const seconds = new Map(
+      codeDirs.map((d) => [d, [] as { round: number; seconds: number }[]]),
+    );
     const cpu = new Map(codeDirs.map((d) => [d, [] as number[]]));
     const out = join(workDir, "dl");
     for (let run = 0; run < Number(values.runs); run++) {
-      for (const dir of codeDirs) {
+      // Each folder goes first in turn: none always runs right after the
+      // warm-up of the same state.
+      const order = codeDirs.map((_, i) =>
+        codeDirs[(i + run) % codeDirs.length]!
+      );
+      for (const dir of order) {
         await Deno.remove(out, { recursive: true }).catch(() => {});
         await Deno.mkdir(out, { recursive: true });
         if (values.before) {
@@ -128,17 +152,23 @@ async function main(args: string[]): Promise<number> {
             return 1;
           }
         }
-        await warmFreeMemory(workDir, fileBytes);
+        if (!values["no-warm"]) await warmFreeMemory(workDir, fileBytes);
         const leecher = spawnProcess("leecher", deno, {
-          args: leecherArgs(trackerPort, name, out),
+          args: values.task
+            ? leecherTaskArgs(trackerPort, name, out)
+            : leecherArgs(trackerPort, name, out),
           cwd: dir,
+          tree: values.task,
         });
         const status = await leecher.waitExit(300_000);
         if (status?.code !== 0) {
           console.error(`ab: leecher from ${dir} failed:\n${leecher.tail()}`);
           return 1;
         }
-        seconds.get(dir)!.push(leecher.elapsedMs! / 1000);
+        seconds.get(dir)!.push({
+          round: run,
+          seconds: leecher.elapsedMs! / 1000,
+        });
         cpu.get(dir)!.push(leecher.cpuSeconds);
         console.error(
           `ab: run ${run + 1} ${dir}: ${
@@ -147,13 +177,18 @@ async function main(args: string[]): Promise<number> {
         );
       }
     }
+    const first = seconds.get(codeDirs[0]!)!;
     for (const dir of codeDirs) {
-      const s = summarize(seconds.get(dir)!)!;
+      const runs = seconds.get(dir)!;
+      const s = summarize(runs.map((r) => r.seconds))!;
       const c = summarize(cpu.get(dir)!)!;
+      const paired = dir === codeDirs[0] ? null : pairedRatio(runs, first);
       console.log(
         `${dir}: ${s.median.toFixed(2)} s (${s.min.toFixed(2)}-${
           s.max.toFixed(2)
-        }), CPU ${c.median.toFixed(2)} s, ${s.n} runs`,
+        }), CPU ${c.median.toFixed(2)} s, ${s.n} runs${
+          paired === null ? "" : `, ${paired.toFixed(3)}x the first, paired`
+        }`,
       );
     }
     return 0;

@@ -17,9 +17,12 @@
  * worker's isolate is built; made at the start, that wait falls while the
  * main thread loads `cli.ts` (whose module loads leave it idle in places),
  * and the second worker is ready when the first chunks are asked for, not
- * about 25 ms later. (An earlier measurement, when making a worker held the
- * main thread ~40 ms, found the opposite on 256 MiB from libtorrent
- * seeders: the first request at ~330 ms with one spare, ~460 ms with two.)
+ * about 25 ms later. The price: an 8 MiB download, too short to need the
+ * second worker, takes about 6 ms longer (paired ratios 1.026 and 1.032,
+ * `bench/ab.ts --task`), its load competing with the main thread's. (An
+ * earlier measurement, when making a worker held the main thread ~40 ms,
+ * found two spares slower on 256 MiB from libtorrent seeders: the first
+ * request at ~330 ms with one spare, ~460 ms with two.)
  *
  * @module
  */
