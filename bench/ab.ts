@@ -48,8 +48,9 @@ Options:
                    NAME --no-seed (the task runner, the launcher, the peer;
                    CPU of the whole tree), not deno run peer/main.ts
   --dir PATH       work folder (default: a new temporary one, removed after)
-  --no-warm        skip the memory warm-up before each leecher (bench/_vm_memory.ts;
-                   for the tests, whose timings do not matter)
+  --no-warm        skip the memory warm-up before each leecher
+                   (bench/_vm_memory.ts; for tests, whose timings do not
+                   matter)
   --before CMD     a shell command to run before each leecher (to study what
                    the machine's state does to a run, e.g. a big write)
   --help           print this help and exit`;
