@@ -123,7 +123,6 @@ export function swarmTargets(results: readonly CaseResult[]): CaseTargets[] {
       const s = summarize(r.samples.map((x) => x.seconds));
       if (s) medians[r.tool] = s.median;
     }
-    const shoal = rs.find((r) => r.tool === "shoal");
     const samplesOf = (tool: string) =>
       rs.find((r) => r.tool === tool)?.samples ?? [];
     const div = (a?: number, b?: number) =>
@@ -131,8 +130,8 @@ export function swarmTargets(results: readonly CaseResult[]): CaseTargets[] {
     const shoalVsFloor = div(medians.shoal, medians.floor);
     const libtorrentVsShoal = div(medians.libtorrent, medians.shoal);
     const aria2VsShoal = div(medians.aria2, medians.shoal);
-    const leecherPeak = max(shoal?.samples.map((x) => x.leecherPeak) ?? []);
-    const seederPeak = max(shoal?.samples.map((x) => x.seederPeak) ?? []);
+    const leecherPeak = max(samplesOf("shoal").map((x) => x.leecherPeak));
+    const seederPeak = max(samplesOf("shoal").map((x) => x.seederPeak));
     const atMost = (v: number | null, limit: number) =>
       v === null ? null : v <= limit;
     const atLeast = (v: number | null, limit: number) =>

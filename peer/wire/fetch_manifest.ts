@@ -115,12 +115,12 @@ export interface FetchManifestOptions extends ManifestConnLimits {
   /**
    * Asked once the manifest has arrived, before it is checked (from a
    * BitTorrent peer: once the info dictionary has, before the piece layer
-   * is asked for): false when a
-   * copy from another peer has passed its checks meanwhile. This one is then
-   * dropped with a {@linkcode ManifestNotNeededError}, unchecked: several
-   * copies often arrive together, and each check hashes the whole piece
-   * layer on the caller's thread (tens of milliseconds for a 16 GiB file)
-   * before the winner's result can even be used.
+   * is asked for): false when a copy from another peer has passed its
+   * checks meanwhile. This one is then dropped with a
+   * {@linkcode ManifestNotNeededError}, unchecked: several copies often
+   * arrive together, and each check hashes the whole piece layer on the
+   * caller's thread (tens of milliseconds for a 16 GiB file) before the
+   * winner's result can even be used.
    */
   wanted?: () => boolean;
   /** Called the moment this manifest has passed its checks. */

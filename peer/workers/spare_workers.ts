@@ -38,7 +38,7 @@ export function defaultWorkerCount(): number {
 /**
  * Fetch workers `main.ts` starts for a `--get` before the peer's own code
  * has loaded: the pool's, up to two (each holds the main thread ~12 ms as
- * it is made; more than two was not measured).
+ * it is made; three workers and three spares on 2 cores were no faster).
  */
 export const SPARES_AT_START = Math.min(2, defaultWorkerCount());
 
