@@ -96,9 +96,20 @@ export class GcSchedule {
 
   /** Counts `bytes` more; collects once the count reaches the period. */
   add(bytes: number): void {
+    if (this.count(bytes)) this.now();
+  }
+
+  /**
+   * Counts `bytes` more without collecting, for a caller that picks the
+   * moment: true once a collection is due, until {@linkcode GcSchedule.now}
+   * runs it. A full collection holds its thread for 10-15 ms, so a thread
+   * others wait on runs it after it has handed out their next work.
+   *
+   * @returns whether a collection is due
+   */
+  count(bytes: number): boolean {
     this.#sinceLast += bytes;
-    if (this.#sinceLast < this.#everyBytes) return;
-    this.now();
+    return this.#sinceLast >= this.#everyBytes;
   }
 
   /** Collects at once (after a burst of large garbage) and restarts the count. */

@@ -23,6 +23,20 @@ Deno.test("GcSchedule collects once per period of bytes, restarting the count ea
   assert.equal(collections, 5);
 });
 
+Deno.test("GcSchedule.count says a collection is due and leaves running it to the caller", () => {
+  let collections = 0;
+  const schedule = new GcSchedule(1_000, () => collections++);
+  assert.equal(schedule.count(600), false);
+  assert.equal(schedule.count(600), true);
+  // Due until run, however much more is counted meanwhile.
+  assert.equal(schedule.count(5_000), true);
+  assert.equal(collections, 0);
+  schedule.now();
+  assert.equal(collections, 1);
+  assert.equal(schedule.count(999), false);
+  assert.equal(schedule.count(1), true);
+});
+
 Deno.test("GcSchedule does nothing without a collector, and says so", () => {
   const schedule = new GcSchedule(10, null);
   assert.equal(schedule.active, false);
