@@ -102,8 +102,8 @@ export class GcSchedule {
   /**
    * Counts `bytes` more without collecting, for a caller that picks the
    * moment: true once a collection is due, until {@linkcode GcSchedule.now}
-   * runs it. A full collection holds its thread for 10-15 ms, so a thread
-   * others wait on runs it after it has handed out their next work.
+   * runs it. A full collection holds its thread for 7-18 ms here, so a
+   * thread others wait on runs it after it has handed out their next work.
    *
    * @returns whether a collection is due
    */

@@ -828,7 +828,8 @@ class Download {
     if (this.#finished) return;
     for (const action of this.#scheduler!.handle(event)) this.#act(action);
     // After the GETs of this turn are sent: the collection holds this thread
-    // 10-15 ms, and pipelines refilled first keep the workers busy through it.
+    // 7-18 ms here, and pipelines refilled first keep the workers busy
+    // through it.
     if (this.#collectAfterActions) {
       this.#collectAfterActions = false;
       // Not once complete: the collection would only delay the finish.
