@@ -26,14 +26,15 @@ import {
   seederArgs,
   trackerArgs,
 } from "./_shoal_args.ts";
+import { roundOrder } from "./_round_order.ts";
 import { pairedRatio } from "./_swarm_report.ts";
 import { warmFreeMemory } from "./_vm_memory.ts";
 
 const USAGE = `Usage: deno run -A bench/ab.ts [options] CODE_DIR [CODE_DIR ...]
 
 Keeps a tracker and seeders of one file up, then runs leechers from each
-CODE_DIR (a checkout or snapshot of Shoal) in turn (the order rotates from
-run to run) and prints, per folder, the seconds from spawn to a checked file
+CODE_DIR (a checkout or snapshot of Shoal) in turn (the order changes from
+run to run: each folder goes first in turn) and prints, per folder, the seconds from spawn to a checked file
 and the leecher's CPU seconds, and for each folder after the first the
 median of its run-by-run ratios to the first (runs of one round are seconds
 apart; the machine's speed drifts over minutes). The tracker and seeders run
@@ -133,11 +134,9 @@ async function main(args: string[]): Promise<number> {
     const cpu = new Map(codeDirs.map((d) => [d, [] as number[]]));
     const out = join(workDir, "dl");
     for (let run = 0; run < Number(values.runs); run++) {
-      // Each folder goes first in turn: none always runs right after the
-      // warm-up of the same state.
-      const order = codeDirs.map((_, i) =>
-        codeDirs[(i + run) % codeDirs.length]!
-      );
+      // Each folder goes first in turn, and follows each other folder in
+      // turn (_round_order.ts).
+      const order = roundOrder(codeDirs, run);
       for (const dir of order) {
         await Deno.remove(out, { recursive: true }).catch(() => {});
         await Deno.mkdir(out, { recursive: true });

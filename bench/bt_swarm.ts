@@ -81,6 +81,7 @@ import {
   type Summary,
 } from "./_stats.ts";
 import { hostReclaimed, warmFreeMemory } from "./_vm_memory.ts";
+import { roundOrder } from "./_round_order.ts";
 
 /** The downloads compared (see the module comment). */
 export const BT_TOOLS = [
@@ -565,7 +566,7 @@ async function shoalLeech(
 
 /**
  * Starts the seeders once, then `runs` rounds in which each download runs
- * once (the order rotates each round).
+ * once (in {@linkcode roundOrder}'s order).
  *
  * @param options size, seeders, runs, downloads, work folder
  * @returns every sample
@@ -599,7 +600,7 @@ export async function runBtSwarmBench(
     result.loadBefore = loadAverage();
     log(`load average before the runs: ${result.loadBefore?.join(" ")}`);
     for (let run = 0; run < options.runs; run++) {
-      const order = cases.map((_, i) => cases[(i + run) % cases.length]!);
+      const order = roundOrder(cases, run);
       for (const c of order) {
         try {
           if (options.warm ?? true) {

@@ -53,6 +53,7 @@ import {
   trackerArgs,
 } from "./_shoal_args.ts";
 import { leecherPhases, type Phases, type TimedLine } from "./_phases.ts";
+import { roundOrder } from "./_round_order.ts";
 import {
   mib,
   parseSize,
@@ -829,8 +830,8 @@ async function startEnv(
 
 /**
  * Runs every (size, seeders) case: starts each tool's tracker and seeders,
- * then `runs` rounds in which every tool downloads the file once (the order
- * rotates each round), then stops them.
+ * then `runs` rounds in which every tool downloads the file once (in
+ * {@linkcode roundOrder}'s order), then stops them.
  *
  * @param options sizes, seeder counts, runs, tools, work folder
  * @returns one result per (size, seeders, tool)
@@ -886,7 +887,7 @@ export async function runSwarmBench(
         }
         try {
           for (let run = 0; run < options.runs; run++) {
-            const order = envs.map((_, i) => envs[(i + run) % envs.length]!);
+            const order = roundOrder(envs, run);
             for (const env of order) {
               const result = cases.get(env.tool)!;
               try {
