@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
 import { roundOrder } from "../../../bench/_round_order.ts";
-
-/** The swarm bench's programs, in their usual order. */
-const TOOLS = [
-  "floor",
-  "floor-synced",
-  "shoal",
-  "shoal-run",
-  "aria2",
-  "libtorrent",
-] as const;
+import { TOOLS } from "../../../bench/swarm.ts";
 
 Deno.test("roundOrder gives every round all the programs, once each", () => {
   for (let round = 0; round < 12; round++) {
