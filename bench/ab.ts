@@ -34,8 +34,9 @@ const USAGE = `Usage: deno run -A bench/ab.ts [options] CODE_DIR [CODE_DIR ...]
 
 Keeps a tracker and seeders of one file up, then runs leechers from each
 CODE_DIR (a checkout or snapshot of Shoal) in turn (the order changes from
-run to run: each folder goes first in turn) and prints, per folder, the seconds from spawn to a checked file
-and the leecher's CPU seconds, and for each folder after the first the
+run to run: each folder goes first, and follows each other folder, in turn)
+and prints, per folder, the seconds from spawn to a checked file and the
+leecher's CPU seconds, and for each folder after the first the
 median of its run-by-run ratios to the first (runs of one round are seconds
 apart; the machine's speed drifts over minutes). The tracker and seeders run
 from the first CODE_DIR.
