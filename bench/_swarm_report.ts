@@ -130,8 +130,9 @@ export function swarmTargets(results: readonly CaseResult[]): CaseTargets[] {
     const shoalVsFloor = div(medians.shoal, medians.floor);
     const libtorrentVsShoal = div(medians.libtorrent, medians.shoal);
     const aria2VsShoal = div(medians.aria2, medians.shoal);
-    const leecherPeak = max(samplesOf("shoal").map((x) => x.leecherPeak));
-    const seederPeak = max(samplesOf("shoal").map((x) => x.seederPeak));
+    const shoal = samplesOf("shoal");
+    const leecherPeak = max(shoal.map((x) => x.leecherPeak));
+    const seederPeak = max(shoal.map((x) => x.seederPeak));
     const atMost = (v: number | null, limit: number) =>
       v === null ? null : v <= limit;
     const atLeast = (v: number | null, limit: number) =>
@@ -143,12 +144,9 @@ export function swarmTargets(results: readonly CaseResult[]): CaseTargets[] {
       shoalVsFloor,
       shoalRunVsFloor: div(medians["shoal-run"], medians.floor),
       shoalVsSyncedFloor: div(medians.shoal, medians["floor-synced"]),
-      pairedShoalVsFloor: pairedRatio(samplesOf("shoal"), samplesOf("floor")),
+      pairedShoalVsFloor: pairedRatio(shoal, samplesOf("floor")),
       libtorrentVsShoal,
-      pairedLibtorrentVsShoal: pairedRatio(
-        samplesOf("libtorrent"),
-        samplesOf("shoal"),
-      ),
+      pairedLibtorrentVsShoal: pairedRatio(samplesOf("libtorrent"), shoal),
       aria2VsShoal,
       leecherPeak,
       seederPeak,

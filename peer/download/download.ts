@@ -832,7 +832,8 @@ class Download {
     // through it.
     if (this.#collectAfterActions) {
       this.#collectAfterActions = false;
-      // Not once complete: the collection would only delay the finish.
+      // Not once complete (said in the turn of the last chunk): the
+      // collection would only delay the finish.
       if (!this.#finished) this.#gc.now();
     }
   }
@@ -903,10 +904,7 @@ class Download {
     const now = performance.now();
     this.#bytesFetched += bytes;
     this.#rateWindow.add(now, bytes);
-    // Not with the last chunk: the collection would only delay the finish.
-    if (!this.#scheduler!.complete && this.#gc.count(bytes)) {
-      this.#collectAfterActions = true;
-    }
+    if (this.#gc.count(bytes)) this.#collectAfterActions = true;
     if (peer !== null) {
       this.#chunksByPeer[peer] = (this.#chunksByPeer[peer] ?? 0) + 1;
       this.#options.onChunkFrom?.(peer, bytes);
