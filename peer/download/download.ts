@@ -26,6 +26,7 @@ import {
 import { defaultWorkerCount, FetchPool } from "../workers/pool.ts";
 import { pathInFolder, UnsafeNameError } from "../storage/safe_path.ts";
 import {
+  createPartFile,
   partPathFor,
   placeFile,
   preparePartFile,
@@ -308,6 +309,11 @@ class Download {
   #picked: readonly number[] | null = null;
   #manifestBytes: Uint8Array = new Uint8Array();
   #partPath = "";
+  /**
+   * Where an earlier run placed this file before it stopped (its part file
+   * is that file): finished here by removing the part name, not placed again.
+   */
+  #placedAs: string | null = null;
   /** The pure core: chunks, connections, liveness (scheduler.ts). */
   #scheduler: Scheduler | null = null;
   #pool: FetchPool | null = null;
@@ -604,11 +610,7 @@ class Download {
           this.#chosen,
           saved !== null,
         )
-        : await preparePartFile(
-          this.#partPath,
-          manifest.size,
-          saved !== null,
-        );
+        : await this.#preparePart(saved !== null);
       if (kept && saved) return saved.have;
     } catch (error) {
       throw new DownloadError(
@@ -620,6 +622,40 @@ class Download {
       );
     }
     return new Bitfield(manifest.chunkCount);
+  }
+
+  /** preparePartFile, remembering where an earlier run placed the file. */
+  async #preparePart(vouched: boolean): Promise<boolean> {
+    const manifest = this.#manifest!;
+    const part = await preparePartFile(this.#partPath, manifest.size, vouched, {
+      folder: this.#options.outDir,
+      name: manifest.name,
+    });
+    if (part.kind === "placed") this.#placedAs = part.path;
+    return part.kind !== "new";
+  }
+
+  /**
+   * The file an earlier run placed no longer matches (changed by its owner
+   * since): it stays as it is, and the download starts again in a new part
+   * file of its own, placed under a free name.
+   */
+  async #leavePlaced(): Promise<void> {
+    const manifest = this.#manifest!;
+    logger.warn(
+      "{placed} was placed by an earlier run and has changed since; it stays as it is and {name} is downloaded again",
+      { placed: this.#placedAs, name: manifest.name },
+    );
+    this.#placedAs = null;
+    await createPartFile(this.#partPath, manifest.size).catch((error) => {
+      throw new DownloadError(
+        "disk",
+        `Cannot create the part file of ${manifest.name} (${this.#partPath}): ${
+          this.#diskProblem(error)
+        }`,
+        { cause: error },
+      );
+    });
   }
 
   // ---- the transfer ---------------------------------------------------------
@@ -658,7 +694,7 @@ class Download {
   async #transfer(): Promise<void> {
     const manifest = this.#manifest!;
     const claimed = await this.#openPart();
-    const have = new Bitfield(manifest.chunkCount);
+    let have = new Bitfield(manifest.chunkCount);
     if (claimed.count > 0) {
       const indices: number[] = [];
       for (let i = 0; i < manifest.chunkCount; i++) {
@@ -686,6 +722,12 @@ class Download {
       }
       this.#recheckHave = null;
       this.#resumedChunks = have.count;
+    }
+    // A placed file is the user's: never written to, whatever it lacks.
+    if (this.#placedAs !== null && !have.complete) {
+      await this.#leavePlaced();
+      have = new Bitfield(manifest.chunkCount);
+      this.#resumedChunks = 0;
     }
     // Files left out by --only count as had: none of their pieces is asked for.
     const folder = this.#folder;
@@ -1106,6 +1148,14 @@ class Download {
     };
   }
 
+  /** An earlier run placed the file and stopped: only its part name goes. */
+  async #finishPlaced(path: string): Promise<string> {
+    await Deno.remove(this.#partPath).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+    return path;
+  }
+
   async #complete(): Promise<DownloadResult> {
     const manifest = this.#manifest!;
     this.#state = "checking";
@@ -1122,7 +1172,9 @@ class Download {
     this.#pool = null;
     let finalPath: string;
     try {
-      finalPath = this.#folder
+      finalPath = this.#placedAs !== null
+        ? await this.#finishPlaced(this.#placedAs)
+        : this.#folder
         ? await placeFolder(
           this.#partPath,
           this.#options.outDir,

@@ -69,28 +69,77 @@ export async function createPartFile(
   }
 }
 
+/** What {@linkcode preparePartFile} made of the part file. */
+export type PreparedPart =
+  /** A new, empty part file. */
+  | { kind: "new" }
+  /** The part file as it was: its chunks are to be re-checked. */
+  | { kind: "kept" }
+  /**
+   * The part file is also the finished file at `path`: a run stopped between
+   * linking it into the download folder and removing its part name. It may
+   * be read (re-checked), never written: it is the user's file now.
+   */
+  | { kind: "placed"; path: string };
+
 /**
  * Makes the part file ready for a download: kept as it is when resume state
  * vouches for it and it is still a regular file of the right size, else
- * created anew (and empty) by {@linkcode createPartFile}.
+ * created anew (and empty) by {@linkcode createPartFile}. A kept part file
+ * with another name (a hard link) was placed already: it is reported with
+ * the name {@linkcode placeFile} gave it, or, when no name it would have
+ * chosen is that file, left to that other name and replaced here.
  *
  * @param path from {@linkcode partPathFor}
  * @param size the file's size
  * @param vouched resume state for this file was found beside it
- * @returns true when the existing file was kept (its chunks are to be re-checked)
+ * @param place the download folder and the file's name, as for {@linkcode placeFile}
+ * @returns what the part file is now
  * @throws {Deno.errors.AlreadyExists} if something else created it meanwhile
  */
 export async function preparePartFile(
   path: string,
   size: number,
   vouched: boolean,
-): Promise<boolean> {
+  place: { folder: string; name: string },
+): Promise<PreparedPart> {
   // The part file is ours only with its resume state beside it; anything
   // else at that path is replaced by a new, exclusively created file.
   const info = await Deno.lstat(path).catch(() => null);
-  if (vouched && info?.isFile && info.size === size) return true;
+  if (vouched && info?.isFile && info.size === size) {
+    if ((info.nlink ?? 1) <= 1) return { kind: "kept" };
+    const placed = await findPlaced(info, place.folder, place.name);
+    if (placed !== null) return { kind: "placed", path: placed };
+    // Linked under a name we did not give it (moved by its owner): that
+    // file is not ours to write. Removing our name leaves it whole.
+  }
   await createPartFile(path, size, info);
-  return false;
+  return { kind: "new" };
+}
+
+/**
+ * The name {@linkcode placeFile} gave a part file whose part name was not
+ * removed: the candidate name that is the same file (device and inode).
+ *
+ * @param part the part file's lstat
+ * @param folder the download folder
+ * @param name the file's name from its manifest
+ * @returns the placed path, or null when no candidate name is that file
+ */
+async function findPlaced(
+  part: Deno.FileInfo,
+  folder: string,
+  name: string,
+): Promise<string | null> {
+  if (part.ino === null) return null;
+  for (let n = 1; n <= MAX_NAME_TRIES; n++) {
+    const target = join(folder, numberedName(name, n));
+    const info = await Deno.lstat(target).catch(() => null);
+    if (info?.isFile && info.ino === part.ino && info.dev === part.dev) {
+      return target;
+    }
+  }
+  return null;
 }
 
 /**

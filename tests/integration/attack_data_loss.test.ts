@@ -1,8 +1,9 @@
 /**
  * Ways to lose a user's data, tried on the real processes: downloads of
  * different files with the same name through one web page (each must end
- * as its own checked file), and a download folder reached through a
- * symbolic link, with the least-privilege launcher's permissions.
+ * as its own checked file), a download folder reached through a symbolic
+ * link, with the least-privilege launcher's permissions, and a leecher
+ * killed between placing its file and removing the part file's name.
  *
  * @module
  */
@@ -174,4 +175,95 @@ Deno.test("the web page never publishes the peer's state folder, nor a name that
     ui.child.kill("SIGTERM");
     await ui.done(10_000);
   }
+});
+
+/** strace, to kill a process at one exact system call. */
+const HAS_STRACE = await new Deno.Command("strace", { args: ["-V"] }).output()
+  .then((out) => out.success, () => false);
+
+Deno.test({
+  name:
+    "a leecher killed between placing its file and removing the part name loses no edit of that file and leaves no copy",
+  ignore: !HAS_STRACE,
+  async fn() {
+    await using dir = await h.tempDir();
+    await using tracker = await h.startTracker();
+    const source = join(dir.path, "film.bin");
+    await h.makeFile(source, 5 * 512 * 1024 + 123, 41);
+    const seeder = await h.startSeeder(tracker, [source], join(dir.path, "s"));
+    try {
+      const id =
+        (await seeder.waitFor(/^seeding film\.bin .* id ([0-9a-f]{64})$/))[1]!;
+      const out = join(dir.path, "out");
+      const placed = join(out, "film.bin");
+      const leecherArgs = [
+        "run",
+        "--allow-all",
+        h.PEER_MAIN,
+        "--tracker",
+        `${tracker.host}:${tracker.port}`,
+        "--no-dht",
+        "--get",
+        "film.bin",
+        "--out",
+        out,
+        "--no-seed",
+      ];
+      // The file is linked into place, then the part name is removed: the
+      // process dies (SIGKILL) at exactly that removal.
+      const crash = async () => {
+        await Deno.mkdir(out, { recursive: true });
+        const part = join(out, ".shoal", "parts", `${id}.part`);
+        const killed = await h.spawnDenoWith([
+          "-f",
+          "-qq",
+          "-o",
+          "/dev/null",
+          "-P",
+          part,
+          "-e",
+          "trace=unlink",
+          "-e",
+          "inject=unlink:signal=KILL:when=1",
+          Deno.execPath(),
+          ...leecherArgs,
+        ], { binary: "strace" }).done(60_000);
+        assert.notEqual(killed.code, 0, killed.stderr);
+        assert.equal(
+          (await Deno.stat(placed)).nlink,
+          2,
+          "placed and still a part",
+        );
+      };
+
+      // Run again: the file is where it was put, once, and the part is gone.
+      await crash();
+      const again = await h.spawnDenoWith(leecherArgs).done(60_000);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /checked .*film\.bin /);
+      await h.assertSameFile(placed, source);
+      assert.equal((await Deno.stat(placed)).nlink, 1);
+      assert.deepEqual(await h.partFilesIn(out), []);
+      assert.deepEqual(
+        [...Deno.readDirSync(out)].map((e) => e.name).sort(),
+        [".shoal", "film.bin"],
+      );
+
+      // Edited by its owner before the run again: the edit stays, and the
+      // download is placed anew beside it.
+      await Deno.remove(out, { recursive: true });
+      await crash();
+      const edited = await Deno.readFile(placed);
+      edited.set(new TextEncoder().encode("MY EDITS"), 1000);
+      await Deno.writeFile(placed, edited);
+      const afterEdit = await h.spawnDenoWith(leecherArgs).done(60_000);
+      assert.equal(afterEdit.code, 0, afterEdit.stderr);
+      assert.match(afterEdit.stderr, /has changed since; it stays as it is/);
+      assert.deepEqual(await Deno.readFile(placed), edited);
+      await h.assertSameFile(join(out, "film (2).bin"), source);
+      assert.deepEqual(await h.partFilesIn(out), []);
+    } finally {
+      await seeder.stop();
+    }
+  },
 });
