@@ -15,6 +15,7 @@ import {
   toHex,
 } from "@shoal/protocol";
 import { partPathFor } from "./storage/part_file.ts";
+import { folderPartsPath } from "./storage/folder_parts.ts";
 import { resumePath } from "./storage/resume.ts";
 import { Library, type SharedFile } from "./library/library.ts";
 import { PeerServer, type UploadPeer } from "./wire/server.ts";
@@ -383,8 +384,9 @@ export class PeerNode {
   }
 
   /**
-   * Deletes what a stopped download kept to resume (its part file and
-   * resume state); the next download of it starts from nothing.
+   * Deletes what a stopped download kept to resume (its part file, or a
+   * folder's part files, and resume state); the next download of it starts
+   * from nothing.
    *
    * @param fileIdHex the file
    */
@@ -396,10 +398,11 @@ export class PeerNode {
     for (
       const path of [
         partPathFor(this.stateDir, id),
+        folderPartsPath(this.stateDir, id),
         resumePath(this.stateDir, id),
       ]
     ) {
-      await Deno.remove(path).catch((error) => {
+      await Deno.remove(path, { recursive: true }).catch((error) => {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       });
     }
