@@ -28,6 +28,7 @@ import { PeerNode } from "./node.ts";
 import { DHT_START_DELAY_MS } from "./dht/dht_node.ts";
 import { SIGNAL_ECHO_MS } from "./launch.ts";
 import { SeedError } from "./library/library.ts";
+import { StateFolderError, StateInUseError } from "./storage/state_lock.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
 import { TrackerError } from "./tracker_client.ts";
 import { formatBytes, plural } from "./progress.ts";
@@ -231,6 +232,14 @@ export async function main(args: string[], cwd: string): Promise<number> {
     if (error instanceof TrackerError) {
       out.error("tracker", 7, error.message);
       return 7;
+    }
+    if (error instanceof StateInUseError) {
+      out.error("out_in_use", 2, error.message);
+      return 2;
+    }
+    if (error instanceof StateFolderError) {
+      out.error("disk", 6, error.message);
+      return 6;
     }
     out.error(
       "start",

@@ -33,6 +33,7 @@ import { DhtNode } from "./dht/dht_node.ts";
 import { ConnectedPeers } from "./discovery/connected_peers.ts";
 import { BanList } from "./swarm/ban_list.ts";
 import { loadTotals, saveTotals, type Totals } from "./totals_file.ts";
+import { lockStateDir, type StateLock } from "./storage/state_lock.ts";
 import {
   download,
   type DownloadOptions,
@@ -151,6 +152,8 @@ export class PeerNode {
   #totalsTimer: ReturnType<typeof setInterval> | undefined;
   /** Saves run one after another (they share a temporary file). */
   #savingTotals: Promise<void> = Promise.resolve();
+  /** This process's hold on the state folder, dropped by close(). */
+  #stateLock: StateLock | null = null;
 
   private constructor(
     options: PeerNodeOptions,
@@ -212,9 +215,26 @@ export class PeerNode {
 
   /**
    * Opens the tracker clients, the TCP server (unless `serve` is false) and
-   * the DHT node (when asked for; it joins in the background).
+   * the DHT node (when asked for; it joins in the background), once this
+   * process holds the download folder's state (one peer per folder).
+   *
+   * @throws {StateInUseError} when another peer uses the same folder
    */
   static async start(options: PeerNodeOptions): Promise<PeerNode> {
+    // One peer per download folder: a second one is refused before it
+    // touches anything (state_lock.ts).
+    const stateLock = await lockStateDir(join(options.outDir, ".shoal"));
+    try {
+      const node = await PeerNode.#open(options);
+      node.#stateLock = stateLock;
+      return node;
+    } catch (error) {
+      stateLock.release();
+      throw error;
+    }
+  }
+
+  static async #open(options: PeerNodeOptions): Promise<PeerNode> {
     const trackers = await TrackerSet.detect(options.trackers);
     const library = new Library(join(options.outDir, ".shoal"));
     const pex = options.pex === false ? null : new ConnectedPeers();
@@ -565,5 +585,7 @@ export class PeerNode {
     await this.#server?.close();
     await this.#trackers.close();
     await this.saveTotals();
+    this.#stateLock?.release();
+    this.#stateLock = null;
   }
 }

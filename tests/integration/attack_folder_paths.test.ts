@@ -127,11 +127,14 @@ Deno.test("a hostile folder sent by a Shoal seeder is refused with one line, eac
         chunkCount: 1,
       })
     );
-    // Two levels down, so "../" has somewhere to go.
-    const out = join(dir.path, "a", "b", "out");
+    // Two levels down, so "../" has somewhere to go; one folder each, as
+    // one folder has one peer at a time.
+    const parent = join(dir.path, "a", "b");
+    await Deno.mkdir(parent, { recursive: true });
+    const outs = seeders.map((_, i) => join(parent, `out-${i}`));
     const runs = await Promise.all(
-      seeders.map(({ id }) =>
-        h.spawnLeecher(tracker, toHex(id), out, 20).done(40_000)
+      seeders.map(({ id }, i) =>
+        h.spawnLeecher(tracker, toHex(id), outs[i]!, 20).done(40_000)
       ),
     );
     runs.forEach((result, i) => {
@@ -145,8 +148,9 @@ Deno.test("a hostile folder sent by a Shoal seeder is refused with one line, eac
       );
       assert.doesNotMatch(result.stderr, /\n\s+at /, `${label}: a stack trace`);
     });
-    assert.deepEqual(await written(dir.path), []);
-    assert.deepEqual(await h.partFilesIn(out), []);
+    // Nothing but the folders made above, anywhere under the test's folder.
+    assert.deepEqual(await written(dir.path), [join(dir.path, "a"), parent]);
+    for (const out of outs) assert.deepEqual(await h.partFilesIn(out), []);
   } finally {
     await Promise.all(seeders.map(({ seeder }) => seeder.close()));
   }

@@ -111,11 +111,12 @@ Deno.test("a leecher refuses every hostile file name at once and writes nothing"
         chunkCount: 4,
       });
     });
-    // The download folder sits two levels down, so "../" has somewhere to go.
-    const out = join(dir.path, "a", "b", "out");
+    // Each download folder sits two levels down, so "../" has somewhere to
+    // go; one each, as one folder has one peer at a time.
+    const outs = seeders.map((_, i) => join(dir.path, "a", "b", `out-${i}`));
     const runs = await Promise.all(
-      seeders.map(({ id }) =>
-        h.spawnLeecher(tracker, toHex(id), out, 20).done(40_000)
+      seeders.map(({ id }, i) =>
+        h.spawnLeecher(tracker, toHex(id), outs[i]!, 20).done(40_000)
       ),
     );
     if (Deno.env.get("SHOAL_TEST_DEBUG")) {
@@ -153,7 +154,7 @@ Deno.test("a leecher refuses every hostile file name at once and writes nothing"
       Deno.errors.NotFound,
     );
     await assert.rejects(
-      Deno.stat(join(dirname(out), "escape.bin")),
+      Deno.stat(join(dirname(outs[0]!), "escape.bin")),
       Deno.errors.NotFound,
     );
   } finally {
@@ -188,11 +189,13 @@ Deno.test("what is in the way of a download stays untouched and the file lands u
     const users = join(out, "a.bin.part");
     await Deno.writeTextFile(users, "the user's file");
     await Deno.writeTextFile(join(out, longName), "taken");
-    const runs = await Promise.all(
-      seeders.map(({ built }) =>
-        h.spawnLeecher(tracker, toHex(built.id), out, 20).done(40_000)
-      ),
-    );
+    // One after another: one folder has one peer at a time.
+    const runs = [];
+    for (const { built } of seeders) {
+      runs.push(
+        await h.spawnLeecher(tracker, toHex(built.id), out, 20).done(40_000),
+      );
+    }
     runs.forEach((result, i) => {
       assert.equal(result.code, 0, `${cases[i]}: ${result.stderr}`);
     });
