@@ -312,15 +312,26 @@ export async function main(args: string[], cwd: string): Promise<number> {
     }
     for (const path of flags.seeds) {
       if (stop.signal.aborted) return 0;
-      const file = await node.seed(
-        path,
-        (bytes, size) =>
-          out.event(
-            "hashing",
-            { path, bytes, size },
-            `hashing ${path}: ${Math.floor((bytes / size) * 100)}%`,
-          ),
-      );
+      let file;
+      try {
+        file = await node.seed(
+          path,
+          (bytes, size) =>
+            out.event(
+              "hashing",
+              { path, bytes, size },
+              `hashing ${path}: ${Math.floor((bytes / size) * 100)}%`,
+            ),
+          stop.signal,
+        );
+      } catch (error) {
+        if (!stop.signal.aborted) throw error;
+        // Stopped mid-hash: nothing of it was kept, nothing is seeded.
+        const message =
+          `stopped hashing ${path}; it is hashed again when it is seeded next`;
+        out.event("stopped", { message }, message);
+        return 0;
+      }
       for (const line of file.folder?.skipped ?? []) {
         out.event(
           "skipped",

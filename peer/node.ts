@@ -471,12 +471,17 @@ export class PeerNode {
    *
    * @param path the file
    * @param onProgress bytes hashed so far, and the file size
+   * @param signal stops the hashing (the promise rejects with its reason)
    */
   seed(
     path: string,
     onProgress?: (bytes: number, size: number) => void,
+    signal?: AbortSignal,
   ): Promise<SharedFile> {
-    return this.library.seedPath(path, onProgress ? { onProgress } : {});
+    return this.library.seedPath(path, {
+      ...(onProgress ? { onProgress } : {}),
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /**

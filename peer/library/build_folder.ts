@@ -7,6 +7,7 @@
 import type { FolderManifest } from "@shoal/protocol";
 import { SeedError } from "./seedable.ts";
 import type { SavedFolder } from "./folder_reuse.ts";
+import { terminateOnAbort } from "../workers/terminate_on_abort.ts";
 
 /** One file of a built folder, as the worker saw it once hashed. */
 export interface BuiltFolderFile {
@@ -111,15 +112,18 @@ export function buildFolder(
   path: string,
   onProgress?: (bytes: number, total: number) => void,
   saved?: SavedFolder,
+  signal?: AbortSignal,
 ): Promise<BuiltFolderResult> {
   return new Promise((resolvePromise, reject) => {
     const worker = new Worker(
       new URL("../workers/folder_worker.ts", import.meta.url),
       { type: "module" },
     );
+    const forget = terminateOnAbort(worker, signal, reject);
     worker.onmessage = (message: MessageEvent<unknown>) => {
       const event = message.data;
       if (!isFolderWorkerEvent(event)) {
+        forget();
         worker.terminate();
         reject(new TypeError("The folder worker sent a malformed event"));
         return;
@@ -128,6 +132,7 @@ export function buildFolder(
         onProgress?.(event.bytes, event.total);
         return;
       }
+      forget();
       worker.terminate();
       if (event.type === "built") resolvePromise(event);
       else if (event.seedError) reject(new SeedError(event.message));
@@ -135,6 +140,7 @@ export function buildFolder(
     };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
+      forget();
       worker.terminate();
       reject(new Error(`The folder worker crashed: ${event.message}`));
     };

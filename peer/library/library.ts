@@ -25,6 +25,7 @@ import { buildFolder, isBuiltFile } from "./build_folder.ts";
 import { downloadedFiles } from "./downloaded_folder.ts";
 import type { SavedFolder } from "./folder_reuse.ts";
 import { writeJsonFile } from "../storage/json_file.ts";
+import { terminateOnAbort } from "../workers/terminate_on_abort.ts";
 import {
   type FolderPart,
   type SharedFolder,
@@ -308,6 +309,7 @@ export class Library {
       onProgress?: (bytes: number, size: number) => void;
       chunkSize?: number;
       waitForCtimeFromBytes?: number;
+      signal?: AbortSignal;
     } = {},
   ): Promise<SharedFile> {
     const folderInfo = await Deno.stat(resolve(path)).catch(() => null);
@@ -351,6 +353,7 @@ export class Library {
         name,
         chunkSize!,
         (bytes) => options.onProgress?.(bytes, info.size),
+        options.signal,
       );
       manifestBytes = built.manifestBytes;
       trustedCtimeMs =
@@ -418,7 +421,10 @@ export class Library {
    */
   async seedFolder(
     path: string,
-    options: { onProgress?: (bytes: number, size: number) => void } = {},
+    options: {
+      onProgress?: (bytes: number, size: number) => void;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<SharedFile> {
     const absolute = resolve(path);
     if (await this.#inStateFolder(absolute)) {
@@ -434,6 +440,7 @@ export class Library {
       absolute,
       options.onProgress,
       saved ?? undefined,
+      options.signal,
     );
     // Our own worker's, built by the encoder that wrote these bytes: not
     // parsed nor hashed again on the peer's event loop (a third of a second
@@ -679,6 +686,7 @@ export class Library {
  * @param name the name to record
  * @param chunkSize chunk size
  * @param onProgress bytes hashed so far
+ * @param signal stops the hashing (the promise rejects with its reason)
  * @returns the manifest bytes and the file's size and modification time
  */
 export function buildManifest(
@@ -686,15 +694,18 @@ export function buildManifest(
   name: string,
   chunkSize: number,
   onProgress?: (bytes: number) => void,
+  signal?: AbortSignal,
 ): Promise<{ manifestBytes: Uint8Array; mtimeMs: number; size: number }> {
   return new Promise((resolvePromise, reject) => {
     const worker = new Worker(
       new URL("../workers/manifest_worker.ts", import.meta.url),
       { type: "module" },
     );
+    const forget = terminateOnAbort(worker, signal, reject);
     worker.onmessage = (message: MessageEvent<unknown>) => {
       const event = message.data;
       if (!isManifestWorkerEvent(event)) {
+        forget();
         worker.terminate();
         reject(new TypeError("The manifest worker sent a malformed event"));
         return;
@@ -703,12 +714,14 @@ export function buildManifest(
         onProgress?.(event.bytes);
         return;
       }
+      forget();
       worker.terminate();
       if (event.type === "built") resolvePromise(event);
       else reject(new SeedError(`Cannot hash ${path}: ${event.message}`));
     };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
+      forget();
       worker.terminate();
       reject(new Error(`The manifest worker crashed: ${event.message}`));
     };

@@ -37,6 +37,29 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
+Deno.test("a seeder stopped with SIGINT while it hashes a large file stops at once, exits 0 and seeds nothing", async () => {
+  await using dir = await h.tempDir();
+  await using tracker = await h.startTracker();
+  // Sparse: 32 GiB of zeros that take no disk space and a long time to hash.
+  const huge = join(dir.path, "huge.bin");
+  await Deno.writeFile(huge, new Uint8Array());
+  await Deno.truncate(huge, 32 * 1024 ** 3);
+  const seeder = h.spawnPeer(tracker, [
+    "--seed",
+    huge,
+    "--out",
+    join(dir.path, "s"),
+  ]);
+  await seeder.waitFor(/^hashing .*huge\.bin: [1-9]\d*%$/, 30_000);
+  seeder.child.kill("SIGINT");
+  // Far less than the hash would still take: a stop that waited for it fails.
+  const result = await seeder.done(10_000);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^stopped hashing .*huge\.bin; /m);
+  assert.doesNotMatch(result.stdout, /^seeding /m);
+  assert.equal(tracker.handler.registry.stats.files, 0);
+});
+
 /** Copies bytes one way, at most `bytesPerSecond`; never throws. */
 async function pump(
   from: Deno.Conn,
