@@ -129,6 +129,9 @@ export const MAX_LISTED_ADDRESSES = 16;
 /** Upload slots when --upload-slots is not given. */
 const DEFAULT_UPLOAD_SLOTS = "5";
 
+/** The options that may be given more than once (each adds one more). */
+const REPEATABLE = new Set(["tracker", "seed", "only"]);
+
 /** A host and port: a tracker or a DHT node. */
 export interface HostPort {
   /** Host name or IP address (IPv6 without brackets). */
@@ -296,6 +299,7 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   try {
     parsed = parseArgs({
       args,
+      tokens: true,
       options: {
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", short: "V", default: false },
@@ -343,6 +347,22 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   }
   const v = parsed.values;
   const positionals = parsed.positionals;
+  // parseArgs keeps the last of a repeated option: say so, never drop one.
+  const given = new Map<string, number>();
+  for (const token of parsed.tokens ?? []) {
+    // A repeated switch (--json --json) asks for the same thing: no harm.
+    if (token.kind !== "option" || token.value === undefined) continue;
+    if (REPEATABLE.has(token.name)) continue;
+    const count = (given.get(token.name) ?? 0) + 1;
+    given.set(token.name, count);
+    if (count === 2) {
+      throw new UsageError(
+        token.name === "get"
+          ? "--get takes one file, given twice here: run one peer per download, or use the web page (--ui)"
+          : `--${token.name} is given twice; give it once`,
+      );
+    }
+  }
   if (positionals.length > (v.list ? 1 : 0)) {
     throw new UsageError(
       `unexpected argument "${
@@ -482,6 +502,9 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
   if (v.ui && v["no-seed"]) {
     throw new UsageError("--no-seed cannot be used with --ui");
   }
+  if (v.out.length === 0) {
+    throw new UsageError("--out needs a folder to download into");
+  }
   if (v.only.length > 0 && get === null) {
     throw new UsageError("--only only makes sense with --get of a folder");
   }
@@ -504,7 +527,8 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
     pex: !v["no-pex"],
     dhtPort,
     dhtBootstrap,
-    seeds: v.seed.map((path) => resolve(cwd, path)),
+    // The same file twice is shared once.
+    seeds: [...new Set(v.seed.map((path) => resolve(cwd, path)))],
     get,
     only: v.only,
     files: v.files,

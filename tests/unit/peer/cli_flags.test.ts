@@ -165,3 +165,38 @@ Deno.test("udpTrackers() takes every udp:// tracker once and skips the rest", ()
   const many = Array.from({ length: 40 }, (_, i) => `udp://t${i}.example:1`);
   assert.equal(udpTrackers(many).length, 16);
 });
+
+Deno.test("parsePeerFlags() refuses a value option given twice, an empty --out, and shares a file given twice once", () => {
+  assert.throws(
+    () => parsePeerFlags(["--get", "a.bin", "--get", "b.bin"], "/w"),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      /^--get takes one file, given twice here: run one peer per download/
+        .test(error.message),
+  );
+  assert.throws(
+    () => parsePeerFlags(["--get", "a", "--out", "x", "--out=y"], "/w"),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message === "--out is given twice; give it once",
+  );
+  assert.throws(
+    () => parsePeerFlags(["--get", "a.bin", "--out", ""], "/w"),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message === "--out needs a folder to download into",
+  );
+  // Repeatable options and repeated switches are fine.
+  const flags = parsePeerFlags([
+    "--seed",
+    "a.bin",
+    "--seed",
+    "/w/a.bin",
+    "--seed",
+    "b.bin",
+    "--json",
+    "--json",
+  ], "/w");
+  assert.deepEqual(flags.seeds, ["/w/a.bin", "/w/b.bin"]);
+  assert.equal(flags.json, true);
+});
