@@ -26,7 +26,7 @@ import {
 } from "./cli_flags.ts";
 import { PeerNode } from "./node.ts";
 import { DHT_START_DELAY_MS } from "./dht/dht_node.ts";
-import { SIGNAL_ECHO_MS } from "./launch.ts";
+import { SIGNAL_ECHO_MS, STOP_SIGNALS } from "./launch.ts";
 import { SeedError } from "./library/library.ts";
 import { StateFolderError, StateInUseError } from "./storage/state_lock.ts";
 import { DownloadError, type DownloadErrorCode } from "./download/download.ts";
@@ -180,9 +180,8 @@ export async function main(args: string[], cwd: string): Promise<number> {
     logger.info("Stopping: leaving the tracker and closing connections");
     stop.abort();
   };
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT"]
-    : ["SIGINT", "SIGTERM"];
+  // SIGHUP too: a closed terminal or SSH session stops the peer cleanly.
+  const signals = STOP_SIGNALS;
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   const removeSignals = () => {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);

@@ -227,8 +227,8 @@ export function realPathOf(path: string): string {
 }
 
 /**
- * Starts the peer with least privilege and waits for it, passing SIGINT
- * and SIGTERM on.
+ * Starts the peer with least privilege and waits for it, passing SIGINT,
+ * SIGTERM and SIGHUP on.
  *
  * @param args the user's peer flags
  * @param options the folder relative paths start from
@@ -270,13 +270,31 @@ export async function launch(
  * ```ts
  * import { exitCodeOf } from "./launch.ts";
  * exitCodeOf({ success: false, code: 1, signal: "SIGINT" }); // 130
+ * exitCodeOf({ success: false, code: 1, signal: "SIGHUP" }); // 129
  * ```
  */
 export function exitCodeOf(status: Deno.CommandStatus): number {
   return status.signal
-    ? 128 + (status.signal === "SIGINT" ? 2 : 15)
+    ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 15)
     : status.code;
 }
+
+/** The numbers of the signals a peer may end by (POSIX). */
+const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGKILL: 9,
+  SIGTERM: 15,
+};
+
+/**
+ * The signals that stop a peer cleanly: Ctrl+C, `kill`, and a closed
+ * terminal or SSH session (SIGHUP), which would otherwise end the launcher
+ * and leave the peer running, orphaned.
+ */
+export const STOP_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
+  ? ["SIGINT"]
+  : ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /**
  * The deno running this launcher, if this run may start it; otherwise the
@@ -294,18 +312,15 @@ export function denoCommand(): string {
 }
 
 /**
- * Passes SIGINT and SIGTERM on to a child process, once per keypress: a
- * terminal's Ctrl+C reaches the child itself and, through deno task and
- * each launcher, more than once.
+ * Passes the {@linkcode STOP_SIGNALS} on to a child process, once per
+ * keypress: a terminal's Ctrl+C reaches the child itself and, through deno
+ * task and each launcher, more than once.
  *
  * @param child the process to pass signals on to
  */
 export function passSignalsOn(child: Deno.ChildProcess): void {
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT"]
-    : ["SIGINT", "SIGTERM"];
   const lastForwardMs = new Map<Deno.Signal, number>();
-  for (const signal of signals) {
+  for (const signal of STOP_SIGNALS) {
     const handler = () => {
       const now = performance.now();
       if (now - (lastForwardMs.get(signal) ?? -Infinity) < SIGNAL_ECHO_MS) {

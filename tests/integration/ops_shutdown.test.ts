@@ -16,7 +16,7 @@ import {
 
 const CHUNK_BYTES = 512 * 1024;
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   Deno.test(`a seeder stopped with ${signal} leaves the tracker's peer list at once and exits 0`, async () => {
     await using dir = await h.tempDir();
     // A long TTL: only LEAVE can remove the peer within this test.
@@ -285,6 +285,40 @@ Deno.test("a leecher stopped with SIGTERM while it re-checks its chunks on disk 
   } finally {
     if (leecher) await leecher.kill();
     await seeder.stop();
+  }
+});
+
+Deno.test("SIGHUP to deno task peer alone (a closed terminal or SSH session) stops the seeder it started: it leaves the tracker", async () => {
+  await using dir = await h.tempDir();
+  // A long TTL: only LEAVE can remove the peer within this test.
+  await using tracker = await h.startTracker({ peerTtlMs: 600_000 });
+  const source = join(dir.path, "hup.bin");
+  await h.makeFile(source, 3 * CHUNK_BYTES, 29);
+  const task = h.spawnDenoWith([
+    "task",
+    "peer",
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--seed",
+    source,
+    "--out",
+    "s",
+  ], { env: { INIT_CWD: dir.path }, processGroup: true });
+  try {
+    await task.waitFor(/^serving peers on port/);
+    assert.equal(tracker.handler.registry.stats.peers, 1);
+    // To deno task alone: a peer it leaves running (orphaned) stays listed.
+    task.child.kill("SIGHUP");
+    await h.waitUntil(
+      "the peer to leave the tracker",
+      () => tracker.handler.registry.stats.peers === 0 || null,
+      10_000,
+    );
+    const result = await task.done(10_000);
+    assert.match(result.stdout, /^stopped; uploaded 0 B to 0 peers$/m);
+  } finally {
+    // The whole group: nothing outlives the test, even if the peer was left.
+    await task.kill();
   }
 });
 
