@@ -21,7 +21,7 @@ export interface ChunkFiles {
    * @throws {Error} the system's error when the file cannot be opened
    */
   locate(index: number): { file: Deno.FsFile; offset: number };
-  /** Flushes the files open now to disk. */
+  /** Flushes to disk what was written since the last sync, open or closed since. */
   sync(): Promise<void>;
   /** Closes every file. */
   close(): void;
@@ -58,6 +58,8 @@ class FolderChunkFiles implements ChunkFiles {
   readonly #mode: "read" | "write";
   /** By position in the folder, least recently used first. */
   readonly #open = new Map<number, Deno.FsFile>();
+  /** Files written to and closed since the last sync (by position). */
+  readonly #closedUnsynced = new Set<number>();
 
   constructor(root: string, folder: FolderManifest, mode: "read" | "write") {
     this.#root = root;
@@ -86,14 +88,33 @@ class FolderChunkFiles implements ChunkFiles {
       if (this.#open.size <= OPEN_FILES) break;
       oldFile.close();
       this.#open.delete(old);
+      // Its writes may still be only in the page cache: the next sync
+      // opens it again to flush them (a folder of more files than stay
+      // open must not reach its name with some never flushed).
+      if (this.#mode === "write") this.#closedUnsynced.add(old);
     }
     return { file, offset };
   }
 
   async sync(): Promise<void> {
-    await Promise.all(
-      [...this.#open.values()].map((file) => file.syncData().catch(() => {})),
+    const closed = [...this.#closedUnsynced].filter((at) =>
+      !this.#open.has(at)
     );
+    this.#closedUnsynced.clear();
+    await Promise.all([
+      ...[...this.#open.values()].map((file) =>
+        file.syncData().catch(() => {})
+      ),
+      ...closed.map(async (at) => {
+        const path = filePartPath(this.#root, this.#folder.files[at]!.path);
+        try {
+          using file = await Deno.open(path, { write: true });
+          await file.syncData();
+        } catch {
+          // As for the open ones: a disk that fails to flush is --verify's.
+        }
+      }),
+    ]);
   }
 
   close(): void {

@@ -267,3 +267,66 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a folder of more files than a fetch worker keeps open has every file flushed to disk before it takes its name",
+  ignore: !HAS_STRACE,
+  async fn() {
+    await using dir = await h.tempDir();
+    await using tracker = await h.startTracker();
+    // One piece each, and more than the 32 files a worker keeps open.
+    const folder = join(dir.path, "many");
+    await Deno.mkdir(folder);
+    const names = Array.from(
+      { length: 80 },
+      (_, i) => `f${String(i).padStart(2, "0")}.bin`,
+    );
+    for (const [i, name] of names.entries()) {
+      await h.makeFile(join(folder, name), 1000 + i, 300 + i);
+    }
+    const seeder = await h.startSeeder(tracker, [folder], join(dir.path, "s"));
+    try {
+      await seeder.waitFor(/^seeding many /);
+      const out = join(dir.path, "out");
+      const log = join(dir.path, "strace.log");
+      // -y names each flushed file by its path.
+      const result = await h.spawnDenoWith([
+        "-f",
+        "-qq",
+        "-y",
+        "-o",
+        log,
+        "-e",
+        "trace=fdatasync,fsync",
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        h.PEER_MAIN,
+        "--tracker",
+        `${tracker.host}:${tracker.port}`,
+        "--no-dht",
+        "--get",
+        "many",
+        "--out",
+        out,
+        "--no-seed",
+      ], { binary: "strace" }).done(60_000);
+      assert.equal(result.code, 0, result.stderr);
+      for (const name of names) {
+        await h.assertSameFile(join(out, "many", name), join(folder, name));
+      }
+      // Flushed while still a part file (before the folder took its name);
+      // strace may split a call's line (<unfinished ...>): the call counts.
+      const flushed = new Set(
+        [...(await Deno.readTextFile(log)).matchAll(
+          /sync\(\d+<[^>]*\.parts\/([^>]+)>/g,
+        )]
+          .map((match) => match[1]),
+      );
+      assert.deepEqual(names.filter((name) => !flushed.has(name)), []);
+    } finally {
+      await seeder.stop();
+    }
+  },
+});
