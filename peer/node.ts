@@ -500,6 +500,8 @@ export class PeerNode {
   ): Promise<DownloadResult> {
     const sharePartial = this.#server !== null && this.#partialSeeding;
     let partialId: Uint8Array | null = null;
+    /** The entry served while downloading (connections opened meanwhile hold it). */
+    let partial = null as SharedFile | null;
     let result: DownloadResult;
     try {
       result = await download({
@@ -525,7 +527,7 @@ export class PeerNode {
           if (!sharePartial) return;
           // Serve every checked chunk while the rest arrives (the bitfield is shared).
           partialId = info.fileId;
-          this.library.add({
+          partial = {
             id: info.fileId,
             idHex: toHex(info.fileId),
             manifest: info.manifest,
@@ -534,7 +536,8 @@ export class PeerNode {
             have: info.have,
             mtimeMs: null,
             stale: false,
-          });
+          };
+          this.library.add(partial);
         },
         onChunk: (index) => {
           options.onChunk?.(index);
@@ -563,6 +566,15 @@ export class PeerNode {
           result.path,
           result.manifestBytes,
         );
+      // Connections opened while it downloaded hold the partial entry, and
+      // its open file, which is now the placed file: from here on they check
+      // that file's times before each chunk, as the new entry does, so a
+      // file its owner changes stops being served (still_matches.ts).
+      if (partial !== null && !file.folder) {
+        partial.path = file.path;
+        partial.mtimeMs = file.mtimeMs;
+        partial.ctimeMs = file.ctimeMs ?? null;
+      }
       await Promise.all(
         this.#announcers.map((announcer) =>
           announcer.becomeSeeder({
