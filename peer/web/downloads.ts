@@ -30,6 +30,14 @@ export interface Downloader {
       | "pickFiles"
     >,
   ): Promise<DownloadResult>;
+  /**
+   * Turns what the download box got into the file to fetch, as `--get` does
+   * (`findFile` of peer/find_file.ts): the exact name, an id prefix of 8 or more hex
+   * digits, or the name without regard to case; it throws a DownloadError
+   * ("ambiguous" with the candidates, or "unknown_file" suggesting the
+   * closest names). Absent: a name is asked for as typed.
+   */
+  find?(text: string): Promise<FileQuery>;
   /** Deletes a stopped download's part file and resume state. */
   discardPartial?(fileIdHex: string): Promise<void>;
   /** Stops seeding a finished file and deletes it. */
@@ -88,7 +96,7 @@ export type RecordState =
 export interface DownloadRecord {
   /** Stable key for this record. */
   key: string;
-  /** What the user asked for: a name, or an id in hex. */
+  /** What the user asked for: a name (or an id's first hex digits), or an id in hex. */
   query: string;
   /** Whether `query` is an id. */
   byId: boolean;
@@ -205,6 +213,7 @@ const PAGE_WORDS: [RegExp, string][] = [
   [/run the same command to resume/g, "resume it to go on"],
   [/choose another --out/g, "free some space or use another download folder"],
   [/\(start it with --seed [^)]*\)/g, "(restart the peer with it to share it)"],
+  [/--list shows/g, "the list “On the tracker” shows"],
 ];
 
 /**
@@ -646,7 +655,12 @@ export class DownloadManager {
     signal: AbortSignal,
   ): Promise<void> {
     try {
-      const result = await this.#downloader.download(query, {
+      // A name (never an id the record already knows) is resolved as
+      // `--get` resolves it: an id prefix, or another case, is found too.
+      const asked = "name" in query && this.#downloader.find
+        ? await this.#downloader.find(query.name)
+        : query;
+      const result = await this.#downloader.download(asked, {
         signal,
         giveUpAfterMs: this.#giveUpAfterMs,
         otherPlace: "free some space or use another download folder",

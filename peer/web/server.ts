@@ -9,9 +9,14 @@
  * - `GET  /api/tracker?q=&offset=`: files the tracker knows, by name
  * - `POST /api/seed/upload?name=`: raw file bytes, saved to `<out>/shared/` and seeded
  * - `POST /api/seed/path`: `{ "path": "/abs/file-or-folder" }`, seeded in place
- * - `POST /api/downloads`: `{ "name": "..." }` (a name, a 64-hex-digit id or
- *   a v2 magnet link) or `{ "id": "hex" }`; with `"chooseFirst": true` a
- *   folder waits in state "choosing" for `.../files` before fetching anything
+ * - `POST /api/downloads`: `{ "name": "..." }` (what `--get` takes: a name,
+ *   also in another case when only one file has it, the first 8 or more hex
+ *   digits of an id, a 64-hex-digit id, or a v2 magnet link; a name or id
+ *   prefix is looked up once the download runs, and one that fits no file
+ *   or several fails it with code "unknown_file", suggesting the closest
+ *   names, or "ambiguous", with the candidates) or `{ "id": "hex" }`; with
+ *   `"chooseFirst": true` a folder waits in state "choosing" for `.../files`
+ *   before fetching anything
  * - `POST /api/downloads/:key/pause`, `.../resume`, `.../remove` (`{ "deleteData": bool }`)
  * - `POST /api/downloads/clear`: forgets finished and failed downloads
  * - `POST /api/downloads/:key/files`: `{ "files": [places] | null }`, the files of a
@@ -40,6 +45,7 @@ import type { PeerLimits, PeerNode } from "../node.ts";
 import type { SharedFile } from "../library/library.ts";
 import { SeedError } from "../library/library.ts";
 import { TrackerError } from "../tracker_client.ts";
+import { findFile } from "../find_file.ts";
 import { attachmentDisposition } from "./attachment.ts";
 import { RequestGuard } from "./guard.ts";
 import { loadOrCreateToken } from "./token_file.ts";
@@ -327,6 +333,8 @@ export async function startWebUi(
   const trackerUrls = options.trackerUrls ?? [];
   const manager = new DownloadManager({
     download: (query, downloadOptions) => node.download(query, downloadOptions),
+    // What was typed is found as `--get` finds it (a short id, another case).
+    find: (text) => findFile(node.tracker, text),
     discardPartial: (idHex) => node.discardPartial(idHex),
     deleteFile: (idHex, path) => forgetSeed(idHex, true, path),
     uploadRates: (idHex) => node.uploadRates(idHex),
@@ -644,7 +652,8 @@ export async function startWebUi(
 
   /**
    * What the download box asked for: a magnet link (by its infohash, named
-   * by its `dn` until the manifest comes), an id, or a name.
+   * by its `dn` until the manifest comes), an id, or a name (which the
+   * download resolves as `--get` does: see `findFile`).
    */
   function downloadQuery(text: string, options: StartOptions) {
     if (isMagnetLink(text)) {

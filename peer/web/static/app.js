@@ -248,7 +248,7 @@ $("clear-finished").addEventListener(
 
 const FAILURE_TITLES = {
   "unknown_file": "Unknown name",
-  ambiguous: "Several files have this name; pick one",
+  ambiguous: "Several files fit; pick one",
   "no_peers": "No peers",
   tracker: "Tracker unreachable",
   exists: "Already in the download folder",
@@ -665,6 +665,9 @@ function renderDownload(record) {
             el(
               "span",
               {},
+              // The name tells apart files sharing an id prefix, or a name
+              // in other cases.
+              `${file.name} `,
               idChip(file.id),
               ` ${formatBytes(file.size)}, ${plural(file.peers, "peer")}`,
             ),
