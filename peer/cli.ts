@@ -22,6 +22,7 @@ import {
   PEER_USAGE,
   type PeerFlags,
   trackerUrl,
+  unusableLinkTrackers,
   UsageError,
 } from "./cli_flags.ts";
 import { PeerNode } from "./node.ts";
@@ -134,6 +135,16 @@ export async function main(args: string[], cwd: string): Promise<number> {
     if (flags.files && get?.manifestBytes && "id" in get.query) {
       const { manifest, folder } = readAnyManifest(get.manifestBytes);
       return printFiles(out, manifest, folder, get.query.id, flags.only);
+    }
+    // A .torrent's trackers are known once it is read (a magnet's, earlier).
+    const linkProblem = unusableLinkTrackers(
+      flags,
+      get?.trackers ?? [],
+      flags.get.kind === "torrent" ? flags.get.path : "the magnet link",
+    );
+    if (linkProblem) {
+      out.error("usage", 2, linkProblem);
+      return 2;
     }
   }
   // --tracker wins; else the udp:// trackers the link names; else the

@@ -5,7 +5,13 @@
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { type FileQuery, fromHex, isMagnetLink } from "@shoal/protocol";
+import {
+  type FileQuery,
+  fromHex,
+  isMagnetLink,
+  parseMagnet,
+  ProtocolError,
+} from "@shoal/protocol";
 import { LOG_FORMATS, type LogFormat } from "../logging.ts";
 import { MAX_CONNECTIONS_PER_ADDRESS } from "./swarm/address_limit.ts";
 import { isTorrentPath, torrentOutPath } from "./torrent_paths.ts";
@@ -40,7 +46,9 @@ Options:
                         Default: the udp:// trackers a .torrent or magnet link
                         names, else 127.0.0.1:6969; but none with the DHT on
                         when seeding or getting by id, magnet or .torrent
-                        (the DHT finds peers by id; names need a tracker)
+                        (the DHT finds peers by id; names need a tracker).
+                        A link naming only http:// or wss:// trackers needs
+                        --tracker or the DHT
   --no-dht              do not join the DHT (then a tracker is needed)
   --dht-port PORT       UDP port of the DHT node (default 0: any free port)
   --dht-bootstrap LIST  HOST:PORT[,HOST:PORT...] to join the DHT through
@@ -519,6 +527,15 @@ export function parsePeerFlags(args: string[], cwd: string): PeerFlags {
       "--files lists what --get would fetch and exits: run it with --get, without --seed or --ui",
     );
   }
+  // A magnet link's trackers are known now; a .torrent's once it is read.
+  if (get?.kind === "magnet" && trackers.length === 0 && v["no-dht"]) {
+    const problem = unusableLinkTrackers(
+      { trackers, dht: false },
+      magnetTrackers(get.link),
+      "the magnet link",
+    );
+    if (problem) throw new UsageError(problem);
+  }
   return {
     help: v.help,
     trackers,
@@ -637,11 +654,65 @@ export function udpTrackers(urls: readonly string[]): HostPort[] {
   return [...found.values()];
 }
 
+/** The tracker URLs a magnet link names; none when it cannot be read (said later). */
+function magnetTrackers(link: string): string[] {
+  try {
+    return parseMagnet(link).trackers;
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return [];
+  }
+}
+
+/**
+ * Why a run cannot find peers for a link: the DHT is off, no `--tracker` is
+ * given, and the link names trackers but none Shoal can use (only
+ * `udp://`). Null when it can; falling back on the default tracker would
+ * ask one the user never named.
+ *
+ * @param flags `--tracker` and whether the DHT is on
+ * @param linkTrackers tracker URLs of the `.torrent` or magnet link (untrusted)
+ * @param what the link, for the message ("the magnet link", a path)
+ * @returns one line saying what to do, or null
+ * @example
+ * ```ts
+ * import { unusableLinkTrackers } from "./cli_flags.ts";
+ * unusableLinkTrackers({ trackers: [], dht: false }, ["http://t.example/a"], "the magnet link");
+ * // "the magnet link names only http:// trackers; Shoal speaks udp:// trackers: give --tracker ..."
+ * ```
+ */
+export function unusableLinkTrackers(
+  flags: Pick<PeerFlags, "trackers" | "dht">,
+  linkTrackers: readonly string[],
+  what: string,
+): string | null {
+  if (flags.trackers.length > 0 || flags.dht || linkTrackers.length === 0) {
+    return null;
+  }
+  if (udpTrackers(linkTrackers).length > 0) return null;
+  // Only the schemes are shown: the URLs are the link's, untrusted.
+  const schemes = [
+    ...new Set(
+      linkTrackers.map((url) =>
+        /^([a-z][a-z0-9+.-]{0,15}):\/\//i.exec(url)?.[1]?.toLowerCase() ?? ""
+      ),
+    ),
+  ];
+  const named = schemes.includes("udp") || schemes.includes("")
+    ? "no tracker Shoal can read"
+    : `only ${
+      schemes.slice(0, 3).map((s) => `${s}://`).join(" and ")
+    } trackers`;
+  return `${what} names ${named}; Shoal speaks udp:// trackers: give --tracker HOST:PORT, or leave the DHT on (drop --no-dht) to find peers by the file's id`;
+}
+
 /**
  * The trackers a peer uses: those `--tracker` names; else those the link
  * names; else the default one, unless the DHT is on and no tracker's index
  * of names is needed (seeding, or getting a file by id, magnet link or
- * `.torrent`: the DHT finds peers by id).
+ * `.torrent`: the DHT finds peers by id), or the link names only trackers
+ * Shoal cannot use (see {@linkcode unusableLinkTrackers}: none then, never
+ * the default one the user did not name).
  *
  * @param flags `--tracker`, whether the DHT is on, and what the run does
  * @param linkTrackers tracker URLs of the `.torrent` or magnet link, if any
@@ -661,6 +732,7 @@ export function chooseTrackers(
   if (flags.trackers.length > 0) return flags.trackers;
   const fromLink = udpTrackers(linkTrackers);
   if (fromLink.length > 0) return fromLink;
+  if (unusableLinkTrackers(flags, linkTrackers, "") !== null) return [];
   const byName = flags.get?.kind === "query" && "name" in flags.get.query;
   const needsIndex = byName || flags.list !== null || flags.ui;
   return flags.dht && !needsIndex ? [] : [parseHostPort(DEFAULT_TRACKER)];

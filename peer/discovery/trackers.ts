@@ -1,7 +1,8 @@
 /**
  * The trackers one peer uses, opened together: a tracker whose host does not
  * resolve is left out (with a warning) as long as another remains, and
- * listing asks the first one that answers.
+ * listing asks them all at once and takes the first answer (a dead tracker
+ * named first costs nothing when another answers).
  *
  * @module
  */
@@ -36,6 +37,8 @@ export class TrackerSet {
   readonly bep15: readonly Bep15TrackerClient[];
   /** Index of the tracker that answered the last list. */
   #listFrom = 0;
+  /** Whether a tracker answered a list yet. */
+  #listed = false;
 
   private constructor(
     clients: TrackerClient[],
@@ -117,10 +120,13 @@ export class TrackerSet {
       await Promise.all(clients.map((client) => client.close()));
       throw bug.reason;
     }
-    let firstError: unknown = null;
+    const failed = settled.filter((result) => result.status === "rejected");
+    // With none left, the first error is the caller's last line: not said twice.
+    const firstError: unknown = clients.length === 0
+      ? failed[0]?.reason ?? null
+      : null;
     settled.forEach((result, index) => {
-      if (result.status === "fulfilled") return;
-      firstError ??= result.reason;
+      if (result.status === "fulfilled" || result.reason === firstError) return;
       const { host, port } = trackers[index]!;
       logger.warn("Leaving out tracker {tracker}: {message}", {
         tracker: `${host}:${port}`,
@@ -143,13 +149,17 @@ export class TrackerSet {
 
   /**
    * One page of the files whose name contains `query`, from the first
-   * tracker that answers (the last one that did is asked first).
+   * tracker that answers: every tracker is asked at once, and the others'
+   * calls are ended. A later page (`offset` above 0) asks the tracker that
+   * answered the last list first, so that pages come from one index; the
+   * others only if it fails.
    *
    * @param query substring, "" for every file
    * @param offset matches to skip
    * @param options signal and timeouts
    * @returns the page
-   * @throws {TrackerError} the last tracker's error when none answers, or
+   * @throws {TrackerError} the first tracker's error (in the order given)
+   *   when none answers, "aborted" when `options.signal` fires, or
    *   "unreachable" when there is no tracker
    */
   async list(
@@ -172,20 +182,79 @@ export class TrackerSet {
         "Cannot list files: this peer uses no tracker; start it with --tracker HOST:PORT",
       );
     }
-    let lastError: unknown = null;
-    for (let tried = 0; tried < count; tried++) {
-      const index = (this.#listFrom + tried) % count;
+    const all = this.clients.map((_, index) => index);
+    if (offset > 0 && this.#listed && count > 1) {
+      const first = this.#listFrom;
       try {
-        const page = await this.clients[index]!.list(query, offset, options);
-        this.#listFrom = index;
-        return page;
+        return await this.#listFirst([first], query, offset, options);
       } catch (error) {
-        if (!(error instanceof TrackerError)) throw error;
-        if (error.code === "aborted" || error.code === "closed") throw error;
-        lastError = error;
+        if (
+          !(error instanceof TrackerError) || error.code === "aborted" ||
+          error.code === "closed"
+        ) throw error;
+        return await this.#listFirst(
+          all.filter((index) => index !== first),
+          query,
+          offset,
+          options,
+        );
       }
     }
-    throw lastError;
+    return await this.#listFirst(all, query, offset, options);
+  }
+
+  /**
+   * Asks the trackers at `indexes` at once; the first page wins and the
+   * other calls are aborted.
+   *
+   * @throws {TrackerError} as {@linkcode TrackerSet.list}
+   */
+  #listFirst(
+    indexes: readonly number[],
+    query: string,
+    offset: number,
+    options: TrackerCallOptions,
+  ): Promise<ListResult> {
+    const losers = new AbortController();
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, losers.signal])
+      : losers.signal;
+    return new Promise<ListResult>((resolve, reject) => {
+      let left = indexes.length;
+      let done = false;
+      const errors = new Map<number, unknown>();
+      const finish = () => {
+        done = true;
+        losers.abort();
+      };
+      for (const index of indexes) {
+        this.clients[index]!.list(query, offset, { ...options, signal }).then(
+          (page) => {
+            if (done) return;
+            finish();
+            this.#listFrom = index;
+            this.#listed = true;
+            resolve(page);
+          },
+          (error: unknown) => {
+            left--;
+            if (done) return;
+            const stop = !(error instanceof TrackerError) ||
+              error.code === "closed" ||
+              (error.code === "aborted" && options.signal?.aborted === true);
+            if (stop) {
+              finish();
+              return reject(error);
+            }
+            errors.set(index, error);
+            if (left > 0) return;
+            finish();
+            // The first tracker's error, as a single tracker would give it.
+            reject(errors.get(Math.min(...errors.keys())));
+          },
+        );
+      }
+    });
   }
 
   /** Closes every client. */

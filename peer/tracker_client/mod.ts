@@ -25,5 +25,10 @@ export { COOKIE_MAX_AGE_MS } from "./cookies.ts";
 export { TrackerError, type TrackerErrorCode } from "./errors.ts";
 export type { TrackerCallOptions } from "./exchange.ts";
 export type { DnsLookup } from "./resolve.ts";
-export { type Clock, TRACKER_RETRIES, TRACKER_TIMEOUT_MS } from "./retry.ts";
+export {
+  type Clock,
+  TRACKER_RETRIES,
+  TRACKER_TIMEOUT_MS,
+  tryTimeouts,
+} from "./retry.ts";
 export type { DatagramTransport, OpenTransport } from "./transport.ts";

@@ -100,7 +100,7 @@ Deno.test("a swarm with two trackers survives one dying mid-download, and the DH
   }
 });
 
-Deno.test("--list asks the trackers in order and prints the first one that answers", async () => {
+Deno.test("--list asks every tracker at once and prints the first one that answers", async () => {
   await using dir = await h.tempDir();
   await using live = await h.startTracker();
   // A UDP port with nothing behind it: the first tracker never answers.

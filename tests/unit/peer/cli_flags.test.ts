@@ -5,6 +5,7 @@ import {
   parsePeerFlags,
   trackerUrl,
   udpTrackers,
+  unusableLinkTrackers,
   UsageError,
 } from "../../../peer/cli_flags.ts";
 
@@ -74,6 +75,88 @@ Deno.test("chooseTrackers() uses --tracker, else the link's, else the default un
     chooseTrackers(flags(["--get", MAGNET, "--no-dht"]), []),
     local,
   );
+});
+
+Deno.test("chooseTrackers() never falls back on the default tracker for a link naming only trackers Shoal cannot use", () => {
+  const flags = (args: string[]) => parsePeerFlags(args, "/w");
+  const http = ["http://example.com/announce", "wss://t.example"];
+  // With the DHT on the link still works through the DHT, as before.
+  assert.deepEqual(chooseTrackers(flags(["--get", MAGNET]), http), []);
+  // DHT off: none (a .torrent's trackers are known only after --get is
+  // read; cli.ts can say why with unusableLinkTrackers()).
+  assert.deepEqual(
+    chooseTrackers(flags(["--get", "a.torrent", "--no-dht"]), http),
+    [],
+  );
+  assert.deepEqual(
+    chooseTrackers(
+      flags(["--get", "a.torrent", "--no-dht", "--tracker", "t:9"]),
+      http,
+    ),
+    [{ host: "t", port: 9 }],
+  );
+});
+
+Deno.test("unusableLinkTrackers() names the schemes only when the DHT is off, no --tracker is given and no tracker is udp://", () => {
+  const off = { trackers: [], dht: false };
+  const http = ["http://example.com/announce"];
+  const problem = unusableLinkTrackers(off, http, "the magnet link");
+  assert.match(
+    problem ?? "",
+    /^the magnet link names only http:\/\/ trackers; Shoal speaks udp:\/\/ trackers: give --tracker HOST:PORT, or leave the DHT on \(drop --no-dht\)/,
+  );
+  assert.doesNotMatch(problem ?? "", /example\.com|6969/);
+  assert.match(
+    unusableLinkTrackers(off, [...http, "WSS://x", "https://y"], "a.torrent") ??
+      "",
+    /^a\.torrent names only http:\/\/ and wss:\/\/ and https:\/\/ trackers;/,
+  );
+  // An unreadable udp:// entry, or no scheme at all: nothing is shown of it.
+  assert.match(
+    unusableLinkTrackers(off, ["udp://no-port", "\u001b[2Jx"], "it") ?? "",
+    /^it names no tracker Shoal can read;/,
+  );
+  assert.equal(unusableLinkTrackers(off, [], "it"), null);
+  assert.equal(unusableLinkTrackers(off, [...http, "udp://t:1"], "it"), null);
+  assert.equal(unusableLinkTrackers({ ...off, dht: true }, http, "it"), null);
+  assert.equal(
+    unusableLinkTrackers(
+      { trackers: [{ host: "t", port: 1 }], dht: false },
+      http,
+      "it",
+    ),
+    null,
+  );
+});
+
+Deno.test("parsePeerFlags() refuses --no-dht with a magnet link naming only http:// trackers and no --tracker", () => {
+  const link = `${MAGNET}&tr=http%3A%2F%2Fexample.com%2Fannounce`;
+  assert.throws(
+    () => parsePeerFlags(["--get", link, "--no-dht"], "/w"),
+    (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.match(
+        error.message,
+        /only http:\/\/ trackers.*--tracker.*--no-dht/,
+      );
+      return true;
+    },
+  );
+  // The DHT, a --tracker, or a udp:// tracker in the link is enough.
+  assert.equal(parsePeerFlags(["--get", link], "/w").dht, true);
+  parsePeerFlags(["--get", link, "--no-dht", "--tracker", "t:1"], "/w");
+  parsePeerFlags(
+    ["--get", `${link}&tr=udp%3A%2F%2Ft%3A1`, "--no-dht"],
+    "/w",
+  );
+  // No tracker named at all: the documented default, as before.
+  parsePeerFlags(["--get", MAGNET, "--no-dht"], "/w");
+  // A link that cannot be read is said later, as a bad link (exit 8).
+  parsePeerFlags([
+    "--get",
+    "magnet:?xt=urn:btmh:12zz&tr=http%3A%2F%2Fa",
+    "--no-dht",
+  ], "/w");
 });
 
 Deno.test("parsePeerFlags() reads the DHT flags and defaults to the public routers", () => {
