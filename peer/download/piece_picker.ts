@@ -10,7 +10,8 @@
  * - The first few chunks are random, so a new peer soon has something to trade.
  * - Endgame: once every missing chunk is requested, the idle peers double up
  *   on requests still out (the first answer wins, the rest are cancelled), so
- *   a slow peer cannot hold the last chunks hostage.
+ *   a slow peer cannot hold the last chunks hostage; one chunk at a time per
+ *   peer, as a cancel often comes too late to stop the send.
  *
  * @module
  */
@@ -18,6 +19,13 @@ import type { Bitfield } from "@shoal/protocol";
 
 /** Most peers one chunk is requested from at once in the endgame. */
 export const ENDGAME_MAX_REQUESTERS = 2;
+/**
+ * Most chunks a peer is asked for in the endgame while someone else is asked
+ * for them too. More would fill an idle peer's whole pipeline with other
+ * peers' chunks: a small file from two seeders, whose second connection came
+ * up once the first had every chunk asked of it, crossed the wire twice.
+ */
+export const ENDGAME_DOUBLED_PER_PEER = 1;
 /** Chunks picked at random before rarest-first takes over. */
 export const RANDOM_FIRST_CHUNKS = 4;
 /** Most candidate chunks examined per pick (bounds the cost on huge files). */
@@ -190,6 +198,7 @@ export class PiecePicker {
     // that, a peer with nothing new for us waits (doubling up earlier would
     // fetch chunks twice all through a swarm).
     if (this.#requests.size < this.#have.size - this.#have.count) return null;
+    if (this.#doubledBy(peer) >= ENDGAME_DOUBLED_PER_PEER) return null;
     for (const [index, peers] of this.#requests) {
       if (
         peers.size < ENDGAME_MAX_REQUESTERS && !peers.has(peer) &&
@@ -197,6 +206,15 @@ export class PiecePicker {
       ) return index;
     }
     return null;
+  }
+
+  /** Chunks asked of `peer` that are asked of another peer too. */
+  #doubledBy(peer: number): number {
+    let doubled = 0;
+    for (const peers of this.#requests.values()) {
+      if (peers.size > 1 && peers.has(peer)) doubled++;
+    }
+    return doubled;
   }
 
   #fromSamePeer(requesters: Set<number>, peer: number): boolean {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Bitfield } from "@shoal/protocol";
 import {
+  ENDGAME_DOUBLED_PER_PEER,
   ENDGAME_MAX_REQUESTERS,
   PiecePicker,
   RANDOM_FIRST_CHUNKS,
@@ -114,6 +115,23 @@ Deno.test("PiecePicker endgame doubles up on requests still out, at most twice p
   // The first answer wins; the other requester is returned for a CANCEL.
   assert.deepEqual(picker.markHave(3), [1, 2]);
   assert.ok(picker.complete);
+});
+
+Deno.test("PiecePicker endgame asks an idle peer for one doubled chunk at a time, not a pipeline of them", () => {
+  const picker = new PiecePicker(new Bitfield(8), { random: seeded(9) });
+  const all = Bitfield.full(8);
+  picker.addPeer(all);
+  picker.addPeer(all);
+  // Peer 1 has every chunk asked of it before peer 2 comes up.
+  for (let i = 0; i < 8; i++) picker.requested(picker.next(all, 1)!, 1);
+  const doubled = picker.next(all, 2);
+  assert.notEqual(doubled, null);
+  picker.requested(doubled!, 2);
+  assert.equal(ENDGAME_DOUBLED_PER_PEER, 1);
+  assert.equal(picker.next(all, 2), null, "a second doubled chunk");
+  // Its doubled chunk answered (by either), it may take another.
+  picker.markHave(doubled!);
+  assert.notEqual(picker.next(all, 2), null);
 });
 
 Deno.test("PiecePicker endgame skips a requester that is the same peer as one already asked", () => {
