@@ -613,15 +613,19 @@ class Download {
         : await this.#preparePart(saved !== null);
       if (kept && saved) return saved.have;
     } catch (error) {
-      throw new DownloadError(
-        "disk",
-        `Cannot create the part file of ${manifest.name} (${this.#partPath}): ${
-          this.#diskProblem(error)
-        }`,
-        { cause: error },
-      );
+      throw this.#partFileError(error);
     }
     return new Bitfield(manifest.chunkCount);
+  }
+
+  #partFileError(error: unknown): DownloadError {
+    return new DownloadError(
+      "disk",
+      `Cannot create the part file of ${
+        this.#manifest!.name
+      } (${this.#partPath}): ${this.#diskProblem(error)}`,
+      { cause: error },
+    );
   }
 
   /** preparePartFile, remembering where an earlier run placed the file. */
@@ -648,13 +652,7 @@ class Download {
     );
     this.#placedAs = null;
     await createPartFile(this.#partPath, manifest.size).catch((error) => {
-      throw new DownloadError(
-        "disk",
-        `Cannot create the part file of ${manifest.name} (${this.#partPath}): ${
-          this.#diskProblem(error)
-        }`,
-        { cause: error },
-      );
+      throw this.#partFileError(error);
     });
   }
 

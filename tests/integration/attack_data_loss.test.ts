@@ -181,6 +181,32 @@ Deno.test("the web page never publishes the peer's state folder, nor a name that
 const HAS_STRACE = await new Deno.Command("strace", { args: ["-V"] }).output()
   .then((out) => out.success, () => false);
 
+/** `--get NAME --no-seed` into `out`, run as `deno run`, under strace. */
+function leechUnderStrace(
+  straceArgs: string[],
+  tracker: { host: string; port: number },
+  name: string,
+  out: string,
+) {
+  return h.spawnDenoWith([
+    "-f",
+    "-qq",
+    ...straceArgs,
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    h.PEER_MAIN,
+    "--tracker",
+    `${tracker.host}:${tracker.port}`,
+    "--no-dht",
+    "--get",
+    name,
+    "--out",
+    out,
+    "--no-seed",
+  ], { binary: "strace" }).done(60_000);
+}
+
 Deno.test({
   name:
     "a leecher killed between placing its file and removing the part name loses no edit of that file and leaves no copy",
@@ -214,20 +240,21 @@ Deno.test({
       const crash = async () => {
         await Deno.mkdir(out, { recursive: true });
         const part = join(out, ".shoal", "parts", `${id}.part`);
-        const killed = await h.spawnDenoWith([
-          "-f",
-          "-qq",
-          "-o",
-          "/dev/null",
-          "-P",
-          part,
-          "-e",
-          "trace=unlink",
-          "-e",
-          "inject=unlink:signal=KILL:when=1",
-          Deno.execPath(),
-          ...leecherArgs,
-        ], { binary: "strace" }).done(60_000);
+        const killed = await leechUnderStrace(
+          [
+            "-o",
+            "/dev/null",
+            "-P",
+            part,
+            "-e",
+            "trace=unlink",
+            "-e",
+            "inject=unlink:signal=KILL:when=1",
+          ],
+          tracker,
+          "film.bin",
+          out,
+        );
         assert.notEqual(killed.code, 0, killed.stderr);
         assert.equal(
           (await Deno.stat(placed)).nlink,
@@ -291,27 +318,12 @@ Deno.test({
       const out = join(dir.path, "out");
       const log = join(dir.path, "strace.log");
       // -y names each flushed file by its path.
-      const result = await h.spawnDenoWith([
-        "-f",
-        "-qq",
-        "-y",
-        "-o",
-        log,
-        "-e",
-        "trace=fdatasync,fsync",
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        h.PEER_MAIN,
-        "--tracker",
-        `${tracker.host}:${tracker.port}`,
-        "--no-dht",
-        "--get",
+      const result = await leechUnderStrace(
+        ["-y", "-o", log, "-e", "trace=fdatasync,fsync"],
+        tracker,
         "many",
-        "--out",
         out,
-        "--no-seed",
-      ], { binary: "strace" }).done(60_000);
+      );
       assert.equal(result.code, 0, result.stderr);
       for (const name of names) {
         await h.assertSameFile(join(out, "many", name), join(folder, name));
