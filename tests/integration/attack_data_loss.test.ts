@@ -272,7 +272,7 @@ Deno.test({
       assert.equal((await Deno.stat(placed)).nlink, 1);
       assert.deepEqual(await h.partFilesIn(out), []);
       assert.deepEqual(
-        [...Deno.readDirSync(out)].map((e) => e.name).sort(),
+        (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort(),
         [".shoal", "film.bin"],
       );
 

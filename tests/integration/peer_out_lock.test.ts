@@ -30,7 +30,7 @@ Deno.test("a second peer with the same --out stops with exit 2 and names the fir
     // It wrote nothing: no download started beside the seeder's state.
     assert.deepEqual(await h.partFilesIn(out), []);
     assert.deepEqual(
-      [...Deno.readDirSync(out)].map((entry) => entry.name),
+      (await Array.fromAsync(Deno.readDir(out))).map((entry) => entry.name),
       [".shoal"],
     );
 
