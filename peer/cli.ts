@@ -363,9 +363,12 @@ export async function main(args: string[], cwd: string): Promise<number> {
     if (stop.signal.aborted) return 0;
     if (flags.serve) {
       node.startAnnouncing();
-      // The serving line names the DHT's port, unless the DHT starts later.
+      // A seeder says it serves once the trackers know it. A download does
+      // not wait for that: with a tracker down, its lookup says so at once,
+      // where two announce rounds took 17 s before it even began. The
+      // serving line names the DHT's port, unless the DHT starts later.
       await Promise.all([
-        node.announceNow(),
+        get ? undefined : node.announceNow(),
         dhtDelayMs === 0 ? node.dht?.started : undefined,
       ]);
       const dhtPort = node.dht?.status.port ?? 0;
@@ -447,11 +450,14 @@ export async function main(args: string[], cwd: string): Promise<number> {
         out.event("stopped", { message: error.message }, error.message);
         return 0;
       }
+      // The error is the last line, unless something was uploaded.
+      served = false;
       out.error(error.code, EXIT_FOR[error.code], error.message);
       return EXIT_FOR[error.code];
     }
     if (error instanceof TrackerError) {
       if (stop.signal.aborted) return 0;
+      served = false;
       out.error("tracker", 7, error.message);
       return 7;
     }

@@ -5,6 +5,7 @@
  * the default tracker the user did not name).
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import * as h from "../_helpers/mod.ts";
 
 /** A UDP port on 127.0.0.1 where nothing listens (a dead tracker). */
@@ -101,4 +102,27 @@ Deno.test("a magnet link naming only http:// trackers, with --no-dht and no --tr
     "error: the magnet link names only http:// trackers; Shoal speaks udp:// trackers: give --tracker HOST:PORT, or leave the DHT on (drop --no-dht) to find peers by the file's id\n",
   );
   assert.equal(result.stdout, "");
+});
+
+Deno.test("--get by name from a dead tracker, to seed after, fails with exit 7 after one lookup and no upload line", async () => {
+  const dead = deadUdpPort();
+  await using dir = await h.tempDir();
+  const result = await h.runPeer(null, [
+    "--no-dht",
+    "--tracker",
+    `127.0.0.1:${dead}`,
+    "--get",
+    "notes.txt",
+    "--out",
+    join(dir.path, "out"),
+  ]);
+  assert.equal(result.code, 7, result.stderr);
+  assert.equal(
+    result.stderr.trim().split("\n").at(-1),
+    `error: Cannot reach tracker 127.0.0.1:${dead}: no answer after 5 tries; is it running?`,
+  );
+  // The download did not wait for the announcer's rounds (a second failed
+  // round retries in 2000 ms), and says nothing of uploads it never made.
+  assert.doesNotMatch(result.stderr, /retrying in 2000 ms/);
+  assert.doesNotMatch(result.stdout, /uploaded/);
 });
