@@ -136,12 +136,11 @@ export async function main(args: string[], cwd: string): Promise<number> {
       const { manifest, folder } = readAnyManifest(get.manifestBytes);
       return printFiles(out, manifest, folder, get.query.id, flags.only);
     }
-    // A .torrent's trackers are known once it is read (a magnet's, earlier).
-    const linkProblem = unusableLinkTrackers(
-      flags,
-      get?.trackers ?? [],
-      flags.get.kind === "torrent" ? flags.get.path : "the magnet link",
-    );
+    // A .torrent's trackers are known once it is read (a magnet link's were
+    // checked with the flags).
+    const linkProblem = flags.get.kind === "torrent"
+      ? unusableLinkTrackers(flags, get?.trackers ?? [], flags.get.path)
+      : null;
     if (linkProblem) {
       out.error("usage", 2, linkProblem);
       return 2;
@@ -192,10 +191,11 @@ export async function main(args: string[], cwd: string): Promise<number> {
     stop.abort();
   };
   // SIGHUP too: a closed terminal or SSH session stops the peer cleanly.
-  const signals = STOP_SIGNALS;
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, onSignal);
   const removeSignals = () => {
-    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    for (const signal of STOP_SIGNALS) {
+      Deno.removeSignalListener(signal, onSignal);
+    }
   };
 
   // A download that has a tracker starts before the DHT worker (whose

@@ -181,18 +181,13 @@ Deno.test("the web page never publishes the peer's state folder, nor a name that
 const HAS_STRACE = await new Deno.Command("strace", { args: ["-V"] }).output()
   .then((out) => out.success, () => false);
 
-/** `--get NAME --no-seed` into `out`, run as `deno run`, under strace. */
-function leechUnderStrace(
-  straceArgs: string[],
+/** The `deno run` arguments of `--get NAME --no-seed` into `out`. */
+function leecherArgs(
   tracker: { host: string; port: number },
   name: string,
   out: string,
-) {
-  return h.spawnDenoWith([
-    "-f",
-    "-qq",
-    ...straceArgs,
-    Deno.execPath(),
+): string[] {
+  return [
     "run",
     "--allow-all",
     h.PEER_MAIN,
@@ -204,6 +199,22 @@ function leechUnderStrace(
     "--out",
     out,
     "--no-seed",
+  ];
+}
+
+/** That leecher, under strace, to its exit. */
+function leechUnderStrace(
+  straceArgs: string[],
+  tracker: { host: string; port: number },
+  name: string,
+  out: string,
+) {
+  return h.spawnDenoWith([
+    "-f",
+    "-qq",
+    ...straceArgs,
+    Deno.execPath(),
+    ...leecherArgs(tracker, name, out),
   ], { binary: "strace" }).done(60_000);
 }
 
@@ -222,19 +233,8 @@ Deno.test({
         (await seeder.waitFor(/^seeding film\.bin .* id ([0-9a-f]{64})$/))[1]!;
       const out = join(dir.path, "out");
       const placed = join(out, "film.bin");
-      const leecherArgs = [
-        "run",
-        "--allow-all",
-        h.PEER_MAIN,
-        "--tracker",
-        `${tracker.host}:${tracker.port}`,
-        "--no-dht",
-        "--get",
-        "film.bin",
-        "--out",
-        out,
-        "--no-seed",
-      ];
+      const leech = () =>
+        h.spawnDenoWith(leecherArgs(tracker, "film.bin", out)).done(60_000);
       // The file is linked into place, then the part name is removed: the
       // process dies (SIGKILL) at exactly that removal.
       const crash = async () => {
@@ -265,7 +265,7 @@ Deno.test({
 
       // Run again: the file is where it was put, once, and the part is gone.
       await crash();
-      const again = await h.spawnDenoWith(leecherArgs).done(60_000);
+      const again = await leech();
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /checked .*film\.bin /);
       await h.assertSameFile(placed, source);
@@ -283,7 +283,7 @@ Deno.test({
       const edited = await Deno.readFile(placed);
       edited.set(new TextEncoder().encode("MY EDITS"), 1000);
       await Deno.writeFile(placed, edited);
-      const afterEdit = await h.spawnDenoWith(leecherArgs).done(60_000);
+      const afterEdit = await leech();
       assert.equal(afterEdit.code, 0, afterEdit.stderr);
       assert.match(afterEdit.stderr, /has changed since; it stays as it is/);
       assert.deepEqual(await Deno.readFile(placed), edited);

@@ -203,13 +203,19 @@ function seededIds(lines: readonly string[]): Map<string, string> {
 
 /** Waits until the tracker lists `count` files, as the page asks it. */
 async function trackerLists(peer: UiPeer, count: number): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  for (let i = 0; i < 300 && Date.now() < deadline; i++) {
-    const response = await peerApi(peer, "/api/tracker?q=");
-    if (response.ok && (await response.json()).total >= count) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the tracker never listed ${count} files`);
+  await h.waitUntil(
+    `the tracker to list ${count} files`,
+    async () => {
+      const response = await peerApi(peer, "/api/tracker?q=");
+      if (!response.ok) {
+        await response.body?.cancel();
+        return null;
+      }
+      return (await response.json()).total >= count || null;
+    },
+    WAIT_MS,
+    100,
+  );
 }
 
 /** Starts a download through the page's API; it must be accepted. */
@@ -220,16 +226,20 @@ async function startDownload(peer: UiPeer, name: string): Promise<string> {
 }
 
 /** Waits until the download `key` is done or failed. */
-async function finished(peer: UiPeer, key: string): Promise<DownloadRecord> {
-  const deadline = Date.now() + WAIT_MS;
-  for (let i = 0; i < 600 && Date.now() < deadline; i++) {
-    const record = (await peerState(peer)).downloads.find(
-      (d: DownloadRecord) => d.key === key,
-    ) as DownloadRecord | undefined;
-    if (record?.state === "done" || record?.state === "failed") return record;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`The download ${key} never finished`);
+function finished(peer: UiPeer, key: string): Promise<DownloadRecord> {
+  return h.waitUntil(
+    `the download ${key} to finish`,
+    async () => {
+      const record = (await peerState(peer)).downloads.find(
+        (d: DownloadRecord) => d.key === key,
+      ) as DownloadRecord | undefined;
+      return record?.state === "done" || record?.state === "failed"
+        ? record
+        : null;
+    },
+    WAIT_MS,
+    100,
+  );
 }
 
 Deno.test("web page API downloads by the short id it shows and by a name in another case, and suggests a close name", async () => {
